@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DisbursementsConfig(AppConfig):
+    """Owns paying sellers (and refunds to accounts) through Faspay SendMe within the limits of
+    the operational terms (FAQ step 6)."""
+
+    name = "disbursements"
+    verbose_name = _("Disbursements")

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class DisputesConfig(AppConfig):
+    """Owns claims, evidence, settlement offers and staff resolution."""
+
+    name = "disputes"
+    verbose_name = _("Disputes")

@@ -1,0 +1,232 @@
+"""Settings for every environment; the embedded defaults make a fresh clone run.
+
+Every environment variable is read here, through django-environ, and nowhere else. The README's
+"Configuration" table lists them with their defaults. ``production.py`` hardens these settings and
+``test.py`` adapts them for the test suite.
+
+With nothing configured INTRASA uses SQLite under ``var/``, a filesystem Celery broker (a real
+worker and beat, no Redis) and the built-in Faspay sandbox on the same server.
+"""
+from pathlib import Path
+
+import environ
+from celery.schedules import crontab
+from django.utils.translation import gettext_lazy as _
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me-in-production-0123456789")
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+# The public base URL: links in emails and PDFs, Faspay callback URLs.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_fsm",
+    "intrasa",
+    "audit",
+    "workdays",
+    "accounts",
+    "ledger",
+    "transactions",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
+]
+
+ROOT_URLCONF = "intrasa.urls"
+WSGI_APPLICATION = "intrasa.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "notifications.context_processors.unread_notifications",
+            ],
+            "builtins": ["intrasa.templatetags.intrasa_format"],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'intrasa.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # IMMEDIATE transactions take SQLite's write lock up front, so the web process and the
+    # embedded worker serialise instead of failing with "database is locked" mid-transaction.
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: cache and Celery broker --------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    CELERY_BROKER_URL = "filesystem://"
+    _celery_queue_dir = VAR_DIR / "celery" / "queue"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_celery_queue_dir),
+        "data_folder_out": str(_celery_queue_dir),
+        "control_folder": str(VAR_DIR / "celery" / "control"),
+    }
+
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TIMEZONE = "Asia/Jakarta"
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Every periodic job scans the database for due rows; running one twice is harmless.
+CELERY_BEAT_SCHEDULE = {
+    "transactions-expire-unpaid": {
+        "task": "transactions.tasks.expire_unpaid_transactions",
+        "schedule": 60.0,
+    },
+    "transactions-auto-confirm": {
+        "task": "transactions.tasks.auto_confirm_due_transactions",
+        "schedule": 60.0,
+    },
+    "transactions-reminders": {
+        "task": "transactions.tasks.send_due_reminders",
+        "schedule": 300.0,
+    },
+    "ledger-check-nightly": {
+        "task": "ledger.tasks.nightly_ledger_check",
+        "schedule": crontab(hour=1, minute=30),
+    },
+}
+
+# --- Auth -----------------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+LOGIN_URL = "accounts:login"
+LOGIN_REDIRECT_URL = "transactions:dashboard"
+LOGOUT_REDIRECT_URL = "home"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
+
+# --- Language, time, money ------------------------------------------------------------------
+LANGUAGE_CODE = "id"
+LANGUAGES = [("id", _("Bahasa Indonesia")), ("en", _("English"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+USE_I18N = True
+TIME_ZONE = "Asia/Jakarta"
+USE_TZ = True
+# Rupiah formatting is done by intrasa.money, not by Django's locale-dependent number formats.
+USE_THOUSAND_SEPARATOR = False
+
+# --- Static and media -----------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Email ----------------------------------------------------------------------------------
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(_email)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="INTRASA <no-reply@intrasa.local>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# --- Security defaults valid everywhere ----------------------------------------------------
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+
+# --- Business rules (whole Rupiah) ----------------------------------------------------------
+# Smallest and largest transaction price a seller may create.
+INTRASA_MIN_TRANSACTION_AMOUNT = env.int("INTRASA_MIN_TRANSACTION_AMOUNT", default=10_000)
+INTRASA_MAX_TRANSACTION_AMOUNT = env.int("INTRASA_MAX_TRANSACTION_AMOUNT", default=1_000_000_000)
+# An invitation that the buyer neither accepts nor pays expires after this many days.
+INTRASA_INVITATION_EXPIRY_DAYS = env.int("INTRASA_INVITATION_EXPIRY_DAYS", default=7)
+# Hours the buyer has to pay after accepting (the payment window of a bill).
+INTRASA_PAYMENT_WINDOW_HOURS = env.int("INTRASA_PAYMENT_WINDOW_HOURS", default=24)
+INTRASA_INSPECTION_DAYS_DEFAULT = env.int("INTRASA_INSPECTION_DAYS_DEFAULT", default=3)
+INTRASA_INSPECTION_DAYS_MAX = env.int("INTRASA_INSPECTION_DAYS_MAX", default=14)
+# Reminders: before auto-confirm, and to a seller who has not shipped.
+INTRASA_AUTO_CONFIRM_REMINDER_HOURS = env.int("INTRASA_AUTO_CONFIRM_REMINDER_HOURS", default=24)
+
+# SendMe limits from the operational terms (section A); changes to the daily total are recorded
+# in the database by the disbursements app, this is the starting value.
+SENDME_MAX_BANK_TRANSFER = env.int("SENDME_MAX_BANK_TRANSFER", default=50_000_000)
+SENDME_MAX_EWALLET_TOPUP = env.int("SENDME_MAX_EWALLET_TOPUP", default=5_000_000)
+SENDME_DAILY_NOMINAL_TOTAL = env.int("SENDME_DAILY_NOMINAL_TOTAL", default=50_000_000)
+
+# --- Faspay ---------------------------------------------------------------------------------
+# Without credentials INTRASA talks to its own sandbox (sandbox/) on SITE_URL.
+FASPAY_SANDBOX_ENABLED = env.bool("FASPAY_SANDBOX_ENABLED", default=DEBUG)
+FASPAY_DEBIT_BASE_URL = env.str("FASPAY_DEBIT_BASE_URL", default=f"{SITE_URL}/sandbox/debit").rstrip("/")
+FASPAY_MERCHANT_ID = env.str("FASPAY_MERCHANT_ID", default="99999")
+FASPAY_MERCHANT_NAME = env.str("FASPAY_MERCHANT_NAME", default="INTRASA")
+FASPAY_USER_ID = env.str("FASPAY_USER_ID", default="bot99999")
+FASPAY_PASSWORD = env.str("FASPAY_PASSWORD", default="sandbox-password")
+SENDME_BASE_URL = env.str("SENDME_BASE_URL", default=f"{SITE_URL}/sandbox/sendme").rstrip("/")
+SENDME_PARTNER_ID = env.str("SENDME_PARTNER_ID", default="99999")
+SENDME_SOURCE_ACCOUNT = env.str("SENDME_SOURCE_ACCOUNT", default="9920017573")
+SENDME_CHANNEL_ID = env.str("SENDME_CHANNEL_ID", default="88001")
+# PEM files. When unset in development a key pair is generated under var/keys on first use.
+SENDME_PRIVATE_KEY_PATH = env.str("SENDME_PRIVATE_KEY_PATH", default="")
+SENDME_PUBLIC_KEY_PATH = env.str("SENDME_PUBLIC_KEY_PATH", default="")
+FASPAY_HTTP_TIMEOUT_SECONDS = env.float("FASPAY_HTTP_TIMEOUT_SECONDS", default=15.0)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

@@ -1,0 +1,24 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from . import views
+
+admin.site.site_header = _("INTRASA staff")
+admin.site.site_title = _("INTRASA staff")
+admin.site.index_title = _("Operations")
+
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("healthz", views.health, name="health"),
+    path("akun/", include("accounts.urls")),
+    path("transaksi/", include("transactions.urls")),
+    path("notifikasi/", include("notifications.urls")),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("admin/", admin.site.urls),
+]
+
+if settings.FASPAY_SANDBOX_ENABLED:
+    # The Faspay stand-in (sandbox/). Production settings refuse to enable it unless asked.
+    urlpatterns.append(path("sandbox/", include("sandbox.urls")))

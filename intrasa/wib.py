@@ -1,0 +1,40 @@
+"""Western Indonesia Time (WIB, Asia/Jakarta, UTC+7, no daylight saving) for people and deadlines.
+
+Deadlines are stored as aware UTC datetimes and shown to people as exact WIB times:
+``Kamis, 12 Juni 2026 14.00 WIB`` in Bahasa Indonesia, ``Thursday, 12 June 2026 14:00 WIB`` in
+English.
+"""
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+from django.utils import formats, timezone
+from django.utils.translation import get_language
+
+WIB = ZoneInfo("Asia/Jakarta")
+
+
+def now_wib() -> dt.datetime:
+    return timezone.now().astimezone(WIB)
+
+
+def to_wib(value: dt.datetime) -> dt.datetime:
+    if timezone.is_naive(value):
+        raise ValueError("naive datetimes are ambiguous; store aware datetimes")
+    return value.astimezone(WIB)
+
+
+def wib_date(value: dt.datetime) -> dt.date:
+    """The WIB calendar day of an instant (the day a SendMe quota or a deadline belongs to)."""
+    return to_wib(value).date()
+
+
+def format_wib(value: dt.datetime | None, *, with_time: bool = True) -> str:
+    if value is None:
+        return ""
+    local = to_wib(value)
+    indonesian = (get_language() or "id").startswith("id")
+    date_part = formats.date_format(local, "l, j F Y")
+    if not with_time:
+        return date_part
+    time_part = local.strftime("%H.%M") if indonesian else local.strftime("%H:%M")
+    return f"{date_part} {time_part} WIB"

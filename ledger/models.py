@@ -1,0 +1,144 @@
+"""The double-entry ledger: accounts, journal entries and their postings.
+
+Escrow follows TigerBeetle's two-phase transfer: verified buyer money is *held* on the
+transaction's own escrow-hold account (a liability), and later *posted* onward (release to seller
+payable + fee revenue) or *voided* (back to the buyer through refund payable). Balances are always
+derived from postings. Entries and postings are immutable: the model refuses updates and, on
+PostgreSQL, triggers refuse UPDATE/DELETE and check at commit that every entry balances
+(migration 0002).
+"""
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class AccountCategory(models.TextChoices):
+    """The chart of accounts. Per-transaction accounts carry the transaction they belong to."""
+
+    # Assets: money INTRASA holds or is owed.
+    PROVIDER_CLEARING = "provider_clearing", _("Faspay collections clearing")
+    ESCROW_BANK = "escrow_bank", _("INTRASA escrow bank account")
+    SENDME_DEPOSIT = "sendme_deposit", _("SendMe deposit")
+    # Liabilities: money INTRASA owes to someone.
+    ESCROW_HOLD = "escrow_hold", _("Escrow hold (per transaction)")
+    SELLER_PAYABLE = "seller_payable", _("Seller payable (per transaction)")
+    BUYER_REFUND_PAYABLE = "buyer_refund_payable", _("Buyer refund payable (per transaction)")
+    # Income.
+    FEE_REVENUE = "fee_revenue", _("Service fee revenue")
+
+
+DEBIT_NORMAL = {
+    AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_BANK, AccountCategory.SENDME_DEPOSIT,
+}
+PER_TRANSACTION = {
+    AccountCategory.ESCROW_HOLD, AccountCategory.SELLER_PAYABLE, AccountCategory.BUYER_REFUND_PAYABLE,
+}
+
+
+class Account(models.Model):
+    category = models.CharField(_("category"), max_length=30, choices=AccountCategory.choices)
+    escrow_transaction = models.ForeignKey(
+        "transactions.EscrowTransaction", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="ledger_accounts", verbose_name=_("transaction"),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("ledger account")
+        verbose_name_plural = _("ledger accounts")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["category", "escrow_transaction"], name="one_account_per_category_and_transaction"
+            ),
+            models.UniqueConstraint(
+                fields=["category"], condition=models.Q(escrow_transaction__isnull=True),
+                name="one_global_account_per_category",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        label = self.get_category_display()
+        if self.escrow_transaction_id:
+            return f"{label} · {self.escrow_transaction}"
+        return str(label)
+
+    @property
+    def is_debit_normal(self) -> bool:
+        return self.category in DEBIT_NORMAL
+
+
+class EntryKind(models.TextChoices):
+    PAYMENT_VERIFIED = "payment_verified", _("Payment verified into escrow")
+    ESCROW_RELEASE = "escrow_release", _("Escrow released to seller")
+    ESCROW_REFUND = "escrow_refund", _("Escrow returned to buyer")
+    PAYOUT = "payout", _("Payout sent to seller")
+    PAYOUT_REVERSED = "payout_reversed", _("Payout reversed by the bank")
+    REFUND_SENT = "refund_sent", _("Refund sent to buyer")
+    REVERSAL = "reversal", _("Correction (reversing entry)")
+
+
+class JournalEntry(models.Model):
+    idempotency_key = models.CharField(_("idempotency key"), max_length=200, unique=True)
+    kind = models.CharField(_("kind"), max_length=30, choices=EntryKind.choices)
+    memo = models.CharField(_("memo"), max_length=255)
+    escrow_transaction = models.ForeignKey(
+        "transactions.EscrowTransaction", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="journal_entries", verbose_name=_("transaction"),
+    )
+    reverses = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="reversed_by",
+        verbose_name=_("reverses"),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        verbose_name=_("created by"),
+    )
+    posted_at = models.DateTimeField(_("posted at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["posted_at", "id"]
+        verbose_name = _("journal entry")
+        verbose_name_plural = _("journal entries")
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()}: {self.memo}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not kwargs.get("force_insert"):
+            raise ValueError("Journal entries are immutable; post a reversing entry instead.")
+        super().save(*args, **kwargs)
+
+
+class Posting(models.Model):
+    class Side(models.TextChoices):
+        DEBIT = "D", _("Debit")
+        CREDIT = "C", _("Credit")
+
+    entry = models.ForeignKey(JournalEntry, on_delete=models.PROTECT, related_name="postings",
+                              verbose_name=_("entry"))
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="postings",
+                                verbose_name=_("account"))
+    side = models.CharField(_("side"), max_length=1, choices=Side.choices)
+    amount = models.BigIntegerField(_("amount (Rp)"))
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("posting")
+        verbose_name_plural = _("postings")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="posting_amount_positive"),
+            models.CheckConstraint(condition=models.Q(side__in=["D", "C"]), name="posting_side_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.side} {self.amount} {self.account}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Postings are immutable.")
+        super().save(*args, **kwargs)
+
+    @property
+    def signed_amount(self) -> int:
+        """Debit positive, credit negative."""
+        return self.amount if self.side == self.Side.DEBIT else -self.amount

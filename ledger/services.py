@@ -1,0 +1,118 @@
+"""Posting to the ledger. The only code that writes journal entries.
+
+Call these inside the caller's ``transaction.atomic()`` block, in the same database transaction as
+the state change that moved the money (DESIGN.md §4.2). Every entry has an idempotency key:
+posting the same key twice returns the first entry (and refuses if the lines differ), so a retried
+task never counts money twice.
+"""
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from .models import PER_TRANSACTION, Account, AccountCategory, EntryKind, JournalEntry, Posting
+
+
+class LedgerError(Exception):
+    """A posting that would break the books; nothing was written."""
+
+
+@dataclass(frozen=True)
+class Line:
+    category: str
+    side: str  # Posting.Side.DEBIT / CREDIT
+    amount: int
+
+
+def debit(category: str, amount: int) -> Line:
+    return Line(category, Posting.Side.DEBIT, amount)
+
+
+def credit(category: str, amount: int) -> Line:
+    return Line(category, Posting.Side.CREDIT, amount)
+
+
+def account_get(*, category: str, escrow_transaction=None) -> Account:
+    """The account of ``category`` (for ``escrow_transaction`` when the category is per transaction)."""
+    if category in PER_TRANSACTION and escrow_transaction is None:
+        raise LedgerError(f"{category} is kept per transaction")
+    if category not in PER_TRANSACTION:
+        escrow_transaction = None
+    account, _ = Account.objects.get_or_create(category=category, escrow_transaction=escrow_transaction)
+    return account
+
+
+def _validate(lines: list[Line]) -> None:
+    if len(lines) < 2:
+        raise LedgerError("an entry needs at least two postings")
+    totals = defaultdict(int)
+    for line in lines:
+        if not isinstance(line.amount, int) or isinstance(line.amount, bool):
+            raise LedgerError(f"amounts are whole Rupiah integers, got {line.amount!r}")
+        if line.amount <= 0:
+            raise LedgerError(f"posting amounts must be positive, got {line.amount}")
+        if line.category not in AccountCategory.values:
+            raise LedgerError(f"unknown account category {line.category!r}")
+        totals[line.side] += line.amount
+    if totals[Posting.Side.DEBIT] != totals[Posting.Side.CREDIT]:
+        raise LedgerError(
+            f"entry does not balance: debits {totals['D']} != credits {totals['C']}"
+        )
+
+
+def _signature(lines) -> list[tuple[str, str, int]]:
+    return sorted((line.category, line.side, line.amount) for line in lines)
+
+
+def entry_post(
+    *,
+    idempotency_key: str,
+    kind: str,
+    memo: str,
+    lines: list[Line],
+    escrow_transaction=None,
+    actor=None,
+    reverses: JournalEntry | None = None,
+) -> JournalEntry:
+    """Post one balanced entry; per-transaction accounts are those of ``escrow_transaction``."""
+    _validate(lines)
+    if not transaction.get_connection().in_atomic_block:
+        raise LedgerError("post ledger entries inside the service's transaction.atomic() block")
+    existing = (
+        JournalEntry.objects.filter(idempotency_key=idempotency_key)
+        .prefetch_related("postings__account").first()
+    )
+    if existing is not None:
+        posted = [Line(p.account.category, p.side, p.amount) for p in existing.postings.all()]
+        if existing.kind != kind or _signature(posted) != _signature(lines):
+            raise LedgerError(f"idempotency key {idempotency_key!r} was used for a different entry")
+        return existing
+    entry = JournalEntry.objects.create(
+        idempotency_key=idempotency_key, kind=kind, memo=memo[:255],
+        escrow_transaction=escrow_transaction, created_by=actor, reverses=reverses,
+    )
+    Posting.objects.bulk_create([
+        Posting(
+            entry=entry,
+            account=account_get(category=line.category, escrow_transaction=escrow_transaction),
+            side=line.side,
+            amount=line.amount,
+        )
+        for line in lines
+    ])
+    return entry
+
+
+def entry_reverse(*, entry: JournalEntry, reason: str, actor=None) -> JournalEntry:
+    """Correct a posted entry with its mirror image; the original stays as it was."""
+    postings = list(entry.postings.select_related("account"))
+    opposite = {Posting.Side.DEBIT: Posting.Side.CREDIT, Posting.Side.CREDIT: Posting.Side.DEBIT}
+    return entry_post(
+        idempotency_key=f"reversal:{entry.idempotency_key}",
+        kind=EntryKind.REVERSAL,
+        memo=f"Reversal of #{entry.pk}: {reason}",
+        lines=[Line(p.account.category, opposite[p.side], p.amount) for p in postings],
+        escrow_transaction=entry.escrow_transaction,
+        actor=actor,
+        reverses=entry,
+    )

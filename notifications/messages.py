@@ -1,0 +1,77 @@
+"""What each notification says. One entry per kind: subject and body, in the recipient's language.
+
+Bodies are ``str.format`` templates over the context a service passes (``reference``, ``title``,
+``amount``, ``deadline``…); amounts and times arrive already formatted (Rupiah, WIB).
+"""
+from django.utils.translation import gettext_lazy as _
+
+MESSAGES = {
+    "invitation": (
+        _("{seller} invites you to a transaction on INTRASA ({reference})"),
+        _("{seller} created the transaction \"{title}\" for {amount} and invited you as the buyer. "
+          "Review the terms and accept or decline before {deadline}."),
+    ),
+    "accepted": (
+        _("The buyer accepted transaction {reference}"),
+        _("The buyer accepted \"{title}\". You will be told as soon as the payment is verified."),
+    ),
+    "declined": (
+        _("The buyer declined transaction {reference}"),
+        _("The buyer declined \"{title}\". Reason: {reason}"),
+    ),
+    "cancelled": (
+        _("Transaction {reference} was cancelled"),
+        _("\"{title}\" was cancelled before payment. Reason: {reason}"),
+    ),
+    "expired": (
+        _("Transaction {reference} expired"),
+        _("\"{title}\" expired because it was not paid in time."),
+    ),
+    "payment_verified_seller": (
+        _("Payment verified: please ship {reference}"),
+        _("The buyer's payment of {amount} for \"{title}\" is verified and held by INTRASA. "
+          "Ship the goods or deliver the service before {deadline}."),
+    ),
+    "payment_verified_buyer": (
+        _("Your payment for {reference} is verified"),
+        _("Your payment of {amount} for \"{title}\" is verified and held safely by INTRASA until "
+          "you confirm receipt."),
+    ),
+    "shipped": (
+        _("{reference} has been shipped"),
+        _("The seller shipped \"{title}\" ({shipment}). Check it when it arrives and confirm receipt. "
+          "Without a confirmation or a dispute the transaction is confirmed automatically at "
+          "{deadline}."),
+    ),
+    "confirm_reminder": (
+        _("Reminder: confirm receipt of {reference}"),
+        _("The inspection period of \"{title}\" ends at {deadline}. Confirm receipt, or open a "
+          "dispute if something is wrong; otherwise the transaction is confirmed automatically."),
+    ),
+    "shipping_reminder": (
+        _("Reminder: ship {reference} before the deadline"),
+        _("\"{title}\" must be shipped before {deadline}. If it is not, the buyer may claim a refund."),
+    ),
+    "shipping_overdue_buyer": (
+        _("The seller has not shipped {reference}"),
+        _("The shipping deadline of \"{title}\" ({deadline}) has passed. You may open a claim to get "
+          "your money back."),
+    ),
+    "confirmed_seller": (
+        _("{reference} confirmed: payout on its way"),
+        _("\"{title}\" is confirmed. {amount} will be paid out to you within 1×24 working hours."),
+    ),
+    "confirmed_buyer": (
+        _("You confirmed {reference}"),
+        _("Thank you. \"{title}\" is complete and the seller will be paid."),
+    ),
+    "dispute_opened": (
+        _("A dispute was opened on {reference}"),
+        _("The buyer opened a dispute on \"{title}\": {reason}. The funds stay frozen until it is "
+          "resolved."),
+    ),
+    "refunded": (
+        _("{reference} will be refunded"),
+        _("The payment for \"{title}\" ({amount}) is returned to the buyer. Reason: {reason}"),
+    ),
+}

@@ -1,0 +1,37 @@
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Notification(models.Model):
+    """One message to one person about one event.
+
+    ``event_key`` is unique: the same event (``"txn:INT-…:verified:seller"``) can never produce a
+    second notification, however often a service or a task runs. The row is both the in-app
+    notification (for a user) and the outbox of its email.
+    """
+
+    event_key = models.CharField(max_length=200, unique=True)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+        related_name="notifications", verbose_name=_("recipient"),
+    )
+    # For people without an account yet (an invited buyer).
+    email = models.EmailField(_("email"))
+    language = models.CharField(_("language"), max_length=8, default=settings.LANGUAGE_CODE)
+    kind = models.CharField(_("kind"), max_length=50)
+    subject = models.CharField(_("subject"), max_length=200)
+    body = models.TextField(_("message"))
+    link = models.CharField(_("link"), max_length=500, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    email_sent_at = models.DateTimeField(_("email sent at"), null=True, blank=True)
+    read_at = models.DateTimeField(_("read at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["recipient", "read_at"])]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
+
+    def __str__(self) -> str:
+        return f"{self.kind} → {self.email}"

@@ -1,0 +1,41 @@
+"""Creating notifications. Call inside the service's atomic block; the email goes after commit."""
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+
+from .messages import MESSAGES
+from .models import Notification
+
+
+def notify(
+    *, event_key: str, kind: str, context: dict, recipient=None, email: str = "", link: str = ""
+) -> Notification:
+    """Record one notification for one event (idempotent on ``event_key``) and email it after commit."""
+    existing = Notification.objects.filter(event_key=event_key).first()
+    if existing is not None:
+        return existing
+    language = recipient.preferred_language if recipient is not None else settings.LANGUAGE_CODE
+    subject_template, body_template = MESSAGES[kind]
+    with translation.override(language):
+        subject = str(subject_template).format(**context)
+        body = str(body_template).format(**context)
+    try:
+        with transaction.atomic():
+            notification = Notification.objects.create(
+                event_key=event_key, kind=kind, recipient=recipient,
+                email=email or (recipient.email if recipient else ""), language=language,
+                subject=subject[:200], body=body, link=link,
+            )
+    except IntegrityError:
+        return Notification.objects.get(event_key=event_key)
+    from .tasks import send_notification_email
+
+    send_notification_email.delay_on_commit(notification.pk)
+    return notification
+
+
+def notification_mark_read(*, user, notification_ids=None) -> int:
+    qs = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification_ids is not None:
+        qs = qs.filter(pk__in=notification_ids)
+    return qs.update(read_at=timezone.now())

@@ -1,0 +1,319 @@
+"""The escrow transaction and its state machine (DESIGN.md §5).
+
+``created → paid → verified → shipped → confirmed → disbursed`` with the ``refunded``,
+``disputed``, ``cancelled`` and ``expired`` branches. Transitions are declared once, here, with
+their conditions and permissions; ``manage.py graph_transitions transactions.EscrowTransaction``
+draws them. The status field is protected: only ``transactions.services`` changes it, through these
+methods, with the row locked.
+"""
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
+
+from .fees import FeePayer
+
+
+class Status(models.TextChoices):
+    CREATED = "created", _("Awaiting payment")
+    PAID = "paid", _("Payment received")
+    VERIFIED = "verified", _("Payment verified")
+    SHIPPED = "shipped", _("Shipped")
+    CONFIRMED = "confirmed", _("Receipt confirmed")
+    DISBURSED = "disbursed", _("Paid out to seller")
+    REFUNDED = "refunded", _("Refunded to buyer")
+    DISPUTED = "disputed", _("In dispute")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+# Buyer money sits in the transaction's escrow hold in these states and only in these.
+HELD_STATES = frozenset({Status.VERIFIED, Status.SHIPPED, Status.DISPUTED})
+CLOSED_STATES = frozenset({Status.DISBURSED, Status.REFUNDED, Status.CANCELLED, Status.EXPIRED})
+
+
+class Category(models.TextChoices):
+    PHYSICAL = "physical", _("Physical goods")
+    SERVICE = "service", _("Service")
+    DIGITAL = "digital", _("Digital goods")
+
+
+class FeePayerChoice(models.TextChoices):
+    BUYER = FeePayer.BUYER, _("Buyer")
+    SELLER = FeePayer.SELLER, _("Seller")
+    SPLIT = FeePayer.SPLIT, _("Split 50:50")
+
+
+class Courier(models.TextChoices):
+    """Indonesian couriers a seller can ship with."""
+
+    JNE = "jne", "JNE"
+    JNT = "jnt", "J&T Express"
+    SICEPAT = "sicepat", "SiCepat"
+    ANTERAJA = "anteraja", "AnterAja"
+    POS = "pos", "Pos Indonesia"
+    TIKI = "tiki", "TIKI"
+    NINJA = "ninja", "Ninja Xpress"
+    LION = "lion", "Lion Parcel"
+    IDEXPRESS = "idexpress", "ID Express"
+    SPX = "spx", "SPX Express"
+    WAHANA = "wahana", "Wahana Express"
+    SAP = "sap", "SAP Express"
+    PAXEL = "paxel", "Paxel"
+    GOSEND = "gosend", "GoSend"
+    GRABEXPRESS = "grabexpress", "GrabExpress"
+    LALAMOVE = "lalamove", "Lalamove"
+    JNT_CARGO = "jnt_cargo", "J&T Cargo"
+
+
+def _new_invitation_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def is_seller(instance: "EscrowTransaction", user) -> bool:
+    return user is not None and user.is_authenticated and user.pk == instance.seller_id
+
+
+def is_buyer(instance: "EscrowTransaction", user) -> bool:
+    return user is not None and user.is_authenticated and user.pk == instance.buyer_id
+
+
+def is_party(instance: "EscrowTransaction", user) -> bool:
+    return is_seller(instance, user) or is_buyer(instance, user)
+
+
+def can_resolve_disputes(instance: "EscrowTransaction", user) -> bool:
+    return user is not None and user.is_staff and user.has_perm("transactions.resolve_dispute")
+
+
+class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
+    reference = models.CharField(_("reference number"), max_length=18, unique=True)
+    seller = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="sales", verbose_name=_("seller")
+    )
+    buyer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="purchases", null=True,
+        blank=True, verbose_name=_("buyer"),
+    )
+    # Whom the seller invited; the buyer account is bound when the invitation is accepted.
+    buyer_email = models.EmailField(_("buyer's email"), blank=True)
+    buyer_phone = models.CharField(_("buyer's mobile number"), max_length=20, blank=True)
+    invitation_token = models.CharField(max_length=64, unique=True, default=_new_invitation_token,
+                                        editable=False)
+
+    title = models.CharField(_("title"), max_length=150)
+    description = models.TextField(_("description"))
+    category = models.CharField(_("category"), max_length=10, choices=Category.choices)
+
+    # Money, whole Rupiah. Fee figures are snapshots taken at creation.
+    price = models.BigIntegerField(_("price"))
+    shipping_cost = models.BigIntegerField(_("shipping cost"), default=0)
+    fee_payer = models.CharField(_("service fee paid by"), max_length=10, choices=FeePayerChoice.choices)
+    fee_amount = models.BigIntegerField(_("service fee"))
+    buyer_fee = models.BigIntegerField(_("buyer's share of the fee"))
+    seller_fee = models.BigIntegerField(_("seller's share of the fee"))
+    amount_due = models.BigIntegerField(_("amount the buyer pays"))
+    amount_received = models.BigIntegerField(_("amount received"), null=True, blank=True)
+
+    inspection_days = models.PositiveSmallIntegerField(_("inspection period (working days)"))
+    shipping_days = models.PositiveSmallIntegerField(_("ship within (working days after payment)"))
+
+    status = FSMField(_("status"), default=Status.CREATED, choices=Status.choices, protected=True,
+                      db_index=True)
+
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    invitation_expires_at = models.DateTimeField(_("invitation expires at"))
+    accepted_at = models.DateTimeField(_("accepted at"), null=True, blank=True)
+    payment_due_at = models.DateTimeField(_("pay before"), null=True, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    shipping_deadline = models.DateTimeField(_("ship before"), null=True, blank=True, db_index=True)
+    shipped_at = models.DateTimeField(_("shipped at"), null=True, blank=True)
+    courier = models.CharField(_("courier"), max_length=20, choices=Courier.choices, blank=True)
+    tracking_number = models.CharField(_("receipt (resi) number"), max_length=50, blank=True)
+    delivery_note = models.TextField(_("delivery note"), blank=True)
+    inspection_ends_at = models.DateTimeField(_("auto-confirm at"), null=True, blank=True, db_index=True)
+    confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
+    auto_confirmed = models.BooleanField(_("confirmed automatically"), default=False)
+    closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    confirm_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+    shipping_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("escrow transaction")
+        verbose_name_plural = _("escrow transactions")
+        permissions = [
+            ("resolve_dispute", _("Can resolve disputes (release, refund, split)")),
+            ("act_as_staff", _("Can run staff transitions on transactions")),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(price__gt=0), name="price_positive"),
+            models.CheckConstraint(condition=models.Q(shipping_cost__gte=0), name="shipping_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(fee_amount=models.F("buyer_fee") + models.F("seller_fee")),
+                name="fee_shares_add_up",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(
+                    amount_due=models.F("price") + models.F("shipping_cost") + models.F("buyer_fee")
+                ),
+                name="amount_due_adds_up",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(buyer=models.F("seller")), name="buyer_is_not_seller"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    def get_absolute_url(self) -> str:
+        return reverse("transactions:detail", kwargs={"reference": self.reference})
+
+    # --- derived figures -----------------------------------------------------------------------
+    @property
+    def value(self) -> int:
+        return self.price + self.shipping_cost
+
+    @property
+    def seller_receives(self) -> int:
+        return self.price + self.shipping_cost - self.seller_fee
+
+    @property
+    def is_accepted(self) -> bool:
+        return self.buyer_id is not None and self.accepted_at is not None
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATES
+
+    @property
+    def needs_shipping(self) -> bool:
+        return self.category == Category.PHYSICAL
+
+    def role_of(self, user) -> str | None:
+        if is_seller(self, user):
+            return "seller"
+        if is_buyer(self, user):
+            return "buyer"
+        return None
+
+    # --- transitions ---------------------------------------------------------------------------
+    # Bodies are empty on purpose: the services set the timestamps, post the ledger entry and
+    # write the timeline in the same database transaction.
+
+    @transition(field=status, source=Status.CREATED, target=Status.PAID, conditions=[lambda t: t.is_accepted])
+    def mark_paid(self):
+        """A payment notification arrived (not yet confirmed by the provider's status inquiry)."""
+
+    @transition(field=status, source=Status.PAID, target=Status.VERIFIED)
+    def verify(self):
+        """The provider's status inquiry confirmed the payment: money is held in escrow."""
+
+    @transition(field=status, source=Status.VERIFIED, target=Status.SHIPPED, permission=is_seller)
+    def ship(self):
+        """The seller shipped the goods or delivered the service."""
+
+    @transition(field=status, source=Status.SHIPPED, target=Status.CONFIRMED, permission=is_buyer)
+    def confirm(self):
+        """The buyer confirmed receipt (or the inspection period ended without a word)."""
+
+    @transition(field=status, source=Status.CONFIRMED, target=Status.DISBURSED)
+    def mark_disbursed(self):
+        """Every payout part to the seller has succeeded."""
+
+    @transition(field=status, source=Status.CREATED, target=Status.CANCELLED, permission=is_party)
+    def cancel(self):
+        """Either party cancels (the buyer declines the invitation) before any payment."""
+
+    @transition(field=status, source=Status.CREATED, target=Status.EXPIRED)
+    def expire(self):
+        """Nobody paid before the invitation or payment window ran out."""
+
+    @transition(field=status, source=[Status.VERIFIED, Status.SHIPPED], target=Status.DISPUTED,
+                permission=is_buyer)
+    def open_dispute(self):
+        """The buyer raises a problem before confirming receipt: the funds freeze."""
+
+    @transition(field=status, source=Status.DISPUTED, target=Status.CONFIRMED,
+                permission=can_resolve_disputes)
+    def resolve_release(self):
+        """The dispute ends in the seller's favour (or in a split): the money is released."""
+
+    @transition(field=status, source=[Status.VERIFIED, Status.DISPUTED], target=Status.REFUNDED,
+                permission=lambda t, u: is_seller(t, u) or can_resolve_disputes(t, u))
+    def refund(self):
+        """All held money goes back to the buyer: the seller cancels after payment (e.g. out of
+        stock) or staff decide a dispute for the buyer."""
+
+
+class TransactionEvent(models.Model):
+    """The transaction's timeline: every state change and every notable action, with who, when
+    and why. Append-only."""
+
+    class Role(models.TextChoices):
+        SELLER = "seller", _("Seller")
+        BUYER = "buyer", _("Buyer")
+        STAFF = "staff", _("INTRASA staff")
+        SYSTEM = "system", _("System")
+
+    escrow_transaction = models.ForeignKey(
+        EscrowTransaction, on_delete=models.PROTECT, related_name="events", verbose_name=_("transaction")
+    )
+    action = models.CharField(_("action"), max_length=50)
+    from_status = models.CharField(_("from"), max_length=20, choices=Status.choices, blank=True)
+    to_status = models.CharField(_("to"), max_length=20, choices=Status.choices, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                              related_name="+", verbose_name=_("by"))
+    actor_role = models.CharField(_("role"), max_length=10, choices=Role.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("timeline event")
+        verbose_name_plural = _("timeline events")
+
+    def __str__(self) -> str:
+        return f"{self.escrow_transaction_id} {self.action} {self.from_status}→{self.to_status}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise ValueError("Timeline events are append-only.")
+        super().save(*args, **kwargs)
+
+
+class FeeTier(models.Model):
+    """One band of the fee schedule; see ``transactions.fees`` for the defaults and the rules."""
+
+    min_amount = models.BigIntegerField(_("from (Rp)"))
+    max_amount = models.BigIntegerField(_("up to (Rp)"), null=True, blank=True,
+                                        help_text=_("Empty means no upper limit."))
+    flat_fee = models.BigIntegerField(_("flat fee (Rp)"), default=0)
+    percent_basis_points = models.PositiveIntegerField(
+        _("percentage (basis points)"), default=0, help_text=_("100 basis points = 1%.")
+    )
+    minimum_fee = models.BigIntegerField(_("minimum fee (Rp)"), default=0)
+    maximum_fee = models.BigIntegerField(_("maximum fee (Rp)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["min_amount"]
+        verbose_name = _("fee tier")
+        verbose_name_plural = _("fee schedule")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(min_amount__gte=0), name="fee_tier_min_not_negative"),
+            models.CheckConstraint(
+                condition=models.Q(max_amount__isnull=True) | models.Q(max_amount__gte=models.F("min_amount")),
+                name="fee_tier_range_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        upper = f"{self.max_amount:,}" if self.max_amount is not None else "∞"
+        return f"{self.min_amount:,} – {upper}"
