@@ -11,19 +11,20 @@ SIGNED = Case(
 )
 
 
-def _normal(category: str, debit_minus_credit: int) -> int:
+def normal_balance(category: str, debit_minus_credit: int) -> int:
+    """Balances are shown on the account's normal side: assets as debits, the rest as credits."""
     return debit_minus_credit if category in DEBIT_NORMAL else -debit_minus_credit
 
 
 def account_balance(*, account: Account) -> int:
     total = account.postings.aggregate(total=Sum(SIGNED))["total"] or 0
-    return _normal(account.category, total)
+    return normal_balance(account.category, total)
 
 
 def category_balance(*, category: str) -> int:
     """Sum over every account of ``category`` (e.g. all escrow holds together)."""
     total = Posting.objects.filter(account__category=category).aggregate(total=Sum(SIGNED))["total"] or 0
-    return _normal(category, total)
+    return normal_balance(category, total)
 
 
 def transaction_balances(*, escrow_transaction) -> dict[str, int]:
@@ -32,7 +33,7 @@ def transaction_balances(*, escrow_transaction) -> dict[str, int]:
         Posting.objects.filter(account__escrow_transaction=escrow_transaction)
         .values("account__category").annotate(total=Sum(SIGNED))
     )
-    return {row["account__category"]: _normal(row["account__category"], row["total"]) for row in rows}
+    return {row["account__category"]: normal_balance(row["account__category"], row["total"]) for row in rows}
 
 
 def transaction_postings(*, escrow_transaction):

@@ -181,6 +181,14 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
         return self.price + self.shipping_cost
 
     @property
+    def fee(self) -> int:
+        return self.fee_amount
+
+    @property
+    def buyer_pays(self) -> int:
+        return self.amount_due
+
+    @property
     def seller_receives(self) -> int:
         return self.price + self.shipping_cost - self.seller_fee
 

@@ -42,6 +42,11 @@ INSTALLED_APPS = [
     "ledger",
     "transactions",
     "notifications",
+    "payments",
+    "disbursements",
+    "disputes",
+    "refunds",
+    "sandbox",
 ]
 
 MIDDLEWARE = [

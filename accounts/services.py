@@ -1,0 +1,326 @@
+"""Every change to a person or a payout destination goes through a function in this module.
+
+Each service runs in ``transaction.atomic()`` and writes its audit row in the same transaction,
+so a change without its record (or a record without its change) cannot be committed. Services
+re-validate what they are given even though the forms already did: the admin, management
+commands and later tasks call them too, and the rules (domestic only, one default, no duplicates)
+belong to the data, not to one page.
+
+A refused change raises ``django.core.exceptions.ValidationError``; when the error concerns one
+argument it is keyed by that argument's name, so a form whose fields carry the same names can show
+it next to the field.
+
+Lock order, to keep concurrent requests from deadlocking: the owner's ``User`` row first, then
+their ``PayoutDestination`` rows. Locking the owner serialises "is this the first destination?"
+and "switch the default" for one person without locking anyone else.
+"""
+import re
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+
+from .domestic import (
+    EWALLET_PROVIDERS,
+    mask_account_number,
+    normalize_indonesian_mobile,
+    validate_account_number,
+    validate_bank_code,
+)
+from .models import PayoutDestination, User
+
+# Separators people type or paste from a bank book ("123-456 7890"); letters are never removed,
+# so an IBAN or SWIFT code still fails validate_account_number.
+_ACCOUNT_NUMBER_SEPARATORS = re.compile(r"[\s.\-]")
+
+
+def _clean_name(value: str) -> str:
+    return " ".join((value or "").split())
+
+
+def _required_name(value: str, *, field: str) -> str:
+    name = _clean_name(value)
+    if not name:
+        raise ValidationError({field: _("Enter the name.")}, code="required")
+    return name
+
+
+def _validate_language(language: str) -> str:
+    if language not in dict(settings.LANGUAGES):
+        raise ValidationError({"language": _("Choose one of the offered languages.")}, code="invalid_language")
+    return language
+
+
+def _lock_owner(owner: User) -> User:
+    return User.objects.select_for_update().get(pk=owner.pk)
+
+
+def _lock_destination(*, owner: User, destination: PayoutDestination) -> PayoutDestination:
+    try:
+        return PayoutDestination.objects.select_for_update().get(pk=destination.pk, owner=owner)
+    except PayoutDestination.DoesNotExist:
+        # The views 404 before getting here; this guards every other caller.
+        raise ValidationError(_("This payout destination does not belong to you."), code="not_owner") from None
+
+
+def normalize_account_number(raw: str) -> str:
+    """Drop the separators people type; leave everything else for validation to judge."""
+    return _ACCOUNT_NUMBER_SEPARATORS.sub("", raw or "")
+
+
+# --- users ----------------------------------------------------------------------------------
+
+def user_sign_up(*, email: str, full_name: str, phone: str, password: str, language: str) -> User:
+    """Create a person who logs in with ``email``. Emails are stored lower-case, which is what
+    makes the database's unique constraint case-insensitive."""
+    email = User.objects.normalize_email((email or "").strip()).lower()
+    full_name = _required_name(full_name, field="full_name")
+    try:
+        phone = normalize_indonesian_mobile(phone)
+    except ValidationError as error:
+        raise ValidationError({"phone": error}) from None
+    language = _validate_language(language)
+    user = User(email=email, full_name=full_name, phone=phone, preferred_language=language)
+    try:
+        password_validation.validate_password(password, user=user)
+    except ValidationError as error:
+        raise ValidationError({"password": error.error_list}) from None
+    user.set_password(password)
+
+    duplicate = ValidationError(
+        {"email": _("An account with this email address already exists. Log in, or reset your "
+                    "password if you forgot it.")},
+        code="duplicate_email",
+    )
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=email).exists():
+            raise duplicate
+        try:
+            # The savepoint keeps a lost race (two sign-ups with one address) from poisoning an
+            # outer transaction.
+            with transaction.atomic():
+                user.save()
+        except IntegrityError:
+            raise duplicate from None
+        audit_record(actor=user, action="user.sign_up", target=user, data={"language": language})
+    return user
+
+
+def user_update_profile(*, user: User, full_name: str, phone: str, preferred_language: str) -> User:
+    """Change the details a person manages themselves. Email is not among them: it is the login
+    and where password resets go, so changing it needs a confirmation flow of its own."""
+    full_name = _required_name(full_name, field="full_name")
+    try:
+        phone = normalize_indonesian_mobile(phone)
+    except ValidationError as error:
+        raise ValidationError({"phone": error}) from None
+    try:
+        preferred_language = _validate_language(preferred_language)
+    except ValidationError as error:
+        raise ValidationError({"preferred_language": error.message_dict["language"]}) from None
+
+    with transaction.atomic():
+        locked = _lock_owner(user)
+        new_values = {"full_name": full_name, "phone": phone, "preferred_language": preferred_language}
+        changed = [name for name, value in new_values.items() if getattr(locked, name) != value]
+        if changed:
+            for name in changed:
+                setattr(locked, name, new_values[name])
+            locked.save(update_fields=changed)
+            # Field names only: the audit trail should not become a second copy of personal data.
+            audit_record(actor=locked, action="user.update_profile", target=locked,
+                         data={"changed": changed})
+    # Callers usually hold request.user; keep it in step with the row.
+    for name, value in new_values.items():
+        setattr(user, name, value)
+    return user
+
+
+def user_set_password(*, user: User, password: str, via: str) -> User:
+    """Store a new password chosen by the person (``via`` says which page: "reset" or
+    "change"). The forms that call this have run Django's password validators already."""
+    with transaction.atomic():
+        locked = _lock_owner(user)
+        locked.set_password(password)
+        locked.save(update_fields=["password"])
+        audit_record(actor=locked, action="user.set_password", target=locked, data={"via": via})
+    # The views refresh the session hash from this object, so it must carry the new hash.
+    user.password = locked.password
+    return user
+
+
+# --- payout destinations ---------------------------------------------------------------------
+
+def _has_active_default(owner: User) -> bool:
+    return PayoutDestination.objects.filter(owner=owner, is_default=True, is_archived=False).exists()
+
+
+def _destination_audit_data(destination: PayoutDestination) -> dict:
+    if destination.kind == PayoutDestination.Kind.BANK:
+        where = {"bank_code": destination.bank_code,
+                 "account_number": mask_account_number(destination.account_number)}
+    else:
+        where = {"ewallet_provider": destination.ewallet_provider,
+                 "ewallet_phone": mask_account_number(destination.ewallet_phone)}
+    return {"kind": destination.kind, **where, "is_default": destination.is_default}
+
+
+def _destination_create(*, owner: User, duplicate: ValidationError, **fields) -> PayoutDestination:
+    with transaction.atomic():
+        owner = _lock_owner(owner)
+        lookup = {key: fields[key] for key in ("kind", "bank_code", "account_number",
+                                               "ewallet_provider", "ewallet_phone")}
+        if PayoutDestination.objects.filter(owner=owner, is_archived=False, **lookup).exists():
+            raise duplicate
+        # A payout always needs somewhere to go, so the first (or the only active) destination
+        # becomes the default without asking.
+        destination = PayoutDestination.objects.create(
+            owner=owner, is_default=not _has_active_default(owner),
+            verification=PayoutDestination.Verification.UNVERIFIED, **fields,
+        )
+        audit_record(actor=owner, action="payout_destination.add", target=destination,
+                     data=_destination_audit_data(destination))
+    return destination
+
+
+def payout_destination_add_bank(
+    *, owner: User, bank_code: str, account_number: str, account_holder_name: str
+) -> PayoutDestination:
+    """Add a domestic bank account. It starts unverified: the account inquiry that compares the
+    holder name with the bank's record runs later, before the first payout."""
+    errors = {}
+    try:
+        validate_bank_code(bank_code)
+    except ValidationError as error:
+        errors["bank_code"] = error
+    account_number = normalize_account_number(account_number)
+    try:
+        validate_account_number(account_number)
+    except ValidationError as error:
+        errors["account_number"] = error
+    try:
+        account_holder_name = _required_name(account_holder_name, field="account_holder_name")
+    except ValidationError as error:
+        errors.update(error.error_dict)
+    if errors:
+        raise ValidationError(errors)
+    return _destination_create(
+        owner=owner,
+        duplicate=ValidationError(
+            {"account_number": _("You have already added this bank account.")}, code="duplicate"
+        ),
+        kind=PayoutDestination.Kind.BANK, bank_code=bank_code, account_number=account_number,
+        account_holder_name=account_holder_name, ewallet_provider="", ewallet_phone="",
+    )
+
+
+def payout_destination_add_ewallet(
+    *, owner: User, provider: str, phone: str, registered_name: str
+) -> PayoutDestination:
+    """Add an e-wallet (OVO, GoPay, DANA, LinkAja), identified by its Indonesian phone number."""
+    errors = {}
+    if provider not in EWALLET_PROVIDERS:
+        errors["provider"] = ValidationError(_("Choose one of the supported e-wallets."),
+                                             code="unknown_provider")
+    try:
+        phone = normalize_indonesian_mobile(phone)
+    except ValidationError as error:
+        errors["phone"] = error
+    try:
+        registered_name = _required_name(registered_name, field="registered_name")
+    except ValidationError as error:
+        errors.update(error.error_dict)
+    if errors:
+        raise ValidationError(errors)
+    return _destination_create(
+        owner=owner,
+        duplicate=ValidationError(
+            {"phone": _("You have already added this e-wallet.")}, code="duplicate"
+        ),
+        kind=PayoutDestination.Kind.EWALLET, ewallet_provider=provider, ewallet_phone=phone,
+        account_holder_name=registered_name, bank_code="", account_number="",
+    )
+
+
+def payout_destination_set_default(*, owner: User, destination: PayoutDestination) -> PayoutDestination:
+    """Make ``destination`` the one payouts go to."""
+    with transaction.atomic():
+        owner = _lock_owner(owner)
+        destination = _lock_destination(owner=owner, destination=destination)
+        if destination.is_archived:
+            raise ValidationError(_("An archived payout destination cannot be the default."),
+                                  code="archived")
+        if destination.is_default:
+            return destination
+        previous = list(
+            PayoutDestination.objects.filter(owner=owner, is_default=True, is_archived=False)
+            .values_list("pk", flat=True)
+        )
+        # Clear the old default first: the one-default constraint is checked row by row.
+        PayoutDestination.objects.filter(pk__in=previous).update(is_default=False)
+        destination.is_default = True
+        destination.save(update_fields=["is_default"])
+        audit_record(actor=owner, action="payout_destination.set_default", target=destination,
+                     data={"previous_default": previous[0] if previous else None})
+    return destination
+
+
+def payout_destination_archive(*, owner: User, destination: PayoutDestination) -> PayoutDestination:
+    """Retire a destination without deleting it (past payouts keep pointing at it). If it was the
+    default, the newest remaining destination takes over so payouts still have somewhere to go.
+    Archiving twice is harmless: a double-submitted form changes nothing the second time."""
+    with transaction.atomic():
+        owner = _lock_owner(owner)
+        destination = _lock_destination(owner=owner, destination=destination)
+        if destination.is_archived:
+            return destination
+        was_default = destination.is_default
+        destination.is_archived = True
+        destination.is_default = False
+        destination.save(update_fields=["is_archived", "is_default"])
+        successor = None
+        if was_default:
+            successor = (
+                PayoutDestination.objects.select_for_update()
+                .filter(owner=owner, is_archived=False).order_by("-created_at", "-pk").first()
+            )
+            if successor is not None:
+                successor.is_default = True
+                successor.save(update_fields=["is_default"])
+        audit_record(actor=owner, action="payout_destination.archive", target=destination,
+                     data={"was_default": was_default,
+                           "new_default": successor.pk if successor is not None else None})
+    return destination
+
+
+def payout_destination_approve(*, destination: PayoutDestination, actor: User, reason: str) -> PayoutDestination:
+    """Staff accept a destination whose holder name differs from the name the bank reports (for
+    example a shortened name or a spouse's account). Only a name mismatch can be approved: an
+    unchecked or invalid account has nothing for staff to vouch for."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the different name is acceptable.")},
+                              code="required")
+    with transaction.atomic():
+        destination = PayoutDestination.objects.select_for_update().get(pk=destination.pk)
+        if destination.verification != PayoutDestination.Verification.NAME_MISMATCH:
+            raise ValidationError(
+                _("Only a destination whose holder name differs from the bank's record can be "
+                  "approved; this one is “%(status)s”.")
+                % {"status": destination.get_verification_display()},
+                code="not_name_mismatch",
+            )
+        destination.verification = PayoutDestination.Verification.APPROVED
+        destination.approved_by = actor
+        destination.approved_at = timezone.now()
+        destination.save(update_fields=["verification", "approved_by", "approved_at"])
+        audit_record(actor=actor, action="payout_destination.approve", target=destination,
+                     reason=reason,
+                     data={"holder_name": destination.account_holder_name,
+                           "verified_name": destination.verified_name})
+    return destination

@@ -1,0 +1,137 @@
+"""The double-entry ledger: balanced, idempotent, immutable, and checked."""
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import IntegrityError, connection, transaction
+
+from ledger.checks import ledger_breaches
+from ledger.models import AccountCategory, EntryKind, JournalEntry, Posting
+from ledger.selectors import category_balance, transaction_balances
+from ledger.services import LedgerError, credit, debit, entry_post, entry_reverse
+from tests import scenarios
+from transactions.models import Status
+
+pytestmark = pytest.mark.django_db
+
+HOLD, CLEARING = AccountCategory.ESCROW_HOLD, AccountCategory.PROVIDER_CLEARING
+
+
+def post(txn, key="k1", amount=1000, lines=None):
+    with transaction.atomic():
+        return entry_post(idempotency_key=key, kind=EntryKind.PAYMENT_VERIFIED, memo="test",
+                          escrow_transaction=txn,
+                          lines=lines or [debit(CLEARING, amount), credit(HOLD, amount)])
+
+
+@pytest.fixture
+def txn(seller, buyer):
+    return scenarios.create(seller, buyer)
+
+
+@pytest.mark.parametrize("lines,message", [
+    ([debit(CLEARING, 100), credit(HOLD, 99)], "does not balance"),
+    ([debit(CLEARING, 100)], "at least two"),
+    ([debit(CLEARING, 0), credit(HOLD, 0)], "positive"),
+    ([debit(CLEARING, -5), credit(HOLD, -5)], "positive"),
+    ([debit(CLEARING, 10.5), credit(HOLD, 10.5)], "whole Rupiah"),
+    ([debit("nonsense", 10), credit(HOLD, 10)], "unknown account"),
+])
+def test_bad_entries_are_refused(txn, lines, message):
+    with pytest.raises(LedgerError, match=message):
+        post(txn, lines=lines)
+    assert not JournalEntry.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_posting_outside_a_transaction_is_refused(txn):
+    with pytest.raises(LedgerError, match="atomic"):
+        entry_post(idempotency_key="x", kind=EntryKind.PAYMENT_VERIFIED, memo="m", escrow_transaction=txn,
+                   lines=[debit(CLEARING, 1), credit(HOLD, 1)])
+
+
+def test_same_key_posts_once(txn):
+    first = post(txn)
+    second = post(txn)
+    assert first.pk == second.pk
+    assert Posting.objects.count() == 2
+
+
+def test_same_key_with_different_lines_is_refused(txn):
+    post(txn, amount=1000)
+    with pytest.raises(LedgerError, match="different entry"):
+        post(txn, amount=2000)
+
+
+def test_per_transaction_accounts_need_a_transaction():
+    with pytest.raises(LedgerError, match="per transaction"):
+        post(None)
+
+
+def test_reversal_restores_balances_and_keeps_the_original(txn):
+    entry = post(txn)
+    with transaction.atomic():
+        reversal = entry_reverse(entry=entry, reason="salah posting")
+    assert reversal.reverses == entry
+    assert transaction_balances(escrow_transaction=txn) == {HOLD: 0}
+    assert category_balance(category=CLEARING) == 0
+    assert JournalEntry.objects.count() == 2
+
+
+def test_models_refuse_edits(txn):
+    entry = post(txn)
+    posting = entry.postings.first()
+    posting.amount = 1
+    with pytest.raises(ValueError):
+        posting.save()
+    entry.memo = "diubah"
+    with pytest.raises(ValueError):
+        entry.save()
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL triggers")
+def test_database_refuses_update_and_delete(txn):
+    entry = post(txn)
+    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
+        Posting.objects.filter(entry=entry).update(amount=1)
+    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
+        JournalEntry.objects.filter(pk=entry.pk).update(memo="diubah")
+    with pytest.raises(IntegrityError, match="immutable"), transaction.atomic():
+        Posting.objects.filter(entry=entry).delete()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_database_refuses_an_unbalanced_entry_at_commit(seller, buyer):
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL trigger")
+    txn = scenarios.create(seller, buyer)
+    with pytest.raises(IntegrityError, match="does not balance"):
+        with transaction.atomic():
+            entry = JournalEntry.objects.create(idempotency_key="raw", kind=EntryKind.PAYMENT_VERIFIED,
+                                                memo="bypassing the service", escrow_transaction=txn)
+            from ledger.services import account_get
+            Posting.objects.create(entry=entry, account=account_get(category=CLEARING), side="D", amount=10)
+            Posting.objects.create(entry=entry, account=account_get(category=HOLD, escrow_transaction=txn),
+                                   side="C", amount=9)
+    assert not JournalEntry.objects.filter(idempotency_key="raw").exists()
+
+
+def test_ledger_check_passes_on_a_clean_book(seller, buyer):
+    scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    call_command("ledger_check")
+
+
+def test_ledger_check_finds_money_held_for_a_transaction_that_was_never_verified(txn):
+    post(txn, amount=5000)  # a hold on a transaction that is still 'created'
+    rules = {breach.rule for breach in ledger_breaches()}
+    assert {"escrow-hold-matches-state", "escrow-liability-total"} <= rules
+    with pytest.raises(CommandError, match="breach"):
+        call_command("ledger_check")
+
+
+def test_ledger_check_finds_money_that_went_nowhere(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    with transaction.atomic():  # a release whose fee was credited to the clearing account instead
+        entry_post(idempotency_key="bad-release", kind=EntryKind.ESCROW_RELEASE, memo="bug",
+                   escrow_transaction=txn, lines=[
+                       debit(HOLD, 100), credit(AccountCategory.PROVIDER_CLEARING, 100)])
+    rules = {breach.rule for breach in ledger_breaches()}
+    assert "paid-equals-accounted" in rules

@@ -1,0 +1,64 @@
+"""Reading transactions with a constant number of queries per page."""
+from django.db.models import Q
+from django.http import Http404
+from django_fsm import can_proceed, has_transition_perm
+
+from .models import EscrowTransaction, Status
+
+
+def transaction_list_for_user(*, user, role: str | None = None, status: str | None = None):
+    """The user's transactions as seller and/or buyer."""
+    qs = EscrowTransaction.objects.select_related("seller", "buyer")
+    if role == "seller":
+        qs = qs.filter(seller=user)
+    elif role == "buyer":
+        qs = qs.filter(buyer=user)
+    else:
+        qs = qs.filter(Q(seller=user) | Q(buyer=user))
+    if status in Status.values:
+        qs = qs.filter(status=status)
+    return qs.order_by("-created_at")
+
+
+def pending_invitations_for(*, user):
+    """Open invitations addressed to the user's email that nobody accepted yet."""
+    return (EscrowTransaction.objects.select_related("seller")
+            .filter(status=Status.CREATED, buyer__isnull=True, buyer_email__iexact=user.email)
+            .exclude(seller=user).order_by("-created_at"))
+
+
+def transaction_get_for_party(*, user, reference: str) -> EscrowTransaction:
+    """A transaction the user is a party to; anyone else gets 404 (existence is not leaked)."""
+    try:
+        return (EscrowTransaction.objects.select_related("seller", "buyer")
+                .filter(Q(seller=user) | Q(buyer=user)).get(reference=reference))
+    except EscrowTransaction.DoesNotExist:
+        raise Http404 from None
+
+
+def transaction_get_by_invitation(*, token: str) -> EscrowTransaction:
+    try:
+        return EscrowTransaction.objects.select_related("seller", "buyer").get(invitation_token=token)
+    except EscrowTransaction.DoesNotExist:
+        raise Http404 from None
+
+
+def transaction_timeline(*, escrow_transaction):
+    return escrow_transaction.events.select_related("actor").order_by("created_at", "id")
+
+
+# The actions a party can take from the detail page, in display order.
+PARTY_ACTIONS = ("ship", "confirm", "open_dispute", "cancel", "refund")
+
+
+def available_actions(*, escrow_transaction, user) -> list[str]:
+    """The transitions ``user`` may run on ``escrow_transaction`` right now."""
+    txn = escrow_transaction
+    actions = []
+    for name in PARTY_ACTIONS:
+        method = getattr(txn, name)
+        if can_proceed(method) and has_transition_perm(method, user):
+            actions.append(name)
+    if "cancel" in actions and txn.role_of(user) == "buyer" and not txn.is_accepted:
+        actions.remove("cancel")
+    return actions

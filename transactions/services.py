@@ -1,0 +1,456 @@
+"""Every change to an escrow transaction goes through a function in this module.
+
+Each service opens ``transaction.atomic()``, locks the row with ``select_for_update()``, runs the
+django-fsm transition declared on the model, posts the ledger entry, appends the timeline event
+(who, when, from, to, why) and schedules side effects with ``transaction.on_commit`` — all or
+nothing. A refused action raises ``TransactionActionError`` with a message for the person and
+changes nothing.
+"""
+import datetime as dt
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed, has_transition_perm
+
+from ledger.models import AccountCategory, EntryKind
+from ledger.selectors import transaction_balances
+from ledger.services import credit, debit, entry_post
+from notifications.services import notify
+from intrasa.money import format_rupiah
+from intrasa.wib import format_wib
+from workdays.calendar import working_calendar
+
+from .fees import FeeScheduleError, fee_quote
+from .models import Category, EscrowTransaction, Status, TransactionEvent
+from .references import generate_reference
+from .signals import escrow_refunded, escrow_released
+
+Role = TransactionEvent.Role
+
+
+class TransactionActionError(Exception):
+    """An action that was refused; the message is meant for the person who tried it."""
+
+    def __init__(self, message: str, code: str = "refused"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def _lock(escrow_transaction: EscrowTransaction | int) -> EscrowTransaction:
+    pk = escrow_transaction.pk if isinstance(escrow_transaction, EscrowTransaction) else escrow_transaction
+    return (EscrowTransaction.objects.select_for_update(of=("self",))
+            .select_related("seller", "buyer").get(pk=pk))
+
+
+def _event(txn, *, action, actor, role, reason="", from_status="", to_status="", data=None):
+    return TransactionEvent.objects.create(
+        escrow_transaction=txn, action=action, actor=actor, actor_role=role, reason=reason,
+        from_status=from_status, to_status=to_status, data=data or {},
+    )
+
+
+def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None, check_permission=True):
+    """Run transition ``name`` on the locked ``txn``, save it and record the timeline event."""
+    method = getattr(txn, name)
+    if not can_proceed(method):
+        raise TransactionActionError(
+            _("This action is not possible while the transaction is “%(status)s”.")
+            % {"status": txn.get_status_display()},
+            code="illegal_transition",
+        )
+    if check_permission and not has_transition_perm(method, actor):
+        raise TransactionActionError(_("You are not allowed to do this on this transaction."),
+                                     code="forbidden")
+    from_status = txn.status
+    method()
+    txn.save()
+    return _event(txn, action=name, actor=actor, role=role, reason=reason,
+                  from_status=from_status, to_status=txn.status, data=data)
+
+
+def _context(txn, **extra) -> dict:
+    return {"reference": txn.reference, "title": txn.title, "amount": format_rupiah(txn.amount_due),
+            "seller": txn.seller.full_name, **extra}
+
+
+def _notify_party(txn, user, kind: str, suffix: str = "", **extra) -> None:
+    if user is None:
+        return
+    notify(event_key=f"txn:{txn.reference}:{kind}{suffix}:{user.pk}", kind=kind, recipient=user,
+           context=_context(txn, **extra), link=txn.get_absolute_url())
+
+
+def _require_reason(reason: str) -> str:
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransactionActionError(_("Please give a reason."), code="reason_required")
+    return reason
+
+
+# --- creation and invitation ----------------------------------------------------------------
+
+def transaction_create(
+    *, seller, title: str, description: str, category: str, price: int, shipping_cost: int,
+    fee_payer: str, inspection_days: int, shipping_days: int, buyer_email: str = "",
+    buyer_phone: str = "",
+) -> EscrowTransaction:
+    """The seller creates a transaction and invites the buyer (FAQ step 1)."""
+    if not settings.INTRASA_MIN_TRANSACTION_AMOUNT <= price <= settings.INTRASA_MAX_TRANSACTION_AMOUNT:
+        raise TransactionActionError(
+            _("The price must be between %(min)s and %(max)s.") % {
+                "min": format_rupiah(settings.INTRASA_MIN_TRANSACTION_AMOUNT),
+                "max": format_rupiah(settings.INTRASA_MAX_TRANSACTION_AMOUNT)},
+            code="amount_out_of_range",
+        )
+    if shipping_cost < 0:
+        raise TransactionActionError(_("The shipping cost cannot be negative."), code="invalid_shipping")
+    if category != Category.PHYSICAL and shipping_cost:
+        raise TransactionActionError(_("Only physical goods have a shipping cost."), code="invalid_shipping")
+    if not 1 <= inspection_days <= settings.INTRASA_INSPECTION_DAYS_MAX:
+        raise TransactionActionError(
+            _("The inspection period must be between 1 and %(max)d working days.")
+            % {"max": settings.INTRASA_INSPECTION_DAYS_MAX}, code="invalid_inspection")
+    if not 1 <= shipping_days <= 30:
+        raise TransactionActionError(_("The shipping time must be between 1 and 30 working days."),
+                                     code="invalid_shipping_days")
+    if not buyer_email and not buyer_phone:
+        raise TransactionActionError(_("Give the buyer's email address or mobile number."),
+                                     code="buyer_contact_required")
+    if buyer_email and buyer_email.lower() == seller.email.lower():
+        raise TransactionActionError(_("You cannot invite yourself as the buyer."), code="self_dealing")
+    try:
+        quote = fee_quote(price=price, shipping_cost=shipping_cost, fee_payer=fee_payer)
+    except FeeScheduleError as exc:
+        raise TransactionActionError(str(exc), code="fee") from exc
+
+    now = timezone.now()
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                txn = EscrowTransaction.objects.create(
+                    reference=generate_reference(), seller=seller, buyer_email=buyer_email.lower(),
+                    buyer_phone=buyer_phone, title=title, description=description, category=category,
+                    price=price, shipping_cost=shipping_cost, fee_payer=fee_payer,
+                    fee_amount=quote.fee, buyer_fee=quote.buyer_fee, seller_fee=quote.seller_fee,
+                    amount_due=quote.buyer_pays, inspection_days=inspection_days,
+                    shipping_days=shipping_days,
+                    invitation_expires_at=now + dt.timedelta(days=settings.INTRASA_INVITATION_EXPIRY_DAYS),
+                )
+                _event(txn, action="created", actor=seller, role=Role.SELLER, to_status=txn.status,
+                       data={"amount_due": txn.amount_due, "fee": txn.fee_amount})
+                if buyer_email:
+                    notify(
+                        event_key=f"txn:{txn.reference}:invitation", kind="invitation", email=buyer_email,
+                        context=_context(txn, deadline=format_wib(txn.invitation_expires_at)),
+                        link=invitation_path(txn),
+                    )
+                return txn
+        except IntegrityError as exc:  # a reference collision (55 random bits): draw again
+            if "reference" not in str(exc):
+                raise
+    raise TransactionActionError(_("Please try again."), code="reference_collision")
+
+
+def invitation_path(txn: EscrowTransaction) -> str:
+    return reverse("transactions:invitation", kwargs={"token": txn.invitation_token})
+
+
+def transaction_accept(*, escrow_transaction, buyer) -> EscrowTransaction:
+    """The invited buyer reviewed the terms and accepts; the payment window starts."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        if txn.buyer_id == buyer.pk:
+            return txn  # accepting twice changes nothing
+        if txn.status != Status.CREATED:
+            raise TransactionActionError(_("This invitation can no longer be accepted."), code="not_open")
+        if txn.buyer_id is not None:
+            raise TransactionActionError(_("Another buyer has already accepted this invitation."),
+                                         code="taken")
+        if buyer.pk == txn.seller_id:
+            raise TransactionActionError(_("You cannot buy from yourself."), code="self_dealing")
+        now = timezone.now()
+        if now >= txn.invitation_expires_at:
+            raise TransactionActionError(_("This invitation has expired."), code="expired")
+        txn.buyer = buyer
+        txn.accepted_at = now
+        txn.payment_due_at = now + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
+        txn.save(update_fields=["buyer", "accepted_at", "payment_due_at", "updated_at"])
+        _event(txn, action="accepted", actor=buyer, role=Role.BUYER,
+               data={"payment_due_at": txn.payment_due_at.isoformat()})
+        _notify_party(txn, txn.seller, "accepted")
+        return txn
+
+
+def transaction_decline(*, escrow_transaction, user, reason: str) -> EscrowTransaction:
+    """The invited person declines: the transaction is cancelled before any payment."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        if user.pk == txn.seller_id:
+            raise TransactionActionError(_("The seller cancels instead of declining."), code="forbidden")
+        if txn.buyer_id not in (None, user.pk):
+            raise TransactionActionError(_("You are not allowed to do this on this transaction."),
+                                         code="forbidden")
+        _transition(txn, "cancel", actor=user, role=Role.BUYER, reason=reason, check_permission=False,
+                    data={"declined": True})
+        txn.closed_at = timezone.now()
+        txn.save(update_fields=["closed_at", "updated_at"])
+        _notify_party(txn, txn.seller, "declined", reason=reason)
+        return txn
+
+
+def transaction_cancel(*, escrow_transaction, actor, reason: str) -> EscrowTransaction:
+    """Either party cancels before any payment."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        role = txn.role_of(actor)
+        _transition(txn, "cancel", actor=actor, role=role or Role.STAFF, reason=reason)
+        txn.closed_at = timezone.now()
+        txn.save(update_fields=["closed_at", "updated_at"])
+        other = txn.buyer if role == "seller" else txn.seller
+        _notify_party(txn, other, "cancelled", reason=reason)
+        return txn
+
+
+def transaction_expire(*, escrow_transaction) -> EscrowTransaction:
+    """Beat job: nobody paid in time."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        _transition(txn, "expire", actor=None, role=Role.SYSTEM, check_permission=False)
+        txn.closed_at = timezone.now()
+        txn.save(update_fields=["closed_at", "updated_at"])
+        for party in (txn.seller, txn.buyer):
+            _notify_party(txn, party, "expired")
+        return txn
+
+
+# --- money in -------------------------------------------------------------------------------
+
+def transaction_mark_paid(*, escrow_transaction, payment_reference: str, amount: int) -> EscrowTransaction:
+    """A payment notification arrived. Money is not real until ``transaction_verify``."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        if txn.status == Status.PAID and txn.paid_at is not None:
+            return txn
+        _transition(txn, "mark_paid", actor=None, role=Role.SYSTEM, check_permission=False,
+                    data={"payment_reference": payment_reference, "amount": amount})
+        txn.paid_at = timezone.now()
+        txn.save(update_fields=["paid_at", "updated_at"])
+        return txn
+
+
+def transaction_verify(
+    *, escrow_transaction, payment_reference: str, amount_received: int,
+    clearing_category: str = AccountCategory.PROVIDER_CLEARING,
+) -> EscrowTransaction:
+    """The provider confirmed the payment: hold the money in escrow and tell the seller to ship."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        if txn.status != Status.PAID:
+            if txn.verified_at is not None:
+                return txn  # verified already: a repeated inquiry changes nothing
+        if amount_received != txn.amount_due:
+            raise TransactionActionError(
+                _("The amount received (%(received)s) differs from the amount due (%(due)s).")
+                % {"received": format_rupiah(amount_received), "due": format_rupiah(txn.amount_due)},
+                code="amount_mismatch",
+            )
+        _transition(txn, "verify", actor=None, role=Role.SYSTEM, check_permission=False,
+                    data={"payment_reference": payment_reference, "amount": amount_received})
+        now = timezone.now()
+        txn.verified_at = now
+        txn.amount_received = amount_received
+        txn.shipping_deadline = working_calendar().add_working_days(now, txn.shipping_days)
+        txn.save(update_fields=["verified_at", "amount_received", "shipping_deadline", "updated_at"])
+        entry_post(
+            idempotency_key=f"payment-verified:{txn.pk}", kind=EntryKind.PAYMENT_VERIFIED,
+            memo=f"{txn.reference} payment {payment_reference}", escrow_transaction=txn,
+            lines=[debit(clearing_category, amount_received), credit(AccountCategory.ESCROW_HOLD, amount_received)],
+        )
+        deadline = format_wib(txn.shipping_deadline)
+        _notify_party(txn, txn.seller, "payment_verified_seller", deadline=deadline)
+        _notify_party(txn, txn.buyer, "payment_verified_buyer")
+        return txn
+
+
+# --- shipping and confirmation --------------------------------------------------------------
+
+def transaction_ship(
+    *, escrow_transaction, seller, courier: str = "", tracking_number: str = "", delivery_note: str = ""
+) -> EscrowTransaction:
+    """The seller shipped the goods (courier + receipt number) or delivered the service."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        tracking_number = tracking_number.strip()
+        delivery_note = delivery_note.strip()
+        if txn.needs_shipping and (not courier or not tracking_number):
+            raise TransactionActionError(_("Choose the courier and enter the receipt (resi) number."),
+                                         code="shipment_required")
+        if not txn.needs_shipping and not delivery_note:
+            raise TransactionActionError(_("Describe how the service or digital goods were delivered."),
+                                         code="delivery_note_required")
+        _transition(txn, "ship", actor=seller, role=Role.SELLER,
+                    data={"courier": courier, "tracking_number": tracking_number})
+        now = timezone.now()
+        txn.shipped_at = now
+        txn.courier = courier if txn.needs_shipping else ""
+        txn.tracking_number = tracking_number if txn.needs_shipping else ""
+        txn.delivery_note = delivery_note
+        txn.inspection_ends_at = working_calendar().add_working_days(now, txn.inspection_days)
+        txn.save(update_fields=["shipped_at", "courier", "tracking_number", "delivery_note",
+                                "inspection_ends_at", "updated_at"])
+        shipment = (f"{txn.get_courier_display()} {txn.tracking_number}" if txn.needs_shipping
+                    else delivery_note[:100])
+        _notify_party(txn, txn.buyer, "shipped", shipment=shipment,
+                      deadline=format_wib(txn.inspection_ends_at))
+        return txn
+
+
+def _release_to_seller(txn, *, actor) -> None:
+    """Post the escrow release: the hold goes to seller payable and fee revenue."""
+    held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
+    if held != txn.amount_received:
+        raise TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
+                                     code="ledger_mismatch")
+    entry_post(
+        idempotency_key=f"escrow-release:{txn.pk}", kind=EntryKind.ESCROW_RELEASE,
+        memo=f"{txn.reference} released to seller", escrow_transaction=txn, actor=actor,
+        lines=[
+            debit(AccountCategory.ESCROW_HOLD, held),
+            credit(AccountCategory.SELLER_PAYABLE, txn.seller_receives),
+            credit(AccountCategory.FEE_REVENUE, txn.fee_amount),
+        ],
+    )
+    escrow_released.send(sender=EscrowTransaction, escrow_transaction=txn, amount=txn.seller_receives)
+
+
+def _after_confirmation(txn) -> None:
+    txn.confirmed_at = timezone.now()
+    txn.save(update_fields=["confirmed_at", "auto_confirmed", "updated_at"])
+    _notify_party(txn, txn.seller, "confirmed_seller", amount=format_rupiah(txn.seller_receives))
+    _notify_party(txn, txn.buyer, "confirmed_buyer")
+
+
+def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
+    """The buyer confirms receipt (FAQ step 5): the money is released to the seller."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        _transition(txn, "confirm", actor=buyer, role=Role.BUYER)
+        _release_to_seller(txn, actor=buyer)
+        _after_confirmation(txn)
+        return txn
+
+
+def transaction_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
+    """Beat job: the inspection period ended without a confirmation or a dispute."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        if txn.status != Status.SHIPPED or txn.inspection_ends_at is None or txn.inspection_ends_at > timezone.now():
+            return None  # the buyer acted first, or a dispute froze the clock
+        _transition(txn, "confirm", actor=None, role=Role.SYSTEM, check_permission=False,
+                    reason="inspection period ended")
+        txn.auto_confirmed = True
+        _release_to_seller(txn, actor=None)
+        _after_confirmation(txn)
+        return txn
+
+
+def transaction_mark_disbursed(*, escrow_transaction) -> EscrowTransaction:
+    """Every payout part succeeded: nothing is left in seller payable."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        owed = transaction_balances(escrow_transaction=txn).get(AccountCategory.SELLER_PAYABLE, 0)
+        if owed != 0:
+            raise TransactionActionError(
+                _("%(amount)s is still owed to the seller.") % {"amount": format_rupiah(owed)},
+                code="payout_incomplete")
+        _transition(txn, "mark_disbursed", actor=None, role=Role.SYSTEM, check_permission=False)
+        txn.closed_at = timezone.now()
+        txn.save(update_fields=["closed_at", "updated_at"])
+        return txn
+
+
+# --- disputes and refunds -------------------------------------------------------------------
+
+def transaction_open_dispute(*, escrow_transaction, buyer, reason: str) -> EscrowTransaction:
+    """The buyer raises a problem before confirming: the funds freeze and every clock stops."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        _transition(txn, "open_dispute", actor=buyer, role=Role.BUYER, reason=reason)
+        _notify_party(txn, txn.seller, "dispute_opened", reason=reason)
+        return txn
+
+
+def transaction_resolve_release(*, escrow_transaction, staff, reason: str) -> EscrowTransaction:
+    """Staff decide a dispute for the seller: the money is released as on confirmation."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        _transition(txn, "resolve_release", actor=staff, role=Role.STAFF, reason=reason)
+        _release_to_seller(txn, actor=staff)
+        _after_confirmation(txn)
+        return txn
+
+
+def transaction_refund(*, escrow_transaction, actor, reason: str) -> EscrowTransaction:
+    """All held money goes back to the buyer (seller cancels after payment, or staff decide)."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        role = Role.STAFF if actor.is_staff and txn.role_of(actor) is None else txn.role_of(actor)
+        _transition(txn, "refund", actor=actor, role=role, reason=reason)
+        held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
+        entry_post(
+            idempotency_key=f"escrow-refund:{txn.pk}", kind=EntryKind.ESCROW_REFUND,
+            memo=f"{txn.reference} returned to buyer", escrow_transaction=txn, actor=actor,
+            lines=[debit(AccountCategory.ESCROW_HOLD, held),
+                   credit(AccountCategory.BUYER_REFUND_PAYABLE, held)],
+        )
+        txn.closed_at = timezone.now()
+        txn.save(update_fields=["closed_at", "updated_at"])
+        escrow_refunded.send(sender=EscrowTransaction, escrow_transaction=txn, amount=held, reason=reason)
+        for party in (txn.buyer, txn.seller):
+            _notify_party(txn, party, "refunded", reason=reason, amount=format_rupiah(held))
+        return txn
+
+
+# --- reminders ------------------------------------------------------------------------------
+
+def transaction_remind_confirmation(*, escrow_transaction) -> bool:
+    """Tell the buyer, once, that the inspection period ends soon."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        if txn.status != Status.SHIPPED or txn.confirm_reminder_sent_at is not None:
+            return False
+        txn.confirm_reminder_sent_at = timezone.now()
+        txn.save(update_fields=["confirm_reminder_sent_at", "updated_at"])
+        _event(txn, action="confirm_reminder", actor=None, role=Role.SYSTEM)
+        _notify_party(txn, txn.buyer, "confirm_reminder", deadline=format_wib(txn.inspection_ends_at))
+        return True
+
+
+def transaction_remind_shipping(*, escrow_transaction) -> bool:
+    """Tell the seller, once, that the shipping deadline is near; after it, tell the buyer too."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        if txn.status != Status.VERIFIED or txn.shipping_deadline is None:
+            return False
+        deadline = format_wib(txn.shipping_deadline)
+        sent = False
+        if txn.shipping_reminder_sent_at is None:
+            txn.shipping_reminder_sent_at = timezone.now()
+            txn.save(update_fields=["shipping_reminder_sent_at", "updated_at"])
+            _event(txn, action="shipping_reminder", actor=None, role=Role.SYSTEM)
+            _notify_party(txn, txn.seller, "shipping_reminder", deadline=deadline)
+            sent = True
+        if txn.shipping_deadline <= timezone.now():
+            _notify_party(txn, txn.buyer, "shipping_overdue_buyer", deadline=deadline)
+        return sent

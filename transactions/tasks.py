@@ -1,0 +1,61 @@
+"""Periodic jobs over due transactions. Thin: find due ids, call a service per id.
+
+Each service re-checks under a row lock, so a job that runs twice or alongside a person's action
+changes each transaction at most once.
+"""
+import datetime as dt
+import logging
+
+from celery import shared_task
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from . import services
+from .models import EscrowTransaction, Status
+
+logger = logging.getLogger(__name__)
+BATCH = 500
+
+
+def _each(ids, service, **kwargs) -> int:
+    done = 0
+    for pk in ids:
+        try:
+            if service(escrow_transaction=pk, **kwargs):
+                done += 1
+        except services.TransactionActionError as exc:  # someone acted first: nothing to do
+            logger.info("skipped %s for %s: %s", service.__name__, pk, exc.code)
+    return done
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def expire_unpaid_transactions() -> int:
+    now = timezone.now()
+    ids = EscrowTransaction.objects.filter(
+        Q(status=Status.CREATED)
+        & (Q(accepted_at__isnull=True, invitation_expires_at__lte=now) | Q(payment_due_at__lte=now))
+    ).values_list("pk", flat=True)[:BATCH]
+    return _each(list(ids), services.transaction_expire)
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def auto_confirm_due_transactions() -> int:
+    ids = EscrowTransaction.objects.filter(
+        status=Status.SHIPPED, inspection_ends_at__lte=timezone.now()
+    ).values_list("pk", flat=True)[:BATCH]
+    return _each(list(ids), services.transaction_auto_confirm)
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def send_due_reminders() -> int:
+    soon = timezone.now() + dt.timedelta(hours=settings.INTRASA_AUTO_CONFIRM_REMINDER_HOURS)
+    confirm_ids = EscrowTransaction.objects.filter(
+        status=Status.SHIPPED, inspection_ends_at__lte=soon, confirm_reminder_sent_at__isnull=True
+    ).values_list("pk", flat=True)[:BATCH]
+    shipping_ids = EscrowTransaction.objects.filter(
+        Q(status=Status.VERIFIED, shipping_deadline__lte=soon)
+        & (Q(shipping_reminder_sent_at__isnull=True) | Q(shipping_deadline__lte=timezone.now()))
+    ).values_list("pk", flat=True)[:BATCH]
+    return (_each(list(confirm_ids), services.transaction_remind_confirmation)
+            + _each(list(shipping_ids), services.transaction_remind_shipping))

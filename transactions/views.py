@@ -1,0 +1,157 @@
+"""Pages of the escrow transaction. Thin: forms in, services called, messages out."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404, JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from intrasa.money import format_rupiah
+from ledger.selectors import transaction_postings
+
+from . import selectors, services
+from .fees import FeeScheduleError, fee_quote
+from .forms import FeeQuoteForm, ReasonForm, ShipForm, TransactionCreateForm
+from .models import Status
+
+
+@login_required
+@require_GET
+def dashboard(request):
+    role = request.GET.get("role") if request.GET.get("role") in ("buyer", "seller") else None
+    status = request.GET.get("status") if request.GET.get("status") in Status.values else None
+    qs = selectors.transaction_list_for_user(user=request.user, role=role, status=status)
+    page = Paginator(qs, 20).get_page(request.GET.get("page"))
+    return render(request, "transactions/dashboard.html", {
+        "page": page, "role": role, "status": status, "statuses": Status.choices,
+        "invitations": selectors.pending_invitations_for(user=request.user)[:10],
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def create(request):
+    form = TransactionCreateForm(request.POST or None)
+    quote = None
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            quote = fee_quote(price=data["price"], shipping_cost=data["shipping_cost"],
+                              fee_payer=data["fee_payer"])
+        except FeeScheduleError as exc:
+            form.add_error("price", str(exc))
+        if quote and "preview" not in request.POST:
+            try:
+                txn = services.transaction_create(seller=request.user, **data)
+            except services.TransactionActionError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Transaction %(reference)s created. Share the invitation "
+                                            "link with the buyer.") % {"reference": txn.reference})
+                return redirect(txn)
+    return render(request, "transactions/create.html", {"form": form, "quote": quote})
+
+
+@require_GET
+def quote(request):
+    """The live fee breakdown of the create form (JSON)."""
+    form = FeeQuoteForm(request.GET)
+    if not form.is_valid():
+        return JsonResponse({"errors": form.errors}, status=400)
+    try:
+        q = fee_quote(**{**form.cleaned_data, "shipping_cost": form.cleaned_data["shipping_cost"] or 0})
+    except FeeScheduleError as exc:
+        return JsonResponse({"errors": {"price": [str(exc)]}}, status=400)
+    return JsonResponse({key: {"amount": value, "formatted": format_rupiah(value)}
+                         for key, value in q.as_dict().items()})
+
+
+@login_required
+@require_GET
+def detail(request, reference):
+    txn = selectors.transaction_get_for_party(user=request.user, reference=reference)
+    return render(request, "transactions/detail.html", {
+        "txn": txn,
+        "role": txn.role_of(request.user),
+        "timeline": selectors.transaction_timeline(escrow_transaction=txn),
+        "actions": selectors.available_actions(escrow_transaction=txn, user=request.user),
+        "postings": transaction_postings(escrow_transaction=txn),
+        "invitation_url": request.build_absolute_uri(services.invitation_path(txn)),
+        "reason_form": ReasonForm(), "ship_form": ShipForm(),
+    })
+
+
+ACTION_SERVICES = {
+    "ship": lambda txn, user, data: services.transaction_ship(escrow_transaction=txn, seller=user, **data),
+    "confirm": lambda txn, user, data: services.transaction_confirm(escrow_transaction=txn, buyer=user),
+    "open_dispute": lambda txn, user, data: services.transaction_open_dispute(
+        escrow_transaction=txn, buyer=user, reason=data["reason"]),
+    "cancel": lambda txn, user, data: services.transaction_cancel(
+        escrow_transaction=txn, actor=user, reason=data["reason"]),
+    "refund": lambda txn, user, data: services.transaction_refund(
+        escrow_transaction=txn, actor=user, reason=data["reason"]),
+}
+ACTION_FORMS = {"ship": ShipForm, "open_dispute": ReasonForm, "cancel": ReasonForm, "refund": ReasonForm}
+ACTION_DONE = {
+    "ship": gettext_lazy("Marked as shipped. The buyer has been told."),
+    "confirm": gettext_lazy("Thank you, receipt confirmed. The seller will be paid."),
+    "open_dispute": gettext_lazy("Dispute opened. The funds stay frozen until it is resolved."),
+    "cancel": gettext_lazy("Transaction cancelled."),
+    "refund": gettext_lazy("Transaction cancelled; the buyer will be refunded."),
+}
+
+
+@login_required
+@require_POST
+def act(request, reference, action):
+    txn = selectors.transaction_get_for_party(user=request.user, reference=reference)
+    if action not in ACTION_SERVICES:
+        raise Http404
+    form_class = ACTION_FORMS.get(action)
+    data = {}
+    if form_class is not None:
+        form = form_class(request.POST)
+        if not form.is_valid():
+            for errors in form.errors.values():
+                for error in errors:
+                    messages.error(request, error)
+            return redirect(txn)
+        data = form.cleaned_data
+    try:
+        ACTION_SERVICES[action](txn, request.user, data)
+    except services.TransactionActionError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, str(ACTION_DONE[action]))
+    return redirect(txn)
+
+
+@require_http_methods(["GET", "POST"])
+def invitation(request, token):
+    """The buyer's invitation: review the terms, then accept or decline (login required to act)."""
+    txn = selectors.transaction_get_by_invitation(token=token)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.path})}")
+        try:
+            if "accept" in request.POST:
+                services.transaction_accept(escrow_transaction=txn, buyer=request.user)
+                messages.success(request, _("You accepted the transaction. Please pay before the deadline."))
+                return redirect(txn)
+            form = ReasonForm(request.POST)
+            if form.is_valid():
+                services.transaction_decline(escrow_transaction=txn, user=request.user,
+                                             reason=form.cleaned_data["reason"])
+                messages.info(request, _("You declined the transaction."))
+                return redirect("transactions:dashboard")
+            messages.error(request, _("Please give a reason."))
+        except services.TransactionActionError as exc:
+            messages.error(request, exc.message)
+        return redirect(request.path)
+    if request.user.is_authenticated and txn.role_of(request.user):
+        return redirect(txn)
+    return render(request, "transactions/invitation.html", {"txn": txn, "reason_form": ReasonForm()})
