@@ -1,0 +1,128 @@
+"""Random sequences of actions on several transactions; the ledger invariants hold after each step."""
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+from hypothesis import HealthCheck, settings, strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+
+from ledger.checks import ledger_breaches
+from tests import scenarios
+from tests.factories import StaffFactory, UserFactory
+from transactions import services
+from transactions.models import EscrowTransaction, Status
+
+pytestmark = pytest.mark.django_db
+
+PRICES = st.integers(min_value=10_000, max_value=200_000_000)
+
+
+class EscrowMachine(RuleBasedStateMachine):
+    def __init__(self):
+        super().__init__()
+        from django.contrib.auth.models import Permission
+
+        self.seller = UserFactory()
+        self.buyer = UserFactory()
+        self.staff = StaffFactory()
+        self.staff.user_permissions.add(Permission.objects.get(codename="resolve_dispute"))
+        self.staff = type(self.staff).objects.get(pk=self.staff.pk)
+        self.ids: list[int] = []
+
+    def _pick(self, index):
+        if not self.ids:
+            return None
+        return EscrowTransaction.objects.get(pk=self.ids[index % len(self.ids)])
+
+    def _try(self, call):
+        try:
+            call()
+        except services.TransactionActionError:
+            pass  # illegal in the current state: must change nothing, which the invariant checks
+
+    @rule(price=PRICES, shipping=st.integers(0, 500_000), payer=st.sampled_from(["buyer", "seller", "split"]))
+    def create(self, price, shipping, payer):
+        txn = scenarios.create(self.seller, self.buyer, price=price, shipping_cost=shipping, fee_payer=payer)
+        self.ids.append(txn.pk)
+
+    @rule(i=st.integers(0, 50))
+    def accept_and_pay(self, i):
+        txn = self._pick(i)
+        if txn is None:
+            return
+        self._try(lambda: services.transaction_accept(escrow_transaction=txn, buyer=self.buyer))
+        self._try(lambda: services.transaction_mark_paid(escrow_transaction=txn, payment_reference="P",
+                                                         amount=txn.amount_due))
+
+    @rule(i=st.integers(0, 50), short=st.integers(0, 1))
+    def verify(self, i, short):
+        txn = self._pick(i)
+        if txn is not None:
+            self._try(lambda: services.transaction_verify(
+                escrow_transaction=txn, payment_reference="P", amount_received=txn.amount_due - short))
+
+    @rule(i=st.integers(0, 50))
+    def ship(self, i):
+        txn = self._pick(i)
+        if txn is not None:
+            self._try(lambda: services.transaction_ship(escrow_transaction=txn, seller=self.seller,
+                                                        courier="jne", tracking_number="R1"))
+
+    @rule(i=st.integers(0, 50))
+    def confirm(self, i):
+        txn = self._pick(i)
+        if txn is not None:
+            self._try(lambda: services.transaction_confirm(escrow_transaction=txn, buyer=self.buyer))
+
+    @rule(i=st.integers(0, 50))
+    def auto_confirm(self, i):
+        txn = self._pick(i)
+        if txn is not None:
+            EscrowTransaction.objects.filter(pk=txn.pk, status=Status.SHIPPED).update(
+                inspection_ends_at=timezone.now() - dt.timedelta(minutes=1))
+            self._try(lambda: services.transaction_auto_confirm(escrow_transaction=txn))
+
+    @rule(i=st.integers(0, 50))
+    def dispute(self, i):
+        txn = self._pick(i)
+        if txn is not None:
+            self._try(lambda: services.transaction_open_dispute(escrow_transaction=txn, buyer=self.buyer,
+                                                                reason="Barang tidak sesuai"))
+
+    @rule(i=st.integers(0, 50), for_buyer=st.booleans())
+    def staff_decides(self, i, for_buyer):
+        txn = self._pick(i)
+        if txn is None:
+            return
+        if for_buyer:
+            self._try(lambda: services.transaction_refund(escrow_transaction=txn, actor=self.staff,
+                                                          reason="Keputusan staf"))
+        else:
+            self._try(lambda: services.transaction_resolve_release(escrow_transaction=txn, staff=self.staff,
+                                                                   reason="Keputusan staf"))
+
+    @rule(i=st.integers(0, 50), by_seller=st.booleans())
+    def cancel(self, i, by_seller):
+        txn = self._pick(i)
+        if txn is not None:
+            actor = self.seller if by_seller else self.buyer
+            self._try(lambda: services.transaction_cancel(escrow_transaction=txn, actor=actor, reason="Batal"))
+
+    @rule(i=st.integers(0, 50))
+    def seller_refunds(self, i):
+        txn = self._pick(i)
+        if txn is not None:
+            self._try(lambda: services.transaction_refund(escrow_transaction=txn, actor=self.seller,
+                                                          reason="Stok habis"))
+
+    @invariant()
+    def books_balance(self):
+        assert ledger_breaches() == []
+
+
+def test_ledger_invariants_hold_for_random_action_sequences():
+    run_state_machine_as_test(
+        EscrowMachine,
+        settings=settings(max_examples=20, stateful_step_count=25, deadline=None,
+                          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]),
+    )

@@ -1,0 +1,103 @@
+"""Rupiah, WIB and reference numbers: the things people read and type."""
+import datetime as dt
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import translation
+from hypothesis import given, strategies as st
+
+from intrasa.money import format_rupiah, parse_rupiah, percent_of
+from intrasa.wib import WIB, format_wib
+from transactions.references import ALPHABET, ReferenceStatus, generate_reference, parse_reference
+
+
+@pytest.mark.parametrize("amount,text", [
+    (0, "Rp 0"), (1_250_000, "Rp 1.250.000"), (999, "Rp 999"), (-5_000, "-Rp 5.000"),
+    (50_000_000, "Rp 50.000.000"),
+])
+def test_format_rupiah(amount, text):
+    assert format_rupiah(amount) == text
+
+
+def test_format_rupiah_refuses_floats():
+    with pytest.raises(TypeError):
+        format_rupiah(10.5)
+
+
+@pytest.mark.parametrize("text,amount", [
+    ("150000", 150_000), ("150.000", 150_000), ("Rp 1.250.000", 1_250_000), ("rp150.000,00", 150_000),
+])
+def test_parse_rupiah(text, amount):
+    assert parse_rupiah(text) == amount
+
+
+@pytest.mark.parametrize("text,code", [
+    ("$100", "foreign_currency"), ("USD 100", "foreign_currency"), ("12,50", "invalid_rupiah"),
+    ("1.50", "invalid_rupiah"), ("abc", "invalid_rupiah"), ("", "invalid_rupiah"),
+])
+def test_parse_rupiah_refuses(text, code):
+    with pytest.raises(ValidationError) as excinfo:
+        parse_rupiah(text)
+    assert excinfo.value.code == code
+
+
+@given(st.integers(0, 10**12))
+def test_format_then_parse_round_trips(amount):
+    assert parse_rupiah(format_rupiah(amount)) == amount
+
+
+def test_percent_of_rounds_half_up_in_integers():
+    assert percent_of(1_000_001, 50) == 5_000
+    assert percent_of(1_000_100, 50) == 5_001  # 5000.5 → 5001
+
+
+def test_format_wib_in_both_languages():
+    moment = dt.datetime(2026, 6, 12, 7, 0, tzinfo=dt.timezone.utc)  # 14.00 WIB
+    with translation.override("id"):
+        assert format_wib(moment) == "Jumat, 12 Juni 2026 14.00 WIB"
+    with translation.override("en"):
+        assert format_wib(moment) == "Friday, 12 June 2026 14:00 WIB"
+    with translation.override("id"):
+        assert format_wib(dt.datetime(2026, 6, 11, 14, 0, tzinfo=WIB)) == "Kamis, 11 Juni 2026 14.00 WIB"
+
+
+def test_references_are_valid_random_and_formatted():
+    references = {generate_reference() for _ in range(2000)}
+    assert len(references) == 2000
+    for reference in list(references)[:50]:
+        assert parse_reference(reference) == (ReferenceStatus.VALID, reference)
+        assert len(reference) == len("INT-XXXX-XXXX-XXXX")
+
+
+def test_reference_input_is_forgiving_about_case_dashes_and_lookalikes():
+    reference = "INT-" + "0" * 4 + "-1111-" + "222"
+    body = reference.replace("-", "")[3:]
+    from transactions.references import check_character, format_reference
+    valid = format_reference("INT" + body + check_character(body))
+    typed = valid.lower().replace("-", " ").replace("0", "o").replace("1", "l")
+    assert parse_reference(typed) == (ReferenceStatus.VALID, valid)
+
+
+@given(st.data())
+def test_every_single_character_typo_is_detected(data):
+    reference = generate_reference()
+    compact = reference.replace("-", "")
+    position = data.draw(st.integers(3, len(compact) - 1))
+    replacement = data.draw(st.sampled_from([c for c in ALPHABET if c != compact[position]]))
+    typo = compact[:position] + replacement + compact[position + 1:]
+    assert parse_reference(typo)[0] == ReferenceStatus.CHECK_FAILED
+
+
+@given(st.data())
+def test_adjacent_swaps_are_detected(data):
+    compact = generate_reference().replace("-", "")
+    position = data.draw(st.integers(3, len(compact) - 2))
+    if compact[position] == compact[position + 1]:
+        return
+    swapped = compact[:position] + compact[position + 1] + compact[position] + compact[position + 2:]
+    assert parse_reference(swapped)[0] == ReferenceStatus.CHECK_FAILED
+
+
+def test_malformed_references():
+    assert parse_reference("hello")[0] == ReferenceStatus.MALFORMED
+    assert parse_reference("INT-1234")[0] == ReferenceStatus.MALFORMED

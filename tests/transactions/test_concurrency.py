@@ -1,0 +1,70 @@
+"""Races against real PostgreSQL: two actors transition the same transaction at the same moment."""
+import threading
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+
+from ledger.models import JournalEntry
+from tests import scenarios
+from transactions import services
+from transactions.models import EscrowTransaction, Status
+
+pytestmark = [
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
+]
+
+
+def race(*calls):
+    """Run each call in its own thread (own database connection), released together."""
+    barrier = threading.Barrier(len(calls))
+    outcomes = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            barrier.wait()
+            call()
+            outcomes[index] = "ok"
+        except services.TransactionActionError as exc:
+            outcomes[index] = exc.code
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def test_two_confirmations_release_the_money_once(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, "shipped")
+    outcomes = race(*[lambda: services.transaction_confirm(escrow_transaction=txn.pk, buyer=buyer)] * 2)
+    assert sorted(outcomes) == ["illegal_transition", "ok"]
+    assert JournalEntry.objects.filter(kind="escrow_release").count() == 1
+    call_command("ledger_check")
+
+
+def test_confirm_versus_dispute_has_exactly_one_outcome(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, "shipped")
+    outcomes = race(
+        lambda: services.transaction_confirm(escrow_transaction=txn.pk, buyer=buyer),
+        lambda: services.transaction_open_dispute(escrow_transaction=txn.pk, buyer=buyer, reason="rusak"),
+    )
+    assert outcomes.count("ok") == 1
+    status = EscrowTransaction.objects.get(pk=txn.pk).status
+    assert status in (Status.CONFIRMED, Status.DISPUTED)
+    assert JournalEntry.objects.filter(kind="escrow_release").count() == (status == Status.CONFIRMED)
+    call_command("ledger_check")
+
+
+def test_two_buyers_accepting_one_invitation(seller, buyer, stranger):
+    txn = scenarios.create(seller, buyer)
+    outcomes = race(
+        lambda: services.transaction_accept(escrow_transaction=txn.pk, buyer=buyer),
+        lambda: services.transaction_accept(escrow_transaction=txn.pk, buyer=stranger),
+    )
+    assert sorted(outcomes) == ["ok", "taken"]
+    assert EscrowTransaction.objects.get(pk=txn.pk).buyer_id in (buyer.pk, stranger.pk)
