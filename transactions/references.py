@@ -1,30 +1,33 @@
 """Reference numbers: unique, non-sequential, hard to guess, with a check character.
 
-Format ``INT-XXXX-XXXX-XXXC``: eleven random characters from Crockford's base-32 alphabet
-(55 bits, no I/L/O/U, so nothing reads as another letter) and one check character computed with
-the Luhn mod N algorithm, which catches every single mistyped character and every swap of two
-adjacent characters. People may type the reference in lower case, without dashes, or with O for 0
-and I/L for 1.
+Format ``INT-XXXX-XXXX-XXXC``: eleven random characters from a 31-symbol alphabet (Crockford's
+base 32 without I, L, O, U — nothing reads as another letter — and without Z, which reads as 2),
+about 54 bits, and one check character. The check is a weighted sum modulo the prime 31 over all
+twelve characters (weights 1…12, the check character included), so that it catches every single
+mistyped character and every swap of two characters, adjacent or not: a weight and a difference of
+two symbol values are never 0 modulo a prime larger than both. People may type the reference in
+lower case, without dashes, or with O for 0 and I/L for 1.
 """
 import re
 import secrets
 
-ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXY"
+MODULUS = len(ALPHABET)  # 31, a prime
 PREFIX = "INT"
 RANDOM_LENGTH = 11
 _CROCKFORD_ALIASES = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _SHAPE = re.compile(rf"^{PREFIX}[{ALPHABET}]{{{RANDOM_LENGTH + 1}}}$")
 
 
+def _weighted_sum(chars: str) -> int:
+    return sum(weight * ALPHABET.index(char) for weight, char in enumerate(chars, start=1))
+
+
 def check_character(body: str) -> str:
-    """Luhn mod 32 over ``body`` (characters of ALPHABET)."""
-    n = len(ALPHABET)
-    factor, total = 2, 0
-    for char in reversed(body):
-        addend = factor * ALPHABET.index(char)
-        factor = 1 if factor == 2 else 2
-        total += addend // n + addend % n
-    return ALPHABET[(n - total % n) % n]
+    """The character that makes the weighted sum of ``body`` + check ≡ 0 (mod 31)."""
+    weight = len(body) + 1
+    # Solve partial + weight·c ≡ 0: c = -partial · weight⁻¹ (mod 31).
+    return ALPHABET[(-_weighted_sum(body) * pow(weight, -1, MODULUS)) % MODULUS]
 
 
 def format_reference(compact: str) -> str:
@@ -59,7 +62,6 @@ def parse_reference(text: str) -> tuple[str, str | None]:
         compact = PREFIX + compact
     if not _SHAPE.match(compact):
         return ReferenceStatus.MALFORMED, None
-    body, check = compact[len(PREFIX):-1], compact[-1]
-    if check_character(body) != check:
+    if _weighted_sum(compact[len(PREFIX):]) % MODULUS != 0:
         return ReferenceStatus.CHECK_FAILED, None
     return ReferenceStatus.VALID, format_reference(compact)
