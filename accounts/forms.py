@@ -5,6 +5,7 @@ change nothing. The views pass ``cleaned_data`` to ``accounts.services``, which 
 (other callers exist) and does the work. Field names match the service arguments, so an error the
 service raises for ``phone`` lands on the form's ``phone`` field.
 """
+import phonenumbers
 from django import forms
 from django.conf import settings
 from django.contrib.auth import forms as auth_forms
@@ -27,6 +28,20 @@ PHONE_HELP = _("An Indonesian mobile number, for example 0812 3456 7890.")
 
 def _clean_name(value: str) -> str:
     return " ".join(value.split())
+
+
+def _language_choices() -> list[tuple[str, str]]:
+    # Each language in its own name: someone who cannot read the current one still finds theirs.
+    return [(code, translation.get_language_info(code)["name_local"]) for code, _name in settings.LANGUAGES]
+
+
+def phone_for_display(e164: str) -> str:
+    """``+6281234567890`` → ``0812-3456-7890``, the way Indonesians write their own number."""
+    try:
+        number = phonenumbers.parse(e164, "ID")
+    except phonenumbers.NumberParseException:
+        return e164
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def _phone_field(label, help_text=PHONE_HELP) -> forms.CharField:
@@ -109,7 +124,7 @@ class ProfileForm(forms.Form):
         label=_("Full name"), max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
     )
     phone = _phone_field(_("Mobile number"))
-    preferred_language = forms.ChoiceField(label=_("Language"), choices=settings.LANGUAGES)
+    preferred_language = forms.ChoiceField(label=_("Language"), choices=_language_choices)
 
     def clean_full_name(self) -> str:
         return _clean_name(self.cleaned_data["full_name"])

@@ -46,13 +46,14 @@ def _clean_name(value: str) -> str:
 def _required_name(value: str, *, field: str) -> str:
     name = _clean_name(value)
     if not name:
-        raise ValidationError({field: _("Enter the name.")}, code="required")
+        raise ValidationError({field: ValidationError(_("Enter the name."), code="required")})
     return name
 
 
 def _validate_language(language: str) -> str:
     if language not in dict(settings.LANGUAGES):
-        raise ValidationError({"language": _("Choose one of the offered languages.")}, code="invalid_language")
+        raise ValidationError({"language": ValidationError(_("Choose one of the offered languages."),
+                                                           code="invalid_language")})
     return language
 
 
@@ -65,7 +66,8 @@ def _lock_destination(*, owner: User, destination: PayoutDestination) -> PayoutD
         return PayoutDestination.objects.select_for_update().get(pk=destination.pk, owner=owner)
     except PayoutDestination.DoesNotExist:
         # The views 404 before getting here; this guards every other caller.
-        raise ValidationError(_("This payout destination does not belong to you."), code="not_owner") from None
+        raise ValidationError(_("This payout destination does not belong to you."),
+                              code="not_owner") from None
 
 
 def normalize_account_number(raw: str) -> str:
@@ -92,11 +94,11 @@ def user_sign_up(*, email: str, full_name: str, phone: str, password: str, langu
         raise ValidationError({"password": error.error_list}) from None
     user.set_password(password)
 
-    duplicate = ValidationError(
-        {"email": _("An account with this email address already exists. Log in, or reset your "
-                    "password if you forgot it.")},
+    duplicate = ValidationError({"email": ValidationError(
+        _("An account with this email address already exists. Log in, or reset your password if "
+          "you forgot it."),
         code="duplicate_email",
-    )
+    )})
     with transaction.atomic():
         if User.objects.filter(email__iexact=email).exists():
             raise duplicate
@@ -122,7 +124,7 @@ def user_update_profile(*, user: User, full_name: str, phone: str, preferred_lan
     try:
         preferred_language = _validate_language(preferred_language)
     except ValidationError as error:
-        raise ValidationError({"preferred_language": error.message_dict["language"]}) from None
+        raise ValidationError({"preferred_language": error.error_dict["language"]}) from None
 
     with transaction.atomic():
         locked = _lock_owner(user)
@@ -211,9 +213,9 @@ def payout_destination_add_bank(
         raise ValidationError(errors)
     return _destination_create(
         owner=owner,
-        duplicate=ValidationError(
-            {"account_number": _("You have already added this bank account.")}, code="duplicate"
-        ),
+        duplicate=ValidationError({"account_number": ValidationError(
+            _("You have already added this bank account."), code="duplicate"
+        )}),
         kind=PayoutDestination.Kind.BANK, bank_code=bank_code, account_number=account_number,
         account_holder_name=account_holder_name, ewallet_provider="", ewallet_phone="",
     )
@@ -239,9 +241,9 @@ def payout_destination_add_ewallet(
         raise ValidationError(errors)
     return _destination_create(
         owner=owner,
-        duplicate=ValidationError(
-            {"phone": _("You have already added this e-wallet.")}, code="duplicate"
-        ),
+        duplicate=ValidationError({"phone": ValidationError(
+            _("You have already added this e-wallet."), code="duplicate"
+        )}),
         kind=PayoutDestination.Kind.EWALLET, ewallet_provider=provider, ewallet_phone=phone,
         account_holder_name=registered_name, bank_code="", account_number="",
     )
@@ -298,14 +300,16 @@ def payout_destination_archive(*, owner: User, destination: PayoutDestination) -
     return destination
 
 
-def payout_destination_approve(*, destination: PayoutDestination, actor: User, reason: str) -> PayoutDestination:
+def payout_destination_approve(
+    *, destination: PayoutDestination, actor: User, reason: str
+) -> PayoutDestination:
     """Staff accept a destination whose holder name differs from the name the bank reports (for
     example a shortened name or a spouse's account). Only a name mismatch can be approved: an
     unchecked or invalid account has nothing for staff to vouch for."""
     reason = (reason or "").strip()
     if not reason:
-        raise ValidationError({"reason": _("Say why the different name is acceptable.")},
-                              code="required")
+        raise ValidationError({"reason": ValidationError(_("Say why the different name is acceptable."),
+                                                         code="required")})
     with transaction.atomic():
         destination = PayoutDestination.objects.select_for_update().get(pk=destination.pk)
         if destination.verification != PayoutDestination.Verification.NAME_MISMATCH:

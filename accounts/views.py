@@ -27,6 +27,7 @@ from .forms import (
     ResetPasswordForm,
     SignUpForm,
     add_service_errors,
+    phone_for_display,
 )
 from .selectors import payout_destination_get_for_owner, payout_destination_list
 from .services import (
@@ -98,7 +99,7 @@ def _safe_next(request) -> str | None:
 def signup(request):
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
-    form = SignUpForm(request.POST or None)
+    form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -118,14 +119,17 @@ def signup(request):
 
 
 def _render_profile(request, *, profile_form=None, bank_form=None, ewallet_form=None):
+    """The profile page, with whichever of its three forms was just submitted (and failed)."""
     user = request.user
-    context = {
-        "profile_form": profile_form or ProfileForm(prefix="profile", initial={
-            "full_name": user.full_name, "phone": user.phone,
+    if profile_form is None:
+        profile_form = ProfileForm(prefix="profile", initial={
+            "full_name": user.full_name, "phone": phone_for_display(user.phone),
             "preferred_language": user.preferred_language,
-        }),
-        "bank_form": bank_form or BankDestinationForm(prefix="bank"),
-        "ewallet_form": ewallet_form or EWalletDestinationForm(prefix="ewallet"),
+        })
+    context = {
+        "profile_form": profile_form,
+        "bank_form": bank_form if bank_form is not None else BankDestinationForm(prefix="bank"),
+        "ewallet_form": ewallet_form if ewallet_form is not None else EWalletDestinationForm(prefix="ewallet"),
         "destinations": payout_destination_list(owner=user),
     }
     return render(request, "accounts/profile.html", context)
