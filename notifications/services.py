@@ -1,10 +1,14 @@
 """Creating notifications. Call inside the service's atomic block; the email goes after commit."""
+import logging
+
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
 from .messages import MESSAGES
 from .models import Notification
+
+logger = logging.getLogger(__name__)
 
 
 def notify(
@@ -28,10 +32,19 @@ def notify(
             )
     except IntegrityError:
         return Notification.objects.get(event_key=event_key)
+    transaction.on_commit(lambda: _enqueue_email(notification.pk))
+    return notification
+
+
+def _enqueue_email(notification_id: int) -> None:
+    """Hand the email to Celery; if the broker is down the row stays unsent and the periodic
+    ``send_pending_emails`` job picks it up, so the person's request never fails for it."""
     from .tasks import send_notification_email
 
-    send_notification_email.delay_on_commit(notification.pk)
-    return notification
+    try:
+        send_notification_email.delay(notification_id)
+    except Exception:  # noqa: BLE001 - any broker failure; the outbox row is the retry
+        logger.exception("could not enqueue notification %s; the periodic job will send it", notification_id)
 
 
 def notification_mark_read(*, user, notification_ids=None) -> int:

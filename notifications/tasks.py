@@ -1,3 +1,5 @@
+import datetime as dt
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -30,3 +32,15 @@ def send_notification_email(notification_id: int) -> None:
         message.send()
         notification.email_sent_at = timezone.now()
         notification.save(update_fields=["email_sent_at"])
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def send_pending_emails() -> int:
+    """Safety net: emails whose task was never enqueued or never finished (broker down, worker
+    killed) are sent here; ``send_notification_email`` still sends each at most once."""
+    cutoff = timezone.now() - dt.timedelta(minutes=2)
+    ids = list(Notification.objects.filter(email_sent_at__isnull=True, created_at__lte=cutoff)
+               .exclude(email="").values_list("pk", flat=True)[:500])
+    for pk in ids:
+        send_notification_email(pk)
+    return len(ids)

@@ -108,10 +108,14 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_BROKER_URL = "filesystem://"
     _celery_queue_dir = VAR_DIR / "celery" / "queue"
+    _celery_control_dir = VAR_DIR / "celery" / "control"
+    # kombu's filesystem transport expects its folders to exist before the first message.
+    for _folder in (_celery_queue_dir, _celery_control_dir):
+        _folder.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_celery_queue_dir),
         "data_folder_out": str(_celery_queue_dir),
-        "control_folder": str(VAR_DIR / "celery" / "control"),
+        "control_folder": str(_celery_control_dir),
     }
 
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
@@ -136,6 +140,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "transactions-reminders": {
         "task": "transactions.tasks.send_due_reminders",
+        "schedule": 300.0,
+    },
+    "notifications-send-pending": {
+        "task": "notifications.tasks.send_pending_emails",
         "schedule": 300.0,
     },
     "ledger-check-nightly": {

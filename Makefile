@@ -1,0 +1,46 @@
+# INTRASA — the two commands of the README, and a few helpers.
+#   make run   fresh clone → http://127.0.0.1:8000 with demo data (SQLite, embedded worker, sandbox)
+#   make test  the whole test suite (PostgreSQL and Redis on 127.0.0.1)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+TEST_ARGS ?=
+
+.PHONY: run test deps system-deps messages bench clean lint
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+deps: $(VENV)/.installed
+
+run: deps
+	$(PY) manage.py compilemessages --ignore=.venv -v0 || true
+	$(PY) manage.py migrate --noinput -v0
+	$(PY) manage.py seed_demo
+	@echo "INTRASA on http://127.0.0.1:$(PORT)/ — demo logins in README.md"
+	$(PY) manage.py devserver 127.0.0.1:$(PORT)
+
+# Debian packages the tests need (Chromium for browser tests, poppler for PDF text, fonts for
+# WeasyPrint, gettext for translations); installed only when missing and when we are root.
+system-deps:
+	@bash scripts/system-deps.sh
+
+test: deps system-deps
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+	DJANGO_SETTINGS_MODULE=intrasa.settings.test $(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m pytest $(TEST_ARGS)
+
+messages: deps
+	$(PY) manage.py makemessages -l id -l en --ignore=.venv --ignore=var --no-obsolete
+	$(PY) manage.py makemessages -d djangojs -l id -l en --ignore=.venv --ignore=var --no-obsolete
+
+bench: deps
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf var/ .pytest_cache

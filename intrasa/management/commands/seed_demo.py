@@ -1,0 +1,84 @@
+"""Demo users and transactions for ``make run`` (idempotent: does nothing when they exist).
+
+Every transaction is moved through the real services, so the demo books pass ``ledger_check``.
+"""
+from django.contrib.auth.models import Permission
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import PayoutDestination, User
+from transactions import services
+from transactions.models import Category, Status
+
+DEMO_PASSWORD = "intrasa-demo-2026"
+SELLER = ("penjual@demo.intrasa.id", "Sari Wulandari", "+6281234500001")
+BUYER = ("pembeli@demo.intrasa.id", "Budi Santoso", "+6281234500002")
+STAFF = ("staf@demo.intrasa.id", "Dewi Lestari", "+6281234500003")
+
+DEMO_TRANSACTIONS = [
+    # title, category, price, shipping, fee payer, target state
+    ("iPhone 13 128GB bekas, mulus", Category.PHYSICAL, 7_250_000, 35_000, "buyer", Status.CREATED),
+    ("Sepatu lari ukuran 42", Category.PHYSICAL, 850_000, 20_000, "split", "accepted"),
+    ("Jasa desain logo UMKM", Category.SERVICE, 1_500_000, 0, "seller", Status.VERIFIED),
+    ("Kamera Fujifilm X-T30", Category.PHYSICAL, 12_500_000, 50_000, "buyer", Status.SHIPPED),
+    ("Lisensi software akuntansi 1 tahun", Category.DIGITAL, 2_400_000, 0, "split", Status.CONFIRMED),
+    ("Meja kerja kayu jati", Category.PHYSICAL, 3_100_000, 150_000, "buyer", Status.DISPUTED),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo users and demo transactions (skipped when the demo seller exists)."
+
+    def _user(self, email, name, phone, **extra):
+        user, created = User.objects.get_or_create(
+            email=email, defaults={"full_name": name, "phone": phone, **extra})
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save()
+        return user
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        if User.objects.filter(email=SELLER[0]).exists():
+            self.stdout.write("demo data already present")
+            return
+        seller = self._user(*SELLER)
+        buyer = self._user(*BUYER)
+        staff = self._user(*STAFF, is_staff=True, is_superuser=True)
+        staff.user_permissions.add(Permission.objects.get(codename="resolve_dispute"))
+        PayoutDestination.objects.create(
+            owner=seller, kind=PayoutDestination.Kind.BANK, bank_code="014", account_number="1234567890",
+            account_holder_name=seller.full_name, is_default=True,
+        )
+        for title, category, price, shipping, payer, target in DEMO_TRANSACTIONS:
+            self._transaction(seller, buyer, title, category, price, shipping, payer, target)
+        self.stdout.write(self.style.SUCCESS(
+            f"demo users: {SELLER[0]}, {BUYER[0]}, {STAFF[0]} (staff) — password {DEMO_PASSWORD}"))
+
+    def _transaction(self, seller, buyer, title, category, price, shipping, payer, target):
+        txn = services.transaction_create(
+            seller=seller, title=title, category=category, price=price, shipping_cost=shipping,
+            fee_payer=payer, inspection_days=3, shipping_days=2, buyer_email=buyer.email,
+            description=f"{title}. Kondisi sesuai foto dan deskripsi yang disepakati lewat chat.",
+        )
+        if target == Status.CREATED:
+            return
+        services.transaction_accept(escrow_transaction=txn, buyer=buyer)
+        if target == "accepted":
+            return
+        services.transaction_mark_paid(escrow_transaction=txn, payment_reference="DEMO", amount=txn.amount_due)
+        txn = services.transaction_verify(escrow_transaction=txn, payment_reference="DEMO",
+                                          amount_received=txn.amount_due)
+        if target == Status.VERIFIED:
+            return
+        if category == Category.PHYSICAL:
+            services.transaction_ship(escrow_transaction=txn, seller=seller, courier="jne",
+                                      tracking_number="JNE" + txn.reference[-6:])
+        else:
+            services.transaction_ship(escrow_transaction=txn, seller=seller,
+                                      delivery_note="Dikirim melalui email pembeli.")
+        if target == Status.CONFIRMED:
+            services.transaction_confirm(escrow_transaction=txn, buyer=buyer)
+        elif target == Status.DISPUTED:
+            services.transaction_open_dispute(escrow_transaction=txn, buyer=buyer,
+                                              reason="Ada retak di kaki meja saat diterima.")
