@@ -260,6 +260,25 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
         stock) or staff decide a dispute for the buyer."""
 
 
+# How the timeline names each action (the transition methods above plus non-state events).
+ACTION_LABELS = {
+    "created": _("Transaction created"),
+    "accepted": _("Buyer accepted the terms"),
+    "mark_paid": _("Payment received"),
+    "verify": _("Payment verified"),
+    "ship": _("Shipped / delivered"),
+    "confirm": _("Receipt confirmed"),
+    "mark_disbursed": _("Paid out to seller"),
+    "cancel": _("Cancelled"),
+    "expire": _("Expired"),
+    "open_dispute": _("Dispute opened"),
+    "resolve_release": _("Dispute resolved: released to seller"),
+    "refund": _("Refunded to buyer"),
+    "confirm_reminder": _("Reminder sent to confirm receipt"),
+    "shipping_reminder": _("Reminder sent to ship"),
+}
+
+
 class TransactionEvent(models.Model):
     """The transaction's timeline: every state change and every notable action, with who, when
     and why. Append-only."""
@@ -295,6 +314,10 @@ class TransactionEvent(models.Model):
         if self.pk is not None:
             raise ValueError("Timeline events are append-only.")
         super().save(*args, **kwargs)
+
+    @property
+    def label(self) -> str:
+        return str(ACTION_LABELS.get(self.action, self.action))
 
 
 class FeeTier(models.Model):
