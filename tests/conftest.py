@@ -1,8 +1,15 @@
+"""Shared fixtures. Transactional tests need nothing special: see _serialized_rollback_everywhere."""
 import pytest
 
 from tests.factories import UserFactory
 
 PASSWORD = "rahasia-yang-kuat-123"
+
+
+@pytest.fixture(autouse=True)
+def _serialized_rollback_everywhere(django_db_serialized_rollback):
+    """Transactional tests (live_server, threads) restore the data migrations' rows (fee
+    schedule, groups) when they flush the database, so every later test sees the same start."""
 
 
 @pytest.fixture(autouse=True)
