@@ -14,6 +14,7 @@ urlpatterns = [
     path("healthz", views.health, name="health"),
     path("akun/", include("accounts.urls")),
     path("transaksi/", include("transactions.urls")),
+    path("pembayaran/", include("payments.urls")),
     path("notifikasi/", include("notifications.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),

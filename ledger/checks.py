@@ -4,7 +4,8 @@
 2. The escrow liability equals the money held for open transactions: a transaction's escrow hold
    equals the amount received while it is in a held state (verified, shipped, disputed) and is zero
    in every other state — so the hold of a closed transaction is zero.
-3. For every transaction, what was paid in equals what went out or is still owed:
+3. For every transaction, what was paid in (into escrow, or owed straight back to the buyer as a
+   double, short or excess payment) equals what went out or is still owed:
    paid = disbursed + refunded + fees + still held + still payable (seller and buyer).
 4. No per-transaction account is negative.
 
@@ -84,7 +85,8 @@ def transaction_breaches() -> list[Breach]:
             if amount < 0:
                 breaches.append(Breach("no-negative-accounts", reference, f"{category} is {amount}"))
         flow = flows.get(pk, {})
-        paid = flow.get((EntryKind.PAYMENT_VERIFIED, AccountCategory.ESCROW_HOLD, "C"), 0)
+        paid = (flow.get((EntryKind.PAYMENT_VERIFIED, AccountCategory.ESCROW_HOLD, "C"), 0)
+                + flow.get((EntryKind.PAYMENT_UNMATCHED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0))
         fees = (flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.FEE_REVENUE, "C"), 0)
                 - flow.get((EntryKind.REVERSAL, AccountCategory.FEE_REVENUE, "D"), 0))
         disbursed = (flow.get((EntryKind.PAYOUT, AccountCategory.SELLER_PAYABLE, "D"), 0)

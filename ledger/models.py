@@ -23,12 +23,15 @@ class AccountCategory(models.TextChoices):
     ESCROW_HOLD = "escrow_hold", _("Escrow hold (per transaction)")
     SELLER_PAYABLE = "seller_payable", _("Seller payable (per transaction)")
     BUYER_REFUND_PAYABLE = "buyer_refund_payable", _("Buyer refund payable (per transaction)")
-    # Income.
+    # Income and expenses.
     FEE_REVENUE = "fee_revenue", _("Service fee revenue")
+    # The bank-transfer unique code INTRASA absorbs so that the buyer never pays more than quoted.
+    PAYMENT_DISCOUNT = "payment_discount", _("Unique-code discounts (expense)")
 
 
 DEBIT_NORMAL = {
     AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_BANK, AccountCategory.SENDME_DEPOSIT,
+    AccountCategory.PAYMENT_DISCOUNT,
 }
 PER_TRANSACTION = {
     AccountCategory.ESCROW_HOLD, AccountCategory.SELLER_PAYABLE, AccountCategory.BUYER_REFUND_PAYABLE,
@@ -69,6 +72,8 @@ class Account(models.Model):
 
 class EntryKind(models.TextChoices):
     PAYMENT_VERIFIED = "payment_verified", _("Payment verified into escrow")
+    # Verified money that cannot go into escrow (double payment, shortfall, excess): owed back.
+    PAYMENT_UNMATCHED = "payment_unmatched", _("Payment owed back to the buyer")
     ESCROW_RELEASE = "escrow_release", _("Escrow released to seller")
     ESCROW_REFUND = "escrow_refund", _("Escrow returned to buyer")
     PAYOUT = "payout", _("Payout sent to seller")

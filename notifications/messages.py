@@ -74,4 +74,26 @@ MESSAGES = {
         _("{reference} will be refunded"),
         _("The payment for \"{title}\" ({amount}) is returned to the buyer. Reason: {reason}"),
     ),
+    "verify_email": (
+        _("Confirm your email address for INTRASA"),
+        _("Hello {name}, please confirm that {email} is your email address by opening the link "
+          "below while logged in to INTRASA. The link is valid for {days} days. Until the address "
+          "is confirmed, invitations that sellers send to it are not listed in your account. "
+          "If you did not create an INTRASA account, ignore this email."),
+    ),
+    "payment_double": (
+        _("A second payment was received for {reference}"),
+        _("We received {amount} for \"{title}\", which was already paid. This double payment will be "
+          "refunded to you; our team will contact you."),
+    ),
+    "payment_short": (
+        _("The payment for {reference} is less than the bill"),
+        _("We received {amount} for \"{title}\", but the bill was {due}. The transaction cannot "
+          "continue with a partial payment; the amount received will be refunded to you."),
+    ),
+    "payment_excess": (
+        _("You paid more than the bill for {reference}"),
+        _("We received {amount} for \"{title}\"; the bill was {due}. The transaction continues and "
+          "the difference will be refunded to you."),
+    ),
 }

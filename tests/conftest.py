@@ -1,4 +1,4 @@
-"""Shared fixtures. Transactional tests need nothing special: see _serialized_rollback_everywhere."""
+"""Shared fixtures. Transactional tests need nothing special: see pytest_collection_modifyitems."""
 import pytest
 
 from tests.factories import UserFactory
@@ -6,10 +6,20 @@ from tests.factories import UserFactory
 PASSWORD = "rahasia-yang-kuat-123"
 
 
+def pytest_collection_modifyitems(items):
+    """Transactional tests (live_server, threads) flush the database when they end; serialized
+    rollback restores the data migrations' rows (fee schedule, groups) so every later test starts
+    from the same place, whatever order or subset of tests runs."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if marker is not None and marker.kwargs.get("transaction") and not marker.kwargs.get("serialized_rollback"):
+            item.add_marker(pytest.mark.django_db(*marker.args, **{**marker.kwargs, "serialized_rollback": True}),
+                            append=False)
+
+
 @pytest.fixture(autouse=True)
 def _serialized_rollback_everywhere(django_db_serialized_rollback):
-    """Transactional tests (live_server, threads) restore the data migrations' rows (fee
-    schedule, groups) when they flush the database, so every later test sees the same start."""
+    """The same for transactional tests that come through ``live_server`` without a marker."""
 
 
 @pytest.fixture(autouse=True)

@@ -248,9 +248,13 @@ def transaction_mark_paid(*, escrow_transaction, payment_reference: str, amount:
 
 def transaction_verify(
     *, escrow_transaction, payment_reference: str, amount_received: int,
-    clearing_category: str = AccountCategory.PROVIDER_CLEARING,
+    clearing_category: str = AccountCategory.PROVIDER_CLEARING, funding: list | None = None,
 ) -> EscrowTransaction:
-    """The provider confirmed the payment: hold the money in escrow and tell the seller to ship."""
+    """The provider confirmed the payment: hold the money in escrow and tell the seller to ship.
+
+    ``funding`` are the debit lines the hold is funded from (default: the whole amount from
+    ``clearing_category``); a bank transfer's unique-code discount is one of them.
+    """
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         if txn.status != Status.PAID:
@@ -272,7 +276,8 @@ def transaction_verify(
         entry_post(
             idempotency_key=f"payment-verified:{txn.pk}", kind=EntryKind.PAYMENT_VERIFIED,
             memo=f"{txn.reference} payment {payment_reference}", escrow_transaction=txn,
-            lines=[debit(clearing_category, amount_received), credit(AccountCategory.ESCROW_HOLD, amount_received)],
+            lines=[*(funding or [debit(clearing_category, amount_received)]),
+                   credit(AccountCategory.ESCROW_HOLD, amount_received)],
         )
         deadline = format_wib(txn.shipping_deadline)
         _notify_party(txn, txn.seller, "payment_verified_seller", deadline=deadline)

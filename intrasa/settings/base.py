@@ -42,7 +42,7 @@ INSTALLED_APPS = [
     "ledger",
     "transactions",
     "notifications",
-    "payments",
+    "payments.apps.PaymentsConfig",
     "disbursements",
     "disputes",
     "refunds",
@@ -134,6 +134,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "transactions.tasks.expire_unpaid_transactions",
         "schedule": 60.0,
     },
+    "payments-poll-pending-bills": {
+        "task": "payments.tasks.poll_pending_bills",
+        "schedule": 30.0,
+    },
     "transactions-auto-confirm": {
         "task": "transactions.tasks.auto_confirm_due_transactions",
         "schedule": 60.0,
@@ -145,6 +149,11 @@ CELERY_BEAT_SCHEDULE = {
     "notifications-send-pending": {
         "task": "notifications.tasks.send_pending_emails",
         "schedule": 300.0,
+    },
+    # The Faspay sandbox settles delayed transfers and re-sends lost callbacks (no-op when off).
+    "sandbox-sweep": {
+        "task": "sandbox.tasks.sweep",
+        "schedule": 10.0,
     },
     "ledger-check-nightly": {
         "task": "ledger.tasks.nightly_ledger_check",
@@ -213,6 +222,12 @@ INTRASA_INSPECTION_DAYS_MAX = env.int("INTRASA_INSPECTION_DAYS_MAX", default=14)
 # Reminders: before auto-confirm, and to a seller who has not shipped.
 INTRASA_AUTO_CONFIRM_REMINDER_HOURS = env.int("INTRASA_AUTO_CONFIRM_REMINDER_HOURS", default=24)
 
+# INTRASA's own escrow bank account, for buyers who pay by bank transfer (verified only from the
+# bank statement that finance imports).
+INTRASA_ESCROW_BANK_NAME = env.str("INTRASA_ESCROW_BANK_NAME", default="Bank Central Asia (BCA)")
+INTRASA_ESCROW_BANK_ACCOUNT = env.str("INTRASA_ESCROW_BANK_ACCOUNT", default="8830123456")
+INTRASA_ESCROW_BANK_HOLDER = env.str("INTRASA_ESCROW_BANK_HOLDER", default="PT INTRASA ESCROW INDONESIA")
+
 # SendMe limits from the operational terms (section A); changes to the daily total are recorded
 # in the database by the disbursements app, this is the starting value.
 SENDME_MAX_BANK_TRANSFER = env.int("SENDME_MAX_BANK_TRANSFER", default=50_000_000)
@@ -222,12 +237,21 @@ SENDME_DAILY_NOMINAL_TOTAL = env.int("SENDME_DAILY_NOMINAL_TOTAL", default=50_00
 # --- Faspay ---------------------------------------------------------------------------------
 # Without credentials INTRASA talks to its own sandbox (sandbox/) on SITE_URL.
 FASPAY_SANDBOX_ENABLED = env.bool("FASPAY_SANDBOX_ENABLED", default=DEBUG)
-FASPAY_DEBIT_BASE_URL = env.str("FASPAY_DEBIT_BASE_URL", default=f"{SITE_URL}/sandbox/debit").rstrip("/")
+# A deliberate staging set-up may run the sandbox with DEBUG off (system check sandbox.E001).
+FASPAY_SANDBOX_ALLOW_IN_PRODUCTION = env.bool("FASPAY_SANDBOX_ALLOW_IN_PRODUCTION", default=False)
+# The base URLs default to the sandbox only while it is enabled, otherwise to Faspay's production hosts.
+FASPAY_DEBIT_BASE_URL = env.str(
+    "FASPAY_DEBIT_BASE_URL",
+    default=f"{SITE_URL}/sandbox/debit" if FASPAY_SANDBOX_ENABLED else "https://web.faspay.co.id",
+).rstrip("/")
 FASPAY_MERCHANT_ID = env.str("FASPAY_MERCHANT_ID", default="99999")
 FASPAY_MERCHANT_NAME = env.str("FASPAY_MERCHANT_NAME", default="INTRASA")
 FASPAY_USER_ID = env.str("FASPAY_USER_ID", default="bot99999")
 FASPAY_PASSWORD = env.str("FASPAY_PASSWORD", default="sandbox-password")
-SENDME_BASE_URL = env.str("SENDME_BASE_URL", default=f"{SITE_URL}/sandbox/sendme").rstrip("/")
+SENDME_BASE_URL = env.str(
+    "SENDME_BASE_URL",
+    default=f"{SITE_URL}/sandbox/sendme" if FASPAY_SANDBOX_ENABLED else "https://sendme.faspay.co.id",
+).rstrip("/")
 SENDME_PARTNER_ID = env.str("SENDME_PARTNER_ID", default="99999")
 SENDME_SOURCE_ACCOUNT = env.str("SENDME_SOURCE_ACCOUNT", default="9920017573")
 SENDME_CHANNEL_ID = env.str("SENDME_CHANNEL_ID", default="88001")
@@ -235,6 +259,8 @@ SENDME_CHANNEL_ID = env.str("SENDME_CHANNEL_ID", default="88001")
 SENDME_PRIVATE_KEY_PATH = env.str("SENDME_PRIVATE_KEY_PATH", default="")
 SENDME_PUBLIC_KEY_PATH = env.str("SENDME_PUBLIC_KEY_PATH", default="")
 FASPAY_HTTP_TIMEOUT_SECONDS = env.float("FASPAY_HTTP_TIMEOUT_SECONDS", default=15.0)
+# bill_total units per Rupiah: 1 = whole Rupiah, 100 = two implied decimals (confirm at onboarding).
+FASPAY_DEBIT_AMOUNT_SCALE = env.int("FASPAY_DEBIT_AMOUNT_SCALE", default=1)
 
 LOGGING = {
     "version": 1,

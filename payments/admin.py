@@ -1,0 +1,113 @@
+"""Staff views of bills, notifications and the bank-statement import (finance)."""
+import csv
+import datetime as dt
+import io
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from intrasa.money import format_rupiah, parse_rupiah
+
+from .models import BankStatementLine, Bill, ProviderNotification
+from .services import statement_import
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Bill)
+class BillAdmin(ReadOnly):
+    list_display = ("bill_no", "escrow_transaction", "method", "channel_code", "amount_display", "status", "flag",
+                    "created_at", "expires_at", "settlement_expected_at")
+    list_filter = ("status", "flag", "method", "channel_code")
+    search_fields = ("bill_no", "provider_trx_id", "pay_code", "escrow_transaction__reference")
+    list_select_related = ("escrow_transaction",)
+    date_hierarchy = "created_at"
+
+    @admin.display(description=gettext_lazy("Amount"), ordering="amount")
+    def amount_display(self, obj):
+        return format_rupiah(obj.amount)
+
+
+@admin.register(ProviderNotification)
+class ProviderNotificationAdmin(ReadOnly):
+    list_display = ("received_at", "provider", "trx_id", "bill_no", "status_code", "deliveries")
+    list_filter = ("status_code",)
+    search_fields = ("trx_id", "bill_no")
+
+
+class StatementUploadForm(forms.Form):
+    file = forms.FileField(label=gettext_lazy("Bank statement (CSV)"), help_text=gettext_lazy(
+        "Columns: date (YYYY-MM-DD), description, amount (Rupiah), reference. Credit lines only."))
+
+    MAX_BYTES = 2 * 1024 * 1024
+
+    def clean_file(self):
+        upload = self.cleaned_data["file"]
+        if upload.size > self.MAX_BYTES:
+            raise forms.ValidationError(_("The file is larger than 2 MB."))
+        try:
+            text = upload.read().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
+        rows, errors = [], []
+        for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
+            try:
+                rows.append({
+                    "booked_on": dt.date.fromisoformat((row.get("date") or "").strip()),
+                    "description": (row.get("description") or "").strip(),
+                    "amount": parse_rupiah(row.get("amount") or ""),
+                    "bank_reference": (row.get("reference") or "").strip() or f"line-{number}",
+                })
+            except (ValueError, forms.ValidationError):
+                errors.append(number)
+        if errors:
+            raise forms.ValidationError(_("Lines %(lines)s could not be read; nothing was imported.")
+                                        % {"lines": ", ".join(map(str, errors[:10]))})
+        if not rows:
+            raise forms.ValidationError(_("The file has no lines."))
+        return rows
+
+
+@admin.register(BankStatementLine)
+class BankStatementLineAdmin(ReadOnly):
+    list_display = ("booked_on", "amount_display", "description", "bank_reference", "matched_bill", "imported_by")
+    list_filter = (("matched_bill", admin.EmptyFieldListFilter), "booked_on")
+    search_fields = ("description", "bank_reference", "matched_bill__bill_no")
+    list_select_related = ("matched_bill", "imported_by")
+    change_list_template = "admin/payments/bankstatementline/change_list.html"
+
+    @admin.display(description=gettext_lazy("Amount"), ordering="amount")
+    def amount_display(self, obj):
+        return format_rupiah(obj.amount)
+
+    def get_urls(self):
+        return [path("import/", self.admin_site.admin_view(self.import_view), name="payments_statement_import"),
+                *super().get_urls()]
+
+    def import_view(self, request):
+        if not request.user.has_perm("payments.add_bankstatementline"):
+            raise PermissionDenied
+        form = StatementUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            result = statement_import(rows=form.cleaned_data["file"], staff=request.user)
+            messages.success(request, _("%(imported)d lines imported, %(matched)d payments verified, "
+                                        "%(unmatched)d unmatched, %(duplicates)d already imported.") % {
+                "imported": result.imported, "matched": len(result.matched),
+                "unmatched": len(result.unmatched), "duplicates": result.duplicates})
+            return redirect(reverse("admin:payments_bankstatementline_changelist"))
+        return render(request, "admin/payments/bankstatementline/import.html",
+                      {**self.admin_site.each_context(request), "form": form, "title": _("Import bank statement")})

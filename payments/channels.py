@@ -1,0 +1,81 @@
+"""The payment methods INTRASA offers (FAQ: bank transfer, virtual account, convenience store and
+QRIS), with Faspay's channel codes (REFERENCE.md §4.2), the provider's settlement delay
+(REFERENCE.md §6: when the cash actually reaches INTRASA) and the instructions shown to the buyer.
+"""
+from dataclasses import dataclass, field
+
+from django.utils.translation import gettext_lazy as _
+
+
+class Method:
+    VIRTUAL_ACCOUNT = "va"
+    RETAIL = "retail"
+    QRIS = "qris"
+    BANK_TRANSFER = "bank_transfer"
+
+
+METHOD_LABELS = {
+    Method.VIRTUAL_ACCOUNT: _("Virtual account"),
+    Method.RETAIL: _("Convenience store"),
+    Method.QRIS: _("QRIS"),
+    Method.BANK_TRANSFER: _("Bank transfer"),
+}
+
+
+@dataclass(frozen=True)
+class Channel:
+    code: str  # Faspay payment_channel; "transfer" for our own escrow account
+    name: str
+    method: str
+    settlement_days: int  # working days until Faspay settles the cash to INTRASA (D+n)
+    steps: tuple = field(default_factory=tuple)
+    min_amount: int = 10_000
+    max_amount: int | None = None
+
+
+def _va_steps(bank: str, app: str):
+    return (
+        _("ATM %(bank)s: choose Other Transactions → Transfer → Virtual Account, enter the virtual "
+          "account number below, check the name and the amount, then confirm.") % {"bank": bank},
+        _("%(app)s: open Transfer → Virtual Account, enter the virtual account number, check that "
+          "the amount is exactly the one shown here, then confirm with your PIN.") % {"app": app},
+        _("Other banks: choose interbank transfer to %(bank)s and use the virtual account number "
+          "as the account number.") % {"bank": bank},
+    )
+
+
+def _retail_steps(store: str):
+    return (
+        _("Go to the cashier of any %(store)s and say that you want to pay a Faspay bill.") % {"store": store},
+        _("Show the payment code below and pay exactly the amount shown; keep the receipt."),
+    )
+
+
+QRIS_STEPS = (
+    _("Open any app that supports QRIS (mobile banking, GoPay, OVO, DANA, ShopeePay, LinkAja)."),
+    _("Scan the QR code below, check that the amount and the merchant INTRASA are right, then pay."),
+)
+
+CHANNELS: dict[str, Channel] = {
+    c.code: c for c in [
+        Channel("702", "BCA Virtual Account", Method.VIRTUAL_ACCOUNT, 0, _va_steps("BCA", "BCA mobile")),
+        Channel("800", "BRI Virtual Account", Method.VIRTUAL_ACCOUNT, 0, _va_steps("BRI", "BRImo")),
+        Channel("801", "BNI Virtual Account", Method.VIRTUAL_ACCOUNT, 1, _va_steps("BNI", "BNI Mobile Banking")),
+        Channel("802", "Mandiri Virtual Account", Method.VIRTUAL_ACCOUNT, 1, _va_steps("Mandiri", "Livin' by Mandiri")),
+        Channel("402", "Permata Virtual Account", Method.VIRTUAL_ACCOUNT, 1, _va_steps("Permata", "PermataMobile X")),
+        Channel("706", "Indomaret", Method.RETAIL, 3, _retail_steps("Indomaret"), max_amount=5_000_000),
+        Channel("707", "Alfamart", Method.RETAIL, 3, _retail_steps("Alfamart / Alfamidi"), max_amount=5_000_000),
+        Channel("711", "QRIS (ShopeePay)", Method.QRIS, 1, QRIS_STEPS, max_amount=10_000_000),
+        Channel("715", "QRIS (LinkAja)", Method.QRIS, 1, QRIS_STEPS, max_amount=10_000_000),
+    ]
+}
+
+
+def channel_get(code: str) -> Channel | None:
+    return CHANNELS.get(code)
+
+
+def channels_for(amount: int) -> list[Channel]:
+    """The channels that accept ``amount`` (retail counters and QRIS have upper limits)."""
+    return [c for c in CHANNELS.values()
+            if amount >= c.min_amount and (c.max_amount is None or amount <= c.max_amount)]

@@ -1,0 +1,271 @@
+"""Faspay Debit JSON API client (REFERENCE.md §4.1): Post Data Transaction, Inquiry Payment
+Status, Cancel Transaction, and the payment notification's signature check.
+
+A provider client in the sense of DESIGN.md §3: it speaks HTTP with a ``requests.Session`` and
+explicit timeouts, hides no retries, knows nothing of Django models and returns typed results.
+Every failure is one of two exceptions, so callers can tell "Faspay said no" (``FaspayRejected``:
+nothing was created) from "we don't know what happened" (``FaspayUnavailable``: timeout, 5xx,
+unparsable answer — look before trying again).
+
+Amounts: Faspay's ``bill_total`` is sent as ``rupiah × amount_scale`` (1 for whole Rupiah; 100 if
+the account expects two implied decimals — REFERENCE.md §8.6 says to confirm at onboarding).
+"""
+import datetime as dt
+from dataclasses import dataclass
+
+import requests
+
+from intrasa import faspay_legacy
+from intrasa.wib import WIB
+
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+# payment_status_code (REFERENCE.md §4.1)
+STATUS_UNPROCESSED = "0"
+STATUS_IN_PROCESS = "1"
+STATUS_PAID = "2"
+STATUS_FAILED = "3"
+STATUS_REVERSED = "4"
+STATUS_NO_BILL = "5"
+STATUS_EXPIRED = "7"
+STATUS_CANCELLED = "8"
+STATUS_UNKNOWN = "9"
+
+
+class FaspayError(Exception):
+    pass
+
+
+class FaspayRejected(FaspayError):
+    """Faspay answered and refused (``response_code`` other than 00)."""
+
+    def __init__(self, code: str, description: str):
+        super().__init__(f"Faspay refused: {code} {description}")
+        self.code = code
+        self.description = description
+
+
+class FaspayUnavailable(FaspayError):
+    """No usable answer: network error, timeout, HTTP 5xx or a body that is not Faspay's JSON."""
+
+
+@dataclass(frozen=True)
+class BillRequest:
+    bill_no: str
+    bill_description: str
+    amount: int  # whole Rupiah
+    channel_code: str
+    expires_at: dt.datetime
+    customer_number: str
+    customer_name: str
+    customer_email: str
+    customer_phone: str
+    item_name: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class CreatedBill:
+    trx_id: str
+    bill_no: str
+    redirect_url: str
+    qr_content: str
+
+
+@dataclass(frozen=True)
+class PaymentStatus:
+    trx_id: str
+    bill_no: str
+    status_code: str
+    status_description: str
+    payment_reference: str
+    paid_at: dt.datetime | None
+    paid_amount: int | None  # whole Rupiah, when Faspay reports it
+
+
+@dataclass(frozen=True)
+class Notification:
+    """A payment notification whose signature checked out."""
+
+    trx_id: str
+    bill_no: str
+    status_code: str
+    status_description: str
+    payment_reference: str
+    paid_at: dt.datetime | None
+    bill_total: int | None
+    paid_amount: int | None
+    channel_code: str
+
+
+class InvalidNotification(FaspayError):
+    """Malformed body or bad signature: answer with an error and change nothing. ``code`` is the
+    Faspay-style response code we answer with (30 format error, 03 invalid merchant, 55 signature)."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+
+
+def _format_date(value: dt.datetime) -> str:
+    return value.astimezone(WIB).strftime(DATE_FORMAT)
+
+
+def _parse_date(value: str | None) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.strptime(value.strip(), DATE_FORMAT).replace(tzinfo=WIB)
+    except ValueError:
+        return None
+
+
+class FaspayDebitClient:
+    POST_DATA_PATH = "/cvr/300011/10"
+    INQUIRY_PATH = "/cvr/100004/10"
+    CANCEL_PATH = "/cvr/100005/10"
+
+    def __init__(self, *, base_url: str, merchant_id: str, merchant_name: str, user_id: str, password: str,
+                 timeout: float = 15.0, amount_scale: int = 1, session: requests.Session | None = None,
+                 notification_url: str = ""):
+        self.base_url = base_url.rstrip("/")
+        self.merchant_id = merchant_id
+        self.merchant_name = merchant_name
+        self.user_id = user_id
+        self.password = password
+        self.timeout = timeout
+        self.amount_scale = amount_scale
+        self.session = session or requests.Session()
+        # Only the sandbox reads this field; real Faspay takes the URL from merchant set-up.
+        self.notification_url = notification_url
+
+    # --- helpers ----------------------------------------------------------------------------
+    def _signature(self, bill_no: str) -> str:
+        return faspay_legacy.debit_request_signature(self.user_id, self.password, bill_no)
+
+    def _post(self, path: str, payload: dict) -> dict:
+        try:
+            response = self.session.post(self.base_url + path, json=payload, timeout=self.timeout,
+                                         headers={"Accept": "application/json"})
+        except requests.RequestException as exc:
+            raise FaspayUnavailable(f"{path}: {exc.__class__.__name__}: {exc}") from exc
+        if response.status_code >= 500:
+            raise FaspayUnavailable(f"{path}: HTTP {response.status_code}")
+        try:
+            body = response.json()
+        except ValueError as exc:
+            raise FaspayUnavailable(f"{path}: HTTP {response.status_code}, not JSON") from exc
+        if not isinstance(body, dict) or "response_code" not in body:
+            raise FaspayUnavailable(f"{path}: HTTP {response.status_code}, not a Faspay answer")
+        if body["response_code"] != "00":
+            raise FaspayRejected(str(body["response_code"]), str(body.get("response_desc", "")))
+        return body
+
+    def _to_rupiah(self, value) -> int | None:
+        if value in (None, ""):
+            return None
+        try:
+            return int(str(value).split(".")[0]) // self.amount_scale
+        except ValueError:
+            return None
+
+    # --- API --------------------------------------------------------------------------------
+    def create_bill(self, bill: BillRequest) -> CreatedBill:
+        total = str(bill.amount * self.amount_scale)
+        payload = {
+            "request": "Transmisi Info Detil Pembelian",
+            "merchant_id": self.merchant_id,
+            "merchant": self.merchant_name,
+            "bill_no": bill.bill_no,
+            "bill_reff": bill.bill_no,
+            "bill_date": _format_date(bill.created_at),
+            "bill_expired": _format_date(bill.expires_at),
+            "bill_desc": bill.bill_description[:128],
+            "bill_currency": "IDR",
+            "bill_gross": total,
+            "bill_miscfee": "0",
+            "bill_total": total,
+            "payment_channel": bill.channel_code,
+            "pay_type": "1",
+            "cust_no": bill.customer_number,
+            "cust_name": bill.customer_name[:128],
+            "msisdn": bill.customer_phone.lstrip("+"),
+            "email": bill.customer_email,
+            "terminal": "10",
+            "item": [{"product": bill.item_name[:50], "qty": "1", "amount": total, "payment_plan": "01",
+                      "merchant_id": self.merchant_id, "tenor": "00"}],
+            "signature": self._signature(bill.bill_no),
+        }
+        if self.notification_url:
+            payload["sandbox_notification_url"] = self.notification_url
+        body = self._post(self.POST_DATA_PATH, payload)
+        return CreatedBill(trx_id=str(body.get("trx_id", "")), bill_no=str(body.get("bill_no", bill.bill_no)),
+                           redirect_url=str(body.get("redirect_url") or body.get("web_url") or ""),
+                           qr_content=str(body.get("qr_content") or ""))
+
+    def inquiry(self, *, trx_id: str, bill_no: str) -> PaymentStatus:
+        body = self._post(self.INQUIRY_PATH, {
+            "request": "Inquiry Status Payment", "trx_id": trx_id, "merchant_id": self.merchant_id,
+            "bill_no": bill_no, "signature": self._signature(bill_no),
+        })
+        return PaymentStatus(
+            trx_id=str(body.get("trx_id") or trx_id), bill_no=bill_no,
+            status_code=str(body.get("payment_status_code", STATUS_UNKNOWN)),
+            status_description=str(body.get("payment_status_desc", "")),
+            payment_reference=str(body.get("payment_reff") or ""),
+            paid_at=_parse_date(body.get("payment_date")),
+            paid_amount=self._to_rupiah(body.get("payment_total")),
+        )
+
+    def cancel(self, *, trx_id: str, bill_no: str, reason: str) -> None:
+        self._post(self.CANCEL_PATH, {
+            "request": "Canceling Payment", "trx_id": trx_id, "merchant_id": self.merchant_id,
+            "merchant": self.merchant_name, "bill_no": bill_no, "payment_cancel": reason[:100],
+            "signature": self._signature(bill_no),
+        })
+
+    # --- notifications (Faspay → us) ----------------------------------------------------------
+    def parse_notification(self, payload: dict) -> Notification:
+        """Check shape and signature of a payment notification; raise ``InvalidNotification``."""
+        if not isinstance(payload, dict):
+            raise InvalidNotification("30", "body is not a JSON object")
+        missing = [k for k in ("trx_id", "bill_no", "payment_status_code", "signature") if not payload.get(k)]
+        if missing:
+            raise InvalidNotification("30", f"missing fields: {', '.join(missing)}")
+        if str(payload.get("merchant_id", "")) != self.merchant_id:
+            raise InvalidNotification("03", "unknown merchant_id")
+        bill_no, status = str(payload["bill_no"]), str(payload["payment_status_code"])
+        expected = faspay_legacy.debit_notification_signature(self.user_id, self.password, bill_no, status)
+        if not faspay_legacy.signatures_match(expected, str(payload["signature"])):
+            raise InvalidNotification("55", "bad signature")
+        return Notification(
+            trx_id=str(payload["trx_id"]), bill_no=bill_no, status_code=status,
+            status_description=str(payload.get("payment_status_desc", "")),
+            payment_reference=str(payload.get("payment_reff") or ""),
+            paid_at=_parse_date(payload.get("payment_date")),
+            bill_total=self._to_rupiah(payload.get("bill_total")),
+            paid_amount=self._to_rupiah(payload.get("payment_total")),
+            channel_code=str(payload.get("payment_channel_uid") or payload.get("payment_channel") or ""),
+        )
+
+    def notification_reply(self, notification: Notification) -> dict:
+        """The OK body Faspay expects, so that it stops retrying (REFERENCE.md §4.1)."""
+        return {
+            "response": "Payment Notification", "trx_id": notification.trx_id,
+            "merchant_id": self.merchant_id, "merchant": self.merchant_name,
+            "bill_no": notification.bill_no, "response_code": "00", "response_desc": "Success",
+            "response_date": _format_date(dt.datetime.now(tz=WIB)),
+        }
+
+
+def default_client() -> FaspayDebitClient:
+    """The client configured from settings (the sandbox unless Faspay credentials are set)."""
+    from django.conf import settings
+
+    return FaspayDebitClient(
+        base_url=settings.FASPAY_DEBIT_BASE_URL, merchant_id=settings.FASPAY_MERCHANT_ID,
+        merchant_name=settings.FASPAY_MERCHANT_NAME, user_id=settings.FASPAY_USER_ID,
+        password=settings.FASPAY_PASSWORD, timeout=settings.FASPAY_HTTP_TIMEOUT_SECONDS,
+        amount_scale=settings.FASPAY_DEBIT_AMOUNT_SCALE,
+        notification_url=settings.SITE_URL + "/pembayaran/faspay/notifikasi/" if settings.FASPAY_SANDBOX_ENABLED else "",
+    )

@@ -1,0 +1,136 @@
+"""Bills the buyer pays, the provider's notifications about them, and bank-statement lines.
+
+Money is real only when the provider says so (DESIGN.md §5): a notification moves the transaction
+to ``paid``; the status inquiry (or, for bank transfers, the imported bank statement) verifies it.
+"""
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from .channels import METHOD_LABELS, Method
+
+
+class Bill(models.Model):
+    """One attempt to collect a transaction's amount through one channel."""
+
+    class Status(models.TextChoices):
+        CREATING = "creating", _("Being created")
+        PENDING = "pending", _("Waiting for payment")
+        PAID = "paid", _("Paid, awaiting verification")
+        VERIFIED = "verified", _("Paid and verified")
+        CANCELLED = "cancelled", _("Cancelled")
+        EXPIRED = "expired", _("Expired")
+        FAILED = "failed", _("Could not be created")
+
+    class Flag(models.TextChoices):
+        NONE = "", _("None")
+        SHORT = "short", _("Paid less than the bill")
+        EXCESS = "excess", _("Paid more than the bill")
+        DOUBLE = "double", _("Double payment")
+        REVERSED = "reversed", _("Payment reversed by the provider")
+
+    escrow_transaction = models.ForeignKey("transactions.EscrowTransaction", on_delete=models.PROTECT,
+                                           related_name="bills", verbose_name=_("transaction"))
+    method = models.CharField(_("method"), max_length=20, choices=list(METHOD_LABELS.items()))
+    channel_code = models.CharField(_("channel"), max_length=10)
+    # Our id at Faspay (≤ 32 characters), reused when a timed-out creation is retried.
+    bill_no = models.CharField(_("bill number"), max_length=32, unique=True)
+    provider_trx_id = models.CharField(_("Faspay trx_id"), max_length=40, blank=True, db_index=True)
+    amount = models.BigIntegerField(_("amount to pay"))
+    unique_code = models.PositiveSmallIntegerField(_("unique code"), default=0)
+    pay_code = models.CharField(_("virtual account / payment code"), max_length=40, blank=True, db_index=True)
+    qr_content = models.TextField(_("QR content"), blank=True)
+    redirect_url = models.URLField(_("provider payment page"), max_length=500, blank=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.CREATING,
+                              db_index=True)
+    flag = models.CharField(_("flag"), max_length=20, choices=Flag.choices, blank=True, default="",
+                            db_index=True)
+    error = models.CharField(_("error"), max_length=255, blank=True)
+    expires_at = models.DateTimeField(_("pay before"))
+    paid_amount = models.BigIntegerField(_("amount paid"), null=True, blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
+    paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    # When the provider settles the cash to INTRASA (channel's D+n, REFERENCE.md §6).
+    settlement_expected_at = models.DateTimeField(_("cash expected at"), null=True, blank=True)
+    # Polling: newer bills are asked more often (payments.polling).
+    next_check_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
+    checks = models.PositiveIntegerField(default=0, editable=False)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("bill")
+        verbose_name_plural = _("bills")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["escrow_transaction"], condition=models.Q(status__in=["creating", "pending"]),
+                name="one_open_bill_per_transaction",
+            ),
+            models.UniqueConstraint(
+                fields=["amount"], condition=models.Q(method=Method.BANK_TRANSFER, status="pending"),
+                name="bank_transfer_amounts_unique_while_open",
+            ),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="bill_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bill_no} ({self.get_status_display()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.CREATING, self.Status.PENDING)
+
+
+class ProviderNotification(models.Model):
+    """A payment notification exactly as received, stored once per (trx_id, status): Faspay retries
+    up to three times and may repeat itself; the second copy changes nothing."""
+
+    provider = models.CharField(max_length=20, default="faspay")
+    trx_id = models.CharField(max_length=40)
+    bill_no = models.CharField(max_length=32, db_index=True)
+    status_code = models.CharField(max_length=4)
+    payload = models.JSONField()
+    bill = models.ForeignKey(Bill, null=True, blank=True, on_delete=models.PROTECT, related_name="notifications")
+    received_at = models.DateTimeField(auto_now_add=True)
+    deliveries = models.PositiveIntegerField(default=1)
+
+    class Meta:
+        ordering = ["-received_at"]
+        verbose_name = _("provider notification")
+        verbose_name_plural = _("provider notifications")
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "trx_id", "status_code"], name="one_notification_per_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.trx_id} status {self.status_code}"
+
+
+class BankStatementLine(models.Model):
+    """A credit line of INTRASA's escrow bank account, imported by finance from the bank's CSV.
+
+    Bank transfers are verified only from these lines, never from a buyer's screenshot.
+    """
+
+    booked_on = models.DateField(_("booked on"))
+    description = models.CharField(_("description"), max_length=255)
+    amount = models.BigIntegerField(_("amount"))
+    bank_reference = models.CharField(_("bank reference"), max_length=100)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("imported by"))
+    imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
+    matched_bill = models.OneToOneField(Bill, null=True, blank=True, on_delete=models.PROTECT,
+                                        related_name="statement_line", verbose_name=_("matched bill"))
+
+    class Meta:
+        ordering = ["-booked_on", "-id"]
+        verbose_name = _("bank statement line")
+        verbose_name_plural = _("bank statement lines")
+        constraints = [
+            models.UniqueConstraint(fields=["bank_reference", "booked_on", "amount"], name="statement_line_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.booked_on} {self.amount} {self.bank_reference}"

@@ -1,0 +1,70 @@
+"""The buyer's payment page and Faspay's notification endpoint."""
+import json
+import logging
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from intrasa.qr import qr_svg
+from transactions.models import Status
+
+from . import faspay, selectors, services
+from .channels import CHANNELS, METHOD_LABELS, Method, channels_for
+
+logger = logging.getLogger(__name__)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def pay(request, reference):
+    txn = selectors.transaction_get_for_buyer(user=request.user, reference=reference)
+    if request.method == "POST":
+        try:
+            services.payment_start(escrow_transaction=txn, buyer=request.user,
+                                   channel_code=request.POST.get("channel", ""))
+        except services.PaymentError as exc:
+            messages.error(request, exc.message)
+        return redirect("payments:pay", reference=txn.reference)
+    bill = selectors.bill_current(escrow_transaction=txn)
+    groups = {}
+    for channel in channels_for(txn.amount_due):
+        groups.setdefault(channel.method, []).append(channel)
+    return render(request, "payments/pay.html", {
+        "txn": txn, "bill": bill, "groups": [(METHOD_LABELS[m], cs) for m, cs in groups.items()],
+        "payable": txn.status == Status.CREATED,
+        "qr": qr_svg(bill.qr_content) if bill and bill.qr_content else "",
+        "bill_steps": CHANNELS[bill.channel_code].steps if bill and bill.channel_code in CHANNELS else (),
+        "bank": {"name": settings.INTRASA_ESCROW_BANK_NAME, "account": settings.INTRASA_ESCROW_BANK_ACCOUNT,
+                 "holder": settings.INTRASA_ESCROW_BANK_HOLDER},
+        "bank_transfer": Method.BANK_TRANSFER,
+        "sandbox": settings.FASPAY_SANDBOX_ENABLED,
+    })
+
+
+def _error(code: str, description: str, status: int) -> JsonResponse:
+    return JsonResponse({"response": "Payment Notification", "response_code": code,
+                         "response_desc": description}, status=status)
+
+
+@csrf_exempt
+@require_POST
+def faspay_notification(request):
+    """Faspay → INTRASA. Bad signatures, unknown bills and malformed bodies change nothing."""
+    try:
+        payload = json.loads(request.body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _error("30", "Format error: expected a JSON body", 400)
+    try:
+        reply = services.notification_receive(payload=payload)
+    except faspay.InvalidNotification as exc:
+        logger.warning("rejected Faspay notification: %s", exc)
+        return _error(exc.code, str(exc), 400)
+    except services.UnknownBill:
+        return _error("14", "Unknown bill", 404)
+    return JsonResponse(reply)
