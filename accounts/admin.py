@@ -63,7 +63,7 @@ class UserAdmin(auth_admin.UserAdmin):
         (_("Permissions"), {
             "fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions"),
         }),
-        (_("Important dates"), {"fields": ("last_login", "date_joined")}),
+        (_("Important dates"), {"fields": ("last_login", "date_joined", "email_verified_at")}),
     )
     add_fieldsets = (
         (None, {
@@ -71,15 +71,23 @@ class UserAdmin(auth_admin.UserAdmin):
             "fields": ("email", "full_name", "phone", "usable_password", "password1", "password2"),
         }),
     )
-    readonly_fields = ("last_login", "date_joined")
+    # Verification is proof that the person reads the mailbox; a date typed by staff proves nothing.
+    readonly_fields = ("last_login", "date_joined", "email_verified_at")
     list_display = ("email", "full_name", "phone", "is_staff", "is_active", "date_joined")
-    list_filter = ("is_staff", "is_superuser", "is_active", "preferred_language", "groups")
+    list_filter = ("is_staff", "is_superuser", "is_active", ("email_verified_at", admin.EmptyFieldListFilter),
+                   "preferred_language", "groups")
     search_fields = ("email", "full_name", "phone")
     ordering = ("email",)
 
     def has_delete_permission(self, request, obj=None):
         # Users own transactions, ledger lines and audit rows (all PROTECT); deactivate instead.
         return False
+
+    def save_model(self, request, obj, form, change):
+        if change and "email" in form.changed_data:
+            # Nobody has shown they read the new address yet (the old links stop working too).
+            obj.email_verified_at = None
+        super().save_model(request, obj, form, change)
 
     def log_addition(self, request, obj, message):
         audit_record(actor=request.user, action="user.add_by_staff", target=obj, data={"change": message})

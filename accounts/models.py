@@ -3,6 +3,7 @@ from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -48,6 +49,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_staff = models.BooleanField(_("staff status"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
+    # When the person last proved they read ``email`` (accounts.tokens link, or a completed
+    # password reset). Null until then; cleared when the address changes.
+    email_verified_at = models.DateTimeField(_("email verified at"), null=True, blank=True)
 
     objects = UserManager()
 
@@ -58,6 +62,14 @@ class User(AbstractBaseUser, PermissionsMixin):
     class Meta:
         verbose_name = _("user")
         verbose_name_plural = _("users")
+        constraints = [
+            # The code stores emails lower-case, but a row written some other way (raw SQL, a
+            # future import) must not create a second account for the same mailbox either.
+            models.UniqueConstraint(
+                Lower("email"), name="user_email_ci_unique",
+                violation_error_message=_("Another user already has this email address."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name} <{self.email}>"
@@ -71,6 +83,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+    @property
+    def is_email_verified(self) -> bool:
+        return self.email_verified_at is not None
 
 
 class PayoutDestination(models.Model):

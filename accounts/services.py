@@ -15,15 +15,18 @@ their ``PayoutDestination`` rows. Locking the owner serialises "is this the firs
 and "switch the default" for one person without locking anyone else.
 """
 import re
+import uuid
 
 from django.conf import settings
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from notifications.services import notify
 
 from .domestic import (
     EWALLET_PROVIDERS,
@@ -33,6 +36,13 @@ from .domestic import (
     validate_bank_code,
 )
 from .models import PayoutDestination, User
+from .tokens import (
+    MAX_AGE as VERIFICATION_MAX_AGE,
+    TokenExpired,
+    TokenInvalid,
+    email_verification_token_check,
+    email_verification_token_make,
+)
 
 # Separators people type or paste from a bank book ("123-456 7890"); letters are never removed,
 # so an IBAN or SWIFT code still fails validate_account_number.
@@ -78,8 +88,10 @@ def normalize_account_number(raw: str) -> str:
 # --- users ----------------------------------------------------------------------------------
 
 def user_sign_up(*, email: str, full_name: str, phone: str, password: str, language: str) -> User:
-    """Create a person who logs in with ``email``. Emails are stored lower-case, which is what
-    makes the database's unique constraint case-insensitive."""
+    """Create a person who logs in with ``email`` and email them a link to verify the address.
+
+    Emails are stored lower-case (login compares case-insensitively), and the database refuses a
+    second account whose address differs only in case (``user_email_ci_unique``)."""
     email = User.objects.normalize_email((email or "").strip()).lower()
     full_name = _required_name(full_name, field="full_name")
     try:
@@ -110,6 +122,68 @@ def user_sign_up(*, email: str, full_name: str, phone: str, password: str, langu
         except IntegrityError:
             raise duplicate from None
         audit_record(actor=user, action="user.sign_up", target=user, data={"language": language})
+        _notify_verification_email(user)
+    return user
+
+
+def _notify_verification_email(user: User) -> None:
+    token = email_verification_token_make(user=user)
+    notify(
+        # Every send is its own event: a resend must not be swallowed as a duplicate of the first.
+        event_key=f"user:{user.pk}:verify_email:{uuid.uuid4().hex}",
+        kind="verify_email", recipient=user,
+        context={"name": user.get_short_name(), "email": user.email,
+                 "days": VERIFICATION_MAX_AGE.days},
+        link=reverse("accounts:verify_email", kwargs={"token": token}),
+    )
+
+
+def user_send_verification_email(*, user: User) -> None:
+    """Email ``user`` a fresh verification link (links already sent keep working until they
+    expire). Does nothing for an address that is already verified. How often a person may ask is
+    the caller's business (``accounts.throttle.VERIFICATION_EMAIL`` for the profile page)."""
+    with transaction.atomic():
+        locked = _lock_owner(user)
+        if locked.email_verified_at is None:
+            _notify_verification_email(locked)
+
+
+def _mark_email_verified(locked: User, *, via: str) -> None:
+    """Record that the person behind ``locked`` (a row locked by the caller) reads its email."""
+    locked.email_verified_at = timezone.now()
+    locked.save(update_fields=["email_verified_at"])
+    audit_record(actor=locked, action="user.verify_email", target=locked, data={"via": via})
+
+
+def user_verify_email(*, user: User, token: str) -> User:
+    """Mark ``user``'s email address verified if ``token`` (from the emailed link) proves it.
+
+    Raises ``ValidationError`` with code ``expired_token`` or ``invalid_token``. The token is
+    checked against the locked row, so an address changed in the meantime invalidates it. An
+    address that is already verified stays as it is, whatever the token: clicking an old link
+    again must not tell the person that something is wrong.
+    """
+    with transaction.atomic():
+        locked = _lock_owner(user)
+        if locked.email_verified_at is None:
+            try:
+                email_verification_token_check(user=locked, token=token)
+            except TokenExpired:
+                raise ValidationError(
+                    _("This verification link has expired: links are valid for %(days)d days. "
+                      "Send yourself a new one from your account page.")
+                    % {"days": VERIFICATION_MAX_AGE.days},
+                    code="expired_token",
+                ) from None
+            except TokenInvalid:
+                raise ValidationError(
+                    _("This verification link is not valid for the account you are logged in to, "
+                      "or your email address has changed since it was sent. Send yourself a new "
+                      "one from your account page."),
+                    code="invalid_token",
+                ) from None
+            _mark_email_verified(locked, via="link")
+    user.email_verified_at = locked.email_verified_at
     return user
 
 
@@ -145,14 +219,36 @@ def user_update_profile(*, user: User, full_name: str, phone: str, preferred_lan
 
 def user_set_password(*, user: User, password: str, via: str) -> User:
     """Store a new password chosen by the person (``via`` says which page: "reset" or
-    "change"). The forms that call this have run Django's password validators already."""
+    "change"). The forms that call this have run Django's password validators already.
+
+    Completing a reset proves the address as well as a verification link would: the reset link
+    went to ``user.email``, and Django's reset token stops working if the email changes."""
     with transaction.atomic():
         locked = _lock_owner(user)
         locked.set_password(password)
         locked.save(update_fields=["password"])
         audit_record(actor=locked, action="user.set_password", target=locked, data={"via": via})
+        if via == "reset" and locked.email_verified_at is None:
+            _mark_email_verified(locked, via="password_reset")
     # The views refresh the session hash from this object, so it must carry the new hash.
     user.password = locked.password
+    user.email_verified_at = locked.email_verified_at
+    return user
+
+
+def user_set_language(*, user: User, language: str) -> User:
+    """Remember the language a logged-in person picked in the header switch, so emails and their
+    next visit (on any device) use it too."""
+    language = _validate_language(language)
+    with transaction.atomic():
+        locked = _lock_owner(user)
+        if locked.preferred_language != language:
+            previous = locked.preferred_language
+            locked.preferred_language = language
+            locked.save(update_fields=["preferred_language"])
+            audit_record(actor=locked, action="user.set_language", target=locked,
+                         data={"from": previous, "to": language})
+    user.preferred_language = language
     return user
 
 

@@ -15,6 +15,10 @@ urlpatterns = [
     path("reset/selesai/", views.PasswordResetCompleteView.as_view(), name="password_reset_complete"),
     path("ubah-sandi/", views.PasswordChangeView.as_view(), name="password_change"),
     path("ubah-sandi/selesai/", views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    # Before the token route, which would otherwise swallow "kirim-ulang".
+    path("verifikasi/kirim-ulang/", views.email_verification_resend, name="email_verification_resend"),
+    path("verifikasi/<str:token>/", views.verify_email, name="verify_email"),
+    path("bahasa/", views.set_language, name="set_language"),
     path("profil/", views.profile, name="profile"),
     path("profil/tujuan-pencairan/bank/", views.destination_add_bank, name="destination_add_bank"),
     path("profil/tujuan-pencairan/e-wallet/", views.destination_add_ewallet,

@@ -1,22 +1,33 @@
-"""Sign-up, login, password reset and the profile page with its payout destinations.
+"""Sign-up, login, password reset, email verification, the language switch and the profile page
+with its payout destinations.
 
 Views are thin: a form checks the input, a service in ``accounts.services`` makes the change, the
 view picks the message and the redirect. Every change is a POST that redirects (post/redirect/get),
-so reloading a page never repeats an action and everything works without JavaScript.
+so reloading a page never repeats an action and everything works without JavaScript. The one GET
+that changes something is the emailed verification link, which only works for the logged-in
+owner of the account and does the same thing however often it is opened.
+
+Rate limits (``accounts.throttle``) live here, not in the services: they are about who is asking
+from where (an IP address, a typed email), which only a request knows.
 """
+import logging
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views import i18n as i18n_views
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from . import throttle, tokens
 from .forms import (
     BankDestinationForm,
     ChangePasswordForm,
@@ -35,16 +46,55 @@ from .services import (
     payout_destination_add_ewallet,
     payout_destination_archive,
     payout_destination_set_default,
+    user_send_verification_email,
+    user_set_language,
     user_sign_up,
     user_update_profile,
+    user_verify_email,
 )
 
+logger = logging.getLogger(__name__)
+
 DESTINATIONS_ANCHOR = "#tujuan-pencairan"
+EMAIL_ANCHOR = "#email"
+
+
+def _typed_email(request, field: str) -> str:
+    return request.POST.get(field, "").strip().lower()
 
 
 class LoginView(auth_views.LoginView):
+    """Login, limited per IP address and typed email to ``throttle.LOGIN`` failures.
+
+    Every attempt is counted before the password is checked (so concurrent guesses cannot all
+    slip under the limit) and a successful login clears the count, so what is limited is failures.
+    Past the limit the request gets 429 and a message, and nothing else happens: the password is
+    not checked, so even the right one does not log in until the window ends.
+    """
+
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def _throttle_parts(self) -> tuple[str, str]:
+        return throttle.client_ip(self.request), _typed_email(self.request, "username")
+
+    def post(self, request, *args, **kwargs):
+        if not throttle.LOGIN.hit(*self._throttle_parts()):
+            return self._refuse()
+        return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        throttle.LOGIN.clear(*self._throttle_parts())
+        return super().form_valid(form)
+
+    def _refuse(self):
+        messages.error(self.request, _(
+            "Too many failed log-in attempts for this email address. Please wait %(minutes)d "
+            "minutes and try again, or reset your password if you forgot it."
+        ) % {"minutes": throttle.LOGIN.window // 60})
+        typed = self.request.POST.get("username", "")
+        form = self.authentication_form(self.request, initial={"username": typed})
+        return self.render_to_response(self.get_context_data(form=form), status=429)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -52,12 +102,25 @@ class LogoutView(auth_views.LogoutView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """Asking for a reset link, limited per IP address and per email address.
+
+    Past either limit no email goes out, but the person sees the same "check your email" page as
+    always: a different answer would tell a prober that the limit (or the address) exists.
+    """
+
     form_class = ResetPasswordForm
     email_template_name = "registration/password_reset_email.txt"
     subject_template_name = "registration/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
+        ip = throttle.client_ip(self.request)
+        # An IP address over its limit does not use up the email's allowance: someone flooding
+        # from one place must not lock the real owner out of their own reset.
+        if not (throttle.PASSWORD_RESET_PER_IP.hit(ip)
+                and throttle.PASSWORD_RESET_PER_EMAIL.hit(form.cleaned_data["email"].strip().lower())):
+            logger.warning("password reset request over the rate limit from %s; no email sent", ip)
+            return HttpResponseRedirect(self.get_success_url())
         # The link uses the configured public address, not the request's Host header, so a forged
         # Host cannot make the email point somewhere else.
         self.extra_email_context = {"site_url": settings.SITE_URL}
@@ -99,6 +162,17 @@ def _safe_next(request) -> str | None:
 def signup(request):
     if request.user.is_authenticated:
         return redirect(settings.LOGIN_REDIRECT_URL)
+    # Every submission counts, not only successful ones: the form tells whether an address
+    # already has an account, so attempts are what a prober spends.
+    if request.method == "POST" and not throttle.SIGNUP.hit(throttle.client_ip(request)):
+        messages.error(request, _("Too many sign-up attempts from your network in the last hour. "
+                                  "Please try again later."))
+        # What was typed comes back (never the passwords), but is not validated: that would
+        # answer the "does this address have an account?" question the limit is there to ration.
+        typed = {name: request.POST.get(name, "") for name in ("full_name", "email", "phone")}
+        form = SignUpForm(initial=typed)
+        return render(request, "accounts/signup.html",
+                      {"form": form, "next": _safe_next(request) or ""}, status=429)
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -113,7 +187,11 @@ def signup(request):
             add_service_errors(form, error, field_map={"password": "password2"})
         else:
             login(request, user)
+            # The sign-up email counts as the first send, so "send it again" waits its turn.
+            throttle.VERIFICATION_EMAIL.hit(str(user.pk))
             messages.success(request, _("Welcome to INTRASA, %(name)s.") % {"name": user.get_short_name()})
+            messages.info(request, _("We sent a link to %(email)s. Open it to verify your email "
+                                     "address.") % {"email": user.email})
             return redirect(_safe_next(request) or settings.LOGIN_REDIRECT_URL)
     return render(request, "accounts/signup.html", {"form": form, "next": _safe_next(request) or ""})
 
@@ -131,6 +209,7 @@ def _render_profile(request, *, profile_form=None, bank_form=None, ewallet_form=
         "bank_form": bank_form if bank_form is not None else BankDestinationForm(prefix="bank"),
         "ewallet_form": ewallet_form if ewallet_form is not None else EWalletDestinationForm(prefix="ewallet"),
         "destinations": payout_destination_list(owner=user),
+        "verification_link_days": tokens.MAX_AGE.days,
     }
     return render(request, "accounts/profile.html", context)
 
@@ -165,6 +244,51 @@ def profile(request):
             _set_language_cookie(response, user.preferred_language)
             return response
     return _render_profile(request, profile_form=form)
+
+
+@login_required
+@require_GET
+def verify_email(request, token: str):
+    """The link from the verification email. Login is required: the token alone (which a mail
+    scanner, a forwarded email or a staff member reading the outbox could hold) proves nothing
+    unless the person who opens it is also the account's owner."""
+    if request.user.is_email_verified:
+        messages.info(request, _("Your email address is already verified."))
+    else:
+        try:
+            user_verify_email(user=request.user, token=token)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, _("Thank you: %(email)s is verified.") % {"email": request.user.email})
+    return redirect(reverse("accounts:profile") + EMAIL_ANCHOR)
+
+
+@login_required
+@require_POST
+def email_verification_resend(request):
+    user = request.user
+    if user.is_email_verified:
+        messages.info(request, _("Your email address is already verified."))
+    elif not throttle.VERIFICATION_EMAIL.hit(str(user.pk)):
+        messages.error(request, _(
+            "We sent you a verification link less than %(minutes)d minutes ago. Check your inbox "
+            "and spam folder, or try again in a moment."
+        ) % {"minutes": throttle.VERIFICATION_EMAIL.window // 60})
+    else:
+        user_send_verification_email(user=user)
+        messages.success(request, _("We sent a new verification link to %(email)s.") % {"email": user.email})
+    return redirect(reverse("accounts:profile") + EMAIL_ANCHOR)
+
+
+def set_language(request):
+    """Django's ``set_language`` (cookie and redirect), which also saves the choice on a logged-in
+    person's account: their emails and their next visit on another device follow it too."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get(i18n_views.LANGUAGE_QUERY_PARAMETER)
+    if request.method == "POST" and request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        user_set_language(user=request.user, language=language)
+    return response
 
 
 @login_required

@@ -21,7 +21,13 @@ def transaction_list_for_user(*, user, role: str | None = None, status: str | No
 
 
 def pending_invitations_for(*, user):
-    """Open invitations addressed to the user's email that nobody accepted yet."""
+    """Open invitations addressed to the user's email that nobody accepted yet.
+
+    Empty until the user has verified that email: anyone can sign up with someone else's
+    address, and must not see the invitations (titles, amounts, sellers) sent to it.
+    """
+    if user.email_verified_at is None:
+        return EscrowTransaction.objects.none()
     return (EscrowTransaction.objects.select_related("seller")
             .filter(status=Status.CREATED, buyer__isnull=True, buyer_email__iexact=user.email)
             .exclude(seller=user).order_by("-created_at"))

@@ -1,0 +1,205 @@
+"""Rate limits on login, sign-up and password-reset requests (accounts.throttle)."""
+import threading
+import time
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.urls import reverse
+from django.utils import translation
+from django.utils.translation import gettext
+
+from accounts import throttle
+from accounts.models import User
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
+
+LOGIN = reverse("accounts:login")
+SIGNUP = reverse("accounts:signup")
+RESET = reverse("accounts:password_reset")
+RESET_DONE = reverse("accounts:password_reset_done")
+LOGIN_REFUSED = ("Too many failed log-in attempts for this email address. Please wait %(minutes)d "
+                 "minutes and try again, or reset your password if you forgot it.")
+
+
+def _fail_login(client, email, times, ip="10.0.0.1"):
+    for _ in range(times):
+        response = client.post(LOGIN, {"username": email, "password": "salah-sandi-123"}, REMOTE_ADDR=ip)
+        assert response.status_code == 200
+
+
+# --- the counter ----------------------------------------------------------------------------
+
+def test_a_limit_allows_exactly_its_number_of_attempts_per_key():
+    limit = throttle.RateLimit("test", limit=3, window=60)
+    assert [limit.hit("a") for _ in range(5)] == [True, True, True, False, False]
+    assert limit.hit("b")  # another key has its own count
+    limit.clear("a")
+    assert limit.hit("a")
+
+
+def test_a_window_ends_and_the_count_starts_again():
+    limit = throttle.RateLimit("test-window", limit=1, window=1)
+    assert limit.hit("a")
+    assert not limit.hit("a")
+    time.sleep(1.2)
+    assert limit.hit("a")
+
+
+def test_a_counter_left_without_an_expiry_gets_one():
+    """What Redis leaves behind when a key expires between Django's existence check and INCR."""
+    limit = throttle.RateLimit("test-ttl", limit=5, window=1)
+    key = limit._key(("a",))
+    cache.set(key, 0, timeout=None)
+    assert limit.hit("a")
+    time.sleep(1.2)
+    assert cache.get(key) is None
+
+
+def test_concurrent_attempts_cannot_slip_under_the_limit():
+    """The counter is one atomic INCR: 20 simultaneous attempts against a limit of 10 let exactly 10 in."""
+    limit = throttle.RateLimit("test-race", limit=10, window=60)
+    barrier = threading.Barrier(20)
+    results = []
+
+    def attempt():
+        barrier.wait(timeout=10)
+        results.append(limit.hit("same-key"))
+
+    threads = [threading.Thread(target=attempt) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert results.count(True) == 10 and results.count(False) == 10
+
+
+# --- login ----------------------------------------------------------------------------------
+
+def test_ten_failed_logins_block_the_eleventh_attempt_even_with_the_right_password(client, seller, password):
+    _fail_login(client, seller.email, 10)
+
+    response = client.post(LOGIN, {"username": seller.email, "password": password}, REMOTE_ADDR="10.0.0.1")
+
+    assert response.status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert LOGIN_REFUSED % {"minutes": 15} in [str(m) for m in response.context["messages"]]
+    # The form comes back with the address typed, ready for later.
+    assert response.context["form"]["username"].value() == seller.email
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_login_refusal_is_in_the_persons_language(client, seller, language):
+    client.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)  # let the browser's language decide
+    _fail_login(client, seller.email, 10)
+
+    response = client.post(LOGIN, {"username": seller.email, "password": "x"}, REMOTE_ADDR="10.0.0.1",
+                           HTTP_ACCEPT_LANGUAGE=language)
+
+    assert response.status_code == 429
+    assert response.wsgi_request.LANGUAGE_CODE == language
+    with translation.override(language):
+        expected = gettext(LOGIN_REFUSED) % {"minutes": 15}
+    assert expected in response.content.decode()
+
+
+def test_the_login_limit_is_per_address_and_per_ip(client, seller, buyer, password):
+    _fail_login(client, seller.email, 10)
+
+    # The same person from another network, and another account from the same network, still get in.
+    assert client.post(LOGIN, {"username": seller.email, "password": password},
+                       REMOTE_ADDR="10.0.0.2").status_code == 302
+    client.logout()
+    assert client.post(LOGIN, {"username": buyer.email, "password": password},
+                       REMOTE_ADDR="10.0.0.1").status_code == 302
+
+
+def test_the_typed_address_counts_whatever_its_case(client, seller, password):
+    _fail_login(client, "SARI@example.co.id", 5)
+    _fail_login(client, "sari@EXAMPLE.co.id", 5)
+    response = client.post(LOGIN, {"username": seller.email, "password": password}, REMOTE_ADDR="10.0.0.1")
+    assert response.status_code == 429
+
+
+def test_a_successful_login_clears_the_failures(client, seller, password):
+    _fail_login(client, seller.email, 9)
+    assert client.post(LOGIN, {"username": seller.email, "password": password},
+                       REMOTE_ADDR="10.0.0.1").status_code == 302
+    client.logout()
+
+    _fail_login(client, seller.email, 9)  # a fresh allowance, not 1 left
+    assert client.post(LOGIN, {"username": seller.email, "password": password},
+                       REMOTE_ADDR="10.0.0.1").status_code == 302
+
+
+# --- sign-up --------------------------------------------------------------------------------
+
+def _signup_data(n):
+    return {"full_name": f"Orang Baru {n}", "email": f"baru{n}@example.co.id", "phone": f"0812 3456 {n:04d}",
+            "password1": "kopi-tubruk-pagi-hari", "password2": "kopi-tubruk-pagi-hari"}
+
+
+def test_ten_sign_ups_per_hour_from_one_ip(client):
+    for n in range(10):
+        response = client.post(SIGNUP, _signup_data(n), REMOTE_ADDR="10.0.0.1")
+        assert response.status_code == 302, n
+        client.logout()
+
+    response = client.post(SIGNUP, _signup_data(10), REMOTE_ADDR="10.0.0.1")
+
+    assert response.status_code == 429
+    assert not User.objects.filter(email="baru10@example.co.id").exists()
+    messages = [str(m) for m in response.context["messages"]]
+    assert "Too many sign-up attempts from your network in the last hour. Please try again later." in messages
+    assert response.context["form"]["email"].value() == "baru10@example.co.id"
+    assert "kopi-tubruk" not in response.content.decode()
+
+    assert client.post(SIGNUP, _signup_data(11), REMOTE_ADDR="10.0.0.2").status_code == 302
+
+
+def test_failed_sign_up_attempts_count_too(client):
+    for _ in range(10):
+        assert client.post(SIGNUP, {}, REMOTE_ADDR="10.0.0.1").status_code == 200
+    assert client.post(SIGNUP, _signup_data(1), REMOTE_ADDR="10.0.0.1").status_code == 429
+
+
+# --- password reset -------------------------------------------------------------------------
+
+def test_five_reset_requests_per_hour_from_one_ip(client, mailoutbox):
+    users = [UserFactory(email=f"reset{n}@example.co.id") for n in range(7)]
+    for user in users[:5]:
+        assert client.post(RESET, {"email": user.email}, REMOTE_ADDR="10.0.0.1").url == RESET_DONE
+    assert len(mailoutbox) == 5
+
+    response = client.post(RESET, {"email": users[5].email}, REMOTE_ADDR="10.0.0.1")
+
+    # The same answer as always, so the limit reveals nothing, but no email.
+    assert response.status_code == 302 and response.url == RESET_DONE
+    assert len(mailoutbox) == 5
+
+    client.post(RESET, {"email": users[6].email}, REMOTE_ADDR="10.0.0.2")
+    assert [mail.to for mail in mailoutbox[5:]] == [[users[6].email]]
+
+
+def test_three_reset_emails_per_hour_to_one_address(client, seller, mailoutbox):
+    for n in range(3):
+        client.post(RESET, {"email": seller.email}, REMOTE_ADDR=f"10.0.1.{n}")
+    assert len(mailoutbox) == 3
+
+    response = client.post(RESET, {"email": seller.email.upper()}, REMOTE_ADDR="10.0.1.9")
+
+    assert response.status_code == 302 and response.url == RESET_DONE
+    assert len(mailoutbox) == 3
+
+
+def test_a_flooding_ip_does_not_use_up_the_owners_allowance(client, seller, mailoutbox):
+    for _ in range(5):
+        client.post(RESET, {"email": "nobody@example.co.id"}, REMOTE_ADDR="10.0.0.1")
+    for _ in range(5):
+        client.post(RESET, {"email": seller.email}, REMOTE_ADDR="10.0.0.1")  # refused by the IP limit
+    assert mailoutbox == []
+
+    client.post(RESET, {"email": seller.email}, REMOTE_ADDR="10.0.0.2")
+    assert len(mailoutbox) == 1
