@@ -181,6 +181,11 @@ class PayoutDestination(models.Model):
 
     @property
     def can_receive_payouts(self) -> bool:
-        return not self.is_archived and self.verification in (
-            self.Verification.VERIFIED, self.Verification.APPROVED
-        )
+        """Bank accounts only after the account inquiry matched the owner (or staff approved).
+        E-wallets cannot be checked beforehand (SendMe has no e-wallet inquiry, REFERENCE.md §1):
+        they may receive until a top-up fails as unregistered, which marks them invalid."""
+        if self.is_archived or self.verification == self.Verification.INVALID:
+            return False
+        if self.kind == self.Kind.EWALLET:
+            return self.verification != self.Verification.NAME_MISMATCH
+        return self.verification in (self.Verification.VERIFIED, self.Verification.APPROVED)

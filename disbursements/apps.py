@@ -8,3 +8,10 @@ class DisbursementsConfig(AppConfig):
 
     name = "disbursements"
     verbose_name = _("Disbursements")
+
+    def ready(self):
+        from transactions.signals import escrow_released
+
+        from .services import on_escrow_released
+
+        escrow_released.connect(on_escrow_released, dispatch_uid="disbursements.plan_seller_payout")

@@ -15,7 +15,10 @@ urlpatterns = [
     path("akun/", include("accounts.urls")),
     path("transaksi/", include("transactions.urls")),
     path("pembayaran/", include("payments.urls")),
+    path("pencairan/", include("disbursements.urls")),
     path("notifikasi/", include("notifications.urls")),
+    path("", include("pages.urls")),
+    path("dokumen/", include("documents.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
 ]

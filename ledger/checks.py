@@ -91,7 +91,8 @@ def transaction_breaches() -> list[Breach]:
                 - flow.get((EntryKind.REVERSAL, AccountCategory.FEE_REVENUE, "D"), 0))
         disbursed = (flow.get((EntryKind.PAYOUT, AccountCategory.SELLER_PAYABLE, "D"), 0)
                      - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.SELLER_PAYABLE, "C"), 0))
-        refunded = flow.get((EntryKind.REFUND_SENT, AccountCategory.BUYER_REFUND_PAYABLE, "D"), 0)
+        refunded = (flow.get((EntryKind.REFUND_SENT, AccountCategory.BUYER_REFUND_PAYABLE, "D"), 0)
+                    - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0))
         accounted = (disbursed + refunded + fees + held + bal.get(AccountCategory.SELLER_PAYABLE, 0)
                      + bal.get(AccountCategory.BUYER_REFUND_PAYABLE, 0))
         if paid != accounted:

@@ -96,4 +96,17 @@ MESSAGES = {
         _("We received {amount} for \"{title}\"; the bill was {due}. The transaction continues and "
           "the difference will be refunded to you."),
     ),
+    "payout_sent": (
+        _("{amount} paid out for {reference}"),
+        _("{amount} for \"{title}\" was sent to {destination}."),
+    ),
+    "refund_sent": (
+        _("Refund of {amount} sent for {reference}"),
+        _("{amount} for \"{title}\" was refunded to {destination}."),
+    ),
+    "payout_failed": (
+        _("A transfer for {reference} failed"),
+        _("We could not send {amount} for \"{title}\": {reason}. The money is safe with INTRASA. "
+          "Please check your payout account in your profile; our team will retry the transfer."),
+    ),
 }

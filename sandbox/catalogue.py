@@ -66,10 +66,16 @@ _LAST = ["SANTOSO", "RAHAYU", "WIJAYA", "KUSUMA", "SAPUTRA", "HIDAYAT", "PRATAMA
 
 
 def holder_name(number: str) -> str:
-    """The account holder's name: fixed for test accounts, derived from the number otherwise."""
+    """The account holder's name: fixed for test accounts, registered through the control API,
+    or derived from the number otherwise."""
     account = BANK_TEST_ACCOUNTS.get(number) or EWALLET_TEST_ACCOUNTS.get(number)
     if account and account.holder_name:
         return account.holder_name
+    from .models import RegisteredAccount
+
+    registered = RegisteredAccount.objects.filter(number=number).values_list("holder_name", flat=True).first()
+    if registered:
+        return registered
     digest = hashlib.sha256(number.encode()).digest()
     return f"{_FIRST[digest[0] % len(_FIRST)]} {_LAST[digest[1] % len(_LAST)]}"
 

@@ -234,3 +234,14 @@ class Fault(models.Model):
 
     def __str__(self):
         return f"{self.kind} on {self.scope or '*'}"
+
+
+class RegisteredAccount(models.Model):
+    """A holder name the control page registered for an account or e-wallet number, so that the
+    account inquiry answers with the name a test (or the demo) expects."""
+
+    number = models.CharField(max_length=20, unique=True)
+    holder_name = models.CharField(max_length=100)
+
+    def __str__(self) -> str:
+        return f"{self.number}: {self.holder_name}"

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from . import catalogue, debit, sendme
 from .callbacks import callback_attempt, callbacks_due, describe
-from .models import (Bill, Callback, DepositAccount, DepositMovement, ExternalId, Fault,
+from .models import (Bill, Callback, DepositAccount, DepositMovement, ExternalId, Fault, RegisteredAccount,
                      SandboxConfig, Transfer)
 
 CONFIG_FIELDS = {
@@ -25,7 +25,7 @@ def sandbox_reset() -> None:
     """Forget everything: bills, transfers, callbacks, faults, external ids, config, balance."""
     with transaction.atomic():
         for model in (Callback, Bill, Transfer, DepositMovement, DepositAccount, ExternalId, Fault,
-                      SandboxConfig):
+                      SandboxConfig, RegisteredAccount):
             model.objects.all().delete()
         SandboxConfig.get()
         sendme.deposit_account()

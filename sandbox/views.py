@@ -169,6 +169,12 @@ def _run_action(data: dict):
             ratio=float(data.get("ratio") or 1), seconds=float(data.get("seconds") or 0),
             after_processing=str(data.get("after_processing", "")).lower() in ("1", "true", "on", "yes"))
         return {"fault_id": fault.pk}
+    if action == "account_register":
+        from .models import RegisteredAccount
+
+        account, _ = RegisteredAccount.objects.update_or_create(
+            number=str(data.get("number", "")), defaults={"holder_name": str(data.get("holder_name", ""))[:100]})
+        return {"number": account.number, "holder_name": account.holder_name}
     if action == "clear_faults":
         return {"cleared": services.faults_clear()}
     if action == "tick":

@@ -43,9 +43,11 @@ INSTALLED_APPS = [
     "transactions",
     "notifications",
     "payments.apps.PaymentsConfig",
-    "disbursements",
+    "disbursements.apps.DisbursementsConfig",
     "disputes",
     "refunds",
+    "pages",
+    "documents",
     "sandbox",
 ]
 
@@ -137,6 +139,14 @@ CELERY_BEAT_SCHEDULE = {
     "payments-poll-pending-bills": {
         "task": "payments.tasks.poll_pending_bills",
         "schedule": 30.0,
+    },
+    "disbursements-dispatch-due": {
+        "task": "disbursements.tasks.dispatch_due_disbursements",
+        "schedule": 30.0,
+    },
+    "disbursements-resolve-due": {
+        "task": "disbursements.tasks.resolve_due_disbursements",
+        "schedule": 15.0,
     },
     "transactions-auto-confirm": {
         "task": "transactions.tasks.auto_confirm_due_transactions",
@@ -233,6 +243,10 @@ INTRASA_ESCROW_BANK_HOLDER = env.str("INTRASA_ESCROW_BANK_HOLDER", default="PT I
 SENDME_MAX_BANK_TRANSFER = env.int("SENDME_MAX_BANK_TRANSFER", default=50_000_000)
 SENDME_MAX_EWALLET_TOPUP = env.int("SENDME_MAX_EWALLET_TOPUP", default=5_000_000)
 SENDME_DAILY_NOMINAL_TOTAL = env.int("SENDME_DAILY_NOMINAL_TOTAL", default=50_000_000)
+# Terms A: instructions between 22.00 and 05.00 WIB follow the destination's rules. Policy: hold
+# bank transfers until 05.00 WIB; e-wallet top-ups go out at night unless this says otherwise.
+SENDME_NIGHT_HOLD_BANK = env.bool("SENDME_NIGHT_HOLD_BANK", default=True)
+SENDME_NIGHT_HOLD_EWALLET = env.bool("SENDME_NIGHT_HOLD_EWALLET", default=False)
 
 # --- Faspay ---------------------------------------------------------------------------------
 # Without credentials INTRASA talks to its own sandbox (sandbox/) on SITE_URL.

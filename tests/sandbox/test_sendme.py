@@ -256,5 +256,5 @@ def test_settle_by_periodic_sweep(sendme, control, live_server, received):
     sendme.call("transfer-interbank", sendme.transfer_body(
         "SW-1", callback=f"{live_server.url}/test-receiver/sendme/"))
     time.sleep(1.1)
-    assert sweep.delay().get()["transfers_checked"] == 1
+    assert sweep()["transfers_checked"] == 1
     assert [m["json"]["latestTransactionStatus"] for m in received["sendme"]] == ["00"]

@@ -52,11 +52,11 @@ def test_create_with_fee_preview_then_submit(client, seller):
     ("buyer_phone", "+1 415 555 2671", "Indonesian"),
     ("buyer_email", "", "email address or mobile number"),
 ])
-def test_create_refuses_bad_input_clearly(client, seller, field, value, message, settings):
-    settings.LANGUAGE_CODE = "en"
+def test_create_refuses_bad_input_clearly(client, seller, field, value, message):
+    seller.preferred_language = "en"
+    seller.save()
     client.force_login(seller)
-    response = client.post(reverse("transactions:create"), {**CREATE_FORM, field: value},
-                           HTTP_ACCEPT_LANGUAGE="en")
+    response = client.post(reverse("transactions:create"), {**CREATE_FORM, field: value})
     assert response.status_code == 200
     assert message in response.content.decode()
     assert not EscrowTransaction.objects.exists()

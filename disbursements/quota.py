@@ -1,0 +1,39 @@
+"""The Daily Nominal Total, enforced with a conditional UPDATE on the WIB day's quota row.
+
+``reserve`` is the only way to use quota: ``UPDATE … SET used = used + amount WHERE day = d AND
+used + amount <= limit``. PostgreSQL re-checks the condition after waiting for a concurrent
+updater's row lock, so any number of workers together never exceed the limit; no read-then-write.
+"""
+import datetime as dt
+
+from django.conf import settings
+from django.db.models import F
+from django.db.models.functions import Greatest
+
+from .models import DailyLimitChange, DailyQuota
+
+
+def limit_for(day: dt.date) -> int:
+    change = DailyLimitChange.objects.filter(effective_from__lte=day).order_by("-effective_from", "-created_at").first()
+    return change.limit if change else settings.SENDME_DAILY_NOMINAL_TOTAL
+
+
+def quota_for(day: dt.date) -> DailyQuota:
+    quota, _ = DailyQuota.objects.get_or_create(day=day, defaults={"limit": limit_for(day)})
+    return quota
+
+
+def reserve(day: dt.date, amount: int) -> bool:
+    """Take ``amount`` from ``day``'s quota if it fits entirely; ``False`` (and nothing taken) if not."""
+    quota_for(day)
+    return DailyQuota.objects.filter(day=day, used__lte=F("limit") - amount).update(used=F("used") + amount) == 1
+
+
+def release(day: dt.date, amount: int) -> None:
+    """Give back quota of a part that did not go out (final failure)."""
+    DailyQuota.objects.filter(day=day, used__gte=amount).update(used=F("used") - amount)
+
+
+def apply_limit_change(*, effective_from: dt.date, limit: int) -> None:
+    """Existing quota rows from that day on take the new limit (never below what they used)."""
+    DailyQuota.objects.filter(day__gte=effective_from).update(limit=Greatest(limit, F("used")))

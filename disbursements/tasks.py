@@ -1,0 +1,49 @@
+"""Thin tasks over ``disbursements.services``. Every one is safe to run twice or concurrently:
+the services lock the part (``skip_locked``) and re-check its status before doing anything."""
+from celery import shared_task
+from django.db.models import Q
+from django.utils import timezone
+
+from . import services
+from .models import Disbursement
+
+BATCH = 100
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def dispatch_disbursement(disbursement_id: int) -> str:
+    return services.disbursement_dispatch(disbursement_id=disbursement_id)
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def dispatch_due_disbursements() -> int:
+    """Queued parts whose time has come (next WIB day, 05.00 after the night hold)."""
+    now = timezone.now()
+    ids = list(Disbursement.objects.filter(status=Disbursement.Status.QUEUED)
+               .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
+               .order_by("created_at").values_list("pk", flat=True)[:BATCH])
+    for pk in ids:
+        services.disbursement_dispatch(disbursement_id=pk)
+    return len(ids)
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def resolve_due_disbursements() -> int:
+    """Parts whose outcome is open and due for a look: resend (same reference) or inquire."""
+    ids = list(Disbursement.objects.filter(
+        status__in=[Disbursement.Status.RETRYING, Disbursement.Status.UNKNOWN, Disbursement.Status.PENDING,
+                    Disbursement.Status.SENDING],
+        next_attempt_at__lte=timezone.now()).order_by("next_attempt_at").values_list("pk", flat=True)[:BATCH])
+    for pk in ids:
+        services.disbursement_resolve(disbursement_id=pk)
+    return len(ids)
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def inquire_disbursement(disbursement_id: int) -> str:
+    return services.disbursement_inquire(disbursement_id=disbursement_id)
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def verify_destination(destination_id: int, payout_id: int | None = None) -> str:
+    return services.destination_verify(destination_id=destination_id)

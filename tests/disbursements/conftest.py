@@ -1,0 +1,65 @@
+"""Disbursements against the SendMe side of the sandbox over real HTTP (live_server)."""
+from pathlib import Path
+
+import pytest
+import requests
+
+from accounts.models import PayoutDestination
+from intrasa import snap
+from tests import scenarios
+from tests.factories import BankDestinationFactory
+from transactions.models import Status
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+class Control:
+    def __init__(self, base_url):
+        self.url = f"{base_url}/sandbox/control/api"
+        self.session = requests.Session()
+
+    def __call__(self, action, **data):
+        response = self.session.post(self.url, json={"action": action, **data}, timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()["result"]
+
+    def state(self):
+        return self.session.get(self.url, timeout=30).json()
+
+
+@pytest.fixture
+def sendme(live_server, settings, tmp_path):
+    settings.SITE_URL = live_server.url
+    settings.FASPAY_SANDBOX_ENABLED = True
+    settings.SENDME_BASE_URL = f"{live_server.url}/sandbox/sendme"
+    settings.SENDME_PRIVATE_KEY_PATH = str(DATA / "test-only-merchant-key.pkcs8.pem")
+    settings.SENDME_PUBLIC_KEY_PATH = str(DATA / "test-only-merchant-key.public.pem")
+    settings.SNAP_DEV_KEY_DIR = str(tmp_path / "keys")
+    settings.FASPAY_HTTP_TIMEOUT_SECONDS = 3
+    # Daytime policy in tests unless a test is about the night window.
+    settings.SENDME_NIGHT_HOLD_BANK = False
+    snap.clear_key_cache()
+    control = Control(live_server.url)
+    control("config", settle_delay_seconds=0, callback_retry_seconds=0)
+    yield control
+    control.session.close()
+    snap.clear_key_cache()
+
+
+def verified_bank(owner, number="7001234567", bank="014", default=True):
+    return BankDestinationFactory(owner=owner, account_number=number, bank_code=bank, is_default=default,
+                                  account_holder_name=owner.full_name,
+                                  verification=PayoutDestination.Verification.VERIFIED)
+
+
+@pytest.fixture
+def confirmed(seller, buyer):
+    """Build a confirmed transaction of any price (the release plans the payout)."""
+
+    def make(price=1_250_000, shipping=0, destination=True):
+        if destination and not seller.payout_destinations.filter(is_archived=False).exists():
+            verified_bank(seller)
+        txn = scenarios.create(seller, buyer, price=price, shipping_cost=shipping, fee_payer="buyer")
+        return scenarios.advance(txn, buyer, Status.CONFIRMED)
+
+    return make
