@@ -1,10 +1,13 @@
 """Staff views of transactions. Nothing that holds money or state is editable here: state changes
 go through ``transactions.services`` (the dispute and operations issues add the staff actions)."""
 from django.contrib import admin
+from django.utils.html import format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from audit.services import audit_record
+from documents.selectors import KINDS, document_available, document_url
 from intrasa.money import format_rupiah
+from ledger.selectors import transaction_postings
 
 from .models import EscrowTransaction, FeeTier, TransactionEvent
 
@@ -34,7 +37,8 @@ class EscrowTransactionAdmin(admin.ModelAdmin):
     list_select_related = ("seller", "buyer")
     date_hierarchy = "created_at"
     inlines = [TransactionEventInline]
-    readonly_fields = [f.name for f in EscrowTransaction._meta.fields if f.name != "invitation_token"]
+    readonly_fields = [f.name for f in EscrowTransaction._meta.fields if f.name != "invitation_token"] + [
+        "document_links"]
     exclude = ("invitation_token",)
 
     @admin.display(description=_("Amount"), ordering="amount_due")
@@ -44,6 +48,14 @@ class EscrowTransactionAdmin(admin.ModelAdmin):
     @admin.display(description=_("Fee"), ordering="fee_amount")
     def fee_display(self, obj):
         return format_rupiah(obj.fee_amount)
+
+    @admin.display(description=_("Documents"))
+    def document_links(self, obj):
+        """The PDFs of this transaction (documents app); staff with view permission may open any."""
+        postings = list(transaction_postings(escrow_transaction=obj))
+        available = [kind for kind in KINDS.values() if document_available(kind, obj, postings)]
+        return format_html_join(" · ", '<a href="{}" target="_blank" rel="noopener">{} (PDF)</a>',
+                                ((document_url(obj.reference, kind), kind.title) for kind in available))
 
     def has_add_permission(self, request):
         return False

@@ -1,0 +1,162 @@
+"""Which documents exist for a transaction, who may download them, and what they contain.
+
+Three documents, each owned by one party:
+
+=========================  ===========  ==============================================================
+document                   party        exists when
+=========================  ===========  ==============================================================
+receipt (``kuitansi``)     buyer        always: an invoice until the payment is verified, then a receipt
+payout statement           seller       once the money was released to the seller (or the ledger has
+(``laporan-pencairan``)                 seller-payable lines, e.g. a dispute split)
+refund receipt             buyer        once the transaction was refunded (or the ledger has
+(``kuitansi-pengembalian``)             buyer-refund lines, e.g. a double payment owed back)
+=========================  ===========  ==============================================================
+
+Anyone else gets 404, the same answer as for a reference that does not exist, so that a document
+URL reveals nothing. Staff who may view transactions in the admin may download every document.
+
+The payout statement and the refund receipt show what the ledger has: payouts and refunds are
+posted by the disbursements and refunds apps, and each document simply lists whatever lines of
+its accounts exist when it is rendered.
+"""
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import Http404
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from ledger.models import AccountCategory, Posting
+from ledger.selectors import transaction_postings
+from payments.channels import channel_get
+from payments.models import Bill
+from transactions.models import EscrowTransaction, Status
+from transactions.selectors import transaction_timeline
+
+STAFF_PERMISSION = "transactions.view_escrowtransaction"
+
+
+@dataclass(frozen=True)
+class DocumentKind:
+    slug: str  # the URL segment, in Bahasa Indonesia like the rest of the URLs
+    party: str  # "buyer" or "seller": whose document it is
+    title: str
+    template: str
+
+
+RECEIPT = DocumentKind("kuitansi", "buyer", _("Payment receipt"), "documents/receipt.html")
+PAYOUT_STATEMENT = DocumentKind("laporan-pencairan", "seller", _("Payout statement"),
+                                "documents/payout_statement.html")
+REFUND_RECEIPT = DocumentKind("kuitansi-pengembalian", "buyer", _("Refund receipt"),
+                              "documents/refund_receipt.html")
+KINDS = {kind.slug: kind for kind in (RECEIPT, PAYOUT_STATEMENT, REFUND_RECEIPT)}
+
+
+def is_document_staff(user) -> bool:
+    return bool(user and user.is_authenticated and user.is_staff and user.has_perm(STAFF_PERMISSION))
+
+
+def _touches(postings, category: str) -> bool:
+    return any(p.account.category == category for p in postings)
+
+
+def document_available(kind: DocumentKind, txn: EscrowTransaction, postings) -> bool:
+    """Whether ``kind`` exists for ``txn`` (``postings``: its already loaded ledger lines)."""
+    if kind is RECEIPT:
+        return True
+    if kind is PAYOUT_STATEMENT:
+        return (txn.confirmed_at is not None or txn.status in (Status.CONFIRMED, Status.DISBURSED)
+                or _touches(postings, AccountCategory.SELLER_PAYABLE))
+    if kind is REFUND_RECEIPT:
+        return txn.status == Status.REFUNDED or _touches(postings, AccountCategory.BUYER_REFUND_PAYABLE)
+    return False
+
+
+def documents_for(*, user, escrow_transaction: EscrowTransaction, postings) -> list[tuple[DocumentKind, str]]:
+    """``(kind, url)`` of every document ``user`` may download for this transaction now."""
+    txn = escrow_transaction
+    staff = is_document_staff(user)
+    role = txn.role_of(user)
+    postings = list(postings)
+    return [
+        (kind, document_url(txn.reference, kind))
+        for kind in KINDS.values()
+        if (staff or role == kind.party) and document_available(kind, txn, postings)
+    ]
+
+
+def document_url(reference: str, kind: DocumentKind) -> str:
+    return reverse("documents:download", kwargs={"reference": reference, "kind": kind.slug})
+
+
+def document_transaction_get(*, user, reference: str, slug: str) -> tuple[DocumentKind, EscrowTransaction, list]:
+    """The document kind, its transaction and ledger lines, if ``user`` may download it; else 404."""
+    kind = KINDS.get(slug)
+    if kind is None or not user.is_authenticated:
+        raise Http404
+    qs = EscrowTransaction.objects.select_related("seller", "buyer").filter(reference=reference)
+    if not is_document_staff(user):
+        qs = qs.filter(Q(seller=user) if kind.party == "seller" else Q(buyer=user))
+    txn = qs.first()
+    if txn is None:
+        raise Http404
+    postings = list(transaction_postings(escrow_transaction=txn))
+    if not document_available(kind, txn, postings):
+        raise Http404
+    return kind, txn, postings
+
+
+def _sum(postings, category: str, side: str) -> int:
+    return sum(p.amount for p in postings if p.account.category == category and p.side == side)
+
+
+@dataclass(frozen=True)
+class Movement:
+    """Money owed to a party and how much of it has left INTRASA, from the ledger lines."""
+
+    owed: int  # credited to the party's payable account
+    sent: int  # debited from it again: paid out / refunded
+    lines: tuple[Posting, ...]  # the lines of that account
+
+    @property
+    def outstanding(self) -> int:
+        return self.owed - self.sent
+
+
+def _movement(postings, category: str) -> Movement:
+    return Movement(
+        owed=_sum(postings, category, Posting.Side.CREDIT),
+        sent=_sum(postings, category, Posting.Side.DEBIT),
+        lines=tuple(p for p in postings if p.account.category == category),
+    )
+
+
+def check_url(reference: str) -> str:
+    """The public Cek Transaksi page of ``reference``, which the documents' QR code opens."""
+    return f"{settings.SITE_URL}{reverse('pages:check_transaction')}?reference={reference}"
+
+
+def document_context(*, kind: DocumentKind, escrow_transaction: EscrowTransaction, postings: list) -> dict:
+    """Everything a document template needs, with a constant number of queries (two more)."""
+    txn = escrow_transaction
+    bill = (txn.bills.filter(status__in=[Bill.Status.PAID, Bill.Status.VERIFIED]).order_by("-created_at").first()
+            if kind is not PAYOUT_STATEMENT else None)
+    channel = channel_get(bill.channel_code) if bill else None
+    refund_event = None
+    timeline = list(transaction_timeline(escrow_transaction=txn))
+    if kind is REFUND_RECEIPT:
+        refund_event = next((e for e in reversed(timeline) if e.action == "refund"), None)
+    return {
+        "kind": kind,
+        "txn": txn,
+        "postings": postings,
+        "timeline": timeline,
+        "bill": bill,
+        "channel": channel.name if channel else (bill.get_method_display() if bill else ""),
+        "payout": _movement(postings, AccountCategory.SELLER_PAYABLE),
+        "refund": _movement(postings, AccountCategory.BUYER_REFUND_PAYABLE),
+        "refund_event": refund_event,
+        "check_url": check_url(txn.reference),
+        "is_receipt": txn.verified_at is not None,
+    }

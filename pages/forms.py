@@ -1,0 +1,33 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from transactions.forms import RupiahField
+from transactions.models import FeePayerChoice
+
+
+class ReferenceForm(forms.Form):
+    reference = forms.CharField(
+        label=_("Reference number"), max_length=40,
+        widget=forms.TextInput(attrs={"placeholder": "INT-XXXX-XXXX-XXXX", "autocomplete": "off",
+                                      "autocapitalize": "characters", "spellcheck": "false"}),
+        help_text=_("The reference number of the transaction, for example INT-7K2M-9QXD-4RHT. Lower "
+                    "case and missing dashes are fine."),
+    )
+
+
+class PaymentCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("Virtual account number, payment code or reference number"), max_length=40,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "inputmode": "text", "spellcheck": "false"}),
+    )
+
+
+class FeeCalculatorForm(forms.Form):
+    price = RupiahField(label=_("Price of the goods or service"),
+                        help_text=_("Whole Rupiah, for example 1.250.000."))
+    shipping_cost = RupiahField(label=_("Shipping cost"), required=False)
+    fee_payer = forms.ChoiceField(label=_("Service fee paid by"), choices=FeePayerChoice.choices,
+                                  initial=FeePayerChoice.BUYER)
+
+    def clean_shipping_cost(self):
+        return self.cleaned_data.get("shipping_cost") or 0

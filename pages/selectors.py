@@ -1,0 +1,296 @@
+"""The public read model: what anyone may learn about a transaction or a payment code.
+
+Cek Transaksi is open to the world, so the rule "no personal data" is enforced by construction,
+not by template discipline: the selectors load only the columns they need (``only()``, never the
+seller, the buyer, the title or the description, which a seller may fill with names and
+addresses) and return small frozen dataclasses that have no field for a name, an email, a phone
+number, an address or an account number. Templates and the JSON API never see a model instance.
+Timeline entries carry the step and the time, never the free-text reason or the actor.
+
+Costs: a transaction look-up is at most four queries whatever its history (the transaction, its
+timeline, the working-day calendar for a computed deadline, and its ledger balances when it was
+refunded); a payment-code look-up is one.
+"""
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.conf import settings
+from django.db.models import Prefetch
+from django.utils import formats
+from django.utils.translation import gettext_lazy as _
+
+from intrasa.wib import to_wib
+from ledger.models import AccountCategory
+from ledger.selectors import transaction_balances
+from payments.channels import channel_get
+from payments.models import Bill
+from transactions.fees import tier_fee
+from transactions.models import ACTION_LABELS, CLOSED_STATES, EscrowTransaction, FeeTier, Status, TransactionEvent
+from transactions.references import ReferenceStatus, normalize_reference, parse_reference
+from workdays.calendar import working_calendar
+
+# FAQ: the seller is paid "dalam waktu maksimal 1x24 jam kerja" after the buyer's confirmation.
+PAYOUT_WORKING_HOURS = 24
+# Refund policy §3: a transfer back to the original method takes 3–7 working days (VA/QRIS/e-wallet
+# usually 1–3); Cek Transaksi promises the upper bound.
+REFUND_WORKING_DAYS = 7
+
+# Only the columns the public view needs; touching any other field would cost a query and is a bug.
+_PUBLIC_FIELDS = (
+    "id", "reference", "status", "amount_due", "accepted_at", "created_at",
+    "invitation_expires_at", "payment_due_at", "paid_at", "verified_at", "shipping_deadline",
+    "shipped_at", "inspection_ends_at", "confirmed_at", "closed_at",
+)
+_EVENT_FIELDS = ("id", "escrow_transaction_id", "action", "to_status", "created_at")
+
+
+@dataclass(frozen=True)
+class PublicStep:
+    step: str  # the action's code, e.g. "verify"
+    label: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PublicDeadline:
+    step: str  # what is due: "accept", "pay", "ship", "confirm", "payout", "refund"
+    label: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class PublicTransaction:
+    """A transaction as the public may see it. No field can hold personal data."""
+
+    reference: str
+    status: str
+    status_label: str
+    amount: int  # what the buyer pays into escrow, whole Rupiah
+    payment_received: bool
+    payment_verified: bool
+    is_closed: bool
+    timeline: tuple[PublicStep, ...]
+    next_due: PublicDeadline | None
+
+    def as_json(self) -> dict:
+        """The JSON of ``/api/cek-transaksi/<reference>/`` (documented in the README)."""
+        return {
+            "reference": self.reference,
+            "status": self.status,
+            "status_label": self.status_label,
+            "amount": self.amount,
+            "currency": "IDR",
+            "payment_received": self.payment_received,
+            "payment_verified": self.payment_verified,
+            "closed": self.is_closed,
+            "timeline": [{"step": s.step, "label": s.label, "at": _iso(s.at)} for s in self.timeline],
+            "next_due": ({"step": self.next_due.step, "label": self.next_due.label,
+                          "at": _iso(self.next_due.at)} if self.next_due else None),
+        }
+
+
+def _iso(value: dt.datetime) -> str:
+    return to_wib(value).isoformat()
+
+
+class LookupOutcome:
+    FOUND = "found"
+    MALFORMED = "malformed"  # not shaped like a reference at all
+    MISTYPED = "mistyped"  # shaped like one, but the check character fails: a typo
+    UNKNOWN = "unknown"  # a valid reference that no transaction has
+
+
+@dataclass(frozen=True)
+class TransactionLookup:
+    outcome: str
+    reference: str = ""
+    transaction: PublicTransaction | None = None
+
+
+# Timeline steps shown publicly: events that changed the status, plus the buyer's acceptance.
+# Reminders and staff notes stay private; new actions other apps add appear once they change status.
+_PUBLIC_NON_STATE_ACTIONS = {"accepted"}
+
+
+def _public_step(event: TransactionEvent) -> PublicStep:
+    label = ACTION_LABELS.get(event.action)
+    if label is None:
+        label = Status(event.to_status).label if event.to_status in Status.values else event.action
+    return PublicStep(step=event.action, label=str(label), at=event.created_at)
+
+
+def _next_due(txn: EscrowTransaction) -> PublicDeadline | None:
+    """The next step that has a date, and the date by which it is due."""
+    status = txn.status
+    if status == Status.CREATED:
+        if txn.accepted_at is None:
+            return PublicDeadline("accept", str(_("The buyer accepts the invitation by")),
+                                  txn.invitation_expires_at)
+        if txn.payment_due_at:
+            return PublicDeadline("pay", str(_("The buyer pays by")), txn.payment_due_at)
+    elif status == Status.VERIFIED and txn.shipping_deadline:
+        return PublicDeadline("ship", str(_("The seller ships by")), txn.shipping_deadline)
+    elif status == Status.SHIPPED and txn.inspection_ends_at:
+        return PublicDeadline("confirm", str(_("The buyer confirms receipt by (otherwise confirmed "
+                                               "automatically)")), txn.inspection_ends_at)
+    elif status == Status.CONFIRMED and txn.confirmed_at:
+        due = working_calendar().add_working_hours(txn.confirmed_at, PAYOUT_WORKING_HOURS)
+        return PublicDeadline("payout", str(_("The seller is paid out by")), due)
+    elif status == Status.REFUNDED and txn.closed_at:
+        balances = transaction_balances(escrow_transaction=txn)
+        if balances.get(AccountCategory.BUYER_REFUND_PAYABLE, 0) > 0:
+            due = working_calendar().add_working_days(txn.closed_at, REFUND_WORKING_DAYS)
+            return PublicDeadline("refund", str(_("The refund reaches the buyer's original payment "
+                                                  "method by")), due)
+    # Paid (verification runs by itself), disputed (no date until the parties agree or staff
+    # decide) and closed transactions have no dated next step.
+    return None
+
+
+def public_transaction_lookup(*, text: str) -> TransactionLookup:
+    """Look a reference up for Cek Transaksi, telling a typo apart from an unknown reference."""
+    status, reference = parse_reference(text)
+    if status == ReferenceStatus.MALFORMED:
+        return TransactionLookup(LookupOutcome.MALFORMED)
+    if status == ReferenceStatus.CHECK_FAILED:
+        return TransactionLookup(LookupOutcome.MISTYPED)
+    events = TransactionEvent.objects.only(*_EVENT_FIELDS).order_by("created_at", "id")
+    txn = (EscrowTransaction.objects.only(*_PUBLIC_FIELDS)
+           .prefetch_related(Prefetch("events", queryset=events, to_attr="public_events"))
+           .filter(reference=reference).first())
+    if txn is None:
+        return TransactionLookup(LookupOutcome.UNKNOWN, reference=reference)
+    timeline = tuple(_public_step(e) for e in txn.public_events
+                     if e.to_status or e.action in _PUBLIC_NON_STATE_ACTIONS)
+    public = PublicTransaction(
+        reference=txn.reference, status=txn.status, status_label=str(Status(txn.status).label),
+        amount=txn.amount_due, payment_received=txn.paid_at is not None,
+        payment_verified=txn.verified_at is not None, is_closed=txn.status in CLOSED_STATES,
+        timeline=timeline, next_due=_next_due(txn),
+    )
+    return TransactionLookup(LookupOutcome.FOUND, reference=reference, transaction=public)
+
+
+# --- "Is this payment instruction really INTRASA's?" ------------------------------------------
+
+class PaymentCheckOutcome:
+    LIVE_BILL = "live_bill"  # an open bill has this virtual account number / payment code
+    LIVE_TRANSACTION = "live_transaction"  # a reference of a transaction that is not closed
+    CLOSED_TRANSACTION = "closed_transaction"  # a real reference, but nothing may be paid into it
+    ESCROW_ACCOUNT = "escrow_account"  # INTRASA's own escrow bank account (bank transfer)
+    MISTYPED = "mistyped"
+    NOT_FOUND = "not_found"
+    EMPTY = "empty"
+
+
+@dataclass(frozen=True)
+class PaymentCheck:
+    """The answer of the payment check. Like ``PublicTransaction``, it has no personal fields; the
+    reference is masked to its last group so that a payment code does not lead to a reference."""
+
+    outcome: str
+    masked_reference: str = ""
+    amount: int | None = None
+    pay_before: dt.datetime | None = None
+    channel: str = ""
+    status_label: str = ""
+    bank_name: str = ""
+    bank_account: str = ""
+    bank_holder: str = ""
+
+    @property
+    def is_live(self) -> bool:
+        return self.outcome in (PaymentCheckOutcome.LIVE_BILL, PaymentCheckOutcome.LIVE_TRANSACTION,
+                                PaymentCheckOutcome.ESCROW_ACCOUNT)
+
+    @property
+    def counts_as_unknown(self) -> bool:
+        """Answers that a guesser gets; they count against ``pages.throttle.UNKNOWN``."""
+        return self.outcome == PaymentCheckOutcome.NOT_FOUND
+
+
+def mask_reference(reference: str) -> str:
+    return f"INT-••••-••••-{reference[-4:]}"
+
+
+def _digits(text: str) -> str:
+    return "".join(ch for ch in text if not ch.isspace() and ch not in "-.")
+
+
+def payment_instruction_check(*, text: str) -> PaymentCheck:
+    """Does ``text`` (a virtual account number, a payment code or a reference) belong to a live
+    INTRASA payment? One query at most."""
+    code = _digits(text or "")
+    if not code:
+        return PaymentCheck(PaymentCheckOutcome.EMPTY)
+    if code == settings.INTRASA_ESCROW_BANK_ACCOUNT:
+        return PaymentCheck(PaymentCheckOutcome.ESCROW_ACCOUNT, bank_name=settings.INTRASA_ESCROW_BANK_NAME,
+                            bank_account=settings.INTRASA_ESCROW_BANK_ACCOUNT,
+                            bank_holder=settings.INTRASA_ESCROW_BANK_HOLDER)
+    if normalize_reference(code).startswith("INT"):
+        status, reference = parse_reference(code)
+        if status == ReferenceStatus.VALID:
+            txn = (EscrowTransaction.objects.only("id", "reference", "status", "amount_due")
+                   .filter(reference=reference).first())
+            if txn is None:
+                return PaymentCheck(PaymentCheckOutcome.NOT_FOUND)
+            outcome = (PaymentCheckOutcome.CLOSED_TRANSACTION if txn.status in CLOSED_STATES
+                       else PaymentCheckOutcome.LIVE_TRANSACTION)
+            return PaymentCheck(outcome, masked_reference=mask_reference(txn.reference), amount=txn.amount_due,
+                                status_label=str(Status(txn.status).label))
+        if status == ReferenceStatus.CHECK_FAILED:
+            return PaymentCheck(PaymentCheckOutcome.MISTYPED)
+    bill = (Bill.objects.filter(pay_code=code, status__in=[Bill.Status.CREATING, Bill.Status.PENDING])
+            .select_related("escrow_transaction")
+            .only("id", "channel_code", "amount", "expires_at", "escrow_transaction__reference",
+                  "escrow_transaction__status")
+            .order_by("-created_at").first())
+    if bill is None:
+        return PaymentCheck(PaymentCheckOutcome.NOT_FOUND)
+    channel = channel_get(bill.channel_code)
+    return PaymentCheck(
+        PaymentCheckOutcome.LIVE_BILL, masked_reference=mask_reference(bill.escrow_transaction.reference),
+        amount=bill.amount, pay_before=bill.expires_at, channel=channel.name if channel else "",
+    )
+
+
+# --- Biaya Layanan ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FeeRow:
+    """One line of the public fee table."""
+
+    min_amount: int
+    max_amount: int | None
+    flat_fee: int
+    percent: str  # "0,5" in Bahasa Indonesia, "0.5" in English; "" when the tier has no percentage
+    minimum_fee: int
+    maximum_fee: int | None
+
+
+def fee_schedule() -> list[FeeTier]:
+    """The fee schedule in force, in one query."""
+    return list(FeeTier.objects.order_by("min_amount"))
+
+
+def fee_rows(tiers: list[FeeTier]) -> list[FeeRow]:
+    rows = []
+    for tier in tiers:
+        percent = ""
+        if tier.percent_basis_points:
+            percent = formats.number_format(Decimal(tier.percent_basis_points) / Decimal(100))
+        rows.append(FeeRow(tier.min_amount, tier.max_amount, tier.flat_fee, percent,
+                           tier.minimum_fee, tier.maximum_fee))
+    return rows
+
+
+def fee_examples(tiers: list[FeeTier], values=(500_000, 2_500_000, 10_000_000, 50_000_000)) -> list[tuple[int, int]]:
+    """``(transaction value, fee)`` for a few typical values, computed from the same tiers."""
+    examples = []
+    for value in values:
+        tier = next((t for t in tiers if t.min_amount <= value and (t.max_amount is None or value <= t.max_amount)),
+                    None)
+        if tier is not None:
+            examples.append((value, tier_fee(tier, value)))
+    return examples

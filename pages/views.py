@@ -1,0 +1,142 @@
+"""Public pages (no login). Thin: a form in, a selector called, a template or JSON out.
+
+Every look-up (Cek Transaksi, its JSON API, the payment check) goes through ``_limited_lookup``,
+which applies the two budgets of ``pages.throttle`` before and after the selector runs.
+"""
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from transactions.fees import FeeScheduleError, fee_quote
+
+from . import selectors, throttle
+from .forms import FeeCalculatorForm, PaymentCodeForm, ReferenceForm
+from .selectors import LookupOutcome
+
+
+class RateLimited(Exception):
+    def __init__(self, limit: throttle.LookupLimit):
+        super().__init__(limit.name)
+        self.limit = limit
+
+    @property
+    def message(self) -> str:
+        return _("Too many look-ups from your connection. For your security, please try again in "
+                 "%(minutes)d minutes.") % {"minutes": self.limit.window_minutes}
+
+
+def _limited_lookup(request, lookup, *, is_unknown):
+    """Run ``lookup()`` within the per-IP budgets; raise ``RateLimited`` when over one of them.
+
+    The "unknown" budget is checked before anything is looked up, so that once a client has
+    guessed too often even a lucky guess is not answered.
+    """
+    ip = throttle.client_ip(request)
+    if throttle.UNKNOWN.exhausted(ip):
+        raise RateLimited(throttle.UNKNOWN)
+    if not throttle.LOOKUPS.hit(ip):
+        raise RateLimited(throttle.LOOKUPS)
+    result = lookup()
+    if is_unknown(result) and not throttle.UNKNOWN.hit(ip):
+        raise RateLimited(throttle.UNKNOWN)
+    return result
+
+
+def _too_many(request, template: str, context: dict, exc: RateLimited):
+    response = render(request, template, {**context, "rate_limited": exc.message}, status=429)
+    response["Retry-After"] = str(exc.limit.window)
+    return response
+
+
+def _lookup_transaction(request, text: str):
+    return _limited_lookup(
+        request, lambda: selectors.public_transaction_lookup(text=text),
+        is_unknown=lambda result: result.outcome == LookupOutcome.UNKNOWN,
+    )
+
+
+@never_cache
+@require_GET
+def check_transaction(request):
+    """Cek Transaksi: the status of a transaction by its reference number, without personal data."""
+    form = ReferenceForm(request.GET if "reference" in request.GET else None)
+    context = {"form": form, "limits": (throttle.LOOKUPS, throttle.UNKNOWN)}
+    if form.is_bound and form.is_valid():
+        try:
+            context["lookup"] = _lookup_transaction(request, form.cleaned_data["reference"])
+        except RateLimited as exc:
+            return _too_many(request, "pages/check_transaction.html", context, exc)
+    return render(request, "pages/check_transaction.html", context)
+
+
+API_ERRORS = {
+    LookupOutcome.MALFORMED: (400, "malformed_reference", gettext_lazy(
+        "This is not a reference number. References look like INT-XXXX-XXXX-XXXX.")),
+    LookupOutcome.MISTYPED: (400, "mistyped_reference", gettext_lazy(
+        "A character of this reference number is mistyped (its check character does not match).")),
+    LookupOutcome.UNKNOWN: (404, "unknown_reference", gettext_lazy("No transaction has this reference number.")),
+}
+
+
+@never_cache
+@require_GET
+def check_transaction_api(request, reference):
+    """Cek Transaksi for integrators: JSON, same data and same limits as the page (README)."""
+    try:
+        lookup = _lookup_transaction(request, reference)
+    except RateLimited as exc:
+        response = JsonResponse({"error": "rate_limited", "message": exc.message}, status=429)
+        response["Retry-After"] = str(exc.limit.window)
+        return response
+    if lookup.outcome != LookupOutcome.FOUND:
+        status, code, message = API_ERRORS[lookup.outcome]
+        return JsonResponse({"error": code, "message": str(message)}, status=status)
+    return JsonResponse(lookup.transaction.as_json())
+
+
+@never_cache
+@require_GET
+def check_payment(request):
+    """Anti-fraud: does this virtual account number / payment code / reference belong to a live
+    INTRASA payment? Answers yes or no with the amount to compare, never who is behind it."""
+    form = PaymentCodeForm(request.GET if "code" in request.GET else None)
+    context = {"form": form, "limits": (throttle.LOOKUPS, throttle.UNKNOWN)}
+    if form.is_bound and form.is_valid():
+        try:
+            context["check"] = _limited_lookup(
+                request, lambda: selectors.payment_instruction_check(text=form.cleaned_data["code"]),
+                is_unknown=lambda result: result.counts_as_unknown,
+            )
+        except RateLimited as exc:
+            return _too_many(request, "pages/check_payment.html", context, exc)
+    return render(request, "pages/check_payment.html", context)
+
+
+@require_GET
+def fees(request):
+    """Biaya Layanan: the fee table and a calculator, from one query of the fee schedule."""
+    tiers = selectors.fee_schedule()
+    form = FeeCalculatorForm(request.GET if "price" in request.GET else None)
+    quote = None
+    if form.is_bound and form.is_valid():
+        try:
+            quote = fee_quote(**form.cleaned_data, tiers=tiers)
+        except FeeScheduleError as exc:
+            form.add_error("price", str(exc))
+    return render(request, "pages/fees.html", {
+        "form": form, "quote": quote, "rows": selectors.fee_rows(tiers),
+        "examples": selectors.fee_examples(tiers),
+    })
+
+
+@require_GET
+def refund_policy(request):
+    return render(request, "pages/refund_policy.html")
+
+
+@require_GET
+def faq(request):
+    return render(request, "pages/faq.html")
