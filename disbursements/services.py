@@ -43,7 +43,12 @@ from .sendme import SendMeUnreachable, SnapResult, default_client
 
 logger = logging.getLogger(__name__)
 
-LEASE = dt.timedelta(minutes=2)  # longer than any call's timeout
+
+def _lease() -> dt.timedelta:
+    """How long a ``sending`` part belongs to the worker sending it; longer than any call's
+    timeout. When it runs out the worker is presumed dead and the part goes to a status inquiry."""
+    return dt.timedelta(seconds=settings.SENDME_SEND_LEASE_SECONDS)
+
 RESEND_BACKOFF = [dt.timedelta(seconds=s) for s in (5, 30, 120, 600, 1800)]
 PENDING_POLL = [dt.timedelta(seconds=s) for s in (30, 60, 300, 900, 3600)]
 NOT_FOUND_GRACE = dt.timedelta(minutes=2)  # a transfer SendMe has not recorded after this never arrived
@@ -173,7 +178,7 @@ def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
         part.waiting_for = ""
         part.attempts += 1
         part.sent_at = part.sent_at or now
-        part.next_attempt_at = now + LEASE
+        part.next_attempt_at = now + _lease()
         part.save(update_fields=["status", "quota_day", "waiting_for", "attempts", "sent_at", "next_attempt_at"])
         return part
 
@@ -361,7 +366,7 @@ def disbursement_resolve(*, disbursement_id: int, client=None) -> str:
             action = "inquire"  # a SENDING part past its lease: its worker died mid-call
         if action is None:
             return part.status
-        part.next_attempt_at = now + LEASE
+        part.next_attempt_at = now + _lease()
         part.save(update_fields=["status", "attempts", "next_attempt_at"])
     if action == "resend":
         return _send_and_record(part, client)

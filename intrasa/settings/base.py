@@ -105,7 +105,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # A task not acknowledged this long (its worker died: acks_late) is delivered again.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     CELERY_BROKER_URL = "filesystem://"
@@ -247,6 +248,8 @@ SENDME_DAILY_NOMINAL_TOTAL = env.int("SENDME_DAILY_NOMINAL_TOTAL", default=50_00
 # bank transfers until 05.00 WIB; e-wallet top-ups go out at night unless this says otherwise.
 SENDME_NIGHT_HOLD_BANK = env.bool("SENDME_NIGHT_HOLD_BANK", default=True)
 SENDME_NIGHT_HOLD_EWALLET = env.bool("SENDME_NIGHT_HOLD_EWALLET", default=False)
+# A part being sent belongs to its worker this long; after that it is resolved by status inquiry.
+SENDME_SEND_LEASE_SECONDS = env.int("SENDME_SEND_LEASE_SECONDS", default=120)
 
 # --- Faspay ---------------------------------------------------------------------------------
 # Without credentials INTRASA talks to its own sandbox (sandbox/) on SITE_URL.

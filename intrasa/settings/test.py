@@ -11,8 +11,10 @@ os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("FASPAY_SANDBOX_ENABLED", "true")
 
 from .base import *  # noqa: E402,F403
+from .base import env  # noqa: E402
 
-CELERY_TASK_ALWAYS_EAGER = True
+# Eager unless a process is started as a real worker for a test (tests/integration).
+CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405

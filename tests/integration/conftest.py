@@ -1,0 +1,1 @@
+from tests.disbursements.conftest import confirmed, sendme  # noqa: F401 - shared fixtures

@@ -1,0 +1,118 @@
+"""A real Celery worker (Redis broker, PostgreSQL) is SIGKILLed in the middle of a SendMe call.
+
+After a restart the transfer is resolved by a status inquiry under the same partnerReferenceNo:
+exactly one payout, at SendMe and in the ledger.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from disbursements import tasks
+from disbursements.models import Disbursement
+from intrasa import celery_app
+from ledger.models import JournalEntry
+from transactions.models import Status
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+DATA = ROOT / "tests" / "data"
+QUEUE = "intrasa-kill-test"
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
+              pytest.mark.skipif(connection.vendor != "postgresql", reason="a worker needs a shared database")]
+
+
+def start_worker(live_server, settings, log):
+    db = connection.settings_dict
+    env = {**os.environ,
+           "DJANGO_SETTINGS_MODULE": "intrasa.settings.test",
+           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
+           "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "false",
+           "CELERY_VISIBILITY_TIMEOUT": "3", "SITE_URL": live_server.url,
+           "SENDME_BASE_URL": f"{live_server.url}/sandbox/sendme", "FASPAY_SANDBOX_ENABLED": "true",
+           "SENDME_PRIVATE_KEY_PATH": str(DATA / "test-only-merchant-key.pkcs8.pem"),
+           "SENDME_PUBLIC_KEY_PATH": str(DATA / "test-only-merchant-key.public.pem"),
+           "SENDME_SEND_LEASE_SECONDS": "3", "SENDME_NIGHT_HOLD_BANK": "false", "FASPAY_HTTP_TIMEOUT_SECONDS": "60"}
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "intrasa", "worker", "--pool=solo", "-Q", QUEUE,
+         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def wait_for(predicate, timeout=60, interval=0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+@pytest.fixture
+def real_broker():
+    """Send tasks to Redis for the worker instead of running them inline."""
+    celery_app.conf.task_always_eager = False
+    with celery_app.connection_for_write() as conn:
+        conn.default_channel.queue_purge(QUEUE)  # leftovers of an earlier, interrupted run
+    yield
+    celery_app.conf.task_always_eager = True
+
+
+def test_worker_killed_mid_sendme_call_ends_in_exactly_one_payout(sendme, confirmed, live_server, settings,
+                                                                 monkeypatch, tmp_path, real_broker):
+    from sandbox.models import Transfer
+
+    monkeypatch.setattr("disbursements.tasks.dispatch_disbursement.delay_on_commit", lambda *a, **k: None)
+    celery_app.conf.task_always_eager = True
+    txn = confirmed()
+    celery_app.conf.task_always_eager = False
+    part = Disbursement.objects.get()
+    assert part.status == Disbursement.Status.QUEUED
+    # SendMe accepts the transfer, then the answer hangs: the worker is inside the call.
+    sendme("fault", kind="timeout", scope="sendme.transfer-interbank", count=1, seconds=30, after_processing=True)
+    sendme("fault", kind="callback_drop", scope="callback.sendme", count=10)
+
+    log = open(tmp_path / "worker.log", "w+")
+    first = start_worker(live_server, settings, log)
+    try:
+        tasks.dispatch_disbursement.apply_async(args=[part.pk], queue=QUEUE)
+        assert wait_for(lambda: Transfer.objects.filter(partner_reference_no=part.partner_reference_no).exists()), \
+            "the worker never reached SendMe"
+        part.refresh_from_db()
+        assert part.status == Disbursement.Status.SENDING
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    finally:
+        if first.poll() is None:
+            first.kill()
+
+    second = start_worker(live_server, settings, log)
+    try:
+        time.sleep(3.5)  # the lease of the dead worker runs out
+        tasks.resolve_due_disbursements.apply_async(queue=QUEUE)
+        assert wait_for(lambda: Disbursement.objects.get(pk=part.pk).status == Disbursement.Status.SUCCEEDED), \
+            (log.seek(0), log.read()[-3000:])[1]
+        # The redelivered dispatch message (acks_late) arrives too and must do nothing.
+        time.sleep(4)
+    finally:
+        second.send_signal(signal.SIGTERM)
+        try:
+            second.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            second.kill()
+        log.close()
+
+    part.refresh_from_db()
+    txn.refresh_from_db()
+    assert part.status == Disbursement.Status.SUCCEEDED
+    assert Transfer.objects.filter(partner_reference_no=part.partner_reference_no).count() == 1
+    assert Transfer.objects.count() == 1
+    assert JournalEntry.objects.filter(kind="payout").count() == 1
+    assert txn.status == Status.DISBURSED
+    call_command("ledger_check")
