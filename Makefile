@@ -18,6 +18,7 @@ $(VENV)/.installed: pyproject.toml
 
 deps: $(VENV)/.installed
 
+run: export SITE_URL ?= http://127.0.0.1:$(PORT)
 run: deps
 	$(PY) manage.py compilemessages --ignore=.venv -v0 || true
 	$(PY) manage.py migrate --noinput -v0

@@ -2,9 +2,11 @@
 
 Every transaction is moved through the real services, so the demo books pass ``ledger_check``.
 """
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import PayoutDestination, User
 from transactions import services
@@ -46,10 +48,19 @@ class Command(BaseCommand):
         buyer = self._user(*BUYER)
         staff = self._user(*STAFF, is_staff=True, is_superuser=True)
         staff.user_permissions.add(Permission.objects.get(codename="resolve_dispute"))
+        # Demo data: the seller's account is recorded as already checked with SendMe's account
+        # inquiry, and the sandbox is told the same holder name so later inquiries agree.
         PayoutDestination.objects.create(
             owner=seller, kind=PayoutDestination.Kind.BANK, bank_code="014", account_number="1234567890",
             account_holder_name=seller.full_name, is_default=True,
+            verification=PayoutDestination.Verification.VERIFIED, verified_name=seller.full_name.upper(),
+            verified_at=timezone.now(),
         )
+        if settings.FASPAY_SANDBOX_ENABLED:
+            from sandbox.models import RegisteredAccount
+
+            RegisteredAccount.objects.update_or_create(number="1234567890",
+                                                       defaults={"holder_name": seller.full_name.upper()})
         for title, category, price, shipping, payer, target in DEMO_TRANSACTIONS:
             self._transaction(seller, buyer, title, category, price, shipping, payer, target)
         self.stdout.write(self.style.SUCCESS(
