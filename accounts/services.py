@@ -36,6 +36,7 @@ from .domestic import (
     validate_bank_code,
 )
 from .models import PayoutDestination, User
+from .signals import payout_destination_added
 from .tokens import (
     MAX_AGE as VERIFICATION_MAX_AGE,
     TokenExpired,
@@ -283,6 +284,8 @@ def _destination_create(*, owner: User, duplicate: ValidationError, **fields) ->
         )
         audit_record(actor=owner, action="payout_destination.add", target=destination,
                      data=_destination_audit_data(destination))
+        transaction.on_commit(lambda: payout_destination_added.send(
+            sender=PayoutDestination, destination_id=destination.pk))
     return destination
 
 

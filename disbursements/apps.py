@@ -15,3 +15,9 @@ class DisbursementsConfig(AppConfig):
         from .services import on_escrow_released
 
         escrow_released.connect(on_escrow_released, dispatch_uid="disbursements.plan_seller_payout")
+
+        from accounts.signals import payout_destination_added
+
+        from .services import on_destination_added
+
+        payout_destination_added.connect(on_destination_added, dispatch_uid="disbursements.verify_destination")

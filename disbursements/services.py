@@ -145,6 +145,16 @@ def payout_use_destination(*, payout: Payout, destination: PayoutDestination, ac
         return _create_parts(payout, destination, actor=actor)
 
 
+def on_destination_added(sender, *, destination_id, **kwargs) -> None:
+    """Receiver of ``accounts.signals.payout_destination_added``: check bank accounts at once."""
+    from .tasks import verify_destination
+
+    try:
+        verify_destination.delay(destination_id)
+    except Exception:  # noqa: BLE001 - broker down: the account is checked before its first payout
+        logger.warning("could not enqueue the inquiry of destination %s", destination_id, exc_info=True)
+
+
 def on_escrow_released(sender, *, escrow_transaction, amount, **kwargs) -> None:
     """Receiver of ``transactions.signals.escrow_released``: plan the seller's payout."""
     if not escrow_transaction.payouts.filter(purpose=Payout.Purpose.SELLER_PAYOUT).exists():
