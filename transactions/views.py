@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from intrasa.money import format_rupiah
+from disbursements.selectors import payouts_for
 from ledger.selectors import transaction_postings
 
 from . import selectors, services
@@ -80,6 +81,7 @@ def detail(request, reference):
         "timeline": selectors.transaction_timeline(escrow_transaction=txn),
         "actions": selectors.available_actions(escrow_transaction=txn, user=request.user),
         "postings": transaction_postings(escrow_transaction=txn),
+        "payouts": payouts_for(escrow_transaction=txn, user=request.user),
         "invitation_url": request.build_absolute_uri(services.invitation_path(txn)),
         "reason_form": ReasonForm(), "ship_form": ShipForm(),
     })

@@ -46,8 +46,14 @@ def test_confirmation_pays_the_seller_and_closes_the_transaction(sendme, confirm
     assert Notification.objects.filter(kind="payout_sent", recipient=seller).count() == 1
 
 
-def test_large_payout_is_split_and_the_rest_waits_for_the_next_day(sendme, confirmed):
+def test_large_payout_is_split_and_the_rest_waits_for_the_next_day(sendme, confirmed, client, seller):
     txn = confirmed(price=120_000_000)  # seller receives 120.000.000 (fee paid by the buyer)
+    seller.preferred_language = "en"
+    seller.save()
+    client.force_login(seller)
+    page = client.get(txn.get_absolute_url()).content.decode()
+    assert page.count('data-testid="payout-part"') == 3
+    assert page.count("Daily limit reached: waits for the next day") == 2
     parts = list(Disbursement.objects.order_by("sequence"))
     assert [p.amount for p in parts] == [50_000_000, 50_000_000, 20_000_000]
     assert len({p.partner_reference_no for p in parts}) == 3
