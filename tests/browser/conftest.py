@@ -1,0 +1,72 @@
+"""Browser journeys: Playwright drives Debian's Chromium (headless) against the live server.
+
+Screenshots of key pages are saved under ``test-results/screenshots/<test>/``.
+"""
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.disbursements.conftest import sendme  # noqa: F401 - SendMe sandbox on the live server
+from tests.payments.conftest import faspay  # noqa: F401 - Debit sandbox on the live server
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make in
+# between are plain synchronous calls, which Django would otherwise refuse there.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SHOTS = ROOT / "test-results" / "screenshots"
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium not found at {CHROMIUM}; `make test` installs Debian's chromium package")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+class Person:
+    """One browser context (cookies) with screenshots named in order."""
+
+    def __init__(self, browser, base_url, language, shots_dir, name):
+        self.context = browser.new_context(base_url=base_url, locale="id-ID" if language == "id" else "en-US",
+                                           viewport={"width": 1280, "height": 900})
+        self.context.add_cookies([{"name": "django_language", "value": language, "url": base_url}])
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(20_000)
+        self.base_url = base_url
+        self.shots_dir = shots_dir
+        self.name = name
+
+    def shot(self, label):
+        self.shots_dir.mkdir(parents=True, exist_ok=True)
+        index = len(list(self.shots_dir.glob("*.png"))) + 1
+        self.page.screenshot(path=str(self.shots_dir / f"{index:02d}-{self.name}-{label}.png"), full_page=True)
+
+    def close(self):
+        self.context.close()
+
+
+@pytest.fixture
+def people(browser, live_server, request):
+    """``people("seller", "id")`` opens a fresh browser context for one person."""
+    test_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
+    opened = []
+
+    def open_person(name, language):
+        person = Person(browser, live_server.url, language, SHOTS / test_name, name)
+        opened.append(person)
+        return person
+
+    yield open_person
+    for person in opened:
+        person.close()
