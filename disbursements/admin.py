@@ -1,12 +1,29 @@
-"""Staff views of payouts and their parts, the daily quota, and recorded limit changes."""
+"""Staff views of payouts and their parts, the daily quota, and recorded limit changes.
+
+Everything is read-only except two recorded staff actions that go through the services (and so
+into the audit log): retrying a failed part, and changing the Daily Nominal Total.
+"""
+import datetime as dt
+
+from django import forms
 from django.contrib import admin, messages
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from intrasa.money import format_rupiah
+from intrasa.money import format_rupiah, parse_rupiah
+from intrasa.wib import now_wib
 
 from .models import DailyLimitChange, DailyQuota, Disbursement, Payout
 from .services import DisbursementError, daily_limit_change, disbursement_retry
+
+OPEN_PAYOUT = [Payout.Status.AWAITING_DESTINATION, Payout.Status.IN_PROGRESS, Payout.Status.NEEDS_ACTION]
+
+
+def _link(viewname: str, pk, label):
+    return format_html('<a href="{}">{}</a>', reverse(viewname, args=[pk]), label)
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -27,36 +44,79 @@ class DisbursementInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
     can_delete = False
+    show_change_link = True
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class PayoutDueFilter(admin.SimpleListFilter):
+    """The FAQ's 1×24 working-hour promise (``due_at``): due soon, or already broken."""
+
+    title = gettext_lazy("promise")
+    parameter_name = "due"
+
+    def lookups(self, request, model_admin):
+        return [("open", _("Open, not yet due")), ("due_24h", _("Due within 24 hours")),
+                ("overdue", _("Overdue"))]
+
+    def queryset(self, request, queryset):
+        now = timezone.now()
+        if self.value() == "open":
+            return queryset.filter(status__in=OPEN_PAYOUT, due_at__gt=now)
+        if self.value() == "due_24h":
+            return queryset.filter(status__in=OPEN_PAYOUT, due_at__gt=now, due_at__lte=now + dt.timedelta(hours=24))
+        if self.value() == "overdue":
+            return queryset.filter(status__in=OPEN_PAYOUT, due_at__lte=now)
+        return queryset
+
 
 @admin.register(Payout)
 class PayoutAdmin(ReadOnly):
-    list_display = ("escrow_transaction", "purpose", "recipient", "amount_display", "status", "due_at", "completed_at")
-    list_filter = ("status", "purpose")
+    list_display = ("id", "transaction", "purpose", "recipient", "amount_display", "status", "due_at", "completed_at")
+    list_filter = ("status", PayoutDueFilter, "purpose")
     search_fields = ("escrow_transaction__reference", "recipient__email")
     list_select_related = ("escrow_transaction", "recipient")
+    readonly_fields = ("transaction",)
     inlines = [DisbursementInline]
 
     @admin.display(description=gettext_lazy("Amount"), ordering="amount")
     def amount_display(self, obj):
         return format_rupiah(obj.amount)
 
+    @admin.display(description=gettext_lazy("Transaction"), ordering="escrow_transaction__reference")
+    def transaction(self, obj):
+        return _link("admin:transactions_escrowtransaction_change", obj.escrow_transaction_id,
+                     obj.escrow_transaction.reference)
+
 
 @admin.register(Disbursement)
 class DisbursementAdmin(ReadOnly):
-    list_display = ("partner_reference_no", "payout", "kind", "amount_display", "status", "waiting_for",
-                    "not_before", "quota_day", "last_response_code", "completed_at")
+    list_display = ("partner_reference_no", "payout_link", "transaction", "kind", "amount_display", "status",
+                    "waiting_for", "not_before", "quota_day", "last_response_code", "completed_at")
     list_filter = ("status", "waiting_for", "kind", "quota_day")
     search_fields = ("partner_reference_no", "provider_reference_no", "payout__escrow_transaction__reference")
     list_select_related = ("payout", "payout__escrow_transaction")
+    readonly_fields = ("payout_link", "transaction")
+    date_hierarchy = "created_at"
     actions = ["retry_failed"]
 
     @admin.display(description=gettext_lazy("Amount"), ordering="amount")
     def amount_display(self, obj):
         return format_rupiah(obj.amount)
+
+    @admin.display(description=gettext_lazy("Payout"), ordering="payout_id")
+    def payout_link(self, obj):
+        return _link("admin:disbursements_payout_change", obj.payout_id,
+                     f"#{obj.payout_id} {obj.payout.get_purpose_display()}")
+
+    @admin.display(description=gettext_lazy("Transaction"), ordering="payout__escrow_transaction__reference")
+    def transaction(self, obj):
+        txn = obj.payout.escrow_transaction
+        return _link("admin:transactions_escrowtransaction_change", txn.pk, txn.reference)
 
     @admin.action(description=gettext_lazy("Retry failed transfers (new reference, same account)"),
                   permissions=["retry"])
@@ -75,15 +135,68 @@ class DisbursementAdmin(ReadOnly):
 
 @admin.register(DailyQuota)
 class DailyQuotaAdmin(ReadOnly):
-    list_display = ("day", "limit", "used", "remaining")
+    list_display = ("day", "limit_display", "used_display", "remaining_display")
+
+    @admin.display(description=gettext_lazy("daily limit"), ordering="limit")
+    def limit_display(self, obj):
+        return format_rupiah(obj.limit)
+
+    @admin.display(description=gettext_lazy("used"), ordering="used")
+    def used_display(self, obj):
+        return format_rupiah(obj.used)
+
+    @admin.display(description=gettext_lazy("remaining"))
+    def remaining_display(self, obj):
+        return format_rupiah(obj.remaining)
+
+
+class RupiahField(forms.CharField):
+    def to_python(self, value):
+        value = super().to_python(value)
+        return parse_rupiah(value) if value else None
+
+
+class DailyLimitChangeForm(forms.ModelForm):
+    """The Daily Nominal Total agreed in writing with Faspay (terms A), from a day on, with why."""
+
+    limit = RupiahField(label=gettext_lazy("New daily limit"),
+                        help_text=gettext_lazy("Whole Rupiah, e.g. 75.000.000 — as agreed in writing with Faspay."))
+    reason = forms.CharField(label=gettext_lazy("Reason"), min_length=10, max_length=255,
+                             widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=gettext_lazy("Quote Faspay's written approval (date, reference)."))
+
+    class Meta:
+        model = DailyLimitChange
+        fields = ("effective_from", "limit", "reason")
+
+    def clean_limit(self):
+        limit = self.cleaned_data["limit"]
+        if limit is None or limit <= 0:
+            raise forms.ValidationError(_("The daily limit must be positive."))
+        return limit
+
+    def clean_effective_from(self):
+        day = self.cleaned_data["effective_from"]
+        if day < now_wib().date():
+            raise forms.ValidationError(_("A limit cannot change in the past."))
+        return day
 
 
 @admin.register(DailyLimitChange)
 class DailyLimitChangeAdmin(admin.ModelAdmin):
-    """Changing the Daily Nominal Total is a recorded staff action (goes through the service)."""
+    """Changing the Daily Nominal Total is a recorded staff action (goes through the service, which
+    writes the audit row)."""
 
-    list_display = ("effective_from", "limit", "changed_by", "reason", "created_at")
-    fields = ("effective_from", "limit", "reason")
+    form = DailyLimitChangeForm
+    list_display = ("effective_from", "limit_display", "changed_by", "reason", "created_at")
+    list_select_related = ("changed_by",)
+
+    @admin.display(description=gettext_lazy("daily limit"), ordering="limit")
+    def limit_display(self, obj):
+        return format_rupiah(obj.limit)
+
+    def get_changeform_initial_data(self, request):
+        return {"effective_from": now_wib().date(), **super().get_changeform_initial_data(request)}
 
     def has_change_permission(self, request, obj=None):
         return False
@@ -92,10 +205,12 @@ class DailyLimitChangeAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        try:
-            saved = daily_limit_change(limit=obj.limit, effective_from=obj.effective_from, actor=request.user,
-                                       reason=obj.reason)
-        except DisbursementError as exc:
-            messages.error(request, exc.message)
-            return
+        # The form validated everything the service checks, so a refusal here is unexpected.
+        saved = daily_limit_change(limit=form.cleaned_data["limit"], effective_from=form.cleaned_data["effective_from"],
+                                   actor=request.user, reason=form.cleaned_data["reason"])
         obj.pk = saved.pk
+        obj.changed_by = saved.changed_by
+        obj.created_at = saved.created_at
+
+    def save_related(self, request, form, formsets, change):
+        pass  # nothing related; the service saved the row

@@ -6,6 +6,7 @@ hidden retries, no Django models. Every call returns a ``SnapResult`` (HTTP stat
 ``responseCode``, the body) or raises ``SendMeUnreachable`` when there was no usable answer — the
 caller then does not know whether SendMe acted, and must find out by status inquiry.
 """
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 
@@ -117,6 +118,14 @@ class SendMeClient:
 
     def balance_inquiry(self) -> SnapResult:
         return self._call("/account/v1.0/balance-inquiry", {"accountNo": self.source_account})
+
+    def transaction_history(self, start: dt.datetime, end: dt.datetime) -> SnapResult:
+        """The deposit's mutations between two instants (service 12): ``detailData[]`` with
+        ``dateTime``, ``amount``, ``remark``, ``status``, ``type`` and ``additionalInfo.debitCredit``."""
+        return self._call("/account/v1.0/transaction-history-list", {
+            "fromDateTime": snap.snap_timestamp(start), "toDateTime": snap.snap_timestamp(end),
+            "additionalInfo": {"accountNo": self.source_account},
+        })
 
 
 def default_client() -> SendMeClient:

@@ -20,6 +20,9 @@ urlpatterns = [
     path("", include("pages.urls")),
     path("dokumen/", include("documents.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The treasury page and exports (staff only, admin_view) take /admin/treasury/ before the
+    # admin's own URLs, so the treasury app's index in the admin is the treasury page.
+    path("admin/treasury/", include("treasury.urls")),
     path("admin/", admin.site.urls),
 ]
 

@@ -8,6 +8,7 @@ from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -15,6 +16,13 @@ from intrasa.money import format_rupiah, parse_rupiah
 
 from .models import BankStatementLine, Bill, ProviderNotification
 from .services import statement_import
+
+
+def transaction_link(txn):
+    if txn is None:
+        return "-"
+    url = reverse("admin:transactions_escrowtransaction_change", args=[txn.pk])
+    return format_html('<a href="{}">{}</a>', url, txn.reference)
 
 
 class ReadOnly(admin.ModelAdmin):
@@ -30,8 +38,9 @@ class ReadOnly(admin.ModelAdmin):
 
 @admin.register(Bill)
 class BillAdmin(ReadOnly):
-    list_display = ("bill_no", "escrow_transaction", "method", "channel_code", "amount_display", "status", "flag",
+    list_display = ("bill_no", "transaction", "method", "channel_code", "amount_display", "status", "flag",
                     "created_at", "expires_at", "settlement_expected_at")
+    readonly_fields = ("transaction",)
     list_filter = ("status", "flag", "method", "channel_code")
     search_fields = ("bill_no", "provider_trx_id", "pay_code", "escrow_transaction__reference")
     list_select_related = ("escrow_transaction",)
@@ -41,10 +50,22 @@ class BillAdmin(ReadOnly):
     def amount_display(self, obj):
         return format_rupiah(obj.amount)
 
+    @admin.display(description=gettext_lazy("Transaction"), ordering="escrow_transaction__reference")
+    def transaction(self, obj):
+        return transaction_link(obj.escrow_transaction)
+
 
 @admin.register(ProviderNotification)
 class ProviderNotificationAdmin(ReadOnly):
-    list_display = ("received_at", "provider", "trx_id", "bill_no", "status_code", "deliveries")
+    list_display = ("received_at", "provider", "trx_id", "bill_link", "status_code", "deliveries")
+    list_select_related = ("bill",)
+
+    @admin.display(description=gettext_lazy("Bill"), ordering="bill_no")
+    def bill_link(self, obj):
+        if obj.bill_id is None:
+            return obj.bill_no
+        return format_html('<a href="{}">{}</a>', reverse("admin:payments_bill_change", args=[obj.bill_id]),
+                           obj.bill_no)
     list_filter = ("status_code",)
     search_fields = ("trx_id", "bill_no")
 

@@ -85,6 +85,10 @@ def is_party(instance: "EscrowTransaction", user) -> bool:
     return is_seller(instance, user) or is_buyer(instance, user)
 
 
+def can_act_as_staff(instance: "EscrowTransaction", user) -> bool:
+    return user is not None and user.is_staff and user.has_perm("transactions.act_as_staff")
+
+
 def can_resolve_disputes(instance: "EscrowTransaction", user) -> bool:
     return user is not None and user.is_staff and user.has_perm("transactions.resolve_dispute")
 
@@ -235,7 +239,8 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     def mark_disbursed(self):
         """Every payout part to the seller has succeeded."""
 
-    @transition(field=status, source=Status.CREATED, target=Status.CANCELLED, permission=is_party)
+    @transition(field=status, source=Status.CREATED, target=Status.CANCELLED,
+                permission=lambda t, u: is_party(t, u) or can_act_as_staff(t, u))
     def cancel(self):
         """Either party cancels (the buyer declines the invitation) before any payment."""
 

@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "pages",
     "documents",
     "sandbox",
+    "treasury",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +167,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "sandbox.tasks.sweep",
         "schedule": 10.0,
     },
+    "treasury-reconcile-nightly": {
+        "task": "treasury.tasks.nightly_reconciliation",  # yesterday (WIB), after the night window
+        "schedule": crontab(hour=6, minute=0),
+    },
     "ledger-check-nightly": {
         "task": "ledger.tasks.nightly_ledger_check",
         "schedule": crontab(hour=1, minute=30),
@@ -206,6 +211,13 @@ STORAGES = {
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Evidence and refund documents (disputes.uploads): the largest file of each content type.
+# The web server in front must accept request bodies of at least the largest of these.
+UPLOAD_MAX_BYTES = {
+    "image": env.int("UPLOAD_MAX_IMAGE_BYTES", default=5 * 1024 * 1024),
+    "video": env.int("UPLOAD_MAX_VIDEO_BYTES", default=25 * 1024 * 1024),
+    "document": env.int("UPLOAD_MAX_DOCUMENT_BYTES", default=10 * 1024 * 1024),
+}
 
 # --- Email ----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")
@@ -278,6 +290,18 @@ SENDME_PUBLIC_KEY_PATH = env.str("SENDME_PUBLIC_KEY_PATH", default="")
 FASPAY_HTTP_TIMEOUT_SECONDS = env.float("FASPAY_HTTP_TIMEOUT_SECONDS", default=15.0)
 # bill_total units per Rupiah: 1 = whole Rupiah, 100 = two implied decimals (confirm at onboarding).
 FASPAY_DEBIT_AMOUNT_SCALE = env.int("FASPAY_DEBIT_AMOUNT_SCALE", default=1)
+
+# --- SendMe treasury (treasury/) -------------------------------------------------------------
+# VAT on the domestic Withdrawal Fee (terms A: Rp 5.000 excluding VAT), in basis points. 11%: the
+# 12% PPN of 2025 is charged on 11/12 of the price for everything but luxury goods (PMK 131/2024),
+# so a payment-service fee bears an effective 11% (treasury/rules.py).
+TREASURY_WITHDRAWAL_VAT_BASIS_POINTS = env.int("TREASURY_WITHDRAWAL_VAT_BASIS_POINTS", default=1100)
+# Terms C: the monthly transaction target agreed with Faspay (0 = none agreed, no penalty), and the
+# first month counted for the three-monthly penalty periods ("YYYY-MM"; empty = calendar quarters).
+TREASURY_MONTHLY_TRANSACTION_TARGET = env.int("TREASURY_MONTHLY_TRANSACTION_TARGET", default=0)
+TREASURY_PENALTY_FIRST_MONTH = env.str("TREASURY_PENALTY_FIRST_MONTH", default="")
+# The treasury page asks SendMe for the balance while staff wait: a short timeout.
+TREASURY_BALANCE_TIMEOUT_SECONDS = env.float("TREASURY_BALANCE_TIMEOUT_SECONDS", default=5.0)
 
 LOGGING = {
     "version": 1,

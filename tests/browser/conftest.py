@@ -22,8 +22,11 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser():
+    """One Chromium per test. Playwright's sync API keeps an asyncio loop running in this thread
+    while it is started; Django's connection handler is context-local under a running loop, so a
+    session-wide Playwright would hide the test database's serialized rows from later tests."""
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

@@ -1,0 +1,36 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+from django.utils.translation import gettext_lazy as _
+
+# Groups created by accounts/migrations/0003_staff_roles.py; treasury adds its own permissions to
+# them after every migrate (the groups may be created after this app's migrations run).
+FINANCE_GROUP = "Finance"
+FINANCE_PERMISSIONS = (
+    "treasury.view_treasury", "treasury.export_data", "treasury.view_withdrawalinstruction",
+    "treasury.add_withdrawalinstruction", "treasury.change_withdrawalinstruction",
+    "treasury.view_reconciliationitem", "treasury.change_reconciliationitem",
+)
+
+
+def grant_finance_permissions(sender, using="default", **kwargs) -> None:
+    """Give the Finance group the treasury permissions, if the group exists (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    group = Group.objects.using(using).filter(name=FINANCE_GROUP).first()
+    if group is None:
+        return
+    codenames = [name.split(".", 1)[1] for name in FINANCE_PERMISSIONS]
+    perms = Permission.objects.using(using).filter(content_type__app_label="treasury", codename__in=codenames)
+    group.permissions.add(*perms)
+
+
+class TreasuryConfig(AppConfig):
+    """Owns INTRASA's own money at Faspay SendMe: the deposit balance and quota, withdrawals to
+    INTRASA's bank (terms A/B), the monthly-target penalty (terms C), nightly reconciliation with
+    the providers, the staff SLA dashboard and the CSV exports."""
+
+    name = "treasury"
+    verbose_name = _("SendMe treasury")
+
+    def ready(self):
+        post_migrate.connect(grant_finance_permissions, dispatch_uid="treasury.grant_finance_permissions")

@@ -1,0 +1,291 @@
+"""Nightly reconciliation: INTRASA's records of one WIB day against what the providers say.
+
+* Every non-bank-transfer Bill created, paid or verified that day is compared with Faspay's
+  Inquiry Payment Status (bank transfers are reconciled by the statement import instead).
+* Every Disbursement sent or completed that day is compared with SendMe's transfer status.
+* The SendMe deposit's mutation history of that day is compared with those disbursements: each
+  part that went out needs its debit, a refund credit needs a local failure, and a debit nobody
+  at INTRASA recognises is reported.
+
+Every difference becomes (or refreshes) a ``ReconciliationItem`` with the evidence — what we
+recorded and what the provider answered. **Nothing here changes money or state**: no service of
+payments or disbursements is called. Staff investigate and fix through those apps; that keeps a
+wrong provider answer (or a bug here) from moving a Rupiah.
+
+Matching mutations to disbursements: SendMe's ``remark`` carries the partner reference number
+(the sandbox writes ``"<kind> <partnerReferenceNo>"``; Faspay's exact remark format is not
+documented — REFERENCE.md §8 — so any whitespace-separated token equal to a known partner
+reference matches). A debit that matches no disbursement and no withdrawal instruction given to
+Faspay for that day and amount is reported as unknown.
+"""
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+from django.db.models import Q
+
+from disbursements import sendme
+from disbursements.models import Disbursement
+from intrasa.wib import WIB
+from payments import faspay
+from payments.channels import Method
+from payments.models import Bill
+
+from .models import ReconciliationItem, WithdrawalInstruction
+
+logger = logging.getLogger(__name__)
+
+Source = ReconciliationItem.Source
+
+# SendMe latestTransactionStatus (REFERENCE.md §1.2) → the local statuses that agree with it.
+AGREEING = {
+    "00": {Disbursement.Status.SUCCEEDED},
+    "04": {Disbursement.Status.REVERSED},
+    "05": {Disbursement.Status.FAILED, Disbursement.Status.CANCELLED},
+    "06": {Disbursement.Status.FAILED, Disbursement.Status.CANCELLED},
+    "07": {Disbursement.Status.FAILED, Disbursement.Status.CANCELLED},
+}
+PROVIDER_PENDING = {"01", "02", "03"}
+PROVIDER_WORDS = {"00": "succeeded", "04": "reversed", "05": "cancelled", "06": "failed", "07": "missing"}
+LOCAL_OPEN = {Disbursement.Status.SENDING, Disbursement.Status.RETRYING, Disbursement.Status.UNKNOWN,
+              Disbursement.Status.PENDING}
+LOCAL_PAID = {Bill.Status.PAID, Bill.Status.VERIFIED}
+
+
+@dataclass
+class ReconciliationReport:
+    day: dt.date
+    bills_checked: int = 0
+    disbursements_checked: int = 0
+    mutations_checked: int = 0
+    items: list[ReconciliationItem] = field(default_factory=list)
+
+    @property
+    def differences(self) -> int:
+        return len(self.items)
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    start = dt.datetime.combine(day, dt.time(0, 0), WIB)
+    return start, start + dt.timedelta(days=1)
+
+
+def _record(report: ReconciliationReport, *, source: str, code: str, reference: str, target=None,
+            local_status: str = "", provider_status: str = "", amount: int | None = None,
+            evidence: dict) -> None:
+    item, _created = ReconciliationItem.objects.update_or_create(
+        day=report.day, source=source, reference=reference[:64], code=code,
+        defaults={
+            "object_type": target._meta.label if target is not None else "",
+            "object_id": str(target.pk) if target is not None else "",
+            "local_status": local_status[:40], "provider_status": provider_status[:40], "amount": amount,
+            "evidence": evidence,
+        },
+    )
+    report.items.append(item)
+
+
+# --- payments ---------------------------------------------------------------------------------
+
+def bill_difference(bill: Bill, status: faspay.PaymentStatus) -> str | None:
+    """The kind of difference between a bill and Faspay's answer, or ``None`` if they agree."""
+    code = status.status_code
+    if code == faspay.STATUS_PAID:
+        if bill.status not in LOCAL_PAID:
+            return "paid_at_provider_only"
+        if bill.paid_amount is not None and status.paid_amount is not None and bill.paid_amount != status.paid_amount:
+            return "amount_differs"
+        return None
+    if code == faspay.STATUS_REVERSED:
+        return None if bill.flag == Bill.Flag.REVERSED else "reversed_at_provider"
+    if bill.status in LOCAL_PAID:
+        return "paid_locally_only"
+    return None
+
+
+def _bill_snapshot(bill: Bill) -> dict:
+    return {"bill_no": bill.bill_no, "trx_id": bill.provider_trx_id, "status": bill.status, "flag": bill.flag,
+            "amount": bill.amount, "paid_amount": bill.paid_amount, "transaction": bill.escrow_transaction.reference,
+            "paid_at": bill.paid_at.isoformat() if bill.paid_at else None}
+
+
+def reconcile_bills(report: ReconciliationReport, client) -> None:
+    start, end = day_bounds(report.day)
+    in_day = (Q(created_at__gte=start, created_at__lt=end) | Q(paid_at__gte=start, paid_at__lt=end)
+              | Q(verified_at__gte=start, verified_at__lt=end))
+    bills = (Bill.objects.filter(in_day).exclude(method=Method.BANK_TRANSFER).exclude(provider_trx_id="")
+             .select_related("escrow_transaction").order_by("pk"))
+    for bill in bills.iterator(chunk_size=500):
+        report.bills_checked += 1
+        try:
+            status = client.inquiry(trx_id=bill.provider_trx_id, bill_no=bill.bill_no)
+        except faspay.FaspayError as exc:
+            _record(report, source=Source.FASPAY_DEBIT, code="status_unavailable", reference=bill.bill_no,
+                    target=bill, local_status=bill.status, amount=bill.amount,
+                    evidence={"local": _bill_snapshot(bill), "error": str(exc)})
+            continue
+        code = bill_difference(bill, status)
+        if code:
+            _record(report, source=Source.FASPAY_DEBIT, code=code, reference=bill.bill_no, target=bill,
+                    local_status=bill.status, provider_status=status.status_code, amount=bill.amount,
+                    evidence={"local": _bill_snapshot(bill), "provider": {
+                        "payment_status_code": status.status_code, "payment_status_desc": status.status_description,
+                        "payment_reff": status.payment_reference, "payment_total": status.paid_amount,
+                        "payment_date": status.paid_at.isoformat() if status.paid_at else None}})
+
+
+# --- disbursements ----------------------------------------------------------------------------
+
+def disbursement_difference(part: Disbursement, provider_status: str) -> str | None:
+    if provider_status in PROVIDER_PENDING:
+        if part.status in LOCAL_OPEN:
+            return None
+        return f"{part.status}_locally_pending_at_provider"
+    agreeing = AGREEING.get(provider_status)
+    if agreeing is None:
+        return "unexpected_provider_status"
+    if part.status in agreeing:
+        return None
+    if part.status in LOCAL_OPEN:
+        return "final_at_provider_open_locally"
+    return f"{part.status}_locally_{PROVIDER_WORDS[provider_status]}_at_provider"
+
+
+def _part_snapshot(part: Disbursement) -> dict:
+    return {"partner_reference_no": part.partner_reference_no, "status": part.status, "amount": part.amount,
+            "kind": part.kind, "provider_reference_no": part.provider_reference_no,
+            "transaction": part.payout.escrow_transaction.reference,
+            "sent_at": part.sent_at.isoformat() if part.sent_at else None,
+            "completed_at": part.completed_at.isoformat() if part.completed_at else None}
+
+
+def _parts_of_day(day: dt.date):
+    start, end = day_bounds(day)
+    return (Disbursement.objects.filter(Q(sent_at__gte=start, sent_at__lt=end)
+                                        | Q(completed_at__gte=start, completed_at__lt=end))
+            .exclude(status__in=[Disbursement.Status.QUEUED])
+            .select_related("payout__escrow_transaction").order_by("pk"))
+
+
+def reconcile_disbursements(report: ReconciliationReport, client) -> None:
+    for part in _parts_of_day(report.day).iterator(chunk_size=500):
+        report.disbursements_checked += 1
+        evidence = {"local": _part_snapshot(part)}
+        try:
+            result = client.transfer_status(partner_reference_no=part.partner_reference_no,
+                                            reference_no=part.provider_reference_no,
+                                            topup=part.kind == Disbursement.Kind.EWALLET)
+        except sendme.SendMeUnreachable as exc:
+            _record(report, source=Source.SENDME_STATUS, code="status_unavailable",
+                    reference=part.partner_reference_no, target=part, local_status=part.status,
+                    amount=part.amount, evidence={**evidence, "error": str(exc)})
+            continue
+        evidence["provider"] = {"http_status": result.http_status, "responseCode": result.response_code,
+                                "responseMessage": result.message, "body": result.body}
+        if result.http_status == 404 and result.case == "01":
+            provider_status = "07"  # Transaction Not Found
+        elif 200 <= result.http_status < 300:
+            provider_status = result.latest_status
+        else:
+            _record(report, source=Source.SENDME_STATUS, code="status_unavailable",
+                    reference=part.partner_reference_no, target=part, local_status=part.status,
+                    provider_status=result.response_code, amount=part.amount, evidence=evidence)
+            continue
+        code = disbursement_difference(part, provider_status)
+        if code:
+            _record(report, source=Source.SENDME_STATUS, code=code, reference=part.partner_reference_no,
+                    target=part, local_status=part.status, provider_status=provider_status,
+                    amount=part.amount, evidence=evidence)
+
+
+def _amount(value) -> int | None:
+    """SNAP amounts are ``{"value": "10000.00"}``; whole Rupiah or ``None`` if unreadable."""
+    raw = value.get("value") if isinstance(value, dict) else value
+    try:
+        text = str(raw).strip()
+        whole, _dot, cents = text.partition(".")
+        if cents.strip("0"):
+            return None
+        return int(whole)
+    except (TypeError, ValueError):
+        return None
+
+
+def reconcile_history(report: ReconciliationReport, client) -> None:
+    start, end = day_bounds(report.day)
+    try:
+        result = client.transaction_history(start, end - dt.timedelta(seconds=1))
+    except sendme.SendMeUnreachable as exc:
+        _record(report, source=Source.SENDME_HISTORY, code="history_unavailable", reference=str(report.day),
+                evidence={"error": str(exc)})
+        return
+    if not 200 <= result.http_status < 300:
+        _record(report, source=Source.SENDME_HISTORY, code="history_unavailable", reference=str(report.day),
+                provider_status=result.response_code, evidence={"responseCode": result.response_code,
+                                                                "body": result.body})
+        return
+    rows = [row for row in result.body.get("detailData") or [] if isinstance(row, dict)]
+    tokens = {token for row in rows for token in str(row.get("remark", "")).split()}
+    parts = {p.partner_reference_no: p for p in Disbursement.objects.filter(partner_reference_no__in=tokens)
+             .select_related("payout__escrow_transaction")}
+    debits: dict[str, int] = {}
+    credits: dict[str, int] = {}
+    unknown_debits = []
+    for row in rows:
+        report.mutations_checked += 1
+        info = row.get("additionalInfo") if isinstance(row.get("additionalInfo"), dict) else {}
+        direction = str(info.get("debitCredit", "")).upper()
+        amount = _amount(row.get("amount"))
+        refs = [token for token in str(row.get("remark", "")).split() if token in parts]
+        if not refs:
+            if direction == "D":
+                unknown_debits.append((row, amount))
+            continue
+        book = debits if direction == "D" else credits
+        book[refs[0]] = book.get(refs[0], 0) + (amount or 0)
+
+    withdrawals = list(WithdrawalInstruction.objects.filter(
+        status=WithdrawalInstruction.Status.GIVEN, processing_date__lte=report.day,
+        processing_date__gte=report.day - dt.timedelta(days=7)).values_list("balance_needed", "amount"))
+    for row, amount in unknown_debits:
+        match = next((w for w in withdrawals if amount in w), None)
+        if match is not None:
+            withdrawals.remove(match)
+            continue
+        _record(report, source=Source.SENDME_HISTORY, code="unknown_debit",
+                reference=f"{row.get('dateTime', '')} {amount}"[:64], amount=amount, provider_status="D",
+                evidence={"mutation": row})
+
+    for part in _parts_of_day(report.day).filter(sent_at__gte=start, sent_at__lt=end):
+        debited = debits.get(part.partner_reference_no, 0)
+        credited = credits.get(part.partner_reference_no, 0)
+        code = None
+        if part.status in (Disbursement.Status.SUCCEEDED, Disbursement.Status.PENDING):
+            if debited != part.amount:
+                code = "no_debit_in_history" if debited == 0 else "debit_amount_differs"
+            elif credited:
+                code = "refunded_in_history"
+        elif part.status == Disbursement.Status.FAILED and debited and credited != debited:
+            code = "debited_but_not_refunded"
+        if code:
+            _record(report, source=Source.SENDME_HISTORY, code=code, reference=part.partner_reference_no,
+                    target=part, local_status=part.status, amount=part.amount,
+                    evidence={"local": _part_snapshot(part), "debited": debited, "credited": credited})
+    for reference, credited in credits.items():
+        part = parts[reference]
+        if part.status == Disbursement.Status.SUCCEEDED and not (start <= (part.sent_at or start) < end):
+            _record(report, source=Source.SENDME_HISTORY, code="refunded_in_history", reference=reference,
+                    target=part, local_status=part.status, amount=part.amount,
+                    evidence={"local": _part_snapshot(part), "credited": credited})
+
+
+def reconcile_day(*, day: dt.date, faspay_client=None, sendme_client=None) -> ReconciliationReport:
+    """Compare one WIB day with Faspay and SendMe; record every difference. Changes no money."""
+    report = ReconciliationReport(day=day)
+    reconcile_bills(report, faspay_client or faspay.default_client())
+    sendme_client = sendme_client or sendme.default_client()
+    reconcile_disbursements(report, sendme_client)
+    reconcile_history(report, sendme_client)
+    logger.info("reconciliation %s: %d bills, %d disbursements, %d mutations, %d differences", day,
+                report.bills_checked, report.disbursements_checked, report.mutations_checked, report.differences)
+    return report

@@ -1,0 +1,273 @@
+"""Reads for the treasury page and the staff SLA dashboard. Each function costs a fixed number of
+queries whatever the number of rows (aggregates with conditional ``Count``/``Sum``)."""
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.apps import apps
+from django.conf import settings
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from disbursements import sendme
+from disbursements.models import DailyLimitChange, DailyQuota, Disbursement, Payout
+from intrasa.wib import WIB, to_wib
+from payments.models import Bill
+from transactions.models import EscrowTransaction, Status, TransactionEvent
+
+from . import rules
+from .services import penalty_first_month
+
+# --- SendMe deposit ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DepositBalance:
+    amount: int | None = None
+    available: int | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.error
+
+
+def _rupiah(value) -> int | None:
+    raw = value.get("value") if isinstance(value, dict) else value
+    try:
+        whole, _dot, cents = str(raw).partition(".")
+        return int(whole) if not cents.strip("0") else None
+    except (TypeError, ValueError):
+        return None
+
+
+def sendme_balance(client=None) -> DepositBalance:
+    """Ask SendMe for the deposit balance; any failure becomes a message, never an exception."""
+    from django.utils.translation import gettext as _
+
+    try:
+        if client is None:
+            client = sendme.default_client()
+            client.timeout = min(client.timeout, settings.TREASURY_BALANCE_TIMEOUT_SECONDS)
+        result = client.balance_inquiry()
+    except sendme.SendMeUnreachable as exc:
+        return DepositBalance(error=_("SendMe is unreachable (%(detail)s). The balance is unknown; "
+                                      "try again in a few minutes.") % {"detail": exc})
+    except Exception as exc:  # e.g. a missing signing key: the page must still load
+        return DepositBalance(error=_("The balance inquiry could not be made: %(detail)s")
+                              % {"detail": exc.__class__.__name__})
+    infos = result.body.get("accountInfos") or []
+    if not 200 <= result.http_status < 300 or not infos:
+        return DepositBalance(error=_("SendMe refused the balance inquiry: %(code)s %(message)s")
+                              % {"code": result.response_code, "message": result.message})
+    info = infos[0] if isinstance(infos[0], dict) else {}
+    return DepositBalance(amount=_rupiah(info.get("amount")), available=_rupiah(info.get("availableBalance")))
+
+
+# --- quota, queue and volume ------------------------------------------------------------------
+
+def _limit_lookup(changes: list[tuple[dt.date, int]]):
+    """``limit_for`` without a query per day: ``changes`` newest first (effective_from, limit)."""
+
+    def limit_on(day: dt.date) -> int:
+        for effective_from, limit in changes:
+            if effective_from <= day:
+                return limit
+        return settings.SENDME_DAILY_NOMINAL_TOTAL
+
+    return limit_on
+
+
+def _limit_changes() -> list[tuple[dt.date, int]]:
+    return list(DailyLimitChange.objects.order_by("-effective_from", "-created_at")
+                .values_list("effective_from", "limit"))
+
+
+@dataclass(frozen=True)
+class DayVolume:
+    day: dt.date
+    used: int
+    limit: int
+
+
+def daily_volume(*, today: dt.date, days: int = 30) -> list[DayVolume]:
+    """The last ``days`` WIB days (oldest first): quota used against the limit of that day."""
+    start = today - dt.timedelta(days=days - 1)
+    rows = dict(DailyQuota.objects.filter(day__gte=start, day__lte=today).values_list("day", "used"))
+    limits = dict(DailyQuota.objects.filter(day__gte=start, day__lte=today).values_list("day", "limit"))
+    limit_on = _limit_lookup(_limit_changes())
+    return [DayVolume(day=d, used=rows.get(d, 0), limit=limits.get(d) or limit_on(d))
+            for d in (start + dt.timedelta(days=i) for i in range(days))]
+
+
+@dataclass
+class TreasuryOverview:
+    today: dt.date
+    limit: int
+    used: int
+    queued_count: int
+    queued_amount: int
+    queued: list = field(default_factory=list)
+    volume: list[DayVolume] = field(default_factory=list)
+
+    @property
+    def remaining(self) -> int:
+        return max(self.limit - self.used, 0)
+
+
+def treasury_overview(*, now: dt.datetime | None = None, queue_rows: int = 50) -> TreasuryOverview:
+    today = to_wib(now or timezone.now()).date()
+    volume = daily_volume(today=today)
+    waiting = Disbursement.objects.filter(status=Disbursement.Status.QUEUED,
+                                          waiting_for__in=[Disbursement.Wait.DAILY_LIMIT, Disbursement.Wait.NIGHT])
+    totals = waiting.aggregate(count=Count("pk"), amount=Sum("amount"))
+    queued = list(waiting.select_related("payout__escrow_transaction").order_by("not_before", "pk")[:queue_rows])
+    return TreasuryOverview(today=today, limit=volume[-1].limit, used=volume[-1].used,
+                            queued_count=totals["count"], queued_amount=totals["amount"] or 0, queued=queued,
+                            volume=volume)
+
+
+# --- terms C: penalty forecast ----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PenaltyMonth:
+    month: dt.date
+    target: int
+    achieved: int
+    projected: int
+    state: str  # "closed" | "running" | "future"
+
+    @property
+    def penalty_now(self) -> int:
+        return rules.monthly_penalty(self.target, self.achieved)
+
+    @property
+    def penalty_projected(self) -> int:
+        return rules.monthly_penalty(self.target, self.projected)
+
+    @property
+    def gap_projected(self) -> int:
+        return rules.transaction_gap(self.target, self.projected)
+
+
+@dataclass(frozen=True)
+class PenaltyForecast:
+    start: dt.date
+    end: dt.date
+    invoice_on: dt.date
+    months: list[PenaltyMonth]
+    target: int
+
+    @property
+    def total_projected(self) -> int:
+        return sum(m.penalty_projected for m in self.months)
+
+    @property
+    def total_so_far(self) -> int:
+        return sum(m.penalty_now for m in self.months if m.state == "closed")
+
+
+def penalty_forecast(*, now: dt.datetime | None = None) -> PenaltyForecast:
+    """The running three-month penalty period (terms C), month by month.
+
+    Achieved transactions are SendMe disbursements (bank transfers and e-wallet top-ups, every
+    part counts: each is one SendMe transaction) that succeeded in the WIB month. The running
+    month is projected linearly from its days so far; later months of the period at the running
+    month's pace (or the last closed month's, early in a month).
+    """
+    local = to_wib(now or timezone.now())
+    target = settings.TREASURY_MONTHLY_TRANSACTION_TARGET
+    start, end, invoice_on = rules.penalty_period(local.date(), penalty_first_month())
+    period_start = dt.datetime.combine(start, dt.time(0, 0), WIB)
+    period_end = dt.datetime.combine(invoice_on, dt.time(0, 0), WIB)
+    counts = dict(Disbursement.objects.filter(status=Disbursement.Status.SUCCEEDED, completed_at__gte=period_start,
+                                              completed_at__lt=period_end)
+                  .annotate(month=TruncMonth("completed_at", tzinfo=WIB)).values("month")
+                  .annotate(n=Count("pk")).values_list("month", "n"))
+    counts = {to_wib(k).date() if isinstance(k, dt.datetime) else k: v for k, v in counts.items()}
+    running = rules.month_start(local.date())
+    days_in_month = calendar.monthrange(running.year, running.month)[1]
+    elapsed = (local - dt.datetime.combine(running, dt.time(0, 0), WIB)).total_seconds() / 86400
+    pace = None
+    months = []
+    for i in range(3):
+        month = rules.add_months(start, i)
+        achieved = counts.get(month, 0)
+        if month < running:
+            months.append(PenaltyMonth(month, target, achieved, achieved, "closed"))
+            pace = achieved
+        elif month == running:
+            projected = round(achieved * days_in_month / elapsed) if elapsed >= 1 else (pace or achieved)
+            projected = max(projected, achieved)
+            months.append(PenaltyMonth(month, target, achieved, projected, "running"))
+            pace = projected
+        else:
+            months.append(PenaltyMonth(month, target, 0, pace or 0, "future"))
+    return PenaltyForecast(start=start, end=end, invoice_on=invoice_on, months=months, target=target)
+
+
+# --- SLA dashboard ----------------------------------------------------------------------------
+
+OPEN_PAYOUT = [Payout.Status.AWAITING_DESTINATION, Payout.Status.IN_PROGRESS, Payout.Status.NEEDS_ACTION]
+AGE_BUCKETS = (("lt3", 0, 3), ("3to7", 3, 7), ("gt7", 7, None))
+
+
+def optional_model(app_label: str, model_name: str):
+    """A model of an app another engineer may not have finished (disputes, refunds)."""
+    if not apps.is_installed(app_label):
+        return None
+    try:
+        return apps.get_model(app_label, model_name)
+    except LookupError:
+        return None
+
+
+def _age_counts(now: dt.datetime, field: str) -> dict:
+    return {name: Count("pk", filter=Q(**{f"{field}__lte": now - dt.timedelta(days=low)})
+                        & (Q(**{f"{field}__gt": now - dt.timedelta(days=high)}) if high else Q()))
+            for name, low, high in AGE_BUCKETS}
+
+
+def disputes_by_age(now: dt.datetime) -> dict:
+    """Open disputes in age buckets: the disputes app's model when it exists, else transactions in
+    ``disputed`` aged from their ``open_dispute`` timeline event."""
+    Dispute = optional_model("disputes", "Dispute")
+    if Dispute is not None and {"created_at", "status"} <= {f.name for f in Dispute._meta.fields}:
+        closed = [value for value, _label in getattr(Dispute._meta.get_field("status"), "choices", None) or []
+                  if value in ("resolved", "closed", "withdrawn", "cancelled", "released", "refunded", "split")]
+        qs = Dispute.objects.exclude(status__in=closed)
+        return {"source": "disputes", **qs.aggregate(**_age_counts(now, "created_at"))}
+    opened = (TransactionEvent.objects.filter(escrow_transaction=OuterRef("pk"), action="open_dispute")
+              .order_by().values("escrow_transaction").annotate(at=Max("created_at")).values("at"))
+    qs = EscrowTransaction.objects.filter(status=Status.DISPUTED).annotate(opened_at=Subquery(opened))
+    return {"source": "transactions", **qs.aggregate(**_age_counts(now, "opened_at"))}
+
+
+def refunds_by_stage() -> list[tuple[str, str, int]]:
+    """(stage value, label, count): the refunds app's requests when it exists, else refund payouts."""
+    Refund = optional_model("refunds", "RefundRequest") or optional_model("refunds", "Refund")
+    model = Refund if Refund is not None and "status" in {f.name for f in Refund._meta.fields} else None
+    qs = model.objects.all() if model else Payout.objects.filter(purpose=Payout.Purpose.BUYER_REFUND)
+    labels = dict((model or Payout)._meta.get_field("status").choices or [])
+    rows = qs.order_by().values("status").annotate(n=Count("pk")).values_list("status", "n")
+    return [(status, str(labels.get(status, status)), n) for status, n in sorted(rows)]
+
+
+def sla_counts(*, now: dt.datetime | None = None) -> dict:
+    """Everything the staff index shows, in five queries."""
+    now = now or timezone.now()
+    txn = EscrowTransaction.objects.aggregate(
+        awaiting_verification=Count("pk", filter=Q(status=Status.PAID)),
+        shipping_overdue=Count("pk", filter=Q(status=Status.VERIFIED, shipping_deadline__lt=now)),
+        confirmations_due=Count("pk", filter=Q(status=Status.SHIPPED, inspection_ends_at__lte=now + dt.timedelta(hours=24))),
+    )
+    bills = Bill.objects.aggregate(paid_not_verified=Count("pk", filter=Q(status=Bill.Status.PAID)))
+    payouts = Payout.objects.filter(status__in=OPEN_PAYOUT).aggregate(
+        payouts_due=Count("pk", filter=Q(due_at__gt=now)),
+        payouts_due_24h=Count("pk", filter=Q(due_at__gt=now, due_at__lte=now + dt.timedelta(hours=24))),
+        payouts_overdue=Count("pk", filter=Q(due_at__lte=now)),
+    )
+    return {**txn, **bills, **payouts, "disputes": disputes_by_age(now), "refunds": refunds_by_stage(),
+            "now": now}
+
