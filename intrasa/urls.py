@@ -17,6 +17,8 @@ urlpatterns = [
     path("pembayaran/", include("payments.urls")),
     path("pencairan/", include("disbursements.urls")),
     path("notifikasi/", include("notifications.urls")),
+    path("sengketa/", include("disputes.urls")),
+    path("pengembalian-dana/", include("refunds.urls")),
     path("", include("pages.urls")),
     path("dokumen/", include("documents.urls")),
     path("i18n/", include("django.conf.urls.i18n")),

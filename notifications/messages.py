@@ -109,4 +109,56 @@ MESSAGES = {
         _("We could not send {amount} for \"{title}\": {reason}. The money is safe with INTRASA. "
           "Please check your payout account in your profile; our team will retry the transfer."),
     ),
+    # --- disputes (disputes.services) and refunds (refunds.services) ---
+    "dispute_split": (
+        _("Dispute on {reference} resolved: split"),
+        _("The dispute on \"{title}\" was resolved with a split: {buyer_amount} goes back to the buyer "
+          "and {seller_amount} to the seller. Reason: {reason}"),
+    ),
+    "dispute_message": (
+        _("New message in the dispute on {reference}"),
+        _("{author} wrote in the dispute on \"{title}\": {excerpt}"),
+    ),
+    "offer_proposed": (
+        _("A settlement was proposed for {reference}"),
+        _("{author} proposes to settle the dispute on \"{title}\": {offer}. Accept or reject it before "
+          "{deadline}; without an answer INTRASA staff decide."),
+    ),
+    "offer_accepted": (
+        _("Settlement accepted for {reference}"),
+        _("{author} accepted the settlement of the dispute on \"{title}\": {offer}."),
+    ),
+    "offer_rejected": (
+        _("Settlement rejected for {reference}"),
+        _("{author} rejected the settlement proposed for \"{title}\" ({offer}). {note}"),
+    ),
+    "dispute_escalated": (
+        _("INTRASA staff will decide the dispute on {reference}"),
+        _("The dispute on \"{title}\" was handed to INTRASA staff ({why}). A decision is due by {deadline}."),
+    ),
+    "refund_requested": (
+        _("Refund request for {reference}"),
+        _("A refund of {amount} for \"{title}\" was registered ({case}). Documents still needed: {missing}. "
+          "Add them on the refund page, or contact customer service on WhatsApp 0813-9800-9700 with "
+          "the subject \"Refund – {reference}\"."),
+    ),
+    "refund_in_review": (
+        _("Refund for {reference}: documents complete"),
+        _("The documents for the refund of {amount} for \"{title}\" are complete. INTRASA verifies and "
+          "approves it by {deadline}."),
+    ),
+    "refund_approved": (
+        _("Refund of {amount} approved for {reference}"),
+        _("The refund of {amount} for \"{title}\" was approved and is being transferred. It arrives "
+          "between {earliest} and {latest}; the time the bank or platform needs is outside INTRASA's "
+          "control."),
+    ),
+    "refund_rejected": (
+        _("Refund request for {reference} rejected"),
+        _("The refund request for \"{title}\" was rejected. Reason: {reason}"),
+    ),
+    "refund_completed": (
+        _("Refund for {reference} completed"),
+        _("{amount} for \"{title}\" was refunded to the buyer. The refund receipt is on the transaction page."),
+    ),
 }

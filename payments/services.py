@@ -38,6 +38,7 @@ from . import faspay
 from .channels import CHANNELS, Method, channel_get
 from .models import BankStatementLine, Bill, ProviderNotification
 from .polling import next_check_at
+from .signals import payment_owed_back
 
 logger = logging.getLogger(__name__)
 
@@ -310,6 +311,7 @@ def _owe_back(txn, bill, amount: int, why: str) -> None:
         memo=f"{txn.reference} {bill.bill_no} {why} payment owed back to the buyer", escrow_transaction=txn,
         lines=[debit(_clearing_for(bill), amount), credit(AccountCategory.BUYER_REFUND_PAYABLE, amount)],
     )
+    payment_owed_back.send(sender=Bill, escrow_transaction=txn, bill=bill, amount=amount, why=why)
 
 
 def _clearing_for(bill: Bill) -> str:

@@ -25,6 +25,7 @@ from django_fsm.admin import FSMAdminMixin
 from audit.services import audit_record
 from disbursements.models import Disbursement, Payout
 from documents.selectors import KINDS, document_available, document_url
+from intrasa.admin import ReadOnlyInline
 from intrasa.money import format_rupiah
 from intrasa.wib import format_wib
 from ledger.selectors import transaction_postings
@@ -129,21 +130,6 @@ class SlaFilter(admin.SimpleListFilter):
                 condition &= Q(opened_at__gt=now - dt.timedelta(days=high))
             return queryset.filter(status=Status.DISPUTED).annotate(opened_at=dispute_opened_at()).filter(condition)
         return queryset
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TransactionEventInline(ReadOnlyInline):

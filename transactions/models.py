@@ -278,6 +278,7 @@ ACTION_LABELS = {
     "expire": _("Expired"),
     "open_dispute": _("Dispute opened"),
     "resolve_release": _("Dispute resolved: released to seller"),
+    "resolve_split": _("Dispute resolved: split between buyer and seller"),
     "refund": _("Refunded to buyer"),
     "confirm_reminder": _("Reminder sent to confirm receipt"),
     "shipping_reminder": _("Reminder sent to ship"),

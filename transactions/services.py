@@ -55,8 +55,10 @@ def _event(txn, *, action, actor, role, reason="", from_status="", to_status="",
     )
 
 
-def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None, check_permission=True):
-    """Run transition ``name`` on the locked ``txn``, save it and record the timeline event."""
+def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None, check_permission=True,
+                action: str | None = None):
+    """Run transition ``name`` on the locked ``txn``, save it and record the timeline event
+    (under ``action`` when the same transition means something more specific, e.g. a split)."""
     method = getattr(txn, name)
     if not can_proceed(method):
         raise TransactionActionError(
@@ -70,7 +72,7 @@ def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None
     from_status = txn.status
     method()
     txn.save()
-    return _event(txn, action=name, actor=actor, role=role, reason=reason,
+    return _event(txn, action=action or name, actor=actor, role=role, reason=reason,
                   from_status=from_status, to_status=txn.status, data=data)
 
 
@@ -424,6 +426,62 @@ def transaction_refund(*, escrow_transaction, actor, reason: str) -> EscrowTrans
         escrow_refunded.send(sender=EscrowTransaction, escrow_transaction=txn, amount=held, reason=reason)
         for party in (txn.buyer, txn.seller):
             _notify_party(txn, party, "refunded", reason=reason, amount=format_rupiah(held))
+        return txn
+
+
+def transaction_resolve_split(*, escrow_transaction, actor, buyer_amount: int, reason: str,
+                              by_agreement: bool) -> EscrowTransaction:
+    """End a dispute by dividing the held money: ``buyer_amount`` to buyer refund payable, the rest
+    to seller payable and fee revenue (who bears the fee: ``refunds.policy.split_allocation``).
+
+    Staff need the ``resolve_dispute`` permission. ``by_agreement`` is the parties' own settlement
+    (an accepted offer): ``actor`` is the party who accepted, the FSM permission (meant for staff) is
+    not checked, and the timeline says so. A buyer amount of 0 is a release by agreement; a full
+    refund goes through ``transaction_refund``. The buyer's refund is planned by the refunds app;
+    the seller's payout by the ``escrow_released`` receiver, for the seller's part only.
+    """
+    from refunds.policy import split_allocation
+
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
+        if txn.status == Status.DISPUTED and held != txn.amount_received:
+            raise TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
+                                         code="ledger_mismatch")
+        if not isinstance(buyer_amount, int) or not 0 <= buyer_amount < held:
+            raise TransactionActionError(
+                _("The buyer's amount must be at least %(min)s and less than %(max)s (for everything, "
+                  "refund in full).") % {"min": format_rupiah(0), "max": format_rupiah(held)},
+                code="invalid_split")
+        split = split_allocation(held=held, buyer_amount=buyer_amount, fee_amount=txn.fee_amount)
+        role = txn.role_of(actor) if by_agreement else Role.STAFF
+        data = {"split": True, "buyer_amount": split.buyer, "seller_amount": split.seller, "fee": split.fee,
+                "by_agreement": by_agreement}
+        if by_agreement:
+            data["accepted_by"] = actor.full_name
+        _transition(txn, "resolve_release", actor=actor, role=role or Role.STAFF, check_permission=not by_agreement,
+                    reason=reason, data=data, action="resolve_split")
+        lines = [debit(AccountCategory.ESCROW_HOLD, held)]
+        for category, amount in ((AccountCategory.BUYER_REFUND_PAYABLE, split.buyer),
+                                  (AccountCategory.SELLER_PAYABLE, split.seller),
+                                  (AccountCategory.FEE_REVENUE, split.fee)):
+            if amount:
+                lines.append(credit(category, amount))
+        entry_post(
+            idempotency_key=f"escrow-split:{txn.pk}", kind=EntryKind.ESCROW_RELEASE,
+            memo=f"{txn.reference} dispute split: buyer {split.buyer}, seller {split.seller}",
+            escrow_transaction=txn, actor=actor, lines=lines,
+        )
+        txn.confirmed_at = timezone.now()
+        txn.save(update_fields=["confirmed_at", "updated_at"])
+        if split.seller:
+            escrow_released.send(sender=EscrowTransaction, escrow_transaction=txn, amount=split.seller)
+        else:
+            transaction_mark_disbursed(escrow_transaction=txn)  # nothing is owed to the seller
+        for party in (txn.buyer, txn.seller):
+            _notify_party(txn, party, "dispute_split", reason=reason, buyer_amount=format_rupiah(split.buyer),
+                          seller_amount=format_rupiah(split.seller))
         return txn
 
 

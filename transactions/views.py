@@ -90,18 +90,16 @@ def detail(request, reference):
 ACTION_SERVICES = {
     "ship": lambda txn, user, data: services.transaction_ship(escrow_transaction=txn, seller=user, **data),
     "confirm": lambda txn, user, data: services.transaction_confirm(escrow_transaction=txn, buyer=user),
-    "open_dispute": lambda txn, user, data: services.transaction_open_dispute(
-        escrow_transaction=txn, buyer=user, reason=data["reason"]),
     "cancel": lambda txn, user, data: services.transaction_cancel(
         escrow_transaction=txn, actor=user, reason=data["reason"]),
     "refund": lambda txn, user, data: services.transaction_refund(
         escrow_transaction=txn, actor=user, reason=data["reason"]),
 }
-ACTION_FORMS = {"ship": ShipForm, "open_dispute": ReasonForm, "cancel": ReasonForm, "refund": ReasonForm}
+# Disputes are opened on the disputes app's page (reason, description, evidence), not here.
+ACTION_FORMS = {"ship": ShipForm, "cancel": ReasonForm, "refund": ReasonForm}
 ACTION_DONE = {
     "ship": gettext_lazy("Marked as shipped. The buyer has been told."),
     "confirm": gettext_lazy("Thank you, receipt confirmed. The seller will be paid."),
-    "open_dispute": gettext_lazy("Dispute opened. The funds stay frozen until it is resolved."),
     "cancel": gettext_lazy("Transaction cancelled."),
     "refund": gettext_lazy("Transaction cancelled; the buyer will be refunded."),
 }

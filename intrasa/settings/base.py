@@ -150,6 +150,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disbursements.tasks.resolve_due_disbursements",
         "schedule": 15.0,
     },
+    "disputes-escalate-overdue": {
+        "task": "disputes.tasks.escalate_overdue_disputes",
+        "schedule": 900.0,
+    },
+    "refunds-complete-paid": {
+        "task": "refunds.tasks.complete_paid_refunds",
+        "schedule": 60.0,
+    },
     "transactions-auto-confirm": {
         "task": "transactions.tasks.auto_confirm_due_transactions",
         "schedule": 60.0,

@@ -133,10 +133,11 @@ def test_illegal_action_through_the_page_shows_a_message_and_changes_nothing(cli
     assert txn.status == Status.VERIFIED
 
 
-def test_dispute_needs_a_reason(client, seller, buyer):
+def test_disputes_are_not_opened_through_the_generic_action_url(client, seller, buyer):
+    """Opening a dispute goes through the disputes page (reason, description, evidence)."""
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
     client.force_login(buyer)
-    client.post(url(txn, "open_dispute"), {"reason": ""})
+    assert client.post(url(txn, "open_dispute"), {"reason": "rusak"}).status_code == 404
     txn.refresh_from_db()
     assert txn.status == Status.SHIPPED
 

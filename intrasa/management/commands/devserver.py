@@ -25,7 +25,7 @@ class Command(BaseCommand):
         if os.environ.get("RUN_MAIN") != "true":  # only the reloader's parent starts the worker
             worker = subprocess.Popen(
                 [sys.executable, "-m", "celery", "-A", "intrasa", "worker", "--beat", "--loglevel=INFO",
-                 "--concurrency=2", "--pool=threads",
+                 "--concurrency=2", "--pool=prefork",
                  f"--schedule={settings.CELERY_BEAT_SCHEDULE_FILENAME}"],
             )
             # Same process group as the server: Ctrl-C reaches both. SIGTERM to the server alone

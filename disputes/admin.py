@@ -1,0 +1,275 @@
+"""The staff dispute queue. Nothing is edited in place: every action asks for a reason on an
+intermediate page and calls ``disputes.services`` — the same code the website uses — which records
+the staff member on the timeline and in the audit trail.
+
+Roles (groups from ``accounts/migrations/0003_staff_roles.py``): customer service reads and writes
+messages; dispute officers also resolve (``transactions.resolve_dispute``). An action the user has
+no permission for is not offered at all.
+"""
+import datetime as dt
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from intrasa.money import format_rupiah
+from intrasa.wib import format_wib
+from refunds import policy
+from refunds.policy import RefundCase
+
+from . import services
+from .forms import RupiahField
+from .models import Dispute, DisputeMessage, Evidence, SettlementOffer
+
+
+class AgeFilter(admin.SimpleListFilter):
+    title = gettext_lazy("age")
+    parameter_name = "age"
+    BUCKETS = {"lt3": (0, 3), "3to7": (3, 7), "gt7": (7, None)}
+
+    def lookups(self, request, model_admin):
+        return [("lt3", gettext_lazy("Under 3 days")), ("3to7", gettext_lazy("3 to 7 days")),
+                ("gt7", gettext_lazy("Over 7 days"))]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.BUCKETS:
+            return queryset
+        low, high = self.BUCKETS[self.value()]
+        now = timezone.now()
+        queryset = queryset.filter(created_at__lte=now - dt.timedelta(days=low))
+        return queryset.filter(created_at__gt=now - dt.timedelta(days=high)) if high else queryset
+
+
+class AmountFilter(admin.SimpleListFilter):
+    title = gettext_lazy("amount held")
+    parameter_name = "amount"
+    BANDS = {"lt1m": (0, 1_000_000), "1to10m": (1_000_000, 10_000_000), "gt10m": (10_000_000, None)}
+
+    def lookups(self, request, model_admin):
+        return [("lt1m", gettext_lazy("Under Rp 1.000.000")), ("1to10m", gettext_lazy("Rp 1.000.000 – 10.000.000")),
+                ("gt10m", gettext_lazy("Over Rp 10.000.000"))]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.BANDS:
+            return queryset
+        low, high = self.BANDS[self.value()]
+        queryset = queryset.filter(escrow_transaction__amount_received__gte=low)
+        return queryset.filter(escrow_transaction__amount_received__lt=high) if high else queryset
+
+
+class SlaFilter(admin.SimpleListFilter):
+    title = gettext_lazy("SLA")
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        return [("breached", gettext_lazy("Breached")), ("ok", gettext_lazy("Within SLA"))]
+
+    def queryset(self, request, queryset):
+        breached = Q(staff_due_at__lt=timezone.now()) & ~Q(status=Dispute.Status.RESOLVED)
+        if self.value() == "breached":
+            return queryset.filter(breached)
+        if self.value() == "ok":
+            return queryset.exclude(breached)
+        return queryset
+
+
+class ReadOnlyInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class MessageInline(ReadOnlyInline):
+    model = DisputeMessage
+    fields = ("created_at", "role", "author", "body")
+    readonly_fields = fields
+
+
+class EvidenceInline(ReadOnlyInline):
+    model = Evidence
+    fields = ("created_at", "role", "uploaded_by", "purpose", "file_link", "content_type", "size", "sha256")
+    readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("File"))
+    def file_link(self, obj):
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(),
+                           obj.original_name)
+
+
+class OfferInline(ReadOnlyInline):
+    model = SettlementOffer
+    fields = ("created_at", "role", "proposed_by", "outcome", "buyer_amount", "return_shipping_payer", "status",
+              "respond_by", "responded_by", "note")
+    readonly_fields = fields
+
+
+# --- intermediate forms -----------------------------------------------------------------------
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason (shown to both parties)"),
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+class RefundForm(ReasonForm):
+    return_shipping = RupiahField(label=gettext_lazy("Return shipping the buyer already paid (if any)"),
+                                  required=False)
+
+
+class SplitForm(ReasonForm):
+    buyer_amount = RupiahField(label=gettext_lazy("Amount to the buyer"))
+    refund_case = forms.ChoiceField(
+        label=gettext_lazy("Refund case"), initial=RefundCase.SETTLEMENT,
+        choices=[(c, RefundCase(c).label) for c in (RefundCase.SETTLEMENT, RefundCase.RETURN_NON_DEFECT,
+                                                     RefundCase.RETURN_SELLER_FAULT)])
+
+
+class MessageForm(forms.Form):
+    body = forms.CharField(label=gettext_lazy("Message to the parties"),
+                           widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+@admin.register(Dispute)
+class DisputeAdmin(admin.ModelAdmin):
+    list_display = ("reference", "reason", "status", "amount_display", "age_display", "sla_breached_display",
+                    "created_at")
+    list_filter = ("reason", "status", AgeFilter, AmountFilter, SlaFilter, "outcome")
+    search_fields = ("escrow_transaction__reference",)
+    list_select_related = ("escrow_transaction",)
+    ordering = ("staff_due_at", "created_at")
+    inlines = [MessageInline, EvidenceInline, OfferInline]
+    readonly_fields = ("escrow_transaction", "reason", "description", "opened_by", "status", "seller_reply_due_at",
+                       "seller_replied_at", "escalated_at", "escalation_reason", "staff_due_at", "outcome",
+                       "buyer_amount", "return_shipping_payer", "resolution_reason", "resolved_by", "by_agreement",
+                       "resolved_at", "created_at", "policy_figures", "timeline")
+    fields = readonly_fields
+    actions = ["release_to_seller", "refund_buyer_in_full", "split", "write_message"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_resolve_permission(self, request):
+        return request.user.is_staff and request.user.has_perm("transactions.resolve_dispute")
+
+    def has_message_permission(self, request):
+        return request.user.is_staff and request.user.has_perm("disputes.add_disputemessage")
+
+    # --- columns ---------------------------------------------------------------------------
+
+    @admin.display(description=gettext_lazy("Reference"), ordering="escrow_transaction__reference")
+    def reference(self, obj):
+        return obj.escrow_transaction.reference
+
+    @admin.display(description=gettext_lazy("Held"), ordering="escrow_transaction__amount_received")
+    def amount_display(self, obj):
+        return format_rupiah(obj.escrow_transaction.amount_received or 0)
+
+    @admin.display(description=gettext_lazy("Age (days)"), ordering="created_at")
+    def age_display(self, obj):
+        return (timezone.now() - obj.created_at).days
+
+    @admin.display(description=gettext_lazy("SLA breached"), boolean=True)
+    def sla_breached_display(self, obj):
+        return obj.sla_breached
+
+    @admin.display(description=gettext_lazy("Policy figures"))
+    def policy_figures(self, obj):
+        txn = obj.escrow_transaction
+        held = txn.amount_received or 0
+        rows = [(_("Held in escrow"), format_rupiah(held)), (_("Service fee"), format_rupiah(txn.fee_amount))]
+        case = policy.DISPUTE_REFUND_CASE[obj.reason]
+        if case in policy.SELLER_FAULT_CASES:
+            figure = policy.refund_amount(case, price=txn.price, shipping_cost=txn.shipping_cost,
+                                          buyer_fee=txn.buyer_fee, held=held)
+            rows.append((_("Seller's fault: full refund"), format_rupiah(figure.amount)))
+        figure = policy.refund_amount(policy.RefundCase.RETURN_NON_DEFECT, price=txn.price,
+                                      shipping_cost=txn.shipping_cost, buyer_fee=txn.buyer_fee, held=held)
+        rows.append((_("Non-defect return: item value minus restocking fee"), format_rupiah(figure.amount)))
+        return format_html_join("", "<div>{}: <strong>{}</strong></div>", rows)
+
+    @admin.display(description=gettext_lazy("Transaction timeline"))
+    def timeline(self, obj):
+        events = obj.escrow_transaction.events.select_related("actor").order_by("created_at", "id")
+        return format_html("<ol>{}</ol>", format_html_join(
+            "", "<li>{} · {} · {} {}<br><small>{}</small></li>",
+            ((format_wib(e.created_at), e.label, e.get_actor_role_display(),
+              e.actor.full_name if e.actor else "", e.reason) for e in events)))
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def _intermediate(self, request, queryset, *, action, title, form, single=False):
+        return TemplateResponse(request, "admin/disputes/resolve.html", {
+            **self.admin_site.each_context(request), "title": title, "form": form, "action": action,
+            "disputes": queryset, "opts": self.model._meta, "single": single,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        })
+
+    def _run(self, request, queryset, call) -> None:
+        done = 0
+        for dispute in queryset:
+            try:
+                call(dispute)
+            except services.DisputeError as exc:
+                self.message_user(request, f"{dispute.escrow_transaction.reference}: {exc.message}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, _("%(count)d dispute(s) updated.") % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Release to the seller"), permissions=["resolve"])
+    def release_to_seller(self, request, queryset):
+        form = ReasonForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            return self._run(request, queryset, lambda d: services.dispute_resolve(
+                dispute=d, staff=request.user, outcome=SettlementOffer.Outcome.RELEASE,
+                reason=form.cleaned_data["reason"]))
+        return self._intermediate(request, queryset, action="release_to_seller", form=form,
+                                  title=_("Release to the seller"))
+
+    @admin.action(description=gettext_lazy("Refund the buyer in full"), permissions=["resolve"])
+    def refund_buyer_in_full(self, request, queryset):
+        form = RefundForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            return self._run(request, queryset, lambda d: services.dispute_resolve(
+                dispute=d, staff=request.user, outcome=SettlementOffer.Outcome.REFUND,
+                reason=form.cleaned_data["reason"], return_shipping=form.cleaned_data["return_shipping"] or 0))
+        return self._intermediate(request, queryset, action="refund_buyer_in_full", form=form,
+                                  title=_("Refund the buyer in full"))
+
+    @admin.action(description=gettext_lazy("Split between buyer and seller"), permissions=["resolve"])
+    def split(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(request, _("Split one dispute at a time."), messages.ERROR)
+            return None
+        form = SplitForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            data = form.cleaned_data
+            return self._run(request, queryset, lambda d: services.dispute_resolve(
+                dispute=d, staff=request.user, outcome=SettlementOffer.Outcome.SPLIT, reason=data["reason"],
+                buyer_amount=data["buyer_amount"], refund_case=data["refund_case"]))
+        return self._intermediate(request, queryset, action="split", form=form,
+                                  title=_("Split between buyer and seller"), single=True)
+
+    @admin.action(description=gettext_lazy("Write a message to the parties"), permissions=["message"])
+    def write_message(self, request, queryset):
+        form = MessageForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            return self._run(request, queryset, lambda d: services.dispute_post_message(
+                dispute=d, author=request.user, body=form.cleaned_data["body"]))
+        return self._intermediate(request, queryset, action="write_message", form=form,
+                                  title=_("Write a message to the parties"))

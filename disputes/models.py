@@ -1,0 +1,183 @@
+"""Disputes (claims), their message thread, evidence and settlement offers.
+
+The money side of a dispute lives on the transaction (state ``disputed`` freezes the escrow hold);
+these models hold the conversation around it. Rules (reasons, deadlines, who bears what) are in
+``refunds.policy``; every change goes through ``disputes.services``.
+"""
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from refunds.policy import DisputeReason, ReturnShippingPayer
+
+from .uploads import private_storage
+
+
+class Dispute(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open: the parties are talking")
+        ESCALATED = "escalated", _("Waiting for an INTRASA decision")
+        RESOLVED = "resolved", _("Resolved")
+
+    class Outcome(models.TextChoices):
+        NONE = "", _("Not yet")
+        RELEASE = "release", _("Released to the seller")
+        REFUND = "refund", _("Refunded to the buyer in full")
+        SPLIT = "split", _("Split between buyer and seller")
+
+    escrow_transaction = models.OneToOneField(
+        "transactions.EscrowTransaction", on_delete=models.PROTECT, related_name="dispute",
+        verbose_name=_("transaction"))
+    reason = models.CharField(_("reason"), max_length=20, choices=DisputeReason.choices, db_index=True)
+    description = models.TextField(_("description"))
+    opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                  verbose_name=_("opened by"))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN,
+                              db_index=True)
+    # The seller's first answer (a message or an offer) is due by then, else staff take over.
+    seller_reply_due_at = models.DateTimeField(_("seller replies by"), null=True, blank=True)
+    seller_replied_at = models.DateTimeField(_("seller replied at"), null=True, blank=True)
+    escalated_at = models.DateTimeField(_("sent to staff at"), null=True, blank=True)
+    escalation_reason = models.CharField(_("why staff were asked"), max_length=255, blank=True)
+    # Staff decide by then (SLA); breached when still unresolved after it.
+    staff_due_at = models.DateTimeField(_("staff decide by"), null=True, blank=True, db_index=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices, blank=True, default="")
+    buyer_amount = models.BigIntegerField(_("amount to the buyer"), null=True, blank=True)
+    return_shipping_payer = models.CharField(_("return shipping"), max_length=10,
+                                             choices=ReturnShippingPayer.choices, blank=True)
+    resolution_reason = models.TextField(_("resolution reason"), blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("resolved by"))
+    by_agreement = models.BooleanField(_("resolved by agreement"), default=False)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("opened at"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("dispute")
+        verbose_name_plural = _("disputes")
+
+    def __str__(self) -> str:
+        return f"{self.escrow_transaction.reference} · {self.get_reason_display()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("disputes:detail", kwargs={"reference": self.escrow_transaction.reference})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status != self.Status.RESOLVED
+
+    @property
+    def sla_breached(self) -> bool:
+        return self.is_open and self.staff_due_at is not None and self.staff_due_at < timezone.now()
+
+
+class PartyRole(models.TextChoices):
+    BUYER = "buyer", _("Buyer")
+    SELLER = "seller", _("Seller")
+    STAFF = "staff", _("INTRASA staff")
+    SYSTEM = "system", _("System")
+
+
+class DisputeMessage(models.Model):
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="messages",
+                                verbose_name=_("dispute"))
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                               related_name="+", verbose_name=_("author"))
+    role = models.CharField(_("role"), max_length=10, choices=PartyRole.choices)
+    body = models.TextField(_("message"))
+    created_at = models.DateTimeField(_("written at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("message")
+        verbose_name_plural = _("messages")
+
+    def __str__(self) -> str:
+        return f"{self.get_role_display()}: {self.body[:50]}"
+
+
+class Evidence(models.Model):
+    """One uploaded file. Immutable: a wrong file is answered with another one, not replaced."""
+
+    class Purpose(models.TextChoices):
+        PHOTO = "photo", _("Photo")
+        VIDEO = "video", _("Video")
+        DOCUMENT = "document", _("Document")
+        COURIER_RECEIPT = "courier_receipt", _("Courier receipt")
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="evidence",
+                                verbose_name=_("dispute"))
+    message = models.ForeignKey(DisputeMessage, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="attachments", verbose_name=_("message"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("uploaded by"))
+    role = models.CharField(_("role"), max_length=10, choices=PartyRole.choices)
+    purpose = models.CharField(_("what it shows"), max_length=20, choices=Purpose.choices)
+    file = models.FileField(_("file"), storage=private_storage, upload_to="disputes", max_length=200)
+    original_name = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("content type"), max_length=50)
+    size = models.PositiveBigIntegerField(_("size (bytes)"))
+    sha256 = models.CharField(_("SHA-256"), max_length=64)
+    created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("evidence")
+        verbose_name_plural = _("evidence")
+
+    def __str__(self) -> str:
+        return self.original_name
+
+    def get_absolute_url(self) -> str:
+        return reverse("disputes:evidence", kwargs={"pk": self.pk})
+
+
+class SettlementOffer(models.Model):
+    class Outcome(models.TextChoices):
+        RELEASE = "release", _("Release everything to the seller")
+        REFUND = "refund", _("Refund the buyer in full")
+        SPLIT = "split", _("Split: an amount to the buyer, the rest to the seller")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for an answer")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        SUPERSEDED = "superseded", _("Replaced by a newer offer")
+        EXPIRED = "expired", _("No answer in time: sent to staff")
+        CLOSED = "closed", _("Closed: the dispute was resolved")
+
+    dispute = models.ForeignKey(Dispute, on_delete=models.PROTECT, related_name="offers",
+                                verbose_name=_("dispute"))
+    proposed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("proposed by"))
+    role = models.CharField(_("role"), max_length=10, choices=PartyRole.choices)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    buyer_amount = models.BigIntegerField(_("amount to the buyer"))
+    return_shipping_payer = models.CharField(_("return shipping"), max_length=10,
+                                             choices=ReturnShippingPayer.choices,
+                                             default=ReturnShippingPayer.NONE)
+    note = models.TextField(_("note"), blank=True)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING,
+                              db_index=True)
+    respond_by = models.DateTimeField(_("answer by"), db_index=True)
+    responded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("answered by"))
+    responded_at = models.DateTimeField(_("answered at"), null=True, blank=True)
+    response_note = models.TextField(_("answer"), blank=True)
+    created_at = models.DateTimeField(_("proposed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("settlement offer")
+        verbose_name_plural = _("settlement offers")
+        constraints = [
+            models.CheckConstraint(condition=models.Q(buyer_amount__gte=0), name="offer_buyer_amount_not_negative"),
+            models.UniqueConstraint(fields=["dispute"], condition=models.Q(status="pending"),
+                                    name="one_pending_offer_per_dispute"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} ({self.get_status_display()})"

@@ -1,0 +1,403 @@
+"""Every change to a dispute goes through a function here (DESIGN.md §3).
+
+Opening a dispute freezes the money through ``transactions.services.transaction_open_dispute``
+(state ``disputed``: the escrow hold stays, auto-confirm skips it). The parties then talk, upload
+evidence and propose settlements; an accepted offer resolves the dispute without staff. Without an
+answer in time (``refunds.policy`` deadlines, working days, WIB) the beat job hands the dispute to
+staff, who resolve it in the admin through ``dispute_resolve`` — the same resolution path as an
+agreement, so the ledger, timeline and refund request are identical whoever decided.
+"""
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from audit.services import audit_record
+from intrasa.money import format_rupiah
+from intrasa.wib import format_wib
+from notifications.services import notify
+from refunds import policy
+from refunds import services as refund_services
+from refunds.policy import DisputeReason, RefundCase, ReturnShippingPayer
+from transactions import services as transaction_services
+from transactions.models import EscrowTransaction, can_resolve_disputes
+from workdays.calendar import working_calendar
+
+from .models import Dispute, DisputeMessage, Evidence, PartyRole, SettlementOffer
+from .uploads import check_upload, private_path
+
+
+class DisputeError(Exception):
+    """A refused dispute action; the message is meant for the person who tried it."""
+
+    def __init__(self, message: str, code: str = "refused"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def _lock(dispute) -> Dispute:
+    pk = dispute.pk if isinstance(dispute, Dispute) else dispute
+    return (Dispute.objects.select_for_update(of=("self",))
+            .select_related("escrow_transaction", "escrow_transaction__seller", "escrow_transaction__buyer")
+            .get(pk=pk))
+
+
+def role_of(dispute: Dispute, user) -> str | None:
+    txn = dispute.escrow_transaction
+    if user is None or not user.is_authenticated:
+        return None
+    if user.pk == txn.buyer_id:
+        return PartyRole.BUYER
+    if user.pk == txn.seller_id:
+        return PartyRole.SELLER
+    if user.is_staff:
+        return PartyRole.STAFF
+    return None
+
+
+def _notify(dispute: Dispute, user, kind: str, key: str, **extra) -> None:
+    if user is None:
+        return
+    txn = dispute.escrow_transaction
+    notify(event_key=f"dispute:{dispute.pk}:{key}:{user.pk}", kind=kind, recipient=user,
+           context={"reference": txn.reference, "title": txn.title, **extra}, link=dispute.get_absolute_url())
+
+
+def _others(dispute: Dispute, role: str) -> list:
+    txn = dispute.escrow_transaction
+    return [user for r, user in ((PartyRole.BUYER, txn.buyer), (PartyRole.SELLER, txn.seller)) if r != role]
+
+
+def _check_file(upload, purpose: str):
+    if purpose not in Evidence.Purpose.values:
+        raise DisputeError(_("Say what the file shows."), code="purpose_required")
+    try:
+        return check_upload(upload)
+    except ValidationError as exc:
+        raise DisputeError(exc.messages[0], code=exc.code or "invalid_file") from None
+
+
+def _store_evidence(dispute, *, uploader, role, upload, checked, purpose, message=None) -> Evidence:
+    evidence = Evidence(dispute=dispute, message=message, uploaded_by=uploader, role=role, purpose=purpose,
+                        original_name=(upload.name or "")[:200], content_type=checked.content_type,
+                        size=checked.size, sha256=checked.sha256)
+    evidence.file.save(private_path(f"disputes/{dispute.escrow_transaction.reference}", checked.extension), upload,
+                       save=False)
+    evidence.save()
+    return evidence
+
+
+def offer_summary(outcome: str, buyer_amount: int, held: int) -> str:
+    if outcome == SettlementOffer.Outcome.RELEASE:
+        return _("release everything to the seller")
+    if outcome == SettlementOffer.Outcome.REFUND:
+        return _("refund the buyer in full (%(amount)s)") % {"amount": format_rupiah(held)}
+    return _("%(buyer)s to the buyer, %(seller)s to the seller before the service fee") % {
+        "buyer": format_rupiah(buyer_amount), "seller": format_rupiah(held - buyer_amount)}
+
+
+def _escalate(dispute: Dispute, why: str, now) -> None:
+    """Hand the dispute to staff (locked row); their decision is due within the SLA."""
+    if dispute.status != Dispute.Status.OPEN:
+        return
+    dispute.status = Dispute.Status.ESCALATED
+    dispute.escalated_at = now
+    dispute.escalation_reason = why[:255]
+    dispute.staff_due_at = working_calendar().add_working_hours(now, policy.STAFF_DECISION_WORKING_HOURS)
+    dispute.save(update_fields=["status", "escalated_at", "escalation_reason", "staff_due_at"])
+    DisputeMessage.objects.create(dispute=dispute, role=PartyRole.SYSTEM,
+                                  body=_("Handed to INTRASA staff: %(why)s") % {"why": why})
+    audit_record(actor=None, action="dispute.escalate", target=dispute, reason=why)
+    txn = dispute.escrow_transaction
+    for party in (txn.buyer, txn.seller):
+        _notify(dispute, party, "dispute_escalated", f"escalated:{now.timestamp():.0f}", why=why,
+                deadline=format_wib(dispute.staff_due_at))
+
+
+# --- opening --------------------------------------------------------------------------------
+
+def dispute_open(*, escrow_transaction, buyer, reason: str, description: str, upload=None,
+                 evidence_purpose: str = Evidence.Purpose.PHOTO) -> Dispute:
+    """The buyer opens a claim before confirming receipt: the money freezes at once."""
+    description = (description or "").strip()
+    if reason not in DisputeReason.values:
+        raise DisputeError(_("Choose what went wrong."), code="reason_required")
+    if not description:
+        raise DisputeError(_("Describe the problem."), code="description_required")
+    checked = _check_file(upload, evidence_purpose) if upload else None
+    now = timezone.now()
+    with transaction.atomic():
+        txn = EscrowTransaction.objects.select_for_update(of=("self",)).get(pk=escrow_transaction.pk)
+        if reason == DisputeReason.NOT_SHIPPED and not policy.not_shipped_claim_allowed(
+                shipped=txn.shipped_at is not None, shipping_deadline=txn.shipping_deadline, now=now):
+            raise DisputeError(_("A “not shipped” claim is possible only after the shipping deadline (%(deadline)s) "
+                                 "has passed without a shipment.") % {"deadline": format_wib(txn.shipping_deadline)},
+                               code="deadline_not_passed")
+        label = DisputeReason(reason).label
+        try:
+            transaction_services.transaction_open_dispute(escrow_transaction=txn, buyer=buyer,
+                                                          reason=f"{label}: {description}")
+        except transaction_services.TransactionActionError as exc:
+            raise DisputeError(exc.message, code=exc.code) from None
+        dispute = Dispute.objects.create(
+            escrow_transaction=txn, reason=reason, description=description, opened_by=buyer,
+            seller_reply_due_at=working_calendar().add_working_days(now, policy.SELLER_FIRST_REPLY_WORKING_DAYS))
+        message = DisputeMessage.objects.create(dispute=dispute, author=buyer, role=PartyRole.BUYER,
+                                                body=description)
+        if checked is not None:
+            _store_evidence(dispute, uploader=buyer, role=PartyRole.BUYER, upload=upload, checked=checked,
+                            purpose=evidence_purpose, message=message)
+        audit_record(actor=buyer, action="dispute.open", target=dispute, reason=description, data={"reason": reason})
+        if reason in policy.STAFF_VERIFIED_REASONS:
+            _escalate(dispute, _("the seller did not ship by the deadline; INTRASA verifies the claim"), now)
+        return dispute
+
+
+# --- talking --------------------------------------------------------------------------------
+
+def dispute_post_message(*, dispute, author, body: str, upload=None,
+                         evidence_purpose: str = Evidence.Purpose.PHOTO) -> DisputeMessage:
+    """A party (or customer service) writes in the thread, optionally with one file."""
+    body = (body or "").strip()
+    if not body and upload is None:
+        raise DisputeError(_("Write a message or attach a file."), code="empty")
+    checked = _check_file(upload, evidence_purpose) if upload else None
+    with transaction.atomic():
+        dispute = _lock(dispute)
+        role = role_of(dispute, author)
+        if role is None or (role == PartyRole.STAFF and not author.has_perm("disputes.add_disputemessage")):
+            raise DisputeError(_("You are not allowed to do this."), code="forbidden")
+        if not dispute.is_open:
+            raise DisputeError(_("This dispute is resolved."), code="resolved")
+        message = DisputeMessage.objects.create(dispute=dispute, author=author, role=role,
+                                                body=body or _("(file attached)"))
+        if checked is not None:
+            _store_evidence(dispute, uploader=author, role=role, upload=upload, checked=checked,
+                            purpose=evidence_purpose, message=message)
+        if role == PartyRole.SELLER and dispute.seller_replied_at is None:
+            dispute.seller_replied_at = timezone.now()
+            dispute.save(update_fields=["seller_replied_at"])
+        for user in _others(dispute, role):
+            _notify(dispute, user, "dispute_message", f"message:{message.pk}", author=author.full_name,
+                    excerpt=message.body[:200])
+        return message
+
+
+# --- settling -------------------------------------------------------------------------------
+
+def _validate_outcome(dispute: Dispute, outcome: str, buyer_amount: int | None) -> int:
+    held = dispute.escrow_transaction.amount_received or 0
+    if outcome == SettlementOffer.Outcome.RELEASE:
+        return 0
+    if refund_services.refund_excluded(dispute.escrow_transaction, dispute_reason=dispute.reason):
+        raise DisputeError(_("Delivered or activated digital licences and voucher codes are not refundable."),
+                           code="excluded")
+    if outcome == SettlementOffer.Outcome.REFUND:
+        return held
+    if outcome != SettlementOffer.Outcome.SPLIT:
+        raise DisputeError(_("Choose an outcome."), code="outcome_required")
+    if buyer_amount is None or not 0 < buyer_amount < held:
+        raise DisputeError(_("In a split the buyer's amount must be more than %(min)s and less than %(max)s.")
+                           % {"min": format_rupiah(0), "max": format_rupiah(held)}, code="invalid_split")
+    return buyer_amount
+
+
+def offer_propose(*, dispute, proposer, outcome: str, buyer_amount: int | None = None,
+                  return_shipping_payer: str = ReturnShippingPayer.NONE, note: str = "") -> SettlementOffer:
+    """A party proposes how to end the dispute; the other has until ``respond_by`` to answer."""
+    if return_shipping_payer not in ReturnShippingPayer.values:
+        raise DisputeError(_("Say who pays the return shipping."), code="return_shipping")
+    with transaction.atomic():
+        dispute = _lock(dispute)
+        role = role_of(dispute, proposer)
+        if role not in (PartyRole.BUYER, PartyRole.SELLER):
+            raise DisputeError(_("Only the buyer or the seller can propose a settlement."), code="forbidden")
+        if not dispute.is_open:
+            raise DisputeError(_("This dispute is resolved."), code="resolved")
+        amount = _validate_outcome(dispute, outcome, buyer_amount)
+        now = timezone.now()
+        dispute.offers.filter(status=SettlementOffer.Status.PENDING).update(status=SettlementOffer.Status.SUPERSEDED)
+        offer = SettlementOffer.objects.create(
+            dispute=dispute, proposed_by=proposer, role=role, outcome=outcome, buyer_amount=amount,
+            return_shipping_payer=return_shipping_payer, note=(note or "").strip(),
+            respond_by=working_calendar().add_working_days(now, policy.OFFER_REPLY_WORKING_DAYS))
+        if role == PartyRole.SELLER and dispute.seller_replied_at is None:
+            dispute.seller_replied_at = now
+            dispute.save(update_fields=["seller_replied_at"])
+        held = dispute.escrow_transaction.amount_received or 0
+        DisputeMessage.objects.create(
+            dispute=dispute, author=proposer, role=role,
+            body=_("Proposed settlement: %(offer)s. %(shipping)s. %(note)s") % {
+                "offer": offer_summary(outcome, amount, held), "shipping": offer.get_return_shipping_payer_display(),
+                "note": offer.note})
+        audit_record(actor=proposer, action="dispute.offer", target=dispute,
+                     data={"outcome": outcome, "buyer_amount": amount, "offer": offer.pk})
+        for user in _others(dispute, role):
+            _notify(dispute, user, "offer_proposed", f"offer:{offer.pk}", author=proposer.full_name,
+                    offer=offer_summary(outcome, amount, held), deadline=format_wib(offer.respond_by))
+        return offer
+
+
+def _pending_offer_for_answer(offer, user) -> tuple[Dispute, SettlementOffer, str]:
+    dispute = _lock(offer.dispute_id)
+    offer = SettlementOffer.objects.select_for_update().get(pk=offer.pk)
+    role = role_of(dispute, user)
+    if role not in (PartyRole.BUYER, PartyRole.SELLER) or role == offer.role:
+        raise DisputeError(_("Only the other party can answer this offer."), code="forbidden")
+    if offer.status != SettlementOffer.Status.PENDING or not dispute.is_open:
+        raise DisputeError(_("This offer can no longer be answered."), code="not_pending")
+    if offer.respond_by < timezone.now():
+        raise DisputeError(_("The time to answer this offer has passed; INTRASA staff will decide."),
+                           code="expired")
+    return dispute, offer, role
+
+
+def offer_accept(*, offer, user) -> Dispute:
+    """The other party accepts: the dispute is resolved by agreement, without staff."""
+    with transaction.atomic():
+        dispute, offer, role = _pending_offer_for_answer(offer, user)
+        now = timezone.now()
+        offer.status = SettlementOffer.Status.ACCEPTED
+        offer.responded_by, offer.responded_at = user, now
+        offer.save(update_fields=["status", "responded_by", "responded_at"])
+        held = dispute.escrow_transaction.amount_received or 0
+        summary = offer_summary(offer.outcome, offer.buyer_amount, held)
+        reason = _("Settlement by agreement: %(offer)s; proposed by %(proposer)s (%(proposer_role)s), accepted by "
+                   "%(accepter)s (%(accepter_role)s).") % {
+            "offer": summary, "proposer": offer.proposed_by.full_name, "proposer_role": offer.get_role_display(),
+            "accepter": user.full_name, "accepter_role": PartyRole(role).label}
+        _resolve(dispute, outcome=offer.outcome, buyer_amount=offer.buyer_amount, actor=user, reason=reason,
+                 by_agreement=True, return_shipping_payer=offer.return_shipping_payer)
+        _notify(dispute, offer.proposed_by, "offer_accepted", f"offer:{offer.pk}:accepted", author=user.full_name,
+                offer=summary)
+        return dispute
+
+
+def offer_reject(*, offer, user, note: str = "") -> SettlementOffer:
+    with transaction.atomic():
+        dispute, offer, role = _pending_offer_for_answer(offer, user)
+        offer.status = SettlementOffer.Status.REJECTED
+        offer.responded_by, offer.responded_at = user, timezone.now()
+        offer.response_note = (note or "").strip()
+        offer.save(update_fields=["status", "responded_by", "responded_at", "response_note"])
+        held = dispute.escrow_transaction.amount_received or 0
+        summary = offer_summary(offer.outcome, offer.buyer_amount, held)
+        DisputeMessage.objects.create(dispute=dispute, author=user, role=role,
+                                      body=_("Rejected the settlement (%(offer)s). %(note)s")
+                                      % {"offer": summary, "note": offer.response_note})
+        if role == PartyRole.SELLER and dispute.seller_replied_at is None:
+            dispute.seller_replied_at = offer.responded_at
+            dispute.save(update_fields=["seller_replied_at"])
+        _notify(dispute, offer.proposed_by, "offer_rejected", f"offer:{offer.pk}:rejected", author=user.full_name,
+                offer=summary, note=offer.response_note)
+        return offer
+
+
+# --- resolving ------------------------------------------------------------------------------
+
+def dispute_resolve(*, dispute, staff, outcome: str, reason: str, buyer_amount: int | None = None,
+                    refund_case: str = RefundCase.SETTLEMENT, return_shipping: int = 0) -> Dispute:
+    """Staff decide (admin actions): release, full refund or split, with their reason."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DisputeError(_("Please give a reason."), code="reason_required")
+    with transaction.atomic():
+        dispute = _lock(dispute)
+        if not can_resolve_disputes(dispute.escrow_transaction, staff):
+            raise DisputeError(_("You are not allowed to resolve disputes."), code="forbidden")
+        if not dispute.is_open:
+            raise DisputeError(_("This dispute is resolved."), code="resolved")
+        amount = _validate_outcome(dispute, outcome, buyer_amount)
+        _resolve(dispute, outcome=outcome, buyer_amount=amount, actor=staff, reason=reason, by_agreement=False,
+                 refund_case=refund_case, return_shipping=return_shipping)
+        return dispute
+
+
+def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason: str, by_agreement: bool,
+             refund_case: str = RefundCase.SETTLEMENT, return_shipping: int = 0,
+             return_shipping_payer: str = "") -> None:
+    """Move the money (transactions.services), record the outcome, start the buyer's refund."""
+    txn = dispute.escrow_transaction
+    try:
+        if outcome == SettlementOffer.Outcome.RELEASE:
+            if by_agreement:
+                transaction_services.transaction_resolve_split(escrow_transaction=txn, actor=actor, buyer_amount=0,
+                                                               reason=reason, by_agreement=True)
+            else:
+                transaction_services.transaction_resolve_release(escrow_transaction=txn, staff=actor, reason=reason)
+        elif outcome == SettlementOffer.Outcome.REFUND:
+            # By agreement the seller has consented (proposed or accepted) to giving everything back,
+            # which the FSM already allows the seller; the reason names who proposed and accepted.
+            transaction_services.transaction_refund(escrow_transaction=txn,
+                                                    actor=txn.seller if by_agreement else actor, reason=reason)
+        else:
+            transaction_services.transaction_resolve_split(escrow_transaction=txn, actor=actor,
+                                                           buyer_amount=buyer_amount, reason=reason,
+                                                           by_agreement=by_agreement)
+    except transaction_services.TransactionActionError as exc:
+        raise DisputeError(exc.message, code=exc.code) from None
+    # A fresh instance rather than refresh_from_db(): django-fsm's refresh lifts the protection
+    # of the status field for every thread while it runs.
+    txn = type(txn).objects.get(pk=txn.pk)
+    if outcome == SettlementOffer.Outcome.SPLIT:
+        request = refund_services.refund_request_create(
+            escrow_transaction=txn, case=refund_case, amount=buyer_amount, source_key=f"dispute-split:{dispute.pk}",
+            requested_by=actor, dispute=dispute, description=reason)
+    elif outcome == SettlementOffer.Outcome.REFUND:
+        request = txn.refund_requests.filter(source_key=f"escrow-refund:{txn.pk}").first()
+    else:
+        request = None
+    if request is not None and return_shipping and policy.DISPUTE_REFUND_CASE[dispute.reason] in \
+            policy.SELLER_FAULT_CASES:
+        figure = policy.refund_amount(policy.DISPUTE_REFUND_CASE[dispute.reason], price=txn.price,
+                                      shipping_cost=txn.shipping_cost, buyer_fee=txn.buyer_fee,
+                                      held=txn.amount_received or 0, return_shipping=return_shipping,
+                                      item_sent_back=True)
+        request.uncovered_amount = figure.uncovered_amount
+        request.save(update_fields=["uncovered_amount"])
+    now = timezone.now()
+    dispute.status = Dispute.Status.RESOLVED
+    dispute.outcome = outcome
+    dispute.buyer_amount = buyer_amount
+    dispute.resolution_reason = reason
+    dispute.resolved_by = actor
+    dispute.by_agreement = by_agreement
+    dispute.resolved_at = now
+    dispute.return_shipping_payer = return_shipping_payer
+    dispute.save()
+    dispute.offers.filter(status=SettlementOffer.Status.PENDING).update(status=SettlementOffer.Status.CLOSED)
+    DisputeMessage.objects.create(dispute=dispute, role=PartyRole.SYSTEM,
+                                  body=_("Resolved: %(outcome)s. %(reason)s") % {
+                                      "outcome": dispute.get_outcome_display(), "reason": reason})
+    audit_record(actor=actor, action="dispute.resolve", target=dispute, reason=reason,
+                 data={"outcome": outcome, "buyer_amount": buyer_amount, "by_agreement": by_agreement})
+
+
+# --- clocks ---------------------------------------------------------------------------------
+
+def dispute_escalate_overdue() -> int:
+    """Beat job: offers nobody answered in time, and sellers who never replied, go to staff."""
+    now = timezone.now()
+    escalated = 0
+    overdue_offers = SettlementOffer.objects.filter(status=SettlementOffer.Status.PENDING, respond_by__lt=now,
+                                                    dispute__status=Dispute.Status.OPEN)
+    for offer_id, dispute_id in overdue_offers.values_list("pk", "dispute_id")[:200]:
+        with transaction.atomic():
+            dispute = _lock(dispute_id)
+            updated = SettlementOffer.objects.filter(pk=offer_id, status=SettlementOffer.Status.PENDING).update(
+                status=SettlementOffer.Status.EXPIRED)
+            if updated and dispute.status == Dispute.Status.OPEN:
+                _escalate(dispute, _("a settlement offer was not answered in time"), now)
+                escalated += 1
+    silent = Dispute.objects.filter(status=Dispute.Status.OPEN, seller_replied_at__isnull=True,
+                                    seller_reply_due_at__lt=now)
+    for dispute_id in silent.values_list("pk", flat=True)[:200]:
+        with transaction.atomic():
+            dispute = _lock(dispute_id)
+            if dispute.status == Dispute.Status.OPEN and dispute.seller_replied_at is None:
+                _escalate(dispute, _("the seller did not reply in time"), now)
+                escalated += 1
+    return escalated

@@ -1,0 +1,146 @@
+"""Finance's refund queue: approve (``refunds.approve_refund``), reject with a reason, and record the
+documents only INTRASA can give (inspection result, RMA number). Every action calls
+``refunds.services``; nothing is edited in place."""
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Q
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from intrasa.money import format_rupiah
+
+from . import services
+from .models import RefundDocument, RefundRequest
+from .policy import Document
+
+
+class OverdueFilter(admin.SimpleListFilter):
+    title = gettext_lazy("approval SLA")
+    parameter_name = "sla"
+
+    def lookups(self, request, model_admin):
+        return [("breached", gettext_lazy("Approval overdue"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "breached":
+            return queryset.filter(Q(status=RefundRequest.Status.IN_REVIEW) & Q(approval_due_at__lt=timezone.now()))
+        return queryset
+
+
+class DocumentInline(admin.TabularInline):
+    model = RefundDocument
+    fields = ("created_at", "kind", "source", "value", "file_link", "sha256", "uploaded_by")
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=gettext_lazy("File"))
+    def file_link(self, obj):
+        if not obj.file:
+            return ""
+        return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(),
+                           obj.original_name)
+
+
+class RejectForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason (sent to the buyer)"),
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+class StaffDocumentForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Document"), choices=Document.choices)
+    value = forms.CharField(label=gettext_lazy("Number or finding"), required=False, max_length=255)
+    file = forms.FileField(label=gettext_lazy("File (optional)"), required=False)
+
+
+@admin.register(RefundRequest)
+class RefundRequestAdmin(admin.ModelAdmin):
+    list_display = ("reference", "case", "amount_display", "status", "missing_display", "approval_due_at",
+                    "created_at")
+    list_filter = ("status", "case", OverdueFilter, "payment_family")
+    search_fields = ("escrow_transaction__reference", "buyer__email")
+    list_select_related = ("escrow_transaction", "buyer")
+    inlines = [DocumentInline]
+    readonly_fields = [f.name for f in RefundRequest._meta.fields if f.editable] + ["missing_display"]
+    actions = ["approve", "reject", "record_document"]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("documents")
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_approve_permission(self, request):
+        return request.user.is_staff and request.user.has_perm("refunds.approve_refund")
+
+    def has_document_permission(self, request):
+        return request.user.is_staff and request.user.has_perm("refunds.add_refunddocument")
+
+    @admin.display(description=gettext_lazy("Reference"), ordering="escrow_transaction__reference")
+    def reference(self, obj):
+        return obj.escrow_transaction.reference
+
+    @admin.display(description=gettext_lazy("Amount"), ordering="amount")
+    def amount_display(self, obj):
+        return format_rupiah(obj.amount)
+
+    @admin.display(description=gettext_lazy("Missing documents"))
+    def missing_display(self, obj):
+        return ", ".join(str(Document(kind).label) for kind in services.missing_documents(obj)) or "—"
+
+    def _page(self, request, queryset, *, action, title, form):
+        return TemplateResponse(request, "admin/refunds/action.html", {
+            **self.admin_site.each_context(request), "title": title, "form": form, "action": action,
+            "disputes": queryset, "opts": self.model._meta,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+        })
+
+    def _run(self, request, queryset, call) -> None:
+        done = 0
+        for req in queryset:
+            try:
+                call(req)
+            except services.RefundError as exc:
+                self.message_user(request, f"{req.escrow_transaction.reference}: {exc.message}", messages.ERROR)
+            else:
+                done += 1
+        if done:
+            self.message_user(request, _("%(count)d refund request(s) updated.") % {"count": done}, messages.SUCCESS)
+
+    @admin.action(description=gettext_lazy("Approve and transfer"), permissions=["approve"])
+    def approve(self, request, queryset):
+        self._run(request, queryset, lambda r: services.refund_approve(refund_request=r, actor=request.user))
+
+    @admin.action(description=gettext_lazy("Reject"), permissions=["approve"])
+    def reject(self, request, queryset):
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            return self._run(request, queryset, lambda r: services.refund_reject(
+                refund_request=r, actor=request.user, reason=form.cleaned_data["reason"]))
+        return self._page(request, queryset, action="reject", form=form, title=_("Reject refund requests"))
+
+    @admin.action(description=gettext_lazy("Record a document (inspection result, RMA…)"),
+                  permissions=["document"])
+    def record_document(self, request, queryset):
+        form = StaffDocumentForm(request.POST if "apply" in request.POST else None,
+                                 request.FILES if "apply" in request.POST else None)
+        if form.is_valid():
+            data = form.cleaned_data
+            return self._run(request, queryset, lambda r: services.refund_document_add(
+                refund_request=r, kind=data["kind"], actor=request.user, upload=data["file"], value=data["value"]))
+        return self._page(request, queryset, action="record_document", form=form, title=_("Record a document"))

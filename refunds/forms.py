@@ -1,0 +1,29 @@
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from disputes.forms import RupiahField
+
+from .policy import BUYER_REQUESTABLE_CASES, Document, RefundCase, STAFF_DOCUMENTS
+
+
+class RefundRequestForm(forms.Form):
+    case = forms.ChoiceField(label=_("What happened?"),
+                             choices=[(c.value, c.label) for c in map(RefundCase, BUYER_REQUESTABLE_CASES)])
+    amount = RupiahField(label=_("Amount charged"))
+    description = forms.CharField(label=_("Chronology"), widget=forms.Textarea(attrs={"rows": 3}), max_length=4000)
+
+
+class DocumentForm(forms.Form):
+    kind = forms.ChoiceField(label=_("Document"),
+                             choices=[(d.value, d.label) for d in Document if d not in STAFF_DOCUMENTS])
+    value = forms.CharField(label=_("Number (order or RMA number)"), required=False, max_length=255)
+    file = forms.FileField(label=_("File"), required=False,
+                           help_text=_("Photo up to 5 MB or PDF up to 10 MB."))
+
+
+class DestinationForm(forms.Form):
+    destination = forms.ModelChoiceField(label=_("Refund to"), queryset=None)
+
+    def __init__(self, *args, buyer, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["destination"].queryset = buyer.payout_destinations.filter(is_archived=False)

@@ -1,0 +1,116 @@
+"""Refund requests and the documents that support them (rules: ``refunds.policy``)."""
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from disputes.uploads import private_storage
+
+from .policy import Document, PaymentFamily, RefundCase
+
+
+class RefundRequest(models.Model):
+    """Money owed back to a buyer for one reason, from request to money received.
+
+    ``source_key`` makes every automatic start idempotent: one request per escrow refund, per
+    dispute split, per double payment of a bill.
+    """
+
+    class Status(models.TextChoices):
+        AWAITING_DOCUMENTS = "awaiting_documents", _("Waiting for documents")
+        IN_REVIEW = "in_review", _("Documents complete: being verified")
+        PAYING = "paying", _("Approved: being transferred")
+        COMPLETED = "completed", _("Refunded")
+        REJECTED = "rejected", _("Rejected")
+
+    OPEN_STATUSES = (Status.AWAITING_DOCUMENTS, Status.IN_REVIEW, Status.PAYING)
+
+    escrow_transaction = models.ForeignKey("transactions.EscrowTransaction", on_delete=models.PROTECT,
+                                           related_name="refund_requests", verbose_name=_("transaction"))
+    buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refund_requests",
+                              verbose_name=_("buyer"))
+    case = models.CharField(_("case"), max_length=24, choices=RefundCase.choices, db_index=True)
+    status = models.CharField(_("status"), max_length=20, choices=Status.choices,
+                              default=Status.AWAITING_DOCUMENTS, db_index=True)
+    source_key = models.CharField(max_length=100, unique=True, editable=False)
+    amount = models.BigIntegerField(_("refund amount"))
+    # What the policy grants beyond what INTRASA holds (e.g. return shipping): staff settle it.
+    uncovered_amount = models.BigIntegerField(_("not covered by the escrow"), default=0)
+    restocking_fee = models.BigIntegerField(_("restocking fee"), default=0)
+    payment_family = models.CharField(_("original payment method"), max_length=20,
+                                      choices=PaymentFamily.choices)
+    description = models.TextField(_("chronology"), blank=True)
+    dispute = models.ForeignKey("disputes.Dispute", null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="refund_requests", verbose_name=_("dispute"))
+    bill = models.ForeignKey("payments.Bill", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="refund_requests", verbose_name=_("bill"))
+    destination = models.ForeignKey("accounts.PayoutDestination", null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("refund to"))
+    payout = models.OneToOneField("disbursements.Payout", null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="refund_request", verbose_name=_("payout"))
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                     related_name="+", verbose_name=_("requested by"))
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True, db_index=True)
+    documents_complete_at = models.DateTimeField(_("documents complete at"), null=True, blank=True)
+    approval_due_at = models.DateTimeField(_("verified and approved by"), null=True, blank=True, db_index=True)
+    approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("approved by"))
+    approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
+    transfer_from = models.DateTimeField(_("arrives from"), null=True, blank=True)
+    transfer_by = models.DateTimeField(_("arrives by"), null=True, blank=True)
+    rejected_reason = models.TextField(_("rejection reason"), blank=True)
+    closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                  related_name="+", verbose_name=_("closed by"))
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("refund request")
+        verbose_name_plural = _("refund requests")
+        permissions = [("approve_refund", _("Can approve refunds"))]
+        constraints = [models.CheckConstraint(condition=models.Q(amount__gt=0), name="refund_amount_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.escrow_transaction.reference} · {self.get_case_display()}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("refunds:detail", kwargs={"reference": self.escrow_transaction.reference})
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+
+class RefundDocument(models.Model):
+    """One document of a request: a typed value (order or RMA number), an uploaded file, or a
+    record INTRASA already holds (``source`` = system, e.g. the verified payment)."""
+
+    class Source(models.TextChoices):
+        BUYER = "buyer", _("Buyer")
+        STAFF = "staff", _("INTRASA staff")
+        SYSTEM = "system", _("INTRASA records")
+
+    request = models.ForeignKey(RefundRequest, on_delete=models.PROTECT, related_name="documents",
+                                verbose_name=_("refund request"))
+    kind = models.CharField(_("document"), max_length=24, choices=Document.choices)
+    source = models.CharField(_("from"), max_length=10, choices=Source.choices)
+    value = models.CharField(_("number or note"), max_length=255, blank=True)
+    file = models.FileField(_("file"), storage=private_storage, upload_to="refunds", max_length=200, blank=True)
+    original_name = models.CharField(_("file name"), max_length=200, blank=True)
+    content_type = models.CharField(_("content type"), max_length=50, blank=True)
+    size = models.PositiveBigIntegerField(_("size (bytes)"), null=True, blank=True)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, blank=True)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("added by"))
+    created_at = models.DateTimeField(_("added at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("refund document")
+        verbose_name_plural = _("refund documents")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.value or self.original_name}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("refunds:document", kwargs={"pk": self.pk})

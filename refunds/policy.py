@@ -1,0 +1,325 @@
+"""The refund policy (``shared/seeds/refund-policy.txt``) and the dispute rules of the FAQ, in one place.
+
+Every rule is data (the tables below) or a small pure function over plain values, so it can be read
+top to bottom next to the seed and tested one rule at a time. Nothing here touches the database;
+``refunds.services`` and ``disputes.services`` apply these rules inside their transactions.
+
+Decisions taken where the seed is silent or does not fit INTRASA, written down here on purpose:
+
+* **Refund route.** The seed says money goes back to the original payment method. INTRASA collects
+  through Faspay virtual accounts, convenience stores and QRIS, and through transfers into its own
+  escrow account; none of these channels can push money back to the payer. So in practice every
+  refund is paid by Faspay SendMe to a bank account or e-wallet **in the buyer's own name** (the
+  "rekening pengganti, hanya atas nama yang sama" rule of section 4): a bank account only after
+  SendMe's account inquiry reports a holder name matching the buyer's full name
+  (``disbursements.services.destination_verify``); an e-wallet only if registered in the buyer's
+  name (SendMe has no e-wallet inquiry, so a top-up to someone else's wallet fails and is retried
+  by staff).
+* **Cards, instalments, paylater.** INTRASA has no card channel today. The rule is encoded anyway
+  (``REFUND_ROUTES`` / ``refundable_after_issuer_fees``) and tested, so that adding such a channel
+  cannot silently refund through SendMe or repay the issuer's admin fee.
+* **Who bears the service fee.** When INTRASA returns *everything* it holds (the seller's fault,
+  a cancellation, a full refund decided by staff or agreed by the parties) the buyer also gets their
+  share of the service fee back: INTRASA keeps no fee on a transaction that did not happen. In a
+  **split** the escrow service was used and the dispute handled, so INTRASA keeps its fee, and it
+  is taken from the **seller's** part (the seller's part is what is left after the buyer's amount);
+  if the seller's part is smaller than the fee, INTRASA waives the rest of the fee
+  (``split_allocation``). A split with buyer amount 0 is therefore exactly a release.
+* **Return shipping both ways (PP).** The seed refunds shipping both ways when the buyer already
+  sent the item back after a mistake of the seller. INTRASA can only pay out money it holds, so the
+  refund is capped at the held amount; whatever part of the entitlement the hold cannot cover is
+  recorded on the request as ``uncovered_amount`` for staff to settle with the seller
+  (``refund_amount``).
+* **Promo codes.** INTRASA issues no vouchers today; a price agreed after a discount is simply the
+  transaction price ("nilai refund menyesuaikan harga setelah diskon"). The voucher rules are encoded
+  (``promo_code_outcome``) for when vouchers exist.
+"""
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+# --- 1) When refunds apply -----------------------------------------------------------------------
+
+
+class RefundCase(models.TextChoices):
+    """Why money goes back to the buyer (seed section 1, plus the FAQ's "not shipped" claim)."""
+
+    CANCELLATION = "cancellation", _("Order cancelled (out of stock or changed delivery estimate not accepted)")
+    PREORDER_LATE = "preorder_late", _("Pre-order later than its estimate, buyer chose to cancel")
+    NOT_SHIPPED = "not_shipped", _("Seller did not ship by the deadline")
+    NOT_RECEIVED = "not_received", _("Goods not received")
+    RETURN_SELLER_FAULT = "return_seller_fault", _(
+        "Approved return: dead on arrival, defective, wrong item, short shipment or not as described")
+    RETURN_NON_DEFECT = "return_non_defect", _("Approved non-defect return")
+    DOUBLE_PAYMENT = "double_payment", _("Double or repeated payment")
+    EXCESS_PAYMENT = "excess_payment", _("Paid more than the bill")
+    FAILED_PAYMENT = "failed_payment", _("Failed payment that was charged")
+    SETTLEMENT = "settlement", _("Agreed or decided partial refund (split)")
+
+
+# Cases caused by the seller: item value plus shipping (both ways if the item was sent back).
+SELLER_FAULT_CASES = frozenset({
+    RefundCase.CANCELLATION, RefundCase.PREORDER_LATE, RefundCase.NOT_SHIPPED, RefundCase.NOT_RECEIVED,
+    RefundCase.RETURN_SELLER_FAULT,
+})
+# Money that never entered escrow (payments owed it back straight away).
+PAYMENT_CASES = frozenset({RefundCase.DOUBLE_PAYMENT, RefundCase.EXCESS_PAYMENT, RefundCase.FAILED_PAYMENT})
+RETURN_CASES = frozenset({RefundCase.RETURN_SELLER_FAULT, RefundCase.RETURN_NON_DEFECT})
+
+# payments.services._owe_back's "why" → the refund case it starts.
+OWED_BACK_CASES = {
+    "double": RefundCase.DOUBLE_PAYMENT,
+    "excess": RefundCase.EXCESS_PAYMENT,
+    # A payment smaller than the bill cannot fund the transaction: it failed, but was charged.
+    "short": RefundCase.FAILED_PAYMENT,
+}
+
+# Cases a buyer may start from the refund page; every other case starts from a dispute (which
+# freezes the money first) or from the system (payments, the seller's cancellation).
+BUYER_REQUESTABLE_CASES = (RefundCase.DOUBLE_PAYMENT, RefundCase.FAILED_PAYMENT)
+
+
+# --- Disputes: reasons, and the refund case each one leads to -------------------------------------
+
+
+class DisputeReason(models.TextChoices):
+    NOT_RECEIVED = "not_received", _("Not received")
+    NOT_SHIPPED = "not_shipped", _("The seller did not ship by the deadline")
+    DEFECTIVE = "defective", _("Defective / dead on arrival")
+    WRONG_ITEM = "wrong_item", _("Wrong item")
+    SHORT_SHIPMENT = "short_shipment", _("Short shipment (items missing)")
+    NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
+    CANCELLATION = "cancellation", _("Cancellation (out of stock or changed delivery estimate I do not accept)")
+    PREORDER_LATE = "preorder_late", _("Pre-order later than its estimate")
+
+
+DISPUTE_REFUND_CASE = {
+    DisputeReason.NOT_RECEIVED: RefundCase.NOT_RECEIVED,
+    DisputeReason.NOT_SHIPPED: RefundCase.NOT_SHIPPED,
+    DisputeReason.DEFECTIVE: RefundCase.RETURN_SELLER_FAULT,
+    DisputeReason.WRONG_ITEM: RefundCase.RETURN_SELLER_FAULT,
+    DisputeReason.SHORT_SHIPMENT: RefundCase.RETURN_SELLER_FAULT,
+    DisputeReason.NOT_AS_DESCRIBED: RefundCase.RETURN_SELLER_FAULT,
+    DisputeReason.CANCELLATION: RefundCase.CANCELLATION,
+    DisputeReason.PREORDER_LATE: RefundCase.PREORDER_LATE,
+}
+# Reasons that deny the delivery itself (so the digital-goods exclusion cannot apply).
+UNDELIVERED_REASONS = frozenset({DisputeReason.NOT_RECEIVED, DisputeReason.NOT_SHIPPED})
+# FAQ: a "not shipped" claim is verified by INTRASA staff, so it goes to staff at once.
+STAFF_VERIFIED_REASONS = frozenset({DisputeReason.NOT_SHIPPED})
+
+# Settlement offers and the staff queue (working days / hours, holiday-aware, WIB).
+OFFER_REPLY_WORKING_DAYS = 2
+SELLER_FIRST_REPLY_WORKING_DAYS = 2
+STAFF_DECISION_WORKING_HOURS = 2 * 24
+
+
+class ReturnShippingPayer(models.TextChoices):
+    NONE = "none", _("No return needed")
+    BUYER = "buyer", _("Buyer pays return shipping")
+    SELLER = "seller", _("Seller pays return shipping")
+
+
+def dispute_refund_case(reason: str, *, split: bool = False) -> str:
+    return RefundCase.SETTLEMENT if split else DISPUTE_REFUND_CASE[reason]
+
+
+def not_shipped_claim_allowed(*, shipped: bool, shipping_deadline, now) -> bool:
+    """FAQ: the buyer may claim when the seller did not ship as agreed, i.e. by the deadline."""
+    return not shipped and shipping_deadline is not None and shipping_deadline < now
+
+
+# --- 2) Amounts ----------------------------------------------------------------------------------
+
+# Restocking fee of a non-defect return ("dapat dikenakan restocking fee sesuai kebijakan retur").
+RESTOCKING_FEE_BASIS_POINTS = 1_000  # 10% of the item value
+# A promo code is never paid out as money.
+PROMO_CODE_PAID_AS_MONEY = False
+
+
+@dataclass(frozen=True)
+class RefundFigure:
+    amount: int  # what INTRASA pays back now
+    entitlement: int  # what the policy grants
+    restocking_fee: int = 0
+
+    @property
+    def uncovered_amount(self) -> int:
+        return self.entitlement - self.amount
+
+
+def restocking_fee(item_value: int) -> int:
+    return (item_value * RESTOCKING_FEE_BASIS_POINTS + 5_000) // 10_000
+
+
+def refund_amount(case: str, *, price: int, shipping_cost: int, buyer_fee: int, held: int,
+                  return_shipping: int = 0, item_sent_back: bool = False) -> RefundFigure:
+    """How much the buyer gets back for ``case``.
+
+    ``price`` is what the buyer agreed to pay for the item, i.e. the price after any discount or
+    bundle (seed: "nilai refund menyesuaikan harga setelah diskon"). ``held`` caps what INTRASA can
+    pay (module docstring).
+    """
+    if case in SELLER_FAULT_CASES:
+        # Item value + shipping (+ return shipping, PP), and the buyer's share of the fee: INTRASA
+        # keeps no fee when the seller did not deliver what was agreed.
+        entitlement = price + shipping_cost + buyer_fee + (return_shipping if item_sent_back else 0)
+        return RefundFigure(min(entitlement, held), entitlement)
+    if case == RefundCase.RETURN_NON_DEFECT:
+        fee = restocking_fee(price)
+        entitlement = price - fee  # shipping is not refunded
+        return RefundFigure(min(entitlement, held), entitlement, restocking_fee=fee)
+    raise ValueError(f"the amount of a {case} refund is the amount owed back, not computed")
+
+
+@dataclass(frozen=True)
+class SplitAllocation:
+    buyer: int
+    seller: int
+    fee: int
+
+
+def split_allocation(*, held: int, buyer_amount: int, fee_amount: int) -> SplitAllocation:
+    """Divide the held money in a split (module docstring: the fee comes out of the seller's part)."""
+    if not 0 <= buyer_amount < held:
+        raise ValueError("a split gives the buyer at least 0 and less than everything held")
+    rest = held - buyer_amount
+    fee = min(fee_amount, rest)
+    return SplitAllocation(buyer=buyer_amount, seller=rest - fee, fee=fee)
+
+
+def promo_code_outcome(*, whole_order_cancelled: bool, code_still_valid: bool) -> str:
+    """A voucher is never converted to money; it is re-issued only when the whole order is
+    cancelled and the code is still valid. Returns ``"reissue"`` or ``"forfeit"``."""
+    return "reissue" if whole_order_cancelled and code_still_valid else "forfeit"
+
+
+# --- 3) Time limits ------------------------------------------------------------------------------
+
+APPROVAL_WORKING_HOURS = 2 * 24  # verification and approval after the documents are complete
+
+
+class PaymentFamily(models.TextChoices):
+    BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+    VIRTUAL_ACCOUNT = "va", _("Virtual account")
+    RETAIL = "retail", _("Convenience store")
+    QRIS = "qris", _("QRIS")
+    EWALLET = "ewallet", _("E-wallet")
+    CARD = "card", _("Credit card")
+    INSTALMENT = "instalment", _("Instalment")
+    PAYLATER = "paylater", _("Paylater")
+
+
+# Working days for the money to arrive after approval, per original payment method.
+TRANSFER_WORKING_DAYS = {
+    PaymentFamily.BANK_TRANSFER: (3, 7),
+    PaymentFamily.RETAIL: (3, 7),
+    PaymentFamily.VIRTUAL_ACCOUNT: (1, 3),
+    PaymentFamily.QRIS: (1, 3),
+    PaymentFamily.EWALLET: (1, 3),
+    PaymentFamily.CARD: (7, 14),
+    PaymentFamily.INSTALMENT: (7, 14),
+    PaymentFamily.PAYLATER: (7, 14),
+}
+
+
+def transfer_window(family: str) -> tuple[int, int]:
+    return TRANSFER_WORKING_DAYS.get(family, TRANSFER_WORKING_DAYS[PaymentFamily.BANK_TRANSFER])
+
+
+# --- 4) Method -----------------------------------------------------------------------------------
+
+
+class Route(models.TextChoices):
+    SENDME_OWN_ACCOUNT = "sendme", _("SendMe transfer to the buyer's own bank account or e-wallet")
+    ISSUER = "issuer", _("Through the card issuer or platform")
+
+
+REFUND_ROUTES = {
+    PaymentFamily.BANK_TRANSFER: Route.SENDME_OWN_ACCOUNT,
+    PaymentFamily.VIRTUAL_ACCOUNT: Route.SENDME_OWN_ACCOUNT,
+    PaymentFamily.RETAIL: Route.SENDME_OWN_ACCOUNT,
+    PaymentFamily.QRIS: Route.SENDME_OWN_ACCOUNT,
+    PaymentFamily.EWALLET: Route.SENDME_OWN_ACCOUNT,
+    PaymentFamily.CARD: Route.ISSUER,
+    PaymentFamily.INSTALMENT: Route.ISSUER,
+    PaymentFamily.PAYLATER: Route.ISSUER,
+}
+# Bank or platform admin fees (and third-party instalment fees) are never refunded (sections 2, 6).
+ISSUER_FEES_REFUNDABLE = False
+
+
+def refund_route(family: str) -> str:
+    return REFUND_ROUTES.get(family, Route.SENDME_OWN_ACCOUNT)
+
+
+def refundable_after_issuer_fees(amount: int, *, family: str, issuer_admin_fee: int = 0) -> int:
+    """Issuer-routed refunds follow the issuer's mechanism; their admin fee stays with the issuer."""
+    if refund_route(family) == Route.ISSUER and not ISSUER_FEES_REFUNDABLE:
+        return max(amount - issuer_admin_fee, 0)
+    return amount
+
+
+def substitute_account_acceptable(*, owner_id: int, buyer_id: int, can_receive_payouts: bool) -> bool:
+    """A substitute account must belong to the buyer and be verified in the buyer's name (the
+    account inquiry compared its holder name with the buyer's full name)."""
+    return owner_id == buyer_id and can_receive_payouts
+
+
+# --- 5) Documents --------------------------------------------------------------------------------
+
+
+class Document(models.TextChoices):
+    ORDER_NUMBER = "order_number", _("Order / reference number")
+    PROOF_OF_PAYMENT = "proof_of_payment", _("Proof of payment")
+    RMA_NUMBER = "rma_number", _("RMA (return authorisation) number")
+    RETURN_RECEIPT = "return_receipt", _("Return courier receipt")
+    INSPECTION_RESULT = "inspection_result", _("Inspection result")
+    BANK_STATEMENT = "bank_statement", _("Bank or e-wallet statement / debit proof")
+
+
+BASE_DOCUMENTS = (Document.ORDER_NUMBER, Document.PROOF_OF_PAYMENT)
+REQUIRED_DOCUMENTS = {
+    **{case: BASE_DOCUMENTS for case in RefundCase.values},
+    **{case: BASE_DOCUMENTS + (Document.RMA_NUMBER, Document.RETURN_RECEIPT, Document.INSPECTION_RESULT)
+       for case in RETURN_CASES},
+    **{case: BASE_DOCUMENTS + (Document.BANK_STATEMENT,) for case in PAYMENT_CASES},
+}
+# Documents that are typed (a number) rather than uploaded.
+TEXT_DOCUMENTS = frozenset({Document.ORDER_NUMBER, Document.RMA_NUMBER})
+# Documents only INTRASA staff may record (the inspection is "ours").
+STAFF_DOCUMENTS = frozenset({Document.INSPECTION_RESULT})
+
+
+def required_documents(case: str) -> tuple[str, ...]:
+    return REQUIRED_DOCUMENTS[case]
+
+
+def missing_documents(case: str, present) -> list[str]:
+    present = set(present)
+    return [doc for doc in required_documents(case) if doc not in present]
+
+
+# --- 6) Exclusions -------------------------------------------------------------------------------
+
+
+def is_excluded(*, digital: bool, delivered_or_activated: bool) -> bool:
+    """Digital licences and voucher codes that were delivered or activated are not refundable."""
+    return digital and delivered_or_activated
+
+
+# --- 7) How to ask -------------------------------------------------------------------------------
+
+CUSTOMER_SERVICE_WHATSAPP = "0813-9800-9700"
+CUSTOMER_SERVICE_WHATSAPP_E164 = "6281398009700"
+
+
+def whatsapp_subject(reference: str) -> str:
+    return f"Refund – {reference}"
+
+
+def whatsapp_link(reference: str) -> str:
+    """wa.me link to customer service, prefilled with the subject the policy asks for."""
+    return f"https://wa.me/{CUSTOMER_SERVICE_WHATSAPP_E164}?text={quote(whatsapp_subject(reference))}"

@@ -1,0 +1,383 @@
+"""The refund engine: every change to a refund request goes through a function here.
+
+A request starts automatically when money becomes owed back to a buyer — the escrow is refunded
+(``transactions.signals.escrow_refunded``: a seller's cancellation after payment or a dispute
+decided for the buyer), a dispute ends in a split (``disputes.services``), a payment is owed back
+(``payments.signals.payment_owed_back``: double, short or excess) — or from the buyer's refund page
+for a charged payment INTRASA has not matched yet. Then:
+
+1. documents: the policy's list per case (``refunds.policy.REQUIRED_DOCUMENTS``); INTRASA's own
+   records count where it has them (the reference number, the verified payment, the provider's
+   confirmation of a double payment); the rest come from the buyer or staff;
+2. complete documents start the 2×24 working-hour verification clock (``approval_due_at``);
+3. finance approves (``refunds.approve_refund``): the refund is planned as a SendMe payout from the
+   transaction's buyer refund payable to the buyer's own account (policy: refund route);
+4. SendMe's success posts REFUND_SENT (disbursements); ``refund_complete_paid`` closes the request,
+   the documents app renders the refund receipt from that ledger line, both parties are told.
+"""
+from django.db import transaction
+from django.db.models import Sum
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import PayoutDestination
+from audit.services import audit_record
+from disbursements.models import Disbursement, Payout
+from disputes.uploads import check_upload, private_path
+from intrasa.money import format_rupiah
+from intrasa.wib import format_wib
+from ledger.models import AccountCategory
+from ledger.selectors import transaction_balances
+from notifications.services import notify
+from transactions.models import Category
+from workdays.calendar import working_calendar
+
+from . import policy
+from .models import RefundDocument, RefundRequest
+from .policy import Document, PaymentFamily, RefundCase
+
+METHOD_FAMILY = {"va": PaymentFamily.VIRTUAL_ACCOUNT, "retail": PaymentFamily.RETAIL, "qris": PaymentFamily.QRIS,
+                 "bank_transfer": PaymentFamily.BANK_TRANSFER}
+
+
+class RefundError(Exception):
+    """A refused refund action; the message is meant for the person who tried it."""
+
+    def __init__(self, message: str, code: str = "refused"):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+def payment_family(escrow_transaction, bill=None) -> str:
+    """The buyer's original payment method (decides the transfer time, policy section 3)."""
+    if bill is None:
+        bill = escrow_transaction.bills.filter(status="verified").exclude(flag="double").order_by("pk").first()
+    # Without a bill (a payment verified by other means) assume the slowest domestic transfer time.
+    return METHOD_FAMILY.get(getattr(bill, "method", ""), PaymentFamily.BANK_TRANSFER)
+
+
+def _lock(refund_request) -> RefundRequest:
+    return (RefundRequest.objects.select_for_update(of=("self",))
+            .select_related("escrow_transaction", "buyer", "escrow_transaction__seller")
+            .get(pk=refund_request.pk if isinstance(refund_request, RefundRequest) else refund_request))
+
+
+def _labels(kinds) -> str:
+    labels = dict(Document.choices)
+    return ", ".join(str(labels[kind]) for kind in kinds)
+
+
+def missing_documents(refund_request: RefundRequest) -> list[str]:
+    present = {doc.kind for doc in refund_request.documents.all()}
+    return policy.missing_documents(refund_request.case, present)
+
+
+def _context(req: RefundRequest, **extra) -> dict:
+    txn = req.escrow_transaction
+    return {"reference": txn.reference, "title": txn.title, "amount": format_rupiah(req.amount),
+            "case": req.get_case_display(), **extra}
+
+
+def _notify(req: RefundRequest, user, kind: str, **extra) -> None:
+    notify(event_key=f"refund:{req.pk}:{kind}:{user.pk}", kind=kind, recipient=user,
+           context=_context(req, **extra), link=req.get_absolute_url())
+
+
+def _system_documents(req: RefundRequest) -> None:
+    """Record the documents INTRASA itself holds, so nobody is asked for them."""
+    txn = req.escrow_transaction
+    docs = [(Document.ORDER_NUMBER, txn.reference)]
+    bill = req.bill
+    if bill is not None and bill.status == "verified":
+        # The provider's status inquiry (or our bank statement) confirmed this very payment.
+        docs.append((Document.PROOF_OF_PAYMENT, _("Payment %(bill)s confirmed by the provider") % {"bill": bill.bill_no}))
+        if req.case in policy.PAYMENT_CASES:
+            docs.append((Document.BANK_STATEMENT,
+                         _("Provider confirmation of %(bill)s (%(amount)s)")
+                         % {"bill": bill.bill_no, "amount": format_rupiah(bill.paid_amount or 0)}))
+    elif txn.verified_at is not None:
+        docs.append((Document.PROOF_OF_PAYMENT, _("Payment of %(amount)s verified on %(at)s")
+                     % {"amount": format_rupiah(txn.amount_received or 0), "at": format_wib(txn.verified_at)}))
+    RefundDocument.objects.bulk_create([
+        RefundDocument(request=req, kind=kind, source=RefundDocument.Source.SYSTEM, value=str(value)[:255])
+        for kind, value in docs
+    ])
+
+
+def _after_documents_changed(req: RefundRequest) -> None:
+    missing = missing_documents(req)
+    if not missing and req.status == RefundRequest.Status.AWAITING_DOCUMENTS:
+        now = timezone.now()
+        req.status = RefundRequest.Status.IN_REVIEW
+        req.documents_complete_at = now
+        req.approval_due_at = working_calendar().add_working_hours(now, policy.APPROVAL_WORKING_HOURS)
+        req.save(update_fields=["status", "documents_complete_at", "approval_due_at"])
+        _notify(req, req.buyer, "refund_in_review", deadline=format_wib(req.approval_due_at))
+
+
+def refund_excluded(escrow_transaction, *, dispute_reason: str = "") -> bool:
+    """Policy section 6 for this transaction: delivered digital goods (licences, voucher codes)."""
+    delivered = escrow_transaction.shipped_at is not None and dispute_reason not in policy.UNDELIVERED_REASONS
+    return policy.is_excluded(digital=escrow_transaction.category == Category.DIGITAL,
+                              delivered_or_activated=delivered)
+
+
+# --- starting a request ---------------------------------------------------------------------
+
+def refund_request_create(
+    *, escrow_transaction, case: str, amount: int, source_key: str, requested_by=None, dispute=None,
+    bill=None, description: str = "", uncovered_amount: int = 0, restocking_fee: int = 0,
+) -> RefundRequest:
+    """Open the request for money owed back to the buyer (idempotent on ``source_key``)."""
+    with transaction.atomic():
+        existing = RefundRequest.objects.filter(source_key=source_key).first()
+        if existing is not None:
+            return existing
+        txn = escrow_transaction
+        buyer = txn.buyer
+        if buyer is None:
+            raise RefundError(_("This transaction has no buyer to refund."), code="no_buyer")
+        req = RefundRequest.objects.create(
+            escrow_transaction=txn, buyer=buyer, case=case, amount=amount, source_key=source_key,
+            requested_by=requested_by, dispute=dispute, bill=bill, description=description,
+            uncovered_amount=uncovered_amount, restocking_fee=restocking_fee,
+            payment_family=payment_family(txn, bill),
+        )
+        _system_documents(req)
+        audit_record(actor=requested_by, action="refund.request", target=req,
+                     data={"case": case, "amount": amount, "source": source_key})
+        missing = missing_documents(req)
+        if missing:
+            _notify(req, buyer, "refund_requested", missing=_labels(missing))
+        else:
+            _after_documents_changed(req)
+        return req
+
+
+def refund_request_submit(*, escrow_transaction, buyer, case: str, amount: int, description: str) -> RefundRequest:
+    """The buyer asks from the refund page (a charged payment INTRASA has not matched yet)."""
+    if escrow_transaction.buyer_id != buyer.pk:
+        raise RefundError(_("Only the buyer can ask for a refund."), code="forbidden")
+    if case not in policy.BUYER_REQUESTABLE_CASES:
+        raise RefundError(_("Open a dispute on the transaction page for this kind of refund."), code="use_dispute")
+    if amount <= 0:
+        raise RefundError(_("Enter the amount that was charged."), code="invalid_amount")
+    if not description.strip():
+        raise RefundError(_("Describe what happened (the chronology)."), code="description_required")
+    count = RefundRequest.objects.filter(escrow_transaction=escrow_transaction, requested_by=buyer).count()
+    return refund_request_create(escrow_transaction=escrow_transaction, case=case, amount=amount,
+                                 source_key=f"buyer:{escrow_transaction.pk}:{count + 1}", requested_by=buyer,
+                                 description=description.strip())
+
+
+def on_escrow_refunded(sender, *, escrow_transaction, amount, reason="", **kwargs) -> None:
+    """Receiver of ``transactions.signals.escrow_refunded``: the whole hold is now owed back."""
+    from disputes.models import Dispute
+
+    dispute = Dispute.objects.filter(escrow_transaction=escrow_transaction).first()
+    case = policy.dispute_refund_case(dispute.reason) if dispute else RefundCase.CANCELLATION
+    if amount > 0:
+        refund_request_create(escrow_transaction=escrow_transaction, case=case, amount=amount,
+                              source_key=f"escrow-refund:{escrow_transaction.pk}", dispute=dispute,
+                              description=reason)
+
+
+def on_payment_owed_back(sender, *, escrow_transaction, bill, amount, why, **kwargs) -> None:
+    """Receiver of ``payments.signals.payment_owed_back``: double, short or excess payments."""
+    if escrow_transaction.buyer_id is None or amount <= 0:
+        return
+    refund_request_create(escrow_transaction=escrow_transaction, case=policy.OWED_BACK_CASES[why], amount=amount,
+                          source_key=f"bill:{bill.pk}:{why}", bill=bill,
+                          description=_("Detected by INTRASA: %(bill)s") % {"bill": bill.bill_no})
+
+
+# --- documents ------------------------------------------------------------------------------
+
+def refund_document_add(*, refund_request, kind: str, actor, upload=None, value: str = "") -> RefundDocument:
+    """The buyer (or staff) adds a document; complete documents start the approval clock."""
+    if kind not in Document.values:
+        raise RefundError(_("Unknown document."), code="invalid_document")
+    is_staff = actor.is_staff and actor.has_perm("refunds.add_refunddocument")
+    if kind in policy.STAFF_DOCUMENTS and not is_staff:
+        raise RefundError(_("Only INTRASA staff record this document."), code="forbidden")
+    value = (value or "").strip()
+    checked = None
+    if kind in policy.TEXT_DOCUMENTS:
+        if not value:
+            raise RefundError(_("Enter the number."), code="value_required")
+    elif upload is None:
+        if not (is_staff and value):
+            raise RefundError(_("Choose a file to upload."), code="file_required")
+    else:
+        from django.core.exceptions import ValidationError
+
+        try:
+            checked = check_upload(upload, allowed_kinds=("image", "document"))
+        except ValidationError as exc:
+            raise RefundError(exc.messages[0], code=exc.code or "invalid_file") from None
+    with transaction.atomic():
+        req = _lock(refund_request)
+        if actor.pk != req.buyer_id and not is_staff:
+            raise RefundError(_("You are not allowed to do this."), code="forbidden")
+        if req.status not in (RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW):
+            raise RefundError(_("This request no longer takes documents."), code="closed")
+        doc = RefundDocument(request=req, kind=kind, value=value[:255], uploaded_by=actor,
+                             source=RefundDocument.Source.STAFF if actor.pk != req.buyer_id else RefundDocument.Source.BUYER)
+        if checked is not None:
+            doc.original_name = (upload.name or "")[:200]
+            doc.content_type, doc.size, doc.sha256 = checked.content_type, checked.size, checked.sha256
+            doc.file.save(private_path(f"refunds/{req.escrow_transaction.reference}", checked.extension), upload,
+                          save=False)
+        doc.save()
+        audit_record(actor=actor, action="refund.document", target=req, data={"kind": kind, "sha256": doc.sha256})
+        _after_documents_changed(req)
+        return doc
+
+
+# --- deciding -------------------------------------------------------------------------------
+
+def _committed_to_refund_payouts(txn) -> int:
+    """Buyer refund money already promised to payouts that have not finished paying."""
+    open_payouts = Payout.objects.filter(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND).exclude(
+        status=Payout.Status.COMPLETED)
+    planned = open_payouts.aggregate(t=Sum("amount"))["t"] or 0
+    sent = Disbursement.objects.filter(payout__in=open_payouts, status=Disbursement.Status.SUCCEEDED).aggregate(
+        t=Sum("amount"))["t"] or 0
+    return planned - sent
+
+
+def _require_approver(actor) -> None:
+    if not (actor.is_staff and actor.has_perm("refunds.approve_refund")):
+        raise RefundError(_("You are not allowed to approve or reject refunds."), code="forbidden")
+
+
+def refund_approve(*, refund_request, actor, destination: PayoutDestination | None = None) -> RefundRequest:
+    """Finance approves: plan the SendMe payout to the buyer's own account (policy section 4)."""
+    from disbursements.services import payout_plan
+
+    _require_approver(actor)
+    with transaction.atomic():
+        req = _lock(refund_request)
+        txn = req.escrow_transaction
+        missing = missing_documents(req)
+        if missing:
+            raise RefundError(_("This refund cannot be approved: missing %(documents)s.")
+                              % {"documents": _labels(missing)}, code="documents_missing")
+        if req.status != RefundRequest.Status.IN_REVIEW:
+            raise RefundError(_("Only a request under review can be approved."), code="not_in_review")
+        if policy.refund_route(req.payment_family) == policy.Route.ISSUER:
+            raise RefundError(_("Card, instalment and paylater refunds go back through the issuer, not by "
+                                "transfer."), code="issuer_route")
+        available = (transaction_balances(escrow_transaction=txn).get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
+                     - _committed_to_refund_payouts(txn))
+        if req.amount > available:
+            raise RefundError(_("Only %(available)s is owed back to the buyer in the ledger; the request is "
+                                "for %(amount)s.") % {"available": format_rupiah(available),
+                                                      "amount": format_rupiah(req.amount)},
+                              code="not_owed")
+        destination = destination or req.destination
+        if destination is not None and not policy.substitute_account_acceptable(
+                owner_id=destination.owner_id, buyer_id=req.buyer_id,
+                can_receive_payouts=destination.can_receive_payouts):
+            raise RefundError(_("The refund account must be the buyer's own account, verified in the buyer's "
+                                "name."), code="destination")
+        now = timezone.now()
+        req.payout = payout_plan(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND, recipient=req.buyer,
+                                 amount=req.amount, reason=f"Refund {req.case} {txn.reference}",
+                                 destination=destination, actor=actor)
+        earliest, latest = policy.transfer_window(req.payment_family)
+        calendar = working_calendar()
+        req.status = RefundRequest.Status.PAYING
+        req.destination = destination
+        req.approved_by, req.approved_at = actor, now
+        req.transfer_from = calendar.add_working_days(now, earliest)
+        req.transfer_by = calendar.add_working_days(now, latest)
+        req.save()
+        audit_record(actor=actor, action="refund.approve", target=req,
+                     data={"amount": req.amount, "payout": req.payout.pk})
+        for party in _parties(req):
+            _notify(req, party, "refund_approved", earliest=format_wib(req.transfer_from, with_time=False),
+                    latest=format_wib(req.transfer_by, with_time=False))
+        return req
+
+
+def _parties(req: RefundRequest) -> list:
+    """Both parties hear about a refund; a double payment concerns only the buyer's own money."""
+    if req.case in policy.PAYMENT_CASES:
+        return [req.buyer]
+    return [req.buyer, req.escrow_transaction.seller]
+
+
+def refund_reject(*, refund_request, actor, reason: str) -> RefundRequest:
+    _require_approver(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundError(_("Please give a reason."), code="reason_required")
+    with transaction.atomic():
+        req = _lock(refund_request)
+        if req.status not in (RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW):
+            raise RefundError(_("Only an open request that is not being paid can be rejected."), code="closed")
+        req.status = RefundRequest.Status.REJECTED
+        req.rejected_reason = reason
+        req.closed_by = actor
+        req.completed_at = timezone.now()
+        req.save(update_fields=["status", "rejected_reason", "closed_by", "completed_at"])
+        audit_record(actor=actor, action="refund.reject", target=req, reason=reason)
+        _notify(req, req.buyer, "refund_rejected", reason=reason)
+        return req
+
+
+def refund_choose_destination(*, refund_request, buyer, destination: PayoutDestination) -> RefundRequest:
+    """The buyer names the account to refund to. Faspay collections cannot be reversed, so this
+    is the "substitute account": it must be the buyer's own, in the buyer's name."""
+    from disbursements.services import destination_verify, payout_use_destination
+
+    if destination.owner_id != buyer.pk or refund_request.buyer_id != buyer.pk:
+        raise RefundError(_("Choose one of your own accounts."), code="forbidden")
+    if destination.kind == PayoutDestination.Kind.BANK and \
+            destination.verification == PayoutDestination.Verification.UNVERIFIED:
+        # The account inquiry is a provider call: made before any lock is taken.
+        destination_verify(destination_id=destination.pk)
+        destination.refresh_from_db()
+    if not policy.substitute_account_acceptable(owner_id=destination.owner_id, buyer_id=buyer.pk,
+                                                can_receive_payouts=destination.can_receive_payouts):
+        raise RefundError(_("This account is not verified in your name (the bank reports “%(name)s”). "
+                            "Refunds go only to an account in the buyer's own name.")
+                          % {"name": destination.verified_name or "?"}, code="name_mismatch")
+    with transaction.atomic():
+        req = _lock(refund_request)
+        if not req.is_open:
+            raise RefundError(_("This request is closed."), code="closed")
+        req.destination = destination
+        req.save(update_fields=["destination"])
+        audit_record(actor=buyer, action="refund.destination", target=req, data={"destination": destination.pk})
+        payout = req.payout
+    if payout is not None and payout.status == Payout.Status.AWAITING_DESTINATION:
+        payout_use_destination(payout=payout, destination=destination, actor=buyer)
+    return req
+
+
+def refund_complete(*, refund_request) -> RefundRequest | None:
+    """Close a request whose payout has fully succeeded (REFUND_SENT is in the ledger)."""
+    with transaction.atomic():
+        req = _lock(refund_request)
+        if req.status != RefundRequest.Status.PAYING or req.payout is None \
+                or req.payout.status != Payout.Status.COMPLETED:
+            return None
+        req.status = RefundRequest.Status.COMPLETED
+        req.completed_at = timezone.now()
+        req.save(update_fields=["status", "completed_at"])
+        audit_record(actor=None, action="refund.completed", target=req, data={"payout": req.payout_id})
+        for party in _parties(req):
+            _notify(req, party, "refund_completed")
+        return req
+
+
+def refund_complete_paid() -> int:
+    """Beat job: close every request whose refund payout has completed."""
+    ids = list(RefundRequest.objects.filter(status=RefundRequest.Status.PAYING,
+                                            payout__status=Payout.Status.COMPLETED).values_list("pk", flat=True)[:200])
+    return sum(1 for pk in ids if refund_complete(refund_request=pk) is not None)

@@ -1,0 +1,11 @@
+"""Thin periodic tasks over ``refunds.services``; safe to run twice or concurrently (row locks and
+status re-checks in the service)."""
+from celery import shared_task
+
+from . import services
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def complete_paid_refunds() -> int:
+    """Close refund requests whose SendMe payout has completed and tell both parties."""
+    return services.refund_complete_paid()

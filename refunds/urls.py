@@ -1,0 +1,11 @@
+from django.urls import path
+
+from . import views
+
+app_name = "refunds"
+urlpatterns = [
+    path("permintaan/<int:pk>/dokumen/", views.add_document, name="add_document"),
+    path("permintaan/<int:pk>/rekening/", views.choose_destination, name="destination"),
+    path("dokumen/<int:pk>/", views.document, name="document"),
+    path("<str:reference>/", views.detail, name="detail"),
+]
