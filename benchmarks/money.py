@@ -1,0 +1,178 @@
+"""Money path: complete escrow lifecycles per second against the sandbox over HTTP, ledger postings
+per second, and pgbench's TPC-B-like transactions per second on the same PostgreSQL, same run.
+
+A lifecycle is what happens to real money, through the real services and the real HTTP protocols:
+create → accept → payment_start (Faspay Post Data over HTTP) → the buyer pays (sandbox control
+``bill_pay``, which sends the payment notification to INTRASA over HTTP; INTRASA's handler marks
+it paid and runs the status inquiry, which verifies it) → ship → confirm (the release plans the
+payout; SendMe transfer-interbank over HTTP; with ``settle_delay_seconds=0`` it settles at once and
+the sandbox's callback makes INTRASA inquire) → ``disbursed``. Celery runs eagerly, so the side
+effects that a worker would run happen inside the request or service that enqueued them.
+"""
+import re
+import subprocess
+import threading
+import time
+
+import requests
+from django.db import connection, transaction
+
+from ledger.models import AccountCategory, EntryKind
+from ledger.services import credit, debit, entry_post
+from payments import services as payment_services
+from transactions import services
+from transactions.models import EscrowTransaction, Status
+
+from .harness import Server, Table, counting, drop_database, fmt_ms, pg_tool, recreate_database
+from .seed import TXN, Party, give_bank_account, parties, walk
+
+SECTION = "money"
+LIFECYCLE_SECONDS = 25
+LIFECYCLE_MAX = 200
+LEDGER_SECONDS = 8
+LEDGER_MAX = 5000
+PGBENCH_SECONDS = 15
+
+
+class Control:
+    """The sandbox's control API (``/sandbox/control/api``)."""
+
+    def __init__(self, base_url: str):
+        self.url = f"{base_url}/sandbox/control/api"
+        self.session = requests.Session()
+        self.calls = 0
+
+    def __call__(self, action: str, **data):
+        self.calls += 1
+        response = self.session.post(self.url, json={"action": action, **data}, timeout=60)
+        if response.status_code != 200:
+            raise RuntimeError(f"sandbox control {action}: {response.status_code} {response.text[:300]}")
+        return response.json()["result"]
+
+
+def lifecycle(party: Party, control: Control) -> None:
+    txn = services.transaction_create(seller=party.seller, buyer_email=party.buyer.email, **TXN)
+    txn = services.transaction_accept(escrow_transaction=txn, buyer=party.buyer)
+    bill = payment_services.payment_start(escrow_transaction=txn, buyer=party.buyer, channel_code="702")
+    control("bill_pay", trx_id=bill.provider_trx_id)  # the buyer pays at the bank
+    if (status := _status(txn)) != Status.VERIFIED:
+        raise RuntimeError(f"{txn.reference}: {status} after the payment, expected verified")
+    txn = services.transaction_ship(escrow_transaction=txn, seller=party.seller, courier="jne",
+                                    tracking_number="JNE0012345678")
+    services.transaction_confirm(escrow_transaction=txn, buyer=party.buyer)
+    if (status := _status(txn)) != Status.DISBURSED:
+        raise RuntimeError(f"{txn.reference}: {status} after the confirmation, expected disbursed")
+
+
+def _status(txn: EscrowTransaction) -> str:
+    # Not refresh_from_db(): django-fsm-2 lifts the field's ``protected`` flag on the *field* (shared
+    # by every thread) while it refreshes, so two threads refreshing at once raise AttributeError.
+    return EscrowTransaction.objects.values_list("status", flat=True).get(pk=txn.pk)
+
+
+def _lifecycles(pairs: list[Party], control_url: str, *, threads: int) -> tuple[int, float, list[float]]:
+    """Run lifecycles on ``threads`` threads (one seller/buyer pair each) for a fixed time."""
+    done, durations, failures = [0] * threads, [], []
+    deadline = time.perf_counter() + LIFECYCLE_SECONDS
+
+    def worker(index: int) -> None:
+        control = Control(control_url)
+        try:
+            while time.perf_counter() < deadline and sum(done) < LIFECYCLE_MAX:
+                started = time.perf_counter()
+                lifecycle(pairs[index], control)
+                durations.append(time.perf_counter() - started)
+                done[index] += 1
+        except Exception as exc:  # noqa: BLE001 - reported below, the run must stop
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise failures[0]
+    return sum(done), elapsed, sorted(durations)
+
+
+def _ledger(table: Table, party: Party) -> float:
+    txn = walk(party, Status.VERIFIED)
+    lines = [debit(AccountCategory.PROVIDER_CLEARING, 1_000), credit(AccountCategory.ESCROW_HOLD, 1_000)]
+
+    def post(i: int) -> None:
+        with transaction.atomic():
+            entry_post(idempotency_key=f"bench-ledger:{txn.pk}:{i}", kind=EntryKind.PAYMENT_VERIFIED,
+                       memo="benchmark posting", escrow_transaction=txn, lines=lines)
+
+    post(-1)  # accounts exist from here on, as they would in a running system
+    with counting() as sample:
+        for i in range(50):
+            post(i)
+    queries = sample.queries / 50
+    count, started = 50, time.perf_counter()
+    deadline = started + LEDGER_SECONDS
+    while time.perf_counter() < deadline and count < LEDGER_MAX:
+        post(count)
+        count += 1
+    elapsed = time.perf_counter() - started
+    rate = (count - 50) / elapsed
+    table.add(SECTION, "ledger entry_post: entries/s (1 entry per DB transaction)", f"{rate:,.0f}",
+              f"= {rate * len(lines):,.0f} postings/s; {queries:.0f} SQL queries/entry; "
+              f"{count - 50:,} entries in {elapsed:.1f} s, one thread")
+    return rate
+
+
+def _pgbench(table: Table, database_url: str) -> float:
+    url = database_url.rsplit("/", 1)[0] + "/intrasa_bench_pgbench"
+    name = recreate_database(url)
+    host = ["-h", "127.0.0.1", "-U", "postgres"]
+    try:
+        subprocess.run([pg_tool("pgbench"), *host, "-i", "-s", "10", "-q", name], check=True,
+                       capture_output=True, text=True, timeout=300)
+        output = subprocess.run([pg_tool("pgbench"), *host, "-c", "2", "-j", "2", "-T", str(PGBENCH_SECONDS), name],
+                                check=True, capture_output=True, text=True, timeout=PGBENCH_SECONDS + 60).stdout
+    finally:
+        drop_database(url)
+    tps = float(re.search(r"tps = ([\d.]+)", output).group(1))
+    latency = re.search(r"latency average = ([\d.]+) ms", output)
+    table.add(SECTION, "pgbench TPC-B-like: transactions/s", f"{tps:,.0f}",
+              f"-s 10 -c 2 -j 2 -T {PGBENCH_SECONDS}; latency avg {latency.group(1) if latency else '?'} ms; "
+              "5 statements per transaction")
+    return tps
+
+
+def run(table: Table, database_url: str, server: Server, control: Control) -> None:
+    print("\n== money path: lifecycles over HTTP against the sandbox, ledger postings, pgbench", flush=True)
+    with transaction.atomic():
+        pairs = parties(2, "m")
+        for pair in pairs:
+            give_bank_account(pair.seller)
+    lifecycle(pairs[0], control)  # warm-up: keys loaded, connections open, code paths hot
+    with counting() as one:
+        lifecycle(pairs[0], control)
+    intrasa_http = one.http - 1  # minus the control call that stands for the buyer paying
+    table.add(SECTION, "one escrow lifecycle, sequential: wall time", fmt_ms(one.seconds),
+              f"{one.queries} SQL queries and {intrasa_http} HTTP calls in the driver process "
+              "(the server's notification/callback handling comes on top)")
+
+    count, elapsed, durations = _lifecycles(pairs[:1], server.url, threads=1)
+    rate1 = count / elapsed
+    table.add(SECTION, "escrow lifecycles/s, 1 driver thread", f"{rate1:.1f}",
+              f"{count} lifecycles in {elapsed:.1f} s; p50 {fmt_ms(durations[len(durations) // 2])}; "
+              f"{server.description}, sandbox settle_delay 0")
+    count, elapsed, durations = _lifecycles(pairs[:2], server.url, threads=2)
+    rate2 = count / elapsed
+    table.add(SECTION, "escrow lifecycles/s, 2 driver threads", f"{rate2:.1f}",
+              f"{count} lifecycles in {elapsed:.1f} s; p50 {fmt_ms(durations[len(durations) // 2])}")
+    ledger_rate = _ledger(table, pairs[1])
+    tps = _pgbench(table, database_url)
+    table.add(SECTION, "ledger entries/s ÷ pgbench TPS", f"{ledger_rate / tps:.2f}",
+              "same PostgreSQL, same run")
+    table.add(SECTION, "lifecycles/s (2 threads) ÷ pgbench TPS", f"{rate2 / tps:.4f}",
+              f"1 lifecycle ≈ {tps / rate2:.0f} pgbench transactions of database+CPU time")
+

@@ -1,0 +1,84 @@
+"""Data for the benchmark: people, and a few hundred transactions walked through the real services.
+
+No HTTP happens here (sellers have no payout account yet, so a confirmation plans a payout that
+waits for one), so it runs before any server is up.
+"""
+from dataclasses import dataclass
+
+from django.db import transaction
+
+from accounts.models import PayoutDestination, User
+from transactions import services
+from transactions.models import Category, EscrowTransaction, Status
+
+PASSWORD = "bench-password-123"
+TXN = dict(title="Kamera Mirrorless Bekas", description="Lensa kit, kondisi 90%, garansi habis.",
+           category=Category.PHYSICAL, price=1_250_000, shipping_cost=25_000, fee_payer="buyer",
+           inspection_days=3, shipping_days=2)
+
+# The mix of states Cek Transaksi and the detail page see, in the order a transaction reaches them.
+STATE_MIX = [
+    "invited", Status.CREATED, Status.PAID, Status.VERIFIED, Status.SHIPPED, Status.SHIPPED,
+    Status.CONFIRMED, Status.DISPUTED, Status.REFUNDED, Status.CANCELLED,
+]
+
+
+@dataclass
+class Party:
+    seller: User
+    buyer: User
+
+
+def user(email: str, name: str) -> User:
+    return User.objects.create_user(email, PASSWORD, full_name=name)
+
+
+def parties(count: int, tag: str) -> list[Party]:
+    return [Party(user(f"penjual.{tag}{n}@bench.intrasa.test", f"Penjual {tag.upper()} {n}"),
+                  user(f"pembeli.{tag}{n}@bench.intrasa.test", f"Pembeli {tag.upper()} {n}"))
+            for n in range(count)]
+
+
+def give_bank_account(seller: User) -> PayoutDestination:
+    """A verified bank account that the sandbox pays successfully (any ordinary number does)."""
+    return PayoutDestination.objects.create(
+        owner=seller, kind=PayoutDestination.Kind.BANK, bank_code="014", account_number="7001234567",
+        account_holder_name=seller.full_name, verification=PayoutDestination.Verification.VERIFIED,
+        is_default=True)
+
+
+def walk(party: Party, target: str, price: int = TXN["price"]) -> EscrowTransaction:
+    """Create a transaction and move it to ``target`` through the services (no HTTP)."""
+    txn = services.transaction_create(seller=party.seller, buyer_email=party.buyer.email, **{**TXN, "price": price})
+    if target == "invited":
+        return txn
+    txn = services.transaction_accept(escrow_transaction=txn, buyer=party.buyer)
+    if target == Status.CANCELLED:
+        return services.transaction_cancel(escrow_transaction=txn, actor=party.buyer, reason="Tidak jadi beli")
+    if target == Status.CREATED:
+        return txn
+    txn = services.transaction_mark_paid(escrow_transaction=txn, payment_reference="SEED", amount=txn.amount_due)
+    if target == Status.PAID:
+        return txn
+    txn = services.transaction_verify(escrow_transaction=txn, payment_reference="SEED", amount_received=txn.amount_due)
+    if target == Status.VERIFIED:
+        return txn
+    if target == Status.REFUNDED:
+        return services.transaction_refund(escrow_transaction=txn, actor=party.seller, reason="Stok habis")
+    txn = services.transaction_ship(escrow_transaction=txn, seller=party.seller, courier="jne",
+                                    tracking_number="JNE0012345678")
+    if target == Status.SHIPPED:
+        return txn
+    if target == Status.DISPUTED:
+        return services.transaction_open_dispute(escrow_transaction=txn, buyer=party.buyer,
+                                                 reason="Barang tidak sesuai deskripsi")
+    return services.transaction_confirm(escrow_transaction=txn, buyer=party.buyer)
+
+
+def seed_web(count: int = 300, people: int = 10) -> tuple[list[Party], list[EscrowTransaction]]:
+    with transaction.atomic():
+        pairs = parties(people, "w")
+    txns = []
+    for n in range(count):
+        txns.append(walk(pairs[n % people], STATE_MIX[n % len(STATE_MIX)], price=100_000 + 1_000 * n))
+    return pairs, txns

@@ -1,0 +1,74 @@
+"""Web: requests per second and p50/p99 of Cek Transaksi (HTML and JSON) and of the transaction
+detail page, next to a bare Django view on the same gunicorn in the same run.
+
+The figure that matters is each page's share of the bare view's throughput: the machine, the load
+generator and gunicorn cancel out; what is left is what the page costs.
+"""
+from django.conf import settings
+from django.test import Client
+
+from . import loadgen
+from .harness import Server, Table, counting, free_port
+
+SECTION = "web"
+SECONDS = 10
+CONNECTIONS = 6
+WORKERS = 3  # production's gunicorn command (Dockerfile)
+
+
+def _queries_per_request(paths: list[str], *, user=None) -> tuple[int, int, set[int]]:
+    client = Client(REMOTE_ADDR="127.0.0.1", HTTP_HOST="127.0.0.1")
+    if user is not None:
+        client.force_login(user)
+    counts, statuses = [], set()
+    for path in paths:
+        with counting() as c:
+            response = client.get(path)
+        statuses.add(response.status_code)
+        counts.append(c.queries)
+    return min(counts), max(counts), statuses
+
+
+def _session_cookie(user) -> str:
+    client = Client()
+    client.force_login(user)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+def run(table: Table, pairs, txns) -> None:
+    from .throttle import raise_public_lookup_limits
+
+    raise_public_lookup_limits()  # for the in-process query counts; the server does the same
+    references = [t.reference for t in txns]
+    me = pairs[0].seller
+    mine = [t.reference for t in txns if t.seller_id == me.pk]
+    targets = [
+        ("bare Django view (/bench/bare/)", ["/bench/bare/"], None),
+        ("Cek Transaksi page (/cek-transaksi/?reference=…)",
+         [f"/cek-transaksi/?reference={r}" for r in references], None),
+        ("Cek Transaksi JSON (/api/cek-transaksi/<ref>/)", [f"/api/cek-transaksi/{r}/" for r in references], None),
+        ("transaction detail, logged in (/transaksi/<ref>/)", [f"/transaksi/{r}/" for r in mine], me),
+    ]
+    tool = "wrk" if loadgen.wrk_available() else "Python threads"
+    print(f"\n== web: {len(txns)} transactions; load: {tool}, {CONNECTIONS} connections, {SECONDS} s per page",
+          flush=True)
+    measured = {}
+    with Server(free_port(), workers=WORKERS) as server:
+        for label, paths, user in targets:
+            low, high, statuses = _queries_per_request(paths[:40], user=user)
+            if statuses != {200}:
+                raise RuntimeError(f"{label}: expected 200 from every path, got {sorted(statuses)}")
+            headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={_session_cookie(user)}"} if user else {}
+            result = loadgen.run(server.url, paths, seconds=SECONDS, connections=CONNECTIONS, headers=headers)
+            if result.errors:
+                raise RuntimeError(f"{label}: {result.errors} failed requests under load")
+            measured[label] = result
+            queries = f"{low}" if low == high else f"{low}–{high}"
+            table.add(SECTION, f"{label}: req/s", f"{result.rps:,.0f}",
+                      f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; {queries} SQL queries/request; "
+                      f"{server.description}, {result.tool} c={CONNECTIONS}, {result.requests:,} requests")
+    bare = measured[targets[0][0]].rps
+    for label, _paths, _user in targets[1:]:
+        short = label.split(" (")[0]
+        table.add(SECTION, f"{short} ÷ bare view (throughput)", f"{measured[label].rps / bare:.2f}",
+                  f"{bare / measured[label].rps:.1f}× the cost of the bare view")
