@@ -13,6 +13,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from intrasa.admin import ReadOnlyAdmin, ReadOnlyInline
 from intrasa.money import format_rupiah, parse_rupiah
 from intrasa.wib import now_wib
 
@@ -26,31 +27,11 @@ def _link(viewname: str, pk, label):
     return format_html('<a href="{}">{}</a>', reverse(viewname, args=[pk]), label)
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class DisbursementInline(admin.TabularInline):
+class DisbursementInline(ReadOnlyInline):
     model = Disbursement
     fields = ("sequence", "kind", "amount", "partner_reference_no", "status", "waiting_for", "not_before",
               "provider_reference_no", "last_response_code", "failure_reason", "completed_at")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-    show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 class PayoutDueFilter(admin.SimpleListFilter):
@@ -75,7 +56,7 @@ class PayoutDueFilter(admin.SimpleListFilter):
 
 
 @admin.register(Payout)
-class PayoutAdmin(ReadOnly):
+class PayoutAdmin(ReadOnlyAdmin):
     list_display = ("id", "transaction", "purpose", "recipient", "amount_display", "status", "due_at", "completed_at")
     list_filter = ("status", PayoutDueFilter, "purpose")
     search_fields = ("escrow_transaction__reference", "recipient__email")
@@ -94,7 +75,7 @@ class PayoutAdmin(ReadOnly):
 
 
 @admin.register(Disbursement)
-class DisbursementAdmin(ReadOnly):
+class DisbursementAdmin(ReadOnlyAdmin):
     list_display = ("partner_reference_no", "payout_link", "transaction", "kind", "amount_display", "status",
                     "waiting_for", "not_before", "quota_day", "last_response_code", "completed_at")
     list_filter = ("status", "waiting_for", "kind", "quota_day")
@@ -134,7 +115,7 @@ class DisbursementAdmin(ReadOnly):
 
 
 @admin.register(DailyQuota)
-class DailyQuotaAdmin(ReadOnly):
+class DailyQuotaAdmin(ReadOnlyAdmin):
     list_display = ("day", "limit_display", "used_display", "remaining_display")
 
     @admin.display(description=gettext_lazy("daily limit"), ordering="limit")

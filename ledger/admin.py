@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from intrasa.admin import ReadOnlyAdmin, ReadOnlyInline
 from intrasa.money import format_rupiah
 
 from .models import Account, JournalEntry, Posting
@@ -16,28 +17,13 @@ def _transaction_link(txn):
                        txn.reference)
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class PostingInline(ReadOnlyInline):
     """The books are written by services only."""
 
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class PostingInline(admin.TabularInline):
     model = Posting
     fields = ("account", "side", "amount")
     readonly_fields = fields
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    show_change_link = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("account__escrow_transaction")

@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from intrasa.admin import ReadOnlyAdmin
 from intrasa.money import format_rupiah, parse_rupiah
 
 from .models import BankStatementLine, Bill, ProviderNotification
@@ -25,19 +26,8 @@ def transaction_link(txn):
     return format_html('<a href="{}">{}</a>', url, txn.reference)
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Bill)
-class BillAdmin(ReadOnly):
+class BillAdmin(ReadOnlyAdmin):
     list_display = ("bill_no", "transaction", "method", "channel_code", "amount_display", "status", "flag",
                     "created_at", "expires_at", "settlement_expected_at")
     readonly_fields = ("transaction",)
@@ -56,7 +46,7 @@ class BillAdmin(ReadOnly):
 
 
 @admin.register(ProviderNotification)
-class ProviderNotificationAdmin(ReadOnly):
+class ProviderNotificationAdmin(ReadOnlyAdmin):
     list_display = ("received_at", "provider", "trx_id", "bill_link", "status_code", "deliveries")
     list_select_related = ("bill",)
 
@@ -104,7 +94,7 @@ class StatementUploadForm(forms.Form):
 
 
 @admin.register(BankStatementLine)
-class BankStatementLineAdmin(ReadOnly):
+class BankStatementLineAdmin(ReadOnlyAdmin):
     list_display = ("booked_on", "amount_display", "description", "bank_reference", "matched_bill", "imported_by")
     list_filter = (("matched_bill", admin.EmptyFieldListFilter), "booked_on")
     search_fields = ("description", "bank_reference", "matched_bill__bill_no")

@@ -2,29 +2,15 @@
 from pathlib import Path
 
 import pytest
-import requests
 
 from accounts.models import PayoutDestination
 from intrasa import snap
 from tests import scenarios
+from tests.sandbox_control import SandboxControl
 from tests.factories import BankDestinationFactory
 from transactions.models import Status
 
 DATA = Path(__file__).resolve().parent.parent / "data"
-
-
-class Control:
-    def __init__(self, base_url):
-        self.url = f"{base_url}/sandbox/control/api"
-        self.session = requests.Session()
-
-    def __call__(self, action, **data):
-        response = self.session.post(self.url, json={"action": action, **data}, timeout=30)
-        assert response.status_code == 200, response.text
-        return response.json()["result"]
-
-    def state(self):
-        return self.session.get(self.url, timeout=30).json()
 
 
 @pytest.fixture
@@ -39,10 +25,10 @@ def sendme(live_server, settings, tmp_path):
     # Daytime policy in tests unless a test is about the night window.
     settings.SENDME_NIGHT_HOLD_BANK = False
     snap.clear_key_cache()
-    control = Control(live_server.url)
+    control = SandboxControl(live_server.url)
     control("config", settle_delay_seconds=0, callback_retry_seconds=0)
     yield control
-    control.session.close()
+    control.close()
     snap.clear_key_cache()
 
 
