@@ -37,6 +37,9 @@ os.environ.update({
     "SENDME_PUBLIC_KEY_PATH": str(_REPO / "tests" / "data" / "test-only-merchant-key.public.pem"),
     # Daytime rules whatever the hour the benchmark runs, and a daily total that never binds.
     "SENDME_NIGHT_HOLD_BANK": "false",
+    # The load generator is one IP: lift Cek Transaksi's per-IP limits (the counters still run).
+    "PUBLIC_LOOKUP_LIMIT": "1000000000",
+    "PUBLIC_UNKNOWN_LOOKUP_LIMIT": "1000000000",
     "SENDME_NIGHT_HOLD_EWALLET": "false",
     "SENDME_DAILY_NOMINAL_TOTAL": str(10**15),
     "FASPAY_HTTP_TIMEOUT_SECONDS": "30",

@@ -19,13 +19,20 @@ def limit_for(day: dt.date) -> int:
 
 
 def quota_for(day: dt.date) -> DailyQuota:
-    quota, _ = DailyQuota.objects.get_or_create(day=day, defaults={"limit": limit_for(day)})
+    quota = DailyQuota.objects.filter(day=day).first()
+    if quota is None:  # the first reservation of the day reads the limit in force
+        quota, _ = DailyQuota.objects.get_or_create(day=day, defaults={"limit": limit_for(day)})
     return quota
 
 
 def reserve(day: dt.date, amount: int) -> bool:
     """Take ``amount`` from ``day``'s quota if it fits entirely; ``False`` (and nothing taken) if not."""
-    quota_for(day)
+    taken = DailyQuota.objects.filter(day=day, used__lte=F("limit") - amount).update(used=F("used") + amount)
+    if taken:
+        return True
+    if DailyQuota.objects.filter(day=day).exists():
+        return False  # the day's row exists and the amount does not fit
+    quota_for(day)  # first reservation of the day: create the row, then try once more
     return DailyQuota.objects.filter(day=day, used__lte=F("limit") - amount).update(used=F("used") + amount) == 1
 
 

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from . import services
 from .models import Disbursement
+from .sendme import default_client
 
 BATCH = 100
 
@@ -22,8 +23,9 @@ def dispatch_due_disbursements() -> int:
     ids = list(Disbursement.objects.filter(status=Disbursement.Status.QUEUED)
                .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
                .order_by("created_at").values_list("pk", flat=True)[:BATCH])
+    client = default_client()  # one session (one TLS connection) for the whole batch
     for pk in ids:
-        services.disbursement_dispatch(disbursement_id=pk)
+        services.disbursement_dispatch(disbursement_id=pk, client=client)
     return len(ids)
 
 
@@ -34,8 +36,9 @@ def resolve_due_disbursements() -> int:
         status__in=[Disbursement.Status.RETRYING, Disbursement.Status.UNKNOWN, Disbursement.Status.PENDING,
                     Disbursement.Status.SENDING],
         next_attempt_at__lte=timezone.now()).order_by("next_attempt_at").values_list("pk", flat=True)[:BATCH])
+    client = default_client()
     for pk in ids:
-        services.disbursement_resolve(disbursement_id=pk)
+        services.disbursement_resolve(disbursement_id=pk, client=client)
     return len(ids)
 
 

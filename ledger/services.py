@@ -91,16 +91,28 @@ def entry_post(
         idempotency_key=idempotency_key, kind=kind, memo=memo[:255],
         escrow_transaction=escrow_transaction, created_by=actor, reverses=reverses,
     )
+    accounts = _accounts_for({line.category for line in lines}, escrow_transaction)
     Posting.objects.bulk_create([
-        Posting(
-            entry=entry,
-            account=account_get(category=line.category, escrow_transaction=escrow_transaction),
-            side=line.side,
-            amount=line.amount,
-        )
+        Posting(entry=entry, account=accounts[line.category], side=line.side, amount=line.amount)
         for line in lines
     ])
     return entry
+
+
+def _accounts_for(categories: set[str], escrow_transaction) -> dict[str, Account]:
+    """The accounts of ``categories`` in one query; the missing ones are created."""
+    per_transaction = {c for c in categories if c in PER_TRANSACTION}
+    found = {}
+    if per_transaction and escrow_transaction is not None:
+        found.update((a.category, a) for a in Account.objects.filter(category__in=per_transaction,
+                                                                     escrow_transaction=escrow_transaction))
+    shared = categories - per_transaction
+    if shared:
+        found.update((a.category, a) for a in Account.objects.filter(category__in=shared,
+                                                                     escrow_transaction__isnull=True))
+    for category in categories - set(found):
+        found[category] = account_get(category=category, escrow_transaction=escrow_transaction)
+    return found
 
 
 def entry_reverse(*, entry: JournalEntry, reason: str, actor=None) -> JournalEntry:

@@ -19,6 +19,7 @@ budget needs in order to refuse before it looks anything up.
 import hashlib
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.cache import cache
 
 from accounts.throttle import client_ip  # one policy for which address a request comes from
@@ -61,5 +62,5 @@ class LookupLimit:
         return self.window // 60
 
 
-LOOKUPS = LookupLimit("public-lookup", limit=20, window=10 * 60)
-UNKNOWN = LookupLimit("public-unknown", limit=10, window=60 * 60)
+LOOKUPS = LookupLimit("public-lookup", limit=settings.PUBLIC_LOOKUP_LIMIT, window=10 * 60)
+UNKNOWN = LookupLimit("public-unknown", limit=settings.PUBLIC_UNKNOWN_LOOKUP_LIMIT, window=60 * 60)

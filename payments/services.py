@@ -258,7 +258,7 @@ def notification_receive(*, payload: dict, client=None) -> dict:
 
 def bill_check(*, bill_id: int, client=None) -> str:
     """Ask Faspay for the bill's status and apply the answer. Returns the status code seen."""
-    bill = Bill.objects.get(pk=bill_id)
+    bill = Bill.objects.only("pk", "method", "provider_trx_id", "status", "bill_no", "created_at").get(pk=bill_id)
     if bill.method == Method.BANK_TRANSFER or not bill.provider_trx_id or bill.status == Bill.Status.VERIFIED:
         return ""
     client = client or faspay.default_client()
@@ -273,9 +273,17 @@ def bill_check(*, bill_id: int, client=None) -> str:
     return status.status_code
 
 
-def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> Bill:
+STILL_WAITING = (faspay.STATUS_UNPROCESSED, faspay.STATUS_IN_PROCESS, faspay.STATUS_UNKNOWN)
+
+
+def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> Bill | None:
     """Record what the status inquiry said (idempotent: a verified bill stays verified)."""
     bill = Bill.objects.get(pk=bill_id)
+    now = timezone.now()
+    if status.status_code in STILL_WAITING and bill.expires_at + dt.timedelta(days=1) >= now:
+        # The common answer while polling: nothing happened, only the next look is scheduled.
+        Bill.objects.filter(pk=bill_id).update(checks=F("checks") + 1, next_check_at=next_check_at(bill, now))
+        return None
     with transaction.atomic():
         txn = _lock_txn(bill.escrow_transaction_id)
         bill = _lock_bill(bill_id)

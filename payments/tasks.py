@@ -3,6 +3,7 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
+from . import faspay
 from .channels import Method
 from .models import Bill
 from .services import bill_check
@@ -25,6 +26,7 @@ def poll_pending_bills() -> int:
             & Q(next_check_at__lte=timezone.now())
         ).exclude(method=Method.BANK_TRANSFER).order_by("next_check_at").values_list("pk", flat=True)[:POLL_BATCH]
     )
+    client = faspay.default_client()  # one session (one TLS connection) for the whole batch
     for pk in due:
-        bill_check(bill_id=pk)
+        bill_check(bill_id=pk, client=client)
     return len(due)

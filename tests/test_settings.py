@@ -42,3 +42,13 @@ def test_graph_transitions_draws_the_state_machine():
     for state in ("created", "paid", "verified", "shipped", "confirmed", "disbursed", "refunded",
                   "disputed", "cancelled", "expired"):
         assert f".{state}" in result.stdout
+
+
+def test_every_environment_variable_is_documented_in_the_readme():
+    import re
+
+    settings_source = (ROOT / "intrasa" / "settings" / "base.py").read_text()
+    readme = (ROOT / "README.md").read_text()
+    variables = set(re.findall(r'env\.\w+\("([A-Z_]+)"', settings_source))
+    assert len(variables) > 30
+    assert not {name for name in variables if f"`{name}`" not in readme and name not in readme}

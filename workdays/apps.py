@@ -7,3 +7,12 @@ class WorkdaysConfig(AppConfig):
 
     name = "workdays"
     verbose_name = _("Working-day calendar")
+
+    def ready(self):
+        from django.db.models.signals import post_delete, post_save
+
+        from .calendar import forget_overrides
+        from .models import CalendarOverride
+
+        post_save.connect(forget_overrides, sender=CalendarOverride, dispatch_uid="workdays.forget_on_save")
+        post_delete.connect(forget_overrides, sender=CalendarOverride, dispatch_uid="workdays.forget_on_delete")

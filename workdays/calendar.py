@@ -15,6 +15,13 @@ import holidays
 from intrasa.wib import WIB, to_wib
 
 ONE_DAY = dt.timedelta(days=1)
+OVERRIDES_CACHE_KEY = "workdays:overrides"
+
+
+def forget_overrides(**kwargs) -> None:
+    from django.core.cache import cache
+
+    cache.delete(OVERRIDES_CACHE_KEY)
 
 
 @lru_cache(maxsize=32)
@@ -33,12 +40,20 @@ class WorkingCalendar:
 
     @classmethod
     def load(cls) -> "WorkingCalendar":
+        """The calendar with staff overrides, cached (the table changes a few times a year; saving
+        or deleting an override clears the cache, see ``workdays.apps``)."""
+        from django.core.cache import cache
+
         from .models import CalendarOverride
 
-        rows = CalendarOverride.objects.values_list("date", "kind", "name")
-        return cls({
-            day: (kind != CalendarOverride.Kind.WORKING_DAY, name) for day, kind, name in rows
-        })
+        overrides = cache.get(OVERRIDES_CACHE_KEY)
+        if overrides is None:
+            overrides = {
+                day: (kind != CalendarOverride.Kind.WORKING_DAY, name)
+                for day, kind, name in CalendarOverride.objects.values_list("date", "kind", "name")
+            }
+            cache.set(OVERRIDES_CACHE_KEY, overrides, timeout=60 * 60)
+        return cls(overrides)
 
     def holiday_name(self, day: dt.date) -> str | None:
         if day in self._overrides:

@@ -271,6 +271,11 @@ SENDME_NIGHT_HOLD_EWALLET = env.bool("SENDME_NIGHT_HOLD_EWALLET", default=False)
 # A part being sent belongs to its worker this long; after that it is resolved by status inquiry.
 SENDME_SEND_LEASE_SECONDS = env.int("SENDME_SEND_LEASE_SECONDS", default=120)
 
+# Cek Transaksi and the payment check, per client IP: look-ups per 10 minutes, and answers
+# "unknown" per hour (the stricter one stops anyone from enumerating references).
+PUBLIC_LOOKUP_LIMIT = env.int("PUBLIC_LOOKUP_LIMIT", default=20)
+PUBLIC_UNKNOWN_LOOKUP_LIMIT = env.int("PUBLIC_UNKNOWN_LOOKUP_LIMIT", default=10)
+
 # --- Faspay ---------------------------------------------------------------------------------
 # Without credentials INTRASA talks to its own sandbox (sandbox/) on SITE_URL.
 FASPAY_SANDBOX_ENABLED = env.bool("FASPAY_SANDBOX_ENABLED", default=DEBUG)
@@ -295,6 +300,9 @@ SENDME_CHANNEL_ID = env.str("SENDME_CHANNEL_ID", default="88001")
 # PEM files. When unset in development a key pair is generated under var/keys on first use.
 SENDME_PRIVATE_KEY_PATH = env.str("SENDME_PRIVATE_KEY_PATH", default="")
 SENDME_PUBLIC_KEY_PATH = env.str("SENDME_PUBLIC_KEY_PATH", default="")
+# Faspay's public key, to check the signature of SendMe callbacks (the sandbox's own key in
+# development when empty).
+SENDME_FASPAY_PUBLIC_KEY_PATH = env.str("SENDME_FASPAY_PUBLIC_KEY_PATH", default="")
 FASPAY_HTTP_TIMEOUT_SECONDS = env.float("FASPAY_HTTP_TIMEOUT_SECONDS", default=15.0)
 # bill_total units per Rupiah: 1 = whole Rupiah, 100 = two implied decimals (confirm at onboarding).
 FASPAY_DEBIT_AMOUNT_SCALE = env.int("FASPAY_DEBIT_AMOUNT_SCALE", default=1)

@@ -118,6 +118,7 @@ def test_not_processed_answers_are_resent_with_the_same_reference(sendme, confir
             return real.transfer_interbank(**kwargs)
 
     monkeypatch.setattr("disbursements.services.default_client", lambda: Throttled())
+    monkeypatch.setattr("disbursements.tasks.default_client", lambda: Throttled())
     confirmed()
     part = Disbursement.objects.get()
     assert part.status == Disbursement.Status.RETRYING
