@@ -66,3 +66,15 @@ def dispute_officer(db):
     user = StaffFactory(full_name="Dewi Petugas", email="dewi@intrasa.co.id")
     user.user_permissions.add(Permission.objects.get(codename="resolve_dispute"))
     return type(user).objects.get(pk=user.pk)  # fresh instance: permission cache is empty
+
+
+@pytest.fixture
+def in_english(client):
+    """Tests that quote the English source texts read pages and service messages in English,
+    whatever the Indonesian catalogue says (the cookie outranks the profile's language)."""
+    from django.conf import settings
+    from django.utils import translation
+
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    with translation.override("en"):
+        yield client

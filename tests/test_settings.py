@@ -9,7 +9,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def manage(*args, **env):
     clean = {k: v for k, v in os.environ.items()
-             if k not in ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG") and not k.startswith("FASPAY_")}
+             if k not in ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
+             and not k.startswith("FASPAY_")}
     clean.update(env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True,
                           text=True, timeout=120)

@@ -11,9 +11,6 @@ import pytest
 from tests.disbursements.conftest import sendme  # noqa: F401 - SendMe sandbox on the live server
 from tests.payments.conftest import faspay  # noqa: F401 - Debit sandbox on the live server
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make in
-# between are plain synchronous calls, which Django would otherwise refuse there.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS = ROOT / "test-results" / "screenshots"
@@ -23,11 +20,15 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
 
 
 @pytest.fixture
-def browser():
+def browser(monkeypatch):
     """One Chromium per test. Playwright's sync API keeps an asyncio loop running in this thread
     while it is started; Django's connection handler is context-local under a running loop, so a
     session-wide Playwright would hide the test database's serialized rows from later tests."""
     from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the test makes in
+    # between are plain synchronous calls, which Django would otherwise refuse there.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"Chromium not found at {CHROMIUM}; `make test` installs Debian's chromium package")

@@ -191,3 +191,65 @@ def login_cookie(user, person):
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     session.save()
     return [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": person.base_url}]
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_dispute_with_a_photo_answered_by_the_seller_and_split_by_staff(people, faspay, sendme, seller, buyer,
+                                                                       language, tmp_path):
+    from django.contrib.auth.models import Group
+    from PIL import Image
+
+    from disputes.models import Dispute
+    from tests import scenarios
+    from tests.disbursements.conftest import verified_bank
+
+    verified_bank(seller)
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    photo = tmp_path / "retak.jpg"
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(photo, "JPEG")
+
+    # The buyer opens a dispute with a photo.
+    person = people("buyer", language)
+    person.context.add_cookies(login_cookie(buyer, person))
+    open_transaction(person, txn.reference)
+    form = "[data-testid=dispute-open-form]"
+    person.page.select_option(f"{form} select[name=reason]", "defective")
+    person.page.fill(f"{form} textarea[name=description]", "Kaki meja retak saat diterima.")
+    person.page.set_input_files(f"{form} input[type=file]", str(photo))
+    person.shot("open-dispute")
+    person.page.click(f"{form} button[type=submit]")
+    person.page.wait_for_selector("[data-testid=dispute-status]")
+    assert status_of(txn.reference) == Status.DISPUTED
+    person.shot("dispute")
+
+    # The seller answers in the thread.
+    seller_person = people("seller", language)
+    seller_person.context.add_cookies(login_cookie(seller, seller_person))
+    dispute = Dispute.objects.get()
+    seller_person.page.goto(dispute.get_absolute_url())
+    assert seller_person.page.locator("[data-testid=evidence-link]").count() == 1
+    seller_person.page.fill("textarea[name=body]", "Mohon maaf, kami tawarkan pengembalian sebagian.")
+    seller_person.page.click("form[action$='/pesan/'] button[type=submit]")
+    seller_person.page.wait_for_selector("[data-testid=messages] li >> nth=1")
+    seller_person.shot("seller-answer")
+
+    # A dispute officer splits it in the admin, with a reason.
+    officer = UserFactory(email=f"petugas.{language}@intrasa.co.id", is_staff=True, full_name="Dewi Petugas")
+    officer.groups.add(Group.objects.get(name="Dispute officer"))
+    staff = people("officer", language)
+    staff.context.add_cookies(login_cookie(officer, staff))
+    staff.page.goto("/admin/disputes/dispute/")
+    staff.page.check(f"input[name=_selected_action][value='{dispute.pk}']")
+    staff.page.select_option("select[name=action]", "split")
+    staff.page.click("button[name=index]")
+    staff.page.fill("input[name=buyer_amount]", "500.000")
+    staff.page.fill("textarea[name=reason]", "Cacat terbukti dari foto; dibagi sesuai kesepakatan awal.")
+    staff.shot("split")
+    staff.page.click("input[type=submit][value]")
+    staff.page.wait_for_url("**/admin/disputes/dispute/**")
+    staff.shot("resolved")
+    dispute.refresh_from_db()
+    txn.refresh_from_db()
+    assert dispute.status == Dispute.Status.RESOLVED and dispute.outcome == "split" and dispute.resolved_by == officer
+    assert txn.status in (Status.CONFIRMED, Status.DISBURSED)
+    call_command("ledger_check")

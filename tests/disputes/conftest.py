@@ -69,3 +69,8 @@ def officer(db):
 @pytest.fixture
 def finance(db):
     return _staff_in("Finance", "finance@intrasa.co.id", "Fani Keuangan")
+
+
+@pytest.fixture(autouse=True)
+def _english(in_english):
+    """These tests quote the English source texts of messages and pages."""

@@ -1,3 +1,3 @@
 from tests.disputes.conftest import (  # noqa: F401 - the same fixtures for refund tests
-    customer_service, disputed, finance, officer, sendme, shipped,
+    _english, customer_service, disputed, finance, officer, sendme, shipped,
 )

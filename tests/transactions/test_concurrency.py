@@ -68,3 +68,30 @@ def test_two_buyers_accepting_one_invitation(seller, buyer, stranger):
     )
     assert sorted(outcomes) == ["ok", "taken"]
     assert EscrowTransaction.objects.get(pk=txn.pk).buyer_id in (buyer.pk, stranger.pk)
+
+
+def test_buyer_confirms_while_auto_confirm_and_a_dispute_fire(seller, buyer):
+    """The buyer's click, the beat job and a dispute at the same moment: exactly one outcome."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, "shipped")
+    EscrowTransaction.objects.filter(pk=txn.pk).update(inspection_ends_at=timezone.now() - dt.timedelta(seconds=1))
+
+    def auto_confirm():
+        if services.transaction_auto_confirm(escrow_transaction=txn.pk) is None:
+            raise services.TransactionActionError("nothing to do", code="skipped")
+
+    outcomes = race(
+        lambda: services.transaction_confirm(escrow_transaction=txn.pk, buyer=buyer),
+        auto_confirm,
+        lambda: services.transaction_open_dispute(escrow_transaction=txn.pk, buyer=buyer, reason="rusak"),
+    )
+    assert outcomes.count("ok") == 1, outcomes
+    txn.refresh_from_db()
+    winner = outcomes.index("ok")
+    assert txn.status == (Status.DISPUTED if winner == 2 else Status.CONFIRMED)
+    assert txn.auto_confirmed == (winner == 1)
+    assert JournalEntry.objects.filter(kind="escrow_release").count() == (winner != 2)
+    call_command("ledger_check")
