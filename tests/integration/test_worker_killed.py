@@ -3,12 +3,9 @@
 After a restart the transfer is resolved by a status inquiry under the same partnerReferenceNo:
 exactly one payout, at SendMe and in the ledger.
 """
-import os
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 from django.core.management import call_command
@@ -20,48 +17,10 @@ from intrasa import celery_app
 from ledger.models import JournalEntry
 from transactions.models import Status
 
-ROOT = Path(__file__).resolve().parent.parent.parent
-DATA = ROOT / "tests" / "data"
-QUEUE = "intrasa-kill-test"
+from .workers import QUEUE, start_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
               pytest.mark.skipif(connection.vendor != "postgresql", reason="a worker needs a shared database")]
-
-
-def start_worker(live_server, settings, log):
-    db = connection.settings_dict
-    env = {**os.environ,
-           "DJANGO_SETTINGS_MODULE": "intrasa.settings.test",
-           "DATABASE_URL": f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}",
-           "REDIS_URL": settings.REDIS_URL, "CELERY_TASK_ALWAYS_EAGER": "false",
-           "CELERY_VISIBILITY_TIMEOUT": "3", "SITE_URL": live_server.url,
-           "SENDME_BASE_URL": f"{live_server.url}/sandbox/sendme", "FASPAY_SANDBOX_ENABLED": "true",
-           "SENDME_PRIVATE_KEY_PATH": str(DATA / "test-only-merchant-key.pkcs8.pem"),
-           "SENDME_PUBLIC_KEY_PATH": str(DATA / "test-only-merchant-key.public.pem"),
-           "SENDME_SEND_LEASE_SECONDS": "3", "SENDME_NIGHT_HOLD_BANK": "false", "FASPAY_HTTP_TIMEOUT_SECONDS": "60"}
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "intrasa", "worker", "--pool=solo", "-Q", QUEUE,
-         "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-
-
-def wait_for(predicate, timeout=60, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
-
-
-@pytest.fixture
-def real_broker():
-    """Send tasks to Redis for the worker instead of running them inline."""
-    celery_app.conf.task_always_eager = False
-    with celery_app.connection_for_write() as conn:
-        conn.default_channel.queue_purge(QUEUE)  # leftovers of an earlier, interrupted run
-    yield
-    celery_app.conf.task_always_eager = True
 
 
 def test_worker_killed_mid_sendme_call_ends_in_exactly_one_payout(sendme, confirmed, live_server, settings,
