@@ -19,6 +19,7 @@ class AccountCategory(models.TextChoices):
     PROVIDER_CLEARING = "provider_clearing", _("Faspay collections clearing")
     ESCROW_BANK = "escrow_bank", _("INTRASA escrow bank account")
     SENDME_DEPOSIT = "sendme_deposit", _("SendMe deposit")
+    OPERATING_BANK = "operating_bank", _("INTRASA operating bank account")
     # Liabilities: money INTRASA owes to someone.
     ESCROW_HOLD = "escrow_hold", _("Escrow hold (per transaction)")
     SELLER_PAYABLE = "seller_payable", _("Seller payable (per transaction)")
@@ -27,11 +28,13 @@ class AccountCategory(models.TextChoices):
     FEE_REVENUE = "fee_revenue", _("Service fee revenue")
     # The bank-transfer unique code INTRASA absorbs so that the buyer never pays more than quoted.
     PAYMENT_DISCOUNT = "payment_discount", _("Unique-code discounts (expense)")
+    # SendMe withdrawal fees and their VAT (terms A and B).
+    WITHDRAWAL_FEES = "withdrawal_fees", _("SendMe withdrawal fees (expense)")
 
 
 DEBIT_NORMAL = {
     AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_BANK, AccountCategory.SENDME_DEPOSIT,
-    AccountCategory.PAYMENT_DISCOUNT,
+    AccountCategory.PAYMENT_DISCOUNT, AccountCategory.OPERATING_BANK, AccountCategory.WITHDRAWAL_FEES,
 }
 PER_TRANSACTION = {
     AccountCategory.ESCROW_HOLD, AccountCategory.SELLER_PAYABLE, AccountCategory.BUYER_REFUND_PAYABLE,
@@ -79,6 +82,7 @@ class EntryKind(models.TextChoices):
     PAYOUT = "payout", _("Payout sent to seller")
     PAYOUT_REVERSED = "payout_reversed", _("Payout reversed by the bank")
     REFUND_SENT = "refund_sent", _("Refund sent to buyer")
+    WITHDRAWAL = "withdrawal", _("Withdrawal from the SendMe deposit")
     REVERSAL = "reversal", _("Correction (reversing entry)")
 
 

@@ -12,6 +12,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from ledger.models import AccountCategory, EntryKind
+from ledger.services import credit, debit, entry_post
 from workdays.calendar import working_calendar
 
 from . import rules
@@ -85,9 +87,24 @@ def withdrawal_instruction_mark_given(*, instruction: WithdrawalInstruction, act
         instruction.given_at = timezone.now()
         instruction.exchange_rate = exchange_rate.strip()[:40]
         instruction.save(update_fields=["status", "given_at", "exchange_rate"])
+        _post_withdrawal(instruction, actor)
         audit_record(actor=actor, action="treasury.withdrawal_given", target=instruction, reason=reason,
                      data={"exchange_rate": instruction.exchange_rate})
         return instruction
+
+
+def _post_withdrawal(instruction: WithdrawalInstruction, actor) -> None:
+    """The deposit gives up the amount plus the fee (and VAT); the amount reaches INTRASA's own
+    account, the fee is an expense. Booked when the instruction is given; the nightly
+    reconciliation against SendMe's mutation history catches a withdrawal Faspay did not carry out."""
+    fee = instruction.fee + instruction.vat
+    lines = [debit(AccountCategory.OPERATING_BANK, instruction.amount),
+             credit(AccountCategory.SENDME_DEPOSIT, instruction.amount + fee)]
+    if fee:
+        lines.insert(1, debit(AccountCategory.WITHDRAWAL_FEES, fee))
+    entry_post(idempotency_key=f"withdrawal:{instruction.pk}", kind=EntryKind.WITHDRAWAL,
+               memo=f"Withdrawal #{instruction.pk} to {instruction.bank_name} {instruction.account_number[-4:]}",
+               actor=actor, lines=lines)
 
 
 def withdrawal_instruction_cancel(*, instruction: WithdrawalInstruction, actor, reason: str) -> WithdrawalInstruction:

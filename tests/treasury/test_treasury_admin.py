@@ -98,6 +98,13 @@ def test_marking_an_instruction_given_is_audited(client, finance):
     instruction.refresh_from_db()
     assert instruction.status == "given" and instruction.given_at is not None
     assert AuditEntry.objects.filter(action="treasury.withdrawal_given").exists()
+    # The books: Rp 1.000.000 reaches INTRASA's account, Rp 5.000 + 11% VAT is an expense.
+    from ledger.models import AccountCategory
+    from ledger.selectors import category_balance
+
+    assert category_balance(category=AccountCategory.OPERATING_BANK) == 1_000_000
+    assert category_balance(category=AccountCategory.WITHDRAWAL_FEES) == 5_550
+    assert category_balance(category=AccountCategory.SENDME_DEPOSIT) == -1_005_550
 
 
 def test_daily_limit_change_form_needs_a_reason_and_goes_through_the_service(client, finance):
