@@ -53,6 +53,8 @@ RESEND_BACKOFF = [dt.timedelta(seconds=s) for s in (5, 30, 120, 600, 1800)]
 PENDING_POLL = [dt.timedelta(seconds=s) for s in (30, 60, 300, 900, 3600)]
 NOT_FOUND_GRACE = dt.timedelta(minutes=2)  # a transfer SendMe has not recorded after this never arrived
 
+# A part in one of these states never changes again (a reversal only follows a success).
+FINAL = (Disbursement.Status.FAILED, Disbursement.Status.CANCELLED, Disbursement.Status.REVERSED)
 PAYABLE = {Payout.Purpose.SELLER_PAYOUT: AccountCategory.SELLER_PAYABLE,
            Payout.Purpose.BUYER_REFUND: AccountCategory.BUYER_REFUND_PAYABLE}
 DONE_KIND = {Payout.Purpose.SELLER_PAYOUT: EntryKind.PAYOUT, Payout.Purpose.BUYER_REFUND: EntryKind.REFUND_SENT}
@@ -228,10 +230,14 @@ def _record(part_id: int, result: SnapResult | None, *, error: str = "", inquiry
     """Apply a SendMe answer (``None`` = no answer) to the part, in one short transaction."""
     now = timezone.now()
     with transaction.atomic():
-        part = Disbursement.objects.select_for_update().select_related("payout").get(pk=part_id)
-        if part.status in (Disbursement.Status.SUCCEEDED, Disbursement.Status.FAILED, Disbursement.Status.CANCELLED) \
-                and not (result is not None and result.latest_status == outcomes.REVERSED):
+        # Locks the payout row too, so two parts finishing at once cannot both miss completion.
+        part = (Disbursement.objects.select_for_update(of=("self", "payout")).select_related("payout")
+                .get(pk=part_id))
+        reversal = result is not None and result.latest_status == outcomes.REVERSED
+        if part.status in FINAL or (part.status == Disbursement.Status.SUCCEEDED and not reversal):
             return part.status  # final already; a late or repeated answer changes nothing
+        if part.status == Disbursement.Status.QUEUED:
+            return part.status  # never sent: nothing SendMe says can apply to it
         if result is None:
             part.status = Disbursement.Status.UNKNOWN
             part.last_response_message = error[:255]
@@ -244,9 +250,11 @@ def _record(part_id: int, result: SnapResult | None, *, error: str = "", inquiry
             part.provider_reference_no = result.reference_no
         outcome = outcomes.classify(result)
         if inquiry and outcomes.is_not_found(result):
-            # SendMe has no such transfer. Right after a send it may not be visible yet; later, it
-            # means the instruction never arrived: resend under the same reference.
-            if part.sent_at and now - part.sent_at < NOT_FOUND_GRACE:
+            # SendMe has no such transfer. Only a part whose send is in doubt (sent, outcome
+            # unknown) may be resent; one SendMe already accepted keeps waiting for its status.
+            if part.status not in (Disbursement.Status.UNKNOWN, Disbursement.Status.SENDING) or not part.sent_at:
+                part.next_attempt_at = now + _backoff(PENDING_POLL, part.attempts)
+            elif now - part.sent_at < NOT_FOUND_GRACE:
                 part.status, part.next_attempt_at = Disbursement.Status.UNKNOWN, now + _backoff(PENDING_POLL, 0)
             else:
                 part.status, part.next_attempt_at = Disbursement.Status.RETRYING, now
@@ -295,10 +303,9 @@ def _succeed(part: Disbursement, now: dt.datetime) -> None:
         lines=[debit(_ledger_category(part), part.amount), credit(AccountCategory.SENDME_DEPOSIT, part.amount)],
     )
     part.save()
-    remaining = payout.parts.exclude(pk=part.pk).exclude(status__in=[Disbursement.Status.SUCCEEDED,
-                                                                     Disbursement.Status.FAILED,
-                                                                     Disbursement.Status.CANCELLED])
-    failed_unreplaced = payout.parts.filter(status=Disbursement.Status.FAILED, retried_by__isnull=True)
+    remaining = payout.parts.exclude(pk=part.pk).exclude(status__in=[Disbursement.Status.SUCCEEDED, *FINAL])
+    failed_unreplaced = payout.parts.filter(status__in=[Disbursement.Status.FAILED, Disbursement.Status.REVERSED],
+                                            retried_by__isnull=True)
     if not remaining.exists() and not failed_unreplaced.exists():
         payout.status = Payout.Status.COMPLETED
         payout.completed_at = now
@@ -320,6 +327,7 @@ def _fail(part: Disbursement, reason: str, now: dt.datetime) -> None:
     part.next_attempt_at = None
     if part.quota_day:
         quota.release(part.quota_day, part.amount)
+        part.quota_day = None  # released once: a later answer cannot give the quota back twice
     payout = part.payout
     payout.status = Payout.Status.NEEDS_ACTION
     payout.save(update_fields=["status"])
@@ -385,6 +393,8 @@ def disbursement_resolve(*, disbursement_id: int, client=None) -> str:
 
 def disbursement_inquire(*, disbursement_id: int, client=None) -> str:
     part = Disbursement.objects.get(pk=disbursement_id)
+    if part.status in (Disbursement.Status.QUEUED, *FINAL):
+        return part.status  # never sent, or settled for good: nothing to ask
     client = client or default_client()
     try:
         result = client.transfer_status(partner_reference_no=part.partner_reference_no,

@@ -329,10 +329,9 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
             else:
                 transaction_services.transaction_resolve_release(escrow_transaction=txn, staff=actor, reason=reason)
         elif outcome == SettlementOffer.Outcome.REFUND:
-            # By agreement the seller has consented (proposed or accepted) to giving everything back,
-            # which the FSM already allows the seller; the reason names who proposed and accepted.
-            transaction_services.transaction_refund(escrow_transaction=txn,
-                                                    actor=txn.seller if by_agreement else actor, reason=reason)
+            # By agreement both parties consented; the timeline records who accepted.
+            transaction_services.transaction_refund(escrow_transaction=txn, actor=actor, reason=reason,
+                                                    by_agreement=by_agreement)
         else:
             transaction_services.transaction_resolve_split(escrow_transaction=txn, actor=actor,
                                                            buyer_amount=buyer_amount, reason=reason,

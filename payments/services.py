@@ -347,6 +347,9 @@ def _settle_paid_bill(txn, bill, *, paid: int, reference: str, paid_at) -> None:
         bill.flag = Bill.Flag.SHORT
         _owe_back(txn, bill, paid, "short")
         _alert(txn, bill, "payment_short")
+        if txn.status == Status.PAID:  # the buyer may pay the full amount again
+            transaction_services.transaction_reopen_for_payment(
+                escrow_transaction=txn, reason=f"{bill.bill_no}: paid {paid} of {bill.amount}")
         return
     if txn.status == Status.CREATED:  # the notification was lost; polling found the payment
         transaction_services.transaction_mark_paid(escrow_transaction=txn, payment_reference=reference,
@@ -406,6 +409,9 @@ def statement_import(*, rows: list[dict], staff) -> StatementImportResult:
                 continue
             txn = _lock_txn(bill.escrow_transaction_id)
             bill = _lock_bill(bill.pk)
+            if bill.status != Bill.Status.PENDING:  # another import settled it meanwhile
+                result.unmatched.append(line)
+                continue
             paid_at = timezone.make_aware(dt.datetime.combine(line.booked_on, dt.time(12, 0)))
             _settle_paid_bill(txn, bill, paid=line.amount, reference=line.bank_reference, paid_at=paid_at)
             bill.save()

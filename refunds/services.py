@@ -29,7 +29,7 @@ from intrasa.wib import format_wib
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
 from notifications.services import notify
-from transactions.models import Category
+from transactions.models import Category, EscrowTransaction
 from workdays.calendar import working_calendar
 
 from . import policy
@@ -260,6 +260,9 @@ def refund_approve(*, refund_request, actor, destination: PayoutDestination | No
 
     _require_approver(actor)
     with transaction.atomic():
+        # The transaction row first: two approvals for the same money (e.g. the buyer's and the
+        # system's double-payment requests) are serialised, so the second sees the first's payout.
+        EscrowTransaction.objects.select_for_update(of=("self",)).get(pk=refund_request.escrow_transaction_id)
         req = _lock(refund_request)
         txn = req.escrow_transaction
         missing = missing_documents(req)

@@ -223,6 +223,11 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     def mark_paid(self):
         """A payment notification arrived (not yet confirmed by the provider's status inquiry)."""
 
+    @transition(field=status, source=Status.PAID, target=Status.CREATED)
+    def reopen_for_payment(self):
+        """The provider confirmed less than the bill: nothing is held, the amount received is owed
+        back, and the buyer may pay again (or the transaction expires)."""
+
     @transition(field=status, source=Status.PAID, target=Status.VERIFIED)
     def verify(self):
         """The provider's status inquiry confirmed the payment: money is held in escrow."""
@@ -259,7 +264,8 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
         """The dispute ends in the seller's favour (or in a split): the money is released."""
 
     @transition(field=status, source=[Status.VERIFIED, Status.DISPUTED], target=Status.REFUNDED,
-                permission=lambda t, u: is_seller(t, u) or can_resolve_disputes(t, u))
+                permission=lambda t, u: (is_seller(t, u) and t.status == Status.VERIFIED)
+                or can_resolve_disputes(t, u))
     def refund(self):
         """All held money goes back to the buyer: the seller cancels after payment (e.g. out of
         stock) or staff decide a dispute for the buyer."""
@@ -271,6 +277,7 @@ ACTION_LABELS = {
     "accepted": _("Buyer accepted the terms"),
     "mark_paid": _("Payment received"),
     "verify": _("Payment verified"),
+    "reopen_for_payment": _("Payment short: waiting for a new payment"),
     "ship": _("Shipped / delivered"),
     "confirm": _("Receipt confirmed"),
     "mark_disbursed": _("Paid out to seller"),

@@ -287,6 +287,19 @@ def transaction_verify(
         return txn
 
 
+def transaction_reopen_for_payment(*, escrow_transaction, reason: str) -> EscrowTransaction:
+    """A short payment was confirmed: the transaction waits for a full payment again."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        if txn.status == Status.CREATED:
+            return txn
+        _transition(txn, "reopen_for_payment", actor=None, role=Role.SYSTEM, check_permission=False, reason=reason)
+        txn.paid_at = None
+        txn.payment_due_at = timezone.now() + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
+        txn.save(update_fields=["paid_at", "payment_due_at", "updated_at"])
+        return txn
+
+
 # --- shipping and confirmation --------------------------------------------------------------
 
 def transaction_ship(
@@ -326,6 +339,7 @@ def _release_to_seller(txn, *, actor) -> None:
     if held != txn.amount_received:
         raise TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
                                      code="ledger_mismatch")
+    _refuse_if_payment_reversed(txn)
     entry_post(
         idempotency_key=f"escrow-release:{txn.pk}", kind=EntryKind.ESCROW_RELEASE,
         memo=f"{txn.reference} released to seller", escrow_transaction=txn, actor=actor,
@@ -336,6 +350,14 @@ def _release_to_seller(txn, *, actor) -> None:
         ],
     )
     escrow_released.send(sender=EscrowTransaction, escrow_transaction=txn, amount=txn.seller_receives)
+
+
+def _refuse_if_payment_reversed(txn) -> None:
+    """The provider reversed a payment we had verified: the money is not ours to release until
+    staff sort it out (``txn.bills`` is the payments app's reverse relation)."""
+    if txn.bills.filter(flag="reversed").exists():
+        raise TransactionActionError(_("The payment was reversed by the provider; INTRASA staff will contact "
+                                       "you before anything is released."), code="payment_reversed")
 
 
 def _after_confirmation(txn) -> None:
@@ -407,13 +429,15 @@ def transaction_resolve_release(*, escrow_transaction, staff, reason: str) -> Es
         return txn
 
 
-def transaction_refund(*, escrow_transaction, actor, reason: str) -> EscrowTransaction:
-    """All held money goes back to the buyer (seller cancels after payment, or staff decide)."""
+def transaction_refund(*, escrow_transaction, actor, reason: str, by_agreement: bool = False) -> EscrowTransaction:
+    """All held money goes back to the buyer: the seller cancels after payment, staff decide a
+    dispute, or (``by_agreement``) the parties settled a dispute that way, ``actor`` having accepted."""
     reason = _require_reason(reason)
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         role = Role.STAFF if actor.is_staff and txn.role_of(actor) is None else txn.role_of(actor)
-        _transition(txn, "refund", actor=actor, role=role, reason=reason)
+        _transition(txn, "refund", actor=actor, role=role, reason=reason, check_permission=not by_agreement,
+                    data={"by_agreement": True, "accepted_by": actor.full_name} if by_agreement else None)
         held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
         entry_post(
             idempotency_key=f"escrow-refund:{txn.pk}", kind=EntryKind.ESCROW_REFUND,
@@ -454,6 +478,7 @@ def transaction_resolve_split(*, escrow_transaction, actor, buyer_amount: int, r
                 _("The buyer's amount must be at least %(min)s and less than %(max)s (for everything, "
                   "refund in full).") % {"min": format_rupiah(0), "max": format_rupiah(held)},
                 code="invalid_split")
+        _refuse_if_payment_reversed(txn)  # a split always releases something to the seller
         split = split_allocation(held=held, buyer_amount=buyer_amount, fee_amount=txn.fee_amount)
         role = txn.role_of(actor) if by_agreement else Role.STAFF
         data = {"split": True, "buyer_amount": split.buyer, "seller_amount": split.seller, "fee": split.fee,

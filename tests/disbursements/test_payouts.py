@@ -239,3 +239,57 @@ def test_ewallet_payout_and_an_unregistered_number(sendme, seller, buyer):
     assert all(p.status == Disbursement.Status.FAILED for p in parts)
     wallet.refresh_from_db()
     assert wallet.verification == PayoutDestination.Verification.INVALID
+
+
+def test_an_inquiry_never_sends_a_part_that_was_never_sent(sendme, confirmed, monkeypatch):
+    """A (signed) callback or an inquiry about a queued part must not bypass quota or night hold."""
+    from sandbox.models import Transfer
+
+    monkeypatch.setattr("disbursements.tasks.dispatch_disbursement.delay_on_commit", lambda *a, **k: None)
+    confirmed()
+    part = Disbursement.objects.get()
+    assert services.disbursement_inquire(disbursement_id=part.pk) == Disbursement.Status.QUEUED
+    assert services.callback_receive(partner_reference_no=part.partner_reference_no)
+    Disbursement.objects.filter(pk=part.pk).update(next_attempt_at=timezone.now())
+    tasks.resolve_due_disbursements()
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.QUEUED and part.quota_day is None
+    assert not Transfer.objects.exists() and not DailyQuota.objects.filter(used__gt=0).exists()
+
+
+def test_a_reversed_part_retried_completes_the_payout(sendme, confirmed, seller, dispute_officer):
+    import time
+
+    sendme("config", reverse_delay_seconds=1)
+    BankDestinationFactory(owner=seller, account_number="4444444444", is_default=True,
+                           account_holder_name=seller.full_name, verification=PayoutDestination.Verification.VERIFIED)
+    txn = confirmed()
+    part = Disbursement.objects.get()
+    time.sleep(1.2)
+    services.disbursement_inquire(disbursement_id=part.pk)
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.REVERSED and part.payout.status == Payout.Status.NEEDS_ACTION
+    good = verified_bank(seller, number="7001231231", default=False)
+    [retry] = services.disbursement_retry(disbursement=part, actor=dispute_officer, destination=good)
+    retry.refresh_from_db()
+    payout = Payout.objects.get()
+    assert retry.status == Disbursement.Status.SUCCEEDED and payout.status == Payout.Status.COMPLETED
+    assert transaction_balances(escrow_transaction=txn)[AccountCategory.SELLER_PAYABLE] == 0
+
+
+def test_late_answers_never_release_the_quota_twice(sendme, confirmed, seller):
+    from disbursements import quota
+    from disbursements.sendme import SnapResult as Result
+
+    BankDestinationFactory(owner=seller, account_number="6060606060", is_default=True,
+                           account_holder_name=seller.full_name, verification=PayoutDestination.Verification.APPROVED)
+    confirmed()
+    part = Disbursement.objects.get()
+    assert part.status == Disbursement.Status.FAILED
+    day = DailyQuota.objects.get().day
+    assert quota.reserve(day, 5_000_000)  # another part's reservation the same day
+    for status in ("04", "06", "05"):
+        services._record(part.pk, Result(200, "2003600", "", {"latestTransactionStatus": status}), inquiry=True)
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.FAILED
+    assert DailyQuota.objects.get(day=day).used == 5_000_000

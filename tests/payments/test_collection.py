@@ -138,11 +138,14 @@ def test_short_payment_is_never_released(faspay, accepted, buyer):
     faspay("bill_pay_wrong_amount", trx_id=bill.provider_trx_id, amount=bill.amount - 10_000)
     refresh(bill, accepted)
     assert bill.flag == Bill.Flag.SHORT
-    assert accepted.status == Status.PAID  # not verified: nothing for the seller to ship
+    assert accepted.status == Status.CREATED  # not verified; the buyer may pay the full amount again
+    assert accepted.events.filter(action="reopen_for_payment").count() == 1
     balances = transaction_balances(escrow_transaction=accepted)
     assert balances.get(AccountCategory.ESCROW_HOLD, 0) == 0
     assert balances[AccountCategory.BUYER_REFUND_PAYABLE] == bill.amount - 10_000
     assert Notification.objects.filter(kind="payment_short", recipient=buyer).count() == 1
+    again = start(accepted, buyer, "800")  # a new, full bill
+    assert again.status == Bill.Status.PENDING and again.amount == accepted.amount_due
 
 
 def test_excess_payment_is_verified_and_the_rest_owed_back(faspay, accepted, buyer):

@@ -254,3 +254,25 @@ def test_protected_status_cannot_be_assigned(seller, buyer):
     txn = scenarios.create(seller, buyer)
     with pytest.raises(AttributeError):
         txn.status = Status.DISBURSED
+
+
+def test_seller_cannot_refund_once_a_dispute_is_open(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    services.transaction_open_dispute(escrow_transaction=txn, buyer=buyer, reason="Rusak")
+    with pytest.raises(TransactionActionError) as excinfo:
+        services.transaction_refund(escrow_transaction=txn, actor=seller, reason="Biar cepat")
+    assert excinfo.value.code == "forbidden"
+
+
+def test_a_payment_reversed_by_the_provider_blocks_the_release(seller, buyer):
+    from payments.models import Bill
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTREVERSED001",
+                        amount=txn.amount_due, status=Bill.Status.VERIFIED, flag=Bill.Flag.REVERSED,
+                        expires_at=timezone.now())
+    with pytest.raises(TransactionActionError) as excinfo:
+        services.transaction_confirm(escrow_transaction=txn, buyer=buyer)
+    assert excinfo.value.code == "payment_reversed"
+    txn.refresh_from_db()
+    assert txn.status == Status.SHIPPED and not JournalEntry.objects.filter(kind="escrow_release").exists()
