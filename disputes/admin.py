@@ -17,6 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from intrasa.admin import ReadOnlyAdmin
 from intrasa.money import format_rupiah
 from intrasa.wib import format_wib
 from refunds import policy
@@ -139,7 +140,7 @@ class MessageForm(forms.Form):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(admin.ModelAdmin):
+class DisputeAdmin(ReadOnlyAdmin):
     list_display = ("reference", "reason", "status", "amount_display", "age_display", "sla_breached_display",
                     "created_at")
     list_filter = ("reason", "status", AgeFilter, AmountFilter, SlaFilter, "outcome")
@@ -153,15 +154,6 @@ class DisputeAdmin(admin.ModelAdmin):
                        "resolved_at", "created_at", "policy_figures", "timeline")
     fields = readonly_fields
     actions = ["release_to_seller", "refund_buyer_in_full", "split", "write_message"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_resolve_permission(self, request):
         return request.user.is_staff and request.user.has_perm("transactions.resolve_dispute")

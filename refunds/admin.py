@@ -10,6 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from intrasa.admin import ReadOnlyAdmin
 from intrasa.money import format_rupiah
 
 from . import services
@@ -63,7 +64,7 @@ class StaffDocumentForm(forms.Form):
 
 
 @admin.register(RefundRequest)
-class RefundRequestAdmin(admin.ModelAdmin):
+class RefundRequestAdmin(ReadOnlyAdmin):
     list_display = ("reference", "case", "amount_display", "status", "missing_display", "approval_due_at",
                     "created_at")
     list_filter = ("status", "case", OverdueFilter, "payment_family")
@@ -75,15 +76,6 @@ class RefundRequestAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("documents")
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     def has_approve_permission(self, request):
         return request.user.is_staff and request.user.has_perm("refunds.approve_refund")
