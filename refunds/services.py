@@ -384,3 +384,18 @@ def refund_complete_paid() -> int:
     ids = list(RefundRequest.objects.filter(status=RefundRequest.Status.PAYING,
                                             payout__status=Payout.Status.COMPLETED).values_list("pk", flat=True)[:200])
     return sum(1 for pk in ids if refund_complete(refund_request=pk) is not None)
+
+
+def refund_alert_overdue_approvals() -> int:
+    """Email Finance the refunds still undecided past ``approval_due_at`` (policy section 3:
+    verification and approval within 2×24 working hours of complete documents)."""
+    from accounts.roles import FINANCE, mail_group
+
+    overdue = list(RefundRequest.objects.filter(status=RefundRequest.Status.IN_REVIEW,
+                                                approval_due_at__lt=timezone.now())
+                   .select_related("escrow_transaction").order_by("approval_due_at"))
+    if overdue:
+        lines = [f"{r.escrow_transaction.reference} · {format_rupiah(r.amount)} · {r.get_case_display()} · "
+                 f"due {format_wib(r.approval_due_at)}" for r in overdue]
+        mail_group(FINANCE, f"{len(overdue)} refund(s) past the 2×24 working-hour approval time", "\n".join(lines))
+    return len(overdue)

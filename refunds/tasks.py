@@ -9,3 +9,10 @@ from . import services
 def complete_paid_refunds() -> int:
     """Close refund requests whose SendMe payout has completed and tell both parties."""
     return services.refund_complete_paid()
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def alert_overdue_approvals() -> int:
+    """Once a day: tell Finance which refunds passed the policy's 2×24 working hours for
+    verification and approval (complete documents → decision)."""
+    return services.refund_alert_overdue_approvals()

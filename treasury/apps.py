@@ -2,9 +2,10 @@ from django.apps import AppConfig
 from django.db.models.signals import post_migrate
 from django.utils.translation import gettext_lazy as _
 
-# Groups created by accounts/migrations/0003_staff_roles.py; treasury adds its own permissions to
-# them after every migrate (the groups may be created after this app's migrations run).
-FINANCE_GROUP = "Finance"
+from accounts.roles import FINANCE as FINANCE_GROUP
+
+# The group is created by accounts/migrations/0003_staff_roles.py; treasury adds its own
+# permissions to it after every migrate (the group may be created after this app's migrations).
 FINANCE_PERMISSIONS = (
     "treasury.view_treasury", "treasury.export_data", "treasury.view_withdrawalinstruction",
     "treasury.add_withdrawalinstruction", "treasury.change_withdrawalinstruction",

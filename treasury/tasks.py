@@ -2,9 +2,9 @@ import datetime as dt
 
 from celery import shared_task
 
+from accounts.roles import FINANCE, mail_group
 from intrasa.wib import now_wib
 
-from .alerts import mail_finance
 from .reconciliation import reconcile_day
 
 
@@ -20,5 +20,5 @@ def nightly_reconciliation(day: str | None = None) -> int:
     open_items = [item for item in report.items if item.state == item.State.OPEN]
     if open_items:
         lines = [f"{item.get_source_display()}: {item.reference} — {item.code}" for item in open_items]
-        mail_finance(f"Reconciliation {target}: {len(open_items)} difference(s)", "\n".join(lines))
+        mail_group(FINANCE, f"Reconciliation {target}: {len(open_items)} difference(s)", "\n".join(lines))
     return report.differences

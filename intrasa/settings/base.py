@@ -154,6 +154,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disputes.tasks.escalate_overdue_disputes",
         "schedule": 900.0,
     },
+    "refunds-alert-overdue-approvals": {
+        "task": "refunds.tasks.alert_overdue_approvals",
+        "schedule": crontab(hour=8, minute=0),  # a morning digest for Finance (WIB)
+    },
     "refunds-complete-paid": {
         "task": "refunds.tasks.complete_paid_refunds",
         "schedule": 60.0,

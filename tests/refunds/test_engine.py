@@ -241,3 +241,21 @@ def test_refund_admin_approve_and_reject_actions(client, disputed, dispute_offic
     second.refresh_from_db()
     assert second.status == RefundRequest.Status.REJECTED and second.closed_by == finance
     assert RefundDocument.objects.filter(request=first).count() == 2
+
+
+@pytest.mark.django_db
+def test_finance_is_told_when_a_refund_passes_the_approval_time(seller, buyer, finance, mailoutbox):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from refunds.tasks import alert_overdue_approvals
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    txn_services.transaction_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
+    assert alert_overdue_approvals() == 0 and not mailoutbox  # within 2×24 working hours
+    RefundRequest.objects.update(approval_due_at=timezone.now() - dt.timedelta(minutes=1))
+    mailoutbox.clear()
+    assert alert_overdue_approvals() == 1
+    [mail] = mailoutbox
+    assert mail.to == [finance.email] and txn.reference in mail.body
