@@ -17,7 +17,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from intrasa.admin import ReadOnlyAdmin
+from intrasa.admin import ReadOnlyAdmin, run_for_each
 from intrasa.money import format_rupiah
 from intrasa.wib import format_wib
 from refunds import policy
@@ -212,16 +212,8 @@ class DisputeAdmin(ReadOnlyAdmin):
         })
 
     def _run(self, request, queryset, call) -> None:
-        done = 0
-        for dispute in queryset:
-            try:
-                call(dispute)
-            except services.DisputeError as exc:
-                self.message_user(request, f"{dispute.escrow_transaction.reference}: {exc.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, _("%(count)d dispute(s) updated.") % {"count": done}, messages.SUCCESS)
+        run_for_each(self, request, queryset, call, errors=(services.DisputeError,),
+                     done_message=_("%(count)d dispute(s) updated."))
 
     @admin.action(description=gettext_lazy("Release to the seller"), permissions=["resolve"])
     def release_to_seller(self, request, queryset):

@@ -2,7 +2,7 @@
 documents only INTRASA can give (inspection result, RMA number). Every action calls
 ``refunds.services``; nothing is edited in place."""
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Q
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -10,7 +10,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from intrasa.admin import ReadOnlyAdmin
+from intrasa.admin import ReadOnlyAdmin, run_for_each
 from intrasa.money import format_rupiah
 
 from . import services
@@ -103,16 +103,8 @@ class RefundRequestAdmin(ReadOnlyAdmin):
         })
 
     def _run(self, request, queryset, call) -> None:
-        done = 0
-        for req in queryset:
-            try:
-                call(req)
-            except services.RefundError as exc:
-                self.message_user(request, f"{req.escrow_transaction.reference}: {exc.message}", messages.ERROR)
-            else:
-                done += 1
-        if done:
-            self.message_user(request, _("%(count)d refund request(s) updated.") % {"count": done}, messages.SUCCESS)
+        run_for_each(self, request, queryset, call, errors=(services.RefundError,),
+                     done_message=_("%(count)d refund request(s) updated."))
 
     @admin.action(description=gettext_lazy("Approve and transfer"), permissions=["approve"])
     def approve(self, request, queryset):
