@@ -97,6 +97,9 @@ class Disbursement(models.Model):
     quota_day = models.DateField(_("quota day"), null=True, blank=True)
     next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
     attempts = models.PositiveIntegerField(default=0, editable=False)
+    # Status inquiries since SendMe last answered a send: the pending-poll schedule starts again
+    # from its first step whenever a send is accepted, however many sends it took.
+    status_checks = models.PositiveIntegerField(default=0, editable=False)
     provider_reference_no = models.CharField(_("SendMe reference"), max_length=64, blank=True)
     last_response_code = models.CharField(_("last response"), max_length=10, blank=True)
     last_response_message = models.CharField(_("last message"), max_length=255, blank=True)

@@ -196,8 +196,12 @@ def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
 
 
 def _send(client, part: Disbursement) -> SnapResult:
+    """The transfer request of ``part``. Built only from the part's stored rows — the
+    ``transactionDate`` is the first send's time — so a resend carries the very same body under the
+    same partnerReferenceNo; only the headers the protocol requires to change (timestamp,
+    signature, X-EXTERNAL-ID) differ."""
     payout = part.payout
-    timestamp = snap.snap_timestamp()
+    timestamp = snap.snap_timestamp(part.sent_at)
     callback = settings.SITE_URL + "/pencairan/sendme/callback/"
     if part.kind == Disbursement.Kind.EWALLET:
         return client.emoney_topup(
@@ -244,6 +248,7 @@ def _record(part_id: int, result: SnapResult | None, *, error: str = "", inquiry
             part.next_attempt_at = now + _backoff(PENDING_POLL, 0)
             part.save()
             return part.status
+        part.status_checks = part.status_checks + 1 if inquiry else 0
         part.last_response_code = result.response_code
         part.last_response_message = result.message[:255]
         if result.reference_no:
@@ -253,7 +258,7 @@ def _record(part_id: int, result: SnapResult | None, *, error: str = "", inquiry
             # SendMe has no such transfer. Only a part whose send is in doubt (sent, outcome
             # unknown) may be resent; one SendMe already accepted keeps waiting for its status.
             if part.status not in (Disbursement.Status.UNKNOWN, Disbursement.Status.SENDING) or not part.sent_at:
-                part.next_attempt_at = now + _backoff(PENDING_POLL, part.attempts)
+                part.next_attempt_at = now + _backoff(PENDING_POLL, part.status_checks)
             elif now - part.sent_at < NOT_FOUND_GRACE:
                 part.status, part.next_attempt_at = Disbursement.Status.UNKNOWN, now + _backoff(PENDING_POLL, 0)
             else:
@@ -282,7 +287,7 @@ def _apply_latest_status(part: Disbursement, status: str, now: dt.datetime) -> N
         _reverse(part, now)
     else:
         part.status = Disbursement.Status.PENDING
-        part.next_attempt_at = now + _backoff(PENDING_POLL, part.attempts)
+        part.next_attempt_at = now + _backoff(PENDING_POLL, part.status_checks)
 
 
 def _ledger_category(part) -> str:

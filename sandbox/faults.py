@@ -13,7 +13,9 @@ from django.db.models import F
 
 from .models import Fault
 
-HTTP_KINDS = {Fault.Kind.LATENCY, Fault.Kind.TIMEOUT, Fault.Kind.HTTP_500, Fault.Kind.HTTP_504}
+HTTP_KINDS = {Fault.Kind.LATENCY, Fault.Kind.TIMEOUT, Fault.Kind.HTTP_500, Fault.Kind.HTTP_504,
+              Fault.Kind.HTTP_429}
+HTTP_STATUS = {Fault.Kind.HTTP_500: 500, Fault.Kind.HTTP_504: 504, Fault.Kind.HTTP_429: 429}
 
 
 @dataclass(frozen=True)

@@ -55,8 +55,8 @@ def sendme_endpoint(request, operation: str):
                                "responseMessage": "Successful", **result}, 200)
 
     return _with_fault(fault, process, lambda status: _snap_error(
-        service_code, status, "00" if status == 504 else "01",
-        "Timeout" if status == 504 else "Internal Server Error"))
+        service_code, status, "01" if status == 500 else "00",
+        {504: "Timeout", 429: "Too Many Requests"}.get(status, "Internal Server Error")))
 
 
 def _with_fault(fault, process, error_response):
@@ -65,12 +65,12 @@ def _with_fault(fault, process, error_response):
     if fault.kind == Fault.Kind.LATENCY:
         faults.sleep_without_connection(fault.seconds)
         return process()
-    if fault.after_processing:
+    if fault.after_processing and fault.kind != Fault.Kind.HTTP_429:  # a 429 is never processed
         process()
     if fault.kind == Fault.Kind.TIMEOUT:
         faults.sleep_without_connection(fault.seconds)
         return error_response(504)
-    return error_response(500 if fault.kind == Fault.Kind.HTTP_500 else 504)
+    return error_response(faults.HTTP_STATUS[fault.kind])
 
 
 # --- Faspay Debit (legacy JSON) --------------------------------------------------------------
@@ -93,7 +93,8 @@ def _debit_view(operation: str, handler):
 
         return _with_fault(fault, process, lambda status: JsonResponse(
             {"response_code": "66" if status == 500 else "96",
-             "response_desc": "Internal Error" if status == 500 else "System Malfunction (timeout)"},
+             "response_desc": {500: "Internal Error", 429: "Too Many Requests"}.get(
+                 status, "System Malfunction (timeout)")},
             status=status))
 
     view.__name__ = f"debit_{operation}"
