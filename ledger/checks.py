@@ -117,5 +117,22 @@ def escrow_liability_breaches() -> list[Breach]:
     return []
 
 
+# Cross-checks between the ledger and the apps above it (DESIGN.md §2: the ledger imports none
+# of them). Each app registers its own in ``AppConfig.ready``: payments checks that what was
+# collected is what was booked, disputes that a disputed transaction has its dispute, and so on.
+# ``ledger_check`` and the nightly job run them all.
+_CROSS_CHECKS: list = []
+
+
+def register_cross_check(check):
+    """Add ``check`` (a callable returning a list of ``Breach``) to every ledger check run."""
+    if check not in _CROSS_CHECKS:
+        _CROSS_CHECKS.append(check)
+    return check
+
+
 def ledger_breaches() -> list[Breach]:
-    return unbalanced_entries() + escrow_liability_breaches() + transaction_breaches()
+    breaches = unbalanced_entries() + escrow_liability_breaches() + transaction_breaches()
+    for check in _CROSS_CHECKS:
+        breaches += check()
+    return breaches

@@ -91,6 +91,11 @@ MESSAGES = {
         _("We received {amount} for \"{title}\", but the bill was {due}. The transaction cannot "
           "continue with a partial payment; the amount received will be refunded to you."),
     ),
+    "payment_late": (
+        _("A payment arrived after {reference} closed"),
+        _("We received {amount} for \"{title}\" after the transaction had closed without payment. The "
+          "transaction cannot continue; the full amount will be refunded to you."),
+    ),
     "payment_excess": (
         _("You paid more than the bill for {reference}"),
         _("We received {amount} for \"{title}\"; the bill was {due}. The transaction continues and "

@@ -243,7 +243,7 @@ def payment_instruction_check(*, text: str) -> PaymentCheck:
             return PaymentCheck(PaymentCheckOutcome.MISTYPED)
     bill = (Bill.objects.filter(pay_code=code, status__in=[Bill.Status.CREATING, Bill.Status.PENDING])
             .select_related("escrow_transaction")
-            .only("id", "channel_code", "amount", "expires_at", "escrow_transaction__reference",
+            .only("id", "status", "channel_code", "amount", "expires_at", "escrow_transaction__reference",
                   "escrow_transaction__status")
             .order_by("-created_at").first())
     if bill is None:

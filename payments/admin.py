@@ -16,7 +16,7 @@ from intrasa.admin import ReadOnlyAdmin
 from intrasa.money import format_rupiah, parse_rupiah
 
 from .models import BankStatementLine, Bill, ProviderNotification
-from .services import statement_import
+from .services import StaffPaymentError, bill_record_provider_amount, statement_import
 
 
 def transaction_link(txn):
@@ -26,12 +26,41 @@ def transaction_link(txn):
     return format_html('<a href="{}">{}</a>', url, txn.reference)
 
 
+class AwaitingAmountFilter(admin.SimpleListFilter):
+    """Finance's queue: paid at Faspay, amount stated by no source (a lost notification)."""
+
+    title = gettext_lazy("amount")
+    parameter_name = "amount"
+
+    def lookups(self, request, model_admin):
+        return [("unknown", gettext_lazy("Paid, amount not known yet"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "unknown":
+            return queryset.filter(status=Bill.Status.PAID, amount_source="")
+        return queryset
+
+
+class ProviderAmountForm(forms.Form):
+    amount = forms.CharField(label=gettext_lazy("Amount Faspay collected (Rp)"), max_length=20)
+    trx_id = forms.CharField(label=gettext_lazy("Faspay trx_id"), max_length=40, required=False,
+                             help_text=gettext_lazy("Needed only when INTRASA never learnt the bill's trx_id."))
+    reason = forms.CharField(label=gettext_lazy("Reason and source"), widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=gettext_lazy("Which Faspay report (and its date) shows this amount."))
+
+    def clean_amount(self):
+        try:
+            return parse_rupiah(self.cleaned_data["amount"])
+        except (ValueError, forms.ValidationError):
+            raise forms.ValidationError(_("Enter the amount in whole Rupiah, e.g. 1.250.000.")) from None
+
+
 @admin.register(Bill)
 class BillAdmin(ReadOnlyAdmin):
     list_display = ("bill_no", "transaction", "method", "channel_code", "amount_display", "status", "flag",
-                    "created_at", "expires_at", "settlement_expected_at")
+                    "paid_amount_display", "created_at", "expires_at", "settlement_expected_at")
     readonly_fields = ("transaction",)
-    list_filter = ("status", "flag", "method", "channel_code")
+    list_filter = (AwaitingAmountFilter, "status", "flag", "method", "channel_code")
     search_fields = ("bill_no", "provider_trx_id", "pay_code", "escrow_transaction__reference")
     list_select_related = ("escrow_transaction",)
     date_hierarchy = "created_at"
@@ -43,6 +72,40 @@ class BillAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("Transaction"), ordering="escrow_transaction__reference")
     def transaction(self, obj):
         return transaction_link(obj.escrow_transaction)
+
+    @admin.display(description=gettext_lazy("Paid"), ordering="paid_amount")
+    def paid_amount_display(self, obj):
+        if obj.status == Bill.Status.PAID and not obj.amount_known:
+            # Finance records it (the view checks the permission).
+            url = reverse("admin:payments_bill_record_amount", args=[obj.pk])
+            return format_html('<a href="{}">{}</a>', url, _("unknown: record it"))
+        return format_rupiah(obj.paid_amount) if obj.paid_amount is not None else "—"
+
+    def get_urls(self):
+        return [path("<int:pk>/record-amount/", self.admin_site.admin_view(self.record_amount_view),
+                     name="payments_bill_record_amount"), *super().get_urls()]
+
+    def record_amount_view(self, request, pk):
+        """Record what Faspay's report says a paid bill collected (its notification was lost)."""
+        if not request.user.has_perm("payments.record_provider_payment"):
+            raise PermissionDenied
+        bill = Bill.objects.select_related("escrow_transaction").filter(pk=pk).first()
+        if bill is None:
+            raise PermissionDenied
+        form = ProviderAmountForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                bill_record_provider_amount(bill_id=bill.pk, amount=form.cleaned_data["amount"], actor=request.user,
+                                            reason=form.cleaned_data["reason"], trx_id=form.cleaned_data["trx_id"])
+            except StaffPaymentError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The amount of %(bill)s is recorded and the payment placed.")
+                                 % {"bill": bill.bill_no})
+                return redirect(reverse("admin:payments_bill_changelist") + "?amount=unknown")
+        return render(request, "admin/payments/bill/record_amount.html", {
+            **self.admin_site.each_context(request), "form": form, "bill": bill, "opts": self.model._meta,
+            "title": _("Record the amount Faspay collected")})
 
 
 @admin.register(ProviderNotification)

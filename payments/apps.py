@@ -8,3 +8,10 @@ class PaymentsConfig(AppConfig):
 
     name = "payments"
     verbose_name = _("Payments")
+
+    def ready(self):
+        from ledger.checks import register_cross_check
+
+        from .checks import collection_breaches
+
+        register_cross_check(collection_breaches)

@@ -31,6 +31,26 @@ class Channel:
     steps: tuple = field(default_factory=tuple)
     min_amount: int = 10_000
     max_amount: int | None = None
+    # True only where Faspay's documentation says the channel refuses any amount other than the
+    # bill's ("closed amount"); then a paid bill's amount is known without a notification. See
+    # CLOSED_AMOUNT_DECISION: no channel qualifies today.
+    closed_amount: bool = False
+
+
+# Which channels are "closed amount" (the provider refuses any other amount), decided from
+# Faspay's published documentation (REFERENCE.md §4.1, docs.faspay.co.id Debit pages):
+# * The Inquiry Payment Status answer states no amount at all (payment_reff, payment_date,
+#   payment_status_code only), so it can never tell how much arrived.
+# * The only "close amount" wording in Faspay's Debit docs is for *static* transactions
+#   ("Static VA Close Generator", the static-transaction inquiry flow), which INTRASA does not use.
+#   The Bank Transfer (VA), Retail and QRIS integration guides for dynamic bills created by Post
+#   Data say nothing about refusing other amounts, and the payment notification carries both
+#   ``bill_total`` and ``payment_total`` — fields that would be pointless if they always agreed.
+# So no channel is treated as closed-amount: a paid bill whose notification is lost waits, with
+# nothing released, until a source that states the amount (a late notification, or staff reading
+# Faspay's transaction report) records it. Revisit per channel once Faspay confirms it in writing
+# at onboarding (REFERENCE.md §8 item 6) — then set ``closed_amount=True`` on that channel.
+CLOSED_AMOUNT_DECISION = "no Faspay channel is documented as refusing amounts other than the bill's"
 
 
 def _va_steps(bank: str, app: str):

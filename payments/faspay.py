@@ -12,6 +12,7 @@ the account expects two implied decimals — REFERENCE.md §8.6 says to confirm 
 """
 import datetime as dt
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import requests
 
@@ -30,6 +31,10 @@ STATUS_NO_BILL = "5"
 STATUS_EXPIRED = "7"
 STATUS_CANCELLED = "8"
 STATUS_UNKNOWN = "9"
+
+# Post Data response codes with a meaning beyond "refused" (REFERENCE.md §4.1).
+RESPONSE_ALREADY_PAID = "81"
+RESPONSE_EXPIRED = "54"
 
 
 class FaspayError(Exception):
@@ -169,6 +174,10 @@ class FaspayDebitClient:
         except ValueError:
             return None
 
+    def amount_from(self, value) -> int | None:
+        """Whole Rupiah from an amount field as Faspay sends it (``bill_total`` units)."""
+        return self._to_rupiah(value)
+
     # --- API --------------------------------------------------------------------------------
     def create_bill(self, bill: BillRequest) -> CreatedBill:
         total = str(bill.amount * self.amount_scale)
@@ -258,14 +267,23 @@ class FaspayDebitClient:
         }
 
 
+def is_own_sandbox(base_url: str, site_url: str) -> bool:
+    """True when ``base_url`` is this site's own sandbox mount: the only host that may be sent
+    fields outside Faspay's specification (``sandbox_notification_url``)."""
+    base, site = urlsplit(base_url), urlsplit(site_url)
+    return base.netloc == site.netloc and base.path.rstrip("/").endswith("/sandbox/debit")
+
+
 def default_client() -> FaspayDebitClient:
     """The client configured from settings (the sandbox unless Faspay credentials are set)."""
     from django.conf import settings
 
+    to_sandbox = settings.FASPAY_SANDBOX_ENABLED and is_own_sandbox(settings.FASPAY_DEBIT_BASE_URL,
+                                                                     settings.SITE_URL)
     return FaspayDebitClient(
         base_url=settings.FASPAY_DEBIT_BASE_URL, merchant_id=settings.FASPAY_MERCHANT_ID,
         merchant_name=settings.FASPAY_MERCHANT_NAME, user_id=settings.FASPAY_USER_ID,
         password=settings.FASPAY_PASSWORD, timeout=settings.FASPAY_HTTP_TIMEOUT_SECONDS,
         amount_scale=settings.FASPAY_DEBIT_AMOUNT_SCALE,
-        notification_url=settings.SITE_URL + "/pembayaran/faspay/notifikasi/" if settings.FASPAY_SANDBOX_ENABLED else "",
+        notification_url=settings.SITE_URL + "/pembayaran/faspay/notifikasi/" if to_sandbox else "",
     )

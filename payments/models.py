@@ -2,15 +2,27 @@
 
 Money is real only when the provider says so (DESIGN.md §5): a notification moves the transaction
 to ``paid``; the status inquiry (or, for bank transfers, the imported bank statement) verifies it.
+
+A bill is a state machine (transitions declared once, below; the status field is protected):
+
+* ``creating``: the intent is recorded and Post Data was sent, but Faspay has not answered yet.
+  The bill may exist at Faspay: it is never given up as "failed" on a timeout, only re-posted with
+  the same ``bill_no`` until Faspay says what it did.
+* ``pending`` (Faspay created it) -> ``paid`` (Faspay says it was paid) -> ``verified`` (the amount
+  is known from a source that states it, and the money is in the ledger: held in escrow or owed
+  back to the buyer).
+* ``cancelled``, ``expired``, ``failed`` (Faspay refused to create it): none of them is final for
+  money. Any bill INTRASA ever sent can still be paid, and such a payment is placed like any other.
 """
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from .channels import METHOD_LABELS, Method
 
 
-class Bill(models.Model):
+class Bill(ConcurrentTransitionMixin, models.Model):
     """One attempt to collect a transaction's amount through one channel."""
 
     class Status(models.TextChoices):
@@ -28,6 +40,18 @@ class Bill(models.Model):
         EXCESS = "excess", _("Paid more than the bill")
         DOUBLE = "double", _("Double payment")
         REVERSED = "reversed", _("Payment reversed by the provider")
+        LATE = "late", _("Paid after the transaction closed")
+
+    class AmountSource(models.TextChoices):
+        """Where the paid amount came from. Money is placed only on an amount a source states:
+        Faspay's status inquiry states none, so it never decides how much arrived."""
+
+        NONE = "", _("Not known yet")
+        NOTIFICATION = "notification", _("Faspay's payment notification (payment_total)")
+        INQUIRY = "inquiry", _("Faspay's status inquiry (payment_total)")
+        STATEMENT = "statement", _("INTRASA's bank statement")
+        CLOSED_CHANNEL = "closed_channel", _("The channel accepts only the exact bill amount")
+        STAFF = "staff", _("Recorded by staff from Faspay's report")
 
     escrow_transaction = models.ForeignKey("transactions.EscrowTransaction", on_delete=models.PROTECT,
                                            related_name="bills", verbose_name=_("transaction"))
@@ -41,13 +65,15 @@ class Bill(models.Model):
     pay_code = models.CharField(_("virtual account / payment code"), max_length=40, blank=True, db_index=True)
     qr_content = models.TextField(_("QR content"), blank=True)
     redirect_url = models.URLField(_("provider payment page"), max_length=500, blank=True)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.CREATING,
-                              db_index=True)
+    status = FSMField(_("status"), max_length=20, choices=Status.choices, default=Status.CREATING,
+                      protected=True, db_index=True)
     flag = models.CharField(_("flag"), max_length=20, choices=Flag.choices, blank=True, default="",
                             db_index=True)
     error = models.CharField(_("error"), max_length=255, blank=True)
     expires_at = models.DateTimeField(_("pay before"))
     paid_amount = models.BigIntegerField(_("amount paid"), null=True, blank=True)
+    amount_source = models.CharField(_("amount paid according to"), max_length=20, choices=AmountSource.choices,
+                                     blank=True, default="")
     payment_reference = models.CharField(_("payment reference"), max_length=100, blank=True)
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
@@ -57,12 +83,15 @@ class Bill(models.Model):
     # Polling: newer bills are asked more often (payments.polling).
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
     checks = models.PositiveIntegerField(default=0, editable=False)
+    # How many times Post Data was sent for this bill (a timed-out one is re-posted, same bill_no).
+    creation_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at"]
         verbose_name = _("bill")
         verbose_name_plural = _("bills")
+        permissions = [("record_provider_payment", _("Can record a paid amount from Faspay's report"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["escrow_transaction"], condition=models.Q(status__in=["creating", "pending"]),
@@ -81,6 +110,47 @@ class Bill(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in (self.Status.CREATING, self.Status.PENDING)
+
+    @property
+    def creation_unconfirmed(self) -> bool:
+        """Post Data was sent and Faspay never told us the trx_id: the bill may exist there."""
+        return not self.provider_trx_id and self.channel_code != "transfer" and self.creation_attempts > 0
+
+    @property
+    def amount_known(self) -> bool:
+        return self.paid_amount is not None and self.amount_source != self.AmountSource.NONE
+
+    # --- transitions ---------------------------------------------------------------------------
+    # Bodies are empty on purpose: ``payments.services`` sets the fields and writes the ledger
+    # entries in the same database transaction, with the rows locked.
+
+    @transition(field=status, source=Status.CREATING, target=Status.PENDING)
+    def record_created(self):
+        """Faspay answered Post Data: the bill exists and the buyer can pay it."""
+
+    @transition(field=status, source=Status.CREATING, target=Status.FAILED)
+    def record_refused(self):
+        """Faspay refused Post Data: nothing the buyer can pay was created."""
+
+    @transition(field=status, source=[Status.CREATING, Status.PENDING], target=Status.CANCELLED)
+    def cancel(self):
+        """INTRASA no longer wants it paid (another method chosen, the transaction paid or closed),
+        or Faspay reports it cancelled. A payment made anyway is still placed."""
+
+    @transition(field=status, source=[Status.CREATING, Status.PENDING, Status.CANCELLED], target=Status.EXPIRED)
+    def expire(self):
+        """Past its expiry at Faspay: it can no longer be paid."""
+
+    @transition(field=status, source=[Status.CREATING, Status.PENDING, Status.CANCELLED, Status.EXPIRED,
+                                      Status.FAILED], target=Status.PAID)
+    def mark_paid(self):
+        """Faspay says the bill was paid (notification, status inquiry, or a re-posted Post Data
+        answering "already paid"); for a bank transfer, the imported bank statement says so."""
+
+    @transition(field=status, source=Status.PAID, target=Status.VERIFIED)
+    def settle(self):
+        """The paid amount is known from a source that states it and the money is in the ledger:
+        held in escrow, or owed back to the buyer."""
 
 
 class ProviderNotification(models.Model):

@@ -19,3 +19,16 @@ def next_check_at(bill, now: dt.datetime) -> dt.datetime:
         if age < younger_than:
             return now + every
     return now + LATE
+
+
+# A Post Data that got no answer is re-posted (same bill_no) soon, then less often; it stops once
+# the bill would have expired at Faspay anyway (a paid one still arrives by notification, and the
+# nightly reconciliation lists every bill whose creation was never confirmed).
+CREATION_RETRIES = [dt.timedelta(seconds=s) for s in (30, 60, 120, 300, 900, 1800, 3600)]
+
+
+def creation_retry_at(bill, now: dt.datetime) -> dt.datetime | None:
+    if bill.expires_at <= now:
+        return None
+    attempts = max(getattr(bill, "creation_attempts", 1), 1)
+    return now + CREATION_RETRIES[min(attempts - 1, len(CREATION_RETRIES) - 1)]

@@ -1,17 +1,28 @@
 """Collecting the buyer's money (FAQ steps 2 and 3). Every change to a bill goes through here.
 
-Rules that live in this module:
+The rule behind everything in this module: **every Rupiah the provider collected is in the ledger at
+its true amount** — held in escrow, or owed back to the buyer — per transaction.
 
 * A bill is created at Faspay *outside* any row lock: the intent (a ``creating`` bill with its
   ``bill_no``) is committed first, the provider is called, the answer is recorded in a new short
-  transaction. A failure leaves a ``failed`` bill and a clear message; the buyer can try again.
-* Switching method cancels the open bill at Faspay. If it is paid anyway, that payment is a double
-  payment and is owed back to the buyer.
+  transaction. A refusal leaves a ``failed`` bill. An unanswered call (timeout, 5xx) leaves the bill
+  ``creating``: Faspay may have created it, so it is re-posted with the same ``bill_no`` (by the
+  buyer's next try, or by the poller) until Faspay says what it did. A bill abandoned while its
+  creation is unconfirmed is still re-posted, to learn its ``trx_id`` and cancel it at Faspay.
+* Any bill INTRASA ever sent may be paid — pending, cancelled, expired, failed or never confirmed.
+  A notification for one of our ``bill_no`` whose ``trx_id`` we never learnt adopts that ``trx_id``.
+  Every such payment is placed.
 * A notification (signature checked, stored once per ``(trx_id, status)``) only moves the
   transaction to ``paid``. The status inquiry — or for bank transfers the imported bank statement —
-  verifies it. The verified amount decides: exact → escrow; short → nothing is released, the money
-  is owed back and staff see the flag; excess → the bill amount goes to escrow, the rest is owed
-  back; a second successful payment → owed back ("pembayaran ganda").
+  verifies it. The amount comes only from a source that states it (``Bill.AmountSource``): the
+  notification's ``payment_total``, the bank statement, or staff reading Faspay's report. Faspay's
+  status inquiry states no amount, and no channel is documented as closed-amount
+  (``payments.channels.CLOSED_AMOUNT_DECISION``): a paid bill with no stated amount waits, nothing
+  is released, and finance is alerted.
+* The known amount decides: the first payment that covers the bill funds the escrow (the excess is
+  owed back); a short payment is owed back and the transaction waits for a full payment again; any
+  payment after the escrow was funded is a double payment, and a payment for a transaction that
+  closed unpaid is a late payment — both owed back in full.
 * Lock order is always transaction row, then bill row.
 """
 import datetime as dt
@@ -25,6 +36,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.models import AuditEntry
 from audit.services import audit_record
 from intrasa.money import format_rupiah
 from ledger.models import AccountCategory, EntryKind
@@ -37,13 +49,16 @@ from workdays.calendar import working_calendar
 from . import faspay
 from .channels import CHANNELS, Method, channel_get
 from .models import BankStatementLine, Bill, ProviderNotification
-from .polling import next_check_at
+from .polling import creation_retry_at, next_check_at
 from .signals import payment_owed_back
 
 logger = logging.getLogger(__name__)
 
 BANK_TRANSFER = "transfer"  # the pseudo channel code of a transfer to INTRASA's escrow account
 OPEN = (Bill.Status.CREATING, Bill.Status.PENDING)
+# A paid bill whose amount no source stated is asked about for this long (a late notification
+# may still come); after that only staff can settle it, from Faspay's report.
+AWAIT_AMOUNT_POLLING = dt.timedelta(days=1)
 
 
 class PaymentError(Exception):
@@ -67,13 +82,19 @@ def _lock_bill(pk: int) -> Bill:
     return Bill.objects.select_for_update().get(pk=pk)
 
 
+def _refresh(txn: EscrowTransaction) -> None:
+    """The transaction services lock and change their own copy of the (already locked) row: read
+    its new state back before deciding anything else on ``txn``."""
+    txn.refresh_from_db()
+
+
 # --- creating bills -----------------------------------------------------------------------------
 
 @dataclass
 class _Started:
     bill: Bill
     needs_provider: bool
-    to_cancel: Bill | None
+    to_withdraw: Bill | None
 
 
 def _new_bill_no(txn: EscrowTransaction) -> str:
@@ -114,15 +135,15 @@ def _start(txn_id: int, buyer, channel_code: str) -> _Started:
                                    code="over_channel_limit")
         current = txn.bills.select_for_update().filter(status__in=OPEN).first()
         if current is not None and current.channel_code == channel_code:
-            # Same method again: show the same bill, or retry a creation that did not finish.
+            # Same method again: show the same bill, or re-post a creation Faspay never answered.
             return _Started(current, current.status == Bill.Status.CREATING, None)
-        to_cancel = None
+        to_withdraw = None
         if current is not None:
-            current.status = Bill.Status.CANCELLED
+            current.cancel()
             current.cancelled_at = now
             current.next_check_at = now  # keep asking: it may have been paid meanwhile
-            current.save(update_fields=["status", "cancelled_at", "next_check_at"])
-            to_cancel = current
+            current.save()
+            to_withdraw = current
         expires_at = now + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
         if channel_code == BANK_TRANSFER:
             amount, code = _unique_amount(txn.amount_due)
@@ -140,7 +161,7 @@ def _start(txn_id: int, buyer, channel_code: str) -> _Started:
         txn.save(update_fields=["payment_due_at", "updated_at"])
         transaction_services._event(txn, action="payment_method_chosen", actor=buyer, role="buyer",
                                     data={"channel": channel_code, "bill_no": bill.bill_no})
-        return _Started(bill, channel_code != BANK_TRANSFER, to_cancel)
+        return _Started(bill, channel_code != BANK_TRANSFER, to_withdraw)
 
 
 def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) -> Bill:
@@ -155,27 +176,124 @@ def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) 
     else:
         raise PaymentError(_("Please try again."), code="busy")
     client = client or faspay.default_client()
-    if started.to_cancel is not None and started.to_cancel.provider_trx_id:
-        _cancel_at_provider(client, started.to_cancel)
+    if started.to_withdraw is not None:
+        _withdraw_at_provider(client, started.to_withdraw)
     if not started.needs_provider:
         return started.bill
-    bill = started.bill
-    txn = bill.escrow_transaction
     try:
-        created = client.create_bill(faspay.BillRequest(
-            bill_no=bill.bill_no, bill_description=f"INTRASA {txn.reference}", amount=bill.amount,
-            channel_code=bill.channel_code, expires_at=bill.expires_at, customer_number=str(buyer.pk),
-            customer_name=buyer.full_name, customer_email=buyer.email, customer_phone=buyer.phone,
-            item_name=txn.title, created_at=bill.created_at,
-        ))
-    except faspay.FaspayError as exc:
-        _bill_mark_failed(bill.pk, str(exc))
-        if isinstance(exc, faspay.FaspayRejected):
-            raise PaymentError(_("The payment provider refused this method for this transaction. Please "
-                                 "choose another method."), code="provider_refused") from exc
-        raise PaymentError(_("The payment provider is not answering right now. Nothing was charged; "
-                             "please try again in a moment."), code="provider_unavailable") from exc
-    return _bill_record_created(bill.pk, created)
+        return _post_bill(started.bill.pk, client)
+    except faspay.FaspayRejected as exc:
+        raise PaymentError(_("The payment provider refused this method for this transaction. Please "
+                             "choose another method."), code="provider_refused") from exc
+    except faspay.FaspayUnavailable as exc:
+        raise PaymentError(_("The payment provider is not answering right now. Please try again in a "
+                             "moment: if the bill was created meanwhile, you will see the same one, never "
+                             "a second bill for the same method."), code="provider_unavailable") from exc
+
+
+def _bill_request(bill: Bill) -> faspay.BillRequest:
+    """What Post Data sends for ``bill``; built only from the bill's own rows, so a re-post is the
+    same request (Faspay returns the same bill for the same ``bill_no`` and data)."""
+    txn = bill.escrow_transaction
+    buyer = txn.buyer
+    return faspay.BillRequest(
+        bill_no=bill.bill_no, bill_description=f"INTRASA {txn.reference}", amount=bill.amount,
+        channel_code=bill.channel_code, expires_at=bill.expires_at, customer_number=str(buyer.pk),
+        customer_name=buyer.full_name, customer_email=buyer.email, customer_phone=buyer.phone,
+        item_name=txn.title, created_at=bill.created_at,
+    )
+
+
+def _post_bill(bill_id: int, client) -> Bill:
+    """Send Post Data for ``bill_id`` (first time or again, same ``bill_no``) and record the answer.
+    Raises the provider's exception after recording it, so the caller can tell the buyer."""
+    bill = Bill.objects.select_related("escrow_transaction__buyer").get(pk=bill_id)
+    Bill.objects.filter(pk=bill_id).update(creation_attempts=F("creation_attempts") + 1)
+    try:
+        created = client.create_bill(_bill_request(bill))
+    except faspay.FaspayRejected as exc:
+        _bill_record_refusal(bill_id, exc)
+        raise
+    except faspay.FaspayUnavailable as exc:
+        _bill_record_unanswered(bill_id, str(exc))
+        raise
+    bill = _bill_record_created(bill_id, created)
+    if bill.status == Bill.Status.CANCELLED:
+        _cancel_at_provider(client, bill)  # abandoned while unconfirmed: now we can cancel it
+    return bill
+
+
+def bill_confirm_creation(*, bill_id: int, client=None) -> Bill:
+    """Find out what Faspay did with a Post Data it never answered: re-post the same bill."""
+    bill = Bill.objects.get(pk=bill_id)
+    if bill.provider_trx_id or bill.channel_code == BANK_TRANSFER or \
+            bill.status not in (Bill.Status.CREATING, Bill.Status.CANCELLED):
+        return bill
+    try:
+        return _post_bill(bill_id, client or faspay.default_client())
+    except faspay.FaspayError:
+        logger.warning("re-posting bill %s did not settle its creation", bill.bill_no, exc_info=True)
+        return Bill.objects.get(pk=bill_id)
+
+
+def _bill_record_created(bill_id: int, created: faspay.CreatedBill) -> Bill:
+    with transaction.atomic():
+        bill = _lock_bill(bill_id)
+        if bill.provider_trx_id:
+            return bill  # a notification (or another re-post) told us first
+        bill.provider_trx_id = created.trx_id
+        bill.pay_code = created.trx_id if bill.method != Method.QRIS else ""
+        bill.qr_content = created.qr_content
+        bill.redirect_url = created.redirect_url
+        bill.error = ""
+        now = timezone.now()
+        if bill.status == Bill.Status.CREATING:
+            bill.record_created()
+            bill.next_check_at = next_check_at(bill, now)
+        else:
+            bill.next_check_at = now  # abandoned or paid meanwhile: ask about it now
+        bill.save()
+        return bill
+
+
+def _bill_record_refusal(bill_id: int, exc: faspay.FaspayRejected) -> None:
+    """Faspay answered Post Data with a refusal. "Already paid" means it existed and was paid."""
+    bill = Bill.objects.get(pk=bill_id)
+    with transaction.atomic():
+        txn = _lock_txn(bill.escrow_transaction_id)
+        bill = _lock_bill(bill_id)
+        bill.error = str(exc)[:255]
+        if exc.code == faspay.RESPONSE_ALREADY_PAID:
+            # The bill exists and was paid, but Faspay told us neither trx_id nor amount: only a
+            # notification or staff (from Faspay's report) can place this money.
+            _bill_paid_at_provider(txn, bill, amount=None, source=Bill.AmountSource.NONE, reference="",
+                                   paid_at=None)
+            _alert_amount_unconfirmed(txn, bill)
+        elif exc.code == faspay.RESPONSE_EXPIRED and bill.status in (Bill.Status.CREATING, Bill.Status.CANCELLED):
+            bill.expire()
+        elif bill.status == Bill.Status.CREATING:
+            bill.record_refused()
+        bill.next_check_at = None
+        bill.save()
+
+
+def _bill_record_unanswered(bill_id: int, error: str) -> None:
+    with transaction.atomic():
+        bill = _lock_bill(bill_id)
+        bill.error = error[:255]
+        # Keep re-posting while Faspay could still create the bill; after that only a notification
+        # (or reconciliation and staff) can tell.
+        bill.next_check_at = creation_retry_at(bill, timezone.now())
+        bill.save(update_fields=["error", "next_check_at"])
+
+
+def _withdraw_at_provider(client, bill: Bill) -> None:
+    """Make sure a bill INTRASA no longer wants cannot be paid: cancel it at Faspay, or first learn
+    its trx_id by re-posting it when its creation was never confirmed."""
+    if bill.provider_trx_id:
+        _cancel_at_provider(client, bill)
+    elif bill.creation_unconfirmed:
+        bill_confirm_creation(bill_id=bill.pk, client=client)
 
 
 def _cancel_at_provider(client, bill: Bill) -> None:
@@ -187,29 +305,11 @@ def _cancel_at_provider(client, bill: Bill) -> None:
         logger.warning("could not cancel bill %s at Faspay", bill.bill_no, exc_info=True)
 
 
-def _bill_mark_failed(bill_id: int, error: str) -> None:
-    with transaction.atomic():
-        bill = _lock_bill(bill_id)
-        if bill.status == Bill.Status.CREATING:
-            bill.status = Bill.Status.FAILED
-            bill.error = error[:255]
-            bill.save(update_fields=["status", "error"])
-
-
-def _bill_record_created(bill_id: int, created: faspay.CreatedBill) -> Bill:
-    with transaction.atomic():
-        bill = _lock_bill(bill_id)
-        if bill.status != Bill.Status.CREATING:
-            return bill
-        bill.status = Bill.Status.PENDING
-        bill.provider_trx_id = created.trx_id
-        bill.pay_code = created.trx_id if bill.method != Method.QRIS else ""
-        bill.qr_content = created.qr_content
-        bill.redirect_url = created.redirect_url
-        bill.next_check_at = next_check_at(bill, timezone.now())
-        bill.save(update_fields=["status", "provider_trx_id", "pay_code", "qr_content", "redirect_url",
-                                 "next_check_at"])
-        return bill
+def bill_withdraw(*, bill_id: int, client=None) -> None:
+    """Task body: withdraw a bill cancelled because another payment funded the transaction."""
+    bill = Bill.objects.get(pk=bill_id)
+    if bill.channel_code != BANK_TRANSFER and bill.status == Bill.Status.CANCELLED:
+        _withdraw_at_provider(client or faspay.default_client(), bill)
 
 
 # --- notifications ------------------------------------------------------------------------------
@@ -218,11 +318,12 @@ def notification_receive(*, payload: dict, client=None) -> dict:
     """Handle one payment notification; return the body Faspay expects.
 
     Raises ``faspay.InvalidNotification`` (bad signature or shape) or ``UnknownBill``; both change
-    nothing.
+    nothing. Only Faspay bills are Faspay's to notify about: a bank transfer is verified from the
+    bank statement alone.
     """
     client = client or faspay.default_client()
     notification = client.parse_notification(payload)
-    bill = Bill.objects.filter(bill_no=notification.bill_no).first()
+    bill = Bill.objects.filter(bill_no=notification.bill_no).exclude(channel_code=BANK_TRANSFER).first()
     if bill is None or (bill.provider_trx_id and bill.provider_trx_id != notification.trx_id):
         raise UnknownBill(notification.bill_no)
     with transaction.atomic():
@@ -235,19 +336,23 @@ def notification_receive(*, payload: dict, client=None) -> dict:
         if not created:
             ProviderNotification.objects.filter(pk=record.pk).update(deliveries=F("deliveries") + 1)
             return client.notification_reply(notification)
-        if notification.status_code == faspay.STATUS_PAID and bill.status not in (Bill.Status.PAID,
-                                                                                   Bill.Status.VERIFIED):
-            was_open = bill.status in OPEN
-            bill.status = Bill.Status.PAID
-            bill.paid_at = notification.paid_at or timezone.now()
-            bill.paid_amount = notification.paid_amount
-            bill.payment_reference = notification.payment_reference
-            bill.next_check_at = timezone.now()
-            bill.save(update_fields=["status", "paid_at", "paid_amount", "payment_reference", "next_check_at"])
-            if was_open and txn.status == Status.CREATED:
-                transaction_services.transaction_mark_paid(
-                    escrow_transaction=txn, payment_reference=notification.payment_reference or notification.trx_id,
-                    amount=notification.paid_amount or bill.amount)
+        if not bill.provider_trx_id:
+            # Faspay created a bill whose Post Data we never saw answered: the signed notification
+            # names our bill_no, so its trx_id is the bill's.
+            bill.provider_trx_id = notification.trx_id
+            if bill.method != Method.QRIS:
+                bill.pay_code = notification.trx_id
+            audit_record(actor=None, action="bill.trx_id_learnt", target=bill,
+                         reason="payment notification for a bill whose creation was never confirmed",
+                         data={"trx_id": notification.trx_id, "status": bill.status})
+            if bill.status == Bill.Status.CREATING:
+                bill.record_created()
+        if notification.status_code == faspay.STATUS_PAID:
+            _bill_paid_at_provider(txn, bill, amount=notification.paid_amount,
+                                   source=Bill.AmountSource.NOTIFICATION,
+                                   reference=notification.payment_reference, paid_at=notification.paid_at)
+        bill.next_check_at = timezone.now()
+        bill.save()
         from .tasks import check_bill
 
         check_bill.delay_on_commit(bill.pk)
@@ -257,11 +362,16 @@ def notification_receive(*, payload: dict, client=None) -> dict:
 # --- verification ---------------------------------------------------------------------------
 
 def bill_check(*, bill_id: int, client=None) -> str:
-    """Ask Faspay for the bill's status and apply the answer. Returns the status code seen."""
-    bill = Bill.objects.only("pk", "method", "provider_trx_id", "status", "bill_no", "created_at").get(pk=bill_id)
-    if bill.method == Method.BANK_TRANSFER or not bill.provider_trx_id or bill.status == Bill.Status.VERIFIED:
+    """Ask Faspay about the bill and apply the answer. Returns the status code seen."""
+    bill = Bill.objects.only("pk", "method", "channel_code", "provider_trx_id", "status", "bill_no",
+                             "created_at", "creation_attempts").get(pk=bill_id)
+    if bill.channel_code == BANK_TRANSFER or bill.status == Bill.Status.VERIFIED:
         return ""
     client = client or faspay.default_client()
+    if not bill.provider_trx_id:
+        # Nothing to ask about without a trx_id: learn it by re-posting the same bill.
+        bill_confirm_creation(bill_id=bill.pk, client=client)
+        return ""
     try:
         status = client.inquiry(trx_id=bill.provider_trx_id, bill_no=bill.bill_no)
     except faspay.FaspayError:
@@ -274,6 +384,7 @@ def bill_check(*, bill_id: int, client=None) -> str:
 
 
 STILL_WAITING = (faspay.STATUS_UNPROCESSED, faspay.STATUS_IN_PROCESS, faspay.STATUS_UNKNOWN)
+GONE = (faspay.STATUS_EXPIRED, faspay.STATUS_CANCELLED, faspay.STATUS_FAILED, faspay.STATUS_NO_BILL)
 
 
 def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> Bill | None:
@@ -292,9 +403,10 @@ def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> Bill | N
         bill.next_check_at = next_check_at(bill, now)
         code = status.status_code
         if code == faspay.STATUS_PAID and bill.status != Bill.Status.VERIFIED:
-            paid = status.paid_amount if status.paid_amount is not None else (bill.paid_amount or bill.amount)
-            _settle_paid_bill(txn, bill, paid=paid, reference=status.payment_reference or bill.payment_reference,
-                              paid_at=status.paid_at or bill.paid_at or now)
+            _bill_paid_at_provider(txn, bill, amount=status.paid_amount, source=Bill.AmountSource.INQUIRY,
+                                   reference=status.payment_reference, paid_at=status.paid_at)
+            if not _bill_place(txn, bill) and now - (bill.paid_at or now) > AWAIT_AMOUNT_POLLING:
+                bill.next_check_at = None  # only staff can settle it now
         elif code == faspay.STATUS_REVERSED and bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
             if bill.flag != Bill.Flag.REVERSED:
                 bill.flag = Bill.Flag.REVERSED
@@ -302,15 +414,114 @@ def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> Bill | N
                              reason="Faspay reports payment_status_code 4 (reversal)",
                              data={"trx_id": bill.provider_trx_id})
             bill.next_check_at = None
-        elif code in (faspay.STATUS_EXPIRED, faspay.STATUS_CANCELLED, faspay.STATUS_FAILED, faspay.STATUS_NO_BILL):
-            if bill.status in OPEN or bill.status == Bill.Status.CANCELLED:
-                bill.status = {faspay.STATUS_EXPIRED: Bill.Status.EXPIRED}.get(code, Bill.Status.CANCELLED)
+        elif code in GONE:
+            if bill.status == Bill.Status.PENDING and code != faspay.STATUS_EXPIRED:
+                bill.cancel()
+            elif bill.status in (Bill.Status.PENDING, Bill.Status.CANCELLED) and code == faspay.STATUS_EXPIRED:
+                bill.expire()
             bill.next_check_at = None
-        elif bill.expires_at + dt.timedelta(days=1) < now and bill.status in OPEN + (Bill.Status.CANCELLED,):
-            bill.status = Bill.Status.EXPIRED  # the provider keeps saying "unprocessed" long after expiry
+        elif bill.expires_at + dt.timedelta(days=1) < now and bill.status in (Bill.Status.PENDING, Bill.Status.CANCELLED):
+            bill.expire()  # the provider keeps saying "unprocessed" long after expiry
             bill.next_check_at = None
         bill.save()
         return bill
+
+
+# --- placing the money ----------------------------------------------------------------------
+
+def _bill_paid_at_provider(txn, bill, *, amount: int | None, source: str, reference: str, paid_at) -> None:
+    """The provider says ``bill`` was paid. Record it (and the amount, when the source states one);
+    the transaction is ``paid`` while the money is being verified."""
+    if bill.status == Bill.Status.VERIFIED:
+        return
+    now = timezone.now()
+    if bill.status != Bill.Status.PAID:
+        bill.mark_paid()
+        bill.paid_at = paid_at or now
+        if txn.status == Status.CREATED and txn.is_accepted:
+            transaction_services.transaction_mark_paid(
+                escrow_transaction=txn, payment_reference=reference or bill.provider_trx_id or bill.bill_no,
+                amount=amount)
+            _refresh(txn)
+    if reference and not bill.payment_reference:
+        bill.payment_reference = reference[:100]
+    if amount is not None and not bill.amount_known:
+        bill.paid_amount = amount
+        bill.amount_source = source
+
+
+def _bill_place(txn, bill) -> bool:
+    """Settle a paid bill whose amount is known; ``False`` (and finance alerted) while it is not."""
+    if not bill.amount_known:
+        channel = CHANNELS.get(bill.channel_code)
+        if channel is None or not channel.closed_amount:
+            _alert_amount_unconfirmed(txn, bill)
+            return False
+        bill.paid_amount, bill.amount_source = bill.amount, Bill.AmountSource.CLOSED_CHANNEL
+    _bill_settle(txn, bill)
+    return True
+
+
+def _funded_by_another_bill(txn, bill) -> bool:
+    return txn.bills.filter(status=Bill.Status.VERIFIED, flag__in=[Bill.Flag.NONE, Bill.Flag.EXCESS]) \
+        .exclude(pk=bill.pk).exists()
+
+
+def _bill_settle(txn, bill) -> None:
+    """The amount of ``bill`` is known: put the money in escrow or owe it back (module docstring)."""
+    paid = bill.paid_amount
+    bill.settle()
+    now = timezone.now()
+    bill.verified_at = now
+    bill.next_check_at = None
+    channel = CHANNELS.get(bill.channel_code)
+    bill.settlement_expected_at = working_calendar().add_working_days(bill.paid_at or now,
+                                                                      channel.settlement_days if channel else 0)
+    funded_elsewhere = _funded_by_another_bill(txn, bill)
+    if funded_elsewhere or txn.status not in (Status.CREATED, Status.PAID):
+        # The escrow was funded already (a double payment) or the transaction closed unpaid.
+        bill.flag = Bill.Flag.DOUBLE if funded_elsewhere or txn.verified_at else Bill.Flag.LATE
+        _owe_back(txn, bill, paid, bill.flag)
+        _alert(txn, bill, f"payment_{bill.flag}")
+        return
+    if paid < bill.amount:
+        bill.flag = Bill.Flag.SHORT
+        _owe_back(txn, bill, paid, "short")
+        _alert(txn, bill, "payment_short")
+        another_paid = txn.bills.filter(status=Bill.Status.PAID).exclude(pk=bill.pk).exists()
+        if txn.status == Status.PAID and not another_paid:  # the buyer may pay the full amount again
+            transaction_services.transaction_reopen_for_payment(
+                escrow_transaction=txn, reason=f"{bill.bill_no}: paid {paid} of {bill.amount}")
+            _refresh(txn)
+        return
+    if txn.status == Status.CREATED:  # a short payment had reopened it, or the notification was lost
+        transaction_services.transaction_mark_paid(escrow_transaction=txn, payment_reference=bill.payment_reference,
+                                                   amount=paid)
+    funding = [debit(_clearing_for(bill), bill.amount)]
+    if bill.unique_code:
+        funding.append(debit(AccountCategory.PAYMENT_DISCOUNT, bill.unique_code))
+    transaction_services.transaction_verify(
+        escrow_transaction=txn, payment_reference=bill.payment_reference or bill.bill_no,
+        amount_received=bill.amount + bill.unique_code, funding=funding)
+    _refresh(txn)
+    if paid > bill.amount:
+        bill.flag = Bill.Flag.EXCESS
+        _owe_back(txn, bill, paid - bill.amount, "excess")
+        _alert(txn, bill, "payment_excess")
+    _cancel_other_open_bills(txn, bill)
+
+
+def _cancel_other_open_bills(txn, funding_bill) -> None:
+    """The escrow is funded: no other bill of the transaction should be paid any more."""
+    from .tasks import withdraw_bill
+
+    for other in txn.bills.select_for_update().filter(status__in=OPEN).exclude(pk=funding_bill.pk):
+        other.cancel()
+        other.cancelled_at = timezone.now()
+        other.next_check_at = timezone.now() if other.channel_code != BANK_TRANSFER else None
+        other.save()
+        if other.channel_code != BANK_TRANSFER:
+            withdraw_bill.delay_on_commit(other.pk)
 
 
 def _owe_back(txn, bill, amount: int, why: str) -> None:
@@ -326,46 +537,6 @@ def _clearing_for(bill: Bill) -> str:
     return AccountCategory.ESCROW_BANK if bill.method == Method.BANK_TRANSFER else AccountCategory.PROVIDER_CLEARING
 
 
-def _settle_paid_bill(txn, bill, *, paid: int, reference: str, paid_at) -> None:
-    """Money for ``bill`` is confirmed: put it in escrow or owe it back (module docstring)."""
-    bill.status = Bill.Status.VERIFIED
-    bill.paid_amount = paid
-    bill.payment_reference = reference
-    bill.paid_at = paid_at
-    bill.verified_at = timezone.now()
-    bill.next_check_at = None
-    channel = CHANNELS.get(bill.channel_code)
-    bill.settlement_expected_at = working_calendar().add_working_days(paid_at, channel.settlement_days if channel else 0)
-    other_verified = txn.bills.filter(status=Bill.Status.VERIFIED).exclude(pk=bill.pk).exclude(flag=Bill.Flag.DOUBLE)
-    payable = txn.status in (Status.CREATED, Status.PAID) and not other_verified.exists()
-    if not payable:
-        bill.flag = Bill.Flag.DOUBLE
-        _owe_back(txn, bill, paid, "double")
-        _alert(txn, bill, "payment_double")
-        return
-    if paid < bill.amount:
-        bill.flag = Bill.Flag.SHORT
-        _owe_back(txn, bill, paid, "short")
-        _alert(txn, bill, "payment_short")
-        if txn.status == Status.PAID:  # the buyer may pay the full amount again
-            transaction_services.transaction_reopen_for_payment(
-                escrow_transaction=txn, reason=f"{bill.bill_no}: paid {paid} of {bill.amount}")
-        return
-    if txn.status == Status.CREATED:  # the notification was lost; polling found the payment
-        transaction_services.transaction_mark_paid(escrow_transaction=txn, payment_reference=reference,
-                                                   amount=paid)
-    funding = [debit(_clearing_for(bill), bill.amount)]
-    if bill.unique_code:
-        funding.append(debit(AccountCategory.PAYMENT_DISCOUNT, bill.unique_code))
-    transaction_services.transaction_verify(
-        escrow_transaction=txn, payment_reference=reference or bill.bill_no,
-        amount_received=bill.amount + bill.unique_code, funding=funding)
-    if paid > bill.amount:
-        bill.flag = Bill.Flag.EXCESS
-        _owe_back(txn, bill, paid - bill.amount, "excess")
-        _alert(txn, bill, "payment_excess")
-
-
 def _alert(txn, bill, kind: str) -> None:
     """Tell the buyer and leave an audit row staff can filter on (the bill's flag is the queue)."""
     audit_record(actor=None, action=f"payment.{bill.flag}", target=bill,
@@ -375,6 +546,64 @@ def _alert(txn, bill, kind: str) -> None:
                context={"reference": txn.reference, "title": txn.title, "seller": txn.seller.full_name,
                         "amount": format_rupiah(bill.paid_amount or 0), "due": format_rupiah(bill.amount)},
                link=txn.get_absolute_url())
+
+
+UNCONFIRMED_ACTION = "payment.amount_unconfirmed"
+
+
+def _alert_amount_unconfirmed(txn, bill) -> None:
+    """Money arrived for ``bill`` but no source stated how much: finance must read it from
+    Faspay's report (once per bill; the queue is the bills in ``paid``)."""
+    if AuditEntry.objects.filter(action=UNCONFIRMED_ACTION, object_type=Bill._meta.label,
+                                 object_id=str(bill.pk)).exists():
+        return
+    audit_record(actor=None, action=UNCONFIRMED_ACTION, target=bill,
+                 reason="Faspay says the bill was paid; no source stated the amount",
+                 data={"reference": txn.reference, "bill": bill.amount, "trx_id": bill.provider_trx_id})
+    from .tasks import alert_finance_unconfirmed_payment
+
+    alert_finance_unconfirmed_payment.delay_on_commit(bill.pk)
+
+
+# --- staff ------------------------------------------------------------------------------------
+
+class StaffPaymentError(PaymentError):
+    """A staff action on a bill that was refused; nothing changed."""
+
+
+def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str, trx_id: str = "") -> Bill:
+    """Finance records what Faspay's transaction report says a paid bill collected (the only way
+    to place a payment whose notification was lost), with the reason and the report it came from."""
+    reason = (reason or "").strip()
+    if not (actor.is_staff and actor.has_perm("payments.record_provider_payment")):
+        raise StaffPaymentError(_("You are not allowed to record payment amounts."), code="forbidden")
+    if not reason:
+        raise StaffPaymentError(_("Please give a reason and the report the amount comes from."),
+                                code="reason_required")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= 10 * settings.INTRASA_MAX_TRANSACTION_AMOUNT:
+        raise StaffPaymentError(_("Enter the amount Faspay collected, in whole Rupiah."), code="invalid_amount")
+    bill = Bill.objects.get(pk=bill_id)
+    with transaction.atomic():
+        txn = _lock_txn(bill.escrow_transaction_id)
+        bill = _lock_bill(bill_id)
+        if bill.status != Bill.Status.PAID or bill.amount_known:
+            raise StaffPaymentError(_("Only a paid bill whose amount is not known yet can be recorded."),
+                                    code="not_awaiting_amount")
+        trx_id = (trx_id or "").strip()
+        if not bill.provider_trx_id:
+            if not trx_id.isascii() or not trx_id.isdigit() or len(trx_id) > 40:
+                raise StaffPaymentError(_("Enter Faspay's trx_id of this bill (digits only)."), code="trx_id_required")
+            bill.provider_trx_id = trx_id
+        elif trx_id and trx_id != bill.provider_trx_id:
+            raise StaffPaymentError(_("This bill's trx_id is %(trx_id)s.") % {"trx_id": bill.provider_trx_id},
+                                    code="trx_id_mismatch")
+        bill.paid_amount, bill.amount_source = amount, Bill.AmountSource.STAFF
+        audit_record(actor=actor, action="payment.amount_recorded", target=bill, reason=reason,
+                     data={"amount": amount, "bill": bill.amount, "trx_id": bill.provider_trx_id,
+                           "reference": txn.reference})
+        _bill_settle(txn, bill)
+        bill.save()
+        return bill
 
 
 # --- bank transfer: the bank statement is the provider ------------------------------------------
@@ -413,7 +642,9 @@ def statement_import(*, rows: list[dict], staff) -> StatementImportResult:
                 result.unmatched.append(line)
                 continue
             paid_at = timezone.make_aware(dt.datetime.combine(line.booked_on, dt.time(12, 0)))
-            _settle_paid_bill(txn, bill, paid=line.amount, reference=line.bank_reference, paid_at=paid_at)
+            _bill_paid_at_provider(txn, bill, amount=line.amount, source=Bill.AmountSource.STATEMENT,
+                                   reference=line.bank_reference, paid_at=paid_at)
+            _bill_settle(txn, bill)
             bill.save()
             line.matched_bill = bill
             line.save(update_fields=["matched_bill"])

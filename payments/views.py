@@ -38,7 +38,9 @@ def pay(request, reference):
     return render(request, "payments/pay.html", {
         "txn": txn, "bill": bill, "groups": [(METHOD_LABELS[m], cs) for m, cs in groups.items()],
         "payable": txn.status == Status.CREATED,
-        "qr": qr_svg(bill.qr_content) if bill and bill.qr_content else "",
+        # QRIS: the provider's QR content; when it sends none, a QR of its payment page instead.
+        "qr": qr_svg(bill.qr_content or bill.redirect_url) if bill and bill.method == Method.QRIS
+        and (bill.qr_content or bill.redirect_url) else "",
         "bill_steps": CHANNELS[bill.channel_code].steps if bill and bill.channel_code in CHANNELS else (),
         "bank": {"name": settings.INTRASA_ESCROW_BANK_NAME, "account": settings.INTRASA_ESCROW_BANK_ACCOUNT,
                  "holder": settings.INTRASA_ESCROW_BANK_HOLDER},

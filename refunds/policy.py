@@ -74,6 +74,8 @@ OWED_BACK_CASES = {
     "excess": RefundCase.EXCESS_PAYMENT,
     # A payment smaller than the bill cannot fund the transaction: it failed, but was charged.
     "short": RefundCase.FAILED_PAYMENT,
+    # Paid after the transaction closed unpaid (expired or cancelled): it cannot fund anything.
+    "late": RefundCase.FAILED_PAYMENT,
 }
 
 # Cases a buyer may start from the refund page; every other case starts from a dispute (which

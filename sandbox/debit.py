@@ -150,7 +150,8 @@ def post_data(payload: dict, *, payment_page_url) -> dict:
                 trx_id=trx_id, merchant_id=settings.FASPAY_MERCHANT_ID, bill_no=bill_no,
                 bill_total=bill_total, payment_channel=channel.code, channel_kind=channel.kind,
                 pay_code=trx_id if channel.kind != "qris" else "",
-                qr_content=_qr_content(trx_id, to_rupiah(bill_total)) if channel.kind == "qris" else "",
+                qr_content=(_qr_content(trx_id, to_rupiah(bill_total))
+                            if channel.kind == "qris" and SandboxConfig.get().qris_content else ""),
                 bill_expired=expires, cust_name=str(payload.get("cust_name") or "")[:128],
                 bill_desc=str(payload.get("bill_desc") or "")[:200],
                 notification_url=str(payload.get("sandbox_notification_url") or "")[:500],
@@ -183,11 +184,11 @@ def inquiry(payload: dict) -> dict:
         return _answer(name, "00", "Sukses", **common, payment_reff="", payment_date="",
                        payment_status_code="5", payment_status_desc=catalogue.PAYMENT_STATUS["5"])
     status = current_status(bill)
+    # Exactly Faspay's documented answer: no bill_total, no payment_total. The inquiry says *that*
+    # a bill was paid, never *how much* (only the notification states the amount).
     return _answer(name, "00", "Sukses", **common, payment_reff=bill.payment_reff,
                    payment_date=_format_date(bill.payment_date), payment_status_code=status,
-                   payment_status_desc=catalogue.PAYMENT_STATUS[status],
-                   bill_total=str(bill.bill_total),
-                   payment_total=str(bill.payment_total) if bill.payment_total is not None else "")
+                   payment_status_desc=catalogue.PAYMENT_STATUS[status])
 
 
 def cancel(payload: dict) -> dict:

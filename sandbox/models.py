@@ -23,6 +23,9 @@ class SandboxConfig(models.Model):
         default=1, help_text="bill_total units per Rupiah: 1 = whole Rupiah, 100 = 2 implied decimals.")
     notification_url = models.URLField(
         max_length=500, blank=True, help_text="Payment notifications; blank = the settings default.")
+    qris_content = models.BooleanField(
+        default=True, help_text="QRIS Post Data answers carry qr_content; off = only redirect_url "
+                                "(REFERENCE §4.1: the QR content comes on some channels only).")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -211,6 +214,7 @@ class Fault(models.Model):
         TIMEOUT = "timeout", "Timeout (no answer for N seconds, then 504)"
         HTTP_500 = "http_500", "HTTP 500"
         HTTP_504 = "http_504", "HTTP 504"
+        HTTP_429 = "http_429", "HTTP 429 Too Many Requests (not processed: resend)"
         CALLBACK_DROP = "callback_drop", "Callback dropped"
         CALLBACK_DELAY = "callback_delay", "Callback delayed N seconds"
         CALLBACK_DUPLICATE = "callback_duplicate", "Callback sent twice"

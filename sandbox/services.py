@@ -10,10 +10,19 @@ from .callbacks import callback_attempt, callbacks_due, describe
 from .models import (Bill, Callback, DepositAccount, DepositMovement, ExternalId, Fault, RegisteredAccount,
                      SandboxConfig, Transfer)
 
+def _boolean(value) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "on", "yes"):
+        return True
+    if text in ("0", "false", "off", "no", ""):
+        return False
+    raise ValueError(value)
+
+
 CONFIG_FIELDS = {
     "settle_delay_seconds": int, "reverse_delay_seconds": int, "callback_max_attempts": int,
     "callback_retry_seconds": int, "timestamp_skew_seconds": int, "bank_transfer_limit": int,
-    "ewallet_topup_limit": int, "debit_amount_scale": int, "notification_url": str,
+    "ewallet_topup_limit": int, "debit_amount_scale": int, "notification_url": str, "qris_content": _boolean,
 }
 
 

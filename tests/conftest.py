@@ -78,3 +78,27 @@ def in_english(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     with translation.override("en"):
         yield client
+
+
+@pytest.fixture
+def finance_officer(db):
+    """A staff member of the Finance group (treasury, refunds, payment amounts)."""
+    from django.contrib.auth.models import Group
+
+    from tests.factories import StaffFactory
+
+    user = StaffFactory(full_name="Fajar Keuangan", email="fajar@intrasa.co.id")
+    user.groups.add(Group.objects.get(name="Finance"))
+    return type(user).objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def customer_service_officer(db):
+    """A staff member of the Customer service group (no money permissions)."""
+    from django.contrib.auth.models import Group
+
+    from tests.factories import StaffFactory
+
+    user = StaffFactory(full_name="Citra Layanan", email="citra@intrasa.co.id")
+    user.groups.add(Group.objects.get(name="Customer service"))
+    return type(user).objects.get(pk=user.pk)

@@ -1,4 +1,12 @@
-"""Drive transactions through the real services to a given state (no shortcuts past the FSM)."""
+"""Drive transactions through the real services to a given state (no shortcuts past the FSM).
+
+Payments go through a real bill: a bank transfer to INTRASA's escrow account, verified from an
+imported bank-statement line (the one collection path that needs no provider over HTTP), so every
+ledger cross-check (collected = booked, escrow funded on a stated amount) holds as in production.
+"""
+from django.utils import timezone
+
+from payments import services as payment_services
 from transactions import services
 from transactions.models import Category, Status
 
@@ -23,10 +31,8 @@ def advance(txn, buyer, to: str):
     if txn.status == Status.CREATED and not txn.is_accepted:
         txn = services.transaction_accept(escrow_transaction=txn, buyer=buyer)
     steps = {
-        Status.PAID: lambda t: services.transaction_mark_paid(
-            escrow_transaction=t, payment_reference="PAY-1", amount=t.amount_due),
-        Status.VERIFIED: lambda t: services.transaction_verify(
-            escrow_transaction=t, payment_reference="PAY-1", amount_received=t.amount_due),
+        Status.PAID: lambda t: mark_paid(t, buyer),
+        Status.VERIFIED: lambda t: pay_by_transfer(t, buyer),
         Status.SHIPPED: lambda t: services.transaction_ship(
             escrow_transaction=t, seller=t.seller, courier="jne", tracking_number="JNE0012345678"),
         Status.CONFIRMED: lambda t: services.transaction_confirm(escrow_transaction=t, buyer=buyer),
@@ -35,4 +41,38 @@ def advance(txn, buyer, to: str):
         return txn
     for state in path[path.index(txn.status) + 1: path.index(to) + 1]:
         txn = steps[state](txn)
+    return txn
+
+
+def statement_importer():
+    """The staff member who imports the bank statement in scenarios (in no group, so that tests
+    counting who is in a role are not affected)."""
+    from tests.factories import StaffFactory
+
+    model = StaffFactory._meta.model
+    return (model.objects.filter(email="statement@intrasa.co.id").first()
+            or StaffFactory(email="statement@intrasa.co.id", full_name="Sinta Rekonsiliasi"))
+
+
+def transfer_bill(txn, buyer):
+    """The open bank-transfer bill of ``txn`` (created when the buyer chooses bank transfer)."""
+    bill = txn.bills.filter(status="pending", channel_code=payment_services.BANK_TRANSFER).first()
+    return bill or payment_services.payment_start(escrow_transaction=txn, buyer=buyer,
+                                                  channel_code=payment_services.BANK_TRANSFER)
+
+
+def mark_paid(txn, buyer):
+    """The buyer chose bank transfer and a payment was reported (not verified yet)."""
+    transfer_bill(txn, buyer)
+    return services.transaction_mark_paid(escrow_transaction=txn, payment_reference="PAY-1", amount=txn.amount_due)
+
+
+def pay_by_transfer(txn, buyer, *, amount=None):
+    """The transfer arrives on INTRASA's statement: the bill is verified, the money held in escrow."""
+    bill = transfer_bill(txn, buyer)
+    payment_services.statement_import(rows=[{
+        "booked_on": timezone.localdate(), "description": f"TRF {txn.reference}",
+        "amount": amount if amount is not None else bill.amount, "bank_reference": f"PAY-{bill.bill_no}",
+    }], staff=statement_importer())
+    txn.refresh_from_db()
     return txn

@@ -10,6 +10,7 @@ FINANCE_PERMISSIONS = (
     "treasury.view_treasury", "treasury.export_data", "treasury.view_withdrawalinstruction",
     "treasury.add_withdrawalinstruction", "treasury.change_withdrawalinstruction",
     "treasury.view_reconciliationitem", "treasury.change_reconciliationitem",
+    "payments.view_bill", "payments.record_provider_payment",
 )
 
 
@@ -20,9 +21,10 @@ def grant_finance_permissions(sender, using="default", **kwargs) -> None:
     group = Group.objects.using(using).filter(name=FINANCE_GROUP).first()
     if group is None:
         return
-    codenames = [name.split(".", 1)[1] for name in FINANCE_PERMISSIONS]
-    perms = Permission.objects.using(using).filter(content_type__app_label="treasury", codename__in=codenames)
-    group.permissions.add(*perms)
+    for name in FINANCE_PERMISSIONS:
+        app_label, codename = name.split(".", 1)
+        group.permissions.add(*Permission.objects.using(using).filter(content_type__app_label=app_label,
+                                                                       codename=codename))
 
 
 class TreasuryConfig(AppConfig):

@@ -79,6 +79,7 @@ class ReconciliationItem(models.Model):
         FASPAY_DEBIT = "faspay_debit", _("Faspay payment status")
         SENDME_STATUS = "sendme_status", _("SendMe transfer status")
         SENDME_HISTORY = "sendme_history", _("SendMe mutation history")
+        COLLECTIONS_CHECK = "collections_check", _("INTRASA's collections cross-checks")
 
     class State(models.TextChoices):
         OPEN = "open", _("Open")

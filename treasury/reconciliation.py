@@ -1,7 +1,11 @@
 """Nightly reconciliation: INTRASA's records of one WIB day against what the providers say.
 
-* Every non-bank-transfer Bill created, paid or verified that day is compared with Faspay's
-  Inquiry Payment Status (bank transfers are reconciled by the statement import instead).
+* Every non-bank-transfer Bill created, paid or verified that day — and every bill whose money is
+  still unplaced whatever its day (paid with no stated amount, or a creation Faspay never
+  confirmed) — is compared with Faspay: its status by Inquiry Payment Status, its amount with what
+  Faspay stated in its notifications (the inquiry states none). Then, per transaction, what Faspay
+  collected is compared with what the ledger booked in for it (held in escrow or owed back). Bank
+  transfers are reconciled by the statement import instead.
 * Every Disbursement sent or completed that day is compared with SendMe's transfer status.
 * The SendMe deposit's mutation history of that day is compared with those disbursements: each
   part that went out needs its debit, a refund credit needs a local failure, and a debit nobody
@@ -22,14 +26,17 @@ import datetime as dt
 import logging
 from dataclasses import dataclass, field
 
-from django.db.models import Q
+from collections import defaultdict
+
+from django.db.models import Q, Sum
 
 from disbursements import sendme
 from disbursements.models import Disbursement
 from intrasa.wib import WIB
+from ledger.models import AccountCategory, EntryKind, Posting
 from payments import faspay
 from payments.channels import Method
-from payments.models import Bill
+from payments.models import Bill, ProviderNotification
 
 from .models import ReconciliationItem, WithdrawalInstruction
 
@@ -87,14 +94,20 @@ def _record(report: ReconciliationReport, *, source: str, code: str, reference: 
 
 # --- payments ---------------------------------------------------------------------------------
 
-def bill_difference(bill: Bill, status: faspay.PaymentStatus) -> str | None:
-    """The kind of difference between a bill and Faspay's answer, or ``None`` if they agree."""
+def bill_difference(bill: Bill, status: faspay.PaymentStatus, stated: int | None = None) -> str | None:
+    """The kind of difference between a bill and Faspay's answer, or ``None`` if they agree.
+    ``stated`` is the amount Faspay stated for the payment (its notification), if any."""
     code = status.status_code
     if code == faspay.STATUS_PAID:
         if bill.status not in LOCAL_PAID:
             return "paid_at_provider_only"
-        if bill.paid_amount is not None and status.paid_amount is not None and bill.paid_amount != status.paid_amount:
+        provider_amount = status.paid_amount if status.paid_amount is not None else stated
+        if bill.status == Bill.Status.PAID and not bill.amount_known:
+            return "amount_unconfirmed"  # money arrived; no source stated how much
+        if bill.paid_amount is not None and provider_amount is not None and bill.paid_amount != provider_amount:
             return "amount_differs"
+        if bill.status == Bill.Status.VERIFIED and not bill.amount_known:
+            return "amount_assumed"  # placed in the ledger on an amount nobody stated
         return None
     if code == faspay.STATUS_REVERSED:
         return None if bill.flag == Bill.Flag.REVERSED else "reversed_at_provider"
@@ -105,33 +118,108 @@ def bill_difference(bill: Bill, status: faspay.PaymentStatus) -> str | None:
 
 def _bill_snapshot(bill: Bill) -> dict:
     return {"bill_no": bill.bill_no, "trx_id": bill.provider_trx_id, "status": bill.status, "flag": bill.flag,
-            "amount": bill.amount, "paid_amount": bill.paid_amount, "transaction": bill.escrow_transaction.reference,
+            "amount": bill.amount, "paid_amount": bill.paid_amount, "amount_source": bill.amount_source,
+            "transaction": bill.escrow_transaction.reference,
             "paid_at": bill.paid_at.isoformat() if bill.paid_at else None}
 
 
-def reconcile_bills(report: ReconciliationReport, client) -> None:
-    start, end = day_bounds(report.day)
+def _stated_amounts(bills: list[Bill], client) -> dict[int, int]:
+    """Per bill, the amount Faspay stated in a payment notification (status 2)."""
+    stated = {}
+    for bill_id, payload in ProviderNotification.objects.filter(
+            bill__in=bills, status_code=faspay.STATUS_PAID).values_list("bill_id", "payload"):
+        amount = client.amount_from(payload.get("payment_total")) if isinstance(payload, dict) else None
+        if amount is not None:
+            stated[bill_id] = amount
+    return stated
+
+
+def _faspay_booked_in(txn_ids) -> dict[int, int]:
+    """Faspay collections the ledger booked in per transaction: debits of the Faspay clearing
+    account by verified and owed-back payments (bank transfers book to the escrow bank account and
+    are reconciled against the bank statement)."""
+    rows = (Posting.objects.filter(side=Posting.Side.DEBIT, entry__escrow_transaction__in=txn_ids,
+                                   account__category=AccountCategory.PROVIDER_CLEARING,
+                                   entry__kind__in=[EntryKind.PAYMENT_VERIFIED, EntryKind.PAYMENT_UNMATCHED])
+            .values("entry__escrow_transaction").annotate(total=Sum("amount")))
+    return {row["entry__escrow_transaction"]: row["total"] for row in rows}
+
+
+def _notified_trx_ids(bills: list[Bill]) -> dict[int, str]:
+    """The trx_id Faspay's own notification gave a bill whose Post Data was never answered."""
+    return dict(ProviderNotification.objects.filter(bill__in=[b for b in bills if not b.provider_trx_id])
+                .values_list("bill_id", "trx_id"))
+
+
+def _bills_to_reconcile(day: dt.date):
+    start, end = day_bounds(day)
     in_day = (Q(created_at__gte=start, created_at__lt=end) | Q(paid_at__gte=start, paid_at__lt=end)
               | Q(verified_at__gte=start, verified_at__lt=end))
-    bills = (Bill.objects.filter(in_day).exclude(method=Method.BANK_TRANSFER).exclude(provider_trx_id="")
-             .select_related("escrow_transaction").order_by("pk"))
-    for bill in bills.iterator(chunk_size=500):
+    unplaced = Q(status=Bill.Status.PAID) | Q(provider_trx_id="", creation_attempts__gt=0)
+    return (Bill.objects.filter(in_day | unplaced).exclude(method=Method.BANK_TRANSFER)
+            .select_related("escrow_transaction").order_by("pk"))
+
+
+def reconcile_bills(report: ReconciliationReport, client) -> None:
+    bills = list(_bills_to_reconcile(report.day))
+    stated = _stated_amounts(bills, client)
+    notified = _notified_trx_ids(bills)
+    collected: dict[int, int] = defaultdict(int)  # per transaction, what Faspay says it collected
+    unknown_amount: set[int] = set()  # transactions with a provider-paid bill of unknown amount
+    for bill in bills:
         report.bills_checked += 1
+        trx_id = bill.provider_trx_id or notified.get(bill.pk, "")
+        if not trx_id:
+            # Post Data was sent and never answered: nothing to ask Faspay about without a trx_id.
+            _record(report, source=Source.FASPAY_DEBIT, code="creation_unconfirmed", reference=bill.bill_no,
+                    target=bill, local_status=bill.status, amount=bill.amount,
+                    evidence={"local": _bill_snapshot(bill), "error": bill.error,
+                              "creation_attempts": bill.creation_attempts})
+            if bill.status in LOCAL_PAID:
+                unknown_amount.add(bill.escrow_transaction_id)
+            continue
         try:
-            status = client.inquiry(trx_id=bill.provider_trx_id, bill_no=bill.bill_no)
+            status = client.inquiry(trx_id=trx_id, bill_no=bill.bill_no)
         except faspay.FaspayError as exc:
             _record(report, source=Source.FASPAY_DEBIT, code="status_unavailable", reference=bill.bill_no,
                     target=bill, local_status=bill.status, amount=bill.amount,
                     evidence={"local": _bill_snapshot(bill), "error": str(exc)})
+            unknown_amount.add(bill.escrow_transaction_id)
             continue
-        code = bill_difference(bill, status)
+        provider_amount = status.paid_amount if status.paid_amount is not None else stated.get(bill.pk)
+        if status.status_code == faspay.STATUS_PAID:  # a reversed payment is no longer collected
+            if provider_amount is None:
+                unknown_amount.add(bill.escrow_transaction_id)
+            else:
+                collected[bill.escrow_transaction_id] += provider_amount
+        code = bill_difference(bill, status, stated.get(bill.pk))
+        if code is None and not bill.provider_trx_id:
+            code = "trx_id_not_recorded"  # Faspay notified about a bill INTRASA never linked to it
         if code:
             _record(report, source=Source.FASPAY_DEBIT, code=code, reference=bill.bill_no, target=bill,
                     local_status=bill.status, provider_status=status.status_code, amount=bill.amount,
                     evidence={"local": _bill_snapshot(bill), "provider": {
                         "payment_status_code": status.status_code, "payment_status_desc": status.status_description,
-                        "payment_reff": status.payment_reference, "payment_total": status.paid_amount,
+                        "payment_reff": status.payment_reference, "payment_total": provider_amount,
                         "payment_date": status.paid_at.isoformat() if status.paid_at else None}})
+    _reconcile_collected_with_ledger(report, bills, collected, unknown_amount)
+
+
+def _reconcile_collected_with_ledger(report, bills, collected, unknown_amount) -> None:
+    """Per transaction: what Faspay collected equals what the ledger holds or owes back for it.
+    Transactions whose collected amount cannot be known (an amount nobody stated, a creation never
+    confirmed) already have their own item."""
+    txns = {bill.escrow_transaction_id: bill.escrow_transaction for bill in bills}
+    comparable = [pk for pk in txns if pk not in unknown_amount]
+    booked = _faspay_booked_in(comparable)
+    for pk in comparable:
+        booked_faspay = booked.get(pk, 0)
+        if collected.get(pk, 0) != booked_faspay:
+            txn = txns[pk]
+            _record(report, source=Source.FASPAY_DEBIT, code="ledger_differs", reference=txn.reference,
+                    target=txn, local_status=txn.status, amount=collected.get(pk, 0),
+                    evidence={"provider_collected": collected.get(pk, 0), "ledger_booked_in": booked_faspay,
+                              "bills": [b.bill_no for b in bills if b.escrow_transaction_id == pk]})
 
 
 # --- disbursements ----------------------------------------------------------------------------
@@ -279,10 +367,21 @@ def reconcile_history(report: ReconciliationReport, client) -> None:
                     evidence={"local": _part_snapshot(part), "credited": credited})
 
 
+def reconcile_collection_checks(report: ReconciliationReport) -> None:
+    """The collections cross-checks that need no provider (``payments.checks``), as items too, so
+    the nightly report lists every way collected money and the ledger can disagree."""
+    from payments.checks import collection_breaches
+
+    for breach in collection_breaches():
+        _record(report, source=Source.COLLECTIONS_CHECK, code=breach.rule, reference=breach.subject,
+                evidence={"detail": breach.detail})
+
+
 def reconcile_day(*, day: dt.date, faspay_client=None, sendme_client=None) -> ReconciliationReport:
     """Compare one WIB day with Faspay and SendMe; record every difference. Changes no money."""
     report = ReconciliationReport(day=day)
     reconcile_bills(report, faspay_client or faspay.default_client())
+    reconcile_collection_checks(report)
     sendme_client = sendme_client or sendme.default_client()
     reconcile_disbursements(report, sendme_client)
     reconcile_history(report, sendme_client)

@@ -82,7 +82,8 @@ def test_disbursement_and_ledger_exports(client, finance, seller, buyer):
     today = now_wib().date()
     ledger = read_csv(client.get(export_url("ledger", today, today)))
     assert ledger[0][:3] == ["entry_id", "posted_at_wib", "kind"]
-    assert {row[4] for row in ledger[1:]} == {txn.reference} and len(ledger) == 1 + 5  # verify (2) + release (3)
+    # verify (3: the escrow bank account, the unique-code discount, the hold) + release (3)
+    assert {row[4] for row in ledger[1:]} == {txn.reference} and len(ledger) == 1 + 6
     transactions = read_csv(client.get(export_url("transactions", today, today)))
     assert transactions[1][3].startswith("'=")  # a formula is neutralised for spreadsheets
     disbursements = read_csv(client.get(export_url("disbursements", today, today)))

@@ -41,5 +41,6 @@ def test_finance_group_gets_the_treasury_permissions_after_migrate():
 
     group, _ = Group.objects.get_or_create(name="Finance")
     grant_finance_permissions(sender=None)
-    granted = {f"treasury.{codename}" for codename in group.permissions.values_list("codename", flat=True)}
+    granted = {f"{app}.{codename}" for app, codename in
+               group.permissions.values_list("content_type__app_label", "codename")}
     assert set(FINANCE_PERMISSIONS) <= granted

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import PayoutDestination, User
+from payments import services as payment_services
 from transactions import services
 from transactions.models import Category, Status
 
@@ -61,6 +62,7 @@ class Command(BaseCommand):
 
             RegisteredAccount.objects.update_or_create(number="1234567890",
                                                        defaults={"holder_name": seller.full_name.upper()})
+        self.staff = staff
         for title, category, price, shipping, payer, target in DEMO_TRANSACTIONS:
             self._transaction(seller, buyer, title, category, price, shipping, payer, target)
         self.stdout.write(self.style.SUCCESS(
@@ -77,9 +79,13 @@ class Command(BaseCommand):
         services.transaction_accept(escrow_transaction=txn, buyer=buyer)
         if target == "accepted":
             return
-        services.transaction_mark_paid(escrow_transaction=txn, payment_reference="DEMO", amount=txn.amount_due)
-        txn = services.transaction_verify(escrow_transaction=txn, payment_reference="DEMO",
-                                          amount_received=txn.amount_due)
+        # Paid by bank transfer and verified from the escrow account's statement, as in production.
+        bill = payment_services.payment_start(escrow_transaction=txn, buyer=buyer,
+                                              channel_code=payment_services.BANK_TRANSFER)
+        payment_services.statement_import(rows=[{
+            "booked_on": timezone.localdate(), "description": f"TRF {buyer.full_name.upper()} {txn.reference}",
+            "amount": bill.amount, "bank_reference": f"DEMO-{bill.bill_no}"}], staff=self.staff)
+        txn.refresh_from_db()
         if target == Status.VERIFIED:
             return
         if category == Category.PHYSICAL:

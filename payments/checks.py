@@ -1,0 +1,84 @@
+"""Cross-checks between collections and the ledger that need no provider (run by ``ledger_check``
+and the nightly ledger job through ``ledger.checks.register_cross_check``).
+
+* ``collected-equals-booked``: per transaction, the amounts of its verified bills (what the
+  provider or the bank statement says was collected) equal the cash the ledger booked in for it
+  (clearing-account debits of verified and owed-back payments). A payment outside the ledger, or
+  an amount booked that nobody collected, breaks it.
+* ``paid-bill-unsettled``: a bill the provider says was paid, still neither held nor owed back a
+  day later (its amount is unknown and nobody recorded it from Faspay's report).
+* ``paid-transaction-stuck``: a transaction in ``paid`` with nothing in escrow and no bill that
+  could still move it (being created, pending, or paid and being verified).
+* ``escrow-on-stated-amount``: escrow that was funded by no bill, or by a bill whose amount no
+  source stated (an assumed amount).
+"""
+import datetime as dt
+from collections import defaultdict
+
+from django.db.models import Q, Sum
+from django.utils import timezone
+
+from ledger.checks import Breach
+from ledger.models import AccountCategory, EntryKind, Posting
+from transactions.models import EscrowTransaction, Status
+
+from .models import Bill
+
+UNSETTLED_GRACE = dt.timedelta(days=1)
+CLEARING = (AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_BANK)
+FUNDING_FLAGS = (Bill.Flag.NONE, Bill.Flag.EXCESS)
+
+
+def _booked_in_per_transaction() -> dict[int, int]:
+    rows = (Posting.objects.filter(side=Posting.Side.DEBIT, account__category__in=CLEARING,
+                                   entry__kind__in=[EntryKind.PAYMENT_VERIFIED, EntryKind.PAYMENT_UNMATCHED],
+                                   entry__escrow_transaction__isnull=False)
+            .values("entry__escrow_transaction").annotate(total=Sum("amount")))
+    return {row["entry__escrow_transaction"]: row["total"] for row in rows}
+
+
+def collected_equals_booked() -> list[Breach]:
+    collected: dict[int, int] = defaultdict(int)
+    for txn_id, amount in Bill.objects.filter(status=Bill.Status.VERIFIED).values_list(
+            "escrow_transaction", "paid_amount"):
+        collected[txn_id] += amount or 0
+    booked = _booked_in_per_transaction()
+    differing = {pk for pk in set(collected) | set(booked) if collected.get(pk, 0) != booked.get(pk, 0)}
+    references = dict(EscrowTransaction.objects.filter(pk__in=differing).values_list("pk", "reference"))
+    return [Breach("collected-equals-booked", references.get(pk, f"#{pk}"),
+                   f"verified bills collected {collected.get(pk, 0)}, ledger booked in {booked.get(pk, 0)}")
+            for pk in sorted(differing)]
+
+
+def paid_bills_unsettled() -> list[Breach]:
+    stale = (Bill.objects.filter(status=Bill.Status.PAID, paid_at__lt=timezone.now() - UNSETTLED_GRACE)
+             .select_related("escrow_transaction"))
+    return [Breach("paid-bill-unsettled", f"{bill.escrow_transaction.reference} {bill.bill_no}",
+                   f"paid at the provider since {bill.paid_at:%Y-%m-%d %H:%M}, amount "
+                   f"{'unknown' if bill.paid_amount is None else bill.paid_amount}, neither held nor owed back")
+            for bill in stale]
+
+
+def paid_transactions_stuck() -> list[Breach]:
+    movable = Q(bills__status__in=[Bill.Status.CREATING, Bill.Status.PENDING, Bill.Status.PAID])
+    stuck = (EscrowTransaction.objects.filter(status=Status.PAID).exclude(movable)
+             .values_list("reference", flat=True))
+    return [Breach("paid-transaction-stuck", reference, "in paid with nothing in escrow and no bill that can "
+                   "move it") for reference in stuck]
+
+
+def escrow_on_stated_amount() -> list[Breach]:
+    funded = set(Posting.objects.filter(entry__kind=EntryKind.PAYMENT_VERIFIED, side=Posting.Side.CREDIT,
+                                        account__category=AccountCategory.ESCROW_HOLD)
+                 .values_list("entry__escrow_transaction", flat=True))
+    stated = set(Bill.objects.filter(status=Bill.Status.VERIFIED, flag__in=FUNDING_FLAGS,
+                                     amount_source__in=[s for s in Bill.AmountSource.values if s])
+                 .values_list("escrow_transaction", flat=True))
+    unproven = funded - stated
+    references = EscrowTransaction.objects.filter(pk__in=unproven).values_list("reference", flat=True)
+    return [Breach("escrow-on-stated-amount", reference, "escrow funded without a bill whose amount a source "
+                   "stated") for reference in references]
+
+
+def collection_breaches() -> list[Breach]:
+    return collected_equals_booked() + paid_bills_unsettled() + paid_transactions_stuck() + escrow_on_stated_amount()
