@@ -63,6 +63,15 @@ def add_service_errors(form: forms.Form, error: ValidationError, *, field_map: d
         form.add_error(name if name in form.fields else None, errors)
 
 
+class CanonicalEmailField(forms.EmailField):
+    """An email field that validates and returns the canonical form (NFKC, lower case) of what
+    was typed: the form login compares, so a full-width or long-s spelling of an address is that
+    address here too, not an invalid or a different one."""
+
+    def to_python(self, value):
+        return canonical_email(super().to_python(value))
+
+
 class EmailAuthenticationForm(auth_forms.AuthenticationForm):
     """Django's login form, asking for an email address (the user model's login field)."""
 
@@ -86,7 +95,7 @@ class SignUpForm(auth_forms.SetPasswordMixin, forms.Form):
         help_text=_("As on your identity card; sellers are paid only to accounts in a matching name."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    email = forms.EmailField(
+    email = CanonicalEmailField(
         label=_("Email address"), max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
@@ -182,7 +191,7 @@ class EWalletDestinationForm(forms.Form):
 class ResetPasswordForm(auth_forms.PasswordResetForm):
     """Sends the reset email in the language the person chose, not the one the page was in."""
 
-    email = forms.EmailField(
+    email = CanonicalEmailField(
         label=_("Email address"), max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )

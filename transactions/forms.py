@@ -4,7 +4,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.domestic import normalize_indonesian_mobile
-from accounts.validators import canonical_email, validate_free_text
+from accounts.forms import CanonicalEmailField
+from accounts.validators import validate_free_text
 from intrasa.money import parse_rupiah
 
 from .models import Category, Courier, FeePayerChoice
@@ -42,16 +43,13 @@ class TransactionCreateForm(forms.Form):
     shipping_days = forms.IntegerField(
         label=_("Ship within (working days after payment)"), min_value=1, max_value=30, initial=2,
     )
-    buyer_email = forms.EmailField(label=_("Buyer's email"), required=False)
+    buyer_email = CanonicalEmailField(label=_("Buyer's email"), required=False)
     buyer_phone = forms.CharField(label=_("Buyer's mobile number"), required=False,
                                   help_text=_("Indonesian number, for example 0812 3456 7890."))
 
     def clean_title(self):
         # One line: the title is shown in lists, timelines and email bodies.
         return " ".join(self.cleaned_data["title"].split())
-
-    def clean_buyer_email(self):
-        return canonical_email(self.cleaned_data.get("buyer_email", ""))
 
     def clean_buyer_phone(self):
         phone = self.cleaned_data.get("buyer_phone", "").strip()
