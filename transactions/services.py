@@ -217,7 +217,7 @@ def invitation_refusal(*, escrow_transaction, user) -> tuple[str, str] | None:
     if txn.buyer_id is not None:
         return None if txn.buyer_id == user.pk else ("taken", _("Another buyer has already accepted this invitation."))
     if txn.buyer_email:
-        if canonical_email(user.email) != txn.buyer_email:
+        if canonical_email(user.email) != canonical_email(txn.buyer_email):
             return "not_addressee", _(
                 "This invitation was sent to %(email)s, and only that account can accept or decline "
                 "it. You are logged in as %(current)s: log out, then log in (or sign up) with the "

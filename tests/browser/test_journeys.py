@@ -22,6 +22,19 @@ def sign_up(person, full_name, email, phone):
     person.shot("signup")
     page.click("form[action$='/akun/daftar/'] button[type=submit]")
     page.wait_for_url("**/transaksi/")
+    verify_email(person, email)
+
+
+def verify_email(person, email):
+    """Open the verification link INTRASA emailed (inviting and accepting invitations need a
+    verified address)."""
+    import re
+
+    from django.core import mail
+
+    body = next(message.body for message in reversed(mail.outbox) if message.to == [email])
+    person.page.goto(re.search(r"(/akun/verifikasi/[^/\s]+/)", body).group(1))
+    person.page.wait_for_url("**/akun/profil/**")
 
 
 def open_transaction(person, reference):
