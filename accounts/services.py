@@ -143,7 +143,7 @@ def _notify_verification_email(user: User) -> None:
 def user_send_verification_email(*, user: User) -> None:
     """Email ``user`` a fresh verification link (links already sent keep working until they
     expire). Does nothing for an address that is already verified. How often a person may ask is
-    the caller's business (``accounts.throttle.VERIFICATION_EMAIL`` for the profile page)."""
+    the caller's business (``intrasa.ratelimit.VERIFICATION_EMAIL`` for the profile page)."""
     with transaction.atomic():
         locked = _lock_owner(user)
         if locked.email_verified_at is None:

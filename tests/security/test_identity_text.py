@@ -225,3 +225,29 @@ def test_look_alike_spellings_share_the_accounts_reset_allowance(client, seller,
 
     assert len(mailoutbox) == 3  # PASSWORD_RESET_PER_ACCOUNT, whatever the spelling
     assert all(mail.to == [seller.email] for mail in mailoutbox)  # always the stored address
+
+
+@pytest.mark.parametrize("field,value,error", [
+    ("account_holder", "PT INTRASA\u202e", NAME_ERROR),
+    ("bank_name", "BCA\u200b", NAME_ERROR),
+    ("account_number", "８８３０１２３４５６", DIGITS_ERROR),
+    ("account_number", "8830١٢٣٤٥٦", DIGITS_ERROR),
+    ("account_number", "8830A23456", "digits 0–9 only"),
+])
+def test_the_treasury_withdrawal_form_refuses_invisible_names_and_foreign_digits(client, field, value, error):
+    from django.contrib.auth.models import Permission
+
+    from treasury.models import WithdrawalInstruction
+
+    finance = StaffFactory(email="keuangan@intrasa.co.id")
+    finance.user_permissions.add(*Permission.objects.filter(
+        codename__in=["view_withdrawalinstruction", "add_withdrawalinstruction", "view_treasury"]))
+    client.force_login(finance)
+    data = {"kind": "domestic", "amount": "1.000.000", "bank_name": "BCA", "account_number": "8830123456",
+            "account_holder": "PT INTRASA", "reason": "Penarikan rutin", "_confirm": "1"}
+
+    response = client.post(reverse("admin:treasury_withdrawalinstruction_add"), {**data, field: value})
+
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not WithdrawalInstruction.objects.exists()
