@@ -137,3 +137,31 @@ def test_a_flooding_ip_does_not_use_up_the_owners_allowance(client, seller, mail
 
     client.post(RESET, {"email": seller.email}, REMOTE_ADDR="10.0.0.2")
     assert len(mailoutbox) == 1
+
+
+def test_a_hit_is_one_round_trip_on_a_reused_redis_client(monkeypatch):
+    """On Redis a hit is one pipelined INCR + EXPIRE NX, on a client taken once, not per call."""
+    import redis
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)  # the suite runs on Redis (DESIGN.md §7)
+    limit = throttle.RateLimit("round-trips", limit=5, window=60)
+    limit.hit("a")  # the first hit takes the client from the cache backend
+    clients_made, round_trips, single_commands = [], [], []
+    execute = redis.client.Pipeline.execute
+
+    def counting_execute(pipeline, *args, **kwargs):
+        round_trips.append([command[0][0] for command in pipeline.command_stack])
+        return execute(pipeline, *args, **kwargs)
+
+    with monkeypatch.context() as patch:  # undone before the cache is cleared after the test
+        patch.setattr(backend._cache, "get_client", lambda *a, **k: clients_made.append(1))
+        patch.setattr(redis.client.Pipeline, "execute", counting_execute)
+        patch.setattr(redis.Redis, "execute_command", lambda self, *args, **kwargs: single_commands.append(args[0]))
+        results = [limit.hit("a") for _ in range(5)]
+
+    assert results == [True, True, True, True, False]
+    assert clients_made == [] and single_commands == []
+    assert round_trips == [["INCRBY", "EXPIRE"]] * 5 or round_trips == [["INCR", "EXPIRE"]] * 5
