@@ -20,21 +20,26 @@ from audit.services import audit_record
 
 from .domestic import mask_account_number, normalize_indonesian_mobile
 from .models import PayoutDestination, User
-from .services import payout_destination_approve
+from .services import payout_destination_approve, staff_second_factor_reset
+from .validators import canonical_email, clean_identity_name
 
 
 class _EmailAndPhoneCleaning:
-    """Keep staff-entered data in the shape the rest of the code relies on: lower-case unique
-    emails (that is what makes login case-insensitive) and E.164 Indonesian mobile numbers."""
+    """Keep staff-entered data in the shape the rest of the code relies on: canonical unique
+    emails (that is what login compares), names without invisible characters and E.164
+    Indonesian mobile numbers."""
 
     def clean_email(self):
-        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
+        email = canonical_email(self.cleaned_data["email"])
         others = User.objects.filter(email__iexact=email)
         if self.instance.pk is not None:
             others = others.exclude(pk=self.instance.pk)
         if others.exists():
             raise ValidationError(_("Another user already has this email address."), code="duplicate_email")
         return email
+
+    def clean_full_name(self):
+        return clean_identity_name(self.cleaned_data.get("full_name", ""))
 
     def clean_phone(self):
         phone = self.cleaned_data.get("phone", "")
@@ -78,6 +83,29 @@ class UserAdmin(auth_admin.UserAdmin):
                    "preferred_language", "groups")
     search_fields = ("email", "full_name", "phone")
     ordering = ("email",)
+    actions = ["reset_second_factor"]
+
+    def has_reset_second_factor_permission(self, request):
+        # A second factor guards money; only superusers may take one away.
+        return request.user.is_superuser
+
+    @admin.action(description=_("Reset the second factor (lost phone)"), permissions=["reset_second_factor"])
+    def reset_second_factor(self, request, queryset):
+        """Asks for a reason first; then removes the staff members' authenticators and backup codes."""
+        people = queryset.filter(is_staff=True)
+        form = ResetSecondFactorForm(request.POST if "apply" in request.POST else None)
+        if not form.is_valid():
+            return TemplateResponse(request, "accounts/admin_reset_second_factor.html", {
+                **self.admin_site.each_context(request),
+                "title": gettext("Reset the second factor"), "opts": self.model._meta,
+                "people": people, "form": form,
+                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            })
+        for person in people:
+            staff_second_factor_reset(user=person, actor=request.user, reason=form.cleaned_data["reason"])
+            self.message_user(request, gettext("%(email)s sets up a new authenticator at the next admin login.")
+                              % {"email": person.email}, messages.SUCCESS)
+        return None
 
     def has_delete_permission(self, request, obj=None):
         # Users own transactions, ledger lines and audit rows (all PROTECT); deactivate instead.
@@ -110,6 +138,13 @@ class ApproveReasonForm(forms.Form):
         label=_("Why is the different name acceptable?"), widget=forms.Textarea(attrs={"rows": 3}),
         help_text=_("Recorded in the audit trail with your name, for example: “the bank shortens "
                     "the holder's middle name”."),
+    )
+
+
+class ResetSecondFactorForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why, and how was the person's identity confirmed?"), widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("Recorded in the audit trail with your name."),
     )
 
 

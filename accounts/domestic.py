@@ -8,6 +8,8 @@ import phonenumbers
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
+from .validators import validate_account_number_digits, validate_phone_characters
+
 # BI code → bank name. Domestic banks reachable through SendMe's interbank transfer.
 DOMESTIC_BANKS: dict[str, str] = {
     "002": "Bank Rakyat Indonesia (BRI)",
@@ -52,6 +54,7 @@ def normalize_indonesian_mobile(raw: str) -> str:
     text = (raw or "").strip()
     if not text:
         raise ValidationError(_("Enter a mobile phone number."), code="required")
+    validate_phone_characters(text)
     if text.startswith("62"):
         text = "+" + text
     try:
@@ -82,12 +85,8 @@ def validate_bank_code(code: str) -> None:
 
 
 def validate_account_number(number: str) -> None:
-    """Indonesian account numbers are digits only, 6 to 20 long (IBAN/SWIFT are foreign)."""
-    if not number.isdigit() or not 6 <= len(number) <= 20:
-        raise ValidationError(
-            _("Enter a domestic account number: 6 to 20 digits, without spaces or letters."),
-            code="invalid_account_number",
-        )
+    """Indonesian account numbers are ASCII digits only, 6 to 20 long (IBAN/SWIFT are foreign)."""
+    validate_account_number_digits(number)
 
 
 def mask_account_number(number: str) -> str:

@@ -22,12 +22,13 @@ from .domestic import (
 )
 from .models import User
 from .services import normalize_account_number, user_set_password
+from .validators import canonical_email, clean_identity_name
 
 PHONE_HELP = _("An Indonesian mobile number, for example 0812 3456 7890.")
 
 
 def _clean_name(value: str) -> str:
-    return " ".join(value.split())
+    return clean_identity_name(value)
 
 
 def _language_choices() -> list[tuple[str, str]]:
@@ -62,6 +63,15 @@ def add_service_errors(form: forms.Form, error: ValidationError, *, field_map: d
         form.add_error(name if name in form.fields else None, errors)
 
 
+class CanonicalEmailField(forms.EmailField):
+    """An email field that validates and returns the canonical form (NFKC, lower case) of what
+    was typed: the form login compares, so a full-width or long-s spelling of an address is that
+    address here too, not an invalid or a different one."""
+
+    def to_python(self, value):
+        return canonical_email(super().to_python(value))
+
+
 class EmailAuthenticationForm(auth_forms.AuthenticationForm):
     """Django's login form, asking for an email address (the user model's login field)."""
 
@@ -85,7 +95,7 @@ class SignUpForm(auth_forms.SetPasswordMixin, forms.Form):
         help_text=_("As on your identity card; sellers are paid only to accounts in a matching name."),
         widget=forms.TextInput(attrs={"autocomplete": "name"}),
     )
-    email = forms.EmailField(
+    email = CanonicalEmailField(
         label=_("Email address"), max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
     )
@@ -98,7 +108,7 @@ class SignUpForm(auth_forms.SetPasswordMixin, forms.Form):
         return _clean_name(self.cleaned_data["full_name"])
 
     def clean_email(self) -> str:
-        email = User.objects.normalize_email(self.cleaned_data["email"]).lower()
+        email = canonical_email(self.cleaned_data["email"])
         if User.objects.filter(email__iexact=email).exists():
             raise ValidationError(
                 _("An account with this email address already exists. Log in, or reset your "
@@ -181,10 +191,16 @@ class EWalletDestinationForm(forms.Form):
 class ResetPasswordForm(auth_forms.PasswordResetForm):
     """Sends the reset email in the language the person chose, not the one the page was in."""
 
-    email = forms.EmailField(
+    email = CanonicalEmailField(
         label=_("Email address"), max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email", "autofocus": True}),
     )
+
+    def get_users(self, email):
+        """The accounts the typed address leads to, found in the canonical form login uses: a
+        look-alike spelling reaches the same account (and its rate-limit counter), and the email
+        goes to the address stored on the account, never to the typed text."""
+        return super().get_users(canonical_email(email))
 
     def send_mail(self, subject_template_name, email_template_name, context, *args, **kwargs):
         with translation.override(context["user"].preferred_language):
@@ -201,3 +217,23 @@ class NewPasswordForm(auth_forms.SetPasswordForm):
 class ChangePasswordForm(auth_forms.PasswordChangeForm):
     def save(self, commit=True):
         return user_set_password(user=self.user, password=self.cleaned_data["new_password1"], via="change")
+
+
+class SecondFactorForm(forms.Form):
+    """The admin's second step: a code from the authenticator app, or a one-time backup code."""
+
+    code = forms.CharField(
+        label=_("Code"), max_length=32,
+        help_text=_("The 6 digits your authenticator app shows for INTRASA, or one of your backup codes."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "autofocus": True,
+                                      "autocapitalize": "off", "spellcheck": "false"}),
+    )
+
+
+class AuthenticatorConfirmForm(forms.Form):
+    code = forms.CharField(
+        label=_("Code from the app"), max_length=12,
+        help_text=_("After scanning, type the 6 digits the app shows for INTRASA."),
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "autofocus": True}),
+    )

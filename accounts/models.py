@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .domestic import DOMESTIC_BANKS, EWALLET_PROVIDERS, mask_account_number
+from .validators import canonical_email, validate_identity_name
 
 
 class UserManager(BaseUserManager):
@@ -16,7 +17,7 @@ class UserManager(BaseUserManager):
     def _create_user(self, email, password, **extra_fields):
         if not email:
             raise ValueError("An email address is required.")
-        user = self.model(email=self.normalize_email(email).lower(), **extra_fields)
+        user = self.model(email=canonical_email(email), **extra_fields)
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -31,8 +32,16 @@ class UserManager(BaseUserManager):
         extra_fields.setdefault("is_superuser", True)
         return self._create_user(email, password, **extra_fields)
 
+    @classmethod
+    def normalize_email(cls, email):
+        """Django's version lower-cases only the domain; INTRASA's canonical form is the whole
+        address in NFKC and lower case (``accounts.validators.canonical_email``)."""
+        return canonical_email(email)
+
     def get_by_natural_key(self, username):
-        return self.get(email__iexact=username)
+        # Authentication looks the account up in the same canonical form it is stored in, so
+        # every spelling that reaches the same account is one address (and one lock-out counter).
+        return self.get(email__iexact=canonical_email(username))
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -40,7 +49,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     role is per transaction."""
 
     email = models.EmailField(_("email address"), unique=True)
-    full_name = models.CharField(_("full name"), max_length=150)
+    full_name = models.CharField(_("full name"), max_length=150, validators=[validate_identity_name])
     # E.164, Indonesian mobile only (accounts.domestic.normalize_indonesian_mobile).
     phone = models.CharField(_("mobile number"), max_length=20, blank=True, db_index=True)
     preferred_language = models.CharField(
@@ -76,7 +85,7 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def clean(self):
         super().clean()
-        self.email = self.__class__.objects.normalize_email(self.email).lower()
+        self.email = canonical_email(self.email)
 
     def get_full_name(self) -> str:
         return self.full_name
@@ -115,7 +124,8 @@ class PayoutDestination(models.Model):
     bank_code = models.CharField(_("bank"), max_length=3, blank=True,
                                  choices=sorted(DOMESTIC_BANKS.items()))
     account_number = models.CharField(_("account number"), max_length=20, blank=True)
-    account_holder_name = models.CharField(_("account holder name"), max_length=100, blank=True)
+    account_holder_name = models.CharField(_("account holder name"), max_length=100, blank=True,
+                                           validators=[validate_identity_name])
     ewallet_provider = models.CharField(_("e-wallet"), max_length=3, blank=True,
                                         choices=list(EWALLET_PROVIDERS.items()))
     ewallet_phone = models.CharField(_("registered phone number"), max_length=20, blank=True)

@@ -37,6 +37,7 @@ from .domestic import (
 )
 from .models import PayoutDestination, User
 from .signals import payout_destination_added
+from .validators import canonical_email, clean_identity_name
 from .tokens import (
     MAX_AGE as VERIFICATION_MAX_AGE,
     TokenExpired,
@@ -50,12 +51,11 @@ from .tokens import (
 _ACCOUNT_NUMBER_SEPARATORS = re.compile(r"[\s.\-]")
 
 
-def _clean_name(value: str) -> str:
-    return " ".join((value or "").split())
-
-
 def _required_name(value: str, *, field: str) -> str:
-    name = _clean_name(value)
+    try:
+        name = clean_identity_name(value)
+    except ValidationError as error:
+        raise ValidationError({field: error}) from None
     if not name:
         raise ValidationError({field: ValidationError(_("Enter the name."), code="required")})
     return name
@@ -91,9 +91,10 @@ def normalize_account_number(raw: str) -> str:
 def user_sign_up(*, email: str, full_name: str, phone: str, password: str, language: str) -> User:
     """Create a person who logs in with ``email`` and email them a link to verify the address.
 
-    Emails are stored lower-case (login compares case-insensitively), and the database refuses a
-    second account whose address differs only in case (``user_email_ci_unique``)."""
-    email = User.objects.normalize_email((email or "").strip()).lower()
+    Emails are stored in their canonical form (``accounts.validators.canonical_email``: NFKC, lower
+    case), which is also what login compares, and the database refuses a second account whose
+    address differs only in case (``user_email_ci_unique``)."""
+    email = canonical_email(email)
     full_name = _required_name(full_name, field="full_name")
     try:
         phone = normalize_indonesian_mobile(phone)
@@ -142,7 +143,7 @@ def _notify_verification_email(user: User) -> None:
 def user_send_verification_email(*, user: User) -> None:
     """Email ``user`` a fresh verification link (links already sent keep working until they
     expire). Does nothing for an address that is already verified. How often a person may ask is
-    the caller's business (``accounts.throttle.VERIFICATION_EMAIL`` for the profile page)."""
+    the caller's business (``intrasa.ratelimit.VERIFICATION_EMAIL`` for the profile page)."""
     with transaction.atomic():
         locked = _lock_owner(user)
         if locked.email_verified_at is None:
@@ -427,3 +428,139 @@ def payout_destination_approve(
                      data={"holder_name": destination.account_holder_name,
                            "verified_name": destination.verified_name})
     return destination
+
+
+# --- staff second factor (accounts.admin_site) -----------------------------------------------
+
+BACKUP_CODE_COUNT = 10
+AUTHENTICATOR_NAME = "INTRASA"
+_TOTP_CODE = re.compile(r"[0-9]{6}", re.ASCII)
+
+
+def _confirmed_totp(user: User):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def staff_has_authenticator(*, user: User) -> bool:
+    return _confirmed_totp(user) is not None
+
+
+def staff_authenticator_start(*, user: User):
+    """The not-yet-confirmed authenticator a staff member is about to scan (the same one on every
+    visit until it is confirmed, so reloading the page does not invalidate a scanned QR code).
+
+    Refused when an authenticator is already confirmed: replacing it goes through a superuser's
+    reset (``staff_second_factor_reset``), never through a password alone."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    if not user.is_staff:
+        raise ValidationError(_("Only staff accounts use an authenticator app."), code="not_staff")
+    with transaction.atomic():
+        _lock_owner(user)
+        if _confirmed_totp(user) is not None:
+            raise ValidationError(_("This account already has an authenticator app."), code="enrolled")
+        device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=user, name=AUTHENTICATOR_NAME, confirmed=False)
+    return device
+
+
+def _new_backup_codes(user: User) -> list[str]:
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+
+    StaticDevice.objects.filter(user=user).delete()
+    device = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+    codes = [StaticToken.random_token() for _n in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    return codes
+
+
+def staff_authenticator_confirm(*, user: User, device, code: str) -> list[str]:
+    """Confirm the scanned authenticator with one code it shows; return fresh one-time backup
+    codes (shown once by the caller). The staff member is emailed, so an enrolment they did not
+    make themselves does not go unnoticed."""
+    code = (code or "").strip().replace(" ", "")
+    codes = None
+    with transaction.atomic():
+        locked = _lock_owner(user)
+        if _confirmed_totp(locked) is not None:
+            raise ValidationError(_("This account already has an authenticator app."), code="enrolled")
+        device = type(device).objects.select_for_update().get(pk=device.pk, user=locked, confirmed=False)
+        # A wrong code is not raised inside this block: the device's failure count (django-otp's
+        # throttling) must be committed, not rolled back with the error.
+        if _TOTP_CODE.fullmatch(code) and device.verify_token(code):
+            codes = _confirm_device(locked, device)
+    if codes is None:
+        raise ValidationError({"code": ValidationError(
+            _("This code is not correct. Type the 6 digits your authenticator app shows now."),
+            code="invalid_code")})
+    return codes
+
+
+def _confirm_device(locked: User, device) -> list[str]:
+    """Within ``staff_authenticator_confirm``'s transaction, with the owner row locked."""
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    type(device).objects.filter(user=locked, confirmed=False).delete()
+    codes = _new_backup_codes(locked)
+    audit_record(actor=locked, action="staff.second_factor_enrol", target=locked, data={})
+    notify(event_key=f"user:{locked.pk}:second_factor_enrolled:{uuid.uuid4().hex}",
+           kind="second_factor_enrolled", recipient=locked, context={"name": locked.get_short_name()},
+           link=reverse("admin:index"))
+    return codes
+
+
+def staff_second_factor_verify(*, user: User, code: str):
+    """The device that accepts ``code`` (6 digits: the authenticator app; otherwise a backup
+    code, used up by this), or ``None``. Wrong codes slow the device down (django-otp's throttling)."""
+    from django_otp import devices_for_user, verify_token
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    code = (code or "").strip().replace(" ", "").lower()
+    if not code:
+        return None
+    wanted = TOTPDevice if _TOTP_CODE.fullmatch(code) else StaticDevice
+    for device in devices_for_user(user, confirmed=True):
+        if isinstance(device, wanted):
+            verified = verify_token(user, device.persistent_id, code)
+            if verified is not None:
+                if wanted is StaticDevice:
+                    audit_record(actor=user, action="staff.backup_code_used", target=user,
+                                 data={"left": verified.token_set.count()})
+                return verified
+    return None
+
+
+def staff_backup_codes_renew(*, user: User) -> list[str]:
+    """New backup codes for a staff member whose session passed the second factor (the caller's
+    check); the old ones stop working."""
+    with transaction.atomic():
+        locked = _lock_owner(user)
+        if _confirmed_totp(locked) is None:
+            raise ValidationError(_("Set up your authenticator app first."), code="not_enrolled")
+        codes = _new_backup_codes(locked)
+        audit_record(actor=locked, action="staff.backup_codes_renew", target=locked, data={})
+    return codes
+
+
+def staff_second_factor_reset(*, user: User, actor: User | None, reason: str) -> int:
+    """Remove a staff member's authenticator and backup codes (a lost phone). Their next admin
+    login asks them to set up a new authenticator. ``actor`` is the superuser (or ``None`` for the
+    ``reset_staff_second_factor`` command, run by whoever has the server)."""
+    from django_otp.plugins.otp_static.models import StaticDevice
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": ValidationError(_("Say why the second factor is reset."),
+                                                         code="required")})
+    with transaction.atomic():
+        locked = _lock_owner(user)
+        removed = TOTPDevice.objects.filter(user=locked).delete()[0]
+        removed += StaticDevice.objects.filter(user=locked).delete()[0]
+        audit_record(actor=actor, action="staff.second_factor_reset", target=locked, reason=reason,
+                     data={"removed_rows": removed})
+    return removed

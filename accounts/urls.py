@@ -19,6 +19,8 @@ urlpatterns = [
     path("verifikasi/kirim-ulang/", views.email_verification_resend, name="email_verification_resend"),
     path("verifikasi/<str:token>/", views.verify_email, name="verify_email"),
     path("bahasa/", views.set_language, name="set_language"),
+    path("staf/verifikasi/", views.staff_second_factor, name="staff_second_factor"),
+    path("staf/autentikator/", views.staff_authenticator, name="staff_authenticator"),
     path("profil/", views.profile, name="profile"),
     path("profil/tujuan-pencairan/bank/", views.destination_add_bank, name="destination_add_bank"),
     path("profil/tujuan-pencairan/e-wallet/", views.destination_add_ewallet,

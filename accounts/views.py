@@ -7,9 +7,11 @@ so reloading a page never repeats an action and everything works without JavaScr
 that changes something is the emailed verification link, which only works for the logged-in
 owner of the account and does the same thing however often it is opened.
 
-Rate limits (``accounts.throttle``) live here, not in the services: they are about who is asking
-from where (an IP address, a typed email), which only a request knows.
+Rate limits (``intrasa.ratelimit``) live here, not in the services: they are about who is asking
+from where (an IP address, an account), which only a request knows. Logins are limited by
+django-axes (``accounts.login_limits``).
 """
+import base64
 import logging
 
 from django.conf import settings
@@ -18,17 +20,24 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import HttpResponseRedirect
+from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_otp import login as otp_login
 
-from . import throttle, tokens
+from intrasa.qr import qr_svg
+
+from intrasa import ratelimit
+
+from . import tokens
 from .forms import (
+    AuthenticatorConfirmForm,
     BankDestinationForm,
     ChangePasswordForm,
     EmailAuthenticationForm,
@@ -36,6 +45,7 @@ from .forms import (
     NewPasswordForm,
     ProfileForm,
     ResetPasswordForm,
+    SecondFactorForm,
     SignUpForm,
     add_service_errors,
     phone_for_display,
@@ -46,6 +56,11 @@ from .services import (
     payout_destination_add_ewallet,
     payout_destination_archive,
     payout_destination_set_default,
+    staff_authenticator_confirm,
+    staff_authenticator_start,
+    staff_backup_codes_renew,
+    staff_has_authenticator,
+    staff_second_factor_verify,
     user_send_verification_email,
     user_set_language,
     user_sign_up,
@@ -59,42 +74,13 @@ DESTINATIONS_ANCHOR = "#tujuan-pencairan"
 EMAIL_ANCHOR = "#email"
 
 
-def _typed_email(request, field: str) -> str:
-    return request.POST.get(field, "").strip().lower()
-
-
 class LoginView(auth_views.LoginView):
-    """Login, limited per IP address and typed email to ``throttle.LOGIN`` failures.
-
-    Every attempt is counted before the password is checked (so concurrent guesses cannot all
-    slip under the limit) and a successful login clears the count, so what is limited is failures.
-    Past the limit the request gets 429 and a message, and nothing else happens: the password is
-    not checked, so even the right one does not log in until the window ends.
-    """
+    """Login with an email address. Password guessing is limited by django-axes, for this form and
+    the admin's alike (``accounts.login_limits``): past a limit the form comes back with status
+    429 and says until when logins are paused, and even the right password is refused until then."""
 
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
-
-    def _throttle_parts(self) -> tuple[str, str]:
-        return throttle.client_ip(self.request), _typed_email(self.request, "username")
-
-    def post(self, request, *args, **kwargs):
-        if not throttle.LOGIN.hit(*self._throttle_parts()):
-            return self._refuse()
-        return super().post(request, *args, **kwargs)
-
-    def form_valid(self, form):
-        throttle.LOGIN.clear(*self._throttle_parts())
-        return super().form_valid(form)
-
-    def _refuse(self):
-        messages.error(self.request, _(
-            "Too many failed log-in attempts for this email address. Please wait %(minutes)d "
-            "minutes and try again, or reset your password if you forgot it."
-        ) % {"minutes": throttle.LOGIN.window // 60})
-        typed = self.request.POST.get("username", "")
-        form = self.authentication_form(self.request, initial={"username": typed})
-        return self.render_to_response(self.get_context_data(form=form), status=429)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -102,7 +88,12 @@ class LogoutView(auth_views.LogoutView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
-    """Asking for a reset link, limited per IP address and per email address.
+    """Asking for a reset link, limited per IP address and per account.
+
+    The per-account count is keyed on the account the address leads to (the same lookup Django's
+    reset form makes: canonical address, case-insensitive), not on the typed text, so look-alike
+    spellings of one address share one allowance. An address without an account has nothing to
+    count: no email goes out for it anyway.
 
     Past either limit no email goes out, but the person sees the same "check your email" page as
     always: a different answer would tell a prober that the limit (or the address) exists.
@@ -114,11 +105,14 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
-        ip = throttle.client_ip(self.request)
-        # An IP address over its limit does not use up the email's allowance: someone flooding
+        ip = ratelimit.client_ip(self.request)
+        # An IP address over its limit does not use up the account's allowance: someone flooding
         # from one place must not lock the real owner out of their own reset.
-        if not (throttle.PASSWORD_RESET_PER_IP.hit(ip)
-                and throttle.PASSWORD_RESET_PER_EMAIL.hit(form.cleaned_data["email"].strip().lower())):
+        allowed = ratelimit.PASSWORD_RESET_PER_IP.hit(ip)
+        if allowed:
+            accounts = list(form.get_users(form.cleaned_data["email"]))
+            allowed = all(ratelimit.PASSWORD_RESET_PER_ACCOUNT.hit(str(user.pk)) for user in accounts)
+        if not allowed:
             logger.warning("password reset request over the rate limit from %s; no email sent", ip)
             return HttpResponseRedirect(self.get_success_url())
         # The link uses the configured public address, not the request's Host header, so a forged
@@ -164,7 +158,7 @@ def signup(request):
         return redirect(settings.LOGIN_REDIRECT_URL)
     # Every submission counts, not only successful ones: the form tells whether an address
     # already has an account, so attempts are what a prober spends.
-    if request.method == "POST" and not throttle.SIGNUP.hit(throttle.client_ip(request)):
+    if request.method == "POST" and not ratelimit.SIGNUP.hit(ratelimit.client_ip(request)):
         messages.error(request, _("Too many sign-up attempts from your network in the last hour. "
                                   "Please try again later."))
         # What was typed comes back (never the passwords), but is not validated: that would
@@ -186,9 +180,9 @@ def signup(request):
         except ValidationError as error:
             add_service_errors(form, error, field_map={"password": "password2"})
         else:
-            login(request, user)
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             # The sign-up email counts as the first send, so "send it again" waits its turn.
-            throttle.VERIFICATION_EMAIL.hit(str(user.pk))
+            ratelimit.VERIFICATION_EMAIL.hit(str(user.pk))
             messages.success(request, _("Welcome to INTRASA, %(name)s.") % {"name": user.get_short_name()})
             messages.info(request, _("We sent a link to %(email)s. Open it to verify your email "
                                      "address.") % {"email": user.email})
@@ -270,11 +264,11 @@ def email_verification_resend(request):
     user = request.user
     if user.is_email_verified:
         messages.info(request, _("Your email address is already verified."))
-    elif not throttle.VERIFICATION_EMAIL.hit(str(user.pk)):
+    elif not ratelimit.VERIFICATION_EMAIL.hit(str(user.pk)):
         messages.error(request, _(
             "We sent you a verification link less than %(minutes)d minutes ago. Check your inbox "
             "and spam folder, or try again in a moment."
-        ) % {"minutes": throttle.VERIFICATION_EMAIL.window // 60})
+        ) % {"minutes": ratelimit.VERIFICATION_EMAIL.window // 60})
     else:
         user_send_verification_email(user=user)
         messages.success(request, _("We sent a new verification link to %(email)s.") % {"email": user.email})
@@ -352,3 +346,72 @@ def destination_archive(request, pk: int):
         if was_default and successor is not None:
             messages.info(request, _("Payouts will now go to %(label)s.") % {"label": successor.label})
     return redirect(reverse("accounts:profile") + DESTINATIONS_ANCHOR)
+
+
+# --- staff second factor (accounts.admin_site) -----------------------------------------------
+
+def _staff_next(request) -> str:
+    return _safe_next(request) or reverse("admin:index")
+
+
+def _require_staff(request) -> None:
+    if not (request.user.is_active and request.user.is_staff):
+        raise Http404
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_second_factor(request):
+    """Step 2 of the admin login: a code from the authenticator app or a backup code."""
+    _require_staff(request)
+    next_url = _staff_next(request)
+    if request.user.is_verified():
+        return redirect(next_url)
+    if not staff_has_authenticator(user=request.user):
+        return redirect(f"{reverse('accounts:staff_authenticator')}?{urlencode({'next': next_url})}")
+    form = SecondFactorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = staff_second_factor_verify(user=request.user, code=form.cleaned_data["code"])
+        if device is not None:
+            otp_login(request, device)
+            return redirect(next_url)
+        form.add_error("code", _("This code is not correct, or it was already used. Wait for the next "
+                                 "code in your app and try again; after several wrong codes each try "
+                                 "has to wait a little longer."))
+    return render(request, "accounts/staff_second_factor.html", {"form": form, "next": next_url})
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def staff_authenticator(request):
+    """Set up the authenticator app (QR code drawn here, never by an outside service), or, once
+    it is set up and this session verified, renew the backup codes. Backup codes are shown once,
+    in the answer to the POST that made them, and never again."""
+    _require_staff(request)
+    next_url = _staff_next(request)
+    user = request.user
+    if staff_has_authenticator(user=user):
+        if not user.is_verified():
+            return redirect(f"{reverse('accounts:staff_second_factor')}?{urlencode({'next': next_url})}")
+        codes = staff_backup_codes_renew(user=user) if request.method == "POST" else None
+        return render(request, "accounts/staff_authenticator.html",
+                      {"enrolled": True, "backup_codes": codes, "next": next_url})
+    device = staff_authenticator_start(user=user)
+    form = AuthenticatorConfirmForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            codes = staff_authenticator_confirm(user=user, device=device, code=form.cleaned_data["code"])
+        except ValidationError as error:
+            add_service_errors(form, error)
+        else:
+            device.refresh_from_db()
+            otp_login(request, device)
+            return render(request, "accounts/staff_authenticator.html",
+                          {"enrolled": True, "just_enrolled": True, "backup_codes": codes, "next": next_url})
+    return render(request, "accounts/staff_authenticator.html", {
+        "enrolled": False, "form": form, "next": next_url,
+        "qr_code": qr_svg(device.config_url, size_mm=45),
+        "secret": base64.b32encode(device.bin_key).decode(),
+    })

@@ -2,22 +2,32 @@
 
 Bodies are ``str.format`` templates over the context a service passes (``reference``, ``title``,
 ``amount``, ``deadline``…); amounts and times arrive already formatted (Rupiah, WIB).
+
+Subjects contain only what INTRASA itself writes: the reference number and amounts
+(``SUBJECT_FIELDS``). Anything a user typed (titles, descriptions, names, reasons, messages) stays
+in the body, where the email frames it as quoted content: in a subject line, which mail apps show
+as if INTRASA had said it, a seller's "title" would be a phishing line with our name on it.
 """
 from django.utils.translation import gettext_lazy as _
 
+# The only placeholders a subject may use (tests/security/test_invitations.py checks every kind).
+SUBJECT_FIELDS = frozenset({"reference", "amount"})
+
 MESSAGES = {
     "invitation": (
-        _("{seller} invites you to a transaction on INTRASA ({reference})"),
+        _("You are invited to a transaction on INTRASA ({reference})"),
         _("{seller} created the transaction \"{title}\" for {amount} and invited you as the buyer. "
           "Review the terms and accept or decline before {deadline}."),
     ),
     "accepted": (
         _("The buyer accepted transaction {reference}"),
-        _("The buyer accepted \"{title}\". You will be told as soon as the payment is verified."),
+        _("{buyer} ({buyer_email}) accepted \"{title}\" as the buyer. You will be told as soon as the "
+          "payment is verified. If this is not the person you meant, cancel the transaction before "
+          "it is paid."),
     ),
     "declined": (
         _("The buyer declined transaction {reference}"),
-        _("The buyer declined \"{title}\". Reason: {reason}"),
+        _("{buyer} ({buyer_email}) declined \"{title}\". Reason: {reason}"),
     ),
     "cancelled": (
         _("Transaction {reference} was cancelled"),
@@ -80,6 +90,12 @@ MESSAGES = {
           "below while logged in to INTRASA. The link is valid for {days} days. Until the address "
           "is confirmed, invitations that sellers send to it are not listed in your account. "
           "If you did not create an INTRASA account, ignore this email."),
+    ),
+    "second_factor_enrolled": (
+        _("An authenticator app was set up for your INTRASA staff account"),
+        _("Hello {name}, an authenticator app was just set up as the second factor of your INTRASA "
+          "staff account. If this was not you, tell an INTRASA administrator at once: someone knows "
+          "your password."),
     ),
     "payment_double": (
         _("A second payment was received for {reference}"),

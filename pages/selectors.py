@@ -206,7 +206,7 @@ class PaymentCheck:
 
     @property
     def counts_as_unknown(self) -> bool:
-        """Answers that a guesser gets; they count against ``pages.throttle.UNKNOWN``."""
+        """Answers that a guesser gets; they count against ``intrasa.ratelimit.PUBLIC_UNKNOWN``."""
         return self.outcome == PaymentCheckOutcome.NOT_FOUND
 
 

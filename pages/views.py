@@ -1,7 +1,8 @@
 """Public pages (no login). Thin: a form in, a selector called, a template or JSON out.
 
 Every look-up (Cek Transaksi, its JSON API, the payment check) goes through ``_limited_lookup``,
-which applies the two budgets of ``pages.throttle`` before and after the selector runs.
+which applies the two public look-up budgets of ``intrasa.ratelimit`` (``PUBLIC_LOOKUPS``,
+``PUBLIC_UNKNOWN``) before and after the selector runs.
 """
 from django.http import JsonResponse
 from django.shortcuts import render
@@ -12,13 +13,15 @@ from django.views.decorators.http import require_GET
 
 from transactions.fees import FeeScheduleError, fee_quote
 
-from . import selectors, throttle
+from intrasa import ratelimit
+
+from . import selectors
 from .forms import FeeCalculatorForm, PaymentCodeForm, ReferenceForm
 from .selectors import LookupOutcome
 
 
 class RateLimited(Exception):
-    def __init__(self, limit: throttle.LookupLimit):
+    def __init__(self, limit: ratelimit.RateLimit):
         super().__init__(limit.name)
         self.limit = limit
 
@@ -34,14 +37,14 @@ def _limited_lookup(request, lookup, *, is_unknown):
     The "unknown" budget is checked before anything is looked up, so that once a client has
     guessed too often even a lucky guess is not answered.
     """
-    ip = throttle.client_ip(request)
-    if throttle.UNKNOWN.exhausted(ip):
-        raise RateLimited(throttle.UNKNOWN)
-    if not throttle.LOOKUPS.hit(ip):
-        raise RateLimited(throttle.LOOKUPS)
+    ip = ratelimit.client_ip(request)
+    if ratelimit.PUBLIC_UNKNOWN.exhausted(ip):
+        raise RateLimited(ratelimit.PUBLIC_UNKNOWN)
+    if not ratelimit.PUBLIC_LOOKUPS.hit(ip):
+        raise RateLimited(ratelimit.PUBLIC_LOOKUPS)
     result = lookup()
-    if is_unknown(result) and not throttle.UNKNOWN.hit(ip):
-        raise RateLimited(throttle.UNKNOWN)
+    if is_unknown(result) and not ratelimit.PUBLIC_UNKNOWN.hit(ip):
+        raise RateLimited(ratelimit.PUBLIC_UNKNOWN)
     return result
 
 
@@ -63,7 +66,7 @@ def _lookup_transaction(request, text: str):
 def check_transaction(request):
     """Cek Transaksi: the status of a transaction by its reference number, without personal data."""
     form = ReferenceForm(request.GET if "reference" in request.GET else None)
-    context = {"form": form, "limits": (throttle.LOOKUPS, throttle.UNKNOWN)}
+    context = {"form": form, "limits": (ratelimit.PUBLIC_LOOKUPS, ratelimit.PUBLIC_UNKNOWN)}
     if form.is_bound and form.is_valid():
         try:
             context["lookup"] = _lookup_transaction(request, form.cleaned_data["reference"])
@@ -103,7 +106,7 @@ def check_payment(request):
     """Anti-fraud: does this virtual account number / payment code / reference belong to a live
     INTRASA payment? Answers yes or no with the amount to compare, never who is behind it."""
     form = PaymentCodeForm(request.GET if "code" in request.GET else None)
-    context = {"form": form, "limits": (throttle.LOOKUPS, throttle.UNKNOWN)}
+    context = {"form": form, "limits": (ratelimit.PUBLIC_LOOKUPS, ratelimit.PUBLIC_UNKNOWN)}
     if form.is_bound and form.is_valid():
         try:
             context["check"] = _limited_lookup(

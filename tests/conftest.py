@@ -38,6 +38,22 @@ def _media_in_tmp(settings, tmp_path):
 
 
 @pytest.fixture
+def client():
+    """pytest-django's ``client``, whose ``force_login`` of a staff member also passes the admin's
+    second factor with a real device (tests/staff_login.py). ``unverified_client`` does not."""
+    from tests.staff_login import StaffClient
+
+    return StaffClient()
+
+
+@pytest.fixture
+def unverified_client():
+    from django.test import Client
+
+    return Client()
+
+
+@pytest.fixture
 def password():
     return PASSWORD
 

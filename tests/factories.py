@@ -1,5 +1,6 @@
 """factory_boy factories shared by the whole suite."""
 import factory
+from django.utils import timezone
 
 from accounts.models import PayoutDestination, User
 
@@ -13,6 +14,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     email = factory.Sequence(lambda n: f"user{n}@example.co.id")
     full_name = factory.Sequence(lambda n: f"Pengguna Nomor {n}")
     phone = factory.Sequence(lambda n: f"+62812{n:08d}")
+    # An established user has proved their address (invitations need it); tests about
+    # unverified addresses pass ``email_verified_at=None``.
+    email_verified_at = factory.LazyFunction(timezone.now)
     password = factory.PostGenerationMethodCall("set_password", "rahasia-yang-kuat-123")
 
     @factory.post_generation

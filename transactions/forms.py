@@ -4,6 +4,8 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.domestic import normalize_indonesian_mobile
+from accounts.forms import CanonicalEmailField
+from accounts.validators import validate_free_text
 from intrasa.money import parse_rupiah
 
 from .models import Category, Courier, FeePayerChoice
@@ -24,9 +26,9 @@ class RupiahField(forms.CharField):
 
 
 class TransactionCreateForm(forms.Form):
-    title = forms.CharField(label=_("What are you selling?"), max_length=150)
+    title = forms.CharField(label=_("What are you selling?"), max_length=150, validators=[validate_free_text])
     description = forms.CharField(label=_("Description and agreed terms"), widget=forms.Textarea,
-                                  max_length=5000)
+                                  max_length=5000, validators=[validate_free_text])
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
     price = RupiahField(label=_("Price"), help_text=_("Whole Rupiah, for example 1.250.000."))
     shipping_cost = RupiahField(label=_("Shipping cost"), required=False,
@@ -41,9 +43,13 @@ class TransactionCreateForm(forms.Form):
     shipping_days = forms.IntegerField(
         label=_("Ship within (working days after payment)"), min_value=1, max_value=30, initial=2,
     )
-    buyer_email = forms.EmailField(label=_("Buyer's email"), required=False)
+    buyer_email = CanonicalEmailField(label=_("Buyer's email"), required=False)
     buyer_phone = forms.CharField(label=_("Buyer's mobile number"), required=False,
                                   help_text=_("Indonesian number, for example 0812 3456 7890."))
+
+    def clean_title(self):
+        # One line: the title is shown in lists, timelines and email bodies.
+        return " ".join(self.cleaned_data["title"].split())
 
     def clean_buyer_phone(self):
         phone = self.cleaned_data.get("buyer_phone", "").strip()
@@ -62,13 +68,16 @@ class TransactionCreateForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+                             validators=[validate_free_text])
 
 
 class ShipForm(forms.Form):
     courier = forms.ChoiceField(label=_("Courier"), choices=[("", "—")] + list(Courier.choices), required=False)
-    tracking_number = forms.CharField(label=_("Receipt (resi) number"), max_length=50, required=False)
+    tracking_number = forms.CharField(label=_("Receipt (resi) number"), max_length=50, required=False,
+                                      validators=[validate_free_text])
     delivery_note = forms.CharField(label=_("Delivery note"), required=False, max_length=2000,
+                                    validators=[validate_free_text],
                                     widget=forms.Textarea(attrs={"rows": 3}),
                                     help_text=_("For services and digital goods: how and when it was delivered."))
 

@@ -15,6 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
+from accounts.models import User
+from accounts.validators import canonical_email, mask_email
+from intrasa.wib import now_wib
 from ledger.models import AccountCategory, EntryKind
 from ledger.selectors import transaction_balances
 from ledger.services import credit, debit, entry_post
@@ -88,6 +91,12 @@ def _notify_party(txn, user, kind: str, suffix: str = "", **extra) -> None:
            context=_context(txn, **extra), link=txn.get_absolute_url())
 
 
+def _fresh(user):
+    """The user's row as committed (an email verified in another tab counts; a stale object
+    handed in by a caller does not decide who may answer an invitation)."""
+    return User.objects.get(pk=user.pk)
+
+
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -124,7 +133,8 @@ def transaction_create(
     if not buyer_email and not buyer_phone:
         raise TransactionActionError(_("Give the buyer's email address or mobile number."),
                                      code="buyer_contact_required")
-    if buyer_email and buyer_email.lower() == seller.email.lower():
+    buyer_email = canonical_email(buyer_email)
+    if buyer_email and buyer_email == canonical_email(seller.email):
         raise TransactionActionError(_("You cannot invite yourself as the buyer."), code="self_dealing")
     try:
         quote = fee_quote(price=price, shipping_cost=shipping_cost, fee_payer=fee_payer)
@@ -135,8 +145,9 @@ def transaction_create(
     for _attempt in range(5):
         try:
             with transaction.atomic():
+                _refuse_unless_seller_may_invite(seller, by_email=bool(buyer_email))
                 txn = EscrowTransaction.objects.create(
-                    reference=generate_reference(), seller=seller, buyer_email=buyer_email.lower(),
+                    reference=generate_reference(), seller=seller, buyer_email=buyer_email,
                     buyer_phone=buyer_phone, title=title, description=description, category=category,
                     price=price, shipping_cost=shipping_cost, fee_payer=fee_payer,
                     fee_amount=quote.fee, buyer_fee=quote.buyer_fee, seller_fee=quote.seller_fee,
@@ -159,6 +170,73 @@ def transaction_create(
     raise TransactionActionError(_("Please try again."), code="reference_collision")
 
 
+def _refuse_unless_seller_may_invite(seller, *, by_email: bool) -> None:
+    """Inside ``transaction_create``'s transaction. An invitation is an email from INTRASA to
+    anyone, in the seller's name: only a seller who proved their own address may send one, and
+    only ``INTRASA_INVITATIONS_PER_DAY`` transactions per WIB calendar day. The seller's row is
+    locked first, so concurrent requests are counted one after the other (the count is the
+    database's, not a cache's: it survives restarts and cannot be raced)."""
+    locked = User.objects.select_for_update().get(pk=seller.pk)
+    if by_email and locked.email_verified_at is None:
+        raise TransactionActionError(
+            _("Verify your email address before inviting a buyer by email: invitations are sent by "
+              "INTRASA in your name. Open the link we emailed you, or send yourself a new one from "
+              "your profile page."),
+            code="email_unverified",
+        )
+    start_of_day = now_wib().replace(hour=0, minute=0, second=0, microsecond=0)
+    created_today = EscrowTransaction.objects.filter(seller=locked, created_at__gte=start_of_day).count()
+    if created_today >= settings.INTRASA_INVITATIONS_PER_DAY:
+        raise TransactionActionError(
+            _("You have created %(limit)d transactions today, the most one account may create per "
+              "day. You can create more tomorrow (from 00.00 WIB).")
+            % {"limit": settings.INTRASA_INVITATIONS_PER_DAY},
+            code="daily_limit",
+        )
+
+
+def invitation_refusal(*, escrow_transaction, user) -> tuple[str, str] | None:
+    """Why ``user`` may not accept or decline this invitation, as ``(code, message)``; ``None``
+    when they may. Who may answer an invitation:
+
+    * **The seller named the buyer's email:** only a logged-in user whose *verified* email is that
+      address (canonical form, ``accounts.validators.canonical_email``). The link alone is not
+      enough: it travels through chats, forwards and mail scanners, and whoever holds it must not
+      become the buyer (or cancel the deal by declining). Others are told, with the address masked,
+      which account the invitation is for.
+    * **The seller gave only a phone number:** INTRASA cannot check a phone number, so the seller
+      sends the link themselves (a chat message) and vouches for who receives it. The first user
+      with a verified email who accepts becomes the buyer; the seller is told who accepted (name
+      and email, in the notification and on the transaction page) and can cancel before any
+      payment if it is not the person they meant. Declining follows the same rule, and the
+      seller sees who declined.
+    """
+    txn = escrow_transaction
+    if user.pk == txn.seller_id:
+        return "seller", _("This is your own transaction: as the seller you cannot accept or decline it.")
+    if txn.buyer_id is not None:
+        return None if txn.buyer_id == user.pk else ("taken", _("Another buyer has already accepted this invitation."))
+    if txn.buyer_email:
+        if canonical_email(user.email) != canonical_email(txn.buyer_email):
+            return "not_addressee", _(
+                "This invitation was sent to %(email)s, and only that account can accept or decline "
+                "it. You are logged in as %(current)s: log out, then log in (or sign up) with the "
+                "address the invitation was sent to."
+            ) % {"email": mask_email(txn.buyer_email), "current": user.email}
+        if user.email_verified_at is None:
+            return "email_unverified", _(
+                "Verify your email address first: open the link we emailed to %(email)s, or send "
+                "yourself a new one from your profile page. Then come back to this invitation."
+            ) % {"email": user.email}
+        return None
+    if user.email_verified_at is None:
+        return "email_unverified", _(
+            "Verify your email address before you accept or decline an invitation: open the link we "
+            "emailed to %(email)s, or send yourself a new one from your profile page."
+        ) % {"email": user.email}
+    return None
+
+
 def invitation_path(txn: EscrowTransaction) -> str:
     return reverse("transactions:invitation", kwargs={"token": txn.invitation_token})
 
@@ -176,6 +254,9 @@ def transaction_accept(*, escrow_transaction, buyer) -> EscrowTransaction:
                                          code="taken")
         if buyer.pk == txn.seller_id:
             raise TransactionActionError(_("You cannot buy from yourself."), code="self_dealing")
+        refusal = invitation_refusal(escrow_transaction=txn, user=_fresh(buyer))
+        if refusal is not None:
+            raise TransactionActionError(refusal[1], code=refusal[0])
         now = timezone.now()
         if now >= txn.invitation_expires_at:
             raise TransactionActionError(_("This invitation has expired."), code="expired")
@@ -185,7 +266,7 @@ def transaction_accept(*, escrow_transaction, buyer) -> EscrowTransaction:
         txn.save(update_fields=["buyer", "accepted_at", "payment_due_at", "updated_at"])
         _event(txn, action="accepted", actor=buyer, role=Role.BUYER,
                data={"payment_due_at": txn.payment_due_at.isoformat()})
-        _notify_party(txn, txn.seller, "accepted")
+        _notify_party(txn, txn.seller, "accepted", buyer=buyer.full_name, buyer_email=buyer.email)
         return txn
 
 
@@ -199,11 +280,14 @@ def transaction_decline(*, escrow_transaction, user, reason: str) -> EscrowTrans
         if txn.buyer_id not in (None, user.pk):
             raise TransactionActionError(_("You are not allowed to do this on this transaction."),
                                          code="forbidden")
+        refusal = invitation_refusal(escrow_transaction=txn, user=_fresh(user))
+        if refusal is not None:
+            raise TransactionActionError(refusal[1], code=refusal[0])
         _transition(txn, "cancel", actor=user, role=Role.BUYER, reason=reason, check_permission=False,
                     data={"declined": True})
         txn.closed_at = timezone.now()
         txn.save(update_fields=["closed_at", "updated_at"])
-        _notify_party(txn, txn.seller, "declined", reason=reason)
+        _notify_party(txn, txn.seller, "declined", reason=reason, buyer=user.full_name, buyer_email=user.email)
         return txn
 
 

@@ -54,7 +54,11 @@ def create(request):
                 messages.success(request, _("Transaction %(reference)s created. Share the invitation "
                                             "link with the buyer.") % {"reference": txn.reference})
                 return redirect(txn)
-    return render(request, "transactions/create.html", {"form": form, "quote": quote})
+    return render(request, "transactions/create.html", {
+        "form": form, "quote": quote,
+        # Inviting by email needs a verified address (services.transaction_create); say so up front.
+        "needs_verification": not request.user.is_email_verified,
+    })
 
 
 @require_GET
@@ -132,11 +136,19 @@ def act(request, reference, action):
 
 @require_http_methods(["GET", "POST"])
 def invitation(request, token):
-    """The buyer's invitation: review the terms, then accept or decline (login required to act)."""
+    """The buyer's invitation: review the terms, then accept or decline (login required to act).
+
+    Who may answer is decided by ``services.invitation_refusal`` (the services enforce it too);
+    anyone else sees the terms and why they cannot answer, and nothing changes."""
     txn = selectors.transaction_get_by_invitation(token=token)
+    refusal = None
+    if request.user.is_authenticated and txn.status == Status.CREATED and not txn.buyer_id:
+        refusal = services.invitation_refusal(escrow_transaction=txn, user=request.user)
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.path})}")
+        if refusal is not None:
+            return _render_invitation(request, txn, refusal, status=403)
         try:
             if "accept" in request.POST:
                 services.transaction_accept(escrow_transaction=txn, buyer=request.user)
@@ -148,10 +160,20 @@ def invitation(request, token):
                                              reason=form.cleaned_data["reason"])
                 messages.info(request, _("You declined the transaction."))
                 return redirect("transactions:dashboard")
-            messages.error(request, _("Please give a reason."))
+            if not request.POST.get("reason", "").strip():
+                messages.error(request, _("Please give a reason."))
+            for error in form.errors.get("reason", []) if request.POST.get("reason", "").strip() else []:
+                messages.error(request, error)
         except services.TransactionActionError as exc:
             messages.error(request, exc.message)
         return redirect(request.path)
     if request.user.is_authenticated and txn.role_of(request.user):
         return redirect(txn)
-    return render(request, "transactions/invitation.html", {"txn": txn, "reason_form": ReasonForm()})
+    return _render_invitation(request, txn, refusal)
+
+
+def _render_invitation(request, txn, refusal, status=200):
+    return render(request, "transactions/invitation.html", {
+        "txn": txn, "reason_form": ReasonForm(),
+        "refusal_code": refusal[0] if refusal else "", "refusal": refusal[1] if refusal else "",
+    }, status=status)

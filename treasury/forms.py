@@ -3,6 +3,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.validators import NON_ASCII_DIGITS_MESSAGE, clean_identity_name, has_non_ascii_digits
 from intrasa.money import parse_rupiah
 from intrasa.wib import now_wib
 
@@ -36,10 +37,29 @@ class WithdrawalForm(forms.Form):
                 "account_number": settings.INTRASA_ESCROW_BANK_ACCOUNT,
                 "account_holder": settings.INTRASA_ESCROW_BANK_HOLDER}
 
+    def clean_bank_name(self):
+        return clean_identity_name(self.cleaned_data["bank_name"])
+
+    def clean_account_holder(self):
+        # The name goes into an instruction to Faspay: no invisible or direction-changing characters.
+        return clean_identity_name(self.cleaned_data["account_holder"])
+
     def clean(self):
         data = super().clean()
         if data.get("kind") == WithdrawalInstruction.Kind.OVERSEAS and not (data.get("swift_code") or "").strip():
             self.add_error("swift_code", _("An overseas withdrawal needs the bank's SWIFT/BIC code."))
+        number = (data.get("account_number") or "").replace(" ", "").replace("-", "")
+        if number:
+            # Domestic: digits 0-9 only. Overseas: an IBAN or account number, ASCII letters and digits.
+            allowed = "0123456789" if data.get("kind") == WithdrawalInstruction.Kind.DOMESTIC else (
+                "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            if has_non_ascii_digits(number):
+                self.add_error("account_number", NON_ASCII_DIGITS_MESSAGE)
+            elif any(ch not in allowed for ch in number.upper()):
+                self.add_error("account_number", _("Enter the account number with the digits 0–9 only "
+                                                   "(an overseas IBAN may also have the letters A–Z)."))
+            else:
+                data["account_number"] = number
         return data
 
 

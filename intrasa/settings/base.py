@@ -7,6 +7,7 @@ Every environment variable is read here, through django-environ, and nowhere els
 With nothing configured INTRASA uses SQLite under ``var/``, a filesystem Celery broker (a real
 worker and beat, no Redis) and the built-in Faspay sandbox on the same server.
 """
+import datetime as dt
 from pathlib import Path
 
 import environ
@@ -27,7 +28,8 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin with INTRASA's staff site (a second factor required): accounts.admin_site.
+    "accounts.apps.StaffAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -35,6 +37,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "django_fsm",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "intrasa",
     "audit",
     "workdays",
@@ -60,9 +66,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): has this session passed a second factor (staff admin).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    # Last, as django-axes asks: turns a refused login into accounts.login_limits.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "intrasa.urls"
@@ -191,6 +201,11 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Auth -----------------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
+# django-axes first: it refuses authentication (even with the right password) while a lock holds.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "transactions:dashboard"
 LOGOUT_REDIRECT_URL = "home"
@@ -201,6 +216,28 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
+
+# Login limits (django-axes; accounts/login_limits.py explains the policy). Failures per account
+# (canonical email) and per client IP address within the lock-out time lock logins out for that long.
+AXES_HANDLER = "accounts.login_limits.LoginAttemptHandler"
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
+LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=30)
+AXES_COOLOFF_TIME = dt.timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_USERNAME_CALLABLE = "accounts.login_limits.axes_username"
+AXES_CLIENT_IP_CALLABLE = "accounts.login_limits.axes_client_ip"
+AXES_LOCKOUT_CALLABLE = "accounts.login_limits.lockout_response"
+# Successful logins are logged (who, when, from where) for staff; kept until axes_reset_logs.
+AXES_VERBOSE = False
+
+# Staff need a second factor (TOTP app, or a one-time backup code) for the admin
+# (accounts/admin_site.py). The issuer is the name authenticator apps show.
+OTP_TOTP_ISSUER = "INTRASA"
+# TOTP secrets are never shown in the admin, not even to superusers.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 # --- Language, time, money ------------------------------------------------------------------
 LANGUAGE_CODE = "id"
@@ -245,6 +282,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 
 # --- Business rules (whole Rupiah) ----------------------------------------------------------
+# Transactions (each one an invitation to a buyer) one seller may create per WIB calendar day.
+INTRASA_INVITATIONS_PER_DAY = env.int("INTRASA_INVITATIONS_PER_DAY", default=20)
 # Smallest and largest transaction price a seller may create.
 INTRASA_MIN_TRANSACTION_AMOUNT = env.int("INTRASA_MIN_TRANSACTION_AMOUNT", default=10_000)
 INTRASA_MAX_TRANSACTION_AMOUNT = env.int("INTRASA_MAX_TRANSACTION_AMOUNT", default=1_000_000_000)

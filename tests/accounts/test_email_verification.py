@@ -29,6 +29,22 @@ SIGNUP_DATA = {
 }
 
 
+@pytest.fixture
+def seller(db):
+    """This module is about proving an address: its people start unverified."""
+    return UserFactory(full_name="Sari Penjual", email="sari@example.co.id", email_verified_at=None)
+
+
+@pytest.fixture
+def buyer(db):
+    return UserFactory(full_name="Budi Pembeli", email="budi@example.co.id", email_verified_at=None)
+
+
+@pytest.fixture
+def stranger(db):
+    return UserFactory(full_name="Orang Lain", email="lain@example.co.id", email_verified_at=None)
+
+
 def _verify_url(token: str) -> str:
     return reverse("accounts:verify_email", kwargs={"token": token})
 
@@ -228,8 +244,15 @@ def test_a_password_change_does_not_verify_the_address(client, seller, password)
     assert seller.email_verified_at is None
 
 
+def _verified(user):
+    """Inviting by email needs a verified sender (transactions.services.transaction_create)."""
+    user.email_verified_at = timezone.now()
+    user.save()
+    return user
+
+
 def test_invitations_are_listed_only_once_the_address_is_verified(client, seller, buyer):
-    txn = scenarios.create(seller, buyer)
+    txn = scenarios.create(_verified(seller), buyer)
 
     assert list(pending_invitations_for(user=buyer)) == []
     client.force_login(buyer)
@@ -242,8 +265,8 @@ def test_invitations_are_listed_only_once_the_address_is_verified(client, seller
 
 
 def test_someone_who_signs_up_with_a_buyers_address_does_not_see_their_invitations(client, seller):
-    txn = scenarios.create(seller, buyer_email="pembeli.asli@example.co.id")
-    impostor = UserFactory(email="pembeli.asli@example.co.id")
+    txn = scenarios.create(_verified(seller), buyer_email="pembeli.asli@example.co.id")
+    impostor = UserFactory(email="pembeli.asli@example.co.id", email_verified_at=None)
 
     assert list(pending_invitations_for(user=impostor)) == []
     client.force_login(impostor)

@@ -1,4 +1,5 @@
-"""Rate limits on login, sign-up and password-reset requests (accounts.throttle)."""
+"""Rate limits on sign-up and password-reset requests (intrasa.ratelimit). Login limits (django-axes)
+are tested in tests/security/test_logins.py."""
 import threading
 import time
 
@@ -6,27 +7,16 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
-from django.utils import translation
-from django.utils.translation import gettext
 
-from accounts import throttle
+from intrasa import ratelimit as throttle
 from accounts.models import User
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]
 
-LOGIN = reverse("accounts:login")
 SIGNUP = reverse("accounts:signup")
 RESET = reverse("accounts:password_reset")
 RESET_DONE = reverse("accounts:password_reset_done")
-LOGIN_REFUSED = ("Too many failed log-in attempts for this email address. Please wait %(minutes)d "
-                 "minutes and try again, or reset your password if you forgot it.")
-
-
-def _fail_login(client, email, times, ip="10.0.0.1"):
-    for _ in range(times):
-        response = client.post(LOGIN, {"username": email, "password": "salah-sandi-123"}, REMOTE_ADDR=ip)
-        assert response.status_code == 200
 
 
 # --- the counter ----------------------------------------------------------------------------
@@ -74,64 +64,6 @@ def test_concurrent_attempts_cannot_slip_under_the_limit():
         thread.join(timeout=30)
 
     assert results.count(True) == 10 and results.count(False) == 10
-
-
-# --- login ----------------------------------------------------------------------------------
-
-def test_ten_failed_logins_block_the_eleventh_attempt_even_with_the_right_password(client, seller, password):
-    _fail_login(client, seller.email, 10)
-
-    response = client.post(LOGIN, {"username": seller.email, "password": password}, REMOTE_ADDR="10.0.0.1")
-
-    assert response.status_code == 429
-    assert "_auth_user_id" not in client.session
-    assert LOGIN_REFUSED % {"minutes": 15} in [str(m) for m in response.context["messages"]]
-    # The form comes back with the address typed, ready for later.
-    assert response.context["form"]["username"].value() == seller.email
-
-
-@pytest.mark.parametrize("language", ["id", "en"])
-def test_the_login_refusal_is_in_the_persons_language(client, seller, language):
-    client.cookies.pop(settings.LANGUAGE_COOKIE_NAME, None)  # let the browser's language decide
-    _fail_login(client, seller.email, 10)
-
-    response = client.post(LOGIN, {"username": seller.email, "password": "x"}, REMOTE_ADDR="10.0.0.1",
-                           HTTP_ACCEPT_LANGUAGE=language)
-
-    assert response.status_code == 429
-    assert response.wsgi_request.LANGUAGE_CODE == language
-    with translation.override(language):
-        expected = gettext(LOGIN_REFUSED) % {"minutes": 15}
-    assert expected in response.content.decode()
-
-
-def test_the_login_limit_is_per_address_and_per_ip(client, seller, buyer, password):
-    _fail_login(client, seller.email, 10)
-
-    # The same person from another network, and another account from the same network, still get in.
-    assert client.post(LOGIN, {"username": seller.email, "password": password},
-                       REMOTE_ADDR="10.0.0.2").status_code == 302
-    client.logout()
-    assert client.post(LOGIN, {"username": buyer.email, "password": password},
-                       REMOTE_ADDR="10.0.0.1").status_code == 302
-
-
-def test_the_typed_address_counts_whatever_its_case(client, seller, password):
-    _fail_login(client, "SARI@example.co.id", 5)
-    _fail_login(client, "sari@EXAMPLE.co.id", 5)
-    response = client.post(LOGIN, {"username": seller.email, "password": password}, REMOTE_ADDR="10.0.0.1")
-    assert response.status_code == 429
-
-
-def test_a_successful_login_clears_the_failures(client, seller, password):
-    _fail_login(client, seller.email, 9)
-    assert client.post(LOGIN, {"username": seller.email, "password": password},
-                       REMOTE_ADDR="10.0.0.1").status_code == 302
-    client.logout()
-
-    _fail_login(client, seller.email, 9)  # a fresh allowance, not 1 left
-    assert client.post(LOGIN, {"username": seller.email, "password": password},
-                       REMOTE_ADDR="10.0.0.1").status_code == 302
 
 
 # --- sign-up --------------------------------------------------------------------------------
@@ -205,3 +137,31 @@ def test_a_flooding_ip_does_not_use_up_the_owners_allowance(client, seller, mail
 
     client.post(RESET, {"email": seller.email}, REMOTE_ADDR="10.0.0.2")
     assert len(mailoutbox) == 1
+
+
+def test_a_hit_is_one_round_trip_on_a_reused_redis_client(monkeypatch):
+    """On Redis a hit is one pipelined INCR + EXPIRE NX, on a client taken once, not per call."""
+    import redis
+    from django.core.cache import caches
+    from django.core.cache.backends.redis import RedisCache
+
+    backend = caches["default"]
+    assert isinstance(backend, RedisCache)  # the suite runs on Redis (DESIGN.md §7)
+    limit = throttle.RateLimit("round-trips", limit=5, window=60)
+    limit.hit("a")  # the first hit takes the client from the cache backend
+    clients_made, round_trips, single_commands = [], [], []
+    execute = redis.client.Pipeline.execute
+
+    def counting_execute(pipeline, *args, **kwargs):
+        round_trips.append([command[0][0] for command in pipeline.command_stack])
+        return execute(pipeline, *args, **kwargs)
+
+    with monkeypatch.context() as patch:  # undone before the cache is cleared after the test
+        patch.setattr(backend._cache, "get_client", lambda *a, **k: clients_made.append(1))
+        patch.setattr(redis.client.Pipeline, "execute", counting_execute)
+        patch.setattr(redis.Redis, "execute_command", lambda self, *args, **kwargs: single_commands.append(args[0]))
+        results = [limit.hit("a") for _ in range(5)]
+
+    assert results == [True, True, True, True, False]
+    assert clients_made == [] and single_commands == []
+    assert round_trips == [["INCRBY", "EXPIRE"]] * 5 or round_trips == [["INCR", "EXPIRE"]] * 5

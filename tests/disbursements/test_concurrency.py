@@ -21,8 +21,10 @@ pytestmark = pytest.mark.django_db(transaction=True)
 DAILY_LIMIT = 50_000_000
 
 
-def test_eight_workers_never_exceed_the_daily_limit_nor_send_twice(sendme, seller, buyer, monkeypatch):
+def test_eight_workers_never_exceed_the_daily_limit_nor_send_twice(sendme, seller, buyer, monkeypatch, settings):
     verified_bank(seller)
+    # 100 transactions of one seller today: more than the invitation limit allows a real seller.
+    settings.INTRASA_INVITATIONS_PER_DAY = 1_000
     # Plan every payout first without sending (the workers below do the sending).
     monkeypatch.setattr("disbursements.tasks.dispatch_disbursement.delay_on_commit", lambda *a, **k: None)
     rng = random.Random(7)

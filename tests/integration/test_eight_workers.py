@@ -30,6 +30,8 @@ def test_eight_worker_processes_respect_the_daily_limit(sendme, seller, buyer, l
     from sandbox.models import Transfer
 
     verified_bank(seller)
+    # 100 transactions of one seller today: more than the invitation limit allows a real seller.
+    settings.INTRASA_INVITATIONS_PER_DAY = 1_000
     monkeypatch.setattr("disbursements.tasks.dispatch_disbursement.delay_on_commit", lambda *a, **k: None)
     celery_app.conf.task_always_eager = True
     rng = random.Random(11)

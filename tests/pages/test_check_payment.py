@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from pages import throttle
+from intrasa import ratelimit as throttle
 from payments.models import Bill
 from tests import scenarios
 from transactions import services
@@ -84,7 +84,7 @@ def test_one_query_per_check(client, live_bill, django_assert_max_num_queries):
 
 
 def test_guessing_numbers_is_rate_limited(client, live_bill):
-    for n in range(throttle.UNKNOWN.limit):
+    for n in range(throttle.PUBLIC_UNKNOWN.limit):
         assert check(client, f"88300999999{n:05d}").status_code == 200
     response = check(client, VA, HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 429 and "Too many look-ups" in response.content.decode()
@@ -92,7 +92,7 @@ def test_guessing_numbers_is_rate_limited(client, live_bill):
 
 
 def test_checks_share_the_lookup_budget_with_cek_transaksi(client, live_bill):
-    for _ in range(throttle.LOOKUPS.limit):
+    for _ in range(throttle.PUBLIC_LOOKUPS.limit):
         check(client, VA)
     assert check(client, VA).status_code == 429
     reference = live_bill.escrow_transaction.reference

@@ -5,7 +5,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import PayoutDestination
-from pages import throttle
+from intrasa import ratelimit as throttle
 from tests import scenarios
 from tests.factories import BankDestinationFactory
 from transactions import services
@@ -161,8 +161,8 @@ def test_constant_number_of_queries(client, seller, buyer, django_assert_max_num
 
 
 def test_lookups_are_limited_per_ip(client, shipped):
-    assert throttle.LOOKUPS.limit == 20 and throttle.LOOKUPS.window == 600  # documented in the README
-    for _ in range(throttle.LOOKUPS.limit):
+    assert throttle.PUBLIC_LOOKUPS.limit == 20 and throttle.PUBLIC_LOOKUPS.window == 600  # documented in the README
+    for _ in range(throttle.PUBLIC_LOOKUPS.limit):
         assert client.get(PAGE, {"reference": shipped.reference}).status_code == 200
     refused = client.get(PAGE, {"reference": shipped.reference}, HTTP_ACCEPT_LANGUAGE="en")
     assert refused.status_code == 429
@@ -174,13 +174,13 @@ def test_lookups_are_limited_per_ip(client, shipped):
 
 
 def test_the_empty_form_costs_nothing(client):
-    for _ in range(throttle.LOOKUPS.limit + 5):
+    for _ in range(throttle.PUBLIC_LOOKUPS.limit + 5):
         assert client.get(PAGE).status_code == 200
 
 
 def test_guessing_references_is_stopped_sooner_and_then_nothing_is_answered(client, shipped):
-    assert throttle.UNKNOWN.limit == 10 and throttle.UNKNOWN.window == 3600
-    for n in range(throttle.UNKNOWN.limit):
+    assert throttle.PUBLIC_UNKNOWN.limit == 10 and throttle.PUBLIC_UNKNOWN.window == 3600
+    for n in range(throttle.PUBLIC_UNKNOWN.limit):
         assert client.get(api(unknown_reference(n))).status_code == 404
     # Past the budget even a real reference is refused: a lucky guess is not answered.
     response = client.get(api(shipped.reference))
@@ -189,7 +189,7 @@ def test_guessing_references_is_stopped_sooner_and_then_nothing_is_answered(clie
 
 
 def test_typos_do_not_count_as_guesses(client, shipped):
-    for _ in range(throttle.UNKNOWN.limit + 2):
+    for _ in range(throttle.PUBLIC_UNKNOWN.limit + 2):
         assert client.get(api(mistype(shipped.reference))).status_code == 400
     assert client.get(api(shipped.reference)).status_code == 200
 
@@ -198,7 +198,7 @@ def test_the_counter_is_atomic_under_concurrency():
     """Threads hitting the same counter: exactly ``limit`` get through."""
     from concurrent.futures import ThreadPoolExecutor
 
-    limit = throttle.LookupLimit("concurrency-test", limit=15, window=60)
+    limit = throttle.RateLimit("concurrency-test", limit=15, window=60)
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: limit.hit("203.0.113.7"), range(40)))
     assert results.count(True) == 15

@@ -8,6 +8,8 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
 from accounts.models import PayoutDestination, User
 from payments import services as payment_services
 from transactions import services
@@ -33,8 +35,10 @@ class Command(BaseCommand):
     help = "Create demo users and demo transactions (skipped when the demo seller exists)."
 
     def _user(self, email, name, phone, **extra):
+        # Demo people have verified their addresses (inviting and accepting need it).
         user, created = User.objects.get_or_create(
-            email=email, defaults={"full_name": name, "phone": phone, **extra})
+            email=email, defaults={"full_name": name, "phone": phone, "email_verified_at": timezone.now(),
+                                   **extra})
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
@@ -49,6 +53,9 @@ class Command(BaseCommand):
         buyer = self._user(*BUYER)
         staff = self._user(*STAFF, is_staff=True, is_superuser=True)
         staff.user_permissions.add(Permission.objects.get(codename="resolve_dispute"))
+        # The admin needs a second factor: the demo staff gets an authenticator whose current code
+        # `manage.py demo_totp` prints (demo data only; real staff set up their own app).
+        TOTPDevice.objects.create(user=staff, name="INTRASA demo", confirmed=True)
         # Demo data: the seller's account is recorded as already checked with SendMe's account
         # inquiry, and the sandbox is told the same holder name so later inquiries agree.
         PayoutDestination.objects.create(
@@ -66,7 +73,8 @@ class Command(BaseCommand):
         for title, category, price, shipping, payer, target in DEMO_TRANSACTIONS:
             self._transaction(seller, buyer, title, category, price, shipping, payer, target)
         self.stdout.write(self.style.SUCCESS(
-            f"demo users: {SELLER[0]}, {BUYER[0]}, {STAFF[0]} (staff) — password {DEMO_PASSWORD}"))
+            f"demo users: {SELLER[0]}, {BUYER[0]}, {STAFF[0]} (staff) — password {DEMO_PASSWORD}; "
+            f"the staff's admin code: python manage.py demo_totp"))
 
     def _transaction(self, seller, buyer, title, category, price, shipping, payer, target):
         txn = services.transaction_create(
