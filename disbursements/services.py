@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.models import PayoutDestination
 from audit.services import audit_record
 from intrasa import snap
-from intrasa.money import format_rupiah
+from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib, wib_date
 from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
@@ -465,8 +465,10 @@ def destination_verify(*, destination_id: int, client=None) -> str:
 
 def daily_limit_change(*, limit: int, effective_from: dt.date, actor, reason: str) -> DailyLimitChange:
     """Record a new Daily Nominal Total agreed with Faspay (terms A), and apply it to quota rows."""
-    if limit <= 0:
-        raise DisbursementError(_("The daily limit must be positive."), code="invalid_limit")
+    if not check_rupiah_range(limit, minimum=1, maximum=RUPIAH_CEILING):
+        raise DisbursementError(_("The daily limit must be between %(min)s and %(max)s.")
+                                % {"min": format_rupiah(1), "max": format_rupiah(RUPIAH_CEILING)},
+                                code="invalid_limit")
     if not reason.strip():
         raise DisbursementError(_("Please give a reason."), code="reason_required")
     with transaction.atomic():

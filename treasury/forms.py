@@ -3,17 +3,11 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from intrasa.money import parse_rupiah
+from intrasa.forms import RupiahField
 from intrasa.wib import now_wib
 
 from .exports import EXPORTS
 from .models import WithdrawalInstruction
-
-
-class RupiahField(forms.CharField):
-    def to_python(self, value):
-        value = super().to_python(value)
-        return parse_rupiah(value) if value else None
 
 
 class WithdrawalForm(forms.Form):
