@@ -78,15 +78,15 @@ def statement_rows(text: str) -> list[dict]:
                               % {"columns": ", ".join(COLUMNS)}, code="header")
     reader.fieldnames = header
     rows, errors = [], []
-    number = 1
     while True:
         try:
             row = next(reader)
         except StopIteration:
             break
         except csv.Error:
-            errors.append(LineError(reader.line_num, _("it cannot be read as CSV (a field is too long or a "
-                                                       "quote is not closed).")))
+            # The reader stops before counting the line it could not read.
+            errors.append(LineError(reader.line_num + 1, _("it cannot be read as CSV (a field is too long or a "
+                                                           "quote is not closed).")))
             break
         number = reader.line_num
         row = {key: value for key, value in row.items() if key in COLUMNS or key is None}
