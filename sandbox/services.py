@@ -7,13 +7,13 @@ from django.utils import timezone
 
 from . import catalogue, debit, sendme
 from .callbacks import callback_attempt, callbacks_due, describe
-from .models import (Bill, Callback, DepositAccount, DepositMovement, ExternalId, Fault, RegisteredAccount,
-                     SandboxConfig, Transfer)
+from .models import (NOTIFICATION_FORMATS, Bill, Callback, DepositAccount, DepositMovement, ExternalId, Fault,
+                     RegisteredAccount, SandboxConfig, Transfer)
 
 CONFIG_FIELDS = {
     "settle_delay_seconds": int, "reverse_delay_seconds": int, "callback_max_attempts": int,
     "callback_retry_seconds": int, "timestamp_skew_seconds": int, "bank_transfer_limit": int,
-    "ewallet_topup_limit": int, "debit_amount_scale": int, "notification_url": str,
+    "ewallet_topup_limit": int, "debit_amount_scale": int, "notification_url": str, "notification_format": str,
 }
 
 
@@ -47,6 +47,8 @@ def config_update(**values) -> SandboxConfig:
             setattr(config, field, value)
         if config.callback_max_attempts < 1 or config.debit_amount_scale < 1:
             raise ControlError("callback_max_attempts and debit_amount_scale must be at least 1")
+        if config.notification_format not in dict(NOTIFICATION_FORMATS):
+            raise ControlError(f"notification_format: one of {', '.join(dict(NOTIFICATION_FORMATS))}")
         config.save()
     return config
 
