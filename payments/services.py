@@ -223,7 +223,10 @@ def notification_receive(*, payload: dict, client=None) -> dict:
     client = client or faspay.default_client()
     notification = client.parse_notification(payload)
     bill = Bill.objects.filter(bill_no=notification.bill_no).first()
-    if bill is None or (bill.provider_trx_id and bill.provider_trx_id != notification.trx_id):
+    # Only a Faspay bill that Faspay created under this trx_id: never a bank transfer, never a bill
+    # whose trx_id we do not know or is another.
+    if (bill is None or bill.method == Method.BANK_TRANSFER or channel_get(bill.channel_code) is None
+            or bill.provider_trx_id != notification.trx_id):
         raise UnknownBill(notification.bill_no)
     with transaction.atomic():
         txn = _lock_txn(bill.escrow_transaction_id)
