@@ -252,8 +252,9 @@ def signed_callback(settings, body, *, timestamp=None, external_id=None, raw=Non
     timestamp = timestamp or snap.snap_timestamp()
     if raw is None:
         request = snap.build_signed_request(faspay_signer(), method="POST", path=CALLBACK_PATH, body=body,
-                                            partner_id=settings.SENDME_PARTNER_ID, channel_id=settings.SENDME_CHANNEL_ID,
-                                            external_id=external_id, timestamp=timestamp)
+                                            partner_id=settings.SENDME_PARTNER_ID,
+                                            channel_id=settings.SENDME_CHANNEL_ID, external_id=external_id,
+                                            timestamp=timestamp)
         return request.headers, request.body
     headers = {"Content-Type": "application/json", "X-TIMESTAMP": timestamp,
                "X-EXTERNAL-ID": external_id or snap.new_external_id(), "X-PARTNER-ID": settings.SENDME_PARTNER_ID,
