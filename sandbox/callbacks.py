@@ -22,8 +22,8 @@ from urllib.parse import urlencode, urlsplit
 
 import defusedxml.ElementTree as SafeElementTree
 import requests
-from defusedxml import DefusedXmlException
 from celery import current_app
+from defusedxml import DefusedXmlException
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
