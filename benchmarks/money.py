@@ -15,6 +15,7 @@ import threading
 import time
 
 import requests
+from django.conf import settings
 from django.db import connection, transaction
 
 from ledger.models import AccountCategory, EntryKind
@@ -40,6 +41,8 @@ class Control:
     def __init__(self, base_url: str):
         self.url = f"{base_url}/sandbox/control/api"
         self.session = requests.Session()
+        # DEBUG is off: the control API asks for the sandbox operator's credentials.
+        self.session.auth = (settings.FASPAY_SANDBOX_USERNAME, settings.FASPAY_SANDBOX_PASSWORD)
         self.calls = 0
 
     def __call__(self, action: str, **data):

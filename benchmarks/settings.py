@@ -31,6 +31,11 @@ os.environ.update({
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     "FASPAY_SANDBOX_ENABLED": "true",
     "FASPAY_SANDBOX_ALLOW_IN_PRODUCTION": "true",
+    # A staging-shaped set-up (intrasa.checks, sandbox.E002): its own Debit credentials and sandbox operator.
+    "FASPAY_USER_ID": "bench-user",
+    "FASPAY_PASSWORD": "bench-only-debit-password",
+    "FASPAY_SANDBOX_USERNAME": "bench-operator",
+    "FASPAY_SANDBOX_PASSWORD": "bench-only-sandbox-password",
     "FASPAY_DEBIT_BASE_URL": f"{_SITE}/sandbox/debit",
     "SENDME_BASE_URL": f"{_SITE}/sandbox/sendme",
     "SENDME_PRIVATE_KEY_PATH": str(_REPO / "tests" / "data" / "test-only-merchant-key.pkcs8.pem"),

@@ -14,7 +14,8 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from intrasa.admin import ReadOnlyAdmin, ReadOnlyInline
-from intrasa.money import format_rupiah, parse_rupiah
+from intrasa.forms import RupiahField
+from intrasa.money import format_rupiah
 from intrasa.wib import now_wib
 
 from .models import DailyLimitChange, DailyQuota, Disbursement, Payout
@@ -129,12 +130,6 @@ class DailyQuotaAdmin(ReadOnlyAdmin):
     @admin.display(description=gettext_lazy("remaining"))
     def remaining_display(self, obj):
         return format_rupiah(obj.remaining)
-
-
-class RupiahField(forms.CharField):
-    def to_python(self, value):
-        value = super().to_python(value)
-        return parse_rupiah(value) if value else None
 
 
 class DailyLimitChangeForm(forms.ModelForm):

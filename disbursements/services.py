@@ -21,6 +21,7 @@ import logging
 import secrets
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -28,7 +29,7 @@ from django.utils.translation import gettext as _
 from accounts.models import PayoutDestination
 from audit.services import audit_record
 from intrasa import snap
-from intrasa.money import format_rupiah
+from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib, wib_date
 from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
@@ -470,8 +471,10 @@ def destination_verify(*, destination_id: int, client=None) -> str:
 
 def daily_limit_change(*, limit: int, effective_from: dt.date, actor, reason: str) -> DailyLimitChange:
     """Record a new Daily Nominal Total agreed with Faspay (terms A), and apply it to quota rows."""
-    if limit <= 0:
-        raise DisbursementError(_("The daily limit must be positive."), code="invalid_limit")
+    if not check_rupiah_range(limit, minimum=1, maximum=RUPIAH_CEILING):
+        raise DisbursementError(_("The daily limit must be between %(min)s and %(max)s.")
+                                % {"min": format_rupiah(1), "max": format_rupiah(RUPIAH_CEILING)},
+                                code="invalid_limit")
     if not reason.strip():
         raise DisbursementError(_("Please give a reason."), code="reason_required")
     with transaction.atomic():
@@ -483,11 +486,23 @@ def daily_limit_change(*, limit: int, effective_from: dt.date, actor, reason: st
         return change
 
 
-def callback_receive(*, partner_reference_no: str) -> bool:
-    """A SendMe callback is a hint: look the status up (the inquiry decides)."""
+def callback_receive(*, partner_reference_no: str, replay_keys: list[str] | tuple[str, ...] = ()) -> bool:
+    """A SendMe callback is a hint: look the status up (the inquiry decides).
+
+    ``replay_keys`` identify this delivery (its signature, its ``X-EXTERNAL-ID``): a delivery seen
+    within the callback window is answered the same but asks for no second inquiry, so replaying
+    a signed callback cannot multiply status inquiries.
+    """
     part = Disbursement.objects.filter(partner_reference_no=partner_reference_no).first()
     if part is None:
         return False
+    window = 2 * settings.SENDME_CALLBACK_TIMESTAMP_TOLERANCE_SECONDS + 60
+    first_delivery = True
+    for key in replay_keys:
+        first_delivery = cache.add(f"sendme-callback:{key}", part.pk, timeout=window) and first_delivery
+    if not first_delivery:
+        logger.info("SendMe callback for %s replayed; no second inquiry", partner_reference_no)
+        return True
     from .tasks import inquire_disbursement
 
     inquire_disbursement.delay(part.pk)

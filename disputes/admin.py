@@ -9,6 +9,7 @@ no permission for is not offered at all.
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Q
 from django.template.response import TemplateResponse
@@ -18,13 +19,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from intrasa.admin import ReadOnlyAdmin, run_for_each
+from intrasa.forms import RupiahField
 from intrasa.money import format_rupiah
 from intrasa.wib import format_wib
 from refunds import policy
 from refunds.policy import RefundCase
 
 from . import services
-from .forms import RupiahField
 from .models import Dispute, DisputeMessage, Evidence, SettlementOffer
 
 
@@ -123,7 +124,7 @@ class ReasonForm(forms.Form):
 
 class RefundForm(ReasonForm):
     return_shipping = RupiahField(label=gettext_lazy("Return shipping the buyer already paid (if any)"),
-                                  required=False)
+                                  required=False, min_value=0, max_value=settings.INTRASA_MAX_TRANSACTION_AMOUNT)
 
 
 class SplitForm(ReasonForm):

@@ -1,16 +1,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from intrasa.money import parse_rupiah
+from intrasa.forms import RupiahField
 from refunds.policy import DisputeReason, ReturnShippingPayer
 
 from .models import Evidence, SettlementOffer
-
-
-class RupiahField(forms.CharField):
-    def to_python(self, value):
-        value = super().to_python(value)
-        return parse_rupiah(value) if value not in (None, "") else None
 
 
 class DisputeOpenForm(forms.Form):

@@ -7,13 +7,14 @@ answer in time (``refunds.policy`` deadlines, working days, WIB) the beat job ha
 staff, who resolve it in the admin through ``dispute_resolve`` — the same resolution path as an
 agreement, so the ledger, timeline and refund request are identical whoever decided.
 """
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
-from intrasa.money import format_rupiah
+from intrasa.money import check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib
 from notifications.services import notify
 from refunds import policy
@@ -199,7 +200,7 @@ def _validate_outcome(dispute: Dispute, outcome: str, buyer_amount: int | None) 
         return held
     if outcome != SettlementOffer.Outcome.SPLIT:
         raise DisputeError(_("Choose an outcome."), code="outcome_required")
-    if buyer_amount is None or not 0 < buyer_amount < held:
+    if not check_rupiah_range(buyer_amount, minimum=1, maximum=held - 1):
         raise DisputeError(_("In a split the buyer's amount must be more than %(min)s and less than %(max)s.")
                            % {"min": format_rupiah(0), "max": format_rupiah(held)}, code="invalid_split")
     return buyer_amount
@@ -304,6 +305,10 @@ def dispute_resolve(*, dispute, staff, outcome: str, reason: str, buyer_amount: 
     reason = (reason or "").strip()
     if not reason:
         raise DisputeError(_("Please give a reason."), code="reason_required")
+    if not check_rupiah_range(return_shipping, minimum=0, maximum=settings.INTRASA_MAX_TRANSACTION_AMOUNT):
+        raise DisputeError(_("The return shipping must be between %(min)s and %(max)s.")
+                           % {"min": format_rupiah(0), "max": format_rupiah(settings.INTRASA_MAX_TRANSACTION_AMOUNT)},
+                           code="return_shipping")
     with transaction.atomic():
         dispute = _lock(dispute)
         if not can_resolve_disputes(dispute.escrow_transaction, staff):

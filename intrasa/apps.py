@@ -2,7 +2,13 @@ from django.apps import AppConfig
 
 
 class IntrasaConfig(AppConfig):
-    """The project package is an app only so that its template filters and commands load."""
+    """The project package is an app so that its template filters, commands and system checks
+    (``intrasa.checks``: what production refuses to start without) load."""
 
     name = "intrasa"
     verbose_name = "INTRASA"
+
+    def ready(self):
+        from . import checks
+
+        checks.register()

@@ -7,10 +7,19 @@ future-dated work is a scan of due rows, never a long countdown (DESIGN.md §3).
 """
 import os
 
-from celery import Celery
+from celery import Celery, signals
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "intrasa.settings.base")
 
 app = Celery("intrasa")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@signals.worker_init.connect
+@signals.beat_init.connect
+def refuse_to_start_misconfigured(**kwargs):
+    """A worker or beat in production with sandbox or missing Faspay configuration does not start."""
+    from intrasa.checks import refuse_to_start_with_errors
+
+    refuse_to_start_with_errors()

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from transactions.forms import RupiahField
+from transactions.forms import TransactionValueMixin, price_field, shipping_cost_field
 from transactions.models import FeePayerChoice
 
 
@@ -22,12 +22,13 @@ class PaymentCodeForm(forms.Form):
     )
 
 
-class FeeCalculatorForm(forms.Form):
-    price = RupiahField(label=_("Price of the goods or service"),
-                        help_text=_("Whole Rupiah, for example 1.250.000."))
-    shipping_cost = RupiahField(label=_("Shipping cost"), required=False)
+class FeeCalculatorForm(TransactionValueMixin, forms.Form):
+    price = price_field(label=_("Price of the goods or service"), help_text=_("Whole Rupiah, for example 1.250.000."))
+    shipping_cost = shipping_cost_field(label=_("Shipping cost"))
     fee_payer = forms.ChoiceField(label=_("Service fee paid by"), choices=FeePayerChoice.choices,
                                   initial=FeePayerChoice.BUYER)
 
-    def clean_shipping_cost(self):
-        return self.cleaned_data.get("shipping_cost") or 0
+    def clean(self):
+        data = super().clean()
+        self.check_transaction_value(data)
+        return data

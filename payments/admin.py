@@ -1,8 +1,4 @@
 """Staff views of bills, notifications and the bank-statement import (finance)."""
-import csv
-import datetime as dt
-import io
-
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -13,10 +9,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from intrasa.admin import ReadOnlyAdmin
-from intrasa.money import format_rupiah, parse_rupiah
+from intrasa.forms import RupiahField
+from intrasa.money import format_rupiah
 
 from .models import BankStatementLine, Bill, ProviderNotification
 from .services import StaffPaymentError, bill_record_provider_amount, statement_import
+from .statement import statement_rows
 
 
 def transaction_link(txn):
@@ -42,17 +40,12 @@ class AwaitingAmountFilter(admin.SimpleListFilter):
 
 
 class ProviderAmountForm(forms.Form):
-    amount = forms.CharField(label=gettext_lazy("Amount Faspay collected (Rp)"), max_length=20)
+    # What Faspay's report says: bounded by what the service accepts, whatever the bill asked.
+    amount = RupiahField(label=gettext_lazy("Amount Faspay collected (Rp)"), min_value=1)
     trx_id = forms.CharField(label=gettext_lazy("Faspay trx_id"), max_length=40, required=False,
                              help_text=gettext_lazy("Needed only when INTRASA never learnt the bill's trx_id."))
     reason = forms.CharField(label=gettext_lazy("Reason and source"), widget=forms.Textarea(attrs={"rows": 3}),
                              help_text=gettext_lazy("Which Faspay report (and its date) shows this amount."))
-
-    def clean_amount(self):
-        try:
-            return parse_rupiah(self.cleaned_data["amount"])
-        except (ValueError, forms.ValidationError):
-            raise forms.ValidationError(_("Enter the amount in whole Rupiah, e.g. 1.250.000.")) from None
 
 
 @admin.register(Bill)
@@ -137,23 +130,7 @@ class StatementUploadForm(forms.Form):
             text = upload.read().decode("utf-8-sig")
         except UnicodeDecodeError:
             raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
-        rows, errors = [], []
-        for number, row in enumerate(csv.DictReader(io.StringIO(text)), start=2):
-            try:
-                rows.append({
-                    "booked_on": dt.date.fromisoformat((row.get("date") or "").strip()),
-                    "description": (row.get("description") or "").strip(),
-                    "amount": parse_rupiah(row.get("amount") or ""),
-                    "bank_reference": (row.get("reference") or "").strip() or f"line-{number}",
-                })
-            except (ValueError, forms.ValidationError):
-                errors.append(number)
-        if errors:
-            raise forms.ValidationError(_("Lines %(lines)s could not be read; nothing was imported.")
-                                        % {"lines": ", ".join(map(str, errors[:10]))})
-        if not rows:
-            raise forms.ValidationError(_("The file has no lines."))
-        return rows
+        return statement_rows(text)
 
 
 @admin.register(BankStatementLine)

@@ -11,10 +11,15 @@ Amounts: Faspay's ``bill_total`` is sent as ``rupiah × amount_scale`` (1 for wh
 the account expects two implied decimals — REFERENCE.md §8.6 says to confirm at onboarding).
 """
 import datetime as dt
+import json
+import re
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
+import defusedxml.ElementTree as SafeElementTree
 import requests
+from defusedxml import DefusedXmlException
 
 from intrasa import faspay_legacy
 from intrasa.wib import WIB
@@ -110,6 +115,167 @@ class InvalidNotification(FaspayError):
     def __init__(self, code: str, message: str):
         super().__init__(message)
         self.code = code
+
+
+class NotificationTooLarge(InvalidNotification):
+    """A body larger than any notification (answered 413, read no further)."""
+
+    def __init__(self):
+        super().__init__("30", f"Format error: body larger than {MAX_NOTIFICATION_BYTES} bytes")
+
+
+# --- notification bodies (Faspay → us) -----------------------------------------------------------
+#
+# Faspay posts the payment notification as JSON or as XML (REFERENCE.md §4.1: root ``<faspay>``,
+# one child element per field); a form-encoded body with the same fields is read too. Whatever
+# the format, the same fields, the same checks and the same signature apply, and the answer goes
+# back in the format that came in (form-encoded bodies are answered in JSON, Faspay's default:
+# its documentation knows no form-encoded reply).
+#
+# Nothing that arrives is trusted before it is checked, and everything is checked before any
+# database work: the body size, the format (no DTD or entities in XML, no nesting deeper than one
+# level, no repeated fields), and every field's type, characters and length (the lengths fit the
+# columns of ``payments.models`` that store them; a test keeps the two in step).
+
+FORMAT_JSON = "json"
+FORMAT_XML = "xml"
+FORMAT_FORM = "form"
+# A real notification is about 700 bytes; anything near this is not one.
+MAX_NOTIFICATION_BYTES = 16 * 1024
+MAX_NOTIFICATION_KEYS = 64
+
+_IDENTIFIER = re.compile(r"[A-Za-z0-9._\-]*")
+_DIGITS = re.compile(r"[0-9]*")
+_HEX = re.compile(r"[0-9A-Fa-f]*")
+_AMOUNT = re.compile(r"([0-9]{1,18})(?:\.[0-9]{1,2})?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# field → (longest value, pattern the whole value must match; None = printable text)
+NOTIFICATION_FIELDS = {
+    "request": (100, None),
+    "trx_id": (40, _IDENTIFIER),
+    "merchant_id": (20, _IDENTIFIER),
+    "merchant": (100, None),
+    "bill_no": (32, _IDENTIFIER),
+    "payment_reff": (100, None),
+    "payment_date": (19, _DATE),
+    "payment_status_code": (2, _DIGITS),
+    "payment_status_desc": (255, None),
+    "bill_total": (21, _AMOUNT),
+    "payment_total": (21, _AMOUNT),
+    "payment_channel_uid": (10, _IDENTIFIER),
+    "payment_channel": (100, None),
+    "signature": (128, _HEX),
+}
+REQUIRED_NOTIFICATION_FIELDS = ("trx_id", "bill_no", "payment_status_code", "signature")
+
+
+def notification_format(content_type: str, body: bytes) -> str:
+    """The format of a notification body, from its Content-Type or, failing that, its first byte."""
+    media = (content_type or "").split(";")[0].strip().lower()
+    if media.endswith("/xml") or media.endswith("+xml"):
+        return FORMAT_XML
+    if media == "application/x-www-form-urlencoded":
+        return FORMAT_FORM
+    if media.endswith("/json") or media.endswith("+json"):
+        return FORMAT_JSON
+    start = body.lstrip()[:1]
+    if start == b"<":
+        return FORMAT_XML
+    if start in (b"{", b"["):
+        return FORMAT_JSON
+    return FORMAT_FORM if b"=" in body else FORMAT_JSON
+
+
+def _flat(pairs, fmt: str) -> dict:
+    fields = {}
+    for key, value in pairs:
+        if not isinstance(key, str) or len(key) > 64:
+            raise InvalidNotification("30", f"Format error: a field name is not valid ({fmt})")
+        if key in fields:
+            raise InvalidNotification("30", f"Format error: {key[:64]!r} appears twice")
+        fields[key] = value
+        if len(fields) > MAX_NOTIFICATION_KEYS:
+            raise InvalidNotification("30", "Format error: too many fields")
+    return fields
+
+
+def decode_notification(body: bytes, content_type: str = "") -> tuple[str, dict]:
+    """``(format, fields)`` of a notification body; raises ``InvalidNotification`` (code 30) for
+    anything that is not one flat object of at most ``MAX_NOTIFICATION_BYTES``."""
+    fmt = notification_format(content_type, body)
+    if len(body) > MAX_NOTIFICATION_BYTES:
+        raise NotificationTooLarge()
+    if fmt == FORMAT_XML:
+        try:
+            # Bytes, so that the XML declaration's encoding is honoured; no DTD, hence no entities.
+            root = SafeElementTree.fromstring(body, forbid_dtd=True)
+        except (ElementTree.ParseError, DefusedXmlException, ValueError) as exc:
+            raise InvalidNotification("30", f"Format error: not a Faspay XML notification ({type(exc).__name__})") \
+                from None
+        pairs = []
+        for child in root:
+            if len(child):
+                raise InvalidNotification("30", f"Format error: {str(child.tag)[:64]!r} has nested elements")
+            pairs.append((child.tag, child.text or ""))
+        return fmt, _flat(pairs, fmt)
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidNotification("30", "Format error: body is not UTF-8") from None
+    if fmt == FORMAT_FORM:
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=True,
+                              max_num_fields=MAX_NOTIFICATION_KEYS)
+        except ValueError:
+            raise InvalidNotification("30", "Format error: not a form-encoded notification") from None
+        return fmt, _flat(pairs, fmt)
+    try:
+        payload = json.loads(text, object_pairs_hook=lambda pairs: _flat(pairs, fmt))
+    except (ValueError, RecursionError):
+        raise InvalidNotification("30", "Format error: expected a JSON object") from None
+    if not isinstance(payload, dict):
+        raise InvalidNotification("30", "Format error: expected a JSON object")
+    # Faspay's notification is flat: nested values of fields we do not know are dropped (nothing
+    # nested is stored); a known field that is not a plain value is refused by parse_notification.
+    return fmt, {key: value for key, value in payload.items()
+                 if key in NOTIFICATION_FIELDS or not isinstance(value, (dict, list))}
+
+
+def notification_fields(payload) -> dict[str, str]:
+    """The known fields of a notification, each checked for type, characters and length."""
+    if not isinstance(payload, dict):
+        raise InvalidNotification("30", "Format error: body is not an object")
+    fields = {}
+    for name, (longest, pattern) in NOTIFICATION_FIELDS.items():
+        if name not in payload or payload[name] is None:
+            continue
+        value = payload[name]
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise InvalidNotification("30", f"Format error: {name} must be a string")
+        if isinstance(value, int) and pattern not in (_IDENTIFIER, _DIGITS, _AMOUNT):
+            raise InvalidNotification("30", f"Format error: {name} must be a string")
+        text = str(value) if isinstance(value, int) else value.strip()
+        if len(text) > longest:
+            raise InvalidNotification("30", f"Format error: {name} longer than {longest} characters")
+        if _CONTROL.search(text) or (pattern is not None and text and not pattern.fullmatch(text)):
+            raise InvalidNotification("30", f"Format error: {name} is not valid")
+        fields[name] = text
+    missing = [name for name in REQUIRED_NOTIFICATION_FIELDS if not fields.get(name)]
+    if missing:
+        raise InvalidNotification("30", f"missing fields: {', '.join(missing)}")
+    return fields
+
+
+def render_notification_reply(body: dict, fmt: str) -> tuple[bytes, str]:
+    """``(bytes, content type)`` of a reply to a notification that came in ``fmt``."""
+    if fmt == FORMAT_XML:
+        root = ElementTree.Element("faspay")
+        for key, value in body.items():
+            ElementTree.SubElement(root, key).text = str(value)
+        return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True), "application/xml; charset=utf-8"
+    return json.dumps(body).encode("utf-8"), "application/json"
 
 
 def _format_date(value: dt.datetime) -> str:
@@ -235,26 +401,26 @@ class FaspayDebitClient:
 
     # --- notifications (Faspay → us) ----------------------------------------------------------
     def parse_notification(self, payload: dict) -> Notification:
-        """Check shape and signature of a payment notification; raise ``InvalidNotification``."""
-        if not isinstance(payload, dict):
-            raise InvalidNotification("30", "body is not a JSON object")
-        missing = [k for k in ("trx_id", "bill_no", "payment_status_code", "signature") if not payload.get(k)]
-        if missing:
-            raise InvalidNotification("30", f"missing fields: {', '.join(missing)}")
-        if str(payload.get("merchant_id", "")) != self.merchant_id:
+        """Check shape, lengths and signature of a payment notification (whatever format it came
+        in, decoded to a dict); raise ``InvalidNotification``. Touches no database."""
+        fields = notification_fields(payload)
+        if fields.get("merchant_id", "") != self.merchant_id:
             raise InvalidNotification("03", "unknown merchant_id")
-        bill_no, status = str(payload["bill_no"]), str(payload["payment_status_code"])
+        bill_no, status = fields["bill_no"], fields["payment_status_code"]
         expected = faspay_legacy.debit_notification_signature(self.user_id, self.password, bill_no, status)
-        if not faspay_legacy.signatures_match(expected, str(payload["signature"])):
+        if not faspay_legacy.signatures_match(expected, fields["signature"]):
             raise InvalidNotification("55", "bad signature")
+        paid_at = _parse_date(fields.get("payment_date"))
+        if fields.get("payment_date") and paid_at is None:
+            raise InvalidNotification("30", "Format error: payment_date is not YYYY-MM-DD HH:MM:SS")
         return Notification(
-            trx_id=str(payload["trx_id"]), bill_no=bill_no, status_code=status,
-            status_description=str(payload.get("payment_status_desc", "")),
-            payment_reference=str(payload.get("payment_reff") or ""),
-            paid_at=_parse_date(payload.get("payment_date")),
-            bill_total=self._to_rupiah(payload.get("bill_total")),
-            paid_amount=self._to_rupiah(payload.get("payment_total")),
-            channel_code=str(payload.get("payment_channel_uid") or payload.get("payment_channel") or ""),
+            trx_id=fields["trx_id"], bill_no=bill_no, status_code=status,
+            status_description=fields.get("payment_status_desc", ""),
+            payment_reference=fields.get("payment_reff", ""),
+            paid_at=paid_at,
+            bill_total=self._to_rupiah(fields.get("bill_total")),
+            paid_amount=self._to_rupiah(fields.get("payment_total")),
+            channel_code=fields.get("payment_channel_uid") or fields.get("payment_channel") or "",
         )
 
     def notification_reply(self, notification: Notification) -> dict:

@@ -323,8 +323,12 @@ def notification_receive(*, payload: dict, client=None) -> dict:
     """
     client = client or faspay.default_client()
     notification = client.parse_notification(payload)
-    bill = Bill.objects.filter(bill_no=notification.bill_no).exclude(channel_code=BANK_TRANSFER).first()
-    if bill is None or (bill.provider_trx_id and bill.provider_trx_id != notification.trx_id):
+    bill = Bill.objects.filter(bill_no=notification.bill_no).first()
+    # Only a Faspay bill, and only under its own trx_id — or, when Faspay created a bill whose Post
+    # Data we never saw answered, under the trx_id this signed notification gives it (adopted below).
+    if (bill is None or bill.method == Method.BANK_TRANSFER or channel_get(bill.channel_code) is None
+            or (bill.provider_trx_id and bill.provider_trx_id != notification.trx_id)
+            or (not bill.provider_trx_id and not bill.creation_attempts)):  # never sent to Faspay
         raise UnknownBill(notification.bill_no)
     with transaction.atomic():
         txn = _lock_txn(bill.escrow_transaction_id)

@@ -1,11 +1,11 @@
 """The buyer's payment page and Faspay's notification endpoint."""
-import json
 import logging
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
@@ -49,24 +49,46 @@ def pay(request, reference):
     })
 
 
-def _error(code: str, description: str, status: int) -> JsonResponse:
-    return JsonResponse({"response": "Payment Notification", "response_code": code,
-                         "response_desc": description}, status=status)
+def _notification_answer(body: dict, fmt: str, status: int = 200) -> HttpResponse:
+    content, content_type = faspay.render_notification_reply(body, fmt)
+    return HttpResponse(content, content_type=content_type, status=status)
+
+
+def _error(code: str, description: str, status: int, fmt: str = faspay.FORMAT_JSON) -> HttpResponse:
+    return _notification_answer({"response": "Payment Notification", "response_code": code,
+                                 "response_desc": description}, fmt, status)
+
+
+def _notification_body(request) -> bytes:
+    """The body, refused unread when it announces more than a notification can be."""
+    try:
+        announced = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        announced = 0
+    if announced > faspay.MAX_NOTIFICATION_BYTES:
+        raise faspay.NotificationTooLarge()
+    try:
+        return request.body
+    except RequestDataTooBig:
+        raise faspay.NotificationTooLarge() from None
 
 
 @csrf_exempt
 @require_POST
 def faspay_notification(request):
-    """Faspay → INTRASA. Bad signatures, unknown bills and malformed bodies change nothing."""
+    """Faspay → INTRASA, in JSON, XML or form encoding; answered in the same format (form bodies
+    in JSON). Bad signatures, unknown or non-Faspay bills and malformed bodies change nothing."""
+    content_type = request.META.get("CONTENT_TYPE", "")
+    fmt = faspay.notification_format(content_type, b"")
     try:
-        payload = json.loads(request.body.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        return _error("30", "Format error: expected a JSON body", 400)
-    try:
+        body = _notification_body(request)
+        fmt, payload = faspay.decode_notification(body, content_type)
         reply = services.notification_receive(payload=payload)
     except faspay.InvalidNotification as exc:
-        logger.warning("rejected Faspay notification: %s", exc)
-        return _error(exc.code, str(exc), 400)
-    except services.UnknownBill:
-        return _error("14", "Unknown bill", 404)
-    return JsonResponse(reply)
+        logger.warning("rejected Faspay notification (%s, %s bytes): %s", fmt,
+                       request.META.get("CONTENT_LENGTH") or "?", exc)
+        return _error(exc.code, str(exc), 413 if isinstance(exc, faspay.NotificationTooLarge) else 400, fmt)
+    except services.UnknownBill as exc:
+        logger.warning("Faspay notification for an unknown or non-Faspay bill %s", str(exc)[:40])
+        return _error("14", "Unknown bill", 404, fmt)
+    return _notification_answer(reply, fmt)

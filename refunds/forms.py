@@ -1,7 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from disputes.forms import RupiahField
+from intrasa.forms import RupiahField
 
 from .policy import BUYER_REQUESTABLE_CASES, Document, RefundCase, STAFF_DOCUMENTS
 

@@ -16,7 +16,7 @@ for a charged payment INTRASA has not matched yet. Then:
    the documents app renders the refund receipt from that ledger line, both parties are told.
 """
 from django.db import transaction
-from django.db.models import Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -24,7 +24,7 @@ from accounts.models import PayoutDestination
 from audit.services import audit_record
 from disbursements.models import Disbursement, Payout
 from disputes.uploads import check_upload, private_path
-from intrasa.money import format_rupiah
+from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
@@ -157,20 +157,57 @@ def refund_request_create(
         return req
 
 
+def refund_request_limit(escrow_transaction) -> int:
+    """The most a buyer may ask back in one request from the refund page.
+
+    Buyers ask there for a double or repeated payment, or a failed payment that was charged
+    (``policy.BUYER_REQUESTABLE_CASES``): a charge INTRASA has not matched. Such a charge repeats
+    one payment of this transaction, so it is at most what INTRASA billed the buyer for it (the
+    amount due, or a larger bill). What INTRASA already owes back or has refunded for payment
+    problems on the transaction (requests of the payment cases, rejected ones aside) is taken off,
+    so the same charge cannot be claimed twice.
+    """
+    billed = max(escrow_transaction.amount_due,
+                 escrow_transaction.bills.aggregate(largest=Max("amount"))["largest"] or 0)
+    owed = (RefundRequest.objects.filter(escrow_transaction=escrow_transaction, case__in=policy.PAYMENT_CASES)
+            .exclude(status=RefundRequest.Status.REJECTED).aggregate(total=Sum("amount"))["total"] or 0)
+    return max(billed - owed, 0)
+
+
 def refund_request_submit(*, escrow_transaction, buyer, case: str, amount: int, description: str) -> RefundRequest:
-    """The buyer asks from the refund page (a charged payment INTRASA has not matched yet)."""
+    """The buyer asks from the refund page (a charged payment INTRASA has not matched yet).
+
+    One open request of the buyer's own per transaction, for at most ``refund_request_limit``.
+    The transaction row is locked first (lock order: transaction, then request), so two requests
+    sent at the same moment are decided one after the other: the second sees the first.
+    """
     if escrow_transaction.buyer_id != buyer.pk:
         raise RefundError(_("Only the buyer can ask for a refund."), code="forbidden")
     if case not in policy.BUYER_REQUESTABLE_CASES:
         raise RefundError(_("Open a dispute on the transaction page for this kind of refund."), code="use_dispute")
-    if amount <= 0:
+    if not check_rupiah_range(amount, minimum=1, maximum=RUPIAH_CEILING):
         raise RefundError(_("Enter the amount that was charged."), code="invalid_amount")
     if not description.strip():
         raise RefundError(_("Describe what happened (the chronology)."), code="description_required")
-    count = RefundRequest.objects.filter(escrow_transaction=escrow_transaction, requested_by=buyer).count()
-    return refund_request_create(escrow_transaction=escrow_transaction, case=case, amount=amount,
-                                 source_key=f"buyer:{escrow_transaction.pk}:{count + 1}", requested_by=buyer,
-                                 description=description.strip())
+    with transaction.atomic():
+        txn = EscrowTransaction.objects.select_for_update(of=("self",)).get(pk=escrow_transaction.pk)
+        own = RefundRequest.objects.filter(escrow_transaction=txn, requested_by=buyer)
+        if own.filter(status__in=RefundRequest.OPEN_STATUSES).exists():
+            raise RefundError(_("You already have a refund request in progress for this transaction. Add its "
+                                "documents below, or wait for its decision before asking again."),
+                              code="request_open")
+        limit = refund_request_limit(txn)
+        if limit <= 0:
+            raise RefundError(_("INTRASA already owes you back or has refunded what you were billed for this "
+                                "transaction. If you were charged more, contact Customer Service on WhatsApp."),
+                              code="nothing_to_claim")
+        if amount > limit:
+            raise RefundError(_("A refund request for this transaction can be at most %(max)s: what you were "
+                                "billed for it, less what INTRASA already owes you back or has refunded for "
+                                "payment problems.") % {"max": format_rupiah(limit)}, code="over_limit")
+        return refund_request_create(escrow_transaction=txn, case=case, amount=amount,
+                                     source_key=f"buyer:{txn.pk}:{own.count() + 1}", requested_by=buyer,
+                                     description=description.strip())
 
 
 def on_escrow_refunded(sender, *, escrow_transaction, amount, reason="", **kwargs) -> None:

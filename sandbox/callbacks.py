@@ -17,10 +17,13 @@ requests: ``POST:<callback URL path>:lowerhex(sha256(body)):X-TIMESTAMP``.
 import datetime as dt
 import json
 import logging
-from urllib.parse import urlsplit
+import xml.etree.ElementTree as ElementTree
+from urllib.parse import urlencode, urlsplit
 
+import defusedxml.ElementTree as SafeElementTree
 import requests
 from celery import current_app
+from defusedxml import DefusedXmlException
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -90,6 +93,42 @@ def _claim(callback_id: int) -> Callback | None:
         return callback
 
 
+def notification_format(callback: Callback) -> str:
+    """The body format of a Debit notification: the bill's own choice, else the configured one."""
+    bill = callback.bill
+    return (bill.notification_format if bill is not None and bill.notification_format
+            else SandboxConfig.get().notification_format)
+
+
+def encode_notification(payload: dict, fmt: str) -> tuple[bytes, str]:
+    """``(body, content type)`` of a Debit notification: JSON, XML (root ``<faspay>``, one element
+    per field, as Faspay's XML notification) or form-encoded."""
+    if fmt == "xml":
+        root = ElementTree.Element("faspay")
+        for key, value in payload.items():
+            ElementTree.SubElement(root, key).text = str(value)
+        return ElementTree.tostring(root, encoding="utf-8", xml_declaration=True), "application/xml"
+    if fmt == "form":
+        return urlencode({key: str(value) for key, value in payload.items()}).encode("ascii"), \
+            "application/x-www-form-urlencoded"
+    return snap.minify_body(payload), "application/json"
+
+
+def reply_response_code(response: requests.Response, fmt: str) -> str:
+    """``response_code`` of the merchant's reply, read in the format the notification was sent in
+    (XML for XML; JSON otherwise, Faspay having no form-encoded reply)."""
+    if fmt == "xml":
+        try:
+            root = SafeElementTree.fromstring(response.content, forbid_dtd=True)
+        except (ElementTree.ParseError, DefusedXmlException, ValueError):
+            return ""
+        return (root.findtext("response_code") or "").strip()
+    try:
+        return str(response.json().get("response_code"))
+    except (ValueError, AttributeError):
+        return ""
+
+
 def _signed_headers(callback: Callback, body: bytes) -> dict[str, str]:
     if callback.kind != Callback.Kind.SENDME:
         return {"Content-Type": "application/json"}
@@ -104,14 +143,11 @@ def _signed_headers(callback: Callback, body: bytes) -> dict[str, str]:
     ).headers
 
 
-def _accepted(callback: Callback, response: requests.Response) -> bool:
+def _accepted(callback: Callback, response: requests.Response, fmt: str = "json") -> bool:
     if not 200 <= response.status_code < 300:
         return False
     if callback.kind == Callback.Kind.DEBIT:
-        try:
-            return str(response.json().get("response_code")) == "00"
-        except (ValueError, AttributeError):
-            return False
+        return reply_response_code(response, fmt) == "00"
     return True
 
 
@@ -120,13 +156,19 @@ def callback_attempt(*, callback_id: int) -> float | None:
     callback = _claim(callback_id)
     if callback is None:
         return None
-    body = snap.minify_body(callback.payload)
-    headers = _signed_headers(callback, body)
+    fmt = "json"
+    if callback.kind == Callback.Kind.DEBIT:
+        fmt = notification_format(callback)
+        body, content_type = encode_notification(callback.payload, fmt)
+        headers = {"Content-Type": content_type}
+    else:
+        body = snap.minify_body(callback.payload)
+        headers = _signed_headers(callback, body)
     status, error = None, ""
     try:
         response = requests.post(callback.url, data=body, headers=headers, timeout=HTTP_TIMEOUT)
         status = response.status_code
-        ok = _accepted(callback, response)
+        ok = _accepted(callback, response, fmt)
         if not ok:
             error = response.text[:500]
     except requests.RequestException as exc:
@@ -194,4 +236,5 @@ def describe(callback: Callback) -> dict:
         "attempts": callback.attempts, "last_status": callback.last_status,
         "created_at": callback.created_at.isoformat() if callback.created_at else None,
         "payload": json.loads(json.dumps(callback.payload)),
+        "format": notification_format(callback) if callback.kind == Callback.Kind.DEBIT else "json",
     }

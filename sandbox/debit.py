@@ -25,7 +25,7 @@ from intrasa.wib import WIB
 
 from . import catalogue
 from .callbacks import callback_enqueue
-from .models import Bill, Callback, SandboxConfig
+from .models import NOTIFICATION_FORMATS, Bill, Callback, SandboxConfig
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 MAX_BILL_LIFETIME = dt.timedelta(days=30)
@@ -287,6 +287,18 @@ def bill_act(*, trx_id: str, action: str, amount: int | None = None) -> Bill:
             bill.payment_reff = f"{secrets.randbelow(10**12):012d}"
         bill.save()
         _notify(bill)
+    return bill
+
+
+def bill_set_notification_format(*, trx_id: str, fmt: str) -> Bill:
+    """Post this bill's notifications as JSON, XML or form-encoded ("" = the configured format)."""
+    if fmt not in ("", *dict(NOTIFICATION_FORMATS)):
+        raise BillActionError(f"format: one of {', '.join(dict(NOTIFICATION_FORMATS))}")
+    bill = Bill.objects.filter(trx_id=trx_id).first()
+    if bill is None:
+        raise BillActionError("no such bill")
+    bill.notification_format = fmt
+    bill.save(update_fields=["notification_format", "updated_at"])
     return bill
 
 

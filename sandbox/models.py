@@ -6,6 +6,9 @@ Amounts are whole Rupiah (``BigIntegerField``), like the rest of the project. Th
 """
 from django.db import models
 
+# The formats Faspay posts a payment notification in (JSON or XML), and form encoding.
+NOTIFICATION_FORMATS = (("json", "JSON"), ("xml", "XML"), ("form", "Form-encoded"))
+
 
 class SandboxConfig(models.Model):
     """The one row of knobs the control page turns (``SandboxConfig.get()``)."""
@@ -23,6 +26,9 @@ class SandboxConfig(models.Model):
         default=1, help_text="bill_total units per Rupiah: 1 = whole Rupiah, 100 = 2 implied decimals.")
     notification_url = models.URLField(
         max_length=500, blank=True, help_text="Payment notifications; blank = the settings default.")
+    notification_format = models.CharField(
+        max_length=4, choices=NOTIFICATION_FORMATS, default="json",
+        help_text="Body of payment notifications (a bill may choose its own).")
     qris_content = models.BooleanField(
         default=True, help_text="QRIS Post Data answers carry qr_content; off = only redirect_url "
                                 "(REFERENCE §4.1: the QR content comes on some channels only).")
@@ -146,6 +152,8 @@ class Bill(models.Model):
     payment_date = models.DateTimeField(null=True, blank=True)
     payment_total = models.BigIntegerField(null=True, blank=True)
     notification_url = models.CharField(max_length=500, blank=True)
+    notification_format = models.CharField(max_length=4, choices=NOTIFICATION_FORMATS, blank=True,
+                                           help_text="Blank = the configured format.")
     cust_name = models.CharField(max_length=128, blank=True)
     bill_desc = models.CharField(max_length=200, blank=True)
     request_payload = models.JSONField(default=dict)

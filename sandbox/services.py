@@ -7,8 +7,8 @@ from django.utils import timezone
 
 from . import catalogue, debit, sendme
 from .callbacks import callback_attempt, callbacks_due, describe
-from .models import (Bill, Callback, DepositAccount, DepositMovement, ExternalId, Fault, RegisteredAccount,
-                     SandboxConfig, Transfer)
+from .models import (NOTIFICATION_FORMATS, Bill, Callback, DepositAccount, DepositMovement, ExternalId, Fault,
+                     RegisteredAccount, SandboxConfig, Transfer)
 
 def _boolean(value) -> bool:
     text = str(value).strip().lower()
@@ -22,7 +22,8 @@ def _boolean(value) -> bool:
 CONFIG_FIELDS = {
     "settle_delay_seconds": int, "reverse_delay_seconds": int, "callback_max_attempts": int,
     "callback_retry_seconds": int, "timestamp_skew_seconds": int, "bank_transfer_limit": int,
-    "ewallet_topup_limit": int, "debit_amount_scale": int, "notification_url": str, "qris_content": _boolean,
+    "ewallet_topup_limit": int, "debit_amount_scale": int, "notification_url": str, "notification_format": str,
+    "qris_content": _boolean,
 }
 
 
@@ -56,6 +57,8 @@ def config_update(**values) -> SandboxConfig:
             setattr(config, field, value)
         if config.callback_max_attempts < 1 or config.debit_amount_scale < 1:
             raise ControlError("callback_max_attempts and debit_amount_scale must be at least 1")
+        if config.notification_format not in dict(NOTIFICATION_FORMATS):
+            raise ControlError(f"notification_format: one of {', '.join(dict(NOTIFICATION_FORMATS))}")
         config.save()
     return config
 

@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from intrasa import snap
 
 from . import catalogue, debit, faults, sendme, services
+from .access import operator_required
 from .models import Bill, Fault
 
 logger = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ debit_inquiry = _debit_view("inquiry", lambda request, payload: debit.inquiry(pa
 debit_cancel = _debit_view("cancel", lambda request, payload: debit.cancel(payload))
 
 
+@operator_required
 def payment_page(request, trx_id: str):
     bill = Bill.objects.filter(trx_id=trx_id).first()
     if bill is None:
@@ -186,6 +188,9 @@ def _run_action(data: dict):
         if bill_action == "notification_url":
             debit.bill_set_notification_url(trx_id=trx_id, url=str(data.get("url", "")))
             return {"trx_id": trx_id}
+        if bill_action == "notification_format":
+            bill = debit.bill_set_notification_format(trx_id=trx_id, fmt=str(data.get("format", "")))
+            return {"trx_id": trx_id, "format": bill.notification_format}
         bill = debit.bill_act(trx_id=trx_id, action=bill_action, amount=_optional_int(data.get("amount")))
         return {"trx_id": bill.trx_id, "status": bill.status_code}
     raise services.ControlError(f"unknown action {action!r}")
@@ -195,6 +200,7 @@ CONTROL_ERRORS = (services.ControlError, debit.BillActionError, ValueError, Type
 
 
 @csrf_exempt
+@operator_required
 def control_api(request):
     """GET: the sandbox state as JSON. POST ``{"action": ..., ...}``: run one control action."""
     if request.method == "GET":
@@ -210,6 +216,7 @@ def control_api(request):
         return JsonResponse({"ok": False, "error": str(error)}, status=400)
 
 
+@operator_required
 def control_page(request):
     if request.method == "POST":
         try:

@@ -10,17 +10,40 @@ ROOT = Path(__file__).resolve().parent.parent
 def manage(*args, **env):
     clean = {k: v for k, v in os.environ.items()
              if k not in ("DJANGO_SETTINGS_MODULE", "SECRET_KEY", "DEBUG", "DJANGO_ALLOW_ASYNC_UNSAFE")
-             and not k.startswith("FASPAY_")}
+             and not k.startswith(("FASPAY_", "SENDME_"))}
     clean.update(env)
     return subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=clean, capture_output=True,
                           text=True, timeout=120)
 
 
-def test_production_settings_pass_check_deploy():
-    result = manage("check", "--deploy", "--fail-level", "WARNING",
-                    DJANGO_SETTINGS_MODULE="intrasa.settings.production",
-                    SECRET_KEY="x" * 20 + "a-long-random-production-secret-0123456789",
-                    ALLOWED_HOSTS="intrasa.example.co.id")
+def write_key_pair(folder: Path, name: str) -> tuple[Path, Path]:
+    """A fresh RSA key pair as PEM files (``name-private.pem``, ``name-public.pem``)."""
+    from intrasa import snap
+
+    pair = snap.generate_key_pair()
+    private, public = folder / f"{name}-private.pem", folder / f"{name}-public.pem"
+    private.write_bytes(snap.private_key_pem(pair.private_key))
+    public.write_bytes(pair.public_pem)
+    return private, public
+
+
+def production_environment(folder: Path) -> dict:
+    """What a production deployment sets (README, Deployment): its own secret, hosts, Faspay
+    credentials and keys."""
+    merchant_private, merchant_public = write_key_pair(folder, "intrasa-sendme")
+    _faspay_private, faspay_public = write_key_pair(folder, "faspay-callbacks")
+    return {
+        "DJANGO_SETTINGS_MODULE": "intrasa.settings.production",
+        "SECRET_KEY": "x" * 20 + "a-long-random-production-secret-0123456789",
+        "ALLOWED_HOSTS": "intrasa.example.co.id", "SITE_URL": "https://intrasa.example.co.id",
+        "FASPAY_MERCHANT_ID": "31234", "FASPAY_USER_ID": "bot31234", "FASPAY_PASSWORD": "p@ssw0rd-from-faspay",
+        "SENDME_PRIVATE_KEY_PATH": str(merchant_private), "SENDME_PUBLIC_KEY_PATH": str(merchant_public),
+        "SENDME_FASPAY_PUBLIC_KEY_PATH": str(faspay_public),
+    }
+
+
+def test_production_settings_pass_check_deploy(tmp_path):
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **production_environment(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
 
 

@@ -10,6 +10,7 @@ method is never called from here.
 import datetime as dt
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db import transaction as db_transaction
@@ -26,6 +27,7 @@ from audit.services import audit_record
 from disbursements.models import Disbursement, Payout
 from documents.selectors import KINDS, document_available, document_url
 from intrasa.admin import ReadOnlyInline
+from intrasa.forms import RupiahField
 from intrasa.money import format_rupiah
 from intrasa.wib import format_wib
 from ledger.selectors import transaction_postings
@@ -346,10 +348,33 @@ class EscrowTransactionAdmin(FSMAdminMixin, admin.ModelAdmin):
         return True
 
 
+def _fee_amount_field(label, **kwargs):
+    return RupiahField(label=label, min_value=0, max_value=settings.INTRASA_MAX_TRANSACTION_AMOUNT, **kwargs)
+
+
+class FeeTierForm(forms.ModelForm):
+    """Every amount of a tier is a Rupiah amount within what a transaction can be worth."""
+
+    min_amount = _fee_amount_field(gettext_lazy("from (Rp)"))
+    max_amount = _fee_amount_field(gettext_lazy("up to (Rp)"), required=False,
+                                   help_text=gettext_lazy("Empty means no upper limit."))
+    flat_fee = _fee_amount_field(gettext_lazy("flat fee (Rp)"), initial=0)
+    percent_basis_points = forms.IntegerField(label=gettext_lazy("percentage (basis points)"), min_value=0,
+                                              max_value=10_000, initial=0,
+                                              help_text=gettext_lazy("100 basis points = 1%."))
+    minimum_fee = _fee_amount_field(gettext_lazy("minimum fee (Rp)"), initial=0)
+    maximum_fee = _fee_amount_field(gettext_lazy("maximum fee (Rp)"), required=False)
+
+    class Meta:
+        model = FeeTier
+        fields = ("min_amount", "max_amount", "flat_fee", "percent_basis_points", "minimum_fee", "maximum_fee")
+
+
 @admin.register(FeeTier)
 class FeeTierAdmin(admin.ModelAdmin):
     """The fee schedule. Edits apply to new transactions only; every edit is audited."""
 
+    form = FeeTierForm
     list_display = ("__str__", "flat_fee", "percent_basis_points", "minimum_fee", "maximum_fee")
 
     def save_model(self, request, obj, form, change):

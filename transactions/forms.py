@@ -6,33 +6,43 @@ from django.utils.translation import gettext_lazy as _
 from accounts.domestic import normalize_indonesian_mobile
 from accounts.forms import CanonicalEmailField
 from accounts.validators import validate_free_text
-from intrasa.money import parse_rupiah
+from intrasa.forms import RupiahField
+from intrasa.money import format_rupiah
 
 from .models import Category, Courier, FeePayerChoice
 
 
-class RupiahField(forms.CharField):
-    """A whole-Rupiah amount typed as ``150000``, ``150.000`` or ``Rp 150.000``."""
+class TransactionValueMixin:
+    """Price and shipping cost of a transaction: each a Rupiah amount, and together (the
+    transaction value the fee is computed on) at most ``INTRASA_MAX_TRANSACTION_AMOUNT``."""
 
-    def __init__(self, *args, **kwargs):
-        kwargs.setdefault("widget", forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}))
-        super().__init__(*args, **kwargs)
+    def clean_shipping_cost(self):
+        return self.cleaned_data.get("shipping_cost") or 0
 
-    def to_python(self, value):
-        value = super().to_python(value)
-        if value in self.empty_values:
-            return None
-        return parse_rupiah(value)
+    def check_transaction_value(self, data):
+        price, shipping = data.get("price"), data.get("shipping_cost")
+        if price is not None and shipping and price + shipping > settings.INTRASA_MAX_TRANSACTION_AMOUNT:
+            self.add_error("shipping_cost", _("Price and shipping cost together can be at most %(max)s.") % {
+                "max": format_rupiah(settings.INTRASA_MAX_TRANSACTION_AMOUNT)})
 
 
-class TransactionCreateForm(forms.Form):
+def price_field(**kwargs):
+    return RupiahField(min_value=settings.INTRASA_MIN_TRANSACTION_AMOUNT,
+                       max_value=settings.INTRASA_MAX_TRANSACTION_AMOUNT, **kwargs)
+
+
+def shipping_cost_field(**kwargs):
+    return RupiahField(min_value=0, max_value=settings.INTRASA_MAX_TRANSACTION_AMOUNT, required=False, **kwargs)
+
+
+class TransactionCreateForm(TransactionValueMixin, forms.Form):
     title = forms.CharField(label=_("What are you selling?"), max_length=150, validators=[validate_free_text])
     description = forms.CharField(label=_("Description and agreed terms"), widget=forms.Textarea,
                                   max_length=5000, validators=[validate_free_text])
     category = forms.ChoiceField(label=_("Category"), choices=Category.choices)
-    price = RupiahField(label=_("Price"), help_text=_("Whole Rupiah, for example 1.250.000."))
-    shipping_cost = RupiahField(label=_("Shipping cost"), required=False,
-                                help_text=_("Leave empty for services and digital goods."))
+    price = price_field(label=_("Price"), help_text=_("Whole Rupiah, for example 1.250.000."))
+    shipping_cost = shipping_cost_field(label=_("Shipping cost"),
+                                        help_text=_("Leave empty for services and digital goods."))
     fee_payer = forms.ChoiceField(label=_("Service fee paid by"), choices=FeePayerChoice.choices,
                                   initial=FeePayerChoice.BUYER)
     inspection_days = forms.IntegerField(
@@ -55,11 +65,9 @@ class TransactionCreateForm(forms.Form):
         phone = self.cleaned_data.get("buyer_phone", "").strip()
         return normalize_indonesian_mobile(phone) if phone else ""
 
-    def clean_shipping_cost(self):
-        return self.cleaned_data.get("shipping_cost") or 0
-
     def clean(self):
         data = super().clean()
+        self.check_transaction_value(data)
         if not data.get("buyer_email") and not data.get("buyer_phone") and not self.errors:
             raise ValidationError(_("Give the buyer's email address or mobile number."))
         if data.get("category") and data["category"] != Category.PHYSICAL and data.get("shipping_cost"):
@@ -82,7 +90,12 @@ class ShipForm(forms.Form):
                                     help_text=_("For services and digital goods: how and when it was delivered."))
 
 
-class FeeQuoteForm(forms.Form):
-    price = RupiahField()
-    shipping_cost = RupiahField(required=False)
+class FeeQuoteForm(TransactionValueMixin, forms.Form):
+    price = price_field()
+    shipping_cost = shipping_cost_field()
     fee_payer = forms.ChoiceField(choices=FeePayerChoice.choices)
+
+    def clean(self):
+        data = super().clean()
+        self.check_transaction_value(data)
+        return data

@@ -22,7 +22,7 @@ from ledger.models import AccountCategory, EntryKind
 from ledger.selectors import transaction_balances
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
-from intrasa.money import format_rupiah
+from intrasa.money import BIGINT_MAX, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib
 from workdays.calendar import working_calendar
 
@@ -112,15 +112,20 @@ def transaction_create(
     buyer_phone: str = "",
 ) -> EscrowTransaction:
     """The seller creates a transaction and invites the buyer (FAQ step 1)."""
-    if not settings.INTRASA_MIN_TRANSACTION_AMOUNT <= price <= settings.INTRASA_MAX_TRANSACTION_AMOUNT:
+    if not check_rupiah_range(price, minimum=settings.INTRASA_MIN_TRANSACTION_AMOUNT,
+                              maximum=settings.INTRASA_MAX_TRANSACTION_AMOUNT):
         raise TransactionActionError(
             _("The price must be between %(min)s and %(max)s.") % {
                 "min": format_rupiah(settings.INTRASA_MIN_TRANSACTION_AMOUNT),
                 "max": format_rupiah(settings.INTRASA_MAX_TRANSACTION_AMOUNT)},
             code="amount_out_of_range",
         )
-    if shipping_cost < 0:
+    if not check_rupiah_range(shipping_cost, minimum=0, maximum=BIGINT_MAX):
         raise TransactionActionError(_("The shipping cost cannot be negative."), code="invalid_shipping")
+    if price + shipping_cost > settings.INTRASA_MAX_TRANSACTION_AMOUNT:
+        raise TransactionActionError(
+            _("Price and shipping cost together can be at most %(max)s.")
+            % {"max": format_rupiah(settings.INTRASA_MAX_TRANSACTION_AMOUNT)}, code="invalid_shipping")
     if category != Category.PHYSICAL and shipping_cost:
         raise TransactionActionError(_("Only physical goods have a shipping cost."), code="invalid_shipping")
     if not 1 <= inspection_days <= settings.INTRASA_INSPECTION_DAYS_MAX:

@@ -81,8 +81,8 @@ class WithdrawalInstructionAdmin(admin.ModelAdmin):
                 quote = services.withdrawal_quote(kind=data["kind"], amount=data["amount"],
                                                   instructed_at=timezone.now())
             except services.TreasuryError as exc:
-                form.add_error("amount" if exc.code in ("domestic_maximum", "overseas_minimum",
-                                                        "amount_not_positive") else None, exc.message)
+                form.add_error("amount" if exc.code in ("domestic_maximum", "overseas_minimum", "amount_not_positive",
+                                                        "amount_out_of_range") else None, exc.message)
         return render(request, "admin/treasury/withdrawalinstruction/add.html", {
             **self.admin_site.each_context(request), "opts": self.opts, "form": form, "quote": quote,
             "title": _("New withdrawal instruction"), "vat_percent": rules.vat_basis_points() / 100,

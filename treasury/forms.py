@@ -4,17 +4,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.validators import NON_ASCII_DIGITS_MESSAGE, clean_identity_name, has_non_ascii_digits
-from intrasa.money import parse_rupiah
+from intrasa.forms import RupiahField
 from intrasa.wib import now_wib
 
 from .exports import EXPORTS
 from .models import WithdrawalInstruction
-
-
-class RupiahField(forms.CharField):
-    def to_python(self, value):
-        value = super().to_python(value)
-        return parse_rupiah(value) if value else None
 
 
 class WithdrawalForm(forms.Form):

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from audit.services import audit_record
+from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
 from workdays.calendar import working_calendar
@@ -29,6 +30,10 @@ class TreasuryError(Exception):
 
 def withdrawal_quote(*, kind: str, amount: int, instructed_at: dt.datetime) -> rules.WithdrawalQuote:
     """The fee, VAT, processing day and rate time of an instruction given at ``instructed_at``."""
+    if not check_rupiah_range(amount, minimum=1, maximum=RUPIAH_CEILING):
+        raise TreasuryError(_("Enter an amount between %(min)s and %(max)s.")
+                            % {"min": format_rupiah(1), "max": format_rupiah(RUPIAH_CEILING)},
+                            code="amount_out_of_range")
     try:
         if kind == WithdrawalInstruction.Kind.OVERSEAS:
             return rules.overseas_quote(amount, instructed_at, working_calendar())

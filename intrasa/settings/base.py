@@ -322,8 +322,11 @@ PUBLIC_UNKNOWN_LOOKUP_LIMIT = env.int("PUBLIC_UNKNOWN_LOOKUP_LIMIT", default=10)
 # --- Faspay ---------------------------------------------------------------------------------
 # Without credentials INTRASA talks to its own sandbox (sandbox/) on SITE_URL.
 FASPAY_SANDBOX_ENABLED = env.bool("FASPAY_SANDBOX_ENABLED", default=DEBUG)
-# A deliberate staging set-up may run the sandbox with DEBUG off (system check sandbox.E001).
+# A deliberate staging set-up may run the sandbox with DEBUG off (system check sandbox.E001); its
+# control page, control API and payment page then ask for these (HTTP basic auth, sandbox.E002).
 FASPAY_SANDBOX_ALLOW_IN_PRODUCTION = env.bool("FASPAY_SANDBOX_ALLOW_IN_PRODUCTION", default=False)
+FASPAY_SANDBOX_USERNAME = env.str("FASPAY_SANDBOX_USERNAME", default="")
+FASPAY_SANDBOX_PASSWORD = env.str("FASPAY_SANDBOX_PASSWORD", default="")
 # The base URLs default to the sandbox only while it is enabled, otherwise to Faspay's production hosts.
 FASPAY_DEBIT_BASE_URL = env.str(
     "FASPAY_DEBIT_BASE_URL",
@@ -346,6 +349,9 @@ SENDME_PUBLIC_KEY_PATH = env.str("SENDME_PUBLIC_KEY_PATH", default="")
 # Faspay's public key, to check the signature of SendMe callbacks (the sandbox's own key in
 # development when empty).
 SENDME_FASPAY_PUBLIC_KEY_PATH = env.str("SENDME_FASPAY_PUBLIC_KEY_PATH", default="")
+# A SendMe callback whose X-TIMESTAMP is further than this from now is refused (no late replays);
+# a replay inside the window is answered without a second status inquiry.
+SENDME_CALLBACK_TIMESTAMP_TOLERANCE_SECONDS = env.int("SENDME_CALLBACK_TIMESTAMP_TOLERANCE_SECONDS", default=300)
 FASPAY_HTTP_TIMEOUT_SECONDS = env.float("FASPAY_HTTP_TIMEOUT_SECONDS", default=15.0)
 # bill_total units per Rupiah: 1 = whole Rupiah, 100 = two implied decimals (confirm at onboarding).
 FASPAY_DEBIT_AMOUNT_SCALE = env.int("FASPAY_DEBIT_AMOUNT_SCALE", default=1)

@@ -1,7 +1,9 @@
 """Production settings: DEBUG off, secrets required, HTTPS everywhere.
 
 ``DJANGO_SETTINGS_MODULE=intrasa.settings.production python manage.py check --deploy`` passes
-with the environment of docker-compose.yml.
+with the environment of docker-compose.yml once ``.env`` holds the real Faspay credentials and
+keys: the provider checks of ``intrasa.checks`` (run by ``check``, ``migrate``, gunicorn and
+Celery at start) refuse empty or sandbox credentials and missing, sandbox or test keys.
 """
 import os
 

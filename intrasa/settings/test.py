@@ -9,6 +9,9 @@ import os
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/intrasa")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ.setdefault("FASPAY_SANDBOX_ENABLED", "true")
+# pytest-django runs with DEBUG off, so the sandbox's hand-driven pages ask for these (sandbox.access).
+os.environ.setdefault("FASPAY_SANDBOX_USERNAME", "sandbox-operator")
+os.environ.setdefault("FASPAY_SANDBOX_PASSWORD", "test-only-sandbox-password")
 
 from .base import *  # noqa: E402,F403
 from .base import env  # noqa: E402

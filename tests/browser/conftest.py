@@ -10,6 +10,7 @@ import pytest
 
 from tests.disbursements.conftest import sendme  # noqa: F401 - SendMe sandbox on the live server
 from tests.payments.conftest import faspay  # noqa: F401 - Debit sandbox on the live server
+from tests.sandbox_control import operator_auth
 
 
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -42,8 +43,12 @@ class Person:
     """One browser context (cookies) with screenshots named in order."""
 
     def __init__(self, browser, base_url, language, shots_dir, name):
+        # The sandbox's payment page asks for its operator's credentials (DEBUG is off in tests).
+        username, password = operator_auth()
         self.context = browser.new_context(base_url=base_url, locale="id-ID" if language == "id" else "en-US",
-                                           viewport={"width": 1280, "height": 900})
+                                           viewport={"width": 1280, "height": 900},
+                                           http_credentials={"username": username, "password": password,
+                                                             "origin": base_url})
         self.context.add_cookies([{"name": "django_language", "value": language, "url": base_url}])
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)

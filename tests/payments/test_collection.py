@@ -61,7 +61,7 @@ def test_switching_method_cancels_the_old_bill_at_faspay(faspay, accepted, buyer
     second = start(accepted, buyer, "800")
     refresh(first)
     assert first.status == Bill.Status.CANCELLED and second.status == Bill.Status.PENDING
-    state = requests.get(f"{faspay.url}", timeout=10).json()
+    state = faspay.state()
     sandbox_bill = next(b for b in state["bills"] if b["trx_id"] == first.provider_trx_id)
     assert sandbox_bill["status"] == "8"  # cancelled at Faspay
     again = start(accepted, buyer, "800")

@@ -5,6 +5,7 @@ import pytest
 import requests
 
 from intrasa import faspay_legacy, snap
+from tests.sandbox_control import operator_auth
 
 from . import urls as receiver_urls
 
@@ -79,12 +80,12 @@ class Control:
         self.url = f"{base_url}/sandbox/control/api"
 
     def __call__(self, action, **data):
-        response = requests.post(self.url, json={"action": action, **data}, timeout=10)
+        response = requests.post(self.url, json={"action": action, **data}, timeout=10, auth=operator_auth())
         assert response.status_code == 200, response.text
         return response.json()["result"]
 
     def state(self):
-        return requests.get(self.url, timeout=10).json()
+        return requests.get(self.url, timeout=10, auth=operator_auth()).json()
 
 
 class Debit:

@@ -7,6 +7,7 @@ import requests
 
 from intrasa import faspay_legacy
 from intrasa.wib import WIB
+from tests.sandbox_control import operator_auth
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -53,7 +54,7 @@ def test_post_data_errors(debit, settings):
 
 def test_pay_in_full_notifies_with_valid_signature(debit, control, notify_to, received, settings, live_server):
     bill = debit.create_bill("INV-100", total="150000", expired=_in(1)).json()
-    page = requests.get(bill["redirect_url"], timeout=10)
+    page = requests.get(bill["redirect_url"], timeout=10, auth=operator_auth())
     assert page.status_code == 200
     assert bill["trx_id"] in page.text
     assert "Budi &lt;b&gt;Pembeli&lt;/b&gt;" in page.text  # escaped
@@ -78,6 +79,7 @@ def test_pay_in_full_notifies_with_valid_signature(debit, control, notify_to, re
 def test_payment_page_forms_work_without_js(debit, notify_to, received, live_server):
     bill = debit.create_bill("INV-200", total="150000").json()
     browser = requests.Session()
+    browser.auth = operator_auth()
     page = browser.get(bill["redirect_url"], timeout=10)
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text).group(1)
     headers = {"Referer": bill["redirect_url"]}
@@ -103,7 +105,8 @@ def test_expire_fail_and_cancel(debit, control, notify_to, received):
                                  "merchant": "INTRASA", "bill_no": "INV-302", "payment_cancel": "buyer left",
                                  "signature": debit.signature("INV-302")}).json()
     assert answer["response_code"] == "00" and answer["trx_status_code"] == "8"
-    response = requests.post(f"{control.url}", json={"action": "bill_pay", "trx_id": cancelled["trx_id"]}, timeout=10)
+    response = requests.post(f"{control.url}", json={"action": "bill_pay", "trx_id": cancelled["trx_id"]}, timeout=10,
+                             auth=operator_auth())
     assert response.status_code == 400
     unknown = debit.post(100004, {"request": "Inquiry", "trx_id": "", "merchant_id": "99999", "bill_no": "NOPE",
                                   "signature": debit.signature("NOPE")}).json()
@@ -134,7 +137,7 @@ def test_debit_fault_500(debit, control):
 
 def test_control_page_renders_and_escapes(live_server, control):
     control("fault", kind="latency", scope="<script>alert(1)</script>", count=1)
-    page = requests.get(f"{live_server.url}/sandbox/control/", timeout=10)
+    page = requests.get(f"{live_server.url}/sandbox/control/", timeout=10, auth=operator_auth())
     assert page.status_code == 200
     assert "4040404040" in page.text and "081200000404" in page.text
     assert "<script>alert(1)</script>" not in page.text
