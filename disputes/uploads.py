@@ -83,14 +83,14 @@ WEBP_QUALITY = 85
 
 # Markup a browser would run or render, looked for in the first bytes (where browsers sniff and
 # where polyglots put it) and, for the longer and unmistakable ones, anywhere in the file.
+# Both are matched against the lower-cased bytes (a plain substring search: fast on 25 MB).
 MARKUP_HEAD_BYTES = 4096
-MARKUP_ANYWHERE = re.compile(rb"<script|<iframe|<!doctype\s+html|<html[\s>]|javascript:|vbscript:",
-                             re.IGNORECASE)
+MARKUP_ANYWHERE = (b"<script", b"<iframe", b"<!doctype", b"<html>", b"<html ", b"<html\n", b"<html\r", b"<html\t",
+                   b"javascript:", b"vbscript:")
 MARKUP_IN_HEAD = re.compile(
     rb"<(?:script|iframe|html|head|body|svg|object|embed|frameset|frame|form|img|style|link|meta|base"
     rb"|a\s|div|span|table|title|math|template|\?xml-stylesheet|!doctype|!entity)"
-    rb"|javascript:|vbscript:|data:text/html",
-    re.IGNORECASE)
+    rb"|javascript:|vbscript:|data:text/html")
 
 # PDF names that make a viewer run, launch, embed or submit something.
 PDF_ACTIVE_KEYS = {"/JS", "/JavaScript", "/Launch", "/EmbeddedFile", "/EmbeddedFiles", "/RichMedia",
@@ -101,7 +101,7 @@ PDF_ACTIVE_TYPES = {"/EmbeddedFile", "/RichMedia", "/Filespec"}
 PDF_ACTIVE_BYTES = re.compile(
     rb"/(?:JavaScript|JS|Launch|EmbeddedFiles?|RichMedia(?:Execute)?|XFA|AA|SubmitForm|ImportData|GoToE|GoToR)"
     rb"(?![A-Za-z0-9_.#-])")
-PDF_STREAM = re.compile(rb"\bstream\r?\n.*?\bendstream\b", re.DOTALL)
+PDF_STREAM = re.compile(rb"\bstream(?:\r\n|\r|\n).*?endstream\b", re.DOTALL)
 PDF_NAME_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 PDF_MAX_OBJECTS = 200_000
 
@@ -208,7 +208,8 @@ def _extension_matches(kind: str, file_format: str, extension: str) -> bool:
 
 def contains_markup(data: bytes) -> bool:
     """Whether ``data`` looks like (or hides) a web page, SVG or script."""
-    return bool(MARKUP_IN_HEAD.search(data[:MARKUP_HEAD_BYTES]) or MARKUP_ANYWHERE.search(data))
+    lowered = data.lower()
+    return bool(MARKUP_IN_HEAD.search(lowered[:MARKUP_HEAD_BYTES])) or any(m in lowered for m in MARKUP_ANYWHERE)
 
 
 # --- images -------------------------------------------------------------------------------------
@@ -248,8 +249,11 @@ def _output_mode(image, output_format: str) -> str:
 def reencode_image(data: bytes, name: str) -> tuple[bytes, str, str, str]:
     """The image's pixels in a fresh file with no metadata: (bytes, content type, extension, format).
     Raises ``ValidationError`` for images Pillow cannot decode and for decompression bombs."""
-    from PIL import Image, ImageOps
+    from PIL import Image, ImageFile, ImageOps
 
+    # WeasyPrint (documents) sets this process-wide when it is imported; a truncated upload must be
+    # refused, not padded with grey. documents.rendering turns it off again after that import.
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:

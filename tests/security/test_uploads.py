@@ -148,6 +148,8 @@ def png_of_size(width, height) -> bytes:
 ])
 def test_undecodable_bombs_and_mismatched_files_are_refused(disputed, buyer, in_english, name, content, code,
                                                             message):
+    import weasyprint  # noqa: F401 - as in a web process that rendered a PDF: it loosens Pillow globally
+
     dispute = disputed()
     with pytest.raises(services.DisputeError) as refused:
         post_evidence(dispute, buyer, upload(name, content))
