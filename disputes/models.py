@@ -120,7 +120,10 @@ class Evidence(models.Model):
     original_name = models.CharField(_("file name"), max_length=200)
     content_type = models.CharField(_("content type"), max_length=50)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
+    # Of the stored file (what is downloaded); the original as uploaded is not kept, only its hash
+    # (disputes.uploads: images are re-encoded without their metadata).
     sha256 = models.CharField(_("SHA-256"), max_length=64)
+    original_sha256 = models.CharField(_("SHA-256 of the file as uploaded"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
 
     class Meta:

@@ -2,6 +2,8 @@
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
+from refunds.access import may_see_evidence
+
 from .models import Dispute, DisputeMessage, Evidence, SettlementOffer
 
 
@@ -25,13 +27,8 @@ def dispute_for_transaction(*, escrow_transaction) -> Dispute | None:
 
 
 def evidence_get_for_user(*, user, pk: int) -> Evidence:
-    """Evidence for a party to its transaction, or for staff allowed to view evidence; others 404."""
+    """Evidence for whoever ``refunds.access`` lets see it (both parties, dispute staff); others 404."""
     evidence = Evidence.objects.select_related("dispute__escrow_transaction").filter(pk=pk).first()
-    if evidence is None or not user.is_authenticated:
+    if evidence is None or not evidence.file or not may_see_evidence(user, evidence):
         raise Http404
-    txn = evidence.dispute.escrow_transaction
-    if user.pk in (txn.seller_id, txn.buyer_id):
-        return evidence
-    if user.is_staff and user.has_perm("disputes.view_evidence"):
-        return evidence
-    raise Http404
+    return evidence

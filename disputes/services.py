@@ -84,9 +84,10 @@ def _check_file(upload, purpose: str):
 def _store_evidence(dispute, *, uploader, role, upload, checked, purpose, message=None) -> Evidence:
     evidence = Evidence(dispute=dispute, message=message, uploaded_by=uploader, role=role, purpose=purpose,
                         original_name=(upload.name or "")[:200], content_type=checked.content_type,
-                        size=checked.size, sha256=checked.sha256)
-    evidence.file.save(private_path(f"disputes/{dispute.escrow_transaction.reference}", checked.extension), upload,
-                       save=False)
+                        size=checked.size, sha256=checked.sha256, original_sha256=checked.original_sha256)
+    # The cleaned bytes (disputes.uploads), never the upload itself.
+    evidence.file.save(private_path(f"disputes/{dispute.escrow_transaction.reference}", checked.extension),
+                       checked.content, save=False)
     evidence.save()
     return evidence
 

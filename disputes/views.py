@@ -1,7 +1,7 @@
 """Dispute pages for the buyer and the seller. Thin: forms in, services called, messages out."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse, Http404
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from transactions.selectors import transaction_get_for_party
 
 from . import selectors, services
+from .uploads import private_file_response
 from .forms import DisputeOpenForm, MessageForm, OfferForm, RejectForm
 from .models import SettlementOffer
 
@@ -114,10 +115,7 @@ def answer(request, reference, pk, action):
 @login_required
 @require_GET
 def evidence(request, pk):
-    """A private file, for the parties and staff allowed to see evidence; anyone else gets 404."""
+    """A private file, for whoever ``refunds.access`` lets see it (anyone else gets 404), always as a
+    download that no browser renders as a page of this site."""
     item = selectors.evidence_get_for_user(user=request.user, pk=pk)
-    response = FileResponse(item.file.open("rb"), content_type=item.content_type, as_attachment=False,
-                            filename=item.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(item.file, content_type=item.content_type, original_name=item.original_name)

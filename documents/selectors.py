@@ -1,19 +1,22 @@
 """Which documents exist for a transaction, who may download them, and what they contain.
 
-Three documents, each owned by one party:
+Three documents; who may download each is decided by ``refunds.access`` (its table, with every
+other private record of a transaction):
 
-=========================  ===========  ==============================================================
-document                   party        exists when
-=========================  ===========  ==============================================================
-receipt (``kuitansi``)     buyer        always: an invoice until the payment is verified, then a receipt
-payout statement           seller       once the money was released to the seller (or the ledger has
-(``laporan-pencairan``)                 seller-payable lines, e.g. a dispute split)
-refund receipt             buyer        once the transaction was refunded (or the ledger has
-(``kuitansi-pengembalian``)             buyer-refund lines, e.g. a double payment owed back)
-=========================  ===========  ==============================================================
+=========================  ==============================================================
+document                   exists when
+=========================  ==============================================================
+receipt (``kuitansi``)     always: an invoice until the payment is verified, then a receipt
+payout statement           once the money was released to the seller (or the ledger has
+(``laporan-pencairan``)    seller-payable lines, e.g. a dispute split)
+refund receipt             once the transaction was refunded (or the ledger has
+(``kuitansi-pengembalian``) buyer-refund lines, e.g. a double payment owed back)
+=========================  ==============================================================
 
 Anyone else gets 404, the same answer as for a reference that does not exist, so that a document
-URL reveals nothing. Staff who may view transactions in the admin may download every document.
+URL reveals nothing. A document shows only the ledger lines its reader may see
+(``refunds.access.visible_postings``): a seller's payout statement leaves out the lines of the
+buyer's own money (a double payment owed back, refund transfers).
 
 The payout statement and the refund receipt show what the ledger has: payouts and refunds are
 posted by the disbursements and refunds apps, and each document simply lists whatever lines of
@@ -22,7 +25,6 @@ its accounts exist when it is rendered.
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db.models import Q
 from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -31,30 +33,25 @@ from ledger.models import AccountCategory, Posting
 from ledger.selectors import transaction_postings
 from payments.channels import channel_get
 from payments.models import Bill
+from refunds.access import Record, may_see, visible_postings
 from transactions.models import EscrowTransaction, Status
 from transactions.selectors import transaction_timeline
-
-STAFF_PERMISSION = "transactions.view_escrowtransaction"
 
 
 @dataclass(frozen=True)
 class DocumentKind:
     slug: str  # the URL segment, in Bahasa Indonesia like the rest of the URLs
-    party: str  # "buyer" or "seller": whose document it is
+    record: Record  # who may download it: refunds.access
     title: str
     template: str
 
 
-RECEIPT = DocumentKind("kuitansi", "buyer", _("Payment receipt"), "documents/receipt.html")
-PAYOUT_STATEMENT = DocumentKind("laporan-pencairan", "seller", _("Payout statement"),
+RECEIPT = DocumentKind("kuitansi", Record.RECEIPT, _("Payment receipt"), "documents/receipt.html")
+PAYOUT_STATEMENT = DocumentKind("laporan-pencairan", Record.PAYOUT_STATEMENT, _("Payout statement"),
                                 "documents/payout_statement.html")
-REFUND_RECEIPT = DocumentKind("kuitansi-pengembalian", "buyer", _("Refund receipt"),
+REFUND_RECEIPT = DocumentKind("kuitansi-pengembalian", Record.REFUND_RECEIPT, _("Refund receipt"),
                               "documents/refund_receipt.html")
 KINDS = {kind.slug: kind for kind in (RECEIPT, PAYOUT_STATEMENT, REFUND_RECEIPT)}
-
-
-def is_document_staff(user) -> bool:
-    return bool(user and user.is_authenticated and user.is_staff and user.has_perm(STAFF_PERMISSION))
 
 
 def _touches(postings, category: str) -> bool:
@@ -76,13 +73,11 @@ def document_available(kind: DocumentKind, txn: EscrowTransaction, postings) -> 
 def documents_for(*, user, escrow_transaction: EscrowTransaction, postings) -> list[tuple[DocumentKind, str]]:
     """``(kind, url)`` of every document ``user`` may download for this transaction now."""
     txn = escrow_transaction
-    staff = is_document_staff(user)
-    role = txn.role_of(user)
     postings = list(postings)
     return [
         (kind, document_url(txn.reference, kind))
         for kind in KINDS.values()
-        if (staff or role == kind.party) and document_available(kind, txn, postings)
+        if may_see(user, kind.record, escrow_transaction=txn) and document_available(kind, txn, postings)
     ]
 
 
@@ -91,20 +86,18 @@ def document_url(reference: str, kind: DocumentKind) -> str:
 
 
 def document_transaction_get(*, user, reference: str, slug: str) -> tuple[DocumentKind, EscrowTransaction, list]:
-    """The document kind, its transaction and ledger lines, if ``user`` may download it; else 404."""
+    """The document kind, its transaction and the ledger lines ``user`` may see in it, if ``user``
+    may download it; else 404."""
     kind = KINDS.get(slug)
     if kind is None or not user.is_authenticated:
         raise Http404
-    qs = EscrowTransaction.objects.select_related("seller", "buyer").filter(reference=reference)
-    if not is_document_staff(user):
-        qs = qs.filter(Q(seller=user) if kind.party == "seller" else Q(buyer=user))
-    txn = qs.first()
-    if txn is None:
+    txn = EscrowTransaction.objects.select_related("seller", "buyer").filter(reference=reference).first()
+    if txn is None or not may_see(user, kind.record, escrow_transaction=txn):
         raise Http404
     postings = list(transaction_postings(escrow_transaction=txn))
     if not document_available(kind, txn, postings):
         raise Http404
-    return kind, txn, postings
+    return kind, txn, visible_postings(user, escrow_transaction=txn, postings=postings)
 
 
 def _sum(postings, category: str, side: str) -> int:

@@ -118,3 +118,6 @@ VERIFICATION_EMAIL = RateLimit("verification-email", limit=1, window=2 * 60)
 #   do not count.
 PUBLIC_LOOKUPS = RateLimit("public-lookup", limit=settings.PUBLIC_LOOKUP_LIMIT, window=10 * 60)
 PUBLIC_UNKNOWN = RateLimit("public-unknown", limit=settings.PUBLIC_UNKNOWN_LOOKUP_LIMIT, window=60 * 60)
+# PDF renderings (documents.rendering) per user: a rendering costs about 0.75 s of CPU; a cached
+# document is free and does not count.
+DOCUMENT_RENDERS = RateLimit("document-render", limit=20, window=10 * 60)

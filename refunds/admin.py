@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy
 from intrasa.admin import ReadOnlyAdmin, run_for_each
 from intrasa.money import format_rupiah
 
-from . import services
+from . import access, services
 from .models import RefundDocument, RefundRequest
 from .policy import Document
 
@@ -44,10 +44,17 @@ class DocumentInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
+    def get_formset(self, request, obj=None, **kwargs):
+        # Inline instances are made per request: remember who reads, for ``file_link``.
+        self.viewer = request.user
+        return super().get_formset(request, obj, **kwargs)
+
     @admin.display(description=gettext_lazy("File"))
     def file_link(self, obj):
         if not obj.file:
             return ""
+        if not access.may_see_refund_document(getattr(self, "viewer", None), obj):
+            return _("(for the buyer and finance only)")
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(),
                            obj.original_name)
 
@@ -76,6 +83,17 @@ class RefundRequestAdmin(ReadOnlyAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("documents")
+
+    def _hides_destination(self, request, obj) -> bool:
+        return obj is not None and not access.may_see_refund_account(request.user, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = super().get_readonly_fields(request, obj)
+        return [f for f in fields if f != "destination"] if self._hides_destination(request, obj) else fields
+
+    def get_exclude(self, request, obj=None):
+        # The buyer's refund account is for finance (refunds.access), not for every reader.
+        return ["destination"] if self._hides_destination(request, obj) else super().get_exclude(request, obj)
 
     def has_approve_permission(self, request):
         return request.user.is_staff and request.user.has_perm("refunds.approve_refund")

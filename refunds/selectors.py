@@ -1,6 +1,7 @@
 """Reading refund requests with a constant number of queries per page."""
 from django.http import Http404
 
+from . import access
 from .models import RefundDocument, RefundRequest
 
 
@@ -17,13 +18,26 @@ def refund_request_get_for_buyer(*, user, pk: int) -> RefundRequest:
 
 
 def refund_document_get_for_user(*, user, pk: int) -> RefundDocument:
-    """A document's file for the buyer who filed it, the seller, or staff allowed to view it."""
+    """A document's file for whoever ``refunds.access`` lets see it; anyone else gets 404."""
     doc = RefundDocument.objects.select_related("request__escrow_transaction").filter(pk=pk).first()
-    if doc is None or not doc.file or not user.is_authenticated:
+    if doc is None or not doc.file or not access.may_see_refund_document(user, doc):
         raise Http404
-    txn = doc.request.escrow_transaction
-    if user.pk in (txn.buyer_id, txn.seller_id):
-        return doc
-    if user.is_staff and user.has_perm("refunds.view_refunddocument"):
-        return doc
-    raise Http404
+    return doc
+
+
+def refund_requests_visible_to(*, user, escrow_transaction) -> list[RefundRequest]:
+    """The requests of a transaction ``user`` may see, each with ``shown_documents`` (the documents
+    ``user`` may see) and ``shown_destination`` (the refund account, or ``None`` if not theirs to
+    see): the refund page and the transaction page show nothing else."""
+    shown = []
+    for req in refund_requests_for(escrow_transaction=escrow_transaction):
+        req.escrow_transaction = escrow_transaction  # already loaded: the checks need no query
+        if not access.may_see_refund_request(user, req):
+            continue
+        documents = list(req.documents.all())
+        for doc in documents:
+            doc.request = req
+        req.shown_documents = [doc for doc in documents if access.may_see_refund_document(user, doc)]
+        req.shown_destination = req.destination if access.may_see_refund_account(user, req) else None
+        shown.append(req)
+    return shown

@@ -266,8 +266,10 @@ def refund_document_add(*, refund_request, kind: str, actor, upload=None, value:
         if checked is not None:
             doc.original_name = (upload.name or "")[:200]
             doc.content_type, doc.size, doc.sha256 = checked.content_type, checked.size, checked.sha256
-            doc.file.save(private_path(f"refunds/{req.escrow_transaction.reference}", checked.extension), upload,
-                          save=False)
+            doc.original_sha256 = checked.original_sha256
+            # The cleaned bytes (disputes.uploads), never the upload itself.
+            doc.file.save(private_path(f"refunds/{req.escrow_transaction.reference}", checked.extension),
+                          checked.content, save=False)
         doc.save()
         audit_record(actor=actor, action="refund.document", target=req, data={"kind": kind, "sha256": doc.sha256})
         _after_documents_changed(req)

@@ -1,11 +1,11 @@
 """The refund page of a transaction: requests, missing documents, timelines and the account."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from disputes.uploads import private_file_response
 from transactions.selectors import transaction_get_for_party
 
 from . import policy, selectors, services
@@ -37,7 +37,7 @@ def detail(request, reference):
                 return redirect("refunds:detail", reference=reference)
         else:
             _errors(request, form)
-    requests = list(selectors.refund_requests_for(escrow_transaction=txn))
+    requests = selectors.refund_requests_visible_to(user=request.user, escrow_transaction=txn)
     for item in requests:
         item.missing = [policy.Document(kind).label for kind in services.missing_documents(item)]
         item.window = policy.transfer_window(item.payment_family)
@@ -89,8 +89,7 @@ def choose_destination(request, pk):
 @login_required
 @require_GET
 def document(request, pk):
+    """A document's file for whoever ``refunds.access`` lets see it (anyone else gets 404), always as
+    a download that no browser renders as a page of this site."""
     doc = selectors.refund_document_get_for_user(user=request.user, pk=pk)
-    response = FileResponse(doc.file.open("rb"), content_type=doc.content_type, filename=doc.original_name)
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return private_file_response(doc.file, content_type=doc.content_type, original_name=doc.original_name)

@@ -245,7 +245,7 @@ class EscrowTransactionAdmin(FSMAdminMixin, admin.ModelAdmin):
         if due is None:
             return label or "-"
         if due < now:
-            return format_html('<strong style="color:#ba2121">{} {} — {}</strong>', label, format_wib(due),
+            return format_html('<strong class="overdue">{} {} — {}</strong>', label, format_wib(due),
                                _("overdue"))
         return f"{label} {format_wib(due)}"
 

@@ -1,6 +1,7 @@
 from django import template
 
 from refunds import policy
+from refunds.access import may_see_refund_request
 from refunds.models import RefundRequest
 
 from ..forms import DisputeOpenForm
@@ -19,7 +20,12 @@ def dispute_open_form(context, escrow_transaction):
 def dispute_card(context, escrow_transaction):
     """The dispute and refund summary of the transaction page (two queries)."""
     dispute = Dispute.objects.filter(escrow_transaction=escrow_transaction).first()
-    refunds = list(RefundRequest.objects.filter(escrow_transaction=escrow_transaction).order_by("created_at"))
+    user = context["request"].user
+    refunds = []
+    for refund in RefundRequest.objects.filter(escrow_transaction=escrow_transaction).order_by("created_at"):
+        refund.escrow_transaction = escrow_transaction  # loaded already: the check needs no query
+        if may_see_refund_request(user, refund):
+            refunds.append(refund)
     return {"txn": escrow_transaction, "dispute": dispute, "refunds": refunds,
             "whatsapp_link": policy.whatsapp_link(escrow_transaction.reference),
-            "is_buyer": context["request"].user.pk == escrow_transaction.buyer_id}
+            "is_buyer": user.pk == escrow_transaction.buyer_id}

@@ -39,22 +39,45 @@ def browser(monkeypatch):
         chromium.close()
 
 
-class Person:
-    """One browser context (cookies) with screenshots named in order."""
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 390, "height": 844}
+# Reported by every page to its console: the page's Content-Security-Policy blocked something.
+# Playwright injects init scripts through DevTools, so the CSP does not block this one.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " + (event.blockedURI || "inline")
+                + " at " + event.sourceFile + ":" + event.lineNumber);
+});
+"""
 
-    def __init__(self, browser, base_url, language, shots_dir, name):
+
+class Person:
+    """One browser context (cookies) with screenshots named in order. Every Content-Security-Policy
+    violation a page reports is collected in ``csp_violations`` (the ``people`` fixture fails the
+    test on any)."""
+
+    def __init__(self, browser, base_url, language, shots_dir, name, viewport=None):
         # The sandbox's payment page asks for its operator's credentials (DEBUG is off in tests).
         username, password = operator_auth()
         self.context = browser.new_context(base_url=base_url, locale="id-ID" if language == "id" else "en-US",
-                                           viewport={"width": 1280, "height": 900},
+                                           viewport=viewport or DESKTOP, is_mobile=viewport == PHONE,
+                                           has_touch=viewport == PHONE,
                                            http_credentials={"username": username, "password": password,
                                                              "origin": base_url})
         self.context.add_cookies([{"name": "django_language", "value": language, "url": base_url}])
+        self.context.add_init_script(REPORT_CSP_VIOLATIONS)
+        self.csp_violations = []
+        self.context.on("console", self._console)
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
         self.base_url = base_url
         self.shots_dir = shots_dir
         self.name = name
+
+    def _console(self, message):
+        text = message.text
+        if "CSP violation" in text or "Content Security Policy" in text or "Content-Security-Policy" in text:
+            self.csp_violations.append(f"{message.page.url if message.page else '?'}: {text}")
 
     def shot(self, label):
         self.shots_dir.mkdir(parents=True, exist_ok=True)
@@ -71,11 +94,13 @@ def people(browser, live_server, request):
     test_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", request.node.name)
     opened = []
 
-    def open_person(name, language):
-        person = Person(browser, live_server.url, language, SHOTS / test_name, name)
+    def open_person(name, language, viewport=None):
+        person = Person(browser, live_server.url, language, SHOTS / test_name, name, viewport=viewport)
         opened.append(person)
         return person
 
     yield open_person
+    violations = [violation for person in opened for violation in person.csp_violations]
     for person in opened:
         person.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)

@@ -70,7 +70,8 @@ def test_seller_and_buyer_complete_a_transaction(people, faspay, sendme, live_se
     seller.page.fill("#id_shipping_cost", "25.000")
     seller.page.select_option("#id_fee_payer", "buyer")
     seller.page.fill("#id_buyer_email", f"budi.{language}@example.co.id")
-    seller.page.wait_for_function("document.querySelector('[data-field=buyer_pays]').textContent.includes('1.540.000')")
+    # A locator, not wait_for_function: a string predicate is eval'd in the page, which the CSP forbids.
+    seller.page.locator("[data-field=buyer_pays]").filter(has_text="1.540.000").wait_for()
     seller.shot("create")
     seller.page.click("#create-form button:not([name=preview])")
     seller.page.wait_for_selector("[data-testid=reference]")

@@ -23,9 +23,19 @@ def image_upload(name="foto.png", size=(8, 8)):
     return SimpleUploadedFile(name, png_bytes(size), content_type="image/png")
 
 
+def pdf_bytes() -> bytes:
+    """A real one-page PDF (uploads are parsed: a header alone is refused as unreadable)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter()
+    writer.add_blank_page(width=595, height=842)
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
+
+
 def pdf_upload(name="resi.pdf", extra=b""):
-    return SimpleUploadedFile(name, b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n" + extra,
-                              content_type="application/pdf")
+    return SimpleUploadedFile(name, pdf_bytes() + extra, content_type="application/pdf")
 
 
 def mp4_upload(name="unboxing.mp4", size=1024):
