@@ -27,7 +27,8 @@ def dispute_for_transaction(*, escrow_transaction) -> Dispute | None:
 def evidence_get_for_user(*, user, pk: int) -> Evidence:
     """Evidence for a party to its transaction, or for staff allowed to view evidence; others 404."""
     evidence = Evidence.objects.select_related("dispute__escrow_transaction").filter(pk=pk).first()
-    if evidence is None or not user.is_authenticated:
+    # An empty file name: deleted by the retention job (privacy.purge) once its period ended.
+    if evidence is None or not evidence.file or not user.is_authenticated:
         raise Http404
     txn = evidence.dispute.escrow_transaction
     if user.pk in (txn.seller_id, txn.buyer_id):

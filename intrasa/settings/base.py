@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "documents",
     "sandbox",
     "treasury",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -63,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    # Who is acting (profile history) and what staff open (the staff access log): privacy.middleware.
+    "privacy.middleware.PrivacyMiddleware",
 ]
 
 ROOT_URLCONF = "intrasa.urls"
@@ -187,6 +190,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.tasks.nightly_ledger_check",
         "schedule": crontab(hour=1, minute=30),
     },
+    # Deletes or anonymises what is past its retention period (privacy.retention).
+    "privacy-apply-retention": {
+        "task": "privacy.tasks.apply_retention",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "privacy-send-pending-erasure-confirmations": {
+        "task": "privacy.tasks.send_pending_erasure_confirmations",
+        "schedule": 300.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -236,6 +248,9 @@ _email = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="INTRASA <no-reply@intrasa.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The data protection officer (UU PDP Pasal 53): named on the privacy page for requests and complaints.
+PRIVACY_OFFICER_EMAIL = env.str("PRIVACY_OFFICER_EMAIL", default="privasi@intrasa.co.id")
 
 # --- Security defaults valid everywhere ----------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
