@@ -22,10 +22,12 @@ PERSONAL_TYPES = (models.EmailField, models.GenericIPAddressField, models.FileFi
 
 
 def _points_at_user(field) -> bool:
-    if not field.is_relation or field.related_model is None:
+    if not field.is_relation or field.related_model is None or not field.concrete:
         return False
-    return field.related_model._meta.label_lower == settings.AUTH_USER_MODEL.lower() and (
-        field.many_to_one or field.one_to_one or field.many_to_many) and field.concrete
+    target = field.related_model
+    # A lazy reference ("accounts.User") until the app registry resolves it.
+    label = target.lower() if isinstance(target, str) else target._meta.label_lower
+    return label == settings.AUTH_USER_MODEL.lower()
 
 
 def personal_fields(model) -> list[str]:
