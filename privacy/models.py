@@ -16,6 +16,7 @@ Periods live in ``privacy.retention``, nowhere else.
 """
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from disputes.uploads import private_storage
@@ -175,7 +176,8 @@ class StaffAccessLog(models.Model):
         DISPUTE = "dispute", _("Dispute")
         RETAINED_IDENTITY = "retained_identity", _("Identity of an erased account")
 
-    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    # A default, not auto_now_add: an import of an older log (or a test) may give the time.
+    at = models.DateTimeField(_("at"), default=timezone.now, db_index=True)
     staff = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                               verbose_name=_("staff member"))
     staff_label = models.CharField(_("staff member"), max_length=254)

@@ -2,6 +2,7 @@
 
 import disputes.uploads
 import django.db.models.deletion
+import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
@@ -159,7 +160,7 @@ class Migration(migrations.Migration):
             name='StaffAccessLog',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='at')),
+                ('at', models.DateTimeField(db_index=True, default=django.utils.timezone.now, verbose_name='at')),
                 ('staff_label', models.CharField(max_length=254, verbose_name='staff member')),
                 ('kind', models.CharField(choices=[('evidence', 'Dispute evidence file'), ('refund_document', 'Refund document file'), ('user_profile', 'User profile'), ('payout_destination', 'Payout destination'), ('bank_statement_line', 'Bank statement line'), ('refund_request', 'Refund request'), ('dispute', 'Dispute'), ('retained_identity', 'Identity of an erased account')], db_index=True, max_length=30, verbose_name='what')),
                 ('object_id', models.CharField(max_length=64, verbose_name='record')),
