@@ -14,13 +14,12 @@ filters: the list is itself personal data.
 """
 import csv
 import datetime as dt
-import sys
+import io
 from collections import defaultdict
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
-from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 
 from accounts.models import PayoutDestination
@@ -40,12 +39,13 @@ COLUMNS = ("account_id", "full_name", "email", "phone", "language", "erased", "r
 
 def _moment(text: str, *, end: bool) -> dt.datetime:
     """A WIB date or date-time; a bare date means the start (or, for ``--to``, the end) of that day."""
-    moment = parse_datetime(text)
+    try:
+        day = parse_date(text) if len(text) == 10 else None  # parse_datetime would read a date as midnight
+        moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min) if day else parse_datetime(text)
+    except ValueError:
+        moment = None
     if moment is None:
-        day = parse_date(text)
-        if day is None:
-            raise CommandError(f"not a date or date-time: {text!r}")
-        moment = dt.datetime.combine(day, dt.time.max if end else dt.time.min)
+        raise CommandError(f"not a date or date-time: {text!r}")
     return moment if moment.tzinfo else moment.replace(tzinfo=WIB)
 
 
@@ -137,12 +137,13 @@ class Command(BaseCommand):
                          reason=options["reason"], data={
                              "from": start.isoformat(), "to": end.isoformat(), "kinds": list(kinds),
                              "ip": options["ip"] or "", "staff": options["staff"] or "", "people": len(rows)})
-        target = open(options["output"], "w", newline="", encoding="utf-8") if options["output"] else sys.stdout
-        try:
-            writer = csv.DictWriter(target, fieldnames=COLUMNS)
-            writer.writeheader()
-            writer.writerows(rows)
-        finally:
-            if target is not sys.stdout:
-                target.close()
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+        if options["output"]:
+            with open(options["output"], "w", newline="", encoding="utf-8") as target:
+                target.write(buffer.getvalue())
+        else:
+            self.stdout.write(buffer.getvalue(), ending="")
         self.stderr.write(f"{len(rows)} people affected ({', '.join(kinds)}, {start.isoformat()} – {end.isoformat()})")
