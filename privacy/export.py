@@ -124,7 +124,11 @@ def _consents(user) -> Collected:
         "granted": event.granted,
         "wording": event.wording,
         "via": event.via,
+        "via_label": str(CONSENT_VIA.get(event.via, event.via)),
     } for event in ConsentEvent.objects.filter(user=user).order_by("at", "id")])
+
+
+CONSENT_VIA = {"privacy_page": _("The “My data” page"), "erasure": _("Erasure of the account")}
 
 
 def _payout_destinations(user) -> Collected:
@@ -500,7 +504,7 @@ AMOUNT_KEYS = frozenset({"price", "shipping_cost", "fee_amount", "your_fee_share
 # --- the PDF: the same document, for reading ----------------------------------------------------
 
 LABELS = {
-    "account_id": _("Account number"), "email": _("Email address"), "email_verified_at": _("Email verified at"),
+    "account_id": _("Account ID"), "email": _("Email address"), "email_verified_at": _("Email verified at"),
     "full_name": _("Full name"), "phone": _("Mobile number"), "preferred_language": _("Language"),
     "date_joined": _("Joined"), "last_login": _("Last login"), "is_active": _("Account active"),
     "changed_at": _("When"), "field": _("What"), "old_value": _("Before"), "new_value": _("After"),
