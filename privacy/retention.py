@@ -118,7 +118,7 @@ class RetentionRule:
     period: Period | None  # None: as long as the account is open
     anchor: Promise  # the clause after "after": "the transaction is closed"
     purpose: Promise  # why it is kept, in plain words
-    legal_basis: str  # the articles (names of laws are not translated)
+    legal_basis: str  # citations only, the same in both languages (names of laws are Indonesian)
     at_end: Promise  # what happens when the period ends
 
     def describe_period(self) -> str:
@@ -145,8 +145,9 @@ class RetentionRule:
 FINANCIAL_RECORDS = ("UU No. 8/1997 tentang Dokumen Perusahaan, Pasal 11 ayat (1); "
                      "UU No. 28/2007 (KUP), Pasal 28 ayat (11); PP No. 71/2019, Pasal 16 ayat (2); "
                      "PBI No. 22/23/PBI/2020")
-VALUE_BASED = ("UU No. 8/1997 tentang Dokumen Perusahaan, Pasal 11 ayat (2)–(3) and Pasal 19 "
-               "(retention schedule by value); UU No. 27/2022 (PDP), Pasal 42–44")
+# Supporting documents kept by their value under a retention schedule (jadwal retensi).
+VALUE_BASED = ("UU No. 8/1997 tentang Dokumen Perusahaan, Pasal 11 ayat (2)–(3), Pasal 19; "
+               "UU No. 27/2022 (PDP), Pasal 42–44")
 
 ACCOUNT = RetentionRule(
     key="account",
@@ -253,7 +254,7 @@ LOGIN_RECORDS = RetentionRule(
     period=Period(years=1),
     anchor=_("the login"),
     purpose=_("To protect your account: to notice and investigate logins that were not you."),
-    legal_basis="UU No. 27/2022 (PDP), Pasal 20 ayat (2) huruf f, Pasal 35 and 39",
+    legal_basis="UU No. 27/2022 (PDP), Pasal 20 ayat (2) huruf f, Pasal 35, 39",
     at_end=_("Deleted."),
 )
 DATA_EXPORTS = RetentionRule(
@@ -263,7 +264,7 @@ DATA_EXPORTS = RetentionRule(
     period=Period(days=7),
     anchor=_("the archive is ready"),
     purpose=_("To let you download the copy you asked for."),
-    legal_basis="UU No. 27/2022 (PDP), Pasal 7, 13 and 32",
+    legal_basis="UU No. 27/2022 (PDP), Pasal 7, 13, 32",
     at_end=_("The archive is deleted; only the date of your request is kept with your account."),
 )
 EMAIL_CHANGES = RetentionRule(
@@ -273,7 +274,7 @@ EMAIL_CHANGES = RetentionRule(
     period=Period(days=3),
     anchor=_("the request is made"),
     purpose=_("To check that the new address is yours before it replaces the old one."),
-    legal_basis="UU No. 27/2022 (PDP), Pasal 6 and 30",
+    legal_basis="UU No. 27/2022 (PDP), Pasal 6, 30",
     at_end=_("Deleted when unconfirmed; a confirmed change is kept in the history of your profile."),
 )
 STAFF_ACCESS_LOG = RetentionRule(
@@ -284,7 +285,7 @@ STAFF_ACCESS_LOG = RetentionRule(
     anchor=_("the access"),
     purpose=_("To hold staff accountable and to find out who was affected if data is misused. The "
               "law gives no period; we chose 5 years, as for identity records."),
-    legal_basis="UU No. 27/2022 (PDP), Pasal 31, 35 and 46",
+    legal_basis="UU No. 27/2022 (PDP), Pasal 31, 35, 46",
     at_end=_("Deleted."),
 )
 

@@ -1,6 +1,7 @@
 """The privacy page (public) and the "My data" pages of an account. Thin: forms in, services
 called, messages out; every change is a POST that redirects."""
 from django.conf import settings
+from django.contrib import admin
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
@@ -167,6 +168,6 @@ def staff_access(request, kind: str, pk: int):
         access.grant_give(request, kind=watched.kind, pk=pk, reason=form.cleaned_data["reason"])
         return redirect(watched.url(pk))
     return render(request, "privacy/staff_access.html", {
-        "form": form, "kind_label": dict(access.Kind.choices)[watched.kind], "object_id": pk,
+        **admin.site.each_context(request), "form": form, "kind_label": dict(access.Kind.choices)[watched.kind], "object_id": pk,
         "minutes": access.GRANT_MINUTES,
     })

@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from privacy import services
-from privacy.models import LoginRecord, StaffAccessLog
+from privacy.models import LoginRecord
 from tests.factories import UserFactory
 
 from .conftest import cancelled

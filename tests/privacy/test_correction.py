@@ -4,6 +4,7 @@ import datetime as dt
 import re
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -58,6 +59,8 @@ def test_a_change_by_staff_in_the_admin_is_attributed_to_staff(client, buyer, su
 
 def test_an_email_change_takes_effect_only_after_the_new_address_is_confirmed(client, buyer, password, change_email,
                                                                               committed):
+    buyer.preferred_language = "en"  # the emails are written in the person's language
+    buyer.save()
     client.force_login(buyer)
     response = change_email("Budi.Baru@Example.co.id", password)
     assert response.status_code == 302
@@ -83,6 +86,7 @@ def test_an_email_change_takes_effect_only_after_the_new_address_is_confirmed(cl
         "budi@example.co.id", "budi.baru@example.co.id", "self")
     assert any(m.to == ["budi@example.co.id"] and "was changed" in m.subject for m in mail.outbox)
     client.logout()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # logout forgets every cookie
     assert client.login(username="budi.baru@example.co.id", password=password)
     assert client.get(link).status_code == 302  # used: changes nothing more
     assert ProfileChange.objects.filter(user=buyer, field="email").count() == 1
@@ -94,6 +98,7 @@ def test_the_link_works_only_for_its_owner_logged_in_and_before_it_expires(clien
     change_email("budi.baru@example.co.id", password)
     link = emailed_link("budi.baru@example.co.id")
     client.logout()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # logout forgets every cookie
     response = client.get(link)
     assert response.status_code == 302 and "/akun/masuk/" in response.url
     client.force_login(stranger)

@@ -8,6 +8,7 @@ import re
 import zipfile
 
 import pytest
+from django.conf import settings
 from django.db import models
 from django.test.utils import isolate_apps
 from django.urls import reverse
@@ -23,9 +24,7 @@ from privacy import export as export_module
 from privacy import registry, services
 from privacy.models import PersonalDataExport
 from refunds.models import RefundRequest
-from tests import scenarios
 from tests.factories import BankDestinationFactory, StaffFactory
-from transactions.models import Status
 
 from .conftest import cancelled, png_bytes, refund_document_file, resolved_dispute
 
@@ -204,6 +203,7 @@ def test_the_link_is_for_the_owner_logged_in_and_expires(client, buyer, stranger
     client.force_login(stranger)
     assert client.get(url).status_code == 404
     client.logout()
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"  # logout forgets every cookie
     response = client.get(url)
     assert response.status_code == 302 and "/akun/masuk/" in response.url
     client.force_login(buyer)

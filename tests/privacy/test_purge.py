@@ -7,7 +7,7 @@ import threading
 import pytest
 from django.core.files.base import ContentFile
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
 from audit.models import AuditEntry
