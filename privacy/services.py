@@ -398,6 +398,9 @@ def account_erase(*, user):
         Notification.objects.filter(recipient=locked).update(**cleared)
         # Emails sent to the address before it had an account (an invitation to buy).
         Notification.objects.filter(recipient__isnull=True, email__iexact=old["email"]).update(**cleared)
+        # The link sent to a new address has no recipient account: found by its event key.
+        for change_id in EmailChangeRequest.objects.filter(user=locked).values_list("pk", flat=True):
+            Notification.objects.filter(event_key__startswith=f"privacy:email_change:{change_id}:").update(**cleared)
         EmailChangeRequest.objects.filter(user=locked).delete()
         storage = PersonalDataExport._meta.get_field("file").storage
         for name in PersonalDataExport.objects.filter(user=locked).exclude(file="").values_list("file", flat=True):
