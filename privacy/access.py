@@ -112,6 +112,8 @@ def _dispute(pk: int, user=None) -> Target | None:
 
 
 def _retained_identity(pk: int, user=None) -> Target | None:
+    if user is not None and not user.has_perm("privacy.view_retainedidentity"):
+        return None  # the admin refuses them anyway; no reason page for what they cannot open
     identity = RetainedIdentity.objects.select_related("erasure__user").filter(pk=pk).first()
     return Target(pk, (identity.erasure.user,), frozenset()) if identity is not None else None
 

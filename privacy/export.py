@@ -387,10 +387,13 @@ def _data_exports(user) -> Collected:
 
 
 def _activity(user) -> Collected:
+    """What the person did. The record is named only when it is their own account: other records'
+    names can carry someone else's data (a staff member's approval names the customer's account)."""
+    own = (user._meta.label, str(user.pk))
     return Collected([{
         "at": entry.created_at,
         "action": entry.action,
-        "record": entry.object_repr,
+        "record": entry.object_repr if (entry.object_type, entry.object_id) == own else entry.object_type,
         "reason": entry.reason,
     } for entry in AuditEntry.objects.filter(actor=user).order_by("created_at", "id")])
 

@@ -157,3 +157,24 @@ def test_the_data_protection_officer_reads_the_log_and_nobody_edits_it(client, d
     assert StaffAccessLog.objects.get(pk=entry.pk).reason == "Cek keluhan"
     client.force_login(evidence_reader)  # other staff do not see the log at all
     assert client.get(changelist).status_code == 403
+
+
+def test_the_identity_kept_after_an_erasure_needs_the_role_and_a_reason(client, dpo, evidence_reader, buyer, seller):
+    from privacy import services
+    from privacy.models import RetainedIdentity
+
+    from .conftest import cancelled
+
+    cancelled(seller, buyer)
+    services.account_erase(user=buyer)
+    identity = RetainedIdentity.objects.get()
+    url = reverse("admin:privacy_retainedidentity_change", args=[identity.pk])
+    client.force_login(evidence_reader)  # staff, but not the data protection officer
+    assert client.get(gate("identitas", identity.pk)).status_code == 404
+    client.force_login(dpo)
+    assert client.get(url).url == gate("identitas", identity.pk)
+    client.post(gate("identitas", identity.pk), {"reason": "Permintaan PPATK nomor 12/2026"})
+    page = client.get(url)
+    assert page.status_code == 200 and "budi@example.co.id" in page.content.decode()
+    entry = StaffAccessLog.objects.get(kind="retained_identity")
+    assert entry.staff == dpo and entry.subject == buyer and entry.reason == "Permintaan PPATK nomor 12/2026"
