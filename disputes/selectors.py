@@ -29,6 +29,7 @@ def dispute_for_transaction(*, escrow_transaction) -> Dispute | None:
 def evidence_get_for_user(*, user, pk: int) -> Evidence:
     """Evidence for whoever ``refunds.access`` lets see it (both parties, dispute staff); others 404."""
     evidence = Evidence.objects.select_related("dispute__escrow_transaction").filter(pk=pk).first()
+    # An empty file name: deleted by the retention job (privacy.purge) once its period ended.
     if evidence is None or not evidence.file or not may_see_evidence(user, evidence):
         raise Http404
     return evidence

@@ -21,6 +21,7 @@ urlpatterns = [
     path("pengembalian-dana/", include("refunds.urls")),
     path("", include("pages.urls")),
     path("dokumen/", include("documents.urls")),
+    path("privasi/", include("privacy.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
     # The treasury page and exports (staff only, admin_view) take /admin/treasury/ before the
     # admin's own URLs, so the treasury app's index in the admin is the treasury page.

@@ -182,4 +182,27 @@ MESSAGES = {
         _("Refund for {reference} completed"),
         _("{amount} for \"{title}\" was refunded to the buyer. The refund receipt is on the transaction page."),
     ),
+    # --- personal data (privacy.services) ---
+    "data_export_ready": (
+        _("Your INTRASA data archive is ready"),
+        _("The archive with all the data INTRASA holds about you is ready. Download it from the privacy page of "
+          "your account before {expires}; after that the link stops working and the archive is deleted."),
+    ),
+    "email_change_verify": (
+        _("Confirm your new email address for INTRASA"),
+        _("Hello {name}, you asked to change the email address of your INTRASA account to {email}. Open the link "
+          "below while logged in to INTRASA to confirm it. The link is valid until {expires}. Until then you keep "
+          "logging in with your current address. If you did not ask for this, ignore this email."),
+    ),
+    "email_change_requested": (
+        _("A change of your INTRASA email address was requested"),
+        _("On {at} someone asked to change the email address of your account to {masked}. It only takes effect "
+          "when the new address is confirmed. If this was not you, change your password now and contact customer "
+          "service on WhatsApp 0813-9800-9700."),
+    ),
+    "email_changed": (
+        _("Your INTRASA email address was changed"),
+        _("The email address of your INTRASA account was changed to {masked} on {at}. From now on you log in "
+          "with the new address. If this was not you, contact customer service on WhatsApp 0813-9800-9700 at once."),
+    ),
 }

@@ -12,13 +12,18 @@ logger = logging.getLogger(__name__)
 
 
 def notify(
-    *, event_key: str, kind: str, context: dict, recipient=None, email: str = "", link: str = ""
+    *, event_key: str, kind: str, context: dict, recipient=None, email: str = "", link: str = "",
+    language: str = "",
 ) -> Notification:
-    """Record one notification for one event (idempotent on ``event_key``) and email it after commit."""
+    """Record one notification for one event (idempotent on ``event_key``) and email it after commit.
+
+    ``language`` is for an email to an address without its account as recipient (no in-app copy),
+    written in the language of the person it is meant for."""
     existing = Notification.objects.filter(event_key=event_key).first()
     if existing is not None:
         return existing
-    language = recipient.preferred_language if recipient is not None else settings.LANGUAGE_CODE
+    if not language:
+        language = recipient.preferred_language if recipient is not None else settings.LANGUAGE_CODE
     subject_template, body_template = MESSAGES[kind]
     with translation.override(language):
         subject = str(subject_template).format(**context)

@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "documents",
     "sandbox",
     "treasury",
+    "privacy",
 ]
 
 MIDDLEWARE = [
@@ -75,6 +76,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
+    # Who is acting (profile history) and what staff open (the staff access log): privacy.middleware.
+    "privacy.middleware.PrivacyMiddleware",
     # Last, as django-axes asks: turns a refused login into accounts.login_limits.lockout_response.
     "axes.middleware.AxesMiddleware",
 ]
@@ -201,6 +204,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "ledger.tasks.nightly_ledger_check",
         "schedule": crontab(hour=1, minute=30),
     },
+    # Deletes or anonymises what is past its retention period (privacy.retention).
+    "privacy-apply-retention": {
+        "task": "privacy.tasks.apply_retention",
+        "schedule": crontab(hour=2, minute=30),
+    },
+    "privacy-send-pending-erasure-confirmations": {
+        "task": "privacy.tasks.send_pending_erasure_confirmations",
+        "schedule": 300.0,
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -224,6 +236,8 @@ PASSWORD_RESET_TIMEOUT = 60 * 60 * 3
 # Login limits (django-axes; accounts/login_limits.py explains the policy). Failures per account
 # (canonical email) and per client IP address within the lock-out time lock logins out for that long.
 AXES_HANDLER = "accounts.login_limits.LoginAttemptHandler"
+# Successful logins are recorded once, by privacy.LoginRecord (with its retention period).
+AXES_DISABLE_ACCESS_LOG = True
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURES_PER_ACCOUNT", default=10)
 LOGIN_FAILURES_PER_IP = env.int("LOGIN_FAILURES_PER_IP", default=30)
@@ -277,6 +291,9 @@ _email = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="INTRASA <no-reply@intrasa.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# The data protection officer (UU PDP Pasal 53): named on the privacy page for requests and complaints.
+PRIVACY_OFFICER_EMAIL = env.str("PRIVACY_OFFICER_EMAIL", default="privasi@intrasa.co.id")
 
 # --- Security defaults valid everywhere ----------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True

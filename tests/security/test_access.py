@@ -18,7 +18,7 @@ PUBLIC = {
     "home", "health", "login", "logout", "signup", "password_reset", "password_reset_done",
     "password_reset_confirm", "password_reset_complete", "set_language", "invitation", "quote",
     "check_transaction", "check_transaction_api", "check_payment", "fees", "refund_policy", "faq",
-    "faspay_notification", "sendme_callback",
+    "faspay_notification", "sendme_callback", "notice",
 }
 WEBHOOKS = {"faspay_notification", "sendme_callback"}
 

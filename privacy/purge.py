@@ -1,0 +1,251 @@
+"""The retention job: applies ``privacy.retention`` to whatever is past its period.
+
+It runs nightly from Celery beat (``privacy.tasks.apply_retention``): a scan of due rows, never a
+countdown (DESIGN.md §3). Each kind of record is handled in batches, each batch its own short
+transaction that locks its rows with ``SKIP LOCKED``: two runs at once split the work instead of
+doing it twice, and a run that dies half-way leaves nothing half-done that the next run would not
+finish. Every step is idempotent (a purged file is marked by an empty name, an anonymised text by
+``ANONYMISED``), so a second run finds nothing more to do.
+
+The ledger is never touched: this module does not import it. What stays of a financial record
+after its period is what the ledger needs (amounts, dates, references) and nothing that names a
+person. Each run is reported to the log and in a ``RetentionRun`` with its audit row.
+"""
+import datetime as dt
+import logging
+from collections import Counter
+
+from django.db import connection, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from accounts.models import PayoutDestination
+from audit.models import AuditEntry
+from audit.services import audit_record
+from disbursements.models import Disbursement, Payout
+from disputes.models import Dispute, DisputeMessage, Evidence, SettlementOffer
+from notifications.models import Notification
+from payments.models import BankStatementLine
+from refunds.models import RefundDocument, RefundRequest
+from transactions.models import CLOSED_STATES, EscrowTransaction, TransactionEvent
+
+from . import retention
+from .models import (
+    ConsentEvent,
+    EmailChangeRequest,
+    ErasureRecord,
+    LoginRecord,
+    PersonalDataExport,
+    ProfileChange,
+    RetainedIdentity,
+    RetentionRun,
+    StaffAccessLog,
+)
+
+logger = logging.getLogger(__name__)
+BATCH = 200
+# What an anonymised text reads afterwards.
+ANONYMISED = "—"
+
+
+def _locked_batch(queryset) -> list:
+    """Up to ``BATCH`` primary keys of ``queryset``, locked; rows another run holds are skipped."""
+    return list(queryset.select_for_update(skip_locked=True, of=("self",)).order_by("pk")
+                .values_list("pk", flat=True)[:BATCH])
+
+
+def _batches(queryset, handle) -> int:
+    """Run ``handle(pks)`` on locked batches of ``queryset`` until nothing is due; return the total
+    ``handle`` reports. ``queryset`` must stop matching a row once it has been handled."""
+    total = 0
+    while True:
+        with transaction.atomic():
+            pks = _locked_batch(queryset)
+            if not pks:
+                return total
+            total += handle(pks)
+        if len(pks) < BATCH:
+            return total
+
+
+def _delete(model, queryset) -> int:
+    def handle(pks):
+        model.objects.filter(pk__in=pks).delete()
+        return len(pks)
+    return _batches(queryset, handle)
+
+
+def _delete_files(model, queryset) -> int:
+    """Delete the stored file of each row and empty its name (the row stays as a record)."""
+    def handle(pks):
+        storage = model._meta.get_field("file").storage
+        for name in model.objects.filter(pk__in=pks).values_list("file", flat=True):
+            if name:
+                storage.delete(name)
+        model.objects.filter(pk__in=pks).update(file="")
+        return len(pks)
+    return _batches(queryset, handle)
+
+
+# --- one function per rule ---------------------------------------------------------------------
+
+def _login_records(now) -> Counter:
+    from axes.models import AccessAttempt, AccessFailureLog
+
+    cutoff = retention.LOGIN_RECORDS.period.cutoff(now)
+    return Counter(
+        login_records=_delete(LoginRecord, LoginRecord.objects.filter(at__lte=cutoff)),
+        failed_logins=_delete(AccessFailureLog, AccessFailureLog.objects.filter(attempt_time__lte=cutoff))
+        + _delete(AccessAttempt, AccessAttempt.objects.filter(attempt_time__lte=cutoff)))
+
+
+def _data_exports(now) -> Counter:
+    cutoff = retention.DATA_EXPORTS.period.cutoff(now)
+    due = PersonalDataExport.objects.filter(ready_at__lte=cutoff).exclude(file="")
+
+    def handle(pks):
+        storage = PersonalDataExport._meta.get_field("file").storage
+        for name in PersonalDataExport.objects.filter(pk__in=pks).values_list("file", flat=True):
+            storage.delete(name)
+        PersonalDataExport.objects.filter(pk__in=pks).update(file="", status=PersonalDataExport.Status.EXPIRED)
+        return len(pks)
+    return Counter(data_exports=_batches(due, handle))
+
+
+def _email_changes(now) -> Counter:
+    cutoff = retention.EMAIL_CHANGES.period.cutoff(now)
+    return Counter(email_change_requests=_delete(
+        EmailChangeRequest, EmailChangeRequest.objects.filter(created_at__lte=cutoff)))
+
+
+def _notifications(now) -> Counter:
+    cutoff = retention.NOTIFICATIONS.period.cutoff(now)
+    return Counter(notifications=_delete(Notification, Notification.objects.filter(created_at__lte=cutoff)))
+
+
+def _staff_access_log(now) -> Counter:
+    cutoff = retention.STAFF_ACCESS_LOG.period.cutoff(now)
+
+    def handle(pks):
+        if connection.vendor == "postgresql":
+            # The append-only trigger lets a DELETE through only in a transaction that says so.
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL intrasa.retention_purge = 'on'")
+        return StaffAccessLog.objects.filter(pk__in=pks)._purge()[0]
+    return Counter(staff_access_log=_batches(StaffAccessLog.objects.filter(at__lte=cutoff), handle))
+
+
+def _dispute_conversations(now) -> Counter:
+    cutoff = retention.DISPUTE_CONVERSATIONS.period.cutoff(now)
+    due = Q(dispute__status=Dispute.Status.RESOLVED, dispute__resolved_at__lte=cutoff)
+    counts = Counter()
+    counts["evidence_files"] = _delete_files(Evidence, Evidence.objects.filter(due).exclude(file=""))
+    counts["dispute_messages"] = _batches(
+        DisputeMessage.objects.filter(due).exclude(body=ANONYMISED),
+        lambda pks: DisputeMessage.objects.filter(pk__in=pks).update(body=ANONYMISED))
+    _batches(SettlementOffer.objects.filter(due).exclude(note="", response_note=""),
+             lambda pks: SettlementOffer.objects.filter(pk__in=pks).update(note="", response_note=""))
+    counts["dispute_texts"] = _batches(
+        Dispute.objects.filter(status=Dispute.Status.RESOLVED, resolved_at__lte=cutoff).exclude(description=ANONYMISED),
+        lambda pks: Dispute.objects.filter(pk__in=pks).update(description=ANONYMISED))
+    return counts
+
+
+def _refund_documents(now) -> Counter:
+    cutoff = retention.REFUND_DOCUMENTS.period.cutoff(now)
+    closed = Q(status__in=[RefundRequest.Status.COMPLETED, RefundRequest.Status.REJECTED], completed_at__lte=cutoff)
+    counts = Counter()
+    counts["refund_document_files"] = _delete_files(
+        RefundDocument, RefundDocument.objects.filter(request__in=RefundRequest.objects.filter(closed)).exclude(file=""))
+    counts["refund_chronologies"] = _batches(
+        RefundRequest.objects.filter(closed).exclude(description=""),
+        lambda pks: RefundRequest.objects.filter(pk__in=pks).update(description=""))
+    return counts
+
+
+def _identities(now) -> Counter:
+    counts = Counter()
+    counts["retained_identities"] = _delete(
+        RetainedIdentity, RetainedIdentity.objects.filter(delete_after__lte=now))
+    cutoff = retention.IDENTITY_AFTER_ERASURE.period.cutoff(now)
+    erased = ErasureRecord.objects.filter(erased_at__lte=cutoff).values("user_id")
+    counts["profile_changes"] = _delete(ProfileChange, ProfileChange.objects.filter(user__in=erased))
+    counts["consent_records"] = _delete(ConsentEvent, ConsentEvent.objects.filter(user__in=erased))
+    return counts
+
+
+def _transaction_records(now) -> Counter:
+    """Anonymise closed transactions past their period: nothing in or around them names a person
+    any more; amounts, dates and references stay for the ledger."""
+    cutoff = retention.TRANSACTION_RECORDS.period.cutoff(now)
+    later_refund = RefundRequest.objects.filter(escrow_transaction=OuterRef("pk")).filter(
+        Q(status__in=RefundRequest.OPEN_STATUSES) | Q(completed_at__gt=cutoff))
+    later_payout = Payout.objects.filter(escrow_transaction=OuterRef("pk")).filter(
+        ~Q(status=Payout.Status.COMPLETED) | Q(completed_at__gt=cutoff))
+    due = (EscrowTransaction.objects.filter(status__in=CLOSED_STATES, closed_at__lte=cutoff)
+           .exclude(title=ANONYMISED).exclude(Exists(later_refund)).exclude(Exists(later_payout)))
+
+    def handle(pks):
+        EscrowTransaction.objects.filter(pk__in=pks).update(
+            title=ANONYMISED, description=ANONYMISED, buyer_email="", buyer_phone="", tracking_number="",
+            delivery_note="")
+        # Timeline rows are append-only while they are needed; at the end of the period the law
+        # asks for their personal parts to go (UU PDP Pasal 44): reasons and details, not the steps.
+        TransactionEvent.objects.filter(escrow_transaction__in=pks).update(reason="", data={})
+        Dispute.objects.filter(escrow_transaction__in=pks).update(resolution_reason="", escalation_reason="")
+        RefundRequest.objects.filter(escrow_transaction__in=pks).update(description="", rejected_reason="")
+        parts = Disbursement.objects.filter(payout__escrow_transaction__in=pks)
+        for part in parts.exclude(account_name="", account_number="", ewallet_phone=""):
+            Disbursement.objects.filter(pk=part.pk).update(
+                account_number=_last_four(part.account_number), ewallet_phone=_last_four(part.ewallet_phone),
+                account_name="")
+        # A destination belongs to a live account until its owner erases it; after that it is only
+        # the record of where money went, and goes with that record.
+        erased_owners = ErasureRecord.objects.values("user_id")
+        used = (PayoutDestination.objects.filter(owner__in=erased_owners)
+                .filter(Q(disbursements__payout__escrow_transaction__in=pks) | Q(pk__in=RefundRequest.objects.filter(
+                    escrow_transaction__in=pks).values("destination_id"))).distinct())
+        for destination in used.exclude(account_holder_name=ANONYMISED):
+            PayoutDestination.objects.filter(pk=destination.pk).update(
+                account_number=_last_four(destination.account_number),
+                ewallet_phone=_last_four(destination.ewallet_phone),
+                account_holder_name=ANONYMISED, verified_name="")
+        return len(pks)
+    return Counter(transactions_anonymised=_batches(due, handle))
+
+
+def _last_four(number: str) -> str:
+    return f"****{number[-4:]}" if number else ""
+
+
+def _bank_statement_lines(now) -> Counter:
+    cutoff = retention.BANK_STATEMENT_LINES.period.cutoff(now)
+    due = BankStatementLine.objects.filter(booked_on__lte=cutoff.date()).exclude(description=ANONYMISED)
+    return Counter(bank_statement_lines=_batches(
+        due, lambda pks: BankStatementLine.objects.filter(pk__in=pks).update(description=ANONYMISED)))
+
+
+def _audit_trail(now) -> Counter:
+    cutoff = retention.AUDIT_TRAIL.period.cutoff(now)
+    return Counter(audit_entries=_delete(AuditEntry, AuditEntry.objects.filter(created_at__lte=cutoff)))
+
+
+STEPS = (
+    _login_records, _data_exports, _email_changes, _notifications, _staff_access_log, _dispute_conversations,
+    _refund_documents, _identities, _transaction_records, _bank_statement_lines, _audit_trail,
+)
+
+
+def retention_apply(*, now: dt.datetime | None = None) -> RetentionRun:
+    """Apply every retention rule as of ``now`` (default: the current time); report what went."""
+    started = timezone.now()
+    now = now or started
+    removed = Counter()
+    for step in STEPS:
+        removed.update(step(now))
+    removed = {key: count for key, count in sorted(removed.items()) if count}
+    with transaction.atomic():
+        run = RetentionRun.objects.create(started_at=started, finished_at=timezone.now(), as_of=now, removed=removed)
+        audit_record(actor=None, action="privacy.retention_run", target=run, data={"removed": removed})
+    logger.info("retention run %s as of %s removed %s", run.pk, now.isoformat(), removed or "nothing")
+    return run

@@ -1,0 +1,207 @@
+"""Reading a person's privacy state: consents, history, archives, and what stands in the way of an
+erasure and what an erasure keeps."""
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+from audit.models import AuditEntry
+from disbursements.models import Disbursement, Payout
+from disputes.models import Dispute
+from intrasa.money import format_rupiah
+from intrasa.wib import WIB
+from ledger.models import AccountCategory, Posting
+from ledger.selectors import SIGNED, normal_balance
+from payments.models import BankStatementLine
+from refunds.models import RefundRequest
+from transactions.models import CLOSED_STATES, EscrowTransaction
+
+from . import consents, retention
+from .models import ConsentEvent, EmailChangeRequest, LoginRecord, PersonalDataExport, ProfileChange, StaffAccessLog
+
+
+# --- consents ---------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class ConsentState:
+    purpose: consents.Purpose
+    granted: bool
+    since: dt.datetime | None
+
+
+def consent_states(*, user) -> list[ConsentState]:
+    """Each purpose with its current state; without a record it is not consented."""
+    latest = {}
+    for event in ConsentEvent.objects.filter(user=user).order_by("at", "id"):
+        latest[event.purpose] = event
+    return [ConsentState(purpose, bool(latest.get(purpose.key) and latest[purpose.key].granted),
+                         latest[purpose.key].at if purpose.key in latest else None)
+            for purpose in consents.PURPOSES]
+
+
+def users_consenting(*, purpose: str):
+    """Active accounts whose latest decision for ``purpose`` is a grant: the only people a
+    consent-based email (a newsletter, an offer) may go to."""
+    if purpose not in consents.BY_KEY:
+        raise ValueError(f"unknown consent purpose {purpose!r}")
+    latest = (ConsentEvent.objects.filter(user=OuterRef("pk"), purpose=purpose).order_by("-at", "-id")
+              .values("granted")[:1])
+    return get_user_model().objects.filter(is_active=True).annotate(consent=Subquery(latest)).filter(consent=True)
+
+
+def profile_changes_for(*, user):
+    return ProfileChange.objects.filter(user=user).select_related("changed_by").order_by("-changed_at", "-id")
+
+
+def exports_for(*, user):
+    return PersonalDataExport.objects.filter(user=user).order_by("-requested_at", "-id")
+
+
+def export_get_for_owner(*, user, pk: int) -> PersonalDataExport | None:
+    return PersonalDataExport.objects.filter(user=user, pk=pk).first()
+
+
+def pending_email_change(*, user) -> EmailChangeRequest | None:
+    return (EmailChangeRequest.objects.filter(user=user, confirmed_at__isnull=True, expires_at__gt=timezone.now())
+            .order_by("-created_at").first())
+
+
+# --- erasure ----------------------------------------------------------------------------------
+
+def _party(user):
+    return Q(seller=user) | Q(buyer=user)
+
+
+def erasure_blockers(*, user) -> list[str]:
+    """Why ``user``'s account cannot be erased now, one sentence per open thing; empty if it can.
+
+    Anything still in motion needs the person: an open transaction, dispute or refund, a payout
+    or transfer that is not final, or money the ledger still holds for or owes on one of their
+    transactions.
+    """
+    reasons = []
+    if user.is_staff or user.is_superuser:
+        reasons.append(_("Staff accounts are closed by INTRASA's administrators, not from this page."))
+    txns = EscrowTransaction.objects.filter(_party(user))
+    for txn in txns.exclude(status__in=CLOSED_STATES).order_by("created_at"):
+        reasons.append(_("Transaction %(reference)s is not closed yet (%(status)s).")
+                       % {"reference": txn.reference, "status": txn.get_status_display()})
+    party_txn = Q(escrow_transaction__seller=user) | Q(escrow_transaction__buyer=user)
+    for dispute in (Dispute.objects.filter(party_txn).exclude(status=Dispute.Status.RESOLVED)
+                    .select_related("escrow_transaction")):
+        reasons.append(_("The dispute on %(reference)s is still open.")
+                       % {"reference": dispute.escrow_transaction.reference})
+    for req in (RefundRequest.objects.filter(party_txn, status__in=RefundRequest.OPEN_STATUSES)
+                .select_related("escrow_transaction")):
+        reasons.append(_("The refund request for %(reference)s is still being handled (%(status)s).")
+                       % {"reference": req.escrow_transaction.reference, "status": req.get_status_display()})
+    for payout in (Payout.objects.filter(recipient=user).exclude(status=Payout.Status.COMPLETED)
+                   .select_related("escrow_transaction")):
+        reasons.append(_("The payout of %(amount)s for %(reference)s is not finished (%(status)s).")
+                       % {"amount": format_rupiah(payout.amount), "reference": payout.escrow_transaction.reference,
+                          "status": payout.get_status_display()})
+    # Disbursement.is_open decides which states are not final; asked per state so it stays the one rule.
+    open_parts = [status for status in Disbursement.Status.values if Disbursement(status=status).is_open]
+    for part in (Disbursement.objects.filter(payout__recipient=user, status__in=open_parts)
+                 .select_related("payout__escrow_transaction")):
+        reasons.append(_("A transfer of %(amount)s for %(reference)s is not final yet (%(status)s).")
+                       % {"amount": format_rupiah(part.amount), "reference": part.payout.escrow_transaction.reference,
+                          "status": part.get_status_display()})
+    balances = (Posting.objects.filter(account__escrow_transaction__in=txns,
+                                       account__category__in=[AccountCategory.ESCROW_HOLD,
+                                                              AccountCategory.SELLER_PAYABLE,
+                                                              AccountCategory.BUYER_REFUND_PAYABLE])
+                .values("account__escrow_transaction__reference", "account__category").annotate(total=Sum(SIGNED))
+                .order_by("account__escrow_transaction__reference", "account__category"))
+    for row in balances:
+        amount = normal_balance(row["account__category"], row["total"])
+        if amount:
+            reasons.append(_("INTRASA still holds or owes %(amount)s on %(reference)s.")
+                           % {"amount": format_rupiah(amount), "reference": row["account__escrow_transaction__reference"]})
+    return reasons
+
+
+@dataclass(frozen=True)
+class KeptItem:
+    """One kind of record an erasure keeps: how many, and until when (from the retention table)."""
+
+    rule: retention.RetentionRule
+    count: int
+    until: dt.datetime | None
+
+    @classmethod
+    def from_stored(cls, entry: dict) -> "KeptItem":
+        until = parse_datetime(entry["until"]) if entry.get("until") else None
+        return cls(retention.BY_KEY[entry["rule"]], entry["count"], until)
+
+    @property
+    def what(self) -> str:
+        return COUNT_TEXT[self.rule.key](self.count)
+
+
+COUNT_TEXT = {
+    "identity_after_erasure": lambda n: _("Your name, email address and mobile number"),
+    "transaction_records": lambda n: ngettext("%(count)d transaction with its payments and payouts",
+                                              "%(count)d transactions with their payments and payouts", n) % {"count": n},
+    "bank_statement_lines": lambda n: ngettext("%(count)d bank statement line", "%(count)d bank statement lines",
+                                               n) % {"count": n},
+    "audit_trail": lambda n: ngettext("%(count)d entry in the audit trail", "%(count)d entries in the audit trail",
+                                      n) % {"count": n},
+    "dispute_conversations": lambda n: ngettext("%(count)d dispute with its messages and evidence",
+                                                "%(count)d disputes with their messages and evidence",
+                                                n) % {"count": n},
+    "refund_documents": lambda n: ngettext("%(count)d refund request with its documents",
+                                           "%(count)d refund requests with their documents", n) % {"count": n},
+    "login_records": lambda n: ngettext("%(count)d login record", "%(count)d login records", n) % {"count": n},
+    "staff_access_log": lambda n: ngettext("%(count)d entry in the staff access log",
+                                           "%(count)d entries in the staff access log", n) % {"count": n},
+}
+
+
+def _latest_until(rule: retention.RetentionRule, anchors) -> dt.datetime | None:
+    anchors = [anchor for anchor in anchors if anchor is not None]
+    return max(rule.until(anchor) for anchor in anchors) if anchors else None
+
+
+def erasure_kept(*, user, now: dt.datetime | None = None) -> list[KeptItem]:
+    """What INTRASA keeps after erasing ``user`` now, and until when, for the page before the
+    confirmation, the confirmation email and the erasure record."""
+    now = now or timezone.now()
+    items = []
+    txns = EscrowTransaction.objects.filter(_party(user))
+    closings = list(txns.values_list("closed_at", flat=True))
+    if closings:
+        items.append(KeptItem(retention.IDENTITY_AFTER_ERASURE, 1, retention.IDENTITY_AFTER_ERASURE.until(now)))
+        items.append(KeptItem(retention.TRANSACTION_RECORDS, len(closings), _latest_until(
+            retention.TRANSACTION_RECORDS, [closed or now for closed in closings])))
+    lines = list(BankStatementLine.objects.filter(matched_bill__escrow_transaction__buyer=user)
+                 .values_list("booked_on", flat=True))
+    if lines:
+        items.append(KeptItem(retention.BANK_STATEMENT_LINES, len(lines), _latest_until(
+            retention.BANK_STATEMENT_LINES, [dt.datetime.combine(day, dt.time(12), tzinfo=WIB) for day in lines])))
+    audit = AuditEntry.objects.filter(Q(actor=user) | Q(object_type=user._meta.label, object_id=str(user.pk)))
+    audit_count = audit.count()
+    # The erasure itself is recorded now, so the trail lasts at least from now.
+    items.append(KeptItem(retention.AUDIT_TRAIL, audit_count + 1, retention.AUDIT_TRAIL.until(now)))
+    party_txn = Q(escrow_transaction__seller=user) | Q(escrow_transaction__buyer=user)
+    resolved = list(Dispute.objects.filter(party_txn).values_list("resolved_at", flat=True))
+    if resolved:
+        items.append(KeptItem(retention.DISPUTE_CONVERSATIONS, len(resolved), _latest_until(
+            retention.DISPUTE_CONVERSATIONS, [at or now for at in resolved])))
+    refunds = list(RefundRequest.objects.filter(buyer=user).values_list("completed_at", flat=True))
+    if refunds:
+        items.append(KeptItem(retention.REFUND_DOCUMENTS, len(refunds), _latest_until(
+            retention.REFUND_DOCUMENTS, [at or now for at in refunds])))
+    logins = LoginRecord.objects.filter(user=user).aggregate(count=Count("pk"), latest=Max("at"))
+    if logins["count"]:
+        items.append(KeptItem(retention.LOGIN_RECORDS, logins["count"], retention.LOGIN_RECORDS.until(logins["latest"])))
+    accesses = StaffAccessLog.objects.filter(subject=user).aggregate(count=Count("pk"), latest=Max("at"))
+    if accesses["count"]:
+        items.append(KeptItem(retention.STAFF_ACCESS_LOG, accesses["count"],
+                              retention.STAFF_ACCESS_LOG.until(accesses["latest"])))
+    return items

@@ -1,0 +1,484 @@
+"""Every change this app makes: login records, data archives, email changes, consents, erasure and
+the staff access log. (The retention job is ``privacy.purge``; the periods are ``privacy.retention``.)
+
+Each function runs in ``transaction.atomic()``, locks the person's ``User`` row first when it changes
+their account (the same lock order as ``accounts.services``), writes its audit row in the same
+transaction and sends emails after commit. A refused request raises ``PrivacyError`` with a message
+for people.
+"""
+import datetime as dt
+import hashlib
+import json
+import logging
+import os
+import secrets
+import tempfile
+import uuid
+import zipfile
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
+from django.core.files import File
+from django.core.mail import EmailMultiAlternatives
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import IntegrityError, transaction
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from accounts.models import PayoutDestination
+from intrasa.ratelimit import client_ip
+from audit.models import AuditEntry
+from audit.services import audit_record
+from disbursements.models import Disbursement
+from documents.rendering import render_pdf
+from intrasa.wib import format_wib, to_wib
+from notifications.models import Notification
+from notifications.services import notify
+from refunds.models import RefundRequest
+from transactions.models import EscrowTransaction
+
+from . import consents, retention
+from . import export as export_module
+from .history import acting, history_suppressed
+from .models import (
+    ConsentEvent,
+    EmailChangeRequest,
+    ErasureRecord,
+    LoginRecord,
+    PersonalDataExport,
+    ProfileChange,
+    RetainedIdentity,
+    StaffAccessLog,
+)
+
+logger = logging.getLogger(__name__)
+
+# A person may ask for this many archives per day (building one renders a PDF of everything).
+EXPORTS_PER_DAY = 5
+# Each email-change request sends an email to an address the person typed.
+EMAIL_CHANGES_PER_DAY = 3
+ERASED_NAME = "Pengguna terhapus #{pk}"
+# RFC 2606 reserves .invalid: nothing is ever delivered there, and the account id keeps it unique.
+ERASED_EMAIL = "terhapus-{pk}@pengguna-terhapus.invalid"
+
+
+class PrivacyError(Exception):
+    def __init__(self, message: str, *, code: str):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+def _lock_user(user):
+    return get_user_model().objects.select_for_update().get(pk=user.pk)
+
+
+# --- login records ----------------------------------------------------------------------------
+
+def login_record_create(*, user, ip_address: str | None, user_agent: str, session_key: str) -> LoginRecord:
+    return LoginRecord.objects.create(user=user, at=timezone.now(), ip_address=ip_address,
+                                      user_agent=(user_agent or "")[:300], session_key=session_key or "")
+
+
+def login_record_from_signal(sender, request, user, **kwargs) -> None:
+    """``user_logged_in`` listener: every successful login (website and admin) is recorded."""
+    if request is None:
+        return
+    ip = client_ip(request)
+    session = getattr(request, "session", None)
+    login_record_create(
+        user=user, ip_address=ip if ip != "unknown" else None,
+        user_agent=request.META.get("HTTP_USER_AGENT", ""),
+        session_key=(session.session_key or "") if session is not None else "",
+    )
+
+
+# --- data archive -----------------------------------------------------------------------------
+
+def export_request(*, user) -> PersonalDataExport:
+    """Ask for an archive of everything INTRASA holds about ``user``; a task builds it."""
+    from .tasks import build_personal_data_export
+
+    with transaction.atomic():
+        locked = _lock_user(user)
+        mine = PersonalDataExport.objects.filter(user=locked)
+        if mine.filter(status=PersonalDataExport.Status.PENDING).exists():
+            raise PrivacyError(_("Your archive is already being prepared. We will tell you when it is ready."),
+                               code="pending")
+        if mine.filter(requested_at__gte=timezone.now() - dt.timedelta(days=1)).count() >= EXPORTS_PER_DAY:
+            raise PrivacyError(_("You asked for %(count)d archives in the last 24 hours. Please download the "
+                                 "latest one or try again tomorrow.") % {"count": EXPORTS_PER_DAY},
+                               code="too_many")
+        export = PersonalDataExport.objects.create(user=locked)
+        audit_record(actor=locked, action="privacy.export_request", target=export)
+        build_personal_data_export.delay_on_commit(export.pk)
+    return export
+
+
+class _ArchiveEncoder(DjangoJSONEncoder):
+    """Times in WIB with their offset (as the Cek Transaksi API writes them), lazy text as text."""
+
+    def default(self, value):
+        if isinstance(value, dt.datetime):
+            return to_wib(value).isoformat()
+        if isinstance(value, Promise):
+            return str(value)
+        return super().default(value)
+
+
+README = """INTRASA — {title}
+{generated}
+
+data.json   {json}
+{pdf}   {pdf_text}
+files/      {files}
+"""
+
+
+def _build_archive(user) -> tuple[str, str, int]:
+    """Write the ZIP to a temporary file; return (path, sha256, size). No database writes."""
+    language = user.preferred_language
+    with translation.override(language):
+        document, files = export_module.collect(user)
+        pdf = render_pdf("privacy/export_pdf.html", {
+            "user": user, "document": document, "sections": export_module.present(document),
+            "notes": document["notes"],
+        }, language=language)
+        pdf_name = _("INTRASA-personal-data.pdf")
+        readme = README.format(
+            title=_("Your personal data"), generated=format_wib(document["generated_at"]),
+            json=_("everything, machine-readable (JSON)"), pdf=pdf_name, pdf_text=_("the same, to read and print"),
+            files=_("the files you uploaded"),
+        )
+    handle, path = tempfile.mkstemp(prefix="intrasa-export-", suffix=".zip")
+    os.close(handle)
+    storage = PersonalDataExport._meta.get_field("file").storage
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("README.txt", readme)
+        archive.writestr("data.json", json.dumps(document, cls=_ArchiveEncoder, ensure_ascii=False, indent=2))
+        archive.writestr(pdf_name, pdf)
+        for item in files:
+            try:
+                with storage.open(item.storage_name, "rb") as source:
+                    archive.writestr(item.archive_path, source.read())
+            except FileNotFoundError:
+                logger.warning("export of user %s: file %s is missing from storage", user.pk, item.storage_name)
+    digest = hashlib.sha256()
+    with open(path, "rb") as built:
+        for chunk in iter(lambda: built.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return path, digest.hexdigest(), os.path.getsize(path)
+
+
+def export_build(*, export_id: int) -> PersonalDataExport | None:
+    """Build a requested archive, store it privately and tell its owner. Safe to run twice or
+    concurrently: the archive is built without locks, and only the first to finish stores it."""
+    export = PersonalDataExport.objects.select_related("user").filter(pk=export_id).first()
+    if export is None or export.status != PersonalDataExport.Status.PENDING:
+        return export
+    user = export.user
+    try:
+        path, sha256, size = _build_archive(user)
+    except Exception as exc:  # noqa: BLE001 - any failure: the person may ask again
+        logger.exception("could not build personal data export %s", export_id)
+        with transaction.atomic():
+            locked = PersonalDataExport.objects.select_for_update().get(pk=export_id)
+            if locked.status == PersonalDataExport.Status.PENDING:
+                locked.status = PersonalDataExport.Status.FAILED
+                locked.error = str(exc)[:255]
+                locked.save(update_fields=["status", "error"])
+        return locked
+    storage = PersonalDataExport._meta.get_field("file").storage
+    try:
+        with open(path, "rb") as built:
+            stored_name = storage.save(f"exports/{uuid.uuid4().hex}.zip", File(built))
+    finally:
+        os.unlink(path)
+    try:
+        with transaction.atomic():
+            locked = PersonalDataExport.objects.select_for_update().get(pk=export_id)
+            if locked.status != PersonalDataExport.Status.PENDING:
+                storage.delete(stored_name)  # another worker finished first
+                return locked
+            now = timezone.now()
+            locked.file.name = stored_name
+            locked.status = PersonalDataExport.Status.READY
+            locked.ready_at = now
+            locked.expires_at = retention.DATA_EXPORTS.period.until(now)
+            locked.sha256, locked.size = sha256, size
+            locked.save(update_fields=["file", "status", "ready_at", "expires_at", "sha256", "size"])
+            with translation.override(user.preferred_language):
+                notify(event_key=f"privacy:export:{locked.pk}:ready", kind="data_export_ready", recipient=user,
+                       context={"expires": format_wib(locked.expires_at)}, link=reverse("privacy:my_data"))
+    except Exception:
+        storage.delete(stored_name)
+        raise
+    return locked
+
+
+def export_download(*, export: PersonalDataExport, user) -> PersonalDataExport:
+    """Check that ``user`` may download ``export`` now and note the download."""
+    if export.user_id != user.pk:
+        raise PrivacyError(_("This archive is not yours."), code="not_owner")
+    now = timezone.now()
+    if export.status != PersonalDataExport.Status.READY or not export.file or export.expires_at <= now:
+        raise PrivacyError(_("This download link has expired. Ask for a new archive below."), code="expired")
+    PersonalDataExport.objects.filter(pk=export.pk).update(downloaded_at=now)
+    return export
+
+
+# --- email change -----------------------------------------------------------------------------
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _mask_email(email: str) -> str:
+    local, _at, domain = email.partition("@")
+    return f"{local[:2]}{'*' * max(len(local) - 2, 1)}@{domain}"
+
+
+def email_change_request(*, user, new_email: str) -> EmailChangeRequest:
+    """Send a confirmation link to ``new_email``; the address changes only when its owner opens it
+    while logged in (UU PDP Pasal 6 and 30: correct data, but make sure it is correct). The current
+    address is warned, in case someone else is at the keyboard. The password was checked by the form."""
+    user_model = get_user_model()
+    new_email = user_model.objects.normalize_email((new_email or "").strip()).lower()
+    with transaction.atomic():
+        locked = _lock_user(user)
+        if new_email == locked.email.lower():
+            raise PrivacyError(_("This is already your email address."), code="same")
+        if user_model.objects.filter(email__iexact=new_email).exclude(pk=locked.pk).exists():
+            raise PrivacyError(_("Another account already uses this email address."), code="taken")
+        # Counted from the audit trail: older requests are deleted when a new one replaces them.
+        recent = AuditEntry.objects.filter(actor=locked, action="privacy.email_change_request",
+                                           created_at__gte=timezone.now() - dt.timedelta(days=1))
+        if recent.count() >= EMAIL_CHANGES_PER_DAY:
+            raise PrivacyError(_("You asked to change your email address %(count)d times in the last 24 hours. "
+                                 "Please try again tomorrow.") % {"count": EMAIL_CHANGES_PER_DAY}, code="too_many")
+        # Only the newest link works: an older one may have gone to a mistyped address.
+        EmailChangeRequest.objects.filter(user=locked, confirmed_at__isnull=True).delete()
+        token = secrets.token_urlsafe(32)
+        now = timezone.now()
+        change = EmailChangeRequest.objects.create(
+            user=locked, new_email=new_email, token_digest=_token_digest(token),
+            expires_at=retention.EMAIL_CHANGES.period.until(now),
+        )
+        audit_record(actor=locked, action="privacy.email_change_request", target=locked,
+                     data={"new_email": _mask_email(new_email)})
+        context = {"name": locked.get_short_name(), "email": new_email, "masked": _mask_email(new_email),
+                   "expires": "", "at": ""}
+        with translation.override(locked.preferred_language):
+            context["expires"] = format_wib(change.expires_at)
+            context["at"] = format_wib(now)
+        # To the new address only, without an in-app copy: the link must prove the mailbox, so it
+        # cannot be reachable from the account itself.
+        notify(event_key=f"privacy:email_change:{change.pk}:verify", kind="email_change_verify", email=new_email,
+               language=locked.preferred_language, context=context,
+               link=reverse("privacy:email_confirm", kwargs={"token": token}))
+        notify(event_key=f"privacy:email_change:{change.pk}:requested", kind="email_change_requested",
+               recipient=locked, context=context)
+    return change
+
+
+def email_change_confirm(*, user, token: str):
+    """Apply the new address if ``token`` is the live link of ``user``'s newest request."""
+    user_model = get_user_model()
+    with transaction.atomic():
+        locked = _lock_user(user)
+        change = (EmailChangeRequest.objects.select_for_update()
+                  .filter(token_digest=_token_digest(token or ""), user=locked, confirmed_at__isnull=True).first())
+        if change is None:
+            raise PrivacyError(_("This confirmation link is not valid for the account you are logged in to, or it "
+                                 "was replaced by a newer request."), code="invalid")
+        now = timezone.now()
+        if change.expires_at <= now:
+            raise PrivacyError(_("This confirmation link has expired. Ask for the change again."), code="expired")
+        if user_model.objects.filter(email__iexact=change.new_email).exclude(pk=locked.pk).exists():
+            raise PrivacyError(_("Another account started using this email address in the meantime."), code="taken")
+        old_email = locked.email
+        locked.email = change.new_email
+        # Opening the link proves the person reads the new mailbox.
+        locked.email_verified_at = now
+        try:
+            with transaction.atomic():
+                with acting(lambda: locked, via="email_change"):
+                    locked.save(update_fields=["email", "email_verified_at"])
+        except IntegrityError:
+            raise PrivacyError(_("Another account started using this email address in the meantime."),
+                               code="taken") from None
+        change.confirmed_at = now
+        change.save(update_fields=["confirmed_at"])
+        audit_record(actor=locked, action="privacy.email_change_confirm", target=locked,
+                     data={"new_email": _mask_email(change.new_email)})
+        with translation.override(locked.preferred_language):
+            at = format_wib(now)
+        notify(event_key=f"privacy:email_change:{change.pk}:done", kind="email_changed", recipient=locked,
+               email=old_email, context={"masked": _mask_email(change.new_email), "at": at})
+    user.email = locked.email
+    user.email_verified_at = locked.email_verified_at
+    return user
+
+
+# --- consents ---------------------------------------------------------------------------------
+
+def consent_set(*, user, purpose: str, granted: bool, via: str = "privacy_page",
+                language: str = "") -> ConsentEvent | None:
+    """Record a grant or a withdrawal (Pasal 22, 24) with the wording in ``language``, the language
+    the person read it in (default: their preferred one); nothing when it changes nothing."""
+    if purpose not in consents.BY_KEY:
+        raise PrivacyError(_("Unknown consent."), code="unknown_purpose")
+    with transaction.atomic():
+        locked = _lock_user(user)
+        latest = ConsentEvent.objects.filter(user=locked, purpose=purpose).order_by("-at", "-id").first()
+        if (latest is not None and latest.granted) == granted:
+            return None
+        language = language or locked.preferred_language
+        with translation.override(language):
+            wording = str(consents.BY_KEY[purpose].wording)
+        event = ConsentEvent.objects.create(user=locked, purpose=purpose, granted=granted, wording=wording,
+                                            language=language, via=via)
+        audit_record(actor=locked, action="privacy.consent_grant" if granted else "privacy.consent_withdraw",
+                     target=locked, data={"purpose": purpose})
+    return event
+
+
+# --- erasure ----------------------------------------------------------------------------------
+
+def account_erase(*, user):
+    """Erase ``user``'s account (UU PDP Pasal 8, 43; PP 71/2019 Pasal 15–16).
+
+    Refused while anything is open (``selectors.erasure_blockers``). Otherwise, in one transaction:
+    the identity is copied apart for the anti-money-laundering period when the person transacted,
+    the account is pseudonymised and disabled, sessions end, consents are withdrawn, notifications
+    and other data no longer needed are removed, and what the law requires to keep stays (listed
+    in ``ErasureRecord.kept`` and in the confirmation email). The ledger is not touched.
+    """
+    from .selectors import erasure_blockers, erasure_kept
+
+    with transaction.atomic():
+        locked = _lock_user(user)
+        blockers = erasure_blockers(user=locked)
+        if blockers:
+            raise PrivacyError(" ".join(blockers), code="blocked")
+        now = timezone.now()
+        with translation.override(locked.preferred_language):
+            kept = erasure_kept(user=locked, now=now)
+        old = {"full_name": locked.full_name, "email": locked.email, "phone": locked.phone}
+        erasure = ErasureRecord.objects.create(
+            user=locked, erased_at=now, language=locked.preferred_language, confirmation_email=old["email"],
+            kept=[{"rule": item.rule.key, "count": item.count,
+                   "until": item.until.isoformat() if item.until else None} for item in kept],
+        )
+        transacted = EscrowTransaction.objects.filter(seller=locked).exists() or \
+            EscrowTransaction.objects.filter(buyer=locked).exists()
+        if transacted:
+            RetainedIdentity.objects.create(erasure=erasure, delete_after=retention.IDENTITY_AFTER_ERASURE.until(now),
+                                            **old)
+        else:
+            # Nothing to keep them for: the history of changes and the consent records go now.
+            ProfileChange.objects.filter(user=locked).delete()
+
+        for purpose in consents.PURPOSES:
+            consent_set(user=locked, purpose=purpose.key, granted=False, via="erasure")
+        if not transacted:
+            ConsentEvent.objects.filter(user=locked).delete()
+
+        # Sessions: those recorded at login are deleted; any other stops working because the
+        # password hash changes and the account is inactive.
+        session_keys = [key for key in LoginRecord.objects.filter(user=locked).values_list("session_key", flat=True)
+                        if key]
+        Session.objects.filter(session_key__in=session_keys).delete()
+
+        cleared = {"subject": "", "body": "", "email": "", "link": ""}
+        Notification.objects.filter(recipient=locked).update(**cleared)
+        # Emails sent to the address before it had an account (an invitation to buy).
+        Notification.objects.filter(recipient__isnull=True, email__iexact=old["email"]).update(**cleared)
+        # The link sent to a new address has no recipient account: found by its event key.
+        for change_id in EmailChangeRequest.objects.filter(user=locked).values_list("pk", flat=True):
+            Notification.objects.filter(event_key__startswith=f"privacy:email_change:{change_id}:").update(**cleared)
+        EmailChangeRequest.objects.filter(user=locked).delete()
+        storage = PersonalDataExport._meta.get_field("file").storage
+        for name in PersonalDataExport.objects.filter(user=locked).exclude(file="").values_list("file", flat=True):
+            storage.delete(name)
+        PersonalDataExport.objects.filter(user=locked).delete()
+        _erase_payout_destinations(locked)
+        # The invitation address of transactions they bought in is their old email: the buyer
+        # link says who it was.
+        EscrowTransaction.objects.filter(buyer=locked).update(buyer_email="", buyer_phone="")
+
+        with history_suppressed():
+            locked.full_name = ERASED_NAME.format(pk=locked.pk)
+            locked.email = ERASED_EMAIL.format(pk=locked.pk)
+            locked.phone = ""
+            locked.email_verified_at = None
+            locked.is_active = False
+            locked.last_login = None
+            locked.set_unusable_password()
+            locked.save()
+        locked.groups.clear()
+        locked.user_permissions.clear()
+        audit_record(actor=None, action="privacy.account_erase", target=erasure,
+                     data={"kept": erasure.kept, "identity_kept": transacted})
+        transaction.on_commit(lambda: _enqueue_erasure_confirmation(erasure.pk))
+    return erasure
+
+
+def _erase_payout_destinations(user) -> None:
+    """Unused destinations are deleted. One that money was sent to, or a refund was aimed at, is a
+    payout record: archived and kept with the transaction records."""
+    used = set(Disbursement.objects.filter(destination__owner=user).values_list("destination_id", flat=True))
+    used |= set(RefundRequest.objects.filter(destination__owner=user).values_list("destination_id", flat=True))
+    destinations = PayoutDestination.objects.filter(owner=user)
+    destinations.exclude(pk__in=used).delete()
+    destinations.update(is_default=False, is_archived=True)
+
+
+def _enqueue_erasure_confirmation(erasure_id: int) -> None:
+    from .tasks import send_erasure_confirmation
+
+    try:
+        send_erasure_confirmation.delay(erasure_id)
+    except Exception:  # noqa: BLE001 - the periodic sweep sends it
+        logger.exception("could not enqueue erasure confirmation %s; the sweep will send it", erasure_id)
+
+
+def erasure_confirmation_send(*, erasure_id: int) -> bool:
+    """Email the confirmation of an erasure at most once, then forget the address (the identity,
+    when the law requires it, is in ``RetainedIdentity``)."""
+    from .selectors import KeptItem
+
+    with transaction.atomic():
+        erasure = (ErasureRecord.objects.select_for_update()
+                   .filter(pk=erasure_id, confirmation_sent_at__isnull=True).exclude(confirmation_email="").first())
+        if erasure is None:
+            return False
+        with translation.override(erasure.language):
+            items = [KeptItem.from_stored(entry) for entry in erasure.kept]
+            context = {"erasure": erasure, "kept": items, "site_url": settings.SITE_URL,
+                       "privacy_url": settings.SITE_URL + reverse("privacy:notice")}
+            subject = _("Your INTRASA account has been erased")
+            text = render_to_string("privacy/email/erasure_confirmation.txt", context)
+            html = render_to_string("privacy/email/erasure_confirmation.html", context)
+        message = EmailMultiAlternatives(str(subject), text, to=[erasure.confirmation_email])
+        message.attach_alternative(html, "text/html")
+        message.send()
+        erasure.confirmation_sent_at = timezone.now()
+        erasure.confirmation_email = ""
+        erasure.save(update_fields=["confirmation_sent_at", "confirmation_email"])
+    return True
+
+
+# --- staff access log -------------------------------------------------------------------------
+
+def staff_access_record(*, staff, kind: str, object_id, subject=None, reason: str = "", path: str = "",
+                        ip_address: str | None = None) -> StaffAccessLog:
+    """Append one line to the staff access log (who, what, whose, when, why)."""
+    return StaffAccessLog.objects.create(
+        staff=staff, staff_label=staff.get_username(), kind=kind, object_id=str(object_id), subject=subject,
+        reason=reason, path=path[:300], ip_address=ip_address,
+    )

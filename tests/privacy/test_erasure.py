@@ -1,0 +1,272 @@
+"""Erasing an account (UU PDP Pasal 8, 43): refused with the reason while anything is open; then
+what is no longer needed goes at once, what the law requires stays, apart from the person, and the
+person is told what, why and until when. The ledger is never touched."""
+import datetime as dt
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.core import mail
+from django.core.management import call_command
+from django.db import transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from accounts.models import PayoutDestination, User
+from audit.models import AuditEntry
+from disbursements.models import Disbursement, Payout
+from disputes.models import Dispute
+from intrasa.wib import format_wib
+from ledger.models import AccountCategory, EntryKind, JournalEntry, Posting
+from ledger.services import credit, debit, entry_post
+from notifications.models import Notification
+from notifications.services import notify
+from privacy import retention, selectors, services
+from privacy.models import (
+    ConsentEvent,
+    EmailChangeRequest,
+    ErasureRecord,
+    PersonalDataExport,
+    ProfileChange,
+    RetainedIdentity,
+)
+from refunds.models import RefundRequest
+from tests import scenarios
+from tests.disbursements.conftest import confirmed, sendme, verified_bank  # noqa: F401 - fixtures
+from tests.factories import BankDestinationFactory, StaffFactory
+from transactions.models import Status
+
+from .conftest import cancelled
+
+ERASE = reverse("privacy:erase")
+
+
+# --- refused while anything is open --------------------------------------------------------------
+
+def open_transaction(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    return f"Transaction {txn.reference} is not closed yet (Awaiting payment)."
+
+
+def open_dispute(seller, buyer):
+    txn = cancelled(seller, buyer)
+    Dispute.objects.create(escrow_transaction=txn, reason="defective", description="Rusak", opened_by=buyer)
+    return f"The dispute on {txn.reference} is still open."
+
+
+def open_refund(seller, buyer):
+    txn = cancelled(seller, buyer)
+    RefundRequest.objects.create(escrow_transaction=txn, buyer=buyer, case="cancellation", source_key="t-1",
+                                 amount=50_000, payment_family="va", status=RefundRequest.Status.IN_REVIEW)
+    return f"The refund request for {txn.reference} is still being handled (Documents complete: being verified)."
+
+
+def unfinished_payout(seller, buyer):
+    txn = cancelled(seller, buyer)
+    Payout.objects.create(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND, recipient=buyer,
+                          amount=50_000, status=Payout.Status.IN_PROGRESS)
+    return f"The payout of Rp 50.000 for {txn.reference} is not finished (Being paid out)."
+
+
+def pending_transfer(seller, buyer):
+    txn = cancelled(seller, buyer)
+    payout = Payout.objects.create(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND, recipient=buyer,
+                                   amount=50_000, status=Payout.Status.COMPLETED)
+    Disbursement.objects.create(payout=payout, sequence=1, kind="bank", amount=50_000, partner_reference_no="P-1",
+                                description="x", status=Disbursement.Status.PENDING)
+    return f"A transfer of Rp 50.000 for {txn.reference} is not final yet (Accepted by SendMe, in process)."
+
+
+def money_owed(seller, buyer):
+    txn = cancelled(seller, buyer)
+    with transaction.atomic():
+        entry_post(idempotency_key="owed-back", kind=EntryKind.PAYMENT_UNMATCHED, memo="late payment",
+                   escrow_transaction=txn, lines=[debit(AccountCategory.PROVIDER_CLEARING, 75_000),
+                                                  credit(AccountCategory.BUYER_REFUND_PAYABLE, 75_000)])
+    return f"INTRASA still holds or owes Rp 75.000 on {txn.reference}."
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("make_open", [open_transaction, open_dispute, open_refund, unfinished_payout,
+                                       pending_transfer, money_owed])
+def test_erasure_is_refused_with_the_reason_while_something_is_open(client, seller, buyer, password, make_open):
+    reason = make_open(seller, buyer)
+    client.force_login(buyer)
+    page = client.get(ERASE).content.decode()
+    assert reason in page and 'data-testid="erasure-blockers"' in page
+    assert 'data-testid="erase-confirm"' not in page
+    response = client.post(ERASE, {"password": password, "confirm": "on"})
+    assert response.status_code == 400 and reason in response.content.decode()
+    with pytest.raises(services.PrivacyError) as refused:
+        services.account_erase(user=buyer)
+    assert refused.value.code == "blocked" and reason in refused.value.message
+    buyer.refresh_from_db()
+    assert buyer.is_active and buyer.email == "budi@example.co.id" and not ErasureRecord.objects.exists()
+
+
+@pytest.mark.django_db
+def test_staff_accounts_are_not_erased_from_the_website():
+    staff = StaffFactory(email="staf@intrasa.co.id")
+    assert selectors.erasure_blockers(user=staff) == [
+        "Staff accounts are closed by INTRASA's administrators, not from this page."]
+
+
+@pytest.mark.django_db
+def test_the_password_and_the_confirmation_are_required(client, buyer, password):
+    client.force_login(buyer)
+    assert client.post(ERASE, {"password": "salah-sandi-123", "confirm": "on"}).status_code == 400
+    assert client.post(ERASE, {"password": password}).status_code == 400
+    buyer.refresh_from_db()
+    assert buyer.is_active
+
+
+# --- what an erasure does -----------------------------------------------------------------------
+
+@pytest.fixture
+def closed_history(seller, buyer):
+    """The buyer has bought (cancelled), has a payout account that received money and one that
+    never did, a consent, a notification, an archive and a pending email change."""
+    txn = cancelled(seller, buyer)
+    used = BankDestinationFactory(owner=buyer, account_number="7001234567", account_holder_name="Budi Pembeli",
+                                  is_default=True)
+    unused = BankDestinationFactory(owner=buyer, account_number="7009999999", account_holder_name="Budi Pembeli")
+    payout = Payout.objects.create(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND, recipient=buyer,
+                                   amount=10_000, status=Payout.Status.COMPLETED, completed_at=timezone.now())
+    Disbursement.objects.create(payout=payout, sequence=1, kind="bank", amount=10_000, destination=used,
+                                bank_code="014", account_number="7001234567", account_name="Budi Pembeli",
+                                partner_reference_no="P-2", description="x", status=Disbursement.Status.SUCCEEDED)
+    services.consent_set(user=buyer, purpose="marketing_email", granted=True)
+    notify(event_key="n1", kind="confirmed_buyer", recipient=buyer,
+           context={"reference": txn.reference, "title": "Kamera", "amount": "Rp 1", "seller": "s"})
+    PersonalDataExport.objects.create(user=buyer, status=PersonalDataExport.Status.READY)
+    services.email_change_request(user=buyer, new_email="budi.lain@example.co.id")
+    return {"txn": txn, "used": used, "unused": unused}
+
+
+@pytest.mark.django_db
+def test_the_page_before_confirming_says_what_is_kept_why_and_until_when(client, buyer, closed_history):
+    client.force_login(buyer)
+    page = client.get(ERASE).content.decode()
+    assert 'data-testid="erase-confirm"' in page
+    assert "1 transaction with its payments and payouts" in page
+    closed_at = closed_history["txn"].closed_at
+    until = retention.TRANSACTION_RECORDS.until(closed_at)
+    with translation.override("en"):
+        assert format_wib(until, with_time=False) in page
+    assert str(retention.TRANSACTION_RECORDS.purpose) in page.replace("&#x27;", "'")
+    assert "UU No. 8/2010 (TPPU), Pasal 21 ayat (2)" in page  # the identity kept for AML
+    assert "Your name, email address and mobile number are removed" in page
+
+
+@pytest.mark.django_db
+def test_erasure_removes_what_is_no_longer_needed_and_keeps_the_rest_apart(client, buyer, seller, password,
+                                                                           closed_history, committed):
+    other_device = Client()
+    other_device.force_login(buyer)
+    other_key = other_device.session.session_key
+    client.force_login(buyer)
+    client.post(reverse("accounts:profile"), {"profile-full_name": "Budi P.", "profile-phone": "0812 0000 1111",
+                                               "profile-preferred_language": "en"})
+    original = {"full_name": "Budi P.", "email": "budi@example.co.id", "phone": "+6281200001111"}
+    with committed():
+        response = client.post(ERASE, {"password": password, "confirm": "on"})
+    assert response.status_code == 302 and response.url == reverse("home")
+
+    buyer.refresh_from_db()
+    assert buyer.full_name == f"Pengguna terhapus #{buyer.pk}"
+    assert buyer.email == f"terhapus-{buyer.pk}@pengguna-terhapus.invalid"
+    assert buyer.phone == "" and not buyer.is_active and not buyer.has_usable_password()
+    assert buyer.email_verified_at is None
+    # Logged out here and everywhere else.
+    assert "_auth_user_id" not in client.session
+    assert not Session.objects.filter(session_key=other_key).exists()
+    assert other_device.get(reverse("privacy:my_data")).status_code == 302
+    # The real login form (django-axes authenticates only with the request in hand) refuses it.
+    attempt = Client().post(reverse("accounts:login"), {"username": "budi@example.co.id", "password": password})
+    assert attempt.status_code != 302 and "_auth_user_id" not in attempt.client.session
+    # Consents withdrawn (and the withdrawal recorded), notifications emptied, archives and
+    # email changes gone, the unused payout account deleted, the used one kept as a payout record.
+    assert not selectors.consent_states(user=buyer)[0].granted
+    assert ConsentEvent.objects.filter(user=buyer, granted=False, via="erasure").exists()
+    assert not Notification.objects.filter(recipient=buyer).exclude(subject="", body="", email="").exists()
+    assert not Notification.objects.filter(email="budi.lain@example.co.id").exists()  # the link to the new address
+    assert not PersonalDataExport.objects.filter(user=buyer).exists()
+    assert not EmailChangeRequest.objects.filter(user=buyer).exists()
+    assert not PayoutDestination.objects.filter(pk=closed_history["unused"].pk).exists()
+    used = PayoutDestination.objects.get(pk=closed_history["used"].pk)
+    assert used.is_archived and not used.is_default and used.account_number == "7001234567"
+    assert Disbursement.objects.get().account_number == "7001234567"  # what was paid, kept
+    txn = closed_history["txn"]
+    txn.refresh_from_db()
+    assert txn.buyer == buyer and txn.buyer_email == "" and txn.title == "Kamera Mirrorless Bekas"
+    # The identity stays for the anti-money-laundering period, apart from the account.
+    erasure = ErasureRecord.objects.get(user=buyer)
+    identity = RetainedIdentity.objects.get(erasure=erasure)
+    assert {"full_name": identity.full_name, "email": identity.email, "phone": identity.phone} == original
+    assert identity.delete_after == retention.IDENTITY_AFTER_ERASURE.until(erasure.erased_at)
+    assert ProfileChange.objects.filter(user=buyer).exists()  # kept with the identity
+    assert {item["rule"] for item in erasure.kept} >= {"identity_after_erasure", "transaction_records",
+                                                       "audit_trail", "login_records"}
+    assert AuditEntry.objects.filter(action="privacy.account_erase", object_id=str(erasure.pk)).exists()
+    # The confirmation went to the old address, once, with what is kept and until when.
+    confirmation = [m for m in mail.outbox if m.to == ["budi@example.co.id"] and "erased" in m.subject]
+    assert len(confirmation) == 1
+    body = confirmation[0].body
+    assert "1 transaction with its payments and payouts" in body and "UU No. 8/1997" in body
+    with translation.override("en"):  # the language of the person's profile
+        assert format_wib(identity.delete_after, with_time=False) in body
+    erasure.refresh_from_db()
+    assert erasure.confirmation_email == "" and erasure.confirmation_sent_at is not None
+    assert services.erasure_confirmation_send(erasure_id=erasure.pk) is False  # never twice
+    # The other party sees the pseudonym.
+    client.force_login(seller)
+    page = client.get(txn.get_absolute_url()).content.decode()
+    assert f"Pengguna terhapus #{buyer.pk}" in page and "Budi P." not in page
+
+
+@pytest.mark.django_db
+def test_someone_who_never_transacted_leaves_no_identity_behind(buyer, committed):
+    services.consent_set(user=buyer, purpose="product_news", granted=True)
+    buyer.full_name = "Budi Baru"
+    buyer.save()
+    with committed():
+        erasure = services.account_erase(user=buyer)
+    assert not RetainedIdentity.objects.exists()
+    assert not ProfileChange.objects.filter(user=buyer).exists()
+    assert not ConsentEvent.objects.filter(user=buyer).exists()
+    assert {item["rule"] for item in erasure.kept} == {"audit_trail"}
+
+
+@pytest.mark.django_db
+def test_a_lost_confirmation_task_is_sent_by_the_sweep(buyer, mailoutbox):
+    from privacy.tasks import send_pending_erasure_confirmations
+
+    erasure = services.account_erase(user=buyer)  # on_commit never ran: the broker "lost" it
+    ErasureRecord.objects.filter(pk=erasure.pk).update(erased_at=timezone.now() - dt.timedelta(minutes=5))
+    assert send_pending_erasure_confirmations() == 1
+    assert send_pending_erasure_confirmations() == 0
+    assert [m.to for m in mailoutbox] == [["budi@example.co.id"]]
+
+
+# --- the ledger is never touched -----------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_erasing_both_parties_of_a_paid_out_transaction_keeps_the_books(sendme, confirmed, seller, buyer):
+    txn = confirmed()
+    txn.refresh_from_db()
+    assert txn.status == Status.DISBURSED
+    call_command("ledger_check")
+    entries = list(JournalEntry.objects.order_by("pk").values_list("pk", "idempotency_key", "memo"))
+    postings = list(Posting.objects.order_by("pk").values_list("pk", "entry_id", "account_id", "side", "amount"))
+    part = Disbursement.objects.get()
+
+    services.account_erase(user=seller)
+    services.account_erase(user=buyer)
+
+    call_command("ledger_check")
+    assert list(JournalEntry.objects.order_by("pk").values_list("pk", "idempotency_key", "memo")) == entries
+    assert list(Posting.objects.order_by("pk").values_list("pk", "entry_id", "account_id", "side", "amount")) == postings
+    part.refresh_from_db()
+    assert part.account_number == "7001234567" and part.account_name == "Sari Penjual"  # the payout record
+    assert User.objects.filter(pk__in=[seller.pk, buyer.pk], is_active=False).count() == 2
+    assert RetainedIdentity.objects.count() == 2
