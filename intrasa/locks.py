@@ -1,0 +1,121 @@
+"""Row locks on money objects: taken here, and only here, in one fixed order (DESIGN.md §3).
+
+Every service that changes money or state locks the rows it changes inside its
+``transaction.atomic()`` block, through these functions. Within one database transaction locks are
+taken in this order, and never backwards:
+
+    escrow transaction → bill → dispute → refund request → payout → payout part (disbursement)
+    → payout destination
+
+Two services that touch the same rows therefore queue behind each other instead of deadlocking:
+whoever holds the escrow transaction's lock goes first, and nobody waits for a transaction while
+holding one of its parts. Rows of the same kind are locked in primary-key order (``lock_all``).
+
+The order is checked as locks are taken: asking for a lock that ranks *below* one already held in
+the same database transaction raises ``LockOrderError``, in every environment — a wrong order is a
+latent deadlock, and it is better found by the first test that runs the path than in production.
+The module names models by label, so it imports no app (it sits with the basics in the import
+direction of DESIGN.md §2).
+"""
+from __future__ import annotations
+
+from django.apps import apps
+from django.db import connection, transaction
+from django.db.models import Model, QuerySet
+
+# Lower ranks are locked first.
+LOCK_ORDER = (
+    "transactions.EscrowTransaction",
+    "payments.Bill",
+    "disputes.Dispute",
+    "refunds.RefundRequest",
+    "disbursements.Payout",
+    "disbursements.Disbursement",
+    "accounts.PayoutDestination",
+)
+RANK = {label: rank for rank, label in enumerate(LOCK_ORDER)}
+
+
+class LockOrderError(RuntimeError):
+    """A lock was asked for out of the documented order (a deadlock waiting to happen)."""
+
+
+def _label(model) -> str:
+    return model._meta.label
+
+
+def _chain_is_live(state: dict) -> bool:
+    """Whether the atomic block in which the current chain of locks began is still open."""
+    if state["anchor"] is not None:
+        return state["anchor"] in connection.savepoint_ids
+    return state["marker"] in [entry[1] for entry in connection.run_on_commit]
+
+
+def _held_rank_state() -> dict:
+    """The highest rank locked in the current chain: the locks taken since the outermost atomic
+    block that took the first of them (a service's own block) began.
+
+    The chain is anchored to that block: to its savepoint when it is nested (as every service is
+    inside a test's transaction), otherwise to the database transaction itself, followed through
+    an on-commit callback (Django has no rollback hook: once the callback is no longer pending, the
+    transaction committed or rolled back). When the anchor is gone, a new chain begins; the check
+    can then only be less strict than the database, never stricter.
+    """
+    state = getattr(connection, "_intrasa_lock_state", None)
+    if state is None or not _chain_is_live(state):
+        anchor = connection.savepoint_ids[-1] if connection.savepoint_ids else None
+        state = {"anchor": anchor, "marker": None, "highest": -1, "highest_label": ""}
+        if anchor is None:
+            def marker():
+                connection._intrasa_lock_state = None
+
+            state["marker"] = marker
+            transaction.on_commit(marker)
+        connection._intrasa_lock_state = state
+    return state
+
+
+def _check_order(label: str) -> None:
+    if not connection.in_atomic_block:
+        raise LockOrderError(f"lock {label} inside the service's transaction.atomic() block")
+    rank = RANK.get(label)
+    if rank is None:
+        raise LockOrderError(f"{label} has no place in intrasa.locks.LOCK_ORDER")
+    state = _held_rank_state()
+    if rank < state["highest"]:
+        raise LockOrderError(f"{label} locked after {state['highest_label']}: the order is "
+                             f"{' → '.join(LOCK_ORDER)}")
+    if rank > state["highest"]:
+        state["highest"], state["highest_label"] = rank, label
+
+
+def _model(model_or_label) -> type[Model]:
+    if isinstance(model_or_label, str):
+        return apps.get_model(model_or_label)
+    return model_or_label
+
+
+def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool = False) -> Model | None:
+    """Lock one row (``SELECT … FOR UPDATE``) and return it, with ``related`` rows joined but not
+    locked. With ``skip_locked``, ``None`` when another worker holds it (or it does not exist);
+    otherwise a missing row raises ``DoesNotExist``."""
+    model = _model(model_or_label)
+    _check_order(_label(model))
+    queryset = model.objects.select_for_update(of=("self",), skip_locked=skip_locked).filter(pk=pk)
+    if related:
+        queryset = queryset.select_related(*related)
+    if skip_locked:
+        return queryset.first()
+    return queryset.get()
+
+
+def lock_all(queryset: QuerySet) -> list:
+    """Lock every row of ``queryset`` (one kind of model), in primary-key order."""
+    _check_order(_label(queryset.model))
+    return list(queryset.select_for_update(of=("self",)).order_by("pk"))
+
+
+def lock_transaction(escrow_transaction) -> Model:
+    """The escrow transaction, locked first of all, with its parties joined."""
+    pk = escrow_transaction.pk if isinstance(escrow_transaction, Model) else escrow_transaction
+    return lock("transactions.EscrowTransaction", pk, related=("seller", "buyer"))

@@ -1,0 +1,64 @@
+"""The one lock module: rows are locked in one documented order, and asking out of order fails
+loudly (a wrong order is a deadlock waiting to happen)."""
+import pytest
+from django.db import transaction
+
+from intrasa import locks
+from payments.models import Bill
+from tests import scenarios
+from transactions.models import Status
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def paid(seller, buyer):
+    return scenarios.advance(scenarios.create(seller, buyer), buyer, Status.PAID)
+
+
+def test_locks_in_the_documented_order(paid):
+    bill = Bill.objects.get(escrow_transaction=paid)
+    with transaction.atomic():
+        assert locks.lock_transaction(paid).pk == paid.pk
+        assert locks.lock(Bill, bill.pk).pk == bill.pk
+        assert [b.pk for b in locks.lock_all(Bill.objects.filter(escrow_transaction=paid))] == [bill.pk]
+
+
+def test_a_lock_below_one_already_held_is_refused(paid):
+    bill = Bill.objects.get(escrow_transaction=paid)
+    with pytest.raises(locks.LockOrderError, match="transactions.EscrowTransaction locked after payments.Bill"):
+        with transaction.atomic():
+            locks.lock(Bill, bill.pk)
+            locks.lock_transaction(paid)
+
+
+def test_each_service_block_starts_its_own_chain(paid):
+    """Two services one after the other (as in a test, or a task calling two services) may each
+    start again from the top of the order."""
+    bill = Bill.objects.get(escrow_transaction=paid)
+    with transaction.atomic():
+        locks.lock(Bill, bill.pk)
+    with transaction.atomic():
+        locks.lock_transaction(paid)
+
+
+def test_nested_blocks_continue_the_chain(paid):
+    bill = Bill.objects.get(escrow_transaction=paid)
+    with pytest.raises(locks.LockOrderError):
+        with transaction.atomic():
+            locks.lock(Bill, bill.pk)
+            with transaction.atomic():  # a service called by a service: still one chain
+                locks.lock_transaction(paid)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_locks_outside_a_database_transaction_are_refused(paid):
+    with pytest.raises(locks.LockOrderError, match="inside the service's transaction.atomic"):
+        locks.lock_transaction(paid)
+
+
+def test_every_model_in_the_order_exists():
+    from django.apps import apps
+
+    for label in locks.LOCK_ORDER:
+        assert apps.get_model(label)
