@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from intrasa import locks
 from audit.services import audit_record
 from notifications.services import notify
 
@@ -69,12 +70,12 @@ def _validate_language(language: str) -> str:
 
 
 def _lock_owner(owner: User) -> User:
-    return User.objects.select_for_update().get(pk=owner.pk)
+    return locks.lock(User, owner.pk)
 
 
 def _lock_destination(*, owner: User, destination: PayoutDestination) -> PayoutDestination:
     try:
-        return PayoutDestination.objects.select_for_update().get(pk=destination.pk, owner=owner)
+        return locks.lock(PayoutDestination, destination.pk, owner=owner)
     except PayoutDestination.DoesNotExist:
         # The views 404 before getting here; this guards every other caller.
         raise ValidationError(_("This payout destination does not belong to you."),
@@ -388,8 +389,8 @@ def payout_destination_archive(*, owner: User, destination: PayoutDestination) -
         successor = None
         if was_default:
             successor = (
-                PayoutDestination.objects.select_for_update()
-                .filter(owner=owner, is_archived=False).order_by("-created_at", "-pk").first()
+                locks.lock_first(PayoutDestination.objects
+                                 .filter(owner=owner, is_archived=False).order_by("-created_at", "-pk"))
             )
             if successor is not None:
                 successor.is_default = True
@@ -411,7 +412,7 @@ def payout_destination_approve(
         raise ValidationError({"reason": ValidationError(_("Say why the different name is acceptable."),
                                                          code="required")})
     with transaction.atomic():
-        destination = PayoutDestination.objects.select_for_update().get(pk=destination.pk)
+        destination = locks.lock(PayoutDestination, destination.pk)
         if destination.verification != PayoutDestination.Verification.NAME_MISMATCH:
             raise ValidationError(
                 _("Only a destination whose holder name differs from the bank's record can be "
@@ -487,7 +488,7 @@ def staff_authenticator_confirm(*, user: User, device, code: str) -> list[str]:
         locked = _lock_owner(user)
         if _confirmed_totp(locked) is not None:
             raise ValidationError(_("This account already has an authenticator app."), code="enrolled")
-        device = type(device).objects.select_for_update().get(pk=device.pk, user=locked, confirmed=False)
+        device = locks.lock(type(device), device.pk, user=locked, confirmed=False)
         # A wrong code is not raised inside this block: the device's failure count (django-otp's
         # throttling) must be committed, not rolled back with the error.
         if _TOTP_CODE.fullmatch(code) and device.verify_token(code):

@@ -10,12 +10,8 @@ class DisbursementsConfig(AppConfig):
     verbose_name = _("Disbursements")
 
     def ready(self):
-        from transactions.signals import escrow_released
-
-        from .services import on_escrow_released
-
-        escrow_released.connect(on_escrow_released, dispatch_uid="disbursements.plan_seller_payout")
-
+        # An optional listener (DESIGN.md §3): a new bank account is checked at once rather than at
+        # its first payout. Payouts themselves are planned by name by the flow that releases money.
         from accounts.signals import payout_destination_added
 
         from .services import on_destination_added

@@ -84,6 +84,17 @@ def _default_destination(user) -> PayoutDestination | None:
 
 # --- planning -------------------------------------------------------------------------------
 
+def seller_payout_plan(*, escrow_transaction, amount: int, actor=None) -> Payout:
+    """Plan paying the seller what the escrow release (or a split) made payable: one seller payout
+    per transaction, so a flow run twice plans it once. Called by name by the flows that release
+    escrow money (``escrow.services``, ``disputes.services``), inside their database transaction."""
+    existing = escrow_transaction.payouts.filter(purpose=Payout.Purpose.SELLER_PAYOUT).first()
+    if existing is not None:
+        return existing
+    return payout_plan(escrow_transaction=escrow_transaction, purpose=Payout.Purpose.SELLER_PAYOUT,
+                       recipient=escrow_transaction.seller, amount=amount, actor=actor)
+
+
 def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, reason: str = "",
                 destination: PayoutDestination | None = None, actor=None) -> Payout:
     """Plan paying ``amount`` to ``recipient``; call inside the transaction that made it payable."""
@@ -156,13 +167,6 @@ def on_destination_added(sender, *, destination_id, **kwargs) -> None:
         verify_destination.delay(destination_id)
     except Exception:  # noqa: BLE001 - broker down: the account is checked before its first payout
         logger.warning("could not enqueue the inquiry of destination %s", destination_id, exc_info=True)
-
-
-def on_escrow_released(sender, *, escrow_transaction, amount, **kwargs) -> None:
-    """Receiver of ``transactions.signals.escrow_released``: plan the seller's payout."""
-    if not escrow_transaction.payouts.filter(purpose=Payout.Purpose.SELLER_PAYOUT).exists():
-        payout_plan(escrow_transaction=escrow_transaction, purpose=Payout.Purpose.SELLER_PAYOUT,
-                    recipient=escrow_transaction.seller, amount=amount)
 
 
 # --- sending --------------------------------------------------------------------------------

@@ -7,3 +7,10 @@ class DisputesConfig(AppConfig):
 
     name = "disputes"
     verbose_name = _("Disputes")
+
+    def ready(self):
+        from ledger.checks import register_cross_check
+
+        from .checks import dispute_state_breaches
+
+        register_cross_check(dispute_state_breaches)

@@ -9,13 +9,17 @@ from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from refunds.policy import DisputeReason, ReturnShippingPayer
 
-from .uploads import private_storage
+from intrasa.uploads import private_storage
 
 
-class Dispute(models.Model):
+class Dispute(ConcurrentTransitionMixin, models.Model):
+    """A buyer's claim about one transaction: open (the parties talk), escalated (staff decide),
+    resolved. A state machine; ``disputes.services`` runs the transitions with the rows locked."""
+
     class Status(models.TextChoices):
         OPEN = "open", _("Open: the parties are talking")
         ESCALATED = "escalated", _("Waiting for an INTRASA decision")
@@ -34,8 +38,8 @@ class Dispute(models.Model):
     description = models.TextField(_("description"))
     opened_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                   verbose_name=_("opened by"))
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN,
-                              db_index=True)
+    status = FSMField(_("status"), max_length=12, choices=Status.choices, default=Status.OPEN, protected=True,
+                      db_index=True)
     # The seller's first answer (a message or an offer) is due by then, else staff take over.
     seller_reply_due_at = models.DateTimeField(_("seller replies by"), null=True, blank=True)
     seller_replied_at = models.DateTimeField(_("seller replied at"), null=True, blank=True)
@@ -61,6 +65,16 @@ class Dispute(models.Model):
 
     def __str__(self) -> str:
         return f"{self.escrow_transaction.reference} · {self.get_reason_display()}"
+
+    # --- transitions (bodies empty: disputes.services sets the fields) --------------------------
+
+    @transition(field=status, source=Status.OPEN, target=Status.ESCALATED)
+    def escalate(self):
+        """Nobody answered in time, or the claim needs INTRASA to verify it: staff decide."""
+
+    @transition(field=status, source=[Status.OPEN, Status.ESCALATED], target=Status.RESOLVED)
+    def resolve(self):
+        """Ended by agreement or by staff: the money was released, refunded or split."""
 
     def get_absolute_url(self) -> str:
         return reverse("disputes:detail", kwargs={"reference": self.escrow_transaction.reference})
@@ -121,7 +135,7 @@ class Evidence(models.Model):
     content_type = models.CharField(_("content type"), max_length=50)
     size = models.PositiveBigIntegerField(_("size (bytes)"))
     # Of the stored file (what is downloaded); the original as uploaded is not kept, only its hash
-    # (disputes.uploads: images are re-encoded without their metadata).
+    # (intrasa.uploads: images are re-encoded without their metadata).
     sha256 = models.CharField(_("SHA-256"), max_length=64)
     original_sha256 = models.CharField(_("SHA-256 of the file as uploaded"), max_length=64, blank=True)
     created_at = models.DateTimeField(_("uploaded at"), auto_now_add=True)
@@ -138,7 +152,7 @@ class Evidence(models.Model):
         return reverse("disputes:evidence", kwargs={"pk": self.pk})
 
 
-class SettlementOffer(models.Model):
+class SettlementOffer(ConcurrentTransitionMixin, models.Model):
     class Outcome(models.TextChoices):
         RELEASE = "release", _("Release everything to the seller")
         REFUND = "refund", _("Refund the buyer in full")
@@ -163,8 +177,8 @@ class SettlementOffer(models.Model):
                                              choices=ReturnShippingPayer.choices,
                                              default=ReturnShippingPayer.NONE)
     note = models.TextField(_("note"), blank=True)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING,
-                              db_index=True)
+    status = FSMField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING, protected=True,
+                      db_index=True)
     respond_by = models.DateTimeField(_("answer by"), db_index=True)
     responded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                      related_name="+", verbose_name=_("answered by"))
@@ -184,3 +198,16 @@ class SettlementOffer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_outcome_display()} ({self.get_status_display()})"
+
+    # --- transitions (bodies empty: disputes.services sets the fields) --------------------------
+    # Offers that a newer offer replaces, that expire or that the resolution closes change in bulk
+    # (``disputes.services``), from pending only, with the dispute locked.
+
+    @transition(field=status, source=Status.PENDING, target=Status.ACCEPTED)
+    def accept(self):
+        """The other party agreed: the dispute is resolved by this settlement."""
+
+    @transition(field=status, source=Status.PENDING, target=Status.REJECTED)
+    def reject(self):
+        """The other party said no; the dispute goes on."""
+

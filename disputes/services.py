@@ -13,6 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from disbursements.services import seller_payout_plan
+from intrasa import locks
+from intrasa.errors import ServiceError
+from payments.selectors import payment_reversed
 from audit.services import audit_record
 from intrasa.money import check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib
@@ -25,25 +29,22 @@ from transactions.models import EscrowTransaction, can_resolve_disputes
 from workdays.calendar import working_calendar
 
 from .models import Dispute, DisputeMessage, Evidence, PartyRole, SettlementOffer
-from .uploads import check_upload, private_path
+from intrasa.uploads import check_upload, private_path
 
 
-class DisputeError(Exception):
+class DisputeError(ServiceError):
     """A refused dispute action; the message is meant for the person who tried it."""
-
-    def __init__(self, message: str, code: str = "refused"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 # --- helpers --------------------------------------------------------------------------------
 
 def _lock(dispute) -> Dispute:
+    """The dispute, locked after its transaction (``intrasa.locks``' order): resolving moves the
+    transaction's money, and the transaction is always locked first."""
     pk = dispute.pk if isinstance(dispute, Dispute) else dispute
-    return (Dispute.objects.select_for_update(of=("self",))
-            .select_related("escrow_transaction", "escrow_transaction__seller", "escrow_transaction__buyer")
-            .get(pk=pk))
+    locks.lock_transaction(Dispute.objects.values_list("escrow_transaction_id", flat=True).get(pk=pk))
+    return locks.lock(Dispute, pk, related=("escrow_transaction", "escrow_transaction__seller",
+                                            "escrow_transaction__buyer"))
 
 
 def role_of(dispute: Dispute, user) -> str | None:
@@ -85,7 +86,7 @@ def _store_evidence(dispute, *, uploader, role, upload, checked, purpose, messag
     evidence = Evidence(dispute=dispute, message=message, uploaded_by=uploader, role=role, purpose=purpose,
                         original_name=(upload.name or "")[:200], content_type=checked.content_type,
                         size=checked.size, sha256=checked.sha256, original_sha256=checked.original_sha256)
-    # The cleaned bytes (disputes.uploads), never the upload itself.
+    # The cleaned bytes (intrasa.uploads), never the upload itself.
     evidence.file.save(private_path(f"disputes/{dispute.escrow_transaction.reference}", checked.extension),
                        checked.content, save=False)
     evidence.save()
@@ -105,7 +106,7 @@ def _escalate(dispute: Dispute, why: str, now) -> None:
     """Hand the dispute to staff (locked row); their decision is due within the SLA."""
     if dispute.status != Dispute.Status.OPEN:
         return
-    dispute.status = Dispute.Status.ESCALATED
+    dispute.escalate()
     dispute.escalated_at = now
     dispute.escalation_reason = why[:255]
     dispute.staff_due_at = working_calendar().add_working_hours(now, policy.STAFF_DECISION_WORKING_HOURS)
@@ -132,7 +133,7 @@ def dispute_open(*, escrow_transaction, buyer, reason: str, description: str, up
     checked = _check_file(upload, evidence_purpose) if upload else None
     now = timezone.now()
     with transaction.atomic():
-        txn = EscrowTransaction.objects.select_for_update(of=("self",)).get(pk=escrow_transaction.pk)
+        txn = locks.lock_transaction(escrow_transaction)
         if reason == DisputeReason.NOT_SHIPPED and not policy.not_shipped_claim_allowed(
                 shipped=txn.shipped_at is not None, shipping_deadline=txn.shipping_deadline, now=now):
             raise DisputeError(_("A “not shipped” claim is possible only after the shipping deadline (%(deadline)s) "
@@ -245,7 +246,7 @@ def offer_propose(*, dispute, proposer, outcome: str, buyer_amount: int | None =
 
 def _pending_offer_for_answer(offer, user) -> tuple[Dispute, SettlementOffer, str]:
     dispute = _lock(offer.dispute_id)
-    offer = SettlementOffer.objects.select_for_update().get(pk=offer.pk)
+    offer = locks.lock(SettlementOffer, offer.pk)
     role = role_of(dispute, user)
     if role not in (PartyRole.BUYER, PartyRole.SELLER) or role == offer.role:
         raise DisputeError(_("Only the other party can answer this offer."), code="forbidden")
@@ -262,7 +263,7 @@ def offer_accept(*, offer, user) -> Dispute:
     with transaction.atomic():
         dispute, offer, role = _pending_offer_for_answer(offer, user)
         now = timezone.now()
-        offer.status = SettlementOffer.Status.ACCEPTED
+        offer.accept()
         offer.responded_by, offer.responded_at = user, now
         offer.save(update_fields=["status", "responded_by", "responded_at"])
         held = dispute.escrow_transaction.amount_received or 0
@@ -281,7 +282,7 @@ def offer_accept(*, offer, user) -> Dispute:
 def offer_reject(*, offer, user, note: str = "") -> SettlementOffer:
     with transaction.atomic():
         dispute, offer, role = _pending_offer_for_answer(offer, user)
-        offer.status = SettlementOffer.Status.REJECTED
+        offer.reject()
         offer.responded_by, offer.responded_at = user, timezone.now()
         offer.response_note = (note or "").strip()
         offer.save(update_fields=["status", "responded_by", "responded_at", "response_note"])
@@ -325,23 +326,37 @@ def dispute_resolve(*, dispute, staff, outcome: str, reason: str, buyer_amount: 
 def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason: str, by_agreement: bool,
              refund_case: str = RefundCase.SETTLEMENT, return_shipping: int = 0,
              return_shipping_payer: str = "") -> None:
-    """Move the money (transactions.services), record the outcome, start the buyer's refund."""
+    """The dispute's money flow, every step by name, in the caller's database transaction (the
+    transaction and the dispute are locked):
+
+    1. the escrow money moves (``transactions.services``): released to seller payable, returned to
+       buyer refund payable, or split between them (who bears the fee: ``refunds.policy``);
+    2. what is owed to the buyer gets its refund request (``refunds.services``);
+    3. what is owed to the seller gets its payout (``disbursements.services.seller_payout_plan``);
+    4. the dispute records the outcome.
+    Money is released only if the provider has not reversed the payment.
+    """
     txn = dispute.escrow_transaction
+    held = txn.amount_received or 0
+    if outcome != SettlementOffer.Outcome.REFUND and payment_reversed(escrow_transaction=txn):
+        raise DisputeError(_("The payment was reversed by the provider; INTRASA staff will contact you before "
+                             "anything is released."), code="payment_reversed")
     try:
-        if outcome == SettlementOffer.Outcome.RELEASE:
-            if by_agreement:
-                transaction_services.transaction_resolve_split(escrow_transaction=txn, actor=actor, buyer_amount=0,
-                                                               reason=reason, by_agreement=True)
-            else:
-                transaction_services.transaction_resolve_release(escrow_transaction=txn, staff=actor, reason=reason)
+        if outcome == SettlementOffer.Outcome.RELEASE and not by_agreement:
+            transaction_services.transaction_resolve_release(escrow_transaction=txn, staff=actor, reason=reason)
+            seller_amount = txn.seller_receives
         elif outcome == SettlementOffer.Outcome.REFUND:
             # By agreement both parties consented; the timeline records who accepted.
             transaction_services.transaction_refund(escrow_transaction=txn, actor=actor, reason=reason,
                                                     by_agreement=by_agreement)
-        else:
-            transaction_services.transaction_resolve_split(escrow_transaction=txn, actor=actor,
-                                                           buyer_amount=buyer_amount, reason=reason,
-                                                           by_agreement=by_agreement)
+            seller_amount = 0
+        else:  # a split, or a release by agreement (a split with nothing for the buyer)
+            amount = buyer_amount if outcome == SettlementOffer.Outcome.SPLIT else 0
+            split = policy.split_allocation(held=held, buyer_amount=amount, fee_amount=txn.fee_amount)
+            transaction_services.transaction_resolve_split(
+                escrow_transaction=txn, actor=actor, buyer_amount=split.buyer, seller_amount=split.seller,
+                fee=split.fee, reason=reason, by_agreement=by_agreement)
+            seller_amount = split.seller
     except transaction_services.TransactionActionError as exc:
         raise DisputeError(exc.message, code=exc.code) from None
     # A fresh instance rather than refresh_from_db(): django-fsm's refresh lifts the protection
@@ -352,9 +367,12 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
             escrow_transaction=txn, case=refund_case, amount=buyer_amount, source_key=f"dispute-split:{dispute.pk}",
             requested_by=actor, dispute=dispute, description=reason)
     elif outcome == SettlementOffer.Outcome.REFUND:
-        request = txn.refund_requests.filter(source_key=f"escrow-refund:{txn.pk}").first()
+        request = refund_services.refund_request_for_escrow_refund(escrow_transaction=txn, amount=held,
+                                                                   reason=reason, dispute=dispute)
     else:
         request = None
+    if seller_amount:
+        seller_payout_plan(escrow_transaction=txn, amount=seller_amount, actor=actor)
     if request is not None and return_shipping and policy.DISPUTE_REFUND_CASE[dispute.reason] in \
             policy.SELLER_FAULT_CASES:
         figure = policy.refund_amount(policy.DISPUTE_REFUND_CASE[dispute.reason], price=txn.price,
@@ -364,7 +382,7 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
         request.uncovered_amount = figure.uncovered_amount
         request.save(update_fields=["uncovered_amount"])
     now = timezone.now()
-    dispute.status = Dispute.Status.RESOLVED
+    dispute.resolve()
     dispute.outcome = outcome
     dispute.buyer_amount = buyer_amount
     dispute.resolution_reason = reason

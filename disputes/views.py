@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_POST
 from transactions.selectors import transaction_get_for_party
 
 from . import selectors, services
-from .uploads import private_file_response
+from intrasa.uploads import private_file_response
 from .forms import DisputeOpenForm, MessageForm, OfferForm, RejectForm
 from .models import SettlementOffer
 

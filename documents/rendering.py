@@ -47,7 +47,7 @@ def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML  # imported lazily: loading Pango takes a moment
 
     # Importing WeasyPrint turns on Pillow's LOAD_TRUNCATED_IMAGES for the whole process. INTRASA's
-    # documents embed no raster image, and uploads (disputes.uploads) must refuse truncated files.
+    # documents embed no raster image, and uploads (intrasa.uploads) must refuse truncated files.
     ImageFile.LOAD_TRUNCATED_IMAGES = False
     return HTML(string=html, url_fetcher=_refuse_fetch).write_pdf()
 

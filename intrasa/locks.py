@@ -4,8 +4,12 @@ Every service that changes money or state locks the rows it changes inside its
 ``transaction.atomic()`` block, through these functions. Within one database transaction locks are
 taken in this order, and never backwards:
 
-    escrow transaction → bill → dispute → refund request → payout → payout part (disbursement)
-    → payout destination
+    person (user) → escrow transaction → bill → dispute → settlement offer → refund request
+    → payout → payout part (disbursement) → payout destination → every other row
+
+"Every other row" (a notification being sent, a withdrawal instruction, a personal-data export, a
+batch the retention job works on…) is locked last: such rows are housekeeping, never locked before
+a money object.
 
 Two services that touch the same rows therefore queue behind each other instead of deadlocking:
 whoever holds the escrow transaction's lock goes first, and nobody waits for a transaction while
@@ -25,15 +29,18 @@ from django.db.models import Model, QuerySet
 
 # Lower ranks are locked first.
 LOCK_ORDER = (
+    "accounts.User",
     "transactions.EscrowTransaction",
     "payments.Bill",
     "disputes.Dispute",
+    "disputes.SettlementOffer",
     "refunds.RefundRequest",
     "disbursements.Payout",
     "disbursements.Disbursement",
     "accounts.PayoutDestination",
 )
 RANK = {label: rank for rank, label in enumerate(LOCK_ORDER)}
+LAST = len(LOCK_ORDER)  # every other row
 
 
 class LockOrderError(RuntimeError):
@@ -64,7 +71,7 @@ def _held_rank_state() -> dict:
     state = getattr(connection, "_intrasa_lock_state", None)
     if state is None or not _chain_is_live(state):
         anchor = connection.savepoint_ids[-1] if connection.savepoint_ids else None
-        state = {"anchor": anchor, "marker": None, "highest": -1, "highest_label": ""}
+        state = {"anchor": anchor, "marker": None, "highest": -1, "highest_label": "", "held": set()}
         if anchor is None:
             def marker():
                 connection._intrasa_lock_state = None
@@ -75,13 +82,18 @@ def _held_rank_state() -> dict:
     return state
 
 
-def _check_order(label: str) -> None:
+def _check_order(label: str, pk=None) -> None:
+    """Refuse a lock below the highest one held in this chain — unless it is a row this chain
+    holds already (a service called by a service locking the same transaction again: the database
+    grants it at once, there is nothing to wait for)."""
     if not connection.in_atomic_block:
         raise LockOrderError(f"lock {label} inside the service's transaction.atomic() block")
-    rank = RANK.get(label)
-    if rank is None:
-        raise LockOrderError(f"{label} has no place in intrasa.locks.LOCK_ORDER")
+    rank = RANK.get(label, LAST)
     state = _held_rank_state()
+    if pk is not None and (label, str(pk)) in state["held"]:
+        return
+    if pk is not None:
+        state["held"].add((label, str(pk)))
     if rank < state["highest"]:
         raise LockOrderError(f"{label} locked after {state['highest_label']}: the order is "
                              f"{' → '.join(LOCK_ORDER)}")
@@ -95,13 +107,14 @@ def _model(model_or_label) -> type[Model]:
     return model_or_label
 
 
-def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool = False) -> Model | None:
+def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool = False,
+         **filters) -> Model | None:
     """Lock one row (``SELECT … FOR UPDATE``) and return it, with ``related`` rows joined but not
-    locked. With ``skip_locked``, ``None`` when another worker holds it (or it does not exist);
-    otherwise a missing row raises ``DoesNotExist``."""
+    locked; ``filters`` must hold too (e.g. the owner). With ``skip_locked``, ``None`` when another
+    worker holds it (or it does not exist); otherwise a missing row raises ``DoesNotExist``."""
     model = _model(model_or_label)
-    _check_order(_label(model))
-    queryset = model.objects.select_for_update(of=("self",), skip_locked=skip_locked).filter(pk=pk)
+    _check_order(_label(model), pk)
+    queryset = model.objects.select_for_update(of=("self",), skip_locked=skip_locked).filter(pk=pk, **filters)
     if related:
         queryset = queryset.select_related(*related)
     if skip_locked:
@@ -109,10 +122,24 @@ def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool
     return queryset.get()
 
 
-def lock_all(queryset: QuerySet) -> list:
-    """Lock every row of ``queryset`` (one kind of model), in primary-key order."""
+def lock_first(queryset: QuerySet) -> Model | None:
+    """Lock the first row of ``queryset`` (in its own order) and return it, or ``None``."""
     _check_order(_label(queryset.model))
-    return list(queryset.select_for_update(of=("self",)).order_by("pk"))
+    row = queryset.select_for_update(of=("self",)).first()
+    if row is not None:
+        _held_rank_state()["held"].add((_label(queryset.model), str(row.pk)))
+    return row
+
+
+def lock_all(queryset: QuerySet, *, skip_locked: bool = False, limit: int | None = None) -> list:
+    """Lock every row of ``queryset`` (one kind of model), in primary-key order — at most
+    ``limit``, and with ``skip_locked`` only those no other worker holds (batch jobs that run
+    side by side, each taking its own rows)."""
+    _check_order(_label(queryset.model))
+    queryset = queryset.select_for_update(of=("self",), skip_locked=skip_locked).order_by("pk")
+    rows = list(queryset[:limit] if limit is not None else queryset)
+    _held_rank_state()["held"].update((_label(queryset.model), str(row.pk)) for row in rows)
+    return rows
 
 
 def lock_transaction(escrow_transaction) -> Model:

@@ -13,6 +13,8 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),
     path("akun/", include("accounts.urls")),
+    # The escrow flows' actions first: they take their paths before the apps' generic patterns.
+    path("", include("escrow.urls")),
     path("transaksi/", include("transactions.urls")),
     path("pembayaran/", include("payments.urls")),
     path("pencairan/", include("disbursements.urls")),

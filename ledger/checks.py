@@ -1,5 +1,9 @@
 """The ledger invariants of DESIGN.md §4.3, as functions that return every breach they find.
 
+The ledger knows no transaction states (it sits below the transactions app), so rules 2–4 are the
+transactions app's cross-checks (``transactions/checks.py``), registered here through
+``register_cross_check`` like every app's; ``ledger_breaches`` runs them all.
+
 1. Every journal entry balances (debits = credits) and has at least two postings.
 2. The escrow liability equals the money held for open transactions: a transaction's escrow hold
    equals the amount received while it is in a held state (verified, shipped, disputed) and is zero
@@ -44,7 +48,7 @@ def unbalanced_entries() -> list[Breach]:
             for pk, key, net, lines in rows]
 
 
-def _per_transaction_balances() -> dict[int, dict[str, int]]:
+def per_transaction_balances() -> dict[int, dict[str, int]]:
     balances: dict[int, dict[str, int]] = defaultdict(dict)
     rows = (Posting.objects.filter(account__escrow_transaction__isnull=False)
             .values("account__escrow_transaction", "account__category").annotate(total=Sum(SIGNED)))
@@ -54,7 +58,7 @@ def _per_transaction_balances() -> dict[int, dict[str, int]]:
     return balances
 
 
-def _flows_by_kind() -> dict[int, dict[tuple[str, str], int]]:
+def flows_by_kind() -> dict[int, dict[tuple[str, str], int]]:
     """Per transaction: amounts per (entry kind, account category) credited or debited."""
     flows: dict[int, dict[tuple[str, str], int]] = defaultdict(lambda: defaultdict(int))
     rows = (Posting.objects.filter(entry__escrow_transaction__isnull=False)
@@ -64,57 +68,6 @@ def _flows_by_kind() -> dict[int, dict[tuple[str, str], int]]:
         key = (row["entry__kind"], row["account__category"], row["side"])
         flows[row["entry__escrow_transaction"]][key] += row["total"]
     return flows
-
-
-def transaction_breaches() -> list[Breach]:
-    from transactions.models import HELD_STATES, EscrowTransaction
-
-    breaches = []
-    balances = _per_transaction_balances()
-    flows = _flows_by_kind()
-    txns = EscrowTransaction.objects.filter(pk__in=set(balances) | set(flows)).values_list(
-        "pk", "reference", "status", "amount_received")
-    for pk, reference, status, received in txns:
-        bal = balances.get(pk, {})
-        held = bal.get(AccountCategory.ESCROW_HOLD, 0)
-        expected_held = (received or 0) if status in HELD_STATES else 0
-        if held != expected_held:
-            breaches.append(Breach("escrow-hold-matches-state", reference,
-                                   f"status {status}: hold {held}, expected {expected_held}"))
-        for category, amount in bal.items():
-            if amount < 0:
-                breaches.append(Breach("no-negative-accounts", reference, f"{category} is {amount}"))
-        flow = flows.get(pk, {})
-        paid = (flow.get((EntryKind.PAYMENT_VERIFIED, AccountCategory.ESCROW_HOLD, "C"), 0)
-                + flow.get((EntryKind.PAYMENT_UNMATCHED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0))
-        fees = (flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.FEE_REVENUE, "C"), 0)
-                - flow.get((EntryKind.REVERSAL, AccountCategory.FEE_REVENUE, "D"), 0))
-        disbursed = (flow.get((EntryKind.PAYOUT, AccountCategory.SELLER_PAYABLE, "D"), 0)
-                     - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.SELLER_PAYABLE, "C"), 0))
-        refunded = (flow.get((EntryKind.REFUND_SENT, AccountCategory.BUYER_REFUND_PAYABLE, "D"), 0)
-                    - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0))
-        accounted = (disbursed + refunded + fees + held + bal.get(AccountCategory.SELLER_PAYABLE, 0)
-                     + bal.get(AccountCategory.BUYER_REFUND_PAYABLE, 0))
-        if paid != accounted:
-            breaches.append(Breach(
-                "paid-equals-accounted", reference,
-                f"paid {paid} != disbursed {disbursed} + refunded {refunded} + fees {fees} + held "
-                f"{held} + payable {accounted - disbursed - refunded - fees - held}"))
-    return breaches
-
-
-def escrow_liability_breaches() -> list[Breach]:
-    """The total of all escrow holds equals the money held for open transactions."""
-    from transactions.models import HELD_STATES, EscrowTransaction
-
-    total_hold = normal_balance(AccountCategory.ESCROW_HOLD, Posting.objects.filter(
-        account__category=AccountCategory.ESCROW_HOLD).aggregate(t=Sum(SIGNED))["t"] or 0)
-    expected = EscrowTransaction.objects.filter(status__in=HELD_STATES).aggregate(
-        t=Sum("amount_received"))["t"] or 0
-    if total_hold != expected:
-        return [Breach("escrow-liability-total", "all transactions",
-                       f"escrow holds {total_hold} != held for open transactions {expected}")]
-    return []
 
 
 # Cross-checks between the ledger and the apps above it (DESIGN.md §2: the ledger imports none
@@ -132,7 +85,7 @@ def register_cross_check(check):
 
 
 def ledger_breaches() -> list[Breach]:
-    breaches = unbalanced_entries() + escrow_liability_breaches() + transaction_breaches()
+    breaches = unbalanced_entries()
     for check in _CROSS_CHECKS:
         breaches += check()
     return breaches

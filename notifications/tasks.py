@@ -7,6 +7,8 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from intrasa import locks
+
 from .models import Notification
 
 
@@ -14,10 +16,7 @@ from .models import Notification
 def send_notification_email(notification_id: int) -> None:
     """Send one notification's email at most once: the row is locked and marked in one transaction."""
     with transaction.atomic():
-        notification = (
-            Notification.objects.select_for_update().filter(pk=notification_id, email_sent_at__isnull=True)
-            .first()
-        )
+        notification = locks.lock_first(Notification.objects.filter(pk=notification_id, email_sent_at__isnull=True))
         if notification is None or not notification.email:
             return
         link = notification.link

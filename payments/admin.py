@@ -1,20 +1,13 @@
-"""Staff views of bills, notifications and the bank-statement import (finance)."""
-from django import forms
-from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied
-from django.shortcuts import redirect, render
-from django.urls import path, reverse
+"""Staff views of the provider's notifications, as received. (Bills and the bank-statement import
+are staff pages that place money, which may open refund requests: ``escrow.admin``.)"""
+from django.contrib import admin
+from django.urls import reverse
 from django.utils.html import format_html
-from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from intrasa.admin import ReadOnlyAdmin
-from intrasa.forms import RupiahField
-from intrasa.money import format_rupiah
 
-from .models import BankStatementLine, Bill, ProviderNotification
-from .services import StaffPaymentError, bill_record_provider_amount, statement_import
-from .statement import statement_rows
+from .models import ProviderNotification
 
 
 def transaction_link(txn):
@@ -22,83 +15,6 @@ def transaction_link(txn):
         return "-"
     url = reverse("admin:transactions_escrowtransaction_change", args=[txn.pk])
     return format_html('<a href="{}">{}</a>', url, txn.reference)
-
-
-class AwaitingAmountFilter(admin.SimpleListFilter):
-    """Finance's queue: paid at Faspay, amount stated by no source (a lost notification)."""
-
-    title = gettext_lazy("amount")
-    parameter_name = "amount"
-
-    def lookups(self, request, model_admin):
-        return [("unknown", gettext_lazy("Paid, amount not known yet"))]
-
-    def queryset(self, request, queryset):
-        if self.value() == "unknown":
-            return queryset.filter(status=Bill.Status.PAID, amount_source="")
-        return queryset
-
-
-class ProviderAmountForm(forms.Form):
-    # What Faspay's report says: bounded by what the service accepts, whatever the bill asked.
-    amount = RupiahField(label=gettext_lazy("Amount Faspay collected (Rp)"), min_value=1)
-    trx_id = forms.CharField(label=gettext_lazy("Faspay trx_id"), max_length=40, required=False,
-                             help_text=gettext_lazy("Needed only when INTRASA never learnt the bill's trx_id."))
-    reason = forms.CharField(label=gettext_lazy("Reason and source"), widget=forms.Textarea(attrs={"rows": 3}),
-                             help_text=gettext_lazy("Which Faspay report (and its date) shows this amount."))
-
-
-@admin.register(Bill)
-class BillAdmin(ReadOnlyAdmin):
-    list_display = ("bill_no", "transaction", "method", "channel_code", "amount_display", "status", "flag",
-                    "paid_amount_display", "created_at", "expires_at", "settlement_expected_at")
-    readonly_fields = ("transaction",)
-    list_filter = (AwaitingAmountFilter, "status", "flag", "method", "channel_code")
-    search_fields = ("bill_no", "provider_trx_id", "pay_code", "escrow_transaction__reference")
-    list_select_related = ("escrow_transaction",)
-    date_hierarchy = "created_at"
-
-    @admin.display(description=gettext_lazy("Amount"), ordering="amount")
-    def amount_display(self, obj):
-        return format_rupiah(obj.amount)
-
-    @admin.display(description=gettext_lazy("Transaction"), ordering="escrow_transaction__reference")
-    def transaction(self, obj):
-        return transaction_link(obj.escrow_transaction)
-
-    @admin.display(description=gettext_lazy("Paid"), ordering="paid_amount")
-    def paid_amount_display(self, obj):
-        if obj.status == Bill.Status.PAID and not obj.amount_known:
-            # Finance records it (the view checks the permission).
-            url = reverse("admin:payments_bill_record_amount", args=[obj.pk])
-            return format_html('<a href="{}">{}</a>', url, _("unknown: record it"))
-        return format_rupiah(obj.paid_amount) if obj.paid_amount is not None else "—"
-
-    def get_urls(self):
-        return [path("<int:pk>/record-amount/", self.admin_site.admin_view(self.record_amount_view),
-                     name="payments_bill_record_amount"), *super().get_urls()]
-
-    def record_amount_view(self, request, pk):
-        """Record what Faspay's report says a paid bill collected (its notification was lost)."""
-        if not request.user.has_perm("payments.record_provider_payment"):
-            raise PermissionDenied
-        bill = Bill.objects.select_related("escrow_transaction").filter(pk=pk).first()
-        if bill is None:
-            raise PermissionDenied
-        form = ProviderAmountForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                bill_record_provider_amount(bill_id=bill.pk, amount=form.cleaned_data["amount"], actor=request.user,
-                                            reason=form.cleaned_data["reason"], trx_id=form.cleaned_data["trx_id"])
-            except StaffPaymentError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("The amount of %(bill)s is recorded and the payment placed.")
-                                 % {"bill": bill.bill_no})
-                return redirect(reverse("admin:payments_bill_changelist") + "?amount=unknown")
-        return render(request, "admin/payments/bill/record_amount.html", {
-            **self.admin_site.each_context(request), "form": form, "bill": bill, "opts": self.model._meta,
-            "title": _("Record the amount Faspay collected")})
 
 
 @admin.register(ProviderNotification)
@@ -114,51 +30,3 @@ class ProviderNotificationAdmin(ReadOnlyAdmin):
                            obj.bill_no)
     list_filter = ("status_code",)
     search_fields = ("trx_id", "bill_no")
-
-
-class StatementUploadForm(forms.Form):
-    file = forms.FileField(label=gettext_lazy("Bank statement (CSV)"), help_text=gettext_lazy(
-        "Columns: date (YYYY-MM-DD), description, amount (Rupiah), reference. Credit lines only."))
-
-    MAX_BYTES = 2 * 1024 * 1024
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if upload.size > self.MAX_BYTES:
-            raise forms.ValidationError(_("The file is larger than 2 MB."))
-        try:
-            text = upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise forms.ValidationError(_("The file is not UTF-8 text.")) from None
-        return statement_rows(text)
-
-
-@admin.register(BankStatementLine)
-class BankStatementLineAdmin(ReadOnlyAdmin):
-    list_display = ("booked_on", "amount_display", "description", "bank_reference", "matched_bill", "imported_by")
-    list_filter = (("matched_bill", admin.EmptyFieldListFilter), "booked_on")
-    search_fields = ("description", "bank_reference", "matched_bill__bill_no")
-    list_select_related = ("matched_bill", "imported_by")
-    change_list_template = "admin/payments/bankstatementline/change_list.html"
-
-    @admin.display(description=gettext_lazy("Amount"), ordering="amount")
-    def amount_display(self, obj):
-        return format_rupiah(obj.amount)
-
-    def get_urls(self):
-        return [path("import/", self.admin_site.admin_view(self.import_view), name="payments_statement_import"),
-                *super().get_urls()]
-
-    def import_view(self, request):
-        if not request.user.has_perm("payments.add_bankstatementline"):
-            raise PermissionDenied
-        form = StatementUploadForm(request.POST or None, request.FILES or None)
-        if request.method == "POST" and form.is_valid():
-            result = statement_import(rows=form.cleaned_data["file"], staff=request.user)
-            messages.success(request, _("%(imported)d lines imported, %(matched)d payments verified, "
-                                        "%(unmatched)d unmatched, %(duplicates)d already imported.") % {
-                "imported": result.imported, "matched": len(result.matched),
-                "unmatched": len(result.unmatched), "duplicates": result.duplicates})
-            return redirect(reverse("admin:payments_bankstatementline_changelist"))
-        return render(request, "admin/payments/bankstatementline/import.html",
-                      {**self.admin_site.each_context(request), "form": form, "title": _("Import bank statement")})

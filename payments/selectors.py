@@ -18,3 +18,9 @@ def bill_current(*, escrow_transaction) -> Bill | None:
     bills = escrow_transaction.bills.order_by("-created_at")
     return (bills.filter(status__in=[Bill.Status.PENDING, Bill.Status.CREATING]).first()
             or bills.filter(status__in=[Bill.Status.PAID, Bill.Status.VERIFIED]).first())
+
+
+def payment_reversed(*, escrow_transaction) -> bool:
+    """Did the provider reverse a payment of this transaction that INTRASA had verified? Then the
+    money is not INTRASA's to release until staff sort it out (the release flows ask first)."""
+    return escrow_transaction.bills.filter(flag=Bill.Flag.REVERSED).exists()

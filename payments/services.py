@@ -23,7 +23,13 @@ its true amount** — held in escrow, or owed back to the buyer — per transact
   owed back); a short payment is owed back and the transaction waits for a full payment again; any
   payment after the escrow was funded is a double payment, and a payment for a transaction that
   closed unpaid is a late payment — both owed back in full.
-* Lock order is always transaction row, then bill row.
+* Lock order is always transaction row, then bill row (``intrasa.locks``).
+
+Owing money back is the first half of a flow: the buyer's refund request is its second. The
+services that can owe money back (``bill_apply_status``, ``statement_line_import``,
+``bill_record_provider_amount``) return every ``OwedBack`` they posted, and their callers —
+the flows in ``escrow.services``, which call them inside one database transaction — open the refund
+request for each by name. Nothing here knows the refunds app (it sits above payments).
 """
 import datetime as dt
 import logging
@@ -36,6 +42,9 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from intrasa.jobs import enqueue
+from intrasa import locks
+from intrasa.errors import ServiceError
 from audit.models import AuditEntry
 from audit.services import audit_record
 from intrasa.money import format_rupiah
@@ -43,14 +52,13 @@ from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from transactions import services as transaction_services
-from transactions.models import EscrowTransaction, Status
+from transactions.models import EscrowTransaction, Status, TransactionEvent
 from workdays.calendar import working_calendar
 
 from . import faspay
 from .channels import CHANNELS, Method, channel_get
 from .models import BankStatementLine, Bill, ProviderNotification
 from .polling import creation_retry_at, next_check_at
-from .signals import payment_owed_back
 
 logger = logging.getLogger(__name__)
 
@@ -61,13 +69,8 @@ OPEN = (Bill.Status.CREATING, Bill.Status.PENDING)
 AWAIT_AMOUNT_POLLING = dt.timedelta(days=1)
 
 
-class PaymentError(Exception):
+class PaymentError(ServiceError):
     """A refusal meant for the buyer; nothing was charged and nothing half-created remains."""
-
-    def __init__(self, message: str, code: str = "refused"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 class UnknownBill(Exception):
@@ -75,11 +78,22 @@ class UnknownBill(Exception):
 
 
 def _lock_txn(pk: int) -> EscrowTransaction:
-    return EscrowTransaction.objects.select_for_update(of=("self",)).select_related("seller", "buyer").get(pk=pk)
+    return locks.lock_transaction(pk)
 
 
 def _lock_bill(pk: int) -> Bill:
-    return Bill.objects.select_for_update().get(pk=pk)
+    return locks.lock(Bill, pk)
+
+
+@dataclass(frozen=True)
+class OwedBack:
+    """Money of ``bill`` posted to the buyer's refund payable (``why``: double, late, short or
+    excess): the caller opens the buyer's refund request for it."""
+
+    escrow_transaction_id: int
+    bill_id: int
+    amount: int
+    why: str
 
 
 def _refresh(txn: EscrowTransaction) -> None:
@@ -133,7 +147,7 @@ def _start(txn_id: int, buyer, channel_code: str) -> _Started:
                 raise PaymentError(_("%(channel)s accepts at most %(max)s; please choose another method.")
                                    % {"channel": channel.name, "max": format_rupiah(channel.max_amount)},
                                    code="over_channel_limit")
-        current = txn.bills.select_for_update().filter(status__in=OPEN).first()
+        current = next(iter(locks.lock_all(txn.bills.filter(status__in=OPEN))), None)
         if current is not None and current.channel_code == channel_code:
             # Same method again: show the same bill, or re-post a creation Faspay never answered.
             return _Started(current, current.status == Bill.Status.CREATING, None)
@@ -159,8 +173,9 @@ def _start(txn_id: int, buyer, channel_code: str) -> _Started:
             )
         txn.payment_due_at = expires_at
         txn.save(update_fields=["payment_due_at", "updated_at"])
-        transaction_services._event(txn, action="payment_method_chosen", actor=buyer, role="buyer",
-                                    data={"channel": channel_code, "bill_no": bill.bill_no})
+        transaction_services.transaction_record_event(
+            txn, action="payment_method_chosen", actor=buyer, role=TransactionEvent.Role.BUYER,
+            data={"channel": channel_code, "bill_no": bill.bill_no})
         return _Started(bill, channel_code != BANK_TRANSFER, to_withdraw)
 
 
@@ -314,8 +329,14 @@ def bill_withdraw(*, bill_id: int, client=None) -> None:
 
 # --- notifications ------------------------------------------------------------------------------
 
-def notification_receive(*, payload: dict, client=None) -> dict:
-    """Handle one payment notification; return the body Faspay expects.
+@dataclass(frozen=True)
+class NotificationReceipt:
+    reply: dict  # the body Faspay expects
+    bill_id: int  # the bill to verify now (by status inquiry: ``escrow.services.bill_check``)
+
+
+def notification_receive(*, payload: dict, client=None) -> NotificationReceipt:
+    """Record one payment notification; return Faspay's reply and the bill to verify.
 
     Raises ``faspay.InvalidNotification`` (bad signature or shape) or ``UnknownBill``; both change
     nothing. Only Faspay bills are Faspay's to notify about: a bank transfer is verified from the
@@ -339,7 +360,7 @@ def notification_receive(*, payload: dict, client=None) -> dict:
         )
         if not created:
             ProviderNotification.objects.filter(pk=record.pk).update(deliveries=F("deliveries") + 1)
-            return client.notification_reply(notification)
+            return NotificationReceipt(client.notification_reply(notification), bill.pk)
         if not bill.provider_trx_id:
             # Faspay created a bill whose Post Data we never saw answered: the signed notification
             # names our bill_no, so its trx_id is the bill's.
@@ -357,48 +378,47 @@ def notification_receive(*, payload: dict, client=None) -> dict:
                                    reference=notification.payment_reference, paid_at=notification.paid_at)
         bill.next_check_at = timezone.now()
         bill.save()
-        from .tasks import check_bill
-
-        check_bill.delay_on_commit(bill.pk)
-    return client.notification_reply(notification)
+    return NotificationReceipt(client.notification_reply(notification), bill.pk)
 
 
 # --- verification ---------------------------------------------------------------------------
 
-def bill_check(*, bill_id: int, client=None) -> str:
-    """Ask Faspay about the bill and apply the answer. Returns the status code seen."""
+def bill_inquire(*, bill_id: int, client=None) -> faspay.PaymentStatus | None:
+    """Ask Faspay about the bill (a network call: never inside a database transaction). ``None``
+    when there is nothing to apply: a bank transfer, a bill verified already, a failed inquiry
+    (polling asks again), or a creation Faspay never answered (re-posted here to learn its trx_id)."""
     bill = Bill.objects.only("pk", "method", "channel_code", "provider_trx_id", "status", "bill_no",
                              "created_at", "creation_attempts").get(pk=bill_id)
     if bill.channel_code == BANK_TRANSFER or bill.status == Bill.Status.VERIFIED:
-        return ""
+        return None
     client = client or faspay.default_client()
     if not bill.provider_trx_id:
         # Nothing to ask about without a trx_id: learn it by re-posting the same bill.
         bill_confirm_creation(bill_id=bill.pk, client=client)
-        return ""
+        return None
     try:
-        status = client.inquiry(trx_id=bill.provider_trx_id, bill_no=bill.bill_no)
+        return client.inquiry(trx_id=bill.provider_trx_id, bill_no=bill.bill_no)
     except faspay.FaspayError:
         logger.warning("status inquiry for %s failed; polling will retry", bill.bill_no, exc_info=True)
         Bill.objects.filter(pk=bill.pk).update(next_check_at=next_check_at(bill, timezone.now()),
                                                checks=F("checks") + 1)
-        return ""
-    bill_apply_status(bill_id=bill.pk, status=status)
-    return status.status_code
+        return None
 
 
 STILL_WAITING = (faspay.STATUS_UNPROCESSED, faspay.STATUS_IN_PROCESS, faspay.STATUS_UNKNOWN)
 GONE = (faspay.STATUS_EXPIRED, faspay.STATUS_CANCELLED, faspay.STATUS_FAILED, faspay.STATUS_NO_BILL)
 
 
-def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> Bill | None:
-    """Record what the status inquiry said (idempotent: a verified bill stays verified)."""
+def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> list[OwedBack]:
+    """Record what the status inquiry said (idempotent: a verified bill stays verified); return
+    the money it owed back to the buyer."""
+    owed: list[OwedBack] = []
     bill = Bill.objects.get(pk=bill_id)
     now = timezone.now()
     if status.status_code in STILL_WAITING and bill.expires_at + dt.timedelta(days=1) >= now:
         # The common answer while polling: nothing happened, only the next look is scheduled.
         Bill.objects.filter(pk=bill_id).update(checks=F("checks") + 1, next_check_at=next_check_at(bill, now))
-        return None
+        return owed
     with transaction.atomic():
         txn = _lock_txn(bill.escrow_transaction_id)
         bill = _lock_bill(bill_id)
@@ -409,7 +429,7 @@ def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> Bill | N
         if code == faspay.STATUS_PAID and bill.status != Bill.Status.VERIFIED:
             _bill_paid_at_provider(txn, bill, amount=status.paid_amount, source=Bill.AmountSource.INQUIRY,
                                    reference=status.payment_reference, paid_at=status.paid_at)
-            if not _bill_place(txn, bill) and now - (bill.paid_at or now) > AWAIT_AMOUNT_POLLING:
+            if not _bill_place(txn, bill, owed) and now - (bill.paid_at or now) > AWAIT_AMOUNT_POLLING:
                 bill.next_check_at = None  # only staff can settle it now
         elif code == faspay.STATUS_REVERSED and bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
             if bill.flag != Bill.Flag.REVERSED:
@@ -428,7 +448,7 @@ def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> Bill | N
             bill.expire()  # the provider keeps saying "unprocessed" long after expiry
             bill.next_check_at = None
         bill.save()
-        return bill
+        return owed
 
 
 # --- placing the money ----------------------------------------------------------------------
@@ -454,7 +474,7 @@ def _bill_paid_at_provider(txn, bill, *, amount: int | None, source: str, refere
         bill.amount_source = source
 
 
-def _bill_place(txn, bill) -> bool:
+def _bill_place(txn, bill, owed: list[OwedBack]) -> bool:
     """Settle a paid bill whose amount is known; ``False`` (and finance alerted) while it is not."""
     if not bill.amount_known:
         channel = CHANNELS.get(bill.channel_code)
@@ -462,7 +482,7 @@ def _bill_place(txn, bill) -> bool:
             _alert_amount_unconfirmed(txn, bill)
             return False
         bill.paid_amount, bill.amount_source = bill.amount, Bill.AmountSource.CLOSED_CHANNEL
-    _bill_settle(txn, bill)
+    _bill_settle(txn, bill, owed)
     return True
 
 
@@ -471,7 +491,7 @@ def _funded_by_another_bill(txn, bill) -> bool:
         .exclude(pk=bill.pk).exists()
 
 
-def _bill_settle(txn, bill) -> None:
+def _bill_settle(txn, bill, owed: list[OwedBack]) -> None:
     """The amount of ``bill`` is known: put the money in escrow or owe it back (module docstring)."""
     paid = bill.paid_amount
     bill.settle()
@@ -485,12 +505,12 @@ def _bill_settle(txn, bill) -> None:
     if funded_elsewhere or txn.status not in (Status.CREATED, Status.PAID):
         # The escrow was funded already (a double payment) or the transaction closed unpaid.
         bill.flag = Bill.Flag.DOUBLE if funded_elsewhere or txn.verified_at else Bill.Flag.LATE
-        _owe_back(txn, bill, paid, bill.flag)
+        _owe_back(txn, bill, paid, bill.flag, owed)
         _alert(txn, bill, f"payment_{bill.flag}")
         return
     if paid < bill.amount:
         bill.flag = Bill.Flag.SHORT
-        _owe_back(txn, bill, paid, "short")
+        _owe_back(txn, bill, paid, "short", owed)
         _alert(txn, bill, "payment_short")
         another_paid = txn.bills.filter(status=Bill.Status.PAID).exclude(pk=bill.pk).exists()
         if txn.status == Status.PAID and not another_paid:  # the buyer may pay the full amount again
@@ -510,31 +530,29 @@ def _bill_settle(txn, bill) -> None:
     _refresh(txn)
     if paid > bill.amount:
         bill.flag = Bill.Flag.EXCESS
-        _owe_back(txn, bill, paid - bill.amount, "excess")
+        _owe_back(txn, bill, paid - bill.amount, "excess", owed)
         _alert(txn, bill, "payment_excess")
     _cancel_other_open_bills(txn, bill)
 
 
 def _cancel_other_open_bills(txn, funding_bill) -> None:
     """The escrow is funded: no other bill of the transaction should be paid any more."""
-    from .tasks import withdraw_bill
-
-    for other in txn.bills.select_for_update().filter(status__in=OPEN).exclude(pk=funding_bill.pk):
+    for other in locks.lock_all(txn.bills.filter(status__in=OPEN).exclude(pk=funding_bill.pk)):
         other.cancel()
         other.cancelled_at = timezone.now()
         other.next_check_at = timezone.now() if other.channel_code != BANK_TRANSFER else None
         other.save()
         if other.channel_code != BANK_TRANSFER:
-            withdraw_bill.delay_on_commit(other.pk)
+            enqueue("payments.tasks.withdraw_bill", other.pk)
 
 
-def _owe_back(txn, bill, amount: int, why: str) -> None:
+def _owe_back(txn, bill, amount: int, why: str, owed: list[OwedBack]) -> None:
     entry_post(
         idempotency_key=f"bill:{bill.pk}:owed-back:{why}", kind=EntryKind.PAYMENT_UNMATCHED,
         memo=f"{txn.reference} {bill.bill_no} {why} payment owed back to the buyer", escrow_transaction=txn,
         lines=[debit(_clearing_for(bill), amount), credit(AccountCategory.BUYER_REFUND_PAYABLE, amount)],
     )
-    payment_owed_back.send(sender=Bill, escrow_transaction=txn, bill=bill, amount=amount, why=why)
+    owed.append(OwedBack(escrow_transaction_id=txn.pk, bill_id=bill.pk, amount=amount, why=why))
 
 
 def _clearing_for(bill: Bill) -> str:
@@ -564,9 +582,7 @@ def _alert_amount_unconfirmed(txn, bill) -> None:
     audit_record(actor=None, action=UNCONFIRMED_ACTION, target=bill,
                  reason="Faspay says the bill was paid; no source stated the amount",
                  data={"reference": txn.reference, "bill": bill.amount, "trx_id": bill.provider_trx_id})
-    from .tasks import alert_finance_unconfirmed_payment
-
-    alert_finance_unconfirmed_payment.delay_on_commit(bill.pk)
+    enqueue("payments.tasks.alert_finance_unconfirmed_payment", bill.pk)
 
 
 # --- staff ------------------------------------------------------------------------------------
@@ -575,9 +591,11 @@ class StaffPaymentError(PaymentError):
     """A staff action on a bill that was refused; nothing changed."""
 
 
-def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str, trx_id: str = "") -> Bill:
+def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str,
+                                trx_id: str = "") -> list[OwedBack]:
     """Finance records what Faspay's transaction report says a paid bill collected (the only way
-    to place a payment whose notification was lost), with the reason and the report it came from."""
+    to place a payment whose notification was lost), with the reason and the report it came from.
+    Returns the money it owed back to the buyer."""
     reason = (reason or "").strip()
     if not (actor.is_staff and actor.has_perm("payments.record_provider_payment")):
         raise StaffPaymentError(_("You are not allowed to record payment amounts."), code="forbidden")
@@ -605,54 +623,58 @@ def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str
         audit_record(actor=actor, action="payment.amount_recorded", target=bill, reason=reason,
                      data={"amount": amount, "bill": bill.amount, "trx_id": bill.provider_trx_id,
                            "reference": txn.reference})
-        _bill_settle(txn, bill)
+        owed: list[OwedBack] = []
+        _bill_settle(txn, bill, owed)
         bill.save()
-        return bill
+        return owed
 
 
 # --- bank transfer: the bank statement is the provider ------------------------------------------
 
-@dataclass
-class StatementImportResult:
-    imported: int
-    duplicates: int
-    matched: list
-    unmatched: list
+class StatementLine(str):
+    """What importing one statement line did."""
+
+    DUPLICATE = "duplicate"  # imported before (same bank reference, date and amount)
+    MATCHED = "matched"  # verified the payment of an open bank-transfer bill
+    UNMATCHED = "unmatched"  # no open bill of that amount: money on the escrow account to look into
 
 
-def statement_import(*, rows: list[dict], staff) -> StatementImportResult:
-    """Import credit lines of the escrow account; each one that matches an open bank-transfer
+@dataclass(frozen=True)
+class StatementLineOutcome:
+    result: str  # a StatementLine value
+    line: BankStatementLine
+    owed_back: list
+
+
+def statement_line_import(*, row: dict, staff) -> StatementLineOutcome:
+    """Import one credit line of the escrow account; a line that matches an open bank-transfer
     bill's unique amount verifies that payment. Lines are stored once (bank reference + date +
-    amount), so importing the same file twice changes nothing."""
-    result = StatementImportResult(0, 0, [], [])
-    for row in rows:
-        with transaction.atomic():
-            line, created = BankStatementLine.objects.get_or_create(
-                bank_reference=row["bank_reference"], booked_on=row["booked_on"], amount=row["amount"],
-                defaults={"description": row["description"][:255], "imported_by": staff},
-            )
-            if not created:
-                result.duplicates += 1
-                continue
-            result.imported += 1
-            bill = (Bill.objects.filter(method=Method.BANK_TRANSFER, status=Bill.Status.PENDING, amount=line.amount)
-                    .order_by("created_at").first())
-            if bill is None:
-                result.unmatched.append(line)
-                continue
-            txn = _lock_txn(bill.escrow_transaction_id)
-            bill = _lock_bill(bill.pk)
-            if bill.status != Bill.Status.PENDING:  # another import settled it meanwhile
-                result.unmatched.append(line)
-                continue
-            paid_at = timezone.make_aware(dt.datetime.combine(line.booked_on, dt.time(12, 0)))
-            _bill_paid_at_provider(txn, bill, amount=line.amount, source=Bill.AmountSource.STATEMENT,
-                                   reference=line.bank_reference, paid_at=paid_at)
-            _bill_settle(txn, bill)
-            bill.save()
-            line.matched_bill = bill
-            line.save(update_fields=["matched_bill"])
-            audit_record(actor=staff, action="bank_statement.match", target=bill,
-                         data={"line": line.pk, "amount": line.amount})
-            result.matched.append(line)
-    return result
+    amount), so importing the same file twice changes nothing. Returns the outcome, with the money
+    it owed back to the buyer (the caller — ``escrow.services.statement_import`` — opens the refund
+    requests in the same database transaction)."""
+    owed: list[OwedBack] = []
+    with transaction.atomic():
+        line, created = BankStatementLine.objects.get_or_create(
+            bank_reference=row["bank_reference"], booked_on=row["booked_on"], amount=row["amount"],
+            defaults={"description": row["description"][:255], "imported_by": staff},
+        )
+        if not created:
+            return StatementLineOutcome(StatementLine.DUPLICATE, line, owed)
+        bill = (Bill.objects.filter(method=Method.BANK_TRANSFER, status=Bill.Status.PENDING, amount=line.amount)
+                .order_by("created_at").first())
+        if bill is None:
+            return StatementLineOutcome(StatementLine.UNMATCHED, line, owed)
+        txn = _lock_txn(bill.escrow_transaction_id)
+        bill = _lock_bill(bill.pk)
+        if bill.status != Bill.Status.PENDING:  # another import settled it meanwhile
+            return StatementLineOutcome(StatementLine.UNMATCHED, line, owed)
+        paid_at = timezone.make_aware(dt.datetime.combine(line.booked_on, dt.time(12, 0)))
+        _bill_paid_at_provider(txn, bill, amount=line.amount, source=Bill.AmountSource.STATEMENT,
+                               reference=line.bank_reference, paid_at=paid_at)
+        _bill_settle(txn, bill, owed)
+        bill.save()
+        line.matched_bill = bill
+        line.save(update_fields=["matched_bill"])
+        audit_record(actor=staff, action="bank_statement.match", target=bill,
+                     data={"line": line.pk, "amount": line.amount})
+        return StatementLineOutcome(StatementLine.MATCHED, line, owed)

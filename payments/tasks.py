@@ -1,21 +1,10 @@
-"""Thin tasks: verify one bill; poll the bills that are due for a look; withdraw a bill; alert
-finance about money whose amount no source stated."""
+"""Thin tasks of collections that start no other app's work: withdraw a bill another payment made
+unnecessary; alert finance about money whose amount no source stated. Verifying bills (which may
+owe money back, and so open refund requests) is a flow: ``escrow.tasks``."""
 from celery import shared_task
-from django.db.models import Q
-from django.utils import timezone
 
-from . import faspay
-from .channels import Method
 from .models import Bill
-from .services import bill_check, bill_withdraw
-
-POLL_BATCH = 200
-
-
-@shared_task(acks_late=True, task_reject_on_worker_lost=True)
-def check_bill(bill_id: int) -> str:
-    """Status inquiry after a notification: only the provider's answer verifies a payment."""
-    return bill_check(bill_id=bill_id)
+from .services import bill_withdraw
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
@@ -36,19 +25,3 @@ def alert_finance_unconfirmed_payment(bill_id: int) -> None:
                f"{bill.escrow_transaction.reference} was paid, but no notification stated the amount. The bill "
                f"asked for {format_rupiah(bill.amount)}. Read the amount in Faspay's transaction report and "
                f"record it on the bill in the admin; nothing is released until then.")
-
-
-@shared_task(acks_late=True, task_reject_on_worker_lost=True)
-def poll_pending_bills() -> int:
-    """Ask about the bills due for a check, oldest-due first, in one batch per run: open and paid
-    bills, cancelled ones (they may be paid anyway) and creations Faspay never answered."""
-    due = list(
-        Bill.objects.filter(
-            Q(status__in=[Bill.Status.CREATING, Bill.Status.PENDING, Bill.Status.PAID, Bill.Status.CANCELLED])
-            & Q(next_check_at__lte=timezone.now())
-        ).exclude(method=Method.BANK_TRANSFER).order_by("next_check_at").values_list("pk", flat=True)[:POLL_BATCH]
-    )
-    client = faspay.default_client()  # one session (one TLS connection) for the whole batch
-    for pk in due:
-        bill_check(bill_id=pk, client=client)
-    return len(due)

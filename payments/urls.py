@@ -4,6 +4,5 @@ from . import views
 
 app_name = "payments"
 urlpatterns = [
-    path("faspay/notifikasi/", views.faspay_notification, name="faspay_notification"),
     path("<str:reference>/", views.pay, name="pay"),
 ]

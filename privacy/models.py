@@ -18,8 +18,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from disputes.uploads import private_storage
+from intrasa.uploads import private_storage
 
 from .consents import CHOICES as CONSENT_CHOICES
 
@@ -121,7 +122,7 @@ class EmailChangeRequest(models.Model):
         return f"{self.user_id} → {self.new_email}"
 
 
-class PersonalDataExport(models.Model):
+class PersonalDataExport(ConcurrentTransitionMixin, models.Model):
     class Status(models.TextChoices):
         PENDING = "pending", _("Being prepared")
         READY = "ready", _("Ready to download")
@@ -130,7 +131,7 @@ class PersonalDataExport(models.Model):
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
                              verbose_name=_("user"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING,
+    status = FSMField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING, protected=True,
                               db_index=True)
     requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
     ready_at = models.DateTimeField(_("ready at"), null=True, blank=True)
@@ -149,6 +150,16 @@ class PersonalDataExport(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} {self.requested_at:%Y-%m-%d %H:%M} {self.status}"
+
+    # --- transitions (bodies empty: privacy.services sets the fields) ----------------------------
+
+    @transition(field=status, source=Status.PENDING, target=Status.READY)
+    def mark_ready(self):
+        """The archive is built and stored: the person may download it until it expires."""
+
+    @transition(field=status, source=Status.PENDING, target=Status.FAILED)
+    def mark_failed(self):
+        """Building the archive failed; the person may ask again."""
 
 
 class StaffAccessLogQuerySet(models.QuerySet):

@@ -19,6 +19,7 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
+from intrasa import locks
 from accounts.models import PayoutDestination
 from audit.models import AuditEntry
 from audit.services import audit_record
@@ -50,8 +51,7 @@ ANONYMISED = "—"
 
 def _locked_batch(queryset) -> list:
     """Up to ``BATCH`` primary keys of ``queryset``, locked; rows another run holds are skipped."""
-    return list(queryset.select_for_update(skip_locked=True, of=("self",)).order_by("pk")
-                .values_list("pk", flat=True)[:BATCH])
+    return [row.pk for row in locks.lock_all(queryset.only("pk"), skip_locked=True, limit=BATCH)]
 
 
 def _batches(queryset, handle) -> int:

@@ -29,7 +29,10 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
+from intrasa.jobs import enqueue
+from intrasa import locks
 from accounts.models import PayoutDestination
+from intrasa.errors import ServiceError
 from intrasa.ratelimit import client_ip
 from audit.models import AuditEntry
 from audit.services import audit_record
@@ -66,15 +69,12 @@ ERASED_NAME = "Pengguna terhapus #{pk}"
 ERASED_EMAIL = "terhapus-{pk}@pengguna-terhapus.invalid"
 
 
-class PrivacyError(Exception):
-    def __init__(self, message: str, *, code: str):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+class PrivacyError(ServiceError):
+    """A refused request about personal data; nothing changed."""
 
 
 def _lock_user(user):
-    return get_user_model().objects.select_for_update().get(pk=user.pk)
+    return locks.lock(get_user_model(), user.pk)
 
 
 # --- login records ----------------------------------------------------------------------------
@@ -101,8 +101,6 @@ def login_record_from_signal(sender, request, user, **kwargs) -> None:
 
 def export_request(*, user) -> PersonalDataExport:
     """Ask for an archive of everything INTRASA holds about ``user``; a task builds it."""
-    from .tasks import build_personal_data_export
-
     with transaction.atomic():
         locked = _lock_user(user)
         mine = PersonalDataExport.objects.filter(user=locked)
@@ -115,7 +113,7 @@ def export_request(*, user) -> PersonalDataExport:
                                code="too_many")
         export = PersonalDataExport.objects.create(user=locked)
         audit_record(actor=locked, action="privacy.export_request", target=export)
-        build_personal_data_export.delay_on_commit(export.pk)
+        enqueue("privacy.tasks.build_personal_data_export", export.pk)
     return export
 
 
@@ -186,9 +184,9 @@ def export_build(*, export_id: int) -> PersonalDataExport | None:
     except Exception as exc:  # noqa: BLE001 - any failure: the person may ask again
         logger.exception("could not build personal data export %s", export_id)
         with transaction.atomic():
-            locked = PersonalDataExport.objects.select_for_update().get(pk=export_id)
+            locked = locks.lock(PersonalDataExport, export_id)
             if locked.status == PersonalDataExport.Status.PENDING:
-                locked.status = PersonalDataExport.Status.FAILED
+                locked.mark_failed()
                 locked.error = str(exc)[:255]
                 locked.save(update_fields=["status", "error"])
         return locked
@@ -200,13 +198,13 @@ def export_build(*, export_id: int) -> PersonalDataExport | None:
         os.unlink(path)
     try:
         with transaction.atomic():
-            locked = PersonalDataExport.objects.select_for_update().get(pk=export_id)
+            locked = locks.lock(PersonalDataExport, export_id)
             if locked.status != PersonalDataExport.Status.PENDING:
                 storage.delete(stored_name)  # another worker finished first
                 return locked
             now = timezone.now()
             locked.file.name = stored_name
-            locked.status = PersonalDataExport.Status.READY
+            locked.mark_ready()
             locked.ready_at = now
             locked.expires_at = retention.DATA_EXPORTS.period.until(now)
             locked.sha256, locked.size = sha256, size
@@ -290,8 +288,8 @@ def email_change_confirm(*, user, token: str):
     user_model = get_user_model()
     with transaction.atomic():
         locked = _lock_user(user)
-        change = (EmailChangeRequest.objects.select_for_update()
-                  .filter(token_digest=_token_digest(token or ""), user=locked, confirmed_at__isnull=True).first())
+        change = locks.lock_first(EmailChangeRequest.objects.filter(
+            token_digest=_token_digest(token or ""), user=locked, confirmed_at__isnull=True))
         if change is None:
             raise PrivacyError(_("This confirmation link is not valid for the account you are logged in to, or it "
                                  "was replaced by a newer request."), code="invalid")
@@ -439,12 +437,7 @@ def _erase_payout_destinations(user) -> None:
 
 
 def _enqueue_erasure_confirmation(erasure_id: int) -> None:
-    from .tasks import send_erasure_confirmation
-
-    try:
-        send_erasure_confirmation.delay(erasure_id)
-    except Exception:  # noqa: BLE001 - the periodic sweep sends it
-        logger.exception("could not enqueue erasure confirmation %s; the sweep will send it", erasure_id)
+    enqueue("privacy.tasks.send_erasure_confirmation", erasure_id)  # the periodic sweep is the retry
 
 
 def erasure_confirmation_send(*, erasure_id: int) -> bool:
@@ -453,8 +446,8 @@ def erasure_confirmation_send(*, erasure_id: int) -> bool:
     from .selectors import KeptItem
 
     with transaction.atomic():
-        erasure = (ErasureRecord.objects.select_for_update()
-                   .filter(pk=erasure_id, confirmation_sent_at__isnull=True).exclude(confirmation_email="").first())
+        erasure = locks.lock_first(ErasureRecord.objects.filter(
+            pk=erasure_id, confirmation_sent_at__isnull=True).exclude(confirmation_email=""))
         if erasure is None:
             return False
         with translation.override(erasure.language):

@@ -3,13 +3,14 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from disputes.uploads import private_storage
+from intrasa.uploads import private_storage
 
 from .policy import Document, PaymentFamily, RefundCase
 
 
-class RefundRequest(models.Model):
+class RefundRequest(ConcurrentTransitionMixin, models.Model):
     """Money owed back to a buyer for one reason, from request to money received.
 
     ``source_key`` makes every automatic start idempotent: one request per escrow refund, per
@@ -30,8 +31,8 @@ class RefundRequest(models.Model):
     buyer = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="refund_requests",
                               verbose_name=_("buyer"))
     case = models.CharField(_("case"), max_length=24, choices=RefundCase.choices, db_index=True)
-    status = models.CharField(_("status"), max_length=20, choices=Status.choices,
-                              default=Status.AWAITING_DOCUMENTS, db_index=True)
+    status = FSMField(_("status"), max_length=20, choices=Status.choices, default=Status.AWAITING_DOCUMENTS,
+                      protected=True, db_index=True)
     source_key = models.CharField(max_length=100, unique=True, editable=False)
     amount = models.BigIntegerField(_("refund amount"))
     # What the policy grants beyond what INTRASA holds (e.g. return shipping): staff settle it.
@@ -79,6 +80,24 @@ class RefundRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    # --- transitions (bodies empty: refunds.services sets the fields) ----------------------------
+
+    @transition(field=status, source=Status.AWAITING_DOCUMENTS, target=Status.IN_REVIEW)
+    def start_review(self):
+        """Every document the case needs is there: the 2×24 working-hour approval clock starts."""
+
+    @transition(field=status, source=Status.IN_REVIEW, target=Status.PAYING)
+    def approve(self):
+        """Finance approved: the transfer to the buyer is planned."""
+
+    @transition(field=status, source=[Status.AWAITING_DOCUMENTS, Status.IN_REVIEW], target=Status.REJECTED)
+    def reject(self):
+        """Finance refused, with a reason the buyer is told."""
+
+    @transition(field=status, source=Status.PAYING, target=Status.COMPLETED)
+    def complete(self):
+        """The transfer succeeded: the money is at the buyer."""
 
 
 class RefundDocument(models.Model):

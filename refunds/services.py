@@ -20,15 +20,18 @@ from django.db.models import Max, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from intrasa import locks
+from intrasa.errors import ServiceError
 from accounts.models import PayoutDestination
 from audit.services import audit_record
 from disbursements.models import Disbursement, Payout
-from disputes.uploads import check_upload, private_path
+from intrasa.uploads import check_upload, private_path
 from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
 from notifications.services import notify
+from payments.models import Bill
 from transactions.models import Category, EscrowTransaction
 from workdays.calendar import working_calendar
 
@@ -40,13 +43,8 @@ METHOD_FAMILY = {"va": PaymentFamily.VIRTUAL_ACCOUNT, "retail": PaymentFamily.RE
                  "bank_transfer": PaymentFamily.BANK_TRANSFER}
 
 
-class RefundError(Exception):
+class RefundError(ServiceError):
     """A refused refund action; the message is meant for the person who tried it."""
-
-    def __init__(self, message: str, code: str = "refused"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -54,15 +52,17 @@ class RefundError(Exception):
 def payment_family(escrow_transaction, bill=None) -> str:
     """The buyer's original payment method (decides the transfer time, policy section 3)."""
     if bill is None:
-        bill = escrow_transaction.bills.filter(status="verified").exclude(flag="double").order_by("pk").first()
+        bill = (escrow_transaction.bills.filter(status=Bill.Status.VERIFIED, flag__in=[Bill.Flag.NONE, Bill.Flag.EXCESS])
+                .order_by("pk").first())
     # Without a bill (a payment verified by other means) assume the slowest domestic transfer time.
     return METHOD_FAMILY.get(getattr(bill, "method", ""), PaymentFamily.BANK_TRANSFER)
 
 
 def _lock(refund_request) -> RefundRequest:
-    return (RefundRequest.objects.select_for_update(of=("self",))
-            .select_related("escrow_transaction", "buyer", "escrow_transaction__seller")
-            .get(pk=refund_request.pk if isinstance(refund_request, RefundRequest) else refund_request))
+    """The request, locked after its transaction (``intrasa.locks``' order)."""
+    pk = refund_request.pk if isinstance(refund_request, RefundRequest) else refund_request
+    locks.lock_transaction(RefundRequest.objects.values_list("escrow_transaction_id", flat=True).get(pk=pk))
+    return locks.lock(RefundRequest, pk, related=("escrow_transaction", "buyer", "escrow_transaction__seller"))
 
 
 def _labels(kinds) -> str:
@@ -91,7 +91,7 @@ def _system_documents(req: RefundRequest) -> None:
     txn = req.escrow_transaction
     docs = [(Document.ORDER_NUMBER, txn.reference)]
     bill = req.bill
-    if bill is not None and bill.status == "verified":
+    if bill is not None and bill.status == Bill.Status.VERIFIED:
         # The provider's status inquiry (or our bank statement) confirmed this very payment.
         docs.append((Document.PROOF_OF_PAYMENT, _("Payment %(bill)s confirmed by the provider") % {"bill": bill.bill_no}))
         if req.case in policy.PAYMENT_CASES:
@@ -111,7 +111,7 @@ def _after_documents_changed(req: RefundRequest) -> None:
     missing = missing_documents(req)
     if not missing and req.status == RefundRequest.Status.AWAITING_DOCUMENTS:
         now = timezone.now()
-        req.status = RefundRequest.Status.IN_REVIEW
+        req.start_review()
         req.documents_complete_at = now
         req.approval_due_at = working_calendar().add_working_hours(now, policy.APPROVAL_WORKING_HOURS)
         req.save(update_fields=["status", "documents_complete_at", "approval_due_at"])
@@ -190,7 +190,7 @@ def refund_request_submit(*, escrow_transaction, buyer, case: str, amount: int, 
     if not description.strip():
         raise RefundError(_("Describe what happened (the chronology)."), code="description_required")
     with transaction.atomic():
-        txn = EscrowTransaction.objects.select_for_update(of=("self",)).get(pk=escrow_transaction.pk)
+        txn = locks.lock_transaction(escrow_transaction)
         own = RefundRequest.objects.filter(escrow_transaction=txn, requested_by=buyer)
         if own.filter(status__in=RefundRequest.OPEN_STATUSES).exists():
             raise RefundError(_("You already have a refund request in progress for this transaction. Add its "
@@ -210,25 +210,28 @@ def refund_request_submit(*, escrow_transaction, buyer, case: str, amount: int, 
                                      description=description.strip())
 
 
-def on_escrow_refunded(sender, *, escrow_transaction, amount, reason="", **kwargs) -> None:
-    """Receiver of ``transactions.signals.escrow_refunded``: the whole hold is now owed back."""
-    from disputes.models import Dispute
-
-    dispute = Dispute.objects.filter(escrow_transaction=escrow_transaction).first()
+def refund_request_for_escrow_refund(*, escrow_transaction, amount: int, reason: str = "",
+                                     dispute=None) -> RefundRequest | None:
+    """The whole hold went back to the buyer (the seller cancelled after payment, or a dispute
+    ended for the buyer): open the request that carries it to the buyer. Called by the flow that
+    refunded the escrow, in its database transaction."""
+    if amount <= 0:
+        return None
     case = policy.dispute_refund_case(dispute.reason) if dispute else RefundCase.CANCELLATION
-    if amount > 0:
-        refund_request_create(escrow_transaction=escrow_transaction, case=case, amount=amount,
-                              source_key=f"escrow-refund:{escrow_transaction.pk}", dispute=dispute,
-                              description=reason)
+    return refund_request_create(escrow_transaction=escrow_transaction, case=case, amount=amount,
+                                 source_key=f"escrow-refund:{escrow_transaction.pk}", dispute=dispute,
+                                 description=reason)
 
 
-def on_payment_owed_back(sender, *, escrow_transaction, bill, amount, why, **kwargs) -> None:
-    """Receiver of ``payments.signals.payment_owed_back``: double, short or excess payments."""
+def refund_request_for_owed_payment(*, escrow_transaction, bill, amount: int, why: str) -> RefundRequest | None:
+    """A payment was owed back to the buyer (double, late, short or excess; ``payments.services``
+    posted it): open the request that carries it to the buyer. Called by the collection flow that
+    placed the payment, in its database transaction."""
     if escrow_transaction.buyer_id is None or amount <= 0:
-        return
-    refund_request_create(escrow_transaction=escrow_transaction, case=policy.OWED_BACK_CASES[why], amount=amount,
-                          source_key=f"bill:{bill.pk}:{why}", bill=bill,
-                          description=_("Detected by INTRASA: %(bill)s") % {"bill": bill.bill_no})
+        return None
+    return refund_request_create(escrow_transaction=escrow_transaction, case=policy.OWED_BACK_CASES[why],
+                                 amount=amount, source_key=f"bill:{bill.pk}:{why}", bill=bill,
+                                 description=_("Detected by INTRASA: %(bill)s") % {"bill": bill.bill_no})
 
 
 # --- documents ------------------------------------------------------------------------------
@@ -267,7 +270,7 @@ def refund_document_add(*, refund_request, kind: str, actor, upload=None, value:
             doc.original_name = (upload.name or "")[:200]
             doc.content_type, doc.size, doc.sha256 = checked.content_type, checked.size, checked.sha256
             doc.original_sha256 = checked.original_sha256
-            # The cleaned bytes (disputes.uploads), never the upload itself.
+            # The cleaned bytes (intrasa.uploads), never the upload itself.
             doc.file.save(private_path(f"refunds/{req.escrow_transaction.reference}", checked.extension),
                           checked.content, save=False)
         doc.save()
@@ -299,9 +302,8 @@ def refund_approve(*, refund_request, actor, destination: PayoutDestination | No
 
     _require_approver(actor)
     with transaction.atomic():
-        # The transaction row first: two approvals for the same money (e.g. the buyer's and the
-        # system's double-payment requests) are serialised, so the second sees the first's payout.
-        EscrowTransaction.objects.select_for_update(of=("self",)).get(pk=refund_request.escrow_transaction_id)
+        # The transaction row first (``_lock``): two approvals for the same money (e.g. the buyer's
+        # and the system's double-payment requests) are serialised, so the second sees the first's payout.
         req = _lock(refund_request)
         txn = req.escrow_transaction
         missing = missing_documents(req)
@@ -332,7 +334,7 @@ def refund_approve(*, refund_request, actor, destination: PayoutDestination | No
                                  destination=destination, actor=actor)
         earliest, latest = policy.transfer_window(req.payment_family)
         calendar = working_calendar()
-        req.status = RefundRequest.Status.PAYING
+        req.approve()
         req.destination = destination
         req.approved_by, req.approved_at = actor, now
         req.transfer_from = calendar.add_working_days(now, earliest)
@@ -362,7 +364,7 @@ def refund_reject(*, refund_request, actor, reason: str) -> RefundRequest:
         req = _lock(refund_request)
         if req.status not in (RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW):
             raise RefundError(_("Only an open request that is not being paid can be rejected."), code="closed")
-        req.status = RefundRequest.Status.REJECTED
+        req.reject()
         req.rejected_reason = reason
         req.closed_by = actor
         req.completed_at = timezone.now()
@@ -409,7 +411,7 @@ def refund_complete(*, refund_request) -> RefundRequest | None:
         if req.status != RefundRequest.Status.PAYING or req.payout is None \
                 or req.payout.status != Payout.Status.COMPLETED:
             return None
-        req.status = RefundRequest.Status.COMPLETED
+        req.complete()
         req.completed_at = timezone.now()
         req.save(update_fields=["status", "completed_at"])
         audit_record(actor=None, action="refund.completed", target=req, data={"payout": req.payout_id})

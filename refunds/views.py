@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from disputes.uploads import private_file_response
+from intrasa.uploads import private_file_response
 from transactions.selectors import transaction_get_for_party
 
 from . import policy, selectors, services

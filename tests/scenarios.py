@@ -6,6 +6,7 @@ ledger cross-check (collected = booked, escrow funded on a stated amount) holds 
 """
 from django.utils import timezone
 
+from escrow import services as escrow_services
 from payments import services as payment_services
 from transactions import services
 from transactions.models import Category, Status
@@ -35,7 +36,7 @@ def advance(txn, buyer, to: str):
         Status.VERIFIED: lambda t: pay_by_transfer(t, buyer),
         Status.SHIPPED: lambda t: services.transaction_ship(
             escrow_transaction=t, seller=t.seller, courier="jne", tracking_number="JNE0012345678"),
-        Status.CONFIRMED: lambda t: services.transaction_confirm(escrow_transaction=t, buyer=buyer),
+        Status.CONFIRMED: lambda t: escrow_services.escrow_confirm(escrow_transaction=t, buyer=buyer),
     }
     if to == Status.CREATED:
         return txn
@@ -70,9 +71,24 @@ def mark_paid(txn, buyer):
 def pay_by_transfer(txn, buyer, *, amount=None):
     """The transfer arrives on INTRASA's statement: the bill is verified, the money held in escrow."""
     bill = transfer_bill(txn, buyer)
-    payment_services.statement_import(rows=[{
+    escrow_services.statement_import(rows=[{
         "booked_on": timezone.localdate(), "description": f"TRF {txn.reference}",
         "amount": amount if amount is not None else bill.amount, "bank_reference": f"PAY-{bill.bill_no}",
     }], staff=statement_importer())
     txn.refresh_from_db()
     return txn
+
+
+def open_dispute(txn, buyer, description="Barang rusak", reason="defective"):
+    """The buyer opens a dispute the one way there is (the disputes app): the money freezes."""
+    from disputes import services as dispute_services
+
+    return dispute_services.dispute_open(escrow_transaction=txn, buyer=buyer, reason=reason, description=description)
+
+
+def resolve_dispute(dispute, staff, outcome, reason="Keputusan staf", buyer_amount=None):
+    """Staff decide a dispute: release, refund or split (with its refund request and payout)."""
+    from disputes import services as dispute_services
+
+    return dispute_services.dispute_resolve(dispute=dispute, staff=staff, outcome=outcome, reason=reason,
+                                            buyer_amount=buyer_amount)

@@ -62,3 +62,13 @@ def test_every_model_in_the_order_exists():
 
     for label in locks.LOCK_ORDER:
         assert apps.get_model(label)
+
+
+def test_a_row_held_already_may_be_locked_again_later_in_the_chain(paid):
+    """A service that locked the transaction and a bill calls another that locks the same
+    transaction: the database grants it at once, so the order does not matter for it."""
+    bill = Bill.objects.get(escrow_transaction=paid)
+    with transaction.atomic():
+        locks.lock_transaction(paid)
+        locks.lock(Bill, bill.pk)
+        assert locks.lock_transaction(paid).pk == paid.pk

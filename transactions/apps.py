@@ -7,3 +7,10 @@ class TransactionsConfig(AppConfig):
 
     name = "transactions"
     verbose_name = _("Escrow transactions")
+
+    def ready(self):
+        from ledger.checks import register_cross_check
+
+        from .checks import transaction_ledger_breaches
+
+        register_cross_check(transaction_ledger_breaches)

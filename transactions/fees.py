@@ -24,11 +24,10 @@ from django.utils.translation import gettext as _
 
 from intrasa.money import percent_of
 
+from .models import FeePayerChoice, FeeTier
 
-class FeePayer:
-    BUYER = "buyer"
-    SELLER = "seller"
-    SPLIT = "split"
+# Who pays the fee: the transaction's own choices (``transactions.models.FeePayerChoice``).
+FeePayer = FeePayerChoice
 
 
 class FeeScheduleError(Exception):
@@ -86,8 +85,6 @@ def split_fee(fee: int, fee_payer: str) -> tuple[int, int]:
 
 def fee_quote(*, price: int, shipping_cost: int, fee_payer: str, tiers=None) -> FeeQuote:
     """Quote the fee for a transaction value against ``tiers`` (default: the schedule in force)."""
-    from .models import FeeTier
-
     value = price + shipping_cost
     tiers = list(FeeTier.objects.all()) if tiers is None else tiers
     tier = next(

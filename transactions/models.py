@@ -14,7 +14,6 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from .fees import FeePayer
 
 
 class Status(models.TextChoices):
@@ -42,9 +41,9 @@ class Category(models.TextChoices):
 
 
 class FeePayerChoice(models.TextChoices):
-    BUYER = FeePayer.BUYER, _("Buyer")
-    SELLER = FeePayer.SELLER, _("Seller")
-    SPLIT = FeePayer.SPLIT, _("Split 50:50")
+    BUYER = "buyer", _("Buyer")
+    SELLER = "seller", _("Seller")
+    SPLIT = "split", _("Split 50:50")
 
 
 class Courier(models.TextChoices):

@@ -1,12 +1,20 @@
 """Every change to an escrow transaction goes through a function in this module.
 
-Each service opens ``transaction.atomic()``, locks the row with ``select_for_update()``, runs the
-django-fsm transition declared on the model, posts the ledger entry, appends the timeline event
-(who, when, from, to, why) and schedules side effects with ``transaction.on_commit`` — all or
-nothing. A refused action raises ``TransactionActionError`` with a message for the person and
-changes nothing.
+Each service opens ``transaction.atomic()``, locks the row (``intrasa.locks``), runs the django-fsm
+transition declared on the model, posts the ledger entry, appends the timeline event (who, when,
+from, to, why) and schedules side effects with ``transaction.on_commit`` — all or nothing. A
+refused action raises ``TransactionActionError`` with a message for the person and changes nothing.
+
+The services that move escrow money onward — ``transaction_confirm``, ``transaction_auto_confirm``,
+``transaction_resolve_release``, ``transaction_resolve_split`` and ``transaction_refund`` — are
+*steps* of flows that continue in other apps (plan the seller's payout, open the buyer's refund
+request). They are called only by the flows that take those next steps by name: ``escrow.services``
+(the buyer's confirmation, auto-confirmation, the seller's cancellation after payment) and
+``disputes.services`` (dispute resolution). ``tests/test_architecture.py`` keeps it so, and
+``ledger_check`` proves no owed Rupiah is left without its payout or refund request.
 """
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -15,6 +23,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
+from intrasa import locks
+from intrasa.errors import ServiceError
 from accounts.models import User
 from accounts.validators import canonical_email, mask_email
 from intrasa.wib import now_wib
@@ -29,33 +39,36 @@ from workdays.calendar import working_calendar
 from .fees import FeeScheduleError, fee_quote
 from .models import Category, EscrowTransaction, Status, TransactionEvent
 from .references import generate_reference
-from .signals import escrow_refunded, escrow_released
 
 Role = TransactionEvent.Role
 
 
-class TransactionActionError(Exception):
-    """An action that was refused; the message is meant for the person who tried it."""
+@dataclass(frozen=True)
+class SplitAmounts:
+    buyer: int
+    seller: int
+    fee: int
 
-    def __init__(self, message: str, code: str = "refused"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+
+class TransactionActionError(ServiceError):
+    """An action that was refused; the message is meant for the person who tried it."""
 
 
 # --- helpers --------------------------------------------------------------------------------
 
 def _lock(escrow_transaction: EscrowTransaction | int) -> EscrowTransaction:
-    pk = escrow_transaction.pk if isinstance(escrow_transaction, EscrowTransaction) else escrow_transaction
-    return (EscrowTransaction.objects.select_for_update(of=("self",))
-            .select_related("seller", "buyer").get(pk=pk))
+    return locks.lock_transaction(escrow_transaction)
 
 
-def _event(txn, *, action, actor, role, reason="", from_status="", to_status="", data=None):
+def transaction_record_event(escrow_transaction, *, action: str, actor, role: str, reason: str = "",
+                             from_status: str = "", to_status: str = "", data: dict | None = None) -> TransactionEvent:
+    """Append one event to the transaction's timeline (call inside the caller's atomic block,
+    with the transaction locked); other apps record their notable actions here too."""
     return TransactionEvent.objects.create(
-        escrow_transaction=txn, action=action, actor=actor, actor_role=role, reason=reason,
+        escrow_transaction=escrow_transaction, action=action, actor=actor, actor_role=role, reason=reason,
         from_status=from_status, to_status=to_status, data=data or {},
     )
+
 
 
 def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None, check_permission=True,
@@ -75,7 +88,7 @@ def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None
     from_status = txn.status
     method()
     txn.save()
-    return _event(txn, action=action or name, actor=actor, role=role, reason=reason,
+    return transaction_record_event(txn, action=action or name, actor=actor, role=role, reason=reason,
                   from_status=from_status, to_status=txn.status, data=data)
 
 
@@ -160,7 +173,7 @@ def transaction_create(
                     shipping_days=shipping_days,
                     invitation_expires_at=now + dt.timedelta(days=settings.INTRASA_INVITATION_EXPIRY_DAYS),
                 )
-                _event(txn, action="created", actor=seller, role=Role.SELLER, to_status=txn.status,
+                transaction_record_event(txn, action="created", actor=seller, role=Role.SELLER, to_status=txn.status,
                        data={"amount_due": txn.amount_due, "fee": txn.fee_amount})
                 if buyer_email:
                     notify(
@@ -181,7 +194,7 @@ def _refuse_unless_seller_may_invite(seller, *, by_email: bool) -> None:
     only ``INTRASA_INVITATIONS_PER_DAY`` transactions per WIB calendar day. The seller's row is
     locked first, so concurrent requests are counted one after the other (the count is the
     database's, not a cache's: it survives restarts and cannot be raced)."""
-    locked = User.objects.select_for_update().get(pk=seller.pk)
+    locked = locks.lock("accounts.User", seller.pk)
     if by_email and locked.email_verified_at is None:
         raise TransactionActionError(
             _("Verify your email address before inviting a buyer by email: invitations are sent by "
@@ -269,7 +282,7 @@ def transaction_accept(*, escrow_transaction, buyer) -> EscrowTransaction:
         txn.accepted_at = now
         txn.payment_due_at = now + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
         txn.save(update_fields=["buyer", "accepted_at", "payment_due_at", "updated_at"])
-        _event(txn, action="accepted", actor=buyer, role=Role.BUYER,
+        transaction_record_event(txn, action="accepted", actor=buyer, role=Role.BUYER,
                data={"payment_due_at": txn.payment_due_at.isoformat()})
         _notify_party(txn, txn.seller, "accepted", buyer=buyer.full_name, buyer_email=buyer.email)
         return txn
@@ -428,7 +441,6 @@ def _release_to_seller(txn, *, actor) -> None:
     if held != txn.amount_received:
         raise TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
                                      code="ledger_mismatch")
-    _refuse_if_payment_reversed(txn)
     entry_post(
         idempotency_key=f"escrow-release:{txn.pk}", kind=EntryKind.ESCROW_RELEASE,
         memo=f"{txn.reference} released to seller", escrow_transaction=txn, actor=actor,
@@ -438,15 +450,6 @@ def _release_to_seller(txn, *, actor) -> None:
             credit(AccountCategory.FEE_REVENUE, txn.fee_amount),
         ],
     )
-    escrow_released.send(sender=EscrowTransaction, escrow_transaction=txn, amount=txn.seller_receives)
-
-
-def _refuse_if_payment_reversed(txn) -> None:
-    """The provider reversed a payment we had verified: the money is not ours to release until
-    staff sort it out (``txn.bills`` is the payments app's reverse relation)."""
-    if txn.bills.filter(flag="reversed").exists():
-        raise TransactionActionError(_("The payment was reversed by the provider; INTRASA staff will contact "
-                                       "you before anything is released."), code="payment_reversed")
 
 
 def _after_confirmation(txn) -> None:
@@ -536,25 +539,24 @@ def transaction_refund(*, escrow_transaction, actor, reason: str, by_agreement: 
         )
         txn.closed_at = timezone.now()
         txn.save(update_fields=["closed_at", "updated_at"])
-        escrow_refunded.send(sender=EscrowTransaction, escrow_transaction=txn, amount=held, reason=reason)
         for party in (txn.buyer, txn.seller):
             _notify_party(txn, party, "refunded", reason=reason, amount=format_rupiah(held))
         return txn
 
 
-def transaction_resolve_split(*, escrow_transaction, actor, buyer_amount: int, reason: str,
-                              by_agreement: bool) -> EscrowTransaction:
-    """End a dispute by dividing the held money: ``buyer_amount`` to buyer refund payable, the rest
-    to seller payable and fee revenue (who bears the fee: ``refunds.policy.split_allocation``).
+def transaction_resolve_split(*, escrow_transaction, actor, buyer_amount: int, seller_amount: int, fee: int,
+                              reason: str, by_agreement: bool) -> EscrowTransaction:
+    """End a dispute by dividing the held money: ``buyer_amount`` to buyer refund payable,
+    ``seller_amount`` to seller payable and ``fee`` to fee revenue. The three add up to what is held;
+    who bears the fee is the refund policy's rule (``refunds.policy.split_allocation``), applied by
+    the caller — the dispute resolution, which also opens the buyer's refund request and plans the
+    seller's payout.
 
     Staff need the ``resolve_dispute`` permission. ``by_agreement`` is the parties' own settlement
     (an accepted offer): ``actor`` is the party who accepted, the FSM permission (meant for staff) is
     not checked, and the timeline says so. A buyer amount of 0 is a release by agreement; a full
-    refund goes through ``transaction_refund``. The buyer's refund is planned by the refunds app;
-    the seller's payout by the ``escrow_released`` receiver, for the seller's part only.
+    refund goes through ``transaction_refund``.
     """
-    from refunds.policy import split_allocation
-
     reason = _require_reason(reason)
     with transaction.atomic():
         txn = _lock(escrow_transaction)
@@ -567,8 +569,9 @@ def transaction_resolve_split(*, escrow_transaction, actor, buyer_amount: int, r
                 _("The buyer's amount must be at least %(min)s and less than %(max)s (for everything, "
                   "refund in full).") % {"min": format_rupiah(0), "max": format_rupiah(held)},
                 code="invalid_split")
-        _refuse_if_payment_reversed(txn)  # a split always releases something to the seller
-        split = split_allocation(held=held, buyer_amount=buyer_amount, fee_amount=txn.fee_amount)
+        if min(seller_amount, fee) < 0 or buyer_amount + seller_amount + fee != held:
+            raise TransactionActionError(_("The split does not add up to the money held."), code="invalid_split")
+        split = SplitAmounts(buyer=buyer_amount, seller=seller_amount, fee=fee)
         role = txn.role_of(actor) if by_agreement else Role.STAFF
         data = {"split": True, "buyer_amount": split.buyer, "seller_amount": split.seller, "fee": split.fee,
                 "by_agreement": by_agreement}
@@ -589,9 +592,7 @@ def transaction_resolve_split(*, escrow_transaction, actor, buyer_amount: int, r
         )
         txn.confirmed_at = timezone.now()
         txn.save(update_fields=["confirmed_at", "updated_at"])
-        if split.seller:
-            escrow_released.send(sender=EscrowTransaction, escrow_transaction=txn, amount=split.seller)
-        else:
+        if not split.seller:
             transaction_mark_disbursed(escrow_transaction=txn)  # nothing is owed to the seller
         for party in (txn.buyer, txn.seller):
             _notify_party(txn, party, "dispute_split", reason=reason, buyer_amount=format_rupiah(split.buyer),
@@ -609,7 +610,7 @@ def transaction_remind_confirmation(*, escrow_transaction) -> bool:
             return False
         txn.confirm_reminder_sent_at = timezone.now()
         txn.save(update_fields=["confirm_reminder_sent_at", "updated_at"])
-        _event(txn, action="confirm_reminder", actor=None, role=Role.SYSTEM)
+        transaction_record_event(txn, action="confirm_reminder", actor=None, role=Role.SYSTEM)
         _notify_party(txn, txn.buyer, "confirm_reminder", deadline=format_wib(txn.inspection_ends_at))
         return True
 
@@ -625,7 +626,7 @@ def transaction_remind_shipping(*, escrow_transaction) -> bool:
         if txn.shipping_reminder_sent_at is None:
             txn.shipping_reminder_sent_at = timezone.now()
             txn.save(update_fields=["shipping_reminder_sent_at", "updated_at"])
-            _event(txn, action="shipping_reminder", actor=None, role=Role.SYSTEM)
+            transaction_record_event(txn, action="shipping_reminder", actor=None, role=Role.SYSTEM)
             _notify_party(txn, txn.seller, "shipping_reminder", deadline=deadline)
             sent = True
         if txn.shipping_deadline <= timezone.now():

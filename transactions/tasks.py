@@ -1,4 +1,5 @@
-"""Periodic jobs over due transactions. Thin: find due ids, call a service per id.
+"""Periodic jobs over due transactions. Thin: find due ids, call a service per id. (Auto-confirmation
+releases money and plans the payout: it is a flow, ``escrow.tasks``.)
 
 Each service re-checks under a row lock, so a job that runs twice or alongside a person's action
 changes each transaction at most once.
@@ -18,7 +19,8 @@ logger = logging.getLogger(__name__)
 BATCH = 500
 
 
-def _each(ids, service, **kwargs) -> int:
+def each_due(ids, service, **kwargs) -> int:
+    """Call ``service`` for each id; a refusal means someone acted first (logged, not raised)."""
     done = 0
     for pk in ids:
         try:
@@ -36,15 +38,7 @@ def expire_unpaid_transactions() -> int:
         Q(status=Status.CREATED)
         & (Q(accepted_at__isnull=True, invitation_expires_at__lte=now) | Q(payment_due_at__lte=now))
     ).values_list("pk", flat=True)[:BATCH]
-    return _each(list(ids), services.transaction_expire)
-
-
-@shared_task(acks_late=True, task_reject_on_worker_lost=True)
-def auto_confirm_due_transactions() -> int:
-    ids = EscrowTransaction.objects.filter(
-        status=Status.SHIPPED, inspection_ends_at__lte=timezone.now()
-    ).values_list("pk", flat=True)[:BATCH]
-    return _each(list(ids), services.transaction_auto_confirm)
+    return each_due(list(ids), services.transaction_expire)
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
@@ -57,5 +51,5 @@ def send_due_reminders() -> int:
         Q(status=Status.VERIFIED, shipping_deadline__lte=soon)
         & (Q(shipping_reminder_sent_at__isnull=True) | Q(shipping_deadline__lte=timezone.now()))
     ).values_list("pk", flat=True)[:BATCH]
-    return (_each(list(confirm_ids), services.transaction_remind_confirmation)
-            + _each(list(shipping_ids), services.transaction_remind_shipping))
+    return (each_due(list(confirm_ids), services.transaction_remind_confirmation)
+            + each_due(list(shipping_ids), services.transaction_remind_shipping))

@@ -11,7 +11,6 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from intrasa.money import format_rupiah
-from disbursements.selectors import payouts_for
 from ledger.selectors import transaction_postings
 
 from . import selectors, services
@@ -85,7 +84,6 @@ def detail(request, reference):
         "timeline": selectors.transaction_timeline(escrow_transaction=txn),
         "actions": selectors.available_actions(escrow_transaction=txn, user=request.user),
         "postings": transaction_postings(escrow_transaction=txn),
-        "payouts": payouts_for(escrow_transaction=txn, user=request.user),
         "invitation_url": request.build_absolute_uri(services.invitation_path(txn)),
         "reason_form": ReasonForm(), "ship_form": ShipForm(),
     })
@@ -93,19 +91,16 @@ def detail(request, reference):
 
 ACTION_SERVICES = {
     "ship": lambda txn, user, data: services.transaction_ship(escrow_transaction=txn, seller=user, **data),
-    "confirm": lambda txn, user, data: services.transaction_confirm(escrow_transaction=txn, buyer=user),
     "cancel": lambda txn, user, data: services.transaction_cancel(
         escrow_transaction=txn, actor=user, reason=data["reason"]),
-    "refund": lambda txn, user, data: services.transaction_refund(
-        escrow_transaction=txn, actor=user, reason=data["reason"]),
 }
+# Confirming receipt and cancelling after payment move money onward: they are flows
+# (``escrow.views``), at the same addresses.
 # Disputes are opened on the disputes app's page (reason, description, evidence), not here.
-ACTION_FORMS = {"ship": ShipForm, "cancel": ReasonForm, "refund": ReasonForm}
+ACTION_FORMS = {"ship": ShipForm, "cancel": ReasonForm}
 ACTION_DONE = {
     "ship": gettext_lazy("Marked as shipped. The buyer has been told."),
-    "confirm": gettext_lazy("Thank you, receipt confirmed. The seller will be paid."),
     "cancel": gettext_lazy("Transaction cancelled."),
-    "refund": gettext_lazy("Transaction cancelled; the buyer will be refunded."),
 }
 
 

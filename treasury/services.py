@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from intrasa.errors import ServiceError
 from audit.services import audit_record
 from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from ledger.models import AccountCategory, EntryKind
@@ -21,11 +22,8 @@ from . import rules
 from .models import ReconciliationItem, WithdrawalInstruction
 
 
-class TreasuryError(Exception):
-    def __init__(self, message: str, code: str = "refused"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+class TreasuryError(ServiceError):
+    """A refused action; nothing changed."""
 
 
 def withdrawal_quote(*, kind: str, amount: int, instructed_at: dt.datetime) -> rules.WithdrawalQuote:

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "sandbox",
     "treasury",
     "privacy",
+    "escrow",
 ]
 
 MIDDLEWARE = [
@@ -155,8 +156,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "transactions.tasks.expire_unpaid_transactions",
         "schedule": 60.0,
     },
-    "payments-poll-pending-bills": {
-        "task": "payments.tasks.poll_pending_bills",
+    "escrow-poll-pending-bills": {
+        "task": "escrow.tasks.poll_pending_bills",
         "schedule": 30.0,
     },
     "disbursements-dispatch-due": {
@@ -179,8 +180,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "refunds.tasks.complete_paid_refunds",
         "schedule": 60.0,
     },
-    "transactions-auto-confirm": {
-        "task": "transactions.tasks.auto_confirm_due_transactions",
+    "escrow-auto-confirm": {
+        "task": "escrow.tasks.auto_confirm_due_transactions",
         "schedule": 60.0,
     },
     "transactions-reminders": {
@@ -278,7 +279,7 @@ STORAGES = {
 }
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
-# Evidence and refund documents (disputes.uploads): the largest file of each content type.
+# Evidence and refund documents (intrasa.uploads): the largest file of each content type.
 # The web server in front must accept request bodies of at least the largest of these.
 UPLOAD_MAX_BYTES = {
     "image": env.int("UPLOAD_MAX_IMAGE_BYTES", default=5 * 1024 * 1024),
@@ -306,7 +307,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 # QR codes are inline SVG elements, not images). Forms post only to INTRASA: Faspay's payment page
 # is a link the buyer follows (payments.Bill.redirect_url), never a form target. The generated PDFs
 # opt out (documents.views: a PDF viewer is not a page), uploaded files get "sandbox" of their own
-# (disputes.uploads.private_file_response).
+# (intrasa.uploads.private_file_response).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],

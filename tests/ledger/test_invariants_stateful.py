@@ -10,7 +10,9 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from ledger.checks import ledger_breaches
 from tests import scenarios
 from tests.factories import StaffFactory, UserFactory
-from payments.services import PaymentError
+from disputes.models import Dispute
+from escrow import services as escrow_services
+from intrasa.errors import ServiceError
 from transactions import services
 from transactions.models import EscrowTransaction, Status
 
@@ -39,7 +41,7 @@ class EscrowMachine(RuleBasedStateMachine):
     def _try(self, call):
         try:
             call()
-        except (services.TransactionActionError, PaymentError):
+        except ServiceError:
             pass  # illegal in the current state: must change nothing, which the invariant checks
 
     @rule(price=PRICES, shipping=st.integers(0, 500_000), payer=st.sampled_from(["buyer", "seller", "split"]))
@@ -74,7 +76,7 @@ class EscrowMachine(RuleBasedStateMachine):
     def confirm(self, i):
         txn = self._pick(i)
         if txn is not None:
-            self._try(lambda: services.transaction_confirm(escrow_transaction=txn, buyer=self.buyer))
+            self._try(lambda: escrow_services.escrow_confirm(escrow_transaction=txn, buyer=self.buyer))
 
     @rule(i=st.integers(0, 50))
     def auto_confirm(self, i):
@@ -82,26 +84,21 @@ class EscrowMachine(RuleBasedStateMachine):
         if txn is not None:
             EscrowTransaction.objects.filter(pk=txn.pk, status=Status.SHIPPED).update(
                 inspection_ends_at=timezone.now() - dt.timedelta(minutes=1))
-            self._try(lambda: services.transaction_auto_confirm(escrow_transaction=txn))
+            self._try(lambda: escrow_services.escrow_auto_confirm(escrow_transaction=txn))
 
     @rule(i=st.integers(0, 50))
     def dispute(self, i):
         txn = self._pick(i)
         if txn is not None:
-            self._try(lambda: services.transaction_open_dispute(escrow_transaction=txn, buyer=self.buyer,
-                                                                reason="Barang tidak sesuai"))
+            self._try(lambda: scenarios.open_dispute(txn, self.buyer, "Barang tidak sesuai",
+                                                     reason="not_as_described"))
 
     @rule(i=st.integers(0, 50), for_buyer=st.booleans())
     def staff_decides(self, i, for_buyer):
         txn = self._pick(i)
-        if txn is None:
-            return
-        if for_buyer:
-            self._try(lambda: services.transaction_refund(escrow_transaction=txn, actor=self.staff,
-                                                          reason="Keputusan staf"))
-        else:
-            self._try(lambda: services.transaction_resolve_release(escrow_transaction=txn, staff=self.staff,
-                                                                   reason="Keputusan staf"))
+        dispute = txn and Dispute.objects.filter(escrow_transaction=txn).first()
+        if dispute is not None:
+            self._try(lambda: scenarios.resolve_dispute(dispute, self.staff, "refund" if for_buyer else "release"))
 
     @rule(i=st.integers(0, 50), by_seller=st.booleans())
     def cancel(self, i, by_seller):
@@ -114,8 +111,8 @@ class EscrowMachine(RuleBasedStateMachine):
     def seller_refunds(self, i):
         txn = self._pick(i)
         if txn is not None:
-            self._try(lambda: services.transaction_refund(escrow_transaction=txn, actor=self.seller,
-                                                          reason="Stok habis"))
+            self._try(lambda: escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=self.seller,
+                                                                       reason="Stok habis"))
 
     @invariant()
     def books_balance(self):

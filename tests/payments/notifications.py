@@ -20,5 +20,5 @@ def notification_payload(settings, bill, *, status="2", paid_amount=None, trx_id
 
 def deliver_notification(live_server, settings, bill, **kwargs) -> requests.Response:
     with requests.Session() as session:
-        return session.post(live_server.url + reverse("payments:faspay_notification"),
+        return session.post(live_server.url + reverse("escrow:faspay_notification"),
                             json=notification_payload(settings, bill, **kwargs), timeout=30)

@@ -2,7 +2,8 @@
 pay a bill whose notification never arrives."""
 from django.utils import timezone
 
-from payments import services, tasks
+from escrow import tasks
+from payments import services
 from payments.models import Bill
 
 

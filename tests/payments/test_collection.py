@@ -12,7 +12,9 @@ from intrasa import faspay_legacy
 from ledger.models import AccountCategory, JournalEntry
 from ledger.selectors import transaction_balances
 from notifications.models import Notification
-from payments import services, tasks
+from escrow import services as escrow_services
+from escrow import tasks as escrow_tasks
+from payments import services
 from payments.models import Bill, ProviderNotification
 from transactions.models import Status
 
@@ -81,7 +83,7 @@ def test_the_same_notification_fifty_times_concurrently(faspay, live_server, acc
         "signature": faspay_legacy.debit_notification_signature(
             settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, bill.bill_no, "2"),
     }
-    url = live_server.url + reverse("payments:faspay_notification")
+    url = live_server.url + reverse("escrow:faspay_notification")
 
     def deliver(_):
         with requests.Session() as session:
@@ -105,15 +107,15 @@ def test_lost_notification_is_found_by_polling(faspay, live_server, accepted, bu
     faspay("bill_pay", trx_id=bill.provider_trx_id)
     refresh(accepted)
     assert accepted.status == Status.CREATED
-    assert tasks.poll_pending_bills() == 0  # not due yet: polled on a schedule
+    assert escrow_tasks.poll_pending_bills() == 0  # not due yet: polled on a schedule
     Bill.objects.filter(pk=bill.pk).update(next_check_at=timezone.now())
-    assert tasks.poll_pending_bills() == 1
+    assert escrow_tasks.poll_pending_bills() == 1
     refresh(accepted, bill)
     # Found, but Faspay's status inquiry states no amount: the payment waits for one (it used to be
     # verified on the bill amount, which released money that may never have come).
     assert accepted.status == Status.PAID and bill.status == Bill.Status.PAID
     assert transaction_balances(escrow_transaction=accepted) == {}
-    services.bill_record_provider_amount(bill_id=bill.pk, amount=bill.amount, actor=finance_officer,
+    escrow_services.bill_record_provider_amount(bill_id=bill.pk, amount=bill.amount, actor=finance_officer,
                                          reason="Faspay transaction report")
     refresh(accepted, bill)
     assert accepted.status == Status.VERIFIED and bill.status == Bill.Status.VERIFIED
@@ -125,7 +127,7 @@ def test_expired_bill_expires_the_transaction(faspay, accepted, buyer):
     bill = start(accepted, buyer, "706")
     faspay("bill_expire", trx_id=bill.provider_trx_id)
     Bill.objects.filter(pk=bill.pk).update(next_check_at=timezone.now())
-    tasks.poll_pending_bills()
+    escrow_tasks.poll_pending_bills()
     refresh(bill)
     assert bill.status == Bill.Status.EXPIRED
     type(accepted).objects.filter(pk=accepted.pk).update(payment_due_at=timezone.now() - dt.timedelta(seconds=1))
@@ -187,7 +189,7 @@ def test_forged_or_malformed_notifications_change_nothing(faspay, live_server, a
                "payment_status_code": "2", "payment_total": str(bill.amount),
                "signature": faspay_legacy.debit_notification_signature(
                    settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, bill.bill_no, "2")}
-    response = requests.post(live_server.url + reverse("payments:faspay_notification"), json={**payload, **change},
+    response = requests.post(live_server.url + reverse("escrow:faspay_notification"), json={**payload, **change},
                              timeout=10)
     assert response.status_code == status and response.json()["response_code"] == code
     refresh(accepted, bill)
@@ -199,9 +201,9 @@ def test_unknown_bill_with_a_valid_signature_is_404(faspay, live_server, setting
     payload = {"trx_id": "1", "merchant_id": settings.FASPAY_MERCHANT_ID, "bill_no": "INTNOSUCHBILL01",
                "payment_status_code": "2", "signature": faspay_legacy.debit_notification_signature(
                    settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, "INTNOSUCHBILL01", "2")}
-    response = requests.post(live_server.url + reverse("payments:faspay_notification"), json=payload, timeout=10)
+    response = requests.post(live_server.url + reverse("escrow:faspay_notification"), json=payload, timeout=10)
     assert response.status_code == 404 and response.json()["response_code"] == "14"
-    garbage = requests.post(live_server.url + reverse("payments:faspay_notification"), data=b"<xml/>", timeout=10)
+    garbage = requests.post(live_server.url + reverse("escrow:faspay_notification"), data=b"<xml/>", timeout=10)
     assert garbage.status_code == 400
 
 

@@ -8,6 +8,7 @@ from django.core.management import call_command
 
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
+from escrow import services as escrow_services
 from payments import services
 from payments.models import Bill
 from transactions.models import Status
@@ -163,7 +164,7 @@ def test_the_notification_amount_settles_a_bill_polling_found_first(faspay, live
 def test_staff_record_the_amount_from_the_providers_report(faspay, live_server, accepted, buyer, finance_officer):
     bill = start(accepted, buyer, "702")
     pay_with_lost_notification(faspay, live_server, bill, 1_000_000)
-    services.bill_record_provider_amount(bill_id=bill.pk, amount=1_000_000, actor=finance_officer,
+    escrow_services.bill_record_provider_amount(bill_id=bill.pk, amount=1_000_000, actor=finance_officer,
                                          reason="Faspay merchant portal, transaction report 23 Nov")
     refresh(bill, accepted)
     assert bill.status == Bill.Status.VERIFIED and bill.flag == Bill.Flag.SHORT

@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group, Permission
 from django.core.files.base import ContentFile
 
 from disputes import services as dispute_services
-from disputes.uploads import private_storage
+from intrasa.uploads import private_storage
 from refunds.models import RefundDocument, RefundRequest
 from tests import scenarios
 from tests.disputes.conftest import image_upload, pdf_upload, png_bytes  # noqa: F401 - shared helpers

@@ -13,6 +13,7 @@ from django.utils import timezone
 from audit.models import AuditEntry
 from disputes.models import Dispute, DisputeMessage, Evidence
 from intrasa.wib import WIB, now_wib
+from escrow import services as escrow_services
 from ledger.models import JournalEntry, Posting
 from notifications.models import Notification
 from notifications.services import notify
@@ -58,6 +59,21 @@ def export_ready_at(user, at):
     return export
 
 
+def refund_paid_out(request):
+    """The books of a refund whose transfer succeeded (what disbursements posts on SendMe's success),
+    so a request marked completed here is completed in the ledger too."""
+    from django.db import transaction
+
+    from ledger.models import AccountCategory, EntryKind
+    from ledger.services import credit, debit, entry_post
+
+    with transaction.atomic():
+        entry_post(idempotency_key=f"test-refund-sent:{request.pk}", kind=EntryKind.REFUND_SENT, memo="refund sent",
+                   escrow_transaction=request.escrow_transaction,
+                   lines=[debit(AccountCategory.BUYER_REFUND_PAYABLE, request.amount),
+                          credit(AccountCategory.SENDME_DEPOSIT, request.amount)])
+
+
 @pytest.fixture
 def world(seller, buyer, dispute_officer, evidence_reader):
     """One record just past its period and one just inside it, for every rule of the table."""
@@ -91,10 +107,12 @@ def world(seller, buyer, dispute_officer, evidence_reader):
 
     old_refund = RefundRequest.objects.get(dispute=old_dispute)
     refund_document_file(old_refund, uploader=buyer, name="lama.pdf")
+    refund_paid_out(old_refund)
     RefundRequest.objects.filter(pk=old_refund.pk).update(
         status=RefundRequest.Status.COMPLETED, completed_at=years_ago(5, now) - DAY, description="Kronologi lama")
     recent_refund = RefundRequest.objects.get(dispute=recent_dispute)
     refund_document_file(recent_refund, uploader=buyer, name="baru.pdf")
+    refund_paid_out(recent_refund)
     RefundRequest.objects.filter(pk=recent_refund.pk).update(
         status=RefundRequest.Status.COMPLETED, completed_at=years_ago(5, now) + DAY, description="Kronologi baru")
     made["old_refund"], made["recent_refund"] = old_refund, recent_refund
@@ -260,7 +278,7 @@ def test_a_purged_evidence_file_answers_404_and_the_page_says_why(client, world,
 @pytest.mark.django_db
 def test_transactions_with_money_still_moving_are_not_anonymised(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
-    txn_services.transaction_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
+    escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
     EscrowTransaction.objects.filter(pk=txn.pk).update(closed_at=in_year(now_wib().year - 11))
     assert RefundRequest.objects.get().is_open
     purge.retention_apply()

@@ -6,12 +6,13 @@ from django.urls import reverse
 from accounts.models import PayoutDestination
 from disbursements.models import Disbursement, Payout
 from disputes import services as dispute_services
+from escrow import services as escrow_services
 from ledger.models import AccountCategory, JournalEntry
 from ledger.selectors import transaction_balances
 from notifications.models import Notification
 from payments.models import Bill
-from payments.signals import payment_owed_back
 from refunds import services, tasks
+from refunds.services import refund_request_for_owed_payment
 from refunds.models import RefundDocument, RefundRequest
 from refunds.policy import Document
 from tests import scenarios
@@ -36,7 +37,7 @@ def refund_request_for(dispute, officer):
 @pytest.mark.django_db
 def test_seller_cancellation_after_payment_starts_a_cancellation_refund(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
-    txn_services.transaction_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
+    escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
     request = RefundRequest.objects.get()
     assert request.case == "cancellation" and request.amount == txn.amount_due
     assert request.status == RefundRequest.Status.IN_REVIEW
@@ -60,9 +61,9 @@ def test_double_payment_signal_creates_a_double_payment_request_with_the_provide
         entry_post(idempotency_key="test-double", kind=EntryKind.PAYMENT_UNMATCHED, memo="double", escrow_transaction=txn,
                    lines=[debit(AccountCategory.PROVIDER_CLEARING, bill.amount),
                           credit(AccountCategory.BUYER_REFUND_PAYABLE, bill.amount)])
-        payment_owed_back.send(sender=Bill, escrow_transaction=txn, bill=bill, amount=bill.amount, why="double")
-        payment_owed_back.send(sender=Bill, escrow_transaction=txn, bill=bill, amount=bill.amount, why="double")
-    request = RefundRequest.objects.get()  # once, however often the signal comes
+        refund_request_for_owed_payment(escrow_transaction=txn, bill=bill, amount=bill.amount, why="double")
+        refund_request_for_owed_payment(escrow_transaction=txn, bill=bill, amount=bill.amount, why="double")
+    request = RefundRequest.objects.get()  # once, however often the flow asks
     assert request.case == "double_payment" and request.bill == bill and request.payment_family == "va"
     assert request.status == RefundRequest.Status.IN_REVIEW
     assert request.documents.filter(kind=Document.BANK_STATEMENT, source="system").exists()
@@ -252,7 +253,7 @@ def test_finance_is_told_when_a_refund_passes_the_approval_time(seller, buyer, f
     from refunds.tasks import alert_overdue_approvals
 
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
-    txn_services.transaction_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
+    escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
     assert alert_overdue_approvals() == 0 and not mailoutbox  # within 2×24 working hours
     RefundRequest.objects.update(approval_due_at=timezone.now() - dt.timedelta(minutes=1))
     mailoutbox.clear()

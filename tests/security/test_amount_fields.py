@@ -14,6 +14,7 @@ Two parts:
 """
 import datetime as dt
 import importlib
+import pkgutil
 import io
 
 import pytest
@@ -122,11 +123,15 @@ def discovered_amount_inputs():
                 module = importlib.import_module(f"{config.name}.{module_name}")
             except ModuleNotFoundError:
                 continue
-            for attr in vars(module).values():
-                if (isinstance(attr, type) and issubclass(attr, forms.BaseForm)
-                        and attr.__module__ == module.__name__):
-                    model = getattr(getattr(attr, "_meta", None), "model", None)
-                    inspect(attr, f"{module.__name__}.{attr.__name__}", model)
+            # An admin (or forms) package: its submodules declare the forms.
+            modules = [module] + [importlib.import_module(f"{module.__name__}.{info.name}")
+                                  for info in pkgutil.iter_modules(getattr(module, "__path__", []))]
+            for each in modules:
+                for attr in vars(each).values():
+                    if (isinstance(attr, type) and issubclass(attr, forms.BaseForm)
+                            and attr.__module__ == each.__name__):
+                        model = getattr(getattr(attr, "_meta", None), "model", None)
+                        inspect(attr, f"{each.__name__}.{attr.__name__}", model)
     request = _superuser_request()
     for model, model_admin in admin.site._registry.items():
         if model._meta.app_label in SKIPPED_APPS or model._meta.app_config.name.startswith("django"):
@@ -268,7 +273,7 @@ WALKS = {
     "disputes.admin.SplitForm.buyer_amount": dispute_action("split"),
     "disbursements.admin.DailyLimitChangeForm.limit": daily_limit,
     "treasury.forms.WithdrawalForm.amount": withdrawal,
-    "payments.admin.ProviderAmountForm.amount": provider_amount,
+    "escrow.admin.bills.ProviderAmountForm.amount": provider_amount,
     **{f"transactions.admin.FeeTierForm.{name}": fee_tier
        for name in ("min_amount", "max_amount", "flat_fee", "minimum_fee", "maximum_fee")},
 }

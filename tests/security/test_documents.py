@@ -21,8 +21,8 @@ from disputes.models import Evidence
 from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
 from payments.models import Bill
-from payments.signals import payment_owed_back
 from refunds import services as refund_services
+from refunds.services import refund_request_for_owed_payment
 from refunds.models import RefundDocument, RefundRequest
 from refunds.policy import RefundCase
 from tests import scenarios
@@ -213,7 +213,7 @@ def confirmed_with_double_payment(people):
         entry_post(idempotency_key="test-double-9", kind=EntryKind.PAYMENT_UNMATCHED, memo="double",
                    escrow_transaction=txn, lines=[debit(AccountCategory.PROVIDER_CLEARING, txn.amount_due),
                                                   credit(AccountCategory.BUYER_REFUND_PAYABLE, txn.amount_due)])
-        payment_owed_back.send(sender=Bill, escrow_transaction=txn, bill=bill, amount=txn.amount_due, why="double")
+        refund_request_for_owed_payment(escrow_transaction=txn, bill=bill, amount=txn.amount_due, why="double")
     assert RefundRequest.objects.get().case == RefundCase.DOUBLE_PAYMENT
     return txn
 

@@ -349,7 +349,7 @@ def test_the_reset_command_for_when_no_superuser_can_log_in():
 
 
 def test_the_demo_staff_code_opens_the_admin(client, settings, capsys):
-    from intrasa.management.commands.seed_demo import DEMO_PASSWORD, STAFF
+    from escrow.management.commands.seed_demo import DEMO_PASSWORD, STAFF
 
     staff = StaffFactory(email=STAFF[0], is_superuser=True)
     staff.set_password(DEMO_PASSWORD)

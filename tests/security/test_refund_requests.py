@@ -8,8 +8,8 @@ from django.db import connection, connections
 from django.urls import reverse
 
 from payments.models import Bill
-from payments.signals import payment_owed_back
 from refunds import services
+from refunds.services import refund_request_for_owed_payment
 from refunds.models import RefundRequest
 from tests import scenarios
 from transactions.models import Status
@@ -51,7 +51,7 @@ def test_what_is_already_owed_back_for_a_payment_problem_is_taken_off(seller, bu
     bill = Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTDOUBLE0001",
                                provider_trx_id="9990001", amount=txn.amount_due, status=Bill.Status.VERIFIED,
                                flag=Bill.Flag.DOUBLE, paid_amount=txn.amount_due, expires_at=txn.created_at)
-    payment_owed_back.send(sender=None, escrow_transaction=txn, bill=bill, amount=txn.amount_due - 300_000,
+    refund_request_for_owed_payment(escrow_transaction=txn, bill=bill, amount=txn.amount_due - 300_000,
                            why="double")
     with pytest.raises(services.RefundError) as refused:
         ask(txn, buyer, 300_001)

@@ -5,6 +5,7 @@ import base64
 import pytest
 import requests
 
+from escrow import services as escrow_services
 from payments import services as payment_services
 from payments.models import Bill
 from sandbox.apps import check_sandbox_operator_credentials
@@ -52,7 +53,7 @@ def test_the_operator_gets_in_and_the_protocol_needs_no_basic_auth(live_server, 
     for url in (f"{live_server.url}/sandbox/control/", f"{live_server.url}/sandbox/debit/pay/{bill.provider_trx_id}/"):
         assert requests.get(url, auth=operator_auth(), timeout=10).status_code == 200
     # payment_start above spoke the Debit protocol without basic auth; so does a status inquiry.
-    assert payment_services.bill_check(bill_id=bill.pk) == "0"
+    assert escrow_services.bill_check(bill_id=bill.pk) == "0"
     assert requests.get(f"{live_server.url}/sandbox/keys/faspay-sandbox-public.pem", timeout=10).status_code == 200
 
 

@@ -1,4 +1,4 @@
-"""Uploaded files (dispute evidence and refund documents) pass one gate, ``disputes.uploads``:
+"""Uploaded files (dispute evidence and refund documents) pass one gate, ``intrasa.uploads``:
 images are stored without any metadata, nothing a browser could run gets in, PDFs with active
 content are refused, and every stored file goes out as a sandboxed download.
 
@@ -15,7 +15,7 @@ from PIL import ExifTags, Image, ImageCms
 
 from disputes import services
 from disputes.models import Evidence
-from disputes.uploads import MAX_IMAGE_SIDE
+from intrasa.uploads import MAX_IMAGE_SIDE
 from refunds import services as refund_services
 from refunds.models import RefundDocument
 from tests.disputes.conftest import pdf_bytes

@@ -63,7 +63,7 @@ def xml_of(fields: dict) -> bytes:
 
 
 def post_notification(live_server, body: bytes, content_type: str, **headers):
-    return requests.post(live_server.url + reverse("payments:faspay_notification"), data=body,
+    return requests.post(live_server.url + reverse("escrow:faspay_notification"), data=body,
                          headers={"Content-Type": content_type, **headers}, timeout=20)
 
 
@@ -169,7 +169,7 @@ def test_hostile_notifications_get_faspays_error_and_change_nothing(live_server,
 
 
 def test_a_body_announced_larger_than_a_notification_is_not_read(live_server):
-    response = requests.post(live_server.url + reverse("payments:faspay_notification"), data=b"{}" + b" " * 20_000,
+    response = requests.post(live_server.url + reverse("escrow:faspay_notification"), data=b"{}" + b" " * 20_000,
                              headers={"Content-Type": "application/json"}, timeout=20)
     assert response.status_code == 413 and response.json()["response_code"] == "30"
 

@@ -6,7 +6,6 @@ from django.utils import timezone
 from disbursements.models import Payout
 from tests import scenarios
 from tests.factories import UserFactory
-from transactions import services
 from transactions.models import EscrowTransaction, Status
 
 
@@ -23,5 +22,5 @@ def populate(copies: int) -> None:
         EscrowTransaction.objects.filter(pk=ending.pk).update(inspection_ends_at=timezone.now() + dt.timedelta(hours=3))
         scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
         disputed = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
-        services.transaction_open_dispute(escrow_transaction=disputed, buyer=buyer, reason="Tidak sesuai")
+        scenarios.open_dispute(disputed, buyer, "Tidak sesuai", reason="not_as_described")
     Payout.objects.update(due_at=timezone.now() - dt.timedelta(hours=1))  # the 1×24h promise is broken

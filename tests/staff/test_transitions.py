@@ -1,5 +1,7 @@
 """Staff transition buttons: django-fsm-2's admin, but every button asks for a reason and goes
-through transactions.services (timeline, ledger, audit) — never the model method directly."""
+through transactions.services (timeline, audit) — never the model method directly. They move no
+money: releasing or refunding a disputed transaction is decided on the dispute's page, through
+disputes.services, the one path that also opens the refund request and plans the payout."""
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
@@ -26,86 +28,98 @@ def change_url(txn):
 @pytest.fixture
 def disputed(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
-    return services.transaction_open_dispute(escrow_transaction=txn, buyer=buyer, reason="Barang rusak")
+    scenarios.open_dispute(txn, buyer, "Barang rusak")
+    txn.refresh_from_db()
+    return txn
 
 
-def test_officer_sees_only_staff_transitions_as_buttons(client, officer, disputed):
+@pytest.fixture
+def unpaid(seller, buyer):
+    return scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+
+
+def test_a_disputed_transaction_is_decided_on_its_dispute_page_not_here(client, officer, disputed):
     client.force_login(officer)
     page = client.get(change_url(disputed)).content.decode()
-    block = page.split('data-testid="staff-transitions"')[1].split("</div>")[0]
-    assert transition_url(disputed, "resolve_release") in block and transition_url(disputed, "refund") in block
-    assert "confirm" not in block.replace("resolve_release", "")  # no buyer/system transitions
+    assert transition_url(disputed, "refund") not in page and transition_url(disputed, "resolve_release") not in page
+    link = reverse("admin:disputes_dispute_change", args=[disputed.dispute.pk])
+    assert 'data-testid="decide-on-dispute"' in page and link in page
     assert 'name="_save"' not in page  # nothing editable by hand
 
 
-def test_customer_service_sees_no_transition_they_may_not_run(client, customer_service, disputed):
-    client.force_login(customer_service)
-    page = client.get(change_url(disputed)).content.decode()
-    assert "staff-transitions" not in page
-    response = client.post(transition_url(disputed, "refund"), {"reason": "Saya mau"})
-    assert response.status_code == 302
-    disputed.refresh_from_db()
-    assert disputed.status == Status.DISPUTED
-
-
-def test_a_reason_is_required(client, officer, disputed):
+@pytest.mark.parametrize("name", ["refund", "resolve_release"])
+def test_money_moving_transitions_are_refused_here(client, officer, disputed, name):
     client.force_login(officer)
-    response = client.post(transition_url(disputed, "refund"), {"reason": ""})
-    assert response.status_code == 200 and "reason" in response.context["transition_form"].errors
+    assert client.post(transition_url(disputed, name), {"reason": "Penjual tidak menanggapi"}).status_code == 403
     disputed.refresh_from_db()
     assert disputed.status == Status.DISPUTED
-    assert not AuditEntry.objects.filter(action="transaction.refund").exists()
+    assert transaction_balances(escrow_transaction=disputed)[AccountCategory.ESCROW_HOLD] == disputed.amount_received
+    call_command("ledger_check")
 
 
-def test_refund_button_goes_through_the_service(client, officer, disputed, monkeypatch):
+def test_officer_sees_the_cancel_button_on_an_unpaid_transaction(client, officer, unpaid):
+    client.force_login(officer)
+    page = client.get(change_url(unpaid)).content.decode()
+    block = page.split('data-testid="staff-transitions"')[1].split("</div>")[0]
+    assert transition_url(unpaid, "cancel") in block
+    assert "confirm" not in block  # no buyer/system transitions
+
+
+def test_customer_service_sees_no_transition_they_may_not_run(client, customer_service, unpaid):
+    client.force_login(customer_service)
+    page = client.get(change_url(unpaid)).content.decode()
+    assert "staff-transitions" not in page
+    response = client.post(transition_url(unpaid, "cancel"), {"reason": "Saya mau"})
+    assert response.status_code == 302
+    unpaid.refresh_from_db()
+    assert unpaid.status == Status.CREATED
+
+
+def test_a_reason_is_required(client, officer, unpaid):
+    client.force_login(officer)
+    response = client.post(transition_url(unpaid, "cancel"), {"reason": ""})
+    assert response.status_code == 200 and "reason" in response.context["transition_form"].errors
+    unpaid.refresh_from_db()
+    assert unpaid.status == Status.CREATED
+    assert not AuditEntry.objects.filter(action="transaction.cancel").exists()
+
+
+def test_cancel_button_goes_through_the_service(client, officer, unpaid, monkeypatch):
     called = []
-    original = services.transaction_refund
+    original = services.transaction_cancel
 
     def spy(**kwargs):
         called.append(kwargs)
         return original(**kwargs)
 
-    monkeypatch.setattr(services, "transaction_refund", spy)
+    monkeypatch.setattr(services, "transaction_cancel", spy)
     client.force_login(officer)
-    assert client.get(transition_url(disputed, "refund")).status_code == 200
-    response = client.post(transition_url(disputed, "refund"), {"reason": "Penjual tidak menanggapi sengketa"})
-    assert response.status_code == 302 and response.url == change_url(disputed)
-    assert called and called[0]["actor"] == officer and called[0]["reason"] == "Penjual tidak menanggapi sengketa"
-    disputed.refresh_from_db()
-    assert disputed.status == Status.REFUNDED
-    event = TransactionEvent.objects.filter(escrow_transaction=disputed, action="refund").get()
-    assert event.actor == officer and event.actor_role == "staff" and event.reason.startswith("Penjual")
-    audit = AuditEntry.objects.get(action="transaction.refund")
-    assert audit.actor == officer and audit.data == {"from": "disputed", "to": "refunded"}
-    balances = transaction_balances(escrow_transaction=disputed)
-    assert balances[AccountCategory.ESCROW_HOLD] == 0
-    assert balances[AccountCategory.BUYER_REFUND_PAYABLE] == disputed.amount_received
-    call_command("ledger_check")
-
-
-def test_resolve_release_releases_to_the_seller(client, officer, disputed):
-    client.force_login(officer)
-    client.post(transition_url(disputed, "resolve_release"), {"reason": "Bukti pengiriman lengkap"})
-    disputed.refresh_from_db()
-    assert disputed.status == Status.CONFIRMED
-    assert AuditEntry.objects.filter(action="transaction.resolve_release", actor=officer).exists()
-    assert transaction_balances(escrow_transaction=disputed)[AccountCategory.SELLER_PAYABLE] == disputed.seller_receives
+    assert client.get(transition_url(unpaid, "cancel")).status_code == 200
+    response = client.post(transition_url(unpaid, "cancel"), {"reason": "Pembeli minta dibatalkan lewat telepon"})
+    assert response.status_code == 302 and response.url == change_url(unpaid)
+    assert called and called[0]["actor"] == officer and called[0]["reason"].startswith("Pembeli minta")
+    unpaid.refresh_from_db()
+    assert unpaid.status == Status.CANCELLED
+    event = TransactionEvent.objects.filter(escrow_transaction=unpaid, action="cancel").get()
+    assert event.actor == officer and event.actor_role == "staff" and event.reason.startswith("Pembeli")
+    audit = AuditEntry.objects.get(action="transaction.cancel")
+    assert audit.actor == officer and audit.data == {"from": "created", "to": "cancelled"}
     call_command("ledger_check")
 
 
 def test_transitions_outside_the_staff_list_are_refused(client, officer, seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.PAID)
     client.force_login(officer)
-    for name in ("verify", "confirm", "mark_disbursed", "ship", "save"):
+    for name in ("verify", "confirm", "mark_disbursed", "ship", "save", "refund", "resolve_release"):
         assert client.post(transition_url(txn, name), {"reason": "coba"}).status_code == 403
     txn.refresh_from_db()
     assert txn.status == Status.PAID
 
 
-def test_a_refused_service_shows_its_message_and_changes_nothing(client, officer, disputed):
+def test_a_refused_service_shows_its_message_and_changes_nothing(client, officer, seller, unpaid):
     client.force_login(officer)
-    services.transaction_refund(escrow_transaction=disputed, actor=officer, reason="sudah")  # someone was faster
-    response = client.post(transition_url(disputed, "refund"), {"reason": "Dua kali"}, follow=True)
+    services.transaction_cancel(escrow_transaction=unpaid, actor=seller, reason="sudah")  # someone was faster
+    response = client.post(transition_url(unpaid, "cancel"), {"reason": "Dua kali"}, follow=True)
     assert response.status_code == 200
-    assert AuditEntry.objects.filter(action="transaction.refund").count() == 0  # only the admin writes these
-    assert TransactionEvent.objects.filter(escrow_transaction=disputed, action="refund").count() == 1
+    assert AuditEntry.objects.filter(action="transaction.cancel").count() == 0  # only the admin writes these
+    assert TransactionEvent.objects.filter(escrow_transaction=unpaid, action="cancel").count() == 1

@@ -7,6 +7,8 @@ from django.db import connection, connections
 
 from ledger.models import JournalEntry
 from tests import scenarios
+from escrow import services as escrow_services
+from intrasa.errors import ServiceError
 from transactions import services
 from transactions.models import EscrowTransaction, Status
 
@@ -26,7 +28,7 @@ def race(*calls):
             barrier.wait()
             call()
             outcomes[index] = "ok"
-        except services.TransactionActionError as exc:
+        except ServiceError as exc:
             outcomes[index] = exc.code
         finally:
             connections.close_all()
@@ -41,7 +43,7 @@ def race(*calls):
 
 def test_two_confirmations_release_the_money_once(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, "shipped")
-    outcomes = race(*[lambda: services.transaction_confirm(escrow_transaction=txn.pk, buyer=buyer)] * 2)
+    outcomes = race(*[lambda: escrow_services.escrow_confirm(escrow_transaction=txn.pk, buyer=buyer)] * 2)
     assert sorted(outcomes) == ["illegal_transition", "ok"]
     assert JournalEntry.objects.filter(kind="escrow_release").count() == 1
     call_command("ledger_check")
@@ -50,8 +52,8 @@ def test_two_confirmations_release_the_money_once(seller, buyer):
 def test_confirm_versus_dispute_has_exactly_one_outcome(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, "shipped")
     outcomes = race(
-        lambda: services.transaction_confirm(escrow_transaction=txn.pk, buyer=buyer),
-        lambda: services.transaction_open_dispute(escrow_transaction=txn.pk, buyer=buyer, reason="rusak"),
+        lambda: escrow_services.escrow_confirm(escrow_transaction=txn.pk, buyer=buyer),
+        lambda: scenarios.open_dispute(txn.pk, buyer, "rusak"),
     )
     assert outcomes.count("ok") == 1
     status = EscrowTransaction.objects.get(pk=txn.pk).status
@@ -82,13 +84,13 @@ def test_buyer_confirms_while_auto_confirm_and_a_dispute_fire(seller, buyer):
     EscrowTransaction.objects.filter(pk=txn.pk).update(inspection_ends_at=timezone.now() - dt.timedelta(seconds=1))
 
     def auto_confirm():
-        if services.transaction_auto_confirm(escrow_transaction=txn.pk) is None:
+        if escrow_services.escrow_auto_confirm(escrow_transaction=txn.pk) is None:
             raise services.TransactionActionError("nothing to do", code="skipped")
 
     outcomes = race(
-        lambda: services.transaction_confirm(escrow_transaction=txn.pk, buyer=buyer),
+        lambda: escrow_services.escrow_confirm(escrow_transaction=txn.pk, buyer=buyer),
         auto_confirm,
-        lambda: services.transaction_open_dispute(escrow_transaction=txn.pk, buyer=buyer, reason="rusak"),
+        lambda: scenarios.open_dispute(txn.pk, buyer, "rusak"),
     )
     assert outcomes.count("ok") == 1, outcomes
     txn.refresh_from_db()

@@ -5,6 +5,8 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from disputes.services import DisputeError
+from escrow import services as escrow_services
 from ledger.models import AccountCategory, JournalEntry
 from ledger.selectors import transaction_balances
 from notifications.models import Notification
@@ -186,9 +188,9 @@ def test_physical_goods_need_courier_and_receipt(seller, buyer):
 
 def test_dispute_freezes_funds_and_stops_auto_confirm(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
-    services.transaction_open_dispute(escrow_transaction=txn, buyer=buyer, reason="Barang rusak")
+    scenarios.open_dispute(txn, buyer, "Barang rusak")
     EscrowTransaction.objects.filter(pk=txn.pk).update(inspection_ends_at=timezone.now() - dt.timedelta(hours=1))
-    assert services.transaction_auto_confirm(escrow_transaction=txn) is None
+    assert escrow_services.escrow_auto_confirm(escrow_transaction=txn) is None
     txn.refresh_from_db()
     assert txn.status == Status.DISPUTED
     assert transaction_balances(escrow_transaction=txn)[AccountCategory.ESCROW_HOLD] == txn.amount_due
@@ -196,11 +198,10 @@ def test_dispute_freezes_funds_and_stops_auto_confirm(seller, buyer):
 
 def test_staff_release_resolves_a_dispute_for_the_seller(seller, buyer, dispute_officer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
-    services.transaction_open_dispute(escrow_transaction=txn, buyer=buyer, reason="Belum sampai")
-    with pytest.raises(TransactionActionError):
-        services.transaction_resolve_release(escrow_transaction=txn, staff=seller, reason="saya")
-    services.transaction_resolve_release(escrow_transaction=txn, staff=dispute_officer,
-                                         reason="Resi menunjukkan barang diterima")
+    dispute = scenarios.open_dispute(txn, buyer, "Belum sampai", reason="not_received")
+    with pytest.raises(DisputeError):
+        scenarios.resolve_dispute(dispute, seller, "release", reason="saya")
+    scenarios.resolve_dispute(dispute, dispute_officer, "release", reason="Resi menunjukkan barang diterima")
     txn.refresh_from_db()
     assert txn.status == Status.CONFIRMED
     assert txn.events.get(action="resolve_release").actor == dispute_officer
@@ -208,8 +209,8 @@ def test_staff_release_resolves_a_dispute_for_the_seller(seller, buyer, dispute_
 
 def test_refund_moves_the_hold_to_buyer_refund_payable(seller, buyer, dispute_officer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
-    services.transaction_open_dispute(escrow_transaction=txn, buyer=buyer, reason="Salah kirim")
-    services.transaction_refund(escrow_transaction=txn, actor=dispute_officer, reason="Terbukti salah kirim")
+    dispute = scenarios.open_dispute(txn, buyer, "Salah kirim", reason="wrong_item")
+    scenarios.resolve_dispute(dispute, dispute_officer, "refund", reason="Terbukti salah kirim")
     txn.refresh_from_db()
     assert txn.status == Status.REFUNDED
     balances = transaction_balances(escrow_transaction=txn)
@@ -219,7 +220,7 @@ def test_refund_moves_the_hold_to_buyer_refund_payable(seller, buyer, dispute_of
 
 def test_seller_may_cancel_and_refund_after_payment(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
-    services.transaction_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
+    escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
     txn.refresh_from_db()
     assert txn.status == Status.REFUNDED
 
@@ -227,7 +228,7 @@ def test_seller_may_cancel_and_refund_after_payment(seller, buyer):
 def test_buyer_cannot_refund_himself(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     with pytest.raises(TransactionActionError):
-        services.transaction_refund(escrow_transaction=txn, actor=buyer, reason="mau uang kembali")
+        escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=buyer, reason="mau uang kembali")
 
 
 def test_mark_disbursed_requires_seller_payable_to_be_paid_out(seller, buyer):
@@ -258,9 +259,9 @@ def test_protected_status_cannot_be_assigned(seller, buyer):
 
 def test_seller_cannot_refund_once_a_dispute_is_open(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
-    services.transaction_open_dispute(escrow_transaction=txn, buyer=buyer, reason="Rusak")
+    scenarios.open_dispute(txn, buyer, "Rusak")
     with pytest.raises(TransactionActionError) as excinfo:
-        services.transaction_refund(escrow_transaction=txn, actor=seller, reason="Biar cepat")
+        escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Biar cepat")
     assert excinfo.value.code == "forbidden"
 
 
@@ -272,7 +273,7 @@ def test_a_payment_reversed_by_the_provider_blocks_the_release(seller, buyer):
                         amount=txn.amount_due, status=Bill.Status.VERIFIED, flag=Bill.Flag.REVERSED,
                         expires_at=timezone.now())
     with pytest.raises(TransactionActionError) as excinfo:
-        services.transaction_confirm(escrow_transaction=txn, buyer=buyer)
+        escrow_services.escrow_confirm(escrow_transaction=txn, buyer=buyer)
     assert excinfo.value.code == "payment_reversed"
     txn.refresh_from_db()
     assert txn.status == Status.SHIPPED and not JournalEntry.objects.filter(kind="escrow_release").exists()

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from notifications.models import Notification
 from tests import scenarios
+from escrow import tasks as escrow_tasks
 from transactions import tasks
 from transactions.models import EscrowTransaction, Status
 
@@ -54,10 +55,10 @@ def test_reminder_then_auto_confirm_after_the_inspection_period(seller, buyer):
     assert tasks.send_due_reminders() == 1
     assert tasks.send_due_reminders() == 0
     assert Notification.objects.filter(kind="confirm_reminder", recipient=buyer).count() == 1
-    assert tasks.auto_confirm_due_transactions() == 0
+    assert escrow_tasks.auto_confirm_due_transactions() == 0
     shift(txn, inspection_ends_at=ago(seconds=1))
-    assert tasks.auto_confirm_due_transactions() == 1
-    assert tasks.auto_confirm_due_transactions() == 0
+    assert escrow_tasks.auto_confirm_due_transactions() == 1
+    assert escrow_tasks.auto_confirm_due_transactions() == 0
     txn.refresh_from_db()
     assert txn.status == Status.CONFIRMED and txn.auto_confirmed
     assert txn.events.get(action="confirm").actor_role == "system"
@@ -78,10 +79,8 @@ def test_seller_is_reminded_to_ship_and_buyer_told_after_the_deadline(seller, bu
 
 
 def test_auto_confirm_does_not_touch_a_disputed_transaction(seller, buyer):
-    from transactions import services
-
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
-    services.transaction_open_dispute(escrow_transaction=txn, buyer=buyer, reason="Tidak sesuai")
+    scenarios.open_dispute(txn, buyer, "Tidak sesuai", reason="not_as_described")
     shift(txn, inspection_ends_at=ago(days=2))
-    assert tasks.auto_confirm_due_transactions() == 0
+    assert escrow_tasks.auto_confirm_due_transactions() == 0
     assert tasks.send_due_reminders() == 0

@@ -15,6 +15,7 @@ from django.utils import timezone
 from intrasa.wib import now_wib
 from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
+from escrow import services as escrow_services
 from payments import services as payment_services
 from payments.models import Bill, ProviderNotification
 from sandbox.models import Bill as SandboxBill
@@ -180,10 +181,10 @@ def test_after_the_fix_the_three_scenarios_reconcile_clean(faspay, sendme, live_
     faspay("bill_notification_url", trx_id=lost.provider_trx_id, url=f"{live_server.url}/nowhere/")
     faspay("bill_pay_wrong_amount", trx_id=lost.provider_trx_id, amount=1_000_000)
     Bill.objects.filter(pk=lost.pk).update(next_check_at=timezone.now())
-    from payments.tasks import poll_pending_bills
+    from escrow.tasks import poll_pending_bills
 
     poll_pending_bills()
-    payment_services.bill_record_provider_amount(bill_id=lost.pk, amount=1_000_000, actor=finance_officer,
+    escrow_services.bill_record_provider_amount(bill_id=lost.pk, amount=1_000_000, actor=finance_officer,
                                                  reason="Faspay transaction report")
 
     report = reconcile_day(day=now_wib().date())

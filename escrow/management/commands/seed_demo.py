@@ -11,7 +11,10 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import PayoutDestination, User
+from disputes import services as dispute_services
+from escrow import services as escrow_services
 from payments import services as payment_services
+from refunds.policy import DisputeReason
 from transactions import services
 from transactions.models import Category, Status
 
@@ -90,7 +93,7 @@ class Command(BaseCommand):
         # Paid by bank transfer and verified from the escrow account's statement, as in production.
         bill = payment_services.payment_start(escrow_transaction=txn, buyer=buyer,
                                               channel_code=payment_services.BANK_TRANSFER)
-        payment_services.statement_import(rows=[{
+        escrow_services.statement_import(rows=[{
             "booked_on": timezone.localdate(), "description": f"TRF {buyer.full_name.upper()} {txn.reference}",
             "amount": bill.amount, "bank_reference": f"DEMO-{bill.bill_no}"}], staff=self.staff)
         txn.refresh_from_db()
@@ -103,7 +106,7 @@ class Command(BaseCommand):
             services.transaction_ship(escrow_transaction=txn, seller=seller,
                                       delivery_note="Dikirim melalui email pembeli.")
         if target == Status.CONFIRMED:
-            services.transaction_confirm(escrow_transaction=txn, buyer=buyer)
+            escrow_services.escrow_confirm(escrow_transaction=txn, buyer=buyer)
         elif target == Status.DISPUTED:
-            services.transaction_open_dispute(escrow_transaction=txn, buyer=buyer,
-                                              reason="Ada retak di kaki meja saat diterima.")
+            dispute_services.dispute_open(escrow_transaction=txn, buyer=buyer, reason=DisputeReason.DEFECTIVE,
+                                          description="Ada retak di kaki meja saat diterima.")

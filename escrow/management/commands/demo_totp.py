@@ -14,7 +14,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from intrasa.management.commands.seed_demo import STAFF
+from escrow.management.commands.seed_demo import STAFF
 
 
 class Command(BaseCommand):

@@ -1,0 +1,128 @@
+"""The escrow's money flows that span apps. Each flow is one function that calls its steps by name,
+in one database transaction, so no step money depends on can be skipped — there are no signal
+receivers on the way (DESIGN.md §3).
+
+Release to the seller: the buyer confirms (``escrow_confirm``) or the inspection period ends
+(``escrow_auto_confirm``) →
+  1. ``payments.selectors.payment_reversed`` — nothing is released on a payment the provider took back;
+  2. ``transactions.services.transaction_confirm`` / ``transaction_auto_confirm`` — escrow hold →
+     seller payable + fee revenue;
+  3. ``disbursements.services.seller_payout_plan`` — the seller's payout (1×24 working hours).
+
+Refund after payment: the seller cannot deliver (``escrow_cancel_and_refund``) →
+  1. ``transactions.services.transaction_refund`` — escrow hold → buyer refund payable;
+  2. ``refunds.services.refund_request_for_escrow_refund`` — the request that carries it to the buyer.
+
+Collections (the buyer's payment): a status inquiry (``bill_check``), an imported bank statement
+(``statement_import``) or finance reading Faspay's report (``bill_record_provider_amount``) places a
+paid bill →
+  1. ``payments.services`` — escrow funded, or the money owed back (double, late, short, excess);
+  2. ``refunds.services.refund_request_for_owed_payment`` — one request per Rupiah owed back.
+The provider calls (status inquiry, re-posting an unanswered creation) happen before the database
+transaction opens, never inside it.
+
+Dispute resolution is the disputes app's own flow (``disputes.services``: release, refund or split,
+then the refund request and the payout), since every step it needs sits below it.
+
+``escrow.checks`` proves the result: no Rupiah owed to a buyer without its refund request, none
+owed to a seller without its payout.
+"""
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from disbursements.services import seller_payout_plan
+from intrasa import locks
+from payments import services as payment_services
+from payments.models import Bill
+from payments.selectors import payment_reversed
+from refunds.services import refund_request_for_escrow_refund, refund_request_for_owed_payment
+from transactions import services as transaction_services
+from transactions.models import EscrowTransaction
+from transactions.services import TransactionActionError
+
+
+def _lock_unless_reversed(escrow_transaction) -> EscrowTransaction:
+    """Lock the transaction first (a reversal is recorded under the same lock), then refuse to
+    release money of a payment the provider took back."""
+    txn = locks.lock_transaction(escrow_transaction)
+    if payment_reversed(escrow_transaction=txn):
+        raise TransactionActionError(_("The payment was reversed by the provider; INTRASA staff will contact "
+                                       "you before anything is released."), code="payment_reversed")
+    return txn
+
+
+# --- releasing to the seller -----------------------------------------------------------------
+
+def escrow_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
+    """The buyer confirms receipt (FAQ step 5): release the money and plan the seller's payout."""
+    with transaction.atomic():
+        txn = _lock_unless_reversed(escrow_transaction)
+        txn = transaction_services.transaction_confirm(escrow_transaction=txn, buyer=buyer)
+        seller_payout_plan(escrow_transaction=txn, amount=txn.seller_receives, actor=buyer)
+        return txn
+
+
+def escrow_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
+    """The inspection period ended without a word from the buyer: the same release, by the system.
+    ``None`` when the buyer acted first or a dispute froze the clock."""
+    with transaction.atomic():
+        txn = _lock_unless_reversed(escrow_transaction)
+        txn = transaction_services.transaction_auto_confirm(escrow_transaction=txn)
+        if txn is not None:
+            seller_payout_plan(escrow_transaction=txn, amount=txn.seller_receives)
+        return txn
+
+
+# --- refunding the buyer --------------------------------------------------------------------
+
+def escrow_cancel_and_refund(*, escrow_transaction, actor, reason: str) -> EscrowTransaction:
+    """The seller cannot deliver after the buyer paid (out of stock, a changed delivery estimate the
+    buyer refused): everything held goes back to the buyer, through a refund request."""
+    with transaction.atomic():
+        txn = transaction_services.transaction_refund(escrow_transaction=escrow_transaction, actor=actor,
+                                                      reason=reason)
+        refund_request_for_escrow_refund(escrow_transaction=txn, amount=txn.amount_received or 0, reason=reason)
+        return txn
+
+
+# --- collections ----------------------------------------------------------------------------
+
+def _open_refund_requests(owed: list[payment_services.OwedBack]) -> None:
+    if not owed:
+        return
+    bills = Bill.objects.select_related("escrow_transaction__buyer").in_bulk([o.bill_id for o in owed])
+    for item in owed:
+        bill = bills[item.bill_id]
+        refund_request_for_owed_payment(escrow_transaction=bill.escrow_transaction, bill=bill, amount=item.amount,
+                                        why=item.why)
+
+
+def bill_check(*, bill_id: int, client=None) -> str:
+    """Verify one bill with the provider and place its money; returns the status code seen ("" when
+    there was nothing to apply)."""
+    status = payment_services.bill_inquire(bill_id=bill_id, client=client)  # network: no transaction open
+    if status is None:
+        return ""
+    with transaction.atomic():
+        _open_refund_requests(payment_services.bill_apply_status(bill_id=bill_id, status=status))
+    return status.status_code
+
+
+def statement_import(*, rows: list[dict], staff) -> dict:
+    """Import bank-statement lines of the escrow account, each in its own database transaction
+    with the refund requests it makes necessary. Returns the count per outcome."""
+    counts = {value: 0 for value in (payment_services.StatementLine.MATCHED, payment_services.StatementLine.UNMATCHED,
+                                     payment_services.StatementLine.DUPLICATE)}
+    for row in rows:
+        with transaction.atomic():
+            outcome = payment_services.statement_line_import(row=row, staff=staff)
+            _open_refund_requests(outcome.owed_back)
+        counts[outcome.result] += 1
+    return counts
+
+
+def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str, trx_id: str = "") -> None:
+    """Finance records the amount Faspay's report shows for a paid bill; its money is placed."""
+    with transaction.atomic():
+        _open_refund_requests(payment_services.bill_record_provider_amount(
+            bill_id=bill_id, amount=amount, actor=actor, reason=reason, trx_id=trx_id))
