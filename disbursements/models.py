@@ -13,10 +13,17 @@ The invariants that keep money safe live here and in ``services``:
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 
-class Payout(models.Model):
-    """Money owed to one person for one transaction, paid in one or more parts."""
+class Payout(ConcurrentTransitionMixin, models.Model):
+    """Money owed to one person for one transaction, paid in one or more parts.
+
+    A state machine (transitions below; the status is protected). ``disbursements.services``
+    decides when each transition happens; the model only says which are possible:
+    waiting for an account → being paid → paid out, with "a part failed: action needed" reachable
+    from being paid (a final failure) and from paid out (a bank reversed a transfer).
+    """
 
     class Purpose(models.TextChoices):
         SELLER_PAYOUT = "seller_payout", _("Payout to the seller")
@@ -34,7 +41,8 @@ class Payout(models.Model):
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="payouts",
                                   verbose_name=_("recipient"))
     amount = models.BigIntegerField(_("amount"))
-    status = models.CharField(_("status"), max_length=24, choices=Status.choices, db_index=True)
+    status = FSMField(_("status"), max_length=24, choices=Status.choices, default=Status.AWAITING_DESTINATION,
+                      protected=True, db_index=True)
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     # FAQ: payout within 1×24 working hours of the buyer's confirmation.
     due_at = models.DateTimeField(_("promised by"), null=True, blank=True, db_index=True)
@@ -50,9 +58,32 @@ class Payout(models.Model):
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} {self.escrow_transaction_id} Rp {self.amount}"
 
+    # A retry of one failed part may come while another retried part is already being paid.
+    @transition(field=status, source=[Status.AWAITING_DESTINATION, Status.NEEDS_ACTION, Status.IN_PROGRESS],
+                target=Status.IN_PROGRESS)
+    def start_paying(self):
+        """Parts were created for a verified account."""
 
-class Disbursement(models.Model):
-    """One SendMe transfer (bank) or top-up (e-wallet): a part of a payout."""
+    @transition(field=status, source=[Status.IN_PROGRESS, Status.NEEDS_ACTION], target=Status.COMPLETED)
+    def complete(self, *, at):
+        """Every part succeeded and no failed part is left without its retry."""
+        self.completed_at = at
+
+    @transition(field=status, source=[Status.IN_PROGRESS, Status.NEEDS_ACTION, Status.COMPLETED],
+                target=Status.NEEDS_ACTION)
+    def need_action(self):
+        """A part failed for good or was reversed: a person decides (retry, other account)."""
+
+
+class Disbursement(ConcurrentTransitionMixin, models.Model):
+    """One SendMe transfer (bank) or top-up (e-wallet): a part of a payout.
+
+    A state machine (transitions below; the status is protected): queued → sending → pending →
+    succeeded, with "not processed, resend under the same reference" (retrying) and "outcome
+    unknown, ask SendMe" (unknown) in between, failed as a final failure, and reversed when a
+    bank gives back a transfer that had succeeded. ``disbursements.services`` applies SendMe's
+    answers (``outcomes.classify``) through these transitions.
+    """
 
     class Kind(models.TextChoices):
         BANK = "bank", _("Bank transfer")
@@ -80,8 +111,8 @@ class Disbursement(models.Model):
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
     amount = models.BigIntegerField(_("amount"))
     partner_reference_no = models.CharField(_("partner reference"), max_length=64, unique=True)
-    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.QUEUED,
-                              db_index=True)
+    status = FSMField(_("status"), max_length=12, choices=Status.choices, default=Status.QUEUED,
+                      protected=True, db_index=True)
     waiting_for = models.CharField(_("waiting for"), max_length=12, choices=Wait.choices, blank=True, default="")
     # Recipient data as sent (the destination may be archived later; this is what was paid).
     destination = models.ForeignKey("accounts.PayoutDestination", null=True, blank=True, on_delete=models.PROTECT,
@@ -127,8 +158,67 @@ class Disbursement(models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (self.Status.QUEUED, self.Status.SENDING, self.Status.RETRYING, self.Status.UNKNOWN,
-                               self.Status.PENDING)
+        return self.status in (self.Status.QUEUED, *IN_FLIGHT)
+
+    @transition(field=status, source=Status.QUEUED, target=Status.SENDING)
+    def start_sending(self, *, quota_day, now, lease_until):
+        """Its amount was reserved on ``quota_day``'s quota; the worker holds it until the lease ends."""
+        self.quota_day = quota_day
+        self.waiting_for = ""
+        self.attempts += 1
+        self.sent_at = self.sent_at or now
+        self.next_attempt_at = lease_until
+
+    @transition(field=status, source=Status.RETRYING, target=Status.SENDING)
+    def resend(self, *, lease_until):
+        """SendMe did not process it: the very same request goes again (same reference)."""
+        self.attempts += 1
+        self.next_attempt_at = lease_until
+
+    @transition(field=status, source=[Status.SENDING, Status.UNKNOWN, Status.RETRYING, Status.PENDING],
+                target=Status.UNKNOWN)
+    def lose_track(self, *, check_at, message=""):
+        """No answer (timeout, 5xx, duplicate reference): a status inquiry will tell."""
+        self.next_attempt_at = check_at
+        if message:
+            self.last_response_message = message[:255]
+
+    @transition(field=status, source=[Status.SENDING, Status.UNKNOWN], target=Status.RETRYING)
+    def plan_resend(self, *, at):
+        """Not processed by SendMe (or never arrived there): resend under the same reference."""
+        self.next_attempt_at = at
+
+    @transition(field=status, source=[Status.SENDING, Status.UNKNOWN, Status.RETRYING, Status.PENDING],
+                target=Status.PENDING)
+    def mark_pending(self, *, check_at):
+        """Accepted by SendMe and in process: its status is polled."""
+        self.next_attempt_at = check_at
+
+    @transition(field=status, source=[Status.SENDING, Status.UNKNOWN, Status.RETRYING, Status.PENDING],
+                target=Status.SUCCEEDED)
+    def succeed(self, *, at):
+        self.completed_at = at
+        self.next_attempt_at = None
+
+    @transition(field=status, source=[Status.SENDING, Status.UNKNOWN, Status.RETRYING, Status.PENDING],
+                target=Status.FAILED)
+    def fail(self, *, reason, at):
+        """Final: the money stays payable and a person decides (a retry is a new part)."""
+        self.failure_reason = reason[:255]
+        self.completed_at = at
+        self.next_attempt_at = None
+
+    @transition(field=status, source=[Status.SUCCEEDED, Status.SENDING, Status.UNKNOWN, Status.RETRYING,
+                                      Status.PENDING], target=Status.REVERSED)
+    def reverse(self, *, latest_status):
+        """The bank gave the transfer back (``latestTransactionStatus`` 04)."""
+        self.latest_transaction_status = latest_status
+        self.next_attempt_at = None
+
+
+# Sent (or being sent) and not settled: SendMe may still answer for these.
+IN_FLIGHT = (Disbursement.Status.SENDING, Disbursement.Status.RETRYING, Disbursement.Status.UNKNOWN,
+             Disbursement.Status.PENDING)
 
 
 class DailyQuota(models.Model):

@@ -15,6 +15,10 @@ The life of a part (``Disbursement``), each step its own short database transact
 
 A worker killed between 2 and 4 leaves a ``sending`` part whose lease expires: it is resolved by a
 status inquiry under the same reference, exactly like a timeout.
+
+Payouts and parts are state machines (``models``); their statuses change only through the
+transitions declared there. Locks follow ``intrasa.locks``: applying an answer locks the escrow
+transaction, then the payout, then the part, because a last success may close the transaction.
 """
 import datetime as dt
 import logging
@@ -28,7 +32,8 @@ from django.utils.translation import gettext as _
 
 from accounts.models import PayoutDestination
 from audit.services import audit_record
-from intrasa import snap
+from intrasa import locks, snap
+from intrasa.errors import ServiceError
 from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib, wib_date
 from ledger.models import AccountCategory, EntryKind
@@ -61,11 +66,8 @@ PAYABLE = {Payout.Purpose.SELLER_PAYOUT: AccountCategory.SELLER_PAYABLE,
 DONE_KIND = {Payout.Purpose.SELLER_PAYOUT: EntryKind.PAYOUT, Payout.Purpose.BUYER_REFUND: EntryKind.REFUND_SENT}
 
 
-class DisbursementError(Exception):
-    def __init__(self, message: str, code: str = "refused"):
-        super().__init__(message)
-        self.message = message
-        self.code = code
+class DisbursementError(ServiceError):
+    pass
 
 
 def _backoff(steps: list, attempt: int) -> dt.timedelta:
@@ -101,7 +103,7 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
     now = timezone.now()
     payout = Payout.objects.create(
         escrow_transaction=escrow_transaction, purpose=purpose, recipient=recipient, amount=amount,
-        reason=reason[:255], status=Payout.Status.AWAITING_DESTINATION,
+        reason=reason[:255],
         due_at=(working_calendar().add_working_hours(now, rules.PAYOUT_PROMISE_WORKING_HOURS)
                 if purpose == Payout.Purpose.SELLER_PAYOUT else None),
     )
@@ -138,7 +140,7 @@ def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None,
             not_before=hold, waiting_for=Disbursement.Wait.NIGHT if hold else "",
             created_by=actor, retry_of=retry_of if index == 1 else None,
         ))
-    payout.status = Payout.Status.IN_PROGRESS
+    payout.start_paying()
     payout.save(update_fields=["status"])
     from .tasks import dispatch_disbursement
 
@@ -151,7 +153,7 @@ def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None,
 def payout_use_destination(*, payout: Payout, destination: PayoutDestination, actor) -> list[Disbursement]:
     """A payout waiting for an account gets one (after the seller added or staff approved it)."""
     with transaction.atomic():
-        payout = Payout.objects.select_for_update().get(pk=payout.pk)
+        payout = locks.lock(Payout, payout.pk, related=("escrow_transaction",))
         if payout.status != Payout.Status.AWAITING_DESTINATION:
             return []
         if destination.owner_id != payout.recipient_id or not destination.can_receive_payouts:
@@ -174,7 +176,7 @@ def on_destination_added(sender, *, destination_id, **kwargs) -> None:
 def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
     """Lock the part and reserve its quota; ``None`` when it must not (or cannot yet) be sent."""
     with transaction.atomic():
-        part = Disbursement.objects.select_for_update(skip_locked=True).filter(pk=part_id).first()
+        part = locks.lock(Disbursement, part_id, skip_locked=True)
         if part is None or part.status != Disbursement.Status.QUEUED:
             return None  # another worker has it, or it is already on its way
         if part.not_before and part.not_before > now:
@@ -190,12 +192,7 @@ def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
             part.waiting_for = Disbursement.Wait.DAILY_LIMIT
             part.save(update_fields=["not_before", "waiting_for"])
             return None
-        part.status = Disbursement.Status.SENDING
-        part.quota_day = today
-        part.waiting_for = ""
-        part.attempts += 1
-        part.sent_at = part.sent_at or now
-        part.next_attempt_at = now + _lease()
+        part.start_sending(quota_day=today, now=now, lease_until=now + _lease())
         part.save(update_fields=["status", "quota_day", "waiting_for", "attempts", "sent_at", "next_attempt_at"])
         return part
 
@@ -238,19 +235,23 @@ def _send_and_record(part: Disbursement, client) -> str:
 def _record(part_id: int, result: SnapResult | None, *, error: str = "", inquiry: bool = False) -> str:
     """Apply a SendMe answer (``None`` = no answer) to the part, in one short transaction."""
     now = timezone.now()
+    payout_id, transaction_id = (Disbursement.objects.filter(pk=part_id)
+                                 .values_list("payout_id", "payout__escrow_transaction_id").get())
     with transaction.atomic():
-        # Locks the payout row too, so two parts finishing at once cannot both miss completion.
-        part = (Disbursement.objects.select_for_update(of=("self", "payout")).select_related("payout")
-                .get(pk=part_id))
+        # The transaction (a last success closes it), then the payout (two parts finishing at once
+        # cannot both miss its completion), then the part: the lock order of ``intrasa.locks``.
+        txn = locks.lock_transaction(transaction_id)
+        payout = locks.lock(Payout, payout_id)
+        payout.escrow_transaction = txn
+        part = locks.lock(Disbursement, part_id)
+        part.payout = payout
         reversal = result is not None and result.latest_status == outcomes.REVERSED
         if part.status in FINAL or (part.status == Disbursement.Status.SUCCEEDED and not reversal):
             return part.status  # final already; a late or repeated answer changes nothing
         if part.status == Disbursement.Status.QUEUED:
             return part.status  # never sent: nothing SendMe says can apply to it
         if result is None:
-            part.status = Disbursement.Status.UNKNOWN
-            part.last_response_message = error[:255]
-            part.next_attempt_at = now + _backoff(PENDING_POLL, 0)
+            part.lose_track(check_at=now + _backoff(PENDING_POLL, 0), message=error)
             part.save()
             return part.status
         part.status_checks = part.status_checks + 1 if inquiry else 0
@@ -265,17 +266,15 @@ def _record(part_id: int, result: SnapResult | None, *, error: str = "", inquiry
             if part.status not in (Disbursement.Status.UNKNOWN, Disbursement.Status.SENDING) or not part.sent_at:
                 part.next_attempt_at = now + _backoff(PENDING_POLL, part.status_checks)
             elif now - part.sent_at < NOT_FOUND_GRACE:
-                part.status, part.next_attempt_at = Disbursement.Status.UNKNOWN, now + _backoff(PENDING_POLL, 0)
+                part.lose_track(check_at=now + _backoff(PENDING_POLL, 0))
             else:
-                part.status, part.next_attempt_at = Disbursement.Status.RETRYING, now
+                part.plan_resend(at=now)
         elif outcome == outcomes.Outcome.ACCEPTED:
             _apply_latest_status(part, result.latest_status, now)
         elif outcome == outcomes.Outcome.NOT_PROCESSED:
-            part.status = Disbursement.Status.RETRYING
-            part.next_attempt_at = now + _backoff(RESEND_BACKOFF, part.attempts - 1)
+            part.plan_resend(at=now + _backoff(RESEND_BACKOFF, part.attempts - 1))
         elif outcome == outcomes.Outcome.UNKNOWN:
-            part.status = Disbursement.Status.UNKNOWN
-            part.next_attempt_at = now + _backoff(PENDING_POLL, 0)
+            part.lose_track(check_at=now + _backoff(PENDING_POLL, 0))
         else:
             _fail(part, f"{result.response_code} {result.message}", now)
         part.save()
@@ -291,8 +290,7 @@ def _apply_latest_status(part: Disbursement, status: str, now: dt.datetime) -> N
     elif status == outcomes.REVERSED:
         _reverse(part, now)
     else:
-        part.status = Disbursement.Status.PENDING
-        part.next_attempt_at = now + _backoff(PENDING_POLL, part.status_checks)
+        part.mark_pending(check_at=now + _backoff(PENDING_POLL, part.status_checks))
 
 
 def _ledger_category(part) -> str:
@@ -302,9 +300,7 @@ def _ledger_category(part) -> str:
 def _succeed(part: Disbursement, now: dt.datetime) -> None:
     if part.status == Disbursement.Status.SUCCEEDED:
         return
-    part.status = Disbursement.Status.SUCCEEDED
-    part.completed_at = now
-    part.next_attempt_at = None
+    part.succeed(at=now)
     payout = part.payout
     txn = payout.escrow_transaction
     entry_post(
@@ -317,8 +313,7 @@ def _succeed(part: Disbursement, now: dt.datetime) -> None:
     failed_unreplaced = payout.parts.filter(status__in=[Disbursement.Status.FAILED, Disbursement.Status.REVERSED],
                                             retried_by__isnull=True)
     if not remaining.exists() and not failed_unreplaced.exists():
-        payout.status = Payout.Status.COMPLETED
-        payout.completed_at = now
+        payout.complete(at=now)
         payout.save(update_fields=["status", "completed_at"])
         if payout.purpose == Payout.Purpose.SELLER_PAYOUT and txn.status == TxnStatus.CONFIRMED:
             transaction_services.transaction_mark_disbursed(escrow_transaction=txn)
@@ -331,15 +326,12 @@ def _succeed(part: Disbursement, now: dt.datetime) -> None:
 
 def _fail(part: Disbursement, reason: str, now: dt.datetime) -> None:
     """Final failure: the quota goes back, the money stays payable, a person decides."""
-    part.status = Disbursement.Status.FAILED
-    part.failure_reason = reason[:255]
-    part.completed_at = now
-    part.next_attempt_at = None
+    part.fail(reason=reason, at=now)
     if part.quota_day:
         quota.release(part.quota_day, part.amount)
         part.quota_day = None  # released once: a later answer cannot give the quota back twice
     payout = part.payout
-    payout.status = Payout.Status.NEEDS_ACTION
+    payout.need_action()
     payout.save(update_fields=["status"])
     if part.destination and part.last_response_code[:3] == "404" and part.last_response_code[-2:] == "11":
         PayoutDestination.objects.filter(pk=part.destination_id).update(
@@ -358,9 +350,7 @@ def _reverse(part: Disbursement, now: dt.datetime) -> None:
     if part.status == Disbursement.Status.REVERSED:
         return
     was_succeeded = part.status == Disbursement.Status.SUCCEEDED
-    part.status = Disbursement.Status.REVERSED
-    part.latest_transaction_status = outcomes.REVERSED
-    part.next_attempt_at = None
+    part.reverse(latest_status=outcomes.REVERSED)
     payout = part.payout
     txn = payout.escrow_transaction
     if was_succeeded:
@@ -369,7 +359,7 @@ def _reverse(part: Disbursement, now: dt.datetime) -> None:
             memo=f"{txn.reference} {part.partner_reference_no} reversed", escrow_transaction=txn,
             lines=[debit(AccountCategory.SENDME_DEPOSIT, part.amount), credit(_ledger_category(part), part.amount)],
         )
-    payout.status = Payout.Status.NEEDS_ACTION
+    payout.need_action()
     payout.save(update_fields=["status"])
     audit_record(actor=None, action="disbursement.reversed", target=part,
                  reason="SendMe latestTransactionStatus 04", data={"reference": txn.reference})
@@ -382,19 +372,17 @@ def disbursement_resolve(*, disbursement_id: int, client=None) -> str:
     now = timezone.now()
     client = client or default_client()
     with transaction.atomic():
-        part = Disbursement.objects.select_for_update(skip_locked=True).filter(pk=disbursement_id).first()
+        part = locks.lock(Disbursement, disbursement_id, skip_locked=True)
         if part is None or part.next_attempt_at is None or part.next_attempt_at > now:
             return part.status if part else ""
-        action = None
         if part.status == Disbursement.Status.RETRYING:
             action = "resend"
-            part.status = Disbursement.Status.SENDING
-            part.attempts += 1
+            part.resend(lease_until=now + _lease())
         elif part.status in (Disbursement.Status.UNKNOWN, Disbursement.Status.PENDING, Disbursement.Status.SENDING):
             action = "inquire"  # a SENDING part past its lease: its worker died mid-call
-        if action is None:
+            part.next_attempt_at = now + _lease()
+        else:
             return part.status
-        part.next_attempt_at = now + _lease()
         part.save(update_fields=["status", "attempts", "next_attempt_at"])
     if action == "resend":
         return _send_and_record(part, client)
@@ -424,7 +412,9 @@ def disbursement_inquire(*, disbursement_id: int, client=None) -> str:
 def disbursement_retry(*, disbursement: Disbursement, actor, destination: PayoutDestination | None = None) -> list:
     """After a final failure a PERSON creates the retry: a new part, a new reference."""
     with transaction.atomic():
-        failed = Disbursement.objects.select_for_update().select_related("payout").get(pk=disbursement.pk)
+        payout = locks.lock(Payout, disbursement.payout_id, related=("escrow_transaction",))
+        failed = locks.lock(Disbursement, disbursement.pk)
+        failed.payout = payout
         if failed.status not in (Disbursement.Status.FAILED, Disbursement.Status.REVERSED):
             raise DisbursementError(_("Only a failed or reversed transfer can be retried."), code="not_failed")
         if hasattr(failed, "retried_by"):
@@ -451,7 +441,11 @@ def destination_verify(*, destination_id: int, client=None) -> str:
     except SendMeUnreachable:
         return destination.verification  # try again later; nothing learned
     with transaction.atomic():
-        destination = PayoutDestination.objects.select_for_update().get(pk=destination_id)
+        # Payouts before their destination (``intrasa.locks``): the waiting ones get the account
+        # in the same commit that verifies it.
+        waiting = locks.lock_all(Payout.objects.filter(recipient_id=destination.owner_id,
+                                                       status=Payout.Status.AWAITING_DESTINATION))
+        destination = locks.lock(PayoutDestination, destination_id, related=("owner",))
         if result.response_code.startswith("200"):
             name = str(result.body.get("beneficiaryAccountName", ""))[:100]
             destination.verified_name = name
@@ -468,7 +462,7 @@ def destination_verify(*, destination_id: int, client=None) -> str:
         audit_record(actor=None, action="payout_destination.inquiry", target=destination,
                      data={"result": destination.verification, "code": result.response_code})
         if destination.can_receive_payouts:
-            for payout in Payout.objects.filter(recipient=destination.owner, status=Payout.Status.AWAITING_DESTINATION):
+            for payout in waiting:
                 payout_use_destination(payout=payout, destination=destination, actor=None)
         return destination.verification
 

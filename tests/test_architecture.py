@@ -103,7 +103,6 @@ def _status_assignments(tree):
                     yield node.lineno
 
 
-@pytest.mark.xfail(strict=True, reason="payouts, SendMe parts and treasury are converted next (issue 14)")
 def test_no_status_is_assigned_outside_a_transition():
     offenders = []
     for relative, tree in source_files():
@@ -114,7 +113,6 @@ def test_no_status_is_assigned_outside_a_transition():
     assert not offenders, "`.status =` outside a transition method:\n" + "\n".join(offenders)
 
 
-@pytest.mark.xfail(strict=True, reason="payouts, SendMe parts and treasury are converted next (issue 14)")
 def test_every_money_object_is_a_protected_state_machine():
     from django.apps import apps
     from django_fsm import FSMField
@@ -125,7 +123,6 @@ def test_every_money_object_is_a_protected_state_machine():
             assert isinstance(field, FSMField) and field.protected, model._meta.label
 
 
-@pytest.mark.xfail(strict=True, reason="payouts, SendMe parts and treasury are converted next (issue 14)")
 def test_rows_are_locked_only_by_the_lock_module():
     offenders = [f"{relative}:{node.lineno}" for relative, tree in source_files()
                  if relative != "intrasa/locks.py" and not relative.startswith("sandbox/")

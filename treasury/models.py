@@ -9,9 +9,12 @@ resolving it is a staff decision made elsewhere through the owning app's service
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
+from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 
-class WithdrawalInstruction(models.Model):
+class WithdrawalInstruction(ConcurrentTransitionMixin, models.Model):
+    """A state machine: prepared → given to Faspay, or prepared → cancelled (status protected)."""
+
     class Kind(models.TextChoices):
         DOMESTIC = "domestic", _("To INTRASA's domestic bank account (terms A)")
         OVERSEAS = "overseas", _("To an overseas bank account (terms B)")
@@ -39,8 +42,8 @@ class WithdrawalInstruction(models.Model):
     country = models.CharField(_("country"), max_length=60, blank=True)
     currency = models.CharField(_("currency received"), max_length=3, blank=True)
     reason = models.TextField(_("reason"))
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PREPARED,
-                              db_index=True)
+    status = FSMField(_("status"), max_length=10, choices=Status.choices, default=Status.PREPARED,
+                      protected=True, db_index=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                    verbose_name=_("created by"))
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
@@ -69,6 +72,16 @@ class WithdrawalInstruction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} Rp {self.amount} ({self.processing_date})"
+
+    @transition(field=status, source=Status.PREPARED, target=Status.GIVEN)
+    def give(self, *, at, exchange_rate=""):
+        """Finance gave the instruction to Faspay (overseas: with the rate of the day noted)."""
+        self.given_at = at
+        self.exchange_rate = exchange_rate.strip()[:40]
+
+    @transition(field=status, source=Status.PREPARED, target=Status.CANCELLED)
+    def cancel(self):
+        """Never given to Faspay: nothing was booked, nothing to undo."""
 
 
 class ReconciliationItem(models.Model):

@@ -11,8 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from intrasa.errors import ServiceError
 from audit.services import audit_record
+from intrasa import locks
+from intrasa.errors import ServiceError
 from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
@@ -76,7 +77,7 @@ def withdrawal_instruction_create(
 
 
 def _lock_instruction(pk: int) -> WithdrawalInstruction:
-    return WithdrawalInstruction.objects.select_for_update().get(pk=pk)
+    return locks.lock(WithdrawalInstruction, pk)
 
 
 def withdrawal_instruction_mark_given(*, instruction: WithdrawalInstruction, actor, exchange_rate: str = "",
@@ -86,9 +87,7 @@ def withdrawal_instruction_mark_given(*, instruction: WithdrawalInstruction, act
         instruction = _lock_instruction(instruction.pk)
         if instruction.status != WithdrawalInstruction.Status.PREPARED:
             raise TreasuryError(_("Only a prepared instruction can be given to Faspay."), code="not_prepared")
-        instruction.status = WithdrawalInstruction.Status.GIVEN
-        instruction.given_at = timezone.now()
-        instruction.exchange_rate = exchange_rate.strip()[:40]
+        instruction.give(at=timezone.now(), exchange_rate=exchange_rate)
         instruction.save(update_fields=["status", "given_at", "exchange_rate"])
         _post_withdrawal(instruction, actor)
         audit_record(actor=actor, action="treasury.withdrawal_given", target=instruction, reason=reason,
@@ -116,7 +115,7 @@ def withdrawal_instruction_cancel(*, instruction: WithdrawalInstruction, actor, 
         instruction = _lock_instruction(instruction.pk)
         if instruction.status != WithdrawalInstruction.Status.PREPARED:
             raise TreasuryError(_("Only a prepared instruction can be cancelled."), code="not_prepared")
-        instruction.status = WithdrawalInstruction.Status.CANCELLED
+        instruction.cancel()
         instruction.save(update_fields=["status"])
         audit_record(actor=actor, action="treasury.withdrawal_cancel", target=instruction, reason=reason)
         return instruction
@@ -126,7 +125,7 @@ def reconciliation_item_resolve(*, item: ReconciliationItem, actor, resolution: 
     """Staff explain how a difference was settled (the fix itself goes through the owning app)."""
     resolution = _require_reason(resolution)
     with transaction.atomic():
-        item = ReconciliationItem.objects.select_for_update().get(pk=item.pk)
+        item = locks.lock(ReconciliationItem, item.pk)
         if item.state == ReconciliationItem.State.RESOLVED:
             return item
         item.state = ReconciliationItem.State.RESOLVED
