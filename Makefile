@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 TEST_ARGS ?=
 
-.PHONY: run test deps system-deps messages bench clean lint
+.PHONY: run test test-property deps system-deps messages bench clean lint
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,13 @@ test: deps system-deps
 	$(PY) manage.py compilemessages --ignore=.venv -v0
 	DJANGO_SETTINGS_MODULE=intrasa.settings.test $(PY) manage.py makemigrations --check --dry-run
 	$(PY) -m pytest $(TEST_ARGS)
+
+# The whole money system under random actions and provider faults, at length (tests/system).
+PROPERTY_EXAMPLES ?= 200
+test-property: deps system-deps
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+	INTRASA_PROPERTY_EXAMPLES=$(PROPERTY_EXAMPLES) INTRASA_PROPERTY_STEPS=40 INTRASA_PROPERTY_RANDOM=1 \
+		$(PY) -m pytest -p no:cacheprovider tests/system tests/ledger/test_invariants_stateful.py
 
 messages: deps
 	$(PY) manage.py makemessages -l id -l en --ignore=.venv --ignore=var --no-obsolete
