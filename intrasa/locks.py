@@ -23,6 +23,8 @@ direction of DESIGN.md §2).
 """
 from __future__ import annotations
 
+from typing import Any, Literal, TypeVar, overload
+
 from django.apps import apps
 from django.db import connection, transaction
 from django.db.models import Model, QuerySet
@@ -107,8 +109,19 @@ def _model(model_or_label) -> type[Model]:
     return model_or_label
 
 
-def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool = False,
-         **filters) -> Model | None:
+M = TypeVar("M", bound=Model)
+
+
+@overload
+def lock(model_or_label: type[M], pk, *, related: tuple[str, ...] = (), skip_locked: Literal[False] = False,
+         **filters) -> M: ...
+@overload
+def lock(model_or_label: type[M], pk, *, related: tuple[str, ...] = (), skip_locked: Literal[True],
+         **filters) -> M | None: ...
+@overload
+def lock(model_or_label: str, pk, *, related: tuple[str, ...] = (), skip_locked: bool = False,
+         **filters) -> Any: ...
+def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool = False, **filters):
     """Lock one row (``SELECT … FOR UPDATE``) and return it, with ``related`` rows joined but not
     locked; ``filters`` must hold too (e.g. the owner). With ``skip_locked``, ``None`` when another
     worker holds it (or it does not exist); otherwise a missing row raises ``DoesNotExist``."""
@@ -122,7 +135,7 @@ def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool
     return queryset.get()
 
 
-def lock_first(queryset: QuerySet) -> Model | None:
+def lock_first(queryset: QuerySet[M]) -> M | None:
     """Lock the first row of ``queryset`` (in its own order) and return it, or ``None``."""
     _check_order(_label(queryset.model))
     row = queryset.select_for_update(of=("self",)).first()
@@ -131,7 +144,7 @@ def lock_first(queryset: QuerySet) -> Model | None:
     return row
 
 
-def lock_all(queryset: QuerySet, *, skip_locked: bool = False, limit: int | None = None) -> list:
+def lock_all(queryset: QuerySet[M], *, skip_locked: bool = False, limit: int | None = None) -> list[M]:
     """Lock every row of ``queryset`` (one kind of model), in primary-key order — at most
     ``limit``, and with ``skip_locked`` only those no other worker holds (batch jobs that run
     side by side, each taking its own rows)."""
@@ -142,7 +155,7 @@ def lock_all(queryset: QuerySet, *, skip_locked: bool = False, limit: int | None
     return rows
 
 
-def lock_transaction(escrow_transaction) -> Model:
+def lock_transaction(escrow_transaction) -> Any:
     """The escrow transaction, locked first of all, with its parties joined."""
     pk = escrow_transaction.pk if isinstance(escrow_transaction, Model) else escrow_transaction
     return lock("transactions.EscrowTransaction", pk, related=("seller", "buyer"))
