@@ -8,6 +8,7 @@ documents, which live in apps above this one)."""
 from django import forms
 from django.conf import settings
 from django.contrib import admin
+from django.forms.models import construct_instance
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -41,6 +42,12 @@ class FeeTierForm(forms.ModelForm):
     class Meta:
         model = FeeTier
         fields = ("min_amount", "max_amount", "flat_fee", "percent_basis_points", "minimum_fee", "maximum_fee")
+
+    def _post_clean(self):
+        # Only copy the values onto the instance: ``fee_tier_check`` (in ``clean``, and again in the
+        # service under lock) is the tier's validation, with messages in words; the model's own
+        # check constraints would only repeat them as "Constraint … is violated".
+        self.instance = construct_instance(self, self.instance, self._meta.fields, self._meta.exclude)
 
     def clean(self):
         data = super().clean()

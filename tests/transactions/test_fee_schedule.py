@@ -243,3 +243,12 @@ def test_admin_offers_no_bulk_delete(client, root):
     client.post(reverse("admin:transactions_feetier_changelist"),
                 {"action": "delete_selected", "_selected_action": [tier.pk], "post": "yes"})
     assert FeeTier.objects.filter(pk=tier.pk).exists()
+
+
+def test_admin_says_once_why_a_range_is_impossible(client, root, in_english):
+    client.force_login(root)
+    response = client.post(reverse("admin:transactions_feetier_add"), form_data(min_amount="5.000", max_amount="1.000"))
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == [
+        "The upper limit of a tier cannot be below its lower limit."]
+    assert FeeTier.objects.count() == len(DEFAULT_TIERS)
