@@ -12,6 +12,11 @@ def payout_destination_list(*, owner):
     )
 
 
+def payout_destination_default(*, owner) -> PayoutDestination | None:
+    """Where the owner's money goes when they named no account: their default, else their newest."""
+    return payout_destination_list(owner=owner).first()
+
+
 def payout_destination_get_for_owner(*, owner, pk: int) -> PayoutDestination:
     """One of the owner's active destinations; anyone else's gets 404, so ids leak nothing."""
     try:

@@ -31,6 +31,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import PayoutDestination
+from accounts.selectors import payout_destination_default
 from audit.services import audit_record
 from intrasa import locks, snap
 from intrasa.errors import ServiceError
@@ -80,8 +81,8 @@ def new_partner_reference(reference: str) -> str:
 
 
 def _default_destination(user) -> PayoutDestination | None:
-    return (PayoutDestination.objects.filter(owner=user, is_archived=False, is_default=True).first()
-            or PayoutDestination.objects.filter(owner=user, is_archived=False).first())
+    # One rule for "where the money goes by default", shown to staff before they approve a refund too.
+    return payout_destination_default(owner=user)
 
 
 # --- planning -------------------------------------------------------------------------------

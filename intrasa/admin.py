@@ -3,7 +3,16 @@
 Records written by services (ledger lines, bills, payouts, timelines) are read-only in the admin;
 staff change them only through the actions that call the services.
 """
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from .errors import ServiceError
+from .forms import StaffReasonForm
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -49,3 +58,64 @@ def run_for_each(model_admin, request, queryset, call, *, errors: tuple, done_me
     if done:
         model_admin.message_user(request, done_message % {"count": done}, messages.SUCCESS)
     return done
+
+
+class ServiceChangesAdmin(admin.ModelAdmin):
+    """An editable admin whose rows change only through an app's services, each with a reason.
+
+    Subclasses give the form a ``reason`` field and implement ``save_model`` by calling their
+    service, and ``delete_through_service``. Deleting asks for a reason on its own page
+    (``admin/confirm_with_reason.html``, showing ``delete_summary`` and ``delete_warning``); the bulk
+    delete, which would bypass the service, is gone. A service's refusal after the form passed
+    (someone else saved at the same moment) is a message, never a 500: the admin's transaction
+    rolls back and the page is shown again.
+    """
+
+    delete_confirmation_template = "admin/confirm_with_reason.html"
+    delete_warning = ""
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except ServiceError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return HttpResponseRedirect(request.get_full_path())
+
+    def delete_model(self, request, obj):
+        raise PermissionDenied  # only through delete_view, which asks for a reason
+
+    def delete_queryset(self, request, queryset):
+        raise PermissionDenied
+
+    def delete_through_service(self, request, obj, reason: str) -> None:
+        raise NotImplementedError
+
+    def delete_summary(self, obj) -> list[tuple[str, str]]:
+        return [(str(self.opts.verbose_name).capitalize(), str(obj))]
+
+    def delete_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_delete_permission(request, obj):
+            raise PermissionDenied
+        change_url = reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_change", args=[obj.pk])
+        form = StaffReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                self.delete_through_service(request, obj, form.cleaned_data["reason"])
+            except ServiceError as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                return HttpResponseRedirect(change_url)
+            self.message_user(request, _("Deleted: %(object)s.") % {"object": obj}, messages.SUCCESS)
+            return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        return TemplateResponse(request, self.delete_confirmation_template, {
+            **self.admin_site.each_context(request), "opts": self.opts, "original": obj, "form": form,
+            "title": _("Delete"), "summary": self.delete_summary(obj), "warning": self.delete_warning,
+            "confirm_label": _("Delete"), "cancel_url": change_url,
+        })

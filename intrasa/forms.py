@@ -11,6 +11,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from .money import MAX_RUPIAH_INPUT_LENGTH, RUPIAH_CEILING, format_rupiah, parse_rupiah
 
@@ -62,3 +63,19 @@ class RupiahField(forms.CharField):
         attrs = super().widget_attrs(widget)
         attrs.setdefault("inputmode", "numeric")
         return attrs
+
+
+def staff_reason_field(**kwargs) -> forms.CharField:
+    """The reason a staff member gives for a change of money or rules: required, kept in the audit
+    log (DESIGN.md §4.6)."""
+    options = {"label": gettext_lazy("Reason"), "min_length": 5, "max_length": 2000,
+               "widget": forms.Textarea(attrs={"rows": 3, "cols": 60}),
+               "help_text": gettext_lazy("Kept in the audit log with your name.")}
+    options.update(kwargs)
+    return forms.CharField(**options)
+
+
+class StaffReasonForm(forms.Form):
+    """A confirmation page's one field: why."""
+
+    reason = staff_reason_field()

@@ -25,6 +25,8 @@ class Notification(models.Model):
     link = models.CharField(_("link"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     email_sent_at = models.DateTimeField(_("email sent at"), null=True, blank=True)
+    # A worker's claim on sending the email (notifications.tasks): set before SMTP, outside any lock.
+    email_claimed_at = models.DateTimeField(_("email being sent since"), null=True, blank=True, editable=False)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:

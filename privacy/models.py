@@ -232,6 +232,9 @@ class ErasureRecord(models.Model):
     language = models.CharField(_("language"), max_length=8)
     confirmation_email = models.EmailField(_("confirmation sent to"), blank=True)
     confirmation_sent_at = models.DateTimeField(_("confirmation sent at"), null=True, blank=True)
+    # A worker's claim on sending the confirmation (privacy.services.erasure_confirmation_send).
+    confirmation_claimed_at = models.DateTimeField(_("confirmation being sent since"), null=True, blank=True,
+                                                   editable=False)
 
     class Meta:
         ordering = ["-erased_at"]

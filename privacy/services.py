@@ -23,6 +23,7 @@ from django.core.files import File
 from django.core.mail import EmailMultiAlternatives
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -440,16 +441,35 @@ def _enqueue_erasure_confirmation(erasure_id: int) -> None:
     enqueue("privacy.tasks.send_erasure_confirmation", erasure_id)  # the periodic sweep is the retry
 
 
+# A claim older than this is a worker that died mid-send: well beyond the email task's time limits.
+CONFIRMATION_CLAIM_LEASE = dt.timedelta(minutes=10)
+
+
+def erasure_confirmation_claimable(now):
+    return (Q(confirmation_claimed_at__isnull=True)
+            | Q(confirmation_claimed_at__lt=now - CONFIRMATION_CLAIM_LEASE))
+
+
 def erasure_confirmation_send(*, erasure_id: int) -> bool:
-    """Email the confirmation of an erasure at most once, then forget the address (the identity,
-    when the law requires it, is in ``RetainedIdentity``)."""
+    """Email the confirmation of an erasure once, then forget the address (the identity, when the
+    law requires it, is in ``RetainedIdentity``).
+
+    No lock or transaction is held while the SMTP server answers (DESIGN.md §3): the worker claims
+    the confirmation with one autocommitted conditional UPDATE (two workers cannot both win),
+    sends, then records it sent and forgets the address. A failed send gives the claim back for
+    the periodic sweep; only a worker dying between the server's acceptance and that record can
+    make the confirmation go out twice, after the lease."""
     from .selectors import KeptItem
 
-    with transaction.atomic():
-        erasure = locks.lock_first(ErasureRecord.objects.filter(
-            pk=erasure_id, confirmation_sent_at__isnull=True).exclude(confirmation_email=""))
-        if erasure is None:
-            return False
+    now = timezone.now()
+    won = (ErasureRecord.objects.filter(erasure_confirmation_claimable(now), pk=erasure_id,
+                                        confirmation_sent_at__isnull=True)
+           .exclude(confirmation_email="").update(confirmation_claimed_at=now))
+    if not won:
+        return False
+    erasure = ErasureRecord.objects.get(pk=erasure_id)
+    mine = ErasureRecord.objects.filter(pk=erasure_id, confirmation_claimed_at=now)
+    try:
         with translation.override(erasure.language):
             items = [KeptItem.from_stored(entry) for entry in erasure.kept]
             context = {"erasure": erasure, "kept": items, "site_url": settings.SITE_URL,
@@ -459,10 +479,11 @@ def erasure_confirmation_send(*, erasure_id: int) -> bool:
             html = render_to_string("privacy/email/erasure_confirmation.html", context)
         message = EmailMultiAlternatives(str(subject), text, to=[erasure.confirmation_email])
         message.attach_alternative(html, "text/html")
-        message.send()
-        erasure.confirmation_sent_at = timezone.now()
-        erasure.confirmation_email = ""
-        erasure.save(update_fields=["confirmation_sent_at", "confirmation_email"])
+        message.send()  # bounded by EMAIL_TIMEOUT; no transaction is open here
+    except BaseException:
+        mine.update(confirmation_claimed_at=None)
+        raise
+    mine.update(confirmation_sent_at=timezone.now(), confirmation_email="")
     return True
 
 

@@ -1,11 +1,15 @@
 """Thin Celery tasks: load ids, call a service. Each is safe to run twice or concurrently."""
 import datetime as dt
+import logging
 
 from celery import shared_task
+from django.conf import settings
 from django.utils import timezone
 
 from . import purge, services
 from .models import ErasureRecord
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
@@ -13,7 +17,9 @@ def build_personal_data_export(export_id: int) -> None:
     services.export_build(export_id=export_id)
 
 
-@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+@shared_task(acks_late=True, task_reject_on_worker_lost=True,
+             soft_time_limit=settings.CELERY_EMAIL_TASK_SOFT_TIME_LIMIT,
+             time_limit=settings.CELERY_EMAIL_TASK_TIME_LIMIT)
 def send_erasure_confirmation(erasure_id: int) -> None:
     services.erasure_confirmation_send(erasure_id=erasure_id)
 
@@ -21,10 +27,18 @@ def send_erasure_confirmation(erasure_id: int) -> None:
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
 def send_pending_erasure_confirmations() -> int:
     """Safety net for confirmations whose task was lost (broker down, worker killed)."""
-    cutoff = timezone.now() - dt.timedelta(minutes=2)
-    ids = list(ErasureRecord.objects.filter(confirmation_sent_at__isnull=True, erased_at__lte=cutoff)
-               .exclude(confirmation_email="").values_list("pk", flat=True)[:200])
-    return sum(services.erasure_confirmation_send(erasure_id=pk) for pk in ids)
+    now = timezone.now()
+    cutoff = now - dt.timedelta(minutes=2)
+    ids = list(ErasureRecord.objects.filter(services.erasure_confirmation_claimable(now),
+                                            confirmation_sent_at__isnull=True, erased_at__lte=cutoff)
+               .exclude(confirmation_email="").order_by("pk").values_list("pk", flat=True)[:200])
+    sent = 0
+    for pk in ids:
+        try:
+            sent += services.erasure_confirmation_send(erasure_id=pk)
+        except Exception:  # noqa: BLE001 - one failing address or the mail server down: the next run retries
+            logger.exception("could not send erasure confirmation %s; the next sweep retries", pk)
+    return sent
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)

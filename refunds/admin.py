@@ -1,6 +1,10 @@
 """Finance's refund queue: approve (``refunds.approve_refund``), reject with a reason, and record the
 documents only INTRASA can give (inspection result, RMA number). Every action calls
-``refunds.services``; nothing is edited in place."""
+``refunds.services``; nothing is edited in place.
+
+"Approve and transfer" sends money, so one click never does it: the action first shows each
+request's amount and the account it would be paid to, says which cannot be approved yet, and asks
+for a reason; only the confirmed form calls ``refunds.services.refund_approve``."""
 from django import forms
 from django.contrib import admin
 from django.db.models import Q
@@ -11,9 +15,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from intrasa.admin import ReadOnlyAdmin, run_for_each
+from intrasa.forms import staff_reason_field
 from intrasa.money import format_rupiah
 
 from . import access, services
+from .selectors import refund_transfer_destination
 from .models import RefundDocument, RefundRequest
 from .policy import Document
 
@@ -57,6 +63,10 @@ class DocumentInline(admin.TabularInline):
             return _("(for the buyer and finance only)")
         return format_html('<a href="{}" target="_blank" rel="noopener">{}</a>', obj.get_absolute_url(),
                            obj.original_name)
+
+
+class ApproveForm(forms.Form):
+    reason = staff_reason_field(label=gettext_lazy("Reason for approving (kept in the audit log)"))
 
 
 class RejectForm(forms.Form):
@@ -113,12 +123,37 @@ class RefundRequestAdmin(ReadOnlyAdmin):
     def missing_display(self, obj):
         return ", ".join(str(Document(kind).label) for kind in services.missing_documents(obj)) or "—"
 
-    def _page(self, request, queryset, *, action, title, form):
+    def _page(self, request, queryset, *, action, title, form, **extra):
         return TemplateResponse(request, "admin/refunds/action.html", {
             **self.admin_site.each_context(request), "title": title, "form": form, "action": action,
             "disputes": queryset, "opts": self.model._meta,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, **extra,
         })
+
+    def _transfers(self, request, queryset) -> list[dict]:
+        """What approving each selected request would send, and to where (as the service would now)."""
+        rows = []
+        for req in queryset.select_related("escrow_transaction", "buyer", "destination"):
+            missing = services.missing_documents(req)
+            if missing:
+                blocked = _("Missing: %(documents)s") % {
+                    "documents": ", ".join(str(Document(kind).label) for kind in missing)}
+            elif req.status != RefundRequest.Status.IN_REVIEW:
+                blocked = _("Not under review (%(status)s)") % {"status": req.get_status_display()}
+            else:
+                blocked = ""
+            destination = refund_transfer_destination(req)
+            if not access.may_see_refund_account(request.user, req):
+                shown = _("(for the buyer and finance only)")
+            elif destination is None:
+                shown = _("No account yet: the buyer is asked for one, and nothing is sent before.")
+            elif not destination.can_receive_payouts:
+                shown = _("%(account)s — not verified yet: sent only once the bank confirms the name.") % {
+                    "account": destination.label}
+            else:
+                shown = destination.label
+            rows.append({"request": req, "destination": shown, "blocked": blocked})
+        return rows
 
     def _run(self, request, queryset, call) -> None:
         run_for_each(self, request, queryset, call, errors=(services.RefundError,),
@@ -126,7 +161,14 @@ class RefundRequestAdmin(ReadOnlyAdmin):
 
     @admin.action(description=gettext_lazy("Approve and transfer"), permissions=["approve"])
     def approve(self, request, queryset):
-        self._run(request, queryset, lambda r: services.refund_approve(refund_request=r, actor=request.user))
+        form = ApproveForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            return self._run(request, queryset, lambda r: services.refund_approve(
+                refund_request=r, actor=request.user, reason=form.cleaned_data["reason"]))
+        transfers = self._transfers(request, queryset)
+        return self._page(request, queryset, action="approve", form=form, title=_("Approve and transfer refunds"),
+                          transfers=transfers,
+                          transfer_total=sum(row["request"].amount for row in transfers if not row["blocked"]))
 
     @admin.action(description=gettext_lazy("Reject"), permissions=["approve"])
     def reject(self, request, queryset):

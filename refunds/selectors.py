@@ -1,6 +1,8 @@
 """Reading refund requests with a constant number of queries per page."""
 from django.http import Http404
 
+from accounts.selectors import payout_destination_default
+
 from . import access
 from .models import RefundDocument, RefundRequest
 
@@ -41,3 +43,10 @@ def refund_requests_visible_to(*, user, escrow_transaction) -> list[RefundReques
         req.shown_destination = req.destination if access.may_see_refund_account(user, req) else None
         shown.append(req)
     return shown
+
+
+def refund_transfer_destination(refund_request):
+    """The account an approval would pay now: the one the buyer chose for this refund, otherwise
+    the buyer's default (``disbursements.services.payout_plan`` picks it the same way); ``None``
+    when the buyer has none yet (the payout then waits for one)."""
+    return refund_request.destination or payout_destination_default(owner=refund_request.buyer)

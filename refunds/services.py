@@ -38,6 +38,7 @@ from workdays.calendar import working_calendar
 from . import policy
 from .models import RefundDocument, RefundRequest
 from .policy import Document, PaymentFamily, RefundCase
+from .selectors import refund_transfer_destination
 
 METHOD_FAMILY = {"va": PaymentFamily.VIRTUAL_ACCOUNT, "retail": PaymentFamily.RETAIL, "qris": PaymentFamily.QRIS,
                  "bank_transfer": PaymentFamily.BANK_TRANSFER}
@@ -296,11 +297,17 @@ def _require_approver(actor) -> None:
         raise RefundError(_("You are not allowed to approve or reject refunds."), code="forbidden")
 
 
-def refund_approve(*, refund_request, actor, destination: PayoutDestination | None = None) -> RefundRequest:
-    """Finance approves: plan the SendMe payout to the buyer's own account (policy section 4)."""
+def refund_approve(*, refund_request, actor, reason: str,
+                   destination: PayoutDestination | None = None) -> RefundRequest:
+    """Finance approves, with a reason: plan the SendMe payout to the buyer's own account (policy
+    section 4). Money leaves on this decision, so the admin shows the amount and the account
+    first and asks for the reason; the audit row keeps both."""
     from disbursements.services import payout_plan
 
     _require_approver(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundError(_("Please give a reason."), code="reason_required")
     with transaction.atomic():
         # The transaction row first (``_lock``): two approvals for the same money (e.g. the buyer's
         # and the system's double-payment requests) are serialised, so the second sees the first's payout.
@@ -340,8 +347,9 @@ def refund_approve(*, refund_request, actor, destination: PayoutDestination | No
         req.transfer_from = calendar.add_working_days(now, earliest)
         req.transfer_by = calendar.add_working_days(now, latest)
         req.save()
-        audit_record(actor=actor, action="refund.approve", target=req,
-                     data={"amount": req.amount, "payout": req.payout.pk})
+        audit_record(actor=actor, action="refund.approve", target=req, reason=reason,
+                     data={"amount": req.amount, "payout": req.payout.pk,
+                           "destination": getattr(refund_transfer_destination(req), "pk", None)})
         for party in _parties(req):
             _notify(req, party, "refund_approved", earliest=format_wib(req.transfer_from, with_time=False),
                     latest=format_wib(req.transfer_by, with_time=False))

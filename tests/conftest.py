@@ -1,7 +1,11 @@
-"""Shared fixtures. Transactional tests need nothing special: see pytest_collection_modifyitems."""
+"""Shared fixtures. Transactional tests need nothing special: see pytest_collection_modifyitems.
+
+Every test runs under the network guard (``tests/network_guard.py``): a provider, HTTP or SMTP
+call made inside an open ``transaction.atomic()`` block fails the test."""
 import pytest
 
 from tests.factories import UserFactory
+from tests.network_guard import pytest_configure, pytest_runtest_call  # noqa: F401 - pytest hooks
 
 PASSWORD = "rahasia-yang-kuat-123"
 

@@ -26,6 +26,7 @@ from django_fsm import can_proceed, has_transition_perm
 from intrasa import locks
 from intrasa.errors import ServiceError
 from accounts.models import User
+from audit.services import audit_record
 from accounts.validators import canonical_email, mask_email
 from intrasa.wib import now_wib
 from ledger.models import AccountCategory, EntryKind
@@ -310,14 +311,20 @@ def transaction_decline(*, escrow_transaction, user, reason: str) -> EscrowTrans
 
 
 def transaction_cancel(*, escrow_transaction, actor, reason: str) -> EscrowTransaction:
-    """Either party cancels before any payment."""
+    """Either party, or staff with the transition's permission, cancels before any payment.
+
+    A staff cancellation is a staff action: besides the timeline event it writes the audit row
+    (who, why, from which state) here, in the same database transaction, whoever calls."""
     reason = _require_reason(reason)
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         role = txn.role_of(actor)
-        _transition(txn, "cancel", actor=actor, role=role or Role.STAFF, reason=reason)
+        event = _transition(txn, "cancel", actor=actor, role=role or Role.STAFF, reason=reason)
         txn.closed_at = timezone.now()
         txn.save(update_fields=["closed_at", "updated_at"])
+        if role is None:
+            audit_record(actor=actor, action="transaction.cancel", target=txn, reason=reason,
+                         data={"from": event.from_status, "to": event.to_status})
         other = txn.buyer if role == "seller" else txn.seller
         _notify_party(txn, other, "cancelled", reason=reason)
         return txn

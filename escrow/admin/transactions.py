@@ -2,17 +2,16 @@
 
 State changes are django-fsm-2 admin buttons (``FSMAdminMixin``) restricted to the transitions
 that make sense for staff — cancel, refund, resolve (release) — each asking for a reason. The
-mixin's transition execution is replaced: the button calls ``transactions.services`` (which
-locks the row, checks the transition's permission, posts the ledger entry and writes the
-timeline) and writes the audit row in the same database transaction; the model's transition
-method is never called from here.
+mixin's transition execution is replaced: the button calls ``transactions.services``, which
+locks the row, checks the transition's permission, posts the ledger entry and writes the timeline
+and the staff action's audit row in one database transaction; the model's transition method is
+never called from here, and nothing is recorded here.
 """
 import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db import transaction as db_transaction
 from django.db.models import Max, OuterRef, Q, Subquery
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -22,7 +21,6 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_fsm.admin import FSMAdminMixin
 
-from audit.services import audit_record
 from disbursements.models import Disbursement, Payout
 from documents.selectors import KINDS, document_available, document_url
 from intrasa.admin import ReadOnlyInline
@@ -323,12 +321,8 @@ class EscrowTransactionAdmin(FSMAdminMixin, admin.ModelAdmin):
                               level=messages.ERROR)
             return False
         reason = (kwargs or {}).get("reason", "")
-        from_status = obj.status
         try:
-            with db_transaction.atomic():
-                txn = entry[0](obj, request.user, reason)
-                audit_record(actor=request.user, action=f"transaction.{transition_name}", target=txn, reason=reason,
-                             data={"from": from_status, "to": txn.status})
+            entry[0](obj, request.user, reason)
         except services.TransactionActionError as exc:
             self.message_user(request, exc.message, level=messages.ERROR)
             return False

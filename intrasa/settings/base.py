@@ -146,6 +146,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
+# No task runs unbounded: a hung network call or a stuck job ends, and its periodic scan (or
+# acks_late redelivery) takes it up again. The soft limit raises SoftTimeLimitExceeded inside the
+# task (its transaction rolls back); the hard limit kills the worker child. Both stay well below the
+# broker's visibility timeout, so a task still running is never delivered to a second worker.
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=720)
+# Sending one email: the SMTP conversation is bounded by EMAIL_TIMEOUT per socket operation.
+CELERY_EMAIL_TASK_SOFT_TIME_LIMIT = env.int("CELERY_EMAIL_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_EMAIL_TASK_TIME_LIMIT = env.int("CELERY_EMAIL_TASK_TIME_LIMIT", default=90)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Jakarta"
@@ -290,6 +299,9 @@ UPLOAD_MAX_BYTES = {
 # --- Email ----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(_email)
+# Seconds for each blocking SMTP operation (connect, send): without it a mail server that stops
+# answering holds the sending worker forever (Django's default is no timeout).
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="INTRASA <no-reply@intrasa.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -248,6 +248,49 @@ def test_a_lost_confirmation_task_is_sent_by_the_sweep(buyer, mailoutbox):
     assert [m.to for m in mailoutbox] == [["budi@example.co.id"]]
 
 
+@pytest.mark.django_db(transaction=True)
+def test_the_confirmation_goes_out_with_no_transaction_open_and_comes_back_after_a_failure(buyer, monkeypatch):
+    """SMTP after commit (DESIGN.md §3): no transaction is open and no lock held while the mail
+    server answers; a failed send leaves the confirmation to the sweep, with its address."""
+    import smtplib
+
+    from django.core import mail
+    from django.core.mail.backends import locmem
+    from django.db import connection
+
+    from privacy.tasks import send_pending_erasure_confirmations
+
+    erasure = services.account_erase(user=buyer)  # its task ran (eager) after the commit
+    assert [m.to for m in mail.outbox] == [["budi@example.co.id"]]
+    original = locmem.EmailBackend.send_messages
+    mail.outbox.clear()
+    # As if that task had been lost: the sweep will find it.
+    ErasureRecord.objects.filter(pk=erasure.pk).update(
+        confirmation_sent_at=None, confirmation_claimed_at=None, confirmation_email="budi@example.co.id",
+        erased_at=timezone.now() - dt.timedelta(minutes=5))
+    tried = []
+
+    def down(self, messages):
+        tried.append(connection.in_atomic_block)
+        raise smtplib.SMTPServerDisconnected("the mail server went away")
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", down)
+    assert send_pending_erasure_confirmations() == 0 and tried == [False]
+    erasure.refresh_from_db()
+    assert erasure.confirmation_email == "budi@example.co.id" and erasure.confirmation_claimed_at is None
+    seen = []
+
+    def up(self, messages):
+        seen.append(connection.in_atomic_block)
+        return original(self, messages)
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", up)
+    assert send_pending_erasure_confirmations() == 1
+    assert seen == [False] and len(mail.outbox) == 1
+    erasure.refresh_from_db()
+    assert erasure.confirmation_email == "" and erasure.confirmation_sent_at is not None
+
+
 # --- the ledger is never touched -----------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)

@@ -75,7 +75,7 @@ def test_request_missing_a_document_cannot_be_approved_and_says_which(disputed, 
     request = refund_request_for(dispute, dispute_officer)
     assert request.status == RefundRequest.Status.AWAITING_DOCUMENTS
     with pytest.raises(services.RefundError) as refused:
-        services.refund_approve(refund_request=request, actor=finance)
+        services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap dan sesuai")
     assert refused.value.code == "documents_missing"
     assert "RMA" in refused.value.message and "Inspection result" in refused.value.message
     notice = Notification.objects.get(kind="refund_requested", recipient=buyer)
@@ -111,7 +111,7 @@ def test_only_finance_approves_refunds(disputed, dispute_officer, customer_servi
     request = refund_request_for(dispute, dispute_officer)
     for user in (dispute_officer, customer_service):
         with pytest.raises(services.RefundError) as refused:
-            services.refund_approve(refund_request=request, actor=user)
+            services.refund_approve(refund_request=request, actor=user, reason="Dokumen lengkap dan sesuai")
         assert refused.value.code == "forbidden"
 
 
@@ -145,7 +145,7 @@ def test_buyer_asks_for_a_failed_payment_refund_from_the_website(client, seller,
     assert request.status == RefundRequest.Status.IN_REVIEW
     # Nothing is owed back in the ledger yet (payments/reconciliation has not matched the money).
     with pytest.raises(services.RefundError) as refused:
-        services.refund_approve(refund_request=request, actor=finance)
+        services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap dan sesuai")
     assert refused.value.code == "not_owed"
 
 
@@ -157,7 +157,7 @@ def test_refund_paid_end_to_end_through_the_sendme_sandbox(sendme, client, dispu
     dispute = disputed(reason="not_received", description="Paket tidak pernah sampai")
     txn = dispute.escrow_transaction
     request = refund_request_for(dispute, dispute_officer)
-    services.refund_approve(refund_request=request, actor=finance)
+    services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap dan sesuai")
     request.refresh_from_db()
     part = Disbursement.objects.get(payout=request.payout)
     assert part.status == Disbursement.Status.SUCCEEDED and part.amount == txn.amount_received
@@ -191,7 +191,7 @@ def test_split_refund_and_seller_payout_both_paid_through_the_sandbox(sendme, di
     txn.refresh_from_db()
     assert txn.status == Status.DISBURSED  # the seller's part went out at once
     request = RefundRequest.objects.get()
-    services.refund_approve(refund_request=request, actor=finance)
+    services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap dan sesuai")
     tasks.complete_paid_refunds()
     request.refresh_from_db()
     assert request.status == RefundRequest.Status.COMPLETED
@@ -229,8 +229,12 @@ def test_refund_admin_approve_and_reject_actions(client, disputed, dispute_offic
                                                    description="Mati")
     second = refund_request_for(second_dispute, dispute_officer)
     client.force_login(finance)
-    response = client.post(changelist, {"action": "approve", ACTION_CHECKBOX_NAME: [first.pk, second.pk]},
-                           follow=True)
+    # One click only shows what would be sent: nothing is approved, no payout is planned.
+    page = client.post(changelist, {"action": "approve", ACTION_CHECKBOX_NAME: [first.pk, second.pk]})
+    assert page.status_code == 200 and "RMA" in page.content.decode()  # says what the second one lacks
+    assert not Payout.objects.filter(purpose=Payout.Purpose.BUYER_REFUND).exists()
+    response = client.post(changelist, {"action": "approve", ACTION_CHECKBOX_NAME: [first.pk, second.pk],
+                                        "apply": "1", "reason": "Paket hilang, dokumen lengkap"}, follow=True)
     text = response.content.decode()
     assert "RMA" in text  # the second one says which documents are missing
     first.refresh_from_db()

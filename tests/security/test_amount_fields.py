@@ -254,10 +254,15 @@ def provider_amount(client, w, field, value):
 
 
 def fee_tier(client, w, field, value):
+    """An edit of the top tier that the schedule accepts (its own range overlaps no other tier),
+    but for the hostile value."""
+    from transactions.models import FeeTier
+
     client.force_login(w["root"])
-    return client.post(reverse("admin:transactions_feetier_add"), {
-        "min_amount": "900.000.000", "max_amount": "", "flat_fee": "0", "percent_basis_points": "10",
-        "minimum_fee": "0", "maximum_fee": "", field: value})
+    top = FeeTier.objects.get(max_amount__isnull=True)
+    return client.post(reverse("admin:transactions_feetier_change", args=[top.pk]), {
+        "min_amount": str(top.min_amount), "max_amount": "", "flat_fee": "0", "percent_basis_points": "10",
+        "minimum_fee": "0", "maximum_fee": "", "reason": "Uji nilai berbahaya", field: value})
 
 
 WALKS = {

@@ -121,5 +121,21 @@ def test_a_refused_service_shows_its_message_and_changes_nothing(client, officer
     services.transaction_cancel(escrow_transaction=unpaid, actor=seller, reason="sudah")  # someone was faster
     response = client.post(transition_url(unpaid, "cancel"), {"reason": "Dua kali"}, follow=True)
     assert response.status_code == 200
-    assert AuditEntry.objects.filter(action="transaction.cancel").count() == 0  # only the admin writes these
+    assert AuditEntry.objects.filter(action="transaction.cancel").count() == 0  # a party's cancel is no staff action
     assert TransactionEvent.objects.filter(escrow_transaction=unpaid, action="cancel").count() == 1
+
+
+def test_a_staff_cancel_is_audited_by_the_service_whoever_calls_it(officer, seller, unpaid):
+    """The audit row of a staff action is written by the service, in its transaction: a caller
+    other than the admin (a script, a shell) cannot forget it."""
+    services.transaction_cancel(escrow_transaction=unpaid, actor=officer, reason="Permintaan penjual via telepon")
+    audit = AuditEntry.objects.get(action="transaction.cancel")
+    assert audit.actor == officer and audit.reason == "Permintaan penjual via telepon"
+    assert audit.object_id == str(unpaid.pk) and audit.data == {"from": "created", "to": "cancelled"}
+
+
+def test_a_refused_staff_cancel_leaves_no_audit_row(officer, seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.PAID)
+    with pytest.raises(services.TransactionActionError):
+        services.transaction_cancel(escrow_transaction=txn, actor=officer, reason="Sudah dibayar")
+    assert not AuditEntry.objects.filter(action="transaction.cancel").exists()
