@@ -301,7 +301,8 @@ class MoneySystem(RuleBasedStateMachine):
     def finance_approves_a_refund(self, j):
         request = self._nth(self._refunds_in_review(), j)
         if request is not None:
-            self._try(lambda: refund_services.refund_approve(refund_request=request, actor=self.officer))
+            self._try(lambda: refund_services.refund_approve(refund_request=request, actor=self.officer,
+                                                                     reason="Sesuai kebijakan pengembalian"))
 
     @rule(fault=st.sampled_from(SENDME_FAULTS))
     def sendme_misbehaves_once(self, fault):
