@@ -338,7 +338,7 @@ class NotificationReceipt:
 def notification_receive(*, payload: dict, client=None) -> NotificationReceipt:
     """Record one payment notification; return Faspay's reply and the bill to verify.
 
-    Raises ``faspay_debit.InvalidNotification`` (bad signature or shape) or ``UnknownBill``; both change
+    Raises ``faspay.debit.InvalidNotification`` (bad signature or shape) or ``UnknownBill``; both change
     nothing. Only Faspay bills are Faspay's to notify about: a bank transfer is verified from the
     bank statement alone.
     """

@@ -11,7 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from faspay import keys, signing
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).resolve().parent.parent / "data"
 PKCS1 = (DATA / "test-only-merchant-key.pkcs1.pem").read_bytes()
 PKCS8 = (DATA / "test-only-merchant-key.pkcs8.pem").read_bytes()
 PUBLIC = (DATA / "test-only-merchant-key.public.pem").read_bytes()
