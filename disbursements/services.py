@@ -33,7 +33,11 @@ from django.utils.translation import gettext as _
 from accounts.models import PayoutDestination
 from accounts.selectors import payout_destination_default
 from audit.services import audit_record
-from intrasa import locks, snap
+from faspay import outcomes, signing, urls
+from faspay.errors import FaspayUnavailable
+from faspay.results import TransferAnswer, TransferResult
+from faspay.sendme import default_client
+from intrasa import locks
 from intrasa.errors import ServiceError
 from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib, wib_date
@@ -44,9 +48,8 @@ from transactions import services as transaction_services
 from transactions.models import EscrowTransaction, Status as TxnStatus
 from workdays.calendar import working_calendar
 
-from . import outcomes, quota, rules
+from . import quota, rules
 from .models import DailyLimitChange, Disbursement, Payout
-from .sendme import SendMeUnreachable, SnapResult, default_client
 
 logger = logging.getLogger(__name__)
 
@@ -198,14 +201,14 @@ def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
         return part
 
 
-def _send(client, part: Disbursement) -> SnapResult:
+def _send(client, part: Disbursement) -> TransferResult:
     """The transfer request of ``part``. Built only from the part's stored rows — the
     ``transactionDate`` is the first send's time — so a resend carries the very same body under the
     same partnerReferenceNo; only the headers the protocol requires to change (timestamp,
     signature, X-EXTERNAL-ID) differ."""
     payout = part.payout
-    timestamp = snap.snap_timestamp(part.sent_at)
-    callback = settings.SITE_URL + "/pencairan/sendme/callback/"
+    timestamp = signing.snap_timestamp(part.sent_at)
+    callback = urls.sendme_callback_url(settings.SITE_URL)
     if part.kind == Disbursement.Kind.EWALLET:
         return client.emoney_topup(
             partner_reference_no=part.partner_reference_no, amount=part.amount, phone="0" + part.ewallet_phone.removeprefix("+62"),
@@ -228,12 +231,12 @@ def disbursement_dispatch(*, disbursement_id: int, client=None, now: dt.datetime
 def _send_and_record(part: Disbursement, client) -> str:
     try:
         result = _send(client, part)
-    except SendMeUnreachable as exc:
+    except FaspayUnavailable as exc:
         return _record(part.pk, None, error=str(exc))
     return _record(part.pk, result)
 
 
-def _record(part_id: int, result: SnapResult | None, *, error: str = "", inquiry: bool = False) -> str:
+def _record(part_id: int, result: TransferAnswer | None, *, error: str = "", inquiry: bool = False) -> str:
     """Apply a SendMe answer (``None`` = no answer) to the part, in one short transaction."""
     now = timezone.now()
     payout_id, transaction_id = (Disbursement.objects.filter(pk=part_id)
@@ -399,7 +402,7 @@ def disbursement_inquire(*, disbursement_id: int, client=None) -> str:
         result = client.transfer_status(partner_reference_no=part.partner_reference_no,
                                         reference_no=part.provider_reference_no,
                                         topup=part.kind == Disbursement.Kind.EWALLET)
-    except SendMeUnreachable as exc:
+    except FaspayUnavailable as exc:
         Disbursement.objects.filter(pk=part.pk).update(next_attempt_at=timezone.now() + _backoff(PENDING_POLL, 1),
                                                        last_response_message=str(exc)[:255])
         return part.status
@@ -439,7 +442,7 @@ def destination_verify(*, destination_id: int, client=None) -> str:
     try:
         result = client.account_inquiry(bank_code=destination.bank_code, account_number=destination.account_number,
                                         partner_reference_no=f"INQ{destination.pk}{secrets.token_hex(4).upper()}")
-    except SendMeUnreachable:
+    except FaspayUnavailable:
         return destination.verification  # try again later; nothing learned
     with transaction.atomic():
         # Payouts before their destination (``intrasa.locks``): the waiting ones get the account
@@ -447,15 +450,15 @@ def destination_verify(*, destination_id: int, client=None) -> str:
         waiting = locks.lock_all(Payout.objects.filter(recipient_id=destination.owner_id,
                                                        status=Payout.Status.AWAITING_DESTINATION))
         destination = locks.lock(PayoutDestination, destination_id, related=("owner",))
-        if result.response_code.startswith("200"):
-            name = str(result.body.get("beneficiaryAccountName", ""))[:100]
+        if result.successful:
+            name = result.account_name[:100]
             destination.verified_name = name
             destination.verified_at = timezone.now()
             destination.verification = (
                 PayoutDestination.Verification.VERIFIED
                 if rules.names_match(destination.owner.full_name, name) and rules.names_match(destination.account_holder_name, name)
                 else PayoutDestination.Verification.NAME_MISMATCH)
-        elif result.response_code[:3] == "404" and result.case == "11":
+        elif result.account_invalid:
             destination.verification = PayoutDestination.Verification.INVALID
         else:
             return destination.verification

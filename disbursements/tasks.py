@@ -4,9 +4,10 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
+from faspay.sendme import default_client
+
 from . import services
 from .models import Disbursement
-from .sendme import default_client
 
 BATCH = 100
 

@@ -10,7 +10,6 @@ naming a partner reference of ours). A replay within the window — the same sig
 (``disbursements.services.callback_receive``).
 """
 import hashlib
-import json
 import logging
 import re
 
@@ -21,7 +20,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from intrasa import snap
+from faspay import keys, sendme, signing
 
 from .services import callback_receive
 
@@ -31,7 +30,6 @@ logger = logging.getLogger(__name__)
 MAX_CALLBACK_BYTES = 16 * 1024
 MAX_SIGNATURE_LENGTH = 1024
 MAX_TIMESTAMP_LENGTH = 40
-PARTNER_REFERENCE = re.compile(r"[A-Za-z0-9._\-]{1,64}")
 EXTERNAL_ID = re.compile(r"[0-9A-Za-z\-]{1,64}")
 
 
@@ -67,7 +65,7 @@ def _timestamp_problem(timestamp: str) -> str:
     if len(timestamp) > MAX_TIMESTAMP_LENGTH:
         return "X-TIMESTAMP too long"
     try:
-        skew = abs((timezone.now() - snap.parse_snap_timestamp(timestamp)).total_seconds())
+        skew = abs((timezone.now() - signing.parse_snap_timestamp(timestamp)).total_seconds())
     except (ValueError, OverflowError):
         return "X-TIMESTAMP is not ISO-8601 with an offset"
     tolerance = settings.SENDME_CALLBACK_TIMESTAMP_TOLERANCE_SECONDS
@@ -79,12 +77,12 @@ def _timestamp_problem(timestamp: str) -> str:
 def _signature_valid(request, body: bytes, timestamp: str, signature: str) -> bool | None:
     """``None`` when Faspay's public key cannot be loaded (a configuration error, logged)."""
     try:
-        public_key = snap.faspay_public_key()
+        public_key = keys.faspay_public_key()
     except (ImproperlyConfigured, OSError, ValueError, TypeError):
         logger.error("SendMe callback cannot be verified: Faspay's public key is not usable "
                      "(SENDME_FASPAY_PUBLIC_KEY_PATH)", exc_info=True)
         return None
-    return snap.verify_asymmetric(public_key, "POST", request.path, body, timestamp, signature)
+    return signing.verify_asymmetric(public_key, "POST", request.path, body, timestamp, signature)
 
 
 @csrf_exempt
@@ -105,12 +103,9 @@ def sendme_callback(request):
         return _unauthorized("Unauthorized. Signature",
                              "Faspay's public key is not configured" if valid is None else "bad signature")
     try:
-        payload = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError):
-        return _bad_request("body is not JSON")
-    reference = payload.get("originalPartnerReferenceNo") if isinstance(payload, dict) else None
-    if not isinstance(reference, str) or not PARTNER_REFERENCE.fullmatch(reference):
-        return _bad_request("originalPartnerReferenceNo missing or not one of ours")
+        reference = sendme.parse_callback(body).partner_reference_no
+    except sendme.InvalidCallback as exc:
+        return _bad_request(str(exc))
     replay_keys = [f"signature:{hashlib.sha256(signature.encode()).hexdigest()}"]
     external_id = request.headers.get("X-EXTERNAL-ID", "").strip()
     if EXTERNAL_ID.fullmatch(external_id):

@@ -3,7 +3,7 @@ from celery import shared_task
 from django.db.models import Q
 from django.utils import timezone
 
-from payments import faspay
+from faspay import debit
 from payments.channels import Method
 from payments.models import Bill
 from transactions.models import EscrowTransaction, Status
@@ -30,7 +30,7 @@ def poll_pending_bills() -> int:
             & Q(next_check_at__lte=timezone.now())
         ).exclude(method=Method.BANK_TRANSFER).order_by("next_check_at").values_list("pk", flat=True)[:POLL_BATCH]
     )
-    client = faspay.default_client()  # one session (one TLS connection) for the whole batch
+    client = debit.default_client()  # one session (one TLS connection) for the whole batch
     for pk in due:
         services.bill_check(bill_id=pk, client=client)
     return len(due)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from payments import faspay
+from faspay import debit
 from payments import services as payment_services
 from transactions import selectors as transaction_selectors
 from transactions.forms import ReasonForm
@@ -63,11 +63,11 @@ def cancel_and_refund(request, reference):
 # --- Faspay's payment notification ----------------------------------------------------------
 
 def _notification_answer(body: dict, fmt: str, status: int = 200) -> HttpResponse:
-    content, content_type = faspay.render_notification_reply(body, fmt)
+    content, content_type = debit.render_notification_reply(body, fmt)
     return HttpResponse(content, content_type=content_type, status=status)
 
 
-def _error(code: str, description: str, status: int, fmt: str = faspay.FORMAT_JSON) -> HttpResponse:
+def _error(code: str, description: str, status: int, fmt: str = debit.FORMAT_JSON) -> HttpResponse:
     return _notification_answer({"response": "Payment Notification", "response_code": code,
                                  "response_desc": description}, fmt, status)
 
@@ -78,12 +78,12 @@ def _notification_body(request) -> bytes:
         announced = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
         announced = 0
-    if announced > faspay.MAX_NOTIFICATION_BYTES:
-        raise faspay.NotificationTooLarge()
+    if announced > debit.MAX_NOTIFICATION_BYTES:
+        raise debit.NotificationTooLarge()
     try:
         return request.body
     except RequestDataTooBig:
-        raise faspay.NotificationTooLarge() from None
+        raise debit.NotificationTooLarge() from None
 
 
 @csrf_exempt
@@ -92,15 +92,15 @@ def faspay_notification(request):
     """Faspay → INTRASA, in JSON, XML or form encoding; answered in the same format (form bodies
     in JSON). Bad signatures, unknown or non-Faspay bills and malformed bodies change nothing."""
     content_type = request.META.get("CONTENT_TYPE", "")
-    fmt = faspay.notification_format(content_type, b"")
+    fmt = debit.notification_format(content_type, b"")
     try:
         body = _notification_body(request)
-        fmt, payload = faspay.decode_notification(body, content_type)
+        fmt, payload = debit.decode_notification(body, content_type)
         receipt = payment_services.notification_receive(payload=payload)
-    except faspay.InvalidNotification as exc:
+    except debit.InvalidNotification as exc:
         logger.warning("rejected Faspay notification (%s, %s bytes): %s", fmt,
                        request.META.get("CONTENT_LENGTH") or "?", exc)
-        return _error(exc.code, str(exc), 413 if isinstance(exc, faspay.NotificationTooLarge) else 400, fmt)
+        return _error(exc.code, str(exc), 413 if isinstance(exc, debit.NotificationTooLarge) else 400, fmt)
     except payment_services.UnknownBill as exc:
         logger.warning("Faspay notification for an unknown or non-Faspay bill %s", str(exc)[:40])
         return _error("14", "Unknown bill", 404, fmt)

@@ -78,7 +78,7 @@ def check_faspay_debit_credentials(app_configs=None, **kwargs):
 
 
 def _path_problem(path: str, kind: str) -> str:
-    from intrasa import snap
+    from faspay import signing
 
     try:
         pem = Path(path).read_bytes()
@@ -86,37 +86,37 @@ def _path_problem(path: str, kind: str) -> str:
         return f"cannot be read ({exc.__class__.__name__})"
     try:
         if kind == "private":
-            snap.load_private_key(pem)
+            signing.load_private_key(pem)
         else:
-            snap.load_public_key(pem)
+            signing.load_public_key(pem)
     except (ValueError, TypeError):
         return f"is not a PEM {kind} key"
     return ""
 
 
 def _public_numbers(path: str, kind: str):
-    from intrasa import snap
+    from faspay import signing
 
     pem = Path(path).read_bytes()
-    key = snap.load_private_key(pem).public_key() if kind == "private" else snap.load_public_key(pem)
+    key = signing.load_private_key(pem).public_key() if kind == "private" else signing.load_public_key(pem)
     return key.public_numbers()
 
 
 def _known_key_files() -> list[Path]:
     """The keys anyone with the repository has: the test suite's and the sandbox's generated ones."""
-    from intrasa.snap import _dev_key_dir
+    from faspay.keys import dev_key_dir
 
-    folders = [Path(settings.BASE_DIR) / "tests" / "data", _dev_key_dir(settings)]
+    folders = [Path(settings.BASE_DIR) / "tests" / "data", dev_key_dir(settings)]
     return [pem for folder in folders if folder.is_dir() for pem in sorted(folder.glob("*.pem"))]
 
 
 def _known_public_numbers() -> set:
-    from intrasa import snap
+    from faspay import signing
 
     numbers = set()
     for pem_path in _known_key_files():
         pem = pem_path.read_bytes()
-        for load in (lambda data: snap.load_private_key(data).public_key(), snap.load_public_key):
+        for load in (lambda data: signing.load_private_key(data).public_key(), signing.load_public_key):
             try:
                 numbers.add(load(pem).public_numbers())
                 break
@@ -136,7 +136,7 @@ def _is_inside(path: Path, folder: Path) -> bool:
 def check_sendme_keys(app_configs=None, **kwargs):
     if not _production() or _sandbox_staging():
         return []
-    from intrasa.snap import _dev_key_dir
+    from faspay.keys import dev_key_dir
 
     errors = []
     missing = [name for name in ("SENDME_PRIVATE_KEY_PATH", "SENDME_PUBLIC_KEY_PATH")
@@ -159,7 +159,7 @@ def check_sendme_keys(app_configs=None, **kwargs):
         if not path:
             continue
         if any(_is_inside(Path(path), folder) for folder in (Path(settings.BASE_DIR) / "tests" / "data",
-                                                            _dev_key_dir(settings))):
+                                                            dev_key_dir(settings))):
             errors.append(checks.Error(f"{name} points at a sandbox or test key ({path}).",
                                        hint="These keys are public (in the repository or generated for "
                                             "development). Use the production keys.", id="intrasa.E006"))

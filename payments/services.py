@@ -55,7 +55,7 @@ from transactions import services as transaction_services
 from transactions.models import EscrowTransaction, Status, TransactionEvent
 from workdays.calendar import working_calendar
 
-from . import faspay
+from faspay import debit as faspay_debit, errors, results
 from .channels import CHANNELS, Method, channel_get
 from .models import BankStatementLine, Bill, ProviderNotification
 from .polling import creation_retry_at, next_check_at
@@ -190,28 +190,28 @@ def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) 
             continue
     else:
         raise PaymentError(_("Please try again."), code="busy")
-    client = client or faspay.default_client()
+    client = client or faspay_debit.default_client()
     if started.to_withdraw is not None:
         _withdraw_at_provider(client, started.to_withdraw)
     if not started.needs_provider:
         return started.bill
     try:
         return _post_bill(started.bill.pk, client)
-    except faspay.FaspayRejected as exc:
+    except errors.FaspayRejected as exc:
         raise PaymentError(_("The payment provider refused this method for this transaction. Please "
                              "choose another method."), code="provider_refused") from exc
-    except faspay.FaspayUnavailable as exc:
+    except errors.FaspayUnavailable as exc:
         raise PaymentError(_("The payment provider is not answering right now. Please try again in a "
                              "moment: if the bill was created meanwhile, you will see the same one, never "
                              "a second bill for the same method."), code="provider_unavailable") from exc
 
 
-def _bill_request(bill: Bill) -> faspay.BillRequest:
+def _bill_request(bill: Bill) -> faspay_debit.BillRequest:
     """What Post Data sends for ``bill``; built only from the bill's own rows, so a re-post is the
     same request (Faspay returns the same bill for the same ``bill_no`` and data)."""
     txn = bill.escrow_transaction
     buyer = txn.buyer
-    return faspay.BillRequest(
+    return faspay_debit.BillRequest(
         bill_no=bill.bill_no, bill_description=f"INTRASA {txn.reference}", amount=bill.amount,
         channel_code=bill.channel_code, expires_at=bill.expires_at, customer_number=str(buyer.pk),
         customer_name=buyer.full_name, customer_email=buyer.email, customer_phone=buyer.phone,
@@ -226,10 +226,10 @@ def _post_bill(bill_id: int, client) -> Bill:
     Bill.objects.filter(pk=bill_id).update(creation_attempts=F("creation_attempts") + 1)
     try:
         created = client.create_bill(_bill_request(bill))
-    except faspay.FaspayRejected as exc:
+    except errors.FaspayRejected as exc:
         _bill_record_refusal(bill_id, exc)
         raise
-    except faspay.FaspayUnavailable as exc:
+    except errors.FaspayUnavailable as exc:
         _bill_record_unanswered(bill_id, str(exc))
         raise
     bill = _bill_record_created(bill_id, created)
@@ -245,13 +245,13 @@ def bill_confirm_creation(*, bill_id: int, client=None) -> Bill:
             bill.status not in (Bill.Status.CREATING, Bill.Status.CANCELLED):
         return bill
     try:
-        return _post_bill(bill_id, client or faspay.default_client())
-    except faspay.FaspayError:
+        return _post_bill(bill_id, client or faspay_debit.default_client())
+    except errors.FaspayError:
         logger.warning("re-posting bill %s did not settle its creation", bill.bill_no, exc_info=True)
         return Bill.objects.get(pk=bill_id)
 
 
-def _bill_record_created(bill_id: int, created: faspay.CreatedBill) -> Bill:
+def _bill_record_created(bill_id: int, created: results.CreatedBill) -> Bill:
     with transaction.atomic():
         bill = _lock_bill(bill_id)
         if bill.provider_trx_id:
@@ -271,20 +271,20 @@ def _bill_record_created(bill_id: int, created: faspay.CreatedBill) -> Bill:
         return bill
 
 
-def _bill_record_refusal(bill_id: int, exc: faspay.FaspayRejected) -> None:
+def _bill_record_refusal(bill_id: int, exc: errors.FaspayRejected) -> None:
     """Faspay answered Post Data with a refusal. "Already paid" means it existed and was paid."""
     bill = Bill.objects.get(pk=bill_id)
     with transaction.atomic():
         txn = _lock_txn(bill.escrow_transaction_id)
         bill = _lock_bill(bill_id)
         bill.error = str(exc)[:255]
-        if exc.code == faspay.RESPONSE_ALREADY_PAID:
+        if exc.code == faspay_debit.RESPONSE_ALREADY_PAID:
             # The bill exists and was paid, but Faspay told us neither trx_id nor amount: only a
             # notification or staff (from Faspay's report) can place this money.
             _bill_paid_at_provider(txn, bill, amount=None, source=Bill.AmountSource.NONE, reference="",
                                    paid_at=None)
             _alert_amount_unconfirmed(txn, bill)
-        elif exc.code == faspay.RESPONSE_EXPIRED and bill.status in (Bill.Status.CREATING, Bill.Status.CANCELLED):
+        elif exc.code == faspay_debit.RESPONSE_EXPIRED and bill.status in (Bill.Status.CREATING, Bill.Status.CANCELLED):
             bill.expire()
         elif bill.status == Bill.Status.CREATING:
             bill.record_refused()
@@ -314,7 +314,7 @@ def _withdraw_at_provider(client, bill: Bill) -> None:
 def _cancel_at_provider(client, bill: Bill) -> None:
     try:
         client.cancel(trx_id=bill.provider_trx_id, bill_no=bill.bill_no, reason="Buyer chose another method")
-    except faspay.FaspayError:
+    except errors.FaspayError:
         # Not fatal: polling keeps asking about this bill, and if it is paid anyway the payment
         # is a double payment owed back to the buyer.
         logger.warning("could not cancel bill %s at Faspay", bill.bill_no, exc_info=True)
@@ -324,7 +324,7 @@ def bill_withdraw(*, bill_id: int, client=None) -> None:
     """Task body: withdraw a bill cancelled because another payment funded the transaction."""
     bill = Bill.objects.get(pk=bill_id)
     if bill.channel_code != BANK_TRANSFER and bill.status == Bill.Status.CANCELLED:
-        _withdraw_at_provider(client or faspay.default_client(), bill)
+        _withdraw_at_provider(client or faspay_debit.default_client(), bill)
 
 
 # --- notifications ------------------------------------------------------------------------------
@@ -338,11 +338,11 @@ class NotificationReceipt:
 def notification_receive(*, payload: dict, client=None) -> NotificationReceipt:
     """Record one payment notification; return Faspay's reply and the bill to verify.
 
-    Raises ``faspay.InvalidNotification`` (bad signature or shape) or ``UnknownBill``; both change
+    Raises ``faspay.debit.InvalidNotification`` (bad signature or shape) or ``UnknownBill``; both change
     nothing. Only Faspay bills are Faspay's to notify about: a bank transfer is verified from the
     bank statement alone.
     """
-    client = client or faspay.default_client()
+    client = client or faspay_debit.default_client()
     notification = client.parse_notification(payload)
     bill = Bill.objects.filter(bill_no=notification.bill_no).first()
     # Only a Faspay bill, and only under its own trx_id — or, when Faspay created a bill whose Post
@@ -372,7 +372,7 @@ def notification_receive(*, payload: dict, client=None) -> NotificationReceipt:
                          data={"trx_id": notification.trx_id, "status": bill.status})
             if bill.status == Bill.Status.CREATING:
                 bill.record_created()
-        if notification.status_code == faspay.STATUS_PAID:
+        if notification.status_code == faspay_debit.STATUS_PAID:
             _bill_paid_at_provider(txn, bill, amount=notification.paid_amount,
                                    source=Bill.AmountSource.NOTIFICATION,
                                    reference=notification.payment_reference, paid_at=notification.paid_at)
@@ -383,7 +383,7 @@ def notification_receive(*, payload: dict, client=None) -> NotificationReceipt:
 
 # --- verification ---------------------------------------------------------------------------
 
-def bill_inquire(*, bill_id: int, client=None) -> faspay.PaymentStatus | None:
+def bill_inquire(*, bill_id: int, client=None) -> results.PaymentStatus | None:
     """Ask Faspay about the bill (a network call: never inside a database transaction). ``None``
     when there is nothing to apply: a bank transfer, a bill verified already, a failed inquiry
     (polling asks again), or a creation Faspay never answered (re-posted here to learn its trx_id)."""
@@ -391,25 +391,25 @@ def bill_inquire(*, bill_id: int, client=None) -> faspay.PaymentStatus | None:
                              "created_at", "creation_attempts").get(pk=bill_id)
     if bill.channel_code == BANK_TRANSFER or bill.status == Bill.Status.VERIFIED:
         return None
-    client = client or faspay.default_client()
+    client = client or faspay_debit.default_client()
     if not bill.provider_trx_id:
         # Nothing to ask about without a trx_id: learn it by re-posting the same bill.
         bill_confirm_creation(bill_id=bill.pk, client=client)
         return None
     try:
         return client.inquiry(trx_id=bill.provider_trx_id, bill_no=bill.bill_no)
-    except faspay.FaspayError:
+    except errors.FaspayError:
         logger.warning("status inquiry for %s failed; polling will retry", bill.bill_no, exc_info=True)
         Bill.objects.filter(pk=bill.pk).update(next_check_at=next_check_at(bill, timezone.now()),
                                                checks=F("checks") + 1)
         return None
 
 
-STILL_WAITING = (faspay.STATUS_UNPROCESSED, faspay.STATUS_IN_PROCESS, faspay.STATUS_UNKNOWN)
-GONE = (faspay.STATUS_EXPIRED, faspay.STATUS_CANCELLED, faspay.STATUS_FAILED, faspay.STATUS_NO_BILL)
+STILL_WAITING = (faspay_debit.STATUS_UNPROCESSED, faspay_debit.STATUS_IN_PROCESS, faspay_debit.STATUS_UNKNOWN)
+GONE = (faspay_debit.STATUS_EXPIRED, faspay_debit.STATUS_CANCELLED, faspay_debit.STATUS_FAILED, faspay_debit.STATUS_NO_BILL)
 
 
-def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> list[OwedBack]:
+def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[OwedBack]:
     """Record what the status inquiry said (idempotent: a verified bill stays verified); return
     the money it owed back to the buyer."""
     owed: list[OwedBack] = []
@@ -426,12 +426,12 @@ def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> list[Owe
         bill.checks += 1
         bill.next_check_at = next_check_at(bill, now)
         code = status.status_code
-        if code == faspay.STATUS_PAID and bill.status != Bill.Status.VERIFIED:
+        if code == faspay_debit.STATUS_PAID and bill.status != Bill.Status.VERIFIED:
             _bill_paid_at_provider(txn, bill, amount=status.paid_amount, source=Bill.AmountSource.INQUIRY,
                                    reference=status.payment_reference, paid_at=status.paid_at)
             if not _bill_place(txn, bill, owed) and now - (bill.paid_at or now) > AWAIT_AMOUNT_POLLING:
                 bill.next_check_at = None  # only staff can settle it now
-        elif code == faspay.STATUS_REVERSED and bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
+        elif code == faspay_debit.STATUS_REVERSED and bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
             if bill.flag != Bill.Flag.REVERSED:
                 bill.flag = Bill.Flag.REVERSED
                 audit_record(actor=None, action="payment.reversed", target=bill,
@@ -439,9 +439,9 @@ def bill_apply_status(*, bill_id: int, status: faspay.PaymentStatus) -> list[Owe
                              data={"trx_id": bill.provider_trx_id})
             bill.next_check_at = None
         elif code in GONE:
-            if bill.status == Bill.Status.PENDING and code != faspay.STATUS_EXPIRED:
+            if bill.status == Bill.Status.PENDING and code != faspay_debit.STATUS_EXPIRED:
                 bill.cancel()
-            elif bill.status in (Bill.Status.PENDING, Bill.Status.CANCELLED) and code == faspay.STATUS_EXPIRED:
+            elif bill.status in (Bill.Status.PENDING, Bill.Status.CANCELLED) and code == faspay_debit.STATUS_EXPIRED:
                 bill.expire()
             bill.next_check_at = None
         elif bill.expires_at + dt.timedelta(days=1) < now and bill.status in (Bill.Status.PENDING, Bill.Status.CANCELLED):

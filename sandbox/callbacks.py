@@ -11,7 +11,7 @@ What counts as "delivered":
 - SendMe callback: any HTTP 2xx (Faspay documents no reply body).
 
 SendMe callbacks are SNAP-signed by the sandbox's own key (``var/keys/faspay-sandbox-*.pem``,
-verified in INTRASA by :func:`intrasa.snap.faspay_public_key`) with the same asymmetric recipe as
+verified in INTRASA by :func:`intrasa.keys.faspay_public_key`) with the same asymmetric recipe as
 requests: ``POST:<callback URL path>:lowerhex(sha256(body)):X-TIMESTAMP``.
 """
 import datetime as dt
@@ -28,7 +28,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from intrasa import snap
+from faspay import keys, signing
 
 from . import faults
 from .models import Callback, Fault, SandboxConfig
@@ -111,7 +111,7 @@ def encode_notification(payload: dict, fmt: str) -> tuple[bytes, str]:
     if fmt == "form":
         return urlencode({key: str(value) for key, value in payload.items()}).encode("ascii"), \
             "application/x-www-form-urlencoded"
-    return snap.minify_body(payload), "application/json"
+    return signing.minify_body(payload), "application/json"
 
 
 def reply_response_code(response: requests.Response, fmt: str) -> str:
@@ -136,8 +136,8 @@ def _signed_headers(callback: Callback, body: bytes) -> dict[str, str]:
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
-    signer = snap.AsymmetricSigner(private_key=snap.dev_key_pair(snap.FASPAY_SANDBOX_KEY_NAME).private_key)
-    return snap.build_signed_request(
+    signer = signing.AsymmetricSigner(private_key=keys.dev_key_pair(keys.FASPAY_SANDBOX_KEY_NAME).private_key)
+    return signing.build_signed_request(
         signer, method="POST", path=path, body=callback.payload,
         partner_id=settings.SENDME_PARTNER_ID, channel_id=settings.SENDME_CHANNEL_ID,
     ).headers
@@ -162,7 +162,7 @@ def callback_attempt(*, callback_id: int) -> float | None:
         body, content_type = encode_notification(callback.payload, fmt)
         headers = {"Content-Type": content_type}
     else:
-        body = snap.minify_body(callback.payload)
+        body = signing.minify_body(callback.payload)
         headers = _signed_headers(callback, body)
     status, error = None, ""
     try:

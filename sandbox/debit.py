@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from intrasa import faspay_legacy
+from faspay import signing
 from intrasa.wib import WIB
 
 from . import catalogue
@@ -55,8 +55,8 @@ def _check_credentials(payload: dict, request_name: str) -> dict | None:
     bill_no = str(payload.get("bill_no") or "")
     if not bill_no:
         return _answer(request_name, "30", "Format Error: bill_no is required")
-    expected = faspay_legacy.debit_request_signature(settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, bill_no)
-    if not faspay_legacy.signatures_match(expected, str(payload.get("signature") or "")):
+    expected = signing.debit_request_signature(settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, bill_no)
+    if not signing.signatures_match(expected, str(payload.get("signature") or "")):
         return _answer(request_name, "55", "Invalid user id or password (signature)",
                        merchant_id=merchant_id, bill_no=bill_no)
     return None
@@ -237,7 +237,7 @@ def notification_payload(bill: Bill) -> dict:
         "payment_total": str(bill.payment_total if bill.payment_total is not None else bill.bill_total),
         "payment_channel_uid": bill.payment_channel,
         "payment_channel": channel.name,
-        "signature": faspay_legacy.debit_notification_signature(
+        "signature": signing.debit_notification_signature(
             settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, bill.bill_no, status),
     }
 

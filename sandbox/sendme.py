@@ -24,7 +24,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from intrasa import snap
+from faspay import keys, signing
 from intrasa.wib import WIB
 
 from . import catalogue
@@ -67,7 +67,7 @@ def format_amount(rupiah: int) -> dict:
 
 
 def format_timestamp(value: dt.datetime | None) -> str:
-    return snap.snap_timestamp(value) if value else ""
+    return signing.snap_timestamp(value) if value else ""
 
 
 # --- request authentication ------------------------------------------------------------------
@@ -85,7 +85,7 @@ def authenticate(*, method: str, operation: str, headers, raw_body: bytes) -> di
             raise SnapError(400, "02", f"Invalid Mandatory Field {header}")
     timestamp = headers["X-TIMESTAMP"]
     try:
-        sent_at = snap.parse_snap_timestamp(timestamp)
+        sent_at = signing.parse_snap_timestamp(timestamp)
     except ValueError:
         raise SnapError(400, "01", "Invalid Field Format X-TIMESTAMP")
     skew = SandboxConfig.get().timestamp_skew_seconds
@@ -94,13 +94,13 @@ def authenticate(*, method: str, operation: str, headers, raw_body: bytes) -> di
     if headers["X-PARTNER-ID"] != settings.SENDME_PARTNER_ID:
         raise SnapError(401, "00", "Unauthorized. [Unknown client]")
     path = SNAP_PREFIX + operation
-    public_key = snap.merchant_public_key()
+    public_key = keys.merchant_public_key()
     signature = headers["X-SIGNATURE"]
-    if not snap.verify_asymmetric(public_key, method, path, raw_body, timestamp, signature):
+    if not signing.verify_asymmetric(public_key, method, path, raw_body, timestamp, signature):
         # The spec hashes minify(body); accept a caller that sent whitespace but signed the
         # minified form, exactly as a lenient server would.
-        reminified = snap.minify_body(body) if raw_body else b""
-        if reminified == raw_body or not snap.verify_asymmetric(
+        reminified = signing.minify_body(body) if raw_body else b""
+        if reminified == raw_body or not signing.verify_asymmetric(
                 public_key, method, path, reminified, timestamp, signature):
             raise SnapError(401, "00", "Unauthorized. [Signature]")
     external_id = headers["X-EXTERNAL-ID"]
@@ -398,7 +398,7 @@ def transaction_history(body: dict) -> dict:
     for field, lookup in (("fromDateTime", "created_at__gte"), ("toDateTime", "created_at__lte")):
         if body.get(field):
             try:
-                movements = movements.filter(**{lookup: snap.parse_snap_timestamp(body[field])})
+                movements = movements.filter(**{lookup: signing.parse_snap_timestamp(body[field])})
             except ValueError:
                 raise SnapError(400, "01", f"Invalid Field Format {field}")
     return {

@@ -12,7 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 
-from intrasa import snap
+from faspay import keys, signing
 
 from . import catalogue, debit, faults, sendme, services
 from .access import operator_required
@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 def _snap_response(payload: dict, status: int) -> JsonResponse:
     response = JsonResponse(payload, status=status, json_dumps_params={"ensure_ascii": False})
-    response["X-TIMESTAMP"] = snap.snap_timestamp()
+    response["X-TIMESTAMP"] = signing.snap_timestamp()
     return response
 
 
@@ -236,5 +236,5 @@ def control_page(request):
 
 def faspay_public_key(request):
     """The sandbox's public key (verifies its SendMe callbacks)."""
-    pem = snap.dev_key_pair(snap.FASPAY_SANDBOX_KEY_NAME).public_pem
+    pem = keys.dev_key_pair(keys.FASPAY_SANDBOX_KEY_NAME).public_pem
     return HttpResponse(pem, content_type="application/x-pem-file")

@@ -7,9 +7,12 @@
   fields are protected django-fsm fields; the transitions are declared once on the models);
 * no ``select_for_update`` outside ``intrasa/locks.py``;
 * no signal receiver moves money: the project's own signals are listeners only;
-* the steps that move escrow money onward are called only by the flows that take the next step.
+* the steps that move escrow money onward are called only by the flows that take the next step;
+* ``faspay/`` (the one Faspay adapter) imports no project app, not even the other basics, and no
+  Django model machinery; no other module speaks Faspay's wire formats itself.
 """
 import ast
+import re
 from collections import defaultdict
 from pathlib import Path
 
@@ -65,6 +68,43 @@ def app_graph():
         for other in imported_apps(tree) - {app}:
             edges[app][other].add(relative)
     return edges
+
+
+def _imported_modules(tree) -> set[str]:
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_the_faspay_adapter_knows_no_project_app_and_no_models():
+    offenders = []
+    for path in sorted((ROOT / "faspay").rglob("*.py")):
+        relative = path.relative_to(ROOT).as_posix()
+        for module in _imported_modules(ast.parse(path.read_text(encoding="utf-8"))):
+            top = module.split(".")[0]
+            if (top in LAYER_OF and top != "faspay") or module.startswith(("django.db", "django.apps")):
+                offenders.append(f"{relative} imports {module}")
+    assert not offenders, "\n".join(offenders)
+
+
+# What only ``faspay/`` may contain: Faspay's endpoint paths, and hand-rolled amount or signature
+# code (each of which once existed in several apps, rounding differently).
+FASPAY_ONLY = [re.compile(pattern) for pattern in (
+    r"/account/v1\.0/", r"/cvr/[0-9]", r"\}\.00[\"']", r"hashlib\.md5", r"def _rupiah\b", r"def _amount\(value")]
+
+
+def test_faspay_wire_details_live_only_in_the_adapter():
+    offenders = []
+    for relative, _tree in source_files():
+        if relative.startswith(("faspay/", "sandbox/")):
+            continue  # the adapter itself, and the provider's stand-in on the other end of the wire
+        text = (ROOT / relative).read_text(encoding="utf-8")
+        offenders += [f"{relative}: {needle.pattern}" for needle in FASPAY_ONLY if needle.search(text)]
+    assert not offenders, "Faspay wire details outside faspay/:\n" + "\n".join(offenders)
 
 
 def test_imports_run_one_way_by_layer():

@@ -18,11 +18,11 @@ def manage(*args, **env):
 
 def write_key_pair(folder: Path, name: str) -> tuple[Path, Path]:
     """A fresh RSA key pair as PEM files (``name-private.pem``, ``name-public.pem``)."""
-    from intrasa import snap
+    from faspay import keys, signing
 
-    pair = snap.generate_key_pair()
+    pair = keys.generate_key_pair()
     private, public = folder / f"{name}-private.pem", folder / f"{name}-public.pem"
-    private.write_bytes(snap.private_key_pem(pair.private_key))
+    private.write_bytes(signing.private_key_pem(pair.private_key))
     public.write_bytes(pair.public_pem)
     return private, public
 

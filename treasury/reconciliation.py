@@ -30,11 +30,10 @@ from collections import defaultdict
 
 from django.db.models import Q, Sum
 
-from disbursements import sendme
 from disbursements.models import Disbursement
+from faspay import debit, errors, results, sendme
 from intrasa.wib import WIB
 from ledger.models import AccountCategory, EntryKind, Posting
-from payments import faspay
 from payments.channels import Method
 from payments.models import Bill, ProviderNotification
 
@@ -94,11 +93,11 @@ def _record(report: ReconciliationReport, *, source: str, code: str, reference: 
 
 # --- payments ---------------------------------------------------------------------------------
 
-def bill_difference(bill: Bill, status: faspay.PaymentStatus, stated: int | None = None) -> str | None:
+def bill_difference(bill: Bill, status: results.PaymentStatus, stated: int | None = None) -> str | None:
     """The kind of difference between a bill and Faspay's answer, or ``None`` if they agree.
     ``stated`` is the amount Faspay stated for the payment (its notification), if any."""
     code = status.status_code
-    if code == faspay.STATUS_PAID:
+    if code == debit.STATUS_PAID:
         if bill.status not in LOCAL_PAID:
             return "paid_at_provider_only"
         provider_amount = status.paid_amount if status.paid_amount is not None else stated
@@ -109,7 +108,7 @@ def bill_difference(bill: Bill, status: faspay.PaymentStatus, stated: int | None
         if bill.status == Bill.Status.VERIFIED and not bill.amount_known:
             return "amount_assumed"  # placed in the ledger on an amount nobody stated
         return None
-    if code == faspay.STATUS_REVERSED:
+    if code == debit.STATUS_REVERSED:
         return None if bill.flag == Bill.Flag.REVERSED else "reversed_at_provider"
     if bill.status in LOCAL_PAID:
         return "paid_locally_only"
@@ -127,7 +126,7 @@ def _stated_amounts(bills: list[Bill], client) -> dict[int, int]:
     """Per bill, the amount Faspay stated in a payment notification (status 2)."""
     stated = {}
     for bill_id, payload in ProviderNotification.objects.filter(
-            bill__in=bills, status_code=faspay.STATUS_PAID).values_list("bill_id", "payload"):
+            bill__in=bills, status_code=debit.STATUS_PAID).values_list("bill_id", "payload"):
         amount = client.amount_from(payload.get("payment_total")) if isinstance(payload, dict) else None
         if amount is not None:
             stated[bill_id] = amount
@@ -180,14 +179,14 @@ def reconcile_bills(report: ReconciliationReport, client) -> None:
             continue
         try:
             status = client.inquiry(trx_id=trx_id, bill_no=bill.bill_no)
-        except faspay.FaspayError as exc:
+        except errors.FaspayError as exc:
             _record(report, source=Source.FASPAY_DEBIT, code="status_unavailable", reference=bill.bill_no,
                     target=bill, local_status=bill.status, amount=bill.amount,
                     evidence={"local": _bill_snapshot(bill), "error": str(exc)})
             unknown_amount.add(bill.escrow_transaction_id)
             continue
         provider_amount = status.paid_amount if status.paid_amount is not None else stated.get(bill.pk)
-        if status.status_code == faspay.STATUS_PAID:  # a reversed payment is no longer collected
+        if status.status_code == debit.STATUS_PAID:  # a reversed payment is no longer collected
             if provider_amount is None:
                 unknown_amount.add(bill.escrow_transaction_id)
             else:
@@ -263,15 +262,14 @@ def reconcile_disbursements(report: ReconciliationReport, client) -> None:
             result = client.transfer_status(partner_reference_no=part.partner_reference_no,
                                             reference_no=part.provider_reference_no,
                                             topup=part.kind == Disbursement.Kind.EWALLET)
-        except sendme.SendMeUnreachable as exc:
+        except errors.FaspayUnavailable as exc:
             _record(report, source=Source.SENDME_STATUS, code="status_unavailable",
                     reference=part.partner_reference_no, target=part, local_status=part.status,
                     amount=part.amount, evidence={**evidence, "error": str(exc)})
             continue
-        evidence["provider"] = {"http_status": result.http_status, "responseCode": result.response_code,
-                                "responseMessage": result.message, "body": result.body}
+        evidence["provider"] = result.evidence()
         if result.http_status == 404 and result.case == "01":
-            provider_status = "07"  # Transaction Not Found
+            provider_status = results.STATUS_NOT_FOUND
         elif 200 <= result.http_status < 300:
             provider_status = result.latest_status
         else:
@@ -286,63 +284,46 @@ def reconcile_disbursements(report: ReconciliationReport, client) -> None:
                     amount=part.amount, evidence=evidence)
 
 
-def _amount(value) -> int | None:
-    """SNAP amounts are ``{"value": "10000.00"}``; whole Rupiah or ``None`` if unreadable."""
-    raw = value.get("value") if isinstance(value, dict) else value
-    try:
-        text = str(raw).strip()
-        whole, _dot, cents = text.partition(".")
-        if cents.strip("0"):
-            return None
-        return int(whole)
-    except (TypeError, ValueError):
-        return None
-
-
 def reconcile_history(report: ReconciliationReport, client) -> None:
     start, end = day_bounds(report.day)
     try:
         result = client.transaction_history(start, end - dt.timedelta(seconds=1))
-    except sendme.SendMeUnreachable as exc:
+    except errors.FaspayUnavailable as exc:
         _record(report, source=Source.SENDME_HISTORY, code="history_unavailable", reference=str(report.day),
                 evidence={"error": str(exc)})
         return
     if not 200 <= result.http_status < 300:
         _record(report, source=Source.SENDME_HISTORY, code="history_unavailable", reference=str(report.day),
                 provider_status=result.response_code, evidence={"responseCode": result.response_code,
-                                                                "body": result.body})
+                                                                "body": result.evidence()["body"]})
         return
-    rows = [row for row in result.body.get("detailData") or [] if isinstance(row, dict)]
-    tokens = {token for row in rows for token in str(row.get("remark", "")).split()}
+    tokens = {token for mutation in result.mutations for token in mutation.remark_tokens}
     parts = {p.partner_reference_no: p for p in Disbursement.objects.filter(partner_reference_no__in=tokens)
              .select_related("payout__escrow_transaction")}
     debits: dict[str, int] = {}
     credits: dict[str, int] = {}
     unknown_debits = []
-    for row in rows:
+    for mutation in result.mutations:
         report.mutations_checked += 1
-        info = row.get("additionalInfo") if isinstance(row.get("additionalInfo"), dict) else {}
-        direction = str(info.get("debitCredit", "")).upper()
-        amount = _amount(row.get("amount"))
-        refs = [token for token in str(row.get("remark", "")).split() if token in parts]
+        refs = [token for token in mutation.remark_tokens if token in parts]
         if not refs:
-            if direction == "D":
-                unknown_debits.append((row, amount))
+            if mutation.is_debit:
+                unknown_debits.append(mutation)
             continue
-        book = debits if direction == "D" else credits
-        book[refs[0]] = book.get(refs[0], 0) + (amount or 0)
+        book = debits if mutation.is_debit else credits
+        book[refs[0]] = book.get(refs[0], 0) + mutation.amount
 
     withdrawals = list(WithdrawalInstruction.objects.filter(
         status=WithdrawalInstruction.Status.GIVEN, processing_date__lte=report.day,
         processing_date__gte=report.day - dt.timedelta(days=7)).values_list("balance_needed", "amount"))
-    for row, amount in unknown_debits:
-        match = next((w for w in withdrawals if amount in w), None)
+    for mutation in unknown_debits:
+        match = next((w for w in withdrawals if mutation.amount in w), None)
         if match is not None:
             withdrawals.remove(match)
             continue
         _record(report, source=Source.SENDME_HISTORY, code="unknown_debit",
-                reference=f"{row.get('dateTime', '')} {amount}"[:64], amount=amount, provider_status="D",
-                evidence={"mutation": row})
+                reference=f"{mutation.date_time} {mutation.amount}"[:64], amount=mutation.amount,
+                provider_status="D", evidence={"mutation": mutation.evidence()})
 
     for part in _parts_of_day(report.day).filter(sent_at__gte=start, sent_at__lt=end):
         debited = debits.get(part.partner_reference_no, 0)
@@ -380,7 +361,7 @@ def reconcile_collection_checks(report: ReconciliationReport) -> None:
 def reconcile_day(*, day: dt.date, faspay_client=None, sendme_client=None) -> ReconciliationReport:
     """Compare one WIB day with Faspay and SendMe; record every difference. Changes no money."""
     report = ReconciliationReport(day=day)
-    reconcile_bills(report, faspay_client or faspay.default_client())
+    reconcile_bills(report, faspay_client or debit.default_client())
     reconcile_collection_checks(report)
     sendme_client = sendme_client or sendme.default_client()
     reconcile_disbursements(report, sendme_client)

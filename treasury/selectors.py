@@ -10,8 +10,9 @@ from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
-from disbursements import sendme
 from disbursements.models import DailyLimitChange, DailyQuota, Disbursement, Payout
+from faspay import sendme
+from faspay.errors import FaspayUnavailable, MalformedAnswer
 from intrasa.wib import WIB, to_wib
 from payments.models import Bill
 from transactions.models import EscrowTransaction, Status, TransactionEvent
@@ -33,15 +34,6 @@ class DepositBalance:
         return not self.error
 
 
-def _rupiah(value) -> int | None:
-    raw = value.get("value") if isinstance(value, dict) else value
-    try:
-        whole, _dot, cents = str(raw).partition(".")
-        return int(whole) if not cents.strip("0") else None
-    except (TypeError, ValueError):
-        return None
-
-
 def sendme_balance(client=None) -> DepositBalance:
     """Ask SendMe for the deposit balance; any failure becomes a message, never an exception."""
     from django.utils.translation import gettext as _
@@ -51,18 +43,20 @@ def sendme_balance(client=None) -> DepositBalance:
             client = sendme.default_client()
             client.timeout = min(client.timeout, settings.TREASURY_BALANCE_TIMEOUT_SECONDS)
         result = client.balance_inquiry()
-    except sendme.SendMeUnreachable as exc:
+    except MalformedAnswer as exc:
+        return DepositBalance(error=_("SendMe's answer could not be read (%(detail)s). The balance is "
+                                      "unknown.") % {"detail": exc})
+    except FaspayUnavailable as exc:
         return DepositBalance(error=_("SendMe is unreachable (%(detail)s). The balance is unknown; "
                                       "try again in a few minutes.") % {"detail": exc})
     except Exception as exc:  # e.g. a missing signing key: the page must still load
         return DepositBalance(error=_("The balance inquiry could not be made: %(detail)s")
                               % {"detail": exc.__class__.__name__})
-    infos = result.body.get("accountInfos") or []
-    if not 200 <= result.http_status < 300 or not infos:
+    if not 200 <= result.http_status < 300 or not result.accounts:
         return DepositBalance(error=_("SendMe refused the balance inquiry: %(code)s %(message)s")
                               % {"code": result.response_code, "message": result.message})
-    info = infos[0] if isinstance(infos[0], dict) else {}
-    return DepositBalance(amount=_rupiah(info.get("amount")), available=_rupiah(info.get("availableBalance")))
+    account = result.accounts[0]
+    return DepositBalance(amount=account.amount, available=account.available)
 
 
 # --- quota, queue and volume ------------------------------------------------------------------

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import PayoutDestination
-from intrasa import snap
+from faspay import keys
 from tests import scenarios
 from tests.sandbox_control import SandboxControl
 from tests.factories import BankDestinationFactory
@@ -24,12 +24,12 @@ def sendme(live_server, settings, tmp_path):
     settings.FASPAY_HTTP_TIMEOUT_SECONDS = 3
     # Daytime policy in tests unless a test is about the night window.
     settings.SENDME_NIGHT_HOLD_BANK = False
-    snap.clear_key_cache()
+    keys.clear_key_cache()
     control = SandboxControl(live_server.url)
     control("config", settle_delay_seconds=0, callback_retry_seconds=0)
     yield control
     control.close()
-    snap.clear_key_cache()
+    keys.clear_key_cache()
 
 
 def verified_bank(owner, number="7001234567", bank="014", default=True):

@@ -8,7 +8,8 @@ from django.utils import timezone
 from accounts.models import PayoutDestination
 from disbursements import services, tasks
 from disbursements.models import DailyQuota, Disbursement, Payout
-from disbursements.sendme import SnapResult, default_client
+from faspay.results import TransferResult, TransferStatus
+from faspay.sendme import default_client
 from ledger.models import AccountCategory, JournalEntry
 from ledger.selectors import transaction_balances
 from notifications.models import Notification
@@ -114,7 +115,7 @@ def test_not_processed_answers_are_resent_with_the_same_reference(sendme, confir
         def transfer_interbank(self, **kwargs):
             calls.append(kwargs["partner_reference_no"])
             if len(calls) == 1:
-                return SnapResult(429, "4291800", "Too Many Requests", {})
+                return TransferResult.parse(429, {"responseCode": "4291800", "responseMessage": "Too Many Requests"})
             return real.transfer_interbank(**kwargs)
 
     monkeypatch.setattr("disbursements.services.default_client", lambda: Throttled())
@@ -279,7 +280,6 @@ def test_a_reversed_part_retried_completes_the_payout(sendme, confirmed, seller,
 
 def test_late_answers_never_release_the_quota_twice(sendme, confirmed, seller):
     from disbursements import quota
-    from disbursements.sendme import SnapResult as Result
 
     BankDestinationFactory(owner=seller, account_number="6060606060", is_default=True,
                            account_holder_name=seller.full_name, verification=PayoutDestination.Verification.APPROVED)
@@ -289,7 +289,8 @@ def test_late_answers_never_release_the_quota_twice(sendme, confirmed, seller):
     day = DailyQuota.objects.get().day
     assert quota.reserve(day, 5_000_000)  # another part's reservation the same day
     for status in ("04", "06", "05"):
-        services._record(part.pk, Result(200, "2003600", "", {"latestTransactionStatus": status}), inquiry=True)
+        services._record(part.pk, TransferStatus.parse(200, {"responseCode": "2003600", "latestTransactionStatus": status}),
+                         inquiry=True)
     part.refresh_from_db()
     assert part.status == Disbursement.Status.FAILED
     assert DailyQuota.objects.get(day=day).used == 5_000_000

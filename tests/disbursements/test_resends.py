@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from disbursements import tasks
 from disbursements.models import Disbursement
-from disbursements.sendme import default_client
+from faspay.sendme import default_client
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

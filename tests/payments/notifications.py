@@ -2,7 +2,7 @@
 import requests
 from django.urls import reverse
 
-from intrasa import faspay_legacy
+from faspay import signing
 
 
 def notification_payload(settings, bill, *, status="2", paid_amount=None, trx_id=None) -> dict:
@@ -13,7 +13,7 @@ def notification_payload(settings, bill, *, status="2", paid_amount=None, trx_id
         "payment_status_code": status, "payment_status_desc": "Payment Success",
         "bill_total": str(bill.amount), "payment_total": str(paid_amount if paid_amount is not None else bill.amount),
         "payment_channel_uid": bill.channel_code, "payment_channel": bill.channel_code,
-        "signature": faspay_legacy.debit_notification_signature(
+        "signature": signing.debit_notification_signature(
             settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, bill.bill_no, status),
     }
 

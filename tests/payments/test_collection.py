@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
-from intrasa import faspay_legacy
+from faspay import signing
 from ledger.models import AccountCategory, JournalEntry
 from ledger.selectors import transaction_balances
 from notifications.models import Notification
@@ -80,7 +80,7 @@ def test_the_same_notification_fifty_times_concurrently(faspay, live_server, acc
         "payment_date": "2026-11-23 10:00:00", "payment_status_code": "2", "payment_status_desc": "Payment Success",
         "bill_total": str(bill.amount), "payment_total": str(bill.amount), "payment_channel_uid": "702",
         "payment_channel": "BCA Virtual Account",
-        "signature": faspay_legacy.debit_notification_signature(
+        "signature": signing.debit_notification_signature(
             settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, bill.bill_no, "2"),
     }
     url = live_server.url + reverse("escrow:faspay_notification")
@@ -187,7 +187,7 @@ def test_forged_or_malformed_notifications_change_nothing(faspay, live_server, a
     bill = start(accepted, buyer, "702")
     payload = {"trx_id": bill.provider_trx_id, "merchant_id": settings.FASPAY_MERCHANT_ID, "bill_no": bill.bill_no,
                "payment_status_code": "2", "payment_total": str(bill.amount),
-               "signature": faspay_legacy.debit_notification_signature(
+               "signature": signing.debit_notification_signature(
                    settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, bill.bill_no, "2")}
     response = requests.post(live_server.url + reverse("escrow:faspay_notification"), json={**payload, **change},
                              timeout=10)
@@ -199,7 +199,7 @@ def test_forged_or_malformed_notifications_change_nothing(faspay, live_server, a
 
 def test_unknown_bill_with_a_valid_signature_is_404(faspay, live_server, settings):
     payload = {"trx_id": "1", "merchant_id": settings.FASPAY_MERCHANT_ID, "bill_no": "INTNOSUCHBILL01",
-               "payment_status_code": "2", "signature": faspay_legacy.debit_notification_signature(
+               "payment_status_code": "2", "signature": signing.debit_notification_signature(
                    settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, "INTNOSUCHBILL01", "2")}
     response = requests.post(live_server.url + reverse("escrow:faspay_notification"), json=payload, timeout=10)
     assert response.status_code == 404 and response.json()["response_code"] == "14"

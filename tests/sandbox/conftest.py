@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from intrasa import faspay_legacy, snap
+from faspay import keys, signing
 from tests.sandbox_control import operator_auth
 
 from . import urls as receiver_urls
@@ -19,10 +19,10 @@ def sandbox_settings(settings, tmp_path):
     settings.SENDME_PUBLIC_KEY_PATH = str(DATA / "test-only-merchant-key.public.pem")
     settings.SNAP_DEV_KEY_DIR = str(tmp_path / "keys")
     settings.FASPAY_SANDBOX_ENABLED = True
-    snap.clear_key_cache()
+    keys.clear_key_cache()
     receiver_urls.reset_receiver()
     yield settings
-    snap.clear_key_cache()
+    keys.clear_key_cache()
 
 
 @pytest.fixture
@@ -42,11 +42,11 @@ class SendMe:
         self.base_url = base_url
         self.settings = settings
         self.session = requests.Session()
-        self.signer = snap.AsymmetricSigner(private_key=snap.load_private_key(
+        self.signer = signing.AsymmetricSigner(private_key=signing.load_private_key(
             (DATA / "test-only-merchant-key.pkcs8.pem").read_bytes()))
 
     def call(self, operation, body, *, timeout=10, headers=None, path=None, signer=None, raw_body=None):
-        request = snap.build_signed_request(
+        request = signing.build_signed_request(
             signer or self.signer, method="POST", path=path or f"/account/v1.0/{operation}", body=body,
             partner_id=self.settings.SENDME_PARTNER_ID, channel_id=self.settings.SENDME_CHANNEL_ID)
         sent_headers = {**request.headers, **(headers or {})}
@@ -59,13 +59,13 @@ class SendMe:
                 "beneficiaryAccountName": "Sari Penjual", "beneficiaryAccountNo": account,
                 "beneficiaryBankCode": bank, "beneficiaryEmail": "sari@example.co.id",
                 "sourceAccountNo": self.settings.SENDME_SOURCE_ACCOUNT,
-                "transactionDate": snap.snap_timestamp(),
+                "transactionDate": signing.snap_timestamp(),
                 "additionalInfo": {"instructDate": "", "transactionDescription": "Pencairan INV-1",
                                    "callbackUrl": callback or ""}}
 
     def topup_body(self, ref, number="081234567890", amount="10000.00", platform="gpy", callback=None):
         return {"partnerReferenceNo": ref, "customerNumber": number,
-                "amount": {"value": amount, "currency": "IDR"}, "transactionDate": snap.snap_timestamp(),
+                "amount": {"value": amount, "currency": "IDR"}, "transactionDate": signing.snap_timestamp(),
                 "additionalInfo": {"sourceAccount": self.settings.SENDME_SOURCE_ACCOUNT, "platformCode": platform,
                                    "instructDate": "", "beneficiaryEmail": "", "transactionDescription": "Refund",
                                    "callbackUrl": callback or ""}}
@@ -94,7 +94,7 @@ class Debit:
         self.settings = settings
 
     def signature(self, bill_no):
-        return faspay_legacy.debit_request_signature(self.settings.FASPAY_USER_ID, self.settings.FASPAY_PASSWORD,
+        return signing.debit_request_signature(self.settings.FASPAY_USER_ID, self.settings.FASPAY_PASSWORD,
                                                      bill_no)
 
     def post(self, operation, payload, timeout=10):

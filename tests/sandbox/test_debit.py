@@ -5,7 +5,7 @@ import re
 import pytest
 import requests
 
-from intrasa import faspay_legacy
+from faspay import signing
 from intrasa.wib import WIB
 from tests.sandbox_control import operator_auth
 
@@ -68,7 +68,7 @@ def test_pay_in_full_notifies_with_valid_signature(debit, control, notify_to, re
     assert body["request"] == "Payment Notification"
     assert body["payment_status_code"] == "2" and body["bill_total"] == body["payment_total"] == "150000"
     assert body["payment_channel_uid"] == "702"
-    assert faspay_legacy.signatures_match(faspay_legacy.debit_notification_signature(
+    assert signing.signatures_match(signing.debit_notification_signature(
         settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD, "INV-100", "2"), body["signature"])
     inquiry = debit.post(100004, {"request": "Inquiry", "trx_id": bill["trx_id"], "merchant_id": "99999",
                                   "bill_no": "INV-100", "signature": debit.signature("INV-100")}).json()

@@ -3,7 +3,7 @@ import time
 
 import pytest
 
-from intrasa import snap
+from faspay import keys, signing
 from sandbox.models import Transfer
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -37,15 +37,15 @@ def test_account_inquiry_success_and_test_accounts(sendme):
 
 def test_header_checks(sendme, settings):
     body = sendme.transfer_body("HDR-1")
-    wrong_signer = snap.AsymmetricSigner(private_key=snap.generate_key_pair().private_key)
+    wrong_signer = signing.AsymmetricSigner(private_key=keys.generate_key_pair().private_key)
     assert _code(sendme.call("transfer-interbank", body, signer=wrong_signer)) == "4011800"
     # the signed path must be the part after the base URL, with /account
     assert _code(sendme.call("transfer-interbank", body, path="/v1.0/transfer-interbank")) == "4011800"
     # the body that was signed must be the body that is sent
-    tampered = snap.minify_body(body).replace(b"10000.00", b"10001.00")
+    tampered = signing.minify_body(body).replace(b"10000.00", b"10001.00")
     assert _code(sendme.call("transfer-interbank", body, raw_body=tampered)) == "4011800"
-    stale = snap.snap_timestamp(snap.parse_snap_timestamp(snap.snap_timestamp()) - snap.dt.timedelta(minutes=6))
-    request = snap.build_signed_request(sendme.signer, method="POST", path="/account/v1.0/transfer-interbank",
+    stale = signing.snap_timestamp(signing.parse_snap_timestamp(signing.snap_timestamp()) - signing.dt.timedelta(minutes=6))
+    request = signing.build_signed_request(sendme.signer, method="POST", path="/account/v1.0/transfer-interbank",
                                         body=body, partner_id="99999", channel_id="88001", timestamp=stale)
     response = sendme.session.post(f"{sendme.base_url}/sandbox/sendme/account/v1.0/transfer-interbank",
                                    data=request.body, headers=request.headers, timeout=10)
@@ -102,8 +102,8 @@ def test_limits_and_balance(sendme, control):
     balance = sendme.call("balance-inquiry", {"accountNo": sendme.settings.SENDME_SOURCE_ACCOUNT})
     assert balance.json()["accountInfos"][0]["availableBalance"] == {"value": "0.00", "currency": "IDR"}
     history = sendme.call("transaction-history-list", {
-        "fromDateTime": snap.snap_timestamp(snap.dt.datetime.now(snap.dt.timezone.utc) - snap.dt.timedelta(hours=1)),
-        "toDateTime": snap.snap_timestamp(snap.dt.datetime.now(snap.dt.timezone.utc) + snap.dt.timedelta(hours=1)),
+        "fromDateTime": signing.snap_timestamp(signing.dt.datetime.now(signing.dt.timezone.utc) - signing.dt.timedelta(hours=1)),
+        "toDateTime": signing.snap_timestamp(signing.dt.datetime.now(signing.dt.timezone.utc) + signing.dt.timedelta(hours=1)),
         "additionalInfo": {"accountNo": sendme.settings.SENDME_SOURCE_ACCOUNT}})
     assert _code(history) == "2001200"
     assert {d["additionalInfo"]["debitCredit"] for d in history.json()["detailData"]} == {"D"}
@@ -126,9 +126,9 @@ def test_status_progression_with_delay_and_callbacks(sendme, control, live_serve
     assert message["json"]["latestTransactionStatus"] == "00"
     assert message["json"]["originalPartnerReferenceNo"] == "PROG-1"
     headers = message["headers"]
-    assert snap.verify_asymmetric(snap.faspay_public_key(), "POST", "/test-receiver/sendme/", message["body"],
+    assert signing.verify_asymmetric(keys.faspay_public_key(), "POST", "/test-receiver/sendme/", message["body"],
                                   headers["X-Timestamp"], headers["X-Signature"])
-    assert message["body"] == snap.minify_body(message["json"])
+    assert message["body"] == signing.minify_body(message["json"])
     not_found = sendme.transfer_status("NOPE")
     assert not_found.status_code == 404 and _code(not_found) == "4043601"
 

@@ -128,8 +128,8 @@ def test_env_example_names_every_key_and_points_each_at_its_own_file():
 
 
 def test_write_key_pair_makes_a_matching_pair(tmp_path):
-    from intrasa import snap
+    from faspay import signing
 
     private, public = write_key_pair(tmp_path, "k")
-    assert (snap.load_private_key(private.read_bytes()).public_key().public_numbers()
-            == snap.load_public_key(public.read_bytes()).public_numbers())
+    assert (signing.load_private_key(private.read_bytes()).public_key().public_numbers()
+            == signing.load_public_key(public.read_bytes()).public_numbers())

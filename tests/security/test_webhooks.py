@@ -16,9 +16,9 @@ import requests
 from django.urls import reverse
 
 from disbursements.models import Disbursement
-from intrasa import faspay_legacy, snap
+from faspay import keys, signing
 from ledger.models import Posting
-from payments import faspay as faspay_protocol
+from faspay import debit as faspay_protocol
 from payments import services as payment_services
 from payments.models import Bill, ProviderNotification
 from sandbox.models import ExternalId
@@ -51,7 +51,7 @@ def notification(settings, bill, **changes):
         "payment_date": "2026-11-23 10:00:00", "payment_status_code": status,
         "payment_status_desc": "Payment Success", "bill_total": str(bill.amount), "payment_total": str(bill.amount),
         "payment_channel_uid": "702", "payment_channel": "BCA Virtual Account",
-        "signature": faspay_legacy.debit_notification_signature(settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD,
+        "signature": signing.debit_notification_signature(settings.FASPAY_USER_ID, settings.FASPAY_PASSWORD,
                                                                 str(changes.get("bill_no", bill.bill_no)), status),
     }
     fields.update(changes)
@@ -247,21 +247,21 @@ def inquiries_received() -> int:
 
 
 def faspay_signer():
-    return snap.AsymmetricSigner(private_key=snap.dev_key_pair(snap.FASPAY_SANDBOX_KEY_NAME).private_key)
+    return signing.AsymmetricSigner(private_key=keys.dev_key_pair(keys.FASPAY_SANDBOX_KEY_NAME).private_key)
 
 
 def signed_callback(settings, body, *, timestamp=None, external_id=None, raw=None):
     """Headers and bytes of a callback signed with the key INTRASA verifies (the sandbox's)."""
-    timestamp = timestamp or snap.snap_timestamp()
+    timestamp = timestamp or signing.snap_timestamp()
     if raw is None:
-        request = snap.build_signed_request(faspay_signer(), method="POST", path=CALLBACK_PATH, body=body,
+        request = signing.build_signed_request(faspay_signer(), method="POST", path=CALLBACK_PATH, body=body,
                                             partner_id=settings.SENDME_PARTNER_ID,
                                             channel_id=settings.SENDME_CHANNEL_ID, external_id=external_id,
                                             timestamp=timestamp)
         return request.headers, request.body
     headers = {"Content-Type": "application/json", "X-TIMESTAMP": timestamp,
-               "X-EXTERNAL-ID": external_id or snap.new_external_id(), "X-PARTNER-ID": settings.SENDME_PARTNER_ID,
-               "X-SIGNATURE": snap.sign_asymmetric(faspay_signer().private_key, "POST", CALLBACK_PATH, raw, timestamp)}
+               "X-EXTERNAL-ID": external_id or signing.new_external_id(), "X-PARTNER-ID": settings.SENDME_PARTNER_ID,
+               "X-SIGNATURE": signing.sign_asymmetric(faspay_signer().private_key, "POST", CALLBACK_PATH, raw, timestamp)}
     return headers, raw
 
 
@@ -296,11 +296,11 @@ def test_a_fresh_callback_triggers_one_inquiry_and_its_replays_none(live_server,
 
 
 def hostile_callbacks(settings, part):
-    now = dt.datetime.now(snap.WIB)
+    now = dt.datetime.now(signing.WIB)
     good = callback_body(part)
 
     def stamp(moment):
-        return snap.snap_timestamp(moment)
+        return signing.snap_timestamp(moment)
 
     return {
         "timestamp in 2019": (signed_callback(settings, good, timestamp="2019-01-01T10:00:00+07:00"), 401),
@@ -341,7 +341,7 @@ def test_hostile_callbacks_get_a_snap_error_and_ask_nothing(live_server, setting
 
 def test_the_timestamp_window_is_a_setting(live_server, settings, pending_part):
     settings.SENDME_CALLBACK_TIMESTAMP_TOLERANCE_SECONDS = 60
-    two_minutes_ago = snap.snap_timestamp(dt.datetime.now(snap.WIB) - dt.timedelta(minutes=2))
+    two_minutes_ago = signing.snap_timestamp(dt.datetime.now(signing.WIB) - dt.timedelta(minutes=2))
     headers, body = signed_callback(settings, callback_body(pending_part), timestamp=two_minutes_ago)
     assert post_callback(live_server, headers, body).status_code == 401
     settings.SENDME_CALLBACK_TIMESTAMP_TOLERANCE_SECONDS = 300
@@ -357,7 +357,7 @@ def test_a_missing_or_broken_faspay_key_refuses_callbacks_cleanly(live_server, s
     settings.FASPAY_SANDBOX_ENABLED = False  # production: no development key to fall back on
     settings.DEBUG = False
     settings.SENDME_FASPAY_PUBLIC_KEY_PATH = str(tmp_path / key_path) if key_path else ""
-    snap.clear_key_cache()
+    keys.clear_key_cache()
     inquiries = inquiries_received()
     response = post_callback(live_server, headers, body)
     assert response.status_code == 401 and response.json()["responseCode"] == "4010000"

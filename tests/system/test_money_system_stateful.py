@@ -35,18 +35,28 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.db.models import Sum
 from django.utils import timezone
-from hypothesis import HealthCheck, strategies as st
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
-from hypothesis.stateful import (RuleBasedStateMachine, initialize, invariant, precondition, rule,
-                                 run_state_machine_as_test)
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from accounts.models import PayoutDestination
-from disbursements import quota, services as disbursement_services, tasks as disbursement_tasks
+from disbursements import quota
+from disbursements import services as disbursement_services
+from disbursements import tasks as disbursement_tasks
 from disbursements.models import DailyQuota, Disbursement, Payout
 from disputes import services as dispute_services
 from disputes.models import Dispute
-from escrow import services as escrow_services, tasks as escrow_tasks
-from intrasa import snap
+from escrow import services as escrow_services
+from escrow import tasks as escrow_tasks
+from faspay import keys
 from intrasa.errors import ServiceError
 from ledger.checks import ledger_breaches
 from ledger.models import AccountCategory, EntryKind, Posting
@@ -466,11 +476,11 @@ def sandbox(live_server, settings, tmp_path):
     settings.SENDME_NIGHT_HOLD_BANK = False
     settings.SENDME_DAILY_NOMINAL_TOTAL = DAILY_LIMIT
     settings.INTRASA_INVITATIONS_PER_DAY = 10_000
-    snap.clear_key_cache()
+    keys.clear_key_cache()
     control = SandboxControl(live_server.url)
     yield control
     control.close()
-    snap.clear_key_cache()
+    keys.clear_key_cache()
 
 
 def test_the_money_system_holds_under_random_actions_and_provider_faults(sandbox, live_server):

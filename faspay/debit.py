@@ -2,27 +2,32 @@
 Status, Cancel Transaction, and the payment notification's signature check.
 
 A provider client in the sense of DESIGN.md §3: it speaks HTTP with a ``requests.Session`` and
-explicit timeouts, hides no retries, knows nothing of Django models and returns typed results.
-Every failure is one of two exceptions, so callers can tell "Faspay said no" (``FaspayRejected``:
-nothing was created) from "we don't know what happened" (``FaspayUnavailable``: timeout, 5xx,
-unparsable answer — look before trying again).
+explicit timeouts, hides no retries, knows nothing of Django models and returns typed results
+(``faspay.results``). Every failure is one of two exceptions (``faspay.errors``), so callers can
+tell "Faspay said no" (``FaspayRejected``: nothing was created) from "we don't know what happened"
+(``FaspayUnavailable``: timeout, 5xx, unparsable answer — look before trying again; an answer whose
+fields do not parse is its subclass ``MalformedAnswer``).
 
-Amounts: Faspay's ``bill_total`` is sent as ``rupiah × amount_scale`` (1 for whole Rupiah; 100 if
-the account expects two implied decimals — REFERENCE.md §8.6 says to confirm at onboarding).
+Amounts go through the one codec, ``faspay.amounts``: ``bill_total`` is sent as
+``rupiah × amount_scale`` (1 for whole Rupiah; 100 if the account expects two implied decimals —
+REFERENCE.md §8.6 says to confirm at onboarding), and an amount Faspay states is read back exactly or
+refused (a fraction, or a value that is not whole Rupiah at the scale), never rounded.
 """
 import datetime as dt
 import json
 import re
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import defusedxml.ElementTree as SafeElementTree
 import requests
 from defusedxml import DefusedXmlException
 
-from intrasa import faspay_legacy
-from intrasa.wib import WIB
+from . import amounts, signing, urls
+from .errors import AmountError, FaspayError, FaspayRejected, FaspayUnavailable, MalformedAnswer
+from .results import CreatedBill, Notification, PaymentStatus
+from .signing import WIB
 
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -42,23 +47,6 @@ RESPONSE_ALREADY_PAID = "81"
 RESPONSE_EXPIRED = "54"
 
 
-class FaspayError(Exception):
-    pass
-
-
-class FaspayRejected(FaspayError):
-    """Faspay answered and refused (``response_code`` other than 00)."""
-
-    def __init__(self, code: str, description: str):
-        super().__init__(f"Faspay refused: {code} {description}")
-        self.code = code
-        self.description = description
-
-
-class FaspayUnavailable(FaspayError):
-    """No usable answer: network error, timeout, HTTP 5xx or a body that is not Faspay's JSON."""
-
-
 @dataclass(frozen=True)
 class BillRequest:
     bill_no: str
@@ -72,40 +60,6 @@ class BillRequest:
     customer_phone: str
     item_name: str
     created_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class CreatedBill:
-    trx_id: str
-    bill_no: str
-    redirect_url: str
-    qr_content: str
-
-
-@dataclass(frozen=True)
-class PaymentStatus:
-    trx_id: str
-    bill_no: str
-    status_code: str
-    status_description: str
-    payment_reference: str
-    paid_at: dt.datetime | None
-    paid_amount: int | None  # whole Rupiah, when Faspay reports it
-
-
-@dataclass(frozen=True)
-class Notification:
-    """A payment notification whose signature checked out."""
-
-    trx_id: str
-    bill_no: str
-    status_code: str
-    status_description: str
-    payment_reference: str
-    paid_at: dt.datetime | None
-    bill_total: int | None
-    paid_amount: int | None
-    channel_code: str
 
 
 class InvalidNotification(FaspayError):
@@ -283,7 +237,8 @@ def _format_date(value: dt.datetime) -> str:
 
 
 def _parse_date(value: str | None) -> dt.datetime | None:
-    if not value:
+    """A Faspay date (``YYYY-MM-DD HH:MM:SS``, WIB); ``None`` when empty or not such a date."""
+    if not value or not isinstance(value, str):
         return None
     try:
         return dt.datetime.strptime(value.strip(), DATE_FORMAT).replace(tzinfo=WIB)
@@ -291,11 +246,18 @@ def _parse_date(value: str | None) -> dt.datetime | None:
         return None
 
 
-class FaspayDebitClient:
-    POST_DATA_PATH = "/cvr/300011/10"
-    INQUIRY_PATH = "/cvr/100004/10"
-    CANCEL_PATH = "/cvr/100005/10"
+def _answer_text(body: dict, name: str, default: str = "") -> str:
+    """A field of a Debit answer as text: absent or null → ``default``; an object, a list or a
+    boolean is not text and makes the answer malformed."""
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise MalformedAnswer(f"{name}: expected text, got {type(value).__name__}")
+    return str(value)
 
+
+class FaspayDebitClient:
     def __init__(self, *, base_url: str, merchant_id: str, merchant_name: str, user_id: str, password: str,
                  timeout: float = 15.0, amount_scale: int = 1, session: requests.Session | None = None,
                  notification_url: str = ""):
@@ -312,11 +274,11 @@ class FaspayDebitClient:
 
     # --- helpers ----------------------------------------------------------------------------
     def _signature(self, bill_no: str) -> str:
-        return faspay_legacy.debit_request_signature(self.user_id, self.password, bill_no)
+        return signing.debit_request_signature(self.user_id, self.password, bill_no)
 
     def _post(self, path: str, payload: dict) -> dict:
         try:
-            response = self.session.post(self.base_url + path, json=payload, timeout=self.timeout,
+            response = self.session.post(urls.join(self.base_url, path), json=payload, timeout=self.timeout,
                                          headers={"Accept": "application/json"})
         except requests.RequestException as exc:
             raise FaspayUnavailable(f"{path}: {exc.__class__.__name__}: {exc}") from exc
@@ -324,29 +286,27 @@ class FaspayDebitClient:
             raise FaspayUnavailable(f"{path}: HTTP {response.status_code}")
         try:
             body = response.json()
-        except ValueError as exc:
-            raise FaspayUnavailable(f"{path}: HTTP {response.status_code}, not JSON") from exc
+        except (ValueError, RecursionError) as exc:
+            raise MalformedAnswer(f"{path}: HTTP {response.status_code}, not JSON") from exc
         if not isinstance(body, dict) or "response_code" not in body:
-            raise FaspayUnavailable(f"{path}: HTTP {response.status_code}, not a Faspay answer")
-        if body["response_code"] != "00":
-            raise FaspayRejected(str(body["response_code"]), str(body.get("response_desc", "")))
+            raise MalformedAnswer(f"{path}: HTTP {response.status_code}, not a Faspay answer")
+        code = _answer_text(body, "response_code")
+        if code != "00":
+            raise FaspayRejected(code, _answer_text(body, "response_desc"))
         return body
 
-    def _to_rupiah(self, value) -> int | None:
-        if value in (None, ""):
+    def _stated_amount(self, value, name: str) -> int | None:
+        """An amount Faspay states, in whole Rupiah (``None`` when it states none)."""
+        if value is None or value == "":
             return None
         try:
-            return int(str(value).split(".")[0]) // self.amount_scale
-        except ValueError:
-            return None
-
-    def amount_from(self, value) -> int | None:
-        """Whole Rupiah from an amount field as Faspay sends it (``bill_total`` units)."""
-        return self._to_rupiah(value)
+            return amounts.parse_debit_value(value, self.amount_scale)
+        except AmountError as exc:
+            raise MalformedAnswer(f"{name}: {exc}") from None
 
     # --- API --------------------------------------------------------------------------------
     def create_bill(self, bill: BillRequest) -> CreatedBill:
-        total = str(bill.amount * self.amount_scale)
+        total = amounts.debit_value(bill.amount, self.amount_scale)
         payload = {
             "request": "Transmisi Info Detil Pembelian",
             "merchant_id": self.merchant_id,
@@ -373,33 +333,46 @@ class FaspayDebitClient:
         }
         if self.notification_url:
             payload["sandbox_notification_url"] = self.notification_url
-        body = self._post(self.POST_DATA_PATH, payload)
-        return CreatedBill(trx_id=str(body.get("trx_id", "")), bill_no=str(body.get("bill_no", bill.bill_no)),
-                           redirect_url=str(body.get("redirect_url") or body.get("web_url") or ""),
-                           qr_content=str(body.get("qr_content") or ""))
+        body = self._post(urls.DEBIT_POST_DATA, payload)
+        return CreatedBill(trx_id=_answer_text(body, "trx_id"),
+                           bill_no=_answer_text(body, "bill_no") or bill.bill_no,
+                           redirect_url=_answer_text(body, "redirect_url") or _answer_text(body, "web_url"),
+                           qr_content=_answer_text(body, "qr_content"))
 
     def inquiry(self, *, trx_id: str, bill_no: str) -> PaymentStatus:
-        body = self._post(self.INQUIRY_PATH, {
+        body = self._post(urls.DEBIT_INQUIRY, {
             "request": "Inquiry Status Payment", "trx_id": trx_id, "merchant_id": self.merchant_id,
             "bill_no": bill_no, "signature": self._signature(bill_no),
         })
+        payment_date = _answer_text(body, "payment_date")
+        paid_at = _parse_date(payment_date)
+        if payment_date and paid_at is None:
+            raise MalformedAnswer(f"payment_date {payment_date[:40]!r} is not YYYY-MM-DD HH:MM:SS")
         return PaymentStatus(
-            trx_id=str(body.get("trx_id") or trx_id), bill_no=bill_no,
-            status_code=str(body.get("payment_status_code", STATUS_UNKNOWN)),
-            status_description=str(body.get("payment_status_desc", "")),
-            payment_reference=str(body.get("payment_reff") or ""),
-            paid_at=_parse_date(body.get("payment_date")),
-            paid_amount=self._to_rupiah(body.get("payment_total")),
+            trx_id=_answer_text(body, "trx_id") or trx_id, bill_no=bill_no,
+            status_code=_answer_text(body, "payment_status_code", STATUS_UNKNOWN),
+            status_description=_answer_text(body, "payment_status_desc"),
+            payment_reference=_answer_text(body, "payment_reff"),
+            paid_at=paid_at,
+            paid_amount=self._stated_amount(body.get("payment_total"), "payment_total"),
         )
 
     def cancel(self, *, trx_id: str, bill_no: str, reason: str) -> None:
-        self._post(self.CANCEL_PATH, {
+        self._post(urls.DEBIT_CANCEL, {
             "request": "Canceling Payment", "trx_id": trx_id, "merchant_id": self.merchant_id,
             "merchant": self.merchant_name, "bill_no": bill_no, "payment_cancel": reason[:100],
             "signature": self._signature(bill_no),
         })
 
     # --- notifications (Faspay → us) ----------------------------------------------------------
+    def amount_from(self, value) -> int | None:
+        """Whole Rupiah from an amount a stored notification states (``bill_total`` units);
+        ``None`` when it states none or states one the codec refuses."""
+        try:
+            return self._stated_amount(value, "amount")
+        except MalformedAnswer:
+            return None
+
     def parse_notification(self, payload: dict) -> Notification:
         """Check shape, lengths and signature of a payment notification (whatever format it came
         in, decoded to a dict); raise ``InvalidNotification``. Touches no database."""
@@ -407,19 +380,22 @@ class FaspayDebitClient:
         if fields.get("merchant_id", "") != self.merchant_id:
             raise InvalidNotification("03", "unknown merchant_id")
         bill_no, status = fields["bill_no"], fields["payment_status_code"]
-        expected = faspay_legacy.debit_notification_signature(self.user_id, self.password, bill_no, status)
-        if not faspay_legacy.signatures_match(expected, fields["signature"]):
+        expected = signing.debit_notification_signature(self.user_id, self.password, bill_no, status)
+        if not signing.signatures_match(expected, fields["signature"]):
             raise InvalidNotification("55", "bad signature")
         paid_at = _parse_date(fields.get("payment_date"))
         if fields.get("payment_date") and paid_at is None:
             raise InvalidNotification("30", "Format error: payment_date is not YYYY-MM-DD HH:MM:SS")
+        try:
+            bill_total = self._stated_amount(fields.get("bill_total"), "bill_total")
+            paid_amount = self._stated_amount(fields.get("payment_total"), "payment_total")
+        except MalformedAnswer as exc:
+            raise InvalidNotification("30", f"Format error: {exc}") from None
         return Notification(
             trx_id=fields["trx_id"], bill_no=bill_no, status_code=status,
             status_description=fields.get("payment_status_desc", ""),
             payment_reference=fields.get("payment_reff", ""),
-            paid_at=paid_at,
-            bill_total=self._to_rupiah(fields.get("bill_total")),
-            paid_amount=self._to_rupiah(fields.get("payment_total")),
+            paid_at=paid_at, bill_total=bill_total, paid_amount=paid_amount,
             channel_code=fields.get("payment_channel_uid") or fields.get("payment_channel") or "",
         )
 
@@ -433,23 +409,16 @@ class FaspayDebitClient:
         }
 
 
-def is_own_sandbox(base_url: str, site_url: str) -> bool:
-    """True when ``base_url`` is this site's own sandbox mount: the only host that may be sent
-    fields outside Faspay's specification (``sandbox_notification_url``)."""
-    base, site = urlsplit(base_url), urlsplit(site_url)
-    return base.netloc == site.netloc and base.path.rstrip("/").endswith("/sandbox/debit")
-
-
 def default_client() -> FaspayDebitClient:
     """The client configured from settings (the sandbox unless Faspay credentials are set)."""
     from django.conf import settings
 
-    to_sandbox = settings.FASPAY_SANDBOX_ENABLED and is_own_sandbox(settings.FASPAY_DEBIT_BASE_URL,
-                                                                     settings.SITE_URL)
+    base_url = urls.debit_base_url()
+    to_sandbox = settings.FASPAY_SANDBOX_ENABLED and urls.is_own_sandbox(base_url, settings.SITE_URL)
     return FaspayDebitClient(
-        base_url=settings.FASPAY_DEBIT_BASE_URL, merchant_id=settings.FASPAY_MERCHANT_ID,
+        base_url=base_url, merchant_id=settings.FASPAY_MERCHANT_ID,
         merchant_name=settings.FASPAY_MERCHANT_NAME, user_id=settings.FASPAY_USER_ID,
         password=settings.FASPAY_PASSWORD, timeout=settings.FASPAY_HTTP_TIMEOUT_SECONDS,
         amount_scale=settings.FASPAY_DEBIT_AMOUNT_SCALE,
-        notification_url=settings.SITE_URL + "/pembayaran/faspay/notifikasi/" if to_sandbox else "",
+        notification_url=urls.debit_notification_url(settings.SITE_URL) if to_sandbox else "",
     )

@@ -1,4 +1,4 @@
-"""What a SendMe answer means for a disbursement (REFERENCE.md §2.1), in one table.
+"""What a SendMe answer means for a payout (REFERENCE.md §2.1), in one table.
 
 * ACCEPTED — ``200xx00`` / ``202xx00``: read ``latestTransactionStatus``: 00 success, 05/06 failed,
   04 reversed, 01/02/03 still in process.
@@ -11,7 +11,18 @@
 """
 from enum import Enum
 
-from .sendme import SnapResult
+from .results import (
+    STATUS_CANCELED,
+    STATUS_FAILED,
+    STATUS_INITIATED,
+    STATUS_NOT_FOUND,
+    STATUS_PAYING,
+    STATUS_PENDING,
+    STATUS_REFUNDED,
+    STATUS_SUCCESS,
+    SnapAnswer,
+    TransferAnswer,
+)
 
 
 class Outcome(Enum):
@@ -25,15 +36,15 @@ NOT_PROCESSED = {("401", "00"), ("409", "00"), ("429", "00")}
 UNKNOWN = {("409", "01"), ("404", "18")}
 
 # latestTransactionStatus (BI enum, REFERENCE.md §1.2)
-SUCCESS = "00"
-IN_PROCESS = {"01", "02", "03"}
-REVERSED = "04"
-FAILED = {"05", "06"}
-NOT_FOUND = "07"
+SUCCESS = STATUS_SUCCESS
+IN_PROCESS = {STATUS_INITIATED, STATUS_PAYING, STATUS_PENDING}
+REVERSED = STATUS_REFUNDED
+FAILED = {STATUS_CANCELED, STATUS_FAILED}
+NOT_FOUND = STATUS_NOT_FOUND
 
 
-def classify(result: SnapResult) -> Outcome:
-    http, case = result.response_code[:3], result.case
+def classify(result: SnapAnswer) -> Outcome:
+    http, case = result.http, result.case
     if http in ("200", "202"):
         return Outcome.ACCEPTED
     if (http, case) in NOT_PROCESSED or http == "429":
@@ -47,6 +58,6 @@ def classify(result: SnapResult) -> Outcome:
     return Outcome.FAILED
 
 
-def is_not_found(result: SnapResult) -> bool:
+def is_not_found(result: TransferAnswer) -> bool:
     """Status inquiry: the transfer does not exist at SendMe (404xx01), or says 07 Not Found."""
-    return (result.response_code[:3] == "404" and result.case == "01") or result.latest_status == NOT_FOUND
+    return result.not_found

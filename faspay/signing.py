@@ -1,4 +1,7 @@
-"""SNAP (Standar Nasional Open API Pembayaran) request signing, once for the whole project.
+"""Every Faspay signature, once for the whole project: SNAP (asymmetric and symmetric) and the
+legacy Debit API's digests.
+
+SNAP (Standar Nasional Open API Pembayaran) request signing:
 
 Faspay SendMe signs every request with the merchant's RSA key and no access token
 (REFERENCE.md §0)::
@@ -15,8 +18,17 @@ clients take any :class:`SnapSigner` and default to :class:`AsymmetricSigner`.
 The body is minified exactly once (:func:`minify_body`) and those same bytes are hashed *and*
 sent; re-serialising between signing and sending is the classic way to get ``401xx00``.
 
-This module knows nothing of Django models. It reads settings only in the key-material helpers
-at the bottom, which decide where the merchant key pair comes from.
+The legacy Debit JSON API (REFERENCE.md §4.1) signs with chained digests of *hex strings*,
+``sha1(md5(text).hexdigest()).hexdigest()``, both lowercase hex, of a plain concatenation:
+
+- channel inquiry (``/cvr/100001/10``): ``user_id + password``
+- post data, inquiry status, cancel: ``user_id + password + bill_no``
+- payment notification (Faspay → merchant): ``user_id + password + bill_no + payment_status_code``
+
+MD5 and SHA-1 are what that protocol specifies, not a choice of ours; compare with
+:func:`signatures_match` so that the comparison itself leaks no timing.
+
+This module knows nothing of Django; where the keys come from is ``faspay.keys``.
 """
 from __future__ import annotations
 
@@ -26,20 +38,21 @@ import hashlib
 import hmac
 import itertools
 import json
-import os
 import secrets
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+import requests
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from . import urls
+from .errors import FaspayError
 
 WIB = ZoneInfo("Asia/Jakarta")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S+07:00"
@@ -259,8 +272,9 @@ class SymmetricSigner:
         }
 
 
-class AccessTokenError(RuntimeError):
-    """The provider did not issue a B2B access token."""
+class AccessTokenError(FaspayError):
+    """The provider did not issue a B2B access token (refusal, network error or a body that is
+    not a token answer)."""
 
 
 class B2BAccessTokenProvider:
@@ -271,7 +285,7 @@ class B2BAccessTokenProvider:
     """
 
     def __init__(self, *, session, base_url: str, client_id: str, private_key: PrivateKey,
-                 timeout: float, path: str = "/v1.0/access-token/b2b", refresh_margin: int = 60,
+                 timeout: float, path: str = urls.SNAP_B2B_ACCESS_TOKEN, refresh_margin: int = 60,
                  clock: Callable[[], float] = time.monotonic):
         self.session = session
         self.url = base_url.rstrip("/") + path
@@ -294,25 +308,35 @@ class B2BAccessTokenProvider:
     def _fetch(self) -> tuple[str, int]:
         timestamp = snap_timestamp()
         body = minify_body({"grantType": "client_credentials"})
-        response = self.session.post(
-            self.url,
-            data=body,
-            headers={
-                "Content-Type": "application/json",
-                "X-TIMESTAMP": timestamp,
-                "X-CLIENT-KEY": self.client_id,
-                "X-SIGNATURE": sign_b2b_token_request(self.private_key, self.client_id, timestamp),
-            },
-            timeout=self.timeout,
-        )
+        try:
+            response = self.session.post(
+                self.url,
+                data=body,
+                headers={
+                    "Content-Type": "application/json",
+                    "X-TIMESTAMP": timestamp,
+                    "X-CLIENT-KEY": self.client_id,
+                    "X-SIGNATURE": sign_b2b_token_request(self.private_key, self.client_id, timestamp),
+                },
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise AccessTokenError(f"token request failed: {exc.__class__.__name__}") from exc
         try:
             payload = response.json()
         except ValueError as exc:
             raise AccessTokenError(f"unparsable token response (HTTP {response.status_code})") from exc
+        if not isinstance(payload, dict):
+            raise AccessTokenError(f"token response is not an object (HTTP {response.status_code})")
         token = payload.get("accessToken")
-        if response.status_code != 200 or not token:
+        if response.status_code != 200 or not isinstance(token, str) or not token:
             raise AccessTokenError(f"{payload.get('responseCode')} {payload.get('responseMessage')}")
-        return token, int(payload.get("expiresIn") or 900)
+        lifetime = payload.get("expiresIn") or 900
+        try:
+            lifetime = int(lifetime)
+        except (TypeError, ValueError):
+            raise AccessTokenError(f"expiresIn {str(lifetime)[:20]!r} is not a number of seconds") from None
+        return token, lifetime
 
 
 @dataclass(frozen=True)
@@ -337,173 +361,29 @@ def build_signed_request(signer: SnapSigner, *, method: str, path: str,
     return SignedRequest(headers=headers, body=body_bytes)
 
 
-# --- key material ----------------------------------------------------------------------------
+# --- legacy Debit signatures (REFERENCE.md §4.1) ---------------------------------------------
 
-@dataclass(frozen=True)
-class KeyPair:
-    private_key: PrivateKey
-    public_key: PublicKey
-
-    @property
-    def public_pem(self) -> bytes:
-        return public_key_pem(self.public_key)
+def legacy_signature(*parts: str) -> str:
+    text = "".join(str(part) for part in parts)
+    md5_hex = hashlib.md5(text.encode("utf-8")).hexdigest()  # noqa: S324 - protocol-mandated
+    return hashlib.sha1(md5_hex.encode("ascii")).hexdigest()  # noqa: S324 - protocol-mandated
 
 
-def generate_key_pair(bits: int = 2048) -> KeyPair:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=bits)
-    return KeyPair(private_key=key, public_key=key.public_key())
+def channel_inquiry_signature(user_id: str, password: str) -> str:
+    return legacy_signature(user_id, password)
 
 
-def load_or_generate_key_pair(key_dir: Path, name: str) -> KeyPair:
-    """A development key pair kept in ``key_dir/<name>-private.pem`` (+ ``-public.pem``).
-
-    Generated on first use and reused afterwards. The private file is written to a temporary
-    file and hard-linked into place, so two processes starting together end up with one pair.
-    """
-    key_dir = Path(key_dir)
-    key_dir.mkdir(parents=True, exist_ok=True)
-    private_path = key_dir / f"{name}-private.pem"
-    public_path = key_dir / f"{name}-public.pem"
-    if not private_path.exists():
-        pair = generate_key_pair()
-        fd, tmp = tempfile.mkstemp(dir=key_dir, prefix=f".{name}-")
-        try:
-            os.chmod(tmp, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(private_key_pem(pair.private_key))
-            try:
-                os.link(tmp, private_path)
-            except FileExistsError:
-                pass  # another process won the race; use its key
-        finally:
-            os.unlink(tmp)
-    private_key = load_private_key(private_path.read_bytes())
-    public_key = private_key.public_key()
-    pem = public_key_pem(public_key)
-    if not public_path.exists() or public_path.read_bytes() != pem:
-        public_path.write_bytes(pem)
-    return KeyPair(private_key=private_key, public_key=public_key)
+def debit_request_signature(user_id: str, password: str, bill_no: str) -> str:
+    """Post Data Transaction, Inquiry Payment Status and Cancel Transaction."""
+    return legacy_signature(user_id, password, bill_no)
 
 
-_key_cache: dict[tuple, KeyPair] = {}
-_key_cache_lock = threading.Lock()
+def debit_notification_signature(user_id: str, password: str, bill_no: str,
+                                 payment_status_code: str | int) -> str:
+    """The payment notification Faspay posts to the merchant."""
+    return legacy_signature(user_id, password, bill_no, str(payment_status_code))
 
 
-def _dev_keys_allowed(settings) -> bool:
-    return bool(settings.DEBUG or getattr(settings, "FASPAY_SANDBOX_ENABLED", False))
-
-
-def _dev_key_dir(settings) -> Path:
-    configured = getattr(settings, "SNAP_DEV_KEY_DIR", "")
-    if configured:
-        return Path(configured)
-    return Path(getattr(settings, "VAR_DIR", Path.cwd() / "var")) / "keys"
-
-
-def dev_key_pair(name: str) -> KeyPair:
-    """A generated development key pair by name (``var/keys/<name>-*.pem``), cached per process.
-
-    Refused outside development: a generated key in production would be a silent misconfiguration.
-    """
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
-
-    if not _dev_keys_allowed(settings):
-        raise ImproperlyConfigured(
-            f"No key configured for {name!r} and DEBUG/FASPAY_SANDBOX_ENABLED are off; "
-            "development keys are never generated in production."
-        )
-    key_dir = _dev_key_dir(settings)
-    cache_key = ("dev", str(key_dir), name)
-    with _key_cache_lock:
-        if cache_key not in _key_cache:
-            _key_cache[cache_key] = load_or_generate_key_pair(key_dir, name)
-        return _key_cache[cache_key]
-
-
-def _load_configured_pair(private_path: str, public_path: str) -> KeyPair:
-    cache_key = ("files", private_path, public_path)
-    with _key_cache_lock:
-        if cache_key not in _key_cache:
-            private_key = load_private_key(Path(private_path).read_bytes())
-            public_key = (load_public_key(Path(public_path).read_bytes()) if public_path
-                          else private_key.public_key())
-            if public_key.public_numbers() != private_key.public_key().public_numbers():
-                from django.core.exceptions import ImproperlyConfigured
-
-                raise ImproperlyConfigured(
-                    "SENDME_PUBLIC_KEY_PATH does not belong to SENDME_PRIVATE_KEY_PATH")
-            _key_cache[cache_key] = KeyPair(private_key=private_key, public_key=public_key)
-        return _key_cache[cache_key]
-
-
-def merchant_key_pair() -> KeyPair:
-    """INTRASA's SendMe key pair (``SENDME_PRIVATE_KEY_PATH`` / ``SENDME_PUBLIC_KEY_PATH``).
-
-    With no paths configured, development and the sandbox get a pair generated once under
-    ``var/keys/`` (gitignored); production gets :class:`ImproperlyConfigured`.
-    """
-    from django.conf import settings
-    from django.core.exceptions import ImproperlyConfigured
-
-    private_path = getattr(settings, "SENDME_PRIVATE_KEY_PATH", "") or ""
-    public_path = getattr(settings, "SENDME_PUBLIC_KEY_PATH", "") or ""
-    if private_path:
-        return _load_configured_pair(private_path, public_path)
-    if public_path:
-        raise ImproperlyConfigured("SENDME_PUBLIC_KEY_PATH is set but SENDME_PRIVATE_KEY_PATH is not.")
-    if not _dev_keys_allowed(settings):
-        raise ImproperlyConfigured(
-            "Set SENDME_PRIVATE_KEY_PATH (and SENDME_PUBLIC_KEY_PATH) to the merchant's PEM key "
-            "files; a key pair is generated automatically only with DEBUG or the sandbox enabled."
-        )
-    return dev_key_pair("sendme-merchant")
-
-
-def merchant_public_key() -> PublicKey:
-    """The merchant public key, as the sandbox uses it to verify INTRASA's requests.
-
-    Only ``SENDME_PUBLIC_KEY_PATH`` is needed when the private key lives elsewhere.
-    """
-    from django.conf import settings
-
-    private_path = getattr(settings, "SENDME_PRIVATE_KEY_PATH", "") or ""
-    public_path = getattr(settings, "SENDME_PUBLIC_KEY_PATH", "") or ""
-    if public_path and not private_path:
-        cache_key = ("public", public_path)
-        with _key_cache_lock:
-            if cache_key not in _key_cache:
-                _key_cache[cache_key] = load_public_key(Path(public_path).read_bytes())
-            return _key_cache[cache_key]
-    return merchant_key_pair().public_key
-
-
-FASPAY_SANDBOX_KEY_NAME = "faspay-sandbox"
-
-
-def faspay_public_key() -> PublicKey:
-    """Faspay's public key, to verify callbacks signed by Faspay (or by the sandbox).
-
-    ``SENDME_FASPAY_PUBLIC_KEY_PATH`` when set; otherwise, in development, the sandbox's own
-    generated key (``var/keys/faspay-sandbox-public.pem``), so callbacks verify out of the box.
-    """
-    from django.conf import settings
-
-    path = getattr(settings, "SENDME_FASPAY_PUBLIC_KEY_PATH", "") or ""
-    if path:
-        cache_key = ("public", path)
-        with _key_cache_lock:
-            if cache_key not in _key_cache:
-                _key_cache[cache_key] = load_public_key(Path(path).read_bytes())
-            return _key_cache[cache_key]
-    return dev_key_pair(FASPAY_SANDBOX_KEY_NAME).public_key
-
-
-def clear_key_cache() -> None:
-    """Forget loaded keys (tests that swap key settings call this)."""
-    with _key_cache_lock:
-        _key_cache.clear()
-
-
-def default_signer() -> AsymmetricSigner:
-    return AsymmetricSigner(private_key=merchant_key_pair().private_key)
+def signatures_match(expected: str, received: str | None) -> bool:
+    return hmac.compare_digest(expected.lower().encode("ascii"),
+                               (received or "").strip().lower().encode("utf-8", "replace"))
