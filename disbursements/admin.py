@@ -100,7 +100,7 @@ class DisbursementAdmin(ReadOnlyAdmin):
         txn = obj.payout.escrow_transaction
         return _link("admin:transactions_escrowtransaction_change", txn.pk, txn.reference)
 
-    @admin.action(description=gettext_lazy("Retry failed transfers (new reference, same account)"),
+    @admin.action(description=gettext_lazy("Retry failed transfers (same reference, same account)"),
                   permissions=["retry"])
     def retry_failed(self, request, queryset):
         for part in queryset:
@@ -109,7 +109,8 @@ class DisbursementAdmin(ReadOnlyAdmin):
             except DisbursementError as exc:
                 messages.error(request, f"{part.partner_reference_no}: {exc.message}")
             else:
-                messages.success(request, _("%(ref)s: retry created.") % {"ref": part.partner_reference_no})
+                messages.success(request, _("%(ref)s: queued again under the same reference.")
+                                 % {"ref": part.partner_reference_no})
 
     def has_retry_permission(self, request):
         return request.user.has_perm("disbursements.change_disbursement")

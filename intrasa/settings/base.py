@@ -164,6 +164,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disbursements.tasks.dispatch_due_disbursements",
         "schedule": 30.0,
     },
+    # Early enough to ask Faspay for a higher Daily Nominal Total the same day (terms A).
+    "disbursements-forecast-promises": {
+        "task": "disbursements.tasks.forecast_payout_promises",
+        "schedule": crontab(hour=6, minute=30),
+    },
     "disbursements-resolve-due": {
         "task": "disbursements.tasks.resolve_due_disbursements",
         "schedule": 15.0,
@@ -360,6 +365,9 @@ INTRASA_ESCROW_BANK_HOLDER = env.str("INTRASA_ESCROW_BANK_HOLDER", default="PT I
 SENDME_MAX_BANK_TRANSFER = env.int("SENDME_MAX_BANK_TRANSFER", default=50_000_000)
 SENDME_MAX_EWALLET_TOPUP = env.int("SENDME_MAX_EWALLET_TOPUP", default=5_000_000)
 SENDME_DAILY_NOMINAL_TOTAL = env.int("SENDME_DAILY_NOMINAL_TOTAL", default=50_000_000)
+# The smallest part a split may leave (banks and e-wallets refuse a transfer of a few Rupiah).
+SENDME_MIN_BANK_TRANSFER = env.int("SENDME_MIN_BANK_TRANSFER", default=10_000)
+SENDME_MIN_EWALLET_TOPUP = env.int("SENDME_MIN_EWALLET_TOPUP", default=10_000)
 # Terms A: instructions between 22.00 and 05.00 WIB follow the destination's rules. Policy: hold
 # bank transfers until 05.00 WIB; e-wallet top-ups go out at night unless this says otherwise.
 SENDME_NIGHT_HOLD_BANK = env.bool("SENDME_NIGHT_HOLD_BANK", default=True)
