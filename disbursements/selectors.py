@@ -204,12 +204,12 @@ def promise_forecast(*, now: dt.datetime | None = None) -> DayForecast:
             pushed.add(part.payout_id)
     row = DailyQuota.objects.filter(day=today).first()
     limit = row.limit if row else _Days(today).limit(today)
-    not_carried = [outlooks[pk] for pk in sorted(pushed, key=lambda pk: _due_key(outlooks[pk]))]
-    late = sorted((o for o in outlooks.values() if o.late), key=_due_key)
+    not_carried = [outlooks[pk] for pk in sorted(pushed, key=lambda pk: due_key(outlooks[pk]))]
+    late = sorted((o for o in outlooks.values() if o.late), key=due_key)
     return DayForecast(day=today, limit=limit, used=row.used if row else 0, demand=demand, carried=carried,
                        not_carried=not_carried, late=late, outlooks=outlooks)
 
 
-def _due_key(outlook: Outlook):
+def due_key(outlook: Outlook):
     return (outlook.due_at is None, outlook.due_at or dt.datetime.max.replace(tzinfo=dt.timezone.utc),
             outlook.payout_id)

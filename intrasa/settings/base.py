@@ -426,6 +426,15 @@ TREASURY_WITHDRAWAL_VAT_BASIS_POINTS = env.int("TREASURY_WITHDRAWAL_VAT_BASIS_PO
 # first month counted for the three-monthly penalty periods ("YYYY-MM"; empty = calendar quarters).
 TREASURY_MONTHLY_TRANSACTION_TARGET = env.int("TREASURY_MONTHLY_TRANSACTION_TARGET", default=0)
 TREASURY_PENALTY_FIRST_MONTH = env.str("TREASURY_PENALTY_FIRST_MONTH", default="")
+# Terms B (overseas withdrawals) apply only to a Partner that is an overseas entity without an
+# Indonesian bank account. INTRASA is a domestic company: off unless such an entity is declared.
+TREASURY_OVERSEAS_ENTITY = env.bool("TREASURY_OVERSEAS_ENTITY", default=False)
+# Terms C: the month INTRASA went live on SendMe ("YYYY-MM"): penalty periods are three months
+# counted from the month after it (the terms' simulation). TREASURY_PENALTY_FIRST_MONTH overrides.
+TREASURY_GO_LIVE_MONTH = env.str("TREASURY_GO_LIVE_MONTH", default="")
+# Terms C: the penalty applies only to merchants who first joined on or after 1 April 2025:
+# the day INTRASA joined Faspay ("YYYY-MM-DD"; empty = unknown, no penalty is forecast).
+TREASURY_MERCHANT_JOINED_ON = env.str("TREASURY_MERCHANT_JOINED_ON", default="")
 # The treasury page asks SendMe for the balance while staff wait: a short timeout.
 TREASURY_BALANCE_TIMEOUT_SECONDS = env.float("TREASURY_BALANCE_TIMEOUT_SECONDS", default=5.0)
 
