@@ -117,7 +117,7 @@ class FaspayInvoiceForm(forms.Form):
     month = forms.DateField(label=gettext_lazy("Month invoiced (any day of it)"),
                             widget=forms.DateInput(attrs={"type": "date"}))
     transactions = forms.IntegerField(label=gettext_lazy("Transactions invoiced"), min_value=0)
-    penalty = RupiahField(label=gettext_lazy("Penalty invoiced"), required=False)
+    penalty = RupiahField(label=gettext_lazy("Penalty invoiced"), min_value=0, required=False)
     penalty_period_start = forms.DateField(label=gettext_lazy("Penalty period from (first month)"), required=False,
                                            widget=forms.DateInput(attrs={"type": "date"}))
     penalty_period_end = forms.DateField(label=gettext_lazy("Penalty period to (last month)"), required=False,
