@@ -336,6 +336,13 @@ def test_a_day_whose_demand_exceeds_the_limit(daytime, clock, fake_sendme, selle
     assert 'data-testid="payout-expected"' in page and expected in page
     assert "daily transfer limit is full" in page
 
+    # Finance sees the same forecast and alert on the treasury page.
+    client.force_login(finance_officer)
+    page = client.get("/admin/treasury/").content.decode()
+    assert 'data-testid="promise-alert"' in page and page.count('data-testid="promise-row"') == 2
+    section = page[page.index('data-testid="promise"'):page.index('data-testid="penalty"')]
+    assert txns[1].reference in section and txns[2].reference in section and txns[0].reference not in section
+
     # The dispatcher works the queue in the forecast's order: oldest promise first.
     tasks.dispatch_due_disbursements()
     sent = [ref for ref, _a, _d in fake_sendme.sent]
@@ -360,3 +367,44 @@ def test_refund_payouts_carry_their_own_deadline(daytime, clock, fake_sendme, se
     payout = services.payout_plan(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND, recipient=buyer,
                                   amount=1_000, due_at=due)
     assert payout.due_at == due and payout.status == Payout.Status.AWAITING_DESTINATION
+
+
+# --- the staff screens ------------------------------------------------------------------------
+
+def test_staff_decide_failed_and_held_parts_in_the_admin(daytime, clock, fake_sendme, seller, buyer, client,
+                                                         admin_user, finance_officer):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    from disbursements.models import RetryApproval
+
+    finance_officer.user_permissions.add(*Permission.objects.filter(
+        codename__in=["change_disbursement", "view_disbursement", "view_retryapproval"]))
+    clock.set(at(MONDAY, 10))
+    fake_sendme.answers = [answer("4031814"), answer("4031814")]
+    confirm(seller, buyer, 2_000_000)
+    [part] = Disbursement.objects.all()
+    client.force_login(admin_user)
+    url = reverse("admin:disbursements_disbursement_next_step", args=[part.pk])
+    assert client.get(reverse("admin:disbursements_disbursement_changelist")).content.decode().count(url) == 1
+    # Same account, same reference.
+    assert client.post(url, {"step": "retry_same"}).status_code == 302
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.FAILED and len(fake_sendme.sent) == 2  # failed again
+    assert {ref for ref, _a, _d in fake_sendme.sent} == {part.partner_reference_no}
+    # Another account: needs a reason, then a second person.
+    other = verified_bank(seller, number="7001112223", default=False)
+    response = client.post(url, {"step": "request_new", "destination": other.pk, "reason": ""})
+    assert response.status_code == 200 and not RetryApproval.objects.exists()
+    client.post(url, {"step": "request_new", "destination": other.pk, "reason": "Rekening pengganti dari penjual"})
+    approval = RetryApproval.objects.get()
+    changelist = reverse("admin:disbursements_retryapproval_changelist")
+    client.post(changelist, {"action": "approve", "_selected_action": [approval.pk]})
+    approval.refresh_from_db()
+    assert approval.status == RetryApproval.Status.REQUESTED  # the requester cannot approve
+    client.force_login(finance_officer)
+    client.post(changelist, {"action": "approve", "_selected_action": [approval.pk]})
+    approval.refresh_from_db()
+    assert approval.status == RetryApproval.Status.APPROVED and approval.decided_by == finance_officer
+    new = Disbursement.objects.get(retry_of=part)
+    assert new.status == Disbursement.Status.SUCCEEDED and new.account_number == "7001112223"
