@@ -120,7 +120,7 @@ def _chunks(part: Disbursement, day_limit: int) -> list[int]:
 
 
 def payout_schedule(*, now: dt.datetime | None = None) -> tuple[dict, dict]:
-    """Play the queue forward. Returns ({payout id: Outlook}, {part id: (earliest, [(day, at)])}).
+    """Play the queue forward. Returns ({payout id: Outlook}, {part id: (day due, [(day, at)], part)}).
 
     Constant queries: open payouts, their open parts, quota rows, limit history."""
     now = now or timezone.now()
@@ -166,7 +166,11 @@ def payout_schedule(*, now: dt.datetime | None = None) -> tuple[dict, dict]:
                 d += dt.timedelta(days=1)
             else:
                 placed.append((None, None))
-        plan[part.pk] = (earliest, placed, part)
+        # A part the dispatcher already pushed off today for the limit still counts as today's
+        # demand that today's limit did not carry (so the forecast tells the same after 05.00).
+        pushed_off_today = (part.waiting_for == Disbursement.Wait.DAILY_LIMIT
+                            and wib_date(earliest) == today + dt.timedelta(days=1))
+        plan[part.pk] = (today if pushed_off_today else wib_date(earliest), placed, part)
         if any(at is None for _d, at in placed):
             outlook.reason = outlook.reason or "beyond_horizon"
             finished[part.payout_id] = None
@@ -194,8 +198,8 @@ def promise_forecast(*, now: dt.datetime | None = None) -> DayForecast:
     outlooks, plan = payout_schedule(now=now)
     demand = carried = 0
     pushed = set()
-    for earliest, placed, part in plan.values():
-        if wib_date(earliest) != today:
+    for due_day, placed, part in plan.values():
+        if due_day != today:
             continue
         demand += part.amount
         if all(d == today for d, _at in placed):

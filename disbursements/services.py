@@ -717,8 +717,19 @@ def daily_limit_change(*, limit: int, effective_from: dt.date, actor, reason: st
         change = DailyLimitChange.objects.create(effective_from=effective_from, limit=limit, changed_by=actor,
                                                  reason=reason.strip()[:255])
         quota.apply_limit_change(effective_from=effective_from, limit=limit)
+        now = timezone.now()
+        woken = 0
+        if effective_from <= wib_date(now):
+            # A limit raised today (Faspay accepted the morning forecast's request) is used today:
+            # the parts pushed off to tomorrow for the limit are looked at again now, in queue order.
+            woken = Disbursement.objects.filter(status=Disbursement.Status.QUEUED,
+                                                waiting_for=Disbursement.Wait.DAILY_LIMIT,
+                                                not_before__gt=now).update(not_before=now)
+            woken += Disbursement.objects.filter(status=Disbursement.Status.RETRYING,
+                                                 waiting_for=Disbursement.Wait.DAILY_LIMIT,
+                                                 next_attempt_at__gt=now).update(next_attempt_at=now)
         audit_record(actor=actor, action="sendme.daily_limit_change", target=change, reason=reason,
-                     data={"limit": limit, "effective_from": effective_from.isoformat()})
+                     data={"limit": limit, "effective_from": effective_from.isoformat(), "parts_looked_at_again": woken})
         return change
 
 

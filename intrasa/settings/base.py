@@ -164,10 +164,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disbursements.tasks.dispatch_due_disbursements",
         "schedule": 30.0,
     },
-    # Early enough to ask Faspay for a higher Daily Nominal Total the same day (terms A).
+    # Before bank transfers start at 05.00, so Finance has the whole working day to ask Faspay for
+    # a higher Daily Nominal Total (terms A) or pay another way.
     "disbursements-forecast-promises": {
         "task": "disbursements.tasks.forecast_payout_promises",
-        "schedule": crontab(hour=6, minute=30),
+        "schedule": crontab(hour=4, minute=30),
     },
     "disbursements-resolve-due": {
         "task": "disbursements.tasks.resolve_due_disbursements",

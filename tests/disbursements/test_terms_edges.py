@@ -348,6 +348,17 @@ def test_a_day_whose_demand_exceeds_the_limit(daytime, clock, fake_sendme, selle
     sent = [ref for ref, _a, _d in fake_sendme.sent]
     assert sent == [c.parts.get().partner_reference_no, a.parts.get().partner_reference_no]
     assert b.parts.get().waiting_for == Disbursement.Wait.DAILY_LIMIT
+    # After the dispatch the forecast still says the same about today.
+    after = selectors.promise_forecast()
+    assert after.shortfall == 25_000_000 and [o.payout_id for o in after.not_carried] == [b.pk]
+
+    # Faspay agrees to 75 juta from today: B goes today, not tomorrow.
+    clock.set(at(TUESDAY, 10, 0))
+    limit_change(finance_officer, 75_000_000, TUESDAY)
+    tasks.dispatch_due_disbursements()
+    assert b.parts.get().status == Disbursement.Status.SUCCEEDED
+    assert DailyQuota.objects.get(day=TUESDAY).used == 75_000_000
+    assert selectors.promise_forecast().shortfall == 0
 
 
 def test_no_alert_when_the_day_carries_everything(daytime, clock, fake_sendme, seller, buyer):
