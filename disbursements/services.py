@@ -359,7 +359,7 @@ def _hold_unlisted(part: Disbursement, result: SnapResult) -> None:
                                                    "message": result.message[:255], "body": result.body})
     subject = f"SendMe: unlisted response {code} for {part.partner_reference_no} — contact Faspay's technical team"
     body = (f"Transaction {txn.reference}, part {part.sequence} ({part.partner_reference_no}), "
-            f"Rp {part.amount:,}".replace(",", ".") + f".\nRaw response code: {code}\nMessage: {result.message}\n"
+            f"{format_rupiah(part.amount)}.\nRaw response code: {code}\nMessage: {result.message}\n"
             f"Body: {result.body}\n\nThe part is held: no resend, no failure. After Faspay's technical team "
             f"(through Customer Service) clarifies, release the hold in the admin; a status inquiry "
             f"under the same reference then decides.")
