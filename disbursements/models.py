@@ -159,7 +159,7 @@ class Disbursement(ConcurrentTransitionMixin, models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (self.Status.QUEUED, *IN_FLIGHT)
+        return self.status in (self.Status.QUEUED, self.Status.HELD, *IN_FLIGHT)
 
     @transition(field=status, source=Status.QUEUED, target=Status.SENDING)
     def start_sending(self, *, quota_day, now, lease_until):

@@ -296,8 +296,9 @@ def _record(part_id: int, result: SnapResult | None, *, error: str = "", inquiry
         reversal = result is not None and result.latest_status == outcomes.REVERSED
         if part.status in FINAL or (part.status == Disbursement.Status.SUCCEEDED and not reversal):
             return part.status  # final already; a late or repeated answer changes nothing
-        if part.status == Disbursement.Status.QUEUED:
-            return part.status  # never sent: nothing SendMe says can apply to it
+        if part.status in (Disbursement.Status.QUEUED, Disbursement.Status.HELD):
+            # Never sent: nothing SendMe says can apply to it. Held: only a person releases it.
+            return part.status
         if result is None:
             part.lose_track(check_at=now + _backoff(PENDING_POLL, 0), message=error)
             part.save()
@@ -523,8 +524,8 @@ def _resend_allowed(part: Disbursement, now: dt.datetime) -> bool:
 
 def disbursement_inquire(*, disbursement_id: int, client=None) -> str:
     part = Disbursement.objects.get(pk=disbursement_id)
-    if part.status in (Disbursement.Status.QUEUED, *FINAL):
-        return part.status  # never sent, or settled for good: nothing to ask
+    if part.status in (Disbursement.Status.QUEUED, Disbursement.Status.HELD, *FINAL):
+        return part.status  # never sent, held for Faspay's answer, or settled for good: nothing to ask
     client = client or default_client()
     try:
         result = client.transfer_status(partner_reference_no=part.partner_reference_no,

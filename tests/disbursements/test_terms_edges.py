@@ -260,11 +260,14 @@ def test_an_unlisted_response_code_holds_the_money_and_alerts(daytime, clock, fa
     assert transaction_balances(escrow_transaction=txn)[AccountCategory.SELLER_PAYABLE] == txn.seller_receives
     [alert] = [m for m in mail.outbox if "4031899" in m.subject]
     assert finance_officer.email in alert.to and "contact Faspay" in alert.subject
-    # Nothing resends or fails it meanwhile.
+    # Nothing resends, asks or fails it meanwhile (a callback hint included).
     clock.set(at(MONDAY, 12))
     tasks.resolve_due_disbursements()
     tasks.dispatch_due_disbursements()
-    assert len(fake_sendme.sent) == 1
+    services.callback_receive(partner_reference_no=part.partner_reference_no)
+    assert len(fake_sendme.sent) == 1 and fake_sendme.inquiries == []
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.HELD
     with pytest.raises(services.DisbursementError):
         services.disbursement_retry(disbursement=part, actor=dispute_officer)
     # Faspay clarified: a status inquiry under the same reference decides.
