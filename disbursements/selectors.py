@@ -133,7 +133,7 @@ def payout_schedule(*, now: dt.datetime | None = None) -> tuple[dict, dict]:
             outlooks[pk].reason = "destination"
     parts = (Disbursement.objects.filter(payout_id__in=list(payouts))
              .exclude(status__in=[Disbursement.Status.SUCCEEDED, Disbursement.Status.CANCELLED])
-             .select_related("payout").order_by(*QUEUE_ORDER))
+             .select_related("payout", "retried_by").order_by(*QUEUE_ORDER))
     plan = {}
     finished = {}
     for part in parts:

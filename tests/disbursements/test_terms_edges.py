@@ -422,3 +422,23 @@ def test_staff_decide_failed_and_held_parts_in_the_admin(daytime, clock, fake_se
     assert approval.status == RetryApproval.Status.APPROVED and approval.decided_by == finance_officer
     new = Disbursement.objects.get(retry_of=part)
     assert new.status == Disbursement.Status.SUCCEEDED and new.account_number == "7001112223"
+
+
+def test_the_forecast_costs_the_same_queries_for_one_payout_or_many(daytime, clock, fake_sendme, seller, buyer,
+                                                                    django_assert_num_queries):
+    from tests.factories import UserFactory
+
+    clock.set(at(MONDAY, 22, 0))
+    confirm(seller, buyer, 30_000_000)
+    with django_assert_num_queries(4) as one:
+        selectors.payout_schedule()
+    fake_sendme.answers = [answer("4031814")]
+    clock.set(at(TUESDAY, 9, 0))
+    tasks.dispatch_due_disbursements()  # a failed part too
+    for i in range(5):
+        clock.set(at(TUESDAY, 9, i + 1))
+        confirm(UserFactory(full_name=f"Penjual {i}"), buyer, 20_000_000)
+    clock.set(at(TUESDAY, 10, 0))
+    with django_assert_num_queries(len(one.captured_queries)):
+        outlooks, _plan = selectors.payout_schedule()
+    assert len(outlooks) == Payout.objects.filter(status__in=selectors.OPEN_PAYOUT).count() >= 4
