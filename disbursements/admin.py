@@ -7,7 +7,9 @@ import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
-from django.urls import reverse
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
@@ -18,8 +20,13 @@ from intrasa.forms import RupiahField
 from intrasa.money import format_rupiah
 from intrasa.wib import now_wib
 
-from .models import DailyLimitChange, DailyQuota, Disbursement, Payout
-from .services import DisbursementError, daily_limit_change, disbursement_retry
+from accounts.models import PayoutDestination
+
+from .models import DailyLimitChange, DailyQuota, Disbursement, Payout, RetryApproval
+from .services import (
+    DisbursementError, daily_limit_change, disbursement_release_hold, disbursement_retry, disbursement_retry_approve,
+    disbursement_retry_reject, disbursement_retry_request,
+)
 
 OPEN_PAYOUT = [Payout.Status.AWAITING_DESTINATION, Payout.Status.IN_PROGRESS, Payout.Status.NEEDS_ACTION]
 
@@ -78,7 +85,7 @@ class PayoutAdmin(ReadOnlyAdmin):
 @admin.register(Disbursement)
 class DisbursementAdmin(ReadOnlyAdmin):
     list_display = ("partner_reference_no", "payout_link", "transaction", "kind", "amount_display", "status",
-                    "waiting_for", "not_before", "quota_day", "last_response_code", "completed_at")
+                    "waiting_for", "not_before", "quota_day", "last_response_code", "completed_at", "next_step_link")
     list_filter = ("status", "waiting_for", "kind", "quota_day")
     search_fields = ("partner_reference_no", "provider_reference_no", "payout__escrow_transaction__reference")
     list_select_related = ("payout", "payout__escrow_transaction")
@@ -90,6 +97,12 @@ class DisbursementAdmin(ReadOnlyAdmin):
     def amount_display(self, obj):
         return format_rupiah(obj.amount)
 
+    @admin.display(description=gettext_lazy("Next step"))
+    def next_step_link(self, obj):
+        if obj.status not in (Disbursement.Status.FAILED, Disbursement.Status.REVERSED, Disbursement.Status.HELD):
+            return ""
+        return _link("admin:disbursements_disbursement_next_step", obj.pk, _("Decide"))
+
     @admin.display(description=gettext_lazy("Payout"), ordering="payout_id")
     def payout_link(self, obj):
         return _link("admin:disbursements_payout_change", obj.payout_id,
@@ -100,7 +113,7 @@ class DisbursementAdmin(ReadOnlyAdmin):
         txn = obj.payout.escrow_transaction
         return _link("admin:transactions_escrowtransaction_change", txn.pk, txn.reference)
 
-    @admin.action(description=gettext_lazy("Retry failed transfers (new reference, same account)"),
+    @admin.action(description=gettext_lazy("Retry failed transfers (same reference, same account)"),
                   permissions=["retry"])
     def retry_failed(self, request, queryset):
         for part in queryset:
@@ -109,9 +122,104 @@ class DisbursementAdmin(ReadOnlyAdmin):
             except DisbursementError as exc:
                 messages.error(request, f"{part.partner_reference_no}: {exc.message}")
             else:
-                messages.success(request, _("%(ref)s: retry created.") % {"ref": part.partner_reference_no})
+                messages.success(request, _("%(ref)s: queued again under the same reference.")
+                                 % {"ref": part.partner_reference_no})
 
     def has_retry_permission(self, request):
+        return request.user.has_perm("disbursements.change_disbursement")
+
+    def get_urls(self):
+        return [path("<int:pk>/next-step/", self.admin_site.admin_view(self.next_step_view),
+                     name="disbursements_disbursement_next_step"), *super().get_urls()]
+
+    def next_step_view(self, request, pk):
+        """A failed, reversed or held part: what a person decides (each through a service)."""
+        if not self.has_retry_permission(request):
+            raise PermissionDenied
+        part = get_object_or_404(Disbursement.objects.select_related("payout__recipient"), pk=pk)
+        form = NextStepForm(request.POST or None, part=part)
+        if request.method == "POST" and form.is_valid():
+            data = form.cleaned_data
+            try:
+                if data["step"] == "retry_same":
+                    disbursement_retry(disbursement=part, actor=request.user)
+                    messages.success(request, _("%(ref)s: queued again under the same reference.")
+                                     % {"ref": part.partner_reference_no})
+                elif data["step"] == "request_new":
+                    disbursement_retry_request(disbursement=part, actor=request.user,
+                                               destination=data["destination"], reason=data["reason"])
+                    messages.success(request, _("Requested: a second person approves it under retries with a new "
+                                                "reference."))
+                else:
+                    disbursement_release_hold(disbursement=part, actor=request.user, reason=data["reason"])
+                    messages.success(request, _("Released: a status inquiry under the same reference decides."))
+            except DisbursementError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return redirect(reverse("admin:disbursements_disbursement_change", args=[part.pk]))
+        return render(request, "admin/disbursements/next_step.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "form": form, "original": part,
+            "title": _("Failed or held transfer: next step"),
+        })
+
+
+class NextStepForm(forms.Form):
+    step = forms.ChoiceField(label=gettext_lazy("Next step"), widget=forms.RadioSelect, choices=[
+        ("retry_same", gettext_lazy("Retry to the same account under the same reference (terms A)")),
+        ("request_new", gettext_lazy("Pay another account under a new reference (a second person approves)")),
+        ("release_hold", gettext_lazy("Faspay clarified an unlisted answer: release the hold (status inquiry)")),
+    ])
+    destination = forms.ModelChoiceField(label=gettext_lazy("Other account"), required=False,
+                                         queryset=PayoutDestination.objects.none())
+    reason = forms.CharField(label=gettext_lazy("Reason"), required=False, max_length=255,
+                             widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, part: Disbursement, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["destination"].queryset = PayoutDestination.objects.filter(
+            owner_id=part.payout.recipient_id, is_archived=False)
+
+    def clean(self):
+        data = super().clean()
+        step = data.get("step")
+        if step == "request_new" and not data.get("destination"):
+            self.add_error("destination", _("Choose the other account."))
+        if step in ("request_new", "release_hold") and not (data.get("reason") or "").strip():
+            self.add_error("reason", _("Please give a reason."))
+        return data
+
+
+@admin.register(RetryApproval)
+class RetryApprovalAdmin(ReadOnlyAdmin):
+    """Retries under a new reference wait here for a second person."""
+
+    list_display = ("failed", "destination", "reason", "status", "requested_by", "requested_at", "decided_by",
+                    "decided_at")
+    list_filter = ("status",)
+    list_select_related = ("failed", "destination", "requested_by", "decided_by")
+    actions = ["approve", "reject"]
+
+    @admin.action(description=gettext_lazy("Approve (as the second person)"), permissions=["decide"])
+    def approve(self, request, queryset):
+        for approval in queryset:
+            try:
+                disbursement_retry_approve(approval=approval, actor=request.user)
+            except DisbursementError as exc:
+                messages.error(request, f"{approval.failed}: {exc.message}")
+            else:
+                messages.success(request, _("Approved: the new transfer is on its way."))
+
+    @admin.action(description=gettext_lazy("Reject"), permissions=["decide"])
+    def reject(self, request, queryset):
+        for approval in queryset:
+            try:
+                disbursement_retry_reject(approval=approval, actor=request.user,
+                                          note=_("Rejected by %(name)s") % {"name": request.user.get_full_name()
+                                                                            or request.user.email})
+            except DisbursementError as exc:
+                messages.error(request, f"{approval.failed}: {exc.message}")
+
+    def has_decide_permission(self, request):
         return request.user.has_perm("disbursements.change_disbursement")
 
 

@@ -72,7 +72,7 @@ class Payout(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=[Status.IN_PROGRESS, Status.NEEDS_ACTION, Status.COMPLETED],
                 target=Status.NEEDS_ACTION)
     def need_action(self):
-        """A part failed for good or was reversed: a person decides (retry, other account)."""
+        """A part failed for good, was reversed or is held: a person decides (retry, other account)."""
 
 
 class Disbursement(ConcurrentTransitionMixin, models.Model):
@@ -99,6 +99,7 @@ class Disbursement(ConcurrentTransitionMixin, models.Model):
         FAILED = "failed", _("Failed")
         REVERSED = "reversed", _("Reversed by the bank")
         CANCELLED = "cancelled", _("Cancelled")
+        HELD = "held", _("Held: SendMe gave an unlisted answer, Faspay's technical team is asked")
 
     class Wait(models.TextChoices):
         NONE = "", _("None")
@@ -158,7 +159,7 @@ class Disbursement(ConcurrentTransitionMixin, models.Model):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (self.Status.QUEUED, *IN_FLIGHT)
+        return self.status in (self.Status.QUEUED, self.Status.HELD, *IN_FLIGHT)
 
     @transition(field=status, source=Status.QUEUED, target=Status.SENDING)
     def start_sending(self, *, quota_day, now, lease_until):
@@ -170,10 +171,47 @@ class Disbursement(ConcurrentTransitionMixin, models.Model):
         self.next_attempt_at = lease_until
 
     @transition(field=status, source=Status.RETRYING, target=Status.SENDING)
-    def resend(self, *, lease_until):
-        """SendMe did not process it: the very same request goes again (same reference)."""
+    def resend(self, *, quota_day, lease_until):
+        """SendMe did not process it: the very same request goes again (same reference), charged
+        to the quota of ``quota_day`` — the WIB day it is sent, which may be later than the first."""
+        self.quota_day = quota_day
+        self.waiting_for = ""
         self.attempts += 1
         self.next_attempt_at = lease_until
+
+    @transition(field=status, source=Status.QUEUED, target=Status.CANCELLED)
+    def resplit(self):
+        """Never sent, and larger than the Daily Nominal Total of the day it would go: replaced by
+        smaller parts (new references: this one never reached SendMe)."""
+        self.failure_reason = "re-split: larger than the daily limit"
+        self.next_attempt_at = None
+
+    @transition(field=status, source=Status.FAILED, target=Status.QUEUED)
+    def requeue_same_reference(self):
+        """Terms A: a retry after a Failed result uses the same Transaction ID. The part goes back
+        to the queue unchanged — same reference, same destination, same request body."""
+        self.failure_reason = ""
+        self.completed_at = None
+        self.next_attempt_at = None
+        self.not_before = None
+        self.waiting_for = ""
+        self.latest_transaction_status = ""
+
+    @transition(field=status, source=[Status.SENDING, Status.UNKNOWN, Status.RETRYING, Status.PENDING],
+                target=Status.HELD)
+    def hold_unlisted(self, *, code, message=""):
+        """Terms A: a response code not in Faspay's list goes to Faspay's technical team. Nothing is
+        decided meanwhile: the money stays payable, the quota stays taken (it may have gone)."""
+        self.last_response_code = code[:10]
+        self.failure_reason = f"unlisted response {code}: contact Faspay's technical team"[:255]
+        if message:
+            self.last_response_message = message[:255]
+        self.next_attempt_at = None
+
+    @transition(field=status, source=Status.HELD, target=Status.UNKNOWN)
+    def release_hold(self, *, check_at):
+        """Faspay clarified: a status inquiry under the same reference decides what happened."""
+        self.next_attempt_at = check_at
 
     @transition(field=status, source=[Status.SENDING, Status.UNKNOWN, Status.RETRYING, Status.PENDING],
                 target=Status.UNKNOWN)
@@ -214,6 +252,52 @@ class Disbursement(ConcurrentTransitionMixin, models.Model):
         """The bank gave the transfer back (``latestTransactionStatus`` 04)."""
         self.latest_transaction_status = latest_status
         self.next_attempt_at = None
+
+
+class RetryApproval(ConcurrentTransitionMixin, models.Model):
+    """A retry under a NEW partner reference: only for a changed destination (the same destination
+    is retried under the same reference, terms A). A new reference is a new transaction at
+    INTRASA's own risk, so one person asks, with a reason, and a second person approves."""
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", _("Waiting for a second person's approval")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    failed = models.ForeignKey(Disbursement, on_delete=models.PROTECT, related_name="retry_approvals",
+                               verbose_name=_("failed transfer"))
+    destination = models.ForeignKey("accounts.PayoutDestination", on_delete=models.PROTECT, related_name="+",
+                                    verbose_name=_("new destination"))
+    reason = models.CharField(_("reason"), max_length=255)
+    status = FSMField(_("status"), max_length=10, choices=Status.choices, default=Status.REQUESTED,
+                      protected=True, db_index=True)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name=_("requested by"))
+    requested_at = models.DateTimeField(_("requested at"), auto_now_add=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.CharField(_("decision note"), max_length=255, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at"]
+        verbose_name = _("retry under a new reference")
+        verbose_name_plural = _("retries under a new reference")
+        constraints = [
+            models.UniqueConstraint(fields=["failed"], condition=models.Q(status="requested"),
+                                    name="one_open_retry_approval_per_part"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.failed_id} → {self.destination_id} ({self.status})"
+
+    @transition(field=status, source=Status.REQUESTED, target=Status.APPROVED)
+    def approve(self, *, by, at, note=""):
+        self.decided_by, self.decided_at, self.decision_note = by, at, note[:255]
+
+    @transition(field=status, source=Status.REQUESTED, target=Status.REJECTED)
+    def reject(self, *, by, at, note=""):
+        self.decided_by, self.decided_at, self.decision_note = by, at, note[:255]
 
 
 # Sent (or being sent) and not settled: SendMe may still answer for these.

@@ -12,6 +12,15 @@ place. Each is a small function; the numbers come from settings so that they are
   number; bank: account name and number; e-wallet: name, phone and platform.
 * Only e-wallet accounts registered in the recipient's name may receive a top-up.
 * FAQ: the seller is paid within 1×24 working hours of the buyer's confirmation.
+* Minimum per part (``SENDME_MIN_BANK_TRANSFER`` / ``SENDME_MIN_EWALLET_TOPUP``, default Rp 10.000
+  each — the smallest amount Indonesian banks' online transfers and the e-wallets' top-ups accept
+  in practice): a split never leaves a tail of Rp 1 (50.000.001 → 49.990.001 + 10.000).
+* A part is never larger than the Daily Nominal Total of the day it is sent, so every payout can
+  finish: planning splits by the smaller of the per-transfer limit and today's daily limit, and a
+  queued part larger than the limit of the day it would go is re-split (``services``).
+* Response codes: the ones Faspay's documentation lists (``LISTED_RESPONSE_CODES``, the BI SNAP
+  table Faspay refers to). Terms A: a code not listed there is taken to Faspay's technical team;
+  the part is held, not failed, until they clarify.
 """
 import datetime as dt
 import re
@@ -29,12 +38,34 @@ def max_part(kind: str) -> int:
     return settings.SENDME_MAX_EWALLET_TOPUP if kind == "ewallet" else settings.SENDME_MAX_BANK_TRANSFER
 
 
-def split_amount(total: int, limit: int) -> list[int]:
-    """``total`` in parts of at most ``limit``: full parts first, the remainder last."""
-    if total <= 0 or limit <= 0:
+def min_part(kind: str) -> int:
+    return settings.SENDME_MIN_EWALLET_TOPUP if kind == "ewallet" else settings.SENDME_MIN_BANK_TRANSFER
+
+
+def part_limit(kind: str, daily_limit: int) -> int:
+    """The largest part of ``kind`` a day with ``daily_limit`` can carry."""
+    return min(max_part(kind), daily_limit)
+
+
+def split_amount(total: int, limit: int, minimum: int = 1) -> list[int]:
+    """``total`` in parts of at most ``limit`` and at least ``minimum``: full parts first, the
+    remainder last. A remainder below ``minimum`` borrows from the last full part (50.000.001 under
+    50.000.000 with a Rp 10.000 minimum → 49.990.001 + 10.000). A ``total`` below ``minimum`` stays
+    one part: it cannot be split into larger ones (the bank decides; ``below_minimum`` says so)."""
+    if total <= 0 or limit <= 0 or minimum <= 0:
         raise ValueError("amounts and limits are positive")
+    if limit < 2 * minimum:
+        raise ValueError("a part limit must hold two minimum parts")
     full, rest = divmod(total, limit)
-    return [limit] * full + ([rest] if rest else [])
+    if not rest:
+        return [limit] * full
+    if rest >= minimum or full == 0:
+        return [limit] * full + [rest]
+    return [limit] * (full - 1) + [limit - (minimum - rest), minimum]
+
+
+def below_minimum(amount: int, kind: str) -> bool:
+    return amount < min_part(kind)
 
 
 def is_night(moment: dt.datetime) -> bool:
@@ -50,6 +81,11 @@ def night_hold_until(moment: dt.datetime, kind: str) -> dt.datetime | None:
     local = to_wib(moment)
     day = local.date() if local.time() < NIGHT_ENDS else local.date() + dt.timedelta(days=1)
     return dt.datetime.combine(day, NIGHT_ENDS, WIB)
+
+
+def earliest_send(moment: dt.datetime, kind: str) -> dt.datetime:
+    """The first instant at or after ``moment`` a part of ``kind`` may go out (night window)."""
+    return night_hold_until(moment, kind) or moment
 
 
 def start_of_next_wib_day(moment: dt.datetime) -> dt.datetime:
@@ -84,3 +120,30 @@ def names_match(expected: str, reported: str) -> bool:
         return True
     ours_text, theirs_text = " ".join(ours), " ".join(theirs)
     return len(theirs_text) >= 10 and ours_text.startswith(theirs_text)
+
+
+# --- response codes ---------------------------------------------------------------------------
+# The SNAP response codes Faspay's documentation refers to (the BI SNAP table; REFERENCE.md §2):
+# HTTP status → the case codes listed for it, whatever the service code in between. Anything
+# else — an unknown case, an unknown HTTP status, a code that is not seven digits — is "not
+# listed": terms A send the Partner to Faspay's technical team.
+LISTED_RESPONSE_CASES = {
+    "200": {"00"},
+    "202": {"00"},
+    "400": {"00", "01", "02"},
+    "401": {"00", "01", "02", "03", "04"},
+    "403": {f"{n:02d}" for n in range(0, 24)},
+    "404": {f"{n:02d}" for n in range(0, 20)},
+    "405": {"00", "01"},
+    "409": {"00", "01"},
+    "429": {"00"},
+    "500": {"00", "01", "02"},
+    "504": {"00"},
+}
+
+
+def is_listed_response(response_code: str) -> bool:
+    code = response_code or ""
+    if len(code) != 7 or not code.isdigit():
+        return False
+    return code[-2:] in LISTED_RESPONSE_CASES.get(code[:3], ())

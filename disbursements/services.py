@@ -27,10 +27,12 @@ import secrets
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
+from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import PayoutDestination
+from accounts.roles import FINANCE, mail_group
 from accounts.selectors import payout_destination_default
 from audit.services import audit_record
 from faspay import outcomes, signing, urls
@@ -48,10 +50,13 @@ from transactions import services as transaction_services
 from transactions.models import EscrowTransaction, Status as TxnStatus
 from workdays.calendar import working_calendar
 
-from . import quota, rules
-from .models import DailyLimitChange, Disbursement, Payout
+from . import quota, rules, selectors
+from .models import DailyLimitChange, Disbursement, Payout, RetryApproval
 
 logger = logging.getLogger(__name__)
+
+
+QUEUE_ORDER = selectors.QUEUE_ORDER
 
 
 def _lease() -> dt.timedelta:
@@ -102,14 +107,18 @@ def seller_payout_plan(*, escrow_transaction, amount: int, actor=None) -> Payout
 
 
 def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, reason: str = "",
-                destination: PayoutDestination | None = None, actor=None) -> Payout:
-    """Plan paying ``amount`` to ``recipient``; call inside the transaction that made it payable."""
+                destination: PayoutDestination | None = None, actor=None,
+                due_at: dt.datetime | None = None) -> Payout:
+    """Plan paying ``amount`` to ``recipient``; call inside the transaction that made it payable.
+
+    ``due_at`` is the promise the payout queue is ordered by: a seller payout's is the FAQ's 1×24
+    working hours from now; a refund brings its own (the refund policy's transfer time)."""
     now = timezone.now()
+    if due_at is None and purpose == Payout.Purpose.SELLER_PAYOUT:
+        due_at = working_calendar().add_working_hours(now, rules.PAYOUT_PROMISE_WORKING_HOURS)
     payout = Payout.objects.create(
         escrow_transaction=escrow_transaction, purpose=purpose, recipient=recipient, amount=amount,
-        reason=reason[:255],
-        due_at=(working_calendar().add_working_hours(now, rules.PAYOUT_PROMISE_WORKING_HOURS)
-                if purpose == Payout.Purpose.SELLER_PAYOUT else None),
+        reason=reason[:255], due_at=due_at,
     )
     destination = destination or _default_destination(recipient)
     if destination is not None and destination.can_receive_payouts:
@@ -125,12 +134,12 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
 
 
 def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None, amount: int | None = None,
-                  retry_of: Disbursement | None = None) -> list[Disbursement]:
+                  retry_of: Disbursement | None = None, split_day: dt.date | None = None) -> list[Disbursement]:
     kind = Disbursement.Kind.EWALLET if destination.kind == PayoutDestination.Kind.EWALLET else Disbursement.Kind.BANK
-    amounts = rules.split_amount(amount or payout.amount, rules.max_part(kind))
-    reference = payout.escrow_transaction.reference
-    start = payout.parts.count()
     now = timezone.now()
+    amounts = _split(amount or payout.amount, kind, split_day or wib_date(rules.earliest_send(now, kind)))
+    reference = payout.escrow_transaction.reference
+    start = payout.parts.aggregate(last=Max("sequence"))["last"] or 0
     parts = []
     for index, part_amount in enumerate(amounts, start=1):
         hold = rules.night_hold_until(now, kind)
@@ -152,6 +161,14 @@ def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None,
         if part.not_before is None:
             dispatch_disbursement.delay_on_commit(part.pk)
     return parts
+
+
+def _split(amount: int, kind: str, day: dt.date) -> list[int]:
+    """Parts no larger than a transfer of ``kind`` may be nor than ``day``'s Daily Nominal Total,
+    none smaller than the minimum a bank or e-wallet accepts."""
+    minimum = rules.min_part(kind)
+    limit = max(rules.part_limit(kind, quota.limit_for(day)), 2 * minimum)
+    return rules.split_amount(amount, limit, minimum)
 
 
 def payout_use_destination(*, payout: Payout, destination: PayoutDestination, actor) -> list[Disbursement]:
@@ -178,7 +195,11 @@ def on_destination_added(sender, *, destination_id, **kwargs) -> None:
 # --- sending --------------------------------------------------------------------------------
 
 def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
-    """Lock the part and reserve its quota; ``None`` when it must not (or cannot yet) be sent."""
+    """Lock the part and reserve its quota; ``None`` when it must not (or cannot yet) be sent.
+
+    A never-sent part larger than today's Daily Nominal Total (the limit was lowered after it was
+    planned) would wait forever: it is re-split instead (``_resplit``)."""
+    resplit = False
     with transaction.atomic():
         part = locks.lock(Disbursement, part_id, skip_locked=True)
         if part is None or part.status != Disbursement.Status.QUEUED:
@@ -191,14 +212,41 @@ def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
             part.save(update_fields=["not_before", "waiting_for"])
             return None
         today = wib_date(now)
-        if not quota.reserve(today, part.amount):
+        if part.sent_at is None and part.amount > quota.limit_for(today):
+            resplit = True
+        elif not quota.reserve(today, part.amount):
             part.not_before = rules.start_of_next_wib_day(now)
             part.waiting_for = Disbursement.Wait.DAILY_LIMIT
             part.save(update_fields=["not_before", "waiting_for"])
             return None
-        part.start_sending(quota_day=today, now=now, lease_until=now + _lease())
-        part.save(update_fields=["status", "quota_day", "waiting_for", "attempts", "sent_at", "next_attempt_at"])
-        return part
+        if not resplit:
+            part.start_sending(quota_day=today, now=now, lease_until=now + _lease())
+            part.save(update_fields=["status", "quota_day", "waiting_for", "attempts", "sent_at", "next_attempt_at"])
+            return part
+    _resplit(part_id, today)
+    return None
+
+
+def _resplit(part_id: int, day: dt.date) -> list[Disbursement]:
+    """Replace a never-sent part larger than ``day``'s Daily Nominal Total by parts the day can
+    carry (new references: the old one never reached SendMe). The payout is locked before the part
+    (``intrasa.locks``), so this is its own short transaction."""
+    payout_id = Disbursement.objects.filter(pk=part_id).values_list("payout_id", flat=True).get()
+    with transaction.atomic():
+        payout = locks.lock(Payout, payout_id, related=("escrow_transaction",))
+        part = locks.lock(Disbursement, part_id)
+        limit = quota.limit_for(day)
+        if part.status != Disbursement.Status.QUEUED or part.sent_at is not None or part.amount <= limit:
+            return []
+        part.resplit()
+        part.save(update_fields=["status", "failure_reason", "next_attempt_at"])
+        destination = part.destination
+        new_parts = _create_parts(payout, destination, amount=part.amount, split_day=day)
+        audit_record(actor=None, action="disbursement.resplit", target=part,
+                     reason=f"larger than the daily limit of {day} ({limit})",
+                     data={"amount": part.amount, "limit": limit,
+                           "parts": [(p.partner_reference_no, p.amount) for p in new_parts]})
+        return new_parts
 
 
 def _send(client, part: Disbursement) -> TransferResult:
@@ -252,8 +300,9 @@ def _record(part_id: int, result: TransferAnswer | None, *, error: str = "", inq
         reversal = result is not None and result.latest_status == outcomes.REVERSED
         if part.status in FINAL or (part.status == Disbursement.Status.SUCCEEDED and not reversal):
             return part.status  # final already; a late or repeated answer changes nothing
-        if part.status == Disbursement.Status.QUEUED:
-            return part.status  # never sent: nothing SendMe says can apply to it
+        if part.status in (Disbursement.Status.QUEUED, Disbursement.Status.HELD):
+            # Never sent: nothing SendMe says can apply to it. Held: only a person releases it.
+            return part.status
         if result is None:
             part.lose_track(check_at=now + _backoff(PENDING_POLL, 0), message=error)
             part.save()
@@ -264,7 +313,9 @@ def _record(part_id: int, result: TransferAnswer | None, *, error: str = "", inq
         if result.reference_no:
             part.provider_reference_no = result.reference_no
         outcome = outcomes.classify(result)
-        if inquiry and outcomes.is_not_found(result):
+        if _unlisted(result, outcome):
+            _hold_unlisted(part, result)
+        elif inquiry and outcomes.is_not_found(result):
             # SendMe has no such transfer. Only a part whose send is in doubt (sent, outcome
             # unknown) may be resent; one SendMe already accepted keeps waiting for its status.
             if part.status not in (Disbursement.Status.UNKNOWN, Disbursement.Status.SENDING) or not part.sent_at:
@@ -283,6 +334,64 @@ def _record(part_id: int, result: TransferAnswer | None, *, error: str = "", inq
             _fail(part, f"{result.response_code} {result.message}", now)
         part.save()
         return part.status
+
+
+LISTED_LATEST_STATUSES = {outcomes.SUCCESS, *outcomes.IN_PROCESS, outcomes.REVERSED, *outcomes.FAILED,
+                          outcomes.NOT_FOUND}
+
+
+def _unlisted(result: TransferAnswer, outcome) -> bool:
+    """A response code, or an accepted answer's ``latestTransactionStatus``, that Faspay's list
+    does not have: what it means is for Faspay's technical team to say, not for us to guess."""
+    if not rules.is_listed_response(result.response_code):
+        return True
+    return (outcome == outcomes.Outcome.ACCEPTED and bool(result.latest_status)
+            and result.latest_status not in LISTED_LATEST_STATUSES)
+
+
+def _hold_unlisted(part: Disbursement, result: TransferAnswer) -> None:
+    """Terms A: flag the unlisted answer with its raw code, hold the money (no failure, no resend,
+    the quota stays taken: the transfer may have gone), and alert Finance to contact Faspay."""
+    code = result.response_code if not rules.is_listed_response(result.response_code) \
+        else f"{result.response_code}/{result.latest_status}"
+    part.hold_unlisted(code=code, message=result.message)
+    payout = part.payout
+    payout.need_action()
+    payout.save(update_fields=["status"])
+    txn = payout.escrow_transaction
+    audit_record(actor=None, action="disbursement.held_unlisted", target=part,
+                 reason=part.failure_reason, data={"reference": txn.reference, "code": code,
+                                                   "message": result.message[:255], "body": result.raw})
+    subject = f"SendMe: unlisted response {code} for {part.partner_reference_no} — contact Faspay's technical team"
+    body = (f"Transaction {txn.reference}, part {part.sequence} ({part.partner_reference_no}), "
+            f"{format_rupiah(part.amount)}.\nRaw response code: {code}\nMessage: {result.message}\n"
+            f"Body: {result.raw}\n\nThe part is held: no resend, no failure. After Faspay's technical team "
+            f"(through Customer Service) clarifies, release the hold in the admin; a status inquiry "
+            f"under the same reference then decides.")
+    transaction.on_commit(lambda: mail_group(FINANCE, subject, body))
+
+
+def disbursement_release_hold(*, disbursement: Disbursement, actor, reason: str) -> Disbursement:
+    """Faspay's technical team answered about a held part: a status inquiry under the same
+    reference decides what happened (never a send under a new one)."""
+    if not (reason or "").strip():
+        raise DisbursementError(_("Please give a reason."), code="reason_required")
+    with transaction.atomic():
+        payout = locks.lock(Payout, disbursement.payout_id)
+        part = locks.lock(Disbursement, disbursement.pk)
+        if part.status != Disbursement.Status.HELD:
+            raise DisbursementError(_("Only a held transfer can be released."), code="not_held")
+        part.release_hold(check_at=timezone.now())
+        part.save(update_fields=["status", "next_attempt_at"])
+        if not _needs_a_person(payout):
+            payout.start_paying()
+            payout.save(update_fields=["status"])
+        audit_record(actor=actor, action="disbursement.release_hold", target=part, reason=reason.strip(),
+                     data={"code": part.last_response_code})
+    from .tasks import inquire_disbursement
+
+    inquire_disbursement.delay_on_commit(part.pk)
+    return part
 
 
 def _apply_latest_status(part: Disbursement, status: str, now: dt.datetime) -> None:
@@ -380,23 +489,47 @@ def disbursement_resolve(*, disbursement_id: int, client=None) -> str:
         if part is None or part.next_attempt_at is None or part.next_attempt_at > now:
             return part.status if part else ""
         if part.status == Disbursement.Status.RETRYING:
+            if not _resend_allowed(part, now):
+                part.save(update_fields=["next_attempt_at", "waiting_for"])
+                return part.status
             action = "resend"
-            part.resend(lease_until=now + _lease())
+            part.resend(quota_day=wib_date(now), lease_until=now + _lease())
         elif part.status in (Disbursement.Status.UNKNOWN, Disbursement.Status.PENDING, Disbursement.Status.SENDING):
             action = "inquire"  # a SENDING part past its lease: its worker died mid-call
             part.next_attempt_at = now + _lease()
         else:
             return part.status
-        part.save(update_fields=["status", "attempts", "next_attempt_at"])
+        part.save(update_fields=["status", "attempts", "next_attempt_at", "quota_day", "waiting_for"])
     if action == "resend":
         return _send_and_record(part, client)
     return disbursement_inquire(disbursement_id=part.pk, client=client)
 
 
+def _resend_allowed(part: Disbursement, now: dt.datetime) -> bool:
+    """A resend is a send: it obeys the night window, and its amount counts on the quota of the
+    WIB day it goes out. A part first sent yesterday moves its reservation to today (SendMe did not
+    process it yesterday, so yesterday's quota gives it back); if today cannot carry it, it waits
+    for the next day. ``False`` (with the part's next look set) when it must wait."""
+    hold = rules.night_hold_until(now, part.kind)
+    if hold is not None:
+        part.next_attempt_at, part.waiting_for = hold, Disbursement.Wait.NIGHT
+        return False
+    today = wib_date(now)
+    if part.quota_day == today:
+        return True
+    if not quota.reserve(today, part.amount):
+        part.next_attempt_at = rules.start_of_next_wib_day(now)
+        part.waiting_for = Disbursement.Wait.DAILY_LIMIT
+        return False
+    if part.quota_day:
+        quota.release(part.quota_day, part.amount)
+    return True
+
+
 def disbursement_inquire(*, disbursement_id: int, client=None) -> str:
     part = Disbursement.objects.get(pk=disbursement_id)
-    if part.status in (Disbursement.Status.QUEUED, *FINAL):
-        return part.status  # never sent, or settled for good: nothing to ask
+    if part.status in (Disbursement.Status.QUEUED, Disbursement.Status.HELD, *FINAL):
+        return part.status  # never sent, held for Faspay's answer, or settled for good: nothing to ask
     client = client or default_client()
     try:
         result = client.transfer_status(partner_reference_no=part.partner_reference_no,
@@ -406,28 +539,134 @@ def disbursement_inquire(*, disbursement_id: int, client=None) -> str:
         Disbursement.objects.filter(pk=part.pk).update(next_attempt_at=timezone.now() + _backoff(PENDING_POLL, 1),
                                                        last_response_message=str(exc)[:255])
         return part.status
-    if outcomes.classify(result) != outcomes.Outcome.ACCEPTED and not outcomes.is_not_found(result):
+    if (outcomes.classify(result) != outcomes.Outcome.ACCEPTED and not outcomes.is_not_found(result)
+            and rules.is_listed_response(result.response_code)):
         Disbursement.objects.filter(pk=part.pk).update(next_attempt_at=timezone.now() + _backoff(PENDING_POLL, 1),
                                                        last_response_code=result.response_code)
         return part.status
     return _record(part.pk, result, inquiry=True)
 
 
+def _needs_a_person(payout: Payout) -> bool:
+    """A part is held, or failed/reversed without a retry."""
+    return (payout.parts.filter(status=Disbursement.Status.HELD).exists()
+            or payout.parts.filter(status__in=[Disbursement.Status.FAILED, Disbursement.Status.REVERSED],
+                                   retried_by__isnull=True).exists())
+
+
+def _check_retry_target(failed: Disbursement) -> None:
+    if failed.status not in (Disbursement.Status.FAILED, Disbursement.Status.REVERSED):
+        raise DisbursementError(_("Only a failed or reversed transfer can be retried."), code="not_failed")
+    if hasattr(failed, "retried_by"):
+        raise DisbursementError(_("This transfer was already retried."), code="already_retried")
+
+
+def _check_retry_destination(failed: Disbursement, destination: PayoutDestination | None) -> None:
+    if destination is None or not destination.can_receive_payouts or destination.owner_id != failed.payout.recipient_id:
+        raise DisbursementError(_("Choose a verified account of the recipient."), code="destination")
+
+
 def disbursement_retry(*, disbursement: Disbursement, actor, destination: PayoutDestination | None = None) -> list:
-    """After a final failure a PERSON creates the retry: a new part, a new reference."""
+    """After a final failure a PERSON retries — under the SAME partner reference (terms A: a retry
+    after a Failed result uses the same Transaction ID; another ID is a new transaction at
+    INTRASA's own risk). The part goes back to the queue as it was: same reference, destination
+    and request body, its amount reserved again on the quota of the day it goes.
+
+    A new reference is unavoidable only for another destination, and for a reversed transfer (the
+    reference already succeeded once at SendMe): that path is ``disbursement_retry_request`` and a
+    second person's ``disbursement_retry_approve``."""
     with transaction.atomic():
         payout = locks.lock(Payout, disbursement.payout_id, related=("escrow_transaction",))
         failed = locks.lock(Disbursement, disbursement.pk)
         failed.payout = payout
-        if failed.status not in (Disbursement.Status.FAILED, Disbursement.Status.REVERSED):
-            raise DisbursementError(_("Only a failed or reversed transfer can be retried."), code="not_failed")
-        if hasattr(failed, "retried_by"):
-            raise DisbursementError(_("This transfer was already retried."), code="already_retried")
-        destination = destination or failed.destination
-        if destination is None or not destination.can_receive_payouts or destination.owner_id != failed.payout.recipient_id:
-            raise DisbursementError(_("Choose a verified account of the recipient."), code="destination")
-        audit_record(actor=actor, action="disbursement.retry", target=failed, data={"destination": destination.pk})
-        return _create_parts(failed.payout, destination, actor=actor, amount=failed.amount, retry_of=failed)
+        _check_retry_target(failed)
+        if destination is not None and destination.pk != failed.destination_id:
+            raise DisbursementError(_("Paying another account needs a new reference: request it with a reason, "
+                                      "and a second person approves it."), code="approval_required")
+        if failed.status == Disbursement.Status.REVERSED:
+            raise DisbursementError(_("A reversed transfer is retried under a new reference: request it with a "
+                                      "reason, and a second person approves it."), code="approval_required")
+        destination = failed.destination
+        if destination is not None:
+            destination = locks.lock(PayoutDestination, destination.pk)
+        _check_retry_destination(failed, destination)
+        failed.requeue_same_reference()
+        failed.save()
+        if not _needs_a_person(payout):
+            payout.start_paying()
+            payout.save(update_fields=["status"])
+        audit_record(actor=actor, action="disbursement.retry", target=failed,
+                     data={"reference": failed.partner_reference_no, "same_reference": True,
+                           "previous_code": failed.last_response_code})
+    from .tasks import dispatch_disbursement
+
+    dispatch_disbursement.delay_on_commit(failed.pk)
+    return [failed]
+
+
+def disbursement_retry_request(*, disbursement: Disbursement, actor, destination: PayoutDestination,
+                               reason: str) -> RetryApproval:
+    """Ask for a retry under a NEW reference (another destination, or a reversed transfer): it
+    waits for a second person (``disbursement_retry_approve``)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise DisbursementError(_("Please give a reason."), code="reason_required")
+    with transaction.atomic():
+        payout = locks.lock(Payout, disbursement.payout_id)
+        failed = locks.lock(Disbursement, disbursement.pk)
+        failed.payout = payout
+        _check_retry_target(failed)
+        if failed.status == Disbursement.Status.FAILED and destination.pk == failed.destination_id:
+            raise DisbursementError(_("The same account is retried under the same reference; no approval is "
+                                      "needed."), code="same_destination")
+        destination = locks.lock(PayoutDestination, destination.pk)
+        _check_retry_destination(failed, destination)
+        if failed.retry_approvals.filter(status=RetryApproval.Status.REQUESTED).exists():
+            raise DisbursementError(_("A retry of this transfer is already waiting for approval."),
+                                    code="already_requested")
+        approval = RetryApproval.objects.create(failed=failed, destination=destination, reason=reason[:255],
+                                                requested_by=actor)
+        audit_record(actor=actor, action="disbursement.retry_request", target=failed, reason=reason,
+                     data={"destination": destination.pk, "approval": approval.pk})
+        return approval
+
+
+def disbursement_retry_approve(*, approval: RetryApproval, actor, note: str = "") -> list[Disbursement]:
+    """A second person approves a retry under a new reference: the new part is created and sent."""
+    with transaction.atomic():
+        failed_id, payout_id = (Disbursement.objects.filter(pk=approval.failed_id)
+                                .values_list("pk", "payout_id").get())
+        payout = locks.lock(Payout, payout_id, related=("escrow_transaction",))
+        failed = locks.lock(Disbursement, failed_id)
+        failed.payout = payout
+        destination = locks.lock(PayoutDestination, approval.destination_id)
+        approval = locks.lock(RetryApproval, approval.pk)
+        if approval.status != RetryApproval.Status.REQUESTED:
+            raise DisbursementError(_("This request was already decided."), code="decided")
+        if approval.requested_by_id == actor.pk:
+            raise DisbursementError(_("A second person must approve a retry under a new reference."),
+                                    code="same_person")
+        _check_retry_target(failed)
+        _check_retry_destination(failed, destination)
+        approval.approve(by=actor, at=timezone.now(), note=note)
+        approval.save()
+        audit_record(actor=actor, action="disbursement.retry_approve", target=failed, reason=approval.reason,
+                     data={"destination": destination.pk, "approval": approval.pk,
+                           "requested_by": approval.requested_by_id})
+        return _create_parts(payout, destination, actor=actor, amount=failed.amount, retry_of=failed)
+
+
+def disbursement_retry_reject(*, approval: RetryApproval, actor, note: str) -> RetryApproval:
+    if not (note or "").strip():
+        raise DisbursementError(_("Please give a reason."), code="reason_required")
+    with transaction.atomic():
+        approval = locks.lock(RetryApproval, approval.pk)
+        if approval.status != RetryApproval.Status.REQUESTED:
+            raise DisbursementError(_("This request was already decided."), code="decided")
+        approval.reject(by=actor, at=timezone.now(), note=note.strip())
+        approval.save()
+        audit_record(actor=actor, action="disbursement.retry_reject", target=approval, reason=note.strip())
+        return approval
 
 
 # --- destinations and limits ----------------------------------------------------------------
@@ -483,9 +722,54 @@ def daily_limit_change(*, limit: int, effective_from: dt.date, actor, reason: st
         change = DailyLimitChange.objects.create(effective_from=effective_from, limit=limit, changed_by=actor,
                                                  reason=reason.strip()[:255])
         quota.apply_limit_change(effective_from=effective_from, limit=limit)
+        now = timezone.now()
+        woken = 0
+        if effective_from <= wib_date(now):
+            # A limit raised today (Faspay accepted the morning forecast's request) is used today:
+            # the parts pushed off to tomorrow for the limit are looked at again now, in queue order.
+            woken = Disbursement.objects.filter(status=Disbursement.Status.QUEUED,
+                                                waiting_for=Disbursement.Wait.DAILY_LIMIT,
+                                                not_before__gt=now).update(not_before=now)
+            woken += Disbursement.objects.filter(status=Disbursement.Status.RETRYING,
+                                                 waiting_for=Disbursement.Wait.DAILY_LIMIT,
+                                                 next_attempt_at__gt=now).update(next_attempt_at=now)
         audit_record(actor=actor, action="sendme.daily_limit_change", target=change, reason=reason,
-                     data={"limit": limit, "effective_from": effective_from.isoformat()})
+                     data={"limit": limit, "effective_from": effective_from.isoformat(), "parts_looked_at_again": woken})
         return change
+
+
+def payout_forecast_alert(*, now: dt.datetime | None = None) -> int:
+    """The morning forecast (FAQ 1×24 promise as an operated target): tell Finance which payouts
+    today's Daily Nominal Total cannot carry and which will miss their promise, with how much more
+    limit today would need — early enough to ask Faspay for a higher limit (terms A: by written
+    request) or to pay by another route. Returns the number of payouts in the alert (0: no mail)."""
+    now = now or timezone.now()
+    forecast = selectors.promise_forecast(now=now)
+    if not forecast.needs_attention:
+        return 0
+    payouts = {p.pk: p for p in Payout.objects.filter(
+        pk__in={o.payout_id for o in forecast.not_carried + forecast.late}).select_related("escrow_transaction")}
+
+    def line(outlook) -> str:
+        payout = payouts[outlook.payout_id]
+        return (f"- {payout.escrow_transaction.reference} {payout.get_purpose_display()} {format_rupiah(payout.amount)}"
+                f" — promised {format_wib(outlook.due_at) if outlook.due_at else '-'}"
+                f", expected {format_wib(outlook.expected_at) if outlook.expected_at else 'unknown (' + outlook.reason + ')'}")
+
+    lines = [f"Daily Nominal Total {forecast.day}: {format_rupiah(forecast.limit)}, used {format_rupiah(forecast.used)}.",
+             f"Due to go out today: {format_rupiah(forecast.demand)}; today's limit carries {format_rupiah(forecast.carried)}.",
+             ""]
+    if forecast.shortfall:
+        lines.append(f"To pay everything due today, ask Faspay to raise today's Daily Nominal Total by at least "
+                     f"{format_rupiah(forecast.shortfall)} (to {format_rupiah(forecast.limit + forecast.shortfall)}), "
+                     f"or pay these by another route.")
+    if forecast.not_carried:
+        lines += ["", "Not carried by today's limit:"] + [line(o) for o in forecast.not_carried]
+    if forecast.late:
+        lines += ["", "Expected after their 1×24 promise:"] + [line(o) for o in forecast.late]
+    count = len({o.payout_id for o in forecast.not_carried + forecast.late})
+    mail_group(FINANCE, f"Payout forecast {forecast.day}: {count} payout(s) at risk", "\n".join(lines))
+    return count
 
 
 def callback_receive(*, partner_reference_no: str, replay_keys: list[str] | tuple[str, ...] = ()) -> bool:

@@ -19,11 +19,12 @@ def dispatch_disbursement(disbursement_id: int) -> str:
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
 def dispatch_due_disbursements() -> int:
-    """Queued parts whose time has come (next WIB day, 05.00 after the night hold)."""
+    """Queued parts whose time has come (next WIB day, 05.00 after the night hold), the oldest
+    promise first: the day's quota goes to the payout due soonest (a refund by its own timeline)."""
     now = timezone.now()
     ids = list(Disbursement.objects.filter(status=Disbursement.Status.QUEUED)
                .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
-               .order_by("created_at").values_list("pk", flat=True)[:BATCH])
+               .order_by(*services.QUEUE_ORDER).values_list("pk", flat=True)[:BATCH])
     client = default_client()  # one session (one TLS connection) for the whole batch
     for pk in ids:
         services.disbursement_dispatch(disbursement_id=pk, client=client)
@@ -41,6 +42,13 @@ def resolve_due_disbursements() -> int:
     for pk in ids:
         services.disbursement_resolve(disbursement_id=pk, client=client)
     return len(ids)
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def forecast_payout_promises() -> int:
+    """The morning forecast: which payouts today's Daily Nominal Total cannot carry; Finance is
+    alerted while there is time to ask Faspay for a higher limit or pay another way."""
+    return services.payout_forecast_alert()
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)

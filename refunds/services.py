@@ -336,11 +336,13 @@ def refund_approve(*, refund_request, actor, reason: str,
             raise RefundError(_("The refund account must be the buyer's own account, verified in the buyer's "
                                 "name."), code="destination")
         now = timezone.now()
-        req.payout = payout_plan(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND, recipient=req.buyer,
-                                 amount=req.amount, reason=f"Refund {req.case} {txn.reference}",
-                                 destination=destination, actor=actor)
         earliest, latest = policy.transfer_window(req.payment_family)
         calendar = working_calendar()
+        # The payout queue orders a refund by its own timeline: the policy's latest transfer day.
+        req.payout = payout_plan(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND, recipient=req.buyer,
+                                 amount=req.amount, reason=f"Refund {req.case} {txn.reference}",
+                                 destination=destination, actor=actor,
+                                 due_at=calendar.add_working_days(now, latest))
         req.approve()
         req.destination = destination
         req.approved_by, req.approved_at = actor, now

@@ -15,8 +15,8 @@ from django.utils.translation import gettext_lazy
 from intrasa.money import format_rupiah
 
 from . import rules, services
-from .forms import DecideWithdrawalForm, ResolveForm, WithdrawalForm
-from .models import ReconciliationItem, WithdrawalInstruction
+from .forms import DecideWithdrawalForm, FaspayInvoiceForm, ResolveForm, WithdrawalForm
+from .models import FaspayInvoice, ReconciliationItem, WithdrawalInstruction
 
 
 @admin.register(WithdrawalInstruction)
@@ -81,8 +81,10 @@ class WithdrawalInstructionAdmin(admin.ModelAdmin):
                 quote = services.withdrawal_quote(kind=data["kind"], amount=data["amount"],
                                                   instructed_at=timezone.now())
             except services.TreasuryError as exc:
-                form.add_error("amount" if exc.code in ("domestic_maximum", "overseas_minimum", "amount_not_positive",
-                                                        "amount_out_of_range") else None, exc.message)
+                field = ("amount" if exc.code in ("domestic_maximum", "overseas_minimum", "amount_not_positive",
+                                                  "amount_out_of_range")
+                         else "kind" if exc.code == "overseas_not_applicable" else None)
+                form.add_error(field, exc.message)
         return render(request, "admin/treasury/withdrawalinstruction/add.html", {
             **self.admin_site.each_context(request), "opts": self.opts, "form": form, "quote": quote,
             "title": _("New withdrawal instruction"), "vat_percent": rules.vat_basis_points() / 100,
@@ -179,4 +181,44 @@ class ReconciliationItemAdmin(admin.ModelAdmin):
         return render(request, "admin/treasury/reconciliationitem/resolve.html", {
             **self.admin_site.each_context(request), "opts": self.opts, "form": form, "original": item,
             "title": _("Resolve a reconciliation item"),
+        })
+
+
+@admin.register(FaspayInvoice)
+class FaspayInvoiceAdmin(admin.ModelAdmin):
+    """Finance enters Faspay's monthly invoice; the service reconciles it (terms C)."""
+
+    list_display = ("invoice_number", "month", "transactions", "penalty_display", "entered_by", "entered_at")
+    list_select_related = ("entered_by",)
+    readonly_fields = [f.name for f in FaspayInvoice._meta.fields]
+
+    @admin.display(description=gettext_lazy("penalty invoiced"), ordering="penalty")
+    def penalty_display(self, obj):
+        return format_rupiah(obj.penalty)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def add_view(self, request, form_url="", extra_context=None):
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        form = FaspayInvoiceForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                _invoice, items = services.faspay_invoice_record(actor=request.user, **form.cleaned_data)
+            except services.TreasuryError as exc:
+                form.add_error(None, exc.message)
+            else:
+                if items:
+                    messages.warning(request, _("Invoice recorded with %(count)d difference(s): see the open "
+                                                "reconciliation items.") % {"count": len(items)})
+                else:
+                    messages.success(request, _("Invoice recorded: it matches INTRASA's figures."))
+                return redirect(reverse("admin:treasury_faspayinvoice_changelist"))
+        return render(request, "admin/treasury/faspayinvoice/add.html", {
+            **self.admin_site.each_context(request), "opts": self.opts, "form": form,
+            "title": _("Enter a Faspay invoice"),
         })

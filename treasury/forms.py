@@ -24,6 +24,14 @@ class WithdrawalForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason"), min_length=5, max_length=2000,
                              widget=forms.Textarea(attrs={"rows": 3}))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from .services import overseas_offered
+
+        if not overseas_offered():  # terms B apply only to an overseas entity (settings declare it)
+            self.fields["kind"].choices = [(WithdrawalInstruction.Kind.DOMESTIC,
+                                            WithdrawalInstruction.Kind.DOMESTIC.label)]
+
     @classmethod
     def initial_for_own_account(cls) -> dict:
         """INTRASA's own bank account is the usual destination (terms A)."""
@@ -100,3 +108,28 @@ class ExportForm(forms.Form):
     def default_range() -> dict:
         today = now_wib().date()
         return {"start": today.replace(day=1), "end": today}
+
+
+class FaspayInvoiceForm(forms.Form):
+    """Faspay's invoice as finance received it (terms C): reconciled against INTRASA's own count."""
+
+    invoice_number = forms.CharField(label=gettext_lazy("Invoice number"), max_length=60)
+    month = forms.DateField(label=gettext_lazy("Month invoiced (any day of it)"),
+                            widget=forms.DateInput(attrs={"type": "date"}))
+    transactions = forms.IntegerField(label=gettext_lazy("Transactions invoiced"), min_value=0)
+    penalty = RupiahField(label=gettext_lazy("Penalty invoiced"), min_value=0, required=False)
+    penalty_period_start = forms.DateField(label=gettext_lazy("Penalty period from (first month)"), required=False,
+                                           widget=forms.DateInput(attrs={"type": "date"}))
+    penalty_period_end = forms.DateField(label=gettext_lazy("Penalty period to (last month)"), required=False,
+                                         widget=forms.DateInput(attrs={"type": "date"}))
+    note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean(self):
+        data = super().clean()
+        start, end = data.get("penalty_period_start"), data.get("penalty_period_end")
+        if bool(start) != bool(end):
+            raise forms.ValidationError(_("Give both ends of the penalty period, or neither."))
+        if start and end and end < start:
+            raise forms.ValidationError(_("The end is before the start."))
+        data["penalty"] = data.get("penalty") or 0
+        return data

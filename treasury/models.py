@@ -34,6 +34,8 @@ class WithdrawalInstruction(ConcurrentTransitionMixin, models.Model):
     processing_date = models.DateField(_("processing day"))
     # Overseas only: the rate of 10.00 WIB on the processing day applies; finance notes it.
     rate_time = models.DateTimeField(_("exchange rate of"), null=True, blank=True)
+    # Overseas only: terms B, at most 5 Business Days after processing.
+    arrive_by = models.DateField(_("arrives by"), null=True, blank=True)
     exchange_rate = models.CharField(_("exchange rate noted"), max_length=40, blank=True)
     bank_name = models.CharField(_("bank"), max_length=100)
     account_number = models.CharField(_("account number"), max_length=40)
@@ -74,9 +76,14 @@ class WithdrawalInstruction(ConcurrentTransitionMixin, models.Model):
         return f"{self.get_kind_display()} Rp {self.amount} ({self.processing_date})"
 
     @transition(field=status, source=Status.PREPARED, target=Status.GIVEN)
-    def give(self, *, at, exchange_rate=""):
-        """Finance gave the instruction to Faspay (overseas: with the rate of the day noted)."""
+    def give(self, *, at, processing_date, rate_time=None, arrive_by=None, exchange_rate=""):
+        """Finance gave the instruction to Faspay (overseas: with the rate of the day noted). The
+        12.00 WIB cut-off counts from this moment, not from when the row was prepared: the
+        processing day, the rate time and the arrival are those of ``at``."""
         self.given_at = at
+        self.processing_date = processing_date
+        self.rate_time = rate_time
+        self.arrive_by = arrive_by
         self.exchange_rate = exchange_rate.strip()[:40]
 
     @transition(field=status, source=Status.PREPARED, target=Status.CANCELLED)
@@ -93,6 +100,7 @@ class ReconciliationItem(models.Model):
         SENDME_STATUS = "sendme_status", _("SendMe transfer status")
         SENDME_HISTORY = "sendme_history", _("SendMe mutation history")
         COLLECTIONS_CHECK = "collections_check", _("INTRASA's collections cross-checks")
+        FASPAY_INVOICE = "faspay_invoice", _("Faspay's monthly invoice")
 
     class State(models.TextChoices):
         OPEN = "open", _("Open")
@@ -126,3 +134,32 @@ class ReconciliationItem(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.source} {self.reference}: {self.code}"
+
+
+class FaspayInvoice(models.Model):
+    """A Faspay invoice as finance entered it: the SendMe transactions it counts for a month and
+    the penalty it charges for a period (terms C). ``treasury.services.faspay_invoice_record``
+    compares it with INTRASA's own count and forecast; each difference is a reconciliation item."""
+
+    month = models.DateField(_("month"), help_text=_("First day of the month invoiced."))
+    transactions = models.PositiveIntegerField(_("transactions invoiced"))
+    penalty = models.BigIntegerField(_("penalty invoiced"), default=0)
+    penalty_period_start = models.DateField(_("penalty period from"), null=True, blank=True)
+    penalty_period_end = models.DateField(_("penalty period to"), null=True, blank=True)
+    invoice_number = models.CharField(_("invoice number"), max_length=60)
+    note = models.TextField(_("note"), blank=True)
+    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
+                                   verbose_name=_("entered by"))
+    entered_at = models.DateTimeField(_("entered at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-month", "-id"]
+        verbose_name = _("Faspay invoice")
+        verbose_name_plural = _("Faspay invoices")
+        constraints = [
+            models.UniqueConstraint(fields=["invoice_number"], name="faspay_invoice_number_once"),
+            models.CheckConstraint(condition=models.Q(penalty__gte=0), name="faspay_invoice_penalty_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.invoice_number} ({self.month:%m/%Y})"

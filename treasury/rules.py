@@ -41,6 +41,8 @@ OVERSEAS_WITHDRAWAL_FEE = 400_000
 OVERSEAS_FEE_WAIVED_FROM = 400_000_000
 OVERSEAS_CUTOFF = dt.time(12, 0)
 OVERSEAS_RATE_TIME = dt.time(10, 0)
+OVERSEAS_ARRIVAL_BUSINESS_DAYS = 5
+PENALTY_APPLIES_FROM = dt.date(2025, 4, 1)  # terms C: merchants who first joined on or after
 PENALTY_TRANSACTION_FEE = 4_000
 PENALTY_BASIS_POINTS = 100  # 1%
 PENALTY_MINIMUM = 1_000_000
@@ -61,6 +63,7 @@ class WithdrawalQuote:
     vat: int
     processing_date: dt.date
     rate_time: dt.datetime | None
+    arrive_by: dt.date | None = None  # overseas: at most 5 Business Days after processing
 
     @property
     def balance_needed(self) -> int:
@@ -122,11 +125,19 @@ def overseas_rate_time(processing_date: dt.date) -> dt.datetime:
     return dt.datetime.combine(processing_date, OVERSEAS_RATE_TIME, WIB)
 
 
+def overseas_arrive_by(processing_date: dt.date, calendar) -> dt.date:
+    """Terms B: the money arrives at most 5 Business Days after Media processed the instruction."""
+    day = processing_date
+    for _ in range(OVERSEAS_ARRIVAL_BUSINESS_DAYS):
+        day = calendar.next_working_day(day)
+    return day
+
+
 def overseas_quote(amount: int, instructed_at: dt.datetime, calendar) -> WithdrawalQuote:
     overseas_check_amount(amount)
     day = overseas_processing_date(instructed_at, calendar)
     return WithdrawalQuote(amount=amount, fee=overseas_fee(amount), vat=0, processing_date=day,
-                           rate_time=overseas_rate_time(day))
+                           rate_time=overseas_rate_time(day), arrive_by=overseas_arrive_by(day, calendar))
 
 
 # --- section C: penalty -----------------------------------------------------------------------
@@ -148,6 +159,17 @@ class MonthPenalty:
     @property
     def penalty(self) -> int:
         return monthly_penalty(self.target, self.achieved)
+
+
+def penalty_applies(joined_on: dt.date | None) -> bool:
+    """Terms C: only for merchants who first joined or registered on or after 1 April 2025. An
+    unknown join date forecasts no penalty (the page says why)."""
+    return joined_on is not None and joined_on >= PENALTY_APPLIES_FROM
+
+
+def first_penalty_month(go_live_month: dt.date) -> dt.date:
+    """The simulation: live in January → the first period is February–April (invoiced 1 May)."""
+    return add_months(month_start(go_live_month), 1)
 
 
 def transaction_gap(target: int, achieved: int) -> int:

@@ -10,6 +10,7 @@ from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
+from disbursements import selectors as payout_selectors
 from disbursements.models import DailyLimitChange, DailyQuota, Disbursement, Payout
 from faspay import sendme
 from faspay.errors import FaspayUnavailable, MalformedAnswer
@@ -18,7 +19,7 @@ from payments.models import Bill
 from transactions.models import EscrowTransaction, Status, TransactionEvent
 
 from . import rules
-from .services import penalty_first_month
+from .services import merchant_joined_on, penalty_first_month
 
 # --- SendMe deposit ---------------------------------------------------------------------------
 
@@ -122,6 +123,18 @@ def treasury_overview(*, now: dt.datetime | None = None, queue_rows: int = 50) -
                             volume=volume)
 
 
+def payout_promise(*, now: dt.datetime | None = None):
+    """The day's payout forecast and its rows: payouts today's limit cannot carry or that will miss
+    their promise, oldest promise first (constant queries)."""
+    forecast = payout_selectors.promise_forecast(now=now)
+    pushed = {o.payout_id for o in forecast.not_carried}
+    wanted = [*forecast.not_carried, *(o for o in forecast.late if o.payout_id not in pushed)]
+    payouts = Payout.objects.select_related("escrow_transaction").in_bulk([o.payout_id for o in wanted])
+    rows = [{"payout": payouts[o.payout_id], "outlook": o, "pushed": o.payout_id in pushed}
+            for o in sorted(wanted, key=payout_selectors.due_key)]
+    return forecast, rows
+
+
 # --- terms C: penalty forecast ----------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -147,11 +160,15 @@ class PenaltyMonth:
 
 @dataclass(frozen=True)
 class PenaltyForecast:
-    start: dt.date
-    end: dt.date
-    invoice_on: dt.date
+    start: dt.date | None
+    end: dt.date | None
+    invoice_on: dt.date | None
     months: list[PenaltyMonth]
     target: int
+    # Why no penalty is forecast: "" (one is), "joined_before" (terms C apply only to merchants who
+    # joined on or after 1 April 2025), "join_date_unknown", "go_live_unknown", "no_target".
+    not_applicable: str = ""
+    joined_on: dt.date | None = None
 
     @property
     def total_projected(self) -> int:
@@ -172,14 +189,16 @@ def penalty_forecast(*, now: dt.datetime | None = None) -> PenaltyForecast:
     """
     local = to_wib(now or timezone.now())
     target = settings.TREASURY_MONTHLY_TRANSACTION_TARGET
-    start, end, invoice_on = rules.penalty_period(local.date(), penalty_first_month())
-    period_start = dt.datetime.combine(start, dt.time(0, 0), WIB)
-    period_end = dt.datetime.combine(invoice_on, dt.time(0, 0), WIB)
-    counts = dict(Disbursement.objects.filter(status=Disbursement.Status.SUCCEEDED, completed_at__gte=period_start,
-                                              completed_at__lt=period_end)
-                  .annotate(month=TruncMonth("completed_at", tzinfo=WIB)).values("month")
-                  .annotate(n=Count("pk")).values_list("month", "n"))
-    counts = {to_wib(k).date() if isinstance(k, dt.datetime) else k: v for k, v in counts.items()}
+    joined_on = merchant_joined_on()
+    first_month = penalty_first_month()
+    reason = penalty_not_applicable(joined_on=joined_on, first_month=first_month, target=target)
+    if reason in ("joined_before", "join_date_unknown", "go_live_unknown"):
+        return PenaltyForecast(start=None, end=None, invoice_on=None, months=[], target=target,
+                               not_applicable=reason, joined_on=joined_on)
+    start, end, invoice_on = rules.penalty_period(local.date(), first_month)
+    if local.date() < first_month:
+        start, end, invoice_on = first_month, rules.add_months(first_month, 2), rules.add_months(first_month, 3)
+    counts = _monthly_counts(start, invoice_on)
     running = rules.month_start(local.date())
     days_in_month = calendar.monthrange(running.year, running.month)[1]
     elapsed = (local - dt.datetime.combine(running, dt.time(0, 0), WIB)).total_seconds() / 86400
@@ -198,7 +217,50 @@ def penalty_forecast(*, now: dt.datetime | None = None) -> PenaltyForecast:
             pace = projected
         else:
             months.append(PenaltyMonth(month, target, 0, pace or 0, "future"))
-    return PenaltyForecast(start=start, end=end, invoice_on=invoice_on, months=months, target=target)
+    return PenaltyForecast(start=start, end=end, invoice_on=invoice_on, months=months, target=target,
+                           not_applicable=reason, joined_on=joined_on)
+
+
+def penalty_not_applicable(*, joined_on: dt.date | None, first_month: dt.date | None, target: int) -> str:
+    if joined_on is None:
+        return "join_date_unknown"
+    if not rules.penalty_applies(joined_on):
+        return "joined_before"
+    if first_month is None:
+        return "go_live_unknown"
+    if not target:
+        return "no_target"
+    return ""
+
+
+def _monthly_counts(start: dt.date, end: dt.date) -> dict:
+    """SendMe transfers and top-ups that succeeded, per WIB month in [start, end)."""
+    period_start = dt.datetime.combine(start, dt.time(0, 0), WIB)
+    period_end = dt.datetime.combine(end, dt.time(0, 0), WIB)
+    counts = dict(Disbursement.objects.filter(status=Disbursement.Status.SUCCEEDED, completed_at__gte=period_start,
+                                              completed_at__lt=period_end)
+                  .annotate(month=TruncMonth("completed_at", tzinfo=WIB)).values("month")
+                  .annotate(n=Count("pk")).values_list("month", "n"))
+    return {to_wib(k).date() if isinstance(k, dt.datetime) else k: v for k, v in counts.items()}
+
+
+def succeeded_transfers_in(month: dt.date) -> int:
+    month = rules.month_start(month)
+    return _monthly_counts(month, rules.add_months(month, 1)).get(month, 0)
+
+
+def penalty_for_period(start: dt.date, end: dt.date) -> int:
+    """The penalty terms C charge for the closed months ``start``..``end`` (inclusive), or 0 where
+    they do not apply (join date, target)."""
+    target = settings.TREASURY_MONTHLY_TRANSACTION_TARGET
+    if penalty_not_applicable(joined_on=merchant_joined_on(), first_month=start, target=target):
+        return 0
+    counts = _monthly_counts(rules.month_start(start), rules.add_months(rules.month_start(end), 1))
+    total, month = 0, rules.month_start(start)
+    while month <= end:
+        total += rules.monthly_penalty(target, counts.get(month, 0))
+        month = rules.add_months(month, 1)
+    return total
 
 
 # --- SLA dashboard ----------------------------------------------------------------------------

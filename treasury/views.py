@@ -13,13 +13,15 @@ from .chart import volume_chart
 from .exports import EXPORTS, csv_lines, export_rows
 from .forms import ExportForm
 from .models import ReconciliationItem, WithdrawalInstruction
-from .selectors import penalty_forecast, sendme_balance, treasury_overview
+from .selectors import payout_promise, penalty_forecast, sendme_balance, treasury_overview
 
 
 @permission_required("treasury.view_treasury", raise_exception=True)
 def treasury_page(request):
     overview = treasury_overview()
+    promise, promise_rows = payout_promise()
     return render(request, "admin/treasury/dashboard.html", {
+        "promise": promise, "promise_rows": promise_rows,
         **admin.site.each_context(request),
         "title": _("SendMe treasury"),
         "balance": sendme_balance(),

@@ -173,6 +173,12 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disbursements.tasks.dispatch_due_disbursements",
         "schedule": 30.0,
     },
+    # Before bank transfers start at 05.00, so Finance has the whole working day to ask Faspay for
+    # a higher Daily Nominal Total (terms A) or pay another way.
+    "disbursements-forecast-promises": {
+        "task": "disbursements.tasks.forecast_payout_promises",
+        "schedule": crontab(hour=4, minute=30),
+    },
     "disbursements-resolve-due": {
         "task": "disbursements.tasks.resolve_due_disbursements",
         "schedule": 15.0,
@@ -372,6 +378,9 @@ INTRASA_ESCROW_BANK_HOLDER = env.str("INTRASA_ESCROW_BANK_HOLDER", default="PT I
 SENDME_MAX_BANK_TRANSFER = env.int("SENDME_MAX_BANK_TRANSFER", default=50_000_000)
 SENDME_MAX_EWALLET_TOPUP = env.int("SENDME_MAX_EWALLET_TOPUP", default=5_000_000)
 SENDME_DAILY_NOMINAL_TOTAL = env.int("SENDME_DAILY_NOMINAL_TOTAL", default=50_000_000)
+# The smallest part a split may leave (banks and e-wallets refuse a transfer of a few Rupiah).
+SENDME_MIN_BANK_TRANSFER = env.int("SENDME_MIN_BANK_TRANSFER", default=10_000)
+SENDME_MIN_EWALLET_TOPUP = env.int("SENDME_MIN_EWALLET_TOPUP", default=10_000)
 # Terms A: instructions between 22.00 and 05.00 WIB follow the destination's rules. Policy: hold
 # bank transfers until 05.00 WIB; e-wallet top-ups go out at night unless this says otherwise.
 SENDME_NIGHT_HOLD_BANK = env.bool("SENDME_NIGHT_HOLD_BANK", default=True)
@@ -430,6 +439,15 @@ TREASURY_WITHDRAWAL_VAT_BASIS_POINTS = env.int("TREASURY_WITHDRAWAL_VAT_BASIS_PO
 # first month counted for the three-monthly penalty periods ("YYYY-MM"; empty = calendar quarters).
 TREASURY_MONTHLY_TRANSACTION_TARGET = env.int("TREASURY_MONTHLY_TRANSACTION_TARGET", default=0)
 TREASURY_PENALTY_FIRST_MONTH = env.str("TREASURY_PENALTY_FIRST_MONTH", default="")
+# Terms B (overseas withdrawals) apply only to a Partner that is an overseas entity without an
+# Indonesian bank account. INTRASA is a domestic company: off unless such an entity is declared.
+TREASURY_OVERSEAS_ENTITY = env.bool("TREASURY_OVERSEAS_ENTITY", default=False)
+# Terms C: the month INTRASA went live on SendMe ("YYYY-MM"): penalty periods are three months
+# counted from the month after it (the terms' simulation). TREASURY_PENALTY_FIRST_MONTH overrides.
+TREASURY_GO_LIVE_MONTH = env.str("TREASURY_GO_LIVE_MONTH", default="")
+# Terms C: the penalty applies only to merchants who first joined on or after 1 April 2025:
+# the day INTRASA joined Faspay ("YYYY-MM-DD"; empty = unknown, no penalty is forecast).
+TREASURY_MERCHANT_JOINED_ON = env.str("TREASURY_MERCHANT_JOINED_ON", default="")
 # The treasury page asks SendMe for the balance while staff wait: a short timeout.
 TREASURY_BALANCE_TIMEOUT_SECONDS = env.float("TREASURY_BALANCE_TIMEOUT_SECONDS", default=5.0)
 

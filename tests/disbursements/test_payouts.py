@@ -132,7 +132,7 @@ def test_not_processed_answers_are_resent_with_the_same_reference(sendme, confir
 
 @pytest.mark.parametrize("account,expected_reason", [("4040404040", "404"), ("6060606060", "06")])
 def test_final_failures_keep_the_money_and_a_person_retries(sendme, confirmed, seller, account, expected_reason,
-                                                           dispute_officer):
+                                                           dispute_officer, finance_officer):
     BankDestinationFactory(owner=seller, account_number=account, is_default=True,
                            account_holder_name=seller.full_name,
                            verification=PayoutDestination.Verification.APPROVED)
@@ -144,7 +144,17 @@ def test_final_failures_keep_the_money_and_a_person_retries(sendme, confirmed, s
     assert part.payout.status == Payout.Status.NEEDS_ACTION
     assert Notification.objects.filter(kind="payout_failed", recipient=seller).count() == 1
     good = verified_bank(seller, number="7009998887", default=False)
-    [retry] = services.disbursement_retry(disbursement=part, actor=dispute_officer, destination=good)
+    # Another account means a new reference: never by one person's retry.
+    with pytest.raises(services.DisbursementError) as refused:
+        services.disbursement_retry(disbursement=part, actor=dispute_officer, destination=good)
+    assert refused.value.code == "approval_required"
+    approval = services.disbursement_retry_request(disbursement=part, actor=dispute_officer, destination=good,
+                                                   reason="Rekening lama ditolak bank; penjual memberi rekening baru")
+    with pytest.raises(services.DisbursementError) as same_person:
+        services.disbursement_retry_approve(approval=approval, actor=dispute_officer)
+    assert same_person.value.code == "same_person"
+    assert Disbursement.objects.count() == 1
+    [retry] = services.disbursement_retry_approve(approval=approval, actor=finance_officer)
     retry.refresh_from_db()
     assert retry.partner_reference_no != part.partner_reference_no and retry.retry_of == part
     assert retry.status == Disbursement.Status.SUCCEEDED
@@ -258,7 +268,7 @@ def test_an_inquiry_never_sends_a_part_that_was_never_sent(sendme, confirmed, mo
     assert not Transfer.objects.exists() and not DailyQuota.objects.filter(used__gt=0).exists()
 
 
-def test_a_reversed_part_retried_completes_the_payout(sendme, confirmed, seller, dispute_officer):
+def test_a_reversed_part_retried_completes_the_payout(sendme, confirmed, seller, dispute_officer, finance_officer):
     import time
 
     sendme("config", reverse_delay_seconds=1)
@@ -271,7 +281,9 @@ def test_a_reversed_part_retried_completes_the_payout(sendme, confirmed, seller,
     part.refresh_from_db()
     assert part.status == Disbursement.Status.REVERSED and part.payout.status == Payout.Status.NEEDS_ACTION
     good = verified_bank(seller, number="7001231231", default=False)
-    [retry] = services.disbursement_retry(disbursement=part, actor=dispute_officer, destination=good)
+    approval = services.disbursement_retry_request(disbursement=part, actor=dispute_officer, destination=good,
+                                                   reason="Bank mengembalikan dana; rekening lain")
+    [retry] = services.disbursement_retry_approve(approval=approval, actor=finance_officer)
     retry.refresh_from_db()
     payout = Payout.objects.get()
     assert retry.status == Disbursement.Status.SUCCEEDED and payout.status == Payout.Status.COMPLETED

@@ -162,6 +162,7 @@ def test_refund_paid_end_to_end_through_the_sendme_sandbox(sendme, client, dispu
     part = Disbursement.objects.get(payout=request.payout)
     assert part.status == Disbursement.Status.SUCCEEDED and part.amount == txn.amount_received
     assert request.payout.purpose == Payout.Purpose.BUYER_REFUND and request.transfer_by > request.transfer_from
+    assert request.payout.due_at == request.transfer_by  # the payout queue orders it by its own timeline
     assert tasks.complete_paid_refunds() == 1
     request.refresh_from_db()
     txn.refresh_from_db()

@@ -43,6 +43,7 @@ pytestmark = pytest.mark.django_db
 
 # Numbers that are not money (days, basis points): plain integer fields are right for them.
 NOT_MONEY = {
+    "treasury.forms.FaspayInvoiceForm.transactions",  # a count of SendMe transactions
     "transactions.forms.TransactionCreateForm.inspection_days",
     "transactions.forms.TransactionCreateForm.shipping_days",
     "transactions.admin.FeeTierForm.percent_basis_points",
@@ -242,9 +243,15 @@ def daily_limit(client, w, field, value):
 def withdrawal(client, w, field, value):
     client.force_login(w["root"])
     return client.post(reverse("admin:treasury_withdrawalinstruction_add"), {
-        "kind": "overseas", "bank_name": "DBS", "account_number": "123", "account_holder": "INTRASA PTE",
+        "kind": "domestic", "bank_name": "DBS", "account_number": "123", "account_holder": "INTRASA PTE",
         "swift_code": "DBSSSGSG", "country": "Singapore", "currency": "SGD", "reason": "Uji penarikan",
         "_confirm": "1", field: value})
+
+
+def faspay_invoice(client, w, field, value):
+    client.force_login(w["root"])
+    return client.post(reverse("admin:treasury_faspayinvoice_add"), {
+        "invoice_number": "FP/2026/05/001", "month": "2026-05-01", "transactions": "3", field: value})
 
 
 def provider_amount(client, w, field, value):
@@ -278,6 +285,7 @@ WALKS = {
     "disputes.admin.SplitForm.buyer_amount": dispute_action("split"),
     "disbursements.admin.DailyLimitChangeForm.limit": daily_limit,
     "treasury.forms.WithdrawalForm.amount": withdrawal,
+    "treasury.forms.FaspayInvoiceForm.penalty": faspay_invoice,
     "escrow.admin.bills.ProviderAmountForm.amount": provider_amount,
     **{f"transactions.admin.FeeTierForm.{name}": fee_tier
        for name in ("min_amount", "max_amount", "flat_fee", "minimum_fee", "maximum_fee")},

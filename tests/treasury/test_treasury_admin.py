@@ -45,7 +45,7 @@ def test_chart_is_plain_svg_with_escaped_labels():
     assert "http://" not in svg.replace("http://www.w3.org/2000/svg", "")
 
 
-def test_withdrawal_preview_then_record(client, finance):
+def test_withdrawal_preview_then_record(client, finance, deposit):
     client.force_login(finance)
     url = reverse("admin:treasury_withdrawalinstruction_add")
     data = {"kind": "domestic", "amount": "50.000.000", "bank_name": "BCA", "account_number": "8830123456",
@@ -71,7 +71,8 @@ def test_withdrawal_over_the_domestic_maximum_is_refused(client, finance):
     assert not WithdrawalInstruction.objects.exists()
 
 
-def test_overseas_preview_shows_processing_day_and_rate_time(client, finance, monkeypatch):
+def test_overseas_preview_shows_processing_day_and_rate_time(client, finance, monkeypatch, settings):
+    settings.TREASURY_OVERSEAS_ENTITY = True
     # Friday 14 August 2026, 15.00 WIB: Monday 17 August is a holiday → Tuesday 18 August.
     monkeypatch.setattr(timezone, "now", lambda: dt.datetime(2026, 8, 14, 15, 0, tzinfo=WIB))
     client.force_login(finance)
@@ -85,7 +86,7 @@ def test_overseas_preview_shows_processing_day_and_rate_time(client, finance, mo
     assert response.context["quote"].rate_time == dt.datetime(2026, 8, 18, 10, 0, tzinfo=WIB)
 
 
-def test_marking_an_instruction_given_is_audited(client, finance):
+def test_marking_an_instruction_given_is_audited(client, finance, deposit):
     from treasury import services
 
     instruction = services.withdrawal_instruction_create(
@@ -129,6 +130,8 @@ def test_penalty_forecast_counts_succeeded_sendme_transfers(settings, seller, bu
     from transactions.models import Status
 
     settings.TREASURY_MONTHLY_TRANSACTION_TARGET = 1_000
+    settings.TREASURY_MERCHANT_JOINED_ON = "2026-02-10"
+    settings.TREASURY_GO_LIVE_MONTH = "2026-03"  # live in March: periods April–June, July–September…
     now = dt.datetime(2026, 5, 16, 0, 0, tzinfo=WIB)  # half of May gone; period April–June
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
     payout = txn.payouts.get()
