@@ -47,6 +47,11 @@ messages: deps
 	$(PY) manage.py makemessages -l id -l en --ignore=.venv --ignore=var --no-obsolete
 	$(PY) manage.py makemessages -d djangojs -l id -l en --ignore=.venv --ignore=var --no-obsolete
 
+# Lint and types: ruff over the code, mypy (django-stubs) over services, selectors and faspay/.
+lint: deps
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
 bench: deps
 	$(PY) benchmarks/run.py
 

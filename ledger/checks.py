@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from django.db.models import BigIntegerField, Case, Count, F, Sum, When
 
-from .models import AccountCategory, EntryKind, JournalEntry, Posting
+from .models import JournalEntry, Posting
 from .selectors import SIGNED, normal_balance
 
 # SIGNED (debit positive, credit negative) seen from a journal entry through its postings.

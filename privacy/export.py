@@ -577,7 +577,7 @@ def label_for(key: str) -> str:
 
 def _visible(record: dict) -> list[str]:
     """Keys to show: a code with a ``*_label`` companion is shown once, as the label."""
-    return [key for key in record if not (f"{key}_label" in record)]
+    return [key for key in record if f"{key}_label" not in record]
 
 
 def _key(key: str) -> str:

@@ -77,9 +77,9 @@ def authenticate(*, method: str, operation: str, headers, raw_body: bytes) -> di
     try:
         body = json.loads(raw_body.decode("utf-8")) if raw_body else {}
     except (UnicodeDecodeError, ValueError):
-        raise SnapError(400, "00", "Bad Request")
+        raise SnapError(400, "00", "Bad Request") from None
     if not isinstance(body, dict):
-        raise SnapError(400, "00", "Bad Request")
+        raise SnapError(400, "00", "Bad Request") from None
     for header in ("X-TIMESTAMP", "X-SIGNATURE", "X-PARTNER-ID", "X-EXTERNAL-ID", "CHANNEL-ID"):
         if not headers.get(header):
             raise SnapError(400, "02", f"Invalid Mandatory Field {header}")
@@ -87,7 +87,7 @@ def authenticate(*, method: str, operation: str, headers, raw_body: bytes) -> di
     try:
         sent_at = signing.parse_snap_timestamp(timestamp)
     except ValueError:
-        raise SnapError(400, "01", "Invalid Field Format X-TIMESTAMP")
+        raise SnapError(400, "01", "Invalid Field Format X-TIMESTAMP") from None
     skew = SandboxConfig.get().timestamp_skew_seconds
     if abs((timezone.now() - sent_at).total_seconds()) > skew:
         raise SnapError(401, "00", "Unauthorized. [X-TIMESTAMP out of range]")
@@ -111,7 +111,7 @@ def authenticate(*, method: str, operation: str, headers, raw_body: bytes) -> di
             ExternalId.objects.create(partner_id=headers["X-PARTNER-ID"], external_id=external_id,
                                       day=timezone.now().astimezone(WIB).date(), path=path)
     except IntegrityError:
-        raise SnapError(409, "00", "Conflict")
+        raise SnapError(409, "00", "Conflict") from None
     return body
 
 
@@ -124,7 +124,7 @@ def _required(body: dict, field: str) -> str:
     if value is None or value == "":
         raise SnapError(400, "02", f"Invalid Mandatory Field {field}")
     if not isinstance(value, str):
-        raise SnapError(400, "01", f"Invalid Field Format {field}")
+        raise SnapError(400, "01", f"Invalid Field Format {field}") from None
     return value
 
 
@@ -222,7 +222,7 @@ def _create(kind: str, *, partner_reference_no: str, fingerprint: dict, amount: 
                     request_payload=body, **fields)
         except IntegrityError:
             # A concurrent twin won the race on the unique partnerReferenceNo.
-            raise SnapError(409, "01", "Duplicate partnerReferenceNo")
+            raise SnapError(409, "01", "Duplicate partnerReferenceNo") from None
         account.balance -= amount
         account.save(update_fields=["balance", "updated_at"])
         DepositMovement.objects.create(
@@ -400,7 +400,7 @@ def transaction_history(body: dict) -> dict:
             try:
                 movements = movements.filter(**{lookup: signing.parse_snap_timestamp(body[field])})
             except ValueError:
-                raise SnapError(400, "01", f"Invalid Field Format {field}")
+                raise SnapError(400, "01", f"Invalid Field Format {field}") from None
     return {
         "referenceNo": _new_reference_no(),
         "partnerReferenceNo": body.get("partnerReferenceNo", ""),

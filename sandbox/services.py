@@ -51,7 +51,7 @@ def config_update(**values) -> SandboxConfig:
             try:
                 value = CONFIG_FIELDS[field](value if value is not None else "")
             except (TypeError, ValueError):
-                raise ControlError(f"{field}: not a valid value")
+                raise ControlError(f"{field}: not a valid value") from None
             if isinstance(value, int) and value < 0:
                 raise ControlError(f"{field}: must not be negative")
             setattr(config, field, value)

@@ -128,7 +128,7 @@ def overseas_rate_time(processing_date: dt.date) -> dt.datetime:
 def overseas_arrive_by(processing_date: dt.date, calendar) -> dt.date:
     """Terms B: the money arrives at most 5 Business Days after Media processed the instruction."""
     day = processing_date
-    for _ in range(OVERSEAS_ARRIVAL_BUSINESS_DAYS):
+    for _day in range(OVERSEAS_ARRIVAL_BUSINESS_DAYS):
         day = calendar.next_working_day(day)
     return day
 

@@ -7,6 +7,8 @@ from accounts.models import PayoutDestination
 from faspay import keys
 from tests import scenarios
 from tests.sandbox_control import SandboxControl
+
+from .fakes import clock, fake_sendme  # noqa: F401  (fixtures of the SendMe double and the clock)
 from tests.factories import BankDestinationFactory
 from transactions.models import Status
 

@@ -7,19 +7,17 @@ import pytest
 from django.core import mail
 from django.core.management import call_command
 
-from accounts.models import PayoutDestination
 from audit.models import AuditEntry
 from disbursements import quota, rules, selectors, services, tasks
-from disbursements.models import DailyLimitChange, DailyQuota, Disbursement, Payout
+from disbursements.models import DailyQuota, Disbursement, Payout
 from intrasa.wib import WIB, format_wib
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
 from tests import scenarios
-from tests.factories import BankDestinationFactory
 from transactions.models import Status
 
 from .conftest import verified_bank
-from .fakes import accepted, answer, clock, fake_sendme  # noqa: F401 - fixtures
+from .fakes import accepted, answer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -301,7 +299,7 @@ def test_a_day_whose_demand_exceeds_the_limit(daytime, clock, fake_sendme, selle
     sellers = [seller, UserFactory(full_name="Budi Penjual"), UserFactory(full_name="Citra Penjual")]
     # Confirmed at night: the bank transfers wait for 05.00 on Tuesday.
     txns = []
-    for minute, (who, price) in enumerate(zip(sellers, (30_000_000, 25_000_000, 20_000_000))):
+    for minute, (who, price) in enumerate(zip(sellers, (30_000_000, 25_000_000, 20_000_000), strict=True)):
         clock.set(at(MONDAY, 22, 10 * minute))
         txns.append(confirm(who, buyer, price))
     a, b, c = (Payout.objects.get(escrow_transaction=t) for t in txns)

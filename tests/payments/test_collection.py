@@ -14,7 +14,6 @@ from ledger.selectors import transaction_balances
 from notifications.models import Notification
 from escrow import services as escrow_services
 from escrow import tasks as escrow_tasks
-from payments import services
 from payments.models import Bill, ProviderNotification
 from transactions.models import Status
 

@@ -32,7 +32,6 @@ from privacy.models import (
 from refunds.models import RefundDocument, RefundRequest
 from tests import scenarios
 from tests.factories import UserFactory
-from transactions import services as txn_services
 from transactions.models import EscrowTransaction, Status, TransactionEvent
 
 from .conftest import cancelled, refund_document_file, resolved_dispute

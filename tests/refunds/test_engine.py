@@ -19,7 +19,6 @@ from tests import scenarios
 from tests.disbursements.conftest import verified_bank
 from tests.disputes.conftest import image_upload, pdf_upload
 from tests.factories import BankDestinationFactory
-from transactions import services as txn_services
 from transactions.models import Status
 
 

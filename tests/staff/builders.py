@@ -12,7 +12,7 @@ from transactions.models import EscrowTransaction, Status
 def populate(copies: int) -> None:
     """``copies`` transactions in each interesting state (paid, overdue shipment, inspection ending,
     confirmed with a payout, disputed), each with its own seller and buyer."""
-    for i in range(copies):
+    for _copy in range(copies):
         seller = UserFactory()
         buyer = UserFactory()
         scenarios.advance(scenarios.create(seller, buyer), buyer, Status.PAID)

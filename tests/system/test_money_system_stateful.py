@@ -27,6 +27,7 @@ ones (INTRASA_PROPERTY_EXAMPLES, INTRASA_PROPERTY_STEPS, INTRASA_PROPERTY_RANDOM
 INTRASA_PROPERTY_REPORT=1 prints what each example's world came to (to see that it explores).
 """
 import datetime as dt
+import functools
 import os
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -347,9 +348,9 @@ class MoneySystem(RuleBasedStateMachine):
         records it from Faspay's transaction report — here, what the sandbox collected."""
         for bill in self._bills().filter(status=Bill.Status.PAID, paid_amount=None).exclude(provider_trx_id=""):
             collected = sandbox_models.Bill.objects.get(trx_id=bill.provider_trx_id).payment_total
-            self._try(lambda: escrow_services.bill_record_provider_amount(
-                bill_id=bill.pk, amount=collected, actor=self.officer, reason="Laporan transaksi Faspay",
-                trx_id=bill.provider_trx_id))
+            self._try(functools.partial(
+                escrow_services.bill_record_provider_amount, bill_id=bill.pk, amount=collected, actor=self.officer,
+                reason="Laporan transaksi Faspay", trx_id=bill.provider_trx_id))
 
     @rule()
     def finance_raises_the_daily_limit(self):

@@ -3,7 +3,6 @@ import pytest
 from django.urls import reverse
 
 from tests import scenarios
-from tests.factories import UserFactory
 from transactions.models import EscrowTransaction, Status
 
 pytestmark = pytest.mark.django_db
