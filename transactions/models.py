@@ -274,6 +274,7 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
 ACTION_LABELS = {
     "created": _("Transaction created"),
     "accepted": _("Buyer accepted the terms"),
+    "payment_method_chosen": _("Buyer chose a payment method"),
     "mark_paid": _("Payment received"),
     "verify": _("Payment verified"),
     "reopen_for_payment": _("Payment short: waiting for a new payment"),

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    # htmx (served from django-htmx's static files) swaps small status fragments into open pages.
+    "django_htmx",
     "intrasa",
     "audit",
     "workdays",
@@ -75,6 +77,8 @@ MIDDLEWARE = [
     # request.user.is_verified(): has this session passed a second factor (staff admin).
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: the live status fragments answer htmx's polling (transactions.live).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     # Who is acting (profile history) and what staff open (the staff access log): privacy.middleware.
