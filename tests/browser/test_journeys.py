@@ -109,6 +109,7 @@ def test_seller_and_buyer_complete_a_transaction(people, faspay, sendme, live_se
 
     # The buyer confirms; the payout goes out through SendMe.
     open_transaction(buyer, reference)
+    buyer.page.check("[data-testid=confirm-understood]")  # confirming releases the money: it asks first
     buyer.page.click(f"form[action$='/{reference}/confirm/'] button[type=submit]")
     buyer.page.wait_for_selector("[data-testid=documents]")
     assert status_of(reference) == Status.DISBURSED
@@ -232,6 +233,7 @@ def test_dispute_with_a_photo_answered_by_the_seller_and_split_by_staff(people, 
     person.context.add_cookies(login_cookie(buyer, person))
     open_transaction(person, txn.reference)
     form = "[data-testid=dispute-open-form]"
+    person.page.click("[data-testid=dispute-toggle] summary")  # a secondary action behind its button
     person.page.select_option(f"{form} select[name=reason]", "defective")
     person.page.fill(f"{form} textarea[name=description]", "Kaki meja retak saat diterima.")
     person.page.set_input_files(f"{form} input[type=file]", str(photo))
