@@ -185,3 +185,41 @@ def test_seller_cancel_and_refund_asks_first_with_the_consequence(people, faspay
     page.click("[data-testid=refund-form] button[type=submit]")
     page.locator("[data-testid=status]").filter(has_text="Dana dikembalikan").wait_for()
     check_page(person, "refunded")
+
+
+@pytest.mark.parametrize("viewport,language", [(PHONE, "id"), (DESKTOP, "en")], ids=["phone-id", "desktop-en"])
+def test_forms_never_show_a_stale_breakdown_and_removing_an_account_asks_first(people, seller, viewport, language):
+    person = signed_in(people, seller, "seller", language, viewport)
+    page = person.page
+    page.goto("/transaksi/baru/")
+    page.fill("#id_price", "1.500.000")
+    page.locator("[data-field=buyer_pays]").filter(has_text="1.5").wait_for()
+    page.fill("#id_price", "2.000.000.000")  # above the maximum
+    page.locator("[data-live-error=price]").filter(has_text="1.000.000.000").wait_for()
+    assert page.inner_text("#fee-breakdown [data-field=buyer_pays]") == "—"
+    check_page(person, "create-too-much")
+    page.fill("#id_price", "2.000")  # below the minimum
+    page.locator("[data-live-error=price]").filter(has_text="10.000").wait_for()
+    assert page.inner_text("#fee-breakdown [data-field=buyer_pays]") == "—"
+    page.fill("#id_price", "250.000")
+    page.locator("#fee-breakdown [data-field=buyer_pays]").filter(has_text="Rp").wait_for()
+    assert page.locator("[data-live-error=price]").count() == 0
+
+    page.goto("/biaya-layanan/")
+    page.fill("#fee-calculator input[name=price]", "1.500.000")
+    page.wait_for_selector("[data-testid=fee-result]:not([hidden])")
+    page.fill("#fee-calculator input[name=price]", "5.000.000.000")
+    page.locator("[data-live-error=price]").filter(has_text="1.000.000.000").wait_for()
+    assert page.locator("[data-testid=fee-result]").is_hidden()
+
+    # Removing a payout account says what follows and needs a second click.
+    from accounts.models import PayoutDestination
+
+    destination = verified_bank(seller)
+    page.goto("/akun/profil/")
+    check_page(person, "profile")
+    page.click(f"[data-testid=remove-{destination.pk}] summary")
+    assert page.locator(f"[data-testid=confirm-remove-{destination.pk}]").is_visible()
+    page.click(f"[data-testid=confirm-remove-{destination.pk}]")
+    page.wait_for_url("**/akun/profil/**")
+    assert PayoutDestination.objects.get(pk=destination.pk).is_archived
