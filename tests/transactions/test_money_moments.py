@@ -1,13 +1,18 @@
 """What the transaction pages tell people at each money moment (issue 17): the live status
 fragment, the stepper and the next step, the collapsed and translated timeline, the plain money
 statement instead of ledger lines, and the invitation message."""
+import io
 import re
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from django.utils import translation
 
+from PIL import Image
+
+from disputes.models import Dispute
 from escrow import services as escrow_services
 from ledger.selectors import money_statement, transaction_postings
 from payments import services as payment_services
@@ -171,3 +176,16 @@ def test_confirm_and_refund_forms_spell_out_the_consequence(client, seller, buye
     # The dispute form is there, behind a secondary button, with no reason chosen for the buyer.
     assert '<details class="secondary-action" data-testid="dispute-toggle">' in html
     assert re.search(r'<select name="reason"[^>]*>\s*<option value="" selected>', html)
+
+
+def test_customers_see_no_file_hashes_in_a_dispute(client, seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    image = io.BytesIO()
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(image, "JPEG")
+    client.force_login(buyer)
+    client.post(reverse("disputes:open", args=[txn.reference]), {
+        "reason": "defective", "description": "Retak.", "evidence_purpose": "photo",
+        "evidence": SimpleUploadedFile("retak.jpg", image.getvalue(), content_type="image/jpeg")})
+    dispute = Dispute.objects.get()
+    html = client.get(dispute.get_absolute_url()).content.decode()
+    assert "retak.jpg" in html and "SHA-256" not in html
