@@ -321,7 +321,9 @@ class TransactionEvent(models.Model):
         verbose_name_plural = _("timeline events")
 
     def __str__(self) -> str:
-        return f"{self.escrow_transaction_id} {self.action} {self.from_status}→{self.to_status}"
+        # Shown to staff (admin inlines): the translated name, not the raw key.
+        moved = f" ({self.from_status}→{self.to_status})" if self.to_status else ""
+        return f"{self.label}{moved}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:
