@@ -129,6 +129,15 @@ def assert_accessible(person):
 def check_page(person, label=None):
     """The checks every journey page passes, then its screenshot."""
     assert_fits_the_screen(person)
+    assert_amounts_stay_whole(person)
     assert_accessible(person)
     if label:
         person.shot(label)
+
+
+def assert_amounts_stay_whole(person):
+    """No amount on the page breaks over two lines ("Rp" never wraps away from its digits)."""
+    broken = person.page.evaluate(
+        "Array.from(document.querySelectorAll('.money')).filter(e => e.getClientRects().length > 1)"
+        ".map(e => e.textContent)")
+    assert not broken, f"{person.page.url}: amounts wrap: {broken}"
