@@ -294,6 +294,9 @@ UPLOAD_MAX_BYTES = {
 # --- Email ----------------------------------------------------------------------------------
 _email = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(_email)
+if DEBUG and not env.str("EMAIL_URL", default=""):
+    # Development (make run): one line per email on the console, the full message at /dev/outbox/.
+    EMAIL_BACKEND = "intrasa.outbox.OutboxEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="INTRASA <no-reply@intrasa.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
