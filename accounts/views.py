@@ -255,7 +255,9 @@ def verify_email(request, token: str):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, _("Thank you: %(email)s is verified.") % {"email": request.user.email})
-    return redirect(reverse("accounts:profile") + EMAIL_ANCHOR)
+    # The top of the profile, not its email section: on a phone the anchor would scroll the message
+    # that says what happened out of view (issue 17).
+    return redirect("accounts:profile")
 
 
 @login_required
