@@ -32,3 +32,18 @@ def test_barcode_label_is_escaped():
 
 def test_qr_png_is_a_png():
     assert qr_png("00020101021226").startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_payment_steps_follow_the_readers_language_and_point_up():
+    """The steps are listed under the number they talk about: they say "above", and they are
+    translated when shown (not frozen in the language active when the module was imported)."""
+    from django.utils import translation
+
+    from payments.channels import CHANNELS
+
+    with translation.override("en"):
+        english = [str(step) for code in ("702", "706", "711") for step in CHANNELS[code].steps]
+    with translation.override("id"):
+        indonesian = [str(step) for code in ("702", "706", "711") for step in CHANNELS[code].steps]
+    assert english[0].startswith("ATM BCA: choose") and indonesian[0].startswith("ATM BCA: pilih")
+    assert not any("below" in step for step in english) and not any("di bawah" in step for step in indonesian)
