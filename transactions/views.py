@@ -117,6 +117,10 @@ def quote(request):
 @require_GET
 def detail(request, reference):
     txn = selectors.transaction_get_for_party(user=request.user, reference=reference)
+    return _render_detail(request, txn)
+
+
+def _render_detail(request, txn, *, ship_form=None, status=200):
     role = txn.role_of(request.user)
     postings = list(transaction_postings(escrow_transaction=txn))
     return render(request, "transactions/detail.html", {
@@ -130,9 +134,9 @@ def detail(request, reference):
         "actions": selectors.available_actions(escrow_transaction=txn, user=request.user),
         "postings": postings,
         "statement": money_statement(postings),
-        "reason_form": ReasonForm(), "ship_form": ShipForm(),
+        "reason_form": ReasonForm(), "ship_form": ship_form or ShipForm(),
         **_invitation_share(request, txn),
-    })
+    }, status=status)
 
 
 def _invitation_share(request, txn) -> dict:
@@ -173,9 +177,12 @@ def act(request, reference, action):
         raise Http404
     form_class = ACTION_FORMS.get(action)
     data = {}
+    form = None
     if form_class is not None:
         form = form_class(request.POST)
         if not form.is_valid():
+            if action == "ship":  # errors at the fields, with what was chosen (the courier) kept
+                return _render_detail(request, txn, ship_form=form, status=400)
             for errors in form.errors.values():
                 for error in errors:
                     messages.error(request, error)
@@ -184,6 +191,9 @@ def act(request, reference, action):
     try:
         ACTION_SERVICES[action](txn, request.user, data)
     except services.TransactionActionError as exc:
+        if action == "ship":
+            form.add_error(None, exc.message)
+            return _render_detail(request, txn, ship_form=form, status=400)
         messages.error(request, exc.message)
     else:
         messages.success(request, str(ACTION_DONE[action]))

@@ -189,3 +189,17 @@ def test_customers_see_no_file_hashes_in_a_dispute(client, seller, buyer):
     dispute = Dispute.objects.get()
     html = client.get(dispute.get_absolute_url()).content.decode()
     assert "retak.jpg" in html and "SHA-256" not in html
+
+
+def test_a_refused_shipment_keeps_the_courier_and_shows_the_error_at_the_form(client, seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    client.force_login(seller)
+    response = client.post(reverse("transactions:act", args=[txn.reference, "ship"]),
+                           {"courier": "sicepat", "tracking_number": ""})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert '<option value="sicepat" selected>' in html
+    assert 'data-testid="ship-error"' in html and "nomor resi" in html
+    assert f'hx-get="{txn.get_absolute_url()}"' in html  # the live refresh fetches the page, not the form's URL
+    txn.refresh_from_db()
+    assert txn.status == Status.VERIFIED
