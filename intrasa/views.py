@@ -1,5 +1,6 @@
 """Site-wide pages that belong to no single app."""
 from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
@@ -28,6 +29,7 @@ def _debug_only():
         raise Http404
 
 
+@login_required
 @require_GET
 def outbox(request):
     from . import outbox as store
@@ -36,6 +38,7 @@ def outbox(request):
     return render(request, "dev/outbox.html", {"messages_sent": store.outbox_list()})
 
 
+@login_required
 @require_GET
 def outbox_message(request, name):
     from . import outbox as store
@@ -47,6 +50,7 @@ def outbox_message(request, name):
     return render(request, "dev/outbox_message.html", {"message": message})
 
 
+@login_required
 @require_GET
 def outbox_html(request, name):
     """The HTML part as its own page, sandboxed: an email is not part of the site."""

@@ -6,6 +6,7 @@ from django.http import Http404
 from django.test import RequestFactory
 
 from intrasa import outbox, views
+from tests.factories import UserFactory
 
 
 @pytest.fixture
@@ -39,19 +40,20 @@ def test_each_email_is_one_console_line_with_subject_recipient_and_links(var_dir
 def test_outbox_pages_only_in_debug(var_dir, settings, db):
     send(outbox.OutboxEmailBackend())
     name = outbox.outbox_list()[0]["name"]
+    from django.contrib.auth.models import AnonymousUser
+
     request = RequestFactory().get("/dev/outbox/")
-    request.user = None
+    request.user = UserFactory()
     settings.DEBUG = False
     with pytest.raises(Http404):
         views.outbox_message(request, name)
     settings.DEBUG = True
-    from django.contrib.auth.models import AnonymousUser
-
-    request.user = AnonymousUser()
     request.session = {}
     assert "budi@example.co.id" in views.outbox_message(request, name).content.decode()
     with pytest.raises(Http404):
         views.outbox_message(request, "../../etc/passwd")
+    request.user = AnonymousUser()
+    assert views.outbox_message(request, name).status_code == 302  # a login first, even in development
 
 
 def test_development_settings_use_the_outbox_without_email_url():

@@ -12,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from intrasa.money import format_rupiah
-from ledger.selectors import money_statement, transaction_postings
+from ledger.selectors import transaction_postings
 
 from . import progress, selectors, services
 from .fees import FeeScheduleError, fee_quote
@@ -133,7 +133,6 @@ def _render_detail(request, txn, *, ship_form=None, status=200):
         "timeline": progress.timeline(selectors.transaction_timeline(escrow_transaction=txn)),
         "actions": selectors.available_actions(escrow_transaction=txn, user=request.user),
         "postings": postings,
-        "statement": money_statement(postings),
         "reason_form": ReasonForm(), "ship_form": ship_form or ShipForm(),
         **_invitation_share(request, txn),
     }, status=status)
