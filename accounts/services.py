@@ -423,7 +423,11 @@ def payout_destination_approve(
         destination.verification = PayoutDestination.Verification.APPROVED
         destination.approved_by = actor
         destination.approved_at = timezone.now()
-        destination.save(update_fields=["verification", "approved_by", "approved_at"])
+        # The failed check took the default away (disbursements.services._hand_over_default); an
+        # approved account gets it back when the owner has no other.
+        destination.is_default = destination.is_default or not PayoutDestination.objects.filter(
+            owner_id=destination.owner_id, is_default=True, is_archived=False).exists()
+        destination.save(update_fields=["verification", "approved_by", "approved_at", "is_default"])
         audit_record(actor=actor, action="payout_destination.approve", target=destination,
                      reason=reason,
                      data={"holder_name": destination.account_holder_name,

@@ -23,6 +23,7 @@ urlpatterns = [
     path("staf/autentikator/", views.staff_authenticator, name="staff_authenticator"),
     path("profil/", views.profile, name="profile"),
     path("profil/tujuan-pencairan/bank/", views.destination_add_bank, name="destination_add_bank"),
+    path("profil/tujuan-pencairan/status/", views.destinations_status, name="destinations_status"),
     path("profil/tujuan-pencairan/e-wallet/", views.destination_add_ewallet,
          name="destination_add_ewallet"),
     path("profil/tujuan-pencairan/<int:pk>/jadikan-utama/", views.destination_set_default,

@@ -20,7 +20,8 @@ from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django_htmx.http import trigger_client_event
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
@@ -193,6 +194,7 @@ def signup(request):
 def _render_profile(request, *, profile_form=None, bank_form=None, ewallet_form=None):
     """The profile page, with whichever of its three forms was just submitted (and failed)."""
     user = request.user
+    destinations = list(payout_destination_list(owner=user))
     if profile_form is None:
         profile_form = ProfileForm(prefix="profile", initial={
             "full_name": user.full_name, "phone": phone_for_display(user.phone),
@@ -202,10 +204,33 @@ def _render_profile(request, *, profile_form=None, bank_form=None, ewallet_form=
         "profile_form": profile_form,
         "bank_form": bank_form if bank_form is not None else BankDestinationForm(prefix="bank"),
         "ewallet_form": ewallet_form if ewallet_form is not None else EWalletDestinationForm(prefix="ewallet"),
-        "destinations": payout_destination_list(owner=user),
+        "destinations": destinations,
+        # While a bank account is being checked with the bank, the section follows the answer live.
+        "destinations_checking": any(d.verification == d.Verification.UNVERIFIED and d.kind == d.Kind.BANK
+                                     for d in destinations),
+        "destinations_token": _destinations_token(destinations),
         "verification_link_days": tokens.MAX_AGE.days,
     }
     return render(request, "accounts/profile.html", context)
+
+
+def _destinations_token(destinations) -> str:
+    return "|".join(f"{d.pk}:{d.verification}:{int(d.is_default)}" for d in destinations)
+
+
+@login_required
+@require_GET
+def destinations_status(request):
+    """The live answer of the bank account check (htmx polls it from the profile): 204 while nothing
+    changed, else the sentence for the page's live region and the event that refreshes the section."""
+    destinations = list(payout_destination_list(owner=request.user))
+    if request.GET.get("seen") == _destinations_token(destinations):
+        response = HttpResponse(status=204)
+    else:
+        response = trigger_client_event(HttpResponse(_("Your payout destinations were updated.")),
+                                        "intrasa:changed")
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 def _set_language_cookie(response, language: str) -> None:
@@ -255,7 +280,9 @@ def verify_email(request, token: str):
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, _("Thank you: %(email)s is verified.") % {"email": request.user.email})
-    return redirect(reverse("accounts:profile") + EMAIL_ANCHOR)
+    # The top of the profile, not its email section: on a phone the anchor would scroll the message
+    # that says what happened out of view (issue 17).
+    return redirect("accounts:profile")
 
 
 @login_required

@@ -704,10 +704,28 @@ def destination_verify(*, destination_id: int, client=None) -> str:
         destination.save(update_fields=["verified_name", "verified_at", "verification"])
         audit_record(actor=None, action="payout_destination.inquiry", target=destination,
                      data={"result": destination.verification, "code": result.response_code})
+        if destination.is_default and not destination.can_receive_payouts:
+            _hand_over_default(destination)
         if destination.can_receive_payouts:
             for payout in waiting:
                 payout_use_destination(payout=payout, destination=destination, actor=None)
         return destination.verification
+
+
+def _hand_over_default(destination) -> None:
+    """A failed check never leaves the account as the default: the newest account of the owner that
+    can receive payouts takes over, or none (payouts then wait for a verified account, and the
+    account becomes the default again if staff approve its name)."""
+    destination.is_default = False
+    destination.save(update_fields=["is_default"])
+    others = (PayoutDestination.objects.filter(owner_id=destination.owner_id, is_archived=False)
+              .exclude(pk=destination.pk).order_by("-created_at"))
+    successor = next((other for other in others if other.can_receive_payouts), None)
+    if successor is not None:
+        successor.is_default = True
+        successor.save(update_fields=["is_default"])
+    audit_record(actor=None, action="payout_destination.default_handed_over", target=destination,
+                 data={"successor": successor.pk if successor else None})
 
 
 def daily_limit_change(*, limit: int, effective_from: dt.date, actor, reason: str) -> DailyLimitChange:

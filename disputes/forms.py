@@ -8,7 +8,9 @@ from .models import Evidence, SettlementOffer
 
 
 class DisputeOpenForm(forms.Form):
-    reason = forms.ChoiceField(label=_("What went wrong?"), choices=DisputeReason.choices)
+    # Starts unselected: a preselected reason would be filed by a buyer who did not read the list.
+    reason = forms.ChoiceField(label=_("What went wrong?"),
+                               choices=[("", _("Choose what went wrong…")), *DisputeReason.choices])
     description = forms.CharField(label=_("Describe the problem"), widget=forms.Textarea(attrs={"rows": 4}),
                                   max_length=4000)
     evidence = forms.FileField(label=_("First evidence (optional)"), required=False,

@@ -30,11 +30,12 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ledger.models import AccountCategory, Posting
-from ledger.selectors import transaction_postings
+from ledger.selectors import money_statement, transaction_postings
 from payments.channels import channel_get
 from payments.models import Bill
 from refunds.access import Record, may_see, visible_postings
 from transactions.models import EscrowTransaction, Status
+from transactions.progress import timeline as timeline_for_people
 from transactions.selectors import transaction_timeline
 
 
@@ -145,6 +146,9 @@ def document_context(*, kind: DocumentKind, escrow_transaction: EscrowTransactio
         "txn": txn,
         "postings": postings,
         "timeline": timeline,
+        # The timeline as the parties read it: translated, repeated events collapsed.
+        "timeline_entries": timeline_for_people(timeline),
+        "statement": money_statement(postings),
         "bill": bill,
         "channel": channel.name if channel else (bill.get_method_display() if bill else ""),
         "payout": _movement(postings, AccountCategory.SELLER_PAYABLE),

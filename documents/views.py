@@ -23,6 +23,8 @@ def download(request, reference, kind):
     kind, txn, postings = document_transaction_get(user=request.user, reference=reference, slug=kind)
     context = document_context(kind=kind, escrow_transaction=txn, postings=postings)
     context["qr"] = qr_svg(context["check_url"], size_mm=28)
+    # Staff read the double-entry lines; the parties a plain money statement (documents/base.html).
+    context["staff_view"] = request.user.is_staff
     try:
         pdf = cached_pdf(kind.template, context, language=request.user.preferred_language, user=request.user)
     except RenderLimitReached:

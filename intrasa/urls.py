@@ -31,6 +31,14 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
+if settings.DEBUG:
+    # Emails sent in development (intrasa.outbox), never mounted with DEBUG off.
+    urlpatterns += [
+        path("dev/outbox/", views.outbox, name="dev_outbox"),
+        path("dev/outbox/<str:name>/", views.outbox_message, name="dev_outbox_message"),
+        path("dev/outbox/<str:name>/html/", views.outbox_html, name="dev_outbox_html"),
+    ]
+
 if settings.FASPAY_SANDBOX_ENABLED:
     # The Faspay stand-in (sandbox/). Production settings refuse to enable it unless asked.
     urlpatterns.append(path("sandbox/", include("sandbox.urls")))

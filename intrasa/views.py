@@ -1,6 +1,8 @@
 """Site-wide pages that belong to no single app."""
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
 from django.db import connection
-from django.http import JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
@@ -18,3 +20,46 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+# --- The development outbox (DEBUG only; intrasa.outbox) ------------------------------------
+
+def _debug_only():
+    if not settings.DEBUG:
+        raise Http404
+
+
+@login_required
+@require_GET
+def outbox(request):
+    from . import outbox as store
+
+    _debug_only()
+    return render(request, "dev/outbox.html", {"messages_sent": store.outbox_list()})
+
+
+@login_required
+@require_GET
+def outbox_message(request, name):
+    from . import outbox as store
+
+    _debug_only()
+    message = store.outbox_get(name)
+    if message is None:
+        raise Http404
+    return render(request, "dev/outbox_message.html", {"message": message})
+
+
+@login_required
+@require_GET
+def outbox_html(request, name):
+    """The HTML part as its own page, sandboxed: an email is not part of the site."""
+    from . import outbox as store
+
+    _debug_only()
+    message = store.outbox_get(name)
+    if message is None or not message["html"]:
+        raise Http404
+    response = HttpResponse(message["html"], content_type="text/html; charset=utf-8")
+    response["Content-Security-Policy"] = "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'"
+    return response

@@ -2,7 +2,7 @@
 from django.db.models import Case, F, Sum, When
 from django.db.models import BigIntegerField
 
-from .models import DEBIT_NORMAL, Account, Posting
+from .models import DEBIT_NORMAL, Account, AccountCategory as A, EntryKind as K, Posting
 
 SIGNED = Case(
     When(side=Posting.Side.DEBIT, then=F("amount")),
@@ -42,3 +42,32 @@ def transaction_postings(*, escrow_transaction):
         Posting.objects.filter(entry__escrow_transaction=escrow_transaction)
         .select_related("entry", "account").order_by("entry__posted_at", "entry_id", "id")
     )
+
+
+def money_statement(postings) -> dict[str, int]:
+    """A transaction's money in plain words, from its already loaded ``postings`` (no query): what the
+    buyer paid, the service fee, what INTRASA still holds, what is waiting for and what has reached
+    the seller and the buyer. The same flows as ``transactions.checks`` (paid = paid out + refunded
+    + fees + still held), so the customer's statement and the ledger check cannot disagree.
+
+    Customers see this instead of the double-entry lines, which stay for staff (admin, evidence)."""
+    flow: dict[tuple[str, str, str], int] = {}
+    balance: dict[str, int] = {}
+    for p in postings:
+        key = (p.entry.kind, p.account.category, p.side)
+        flow[key] = flow.get(key, 0) + p.amount
+        signed = p.amount if p.side == Posting.Side.DEBIT else -p.amount
+        balance[p.account.category] = balance.get(p.account.category, 0) + signed
+    owed = {category: normal_balance(category, total) for category, total in balance.items()}
+    return {
+        "paid": flow.get((K.PAYMENT_VERIFIED, A.ESCROW_HOLD, "C"), 0)
+        + flow.get((K.PAYMENT_UNMATCHED, A.BUYER_REFUND_PAYABLE, "C"), 0),
+        "fee": flow.get((K.ESCROW_RELEASE, A.FEE_REVENUE, "C"), 0) - flow.get((K.REVERSAL, A.FEE_REVENUE, "D"), 0),
+        "held": owed.get(A.ESCROW_HOLD, 0),
+        "seller_pending": owed.get(A.SELLER_PAYABLE, 0),
+        "paid_out": flow.get((K.PAYOUT, A.SELLER_PAYABLE, "D"), 0)
+        - flow.get((K.PAYOUT_REVERSED, A.SELLER_PAYABLE, "C"), 0),
+        "refund_pending": owed.get(A.BUYER_REFUND_PAYABLE, 0),
+        "refunded": flow.get((K.REFUND_SENT, A.BUYER_REFUND_PAYABLE, "D"), 0)
+        - flow.get((K.PAYOUT_REVERSED, A.BUYER_REFUND_PAYABLE, "C"), 0),
+    }

@@ -86,14 +86,15 @@ MESSAGES = {
     ),
     "verify_email": (
         _("Confirm your email address for INTRASA"),
-        _("Hello {name}, please confirm that {email} is your email address by opening the link "
+        # No "Hello" here: the email greets the recipient once, itself (notifications/email.*).
+        _("Please confirm that {email} is your email address by opening the link "
           "below while logged in to INTRASA. The link is valid for {days} days. Until the address "
           "is confirmed, invitations that sellers send to it are not listed in your account. "
           "If you did not create an INTRASA account, ignore this email."),
     ),
     "second_factor_enrolled": (
         _("An authenticator app was set up for your INTRASA staff account"),
-        _("Hello {name}, an authenticator app was just set up as the second factor of your INTRASA "
+        _("An authenticator app was just set up as the second factor of your INTRASA "
           "staff account. If this was not you, tell an INTRASA administrator at once: someone knows "
           "your password."),
     ),

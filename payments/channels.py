@@ -4,6 +4,7 @@ QRIS), with Faspay's channel codes (REFERENCE.md §4.2), the provider's settleme
 """
 from dataclasses import dataclass, field
 
+from django.utils.functional import lazy
 from django.utils.translation import gettext_lazy as _
 
 
@@ -53,27 +54,34 @@ class Channel:
 CLOSED_AMOUNT_DECISION = "no Faspay channel is documented as refusing amounts other than the bill's"
 
 
+def _in_language(message, **params):
+    """``message % params`` translated when shown, not when this module is imported (a lazy
+    string formatted at import would stay in the language active then)."""
+    return lazy(lambda: str(message) % params, str)()
+
+
 def _va_steps(bank: str, app: str):
     return (
-        _("ATM %(bank)s: choose Other Transactions → Transfer → Virtual Account, enter the virtual "
-          "account number below, check the name and the amount, then confirm.") % {"bank": bank},
-        _("%(app)s: open Transfer → Virtual Account, enter the virtual account number, check that "
-          "the amount is exactly the one shown here, then confirm with your PIN.") % {"app": app},
-        _("Other banks: choose interbank transfer to %(bank)s and use the virtual account number "
-          "as the account number.") % {"bank": bank},
+        _in_language(_("ATM %(bank)s: choose Other Transactions → Transfer → Virtual Account, enter the virtual "
+                       "account number shown above, check the name and the amount, then confirm."), bank=bank),
+        _in_language(_("%(app)s: open Transfer → Virtual Account, enter the virtual account number, check that "
+                       "the amount is exactly the one shown here, then confirm with your PIN."), app=app),
+        _in_language(_("Other banks: choose interbank transfer to %(bank)s and use the virtual account number "
+                       "as the account number."), bank=bank),
     )
 
 
 def _retail_steps(store: str):
     return (
-        _("Go to the cashier of any %(store)s and say that you want to pay a Faspay bill.") % {"store": store},
-        _("Show the payment code below and pay exactly the amount shown; keep the receipt."),
+        _in_language(_("Go to the cashier of any %(store)s and say that you want to pay a Faspay bill."),
+                     store=store),
+        _("Show the payment code or barcode above and pay exactly the amount shown; keep the receipt."),
     )
 
 
 QRIS_STEPS = (
     _("Open any app that supports QRIS (mobile banking, GoPay, OVO, DANA, ShopeePay, LinkAja)."),
-    _("Scan the QR code below, check that the amount and the merchant INTRASA are right, then pay."),
+    _("Scan the QR code above, check that the amount and the merchant INTRASA are right, then pay."),
 )
 
 CHANNELS: dict[str, Channel] = {

@@ -5,4 +5,5 @@ from . import views
 app_name = "payments"
 urlpatterns = [
     path("<str:reference>/", views.pay, name="pay"),
+    path("<str:reference>/qris.png", views.qris_image, name="qris_image"),
 ]

@@ -2,12 +2,17 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods
 
-from intrasa.qr import qr_svg
+from intrasa.barcodes import code128_svg
+from intrasa.money import format_rupiah
+from intrasa.qr import qr_png, qr_svg
+from transactions import progress
 from transactions.models import Status
+from transactions.selectors import live_token
 
 from . import selectors, services
 from .channels import CHANNELS, METHOD_LABELS, Method, channels_for
@@ -28,15 +33,55 @@ def pay(request, reference):
     groups = {}
     for channel in channels_for(txn.amount_due):
         groups.setdefault(channel.method, []).append(channel)
+    channel = CHANNELS.get(bill.channel_code) if bill else None
     return render(request, "payments/pay.html", {
         "txn": txn, "bill": bill, "groups": [(METHOD_LABELS[m], cs) for m, cs in groups.items()],
         "payable": txn.status == Status.CREATED,
+        "status_label": progress.status_label(txn),
+        "next_step": progress.next_step(txn, "buyer"),
+        "live_token": live_token(txn),
+        # The bill's own channel names its bank or store ("BCA Virtual Account", "Indomaret").
+        "channel_name": channel.name if channel else "",
         # QRIS: the provider's QR content; when it sends none, a QR of its payment page instead.
-        "qr": qr_svg(bill.qr_content or bill.redirect_url) if bill and bill.method == Method.QRIS
-        and (bill.qr_content or bill.redirect_url) else "",
-        "bill_steps": CHANNELS[bill.channel_code].steps if bill and bill.channel_code in CHANNELS else (),
+        "qr": qr_svg(_qris_content(bill)) if _qris_content(bill) else "",
+        "barcode": code128_svg(bill.pay_code, label=_("Barcode of the payment code %(code)s") % {"code": bill.pay_code})
+        if bill and bill.method == Method.RETAIL and bill.pay_code else "",
+        "amount_parts": _amount_parts(bill),
+        "bill_steps": channel.steps if channel else (),
         "bank": {"name": settings.INTRASA_ESCROW_BANK_NAME, "account": settings.INTRASA_ESCROW_BANK_ACCOUNT,
                  "holder": settings.INTRASA_ESCROW_BANK_HOLDER},
         "bank_transfer": Method.BANK_TRANSFER,
         "sandbox": settings.FASPAY_SANDBOX_ENABLED,
     })
+
+
+def _qris_content(bill) -> str:
+    if bill is None or bill.method != Method.QRIS:
+        return ""
+    return bill.qr_content or bill.redirect_url or ""
+
+
+def _amount_parts(bill) -> tuple[str, str, str]:
+    """The amount to pay split for display: formatted head, the digits that identify a bank transfer
+    (its unique code lowers the last three), and the plain digits for the copy button."""
+    if bill is None:
+        return "", "", ""
+    formatted = format_rupiah(bill.amount)
+    if bill.method == Method.BANK_TRANSFER and bill.unique_code and bill.amount >= 1000:
+        return formatted[:-3], formatted[-3:], str(bill.amount)
+    return formatted, "", str(bill.amount)
+
+
+@login_required
+@require_GET
+def qris_image(request, reference):
+    """The open QRIS bill's code as a PNG to save (download) and open in a payment app."""
+    txn = selectors.transaction_get_for_buyer(user=request.user, reference=reference)
+    bill = selectors.bill_current(escrow_transaction=txn)
+    content = _qris_content(bill)
+    if not content or bill.status != bill.Status.PENDING:
+        raise Http404
+    response = HttpResponse(qr_png(content), content_type="image/png")
+    response["Content-Disposition"] = f'attachment; filename="QRIS-{txn.reference}.png"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -103,3 +103,10 @@ def test_every_swap_of_two_characters_is_detected():
 def test_malformed_references():
     assert parse_reference("hello")[0] == ReferenceStatus.MALFORMED
     assert parse_reference("INT-1234")[0] == ReferenceStatus.MALFORMED
+
+
+def test_money_filter_keeps_rp_with_its_amount():
+    from intrasa.templatetags.intrasa_format import money
+
+    assert str(money(1250000)) == '<span class="money">Rp 1.250.000</span>'
+    assert money(None) == ""

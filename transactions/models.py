@@ -274,6 +274,7 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
 ACTION_LABELS = {
     "created": _("Transaction created"),
     "accepted": _("Buyer accepted the terms"),
+    "payment_method_chosen": _("Buyer chose a payment method"),
     "mark_paid": _("Payment received"),
     "verify": _("Payment verified"),
     "reopen_for_payment": _("Payment short: waiting for a new payment"),
@@ -320,7 +321,9 @@ class TransactionEvent(models.Model):
         verbose_name_plural = _("timeline events")
 
     def __str__(self) -> str:
-        return f"{self.escrow_transaction_id} {self.action} {self.from_status}→{self.to_status}"
+        # Shown to staff (admin inlines): the translated name, not the raw key.
+        moved = f" ({self.from_status}→{self.to_status})" if self.to_status else ""
+        return f"{self.label}{moved}"
 
     def save(self, *args, **kwargs):
         if self.pk is not None:

@@ -1,5 +1,5 @@
 """Reading transactions with a constant number of queries per page."""
-from django.db.models import Q
+from django.db.models import Count, Max, Q
 from django.http import Http404
 from django_fsm import can_proceed, has_transition_perm
 
@@ -68,3 +68,29 @@ def available_actions(*, escrow_transaction, user) -> list[str]:
     if "cancel" in actions and txn.role_of(user) == "buyer" and not txn.is_accepted:
         actions.remove("cancel")
     return actions
+
+
+def live_token(escrow_transaction) -> str:
+    """What an open page of the transaction last saw: its status and last change. The live status
+    fragment compares it with the row (one query) and tells the page to refresh only on a change."""
+    txn = escrow_transaction
+    return f"{txn.status}.{int(txn.updated_at.timestamp() * 1000)}"
+
+
+def transaction_live_token(*, user, reference: str) -> tuple[EscrowTransaction, str]:
+    """The transaction (only the fields the token and its label need) and its token, in one query."""
+    try:
+        txn = (EscrowTransaction.objects.filter(Q(seller=user) | Q(buyer=user))
+               .only("status", "updated_at", "buyer_id", "accepted_at", "seller_id").get(reference=reference))
+    except EscrowTransaction.DoesNotExist:
+        raise Http404 from None
+    return txn, live_token(txn)
+
+
+def dashboard_live_token(*, user) -> str:
+    """What the dashboard last saw: how many transactions the user has and the last change to any of
+    them, in one aggregate query."""
+    row = (EscrowTransaction.objects.filter(Q(seller=user) | Q(buyer=user))
+           .aggregate(count=Count("pk"), last=Max("updated_at")))
+    last = int(row["last"].timestamp() * 1000) if row["last"] else 0
+    return f"{row['count']}.{last}"

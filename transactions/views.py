@@ -2,7 +2,8 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
-from django.http import Http404, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
+from django_htmx.http import trigger_client_event
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
@@ -13,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from intrasa.money import format_rupiah
 from ledger.selectors import transaction_postings
 
-from . import selectors, services
+from . import progress, selectors, services
 from .fees import FeeScheduleError, fee_quote
 from .forms import FeeQuoteForm, ReasonForm, ShipForm, TransactionCreateForm
 from .models import Status
@@ -29,7 +30,45 @@ def dashboard(request):
     return render(request, "transactions/dashboard.html", {
         "page": page, "role": role, "status": status, "statuses": Status.choices,
         "invitations": selectors.pending_invitations_for(user=request.user)[:10],
+        "live_token": selectors.dashboard_live_token(user=request.user),
     })
+
+
+# The live status of open pages. A page polls its fragment every few seconds with the token of what
+# it shows; an unchanged transaction costs one query and answers 204 (htmx swaps nothing). On a
+# change the answer is one sentence for the page's polite live region and the ``intrasa:changed``
+# event, on which the page fetches itself again and swaps in its live part (hx-select): status,
+# stepper, next step and the actions that are possible now.
+LIVE_EVENT = "intrasa:changed"
+
+
+def _changed(sentence: str) -> HttpResponse:
+    response = HttpResponse(sentence, content_type="text/plain; charset=utf-8")
+    response["Cache-Control"] = "no-store"
+    return trigger_client_event(response, LIVE_EVENT)
+
+
+def _unchanged() -> HttpResponse:
+    response = HttpResponse(status=204)
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_GET
+def live_status(request, reference):
+    txn, token = selectors.transaction_live_token(user=request.user, reference=reference)
+    if request.GET.get("seen") == token:
+        return _unchanged()
+    return _changed(_("Updated: %(status)s.") % {"status": progress.status_label(txn)})
+
+
+@login_required
+@require_GET
+def dashboard_live_status(request):
+    if request.GET.get("seen") == selectors.dashboard_live_token(user=request.user):
+        return _unchanged()
+    return _changed(_("Your transactions were updated."))
 
 
 @login_required
@@ -78,15 +117,40 @@ def quote(request):
 @require_GET
 def detail(request, reference):
     txn = selectors.transaction_get_for_party(user=request.user, reference=reference)
+    return _render_detail(request, txn)
+
+
+def _render_detail(request, txn, *, ship_form=None, status=200):
+    role = txn.role_of(request.user)
+    postings = list(transaction_postings(escrow_transaction=txn))
     return render(request, "transactions/detail.html", {
         "txn": txn,
-        "role": txn.role_of(request.user),
-        "timeline": selectors.transaction_timeline(escrow_transaction=txn),
+        "role": role,
+        "status_label": progress.status_label(txn),
+        "steps": progress.steps(txn),
+        "next_step": progress.next_step(txn, role),
+        "live_token": selectors.live_token(txn),
+        "timeline": progress.timeline(selectors.transaction_timeline(escrow_transaction=txn)),
         "actions": selectors.available_actions(escrow_transaction=txn, user=request.user),
-        "postings": transaction_postings(escrow_transaction=txn),
-        "invitation_url": request.build_absolute_uri(services.invitation_path(txn)),
-        "reason_form": ReasonForm(), "ship_form": ShipForm(),
-    })
+        "postings": postings,
+        "reason_form": ReasonForm(), "ship_form": ship_form or ShipForm(),
+        **_invitation_share(request, txn),
+    }, status=status)
+
+
+def _invitation_share(request, txn) -> dict:
+    """The invitation as the seller shares it: the link, and a message that says what it is (item,
+    amount, seller, what INTRASA is, the reference to check on Cek Transaksi), so that it does not
+    read like a bare phishing link."""
+    url = request.build_absolute_uri(services.invitation_path(txn))
+    check_url = request.build_absolute_uri(reverse("pages:check_transaction"))
+    facts = {"seller": txn.seller.full_name, "title": txn.title, "amount": format_rupiah(txn.amount_due),
+             "reference": txn.reference, "url": url, "check_url": check_url}
+    short = _("%(seller)s invites you to pay for \"%(title)s\" (%(amount)s) through INTRASA, an escrow service "
+              "that holds your payment until you receive the item. Reference %(reference)s.") % facts
+    message = short + "\n\n" + _("Review and accept: %(url)s") % facts + "\n" + _(
+        "Check that the transaction is genuine by its reference at %(check_url)s") % facts
+    return {"invitation_url": url, "invitation_message": message, "invitation_message_short": short}
 
 
 ACTION_SERVICES = {
@@ -112,9 +176,12 @@ def act(request, reference, action):
         raise Http404
     form_class = ACTION_FORMS.get(action)
     data = {}
+    form = None
     if form_class is not None:
         form = form_class(request.POST)
         if not form.is_valid():
+            if action == "ship":  # errors at the fields, with what was chosen (the courier) kept
+                return _render_detail(request, txn, ship_form=form, status=400)
             for errors in form.errors.values():
                 for error in errors:
                     messages.error(request, error)
@@ -123,6 +190,9 @@ def act(request, reference, action):
     try:
         ACTION_SERVICES[action](txn, request.user, data)
     except services.TransactionActionError as exc:
+        if action == "ship":
+            form.add_error(None, exc.message)
+            return _render_detail(request, txn, ship_form=form, status=400)
         messages.error(request, exc.message)
     else:
         messages.success(request, str(ACTION_DONE[action]))

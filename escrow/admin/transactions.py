@@ -123,10 +123,15 @@ class SlaFilter(admin.SimpleListFilter):
 
 class TransactionEventInline(ReadOnlyInline):
     model = TransactionEvent
-    fields = ("created_at", "action", "from_status", "to_status", "actor", "actor_role", "reason")
+    fields = ("created_at", "step", "from_status", "to_status", "actor", "actor_role", "reason")
     readonly_fields = fields
     ordering = ("created_at", "id")
     show_change_link = False
+
+    @admin.display(description=gettext_lazy("action"))
+    def step(self, event):
+        """The event under its translated name, never the raw key (``payment_method_chosen``)."""
+        return event.label
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("actor")

@@ -43,6 +43,8 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
     "csp",
+    # htmx (served from django-htmx's static files) swaps small status fragments into open pages.
+    "django_htmx",
     "intrasa",
     "audit",
     "workdays",
@@ -75,6 +77,8 @@ MIDDLEWARE = [
     # request.user.is_verified(): has this session passed a second factor (staff admin).
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: the live status fragments answer htmx's polling (transactions.live).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "accounts.middleware.UserLanguageMiddleware",
     # Who is acting (profile history) and what staff open (the staff access log): privacy.middleware.
@@ -308,6 +312,9 @@ vars().update(_email)
 # Seconds for each blocking SMTP operation (connect, send): without it a mail server that stops
 # answering holds the sending worker forever (Django's default is no timeout).
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+if DEBUG and not env.str("EMAIL_URL", default=""):
+    # Development (make run): one line per email on the console, the full message at /dev/outbox/.
+    EMAIL_BACKEND = "intrasa.outbox.OutboxEmailBackend"
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="INTRASA <no-reply@intrasa.local>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 

@@ -129,3 +129,11 @@ def test_the_service_refuses_foreign_phone_and_unknown_language(db):
                      password="kopi-tubruk-pagi-hari", language="fr")
     assert set(excinfo.value.error_dict) == {"language"}
     assert not User.objects.exists()
+
+
+def test_password_rules_read_as_good_indonesian(client):
+    from django.urls import reverse
+
+    html = client.get(reverse("accounts:signup")).content.decode()
+    assert "Sandi anda" not in html and "informasi pribadi anda" not in html
+    assert "Kata sandi Anda tidak boleh hanya berisi angka." in html

@@ -104,3 +104,40 @@ def people(browser, live_server, request):
     for person in opened:
         person.close()
     assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
+
+
+# --- What every page of the journeys must pass (issue 17) -------------------------------------
+
+SERIOUS = ("serious", "critical")
+
+
+def assert_fits_the_screen(person):
+    """Nothing scrolls sideways: the page is no wider than the window (390 px on a phone)."""
+    scroll_width, inner_width = person.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert scroll_width <= inner_width, f"{person.page.url} scrolls sideways: {scroll_width} > {inner_width} px"
+
+
+def assert_accessible(person):
+    """axe-core finds no serious or critical violation on the page as it is now."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    violations = [v for v in Axe().run(person.page).response["violations"] if v["impact"] in SERIOUS]
+    assert not violations, f"{person.page.url}: " + "; ".join(
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in violations)
+
+
+def check_page(person, label=None):
+    """The checks every journey page passes, then its screenshot."""
+    assert_fits_the_screen(person)
+    assert_amounts_stay_whole(person)
+    assert_accessible(person)
+    if label:
+        person.shot(label)
+
+
+def assert_amounts_stay_whole(person):
+    """No amount on the page breaks over two lines ("Rp" never wraps away from its digits)."""
+    broken = person.page.evaluate(
+        "Array.from(document.querySelectorAll('.money')).filter(e => e.getClientRects().length > 1)"
+        ".map(e => e.textContent)")
+    assert not broken, f"{person.page.url}: amounts wrap: {broken}"

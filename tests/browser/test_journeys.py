@@ -109,6 +109,7 @@ def test_seller_and_buyer_complete_a_transaction(people, faspay, sendme, live_se
 
     # The buyer confirms; the payout goes out through SendMe.
     open_transaction(buyer, reference)
+    buyer.page.check("[data-testid=confirm-understood]")  # confirming releases the money: it asks first
     buyer.page.click(f"form[action$='/{reference}/confirm/'] button[type=submit]")
     buyer.page.wait_for_selector("[data-testid=documents]")
     assert status_of(reference) == Status.DISBURSED
@@ -153,8 +154,20 @@ def test_buyer_pays_with_each_method_on_the_sandbox_page(people, faspay, seller,
     person.page.wait_for_selector("[data-testid=instructions]")
     if channel in ("711", "715"):
         assert person.page.locator("[data-testid=qr] svg").count() == 1
+        # A buyer paying from this phone saves the QR as an image (issue 17).
+        with person.page.expect_download() as download:
+            person.page.click("[data-testid=qris-download]")
+        path = download.value.path()
+        assert open(path, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+        assert download.value.suggested_filename == f"QRIS-{txn.reference}.png"
     else:
         assert person.page.input_value("[data-testid=pay-code]")
+        assert person.page.locator("[data-testid=copy-pay-code]").is_visible()
+    if channel in ("706", "707"):
+        # The convenience-store code comes with a barcode the cashier can scan, drawn locally.
+        barcode = person.page.locator("[data-testid=barcode] svg")
+        assert barcode.count() == 1 and person.page.input_value("[data-testid=pay-code]") in barcode.get_attribute(
+            "aria-label")
     person.shot(f"instructions-{channel}")
     person.page.goto(person.page.get_attribute("[data-testid=sandbox-link]", "href"))
     person.page.click("input[name=action][value=pay] + button")
@@ -175,6 +188,12 @@ def test_bank_transfer_is_verified_when_finance_imports_the_statement(people, fa
     person.page.click("[data-testid=method-form] button[type=submit]")
     person.page.wait_for_selector("[data-testid=instructions]")
     amount = int("".join(ch for ch in person.page.inner_text("[data-testid=amount]") if ch.isdigit()))
+    # The digits that identify the transfer are highlighted and explained; every number has a copy button.
+    assert person.page.inner_text("[data-testid=unique-code]") == str(amount)[-3:]
+    assert str(amount)[-3:] in person.page.inner_text("[data-testid=unique-code-why]")
+    assert person.page.input_value("#amount-digits") == str(amount)
+    for button in ("copy-amount", "copy-bank-account"):
+        assert person.page.locator(f"[data-testid={button}]").is_visible()
     person.shot("bank-transfer")
 
     finance = UserFactory(email="keuangan@intrasa.co.id", is_staff=True)
@@ -232,6 +251,7 @@ def test_dispute_with_a_photo_answered_by_the_seller_and_split_by_staff(people, 
     person.context.add_cookies(login_cookie(buyer, person))
     open_transaction(person, txn.reference)
     form = "[data-testid=dispute-open-form]"
+    person.page.click("[data-testid=dispute-toggle] summary")  # a secondary action behind its button
     person.page.select_option(f"{form} select[name=reason]", "defective")
     person.page.fill(f"{form} textarea[name=description]", "Kaki meja retak saat diterima.")
     person.page.set_input_files(f"{form} input[type=file]", str(photo))

@@ -306,3 +306,31 @@ def test_late_answers_never_release_the_quota_twice(sendme, confirmed, seller):
     part.refresh_from_db()
     assert part.status == Disbursement.Status.FAILED
     assert DailyQuota.objects.get(day=day).used == 5_000_000
+
+
+def test_a_failed_account_check_never_leaves_the_account_as_the_default(sendme, seller):
+    """Issue 17: the default moves to an account that can receive payouts, or to none; staff
+    approving the name gives it back when the owner has no other default."""
+    from accounts.services import payout_destination_approve
+    from tests.factories import UserFactory
+
+    sendme("account_register", number="7001112223", holder_name="SARI PENJUAL")
+    good = BankDestinationFactory(owner=seller, account_number="7001112223", account_holder_name="Sari Penjual",
+                                  is_default=False)
+    services.destination_verify(destination_id=good.pk)
+    other = BankDestinationFactory(owner=seller, account_number="1212121212", account_holder_name="Sari Penjual",
+                                   is_default=True)
+    assert services.destination_verify(destination_id=other.pk) == PayoutDestination.Verification.NAME_MISMATCH
+    other.refresh_from_db()
+    good.refresh_from_db()
+    assert not other.is_default and good.is_default
+
+    lone = UserFactory(full_name="Rina Lestari")
+    mismatch = BankDestinationFactory(owner=lone, account_number="1212121212", account_holder_name="Rina Lestari",
+                                      is_default=True)
+    services.destination_verify(destination_id=mismatch.pk)
+    mismatch.refresh_from_db()
+    assert not mismatch.is_default and not PayoutDestination.objects.filter(owner=lone, is_default=True).exists()
+    payout_destination_approve(destination=mismatch, actor=UserFactory(is_staff=True), reason="Nama singkatan")
+    mismatch.refresh_from_db()
+    assert mismatch.is_default and mismatch.can_receive_payouts

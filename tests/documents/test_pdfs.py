@@ -72,7 +72,7 @@ def test_receipt_is_an_invoice_before_payment(client, seller, buyer):
     assert "Invoice" in text and "NOT PAID YET" in text
 
 
-def test_seller_payout_statement_shows_the_ledger(client, seller, confirmed):
+def test_seller_payout_statement_shows_a_plain_money_statement(client, seller, confirmed):
     client.force_login(seller)
     seller.preferred_language = "en"
     seller.save()
@@ -80,7 +80,9 @@ def test_seller_payout_statement_shows_the_ledger(client, seller, confirmed):
     assert confirmed.reference in text
     assert "Payout statement" in text
     assert "Rp 1.275.000" in text  # released to the seller: price + shipping, the buyer paid the fee
-    assert "Escrow released to seller" in text  # a ledger line of this transaction
+    # A plain money statement, not the double-entry lines (those stay for staff).
+    assert "Money in this transaction" in text and "Paid by the buyer" in text
+    assert "Escrow released to seller" not in text and "Debit" not in text
     assert WIB_TIME.search(text)
 
 
@@ -185,5 +187,5 @@ def test_payout_statement_lists_whatever_payout_lines_exist(client, seller, conf
     seller.preferred_language = "en"
     seller.save()
     text = pdf_text(client.get(url(confirmed, "laporan-pencairan")))
-    assert "Payout sent to seller" in text
+    assert "Paid out to the seller" in text and "Being paid out to the seller" in text  # the money statement
     assert "Rp 1.000.000" in text and "Rp 275.000" in text  # paid out so far, still to be paid out

@@ -139,3 +139,17 @@ def test_reference_in_finds_only_valid_references():
     broken = reference[:-1] + ("2" if reference[-1] != "2" else "3")
     assert reference_in(f"Transaksi {broken}") == ""
     assert reference_in("Konfirmasi email Anda") == ""
+
+
+@pytest.mark.parametrize("language,greeting", [("id", "Halo"), ("en", "Hello")])
+def test_the_verification_email_greets_once(mailoutbox, django_capture_on_commit_callbacks, language, greeting):
+    from accounts.services import user_send_verification_email
+    from tests.factories import UserFactory
+
+    user = UserFactory(email_verified_at=None, preferred_language=language, full_name="Budi Santoso")
+    with django_capture_on_commit_callbacks(execute=True):
+        user_send_verification_email(user=user)
+    (message,) = mailoutbox
+    assert message.body.count(greeting) == 1 and f"{greeting} Budi," in message.body
+    html = message.alternatives[0][0]
+    assert html.count(greeting) == 1

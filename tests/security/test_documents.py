@@ -195,6 +195,7 @@ def test_dispute_evidence_by_party(client, people, disputed):
 # --- PDFs and the ledger lines in them -------------------------------------------------------------
 
 LINE_OF_BUYERS_MONEY = "Payment owed back to the buyer"  # EntryKind.PAYMENT_UNMATCHED, in English
+STATEMENT_OF_BUYERS_MONEY = "Being refunded to the buyer"  # the same money in the parties' statement
 
 
 @pytest.fixture
@@ -243,16 +244,19 @@ def test_pdfs_by_party_and_the_buyers_own_money_stays_off_the_sellers_pages(clie
             elif response.status_code == 200 and party in ("buyer", "seller", "customer_service"):
                 texts[slug, party] = pdf_text(response)
     assert not wrong, "\n".join(wrong)
-    # The seller's payout statement shows the deal, not the buyer's second payment.
-    assert "Escrow released to seller" in texts["laporan-pencairan", "seller"]
+    # The seller's payout statement shows the deal, not the buyer's second payment. The parties read
+    # a plain money statement (issue 17), staff the ledger lines.
+    assert "Paid by the buyer" in texts["laporan-pencairan", "seller"]
+    assert STATEMENT_OF_BUYERS_MONEY not in texts["laporan-pencairan", "seller"]
     assert LINE_OF_BUYERS_MONEY not in texts["laporan-pencairan", "seller"]
-    assert LINE_OF_BUYERS_MONEY in texts["kuitansi", "buyer"]
+    assert STATEMENT_OF_BUYERS_MONEY in texts["kuitansi", "buyer"]
     assert LINE_OF_BUYERS_MONEY in texts["laporan-pencairan", "customer_service"]  # staff see every line
+    assert "Debit" not in texts["kuitansi", "buyer"] and "Debit" in texts["laporan-pencairan", "customer_service"]
     # The same on the transaction page.
     seller_page = as_party(client, people, "seller").get(txn.get_absolute_url()).content.decode()
     buyer_page = as_party(client, people, "buyer").get(txn.get_absolute_url()).content.decode()
-    assert "Escrow released to seller" in seller_page and LINE_OF_BUYERS_MONEY not in seller_page
-    assert LINE_OF_BUYERS_MONEY in buyer_page
+    assert 'data-testid="money-statement"' in seller_page and STATEMENT_OF_BUYERS_MONEY not in seller_page
+    assert STATEMENT_OF_BUYERS_MONEY in buyer_page
     assert "Double or repeated payment" not in seller_page and "Double or repeated payment" in buyer_page
 
 

@@ -12,6 +12,10 @@ def test_default_language_is_indonesian(client, seller, buyer):
     txn = scenarios.create(seller, buyer)
     html = client.get(reverse("transactions:detail", args=[txn.reference])).content.decode()
     assert 'lang="id"' in html
+    # Before the buyer accepts, the transaction waits for the buyer, not for a payment (issue 17).
+    assert "Menunggu persetujuan pembeli" in html and "Menunggu pembayaran" not in html
+    scenarios.advance(txn, buyer, "created")  # accepted, not paid yet
+    html = client.get(reverse("transactions:detail", args=[txn.reference])).content.decode()
     assert "Menunggu pembayaran" in html  # Status.CREATED in Indonesian
 
 

@@ -1,0 +1,160 @@
+"""Where a transaction stands, in the words its buyer and seller need: the stepper (Dibuat → Dibayar →
+Diverifikasi → Dikirim → Diterima → Dicairkan, with the branch it took) and one sentence saying what
+happens next, who must act and by when.
+
+Read-only and computed from the transaction row alone (its status and timestamps), so the pages
+and the live status fragment that show it cost no extra query.
+"""
+from dataclasses import dataclass
+
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
+
+from intrasa.money import format_rupiah
+from intrasa.wib import format_wib
+
+from .models import EscrowTransaction, Status
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    label: str
+    state: str  # "done", "current", "todo", "branch" (the road the transaction left the main path by)
+
+
+# The main road, each step with the timestamp that says it happened.
+_MAIN = (
+    ("created", pgettext_lazy("transaction step", "Created"), "created_at"),
+    ("paid", pgettext_lazy("transaction step", "Paid"), "paid_at"),
+    ("verified", pgettext_lazy("transaction step", "Verified"), "verified_at"),
+    ("shipped", pgettext_lazy("transaction step", "Shipped"), "shipped_at"),
+    ("confirmed", pgettext_lazy("transaction step", "Received"), "confirmed_at"),
+    ("disbursed", pgettext_lazy("transaction step", "Paid out"), None),
+)
+_BRANCHES = {
+    Status.DISPUTED: pgettext_lazy("transaction step", "In dispute"),
+    Status.REFUNDED: pgettext_lazy("transaction step", "Refunded"),
+    Status.CANCELLED: pgettext_lazy("transaction step", "Cancelled"),
+    Status.EXPIRED: pgettext_lazy("transaction step", "Expired"),
+}
+_ORDER = [key for key, _label, _field in _MAIN]
+
+
+def _rupiah(amount: int) -> str:
+    """An amount inside a sentence, with a no-break space so that "Rp" never wraps away from it."""
+    return format_rupiah(amount).replace(" ", "\u00a0")
+
+
+def status_label(txn: EscrowTransaction) -> str:
+    """The status as people read it: before the buyer accepts, the transaction waits for the buyer's
+    acceptance, not for a payment nobody can make yet."""
+    if txn.status == Status.CREATED and not txn.is_accepted:
+        return _("Awaiting the buyer's acceptance")
+    return str(txn.get_status_display())
+
+
+def steps(txn: EscrowTransaction) -> list[Step]:
+    """The stepper. On the main road, steps up to the status are done and the next one is current;
+    on a branch, the steps that happened are done, then the branch, and the rest is not shown."""
+    delivered_label = None if txn.needs_shipping else pgettext_lazy("transaction step", "Delivered")
+    if txn.status in _BRANCHES:
+        result = [Step(key, str(delivered_label if key == "shipped" and delivered_label else label), "done")
+                  for key, label, field in _MAIN if field and getattr(txn, field)]
+        result.append(Step(txn.status, str(_BRANCHES[txn.status]),
+                           "current" if txn.status == Status.DISPUTED else "branch"))
+        return result
+    reached = _ORDER.index(txn.status)
+    result = []
+    for index, (key, label, _field) in enumerate(_MAIN):
+        if key == "shipped" and delivered_label:
+            label = delivered_label
+        if index <= reached:
+            state = "done"
+        elif index == reached + 1:
+            state = "current"
+        else:
+            state = "todo"
+        result.append(Step(key, str(label), state))
+    if txn.status == Status.DISBURSED:
+        result[-1] = Step("disbursed", result[-1].label, "done")
+    return result
+
+
+def next_step(txn: EscrowTransaction, role: str | None) -> str:
+    """One sentence: what happens next, who must act and by when (WIB)."""
+    status, seller = txn.status, role == "seller"
+    if status == Status.CREATED and not txn.is_accepted:
+        if seller:
+            return _("Waiting for the buyer to accept the invitation before %(when)s. Share the invitation "
+                     "link below.") % {"when": format_wib(txn.invitation_expires_at)}
+        return _("Waiting for the buyer to accept the invitation before %(when)s.") % {
+            "when": format_wib(txn.invitation_expires_at)}
+    if status == Status.CREATED:
+        if seller:
+            return _("Waiting for the buyer to pay before %(when)s. Do not ship yet: INTRASA tells you when "
+                     "the payment is verified.") % {"when": format_wib(txn.payment_due_at)}
+        return _("Pay %(amount)s before %(when)s. INTRASA holds it until you confirm receipt.") % {
+            "amount": _rupiah(txn.amount_due), "when": format_wib(txn.payment_due_at)}
+    if status == Status.PAID:
+        return _("Payment received. INTRASA is verifying it with the payment provider; this usually takes "
+                 "a few minutes. Nobody needs to do anything, and the buyer must not pay again.")
+    if status == Status.VERIFIED:
+        if seller:
+            if txn.needs_shipping:
+                return _("The payment is held by INTRASA. Ship the goods before %(when)s and enter the receipt "
+                         "(resi) number.") % {"when": format_wib(txn.shipping_deadline)}
+            return _("The payment is held by INTRASA. Deliver before %(when)s and mark it as delivered.") % {
+                "when": format_wib(txn.shipping_deadline)}
+        return _("Your payment is held by INTRASA. Waiting for the seller to ship before %(when)s.") % {
+            "when": format_wib(txn.shipping_deadline)}
+    if status == Status.SHIPPED:
+        if seller:
+            return _("Waiting for the buyer to confirm receipt. If the buyer says nothing, it is confirmed "
+                     "automatically on %(when)s and you are paid.") % {"when": format_wib(txn.inspection_ends_at)}
+        return _("Check what you received and confirm receipt before %(when)s. If something is wrong, report a "
+                 "problem before then; if you do nothing, the seller is paid automatically.") % {
+            "when": format_wib(txn.inspection_ends_at)}
+    if status == Status.CONFIRMED:
+        if seller:
+            return _("Receipt confirmed. INTRASA is sending %(amount)s to your payout account; the payout "
+                     "section below shows its progress.") % {"amount": _rupiah(txn.seller_receives)}
+        return _("Receipt confirmed. INTRASA is paying the seller. Nothing more is needed from you.")
+    if status == Status.DISBURSED:
+        if seller:
+            return _("Complete: %(amount)s was paid out to your account.") % {
+                "amount": _rupiah(txn.seller_receives)}
+        return _("Complete: the seller has been paid. Thank you for using INTRASA.")
+    if status == Status.DISPUTED:
+        return _("The money is frozen while the dispute is open. Follow the dispute below: it says who must "
+                 "answer and by when.")
+    if status == Status.REFUNDED:
+        if seller:
+            return _("The buyer's payment is being returned to the buyer. Nothing more is needed from you.")
+        return _("Your payment is being returned to you. The refund page says what is still needed from you "
+                 "and where the money is.")
+    if status == Status.CANCELLED:
+        return _("This transaction was cancelled before any payment. No money moved.")
+    return _("This transaction expired before it was paid. No money moved.")
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    label: str
+    event: object  # the latest TransactionEvent of the run (its time, actor and reason are shown)
+    count: int
+
+
+def timeline(events) -> list[TimelineEntry]:
+    """The timeline as customers read it: each event under its translated name, and a run of the same
+    event without a state change (a buyer trying one payment method after another, repeated
+    reminders) collapsed into one line with how many times it happened."""
+    entries: list[TimelineEntry] = []
+    for event in events:
+        previous = entries[-1] if entries else None
+        if (previous is not None and previous.event.action == event.action
+                and not (event.to_status or event.reason or previous.event.to_status or previous.event.reason)):
+            entries[-1] = TimelineEntry(previous.label, event, previous.count + 1)
+        else:
+            entries.append(TimelineEntry(event.label, event, 1))
+    return entries
