@@ -41,7 +41,7 @@ _BRANCHES = {
 _ORDER = [key for key, _label, _field in _MAIN]
 
 
-def _rupiah(amount: int) -> str:
+def _rupiah_on_one_line(amount: int) -> str:
     """An amount inside a sentence, with a no-break space so that "Rp" never wraps away from it."""
     return format_rupiah(amount).replace(" ", "\u00a0")
 
@@ -95,7 +95,7 @@ def next_step(txn: EscrowTransaction, role: str | None) -> str:
             return _("Waiting for the buyer to pay before %(when)s. Do not ship yet: INTRASA tells you when "
                      "the payment is verified.") % {"when": format_wib(txn.payment_due_at)}
         return _("Pay %(amount)s before %(when)s. INTRASA holds it until you confirm receipt.") % {
-            "amount": _rupiah(txn.amount_due), "when": format_wib(txn.payment_due_at)}
+            "amount": _rupiah_on_one_line(txn.amount_due), "when": format_wib(txn.payment_due_at)}
     if status == Status.PAID:
         return _("Payment received. INTRASA is verifying it with the payment provider; this usually takes "
                  "a few minutes. Nobody needs to do anything, and the buyer must not pay again.")
@@ -118,12 +118,12 @@ def next_step(txn: EscrowTransaction, role: str | None) -> str:
     if status == Status.CONFIRMED:
         if seller:
             return _("Receipt confirmed. INTRASA is sending %(amount)s to your payout account; the payout "
-                     "section below shows its progress.") % {"amount": _rupiah(txn.seller_receives)}
+                     "section below shows its progress.") % {"amount": _rupiah_on_one_line(txn.seller_receives)}
         return _("Receipt confirmed. INTRASA is paying the seller. Nothing more is needed from you.")
     if status == Status.DISBURSED:
         if seller:
             return _("Complete: %(amount)s was paid out to your account.") % {
-                "amount": _rupiah(txn.seller_receives)}
+                "amount": _rupiah_on_one_line(txn.seller_receives)}
         return _("Complete: the seller has been paid. Thank you for using INTRASA.")
     if status == Status.DISPUTED:
         return _("The money is frozen while the dispute is open. Follow the dispute below: it says who must "
