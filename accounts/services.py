@@ -296,7 +296,7 @@ def payout_destination_add_bank(
 ) -> PayoutDestination:
     """Add a domestic bank account. It starts unverified: the account inquiry that compares the
     holder name with the bank's record runs later, before the first payout."""
-    errors = {}
+    errors: dict[str, ValidationError | list[ValidationError]] = {}
     try:
         validate_bank_code(bank_code)
     except ValidationError as error:
@@ -326,7 +326,7 @@ def payout_destination_add_ewallet(
     *, owner: User, provider: str, phone: str, registered_name: str
 ) -> PayoutDestination:
     """Add an e-wallet (OVO, GoPay, DANA, LinkAja), identified by its Indonesian phone number."""
-    errors = {}
+    errors: dict[str, ValidationError | list[ValidationError]] = {}
     if provider not in EWALLET_PROVIDERS:
         errors["provider"] = ValidationError(_("Choose one of the supported e-wallets."),
                                              code="unknown_provider")

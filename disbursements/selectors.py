@@ -83,7 +83,7 @@ class _Days:
         self.rows = {row.day: row for row in DailyQuota.objects.filter(day__gte=start)}
         self.changes = list(DailyLimitChange.objects.order_by("-effective_from", "-created_at")
                             .values_list("effective_from", "limit"))
-        self.remaining = {}
+        self.remaining: dict[dt.date, int] = {}
 
     def limit(self, day: dt.date) -> int:
         row = self.rows.get(day)
@@ -135,7 +135,7 @@ def payout_schedule(*, now: dt.datetime | None = None) -> tuple[dict, dict]:
              .exclude(status__in=[Disbursement.Status.SUCCEEDED, Disbursement.Status.CANCELLED])
              .select_related("payout", "retried_by").order_by(*QUEUE_ORDER))
     plan = {}
-    finished = {}
+    finished: dict[int, dt.datetime | None] = {}  # payout pk -> when its last part lands (None: unknown)
     for part in parts:
         outlook = outlooks[part.payout_id]
         if part.status in (Disbursement.Status.FAILED, Disbursement.Status.REVERSED):
@@ -152,7 +152,7 @@ def payout_schedule(*, now: dt.datetime | None = None) -> tuple[dict, dict]:
             finished.setdefault(part.payout_id, now)
             continue
         earliest = _earliest(part, now)
-        placed = []
+        placed: list[tuple[dt.date | None, dt.datetime | None]] = []  # (None, None): beyond the horizon
         day = wib_date(earliest)
         for chunk in _chunks(part, days.limit(day)):
             d = day
@@ -176,7 +176,7 @@ def payout_schedule(*, now: dt.datetime | None = None) -> tuple[dict, dict]:
             finished[part.payout_id] = None
             outlook.parts.append((part.pk, part.amount, None))
             continue
-        at = max(at for _d, at in placed)
+        at = max(at for _d, at in placed if at is not None)  # every one is set: checked just above
         outlook.parts.append((part.pk, part.amount, at))
         if wib_date(at) > wib_date(earliest):
             outlook.reason = outlook.reason or "daily_limit"

@@ -70,9 +70,11 @@ NOT_FOUND_GRACE = dt.timedelta(minutes=2)  # a transfer SendMe has not recorded 
 
 # A part in one of these states never changes again (a reversal only follows a success).
 FINAL = (Disbursement.Status.FAILED, Disbursement.Status.CANCELLED, Disbursement.Status.REVERSED)
-PAYABLE = {Payout.Purpose.SELLER_PAYOUT: AccountCategory.SELLER_PAYABLE,
+# Keyed by Payout.purpose as stored (a str); the enum members hash and compare as their values.
+PAYABLE: dict[str, str] = {Payout.Purpose.SELLER_PAYOUT: AccountCategory.SELLER_PAYABLE,
            Payout.Purpose.BUYER_REFUND: AccountCategory.BUYER_REFUND_PAYABLE}
-DONE_KIND = {Payout.Purpose.SELLER_PAYOUT: EntryKind.PAYOUT, Payout.Purpose.BUYER_REFUND: EntryKind.REFUND_SENT}
+DONE_KIND: dict[str, str] = {Payout.Purpose.SELLER_PAYOUT: EntryKind.PAYOUT,
+                             Payout.Purpose.BUYER_REFUND: EntryKind.REFUND_SENT}
 
 
 class DisbursementError(ServiceError):
@@ -447,7 +449,7 @@ def _fail(part: Disbursement, reason: str, now: dt.datetime) -> None:
     payout.need_action()
     payout.save(update_fields=["status"])
     if part.destination and part.last_response_code[:3] == "404" and part.last_response_code[-2:] == "11":
-        PayoutDestination.objects.filter(pk=part.destination_id).update(
+        PayoutDestination.objects.filter(pk=part.destination.pk).update(
             verification=PayoutDestination.Verification.INVALID)
     txn = payout.escrow_transaction
     audit_record(actor=None, action="disbursement.failed", target=part, reason=reason,

@@ -7,6 +7,8 @@ answer in time (``refunds.policy`` deadlines, working days, WIB) the beat job ha
 staff, who resolve it in the admin through ``dispute_resolve`` — the same resolution path as an
 agreement, so the ledger, timeline and refund request are identical whoever decided.
 """
+from typing import TYPE_CHECKING
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,6 +32,9 @@ from workdays.calendar import working_calendar
 
 from .models import Dispute, DisputeMessage, Evidence, PartyRole, SettlementOffer
 from intrasa.uploads import check_upload, private_path
+
+if TYPE_CHECKING:
+    from refunds.models import RefundRequest
 
 
 class DisputeError(ServiceError):
@@ -362,6 +367,7 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
     # A fresh instance rather than refresh_from_db(): django-fsm's refresh lifts the protection
     # of the status field for every thread while it runs.
     txn = type(txn).objects.get(pk=txn.pk)
+    request: RefundRequest | None
     if outcome == SettlementOffer.Outcome.SPLIT:
         request = refund_services.refund_request_create(
             escrow_transaction=txn, case=refund_case, amount=buyer_amount, source_key=f"dispute-split:{dispute.pk}",
@@ -373,14 +379,15 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
         request = None
     if seller_amount:
         seller_payout_plan(escrow_transaction=txn, amount=seller_amount, actor=actor)
-    if request is not None and return_shipping and policy.DISPUTE_REFUND_CASE[dispute.reason] in \
-            policy.SELLER_FAULT_CASES:
-        figure = policy.refund_amount(policy.DISPUTE_REFUND_CASE[dispute.reason], price=txn.price,
-                                      shipping_cost=txn.shipping_cost, buyer_fee=txn.buyer_fee,
-                                      held=txn.amount_received or 0, return_shipping=return_shipping,
-                                      item_sent_back=True)
-        request.uncovered_amount = figure.uncovered_amount
-        request.save(update_fields=["uncovered_amount"])
+    if request is not None and return_shipping:
+        case = policy.dispute_refund_case(dispute.reason)
+        if case in policy.SELLER_FAULT_CASES:
+            figure = policy.refund_amount(case, price=txn.price,
+                                          shipping_cost=txn.shipping_cost, buyer_fee=txn.buyer_fee,
+                                          held=txn.amount_received or 0, return_shipping=return_shipping,
+                                          item_sent_back=True)
+            request.uncovered_amount = figure.uncovered_amount
+            request.save(update_fields=["uncovered_amount"])
     now = timezone.now()
     dispute.resolve()
     dispute.outcome = outcome

@@ -23,6 +23,7 @@ posted by the disbursements and refunds apps, and each document simply lists wha
 its accounts exist when it is rendered.
 """
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.http import Http404
@@ -38,12 +39,15 @@ from transactions.models import EscrowTransaction, Status
 from transactions.progress import timeline as timeline_for_people
 from transactions.selectors import transaction_timeline
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
+
 
 @dataclass(frozen=True)
 class DocumentKind:
     slug: str  # the URL segment, in Bahasa Indonesia like the rest of the URLs
     record: Record  # who may download it: refunds.access
-    title: str
+    title: "StrPromise"  # lazy: translated when shown
     template: str
 
 

@@ -67,10 +67,10 @@ def escrow_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
     ``None`` when the buyer acted first or a dispute froze the clock."""
     with transaction.atomic():
         txn = _lock_unless_reversed(escrow_transaction)
-        txn = transaction_services.transaction_auto_confirm(escrow_transaction=txn)
-        if txn is not None:
-            seller_payout_plan(escrow_transaction=txn, amount=txn.seller_receives)
-        return txn
+        confirmed = transaction_services.transaction_auto_confirm(escrow_transaction=txn)
+        if confirmed is not None:
+            seller_payout_plan(escrow_transaction=confirmed, amount=confirmed.seller_receives)
+        return confirmed
 
 
 # --- refunding the buyer --------------------------------------------------------------------

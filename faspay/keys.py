@@ -73,6 +73,8 @@ def load_or_generate_key_pair(key_dir: Path, name: str) -> KeyPair:
 
 
 _key_cache: dict[tuple, KeyPair] = {}
+# Public keys loaded on their own (the private key lives elsewhere); same lock, cleared together.
+_public_key_cache: dict[tuple[str, str], PublicKey] = {}
 _key_cache_lock = threading.Lock()
 
 
@@ -160,9 +162,9 @@ def merchant_public_key() -> PublicKey:
     if public_path and not private_path:
         cache_key = ("public", public_path)
         with _key_cache_lock:
-            if cache_key not in _key_cache:
-                _key_cache[cache_key] = load_public_key(Path(public_path).read_bytes())
-            return _key_cache[cache_key]
+            if cache_key not in _public_key_cache:
+                _public_key_cache[cache_key] = load_public_key(Path(public_path).read_bytes())
+            return _public_key_cache[cache_key]
     return merchant_key_pair().public_key
 
 
@@ -181,9 +183,9 @@ def faspay_public_key() -> PublicKey:
     if path:
         cache_key = ("public", path)
         with _key_cache_lock:
-            if cache_key not in _key_cache:
-                _key_cache[cache_key] = load_public_key(Path(path).read_bytes())
-            return _key_cache[cache_key]
+            if cache_key not in _public_key_cache:
+                _public_key_cache[cache_key] = load_public_key(Path(path).read_bytes())
+            return _public_key_cache[cache_key]
     return dev_key_pair(FASPAY_SANDBOX_KEY_NAME).public_key
 
 
@@ -191,6 +193,7 @@ def clear_key_cache() -> None:
     """Forget loaded keys (tests that swap key settings call this)."""
     with _key_cache_lock:
         _key_cache.clear()
+        _public_key_cache.clear()
 
 
 def default_signer() -> AsymmetricSigner:

@@ -43,7 +43,7 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import requests
@@ -53,6 +53,9 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from . import urls
 from .errors import FaspayError
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 
 WIB = ZoneInfo("Asia/Jakarta")
 TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%S+07:00"
@@ -151,6 +154,7 @@ def load_public_key(pem: bytes | str) -> PublicKey:
     """Load an RSA public key from PEM: SubjectPublicKeyInfo (``BEGIN PUBLIC KEY``), PKCS#1
     (``BEGIN RSA PUBLIC KEY``) or an X.509 certificate, as partners hand out any of the three."""
     data = pem.encode("ascii") if isinstance(pem, str) else pem
+    key: PublicKeyTypes  # any kind until the RSA check below
     if b"BEGIN CERTIFICATE" in data:
         from cryptography import x509
 

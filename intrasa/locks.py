@@ -80,7 +80,8 @@ def _held_rank_state() -> dict:
 
             state["marker"] = marker
             transaction.on_commit(marker)
-        connection._intrasa_lock_state = state
+        # Our own per-connection attribute, unknown to the stubs of BaseDatabaseWrapper.
+        connection._intrasa_lock_state = state  # type: ignore[attr-defined]
     return state
 
 
@@ -127,7 +128,8 @@ def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool
     worker holds it (or it does not exist); otherwise a missing row raises ``DoesNotExist``."""
     model = _model(model_or_label)
     _check_order(_label(model), pk)
-    queryset = model.objects.select_for_update(of=("self",), skip_locked=skip_locked).filter(pk=pk, **filters)
+    # _default_manager: the manager Django's generic code uses; ``objects`` on every INTRASA model.
+    queryset = model._default_manager.select_for_update(of=("self",), skip_locked=skip_locked).filter(pk=pk, **filters)
     if related:
         queryset = queryset.select_related(*related)
     if skip_locked:

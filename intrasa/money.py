@@ -14,6 +14,7 @@ circled digits, which ``int()`` would silently read).
 """
 import re
 import unicodedata
+from typing import TypeGuard
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
@@ -85,7 +86,7 @@ def parse_rupiah(text: str) -> int:
     return amount
 
 
-def check_rupiah_range(amount, *, minimum: int, maximum: int) -> bool:
+def check_rupiah_range(amount: object, *, minimum: int, maximum: int) -> TypeGuard[int]:
     """Whether ``amount`` is a whole-Rupiah ``int`` within [minimum, maximum]: the guard every
     service runs before an amount reaches a ``BigIntegerField`` (defence in depth behind the form)."""
     return isinstance(amount, int) and not isinstance(amount, bool) and minimum <= amount <= maximum

@@ -50,6 +50,7 @@ import re
 import uuid
 import warnings
 from dataclasses import dataclass
+from typing import NoReturn
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -146,7 +147,7 @@ class CheckedFile:
     extension: str  # of the stored file
 
 
-def _refuse(message: str, code: str = "file_type"):
+def _refuse(message: str, code: str = "file_type") -> NoReturn:
     raise ValidationError(message, code=code)
 
 
@@ -257,10 +258,14 @@ def reencode_image(data: bytes, name: str) -> tuple[bytes, str, str, str]:
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data))
+            # Annotated as the base class: the steps below replace it with plain (non-file) images.
+            image: Image.Image = Image.open(io.BytesIO(data))
             if image.width * image.height > MAX_IMAGE_PIXELS:
                 raise _too_large_image(name)
             source_format = image.format
+            if source_format is None or source_format not in IMAGE_OUTPUT:
+                # The caller sniffed one of IMAGE_OUTPUT from the same bytes; anything else is unreadable.
+                raise ValueError(f"unexpected image format {source_format!r}")
             if source_format == "JPEG":
                 # Let libjpeg decode at 1/2, 1/4 or 1/8 scale when that is still large enough.
                 image.draft(image.mode, (MAX_IMAGE_SIDE, MAX_IMAGE_SIDE))
@@ -359,7 +364,7 @@ def check_pdf(data: bytes, name: str) -> None:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted:
             try:
-                opened = reader.decrypt("")
+                opened: int = reader.decrypt("")  # a PasswordType, an IntEnum: 0 = not decrypted
             except Exception:  # noqa: BLE001 - unknown encryption handlers raise their own errors
                 opened = 0
             if not opened:

@@ -45,7 +45,7 @@ def account_get(*, category: str, escrow_transaction=None) -> Account:
 def _validate(lines: list[Line]) -> None:
     if len(lines) < 2:
         raise LedgerError("an entry needs at least two postings")
-    totals = defaultdict(int)
+    totals: defaultdict[str, int] = defaultdict(int)
     for line in lines:
         if not isinstance(line.amount, int) or isinstance(line.amount, bool):
             raise LedgerError(f"amounts are whole Rupiah integers, got {line.amount!r}")
@@ -102,7 +102,7 @@ def entry_post(
 def _accounts_for(categories: set[str], escrow_transaction) -> dict[str, Account]:
     """The accounts of ``categories`` in one query; the missing ones are created."""
     per_transaction = {c for c in categories if c in PER_TRANSACTION}
-    found = {}
+    found: dict[str, Account] = {}
     if per_transaction and escrow_transaction is not None:
         found.update((a.category, a) for a in Account.objects.filter(category__in=per_transaction,
                                                                      escrow_transaction=escrow_transaction))
@@ -118,7 +118,7 @@ def _accounts_for(categories: set[str], escrow_transaction) -> dict[str, Account
 def entry_reverse(*, entry: JournalEntry, reason: str, actor=None) -> JournalEntry:
     """Correct a posted entry with its mirror image; the original stays as it was."""
     postings = list(entry.postings.select_related("account"))
-    opposite = {Posting.Side.DEBIT: Posting.Side.CREDIT, Posting.Side.CREDIT: Posting.Side.DEBIT}
+    opposite: dict[str, str] = {Posting.Side.DEBIT: Posting.Side.CREDIT, Posting.Side.CREDIT: Posting.Side.DEBIT}
     return entry_post(
         idempotency_key=f"reversal:{entry.idempotency_key}",
         kind=EntryKind.REVERSAL,

@@ -14,6 +14,7 @@ refunded); a payment-code look-up is one.
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Prefetch
@@ -29,6 +30,9 @@ from transactions.fees import tier_fee
 from transactions.models import ACTION_LABELS, CLOSED_STATES, EscrowTransaction, FeeTier, Status, TransactionEvent
 from transactions.references import ReferenceStatus, normalize_reference, parse_reference
 from workdays.calendar import working_calendar
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrPromise
 
 # FAQ: the seller is paid "dalam waktu maksimal 1x24 jam kerja" after the buyer's confirmation.
 PAYOUT_WORKING_HOURS = 24
@@ -114,7 +118,7 @@ _PUBLIC_NON_STATE_ACTIONS = {"accepted"}
 
 
 def _public_step(event: TransactionEvent) -> PublicStep:
-    label = ACTION_LABELS.get(event.action)
+    label: StrPromise | str | None = ACTION_LABELS.get(event.action)
     if label is None:
         label = Status(event.to_status).label if event.to_status in Status.values else event.action
     return PublicStep(step=event.action, label=str(label), at=event.created_at)
@@ -155,6 +159,7 @@ def public_transaction_lookup(*, text: str) -> TransactionLookup:
         return TransactionLookup(LookupOutcome.MALFORMED)
     if status == ReferenceStatus.CHECK_FAILED:
         return TransactionLookup(LookupOutcome.MISTYPED)
+    assert reference is not None  # parse_reference: a VALID status always carries the reference
     events = TransactionEvent.objects.only(*_EVENT_FIELDS).order_by("created_at", "id")
     txn = (EscrowTransaction.objects.only(*_PUBLIC_FIELDS)
            .prefetch_related(Prefetch("events", queryset=events, to_attr="public_events"))

@@ -167,6 +167,7 @@ def _start(txn_id: int, buyer, channel_code: str) -> _Started:
                 pay_code=settings.INTRASA_ESCROW_BANK_ACCOUNT, expires_at=expires_at,
             )
         else:
+            assert channel is not None  # every code but BANK_TRANSFER was checked to be a channel above
             bill = Bill.objects.create(
                 escrow_transaction=txn, method=channel.method, channel_code=channel.code,
                 bill_no=_new_bill_no(txn), amount=txn.amount_due, expires_at=expires_at,
@@ -211,6 +212,8 @@ def _bill_request(bill: Bill) -> faspay_debit.BillRequest:
     same request (Faspay returns the same bill for the same ``bill_no`` and data)."""
     txn = bill.escrow_transaction
     buyer = txn.buyer
+    # Bills are created only for the buyer bound to the transaction (_start), who is never unbound.
+    assert buyer is not None
     return faspay_debit.BillRequest(
         bill_no=bill.bill_no, bill_description=f"INTRASA {txn.reference}", amount=bill.amount,
         channel_code=bill.channel_code, expires_at=bill.expires_at, customer_number=str(buyer.pk),

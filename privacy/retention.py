@@ -257,11 +257,15 @@ LOGIN_RECORDS = RetentionRule(
     legal_basis="UU No. 27/2022 (PDP), Pasal 20 ayat (2) huruf f, Pasal 35, 39",
     at_end=_("Deleted."),
 )
+# The services set expiry dates from these two periods; named so their type is Period, never None.
+DATA_EXPORTS_PERIOD = Period(days=7)
+EMAIL_CHANGES_PERIOD = Period(days=3)
+
 DATA_EXPORTS = RetentionRule(
     key="data_exports",
     record=_("Archives of your data that you downloaded"),
     contents=_("A copy of everything listed here"),
-    period=Period(days=7),
+    period=DATA_EXPORTS_PERIOD,
     anchor=_("the archive is ready"),
     purpose=_("To let you download the copy you asked for."),
     legal_basis="UU No. 27/2022 (PDP), Pasal 7, 13, 32",
@@ -271,7 +275,7 @@ EMAIL_CHANGES = RetentionRule(
     key="email_change_requests",
     record=_("Requests to change your email address"),
     contents=_("The new address until you confirm it"),
-    period=Period(days=3),
+    period=EMAIL_CHANGES_PERIOD,
     anchor=_("the request is made"),
     purpose=_("To check that the new address is yours before it replaces the old one."),
     legal_basis="UU No. 27/2022 (PDP), Pasal 6, 30",

@@ -164,8 +164,11 @@ COUNT_TEXT = {
 
 
 def _latest_until(rule: retention.RetentionRule, anchors) -> dt.datetime | None:
+    period = rule.period
     anchors = [anchor for anchor in anchors if anchor is not None]
-    return max(rule.until(anchor) for anchor in anchors) if anchors else None
+    if period is None or not anchors:  # kept while the account is open: no end date to show
+        return None
+    return max(period.until(anchor) for anchor in anchors)
 
 
 def erasure_kept(*, user, now: dt.datetime | None = None) -> list[KeptItem]:

@@ -207,7 +207,7 @@ def export_build(*, export_id: int) -> PersonalDataExport | None:
             locked.file.name = stored_name
             locked.mark_ready()
             locked.ready_at = now
-            locked.expires_at = retention.DATA_EXPORTS.period.until(now)
+            locked.expires_at = retention.DATA_EXPORTS_PERIOD.until(now)
             locked.sha256, locked.size = sha256, size
             locked.save(update_fields=["file", "status", "ready_at", "expires_at", "sha256", "size"])
             with translation.override(user.preferred_language):
@@ -224,7 +224,8 @@ def export_download(*, export: PersonalDataExport, user) -> PersonalDataExport:
     if export.user_id != user.pk:
         raise PrivacyError(_("This archive is not yours."), code="not_owner")
     now = timezone.now()
-    if export.status != PersonalDataExport.Status.READY or not export.file or export.expires_at <= now:
+    if (export.status != PersonalDataExport.Status.READY or not export.file or export.expires_at is None
+            or export.expires_at <= now):
         raise PrivacyError(_("This download link has expired. Ask for a new archive below."), code="expired")
     PersonalDataExport.objects.filter(pk=export.pk).update(downloaded_at=now)
     return export
@@ -265,7 +266,7 @@ def email_change_request(*, user, new_email: str) -> EmailChangeRequest:
         now = timezone.now()
         change = EmailChangeRequest.objects.create(
             user=locked, new_email=new_email, token_digest=_token_digest(token),
-            expires_at=retention.EMAIL_CHANGES.period.until(now),
+            expires_at=retention.EMAIL_CHANGES_PERIOD.until(now),
         )
         audit_record(actor=locked, action="privacy.email_change_request", target=locked,
                      data={"new_email": _mask_email(new_email)})

@@ -19,6 +19,7 @@ import hashlib
 import json
 import re
 import secrets
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -118,7 +119,7 @@ def authenticate(*, method: str, operation: str, headers, raw_body: bytes) -> di
 # --- field helpers ---------------------------------------------------------------------------
 
 def _required(body: dict, field: str) -> str:
-    value = body
+    value: Any = body  # walks down the dotted path: a dict, then whatever the field holds
     for part in field.split("."):
         value = value.get(part) if isinstance(value, dict) else None
     if value is None or value == "":
@@ -243,7 +244,9 @@ def transfer_interbank(body: dict) -> dict:
         raise SnapError(400, "01", "Invalid Field Format beneficiaryBankCode")
     if not catalogue.BANK_ACCOUNT_FORMAT.match(account_no):
         raise SnapError(400, "01", "Invalid Field Format beneficiaryAccountNo")
-    info = body.get("additionalInfo") if isinstance(body.get("additionalInfo"), dict) else {}
+    info = body.get("additionalInfo")
+    if not isinstance(info, dict):
+        info = {}
     transfer = _create(
         Transfer.Kind.BANK, partner_reference_no=partner_reference_no,
         fingerprint={"amount": amount, "account": account_no, "bank": bank_code, "source": source_no},
@@ -392,7 +395,9 @@ def balance_inquiry(body: dict) -> dict:
 
 
 def transaction_history(body: dict) -> dict:
-    info = body.get("additionalInfo") if isinstance(body.get("additionalInfo"), dict) else {}
+    info = body.get("additionalInfo")
+    if not isinstance(info, dict):
+        info = {}
     account = _source_account(str(info.get("accountNo") or settings.SENDME_SOURCE_ACCOUNT))
     movements = DepositMovement.objects.filter(account=account)
     for field, lookup in (("fromDateTime", "created_at__gte"), ("toDateTime", "created_at__lte")):
@@ -475,7 +480,7 @@ def transfers_due() -> list[int]:
 
 def callback_payload(transfer: Transfer) -> dict:
     """The SNAP-style callback body (undocumented by Faspay; modelled on /transfer/status)."""
-    payload = {
+    payload: dict[str, Any] = {
         "originalReferenceNo": transfer.reference_no,
         "originalPartnerReferenceNo": transfer.partner_reference_no,
         "serviceCode": transfer.service_code,

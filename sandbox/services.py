@@ -2,6 +2,9 @@
 
 Every mutation of sandbox state outside the two protocols goes through a function here.
 """
+from collections.abc import Callable
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,7 +22,8 @@ def _boolean(value) -> bool:
     raise ValueError(value)
 
 
-CONFIG_FIELDS = {
+# Each setting and the function that parses a submitted value for it.
+CONFIG_FIELDS: dict[str, Callable[[Any], Any]] = {
     "settle_delay_seconds": int, "reverse_delay_seconds": int, "callback_max_attempts": int,
     "callback_retry_seconds": int, "timestamp_skew_seconds": int, "bank_transfer_limit": int,
     "ewallet_topup_limit": int, "debit_amount_scale": int, "notification_url": str, "notification_format": str,

@@ -344,8 +344,9 @@ def transaction_expire(*, escrow_transaction) -> EscrowTransaction:
 
 # --- money in -------------------------------------------------------------------------------
 
-def transaction_mark_paid(*, escrow_transaction, payment_reference: str, amount: int) -> EscrowTransaction:
-    """A payment notification arrived. Money is not real until ``transaction_verify``."""
+def transaction_mark_paid(*, escrow_transaction, payment_reference: str, amount: int | None) -> EscrowTransaction:
+    """A payment notification arrived (``amount`` when the source states one). Money is not real
+    until ``transaction_verify``."""
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         if txn.status == Status.PAID and txn.paid_at is not None:
@@ -535,6 +536,11 @@ def transaction_refund(*, escrow_transaction, actor, reason: str, by_agreement: 
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         role = Role.STAFF if actor.is_staff and txn.role_of(actor) is None else txn.role_of(actor)
+        if role is None:
+            # Neither a party nor staff: the transition's permission would refuse them too, and
+            # nobody else can have accepted an agreement (the timeline needs a role).
+            raise TransactionActionError(_("You are not allowed to do this on this transaction."),
+                                         code="forbidden")
         _transition(txn, "refund", actor=actor, role=role, reason=reason, check_permission=not by_agreement,
                     data={"by_agreement": True, "accepted_by": actor.full_name} if by_agreement else None)
         held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)

@@ -195,6 +195,7 @@ def penalty_forecast(*, now: dt.datetime | None = None) -> PenaltyForecast:
     if reason in ("joined_before", "join_date_unknown", "go_live_unknown"):
         return PenaltyForecast(start=None, end=None, invoice_on=None, months=[], target=target,
                                not_applicable=reason, joined_on=joined_on)
+    assert first_month is not None  # otherwise the reason is "go_live_unknown", returned just above
     start, end, invoice_on = rules.penalty_period(local.date(), first_month)
     if local.date() < first_month:
         start, end, invoice_on = first_month, rules.add_months(first_month, 2), rules.add_months(first_month, 3)

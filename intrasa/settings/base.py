@@ -9,6 +9,7 @@ worker and beat, no Redis) and the built-in Faspay sandbox on the same server.
 """
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import environ
 from celery.schedules import crontab
@@ -349,7 +350,7 @@ CONTENT_SECURITY_POLICY = {
 }
 # Permissions-Policy (django-permissions-policy): INTRASA uses no device or browser feature. The
 # list holds the features Chromium recognises (an unknown name only earns a console warning).
-PERMISSIONS_POLICY = {
+PERMISSIONS_POLICY: dict[str, list[str]] = {
     feature: []
     for feature in (
         "accelerometer", "autoplay", "camera", "display-capture", "encrypted-media", "fullscreen", "geolocation",
@@ -458,7 +459,7 @@ TREASURY_MERCHANT_JOINED_ON = env.str("TREASURY_MERCHANT_JOINED_ON", default="")
 # The treasury page asks SendMe for the balance while staff wait: a short timeout.
 TREASURY_BALANCE_TIMEOUT_SECONDS = env.float("TREASURY_BALANCE_TIMEOUT_SECONDS", default=5.0)
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},

@@ -215,6 +215,18 @@ def test_the_link_is_for_the_owner_logged_in_and_expires(client, buyer, stranger
     assert "application/zip" not in response.get("Content-Type", "")
 
 
+def test_a_ready_archive_without_an_expiry_counts_as_expired(client, buyer, committed):
+    # expires_at is nullable (unset until ready); a ready row without it is refused, not a 500.
+    client.force_login(buyer)
+    export = build(client, committed)
+    PersonalDataExport.objects.filter(pk=export.pk).update(expires_at=None)
+    export.refresh_from_db()
+    with pytest.raises(services.PrivacyError) as excinfo:
+        services.export_download(export=export, user=buyer)
+    assert excinfo.value.code == "expired"
+    assert PersonalDataExport.objects.get(pk=export.pk).downloaded_at is None
+
+
 def test_the_link_lasts_seven_days(client, buyer, committed):
     client.force_login(buyer)
     export = build(client, committed)

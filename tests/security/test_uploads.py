@@ -411,3 +411,17 @@ def test_a_file_stored_before_the_checks_is_still_never_a_page(client, disputed,
     client.force_login(buyer)
     response = client.get(evidence.get_absolute_url())
     assert_sandboxed_download(response, "application/octet-stream", "halaman.bin")
+
+
+def test_reencoding_an_image_of_a_format_we_do_not_store_is_refused_as_unreadable():
+    # check_upload sniffs the format first; reencode_image, called directly with anything else
+    # (here a BMP), refuses it with the "cannot be read" message instead of failing with a KeyError.
+    from django.core.exceptions import ValidationError
+
+    from intrasa.uploads import reencode_image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (20, 20), (200, 10, 10)).save(buffer, format="BMP")
+    with pytest.raises(ValidationError) as excinfo:
+        reencode_image(buffer.getvalue(), "gambar.bmp")
+    assert excinfo.value.code == "image_unreadable"

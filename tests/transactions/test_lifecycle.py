@@ -231,6 +231,19 @@ def test_buyer_cannot_refund_himself(seller, buyer):
         escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=buyer, reason="mau uang kembali")
 
 
+def test_refund_by_agreement_refuses_someone_who_is_neither_party_nor_staff(seller, buyer, stranger):
+    # Without a permission check (an accepted agreement) an outsider would otherwise reach the
+    # timeline with no role: refused up front, nothing changes.
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    with pytest.raises(TransactionActionError) as excinfo:
+        services.transaction_refund(escrow_transaction=txn, actor=stranger, reason="bukan urusannya",
+                                    by_agreement=True)
+    assert excinfo.value.code == "forbidden"
+    txn.refresh_from_db()
+    assert txn.status == Status.VERIFIED
+    assert not txn.events.filter(action="refund").exists()
+
+
 def test_mark_disbursed_requires_seller_payable_to_be_paid_out(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
     with pytest.raises(TransactionActionError) as excinfo:
