@@ -96,8 +96,10 @@ def seller_payout_plan(*, escrow_transaction, amount: int, actor=None) -> Payout
 
 
 def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, reason: str = "",
-                destination: PayoutDestination | None = None, actor=None) -> Payout:
-    """Plan paying ``amount`` to ``recipient``; call inside the transaction that made it payable."""
+                destination: PayoutDestination | None = None, actor=None, use_default: bool = True) -> Payout:
+    """Plan paying ``amount`` to ``recipient``; call inside the transaction that made it payable.
+    ``use_default=False``: only ``destination`` (the caller applied its own rules, e.g. refunds'
+    same-name rule); without one the payout waits for an account."""
     now = timezone.now()
     payout = Payout.objects.create(
         escrow_transaction=escrow_transaction, purpose=purpose, recipient=recipient, amount=amount,
@@ -105,7 +107,8 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
         due_at=(working_calendar().add_working_hours(now, rules.PAYOUT_PROMISE_WORKING_HOURS)
                 if purpose == Payout.Purpose.SELLER_PAYOUT else None),
     )
-    destination = destination or _default_destination(recipient)
+    if destination is None and use_default:
+        destination = _default_destination(recipient)
     if destination is not None and destination.can_receive_payouts:
         _create_parts(payout, destination, actor=actor)
     elif destination is not None and destination.kind == PayoutDestination.Kind.BANK \

@@ -367,8 +367,9 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
             escrow_transaction=txn, case=refund_case, amount=buyer_amount, source_key=f"dispute-split:{dispute.pk}",
             requested_by=actor, dispute=dispute, description=reason)
     elif outcome == SettlementOffer.Outcome.REFUND:
-        request = refund_services.refund_request_for_escrow_refund(escrow_transaction=txn, amount=held,
-                                                                   reason=reason, dispute=dispute)
+        request = refund_services.refund_request_for_escrow_refund(
+            escrow_transaction=txn, amount=held, reason=reason, dispute=dispute,
+            return_agreed=return_shipping_payer != policy.ReturnShippingPayer.NONE)
     else:
         request = None
     if seller_amount:

@@ -178,6 +178,16 @@ MESSAGES = {
         _("Refund request for {reference} rejected"),
         _("The refund request for \"{title}\" was rejected. Reason: {reason}"),
     ),
+    "refund_account_refused": (
+        _("Refund for {reference}: choose another account"),
+        _("INTRASA could not send the refund of {amount} for \"{title}\" to your e-wallet: it is registered to "
+          "\"{name}\", not to you ({reason}). Add or choose a bank account or e-wallet in your own name on the refund "
+          "page."),
+    ),
+    "refund_task": (
+        _("Refund task for {reference}: due {deadline}"),
+        _("You hold the next step of the refund of {amount} for \"{title}\" ({case}): {task} Due by {deadline}."),
+    ),
     "refund_completed": (
         _("Refund for {reference} completed"),
         _("{amount} for \"{title}\" was refunded to the buyer. The refund receipt is on the transaction page."),

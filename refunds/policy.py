@@ -12,9 +12,16 @@ Decisions taken where the seed is silent or does not fit INTRASA, written down h
   refund is paid by Faspay SendMe to a bank account or e-wallet **in the buyer's own name** (the
   "rekening pengganti, hanya atas nama yang sama" rule of section 4): a bank account only after
   SendMe's account inquiry reports a holder name matching the buyer's full name
-  (``disbursements.services.destination_verify``); an e-wallet only if registered in the buyer's
-  name (SendMe has no e-wallet inquiry, so a top-up to someone else's wallet fails and is retried
-  by staff).
+  (``disbursements.services.destination_verify``); an e-wallet only once its registered name is
+  known to be the buyer's (next point).
+* **E-wallets: same name, checked by a person.** Faspay publishes no e-money account inquiry
+  (``shared/faspay/REFERENCE.md``: ``/emoney/account-inquiry`` "not found for Faspay"), and a top-up
+  to a phone number registered to someone else *succeeds*: the money would be gone. So: (1) the
+  registered name the buyer types must match the buyer's full name (``disbursements.rules.names_match``),
+  else the wallet is refused at once with the reason; (2) even then the refund is **held for staff
+  review** (``StaffTask.REVIEW_EWALLET_NAME``, a named Finance member, due within a working day): staff
+  check the name the e-wallet shows (the buyer's screenshot, a call) and confirm it with a reason or
+  refuse it with the name they saw; only a confirmed wallet is paid (``ewallet_name_confirmed``).
 * **Cards, instalments, paylater.** INTRASA has no card channel today. The rule is encoded anyway
   (``REFUND_ROUTES`` / ``refundable_after_issuer_fees``) and tested, so that adding such a channel
   cannot silently refund through SendMe or repay the issuer's admin fee.
@@ -264,10 +271,18 @@ def refundable_after_issuer_fees(amount: int, *, family: str, issuer_admin_fee: 
     return amount
 
 
-def substitute_account_acceptable(*, owner_id: int, buyer_id: int, can_receive_payouts: bool) -> bool:
+def ewallet_name_confirmed(*, kind: str, verification: str) -> bool:
+    """A bank account is checked by the bank's account inquiry; an e-wallet's registered name only
+    by INTRASA staff (module docstring): ``approved`` is their confirmation."""
+    return kind != "ewallet" or verification == "approved"
+
+
+def substitute_account_acceptable(*, owner_id: int, buyer_id: int, can_receive_payouts: bool,
+                                  name_confirmed: bool = True) -> bool:
     """A substitute account must belong to the buyer and be verified in the buyer's name (the
-    account inquiry compared its holder name with the buyer's full name)."""
-    return owner_id == buyer_id and can_receive_payouts
+    account inquiry compared its holder name with the buyer's full name, or staff confirmed an
+    e-wallet's registered name: ``name_confirmed``)."""
+    return owner_id == buyer_id and can_receive_payouts and name_confirmed
 
 
 # --- 5) Documents --------------------------------------------------------------------------------
@@ -283,25 +298,83 @@ class Document(models.TextChoices):
 
 
 BASE_DOCUMENTS = (Document.ORDER_NUMBER, Document.PROOF_OF_PAYMENT)
-REQUIRED_DOCUMENTS = {
-    **{case: BASE_DOCUMENTS for case in RefundCase.values},
-    **{case: BASE_DOCUMENTS + (Document.RMA_NUMBER, Document.RETURN_RECEIPT, Document.INSPECTION_RESULT)
-       for case in RETURN_CASES},
-    **{case: BASE_DOCUMENTS + (Document.BANK_STATEMENT,) for case in PAYMENT_CASES},
-}
+RETURN_DOCUMENTS = (Document.RMA_NUMBER, Document.RETURN_RECEIPT, Document.INSPECTION_RESULT)
 # Documents that are typed (a number) rather than uploaded.
 TEXT_DOCUMENTS = frozenset({Document.ORDER_NUMBER, Document.RMA_NUMBER})
-# Documents only INTRASA staff may record (the inspection is "ours").
-STAFF_DOCUMENTS = frozenset({Document.INSPECTION_RESULT})
+# Documents only INTRASA records: the RMA number is issued by INTRASA when a return is authorised
+# (a buyer cannot "have" one), and the inspection is "ours" (seed section 5: "hasil inspeksi kami").
+STAFF_DOCUMENTS = frozenset({Document.RMA_NUMBER, Document.INSPECTION_RESULT})
 
 
-def required_documents(case: str) -> tuple[str, ...]:
-    return REQUIRED_DOCUMENTS[case]
+def goods_come_back(case: str, *, shipped: bool, return_agreed: bool = True) -> bool:
+    """Whether the refund waits for the goods to come back to the seller (and so needs the return
+    documents of seed section 5).
+
+    Decision: only a *return* case whose goods were actually shipped. A buyer whose seller never
+    shipped, a cancellation, a pre-order cancelled, goods that never arrived, a split or a payment
+    problem has nothing to send back, so is never asked for an RMA, a return receipt or an
+    inspection result. A dispute settled (or decided) with "no return needed"
+    (``ReturnShippingPayer.NONE``) also lets the buyer keep the goods: ``return_agreed=False``.
+    """
+    return case in RETURN_CASES and shipped and return_agreed
 
 
-def missing_documents(case: str, present) -> list[str]:
+def required_documents(case: str, *, goods_return: bool | None = None) -> tuple[str, ...]:
+    """The documents a request of ``case`` needs (seed section 5). ``goods_return`` says whether
+    the goods come back (``goods_come_back``); when unknown, a return case is assumed to need them."""
+    documents = BASE_DOCUMENTS
+    if case in RETURN_CASES and (goods_return is None or goods_return):
+        documents += RETURN_DOCUMENTS
+    if case in PAYMENT_CASES:
+        documents += (Document.BANK_STATEMENT,)
+    return documents
+
+
+def missing_documents(case: str, present, *, goods_return: bool | None = None) -> list[str]:
+    """Required documents not yet present; a document staff waived (with a reason) is present."""
     present = set(present)
-    return [doc for doc in required_documents(case) if doc not in present]
+    return [doc for doc in required_documents(case, goods_return=goods_return) if doc not in present]
+
+
+def who_supplies(document: str) -> str:
+    """``"intrasa"`` for the documents INTRASA records itself, ``"buyer"`` for the rest: the buyer's
+    page asks the buyer only for the buyer's."""
+    return "intrasa" if document in STAFF_DOCUMENTS else "buyer"
+
+
+def rma_number(reference: str, request_pk: int) -> str:
+    """The return authorisation number INTRASA issues when a return is authorised."""
+    return f"RMA-{reference}-{request_pk}"
+
+
+# --- No dead ends: the next step of every open request, and who holds it -------------------------
+#
+# Decision: every request that owes a buyer money has, at any moment, exactly one next step held by
+# someone: the buyer (add a document, add or choose an account), the bank (the transfer is on its
+# way, inside the policy's window) or a *named* INTRASA staff member with a due date. When the buyer's
+# or the bank's step stalls past the limits below, the step passes to staff, so no request can wait
+# forever for someone who will never act. Staff tasks go to a member of the Finance role (the role
+# that verifies and approves refunds), the one with the fewest open tasks; the buyer's page shows
+# that person's first name and the date.
+
+class StaffTask(models.TextChoices):
+    VERIFY_AND_APPROVE = "verify", _("Verify the documents and approve or reject the refund")
+    RECORD_INSPECTION = "inspection", _("Record the inspection result of the returned goods")
+    HELP_WITH_DOCUMENTS = "documents", _("Contact the buyer about the missing documents, waive or decide")
+    GET_REFUND_ACCOUNT = "account", _("Contact the buyer for an account in their own name")
+    REVIEW_EWALLET_NAME = "ewallet", _("Check that the e-wallet is registered in the buyer's name")
+    FIX_FAILED_TRANSFER = "failed", _("Resolve the failed transfer and send the refund again")
+    CHASE_LATE_TRANSFER = "late", _("Chase the transfer that has not arrived in its window")
+
+
+# The buyer has this long to add their documents before staff step in.
+DOCUMENTS_STALL_WORKING_DAYS = 5
+# The buyer has this long after approval to name an account in their own name.
+ACCOUNT_STALL_WORKING_DAYS = 2
+# What staff have for a task taken over from a stalled step, a failed transfer or an e-wallet check.
+STAFF_TASK_WORKING_HOURS = 8
+# Verifying a returned item: the policy's 2×24 working hours to verify.
+INSPECTION_WORKING_HOURS = 2 * 24
 
 
 # --- 6) Exclusions -------------------------------------------------------------------------------

@@ -29,6 +29,9 @@ class Status(models.TextChoices):
     EXPIRED = "expired", _("Expired")
 
 
+# What a refunded transaction is called until the refund transfer has succeeded.
+REFUND_IN_PROGRESS = _("Refund to buyer in progress")
+
 # Buyer money sits in the transaction's escrow hold in these states and only in these.
 HELD_STATES = frozenset({Status.VERIFIED, Status.SHIPPED, Status.DISPUTED})
 CLOSED_STATES = frozenset({Status.DISBURSED, Status.REFUNDED, Status.CANCELLED, Status.EXPIRED})
@@ -206,6 +209,29 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     @property
     def needs_shipping(self) -> bool:
         return self.category == Category.PHYSICAL
+
+    @property
+    def buyer_refund_outstanding(self) -> int:
+        """Money owed back to the buyer that has not reached them yet: the balance of the
+        transaction's buyer refund payable in the ledger (it falls to zero only when the refund
+        transfer succeeded). Lists annotate it (``transactions.selectors``) to save a query each."""
+        cached = self.__dict__.get("_buyer_refund_outstanding")
+        if cached is None:
+            from ledger.models import AccountCategory
+            from ledger.selectors import transaction_balances
+
+            cached = transaction_balances(escrow_transaction=self).get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
+            self.__dict__["_buyer_refund_outstanding"] = cached
+        return cached
+
+    @property
+    def status_label(self) -> str:
+        """The status as people read it, true about the money: "refunded" only once the refund
+        transfer succeeded; until then "refund in progress" (the FSM state is ``refunded`` as soon
+        as the escrow hold was returned to the buyer's refund payable)."""
+        if self.status == Status.REFUNDED and self.buyer_refund_outstanding > 0:
+            return str(REFUND_IN_PROGRESS)
+        return str(Status(self.status).label)
 
     def role_of(self, user) -> str | None:
         if is_seller(self, user):

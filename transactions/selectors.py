@@ -1,14 +1,26 @@
 """Reading transactions with a constant number of queries per page."""
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django_fsm import can_proceed, has_transition_perm
 
 from .models import EscrowTransaction, Status
 
 
+def with_refund_outstanding(qs):
+    """Annotate ``EscrowTransaction.buyer_refund_outstanding`` (one subquery instead of a query per row)."""
+    from ledger.models import AccountCategory, Posting
+    from ledger.selectors import SIGNED
+
+    owed = (Posting.objects.filter(account__escrow_transaction=OuterRef("pk"),
+                                   account__category=AccountCategory.BUYER_REFUND_PAYABLE)
+            .values("account__escrow_transaction").annotate(total=-Sum(SIGNED)).values("total"))
+    return qs.annotate(_buyer_refund_outstanding=Coalesce(Subquery(owed), 0))
+
+
 def transaction_list_for_user(*, user, role: str | None = None, status: str | None = None):
     """The user's transactions as seller and/or buyer."""
-    qs = EscrowTransaction.objects.select_related("seller", "buyer")
+    qs = with_refund_outstanding(EscrowTransaction.objects.select_related("seller", "buyer"))
     if role == "seller":
         qs = qs.filter(seller=user)
     elif role == "buyer":

@@ -176,6 +176,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "refunds.tasks.alert_overdue_approvals",
         "schedule": crontab(hour=8, minute=0),  # a morning digest for Finance (WIB)
     },
+    "refunds-refresh-tasks": {
+        "task": "refunds.tasks.refresh_refund_tasks",
+        "schedule": 900.0,
+    },
     "refunds-complete-paid": {
         "task": "refunds.tasks.complete_paid_refunds",
         "schedule": 60.0,
