@@ -24,6 +24,9 @@ class AccountCategory(models.TextChoices):
     ESCROW_HOLD = "escrow_hold", _("Escrow hold (per transaction)")
     SELLER_PAYABLE = "seller_payable", _("Seller payable (per transaction)")
     BUYER_REFUND_PAYABLE = "buyer_refund_payable", _("Buyer refund payable (per transaction)")
+    # Money on the escrow bank account that no bill claimed (a second transfer, a wrong amount):
+    # owed to a payer not yet known, until staff match it to its transaction.
+    UNMATCHED_SUSPENSE = "unmatched_suspense", _("Unmatched incoming money (suspense)")
     # Income and expenses.
     FEE_REVENUE = "fee_revenue", _("Service fee revenue")
     # The bank-transfer unique code INTRASA absorbs so that the buyer never pays more than quoted.
@@ -77,6 +80,8 @@ class EntryKind(models.TextChoices):
     PAYMENT_VERIFIED = "payment_verified", _("Payment verified into escrow")
     # Verified money that cannot go into escrow (double payment, shortfall, excess): owed back.
     PAYMENT_UNMATCHED = "payment_unmatched", _("Payment owed back to the buyer")
+    # A bank-statement credit no bill claimed, booked as it is imported (escrow bank → suspense).
+    SUSPENSE_RECEIVED = "suspense_received", _("Unmatched money received (suspense)")
     ESCROW_RELEASE = "escrow_release", _("Escrow released to seller")
     ESCROW_REFUND = "escrow_refund", _("Escrow returned to buyer")
     PAYOUT = "payout", _("Payout sent to seller")

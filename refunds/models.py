@@ -48,6 +48,9 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
                                 related_name="refund_requests", verbose_name=_("dispute"))
     bill = models.ForeignKey("payments.Bill", null=True, blank=True, on_delete=models.PROTECT,
                              related_name="refund_requests", verbose_name=_("bill"))
+    statement_line = models.OneToOneField("payments.BankStatementLine", null=True, blank=True,
+                                          on_delete=models.PROTECT, related_name="refund_request",
+                                          verbose_name=_("bank statement line"))
     destination = models.ForeignKey("accounts.PayoutDestination", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+", verbose_name=_("refund to"))
     payout = models.OneToOneField("disbursements.Payout", null=True, blank=True, on_delete=models.PROTECT,

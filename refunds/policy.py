@@ -85,6 +85,16 @@ OWED_BACK_CASES = {
     "late": RefundCase.FAILED_PAYMENT,
 }
 
+
+
+def unmatched_transfer_case(*, transaction_funded: bool) -> str:
+    """A bank transfer no bill claimed, matched by staff to its payer's transaction (it sat in the
+    suspense account meanwhile). Decision: if the transaction was already paid, it paid twice
+    (double payment); otherwise it was a transfer that could not fund anything (a wrong amount, a
+    transaction that closed) — charged without effect, the "failed but charged" case."""
+    return RefundCase.DOUBLE_PAYMENT if transaction_funded else RefundCase.FAILED_PAYMENT
+
+
 # Cases a buyer may start from the refund page; every other case starts from a dispute (which
 # freezes the money first) or from the system (payments, the seller's cancellation).
 BUYER_REQUESTABLE_CASES = (RefundCase.DOUBLE_PAYMENT, RefundCase.FAILED_PAYMENT)

@@ -104,7 +104,13 @@ def _system_documents(req: RefundRequest) -> None:
     if req.goods_return:
         docs.append((Document.RMA_NUMBER, policy.rma_number(txn.reference, req.pk)))
     bill = req.bill
-    if bill is not None and bill.status == Bill.Status.VERIFIED:
+    line = req.statement_line
+    if line is not None:
+        # INTRASA's own bank statement shows the credit: it is both the proof and the debit proof.
+        proof = (_("Credit of %(amount)s on INTRASA's escrow account on %(date)s (bank reference %(ref)s)")
+                 % {"amount": format_rupiah(line.amount), "date": line.booked_on.isoformat(), "ref": line.bank_reference})
+        docs += [(Document.PROOF_OF_PAYMENT, proof), (Document.BANK_STATEMENT, proof)]
+    elif bill is not None and bill.status == Bill.Status.VERIFIED:
         # The provider's status inquiry (or our bank statement) confirmed this very payment.
         docs.append((Document.PROOF_OF_PAYMENT, _("Payment %(bill)s confirmed by the provider") % {"bill": bill.bill_no}))
         if req.case in policy.PAYMENT_CASES:
@@ -144,7 +150,7 @@ def refund_excluded(escrow_transaction, *, dispute_reason: str = "") -> bool:
 def refund_request_create(
     *, escrow_transaction, case: str, amount: int, source_key: str, requested_by=None, dispute=None,
     bill=None, description: str = "", uncovered_amount: int = 0, restocking_fee: int = 0,
-    return_agreed: bool = True,
+    return_agreed: bool = True, statement_line=None,
 ) -> RefundRequest:
     """Open the request for money owed back to the buyer (idempotent on ``source_key``).
 
@@ -162,8 +168,10 @@ def refund_request_create(
         req = RefundRequest.objects.create(
             escrow_transaction=txn, buyer=buyer, case=case, amount=amount, source_key=source_key,
             requested_by=requested_by, dispute=dispute, bill=bill, description=description,
+            statement_line=statement_line,
             uncovered_amount=uncovered_amount, restocking_fee=restocking_fee,
-            payment_family=payment_family(txn, bill),
+            payment_family=(PaymentFamily.BANK_TRANSFER if statement_line is not None
+                            else payment_family(txn, bill)),
             goods_return=policy.goods_come_back(case, shipped=txn.shipped_at is not None,
                                                 return_agreed=return_agreed),
         )
@@ -256,6 +264,16 @@ def refund_request_for_owed_payment(*, escrow_transaction, bill, amount: int, wh
     return refund_request_create(escrow_transaction=escrow_transaction, case=policy.OWED_BACK_CASES[why],
                                  amount=amount, source_key=f"bill:{bill.pk}:{why}", bill=bill,
                                  description=_("Detected by INTRASA: %(bill)s") % {"bill": bill.bill_no})
+
+
+def refund_request_for_statement_line(*, escrow_transaction, line, actor, reason: str) -> RefundRequest:
+    """Staff matched an unmatched bank-statement credit to this transaction's buyer (``payments``
+    moved it from suspense to the buyer's refund payable): open the request that returns it. Called
+    by the flow that matched it, in its database transaction."""
+    case = policy.unmatched_transfer_case(transaction_funded=escrow_transaction.verified_at is not None)
+    return refund_request_create(escrow_transaction=escrow_transaction, case=case, amount=line.amount,
+                                 source_key=f"statement-line:{line.pk}", requested_by=actor, description=reason,
+                                 statement_line=line)
 
 
 # --- documents ------------------------------------------------------------------------------
