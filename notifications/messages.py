@@ -47,6 +47,15 @@ MESSAGES = {
         _("Your payment of {amount} for \"{title}\" is verified and held safely by INTRASA until "
           "you confirm receipt."),
     ),
+    "goods_received": (
+        _("{reference}: the buyer received the goods"),
+        _("The buyer marked \"{title}\" as received. The inspection period runs until {deadline}; without a "
+          "dispute the money is then released to you."),
+    ),
+    "inspection_extended": (
+        _("{reference}: inspection period extended"),
+        _("The buyer extended the inspection period of \"{title}\" once, until {deadline}. Reason: {reason}"),
+    ),
     "shipped": (
         _("{reference} has been shipped"),
         _("The seller shipped \"{title}\" ({shipment}). Check it when it arrives and confirm receipt. "

@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from .delivery import DeliverySource
+
 
 
 class Status(models.TextChoices):
@@ -143,6 +145,13 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     tracking_number = models.CharField(_("receipt (resi) number"), max_length=50, blank=True)
     delivery_note = models.TextField(_("delivery note"), blank=True)
     inspection_ends_at = models.DateTimeField(_("auto-confirm at"), null=True, blank=True, db_index=True)
+    # The inspection clock (transactions.delivery): when the goods count as delivered, and why.
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    delivery_source = models.CharField(_("delivery known from"), max_length=20, choices=DeliverySource.choices,
+                                       blank=True)
+    inspection_extended_at = models.DateTimeField(_("inspection extended at"), null=True, blank=True)
+    inspection_extension_reason = models.TextField(_("why the inspection was extended"), blank=True)
+    tracking_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     auto_confirmed = models.BooleanField(_("confirmed automatically"), default=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -313,6 +322,13 @@ ACTION_LABELS = {
     "resolve_split": _("Dispute resolved: split between buyer and seller"),
     "refund": _("Refunded to buyer"),
     "confirm_reminder": _("Reminder sent to confirm receipt"),
+    "received": _("Buyer marked the goods received: inspection period started"),
+    "delivered_scan": _("Courier scanned the delivery: inspection period started"),
+    "delivery_estimate": _("Courier's delivery estimate reached: inspection period started"),
+    "inspection_extended": _("Buyer extended the inspection period"),
+    "courier_picked_up": _("Courier: picked up"),
+    "courier_in_transit": _("Courier: in transit"),
+    "courier_delivered": _("Courier: delivered"),
     "shipping_reminder": _("Reminder sent to ship"),
 }
 

@@ -80,3 +80,26 @@ def available_actions(*, escrow_transaction, user) -> list[str]:
     if "cancel" in actions and txn.role_of(user) == "buyer" and not txn.is_accepted:
         actions.remove("cancel")
     return actions
+
+
+def inspection_clock(*, escrow_transaction, user) -> dict:
+    """What the detail page shows about the inspection clock (``transactions.delivery``), and what the
+    buyer may do about it now."""
+    from django.utils import timezone
+
+    from .delivery import EXTENSION_WORKING_DAYS, DeliverySource
+
+    txn = escrow_transaction
+    shipped = txn.status == Status.SHIPPED
+    is_buyer = user.is_authenticated and user.pk == txn.buyer_id
+    waiting_for_delivery = shipped and txn.needs_shipping and txn.delivery_source in ("", DeliverySource.ESTIMATE)
+    return {
+        "started_at": txn.delivered_at,
+        "source": txn.get_delivery_source_display() if txn.delivery_source else "",
+        "from_estimate": shipped and txn.needs_shipping and txn.delivery_source == "",
+        "can_mark_received": is_buyer and waiting_for_delivery,
+        "can_extend": (is_buyer and shipped and txn.inspection_extended_at is None
+                       and txn.inspection_ends_at is not None and txn.inspection_ends_at > timezone.now()),
+        "extended_at": txn.inspection_extended_at,
+        "extension_days": EXTENSION_WORKING_DAYS,
+    }
