@@ -145,6 +145,11 @@ MESSAGES = {
         _("The dispute on \"{title}\" was resolved with a split: {buyer_amount} goes back to the buyer "
           "and {seller_amount} to the seller. Reason: {reason}"),
     ),
+    "dispute_resolved_return": (
+        _("Return accepted for {reference}"),
+        _("The seller accepted the return of \"{title}\". Send the goods back with the RMA number shown on the "
+          "refund page and add the courier receipt there; {amount} is refunded after the inspection."),
+    ),
     "dispute_message": (
         _("New message in the dispute on {reference}"),
         _("{author} wrote in the dispute on \"{title}\": {excerpt}"),

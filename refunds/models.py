@@ -120,6 +120,7 @@ class RefundDocument(models.Model):
 
     class Source(models.TextChoices):
         BUYER = "buyer", _("Buyer")
+        SELLER = "seller", _("Seller")
         STAFF = "staff", _("INTRASA staff")
         SYSTEM = "system", _("INTRASA records")
 

@@ -37,6 +37,23 @@ Decisions taken where the seed is silent or does not fit INTRASA, written down h
   refund is capped at the held amount; whatever part of the entitlement the hold cannot cover is
   recorded on the request as ``uncovered_amount`` for staff to settle with the seller
   (``refund_amount``).
+* **No dead ends** (``StaffTask``, below): every open request has one next step held by someone —
+  the buyer, the bank inside its window, or a named Finance member with a due date; stalled steps
+  pass to staff. Documents follow the case (``goods_come_back``): no return documents when nothing
+  was shipped or the buyer keeps the goods; INTRASA issues the RMA number; staff waive a document
+  with a reason the buyer sees. The transaction reads "refund in progress" until the ledger's buyer
+  refund payable is zero, and the refund receipt lists each transfer that arrived.
+* **Unmatched transfers** (``unmatched_transfer_case``): a bank-statement credit no bill claims is
+  booked to a suspense account on import; finance match it to its payer with a reason, and it is
+  refunded like any other money owed back.
+* **The inspection clock** starts at delivery, not at shipping: the buyer marking the goods
+  received, the courier's delivery scan, or the courier's delivery estimate; one extension of 3
+  working days with a reason. Those rules sit below this app, in ``transactions.delivery``, because
+  the transaction's own deadline depends on them.
+* **Non-defect returns and exclusions**: see the sections below; the seller states on each
+  transaction whether returns are accepted and the restocking fee (none by default) — INTRASA
+  invents no fee; only licences and voucher codes (so marked by the seller) are excluded once
+  delivered, and never when the seller agrees to refund.
 * **Promo codes.** INTRASA issues no vouchers today; a price agreed after a discount is simply the
   transaction price ("nilai refund menyesuaikan harga setelah diskon"). The voucher rules are encoded
   (``promo_code_outcome``) for when vouchers exist.
@@ -112,6 +129,7 @@ class DisputeReason(models.TextChoices):
     NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
     CANCELLATION = "cancellation", _("Cancellation (out of stock or changed delivery estimate I do not accept)")
     PREORDER_LATE = "preorder_late", _("Pre-order later than its estimate")
+    RETURN_NO_DEFECT = "return_no_defect", _("Return without a defect (seller's return policy)")
 
 
 DISPUTE_REFUND_CASE = {
@@ -123,6 +141,7 @@ DISPUTE_REFUND_CASE = {
     DisputeReason.NOT_AS_DESCRIBED: RefundCase.RETURN_SELLER_FAULT,
     DisputeReason.CANCELLATION: RefundCase.CANCELLATION,
     DisputeReason.PREORDER_LATE: RefundCase.PREORDER_LATE,
+    DisputeReason.RETURN_NO_DEFECT: RefundCase.RETURN_NON_DEFECT,
 }
 # Reasons that deny the delivery itself (so the digital-goods exclusion cannot apply).
 UNDELIVERED_REASONS = frozenset({DisputeReason.NOT_RECEIVED, DisputeReason.NOT_SHIPPED})
@@ -152,8 +171,10 @@ def not_shipped_claim_allowed(*, shipped: bool, shipping_deadline, now) -> bool:
 
 # --- 2) Amounts ----------------------------------------------------------------------------------
 
-# Restocking fee of a non-defect return ("dapat dikenakan restocking fee sesuai kebijakan retur").
-RESTOCKING_FEE_BASIS_POINTS = 1_000  # 10% of the item value
+# Restocking fee of a non-defect return ("dapat dikenakan restocking fee sesuai kebijakan retur"): the
+# seller states it per transaction (``EscrowTransaction.restocking_fee_basis_points``, none by
+# default, at most 50%); INTRASA never invents one.
+MAX_RESTOCKING_FEE_BASIS_POINTS = 5_000
 # A promo code is never paid out as money.
 PROMO_CODE_PAID_AS_MONEY = False
 
@@ -169,12 +190,16 @@ class RefundFigure:
         return self.entitlement - self.amount
 
 
-def restocking_fee(item_value: int) -> int:
-    return (item_value * RESTOCKING_FEE_BASIS_POINTS + 5_000) // 10_000
+def restocking_fee(item_value: int, basis_points: int) -> int:
+    """The seller's stated fee on the item value, rounded to the nearest Rupiah."""
+    if not 0 <= basis_points <= MAX_RESTOCKING_FEE_BASIS_POINTS:
+        raise ValueError("a restocking fee is between 0 and 50% of the item value")
+    return (item_value * basis_points + 5_000) // 10_000
 
 
 def refund_amount(case: str, *, price: int, shipping_cost: int, buyer_fee: int, held: int,
-                  return_shipping: int = 0, item_sent_back: bool = False) -> RefundFigure:
+                  return_shipping: int = 0, item_sent_back: bool = False,
+                  restocking_fee_basis_points: int = 0) -> RefundFigure:
     """How much the buyer gets back for ``case``.
 
     ``price`` is what the buyer agreed to pay for the item, i.e. the price after any discount or
@@ -187,7 +212,7 @@ def refund_amount(case: str, *, price: int, shipping_cost: int, buyer_fee: int, 
         entitlement = price + shipping_cost + buyer_fee + (return_shipping if item_sent_back else 0)
         return RefundFigure(min(entitlement, held), entitlement)
     if case == RefundCase.RETURN_NON_DEFECT:
-        fee = restocking_fee(price)
+        fee = restocking_fee(price, restocking_fee_basis_points)
         entitlement = price - fee  # shipping is not refunded
         return RefundFigure(min(entitlement, held), entitlement, restocking_fee=fee)
     raise ValueError(f"the amount of a {case} refund is the amount owed back, not computed")
@@ -268,6 +293,31 @@ REFUND_ROUTES = {
 }
 # Bank or platform admin fees (and third-party instalment fees) are never refunded (sections 2, 6).
 ISSUER_FEES_REFUNDABLE = False
+
+
+# Why each method is refunded the way it is (Faspay's published documentation: the Debit API — VA,
+# convenience store, QRIS — has payment, inquiry and cancel of an *unpaid* bill, and no refund of a
+# paid one; a transfer into INTRASA's own account has no provider at all; shared/faspay/REFERENCE.md).
+ROUTE_REASONS = {
+    PaymentFamily.BANK_TRANSFER: _("A bank transfer cannot be reversed by the receiving account."),
+    PaymentFamily.VIRTUAL_ACCOUNT: _("Faspay has no refund for a paid virtual account."),
+    PaymentFamily.RETAIL: _("Faspay has no refund for a payment at a convenience store."),
+    PaymentFamily.QRIS: _("Faspay has no refund for a paid QRIS bill."),
+    PaymentFamily.EWALLET: _("Faspay has no refund for a paid e-wallet bill."),
+    PaymentFamily.CARD: _("Card refunds go back through the issuer."),
+    PaymentFamily.INSTALMENT: _("Instalment refunds go back through the issuer."),
+    PaymentFamily.PAYLATER: _("Paylater refunds go back through the platform."),
+}
+# The methods INTRASA collects with today (payments.channels); the others are encoded for later.
+METHODS_OFFERED = (PaymentFamily.BANK_TRANSFER, PaymentFamily.VIRTUAL_ACCOUNT, PaymentFamily.RETAIL,
+                   PaymentFamily.QRIS)
+
+
+def refund_routes_table() -> list[tuple[str, str, str, tuple[int, int]]]:
+    """(method, route, why, working-day window) for each method INTRASA offers: the policy page shows
+    exactly this, so it never promises "the same method" where that is not true."""
+    return [(PaymentFamily(f).label, Route(REFUND_ROUTES[f]).label, ROUTE_REASONS[f], transfer_window(f))
+            for f in METHODS_OFFERED]
 
 
 def refund_route(family: str) -> str:
@@ -390,9 +440,26 @@ INSPECTION_WORKING_HOURS = 2 * 24
 # --- 6) Exclusions -------------------------------------------------------------------------------
 
 
-def is_excluded(*, digital: bool, delivered_or_activated: bool) -> bool:
-    """Digital licences and voucher codes that were delivered or activated are not refundable."""
-    return digital and delivered_or_activated
+def is_excluded(*, licence_or_voucher: bool, delivered_or_activated: bool, seller_agrees: bool = False) -> bool:
+    """Only digital licences and voucher codes (the seller says so on the transaction) that were
+    delivered or activated are not refundable — not every digital good — and never when the seller
+    agrees to refund (a settlement the seller proposed or accepted)."""
+    return licence_or_voucher and delivered_or_activated and not seller_agrees
+
+
+# --- Non-defect returns ----------------------------------------------------------------------------
+#
+# Decision: a buyer may return an item that is as described when the seller stated on the transaction
+# that they accept such returns, while the money is still held (during the inspection period, so
+# before confirming receipt). The buyer asks through the dispute form (reason "return without a
+# defect"), which freezes the money; the seller (or staff) accepts it. The refund is the item value
+# less the seller's restocking fee; shipping is not refunded; the buyer pays the return shipping. The
+# money is divided like a split: the buyer's part waits for the goods (RMA, return receipt, the
+# seller's or INTRASA's inspection), the rest goes to the seller (INTRASA's fee taken from it).
+
+
+def non_defect_return_allowed(*, accepts_returns: bool, shipped: bool) -> bool:
+    return accepts_returns and shipped
 
 
 # --- 7) How to ask -------------------------------------------------------------------------------

@@ -28,6 +28,13 @@ def refund_request_get_for_buyer(*, user, pk: int) -> RefundRequest:
         raise Http404 from None
 
 
+def refund_request_get_for_seller(*, user, pk: int) -> RefundRequest:
+    try:
+        return RefundRequest.objects.select_related("escrow_transaction").get(pk=pk, escrow_transaction__seller=user)
+    except RefundRequest.DoesNotExist:
+        raise Http404 from None
+
+
 def refund_document_get_for_user(*, user, pk: int) -> RefundDocument:
     """A document's file for whoever ``refunds.access`` lets see it; anyone else gets 404."""
     doc = RefundDocument.objects.select_related("request__escrow_transaction").filter(pk=pk).first()

@@ -138,11 +138,13 @@ def _after_documents_changed(req: RefundRequest) -> None:
     refund_task_refresh(refund_request=req)
 
 
-def refund_excluded(escrow_transaction, *, dispute_reason: str = "") -> bool:
-    """Policy section 6 for this transaction: delivered digital goods (licences, voucher codes)."""
+def refund_excluded(escrow_transaction, *, dispute_reason: str = "", seller_agrees: bool = False) -> bool:
+    """Policy section 6 for this transaction: delivered licences and voucher codes, unless the
+    seller agrees to refund."""
     delivered = escrow_transaction.shipped_at is not None and dispute_reason not in policy.UNDELIVERED_REASONS
-    return policy.is_excluded(digital=escrow_transaction.category == Category.DIGITAL,
-                              delivered_or_activated=delivered)
+    return policy.is_excluded(licence_or_voucher=escrow_transaction.category == Category.DIGITAL
+                              and escrow_transaction.is_licence_or_voucher,
+                              delivered_or_activated=delivered, seller_agrees=seller_agrees)
 
 
 # --- starting a request ---------------------------------------------------------------------
@@ -283,7 +285,10 @@ def refund_document_add(*, refund_request, kind: str, actor, upload=None, value:
     if kind not in Document.values:
         raise RefundError(_("Unknown document."), code="invalid_document")
     is_staff = actor.is_staff and actor.has_perm("refunds.add_refunddocument")
-    if kind in policy.STAFF_DOCUMENTS and not is_staff:
+    # The seller inspects the goods that come back to them (policy: returns) and records the result.
+    is_inspecting_seller = (kind == Document.INSPECTION_RESULT and refund_request.goods_return
+                            and actor.pk == refund_request.escrow_transaction.seller_id)
+    if kind in policy.STAFF_DOCUMENTS and not (is_staff or is_inspecting_seller):
         raise RefundError(_("Only INTRASA staff record this document."), code="forbidden")
     value = (value or "").strip()
     checked = None
@@ -291,7 +296,7 @@ def refund_document_add(*, refund_request, kind: str, actor, upload=None, value:
         if not value:
             raise RefundError(_("Enter the number."), code="value_required")
     elif upload is None:
-        if not (is_staff and value):
+        if not ((is_staff or is_inspecting_seller) and value):
             raise RefundError(_("Choose a file to upload."), code="file_required")
     else:
         from django.core.exceptions import ValidationError
@@ -302,12 +307,14 @@ def refund_document_add(*, refund_request, kind: str, actor, upload=None, value:
             raise RefundError(exc.messages[0], code=exc.code or "invalid_file") from None
     with transaction.atomic():
         req = _lock(refund_request)
-        if actor.pk != req.buyer_id and not is_staff:
+        if actor.pk != req.buyer_id and not (is_staff or is_inspecting_seller):
             raise RefundError(_("You are not allowed to do this."), code="forbidden")
         if req.status not in (RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW):
             raise RefundError(_("This request no longer takes documents."), code="closed")
         doc = RefundDocument(request=req, kind=kind, value=value[:255], uploaded_by=actor,
-                             source=RefundDocument.Source.STAFF if actor.pk != req.buyer_id else RefundDocument.Source.BUYER)
+                             source=(RefundDocument.Source.BUYER if actor.pk == req.buyer_id
+                                     else RefundDocument.Source.SELLER if is_inspecting_seller
+                                     else RefundDocument.Source.STAFF))
         if checked is not None:
             doc.original_name = (upload.name or "")[:200]
             doc.content_type, doc.size, doc.sha256 = checked.content_type, checked.size, checked.sha256

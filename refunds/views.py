@@ -43,6 +43,7 @@ def detail(request, reference):
     requests = selectors.refund_requests_visible_to(user=request.user, escrow_transaction=txn)
     for item in requests:
         missing = services.missing_documents(item)
+        item.missing_kinds = list(missing)
         item.missing_from_buyer = [policy.Document(kind).label for kind in missing
                                    if policy.who_supplies(kind) == "buyer"]
         item.missing_from_intrasa = [policy.Document(kind).label for kind in missing
@@ -80,6 +81,21 @@ def add_document(request, pk):
             messages.success(request, _("Document added."))
     else:
         _errors(request, form)
+    return redirect("refunds:detail", reference=req.escrow_transaction.reference)
+
+
+@login_required
+@require_POST
+def record_inspection(request, pk):
+    """The seller records what they found when the returned goods arrived."""
+    req = selectors.refund_request_get_for_seller(user=request.user, pk=pk)
+    try:
+        services.refund_document_add(refund_request=req, kind=policy.Document.INSPECTION_RESULT, actor=request.user,
+                                     value=request.POST.get("value", "")[:255])
+    except services.RefundError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Inspection result recorded."))
     return redirect("refunds:detail", reference=req.escrow_transaction.reference)
 
 

@@ -126,6 +126,12 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     amount_due = models.BigIntegerField(_("amount the buyer pays"))
     amount_received = models.BigIntegerField(_("amount received"), null=True, blank=True)
 
+    # The seller's stated return policy for this transaction (refunds.policy: non-defect returns):
+    # whether an item as described may be returned, and the restocking fee the seller chose.
+    accepts_returns = models.BooleanField(_("accepts non-defect returns"), default=False)
+    restocking_fee_basis_points = models.PositiveIntegerField(_("restocking fee (basis points)"), default=0)
+    # Digital goods that are a licence key or voucher code (refunds.policy: the only exclusion).
+    is_licence_or_voucher = models.BooleanField(_("licence key or voucher code"), default=False)
     inspection_days = models.PositiveSmallIntegerField(_("inspection period (working days)"))
     shipping_days = models.PositiveSmallIntegerField(_("ship within (working days after payment)"))
 
@@ -182,6 +188,8 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
             models.CheckConstraint(
                 condition=~models.Q(buyer=models.F("seller")), name="buyer_is_not_seller"
             ),
+            models.CheckConstraint(condition=models.Q(restocking_fee_basis_points__lte=5_000),
+                                   name="restocking_fee_at_most_half"),
         ]
 
     def __str__(self) -> str:
@@ -218,6 +226,11 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     @property
     def needs_shipping(self) -> bool:
         return self.category == Category.PHYSICAL
+
+    @property
+    def restocking_fee_percent(self) -> str:
+        """The seller's restocking fee as people read it: ``"10"``, ``"2.5"``."""
+        return f"{self.restocking_fee_basis_points / 100:g}"
 
     @property
     def buyer_refund_outstanding(self) -> int:

@@ -124,7 +124,8 @@ def _require_reason(reason: str) -> str:
 def transaction_create(
     *, seller, title: str, description: str, category: str, price: int, shipping_cost: int,
     fee_payer: str, inspection_days: int, shipping_days: int, buyer_email: str = "",
-    buyer_phone: str = "",
+    buyer_phone: str = "", accepts_returns: bool = False, restocking_fee_basis_points: int = 0,
+    is_licence_or_voucher: bool = False,
 ) -> EscrowTransaction:
     """The seller creates a transaction and invites the buyer (FAQ step 1)."""
     if not check_rupiah_range(price, minimum=settings.INTRASA_MIN_TRANSACTION_AMOUNT,
@@ -153,6 +154,13 @@ def transaction_create(
     if not buyer_email and not buyer_phone:
         raise TransactionActionError(_("Give the buyer's email address or mobile number."),
                                      code="buyer_contact_required")
+    if not isinstance(restocking_fee_basis_points, int) or not 0 <= restocking_fee_basis_points <= 5_000 \
+            or (restocking_fee_basis_points and not accepts_returns):
+        raise TransactionActionError(_("The restocking fee must be between 0% and 50%, and only with returns accepted."),
+                                     code="invalid_restocking_fee")
+    if is_licence_or_voucher and category != Category.DIGITAL:
+        raise TransactionActionError(_("Only digital goods can be a licence key or voucher code."),
+                                     code="invalid_licence")
     buyer_email = canonical_email(buyer_email)
     if buyer_email and buyer_email == canonical_email(seller.email):
         raise TransactionActionError(_("You cannot invite yourself as the buyer."), code="self_dealing")
@@ -172,7 +180,9 @@ def transaction_create(
                     price=price, shipping_cost=shipping_cost, fee_payer=fee_payer,
                     fee_amount=quote.fee, buyer_fee=quote.buyer_fee, seller_fee=quote.seller_fee,
                     amount_due=quote.buyer_pays, inspection_days=inspection_days,
-                    shipping_days=shipping_days,
+                    shipping_days=shipping_days, accepts_returns=accepts_returns,
+                    restocking_fee_basis_points=restocking_fee_basis_points,
+                    is_licence_or_voucher=is_licence_or_voucher,
                     invitation_expires_at=now + dt.timedelta(days=settings.INTRASA_INVITATION_EXPIRY_DAYS),
                 )
                 transaction_record_event(txn, action="created", actor=seller, role=Role.SELLER, to_status=txn.status,

@@ -226,3 +226,13 @@ def test_buyer_adds_an_account_on_the_refund_page_and_the_receipt_shows_what_arr
     assert receipt.count(amount) >= 1
     day = timezone.localtime(part.completed_at).strftime("%d")
     assert day in receipt
+
+
+@pytest.mark.django_db
+def test_the_policy_page_says_per_method_where_the_money_goes(client):
+    page = client.get(reverse("pages:refund_policy"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="refund-routes"' in page
+    for method, route, why, _window in policy.refund_routes_table():
+        assert str(method) in page and str(why) in page
+    assert "returned to the same payment method" not in page
+    assert {row[1] for row in policy.refund_routes_table()} == {str(policy.Route.SENDME_OWN_ACCOUNT.label)}
