@@ -389,8 +389,8 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
                                       shipping_cost=txn.shipping_cost, buyer_fee=txn.buyer_fee,
                                       held=txn.amount_received or 0, return_shipping=return_shipping,
                                       item_sent_back=True)
-        request.uncovered_amount = figure.uncovered_amount
-        request.save(update_fields=["uncovered_amount"])
+        refund_services.refund_advance_return_shipping(refund_request=request, amount=figure.uncovered_amount,
+                                                       actor=actor)
     now = timezone.now()
     dispute.resolve()
     dispute.outcome = outcome

@@ -35,8 +35,9 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
                       protected=True, db_index=True)
     source_key = models.CharField(max_length=100, unique=True, editable=False)
     amount = models.BigIntegerField(_("refund amount"))
-    # What the policy grants beyond what INTRASA holds (e.g. return shipping): staff settle it.
-    uncovered_amount = models.BigIntegerField(_("not covered by the escrow"), default=0)
+    # What the policy grants beyond what INTRASA holds (return shipping both ways after the seller's
+    # mistake): INTRASA pays it as part of ``amount`` and recovers it from the seller.
+    uncovered_amount = models.BigIntegerField(_("return shipping paid by INTRASA"), default=0)
     restocking_fee = models.BigIntegerField(_("restocking fee"), default=0)
     payment_family = models.CharField(_("original payment method"), max_length=20,
                                       choices=PaymentFamily.choices)

@@ -33,10 +33,10 @@ Decisions taken where the seed is silent or does not fit INTRASA, written down h
   if the seller's part is smaller than the fee, INTRASA waives the rest of the fee
   (``split_allocation``). A split with buyer amount 0 is therefore exactly a release.
 * **Return shipping both ways (PP).** The seed refunds shipping both ways when the buyer already
-  sent the item back after a mistake of the seller. INTRASA can only pay out money it holds, so the
-  refund is capped at the held amount; whatever part of the entitlement the hold cannot cover is
-  recorded on the request as ``uncovered_amount`` for staff to settle with the seller
-  (``refund_amount``).
+  sent the item back after a mistake of the seller. Whatever part the escrow hold cannot cover
+  (``refund_amount``: ``uncovered_amount``), INTRASA pays with the refund — booked as buyer-protection
+  cost (``refunds.services.refund_advance_return_shipping``) — and recovers from the seller: the
+  buyer is paid, not told to wait for a settlement between others.
 * **No dead ends** (``StaffTask``, below): every open request has one next step held by someone —
   the buyer, the bank inside its window, or a named Finance member with a due date; stalled steps
   pass to staff. Documents follow the case (``goods_come_back``): no return documents when nothing

@@ -32,8 +32,9 @@ from disbursements.rules import names_match
 from intrasa.uploads import check_upload, private_path
 from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib
-from ledger.models import AccountCategory
+from ledger.models import AccountCategory, EntryKind
 from ledger.selectors import transaction_balances
+from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from payments.models import Bill
 from transactions.models import Category, EscrowTransaction
@@ -268,10 +269,54 @@ def refund_request_for_owed_payment(*, escrow_transaction, bill, amount: int, wh
                                  description=_("Detected by INTRASA: %(bill)s") % {"bill": bill.bill_no})
 
 
+def refund_advance_return_shipping(*, refund_request: RefundRequest, amount: int, actor) -> RefundRequest:
+    """The seller was at fault and the buyer already sent the goods back: the policy refunds shipping
+    both ways (PP). What the escrow hold cannot cover, INTRASA pays with the refund and recovers from
+    the seller (``policy``: return shipping): it is booked as buyer-protection cost, owed to the buyer,
+    and added to the request — paid, not only recorded. Called by the flow that decided the refund,
+    in its database transaction, before the refund is approved."""
+    if amount <= 0:
+        return refund_request
+    req = _lock(refund_request)
+    if req.status not in (RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW) \
+            or req.case not in policy.SELLER_FAULT_CASES:
+        raise RefundError(_("Return shipping is added only to an open refund for the seller's fault."),
+                          code="not_seller_fault")
+    txn = req.escrow_transaction
+    entry_post(idempotency_key=f"refund:{req.pk}:return-shipping", kind=EntryKind.RETURN_SHIPPING_ADVANCED,
+               memo=f"{txn.reference} return shipping paid to the buyer by INTRASA", escrow_transaction=txn,
+               actor=actor, lines=[debit(AccountCategory.BUYER_PROTECTION_COST, amount),
+                                   credit(AccountCategory.BUYER_REFUND_PAYABLE, amount)])
+    req.amount += amount
+    req.uncovered_amount = amount
+    req.save(update_fields=["amount", "uncovered_amount"])
+    audit_record(actor=actor, action="refund.return_shipping", target=req, data={"amount": amount})
+    return req
+
+
 def refund_request_for_statement_line(*, escrow_transaction, line, actor, reason: str) -> RefundRequest:
     """Staff matched an unmatched bank-statement credit to this transaction's buyer (``payments``
     moved it from suspense to the buyer's refund payable): open the request that returns it. Called
     by the flow that matched it, in its database transaction."""
+    # The buyer may have asked first, from the refund page, for this very charge: that request is the
+    # one that now carries the money (never a second request for the same Rupiah).
+    asked = (RefundRequest.objects.filter(
+        escrow_transaction=escrow_transaction, requested_by=escrow_transaction.buyer_id, case__in=policy.PAYMENT_CASES,
+        status__in=[RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW], amount=line.amount,
+        statement_line__isnull=True, bill__isnull=True).order_by("created_at").first())
+    if asked is not None:
+        req = _lock(asked)
+        req.statement_line = line
+        req.save(update_fields=["statement_line"])
+        proof = (_("Credit of %(amount)s on INTRASA's escrow account on %(date)s (bank reference %(ref)s)")
+                 % {"amount": format_rupiah(line.amount), "date": line.booked_on.isoformat(), "ref": line.bank_reference})
+        present = {doc.kind for doc in req.documents.all()}
+        RefundDocument.objects.bulk_create([
+            RefundDocument(request=req, kind=kind, source=RefundDocument.Source.SYSTEM, value=proof[:255])
+            for kind in (Document.PROOF_OF_PAYMENT, Document.BANK_STATEMENT) if kind not in present])
+        audit_record(actor=actor, action="refund.statement_line", target=req, reason=reason, data={"line": line.pk})
+        _after_documents_changed(req)
+        return req
     case = policy.unmatched_transfer_case(transaction_funded=escrow_transaction.verified_at is not None)
     return refund_request_create(escrow_transaction=escrow_transaction, case=case, amount=line.amount,
                                  source_key=f"statement-line:{line.pk}", requested_by=actor, description=reason,

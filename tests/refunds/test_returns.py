@@ -108,3 +108,26 @@ def _pdf():
     from tests.disputes.conftest import pdf_upload
 
     return pdf_upload("resi-retur.pdf")
+
+
+@pytest.mark.django_db
+def test_seller_fault_return_shipping_both_ways_is_paid_not_only_recorded(seller, buyer, dispute_officer, officer,
+                                                                          finance):
+    from ledger.selectors import category_balance
+
+    txn = _shipped(seller, buyer)
+    dispute = dispute_services.dispute_open(escrow_transaction=txn, buyer=buyer, reason="wrong_item",
+                                            description="Warna salah, sudah saya kirim balik")
+    dispute_services.dispute_resolve(dispute=dispute, staff=dispute_officer, outcome="refund",
+                                     reason="Salah kirim terbukti", return_shipping=30_000)
+    request = RefundRequest.objects.get()
+    held = txn.amount_received
+    assert request.amount == held + 30_000 and request.uncovered_amount == 30_000
+    assert transaction_balances(escrow_transaction=txn)[AccountCategory.BUYER_REFUND_PAYABLE] == held + 30_000
+    assert category_balance(category=AccountCategory.BUYER_PROTECTION_COST) == 30_000
+    for kind, value in ((Document.RETURN_RECEIPT, "JNE-RETUR-1"), (Document.INSPECTION_RESULT, "Salah warna")):
+        services.refund_document_add(refund_request=request, kind=kind, actor=officer, value=value)
+    verified_bank(buyer, number="7009990999")
+    services.refund_approve(refund_request=request, actor=finance)
+    request.refresh_from_db()
+    assert request.payout.amount == held + 30_000  # the whole entitlement goes out in the transfer

@@ -113,3 +113,25 @@ def test_a_line_imported_before_suspense_existed_is_booked_when_matched(seller, 
     assert category_balance(category=AccountCategory.UNMATCHED_SUSPENSE) == 0
     assert RefundRequest.objects.get().amount == 150_000
     assert Bill.objects.count() == bills  # no bill was invented
+
+
+@pytest.mark.django_db
+def test_the_buyers_own_failed_payment_request_is_the_one_the_matched_money_pays(client, seller, buyer, finance):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    client.force_login(buyer)
+    client.post(reverse("refunds:detail", kwargs={"reference": txn.reference}),
+                {"case": "failed_payment", "amount": "150.000", "description": "Terpotong tapi gagal"})
+    asked = RefundRequest.objects.get()
+    with pytest.raises(services.RefundError):  # nothing owed in the ledger yet
+        services.refund_approve(refund_request=asked, actor=finance)
+    line = BankStatementLine.objects.create(booked_on="2026-11-25", description="CR BUDI", amount=150_000,
+                                            bank_reference="BCA-777", imported_by=finance)
+    matched = escrow_services.statement_line_match_and_refund(line_id=line.pk, reference=txn.reference,
+                                                              actor=finance, reason="Mutasi pembeli cocok")
+    assert matched.pk == asked.pk and RefundRequest.objects.count() == 1
+    matched.refresh_from_db()
+    assert matched.statement_line == line and matched.status == RefundRequest.Status.IN_REVIEW
+    verified_bank(buyer, number="7009990666")
+    services.refund_approve(refund_request=matched, actor=finance)
+    matched.refresh_from_db()
+    assert matched.status == RefundRequest.Status.PAYING
