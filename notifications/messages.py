@@ -192,6 +192,11 @@ MESSAGES = {
         _("Refund request for {reference} rejected"),
         _("The refund request for \"{title}\" was rejected. Reason: {reason}"),
     ),
+    "refund_needs_account": (
+        _("Refund for {reference}: add your account"),
+        _("To receive the refund of {amount} for \"{title}\", add or choose a bank account or e-wallet in your "
+          "own name on the refund page. The transfer starts as soon as the account is checked."),
+    ),
     "refund_account_refused": (
         _("Refund for {reference}: choose another account"),
         _("INTRASA could not send the refund of {amount} for \"{title}\" to your e-wallet: it is registered to "
@@ -199,7 +204,7 @@ MESSAGES = {
           "page."),
     ),
     "refund_task": (
-        _("Refund task for {reference}: due {deadline}"),
+        _("Refund task for {reference}"),
         _("You hold the next step of the refund of {amount} for \"{title}\" ({case}): {task} Due by {deadline}."),
     ),
     "refund_completed": (

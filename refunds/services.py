@@ -460,9 +460,14 @@ def refund_approve(*, refund_request, actor, destination: PayoutDestination | No
         audit_record(actor=actor, action="refund.approve", target=req,
                      data={"amount": req.amount, "payout": req.payout.pk})
         refund_task_refresh(refund_request=req)
+        needs_account = req.payout.status == Payout.Status.AWAITING_DESTINATION and not held_for_review
         for party in _parties(req):
-            _notify(req, party, "refund_approved", earliest=format_wib(req.transfer_from, with_time=False),
-                    latest=format_wib(req.transfer_by, with_time=False))
+            if needs_account and party == req.buyer:
+                # Nothing is "being transferred" yet: the buyer is told the one step that is theirs.
+                _notify(req, party, "refund_needs_account")
+            else:
+                _notify(req, party, "refund_approved", earliest=format_wib(req.transfer_from, with_time=False),
+                        latest=format_wib(req.transfer_by, with_time=False))
         return req
 
 

@@ -148,6 +148,9 @@ def test_a_buyer_without_a_refund_account_is_chased_by_a_named_person(disputed, 
     services.refund_approve(refund_request=request, actor=finance)  # the buyer has no account yet
     request.refresh_from_db()
     assert request.payout.status == "awaiting_destination"
+    assert Notification.objects.filter(kind="refund_needs_account", recipient=buyer).exists()
+    # ...and is not told the money is "being transferred" while nothing can be sent.
+    assert not Notification.objects.filter(kind="refund_approved", recipient=buyer).exists()
     step = services.refund_next_step(request)
     assert step.holder == "buyer" and request.handler_task == ""
     later = working_calendar().add_working_days(request.approved_at, policy.ACCOUNT_STALL_WORKING_DAYS)
