@@ -435,6 +435,41 @@ def payout_destination_approve(
     return destination
 
 
+def payout_destination_review_ewallet(
+    *, destination: PayoutDestination, actor: User, confirmed: bool, reason: str, seen_name: str = ""
+) -> PayoutDestination:
+    """Staff confirm (or refuse) the name an e-wallet is registered to. No provider API tells it
+    (Faspay has no e-money account inquiry), so a person checks it (the owner's screenshot, a call)
+    and says how, in ``reason``. Confirmed → ``approved``; refused → ``name_mismatch`` with the name
+    staff saw, which stops every payout to it."""
+    reason = (reason or "").strip()
+    seen_name = (seen_name or "").strip()[:100]
+    if not reason:
+        raise ValidationError({"reason": ValidationError(_("Say how the registered name was checked."),
+                                                         code="required")})
+    if not confirmed and not seen_name:
+        raise ValidationError({"seen_name": ValidationError(_("Enter the name the e-wallet is registered to."),
+                                                            code="required")})
+    with transaction.atomic():
+        destination = locks.lock(PayoutDestination, destination.pk)
+        if destination.kind != PayoutDestination.Kind.EWALLET or destination.is_archived:
+            raise ValidationError(_("Only an active e-wallet is reviewed this way."), code="not_ewallet")
+        now = timezone.now()
+        destination.verified_name = seen_name or destination.account_holder_name
+        destination.verified_at = now
+        if confirmed:
+            destination.verification = PayoutDestination.Verification.APPROVED
+            destination.approved_by, destination.approved_at = actor, now
+        else:
+            destination.verification = PayoutDestination.Verification.NAME_MISMATCH
+        destination.save(update_fields=["verification", "verified_name", "verified_at", "approved_by",
+                                        "approved_at"])
+        audit_record(actor=actor, action="payout_destination.ewallet_review", target=destination, reason=reason,
+                     data={"confirmed": confirmed, "registered_name": destination.account_holder_name,
+                           "seen_name": destination.verified_name})
+    return destination
+
+
 # --- staff second factor (accounts.admin_site) -----------------------------------------------
 
 BACKUP_CODE_COUNT = 10

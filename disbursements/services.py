@@ -110,11 +110,13 @@ def seller_payout_plan(*, escrow_transaction, amount: int, actor=None) -> Payout
 
 def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, reason: str = "",
                 destination: PayoutDestination | None = None, actor=None,
-                due_at: dt.datetime | None = None) -> Payout:
+                due_at: dt.datetime | None = None, use_default: bool = True) -> Payout:
     """Plan paying ``amount`` to ``recipient``; call inside the transaction that made it payable.
 
     ``due_at`` is the promise the payout queue is ordered by: a seller payout's is the FAQ's 1×24
-    working hours from now; a refund brings its own (the refund policy's transfer time)."""
+    working hours from now; a refund brings its own (the refund policy's transfer time).
+    ``use_default=False``: only ``destination`` (the caller applied its own rules, e.g. refunds'
+    same-name rule); without one the payout waits for an account."""
     now = timezone.now()
     if due_at is None and purpose == Payout.Purpose.SELLER_PAYOUT:
         due_at = working_calendar().add_working_hours(now, rules.PAYOUT_PROMISE_WORKING_HOURS)
@@ -122,7 +124,8 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
         escrow_transaction=escrow_transaction, purpose=purpose, recipient=recipient, amount=amount,
         reason=reason[:255], due_at=due_at,
     )
-    destination = destination or _default_destination(recipient)
+    if destination is None and use_default:
+        destination = _default_destination(recipient)
     if destination is not None and destination.can_receive_payouts:
         _create_parts(payout, destination, actor=actor)
     elif destination is not None and destination.kind == PayoutDestination.Kind.BANK \

@@ -139,6 +139,11 @@ def dispute_open(*, escrow_transaction, buyer, reason: str, description: str, up
     now = timezone.now()
     with transaction.atomic():
         txn = locks.lock_transaction(escrow_transaction)
+        if reason == DisputeReason.RETURN_NO_DEFECT and not policy.non_defect_return_allowed(
+                accepts_returns=txn.accepts_returns, shipped=txn.shipped_at is not None):
+            raise DisputeError(_("The seller does not accept returns of items as described for this transaction "
+                                 "(or nothing was shipped yet). For a defect or a wrong item choose that reason."),
+                               code="returns_not_accepted")
         if reason == DisputeReason.NOT_SHIPPED and not policy.not_shipped_claim_allowed(
                 shipped=txn.shipped_at is not None, shipping_deadline=txn.shipping_deadline, now=now):
             raise DisputeError(_("A “not shipped” claim is possible only after the shipping deadline (%(deadline)s) "
@@ -196,11 +201,14 @@ def dispute_post_message(*, dispute, author, body: str, upload=None,
 
 # --- settling -------------------------------------------------------------------------------
 
-def _validate_outcome(dispute: Dispute, outcome: str, buyer_amount: int | None) -> int:
+def _validate_outcome(dispute: Dispute, outcome: str, buyer_amount: int | None, *, seller_agrees: bool) -> int:
+    """``seller_agrees``: a settlement offer takes effect only with the seller's consent (they propose
+    or accept it), and the licence/voucher exclusion never applies when the seller agrees."""
     held = dispute.escrow_transaction.amount_received or 0
     if outcome == SettlementOffer.Outcome.RELEASE:
         return 0
-    if refund_services.refund_excluded(dispute.escrow_transaction, dispute_reason=dispute.reason):
+    if refund_services.refund_excluded(dispute.escrow_transaction, dispute_reason=dispute.reason,
+                                       seller_agrees=seller_agrees):
         raise DisputeError(_("Delivered or activated digital licences and voucher codes are not refundable."),
                            code="excluded")
     if outcome == SettlementOffer.Outcome.REFUND:
@@ -225,7 +233,7 @@ def offer_propose(*, dispute, proposer, outcome: str, buyer_amount: int | None =
             raise DisputeError(_("Only the buyer or the seller can propose a settlement."), code="forbidden")
         if not dispute.is_open:
             raise DisputeError(_("This dispute is resolved."), code="resolved")
-        amount = _validate_outcome(dispute, outcome, buyer_amount)
+        amount = _validate_outcome(dispute, outcome, buyer_amount, seller_agrees=True)
         now = timezone.now()
         dispute.offers.filter(status=SettlementOffer.Status.PENDING).update(status=SettlementOffer.Status.SUPERSEDED)
         offer = SettlementOffer.objects.create(
@@ -322,7 +330,7 @@ def dispute_resolve(*, dispute, staff, outcome: str, reason: str, buyer_amount: 
             raise DisputeError(_("You are not allowed to resolve disputes."), code="forbidden")
         if not dispute.is_open:
             raise DisputeError(_("This dispute is resolved."), code="resolved")
-        amount = _validate_outcome(dispute, outcome, buyer_amount)
+        amount = _validate_outcome(dispute, outcome, buyer_amount, seller_agrees=False)
         _resolve(dispute, outcome=outcome, buyer_amount=amount, actor=staff, reason=reason, by_agreement=False,
                  refund_case=refund_case, return_shipping=return_shipping)
         return dispute
@@ -330,7 +338,7 @@ def dispute_resolve(*, dispute, staff, outcome: str, reason: str, buyer_amount: 
 
 def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason: str, by_agreement: bool,
              refund_case: str = RefundCase.SETTLEMENT, return_shipping: int = 0,
-             return_shipping_payer: str = "") -> None:
+             return_shipping_payer: str = "", restocking_fee: int = 0) -> None:
     """The dispute's money flow, every step by name, in the caller's database transaction (the
     transaction and the dispute are locked):
 
@@ -371,10 +379,12 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
     if outcome == SettlementOffer.Outcome.SPLIT:
         request = refund_services.refund_request_create(
             escrow_transaction=txn, case=refund_case, amount=buyer_amount, source_key=f"dispute-split:{dispute.pk}",
-            requested_by=actor, dispute=dispute, description=reason)
+            requested_by=actor, dispute=dispute, description=reason, restocking_fee=restocking_fee,
+            return_agreed=return_shipping_payer != policy.ReturnShippingPayer.NONE)
     elif outcome == SettlementOffer.Outcome.REFUND:
-        request = refund_services.refund_request_for_escrow_refund(escrow_transaction=txn, amount=held,
-                                                                   reason=reason, dispute=dispute)
+        request = refund_services.refund_request_for_escrow_refund(
+            escrow_transaction=txn, amount=held, reason=reason, dispute=dispute,
+            return_agreed=return_shipping_payer != policy.ReturnShippingPayer.NONE)
     else:
         request = None
     if seller_amount:
@@ -386,8 +396,8 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
                                           shipping_cost=txn.shipping_cost, buyer_fee=txn.buyer_fee,
                                           held=txn.amount_received or 0, return_shipping=return_shipping,
                                           item_sent_back=True)
-            request.uncovered_amount = figure.uncovered_amount
-            request.save(update_fields=["uncovered_amount"])
+            refund_services.refund_advance_return_shipping(refund_request=request, amount=figure.uncovered_amount,
+                                                           actor=actor)
     now = timezone.now()
     dispute.resolve()
     dispute.outcome = outcome
@@ -404,6 +414,40 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
                                       "outcome": dispute.get_outcome_display(), "reason": reason})
     audit_record(actor=actor, action="dispute.resolve", target=dispute, reason=reason,
                  data={"outcome": outcome, "buyer_amount": buyer_amount, "by_agreement": by_agreement})
+
+
+def dispute_accept_return(*, dispute, actor, note: str = "") -> Dispute:
+    """The seller (or staff) accepts a return without a defect (``refunds.policy``: non-defect
+    returns): the buyer gets the item value less the seller's stated restocking fee — shipping not
+    refunded — once the goods are back (RMA, return receipt, inspection); the seller keeps the rest,
+    less INTRASA's fee."""
+    with transaction.atomic():
+        dispute = _lock(dispute)
+        txn = dispute.escrow_transaction
+        is_seller = actor.pk == txn.seller_id
+        if not (is_seller or can_resolve_disputes(txn, actor)):
+            raise DisputeError(_("You are not allowed to do this."), code="forbidden")
+        if dispute.reason != DisputeReason.RETURN_NO_DEFECT:
+            raise DisputeError(_("Only a return without a defect is accepted this way."), code="not_a_return")
+        if not dispute.is_open:
+            raise DisputeError(_("This dispute is resolved."), code="resolved")
+        held = txn.amount_received or 0
+        figure = policy.refund_amount(RefundCase.RETURN_NON_DEFECT, price=txn.price, shipping_cost=txn.shipping_cost,
+                                      buyer_fee=txn.buyer_fee, held=held,
+                                      restocking_fee_basis_points=txn.restocking_fee_basis_points)
+        outcome = SettlementOffer.Outcome.SPLIT if figure.amount < held else SettlementOffer.Outcome.REFUND
+        reason = (_("Return without a defect accepted: %(amount)s back to the buyer (item value %(price)s less "
+                    "restocking fee %(fee)s; shipping not refunded) when the goods are back.")
+                  % {"amount": format_rupiah(figure.amount), "price": format_rupiah(txn.price),
+                     "fee": format_rupiah(figure.restocking_fee)})
+        if note.strip():
+            reason = f"{reason} {note.strip()}"
+        _resolve(dispute, outcome=outcome, buyer_amount=figure.amount, actor=actor, reason=reason,
+                 by_agreement=is_seller, refund_case=RefundCase.RETURN_NON_DEFECT,
+                 return_shipping_payer=ReturnShippingPayer.BUYER, restocking_fee=figure.restocking_fee)
+        _notify(dispute, txn.buyer, "dispute_resolved_return", f"return:{dispute.pk}",
+                amount=format_rupiah(figure.amount))
+        return dispute
 
 
 # --- clocks ---------------------------------------------------------------------------------

@@ -9,5 +9,6 @@ urlpatterns = [
     path("<str:reference>/buka/", views.open_dispute, name="open"),
     path("<str:reference>/pesan/", views.post_message, name="message"),
     path("<str:reference>/tawaran/", views.propose, name="propose"),
+    path("<str:reference>/terima-retur/", views.accept_return, name="accept_return"),
     path("<str:reference>/tawaran/<int:pk>/<str:action>/", views.answer, name="answer"),
 ]

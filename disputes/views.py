@@ -93,6 +93,21 @@ def propose(request, reference):
 
 @login_required
 @require_POST
+def accept_return(request, reference):
+    """The seller accepts a return without a defect (their stated return policy)."""
+    dispute = selectors.dispute_get_for_party(user=request.user, reference=reference)
+    try:
+        services.dispute_accept_return(dispute=dispute, actor=request.user)
+    except services.DisputeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Return accepted. The buyer sends the goods back with the RMA number; the "
+                                    "refund follows your inspection."))
+    return redirect(dispute)
+
+
+@login_required
+@require_POST
 def answer(request, reference, pk, action):
     dispute = selectors.dispute_get_for_party(user=request.user, reference=reference)
     offer = get_object_or_404(SettlementOffer, pk=pk, dispute=dispute)

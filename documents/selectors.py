@@ -130,6 +130,17 @@ def _movement(postings, category: str) -> Movement:
     )
 
 
+def refund_transfers(*, escrow_transaction) -> list:
+    """The refund transfers that reached the buyer: amount, when SendMe reported them paid, and where
+    (the masked account label; the receipt shows no account number)."""
+    from disbursements.models import Disbursement, Payout
+
+    return list(Disbursement.objects.filter(payout__escrow_transaction=escrow_transaction,
+                                            payout__purpose=Payout.Purpose.BUYER_REFUND,
+                                            status=Disbursement.Status.SUCCEEDED)
+                .select_related("destination").order_by("completed_at", "pk"))
+
+
 def check_url(reference: str) -> str:
     """The public Cek Transaksi page of ``reference``, which the documents' QR code opens."""
     return f"{settings.SITE_URL}{reverse('pages:check_transaction')}?reference={reference}"
@@ -143,8 +154,10 @@ def document_context(*, kind: DocumentKind, escrow_transaction: EscrowTransactio
     channel = channel_get(bill.channel_code) if bill else None
     refund_event = None
     timeline = list(transaction_timeline(escrow_transaction=txn))
+    transfers = []
     if kind is REFUND_RECEIPT:
         refund_event = next((e for e in reversed(timeline) if e.action == "refund"), None)
+        transfers = refund_transfers(escrow_transaction=txn)
     return {
         "kind": kind,
         "txn": txn,
@@ -158,6 +171,7 @@ def document_context(*, kind: DocumentKind, escrow_transaction: EscrowTransactio
         "payout": _movement(postings, AccountCategory.SELLER_PAYABLE),
         "refund": _movement(postings, AccountCategory.BUYER_REFUND_PAYABLE),
         "refund_event": refund_event,
+        "refund_transfers": transfers,
         "check_url": check_url(txn.reference),
         "is_receipt": txn.verified_at is not None,
     }

@@ -21,6 +21,12 @@ paid bill →
 The provider calls (status inquiry, re-posting an unanswered creation) happen before the database
 transaction opens, never inside it.
 
+Unmatched bank transfers: a statement credit no bill claims is booked to the suspense account as it
+is imported (``payments.services.statement_line_import``); finance later matches it to its payer
+(``statement_line_match_and_refund``) →
+  1. ``payments.services.statement_line_assign`` — suspense → that transaction's buyer refund payable;
+  2. ``refunds.services.refund_request_for_statement_line`` — the request that returns it.
+
 Dispute resolution is the disputes app's own flow (``disputes.services``: release, refund or split,
 then the refund request and the payout), since every step it needs sits below it.
 
@@ -35,7 +41,8 @@ from intrasa import locks
 from payments import services as payment_services
 from payments.models import Bill
 from payments.selectors import payment_reversed
-from refunds.services import refund_request_for_escrow_refund, refund_request_for_owed_payment
+from refunds.services import (refund_request_for_escrow_refund, refund_request_for_owed_payment,
+                              refund_request_for_statement_line)
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction
 from transactions.services import TransactionActionError
@@ -126,3 +133,16 @@ def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str
     with transaction.atomic():
         _open_refund_requests(payment_services.bill_record_provider_amount(
             bill_id=bill_id, amount=amount, actor=actor, reason=reason, trx_id=trx_id))
+
+
+def statement_line_match_and_refund(*, line_id: int, reference: str, actor, reason: str):
+    """Finance matches an unmatched credit of the escrow account to the buyer who sent it, with the
+    reason; the money becomes owed back to that buyer and its refund request opens."""
+    txn = EscrowTransaction.objects.filter(reference=(reference or "").strip().upper()).first()
+    if txn is None:
+        raise payment_services.StaffPaymentError(_("No transaction has this reference number."), code="unknown_reference")
+    with transaction.atomic():
+        line = payment_services.statement_line_assign(line_id=line_id, escrow_transaction_id=txn.pk, actor=actor,
+                                                      reason=reason)
+        txn = EscrowTransaction.objects.select_related("buyer").get(pk=txn.pk)
+        return refund_request_for_statement_line(escrow_transaction=txn, line=line, actor=actor, reason=reason)

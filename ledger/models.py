@@ -24,10 +24,16 @@ class AccountCategory(models.TextChoices):
     ESCROW_HOLD = "escrow_hold", _("Escrow hold (per transaction)")
     SELLER_PAYABLE = "seller_payable", _("Seller payable (per transaction)")
     BUYER_REFUND_PAYABLE = "buyer_refund_payable", _("Buyer refund payable (per transaction)")
+    # Money on the escrow bank account that no bill claimed (a second transfer, a wrong amount):
+    # owed to a payer not yet known, until staff match it to its transaction.
+    UNMATCHED_SUSPENSE = "unmatched_suspense", _("Unmatched incoming money (suspense)")
     # Income and expenses.
     FEE_REVENUE = "fee_revenue", _("Service fee revenue")
     # The bank-transfer unique code INTRASA absorbs so that the buyer never pays more than quoted.
     PAYMENT_DISCOUNT = "payment_discount", _("Unique-code discounts (expense)")
+    # Return shipping INTRASA pays a buyer beyond the escrow hold when the seller was at fault (the
+    # seed's "ongkir PP"); staff recover it from the seller.
+    BUYER_PROTECTION_COST = "buyer_protection_cost", _("Return shipping advanced to buyers (expense)")
     # SendMe withdrawal fees and their VAT (terms A and B).
     WITHDRAWAL_FEES = "withdrawal_fees", _("SendMe withdrawal fees (expense)")
 
@@ -35,6 +41,7 @@ class AccountCategory(models.TextChoices):
 DEBIT_NORMAL = {
     AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_BANK, AccountCategory.SENDME_DEPOSIT,
     AccountCategory.PAYMENT_DISCOUNT, AccountCategory.OPERATING_BANK, AccountCategory.WITHDRAWAL_FEES,
+    AccountCategory.BUYER_PROTECTION_COST,
 }
 PER_TRANSACTION = {
     AccountCategory.ESCROW_HOLD, AccountCategory.SELLER_PAYABLE, AccountCategory.BUYER_REFUND_PAYABLE,
@@ -77,6 +84,9 @@ class EntryKind(models.TextChoices):
     PAYMENT_VERIFIED = "payment_verified", _("Payment verified into escrow")
     # Verified money that cannot go into escrow (double payment, shortfall, excess): owed back.
     PAYMENT_UNMATCHED = "payment_unmatched", _("Payment owed back to the buyer")
+    # A bank-statement credit no bill claimed, booked as it is imported (escrow bank → suspense).
+    SUSPENSE_RECEIVED = "suspense_received", _("Unmatched money received (suspense)")
+    RETURN_SHIPPING_ADVANCED = "return_shipping_advanced", _("Return shipping paid to the buyer by INTRASA")
     ESCROW_RELEASE = "escrow_release", _("Escrow released to seller")
     ESCROW_REFUND = "escrow_refund", _("Escrow returned to buyer")
     PAYOUT = "payout", _("Payout sent to seller")

@@ -47,6 +47,15 @@ MESSAGES = {
         _("Your payment of {amount} for \"{title}\" is verified and held safely by INTRASA until "
           "you confirm receipt."),
     ),
+    "goods_received": (
+        _("{reference}: the buyer received the goods"),
+        _("The buyer marked \"{title}\" as received. The inspection period runs until {deadline}; without a "
+          "dispute the money is then released to you."),
+    ),
+    "inspection_extended": (
+        _("{reference}: inspection period extended"),
+        _("The buyer extended the inspection period of \"{title}\" once, until {deadline}. Reason: {reason}"),
+    ),
     "shipped": (
         _("{reference} has been shipped"),
         _("The seller shipped \"{title}\" ({shipment}). Check it when it arrives and confirm receipt. "
@@ -137,6 +146,11 @@ MESSAGES = {
         _("The dispute on \"{title}\" was resolved with a split: {buyer_amount} goes back to the buyer "
           "and {seller_amount} to the seller. Reason: {reason}"),
     ),
+    "dispute_resolved_return": (
+        _("Return accepted for {reference}"),
+        _("The seller accepted the return of \"{title}\". Send the goods back with the RMA number shown on the "
+          "refund page and add the courier receipt there; {amount} is refunded after the inspection."),
+    ),
     "dispute_message": (
         _("New message in the dispute on {reference}"),
         _("{author} wrote in the dispute on \"{title}\": {excerpt}"),
@@ -178,6 +192,21 @@ MESSAGES = {
     "refund_rejected": (
         _("Refund request for {reference} rejected"),
         _("The refund request for \"{title}\" was rejected. Reason: {reason}"),
+    ),
+    "refund_needs_account": (
+        _("Refund for {reference}: add your account"),
+        _("To receive the refund of {amount} for \"{title}\", add or choose a bank account or e-wallet in your "
+          "own name on the refund page. The transfer starts as soon as the account is checked."),
+    ),
+    "refund_account_refused": (
+        _("Refund for {reference}: choose another account"),
+        _("INTRASA could not send the refund of {amount} for \"{title}\" to your e-wallet: it is registered to "
+          "\"{name}\", not to you ({reason}). Add or choose a bank account or e-wallet in your own name on the refund "
+          "page."),
+    ),
+    "refund_task": (
+        _("Refund task for {reference}"),
+        _("You hold the next step of the refund of {amount} for \"{title}\" ({case}): {task} Due by {deadline}."),
     ),
     "refund_completed": (
         _("Refund for {reference} completed"),

@@ -169,7 +169,7 @@ def public_transaction_lookup(*, text: str) -> TransactionLookup:
     timeline = tuple(_public_step(e) for e in txn.public_events
                      if e.to_status or e.action in _PUBLIC_NON_STATE_ACTIONS)
     public = PublicTransaction(
-        reference=txn.reference, status=txn.status, status_label=str(Status(txn.status).label),
+        reference=txn.reference, status=txn.status, status_label=txn.status_label,
         amount=txn.amount_due, payment_received=txn.paid_at is not None,
         payment_verified=txn.verified_at is not None, is_closed=txn.status in CLOSED_STATES,
         timeline=timeline, next_due=_next_due(txn),

@@ -137,7 +137,9 @@ def fees(request):
 
 @require_GET
 def refund_policy(request):
-    return render(request, "pages/refund_policy.html")
+    from refunds.policy import refund_routes_table
+
+    return render(request, "pages/refund_policy.html", {"routes": refund_routes_table()})
 
 
 @require_GET

@@ -11,6 +11,8 @@ and the nightly ledger job through ``ledger.checks.register_cross_check``).
   could still move it (being created, pending, or paid and being verified).
 * ``escrow-on-stated-amount``: escrow that was funded by no bill, or by a bill whose amount no
   source stated (an assumed amount).
+* ``suspense-equals-unmatched-lines``: the suspense account equals the statement credits booked to
+  it that staff have not yet matched to a payer.
 """
 import datetime as dt
 from collections import defaultdict
@@ -22,7 +24,7 @@ from ledger.checks import Breach
 from ledger.models import AccountCategory, EntryKind, Posting
 from transactions.models import EscrowTransaction, Status
 
-from .models import Bill
+from .models import BankStatementLine, Bill
 
 UNSETTLED_GRACE = dt.timedelta(days=1)
 CLEARING = (AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_BANK)
@@ -80,5 +82,20 @@ def escrow_on_stated_amount() -> list[Breach]:
                    "stated") for reference in references]
 
 
+def suspense_equals_unmatched_lines() -> list[Breach]:
+    """The suspense account holds exactly the statement credits booked to it and not yet matched to
+    their payer."""
+    from ledger.selectors import category_balance
+
+    balance = category_balance(category=AccountCategory.UNMATCHED_SUSPENSE)
+    waiting = (BankStatementLine.objects.filter(suspense_booked_at__isnull=False, assigned_transaction__isnull=True)
+               .aggregate(total=Sum("amount"))["total"] or 0)
+    if balance != waiting:
+        return [Breach("suspense-equals-unmatched-lines", "suspense account",
+                       f"balance {balance} != unmatched statement lines {waiting}")]
+    return []
+
+
 def collection_breaches() -> list[Breach]:
-    return collected_equals_booked() + paid_bills_unsettled() + paid_transactions_stuck() + escrow_on_stated_amount()
+    return (collected_equals_booked() + paid_bills_unsettled() + paid_transactions_stuck() + escrow_on_stated_amount()
+            + suspense_equals_unmatched_lines())

@@ -193,6 +193,16 @@ class BankStatementLine(models.Model):
     imported_at = models.DateTimeField(_("imported at"), auto_now_add=True)
     matched_bill = models.OneToOneField(Bill, null=True, blank=True, on_delete=models.PROTECT,
                                         related_name="statement_line", verbose_name=_("matched bill"))
+    # A line no bill claimed is booked to the suspense account as it is imported, then matched by
+    # staff to the transaction of whoever sent it (with the reason), which makes it owed back.
+    suspense_booked_at = models.DateTimeField(_("booked to suspense at"), null=True, blank=True)
+    assigned_transaction = models.ForeignKey("transactions.EscrowTransaction", null=True, blank=True,
+                                             on_delete=models.PROTECT, related_name="+",
+                                             verbose_name=_("matched to transaction"))
+    assigned_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                    related_name="+", verbose_name=_("matched by"))
+    assigned_at = models.DateTimeField(_("matched at"), null=True, blank=True)
+    assigned_reason = models.TextField(_("why this payer"), blank=True)
 
     class Meta:
         ordering = ["-booked_on", "-id"]

@@ -666,10 +666,12 @@ def statement_line_import(*, row: dict, staff) -> StatementLineOutcome:
         bill = (Bill.objects.filter(method=Method.BANK_TRANSFER, status=Bill.Status.PENDING, amount=line.amount)
                 .order_by("created_at").first())
         if bill is None:
+            _book_suspense(line)
             return StatementLineOutcome(StatementLine.UNMATCHED, line, owed)
         txn = _lock_txn(bill.escrow_transaction_id)
         bill = _lock_bill(bill.pk)
         if bill.status != Bill.Status.PENDING:  # another import settled it meanwhile
+            _book_suspense(line)
             return StatementLineOutcome(StatementLine.UNMATCHED, line, owed)
         paid_at = timezone.make_aware(dt.datetime.combine(line.booked_on, dt.time(12, 0)))
         _bill_paid_at_provider(txn, bill, amount=line.amount, source=Bill.AmountSource.STATEMENT,
@@ -681,3 +683,50 @@ def statement_line_import(*, row: dict, staff) -> StatementLineOutcome:
         audit_record(actor=staff, action="bank_statement.match", target=bill,
                      data={"line": line.pk, "amount": line.amount})
         return StatementLineOutcome(StatementLine.MATCHED, line, owed)
+
+
+def _book_suspense(line: BankStatementLine) -> None:
+    """Money on the escrow account that no bill claimed is INTRASA's debt to someone not yet known:
+    booked at once (escrow bank → suspense), so it is in the books and can be returned, instead of
+    a statement line nobody owns. Idempotent (lines imported before suspense existed are booked when
+    staff match them)."""
+    if line.suspense_booked_at is not None:
+        return
+    entry_post(idempotency_key=f"statement-line:{line.pk}:suspense", kind=EntryKind.SUSPENSE_RECEIVED,
+               memo=f"Unmatched credit {line.booked_on} {line.bank_reference}"[:255],
+               lines=[debit(AccountCategory.ESCROW_BANK, line.amount),
+                      credit(AccountCategory.UNMATCHED_SUSPENSE, line.amount)])
+    line.suspense_booked_at = timezone.now()
+    line.save(update_fields=["suspense_booked_at"])
+
+
+def statement_line_assign(*, line_id: int, escrow_transaction_id: int, actor, reason: str) -> BankStatementLine:
+    """Finance matches an unmatched credit to the transaction of the buyer who sent it (a second
+    transfer of the same amount, a transfer of a wrong amount), with the reason — how they know it is
+    that payer's (the buyer's statement, the sender name on the line). The money moves from suspense
+    to that transaction's buyer refund payable; the caller (``escrow.services``) opens the refund
+    request in the same database transaction."""
+    reason = (reason or "").strip()
+    if not (actor.is_staff and actor.has_perm("payments.record_provider_payment")):
+        raise StaffPaymentError(_("You are not allowed to match bank statement lines."), code="forbidden")
+    if not reason:
+        raise StaffPaymentError(_("Say how you know who sent this money."), code="reason_required")
+    with transaction.atomic():
+        txn = _lock_txn(escrow_transaction_id)
+        line = locks.lock(BankStatementLine, line_id)
+        if line.matched_bill_id is not None or line.assigned_transaction_id is not None:
+            raise StaffPaymentError(_("This statement line is already matched."), code="already_matched")
+        if txn.buyer_id is None:
+            raise StaffPaymentError(_("This transaction has no buyer to return the money to."), code="no_buyer")
+        _book_suspense(line)
+        entry_post(idempotency_key=f"statement-line:{line.pk}:assigned", kind=EntryKind.PAYMENT_UNMATCHED,
+                   memo=f"{txn.reference} unmatched credit {line.bank_reference} owed back to the buyer"[:255],
+                   escrow_transaction=txn,
+                   lines=[debit(AccountCategory.UNMATCHED_SUSPENSE, line.amount),
+                          credit(AccountCategory.BUYER_REFUND_PAYABLE, line.amount)])
+        line.assigned_transaction, line.assigned_by = txn, actor
+        line.assigned_at, line.assigned_reason = timezone.now(), reason
+        line.save(update_fields=["assigned_transaction", "assigned_by", "assigned_at", "assigned_reason"])
+        audit_record(actor=actor, action="bank_statement.assign", target=line, reason=reason,
+                     data={"reference": txn.reference, "amount": line.amount})
+        return line

@@ -74,6 +74,21 @@ class RejectForm(forms.Form):
                              widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
 
 
+class WaiveForm(forms.Form):
+    kind = forms.ChoiceField(label=gettext_lazy("Document not needed"), choices=Document.choices)
+    reason = forms.CharField(label=gettext_lazy("Why (shown to the buyer)"),
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+class EWalletReviewForm(forms.Form):
+    confirmed = forms.TypedChoiceField(label=gettext_lazy("The e-wallet is registered to"), coerce=lambda v: v == "yes",
+                                       choices=[("yes", gettext_lazy("the buyer")),
+                                                ("no", gettext_lazy("someone else"))])
+    seen_name = forms.CharField(label=gettext_lazy("Name the e-wallet shows"), required=False, max_length=100)
+    reason = forms.CharField(label=gettext_lazy("How it was checked"),
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
 class StaffDocumentForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Document"), choices=Document.choices)
     value = forms.CharField(label=gettext_lazy("Number or finding"), required=False, max_length=255)
@@ -83,13 +98,13 @@ class StaffDocumentForm(forms.Form):
 @admin.register(RefundRequest)
 class RefundRequestAdmin(ReadOnlyAdmin):
     list_display = ("reference", "case", "amount_display", "status", "missing_display", "approval_due_at",
-                    "created_at")
+                    "handler", "handler_task", "handler_due_at", "created_at")
     list_filter = ("status", "case", OverdueFilter, "payment_family")
     search_fields = ("escrow_transaction__reference", "buyer__email")
     list_select_related = ("escrow_transaction", "buyer")
     inlines = [DocumentInline]
     readonly_fields = [f.name for f in RefundRequest._meta.fields if f.editable] + ["missing_display"]
-    actions = ["approve", "reject", "record_document"]
+    actions = ["approve", "reject", "record_document", "waive_document", "review_ewallet"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("documents")
@@ -188,3 +203,23 @@ class RefundRequestAdmin(ReadOnlyAdmin):
             return self._run(request, queryset, lambda r: services.refund_document_add(
                 refund_request=r, kind=data["kind"], actor=request.user, upload=data["file"], value=data["value"]))
         return self._page(request, queryset, action="record_document", form=form, title=_("Record a document"))
+
+    @admin.action(description=gettext_lazy("Waive a document (with a reason)"), permissions=["document"])
+    def waive_document(self, request, queryset):
+        form = WaiveForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            data = form.cleaned_data
+            return self._run(request, queryset, lambda r: services.refund_document_waive(
+                refund_request=r, kind=data["kind"], actor=request.user, reason=data["reason"]))
+        return self._page(request, queryset, action="waive_document", form=form, title=_("Waive a document"))
+
+    @admin.action(description=gettext_lazy("Check the e-wallet's registered name"), permissions=["approve"])
+    def review_ewallet(self, request, queryset):
+        form = EWalletReviewForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            data = form.cleaned_data
+            return self._run(request, queryset, lambda r: services.refund_ewallet_review(
+                refund_request=r, actor=request.user, confirmed=data["confirmed"], reason=data["reason"],
+                seen_name=data["seen_name"]))
+        return self._page(request, queryset, action="review_ewallet", form=form,
+                          title=_("Check the e-wallet's registered name"))

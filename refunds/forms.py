@@ -20,6 +20,13 @@ class DocumentForm(forms.Form):
     file = forms.FileField(label=_("File"), required=False,
                            help_text=_("Photo up to 5 MB or PDF up to 10 MB."))
 
+    def __init__(self, *args, request_kinds=None, **kwargs):
+        """``request_kinds``: the documents this request still needs from the buyer, when the form
+        is shown for one request (the buyer is offered nothing else)."""
+        super().__init__(*args, **kwargs)
+        if request_kinds is not None:
+            self.fields["kind"].choices = [(kind, Document(kind).label) for kind in request_kinds]
+
 
 class DestinationForm(forms.Form):
     destination = forms.ModelChoiceField(label=_("Refund to"), queryset=None)

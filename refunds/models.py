@@ -7,7 +7,7 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from intrasa.uploads import private_storage
 
-from .policy import Document, PaymentFamily, RefundCase
+from .policy import Document, PaymentFamily, RefundCase, StaffTask
 
 
 class RefundRequest(ConcurrentTransitionMixin, models.Model):
@@ -35,16 +35,23 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
                       protected=True, db_index=True)
     source_key = models.CharField(max_length=100, unique=True, editable=False)
     amount = models.BigIntegerField(_("refund amount"))
-    # What the policy grants beyond what INTRASA holds (e.g. return shipping): staff settle it.
-    uncovered_amount = models.BigIntegerField(_("not covered by the escrow"), default=0)
+    # What the policy grants beyond what INTRASA holds (return shipping both ways after the seller's
+    # mistake): INTRASA pays it as part of ``amount`` and recovers it from the seller.
+    uncovered_amount = models.BigIntegerField(_("return shipping paid by INTRASA"), default=0)
     restocking_fee = models.BigIntegerField(_("restocking fee"), default=0)
     payment_family = models.CharField(_("original payment method"), max_length=20,
                                       choices=PaymentFamily.choices)
     description = models.TextField(_("chronology"), blank=True)
+    # Whether the goods come back to the seller first (``policy.goods_come_back``): only then are the
+    # return documents (RMA, return receipt, inspection result) asked.
+    goods_return = models.BooleanField(_("goods are returned"), default=False)
     dispute = models.ForeignKey("disputes.Dispute", null=True, blank=True, on_delete=models.PROTECT,
                                 related_name="refund_requests", verbose_name=_("dispute"))
     bill = models.ForeignKey("payments.Bill", null=True, blank=True, on_delete=models.PROTECT,
                              related_name="refund_requests", verbose_name=_("bill"))
+    statement_line = models.OneToOneField("payments.BankStatementLine", null=True, blank=True,
+                                          on_delete=models.PROTECT, related_name="refund_request",
+                                          verbose_name=_("bank statement line"))
     destination = models.ForeignKey("accounts.PayoutDestination", null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+", verbose_name=_("refund to"))
     payout = models.OneToOneField("disbursements.Payout", null=True, blank=True, on_delete=models.PROTECT,
@@ -63,6 +70,14 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+", verbose_name=_("closed by"))
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    # No dead ends (``policy.StaffTask``): when the next step is INTRASA's, a named staff member holds
+    # it with a due date, shown to the buyer. ``handler`` stays when the task ends (who last held it).
+    handler = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                related_name="refund_tasks", verbose_name=_("handled by"))
+    handler_task = models.CharField(_("staff task"), max_length=12, choices=StaffTask.choices, blank=True,
+                                    db_index=True)
+    handler_due_at = models.DateTimeField(_("task due"), null=True, blank=True, db_index=True)
+    handler_assigned_at = models.DateTimeField(_("task given at"), null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -106,6 +121,7 @@ class RefundDocument(models.Model):
 
     class Source(models.TextChoices):
         BUYER = "buyer", _("Buyer")
+        SELLER = "seller", _("Seller")
         STAFF = "staff", _("INTRASA staff")
         SYSTEM = "system", _("INTRASA records")
 
@@ -122,6 +138,8 @@ class RefundDocument(models.Model):
     original_sha256 = models.CharField(_("SHA-256 of the file as uploaded"), max_length=64, blank=True)
     uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+", verbose_name=_("added by"))
+    # Staff waived this document for this request (why it is not needed): it counts as present.
+    waived_reason = models.TextField(_("waived because"), blank=True)
     created_at = models.DateTimeField(_("added at"), auto_now_add=True)
 
     class Meta:
@@ -130,6 +148,8 @@ class RefundDocument(models.Model):
         verbose_name_plural = _("refund documents")
 
     def __str__(self) -> str:
+        if self.waived_reason:
+            return f"{self.get_kind_display()}: waived ({self.waived_reason})"
         return f"{self.get_kind_display()}: {self.value or self.original_name}"
 
     def get_absolute_url(self) -> str:

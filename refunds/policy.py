@@ -12,9 +12,16 @@ Decisions taken where the seed is silent or does not fit INTRASA, written down h
   refund is paid by Faspay SendMe to a bank account or e-wallet **in the buyer's own name** (the
   "rekening pengganti, hanya atas nama yang sama" rule of section 4): a bank account only after
   SendMe's account inquiry reports a holder name matching the buyer's full name
-  (``disbursements.services.destination_verify``); an e-wallet only if registered in the buyer's
-  name (SendMe has no e-wallet inquiry, so a top-up to someone else's wallet fails and is retried
-  by staff).
+  (``disbursements.services.destination_verify``); an e-wallet only once its registered name is
+  known to be the buyer's (next point).
+* **E-wallets: same name, checked by a person.** Faspay publishes no e-money account inquiry
+  (``shared/faspay/REFERENCE.md``: ``/emoney/account-inquiry`` "not found for Faspay"), and a top-up
+  to a phone number registered to someone else *succeeds*: the money would be gone. So: (1) the
+  registered name the buyer types must match the buyer's full name (``disbursements.rules.names_match``),
+  else the wallet is refused at once with the reason; (2) even then the refund is **held for staff
+  review** (``StaffTask.REVIEW_EWALLET_NAME``, a named Finance member, due within a working day): staff
+  check the name the e-wallet shows (the buyer's screenshot, a call) and confirm it with a reason or
+  refuse it with the name they saw; only a confirmed wallet is paid (``ewallet_name_confirmed``).
 * **Cards, instalments, paylater.** INTRASA has no card channel today. The rule is encoded anyway
   (``REFUND_ROUTES`` / ``refundable_after_issuer_fees``) and tested, so that adding such a channel
   cannot silently refund through SendMe or repay the issuer's admin fee.
@@ -26,10 +33,27 @@ Decisions taken where the seed is silent or does not fit INTRASA, written down h
   if the seller's part is smaller than the fee, INTRASA waives the rest of the fee
   (``split_allocation``). A split with buyer amount 0 is therefore exactly a release.
 * **Return shipping both ways (PP).** The seed refunds shipping both ways when the buyer already
-  sent the item back after a mistake of the seller. INTRASA can only pay out money it holds, so the
-  refund is capped at the held amount; whatever part of the entitlement the hold cannot cover is
-  recorded on the request as ``uncovered_amount`` for staff to settle with the seller
-  (``refund_amount``).
+  sent the item back after a mistake of the seller. Whatever part the escrow hold cannot cover
+  (``refund_amount``: ``uncovered_amount``), INTRASA pays with the refund — booked as buyer-protection
+  cost (``refunds.services.refund_advance_return_shipping``) — and recovers from the seller: the
+  buyer is paid, not told to wait for a settlement between others.
+* **No dead ends** (``StaffTask``, below): every open request has one next step held by someone —
+  the buyer, the bank inside its window, or a named Finance member with a due date; stalled steps
+  pass to staff. Documents follow the case (``goods_come_back``): no return documents when nothing
+  was shipped or the buyer keeps the goods; INTRASA issues the RMA number; staff waive a document
+  with a reason the buyer sees. The transaction reads "refund in progress" until the ledger's buyer
+  refund payable is zero, and the refund receipt lists each transfer that arrived.
+* **Unmatched transfers** (``unmatched_transfer_case``): a bank-statement credit no bill claims is
+  booked to a suspense account on import; finance match it to its payer with a reason, and it is
+  refunded like any other money owed back.
+* **The inspection clock** starts at delivery, not at shipping: the buyer marking the goods
+  received, the courier's delivery scan, or the courier's delivery estimate; one extension of 3
+  working days with a reason. Those rules sit below this app, in ``transactions.delivery``, because
+  the transaction's own deadline depends on them.
+* **Non-defect returns and exclusions**: see the sections below; the seller states on each
+  transaction whether returns are accepted and the restocking fee (none by default) — INTRASA
+  invents no fee; only licences and voucher codes (so marked by the seller) are excluded once
+  delivered, and never when the seller agrees to refund.
 * **Promo codes.** INTRASA issues no vouchers today; a price agreed after a discount is simply the
   transaction price ("nilai refund menyesuaikan harga setelah diskon"). The voucher rules are encoded
   (``promo_code_outcome``) for when vouchers exist.
@@ -78,6 +102,16 @@ OWED_BACK_CASES = {
     "late": RefundCase.FAILED_PAYMENT,
 }
 
+
+
+def unmatched_transfer_case(*, transaction_funded: bool) -> str:
+    """A bank transfer no bill claimed, matched by staff to its payer's transaction (it sat in the
+    suspense account meanwhile). Decision: if the transaction was already paid, it paid twice
+    (double payment); otherwise it was a transfer that could not fund anything (a wrong amount, a
+    transaction that closed) — charged without effect, the "failed but charged" case."""
+    return RefundCase.DOUBLE_PAYMENT if transaction_funded else RefundCase.FAILED_PAYMENT
+
+
 # Cases a buyer may start from the refund page; every other case starts from a dispute (which
 # freezes the money first) or from the system (payments, the seller's cancellation).
 BUYER_REQUESTABLE_CASES = (RefundCase.DOUBLE_PAYMENT, RefundCase.FAILED_PAYMENT)
@@ -95,6 +129,7 @@ class DisputeReason(models.TextChoices):
     NOT_AS_DESCRIBED = "not_as_described", _("Not as described")
     CANCELLATION = "cancellation", _("Cancellation (out of stock or changed delivery estimate I do not accept)")
     PREORDER_LATE = "preorder_late", _("Pre-order later than its estimate")
+    RETURN_NO_DEFECT = "return_no_defect", _("Return without a defect (seller's return policy)")
 
 
 DISPUTE_REFUND_CASE = {
@@ -106,6 +141,7 @@ DISPUTE_REFUND_CASE = {
     DisputeReason.NOT_AS_DESCRIBED: RefundCase.RETURN_SELLER_FAULT,
     DisputeReason.CANCELLATION: RefundCase.CANCELLATION,
     DisputeReason.PREORDER_LATE: RefundCase.PREORDER_LATE,
+    DisputeReason.RETURN_NO_DEFECT: RefundCase.RETURN_NON_DEFECT,
 }
 # Reasons that deny the delivery itself (so the digital-goods exclusion cannot apply).
 UNDELIVERED_REASONS = frozenset({DisputeReason.NOT_RECEIVED, DisputeReason.NOT_SHIPPED})
@@ -135,8 +171,10 @@ def not_shipped_claim_allowed(*, shipped: bool, shipping_deadline, now) -> bool:
 
 # --- 2) Amounts ----------------------------------------------------------------------------------
 
-# Restocking fee of a non-defect return ("dapat dikenakan restocking fee sesuai kebijakan retur").
-RESTOCKING_FEE_BASIS_POINTS = 1_000  # 10% of the item value
+# Restocking fee of a non-defect return ("dapat dikenakan restocking fee sesuai kebijakan retur"): the
+# seller states it per transaction (``EscrowTransaction.restocking_fee_basis_points``, none by
+# default, at most 50%); INTRASA never invents one.
+MAX_RESTOCKING_FEE_BASIS_POINTS = 5_000
 # A promo code is never paid out as money.
 PROMO_CODE_PAID_AS_MONEY = False
 
@@ -152,12 +190,16 @@ class RefundFigure:
         return self.entitlement - self.amount
 
 
-def restocking_fee(item_value: int) -> int:
-    return (item_value * RESTOCKING_FEE_BASIS_POINTS + 5_000) // 10_000
+def restocking_fee(item_value: int, basis_points: int) -> int:
+    """The seller's stated fee on the item value, rounded to the nearest Rupiah."""
+    if not 0 <= basis_points <= MAX_RESTOCKING_FEE_BASIS_POINTS:
+        raise ValueError("a restocking fee is between 0 and 50% of the item value")
+    return (item_value * basis_points + 5_000) // 10_000
 
 
 def refund_amount(case: str, *, price: int, shipping_cost: int, buyer_fee: int, held: int,
-                  return_shipping: int = 0, item_sent_back: bool = False) -> RefundFigure:
+                  return_shipping: int = 0, item_sent_back: bool = False,
+                  restocking_fee_basis_points: int = 0) -> RefundFigure:
     """How much the buyer gets back for ``case``.
 
     ``price`` is what the buyer agreed to pay for the item, i.e. the price after any discount or
@@ -170,7 +212,7 @@ def refund_amount(case: str, *, price: int, shipping_cost: int, buyer_fee: int, 
         entitlement = price + shipping_cost + buyer_fee + (return_shipping if item_sent_back else 0)
         return RefundFigure(min(entitlement, held), entitlement)
     if case == RefundCase.RETURN_NON_DEFECT:
-        fee = restocking_fee(price)
+        fee = restocking_fee(price, restocking_fee_basis_points)
         entitlement = price - fee  # shipping is not refunded
         return RefundFigure(min(entitlement, held), entitlement, restocking_fee=fee)
     raise ValueError(f"the amount of a {case} refund is the amount owed back, not computed")
@@ -253,6 +295,31 @@ REFUND_ROUTES = {
 ISSUER_FEES_REFUNDABLE = False
 
 
+# Why each method is refunded the way it is (Faspay's published documentation: the Debit API — VA,
+# convenience store, QRIS — has payment, inquiry and cancel of an *unpaid* bill, and no refund of a
+# paid one; a transfer into INTRASA's own account has no provider at all; shared/faspay/REFERENCE.md).
+ROUTE_REASONS = {
+    PaymentFamily.BANK_TRANSFER: _("A bank transfer cannot be reversed by the receiving account."),
+    PaymentFamily.VIRTUAL_ACCOUNT: _("Faspay has no refund for a paid virtual account."),
+    PaymentFamily.RETAIL: _("Faspay has no refund for a payment at a convenience store."),
+    PaymentFamily.QRIS: _("Faspay has no refund for a paid QRIS bill."),
+    PaymentFamily.EWALLET: _("Faspay has no refund for a paid e-wallet bill."),
+    PaymentFamily.CARD: _("Card refunds go back through the issuer."),
+    PaymentFamily.INSTALMENT: _("Instalment refunds go back through the issuer."),
+    PaymentFamily.PAYLATER: _("Paylater refunds go back through the platform."),
+}
+# The methods INTRASA collects with today (payments.channels); the others are encoded for later.
+METHODS_OFFERED = (PaymentFamily.BANK_TRANSFER, PaymentFamily.VIRTUAL_ACCOUNT, PaymentFamily.RETAIL,
+                   PaymentFamily.QRIS)
+
+
+def refund_routes_table() -> list[tuple[str, str, str, tuple[int, int]]]:
+    """(method, route, why, working-day window) for each method INTRASA offers: the policy page shows
+    exactly this, so it never promises "the same method" where that is not true."""
+    return [(PaymentFamily(f).label, Route(REFUND_ROUTES[f]).label, ROUTE_REASONS[f], transfer_window(f))
+            for f in METHODS_OFFERED]
+
+
 def refund_route(family: str) -> str:
     return REFUND_ROUTES.get(family, Route.SENDME_OWN_ACCOUNT)
 
@@ -264,10 +331,18 @@ def refundable_after_issuer_fees(amount: int, *, family: str, issuer_admin_fee: 
     return amount
 
 
-def substitute_account_acceptable(*, owner_id: int, buyer_id: int, can_receive_payouts: bool) -> bool:
+def ewallet_name_confirmed(*, kind: str, verification: str) -> bool:
+    """A bank account is checked by the bank's account inquiry; an e-wallet's registered name only
+    by INTRASA staff (module docstring): ``approved`` is their confirmation."""
+    return kind != "ewallet" or verification == "approved"
+
+
+def substitute_account_acceptable(*, owner_id: int, buyer_id: int, can_receive_payouts: bool,
+                                  name_confirmed: bool = True) -> bool:
     """A substitute account must belong to the buyer and be verified in the buyer's name (the
-    account inquiry compared its holder name with the buyer's full name)."""
-    return owner_id == buyer_id and can_receive_payouts
+    account inquiry compared its holder name with the buyer's full name, or staff confirmed an
+    e-wallet's registered name: ``name_confirmed``)."""
+    return owner_id == buyer_id and can_receive_payouts and name_confirmed
 
 
 # --- 5) Documents --------------------------------------------------------------------------------
@@ -283,33 +358,108 @@ class Document(models.TextChoices):
 
 
 BASE_DOCUMENTS = (Document.ORDER_NUMBER, Document.PROOF_OF_PAYMENT)
-REQUIRED_DOCUMENTS = {
-    **{case: BASE_DOCUMENTS for case in RefundCase.values},
-    **{case: BASE_DOCUMENTS + (Document.RMA_NUMBER, Document.RETURN_RECEIPT, Document.INSPECTION_RESULT)
-       for case in RETURN_CASES},
-    **{case: BASE_DOCUMENTS + (Document.BANK_STATEMENT,) for case in PAYMENT_CASES},
-}
+RETURN_DOCUMENTS = (Document.RMA_NUMBER, Document.RETURN_RECEIPT, Document.INSPECTION_RESULT)
 # Documents that are typed (a number) rather than uploaded.
 TEXT_DOCUMENTS = frozenset({Document.ORDER_NUMBER, Document.RMA_NUMBER})
-# Documents only INTRASA staff may record (the inspection is "ours").
-STAFF_DOCUMENTS = frozenset({Document.INSPECTION_RESULT})
+# Documents only INTRASA records: the RMA number is issued by INTRASA when a return is authorised
+# (a buyer cannot "have" one), and the inspection is "ours" (seed section 5: "hasil inspeksi kami").
+STAFF_DOCUMENTS = frozenset({Document.RMA_NUMBER, Document.INSPECTION_RESULT})
 
 
-def required_documents(case: str) -> tuple[str, ...]:
-    return REQUIRED_DOCUMENTS[case]
+def goods_come_back(case: str, *, shipped: bool, return_agreed: bool = True) -> bool:
+    """Whether the refund waits for the goods to come back to the seller (and so needs the return
+    documents of seed section 5).
+
+    Decision: only a *return* case whose goods were actually shipped. A buyer whose seller never
+    shipped, a cancellation, a pre-order cancelled, goods that never arrived, a split or a payment
+    problem has nothing to send back, so is never asked for an RMA, a return receipt or an
+    inspection result. A dispute settled (or decided) with "no return needed"
+    (``ReturnShippingPayer.NONE``) also lets the buyer keep the goods: ``return_agreed=False``.
+    """
+    return case in RETURN_CASES and shipped and return_agreed
 
 
-def missing_documents(case: str, present) -> list[str]:
+def required_documents(case: str, *, goods_return: bool | None = None) -> tuple[str, ...]:
+    """The documents a request of ``case`` needs (seed section 5). ``goods_return`` says whether
+    the goods come back (``goods_come_back``); when unknown, a return case is assumed to need them."""
+    documents = BASE_DOCUMENTS
+    if case in RETURN_CASES and (goods_return is None or goods_return):
+        documents += RETURN_DOCUMENTS
+    if case in PAYMENT_CASES:
+        documents += (Document.BANK_STATEMENT,)
+    return documents
+
+
+def missing_documents(case: str, present, *, goods_return: bool | None = None) -> list[str]:
+    """Required documents not yet present; a document staff waived (with a reason) is present."""
     present = set(present)
-    return [doc for doc in required_documents(case) if doc not in present]
+    return [doc for doc in required_documents(case, goods_return=goods_return) if doc not in present]
+
+
+def who_supplies(document: str) -> str:
+    """``"intrasa"`` for the documents INTRASA records itself, ``"buyer"`` for the rest: the buyer's
+    page asks the buyer only for the buyer's."""
+    return "intrasa" if document in STAFF_DOCUMENTS else "buyer"
+
+
+def rma_number(reference: str, request_pk: int) -> str:
+    """The return authorisation number INTRASA issues when a return is authorised."""
+    return f"RMA-{reference}-{request_pk}"
+
+
+# --- No dead ends: the next step of every open request, and who holds it -------------------------
+#
+# Decision: every request that owes a buyer money has, at any moment, exactly one next step held by
+# someone: the buyer (add a document, add or choose an account), the bank (the transfer is on its
+# way, inside the policy's window) or a *named* INTRASA staff member with a due date. When the buyer's
+# or the bank's step stalls past the limits below, the step passes to staff, so no request can wait
+# forever for someone who will never act. Staff tasks go to a member of the Finance role (the role
+# that verifies and approves refunds), the one with the fewest open tasks; the buyer's page shows
+# that person's first name and the date.
+
+class StaffTask(models.TextChoices):
+    VERIFY_AND_APPROVE = "verify", _("Verify the documents and approve or reject the refund")
+    RECORD_INSPECTION = "inspection", _("Record the inspection result of the returned goods")
+    HELP_WITH_DOCUMENTS = "documents", _("Contact the buyer about the missing documents, waive or decide")
+    GET_REFUND_ACCOUNT = "account", _("Contact the buyer for an account in their own name")
+    REVIEW_EWALLET_NAME = "ewallet", _("Check that the e-wallet is registered in the buyer's name")
+    FIX_FAILED_TRANSFER = "failed", _("Resolve the failed transfer and send the refund again")
+    CHASE_LATE_TRANSFER = "late", _("Chase the transfer that has not arrived in its window")
+
+
+# The buyer has this long to add their documents before staff step in.
+DOCUMENTS_STALL_WORKING_DAYS = 5
+# The buyer has this long after approval to name an account in their own name.
+ACCOUNT_STALL_WORKING_DAYS = 2
+# What staff have for a task taken over from a stalled step, a failed transfer or an e-wallet check.
+STAFF_TASK_WORKING_HOURS = 8
+# Verifying a returned item: the policy's 2×24 working hours to verify.
+INSPECTION_WORKING_HOURS = 2 * 24
 
 
 # --- 6) Exclusions -------------------------------------------------------------------------------
 
 
-def is_excluded(*, digital: bool, delivered_or_activated: bool) -> bool:
-    """Digital licences and voucher codes that were delivered or activated are not refundable."""
-    return digital and delivered_or_activated
+def is_excluded(*, licence_or_voucher: bool, delivered_or_activated: bool, seller_agrees: bool = False) -> bool:
+    """Only digital licences and voucher codes (the seller says so on the transaction) that were
+    delivered or activated are not refundable — not every digital good — and never when the seller
+    agrees to refund (a settlement the seller proposed or accepted)."""
+    return licence_or_voucher and delivered_or_activated and not seller_agrees
+
+
+# --- Non-defect returns ----------------------------------------------------------------------------
+#
+# Decision: a buyer may return an item that is as described when the seller stated on the transaction
+# that they accept such returns, while the money is still held (during the inspection period, so
+# before confirming receipt). The buyer asks through the dispute form (reason "return without a
+# defect"), which freezes the money; the seller (or staff) accepts it. The refund is the item value
+# less the seller's restocking fee; shipping is not refunded; the buyer pays the return shipping. The
+# money is divided like a split: the buyer's part waits for the goods (RMA, return receipt, the
+# seller's or INTRASA's inspection), the rest goes to the seller (INTRASA's fee taken from it).
+
+
+def non_defect_return_allowed(*, accepts_returns: bool, shipped: bool) -> bool:
+    return accepts_returns and shipped
 
 
 # --- 7) How to ask -------------------------------------------------------------------------------

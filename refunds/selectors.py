@@ -9,12 +9,30 @@ from .models import RefundDocument, RefundRequest
 
 def refund_requests_for(*, escrow_transaction):
     return (RefundRequest.objects.filter(escrow_transaction=escrow_transaction)
-            .select_related("destination", "payout").prefetch_related("documents").order_by("created_at"))
+            .select_related("destination", "payout", "handler")
+            .prefetch_related("documents", "payout__parts__destination").order_by("created_at"))
+
+
+def refund_transfers(*, refund_request) -> list:
+    """The transfers that actually reached the buyer for this request (SendMe reported them paid):
+    amount, when, and where (``destination.label``, masked). Uses the prefetched parts."""
+    from disbursements.models import Disbursement
+
+    if refund_request.payout_id is None:
+        return []
+    return [part for part in refund_request.payout.parts.all() if part.status == Disbursement.Status.SUCCEEDED]
 
 
 def refund_request_get_for_buyer(*, user, pk: int) -> RefundRequest:
     try:
         return RefundRequest.objects.select_related("escrow_transaction").get(pk=pk, buyer=user)
+    except RefundRequest.DoesNotExist:
+        raise Http404 from None
+
+
+def refund_request_get_for_seller(*, user, pk: int) -> RefundRequest:
+    try:
+        return RefundRequest.objects.select_related("escrow_transaction").get(pk=pk, escrow_transaction__seller=user)
     except RefundRequest.DoesNotExist:
         raise Http404 from None
 

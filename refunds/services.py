@@ -15,8 +15,11 @@ for a charged payment INTRASA has not matched yet. Then:
 4. SendMe's success posts REFUND_SENT (disbursements); ``refund_complete_paid`` closes the request,
    the documents app renders the refund receipt from that ledger line, both parties are told.
 """
+import datetime as dt
+from dataclasses import dataclass
+
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,11 +28,13 @@ from intrasa.errors import ServiceError
 from accounts.models import PayoutDestination
 from audit.services import audit_record
 from disbursements.models import Disbursement, Payout
+from disbursements.rules import names_match
 from intrasa.uploads import check_upload, private_path
 from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib
-from ledger.models import AccountCategory
+from ledger.models import AccountCategory, EntryKind
 from ledger.selectors import transaction_balances
+from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from payments.models import Bill
 from transactions.models import Category, EscrowTransaction
@@ -72,8 +77,14 @@ def _labels(kinds) -> str:
 
 
 def missing_documents(refund_request: RefundRequest) -> list[str]:
+    """What the request still needs for its case and facts (a waived document counts as present)."""
     present = {doc.kind for doc in refund_request.documents.all()}
-    return policy.missing_documents(refund_request.case, present)
+    return policy.missing_documents(refund_request.case, present, goods_return=refund_request.goods_return)
+
+
+def missing_from_buyer(refund_request: RefundRequest) -> list[str]:
+    """The missing documents only the buyer can give: the buyer's page asks for these and no others."""
+    return [kind for kind in missing_documents(refund_request) if policy.who_supplies(kind) == "buyer"]
 
 
 def _context(req: RefundRequest, **extra) -> dict:
@@ -88,11 +99,20 @@ def _notify(req: RefundRequest, user, kind: str, **extra) -> None:
 
 
 def _system_documents(req: RefundRequest) -> None:
-    """Record the documents INTRASA itself holds, so nobody is asked for them."""
+    """Record the documents INTRASA itself holds, so nobody is asked for them: the reference, the
+    verified payment, and for a return the RMA number INTRASA issues as it authorises the return."""
     txn = req.escrow_transaction
     docs = [(Document.ORDER_NUMBER, txn.reference)]
+    if req.goods_return:
+        docs.append((Document.RMA_NUMBER, policy.rma_number(txn.reference, req.pk)))
     bill = req.bill
-    if bill is not None and bill.status == Bill.Status.VERIFIED:
+    line = req.statement_line
+    if line is not None:
+        # INTRASA's own bank statement shows the credit: it is both the proof and the debit proof.
+        proof = (_("Credit of %(amount)s on INTRASA's escrow account on %(date)s (bank reference %(ref)s)")
+                 % {"amount": format_rupiah(line.amount), "date": line.booked_on.isoformat(), "ref": line.bank_reference})
+        docs += [(Document.PROOF_OF_PAYMENT, proof), (Document.BANK_STATEMENT, proof)]
+    elif bill is not None and bill.status == Bill.Status.VERIFIED:
         # The provider's status inquiry (or our bank statement) confirmed this very payment.
         docs.append((Document.PROOF_OF_PAYMENT, _("Payment %(bill)s confirmed by the provider") % {"bill": bill.bill_no}))
         if req.case in policy.PAYMENT_CASES:
@@ -117,13 +137,16 @@ def _after_documents_changed(req: RefundRequest) -> None:
         req.approval_due_at = working_calendar().add_working_hours(now, policy.APPROVAL_WORKING_HOURS)
         req.save(update_fields=["status", "documents_complete_at", "approval_due_at"])
         _notify(req, req.buyer, "refund_in_review", deadline=format_wib(req.approval_due_at))
+    refund_task_refresh(refund_request=req)
 
 
-def refund_excluded(escrow_transaction, *, dispute_reason: str = "") -> bool:
-    """Policy section 6 for this transaction: delivered digital goods (licences, voucher codes)."""
+def refund_excluded(escrow_transaction, *, dispute_reason: str = "", seller_agrees: bool = False) -> bool:
+    """Policy section 6 for this transaction: delivered licences and voucher codes, unless the
+    seller agrees to refund."""
     delivered = escrow_transaction.shipped_at is not None and dispute_reason not in policy.UNDELIVERED_REASONS
-    return policy.is_excluded(digital=escrow_transaction.category == Category.DIGITAL,
-                              delivered_or_activated=delivered)
+    return policy.is_excluded(licence_or_voucher=escrow_transaction.category == Category.DIGITAL
+                              and escrow_transaction.is_licence_or_voucher,
+                              delivered_or_activated=delivered, seller_agrees=seller_agrees)
 
 
 # --- starting a request ---------------------------------------------------------------------
@@ -131,8 +154,13 @@ def refund_excluded(escrow_transaction, *, dispute_reason: str = "") -> bool:
 def refund_request_create(
     *, escrow_transaction, case: str, amount: int, source_key: str, requested_by=None, dispute=None,
     bill=None, description: str = "", uncovered_amount: int = 0, restocking_fee: int = 0,
+    return_agreed: bool = True, statement_line=None,
 ) -> RefundRequest:
-    """Open the request for money owed back to the buyer (idempotent on ``source_key``)."""
+    """Open the request for money owed back to the buyer (idempotent on ``source_key``).
+
+    Whether the goods come back first (and so the return documents are asked) follows from the case
+    and the facts (``policy.goods_come_back``): never when nothing was shipped. ``return_agreed``
+    is ``False`` when the dispute was settled with the buyer keeping the goods."""
     with transaction.atomic():
         existing = RefundRequest.objects.filter(source_key=source_key).first()
         if existing is not None:
@@ -144,15 +172,22 @@ def refund_request_create(
         req = RefundRequest.objects.create(
             escrow_transaction=txn, buyer=buyer, case=case, amount=amount, source_key=source_key,
             requested_by=requested_by, dispute=dispute, bill=bill, description=description,
+            statement_line=statement_line,
             uncovered_amount=uncovered_amount, restocking_fee=restocking_fee,
-            payment_family=payment_family(txn, bill),
+            payment_family=(PaymentFamily.BANK_TRANSFER if statement_line is not None
+                            else payment_family(txn, bill)),
+            goods_return=policy.goods_come_back(case, shipped=txn.shipped_at is not None,
+                                                return_agreed=return_agreed),
         )
         _system_documents(req)
         audit_record(actor=requested_by, action="refund.request", target=req,
                      data={"case": case, "amount": amount, "source": source_key})
         missing = missing_documents(req)
         if missing:
-            _notify(req, buyer, "refund_requested", missing=_labels(missing))
+            from_buyer = missing_from_buyer(req)
+            _notify(req, buyer, "refund_requested",
+                    missing=_labels(from_buyer) if from_buyer else _("none from you (INTRASA records the rest)"))
+            refund_task_refresh(refund_request=req)
         else:
             _after_documents_changed(req)
         return req
@@ -212,7 +247,7 @@ def refund_request_submit(*, escrow_transaction, buyer, case: str, amount: int, 
 
 
 def refund_request_for_escrow_refund(*, escrow_transaction, amount: int, reason: str = "",
-                                     dispute=None) -> RefundRequest | None:
+                                     dispute=None, return_agreed: bool = True) -> RefundRequest | None:
     """The whole hold went back to the buyer (the seller cancelled after payment, or a dispute
     ended for the buyer): open the request that carries it to the buyer. Called by the flow that
     refunded the escrow, in its database transaction."""
@@ -221,7 +256,7 @@ def refund_request_for_escrow_refund(*, escrow_transaction, amount: int, reason:
     case = policy.dispute_refund_case(dispute.reason) if dispute else RefundCase.CANCELLATION
     return refund_request_create(escrow_transaction=escrow_transaction, case=case, amount=amount,
                                  source_key=f"escrow-refund:{escrow_transaction.pk}", dispute=dispute,
-                                 description=reason)
+                                 description=reason, return_agreed=return_agreed)
 
 
 def refund_request_for_owed_payment(*, escrow_transaction, bill, amount: int, why: str) -> RefundRequest | None:
@@ -235,6 +270,60 @@ def refund_request_for_owed_payment(*, escrow_transaction, bill, amount: int, wh
                                  description=_("Detected by INTRASA: %(bill)s") % {"bill": bill.bill_no})
 
 
+def refund_advance_return_shipping(*, refund_request: RefundRequest, amount: int, actor) -> RefundRequest:
+    """The seller was at fault and the buyer already sent the goods back: the policy refunds shipping
+    both ways (PP). What the escrow hold cannot cover, INTRASA pays with the refund and recovers from
+    the seller (``policy``: return shipping): it is booked as buyer-protection cost, owed to the buyer,
+    and added to the request — paid, not only recorded. Called by the flow that decided the refund,
+    in its database transaction, before the refund is approved."""
+    if amount <= 0:
+        return refund_request
+    req = _lock(refund_request)
+    if req.status not in (RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW) \
+            or req.case not in policy.SELLER_FAULT_CASES:
+        raise RefundError(_("Return shipping is added only to an open refund for the seller's fault."),
+                          code="not_seller_fault")
+    txn = req.escrow_transaction
+    entry_post(idempotency_key=f"refund:{req.pk}:return-shipping", kind=EntryKind.RETURN_SHIPPING_ADVANCED,
+               memo=f"{txn.reference} return shipping paid to the buyer by INTRASA", escrow_transaction=txn,
+               actor=actor, lines=[debit(AccountCategory.BUYER_PROTECTION_COST, amount),
+                                   credit(AccountCategory.BUYER_REFUND_PAYABLE, amount)])
+    req.amount += amount
+    req.uncovered_amount = amount
+    req.save(update_fields=["amount", "uncovered_amount"])
+    audit_record(actor=actor, action="refund.return_shipping", target=req, data={"amount": amount})
+    return req
+
+
+def refund_request_for_statement_line(*, escrow_transaction, line, actor, reason: str) -> RefundRequest:
+    """Staff matched an unmatched bank-statement credit to this transaction's buyer (``payments``
+    moved it from suspense to the buyer's refund payable): open the request that returns it. Called
+    by the flow that matched it, in its database transaction."""
+    # The buyer may have asked first, from the refund page, for this very charge: that request is the
+    # one that now carries the money (never a second request for the same Rupiah).
+    asked = (RefundRequest.objects.filter(
+        escrow_transaction=escrow_transaction, requested_by=escrow_transaction.buyer_id, case__in=policy.PAYMENT_CASES,
+        status__in=[RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW], amount=line.amount,
+        statement_line__isnull=True, bill__isnull=True).order_by("created_at").first())
+    if asked is not None:
+        req = _lock(asked)
+        req.statement_line = line
+        req.save(update_fields=["statement_line"])
+        proof = (_("Credit of %(amount)s on INTRASA's escrow account on %(date)s (bank reference %(ref)s)")
+                 % {"amount": format_rupiah(line.amount), "date": line.booked_on.isoformat(), "ref": line.bank_reference})
+        present = {doc.kind for doc in req.documents.all()}
+        RefundDocument.objects.bulk_create([
+            RefundDocument(request=req, kind=kind, source=RefundDocument.Source.SYSTEM, value=proof[:255])
+            for kind in (Document.PROOF_OF_PAYMENT, Document.BANK_STATEMENT) if kind not in present])
+        audit_record(actor=actor, action="refund.statement_line", target=req, reason=reason, data={"line": line.pk})
+        _after_documents_changed(req)
+        return req
+    case = policy.unmatched_transfer_case(transaction_funded=escrow_transaction.verified_at is not None)
+    return refund_request_create(escrow_transaction=escrow_transaction, case=case, amount=line.amount,
+                                 source_key=f"statement-line:{line.pk}", requested_by=actor, description=reason,
+                                 statement_line=line)
+
+
 # --- documents ------------------------------------------------------------------------------
 
 def refund_document_add(*, refund_request, kind: str, actor, upload=None, value: str = "") -> RefundDocument:
@@ -242,7 +331,10 @@ def refund_document_add(*, refund_request, kind: str, actor, upload=None, value:
     if kind not in Document.values:
         raise RefundError(_("Unknown document."), code="invalid_document")
     is_staff = actor.is_staff and actor.has_perm("refunds.add_refunddocument")
-    if kind in policy.STAFF_DOCUMENTS and not is_staff:
+    # The seller inspects the goods that come back to them (policy: returns) and records the result.
+    is_inspecting_seller = (kind == Document.INSPECTION_RESULT and refund_request.goods_return
+                            and actor.pk == refund_request.escrow_transaction.seller_id)
+    if kind in policy.STAFF_DOCUMENTS and not (is_staff or is_inspecting_seller):
         raise RefundError(_("Only INTRASA staff record this document."), code="forbidden")
     value = (value or "").strip()
     checked = None
@@ -250,7 +342,7 @@ def refund_document_add(*, refund_request, kind: str, actor, upload=None, value:
         if not value:
             raise RefundError(_("Enter the number."), code="value_required")
     elif upload is None:
-        if not (is_staff and value):
+        if not ((is_staff or is_inspecting_seller) and value):
             raise RefundError(_("Choose a file to upload."), code="file_required")
     else:
         from django.core.exceptions import ValidationError
@@ -261,12 +353,14 @@ def refund_document_add(*, refund_request, kind: str, actor, upload=None, value:
             raise RefundError(exc.messages[0], code=exc.code or "invalid_file") from None
     with transaction.atomic():
         req = _lock(refund_request)
-        if actor.pk != req.buyer_id and not is_staff:
+        if actor.pk != req.buyer_id and not (is_staff or is_inspecting_seller):
             raise RefundError(_("You are not allowed to do this."), code="forbidden")
         if req.status not in (RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW):
             raise RefundError(_("This request no longer takes documents."), code="closed")
         doc = RefundDocument(request=req, kind=kind, value=value[:255], uploaded_by=actor,
-                             source=RefundDocument.Source.STAFF if actor.pk != req.buyer_id else RefundDocument.Source.BUYER)
+                             source=(RefundDocument.Source.BUYER if actor.pk == req.buyer_id
+                                     else RefundDocument.Source.SELLER if is_inspecting_seller
+                                     else RefundDocument.Source.STAFF))
         if checked is not None:
             doc.original_name = (upload.name or "")[:200]
             doc.content_type, doc.size, doc.sha256 = checked.content_type, checked.size, checked.sha256
@@ -290,6 +384,25 @@ def _committed_to_refund_payouts(txn) -> int:
     sent = Disbursement.objects.filter(payout__in=open_payouts, status=Disbursement.Status.SUCCEEDED).aggregate(
         t=Sum("amount"))["t"] or 0
     return planned - sent
+
+
+def _default_destination_of(buyer) -> PayoutDestination | None:
+    return (PayoutDestination.objects.filter(owner=buyer, is_archived=False, is_default=True).first()
+            or PayoutDestination.objects.filter(owner=buyer, is_archived=False).first())
+
+
+def _refund_account_ok(destination: PayoutDestination, buyer_id: int) -> bool:
+    """The policy's substitute-account rule for this account (``policy.substitute_account_acceptable``)."""
+    return policy.substitute_account_acceptable(
+        owner_id=destination.owner_id, buyer_id=buyer_id, can_receive_payouts=destination.can_receive_payouts,
+        name_confirmed=policy.ewallet_name_confirmed(kind=destination.kind, verification=destination.verification))
+
+
+def awaits_ewallet_review(destination: PayoutDestination | None) -> bool:
+    """An e-wallet nobody has refused but whose registered name staff have not confirmed yet."""
+    return (destination is not None and destination.kind == PayoutDestination.Kind.EWALLET
+            and destination.can_receive_payouts
+            and not policy.ewallet_name_confirmed(kind=destination.kind, verification=destination.verification))
 
 
 def _require_approver(actor) -> None:
@@ -329,20 +442,23 @@ def refund_approve(*, refund_request, actor, reason: str,
                                 "for %(amount)s.") % {"available": format_rupiah(available),
                                                       "amount": format_rupiah(req.amount)},
                               code="not_owed")
-        destination = destination or req.destination
-        if destination is not None and not policy.substitute_account_acceptable(
-                owner_id=destination.owner_id, buyer_id=req.buyer_id,
-                can_receive_payouts=destination.can_receive_payouts):
+        explicit = destination or req.destination
+        if explicit is not None and not (_refund_account_ok(explicit, req.buyer_id)
+                                         or awaits_ewallet_review(explicit)):
             raise RefundError(_("The refund account must be the buyer's own account, verified in the buyer's "
                                 "name."), code="destination")
+        # Without a chosen account, the buyer's default is used — but never an e-wallet whose name
+        # staff have not confirmed: the payout then waits, and the review is a staff task.
+        destination = explicit or _default_destination_of(req.buyer)
+        held_for_review = awaits_ewallet_review(destination)
         now = timezone.now()
         earliest, latest = policy.transfer_window(req.payment_family)
         calendar = working_calendar()
         # The payout queue orders a refund by its own timeline: the policy's latest transfer day.
         req.payout = payout_plan(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND, recipient=req.buyer,
                                  amount=req.amount, reason=f"Refund {req.case} {txn.reference}",
-                                 destination=destination, actor=actor,
-                                 due_at=calendar.add_working_days(now, latest))
+                                 destination=None if held_for_review else destination, actor=actor,
+                                 use_default=False, due_at=calendar.add_working_days(now, latest))
         req.approve()
         req.destination = destination
         req.approved_by, req.approved_at = actor, now
@@ -352,9 +468,15 @@ def refund_approve(*, refund_request, actor, reason: str,
         audit_record(actor=actor, action="refund.approve", target=req, reason=reason,
                      data={"amount": req.amount, "payout": req.payout.pk,
                            "destination": getattr(refund_transfer_destination(req), "pk", None)})
+        refund_task_refresh(refund_request=req)
+        needs_account = req.payout.status == Payout.Status.AWAITING_DESTINATION and not held_for_review
         for party in _parties(req):
-            _notify(req, party, "refund_approved", earliest=format_wib(req.transfer_from, with_time=False),
-                    latest=format_wib(req.transfer_by, with_time=False))
+            if needs_account and party == req.buyer:
+                # Nothing is "being transferred" yet: the buyer is told the one step that is theirs.
+                _notify(req, party, "refund_needs_account")
+            else:
+                _notify(req, party, "refund_approved", earliest=format_wib(req.transfer_from, with_time=False),
+                        latest=format_wib(req.transfer_by, with_time=False))
         return req
 
 
@@ -380,6 +502,7 @@ def refund_reject(*, refund_request, actor, reason: str) -> RefundRequest:
         req.completed_at = timezone.now()
         req.save(update_fields=["status", "rejected_reason", "closed_by", "completed_at"])
         audit_record(actor=actor, action="refund.reject", target=req, reason=reason)
+        refund_task_refresh(refund_request=req)
         _notify(req, req.buyer, "refund_rejected", reason=reason)
         return req
 
@@ -396,8 +519,16 @@ def refund_choose_destination(*, refund_request, buyer, destination: PayoutDesti
         # The account inquiry is a provider call: made before any lock is taken.
         destination_verify(destination_id=destination.pk)
         destination.refresh_from_db()
-    if not policy.substitute_account_acceptable(owner_id=destination.owner_id, buyer_id=buyer.pk,
-                                                can_receive_payouts=destination.can_receive_payouts):
+    if destination.kind == PayoutDestination.Kind.EWALLET:
+        if not names_match(buyer.full_name, destination.account_holder_name):
+            raise RefundError(_("This e-wallet is registered to “%(name)s”, not to you. Refunds go only to an "
+                                "account in the buyer's own name.") % {"name": destination.account_holder_name},
+                              code="name_mismatch")
+        if destination.verification == PayoutDestination.Verification.NAME_MISMATCH:
+            raise RefundError(_("INTRASA staff found this e-wallet registered to “%(name)s”, not to you. Choose "
+                                "another account in your own name.") % {"name": destination.verified_name or "?"},
+                              code="name_mismatch")
+    if not (_refund_account_ok(destination, buyer.pk) or awaits_ewallet_review(destination)):
         raise RefundError(_("This account is not verified in your name (the bank reports “%(name)s”). "
                             "Refunds go only to an account in the buyer's own name.")
                           % {"name": destination.verified_name or "?"}, code="name_mismatch")
@@ -409,8 +540,48 @@ def refund_choose_destination(*, refund_request, buyer, destination: PayoutDesti
         req.save(update_fields=["destination"])
         audit_record(actor=buyer, action="refund.destination", target=req, data={"destination": destination.pk})
         payout = req.payout
-    if payout is not None and payout.status == Payout.Status.AWAITING_DESTINATION:
+    if payout is not None and payout.status == Payout.Status.AWAITING_DESTINATION \
+            and not awaits_ewallet_review(destination):
         payout_use_destination(payout=payout, destination=destination, actor=buyer)
+    with transaction.atomic():
+        req = _lock(req)
+        refund_task_refresh(refund_request=req)
+    return req
+
+
+def refund_ewallet_review(*, refund_request, actor, confirmed: bool, reason: str, seen_name: str = "") -> RefundRequest:
+    """Finance checked the name the buyer's e-wallet is registered to (``policy``: no provider can
+    tell it). Confirmed: the held refund is sent to it. Refused: the buyer is told the name staff saw
+    and asked for another account in their own name."""
+    from django.core.exceptions import ValidationError
+
+    from accounts.services import payout_destination_review_ewallet
+    from disbursements.services import payout_use_destination
+
+    _require_approver(actor)
+    req = RefundRequest.objects.select_related("destination", "payout").get(pk=refund_request.pk)
+    destination = req.destination
+    if not req.is_open or not awaits_ewallet_review(destination):
+        raise RefundError(_("This refund is not waiting for an e-wallet name check."), code="not_in_review")
+    try:
+        destination = payout_destination_review_ewallet(destination=destination, actor=actor, confirmed=confirmed,
+                                                        reason=reason, seen_name=seen_name)
+    except ValidationError as exc:
+        raise RefundError(" ".join(exc.messages), code="invalid") from None
+    with transaction.atomic():
+        req = _lock(req)
+        audit_record(actor=actor, action="refund.ewallet_review", target=req, reason=reason,
+                     data={"confirmed": confirmed, "destination": destination.pk})
+        if not confirmed:
+            req.destination = None
+            req.save(update_fields=["destination"])
+            _notify(req, req.buyer, "refund_account_refused", name=destination.verified_name, reason=reason.strip())
+        payout = req.payout
+    if confirmed and payout is not None and payout.status == Payout.Status.AWAITING_DESTINATION:
+        payout_use_destination(payout=payout, destination=destination, actor=actor)
+    with transaction.atomic():
+        req = _lock(req)
+        refund_task_refresh(refund_request=req)
     return req
 
 
@@ -425,6 +596,7 @@ def refund_complete(*, refund_request) -> RefundRequest | None:
         req.completed_at = timezone.now()
         req.save(update_fields=["status", "completed_at"])
         audit_record(actor=None, action="refund.completed", target=req, data={"payout": req.payout_id})
+        refund_task_refresh(refund_request=req)
         for party in _parties(req):
             _notify(req, party, "refund_completed")
         return req
@@ -439,14 +611,171 @@ def refund_complete_paid() -> int:
 
 def refund_alert_overdue_approvals() -> int:
     """Email Finance the refunds still undecided past ``approval_due_at`` (policy section 3:
-    verification and approval within 2×24 working hours of complete documents)."""
+    verification and approval within 2×24 working hours of complete documents) and every other staff
+    task past its due date, with the name of the person holding it."""
     from accounts.roles import FINANCE, mail_group
 
-    overdue = list(RefundRequest.objects.filter(status=RefundRequest.Status.IN_REVIEW,
-                                                approval_due_at__lt=timezone.now())
-                   .select_related("escrow_transaction").order_by("approval_due_at"))
+    now = timezone.now()
+    overdue = list(RefundRequest.objects.filter(
+        Q(status=RefundRequest.Status.IN_REVIEW, approval_due_at__lt=now)
+        | Q(status__in=RefundRequest.OPEN_STATUSES, handler_due_at__lt=now) & ~Q(handler_task=""))
+        .select_related("escrow_transaction", "handler").order_by("approval_due_at", "handler_due_at"))
     if overdue:
         lines = [f"{r.escrow_transaction.reference} · {format_rupiah(r.amount)} · {r.get_case_display()} · "
-                 f"due {format_wib(r.approval_due_at)}" for r in overdue]
-        mail_group(FINANCE, f"{len(overdue)} refund(s) past the 2×24 working-hour approval time", "\n".join(lines))
+                 f"{r.get_handler_task_display() or r.get_status_display()} · "
+                 f"{r.handler.full_name if r.handler else 'unassigned'} · "
+                 f"due {format_wib(r.handler_due_at or r.approval_due_at)}" for r in overdue]
+        mail_group(FINANCE, f"{len(overdue)} refund(s) past their due time", "\n".join(lines))
     return len(overdue)
+
+
+# --- waiving a document ------------------------------------------------------------------------
+
+def refund_document_waive(*, refund_request, kind: str, actor, reason: str) -> RefundDocument:
+    """Staff decide that this request does not need ``kind`` (e.g. a return receipt for goods the
+    buyer keeps), with the reason: the document counts as present and the buyer is no longer asked."""
+    if not (actor.is_staff and actor.has_perm("refunds.add_refunddocument")):
+        raise RefundError(_("You are not allowed to do this."), code="forbidden")
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundError(_("Please give a reason."), code="reason_required")
+    with transaction.atomic():
+        req = _lock(refund_request)
+        if req.status not in (RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW):
+            raise RefundError(_("This request no longer takes documents."), code="closed")
+        if kind not in missing_documents(req):
+            raise RefundError(_("%(document)s is not missing from this request.")
+                              % {"document": Document(kind).label if kind in Document.values else kind},
+                              code="not_missing")
+        doc = RefundDocument.objects.create(request=req, kind=kind, source=RefundDocument.Source.STAFF,
+                                            waived_reason=reason, uploaded_by=actor)
+        audit_record(actor=actor, action="refund.document_waive", target=req, reason=reason, data={"kind": kind})
+        _after_documents_changed(req)
+        return doc
+
+
+# --- no dead ends: the next step and who holds it -----------------------------------------------
+
+@dataclass(frozen=True)
+class NextStep:
+    """The one next step of a request: who holds it (``holder``: ``"buyer"``, ``"intrasa"``,
+    ``"bank"``, or ``""`` when nothing is left to do), what it is, and by when."""
+
+    holder: str
+    text: str
+    due_at: dt.datetime | None = None
+    task: str = ""  # a policy.StaffTask when the holder is INTRASA
+
+
+def _failed_at(payout) -> dt.datetime | None:
+    return (Disbursement.objects.filter(payout=payout, status__in=[Disbursement.Status.FAILED,
+                                                                   Disbursement.Status.REVERSED])
+            .aggregate(at=Max("completed_at"))["at"])
+
+
+def _staff_step(task: str, due_at) -> NextStep:
+    return NextStep("intrasa", str(policy.StaffTask(task).label), due_at, task)
+
+
+def refund_next_step(refund_request: RefundRequest, *, now: dt.datetime | None = None) -> NextStep:
+    """The step ``policy.StaffTask`` and its limits give this request now."""
+    req = refund_request
+    now = now or timezone.now()
+    calendar = working_calendar()
+    if req.status == RefundRequest.Status.COMPLETED:
+        return NextStep("", _("Refunded."), req.completed_at)
+    if req.status == RefundRequest.Status.REJECTED:
+        return NextStep("", _("Rejected: %(reason)s") % {"reason": req.rejected_reason}, req.completed_at)
+    if req.status == RefundRequest.Status.AWAITING_DOCUMENTS:
+        documents = list(req.documents.all())
+        from_buyer = missing_from_buyer(req)
+        buyer_docs = [d.created_at for d in documents if d.source == RefundDocument.Source.BUYER]
+        since = max([req.created_at, *buyer_docs])
+        if from_buyer:
+            stall = calendar.add_working_days(since, policy.DOCUMENTS_STALL_WORKING_DAYS)
+            if now < stall:
+                return NextStep("buyer", _("Add these documents: %(documents)s.") % {"documents": _labels(from_buyer)},
+                                stall)
+            return _staff_step(policy.StaffTask.HELP_WITH_DOCUMENTS,
+                               calendar.add_working_hours(stall, policy.STAFF_TASK_WORKING_HOURS))
+        return _staff_step(policy.StaffTask.RECORD_INSPECTION,
+                           calendar.add_working_hours(since, policy.INSPECTION_WORKING_HOURS))
+    if req.status == RefundRequest.Status.IN_REVIEW:
+        return _staff_step(policy.StaffTask.VERIFY_AND_APPROVE, req.approval_due_at)
+    # PAYING
+    payout = req.payout
+    if payout is not None and payout.status == Payout.Status.AWAITING_DESTINATION \
+            and awaits_ewallet_review(req.destination):
+        since = max(req.approved_at or now, req.destination.created_at)
+        return _staff_step(policy.StaffTask.REVIEW_EWALLET_NAME,
+                           calendar.add_working_hours(since, policy.STAFF_TASK_WORKING_HOURS))
+    if payout is None or payout.status == Payout.Status.AWAITING_DESTINATION:
+        since = req.approved_at or now
+        stall = calendar.add_working_days(since, policy.ACCOUNT_STALL_WORKING_DAYS)
+        if now < stall:
+            return NextStep("buyer", _("Add or choose a bank account or e-wallet in your own name below."), stall)
+        return _staff_step(policy.StaffTask.GET_REFUND_ACCOUNT,
+                           calendar.add_working_hours(stall, policy.STAFF_TASK_WORKING_HOURS))
+    if payout.status == Payout.Status.NEEDS_ACTION:
+        return _staff_step(policy.StaffTask.FIX_FAILED_TRANSFER,
+                           calendar.add_working_hours(_failed_at(payout) or now, policy.STAFF_TASK_WORKING_HOURS))
+    if req.transfer_by is not None and now > req.transfer_by and payout.status != Payout.Status.COMPLETED:
+        return _staff_step(policy.StaffTask.CHASE_LATE_TRANSFER,
+                           calendar.add_working_hours(req.transfer_by, policy.STAFF_TASK_WORKING_HOURS))
+    return NextStep("bank", _("The transfer is on its way to your account."), req.transfer_by)
+
+
+def _task_holder(current):
+    """Who holds a staff task: the person who held this request's last task if still in Finance,
+    else the Finance member with the fewest open refund tasks. ``None`` when Finance is empty (the
+    overdue digest then goes to the site admins, ``accounts.roles.mail_group``)."""
+    from django.contrib.auth import get_user_model
+
+    from accounts.roles import FINANCE
+
+    finance = get_user_model().objects.filter(groups__name=FINANCE, is_active=True, is_staff=True)
+    if current is not None and finance.filter(pk=current.pk).exists():
+        return current
+    return (finance.annotate(open_tasks=Count("refund_tasks", filter=~Q(refund_tasks__handler_task="")))
+            .order_by("open_tasks", "pk").first())
+
+
+def refund_task_refresh(*, refund_request: RefundRequest, now: dt.datetime | None = None) -> NextStep:
+    """Give the request's staff task (if its next step is INTRASA's) to a named person with its due
+    date, or end the task when the step passed to someone else. Called inside the transaction of
+    every change of the request, and by the beat job for steps that stall with time."""
+    req = refund_request
+    step = refund_next_step(req, now=now)
+    if step.task == req.handler_task and step.due_at == req.handler_due_at:
+        return step
+    if step.task and step.task != req.handler_task:
+        req.handler = _task_holder(req.handler)
+        req.handler_assigned_at = now or timezone.now()
+        if req.handler is not None:
+            notify(event_key=f"refund:{req.pk}:task:{step.task}:{req.handler.pk}:{req.handler_assigned_at.isoformat()}",
+                   kind="refund_task", recipient=req.handler, link=f"/admin/refunds/refundrequest/{req.pk}/change/",
+                   context=_context(req, task=step.text, deadline=format_wib(step.due_at) if step.due_at else "—"))
+    req.handler_task = step.task
+    req.handler_due_at = step.due_at if step.task else None
+    RefundRequest.objects.filter(pk=req.pk).update(handler=req.handler, handler_task=req.handler_task,
+                                                   handler_due_at=req.handler_due_at,
+                                                   handler_assigned_at=req.handler_assigned_at)
+    audit_record(actor=None, action="refund.task", target=req,
+                 data={"task": step.task, "holder": step.holder, "handler": req.handler_id,
+                       "due": req.handler_due_at.isoformat() if req.handler_due_at else None})
+    return step
+
+
+def refund_tasks_refresh_all(*, now: dt.datetime | None = None) -> int:
+    """Beat job: re-read the next step of every open request (steps stall with time; payouts fail or
+    wait in the disbursements app); returns how many tasks changed."""
+    changed = 0
+    ids = list(RefundRequest.objects.filter(status__in=RefundRequest.OPEN_STATUSES)
+               .order_by("created_at").values_list("pk", flat=True)[:500])
+    for pk in ids:
+        with transaction.atomic():
+            req = _lock(pk)
+            before = (req.handler_task, req.handler_due_at)
+            refund_task_refresh(refund_request=req, now=now)
+            changed += (req.handler_task, req.handler_due_at) != before
+    return changed

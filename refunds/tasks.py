@@ -16,3 +16,10 @@ def alert_overdue_approvals() -> int:
     """Once a day: tell Finance which refunds passed the policy's 2×24 working hours for
     verification and approval (complete documents → decision)."""
     return services.refund_alert_overdue_approvals()
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def refresh_refund_tasks() -> int:
+    """Pass stalled steps to a named staff member (no request waits forever): see
+    ``refunds.policy.StaffTask``."""
+    return services.refund_tasks_refresh_all()

@@ -6,6 +6,8 @@ app_name = "refunds"
 urlpatterns = [
     path("permintaan/<int:pk>/dokumen/", views.add_document, name="add_document"),
     path("permintaan/<int:pk>/rekening/", views.choose_destination, name="destination"),
+    path("permintaan/<int:pk>/inspeksi/", views.record_inspection, name="record_inspection"),
+    path("permintaan/<int:pk>/rekening-baru/", views.add_account, name="add_account"),
     path("dokumen/<int:pk>/", views.document, name="document"),
     path("<str:reference>/", views.detail, name="detail"),
 ]

@@ -1,10 +1,13 @@
 """The refund page of a transaction: requests, missing documents, timelines and the account."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.forms import BankDestinationForm, EWalletDestinationForm
+from accounts.services import payout_destination_add_bank, payout_destination_add_ewallet
 from intrasa.uploads import private_file_response
 from transactions.selectors import transaction_get_for_party
 
@@ -39,11 +42,24 @@ def detail(request, reference):
             _errors(request, form)
     requests = selectors.refund_requests_visible_to(user=request.user, escrow_transaction=txn)
     for item in requests:
-        item.missing = [policy.Document(kind).label for kind in services.missing_documents(item)]
+        missing = services.missing_documents(item)
+        item.missing_kinds = list(missing)
+        item.missing_from_buyer = [policy.Document(kind).label for kind in missing
+                                   if policy.who_supplies(kind) == "buyer"]
+        item.missing_from_intrasa = [policy.Document(kind).label for kind in missing
+                                     if policy.who_supplies(kind) == "intrasa"]
+        item.next_step = services.refund_next_step(item)
+        # The buyer sees who at INTRASA holds the step, by first name only.
+        item.handler_name = item.handler.full_name.split()[0] if item.handler and item.handler.full_name else ""
         item.window = policy.transfer_window(item.payment_family)
+        item.sent = selectors.refund_transfers(refund_request=item)
+        if is_buyer:
+            item.document_form = DocumentForm(request_kinds=services.missing_from_buyer(item))
     return render(request, "refunds/detail.html", {
         "txn": txn, "requests": requests, "is_buyer": is_buyer, "form": form,
-        "document_form": DocumentForm(), "destination_form": DestinationForm(buyer=request.user) if is_buyer else None,
+        "destination_form": DestinationForm(buyer=request.user) if is_buyer else None,
+        "bank_form": BankDestinationForm(prefix="bank") if is_buyer else None,
+        "ewallet_form": EWalletDestinationForm(prefix="ewallet") if is_buyer else None,
         "whatsapp_link": policy.whatsapp_link(txn.reference), "whatsapp_number": policy.CUSTOMER_SERVICE_WHATSAPP,
         "whatsapp_subject": policy.whatsapp_subject(txn.reference),
         "approval_hours": policy.APPROVAL_WORKING_HOURS,
@@ -70,6 +86,21 @@ def add_document(request, pk):
 
 @login_required
 @require_POST
+def record_inspection(request, pk):
+    """The seller records what they found when the returned goods arrived."""
+    req = selectors.refund_request_get_for_seller(user=request.user, pk=pk)
+    try:
+        services.refund_document_add(refund_request=req, kind=policy.Document.INSPECTION_RESULT, actor=request.user,
+                                     value=request.POST.get("value", "")[:255])
+    except services.RefundError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Inspection result recorded."))
+    return redirect("refunds:detail", reference=req.escrow_transaction.reference)
+
+
+@login_required
+@require_POST
 def choose_destination(request, pk):
     req = selectors.refund_request_get_for_buyer(user=request.user, pk=pk)
     form = DestinationForm(request.POST, buyer=request.user)
@@ -83,6 +114,35 @@ def choose_destination(request, pk):
             messages.success(request, _("The refund will be sent to this account."))
     else:
         _errors(request, form)
+    return redirect("refunds:detail", reference=req.escrow_transaction.reference)
+
+
+@login_required
+@require_POST
+def add_account(request, pk):
+    """The buyer adds a bank account or e-wallet in their own name from the refund page itself, and
+    it becomes the refund account at once (checked with the bank first: ``refund_choose_destination``)."""
+    req = selectors.refund_request_get_for_buyer(user=request.user, pk=pk)
+    kind = request.POST.get("kind")
+    form_class, add = ((EWalletDestinationForm, payout_destination_add_ewallet) if kind == "ewallet"
+                       else (BankDestinationForm, payout_destination_add_bank))
+    form = form_class(request.POST, prefix="ewallet" if kind == "ewallet" else "bank")
+    if not form.is_valid():
+        _errors(request, form)
+        return redirect("refunds:detail", reference=req.escrow_transaction.reference)
+    try:
+        destination = add(owner=request.user, **form.cleaned_data)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect("refunds:detail", reference=req.escrow_transaction.reference)
+    try:
+        services.refund_choose_destination(refund_request=req, buyer=request.user, destination=destination)
+    except services.RefundError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("%(label)s added: the refund will be sent to this account.")
+                         % {"label": destination.label})
     return redirect("refunds:detail", reference=req.escrow_transaction.reference)
 
 

@@ -257,3 +257,20 @@ class RegisteredAccount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.number}: {self.holder_name}"
+
+
+class Shipment(models.Model):
+    """A parcel the tracking sandbox knows: its scripted courier events (``sandbox.tracking``).
+    ``events`` is a list of ``{"code", "at", "location", "description"}``; only events whose time has
+    come are answered, so a script plays out in real time."""
+
+    courier = models.CharField(max_length=20)
+    receipt_number = models.CharField(max_length=50)
+    events = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["courier", "receipt_number"], name="sandbox_shipment_once")]
+
+    def __str__(self) -> str:
+        return f"{self.courier} {self.receipt_number}"

@@ -11,7 +11,7 @@ from django.utils import timezone
 from . import catalogue, debit, sendme
 from .callbacks import callback_attempt, callbacks_due, describe
 from .models import (NOTIFICATION_FORMATS, Bill, Callback, DepositAccount, DepositMovement, ExternalId, Fault,
-                     RegisteredAccount, SandboxConfig, Transfer)
+                     RegisteredAccount, SandboxConfig, Shipment, Transfer)
 
 def _boolean(value) -> bool:
     text = str(value).strip().lower()
@@ -39,7 +39,7 @@ def sandbox_reset() -> None:
     """Forget everything: bills, transfers, callbacks, faults, external ids, config, balance."""
     with transaction.atomic():
         for model in (Callback, Bill, Transfer, DepositMovement, DepositAccount, ExternalId, Fault,
-                      SandboxConfig, RegisteredAccount):
+                      SandboxConfig, RegisteredAccount, Shipment):
             model.objects.all().delete()
         SandboxConfig.get()
         sendme.deposit_account()

@@ -20,6 +20,7 @@ urlpatterns = [
     path("debit/cvr/100004/10", views.debit_inquiry, name="debit_inquiry"),
     path("debit/cvr/100005/10", views.debit_cancel, name="debit_cancel"),
     path("debit/pay/<str:trx_id>/", views.payment_page, name="payment_page"),
+    path("tracking/v1/track", views.tracking_track, name="tracking_track"),
     re_path(r"^sendme/account/v1\.0/(?P<operation>[a-z\-]+(?:/[a-z\-]+)?)$", views.sendme_endpoint,
             name="sendme"),
 ]

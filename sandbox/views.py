@@ -3,6 +3,7 @@
 Protocol views are CSRF-exempt (machines call them, as they call Faspay). Faults (latency,
 timeout, 500, 504) are applied here, around the protocol handlers, so the handlers stay pure.
 """
+import datetime as dt
 import json
 import logging
 
@@ -14,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from faspay import keys, signing
 
-from . import catalogue, debit, faults, sendme, services
+from . import catalogue, debit, faults, sendme, services, tracking
 from .access import operator_required
 from .models import Bill, Fault
 
@@ -178,6 +179,16 @@ def _run_action(data: dict):
         account, _ = RegisteredAccount.objects.update_or_create(
             number=str(data.get("number", "")), defaults={"holder_name": str(data.get("holder_name", ""))[:100]})
         return {"number": account.number, "holder_name": account.holder_name}
+    if action == "tracking_script":
+        shipment = tracking.shipment_script(courier=str(data.get("courier", "")),
+                                            receipt_number=str(data.get("receipt_number", "")),
+                                            events=data.get("events"))
+        return {"courier": shipment.courier, "receipt_number": shipment.receipt_number, "events": shipment.events}
+    if action == "tracking_deliver":
+        at = dt.datetime.fromisoformat(data["at"]) if data.get("at") else None
+        shipment = tracking.shipment_deliver(courier=str(data.get("courier", "")),
+                                             receipt_number=str(data.get("receipt_number", "")), at=at)
+        return {"courier": shipment.courier, "receipt_number": shipment.receipt_number, "events": shipment.events}
     if action == "clear_faults":
         return {"cleared": services.faults_clear()}
     if action == "tick":
@@ -238,3 +249,16 @@ def faspay_public_key(request):
     """The sandbox's public key (verifies its SendMe callbacks)."""
     pem = keys.dev_key_pair(keys.FASPAY_SANDBOX_KEY_NAME).public_pem
     return HttpResponse(pem, content_type="application/x-pem-file")
+
+
+# --- courier tracking (sandbox.tracking) ------------------------------------------------------
+
+def tracking_track(request):
+    """``GET /sandbox/tracking/v1/track?courier=…&awb=…``: the parcel's courier events so far."""
+    if request.method != "GET":
+        return HttpResponseNotAllowed(["GET"])
+    courier, awb = request.GET.get("courier", "")[:20], request.GET.get("awb", "")[:50]
+    if not courier or not awb:
+        return JsonResponse({"error": "courier and awb are required"}, status=400)
+    shipment = tracking.shipment_get(courier=courier, receipt_number=awb)
+    return JsonResponse({"courier": courier, "awb": awb, "events": tracking.events_due(shipment)})

@@ -4,7 +4,8 @@ with ``ledger_check``:
 * ``escrow-hold-matches-state``: a transaction's escrow hold equals the amount received while it is
   in a held state (verified, shipped, disputed) and is zero in every other state;
 * ``escrow-liability-total``: all escrow holds together equal the money held for open transactions;
-* ``paid-equals-accounted``: paid = disbursed + refunded + fees + still held + still payable;
+* ``paid-equals-accounted``: paid (including return shipping INTRASA advanced to the buyer) =
+  disbursed + refunded + fees + still held + still payable;
 * ``no-negative-accounts``: no per-transaction account is negative.
 """
 from django.db.models import Sum
@@ -34,7 +35,9 @@ def transaction_breaches() -> list[Breach]:
                 breaches.append(Breach("no-negative-accounts", reference, f"{category} is {amount}"))
         flow = flows.get(pk, {})
         paid = (flow.get((EntryKind.PAYMENT_VERIFIED, AccountCategory.ESCROW_HOLD, "C"), 0)
-                + flow.get((EntryKind.PAYMENT_UNMATCHED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0))
+                + flow.get((EntryKind.PAYMENT_UNMATCHED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
+                # Return shipping INTRASA advanced to the buyer (refunds.policy: seller's fault, PP).
+                + flow.get((EntryKind.RETURN_SHIPPING_ADVANCED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0))
         fees = (flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.FEE_REVENUE, "C"), 0)
                 - flow.get((EntryKind.REVERSAL, AccountCategory.FEE_REVENUE, "D"), 0))
         disbursed = (flow.get((EntryKind.PAYOUT, AccountCategory.SELLER_PAYABLE, "D"), 0)

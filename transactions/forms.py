@@ -56,6 +56,16 @@ class TransactionCreateForm(TransactionValueMixin, forms.Form):
     buyer_email = CanonicalEmailField(label=_("Buyer's email"), required=False)
     buyer_phone = forms.CharField(label=_("Buyer's mobile number"), required=False,
                                   help_text=_("Indonesian number, for example 0812 3456 7890."))
+    accepts_returns = forms.BooleanField(
+        label=_("I accept returns of items as described"), required=False,
+        help_text=_("The buyer may then return the item during the inspection period even without a defect; "
+                    "the refund is the price less your restocking fee, shipping not refunded."))
+    restocking_fee_percent = forms.IntegerField(
+        label=_("Restocking fee (%)"), min_value=0, max_value=50, required=False, initial=0,
+        help_text=_("Only for returns without a defect. 0 means none."))
+    is_licence_or_voucher = forms.BooleanField(
+        label=_("The digital goods are a licence key or voucher code"), required=False,
+        help_text=_("Delivered or activated licences and codes cannot be refunded unless you agree."))
 
     def clean_title(self):
         # One line: the title is shown in lists, timelines and email bodies.
@@ -72,6 +82,11 @@ class TransactionCreateForm(TransactionValueMixin, forms.Form):
             raise ValidationError(_("Give the buyer's email address or mobile number."))
         if data.get("category") and data["category"] != Category.PHYSICAL and data.get("shipping_cost"):
             self.add_error("shipping_cost", _("Only physical goods have a shipping cost."))
+        if data.get("restocking_fee_percent") and not data.get("accepts_returns"):
+            self.add_error("restocking_fee_percent", _("A restocking fee applies only if you accept returns."))
+        if data.get("is_licence_or_voucher") and data.get("category") != Category.DIGITAL:
+            self.add_error("is_licence_or_voucher", _("Only digital goods can be a licence key or voucher code."))
+        data["restocking_fee_basis_points"] = (data.pop("restocking_fee_percent", 0) or 0) * 100
         return data
 
 

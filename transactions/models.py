@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
+from .delivery import DeliverySource
+
 
 
 class Status(models.TextChoices):
@@ -28,6 +30,9 @@ class Status(models.TextChoices):
     CANCELLED = "cancelled", _("Cancelled")
     EXPIRED = "expired", _("Expired")
 
+
+# What a refunded transaction is called until the refund transfer has succeeded.
+REFUND_IN_PROGRESS = _("Refund to buyer in progress")
 
 # Buyer money sits in the transaction's escrow hold in these states and only in these.
 HELD_STATES = frozenset({Status.VERIFIED, Status.SHIPPED, Status.DISPUTED})
@@ -121,6 +126,12 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     amount_due = models.BigIntegerField(_("amount the buyer pays"))
     amount_received = models.BigIntegerField(_("amount received"), null=True, blank=True)
 
+    # The seller's stated return policy for this transaction (refunds.policy: non-defect returns):
+    # whether an item as described may be returned, and the restocking fee the seller chose.
+    accepts_returns = models.BooleanField(_("accepts non-defect returns"), default=False)
+    restocking_fee_basis_points = models.PositiveIntegerField(_("restocking fee (basis points)"), default=0)
+    # Digital goods that are a licence key or voucher code (refunds.policy: the only exclusion).
+    is_licence_or_voucher = models.BooleanField(_("licence key or voucher code"), default=False)
     inspection_days = models.PositiveSmallIntegerField(_("inspection period (working days)"))
     shipping_days = models.PositiveSmallIntegerField(_("ship within (working days after payment)"))
 
@@ -140,6 +151,13 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     tracking_number = models.CharField(_("receipt (resi) number"), max_length=50, blank=True)
     delivery_note = models.TextField(_("delivery note"), blank=True)
     inspection_ends_at = models.DateTimeField(_("auto-confirm at"), null=True, blank=True, db_index=True)
+    # The inspection clock (transactions.delivery): when the goods count as delivered, and why.
+    delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
+    delivery_source = models.CharField(_("delivery known from"), max_length=20, choices=DeliverySource.choices,
+                                       blank=True)
+    inspection_extended_at = models.DateTimeField(_("inspection extended at"), null=True, blank=True)
+    inspection_extension_reason = models.TextField(_("why the inspection was extended"), blank=True)
+    tracking_checked_at = models.DateTimeField(null=True, blank=True, editable=False)
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     auto_confirmed = models.BooleanField(_("confirmed automatically"), default=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
@@ -170,6 +188,8 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
             models.CheckConstraint(
                 condition=~models.Q(buyer=models.F("seller")), name="buyer_is_not_seller"
             ),
+            models.CheckConstraint(condition=models.Q(restocking_fee_basis_points__lte=5_000),
+                                   name="restocking_fee_at_most_half"),
         ]
 
     def __str__(self) -> str:
@@ -206,6 +226,34 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     @property
     def needs_shipping(self) -> bool:
         return self.category == Category.PHYSICAL
+
+    @property
+    def restocking_fee_percent(self) -> str:
+        """The seller's restocking fee as people read it: ``"10"``, ``"2.5"``."""
+        return f"{self.restocking_fee_basis_points / 100:g}"
+
+    @property
+    def buyer_refund_outstanding(self) -> int:
+        """Money owed back to the buyer that has not reached them yet: the balance of the
+        transaction's buyer refund payable in the ledger (it falls to zero only when the refund
+        transfer succeeded). Lists annotate it (``transactions.selectors``) to save a query each."""
+        cached = self.__dict__.get("_buyer_refund_outstanding")
+        if cached is None:
+            from ledger.models import AccountCategory
+            from ledger.selectors import transaction_balances
+
+            cached = transaction_balances(escrow_transaction=self).get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
+            self.__dict__["_buyer_refund_outstanding"] = cached
+        return cached
+
+    @property
+    def status_label(self) -> str:
+        """The status as people read it, true about the money: "refunded" only once the refund
+        transfer succeeded; until then "refund in progress" (the FSM state is ``refunded`` as soon
+        as the escrow hold was returned to the buyer's refund payable)."""
+        if self.status == Status.REFUNDED and self.buyer_refund_outstanding > 0:
+            return str(REFUND_IN_PROGRESS)
+        return str(Status(self.status).label)
 
     def role_of(self, user) -> str | None:
         if is_seller(self, user):
@@ -291,6 +339,13 @@ ACTION_LABELS = {
     "resolve_split": _("Dispute resolved: split between buyer and seller"),
     "refund": _("Refunded to buyer"),
     "confirm_reminder": _("Reminder sent to confirm receipt"),
+    "received": _("Buyer marked the goods received: inspection period started"),
+    "delivered_scan": _("Courier scanned the delivery: inspection period started"),
+    "delivery_estimate": _("Courier's delivery estimate reached: inspection period started"),
+    "inspection_extended": _("Buyer extended the inspection period"),
+    "courier_picked_up": _("Courier: picked up"),
+    "courier_in_transit": _("Courier: in transit"),
+    "courier_delivered": _("Courier: delivered"),
     "shipping_reminder": _("Reminder sent to ship"),
 }
 

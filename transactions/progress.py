@@ -51,7 +51,7 @@ def status_label(txn: EscrowTransaction) -> str:
     acceptance, not for a payment nobody can make yet."""
     if txn.status == Status.CREATED and not txn.is_accepted:
         return _("Awaiting the buyer's acceptance")
-    return str(txn.get_status_display())
+    return txn.status_label  # "refunded" only once the refund transfer arrived
 
 
 def steps(txn: EscrowTransaction) -> list[Step]:

@@ -1,14 +1,26 @@
 """Reading transactions with a constant number of queries per page."""
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
 from django_fsm import can_proceed, has_transition_perm
 
 from .models import EscrowTransaction, Status
 
 
+def with_refund_outstanding(qs):
+    """Annotate ``EscrowTransaction.buyer_refund_outstanding`` (one subquery instead of a query per row)."""
+    from ledger.models import AccountCategory, Posting
+    from ledger.selectors import SIGNED
+
+    owed = (Posting.objects.filter(account__escrow_transaction=OuterRef("pk"),
+                                   account__category=AccountCategory.BUYER_REFUND_PAYABLE)
+            .values("account__escrow_transaction").annotate(total=-Sum(SIGNED)).values("total"))
+    return qs.annotate(_buyer_refund_outstanding=Coalesce(Subquery(owed), 0))
+
+
 def transaction_list_for_user(*, user, role: str | None = None, status: str | None = None):
     """The user's transactions as seller and/or buyer."""
-    qs = EscrowTransaction.objects.select_related("seller", "buyer")
+    qs = with_refund_outstanding(EscrowTransaction.objects.select_related("seller", "buyer"))
     if role == "seller":
         qs = qs.filter(seller=user)
     elif role == "buyer":
@@ -94,3 +106,26 @@ def dashboard_live_token(*, user) -> str:
            .aggregate(count=Count("pk"), last=Max("updated_at")))
     last = int(row["last"].timestamp() * 1000) if row["last"] else 0
     return f"{row['count']}.{last}"
+
+
+def inspection_clock(*, escrow_transaction, user) -> dict:
+    """What the detail page shows about the inspection clock (``transactions.delivery``), and what the
+    buyer may do about it now."""
+    from django.utils import timezone
+
+    from .delivery import EXTENSION_WORKING_DAYS, DeliverySource
+
+    txn = escrow_transaction
+    shipped = txn.status == Status.SHIPPED
+    is_buyer = user.is_authenticated and user.pk == txn.buyer_id
+    waiting_for_delivery = shipped and txn.needs_shipping and txn.delivery_source in ("", DeliverySource.ESTIMATE)
+    return {
+        "started_at": txn.delivered_at,
+        "source": txn.get_delivery_source_display() if txn.delivery_source else "",
+        "from_estimate": shipped and txn.needs_shipping and txn.delivery_source == "",
+        "can_mark_received": is_buyer and waiting_for_delivery,
+        "can_extend": (is_buyer and shipped and txn.inspection_extended_at is None
+                       and txn.inspection_ends_at is not None and txn.inspection_ends_at > timezone.now()),
+        "extended_at": txn.inspection_extended_at,
+        "extension_days": EXTENSION_WORKING_DAYS,
+    }

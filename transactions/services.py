@@ -37,6 +37,8 @@ from intrasa.money import BIGINT_MAX, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib
 from workdays.calendar import working_calendar
 
+from . import delivery, tracking
+from .delivery import DeliverySource
 from .fees import FeeScheduleError, fee_quote
 from .models import Category, EscrowTransaction, Status, TransactionEvent
 from .references import generate_reference
@@ -123,7 +125,8 @@ def _require_reason(reason: str) -> str:
 def transaction_create(
     *, seller, title: str, description: str, category: str, price: int, shipping_cost: int,
     fee_payer: str, inspection_days: int, shipping_days: int, buyer_email: str = "",
-    buyer_phone: str = "",
+    buyer_phone: str = "", accepts_returns: bool = False, restocking_fee_basis_points: int = 0,
+    is_licence_or_voucher: bool = False,
 ) -> EscrowTransaction:
     """The seller creates a transaction and invites the buyer (FAQ step 1)."""
     if not check_rupiah_range(price, minimum=settings.INTRASA_MIN_TRANSACTION_AMOUNT,
@@ -152,6 +155,13 @@ def transaction_create(
     if not buyer_email and not buyer_phone:
         raise TransactionActionError(_("Give the buyer's email address or mobile number."),
                                      code="buyer_contact_required")
+    if not isinstance(restocking_fee_basis_points, int) or not 0 <= restocking_fee_basis_points <= 5_000 \
+            or (restocking_fee_basis_points and not accepts_returns):
+        raise TransactionActionError(_("The restocking fee must be between 0% and 50%, and only with returns accepted."),
+                                     code="invalid_restocking_fee")
+    if is_licence_or_voucher and category != Category.DIGITAL:
+        raise TransactionActionError(_("Only digital goods can be a licence key or voucher code."),
+                                     code="invalid_licence")
     buyer_email = canonical_email(buyer_email)
     if buyer_email and buyer_email == canonical_email(seller.email):
         raise TransactionActionError(_("You cannot invite yourself as the buyer."), code="self_dealing")
@@ -171,7 +181,9 @@ def transaction_create(
                     price=price, shipping_cost=shipping_cost, fee_payer=fee_payer,
                     fee_amount=quote.fee, buyer_fee=quote.buyer_fee, seller_fee=quote.seller_fee,
                     amount_due=quote.buyer_pays, inspection_days=inspection_days,
-                    shipping_days=shipping_days,
+                    shipping_days=shipping_days, accepts_returns=accepts_returns,
+                    restocking_fee_basis_points=restocking_fee_basis_points,
+                    is_licence_or_voucher=is_licence_or_voucher,
                     invitation_expires_at=now + dt.timedelta(days=settings.INTRASA_INVITATION_EXPIRY_DAYS),
                 )
                 transaction_record_event(txn, action="created", actor=seller, role=Role.SELLER, to_status=txn.status,
@@ -429,13 +441,22 @@ def transaction_ship(
         _transition(txn, "ship", actor=seller, role=Role.SELLER,
                     data={"courier": courier, "tracking_number": tracking_number})
         now = timezone.now()
+        calendar = working_calendar()
         txn.shipped_at = now
         txn.courier = courier if txn.needs_shipping else ""
         txn.tracking_number = tracking_number if txn.needs_shipping else ""
         txn.delivery_note = delivery_note
-        txn.inspection_ends_at = working_calendar().add_working_days(now, txn.inspection_days)
+        if txn.needs_shipping:
+            # The clock starts at delivery (transactions.delivery): until the buyer or the courier
+            # says so, the deadline counts from the courier's delivery estimate.
+            start = delivery.estimated_delivery(shipped_at=now, courier=txn.courier, calendar=calendar)
+        else:
+            start = txn.delivered_at = now
+            txn.delivery_source = DeliverySource.SELLER_DELIVERY
+        txn.inspection_ends_at = delivery.inspection_deadline(start=start, inspection_days=txn.inspection_days,
+                                                              extended=False, calendar=calendar)
         txn.save(update_fields=["shipped_at", "courier", "tracking_number", "delivery_note",
-                                "inspection_ends_at", "updated_at"])
+                                "inspection_ends_at", "delivered_at", "delivery_source", "updated_at"])
         shipment = (f"{txn.get_courier_display()} {txn.tracking_number}" if txn.needs_shipping
                     else delivery_note[:100])
         _notify_party(txn, txn.buyer, "shipped", shipment=shipment,
@@ -613,6 +634,110 @@ def transaction_resolve_split(*, escrow_transaction, actor, buyer_amount: int, s
         return txn
 
 
+# --- the inspection clock (transactions.delivery) ------------------------------------------------
+
+def _start_clock(txn, *, at, source: str, actor, role: str, action: str, data=None) -> None:
+    """Delivery is known: the inspection period runs from ``at`` (keeping an extension already
+    granted). The reminder is due again for the new deadline."""
+    txn.delivered_at, txn.delivery_source = at, source
+    txn.inspection_ends_at = delivery.inspection_deadline(
+        start=at, inspection_days=txn.inspection_days, extended=txn.inspection_extended_at is not None,
+        calendar=working_calendar())
+    txn.confirm_reminder_sent_at = None
+    txn.save(update_fields=["delivered_at", "delivery_source", "inspection_ends_at", "confirm_reminder_sent_at",
+                            "updated_at"])
+    transaction_record_event(txn, action=action, actor=actor, role=role,
+                             data={"delivered_at": at.isoformat(), "inspection_ends_at": txn.inspection_ends_at.isoformat(),
+                                   **(data or {})})
+
+
+def _clock_open_to_delivery(txn) -> bool:
+    """Delivery can still be learnt: shipped goods whose clock runs from the estimate (or nothing)."""
+    return (txn.status == Status.SHIPPED and txn.needs_shipping
+            and txn.delivery_source in ("", DeliverySource.ESTIMATE))
+
+
+def transaction_mark_received(*, escrow_transaction, buyer) -> EscrowTransaction:
+    """The buyer says the goods arrived: the inspection period starts now (unless delivery was
+    already known from the courier's scan)."""
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        if txn.buyer_id != buyer.pk:
+            raise TransactionActionError(_("Only the buyer can do this."), code="forbidden")
+        if not _clock_open_to_delivery(txn):
+            raise TransactionActionError(_("The delivery of this transaction is already recorded."),
+                                         code="already_delivered")
+        _start_clock(txn, at=timezone.now(), source=DeliverySource.BUYER, actor=buyer, role=Role.BUYER,
+                     action="received")
+        _notify_party(txn, txn.seller, "goods_received", deadline=format_wib(txn.inspection_ends_at))
+        return txn
+
+
+def transaction_extend_inspection(*, escrow_transaction, buyer, reason: str) -> EscrowTransaction:
+    """Once, before it ends, the buyer extends the inspection period by
+    ``delivery.EXTENSION_WORKING_DAYS`` working days, with a reason; the seller is told."""
+    reason = _require_reason(reason)
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        if txn.buyer_id != buyer.pk:
+            raise TransactionActionError(_("Only the buyer can do this."), code="forbidden")
+        if txn.status != Status.SHIPPED or txn.inspection_ends_at is None:
+            raise TransactionActionError(_("Only a shipped transaction's inspection period can be extended."),
+                                         code="not_shipped")
+        if txn.inspection_extended_at is not None:
+            raise TransactionActionError(_("The inspection period can be extended only once."),
+                                         code="already_extended")
+        now = timezone.now()
+        if txn.inspection_ends_at <= now:
+            raise TransactionActionError(_("The inspection period has already ended."), code="ended")
+        txn.inspection_extended_at, txn.inspection_extension_reason = now, reason
+        txn.inspection_ends_at = working_calendar().add_working_days(txn.inspection_ends_at,
+                                                                     delivery.EXTENSION_WORKING_DAYS)
+        txn.confirm_reminder_sent_at = None  # the reminder follows the new deadline
+        txn.save(update_fields=["inspection_extended_at", "inspection_extension_reason", "inspection_ends_at",
+                                "confirm_reminder_sent_at", "updated_at"])
+        transaction_record_event(txn, action="inspection_extended", actor=buyer, role=Role.BUYER, reason=reason,
+                                 data={"inspection_ends_at": txn.inspection_ends_at.isoformat()})
+        _notify_party(txn, txn.seller, "inspection_extended", deadline=format_wib(txn.inspection_ends_at),
+                      reason=reason)
+        return txn
+
+
+def transaction_record_tracking(*, escrow_transaction, result: "tracking.TrackingResult",
+                                now: dt.datetime | None = None) -> EscrowTransaction:
+    """Record what the tracking source said (``transactions.tasks`` asked it, outside any database
+    transaction): new courier events on the timeline; a plausible delivery scan starts the clock;
+    without one, the courier's estimate starts it once reached."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        txn = _lock(escrow_transaction)
+        txn.tracking_checked_at = now
+        txn.save(update_fields=["tracking_checked_at"])
+        if txn.status != Status.SHIPPED:
+            return txn
+        seen = {(e.data.get("code"), e.data.get("at")) for e in txn.events.filter(action__startswith="courier_")}
+        for event in result.events:
+            if event.at > now or (event.code, event.at.isoformat()) in seen:
+                continue
+            transaction_record_event(txn, action=f"courier_{event.code}", actor=None, role=Role.SYSTEM,
+                                     data={"code": event.code, "at": event.at.isoformat(), "location": event.location,
+                                           "description": event.description})
+        if not _clock_open_to_delivery(txn):
+            return txn
+        scanned = result.delivered_at
+        at = scanned and delivery.plausible_scan(scanned_at=scanned, shipped_at=txn.shipped_at, now=now)
+        if at is not None and (txn.delivery_source == "" or at > txn.delivered_at):
+            _start_clock(txn, at=at, source=DeliverySource.COURIER_SCAN, actor=None, role=Role.SYSTEM,
+                         action="delivered_scan", data={"scanned_at": scanned.isoformat()})
+        elif at is None and txn.delivery_source == "":
+            estimate = delivery.estimated_delivery(shipped_at=txn.shipped_at, courier=txn.courier,
+                                                   calendar=working_calendar())
+            if estimate <= now:
+                _start_clock(txn, at=estimate, source=DeliverySource.ESTIMATE, actor=None, role=Role.SYSTEM,
+                             action="delivery_estimate")
+        return txn
+
+
 # --- reminders ------------------------------------------------------------------------------
 
 def transaction_remind_confirmation(*, escrow_transaction) -> bool:
@@ -624,7 +749,9 @@ def transaction_remind_confirmation(*, escrow_transaction) -> bool:
         txn.confirm_reminder_sent_at = timezone.now()
         txn.save(update_fields=["confirm_reminder_sent_at", "updated_at"])
         transaction_record_event(txn, action="confirm_reminder", actor=None, role=Role.SYSTEM)
-        _notify_party(txn, txn.buyer, "confirm_reminder", deadline=format_wib(txn.inspection_ends_at))
+        # One reminder per deadline: a new deadline (delivery learnt, extension) gets its own.
+        _notify_party(txn, txn.buyer, "confirm_reminder", suffix=f":{txn.inspection_ends_at:%Y%m%d%H%M}",
+                      deadline=format_wib(txn.inspection_ends_at))
         return True
 
 

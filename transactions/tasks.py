@@ -53,3 +53,34 @@ def send_due_reminders() -> int:
     ).values_list("pk", flat=True)[:BATCH]
     return (each_due(list(confirm_ids), services.transaction_remind_confirmation)
             + each_due(list(shipping_ids), services.transaction_remind_shipping))
+
+
+TRACKING_RECHECK = dt.timedelta(hours=1)
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def poll_courier_tracking() -> int:
+    """Ask the tracking source about shipped goods whose delivery is not known yet (the call is made
+    outside any database transaction; ``transaction_record_tracking`` records the answer)."""
+    from .tracking import TrackingUnavailable, default_client
+
+    now = timezone.now()
+    due = list(EscrowTransaction.objects.filter(
+        Q(status=Status.SHIPPED) & ~Q(courier="") & ~Q(tracking_number="")
+        & Q(delivery_source__in=["", "estimate"])
+        & (Q(tracking_checked_at__isnull=True) | Q(tracking_checked_at__lte=now - TRACKING_RECHECK))
+    ).order_by("tracking_checked_at").values_list("pk", "courier", "tracking_number")[:BATCH])
+    client = default_client()
+    done = 0
+    try:
+        for pk, courier, receipt_number in due:
+            try:
+                result = client.track(courier=courier, receipt_number=receipt_number)
+            except TrackingUnavailable as exc:
+                logger.warning("tracking unavailable for %s: %s", pk, exc)
+                continue
+            services.transaction_record_tracking(escrow_transaction=pk, result=result)
+            done += 1
+    finally:
+        client.close()
+    return done

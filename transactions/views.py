@@ -134,6 +134,7 @@ def _render_detail(request, txn, *, ship_form=None, status=200):
         "actions": selectors.available_actions(escrow_transaction=txn, user=request.user),
         "postings": postings,
         "reason_form": ReasonForm(), "ship_form": ship_form or ShipForm(),
+        "clock": selectors.inspection_clock(escrow_transaction=txn, user=request.user),
         **_invitation_share(request, txn),
     }, status=status)
 
@@ -157,12 +158,17 @@ ACTION_SERVICES = {
     "ship": lambda txn, user, data: services.transaction_ship(escrow_transaction=txn, seller=user, **data),
     "cancel": lambda txn, user, data: services.transaction_cancel(
         escrow_transaction=txn, actor=user, reason=data["reason"]),
+    "received": lambda txn, user, data: services.transaction_mark_received(escrow_transaction=txn, buyer=user),
+    "extend": lambda txn, user, data: services.transaction_extend_inspection(
+        escrow_transaction=txn, buyer=user, reason=data["reason"]),
 }
 # Confirming receipt and cancelling after payment move money onward: they are flows
 # (``escrow.views``), at the same addresses.
 # Disputes are opened on the disputes app's page (reason, description, evidence), not here.
-ACTION_FORMS = {"ship": ShipForm, "cancel": ReasonForm}
+ACTION_FORMS = {"ship": ShipForm, "cancel": ReasonForm, "extend": ReasonForm}
 ACTION_DONE = {
+    "received": gettext_lazy("Marked as received. Your inspection period starts now."),
+    "extend": gettext_lazy("Inspection period extended. The seller has been told."),
     "ship": gettext_lazy("Marked as shipped. The buyer has been told."),
     "cancel": gettext_lazy("Transaction cancelled."),
 }

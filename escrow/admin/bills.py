@@ -117,21 +117,63 @@ class StatementUploadForm(forms.Form):
         return statement_rows(text)
 
 
+class MatchLineForm(forms.Form):
+    reference = forms.CharField(label=gettext_lazy("Reference number of the payer's transaction"), max_length=30)
+    reason = forms.CharField(label=gettext_lazy("How you know who sent it"), widget=forms.Textarea(attrs={"rows": 3}),
+                             help_text=gettext_lazy("E.g. the buyer's bank statement, the sender's name on the line."))
+
+
 @admin.register(BankStatementLine)
 class BankStatementLineAdmin(ReadOnlyAdmin):
-    list_display = ("booked_on", "amount_display", "description", "bank_reference", "matched_bill", "imported_by")
-    list_filter = (("matched_bill", admin.EmptyFieldListFilter), "booked_on")
+    list_display = ("booked_on", "amount_display", "description", "bank_reference", "matched_bill", "payer",
+                    "imported_by")
+    list_filter = (("matched_bill", admin.EmptyFieldListFilter), ("assigned_transaction", admin.EmptyFieldListFilter),
+                   "booked_on")
     search_fields = ("description", "bank_reference", "matched_bill__bill_no")
-    list_select_related = ("matched_bill", "imported_by")
+    list_select_related = ("matched_bill", "imported_by", "assigned_transaction")
     change_list_template = "admin/payments/bankstatementline/change_list.html"
 
     @admin.display(description=gettext_lazy("Amount"), ordering="amount")
     def amount_display(self, obj):
         return format_rupiah(obj.amount)
 
+    @admin.display(description=gettext_lazy("Matched to payer"))
+    def payer(self, obj):
+        if obj.assigned_transaction_id:
+            return transaction_link(obj.assigned_transaction)
+        if obj.matched_bill_id is None:
+            url = reverse("admin:payments_statement_match", args=[obj.pk])
+            return format_html('<a href="{}">{}</a>', url, _("in suspense: match and refund"))
+        return "—"
+
     def get_urls(self):
         return [path("import/", self.admin_site.admin_view(self.import_view), name="payments_statement_import"),
+                path("<int:pk>/match/", self.admin_site.admin_view(self.match_view), name="payments_statement_match"),
                 *super().get_urls()]
+
+    def match_view(self, request, pk):
+        """Match an unmatched credit (held in suspense) to its payer's transaction and refund it."""
+        if not request.user.has_perm("payments.record_provider_payment"):
+            raise PermissionDenied
+        line = BankStatementLine.objects.filter(pk=pk).first()
+        if line is None:
+            raise PermissionDenied
+        form = MatchLineForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                refund = services.statement_line_match_and_refund(
+                    line_id=line.pk, reference=form.cleaned_data["reference"], actor=request.user,
+                    reason=form.cleaned_data["reason"])
+            except StaffPaymentError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("%(amount)s is now owed back to the buyer of %(reference)s; its refund "
+                                            "request is open.") % {"amount": format_rupiah(line.amount),
+                                                                   "reference": refund.escrow_transaction.reference})
+                return redirect(reverse("admin:payments_bankstatementline_changelist"))
+        return render(request, "admin/payments/bankstatementline/match.html", {
+            **self.admin_site.each_context(request), "form": form, "line": line, "opts": self.model._meta,
+            "title": _("Match an unmatched credit to its payer")})
 
     def import_view(self, request):
         if not request.user.has_perm("payments.add_bankstatementline"):

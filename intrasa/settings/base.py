@@ -196,9 +196,17 @@ CELERY_BEAT_SCHEDULE = {
         "task": "refunds.tasks.alert_overdue_approvals",
         "schedule": crontab(hour=8, minute=0),  # a morning digest for Finance (WIB)
     },
+    "refunds-refresh-tasks": {
+        "task": "refunds.tasks.refresh_refund_tasks",
+        "schedule": 900.0,
+    },
     "refunds-complete-paid": {
         "task": "refunds.tasks.complete_paid_refunds",
         "schedule": 60.0,
+    },
+    "transactions-poll-tracking": {
+        "task": "transactions.tasks.poll_courier_tracking",
+        "schedule": 1800.0,
     },
     "escrow-auto-confirm": {
         "task": "escrow.tasks.auto_confirm_due_transactions",
@@ -374,6 +382,10 @@ INTRASA_INSPECTION_DAYS_DEFAULT = env.int("INTRASA_INSPECTION_DAYS_DEFAULT", def
 INTRASA_INSPECTION_DAYS_MAX = env.int("INTRASA_INSPECTION_DAYS_MAX", default=14)
 # Reminders: before auto-confirm, and to a seller who has not shipped.
 INTRASA_AUTO_CONFIRM_REMINDER_HOURS = env.int("INTRASA_AUTO_CONFIRM_REMINDER_HOURS", default=24)
+# Courier tracking (transactions.tracking): the sandbox by default, a tracking aggregator in production.
+TRACKING_BASE_URL = env.str("TRACKING_BASE_URL", default=f"{SITE_URL}/sandbox/tracking").rstrip("/")
+TRACKING_API_KEY = env.str("TRACKING_API_KEY", default="sandbox")
+TRACKING_HTTP_TIMEOUT_SECONDS = env.float("TRACKING_HTTP_TIMEOUT_SECONDS", default=10.0)
 
 # INTRASA's own escrow bank account, for buyers who pay by bank transfer (verified only from the
 # bank statement that finance imports).

@@ -292,12 +292,27 @@ def test_split_with_zero_to_the_buyer_is_a_release_and_fee_is_waived_beyond_the_
     assert txn.status == Status.DISBURSED  # nothing owed to the seller
 
 
-def test_delivered_digital_licence_cannot_be_refunded(seller, buyer):
-    txn = scenarios.create(seller, buyer, category="digital", shipping_cost=0)
+def test_delivered_digital_licence_is_refunded_only_when_the_seller_agrees(seller, buyer, dispute_officer):
+    txn = scenarios.create(seller, buyer, category="digital", shipping_cost=0, is_licence_or_voucher=True)
     txn = scenarios.advance(txn, buyer, Status.VERIFIED)
     txn = txn_services.transaction_ship(escrow_transaction=txn, seller=seller, delivery_note="Lisensi: ABCD-1234")
     dispute = services.dispute_open(escrow_transaction=txn, buyer=buyer, reason="not_as_described",
                                     description="Lisensi bukan versi Pro")
-    with pytest.raises(services.DisputeError) as refused:
-        services.offer_propose(dispute=dispute, proposer=buyer, outcome="refund")
+    with pytest.raises(services.DisputeError) as refused:  # staff cannot impose a refund of a delivered licence
+        services.dispute_resolve(dispute=dispute, staff=dispute_officer, outcome="refund", reason="Terbukti")
     assert refused.value.code == "excluded"
+    offer = services.offer_propose(dispute=dispute, proposer=buyer, outcome="refund")
+    services.offer_accept(offer=offer, user=seller)  # the seller agrees: never excluded
+    txn.refresh_from_db()
+    assert txn.status == Status.REFUNDED
+
+
+def test_other_digital_goods_are_not_excluded(seller, buyer, dispute_officer):
+    txn = scenarios.create(seller, buyer, category="digital", shipping_cost=0)  # an e-book file, say
+    txn = scenarios.advance(txn, buyer, Status.VERIFIED)
+    txn = txn_services.transaction_ship(escrow_transaction=txn, seller=seller, delivery_note="File PDF dikirim")
+    dispute = services.dispute_open(escrow_transaction=txn, buyer=buyer, reason="not_as_described",
+                                    description="File rusak")
+    services.dispute_resolve(dispute=dispute, staff=dispute_officer, outcome="refund", reason="File tidak terbuka")
+    txn.refresh_from_db()
+    assert txn.status == Status.REFUNDED

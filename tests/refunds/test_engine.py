@@ -76,9 +76,14 @@ def test_request_missing_a_document_cannot_be_approved_and_says_which(disputed, 
     with pytest.raises(services.RefundError) as refused:
         services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap dan sesuai")
     assert refused.value.code == "documents_missing"
-    assert "RMA" in refused.value.message and "Inspection result" in refused.value.message
+    assert "Return courier receipt" in refused.value.message and "Inspection result" in refused.value.message
+    # INTRASA issues the RMA number itself as it authorises the return: nobody asks the buyer for it.
+    assert "RMA" not in refused.value.message
+    rma = request.documents.get(kind=Document.RMA_NUMBER)
+    assert rma.source == "system" and rma.value == f"RMA-{dispute.escrow_transaction.reference}-{request.pk}"
     notice = Notification.objects.get(kind="refund_requested", recipient=buyer)
-    assert "RMA" in notice.body and "0813-9800-9700" in notice.body
+    assert "Return courier receipt" in notice.body and "Inspection result" not in notice.body
+    assert "RMA" not in notice.body and "0813-9800-9700" in notice.body
 
 
 @pytest.mark.django_db
@@ -88,7 +93,11 @@ def test_buyer_adds_return_documents_from_the_website_and_staff_record_the_inspe
     request = refund_request_for(dispute, dispute_officer)
     client.force_login(buyer)
     url = reverse("refunds:add_document", kwargs={"pk": request.pk})
-    client.post(url, {"kind": "rma_number", "value": "RMA-7788"})
+    client.post(url, {"kind": "rma_number", "value": "RMA-7788"})  # issued by INTRASA, not typed by the buyer
+    assert not request.documents.filter(kind="rma_number", source="buyer").exists()
+    with pytest.raises(services.RefundError) as refused:
+        services.refund_document_add(refund_request=request, kind="rma_number", actor=buyer, value="RMA-7788")
+    assert refused.value.code == "forbidden"
     client.post(url, {"kind": "return_receipt", "file": pdf_upload()})
     response = client.post(url, {"kind": "return_receipt", "file": image_upload("x.pdf")}, follow=True)
     assert "does not match its content" in response.content.decode()
@@ -236,7 +245,7 @@ def test_refund_admin_approve_and_reject_actions(client, disputed, dispute_offic
     response = client.post(changelist, {"action": "approve", ACTION_CHECKBOX_NAME: [first.pk, second.pk],
                                         "apply": "1", "reason": "Paket hilang, dokumen lengkap"}, follow=True)
     text = response.content.decode()
-    assert "RMA" in text  # the second one says which documents are missing
+    assert "Return courier receipt" in text  # the second one says which documents are missing
     first.refresh_from_db()
     second.refresh_from_db()
     assert first.status == RefundRequest.Status.PAYING and first.approved_by == finance
@@ -245,7 +254,7 @@ def test_refund_admin_approve_and_reject_actions(client, disputed, dispute_offic
                              "reason": "Barang tidak dikembalikan"})
     second.refresh_from_db()
     assert second.status == RefundRequest.Status.REJECTED and second.closed_by == finance
-    assert RefundDocument.objects.filter(request=first).count() == 2
+    assert RefundDocument.objects.filter(request=first).count() == 2  # goods not returned: no RMA
 
 
 @pytest.mark.django_db

@@ -62,11 +62,18 @@ def test_seller_fault_refund_includes_return_shipping_both_ways_capped_at_the_ho
     assert figure.amount == HELD and figure.uncovered_amount == 30_000
 
 
-def test_non_defect_return_refunds_item_value_only_minus_restocking_fee():
+def test_non_defect_return_refunds_item_value_only_minus_the_sellers_stated_restocking_fee():
     figure = policy.refund_amount(RefundCase.RETURN_NON_DEFECT, price=ITEM, shipping_cost=SHIPPING,
-                                  buyer_fee=BUYER_FEE, held=HELD)
-    assert figure.restocking_fee == ITEM * policy.RESTOCKING_FEE_BASIS_POINTS // 10_000 == 100_000
+                                  buyer_fee=BUYER_FEE, held=HELD, restocking_fee_basis_points=1_000)
+    assert figure.restocking_fee == 100_000
     assert figure.amount == ITEM - 100_000  # shipping not refunded
+    # No fee is invented: a seller who stated none charges none.
+    none = policy.refund_amount(RefundCase.RETURN_NON_DEFECT, price=ITEM, shipping_cost=SHIPPING,
+                                buyer_fee=BUYER_FEE, held=HELD)
+    assert none.restocking_fee == 0 and none.amount == ITEM
+    assert policy.restocking_fee(333_333, 250) == 8_333  # 2.5%, rounded to the Rupiah
+    with pytest.raises(ValueError):
+        policy.restocking_fee(ITEM, 5_001)
 
 
 def test_discounted_price_is_the_refund_basis():
@@ -150,9 +157,10 @@ def test_missing_documents_are_named():
 
 # 6) Exclusions
 def test_delivered_or_activated_digital_licences_and_vouchers_are_not_refundable():
-    assert policy.is_excluded(digital=True, delivered_or_activated=True)
-    assert not policy.is_excluded(digital=True, delivered_or_activated=False)
-    assert not policy.is_excluded(digital=False, delivered_or_activated=True)
+    assert policy.is_excluded(licence_or_voucher=True, delivered_or_activated=True)
+    assert not policy.is_excluded(licence_or_voucher=True, delivered_or_activated=False)
+    assert not policy.is_excluded(licence_or_voucher=False, delivered_or_activated=True)  # other digital goods
+    assert not policy.is_excluded(licence_or_voucher=True, delivered_or_activated=True, seller_agrees=True)
 
 
 # 7) How to ask

@@ -47,6 +47,7 @@ NOT_MONEY = {
     "transactions.forms.TransactionCreateForm.inspection_days",
     "transactions.forms.TransactionCreateForm.shipping_days",
     "transactions.admin.FeeTierForm.percent_basis_points",
+    "transactions.forms.TransactionCreateForm.restocking_fee_percent",  # a percentage, not Rupiah
 }
 MONEY_WORDS = ("amount", "price", "cost", "fee", "limit", "total", "balance", "shipping", "nominal", "harga")
 # Records of logging in (the walk logs staff in), not changes an amount input could make.

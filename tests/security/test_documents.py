@@ -110,7 +110,9 @@ def refund_case(people):
         for name, (kind, who) in FILES.items():
             upload = SimpleUploadedFile(name, pdf_bytes()) if name.endswith(".pdf") else photo(name)
             refund_services.refund_document_add(refund_request=request, kind=kind, actor=people[who], upload=upload)
-        refund_services.refund_document_add(refund_request=request, kind="rma_number", actor=buyer, value=RMA)
+        # INTRASA issues the RMA number (refunds.policy.STAFF_DOCUMENTS): staff record it.
+        refund_services.refund_document_add(refund_request=request, kind="rma_number", actor=people["officer"],
+                                            value=RMA)
         account = verified_bank(buyer, number="5550001234")
         refund_services.refund_choose_destination(refund_request=request, buyer=buyer, destination=account)
         return txn, request
