@@ -240,7 +240,7 @@ def test_refund_admin_approve_and_reject_actions(client, disputed, dispute_offic
     client.force_login(finance)
     # One click only shows what would be sent: nothing is approved, no payout is planned.
     page = client.post(changelist, {"action": "approve", ACTION_CHECKBOX_NAME: [first.pk, second.pk]})
-    assert page.status_code == 200 and "RMA" in page.content.decode()  # says what the second one lacks
+    assert page.status_code == 200 and "Return courier receipt" in page.content.decode()  # what the second lacks
     assert not Payout.objects.filter(purpose=Payout.Purpose.BUYER_REFUND).exists()
     response = client.post(changelist, {"action": "approve", ACTION_CHECKBOX_NAME: [first.pk, second.pk],
                                         "apply": "1", "reason": "Paket hilang, dokumen lengkap"}, follow=True)
