@@ -92,7 +92,9 @@ def main() -> int:
     if not args.no_results and not args.quick and set(sections) == {"web", "money", "growth", "soak"}:
         _write_results(table, machine_description(database_url), elapsed, (load_before, _load_average()))
         print("written: benchmarks/RESULTS.md", flush=True)
-    return 0
+    for failure in soak.FAILURES:
+        print(f"FAILED {failure}", flush=True)
+    return 1 if soak.FAILURES else 0
 
 
 def _load_average() -> str:

@@ -65,6 +65,14 @@ def keys(reference: str) -> tuple[str, str]:
             backend.make_and_validate_key(f"public-status:facts:{reference}"))
 
 
+def calendar_key() -> str:
+    """The working-day calendar's cached overrides (``workdays.calendar``), as a raw Redis key: a
+    look-up reads them on its one round trip, for the payout and refund deadlines."""
+    from workdays.calendar import OVERRIDES_CACHE_KEY
+
+    return _backend().make_and_validate_key(OVERRIDES_CACHE_KEY)
+
+
 def _decode(value) -> str:
     if value is None:
         return ""

@@ -162,7 +162,7 @@ class PublicFacts:
         return cls(**data)
 
 
-def _next_due(facts: PublicFacts) -> PublicDeadline | None:
+def _next_due(facts: PublicFacts, calendar=None) -> PublicDeadline | None:
     """The next step that has a date, and the date by which it is due."""
     status = facts.status
     if status == Status.CREATED:
@@ -177,10 +177,10 @@ def _next_due(facts: PublicFacts) -> PublicDeadline | None:
         return PublicDeadline("confirm", str(_("The buyer confirms receipt by (otherwise confirmed "
                                                "automatically)")), facts.inspection_ends_at)
     elif status == Status.CONFIRMED and facts.confirmed_at:
-        due = working_calendar().add_working_hours(facts.confirmed_at, PAYOUT_WORKING_HOURS)
+        due = (calendar or working_calendar()).add_working_hours(facts.confirmed_at, PAYOUT_WORKING_HOURS)
         return PublicDeadline("payout", str(_("The seller is paid out by")), due)
     elif status == Status.REFUNDED and facts.closed_at and facts.refund_payable:
-        due = working_calendar().add_working_days(facts.closed_at, REFUND_WORKING_DAYS)
+        due = (calendar or working_calendar()).add_working_days(facts.closed_at, REFUND_WORKING_DAYS)
         return PublicDeadline("refund", str(_("The refund reaches the buyer's original payment "
                                               "method by")), due)
     # Paid (verification runs by itself), disputed (no date until the parties agree or staff
@@ -222,14 +222,15 @@ def public_facts(*, reference: str) -> PublicFacts | None:
     )
 
 
-def public_transaction(facts: PublicFacts) -> PublicTransaction:
-    """The public view of ``facts``, in the active language (no query)."""
+def public_transaction(facts: PublicFacts, calendar=None) -> PublicTransaction:
+    """The public view of ``facts``, in the active language (no query). ``calendar``: the
+    working-day calendar when the caller has it already (else loaded when a deadline needs it)."""
     return PublicTransaction(
         reference=facts.reference, status=facts.status, status_label=str(Status(facts.status).label),
         amount=facts.amount, payment_received=facts.paid, payment_verified=facts.verified,
         is_closed=facts.status in CLOSED_STATES,
         timeline=tuple(_public_step(action, to_status, at) for action, to_status, at in facts.events),
-        next_due=_next_due(facts),
+        next_due=_next_due(facts, calendar),
     )
 
 

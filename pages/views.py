@@ -12,6 +12,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from transactions.fees import FeeScheduleError, fee_quote
+from workdays.calendar import WorkingCalendar
 
 from intrasa import ratelimit
 
@@ -59,14 +60,16 @@ def _lookup_transaction(request, text: str):
     trips as possible: the budgets and the cached facts (``pages.public_cache``) come on one Redis
     call; the database is asked only when the facts are not cached (and they are then stored)."""
     outcome, reference = selectors.public_reference(text)
-    read = public_cache.keys(reference) if outcome == LookupOutcome.FOUND and public_cache.enabled() else ()
+    read = ((*public_cache.keys(reference), public_cache.calendar_key())
+            if outcome == LookupOutcome.FOUND and public_cache.enabled() else ())
     ip = ratelimit.client_ip(request)
     refused, values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ip, read=read)
     if refused is not None:
         raise RateLimited(refused)
     if outcome != LookupOutcome.FOUND:
         return selectors.TransactionLookup(outcome)
-    facts_json, generation = public_cache.cached_facts(*values) if read else (None, "")
+    facts_json, generation = public_cache.cached_facts(*values[:2]) if read else (None, "")
+    calendar = WorkingCalendar.from_cached(values[2]) if read else None
     if facts_json is not None:
         facts = selectors.PublicFacts.from_json(facts_json)
     else:
@@ -78,7 +81,7 @@ def _lookup_transaction(request, text: str):
             raise RateLimited(ratelimit.PUBLIC_UNKNOWN)
         return selectors.TransactionLookup(LookupOutcome.UNKNOWN, reference=reference)
     return selectors.TransactionLookup(LookupOutcome.FOUND, reference=reference,
-                                       transaction=selectors.public_transaction(facts))
+                                       transaction=selectors.public_transaction(facts, calendar))
 
 
 @never_cache

@@ -16,6 +16,13 @@ def test_each_worker_counts_down_from_the_configured_redis_database():
 def test_running_out_of_redis_databases_is_a_clear_error():
     with pytest.raises(ImproperlyConfigured, match="gw4 would need Redis database -1"):
         _redis_url_of_this_worker("redis://127.0.0.1:6379/3", "gw4")
+    with pytest.raises(ImproperlyConfigured, match="gw2 has no Redis database"):
+        _redis_url_of_this_worker("redis://127.0.0.1:6379/3", "gw2", "12,7")
+
+
+def test_the_databases_can_be_listed_for_a_shared_redis():
+    assert _redis_url_of_this_worker("redis://127.0.0.1:6379/12", "gw0", "12,7") == "redis://127.0.0.1:6379/12"
+    assert _redis_url_of_this_worker("redis://127.0.0.1:6379/12", "gw1", "12,7") == "redis://127.0.0.1:6379/7"
 
 
 @pytest.mark.django_db

@@ -139,3 +139,23 @@ def test_an_unknown_reference_is_not_cached_and_still_counts_as_a_guess(client):
     for n in range(throttle.PUBLIC_UNKNOWN.limit):
         assert client.get(api(unknown_reference(n))).status_code == 404
     assert client.get(api(unknown_reference(99))).status_code == 429
+
+
+def test_a_payout_deadline_comes_on_the_same_round_trip_and_follows_the_calendar(client, seller, buyer,
+                                                                                 redis_calls):
+    import datetime as dt
+
+    from workdays.models import CalendarOverride
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    client.get(api(txn.reference))  # facts stored
+    client.get(api(txn.reference))  # the calendar's overrides cached by the look-up before
+    redis_calls.clear()
+    first = client.get(api(txn.reference)).json()["next_due"]
+    assert first["step"] == "payout"
+    assert redis_calls == ["EVALSHA"]  # budgets, facts and the calendar: one trip
+    due = dt.datetime.fromisoformat(first["at"])
+    last_working_day = (due - dt.timedelta(microseconds=1)).date()  # the day the 24 working hours end in
+    CalendarOverride.objects.create(date=last_working_day, kind=CalendarOverride.Kind.HOLIDAY, name="Libur mendadak")
+    moved = client.get(api(txn.reference)).json()["next_due"]
+    assert dt.datetime.fromisoformat(moved["at"]) > due  # the facts stayed cached, the date moved
