@@ -1,13 +1,14 @@
 """Profiles of the measured pages: where one request's time goes, as a flame graph per endpoint.
 
-    .venv/bin/python benchmarks/flames.py             # seed (if needed), profile, write var/profiles/
+    .venv/bin/python benchmarks/flames.py             # seed (if needed), profile, write benchmarks/profiles/
     .venv/bin/python benchmarks/flames.py --requests 2000
 
 Runs in-process, through Django's WSGI handler (the whole middleware stack, like gunicorn gives
 it), on the benchmark's database and Redis (``BENCH_DATABASE_URL`` / ``BENCH_REDIS_URL``; the
 database is seeded the way ``make bench`` seeds it when it has no transactions yet). For each
-endpoint it writes ``var/profiles/<name>.prof`` (cProfile), ``<name>.svg`` (a flame graph, via
-flameprof) and ``<name>.txt`` (the top functions by cumulative time), and prints the mean time per
+endpoint it writes ``benchmarks/profiles/<name>.svg`` (a flame graph, via flameprof) and
+``<name>.txt`` (the top functions by cumulative time), kept in the repository next to RESULTS.md,
+and ``var/profiles/<name>.prof`` (cProfile, for snakeviz or pstats); it prints the mean time per
 request, SQL statements and Redis round trips per request.
 """
 import argparse
@@ -76,8 +77,10 @@ def main() -> int:
         "json": ([f"/api/cek-transaksi/{t.reference}/" for t in txns], ""),
         "detail": ([f"/transaksi/{t.reference}/" for t in txns if t.seller_id == me], cookie),
     }
-    out = REPO / "var" / "profiles"
+    out = REPO / "benchmarks" / "profiles"
+    raw = REPO / "var" / "profiles"
     out.mkdir(parents=True, exist_ok=True)
+    raw.mkdir(parents=True, exist_ok=True)
     handler = WSGIHandler()
     redis_calls = []
     original = redis.connection.Connection.send_packed_command
@@ -118,14 +121,14 @@ def main() -> int:
         for n in range(args.requests):
             request(paths[n % len(paths)], cookie)
         plain = (time.perf_counter() - started) / args.requests * 1000
-        profiler.dump_stats(out / f"{name}.prof")
+        profiler.dump_stats(raw / f"{name}.prof")
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
         (out / f"{name}.txt").write_text(text.getvalue())
         with open(out / f"{name}.svg", "w") as svg:
-            subprocess.run([sys.executable, "-m", "flameprof", str(out / f"{name}.prof")], stdout=svg, check=False)
+            subprocess.run([sys.executable, "-m", "flameprof", str(raw / f"{name}.prof")], stdout=svg, check=False)
         print(f"{name:7s} {plain:6.2f} ms/request (profiled {profiled:.2f}); {queries:.1f} SQL, "
-              f"{round_trips:.1f} Redis round trips per request → var/profiles/{name}.svg", flush=True)
+              f"{round_trips:.1f} Redis round trips per request → benchmarks/profiles/{name}.svg", flush=True)
     return 0
 
 

@@ -39,10 +39,9 @@ def _limited_lookup(request, lookup, *, is_unknown):
     guessed too often even a lucky guess is not answered.
     """
     ip = ratelimit.client_ip(request)
-    if ratelimit.PUBLIC_UNKNOWN.exhausted(ip):
-        raise RateLimited(ratelimit.PUBLIC_UNKNOWN)
-    if not ratelimit.PUBLIC_LOOKUPS.hit(ip):
-        raise RateLimited(ratelimit.PUBLIC_LOOKUPS)
+    refused, _values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ip)  # one round trip
+    if refused is not None:
+        raise RateLimited(refused)
     result = lookup()
     if is_unknown(result) and not ratelimit.PUBLIC_UNKNOWN.hit(ip):
         raise RateLimited(ratelimit.PUBLIC_UNKNOWN)

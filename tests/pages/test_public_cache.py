@@ -159,3 +159,9 @@ def test_a_payout_deadline_comes_on_the_same_round_trip_and_follows_the_calendar
     CalendarOverride.objects.create(date=last_working_day, kind=CalendarOverride.Kind.HOLIDAY, name="Libur mendadak")
     moved = client.get(api(txn.reference)).json()["next_due"]
     assert dt.datetime.fromisoformat(moved["at"]) > due  # the facts stayed cached, the date moved
+
+
+def test_the_payment_check_counts_its_budgets_in_one_round_trip(client, redis_calls, settings):
+    response = client.get(reverse("pages:check_payment"), {"code": settings.INTRASA_ESCROW_BANK_ACCOUNT})
+    assert response.status_code == 200 and response.context["check"].is_live
+    assert redis_calls == ["EVALSHA"]
