@@ -92,9 +92,9 @@ def main() -> int:
     if not args.no_results and not args.quick and set(sections) == {"web", "money", "growth", "soak"}:
         _write_results(table, machine_description(database_url), elapsed, (load_before, _load_average()))
         print("written: benchmarks/RESULTS.md", flush=True)
-    for failure in soak.FAILURES:
+    for failure in soak.FAILURES + money.FAILURES:
         print(f"FAILED {failure}", flush=True)
-    return 1 if soak.FAILURES else 0
+    return 1 if soak.FAILURES or money.FAILURES else 0
 
 
 def _load_average() -> str:

@@ -74,7 +74,9 @@ def walk(party: Party, target: str, price: int = TXN["price"]) -> EscrowTransact
     if target == Status.DISPUTED:
         return services.transaction_open_dispute(escrow_transaction=txn, buyer=party.buyer,
                                                  reason="Barang tidak sesuai deskripsi")
-    return services.transaction_confirm(escrow_transaction=txn, buyer=party.buyer)
+    from escrow import services as escrow_services
+
+    return escrow_services.escrow_confirm(escrow_transaction=txn, buyer=party.buyer)  # release + payout plan
 
 
 def seed_web(count: int = 300, people: int = 10) -> tuple[list[Party], list[EscrowTransaction]]:
