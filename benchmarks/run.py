@@ -84,7 +84,11 @@ def main() -> int:
             if "money" in sections:
                 money.run(table, database_url, server, control)
             if "growth" in sections:
-                growth.run(table, control)
+                try:
+                    growth.run(table, control)
+                except Exception as exc:  # noqa: BLE001 - reported in the table; the results are still written
+                    money.FAILURES.append(f"growth: {exc!r}")
+                    table.add("growth", "growth section", "FAILED", repr(exc)[:300])
 
     elapsed = time.perf_counter() - started
     print("\n" + table.markdown(), flush=True)
