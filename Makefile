@@ -1,14 +1,20 @@
 # INTRASA — the two commands of the README, and a few helpers.
 #   make run   fresh clone → http://127.0.0.1:8000 with demo data (SQLite, embedded worker, sandbox)
-#   make test  the whole test suite (PostgreSQL and Redis on 127.0.0.1)
+#   make test  the test suite (PostgreSQL and Redis on 127.0.0.1), in parallel, about five minutes
+#   make test-long  the long property and load runs (marked `long`), kept out of `make test`
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 TEST_ARGS ?=
+# pytest-xdist workers: one per CPU. Each has its own PostgreSQL test database (test_<db>_gw0, …)
+# and Redis database (REDIS_URL's number for gw0, one lower for each next worker; see
+# intrasa/settings/test.py). TEST_WORKERS=0 runs everything in this process.
+TEST_WORKERS ?= auto
+PYTEST_PARALLEL = -n $(TEST_WORKERS) --dist worksteal
 
-.PHONY: run test test-property deps system-deps messages bench clean lint
+.PHONY: run test test-long test-property deps system-deps messages bench clean lint
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,7 +40,11 @@ system-deps:
 test: deps system-deps
 	$(PY) manage.py compilemessages --ignore=.venv -v0
 	DJANGO_SETTINGS_MODULE=intrasa.settings.test $(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest $(TEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not long" $(TEST_ARGS)
+
+test-long: deps system-deps
+	$(PY) manage.py compilemessages --ignore=.venv -v0
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m long $(TEST_ARGS)
 
 # The whole money system under random actions and provider faults, at length (tests/system).
 PROPERTY_EXAMPLES ?= 200

@@ -1,6 +1,6 @@
 """Growth: what one run of each periodic job costs with 100, 1 000 and 10 000 items waiting.
 
-Jobs: ``payments.tasks.poll_pending_bills`` (status inquiry of bills due for a look),
+Jobs: ``escrow.tasks.poll_pending_bills`` (status inquiry of bills due for a look),
 ``disbursements.tasks.dispatch_due_disbursements`` (queued payout parts) and
 ``disbursements.tasks.resolve_due_disbursements`` (parts pending at SendMe, resolved by inquiry).
 
@@ -20,7 +20,7 @@ from accounts.models import PayoutDestination
 from disbursements import tasks as disbursement_tasks
 from disbursements.models import Disbursement, Payout
 from ledger.models import Account, AccountCategory, EntryKind, JournalEntry, Posting
-from payments import tasks as payment_tasks
+from escrow import tasks as payment_tasks  # the bill poll is the collections flow's (escrow.tasks) since issue 14
 from payments.channels import Method
 from payments.models import Bill
 from sandbox.models import Bill as SandboxBill

@@ -147,3 +147,76 @@ def _python(base_url, paths, *, seconds, connections, headers) -> LoadResult:
         return samples[min(len(samples) - 1, int(p * len(samples)))]
 
     return LoadResult("python", len(samples), len(samples) / elapsed, pct(0.50), pct(0.99), sum(errors))
+
+
+# --- fixed rate (soak) ------------------------------------------------------------------------
+
+def paced(base_url: str, paths: list[str], *, rate: float, seconds: float, threads: int = 16,
+          headers: dict | None = None) -> LoadResult:
+    """Open-loop load at a fixed ``rate`` (requests/s) for ``seconds``: request *i* is due at
+    ``start + i / rate`` whatever happened to the ones before, and its latency counts from that
+    moment, so a slow server shows up in p99 instead of silently lowering the rate (no coordinated
+    omission). ``threads`` bounds the requests in flight; a request that cannot start within a
+    second of its due time counts as an error."""
+    host, port = _loopback_only(base_url)
+    prefix = urlsplit(base_url).path.rstrip("/")
+    total = int(rate * seconds)
+    started = time.perf_counter() + 0.2
+    lock = threading.Lock()
+    next_index = [0]
+    latencies: list[float] = []
+    errors = [0]
+
+    def worker() -> None:
+        conn = None
+        while True:
+            with lock:
+                index = next_index[0]
+                next_index[0] += 1
+            if index >= total:
+                break
+            due = started + index / rate
+            wait = due - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            elif wait < -1.0:  # the generator fell a second behind: the server is saturated
+                with lock:
+                    errors[0] += 1
+                continue
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection(host, port, timeout=10)
+                conn.request("GET", prefix + paths[index % len(paths)], headers=headers or {})
+                response = conn.getresponse()
+                response.read()
+                ok = 200 <= response.status < 300
+                if response.will_close:
+                    conn.close()
+                    conn = None
+            except (OSError, http.client.HTTPException):
+                ok = False
+                if conn is not None:
+                    conn.close()
+                conn = None
+            with lock:
+                if ok:
+                    latencies.append((time.perf_counter() - due) * 1000)
+                else:
+                    errors[0] += 1
+        if conn is not None:
+            conn.close()
+
+    workers = [threading.Thread(target=worker) for _ in range(threads)]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    samples = sorted(latencies)
+    if not samples:
+        return LoadResult("python paced", 0, 0.0, 0.0, 0.0, errors[0])
+
+    def pct(p: float) -> float:
+        return samples[min(len(samples) - 1, int(p * len(samples)))]
+
+    return LoadResult("python paced", len(samples), len(samples) / elapsed, pct(0.50), pct(0.99), errors[0])

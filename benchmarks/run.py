@@ -1,7 +1,7 @@
 """``make bench``: INTRASA's benchmarks, printed as one table and written to benchmarks/RESULTS.md.
 
     .venv/bin/python benchmarks/run.py                 # everything (about 5 minutes)
-    .venv/bin/python benchmarks/run.py --only web      # one section: web, money, growth
+    .venv/bin/python benchmarks/run.py --only web      # one section: web, money, growth, soak
     .venv/bin/python benchmarks/run.py --quick         # short runs, small sizes: checks the harness
 
 It creates (drops first) the PostgreSQL database ``intrasa_bench``, migrates it, seeds it through
@@ -28,12 +28,12 @@ def _ensure_wrk() -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--only", action="append", choices=["web", "money", "growth"],
+    parser.add_argument("--only", action="append", choices=["web", "money", "growth", "soak"],
                         help="run only this section (repeatable)")
     parser.add_argument("--quick", action="store_true", help="short runs and small sizes (harness check)")
     parser.add_argument("--no-results", action="store_true", help="do not rewrite benchmarks/RESULTS.md")
     args = parser.parse_args()
-    sections = args.only or ["web", "money", "growth"]
+    sections = args.only or ["web", "money", "growth", "soak"]
     os.chdir(REPO)
     _ensure_wrk()
 
@@ -49,11 +49,12 @@ def main() -> int:
     from django.core.cache import cache
     from django.core.management import call_command
 
-    from benchmarks import growth, money, seed, web
+    from benchmarks import growth, money, seed, soak, web
 
     if args.quick:
         web.SECONDS, money.LIFECYCLE_SECONDS, money.LEDGER_SECONDS, money.PGBENCH_SECONDS = 3, 5, 2, 5
         growth.SIZES = (100, 300)
+        soak.SECONDS = 5
 
     database_url = os.environ["DATABASE_URL"]
     load_before = _load_average()
@@ -63,29 +64,41 @@ def main() -> int:
     call_command("migrate", verbosity=0, interactive=False)
     table = Table()
 
-    if "web" in sections:
+    if "web" in sections or "soak" in sections:
         t0 = time.perf_counter()
         pairs, txns = seed.seed_web(count=300 if not args.quick else 60, people=7)
         print(f"seeded {len(txns)} transactions through the services in {time.perf_counter() - t0:.1f} s", flush=True)
-        web.run(table, pairs, txns)
+        with Server(free_port(), workers=web.WORKERS) as server:
+            if "web" in sections:
+                web.run(table, pairs, txns, server)
+            if "soak" in sections:
+                soak.run_web(table, server, [t.reference for t in txns])
 
-    if "money" in sections or "growth" in sections:
+    if "money" in sections or "growth" in sections or "soak" in sections:
         with Server(money_port, workers=2, threads=8, log_name="bench-gunicorn-money.log") as server:
             control = money.Control(server.url)
             control("config", settle_delay_seconds=0, callback_retry_seconds=0)
             control("balance", balance=10**13)
+            if "soak" in sections:  # first: ledger_check then sees only what the services posted
+                soak.run_money(table, server)
             if "money" in sections:
                 money.run(table, database_url, server, control)
             if "growth" in sections:
-                growth.run(table, control)
+                try:
+                    growth.run(table, control)
+                except Exception as exc:  # noqa: BLE001 - reported in the table; the results are still written
+                    money.FAILURES.append(f"growth: {exc!r}")
+                    table.add("growth", "growth section", "FAILED", repr(exc)[:300])
 
     elapsed = time.perf_counter() - started
     print("\n" + table.markdown(), flush=True)
     print(f"\nmake bench: {elapsed:.0f} s", flush=True)
-    if not args.no_results and not args.quick and set(sections) == {"web", "money", "growth"}:
+    if not args.no_results and not args.quick and set(sections) == {"web", "money", "growth", "soak"}:
         _write_results(table, machine_description(database_url), elapsed, (load_before, _load_average()))
         print("written: benchmarks/RESULTS.md", flush=True)
-    return 0
+    for failure in soak.FAILURES + money.FAILURES:
+        print(f"FAILED {failure}", flush=True)
+    return 1 if soak.FAILURES or money.FAILURES else 0
 
 
 def _load_average() -> str:

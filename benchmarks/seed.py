@@ -6,6 +6,7 @@ waits for one), so it runs before any server is up.
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.models import PayoutDestination, User
 from transactions import services
@@ -30,7 +31,8 @@ class Party:
 
 
 def user(email: str, name: str) -> User:
-    return User.objects.create_user(email, PASSWORD, full_name=name)
+    """A member whose email address is verified (only they may invite a buyer by email)."""
+    return User.objects.create_user(email, PASSWORD, full_name=name, email_verified_at=timezone.now())
 
 
 def parties(count: int, tag: str) -> list[Party]:
@@ -72,7 +74,9 @@ def walk(party: Party, target: str, price: int = TXN["price"]) -> EscrowTransact
     if target == Status.DISPUTED:
         return services.transaction_open_dispute(escrow_transaction=txn, buyer=party.buyer,
                                                  reason="Barang tidak sesuai deskripsi")
-    return services.transaction_confirm(escrow_transaction=txn, buyer=party.buyer)
+    from escrow import services as escrow_services
+
+    return escrow_services.escrow_confirm(escrow_transaction=txn, buyer=party.buyer)  # release + payout plan
 
 
 def seed_web(count: int = 300, people: int = 10) -> tuple[list[Party], list[EscrowTransaction]]:

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.test import Client
 
 from . import loadgen
-from .harness import Server, Table, counting, free_port
+from .harness import Server, Table, counting
 
 SECTION = "web"
 SECONDS = 10
@@ -16,17 +16,45 @@ CONNECTIONS = 6
 WORKERS = 3  # production's gunicorn command (Dockerfile)
 
 
-def _queries_per_request(paths: list[str], *, user=None) -> tuple[int, int, set[int]]:
+def _per_request(paths: list[str], *, user=None) -> tuple[str, set[int]]:
+    """What one request of each path costs in-process: SQL queries and Redis round trips, on a
+    first pass over the paths (cold: nothing of theirs is cached) and on a second one (warm)."""
+    import redis
+
     client = Client(REMOTE_ADDR="127.0.0.1", HTTP_HOST="127.0.0.1")
     if user is not None:
         client.force_login(user)
-    counts, statuses = [], set()
-    for path in paths:
-        with counting() as c:
-            response = client.get(path)
-        statuses.add(response.status_code)
-        counts.append(c.queries)
-    return min(counts), max(counts), statuses
+    statuses, passes = set(), []
+    original = redis.connection.Connection.send_packed_command
+    trips = []
+
+    def counting_send(self, *args, **kwargs):
+        trips.append(1)
+        return original(self, *args, **kwargs)
+
+    redis.connection.Connection.send_packed_command = counting_send
+    try:
+        for _pass in ("cold", "warm"):
+            queries, round_trips = [], []
+            for path in paths:
+                trips.clear()
+                with counting() as c:
+                    response = client.get(path)
+                statuses.add(response.status_code)
+                queries.append(c.queries)
+                round_trips.append(len(trips))
+            passes.append((queries, round_trips))
+    finally:
+        redis.connection.Connection.send_packed_command = original
+
+    def span(values):
+        return f"{min(values)}" if min(values) == max(values) else f"{min(values)}–{max(values)}"
+
+    (cold_q, cold_r), (warm_q, warm_r) = passes
+    if (cold_q, cold_r) == (warm_q, warm_r):
+        return f"{span(warm_q)} SQL + {span(warm_r)} Redis round trips/request", statuses
+    return (f"cached: {span(warm_q)} SQL + {span(warm_r)} Redis round trips/request "
+            f"(first look-up: {span(cold_q)} SQL + {span(cold_r)} Redis)"), statuses
 
 
 def _session_cookie(user) -> str:
@@ -35,7 +63,7 @@ def _session_cookie(user) -> str:
     return client.cookies[settings.SESSION_COOKIE_NAME].value
 
 
-def run(table: Table, pairs, txns) -> None:
+def run(table: Table, pairs, txns, server: Server) -> None:
     references = [t.reference for t in txns]
     me = pairs[0].seller
     mine = [t.reference for t in txns if t.seller_id == me.pk]
@@ -50,9 +78,9 @@ def run(table: Table, pairs, txns) -> None:
     print(f"\n== web: {len(txns)} transactions; load: {tool}, {CONNECTIONS} connections, {SECONDS} s per page",
           flush=True)
     measured = {}
-    with Server(free_port(), workers=WORKERS) as server:
+    if True:  # the caller's server (sync ×WORKERS), shared with the soak
         for label, paths, user in targets:
-            low, high, statuses = _queries_per_request(paths[:40], user=user)
+            costs, statuses = _per_request(paths[:40], user=user)
             if statuses != {200}:
                 raise RuntimeError(f"{label}: expected 200 from every path, got {sorted(statuses)}")
             headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={_session_cookie(user)}"} if user else {}
@@ -60,12 +88,16 @@ def run(table: Table, pairs, txns) -> None:
             if result.errors:
                 raise RuntimeError(f"{label}: {result.errors} failed requests under load")
             measured[label] = result
-            queries = f"{low}" if low == high else f"{low}–{high}"
             table.add(SECTION, f"{label}: req/s", f"{result.rps:,.0f}",
-                      f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; {queries} SQL queries/request; "
+                      f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; {costs}; "
                       f"{server.description}, {result.tool} c={CONNECTIONS}, {result.requests:,} requests")
     bare = measured[targets[0][0]].rps
     for label, _paths, _user in targets[1:]:
         short = label.split(" (")[0]
         table.add(SECTION, f"{short} ÷ bare view (throughput)", f"{measured[label].rps / bare:.2f}",
                   f"{bare / measured[label].rps:.1f}× the cost of the bare view")
+    bare_p99 = measured[targets[0][0]].p99_ms
+    for label, _paths, _user in targets[1:3]:
+        short = label.split(" (")[0]
+        table.add(SECTION, f"{short}: p99 ÷ bare view's p99", f"{measured[label].p99_ms / bare_p99:.1f}",
+                  f"{measured[label].p99_ms:.1f} ms ÷ {bare_p99:.1f} ms under the same load")

@@ -41,6 +41,21 @@ def client_ip(request) -> str:
     return request.META.get("REMOTE_ADDR") or "unknown"
 
 
+# KEYS[1] the blocker's counter, KEYS[2] the counter to count, KEYS[3…] keys to read;
+# ARGV[1] the blocker's limit, ARGV[2] the window of KEYS[2]. Counters are Django cache values
+# (plain integers on Redis), so ``exhausted``/``hit`` and this script read the same keys.
+_HIT_UNLESS = """
+local blocked = tonumber(redis.call('GET', KEYS[1]) or '0')
+if blocked >= tonumber(ARGV[1]) then return {1, 0} end
+local count = redis.call('INCR', KEYS[2])
+redis.call('EXPIRE', KEYS[2], ARGV[2], 'NX')
+local result = {0, count}
+for i = 3, #KEYS do result[#result + 1] = redis.call('GET', KEYS[i]) end
+return result
+"""
+_hit_unless_scripts: "weakref.WeakKeyDictionary[object, object]" = weakref.WeakKeyDictionary()
+
+
 def _redis_client(backend: RedisCache):
     client = _redis_clients.get(backend)
     if client is None:
@@ -85,6 +100,31 @@ class RateLimit:
     def hit(self, *parts: str) -> bool:
         """Count one attempt for ``parts``; True if it is within the limit, False if refused."""
         return self.count(*parts) <= self.limit
+
+    def hit_unless(self, blocker: "RateLimit", *parts: str, read: tuple[str, ...] = ()) -> tuple["RateLimit | None", list]:
+        """Refuse when ``blocker`` is used up for ``parts`` (counting nothing); otherwise count one
+        attempt here. Returns ``(the limit that refuses or None, values of the cache keys read)``.
+
+        On Redis this is **one round trip** (one Lua script, atomic): ``GET`` the blocker's counter,
+        ``INCR`` + ``EXPIRE … NX`` this one, and ``GET`` the raw Redis keys in ``read`` (a caller's
+        cached data that the same request needs, fetched on the same trip). Elsewhere it is
+        ``exhausted`` + ``hit`` and the keys read nothing.
+        """
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(backend, RedisCache):
+            client = _redis_client(backend)
+            script = _hit_unless_scripts.get(client)
+            if script is None:
+                script = _hit_unless_scripts[client] = client.register_script(_HIT_UNLESS)
+            keys = [backend.make_and_validate_key(blocker._key(parts)), backend.make_and_validate_key(self._key(parts)),
+                    *read]
+            refused, count, *values = script(keys=keys, args=[blocker.limit, self.window])
+            if refused:
+                return blocker, [None] * len(read)
+            return (None if int(count) <= self.limit else self), values
+        if blocker.exhausted(*parts):
+            return blocker, [None] * len(read)
+        return (None if self.hit(*parts) else self), [None] * len(read)
 
     def exhausted(self, *parts: str) -> bool:
         """True when the limit is already used up (one read; counts nothing)."""

@@ -9,3 +9,20 @@ class PagesConfig(AppConfig):
 
     name = "pages"
     verbose_name = _("Public pages")
+
+    def ready(self):
+        from django.db.models.signals import post_save
+
+        from ledger.models import JournalEntry
+        from transactions.models import EscrowTransaction, TransactionEvent
+
+        from . import public_cache
+
+        # Cache invalidation only (pages.public_cache): the public facts of a transaction change
+        # with the transaction's row, its timeline and its ledger entries.
+        post_save.connect(public_cache.transaction_saved, sender=EscrowTransaction,
+                          dispatch_uid="pages.public_cache.transaction")
+        post_save.connect(public_cache.related_saved, sender=TransactionEvent,
+                          dispatch_uid="pages.public_cache.event")
+        post_save.connect(public_cache.related_saved, sender=JournalEntry,
+                          dispatch_uid="pages.public_cache.entry")

@@ -9,12 +9,12 @@ Timeline entries carry the step and the time, never the free-text reason or the 
 
 Costs: a transaction look-up is at most four queries whatever its history (the transaction, its
 timeline, the working-day calendar for a computed deadline, and its ledger balances when it was
-refunded); a payment-code look-up is one.
+refunded), and none when ``pages.public_cache`` has its facts; a payment-code look-up is one.
 """
 import datetime as dt
+import json
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db.models import Prefetch
@@ -30,9 +30,6 @@ from transactions.fees import tier_fee
 from transactions.models import ACTION_LABELS, CLOSED_STATES, EscrowTransaction, FeeTier, Status, TransactionEvent
 from transactions.references import ReferenceStatus, normalize_reference, parse_reference
 from workdays.calendar import working_calendar
-
-if TYPE_CHECKING:
-    from django_stubs_ext import StrPromise
 
 # FAQ: the seller is paid "dalam waktu maksimal 1x24 jam kerja" after the buyer's confirmation.
 PAYOUT_WORKING_HOURS = 24
@@ -117,64 +114,135 @@ class TransactionLookup:
 _PUBLIC_NON_STATE_ACTIONS = {"accepted"}
 
 
-def _public_step(event: TransactionEvent) -> PublicStep:
-    label: StrPromise | str | None = ACTION_LABELS.get(event.action)
+def _public_step(action: str, to_status: str, at: dt.datetime) -> PublicStep:
+    label = ACTION_LABELS.get(action)
     if label is None:
-        label = Status(event.to_status).label if event.to_status in Status.values else event.action
-    return PublicStep(step=event.action, label=str(label), at=event.created_at)
+        label = Status(to_status).label if to_status in Status.values else action
+    return PublicStep(step=action, label=str(label), at=at)
 
 
-def _next_due(txn: EscrowTransaction) -> PublicDeadline | None:
+@dataclass(frozen=True)
+class PublicFacts:
+    """What the public view of a transaction is computed from: its public columns, its public
+    timeline and one ledger fact, with no label and no language. ``pages.public_cache`` keeps these
+    (JSON) in Redis; labels, translations and computed deadlines are made per request from them,
+    so a cached entry serves every language and follows a change of the working-day calendar."""
+
+    reference: str
+    status: str
+    amount: int
+    paid: bool
+    verified: bool
+    accepted_at: dt.datetime | None
+    invitation_expires_at: dt.datetime | None
+    payment_due_at: dt.datetime | None
+    shipping_deadline: dt.datetime | None
+    inspection_ends_at: dt.datetime | None
+    confirmed_at: dt.datetime | None
+    closed_at: dt.datetime | None
+    refund_payable: bool  # the buyer's refund is still owed (ledger), for a refunded transaction
+    events: tuple[tuple[str, str, dt.datetime], ...]  # public steps: (action, to_status, at)
+
+    _TIMES = ("accepted_at", "invitation_expires_at", "payment_due_at", "shipping_deadline",
+              "inspection_ends_at", "confirmed_at", "closed_at")
+
+    def to_json(self) -> str:
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "events"}
+        data.update({name: (data[name].isoformat() if data[name] else None) for name in self._TIMES})
+        data["events"] = [[action, to_status, at.isoformat()] for action, to_status, at in self.events]
+        return json.dumps(data, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "PublicFacts":
+        data = json.loads(text)
+        for name in cls._TIMES:
+            data[name] = dt.datetime.fromisoformat(data[name]) if data[name] else None
+        data["events"] = tuple((action, to_status, dt.datetime.fromisoformat(at))
+                               for action, to_status, at in data["events"])
+        return cls(**data)
+
+
+def _next_due(facts: PublicFacts, calendar=None) -> PublicDeadline | None:
     """The next step that has a date, and the date by which it is due."""
-    status = txn.status
+    status = facts.status
     if status == Status.CREATED:
-        if txn.accepted_at is None:
+        if facts.accepted_at is None:
             return PublicDeadline("accept", str(_("The buyer accepts the invitation by")),
-                                  txn.invitation_expires_at)
-        if txn.payment_due_at:
-            return PublicDeadline("pay", str(_("The buyer pays by")), txn.payment_due_at)
-    elif status == Status.VERIFIED and txn.shipping_deadline:
-        return PublicDeadline("ship", str(_("The seller ships by")), txn.shipping_deadline)
-    elif status == Status.SHIPPED and txn.inspection_ends_at:
+                                  facts.invitation_expires_at)
+        if facts.payment_due_at:
+            return PublicDeadline("pay", str(_("The buyer pays by")), facts.payment_due_at)
+    elif status == Status.VERIFIED and facts.shipping_deadline:
+        return PublicDeadline("ship", str(_("The seller ships by")), facts.shipping_deadline)
+    elif status == Status.SHIPPED and facts.inspection_ends_at:
         return PublicDeadline("confirm", str(_("The buyer confirms receipt by (otherwise confirmed "
-                                               "automatically)")), txn.inspection_ends_at)
-    elif status == Status.CONFIRMED and txn.confirmed_at:
-        due = working_calendar().add_working_hours(txn.confirmed_at, PAYOUT_WORKING_HOURS)
+                                               "automatically)")), facts.inspection_ends_at)
+    elif status == Status.CONFIRMED and facts.confirmed_at:
+        due = (calendar or working_calendar()).add_working_hours(facts.confirmed_at, PAYOUT_WORKING_HOURS)
         return PublicDeadline("payout", str(_("The seller is paid out by")), due)
-    elif status == Status.REFUNDED and txn.closed_at:
-        balances = transaction_balances(escrow_transaction=txn)
-        if balances.get(AccountCategory.BUYER_REFUND_PAYABLE, 0) > 0:
-            due = working_calendar().add_working_days(txn.closed_at, REFUND_WORKING_DAYS)
-            return PublicDeadline("refund", str(_("The refund reaches the buyer's original payment "
-                                                  "method by")), due)
+    elif status == Status.REFUNDED and facts.closed_at and facts.refund_payable:
+        due = (calendar or working_calendar()).add_working_days(facts.closed_at, REFUND_WORKING_DAYS)
+        return PublicDeadline("refund", str(_("The refund reaches the buyer's original payment "
+                                              "method by")), due)
     # Paid (verification runs by itself), disputed (no date until the parties agree or staff
     # decide) and closed transactions have no dated next step.
     return None
 
 
-def public_transaction_lookup(*, text: str) -> TransactionLookup:
-    """Look a reference up for Cek Transaksi, telling a typo apart from an unknown reference."""
+def public_reference(text: str) -> tuple[str, str]:
+    """``(outcome, reference)``: FOUND-to-be-looked-up with the canonical reference, or why not."""
     status, reference = parse_reference(text)
     if status == ReferenceStatus.MALFORMED:
-        return TransactionLookup(LookupOutcome.MALFORMED)
+        return LookupOutcome.MALFORMED, ""
     if status == ReferenceStatus.CHECK_FAILED:
-        return TransactionLookup(LookupOutcome.MISTYPED)
-    assert reference is not None  # parse_reference: a VALID status always carries the reference
+        return LookupOutcome.MISTYPED, ""
+    return LookupOutcome.FOUND, reference
+
+
+def public_facts(*, reference: str) -> PublicFacts | None:
+    """The facts of the transaction with this (canonical) reference, from the database: two
+    queries (the transaction, its timeline), three for a refunded one (its ledger balances)."""
     events = TransactionEvent.objects.only(*_EVENT_FIELDS).order_by("created_at", "id")
     txn = (EscrowTransaction.objects.only(*_PUBLIC_FIELDS)
            .prefetch_related(Prefetch("events", queryset=events, to_attr="public_events"))
            .filter(reference=reference).first())
     if txn is None:
-        return TransactionLookup(LookupOutcome.UNKNOWN, reference=reference)
-    timeline = tuple(_public_step(e) for e in txn.public_events
-                     if e.to_status or e.action in _PUBLIC_NON_STATE_ACTIONS)
-    public = PublicTransaction(
-        reference=txn.reference, status=txn.status, status_label=txn.status_label,
-        amount=txn.amount_due, payment_received=txn.paid_at is not None,
-        payment_verified=txn.verified_at is not None, is_closed=txn.status in CLOSED_STATES,
-        timeline=timeline, next_due=_next_due(txn),
+        return None
+    refund_payable = False
+    if txn.status == Status.REFUNDED and txn.closed_at:
+        balances = transaction_balances(escrow_transaction=txn)
+        refund_payable = balances.get(AccountCategory.BUYER_REFUND_PAYABLE, 0) > 0
+    return PublicFacts(
+        reference=txn.reference, status=txn.status, amount=txn.amount_due, paid=txn.paid_at is not None,
+        verified=txn.verified_at is not None, accepted_at=txn.accepted_at,
+        invitation_expires_at=txn.invitation_expires_at, payment_due_at=txn.payment_due_at,
+        shipping_deadline=txn.shipping_deadline, inspection_ends_at=txn.inspection_ends_at,
+        confirmed_at=txn.confirmed_at, closed_at=txn.closed_at, refund_payable=refund_payable,
+        events=tuple((e.action, e.to_status, e.created_at) for e in txn.public_events
+                     if e.to_status or e.action in _PUBLIC_NON_STATE_ACTIONS),
     )
-    return TransactionLookup(LookupOutcome.FOUND, reference=reference, transaction=public)
+
+
+def public_transaction(facts: PublicFacts, calendar=None) -> PublicTransaction:
+    """The public view of ``facts``, in the active language (no query). ``calendar``: the
+    working-day calendar when the caller has it already (else loaded when a deadline needs it)."""
+    return PublicTransaction(
+        reference=facts.reference, status=facts.status, status_label=str(Status(facts.status).label),
+        amount=facts.amount, payment_received=facts.paid, payment_verified=facts.verified,
+        is_closed=facts.status in CLOSED_STATES,
+        timeline=tuple(_public_step(action, to_status, at) for action, to_status, at in facts.events),
+        next_due=_next_due(facts, calendar),
+    )
+
+
+def public_transaction_lookup(*, text: str) -> TransactionLookup:
+    """Look a reference up for Cek Transaksi, telling a typo apart from an unknown reference."""
+    outcome, reference = public_reference(text)
+    if outcome != LookupOutcome.FOUND:
+        return TransactionLookup(outcome)
+    facts = public_facts(reference=reference)
+    if facts is None:
+        return TransactionLookup(LookupOutcome.UNKNOWN, reference=reference)
+    return TransactionLookup(LookupOutcome.FOUND, reference=reference, transaction=public_transaction(facts))
 
 
 # --- "Is this payment instruction really INTRASA's?" ------------------------------------------

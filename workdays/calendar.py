@@ -55,6 +55,16 @@ class WorkingCalendar:
             cache.set(OVERRIDES_CACHE_KEY, overrides, timeout=60 * 60)
         return cls(overrides)
 
+    @classmethod
+    def from_cached(cls, raw) -> "WorkingCalendar | None":
+        """The calendar from the cached overrides as read raw from Redis (``OVERRIDES_CACHE_KEY``
+        fetched on a caller's own round trip), or None when they are not cached."""
+        from django.core.cache import cache
+
+        if raw is None:
+            return None
+        return cls(cache._cache._serializer.loads(raw))
+
     def holiday_name(self, day: dt.date) -> str | None:
         if day in self._overrides:
             is_off, name = self._overrides[day]

@@ -13,6 +13,41 @@ os.environ.setdefault("FASPAY_SANDBOX_ENABLED", "true")
 os.environ.setdefault("FASPAY_SANDBOX_USERNAME", "sandbox-operator")
 os.environ.setdefault("FASPAY_SANDBOX_PASSWORD", "test-only-sandbox-password")
 
+
+
+def _redis_url_of_this_worker(url: str, worker: str, databases: str = "") -> str:
+    """pytest-xdist runs the suite in worker processes gw0, gw1, …: each gets its own Redis
+    database (the one of ``REDIS_URL`` for gw0, then one lower per worker: /15 → /15, /14, …, or
+    the numbers listed in ``REDIS_TEST_DATABASES``, e.g. "12,7", on a Redis shared with others),
+    as pytest-django gives each its own PostgreSQL test database (test_<name>_gw0, …). Their
+    ``cache.clear()`` and Celery queues can then never meet."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    parts = urlsplit(url)
+    index = int(worker.removeprefix("gw"))
+    if databases:
+        listed = [int(number) for number in databases.split(",") if number.strip()]
+        if index >= len(listed):
+            raise ImproperlyConfigured(f"pytest-xdist worker {worker} has no Redis database in "
+                                       f"REDIS_TEST_DATABASES={databases!r}: list one per worker")
+        return urlunsplit(parts._replace(path=f"/{listed[index]}"))
+    base = int(parts.path.strip("/") or 0)
+    database = base - index
+    if database < 0:
+        raise ImproperlyConfigured(f"pytest-xdist worker {worker} would need Redis database {database}: "
+                                   f"start from a higher one in REDIS_URL or run fewer workers")
+    return urlunsplit(parts._replace(path=f"/{database}"))
+
+
+# Once per worker: processes a test starts (a Celery worker) inherit the adjusted URL and the mark.
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _worker and os.environ.get("INTRASA_TEST_REDIS_WORKER") != _worker:
+    os.environ["REDIS_URL"] = _redis_url_of_this_worker(os.environ["REDIS_URL"], _worker,
+                                                        os.environ.get("REDIS_TEST_DATABASES", ""))
+    os.environ["INTRASA_TEST_REDIS_WORKER"] = _worker
+
 from .base import *  # noqa: E402,F403
 from .base import env  # noqa: E402
 

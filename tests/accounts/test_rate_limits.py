@@ -165,3 +165,24 @@ def test_a_hit_is_one_round_trip_on_a_reused_redis_client(monkeypatch):
     assert results == [True, True, True, True, False]
     assert clients_made == [] and single_commands == []
     assert round_trips == [["INCRBY", "EXPIRE"]] * 5 or round_trips == [["INCR", "EXPIRE"]] * 5
+
+
+def test_cache_calls_reuse_one_redis_client(monkeypatch):
+    """intrasa.cache: Django's Redis cache would build a redis.Redis per call; ours builds one per pool."""
+    import redis
+    from django.core.cache import cache
+
+    cache.set("reuse-probe", 1)
+    made = []
+    init = redis.Redis.__init__
+
+    def counting_init(self, *args, **kwargs):
+        made.append(1)
+        return init(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(redis.Redis, "__init__", counting_init)
+        assert [cache.get("reuse-probe") for _ in range(5)] == [1] * 5
+        cache.set("reuse-probe", 2)
+        assert cache.get("reuse-probe") == 2
+    assert made == []

@@ -21,6 +21,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 DAILY_LIMIT = 50_000_000
 
 
+@pytest.mark.long  # eight threads against the sandbox for about a minute: `make test-long`
 def test_eight_workers_never_exceed_the_daily_limit_nor_send_twice(sendme, seller, buyer, monkeypatch, settings):
     verified_bank(seller)
     # 100 transactions of one seller today: more than the invitation limit allows a real seller.

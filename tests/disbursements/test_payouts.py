@@ -189,15 +189,19 @@ def test_pending_transfer_settles_through_the_callback_hint(sendme, confirmed, l
 def test_reversal_after_success_puts_the_money_back_in_seller_payable(sendme, confirmed, seller):
     import time
 
-    sendme("config", reverse_delay_seconds=1)
+    # The bank reverses the transfer some seconds after it succeeded. Long enough that a busy
+    # machine (the suite runs in parallel) still sees the success first; then asked until it shows.
+    sendme("config", reverse_delay_seconds=4)
     BankDestinationFactory(owner=seller, account_number="4444444444", is_default=True,
                            account_holder_name=seller.full_name, verification=PayoutDestination.Verification.VERIFIED)
     txn = confirmed()
     part = Disbursement.objects.get()
     assert part.status == Disbursement.Status.SUCCEEDED
-    time.sleep(1.2)
-    services.disbursement_inquire(disbursement_id=part.pk)
-    part.refresh_from_db()
+    deadline = time.monotonic() + 20
+    while part.status != Disbursement.Status.REVERSED and time.monotonic() < deadline:
+        time.sleep(0.5)
+        services.disbursement_inquire(disbursement_id=part.pk)
+        part.refresh_from_db()
     assert part.status == Disbursement.Status.REVERSED
     assert transaction_balances(escrow_transaction=txn)[AccountCategory.SELLER_PAYABLE] == part.amount
     assert JournalEntry.objects.filter(kind="payout_reversed").count() == 1

@@ -19,7 +19,7 @@ from transactions.models import Status
 
 from .workers import QUEUE, start_worker, wait_for
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.long,
               pytest.mark.skipif(connection.vendor != "postgresql", reason="workers need a shared database")]
 
 DAILY_LIMIT = 50_000_000

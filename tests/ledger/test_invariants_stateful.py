@@ -16,7 +16,8 @@ from intrasa.errors import ServiceError
 from transactions import services
 from transactions.models import EscrowTransaction, Status
 
-pytestmark = pytest.mark.django_db
+# A property run of random action sequences (about 20 s): `make test-long`.
+pytestmark = [pytest.mark.django_db, pytest.mark.long]
 
 PRICES = st.integers(min_value=10_000, max_value=200_000_000)
 

@@ -1,0 +1,162 @@
+"""Cek Transaksi's facts in Redis: a look-up that hits costs no query and no extra round trip.
+
+What is kept: ``pages.selectors.PublicFacts`` as JSON (the public columns, the public timeline,
+one ledger fact; no label, no language, no personal data), per reference, for ``FACTS_SECONDS``.
+The look-up reads it on the same Redis round trip as its rate-limit counters
+(``RateLimit.hit_unless(read=…)``), so a hit is one Redis call and zero SQL.
+
+**Never stale after a change.** Every key has a *generation*: a random token stored next to it.
+
+* A writer (any save of the transaction, of one of its timeline events, or of a ledger entry of
+  the transaction: ``pages.apps`` connects the receivers) sets a new token and deletes the facts,
+  once at once and once more **after its database transaction commits**.
+* A reader that misses reads the token on the same trip, queries the database, and stores the
+  facts *only if the token is still the one it read* (a Lua compare-and-set), tagged with it.
+* A reader that finds facts uses them only if their tag is the current token.
+
+So facts read from the database before a commit can be stored only before the writer's
+after-commit token, and are ignored from then on. Tokens are random (never reused), so a token
+key that expired cannot make old facts valid again. Redis's eviction policy must not evict a token
+key while facts of the same reference live (``noeviction`` or ``volatile-ttl``; both keys have a
+TTL and the token's is far longer).
+
+Only on Redis: with the local-memory cache of ``make run`` the web process and the worker would
+each have their own, so every look-up goes to the database there.
+"""
+import logging
+import secrets
+
+import redis
+from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.redis import RedisCache
+from django.db import transaction
+
+FACTS_SECONDS = 10 * 60
+GENERATION_SECONDS = 2 * 24 * 60 * 60
+
+# KEYS[1] generation, KEYS[2] facts; ARGV[1] the generation the reader saw ("" = none),
+# ARGV[2] the facts (JSON), ARGV[3] their TTL.
+_STORE_IF_CURRENT = """
+local current = redis.call('GET', KEYS[1]) or ''
+if current ~= ARGV[1] then return 0 end
+redis.call('SET', KEYS[2], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
+return 1
+"""
+_scripts = {}
+logger = logging.getLogger(__name__)
+
+
+def _backend():
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache) and getattr(settings, "PUBLIC_STATUS_CACHE", True):
+        return backend
+    return None
+
+
+def enabled() -> bool:
+    return _backend() is not None
+
+
+def keys(reference: str) -> tuple[str, str]:
+    """``(generation key, facts key)`` of ``reference`` as raw Redis keys."""
+    backend = _backend()
+    return (backend.make_and_validate_key(f"public-status:gen:{reference}"),
+            backend.make_and_validate_key(f"public-status:facts:{reference}"))
+
+
+def calendar_key() -> str:
+    """The working-day calendar's cached overrides (``workdays.calendar``), as a raw Redis key: a
+    look-up reads them on its one round trip, for the payout and refund deadlines."""
+    from workdays.calendar import OVERRIDES_CACHE_KEY
+
+    return _backend().make_and_validate_key(OVERRIDES_CACHE_KEY)
+
+
+def _decode(value) -> str:
+    if value is None:
+        return ""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def cached_facts(generation, stored):
+    """The facts JSON read on the look-up's round trip, if it is tagged with the current
+    generation; else None. Also returns the generation to store under after a miss."""
+    generation = _decode(generation)
+    stored = _decode(stored)
+    if stored:
+        tag, _sep, facts = stored.partition("|")
+        if tag == generation and facts:
+            return facts, generation
+    return None, generation
+
+
+def store(reference: str, generation: str, facts_json: str) -> bool:
+    """Keep ``facts_json`` for ``reference`` unless a writer changed its generation meanwhile."""
+    from intrasa.ratelimit import _redis_client
+
+    backend = _backend()
+    if backend is None:
+        return False
+    client = _redis_client(backend)
+    script = _scripts.get(id(client))
+    if script is None or script[0] is not client:
+        script = _scripts[id(client)] = (client, client.register_script(_STORE_IF_CURRENT))
+    return bool(script[1](keys=list(keys(reference)), args=[generation, facts_json, FACTS_SECONDS]))
+
+
+def _bump(reference: str) -> None:
+    """New generation, facts deleted. A Redis failure is logged, never raised: the write that
+    called this (a payment, a transition) must not fail for a cache; facts expire after
+    ``FACTS_SECONDS`` at the latest, which bounds what a Redis outage can leave behind."""
+    from intrasa.ratelimit import _redis_client
+
+    backend = _backend()
+    if backend is None:
+        return
+    generation_key, facts_key = keys(reference)
+    try:
+        pipeline = _redis_client(backend).pipeline(transaction=True)
+        pipeline.set(generation_key, secrets.token_hex(8), ex=GENERATION_SECONDS)
+        pipeline.delete(facts_key)
+        pipeline.execute()
+    except redis.RedisError:
+        logger.exception("public status cache: could not forget %s", reference)
+
+
+def forget(reference: str) -> None:
+    """The public facts of ``reference`` changed (or are about to): now, and again on commit."""
+    if not reference or _backend() is None:
+        return
+    _bump(reference)
+    transaction.on_commit(lambda: _bump(reference))
+
+
+# --- receivers (connected in pages.apps) --------------------------------------------------------
+
+def _reference_of_transaction_id(pk) -> str:
+    from transactions.models import EscrowTransaction
+
+    return EscrowTransaction.objects.filter(pk=pk).values_list("reference", flat=True).first() or ""
+
+
+def _related_reference(instance) -> str:
+    """The reference of the transaction ``instance`` belongs to, without a query when the
+    transaction is already loaded on it (the services create events and entries that way)."""
+    pk = getattr(instance, "escrow_transaction_id", None)
+    if pk is None:
+        return ""
+    cached = instance._state.fields_cache.get("escrow_transaction")
+    if cached is not None:
+        return cached.reference
+    return _reference_of_transaction_id(pk)
+
+
+def transaction_saved(sender, instance, raw=False, **kwargs):
+    if not raw and _backend() is not None:
+        forget(instance.reference)
+
+
+def related_saved(sender, instance, raw=False, **kwargs):
+    if not raw and _backend() is not None:
+        forget(_related_reference(instance))

@@ -1,0 +1,167 @@
+"""Cek Transaksi's cached facts (pages.public_cache): free when they hit, never stale after a change."""
+import pytest
+import redis
+from django.core.cache import caches
+from django.urls import reverse
+
+from intrasa import ratelimit as throttle
+from pages import public_cache, selectors
+from tests import scenarios
+from transactions import services
+from transactions.models import Status
+
+pytestmark = pytest.mark.django_db
+PAGE = reverse("pages:check_transaction")
+
+
+def api(reference):
+    return reverse("pages:check_transaction_api", args=[reference])
+
+
+@pytest.fixture
+def verified(seller, buyer):
+    return scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+
+
+@pytest.fixture
+def redis_calls(monkeypatch):
+    """Every command or pipeline sent to Redis, by name."""
+    calls = []
+    execute_command = redis.Redis.execute_command
+    pipeline_execute = redis.client.Pipeline.execute
+
+    def counting_command(self, *args, **kwargs):
+        calls.append(args[0])
+        return execute_command(self, *args, **kwargs)
+
+    def counting_pipeline(self, *args, **kwargs):
+        calls.append("PIPELINE:" + "+".join(str(c[0][0]) for c in self.command_stack))
+        return pipeline_execute(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting_command)
+    monkeypatch.setattr(redis.client.Pipeline, "execute", counting_pipeline)
+    return calls
+
+
+def test_a_cached_look_up_is_one_redis_round_trip_and_no_query(client, verified, redis_calls,
+                                                                   django_assert_num_queries):
+    first = client.get(api(verified.reference)).json()  # a miss: the database, then stored
+    redis_calls.clear()
+    with django_assert_num_queries(0):
+        again = client.get(api(verified.reference))
+    assert again.json() == first
+    assert redis_calls == ["EVALSHA"]  # budgets and facts on one trip
+    with django_assert_num_queries(0):
+        page = client.get(PAGE, {"reference": verified.reference})
+    assert page.status_code == 200 and page.context["lookup"].transaction.status == "verified"
+
+
+def test_the_miss_costs_its_queries_and_two_round_trips(client, verified, redis_calls,
+                                                        django_assert_num_queries):
+    with django_assert_num_queries(2):  # the transaction and its timeline
+        assert client.get(api(verified.reference)).status_code == 200
+    assert redis_calls == ["EVALSHA", "EVALSHA"]  # budgets + read, then the compare-and-set store
+
+
+def test_a_transition_is_shown_at_once(client, verified, buyer, seller):
+    assert client.get(api(verified.reference)).json()["status"] == "verified"
+    assert client.get(api(verified.reference)).json()["status"] == "verified"  # served from the cache
+    shipped = services.transaction_ship(escrow_transaction=verified, seller=seller, courier="jne",
+                                        tracking_number="JNE0012345678")
+    data = client.get(api(verified.reference)).json()
+    assert data["status"] == "shipped" and data["timeline"][-1]["step"] == "ship"
+    assert data["next_due"]["step"] == "confirm"
+    services.transaction_confirm(escrow_transaction=shipped, buyer=buyer)
+    assert client.get(api(verified.reference)).json()["status"] == "confirmed"
+
+
+def test_a_ledger_entry_of_the_transaction_changes_the_generation(verified, seller):
+    generation_key, _facts_key = public_cache.keys(verified.reference)
+    redis_client = throttle._redis_client(caches["default"])
+    before = redis_client.get(generation_key)
+    services.transaction_refund(escrow_transaction=verified, actor=seller, reason="Stok habis")
+    assert redis_client.get(generation_key) != before
+
+
+def test_facts_read_before_a_commit_are_never_served_after_it(client, verified, seller,
+                                                              django_capture_on_commit_callbacks):
+    """The race: a reader queries the database while a transition is being committed, and
+    stores what it read after the writer's first invalidation. The writer's after-commit
+    invalidation makes those facts unusable."""
+    old_facts = selectors.public_facts(reference=verified.reference)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.transaction_ship(escrow_transaction=verified, seller=seller, courier="jne",
+                                  tracking_number="JNE0012345678")
+        # A reader between the first invalidation and the commit: it sees the old row (other
+        # connection) and the current generation, and stores the old facts.
+        generation, stored = throttle._redis_client(caches["default"]).mget(public_cache.keys(verified.reference))
+        assert public_cache.cached_facts(generation, stored) == (None, public_cache._decode(generation))
+        assert public_cache.store(verified.reference, public_cache._decode(generation), old_facts.to_json())
+    assert client.get(api(verified.reference)).json()["status"] == "shipped"
+
+
+def test_a_store_is_refused_once_the_generation_moved(verified, seller):
+    generation, _stored = throttle._redis_client(caches["default"]).mget(public_cache.keys(verified.reference))
+    seen = public_cache._decode(generation)
+    facts = selectors.public_facts(reference=verified.reference)
+    public_cache.forget(verified.reference)
+    assert public_cache.store(verified.reference, seen, facts.to_json()) is False
+
+
+def test_the_facts_serve_every_language(client, verified):
+    indonesian = client.get(api(verified.reference), HTTP_ACCEPT_LANGUAGE="id").json()
+    english = client.get(api(verified.reference), HTTP_ACCEPT_LANGUAGE="en").json()  # from the cache
+    assert indonesian["status"] == english["status"] == "verified"
+    assert english["status_label"] != indonesian["status_label"]
+    assert english["next_due"]["at"] == indonesian["next_due"]["at"]
+
+
+def test_facts_round_trip_through_json(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    facts = selectors.public_facts(reference=txn.reference)
+    assert selectors.PublicFacts.from_json(facts.to_json()) == facts
+
+
+def test_a_redis_failure_while_forgetting_does_not_fail_the_write(verified, seller, monkeypatch, caplog):
+    def broken(self, *args, **kwargs):
+        raise redis.ConnectionError("down")
+
+    monkeypatch.setattr(redis.client.Pipeline, "execute", broken)
+    shipped = services.transaction_ship(escrow_transaction=verified, seller=seller, courier="jne",
+                                        tracking_number="JNE0012345678")
+    assert shipped.status == Status.SHIPPED
+    assert "could not forget" in caplog.text
+
+
+def test_an_unknown_reference_is_not_cached_and_still_counts_as_a_guess(client):
+    from tests.pages.test_check_transaction import unknown_reference
+
+    for n in range(throttle.PUBLIC_UNKNOWN.limit):
+        assert client.get(api(unknown_reference(n))).status_code == 404
+    assert client.get(api(unknown_reference(99))).status_code == 429
+
+
+def test_a_payout_deadline_comes_on_the_same_round_trip_and_follows_the_calendar(client, seller, buyer,
+                                                                                 redis_calls):
+    import datetime as dt
+
+    from workdays.models import CalendarOverride
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    client.get(api(txn.reference))  # facts stored
+    client.get(api(txn.reference))  # the calendar's overrides cached by the look-up before
+    redis_calls.clear()
+    first = client.get(api(txn.reference)).json()["next_due"]
+    assert first["step"] == "payout"
+    assert redis_calls == ["EVALSHA"]  # budgets, facts and the calendar: one trip
+    due = dt.datetime.fromisoformat(first["at"])
+    last_working_day = (due - dt.timedelta(microseconds=1)).date()  # the day the 24 working hours end in
+    CalendarOverride.objects.create(date=last_working_day, kind=CalendarOverride.Kind.HOLIDAY, name="Libur mendadak")
+    moved = client.get(api(txn.reference)).json()["next_due"]
+    assert dt.datetime.fromisoformat(moved["at"]) > due  # the facts stayed cached, the date moved
+
+
+def test_the_payment_check_counts_its_budgets_in_one_round_trip(client, redis_calls, settings):
+    response = client.get(reverse("pages:check_payment"), {"code": settings.INTRASA_ESCROW_BANK_ACCOUNT})
+    assert response.status_code == 200 and response.context["check"].is_live
+    assert redis_calls == ["EVALSHA"]
