@@ -25,8 +25,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from intrasa import locks
 from audit.services import audit_record
+from intrasa import locks
 from notifications.services import notify
 
 from .domestic import (
@@ -38,14 +38,16 @@ from .domestic import (
 )
 from .models import PayoutDestination, User
 from .signals import payout_destination_added
-from .validators import canonical_email, clean_identity_name
 from .tokens import (
     MAX_AGE as VERIFICATION_MAX_AGE,
+)
+from .tokens import (
     TokenExpired,
     TokenInvalid,
     email_verification_token_check,
     email_verification_token_make,
 )
+from .validators import canonical_email, clean_identity_name
 
 # Separators people type or paste from a bank book ("123-456 7890"); letters are never removed,
 # so an IBAN or SWIFT code still fails validate_account_number.

@@ -21,7 +21,6 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import Http404, HttpResponse, HttpResponseRedirect
-from django_htmx.http import trigger_client_event
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import translation
@@ -30,11 +29,11 @@ from django.utils.translation import gettext as _
 from django.views import i18n as i18n_views
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import trigger_client_event
 from django_otp import login as otp_login
 
-from intrasa.qr import qr_svg
-
 from intrasa import ratelimit
+from intrasa.qr import qr_svg
 
 from . import tokens
 from .forms import (

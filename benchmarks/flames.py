@@ -126,7 +126,8 @@ def main() -> int:
         pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(45)
         (out / f"{name}.txt").write_text(text.getvalue())
         with open(out / f"{name}.svg", "w") as svg:
-            subprocess.run([sys.executable, "-m", "flameprof", "--threshold", "0.5", str(raw / f"{name}.prof")], stdout=svg, check=False)
+            subprocess.run([sys.executable, "-m", "flameprof", "--threshold", "0.5", str(raw / f"{name}.prof")],
+                           stdout=svg, check=False)
         print(f"{name:7s} {plain:6.2f} ms/request (profiled {profiled:.2f}); {queries:.1f} SQL, "
               f"{round_trips:.1f} Redis round trips per request → benchmarks/profiles/{name}.svg", flush=True)
     return 0

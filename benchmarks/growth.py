@@ -19,8 +19,8 @@ from django.utils import timezone
 from accounts.models import PayoutDestination
 from disbursements import tasks as disbursement_tasks
 from disbursements.models import Disbursement, Payout
-from ledger.models import Account, AccountCategory, EntryKind, JournalEntry, Posting
 from escrow import tasks as payment_tasks  # the bill poll is the collections flow's (escrow.tasks) since issue 14
+from ledger.models import Account, AccountCategory, EntryKind, JournalEntry, Posting
 from payments.channels import Method
 from payments.models import Bill
 from sandbox.models import Bill as SandboxBill
@@ -100,7 +100,7 @@ def _payout_parts(party: Party, destination: PayoutDestination, n: int, tag: str
                 status=Payout.Status.IN_PROGRESS, due_at=now + dt.timedelta(days=1)) for t in txns],
         batch_size=BATCH)
     parts, transfers = [], []
-    for i, (txn, payout) in enumerate(zip(txns, payouts)):
+    for i, (txn, payout) in enumerate(zip(txns, payouts, strict=True)):
         reference = f"GRW{tag}{i:08d}"
         provider_reference = f"{tag}{i:010d}"
         part = Disbursement(

@@ -15,17 +15,21 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.models import PayoutDestination
 from intrasa.admin import ReadOnlyAdmin, ReadOnlyInline
 from intrasa.forms import RupiahField
 from intrasa.money import format_rupiah
 from intrasa.wib import now_wib
 
-from accounts.models import PayoutDestination
-
 from .models import DailyLimitChange, DailyQuota, Disbursement, Payout, RetryApproval
 from .services import (
-    DisbursementError, daily_limit_change, disbursement_release_hold, disbursement_retry, disbursement_retry_approve,
-    disbursement_retry_reject, disbursement_retry_request,
+    DisbursementError,
+    daily_limit_change,
+    disbursement_release_hold,
+    disbursement_retry,
+    disbursement_retry_approve,
+    disbursement_retry_reject,
+    disbursement_retry_request,
 )
 
 OPEN_PAYOUT = [Payout.Status.AWAITING_DESTINATION, Payout.Status.IN_PROGRESS, Payout.Status.NEEDS_ACTION]

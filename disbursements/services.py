@@ -47,7 +47,7 @@ from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from transactions import services as transaction_services
-from transactions.models import EscrowTransaction, Status as TxnStatus
+from transactions.models import Status as TxnStatus
 from workdays.calendar import working_calendar
 
 from . import quota, rules, selectors

@@ -11,9 +11,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
-from refunds.policy import DisputeReason, ReturnShippingPayer
-
 from intrasa.uploads import private_storage
+from refunds.policy import DisputeReason, ReturnShippingPayer
 
 
 class Dispute(ConcurrentTransitionMixin, models.Model):

@@ -15,23 +15,23 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.services import audit_record
 from disbursements.services import seller_payout_plan
 from intrasa import locks
 from intrasa.errors import ServiceError
-from payments.selectors import payment_reversed
-from audit.services import audit_record
 from intrasa.money import check_rupiah_range, format_rupiah
+from intrasa.uploads import check_upload, private_path
 from intrasa.wib import format_wib
 from notifications.services import notify
+from payments.selectors import payment_reversed
 from refunds import policy
 from refunds import services as refund_services
 from refunds.policy import DisputeReason, RefundCase, ReturnShippingPayer
 from transactions import services as transaction_services
-from transactions.models import EscrowTransaction, can_resolve_disputes
+from transactions.models import can_resolve_disputes
 from workdays.calendar import working_calendar
 
 from .models import Dispute, DisputeMessage, Evidence, PartyRole, SettlementOffer
-from intrasa.uploads import check_upload, private_path
 
 if TYPE_CHECKING:
     from refunds.models import RefundRequest

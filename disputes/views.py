@@ -6,10 +6,10 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from intrasa.uploads import private_file_response
 from transactions.selectors import transaction_get_for_party
 
 from . import selectors, services
-from intrasa.uploads import private_file_response
 from .forms import DisputeOpenForm, MessageForm, OfferForm, RejectForm
 from .models import SettlementOffer
 

@@ -41,8 +41,7 @@ from intrasa import locks
 from payments import services as payment_services
 from payments.models import Bill
 from payments.selectors import payment_reversed
-from refunds.services import (refund_request_for_escrow_refund, refund_request_for_owed_payment,
-                              refund_request_for_statement_line)
+from refunds.services import refund_request_for_escrow_refund, refund_request_for_owed_payment, refund_request_for_statement_line
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction
 from transactions.services import TransactionActionError

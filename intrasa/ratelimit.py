@@ -20,6 +20,7 @@ site is declared at the bottom of this module, so the whole policy reads in one 
 import hashlib
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
@@ -53,7 +54,7 @@ local result = {0, count}
 for i = 3, #KEYS do result[#result + 1] = redis.call('GET', KEYS[i]) end
 return result
 """
-_hit_unless_scripts: "weakref.WeakKeyDictionary[object, object]" = weakref.WeakKeyDictionary()
+_hit_unless_scripts: "weakref.WeakKeyDictionary[object, Any]" = weakref.WeakKeyDictionary()
 
 
 def _redis_client(backend: RedisCache):

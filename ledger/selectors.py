@@ -1,8 +1,9 @@
 """Reading balances. Every balance is derived from postings."""
-from django.db.models import Case, F, Sum, When
-from django.db.models import BigIntegerField
+from django.db.models import BigIntegerField, Case, F, Sum, When
 
-from .models import DEBIT_NORMAL, Account, AccountCategory as A, EntryKind as K, Posting
+from .models import DEBIT_NORMAL, Account, Posting
+from .models import AccountCategory as A
+from .models import EntryKind as K
 
 SIGNED = Case(
     When(side=Posting.Side.DEBIT, then=F("amount")),

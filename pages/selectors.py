@@ -115,10 +115,12 @@ _PUBLIC_NON_STATE_ACTIONS = {"accepted"}
 
 
 def _public_step(action: str, to_status: str, at: dt.datetime) -> PublicStep:
-    label = ACTION_LABELS.get(action)
-    if label is None:
-        label = Status(to_status).label if to_status in Status.values else action
-    return PublicStep(step=action, label=str(label), at=at)
+    known = ACTION_LABELS.get(action)
+    if known is not None:
+        label = str(known)
+    else:
+        label = str(Status(to_status).label) if to_status in Status.values else action
+    return PublicStep(step=action, label=label, at=at)
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,8 @@ def _next_due(facts: PublicFacts, calendar=None) -> PublicDeadline | None:
     status = facts.status
     if status == Status.CREATED:
         if facts.accepted_at is None:
+            if facts.invitation_expires_at is None:
+                return None
             return PublicDeadline("accept", str(_("The buyer accepts the invitation by")),
                                   facts.invitation_expires_at)
         if facts.payment_due_at:
@@ -195,6 +199,7 @@ def public_reference(text: str) -> tuple[str, str]:
         return LookupOutcome.MALFORMED, ""
     if status == ReferenceStatus.CHECK_FAILED:
         return LookupOutcome.MISTYPED, ""
+    assert reference is not None  # parse_reference: a VALID status always carries the reference
     return LookupOutcome.FOUND, reference
 
 

@@ -11,10 +11,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from intrasa import ratelimit
 from transactions.fees import FeeScheduleError, fee_quote
 from workdays.calendar import WorkingCalendar
-
-from intrasa import ratelimit
 
 from . import public_cache, selectors
 from .forms import FeeCalculatorForm, PaymentCodeForm, ReferenceForm

@@ -42,11 +42,13 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from intrasa.jobs import enqueue
-from intrasa import locks
-from intrasa.errors import ServiceError
 from audit.models import AuditEntry
 from audit.services import audit_record
+from faspay import debit as faspay_debit
+from faspay import errors, results
+from intrasa import locks
+from intrasa.errors import ServiceError
+from intrasa.jobs import enqueue
 from intrasa.money import format_rupiah
 from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
@@ -55,7 +57,6 @@ from transactions import services as transaction_services
 from transactions.models import EscrowTransaction, Status, TransactionEvent
 from workdays.calendar import working_calendar
 
-from faspay import debit as faspay_debit, errors, results
 from .channels import CHANNELS, Method, channel_get
 from .models import BankStatementLine, Bill, ProviderNotification
 from .polling import creation_retry_at, next_check_at

@@ -19,12 +19,12 @@ from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from intrasa import locks
 from accounts.models import PayoutDestination
 from audit.models import AuditEntry
 from audit.services import audit_record
 from disbursements.models import Disbursement, Payout
 from disputes.models import Dispute, DisputeMessage, Evidence, SettlementOffer
+from intrasa import locks
 from notifications.models import Notification
 from payments.models import BankStatementLine
 from refunds.models import RefundDocument, RefundRequest

@@ -24,7 +24,6 @@ from transactions.models import CLOSED_STATES, EscrowTransaction
 from . import consents, retention
 from .models import ConsentEvent, EmailChangeRequest, LoginRecord, PersonalDataExport, ProfileChange, StaffAccessLog
 
-
 # --- consents ---------------------------------------------------------------------------------
 
 @dataclass(frozen=True)

@@ -30,15 +30,15 @@ from django.utils import timezone, translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
-from intrasa.jobs import enqueue
-from intrasa import locks
 from accounts.models import PayoutDestination
-from intrasa.errors import ServiceError
-from intrasa.ratelimit import client_ip
 from audit.models import AuditEntry
 from audit.services import audit_record
 from disbursements.models import Disbursement
 from documents.rendering import render_pdf
+from intrasa import locks
+from intrasa.errors import ServiceError
+from intrasa.jobs import enqueue
+from intrasa.ratelimit import client_ip
 from intrasa.wib import format_wib, to_wib
 from notifications.models import Notification
 from notifications.services import notify

@@ -1,8 +1,7 @@
 """The privacy page (public) and the "My data" pages of an account. Thin: forms in, services
 called, messages out; every change is a POST that redirects."""
 from django.conf import settings
-from django.contrib import admin
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404

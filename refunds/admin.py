@@ -19,9 +19,9 @@ from intrasa.forms import staff_reason_field
 from intrasa.money import format_rupiah
 
 from . import access, services
-from .selectors import refund_transfer_destination
 from .models import RefundDocument, RefundRequest
 from .policy import Document
+from .selectors import refund_transfer_destination
 
 
 class OverdueFilter(admin.SimpleListFilter):

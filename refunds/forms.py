@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from intrasa.forms import RupiahField
 
-from .policy import BUYER_REQUESTABLE_CASES, Document, RefundCase, STAFF_DOCUMENTS
+from .policy import BUYER_REQUESTABLE_CASES, STAFF_DOCUMENTS, Document, RefundCase
 
 
 class RefundRequestForm(forms.Form):

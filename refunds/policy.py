@@ -132,7 +132,7 @@ class DisputeReason(models.TextChoices):
     RETURN_NO_DEFECT = "return_no_defect", _("Return without a defect (seller's return policy)")
 
 
-DISPUTE_REFUND_CASE = {
+DISPUTE_REFUND_CASE: dict[str, str] = {
     DisputeReason.NOT_RECEIVED: RefundCase.NOT_RECEIVED,
     DisputeReason.NOT_SHIPPED: RefundCase.NOT_SHIPPED,
     DisputeReason.DEFECTIVE: RefundCase.RETURN_SELLER_FAULT,
@@ -257,7 +257,7 @@ class PaymentFamily(models.TextChoices):
 
 
 # Working days for the money to arrive after approval, per original payment method.
-TRANSFER_WORKING_DAYS = {
+TRANSFER_WORKING_DAYS: dict[str, tuple[int, int]] = {
     PaymentFamily.BANK_TRANSFER: (3, 7),
     PaymentFamily.RETAIL: (3, 7),
     PaymentFamily.VIRTUAL_ACCOUNT: (1, 3),
@@ -281,7 +281,7 @@ class Route(models.TextChoices):
     ISSUER = "issuer", _("Through the card issuer or platform")
 
 
-REFUND_ROUTES = {
+REFUND_ROUTES: dict[str, str] = {
     PaymentFamily.BANK_TRANSFER: Route.SENDME_OWN_ACCOUNT,
     PaymentFamily.VIRTUAL_ACCOUNT: Route.SENDME_OWN_ACCOUNT,
     PaymentFamily.RETAIL: Route.SENDME_OWN_ACCOUNT,
@@ -316,7 +316,7 @@ METHODS_OFFERED = (PaymentFamily.BANK_TRANSFER, PaymentFamily.VIRTUAL_ACCOUNT, P
 def refund_routes_table() -> list[tuple[str, str, str, tuple[int, int]]]:
     """(method, route, why, working-day window) for each method INTRASA offers: the policy page shows
     exactly this, so it never promises "the same method" where that is not true."""
-    return [(PaymentFamily(f).label, Route(REFUND_ROUTES[f]).label, ROUTE_REASONS[f], transfer_window(f))
+    return [(str(PaymentFamily(f).label), str(Route(REFUND_ROUTES[f]).label), str(ROUTE_REASONS[f]), transfer_window(f))
             for f in METHODS_OFFERED]
 
 
@@ -357,7 +357,7 @@ class Document(models.TextChoices):
     BANK_STATEMENT = "bank_statement", _("Bank or e-wallet statement / debit proof")
 
 
-BASE_DOCUMENTS = (Document.ORDER_NUMBER, Document.PROOF_OF_PAYMENT)
+BASE_DOCUMENTS: tuple[str, ...] = (Document.ORDER_NUMBER, Document.PROOF_OF_PAYMENT)
 RETURN_DOCUMENTS = (Document.RMA_NUMBER, Document.RETURN_RECEIPT, Document.INSPECTION_RESULT)
 # Documents that are typed (a number) rather than uploaded.
 TEXT_DOCUMENTS = frozenset({Document.ORDER_NUMBER, Document.RMA_NUMBER})

@@ -23,21 +23,21 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from intrasa import locks
-from intrasa.errors import ServiceError
 from accounts.models import PayoutDestination
 from audit.services import audit_record
 from disbursements.models import Disbursement, Payout
 from disbursements.rules import names_match
-from intrasa.uploads import check_upload, private_path
+from intrasa import locks
+from intrasa.errors import ServiceError
 from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
+from intrasa.uploads import check_upload, private_path
 from intrasa.wib import format_wib
 from ledger.models import AccountCategory, EntryKind
 from ledger.selectors import transaction_balances
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from payments.models import Bill
-from transactions.models import Category, EscrowTransaction
+from transactions.models import Category
 from workdays.calendar import working_calendar
 
 from . import policy
@@ -705,7 +705,7 @@ def refund_next_step(refund_request: RefundRequest, *, now: dt.datetime | None =
     # PAYING
     payout = req.payout
     if payout is not None and payout.status == Payout.Status.AWAITING_DESTINATION \
-            and awaits_ewallet_review(req.destination):
+            and req.destination is not None and awaits_ewallet_review(req.destination):
         since = max(req.approved_at or now, req.destination.created_at)
         return _staff_step(policy.StaffTask.REVIEW_EWALLET_NAME,
                            calendar.add_working_hours(since, policy.STAFF_TASK_WORKING_HOURS))

@@ -10,8 +10,20 @@ from django.utils import timezone
 
 from . import catalogue, debit, sendme
 from .callbacks import callback_attempt, callbacks_due, describe
-from .models import (NOTIFICATION_FORMATS, Bill, Callback, DepositAccount, DepositMovement, ExternalId, Fault,
-                     RegisteredAccount, SandboxConfig, Shipment, Transfer)
+from .models import (
+    NOTIFICATION_FORMATS,
+    Bill,
+    Callback,
+    DepositAccount,
+    DepositMovement,
+    ExternalId,
+    Fault,
+    RegisteredAccount,
+    SandboxConfig,
+    Shipment,
+    Transfer,
+)
+
 
 def _boolean(value) -> bool:
     text = str(value).strip().lower()

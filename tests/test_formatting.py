@@ -4,7 +4,8 @@ import datetime as dt
 import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from intrasa.money import format_rupiah, parse_rupiah, percent_of
 from intrasa.wib import WIB, format_wib

@@ -17,7 +17,6 @@ from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 from .delivery import DeliverySource
 
 
-
 class Status(models.TextChoices):
     CREATED = "created", _("Awaiting payment")
     PAID = "paid", _("Payment received")

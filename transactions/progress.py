@@ -5,15 +5,16 @@ happens next, who must act and by when.
 Read-only and computed from the transaction row alone (its status and timestamps), so the pages
 and the live status fragment that show it cost no extra query.
 """
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext_lazy
+from django.utils.translation import pgettext_lazy
 
 from intrasa.money import format_rupiah
 from intrasa.wib import format_wib
 
-from .models import EscrowTransaction, Status
+from .models import EscrowTransaction, Status, TransactionEvent
 
 
 @dataclass(frozen=True)
@@ -141,11 +142,11 @@ def next_step(txn: EscrowTransaction, role: str | None) -> str:
 @dataclass(frozen=True)
 class TimelineEntry:
     label: str
-    event: object  # the latest TransactionEvent of the run (its time, actor and reason are shown)
+    event: TransactionEvent  # the latest TransactionEvent of the run (its time, actor and reason are shown)
     count: int
 
 
-def timeline(events) -> list[TimelineEntry]:
+def timeline(events: Iterable[TransactionEvent]) -> list[TimelineEntry]:
     """The timeline as customers read it: each event under its translated name, and a run of the same
     event without a state change (a buyer trying one payment method after another, repeated
     reminders) collapsed into one line with how many times it happened."""

@@ -23,18 +23,17 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed, has_transition_perm
 
+from accounts.models import User
+from accounts.validators import canonical_email, mask_email
+from audit.services import audit_record
 from intrasa import locks
 from intrasa.errors import ServiceError
-from accounts.models import User
-from audit.services import audit_record
-from accounts.validators import canonical_email, mask_email
-from intrasa.wib import now_wib
+from intrasa.money import BIGINT_MAX, check_rupiah_range, format_rupiah
+from intrasa.wib import format_wib, now_wib
 from ledger.models import AccountCategory, EntryKind
 from ledger.selectors import transaction_balances
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
-from intrasa.money import BIGINT_MAX, check_rupiah_range, format_rupiah
-from intrasa.wib import format_wib
 from workdays.calendar import working_calendar
 
 from . import delivery, tracking
@@ -725,12 +724,14 @@ def transaction_record_tracking(*, escrow_transaction, result: "tracking.Trackin
         if not _clock_open_to_delivery(txn):
             return txn
         scanned = result.delivered_at
-        at = scanned and delivery.plausible_scan(scanned_at=scanned, shipped_at=txn.shipped_at, now=now)
-        if at is not None and (txn.delivery_source == "" or at > txn.delivered_at):
+        shipped_at = txn.shipped_at or now  # set when the seller shipped: the clock is open only then
+        at = delivery.plausible_scan(scanned_at=scanned, shipped_at=shipped_at, now=now) if scanned else None
+        if scanned and at is not None and (txn.delivery_source == "" or txn.delivered_at is None
+                                           or at > txn.delivered_at):
             _start_clock(txn, at=at, source=DeliverySource.COURIER_SCAN, actor=None, role=Role.SYSTEM,
                          action="delivered_scan", data={"scanned_at": scanned.isoformat()})
         elif at is None and txn.delivery_source == "":
-            estimate = delivery.estimated_delivery(shipped_at=txn.shipped_at, courier=txn.courier,
+            estimate = delivery.estimated_delivery(shipped_at=shipped_at, courier=txn.courier,
                                                    calendar=working_calendar())
             if estimate <= now:
                 _start_clock(txn, at=estimate, source=DeliverySource.ESTIMATE, actor=None, role=Role.SYSTEM,

@@ -24,9 +24,8 @@ Faspay for that day and amount is reported as unknown.
 """
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
-
 from collections import defaultdict
+from dataclasses import dataclass, field
 
 from django.db.models import Q, Sum
 

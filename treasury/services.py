@@ -5,9 +5,11 @@ moves money in the ledger: a withdrawal is executed by Faspay on finance's instr
 when the bank statement shows it), and reconciliation only reports.
 """
 import datetime as dt
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -16,14 +18,9 @@ from intrasa import locks
 from intrasa.errors import ServiceError
 from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from ledger.models import AccountCategory, EntryKind
+from ledger.selectors import category_balance
 from ledger.services import credit, debit, entry_post
 from workdays.calendar import working_calendar
-
-from dataclasses import dataclass
-
-from django.db.models import Sum
-
-from ledger.selectors import category_balance
 
 from . import rules
 from .models import FaspayInvoice, ReconciliationItem, WithdrawalInstruction

@@ -63,7 +63,7 @@ class WorkingCalendar:
 
         if raw is None:
             return None
-        return cls(cache._cache._serializer.loads(raw))
+        return cls(cache._cache._serializer.loads(raw))  # type: ignore[attr-defined]  # Django's Redis backend internals
 
     def holiday_name(self, day: dt.date) -> str | None:
         if day in self._overrides:

@@ -11,6 +11,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from escrow import services
 from intrasa.admin import ReadOnlyAdmin
 from intrasa.forms import RupiahField
 from intrasa.money import format_rupiah
@@ -18,8 +19,6 @@ from payments.admin import transaction_link
 from payments.models import BankStatementLine, Bill
 from payments.services import StaffPaymentError, StatementLine
 from payments.statement import statement_rows
-
-from escrow import services
 
 
 class AwaitingAmountFilter(admin.SimpleListFilter):

@@ -29,7 +29,6 @@ from intrasa.wib import format_wib
 from ledger.selectors import transaction_postings
 from payments.channels import METHOD_LABELS
 from payments.models import Bill
-
 from transactions import services
 from transactions.models import EscrowTransaction, Status, TransactionEvent
 

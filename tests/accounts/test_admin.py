@@ -110,8 +110,9 @@ def test_approve_action_refuses_destinations_without_a_name_mismatch(admin_clien
 
 
 def test_staff_without_permission_do_not_get_the_action(client, mismatch):
-    from tests.factories import StaffFactory
     from django.contrib.auth.models import Permission
+
+    from tests.factories import StaffFactory
 
     staff = StaffFactory()
     staff.user_permissions.add(Permission.objects.get(codename="view_payoutdestination"))

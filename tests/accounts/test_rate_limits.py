@@ -8,8 +8,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.urls import reverse
 
-from intrasa import ratelimit as throttle
 from accounts.models import User
+from intrasa import ratelimit as throttle
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("english")]

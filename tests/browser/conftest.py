@@ -12,7 +12,6 @@ from tests.disbursements.conftest import sendme  # noqa: F401 - SendMe sandbox o
 from tests.payments.conftest import faspay  # noqa: F401 - Debit sandbox on the live server
 from tests.sandbox_control import operator_auth
 
-
 ROOT = Path(__file__).resolve().parent.parent.parent
 SHOTS = ROOT / "test-results" / "screenshots"
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -59,7 +59,7 @@ def test_seller_cancels_after_payment_and_the_buyer_gets_the_money(people, sendm
     escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
     request = RefundRequest.objects.get()
     assert request.handler == finance  # a named person holds the next step
-    refund_services.refund_approve(refund_request=request, actor=finance)
+    refund_services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
     person = people("buyer", "id")
     person.context.add_cookies(login_cookie(buyer, person))
     person.page.goto(f"/transaksi/{txn.reference}/")
@@ -93,7 +93,7 @@ def test_a_double_bank_transfer_is_matched_by_finance_and_refunded(people, sendm
     staff.page.wait_for_url("**/admin/payments/bankstatementline/")
     request = RefundRequest.objects.get()
     assert request.case == "double_payment" and request.amount == bill.amount
-    refund_services.refund_approve(refund_request=request, actor=finance)
+    refund_services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
     person = people("buyer", "id")
     person.context.add_cookies(login_cookie(buyer, person))
     _buyer_adds_account_and_is_paid(person, sendme, txn, request, "7009991002")

@@ -6,11 +6,11 @@ import pytest
 from accounts.models import PayoutDestination
 from faspay import keys
 from tests import scenarios
+from tests.factories import BankDestinationFactory
 from tests.sandbox_control import SandboxControl
+from transactions.models import Status
 
 from .fakes import clock, fake_sendme  # noqa: F401  (fixtures of the SendMe double and the clock)
-from tests.factories import BankDestinationFactory
-from transactions.models import Status
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -96,8 +96,8 @@ def test_daily_total_resets_at_midnight_wib_not_utc():
 
 @pytest.mark.django_db
 def test_limit_change_is_recorded_and_applies_from_its_day(staff_user):
-    from disbursements.services import daily_limit_change
     from audit.models import AuditEntry
+    from disbursements.services import daily_limit_change
 
     day = dt.date(2026, 6, 12)
     quota.reserve(day, 40_000_000)

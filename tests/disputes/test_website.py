@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from disputes import services, tasks
 from disputes.models import Dispute, Evidence, SettlementOffer
+from intrasa.wib import wib_date
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
 from notifications.models import Notification
@@ -18,7 +19,6 @@ from refunds.policy import DisputeReason
 from tests import scenarios
 from transactions import services as txn_services
 from transactions.models import Status
-from intrasa.wib import wib_date
 from workdays.calendar import working_calendar
 from workdays.models import CalendarOverride
 

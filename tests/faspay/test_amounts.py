@@ -1,6 +1,7 @@
 """The one amount codec: whole Rupiah ↔ Faspay's formats, exactly or not at all."""
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from faspay import amounts
 from faspay.errors import AmountError, FaspayError

@@ -3,16 +3,17 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
-from hypothesis import HealthCheck, strategies as st
+from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
 
-from ledger.checks import ledger_breaches
-from tests import scenarios
-from tests.factories import StaffFactory, UserFactory
 from disputes.models import Dispute
 from escrow import services as escrow_services
 from intrasa.errors import ServiceError
+from ledger.checks import ledger_breaches
+from tests import scenarios
+from tests.factories import StaffFactory, UserFactory
 from transactions import services
 from transactions.models import EscrowTransaction, Status
 

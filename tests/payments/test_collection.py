@@ -8,12 +8,12 @@ from django.core.management import call_command
 from django.urls import reverse
 from django.utils import timezone
 
+from escrow import services as escrow_services
+from escrow import tasks as escrow_tasks
 from faspay import signing
 from ledger.models import AccountCategory, JournalEntry
 from ledger.selectors import transaction_balances
 from notifications.models import Notification
-from escrow import services as escrow_services
-from escrow import tasks as escrow_tasks
 from payments.models import Bill, ProviderNotification
 from transactions.models import Status
 

@@ -6,9 +6,9 @@ back for the transaction, and the transaction in a state that can move on.
 import pytest
 from django.core.management import call_command
 
+from escrow import services as escrow_services
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
-from escrow import services as escrow_services
 from payments import services
 from payments.models import Bill
 from transactions.models import Status

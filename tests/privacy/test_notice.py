@@ -6,8 +6,8 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from django.utils.html import escape
 from django.utils import translation
+from django.utils.html import escape
 from hypothesis import given
 from hypothesis import strategies as st
 

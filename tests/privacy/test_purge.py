@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from audit.models import AuditEntry
 from disputes.models import Dispute, DisputeMessage, Evidence
-from intrasa.wib import WIB, now_wib
 from escrow import services as escrow_services
+from intrasa.wib import WIB, now_wib
 from ledger.models import JournalEntry, Posting
 from notifications.models import Notification
 from notifications.services import notify

@@ -12,9 +12,9 @@ from ledger.selectors import transaction_balances
 from notifications.models import Notification
 from payments.models import Bill
 from refunds import services, tasks
-from refunds.services import refund_request_for_owed_payment
 from refunds.models import RefundDocument, RefundRequest
 from refunds.policy import Document
+from refunds.services import refund_request_for_owed_payment
 from tests import scenarios
 from tests.disbursements.conftest import verified_bank
 from tests.disputes.conftest import image_upload, pdf_upload

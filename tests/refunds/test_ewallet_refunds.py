@@ -25,7 +25,7 @@ def _approved_refund(disputed, officer, finance) -> RefundRequest:
     dispute = disputed(reason="not_received", description="Hilang")
     dispute_services.dispute_resolve(dispute=dispute, staff=officer, outcome="refund", reason="Terbukti")
     request = RefundRequest.objects.get(escrow_transaction=dispute.escrow_transaction)
-    return services.refund_approve(refund_request=request, actor=finance)
+    return services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
 
 
 def _wallet(buyer, name, phone="081234567890"):

@@ -18,7 +18,6 @@ from refunds import policy, services, tasks
 from refunds.models import RefundRequest
 from refunds.policy import Document, StaffTask
 from tests import scenarios
-from tests.disbursements.conftest import verified_bank
 from transactions.models import Status
 from workdays.calendar import working_calendar
 
@@ -145,7 +144,7 @@ def test_documents_the_buyer_never_sends_pass_to_staff_after_the_limit(disputed,
 @pytest.mark.django_db
 def test_a_buyer_without_a_refund_account_is_chased_by_a_named_person(disputed, dispute_officer, finance, buyer):
     request = _refund(disputed(reason="not_received", description="Hilang"), dispute_officer)
-    services.refund_approve(refund_request=request, actor=finance)  # the buyer has no account yet
+    services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")  # the buyer has no account yet
     request.refresh_from_db()
     assert request.payout.status == "awaiting_destination"
     assert Notification.objects.filter(kind="refund_needs_account", recipient=buyer).exists()
@@ -198,7 +197,7 @@ def test_buyer_adds_an_account_on_the_refund_page_and_the_receipt_shows_what_arr
     dispute = disputed(reason="not_received", description="Paket tidak pernah sampai")
     txn = dispute.escrow_transaction
     request = _refund(dispute, dispute_officer)
-    services.refund_approve(refund_request=request, actor=finance)
+    services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
     client.force_login(buyer)
     page = client.get(reverse("refunds:detail", kwargs={"reference": txn.reference})).content.decode()
     assert 'data-testid="add-refund-account"' in page and "Add bank account and use it" in page
@@ -235,7 +234,7 @@ def test_buyer_adds_an_account_on_the_refund_page_and_the_receipt_shows_what_arr
 def test_the_policy_page_says_per_method_where_the_money_goes(client):
     page = client.get(reverse("pages:refund_policy"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert 'data-testid="refund-routes"' in page
-    for method, route, why, _window in policy.refund_routes_table():
+    for method, _route, why, _window in policy.refund_routes_table():
         assert str(method) in page and str(why) in page
     assert "returned to the same payment method" not in page
     assert {row[1] for row in policy.refund_routes_table()} == {str(policy.Route.SENDME_OWN_ACCOUNT.label)}

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from refunds import policy
-from refunds.policy import Document, DisputeReason, PaymentFamily, RefundCase, Route
+from refunds.policy import DisputeReason, Document, PaymentFamily, RefundCase, Route
 
 ITEM, SHIPPING, BUYER_FEE = 1_000_000, 25_000, 10_000
 HELD = ITEM + SHIPPING + BUYER_FEE

@@ -12,7 +12,6 @@ from refunds.models import RefundRequest
 from refunds.policy import Document, StaffTask
 from tests import scenarios
 from tests.disbursements.conftest import verified_bank
-from transactions import services as txn_services
 from transactions.forms import TransactionCreateForm
 from transactions.models import Status
 
@@ -85,7 +84,7 @@ def test_a_return_without_a_defect_refunds_the_item_less_the_sellers_fee_after_i
     inspection = request.documents.get(kind=Document.INSPECTION_RESULT)
     assert inspection.source == "seller" and request.status == RefundRequest.Status.IN_REVIEW
     verified_bank(buyer, number="7009990888")
-    services.refund_approve(refund_request=request, actor=finance)
+    services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
     request.refresh_from_db()
     assert request.payout.amount == txn.price - fee
 
@@ -128,6 +127,6 @@ def test_seller_fault_return_shipping_both_ways_is_paid_not_only_recorded(seller
     for kind, value in ((Document.RETURN_RECEIPT, "JNE-RETUR-1"), (Document.INSPECTION_RESULT, "Salah warna")):
         services.refund_document_add(refund_request=request, kind=kind, actor=officer, value=value)
     verified_bank(buyer, number="7009990999")
-    services.refund_approve(refund_request=request, actor=finance)
+    services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
     request.refresh_from_db()
     assert request.payout.amount == held + 30_000  # the whole entitlement goes out in the transfer

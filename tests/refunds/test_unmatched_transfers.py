@@ -85,7 +85,7 @@ def test_finance_match_it_to_the_payer_with_a_reason_and_it_is_refunded(client, 
     assert refused.value.code == "already_matched"
     # And it is paid like any other refund.
     verified_bank(buyer, number="7009990555")
-    services.refund_approve(refund_request=request, actor=finance)
+    services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
     request.refresh_from_db()
     assert request.status == RefundRequest.Status.PAYING and request.payout.amount == bill.amount
     assert not ledger_breaches()
@@ -123,7 +123,7 @@ def test_the_buyers_own_failed_payment_request_is_the_one_the_matched_money_pays
                 {"case": "failed_payment", "amount": "150.000", "description": "Terpotong tapi gagal"})
     asked = RefundRequest.objects.get()
     with pytest.raises(services.RefundError):  # nothing owed in the ledger yet
-        services.refund_approve(refund_request=asked, actor=finance)
+        services.refund_approve(refund_request=asked, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
     line = BankStatementLine.objects.create(booked_on="2026-11-25", description="CR BUDI", amount=150_000,
                                             bank_reference="BCA-777", imported_by=finance)
     matched = escrow_services.statement_line_match_and_refund(line_id=line.pk, reference=txn.reference,
@@ -132,6 +132,6 @@ def test_the_buyers_own_failed_payment_request_is_the_one_the_matched_money_pays
     matched.refresh_from_db()
     assert matched.statement_line == line and matched.status == RefundRequest.Status.IN_REVIEW
     verified_bank(buyer, number="7009990666")
-    services.refund_approve(refund_request=matched, actor=finance)
+    services.refund_approve(refund_request=matched, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
     matched.refresh_from_db()
     assert matched.status == RefundRequest.Status.PAYING

@@ -1,3 +1,7 @@
 from tests.disputes.conftest import (  # noqa: F401 - disputed transactions and staff per role
-    customer_service, disputed, finance, officer, shipped,
+    customer_service,
+    disputed,
+    finance,
+    officer,
+    shipped,
 )

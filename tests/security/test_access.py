@@ -40,8 +40,8 @@ def world(seller, buyer):
     destination = BankDestinationFactory(owner=seller)
     note = notify(event_key="sec", kind="confirmed_buyer", recipient=buyer,
                   context={"reference": txn.reference, "title": "t", "amount": "Rp 1", "seller": "s"})
-    values = {"reference": txn.reference, "pk": destination.pk, "token": "tidak-ada", "name": "20260101-000000-000000-0", "uidb64": "MQ",
-              "kind": "kuitansi", "action": "confirm"}
+    values = {"reference": txn.reference, "pk": destination.pk, "token": "tidak-ada",
+              "name": "20260101-000000-000000-0", "uidb64": "MQ", "kind": "kuitansi", "action": "confirm"}
     return txn, values, note
 
 

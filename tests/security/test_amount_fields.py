@@ -14,8 +14,8 @@ Two parts:
 """
 import datetime as dt
 import importlib
-import pkgutil
 import io
+import pkgutil
 
 import pytest
 from django import forms

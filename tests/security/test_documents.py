@@ -22,9 +22,9 @@ from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
 from payments.models import Bill
 from refunds import services as refund_services
-from refunds.services import refund_request_for_owed_payment
 from refunds.models import RefundDocument, RefundRequest
 from refunds.policy import RefundCase
+from refunds.services import refund_request_for_owed_payment
 from tests import scenarios
 from tests.disbursements.conftest import verified_bank
 from tests.disputes.conftest import pdf_bytes

@@ -12,8 +12,8 @@ from django.urls import reverse
 
 from disputes import services as dispute_services
 from tests import scenarios
-from tests.sandbox_control import operator_auth
 from tests.factories import StaffFactory
+from tests.sandbox_control import operator_auth
 from transactions.models import Status
 
 pytestmark = pytest.mark.django_db

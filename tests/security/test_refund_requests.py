@@ -9,8 +9,8 @@ from django.urls import reverse
 
 from payments.models import Bill
 from refunds import services
-from refunds.services import refund_request_for_owed_payment
 from refunds.models import RefundRequest
+from refunds.services import refund_request_for_owed_payment
 from tests import scenarios
 from transactions.models import Status
 

@@ -16,9 +16,9 @@ import requests
 from django.urls import reverse
 
 from disbursements.models import Disbursement
+from faspay import debit as faspay_protocol
 from faspay import keys, signing
 from ledger.models import Posting
-from faspay import debit as faspay_protocol
 from payments import services as payment_services
 from payments.models import Bill, ProviderNotification
 from sandbox.models import ExternalId

@@ -8,7 +8,6 @@ from disbursements.models import Disbursement, Payout
 from ledger.models import JournalEntry
 from payments.models import Bill
 from transactions.models import EscrowTransaction, Status
-
 from treasury.selectors import sla_counts
 
 from .builders import populate

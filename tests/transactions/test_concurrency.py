@@ -5,10 +5,10 @@ import pytest
 from django.core.management import call_command
 from django.db import connection, connections
 
-from ledger.models import JournalEntry
-from tests import scenarios
 from escrow import services as escrow_services
 from intrasa.errors import ServiceError
+from ledger.models import JournalEntry
+from tests import scenarios
 from transactions import services
 from transactions.models import EscrowTransaction, Status
 

@@ -11,6 +11,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from escrow import tasks as escrow_tasks
+from intrasa.wib import WIB
 from notifications.models import Notification
 from tests import scenarios
 from tests.sandbox_control import SandboxControl
@@ -20,7 +21,6 @@ from transactions.models import EscrowTransaction, Status
 from transactions.tracking import DELIVERED, IN_TRANSIT, PICKED_UP, TrackingEvent, TrackingResult
 from workdays.calendar import working_calendar
 from workdays.models import CalendarOverride
-from intrasa.wib import WIB
 
 
 @pytest.fixture(autouse=True)

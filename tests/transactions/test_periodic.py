@@ -5,9 +5,9 @@ import pytest
 from django.core.management import call_command
 from django.utils import timezone
 
+from escrow import tasks as escrow_tasks
 from notifications.models import Notification
 from tests import scenarios
-from escrow import tasks as escrow_tasks
 from transactions import tasks
 from transactions.models import EscrowTransaction, Status
 

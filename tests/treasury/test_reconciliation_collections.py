@@ -12,10 +12,10 @@ from django.core.management.base import CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from escrow import services as escrow_services
 from intrasa.wib import now_wib
 from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
-from escrow import services as escrow_services
 from payments import services as payment_services
 from payments.models import Bill, ProviderNotification
 from sandbox.models import Bill as SandboxBill

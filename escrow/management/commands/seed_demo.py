@@ -7,7 +7,6 @@ from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
-
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import PayoutDestination, User
