@@ -144,7 +144,8 @@ def test_documents_the_buyer_never_sends_pass_to_staff_after_the_limit(disputed,
 @pytest.mark.django_db
 def test_a_buyer_without_a_refund_account_is_chased_by_a_named_person(disputed, dispute_officer, finance, buyer):
     request = _refund(disputed(reason="not_received", description="Hilang"), dispute_officer)
-    services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")  # the buyer has no account yet
+    # The buyer has no account yet.
+    services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
     request.refresh_from_db()
     assert request.payout.status == "awaiting_destination"
     assert Notification.objects.filter(kind="refund_needs_account", recipient=buyer).exists()
