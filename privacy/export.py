@@ -451,6 +451,9 @@ NOT_EXPORTED: dict[str, str] = {
     "ledger.JournalEntry": "Ledger entries name only the staff member who posted a correction; the money of each "
                            "transaction is exported with the transaction, payments and payouts.",
     "disbursements.DailyLimitChange": "SendMe daily-limit changes made by finance staff: no customer data.",
+    "disbursements.RetryApproval": "A staff request, and a second staff member's decision, to retry a failed payout "
+                                   "under a new reference: names staff only; the payout itself is exported.",
+    "treasury.FaspayInvoice": "Faspay's monthly invoice to INTRASA, entered by finance staff: no customer data.",
     "treasury.WithdrawalInstruction": "Withdrawals to INTRASA's own bank accounts, prepared by finance staff.",
     "treasury.ReconciliationItem": "Differences found between INTRASA and Faspay, resolved by staff; the payments "
                                    "and payouts they concern are exported in their own sections.",

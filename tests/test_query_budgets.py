@@ -25,7 +25,7 @@ BUDGETS = {
     "faq": ("anonymous", 0),
     "refund_policy": ("anonymous", 0),
     "privacy_notice": ("anonymous", 0),
-    "dashboard": ("seller", 6),
+    "dashboard": ("seller", 7),  # with the live-status token (count and last change, one aggregate)
     "create": ("seller", 3),
     "detail_seller": ("seller", 9),
     "detail_buyer": ("buyer", 9),

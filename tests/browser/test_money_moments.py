@@ -183,7 +183,8 @@ def test_seller_cancel_and_refund_asks_first_with_the_consequence(people, faspay
     assert EscrowTransaction.objects.get(pk=txn.pk).status == Status.VERIFIED
     page.check("[data-testid=refund-understood]")
     page.click("[data-testid=refund-form] button[type=submit]")
-    page.locator("[data-testid=status]").filter(has_text="Dana dikembalikan").wait_for()
+    # "Refunded" only once the transfer arrived; until then the page says the refund is on its way.
+    page.locator("[data-testid=status]").filter(has_text="Pengembalian dana ke pembeli sedang diproses").wait_for()
     check_page(person, "refunded")
 
 
