@@ -74,6 +74,13 @@ class ServiceChangesAdmin(admin.ModelAdmin):
     delete_confirmation_template = "admin/confirm_with_reason.html"
     delete_warning = ""
 
+    def __init_subclass__(cls, **kwargs):
+        # Every subclass deletes through its service, with the reason: refused at import time,
+        # not at the first delete, when one does not say how.
+        super().__init_subclass__(**kwargs)
+        if not callable(getattr(cls, "delete_through_service", None)):
+            raise TypeError(f"{cls.__name__} must define delete_through_service(request, obj, reason)")
+
     def get_actions(self, request):
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
@@ -91,9 +98,6 @@ class ServiceChangesAdmin(admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         raise PermissionDenied
-
-    def delete_through_service(self, request, obj, reason: str) -> None:
-        raise NotImplementedError
 
     def delete_summary(self, obj) -> list[tuple[str, str]]:
         return [(str(self.opts.verbose_name).capitalize(), str(obj))]
