@@ -122,6 +122,8 @@ class Transfer(models.Model):
     description = models.CharField(max_length=200, blank=True)
     request_payload = models.JSONField(default=dict)
     refunded = models.BooleanField(default=False)
+    attempts = models.PositiveIntegerField(
+        default=1, help_text="1 + the retries accepted under the same partnerReferenceNo after a 06 Failed.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -227,6 +229,7 @@ class Fault(models.Model):
         CALLBACK_DELAY = "callback_delay", "Callback delayed N seconds"
         CALLBACK_DUPLICATE = "callback_duplicate", "Callback sent twice"
         CALLBACK_REORDER = "callback_reorder", "Callback held until the next one is sent"
+        TRANSFER_FAIL = "transfer_fail", "Accepted transfer/top-up settles as 06 Failed (once per hit)"
 
     CALLBACK_KINDS = {Kind.CALLBACK_DROP, Kind.CALLBACK_DELAY, Kind.CALLBACK_DUPLICATE,
                       Kind.CALLBACK_REORDER}

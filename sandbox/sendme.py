@@ -28,9 +28,9 @@ from django.utils import timezone
 from faspay import keys, signing
 from intrasa.wib import WIB
 
-from . import catalogue
+from . import catalogue, faults
 from .callbacks import callback_enqueue
-from .models import Callback, DepositAccount, DepositMovement, ExternalId, SandboxConfig, Transfer
+from .models import Callback, DepositAccount, DepositMovement, ExternalId, Fault, SandboxConfig, Transfer
 
 SNAP_PREFIX = "/account/v1.0/"
 AMOUNT_FORMAT = re.compile(r"^\d{1,16}\.\d{2}$")
@@ -191,18 +191,38 @@ def account_inquiry(body: dict) -> dict:
     }
 
 
+OPERATION_OF_KIND = {Transfer.Kind.BANK: "sendme.transfer-interbank", Transfer.Kind.EMONEY: "sendme.emoney/topup"}
+
+
+def _scenario(kind: str, behaviour: str) -> str:
+    """How this attempt will settle: the account's own behaviour, unless a ``transfer_fail`` fault
+    makes this one attempt end 06 Failed (a bank that rejected it today, say)."""
+    if faults.take(OPERATION_OF_KIND[kind], {Fault.Kind.TRANSFER_FAIL}):
+        return "fail"
+    return behaviour
+
+
+def _debit_deposit(account: DepositAccount, amount: int, kind: str, remark: str) -> None:
+    account.balance -= amount
+    account.save(update_fields=["balance", "updated_at"])
+    DepositMovement.objects.create(
+        account=account, direction=DepositMovement.Direction.DEBIT, amount=amount, kind=kind, remark=remark)
+
+
 def _create(kind: str, *, partner_reference_no: str, fingerprint: dict, amount: int, limit: int,
             source_no: str, behaviour: str, fields: dict, body: dict) -> Transfer:
     config = SandboxConfig.get()
     digest = _fingerprint(fingerprint)
     with transaction.atomic():
-        existing = Transfer.objects.filter(partner_reference_no=partner_reference_no).first()
+        existing = Transfer.objects.select_for_update().filter(partner_reference_no=partner_reference_no).first()
         if existing:
-            if existing.fingerprint == digest:
+            if existing.fingerprint != digest:
+                raise SnapError(404, "18", "Inconsistent Request")
+            if existing.status != "06":
                 raise SnapError(409, "01", "Duplicate partnerReferenceNo",
                                 {"partnerReferenceNo": partner_reference_no,
                                  "referenceNo": existing.reference_no})
-            raise SnapError(404, "18", "Inconsistent Request")
+            return _retry_failed(existing, behaviour=behaviour, config=config, body=body)
         if behaviour in ("invalid", "unregistered"):
             raise SnapError(404, "11", "Invalid Account")
         if amount > limit:
@@ -217,20 +237,41 @@ def _create(kind: str, *, partner_reference_no: str, fingerprint: dict, amount: 
                 transfer = Transfer.objects.create(
                     kind=kind, partner_reference_no=partner_reference_no,
                     reference_no=_new_reference_no(), fingerprint=digest, amount=amount,
-                    source_account_no=source_no, scenario=behaviour, status="03",
+                    source_account_no=source_no, scenario=_scenario(kind, behaviour), status="03",
                     status_changed_at=now,
                     settle_at=now + dt.timedelta(seconds=config.settle_delay_seconds),
                     request_payload=body, **fields)
         except IntegrityError:
             # A concurrent twin won the race on the unique partnerReferenceNo.
             raise SnapError(409, "01", "Duplicate partnerReferenceNo") from None
-        account.balance -= amount
-        account.save(update_fields=["balance", "updated_at"])
-        DepositMovement.objects.create(
-            account=account, direction=DepositMovement.Direction.DEBIT, amount=amount, kind=kind,
-            remark=f"{kind} {partner_reference_no}")
+        _debit_deposit(account, amount, kind, f"{kind} {partner_reference_no}")
         if config.settle_delay_seconds == 0:
             _advance(transfer, now=now, config=config)
+    return transfer
+
+
+def _retry_failed(transfer: Transfer, *, behaviour: str, config: SandboxConfig, body: dict) -> Transfer:
+    """Terms A / REFERENCE §2.1: a retry after a Failed (06) result uses the SAME Transaction ID.
+    The same transfer (same ``referenceNo`` **[I]**) is attempted again: accepted as 03, the
+    deposit debited again (the failure refunded it), settling like any transfer. Only a 06 reopens:
+    after 00/03/04/05 the reference stays a duplicate (409xx01). Called with the row locked."""
+    account = DepositAccount.objects.select_for_update().get(account_no=transfer.source_account_no)
+    if account.balance < transfer.amount:
+        raise SnapError(403, "14", "Insufficient Funds")
+    now = timezone.now()
+    transfer.status = "03"
+    transfer.status_changed_at = now
+    transfer.settle_at = now + dt.timedelta(seconds=config.settle_delay_seconds)
+    transfer.reverse_at = None
+    transfer.scenario = _scenario(transfer.kind, behaviour)
+    transfer.refunded = False
+    transfer.attempts += 1
+    transfer.request_payload = body
+    transfer.save()
+    _debit_deposit(account, transfer.amount, transfer.kind,
+                   f"{transfer.kind} {transfer.partner_reference_no} (retry {transfer.attempts - 1})")
+    if config.settle_delay_seconds == 0:
+        _advance(transfer, now=now, config=config)
     return transfer
 
 

@@ -141,7 +141,7 @@ def sandbox_state(limit: int = 20) -> dict:
                     "hits": f.hits} for f in Fault.objects.all()],
         "transfers": [{"partner_reference_no": t.partner_reference_no, "reference_no": t.reference_no,
                        "kind": t.kind, "amount": t.amount, "account": t.beneficiary_account_no,
-                       "status": t.status, "scenario": t.scenario}
+                       "status": t.status, "scenario": t.scenario, "attempts": t.attempts}
                       for t in Transfer.objects.all()[:limit]],
         "bills": [{"trx_id": b.trx_id, "bill_no": b.bill_no, "bill_total": b.bill_total,
                    "channel": b.payment_channel, "status": debit.current_status(b),

@@ -85,6 +85,53 @@ def test_transfer_idempotency_rules(sendme, control):
     assert control.state()["deposit"]["balance"] == 1_000_000_000 - 10_000
 
 
+def test_a_failed_transfer_is_retried_under_the_same_reference(sendme, control, live_server, received):
+    """Terms A / REFERENCE §2.1: after 06 Failed the same partnerReferenceNo may be sent again (the
+    same transfer, attempted again); before that, and after success, it stays a duplicate."""
+    control("config", settle_delay_seconds=0)
+    control("fault", kind="transfer_fail", scope="sendme.transfer-interbank", count=1)
+    callback = f"{live_server.url}/test-receiver/sendme/"
+    body = sendme.transfer_body("RETRY-1", amount="250000.00", callback=callback)
+    first = sendme.call("transfer-interbank", body)
+    assert _code(first) == "2001800" and first.json()["additionalInfo"]["latestTransactionStatus"] == "06"
+    assert control.state()["deposit"]["balance"] == 1_000_000_000  # the failure gave the money back
+    # Another amount under the failed reference is still an inconsistent request, and changes nothing.
+    other = sendme.call("transfer-interbank", sendme.transfer_body("RETRY-1", amount="250001.00", callback=callback))
+    assert other.status_code == 404 and _code(other) == "4041818"
+    again = sendme.call("transfer-interbank", body)
+    assert again.status_code == 200 and _code(again) == "2001800"
+    assert again.json()["referenceNo"] == first.json()["referenceNo"]
+    assert again.json()["additionalInfo"]["latestTransactionStatus"] == "00"
+    # Succeeded now: the same reference is a duplicate again, never a second payment.
+    third = sendme.call("transfer-interbank", body)
+    assert third.status_code == 409 and _code(third) == "4091801"
+    [transfer] = Transfer.objects.all()
+    assert transfer.status == "00" and transfer.attempts == 2
+    assert control.state()["deposit"]["balance"] == 1_000_000_000 - 250_000
+    assert sendme.transfer_status("RETRY-1").json()["latestTransactionStatus"] == "00"
+    assert [(m["json"]["originalPartnerReferenceNo"], m["json"]["latestTransactionStatus"])
+            for m in received["sendme"]] == [("RETRY-1", "06"), ("RETRY-1", "00")]
+
+
+def test_only_a_failed_transfer_reopens(sendme, control):
+    control("config", settle_delay_seconds=0)
+    pending = sendme.transfer_body("ONLY-1", account="3030303030")
+    assert sendme.call("transfer-interbank", pending).json()["additionalInfo"]["latestTransactionStatus"] == "03"
+    assert _code(sendme.call("transfer-interbank", pending)) == "4091801"  # still in process: a duplicate
+    # A failing account fails again on retry; each attempt is charged and refunded once.
+    failing = sendme.topup_body("ONLY-2", number="081200000606")
+    assert sendme.call("emoney/topup", failing).json()["additionalInfo"]["latestTransactionStatus"] == "06"
+    retried = sendme.call("emoney/topup", failing)
+    assert _code(retried) == "2003800" and retried.json()["additionalInfo"]["latestTransactionStatus"] == "06"
+    assert Transfer.objects.get(partner_reference_no="ONLY-2").attempts == 2
+    assert control.state()["deposit"]["balance"] == 1_000_000_000 - 10_000  # only the pending one holds money
+    # A retry the deposit cannot carry is refused, and the transfer stays failed.
+    control("balance", balance=0)
+    short = sendme.call("emoney/topup", failing)
+    assert short.status_code == 403 and _code(short) == "4033814"
+    assert Transfer.objects.get(partner_reference_no="ONLY-2").status == "06"
+
+
 def test_limits_and_balance(sendme, control):
     control("config", settle_delay_seconds=0)
     assert _code(sendme.call("transfer-interbank", sendme.transfer_body("LIM-1", amount="50000000.00"))) == "2001800"
