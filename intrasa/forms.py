@@ -79,3 +79,14 @@ class StaffReasonForm(forms.Form):
     """A confirmation page's one field: why."""
 
     reason = staff_reason_field()
+
+
+class IsoDateInput(forms.DateInput):
+    """A browser date picker (``<input type="date">``). Its value must be ISO ``YYYY-MM-DD`` in
+    every language: a localized default (``01-11-2026`` in Indonesian) is invalid for the
+    browser, which shows an empty required field and refuses to submit the form."""
+
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")

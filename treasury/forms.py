@@ -4,7 +4,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.validators import NON_ASCII_DIGITS_MESSAGE, clean_identity_name, has_non_ascii_digits
-from intrasa.forms import RupiahField
+from intrasa.forms import IsoDateInput, RupiahField
 from intrasa.wib import now_wib
 
 from .exports import EXPORTS
@@ -89,8 +89,8 @@ class ResolveForm(forms.Form):
 
 class ExportForm(forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Export"), choices=[(k, e.label) for k, e in EXPORTS.items()])
-    start = forms.DateField(label=gettext_lazy("From (WIB day)"), widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(label=gettext_lazy("To (WIB day, inclusive)"), widget=forms.DateInput(attrs={"type": "date"}))
+    start = forms.DateField(label=gettext_lazy("From (WIB day)"), widget=IsoDateInput())
+    end = forms.DateField(label=gettext_lazy("To (WIB day, inclusive)"), widget=IsoDateInput())
 
     MAX_DAYS = 366
 
@@ -115,13 +115,13 @@ class FaspayInvoiceForm(forms.Form):
 
     invoice_number = forms.CharField(label=gettext_lazy("Invoice number"), max_length=60)
     month = forms.DateField(label=gettext_lazy("Month invoiced (any day of it)"),
-                            widget=forms.DateInput(attrs={"type": "date"}))
+                            widget=IsoDateInput())
     transactions = forms.IntegerField(label=gettext_lazy("Transactions invoiced"), min_value=0)
     penalty = RupiahField(label=gettext_lazy("Penalty invoiced"), min_value=0, required=False)
     penalty_period_start = forms.DateField(label=gettext_lazy("Penalty period from (first month)"), required=False,
-                                           widget=forms.DateInput(attrs={"type": "date"}))
+                                           widget=IsoDateInput())
     penalty_period_end = forms.DateField(label=gettext_lazy("Penalty period to (last month)"), required=False,
-                                         widget=forms.DateInput(attrs={"type": "date"}))
+                                         widget=IsoDateInput())
     note = forms.CharField(label=gettext_lazy("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
     def clean(self):

@@ -108,3 +108,30 @@ def test_invalid_range_shows_the_form(client, finance):
     response = client.get(export_url("transactions", "2026-02-01", "2026-01-01"))
     assert response.status_code == 200 and not isinstance(response, StreamingHttpResponse)
     assert response.context["form"].errors
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_export_form_downloads_with_its_default_dates(client, finance, seller, language):
+    """What a browser submits from the untouched form: the default dates must be values an
+    ``<input type="date">`` accepts (ISO), or the browser blanks them and refuses to submit."""
+    import re
+    from html import unescape
+
+    bulk_transactions(seller, 3)
+    client.force_login(finance)
+    page = client.get(reverse("treasury:export"), HTTP_ACCEPT_LANGUAGE=language).content.decode()
+    start = page.index('<form method="get"')
+    form = page[start:page.index("</form>", start)]
+    values = {}
+    for name in ("start", "end"):
+        [tag] = re.findall(rf'<input[^>]*name="{name}"[^>]*>', form)
+        assert 'type="date"' in tag
+        values[name] = unescape(re.search(r'value="([^"]*)"', tag).group(1))
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", values[name]), tag  # what a date picker accepts
+    today = now_wib().date()
+    assert values == {"start": today.replace(day=1).isoformat(), "end": today.isoformat()}
+    kind = re.search(r'<select[^>]*name="kind"[^>]*>\s*<option value="([^"]+)"', form).group(1)
+    response = client.get(reverse("treasury:export"), {"kind": kind, **values}, HTTP_ACCEPT_LANGUAGE=language)
+    rows = read_csv(response)
+    assert kind == "transactions" and len(rows) == 1 + 3
+    assert {row[0] for row in rows[1:]} == {f"IT{i:012d}" for i in range(3)}
