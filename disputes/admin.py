@@ -11,8 +11,12 @@ import datetime as dt
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
+from django.http import Http404, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
@@ -21,11 +25,12 @@ from django.utils.translation import gettext_lazy
 from intrasa.admin import ReadOnlyAdmin, run_for_each
 from intrasa.forms import RupiahField
 from intrasa.money import format_rupiah
+from intrasa.uploads import image_thumbnail
 from intrasa.wib import format_wib
 from refunds import policy
 from refunds.policy import RefundCase
 
-from . import services
+from . import selectors, services
 from .models import Dispute, DisputeMessage, Evidence, SettlementOffer
 
 
@@ -97,10 +102,24 @@ class MessageInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+THUMBNAIL_TYPES = {"image/jpeg", "image/png", "image/webp"}
+
+
 class EvidenceInline(ReadOnlyInline):
     model = Evidence
-    fields = ("created_at", "role", "uploaded_by", "purpose", "file_link", "content_type", "size", "sha256")
+    fields = ("created_at", "role", "uploaded_by", "purpose", "thumbnail", "file_link", "content_type", "size",
+              "sha256")
     readonly_fields = fields
+
+    @admin.display(description=gettext_lazy("Preview"))
+    def thumbnail(self, obj):
+        """Photos are read at a glance; the image comes from a staff-only URL that checks who may
+        see the evidence and serves a freshly drawn JPEG, never the uploaded bytes."""
+        if obj.content_type not in THUMBNAIL_TYPES or not obj.file:
+            return "—"
+        return format_html('<a href="{}" target="_blank" rel="noopener"><img src="{}" alt="{}" loading="lazy" '
+                           'data-testid="evidence-thumbnail"></a>', obj.get_absolute_url(),
+                           reverse("admin:disputes_evidence_thumbnail", args=[obj.pk]), obj.original_name)
 
     @admin.display(description=gettext_lazy("File"))
     def file_link(self, obj):
@@ -135,9 +154,47 @@ class SplitForm(ReasonForm):
                                                      RefundCase.RETURN_SELLER_FAULT)])
 
 
+def require_early_confirmation(form: forms.Form, disputes) -> list[Dispute]:
+    """Before the seller's reply deadline a decision would come before the seller was heard: the
+    form then needs an explicit confirmation that states the deadline. Returns those disputes."""
+    early = [d for d in disputes if d.seller_may_still_reply]
+    if early:
+        deadlines = ", ".join(f"{d.escrow_transaction.reference}: {format_wib(d.seller_reply_due_at)}" for d in early)
+        form.fields["confirm_before_deadline"] = forms.BooleanField(
+            label=_("Decide now, before the seller's reply deadline (%(deadlines)s)") % {"deadlines": deadlines},
+            error_messages={"required": _("The seller may still reply until %(deadlines)s. Tick the box to decide "
+                                          "before then anyway.") % {"deadlines": deadlines}})
+    return early
+
+
 class MessageForm(forms.Form):
     body = forms.CharField(label=gettext_lazy("Message to the parties"),
                            widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+def _decide(step: str, dispute: Dispute, data: dict, user) -> None:
+    """One staff step on one dispute, through the same services the website uses."""
+    if step == "release":
+        services.dispute_resolve(dispute=dispute, staff=user, outcome=SettlementOffer.Outcome.RELEASE,
+                                 reason=data["reason"])
+    elif step == "refund":
+        services.dispute_resolve(dispute=dispute, staff=user, outcome=SettlementOffer.Outcome.REFUND,
+                                 reason=data["reason"], return_shipping=data["return_shipping"] or 0)
+    elif step == "split":
+        services.dispute_resolve(dispute=dispute, staff=user, outcome=SettlementOffer.Outcome.SPLIT,
+                                 reason=data["reason"], buyer_amount=data["buyer_amount"],
+                                 refund_case=data["refund_case"])
+    else:
+        services.dispute_post_message(dispute=dispute, author=user, body=data["body"])
+
+
+# step → (form, title, is a decision)
+STEPS = {
+    "release": (ReasonForm, gettext_lazy("Release to the seller"), True),
+    "refund": (RefundForm, gettext_lazy("Refund the buyer in full"), True),
+    "split": (SplitForm, gettext_lazy("Split between buyer and seller"), True),
+    "message": (MessageForm, gettext_lazy("Write a message to the parties"), False),
+}
 
 
 @admin.register(Dispute)
@@ -155,6 +212,7 @@ class DisputeAdmin(ReadOnlyAdmin):
                        "resolved_at", "created_at", "policy_figures", "timeline")
     fields = readonly_fields
     actions = ["release_to_seller", "refund_buyer_in_full", "split", "write_message"]
+    change_form_template = "admin/disputes/dispute/change_form.html"
 
     def has_resolve_permission(self, request):
         return request.user.is_staff and request.user.has_perm("transactions.resolve_dispute")
@@ -203,58 +261,110 @@ class DisputeAdmin(ReadOnlyAdmin):
             ((format_wib(e.created_at), e.label, e.get_actor_role_display(),
               e.actor.full_name if e.actor else "", e.reason) for e in events)))
 
+    # --- the case page: its state, and the steps where staff read it ------------------------
+
+    def get_urls(self):
+        return [
+            path("<int:pk>/resolve/<str:step>/", self.admin_site.admin_view(self.step_view),
+                 name="disputes_dispute_step"),
+            path("evidence/<int:pk>/thumbnail/", self.admin_site.admin_view(self.evidence_thumbnail_view),
+                 name="disputes_evidence_thumbnail"),
+            *super().get_urls(),
+        ]
+
+    def _step_allowed(self, request, step: str) -> bool:
+        return self.has_resolve_permission(request) if STEPS[step][2] else self.has_message_permission(request)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        dispute = self.get_object(request, object_id)
+        extra = {}
+        if dispute is not None:
+            steps = [step for step in STEPS if (dispute.is_open or not STEPS[step][2])
+                     and self._step_allowed(request, step)]
+            extra = {"dispute": dispute, "held": dispute.escrow_transaction.amount_received or 0,
+                     "steps": [(step, STEPS[step][1], reverse("admin:disputes_dispute_step", args=[dispute.pk, step]))
+                               for step in steps]}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    def step_view(self, request, pk, step):
+        """A resolve action (or a message) from the case page itself: the same forms, checks and
+        services as the list's actions, for this one dispute."""
+        if step not in STEPS:
+            raise Http404
+        if not self._step_allowed(request, step):
+            raise PermissionDenied
+        dispute = get_object_or_404(Dispute.objects.select_related("escrow_transaction"), pk=pk)
+        change_url = reverse("admin:disputes_dispute_change", args=[dispute.pk])
+        form_class, title, decision = STEPS[step]
+        if decision and not dispute.is_open:
+            self.message_user(request, _("This dispute is resolved."), messages.ERROR)
+            return redirect(change_url)
+        form = form_class(request.POST or None)
+        early = require_early_confirmation(form, [dispute]) if decision else []
+        if request.method == "POST" and form.is_valid():
+            try:
+                _decide(step, dispute, form.cleaned_data, request.user)
+            except services.DisputeError as exc:
+                form.add_error(None, exc.message)
+            else:
+                self.message_user(request, _("%(count)d dispute(s) updated.") % {"count": 1}, messages.SUCCESS)
+                return redirect(change_url)
+        return self._intermediate(request, [dispute], action=step, form=form, title=title, single=True,
+                                  early=early, back_url=change_url)
+
+    def evidence_thumbnail_view(self, request, pk):
+        """A staff-only thumbnail of an image (``refunds.access`` decides who may see evidence)."""
+        evidence = selectors.evidence_get_for_user(user=request.user, pk=pk)
+        if evidence.content_type not in THUMBNAIL_TYPES:
+            raise Http404
+        try:
+            data = image_thumbnail(evidence.file)
+        except (ValueError, OSError):
+            raise Http404 from None
+        response = HttpResponse(data, content_type="image/jpeg")
+        response["Content-Security-Policy"] = "sandbox; default-src 'none'"
+        response["X-Content-Type-Options"] = "nosniff"
+        response["Cache-Control"] = "private, no-store"
+        response["Cross-Origin-Resource-Policy"] = "same-origin"
+        return response
+
     # --- actions ---------------------------------------------------------------------------
 
-    def _intermediate(self, request, queryset, *, action, title, form, single=False):
+    def _intermediate(self, request, queryset, *, action, title, form, single=False, early=(), back_url=None):
         return TemplateResponse(request, "admin/disputes/resolve.html", {
             **self.admin_site.each_context(request), "title": title, "form": form, "action": action,
-            "disputes": queryset, "opts": self.model._meta, "single": single,
-            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+            "disputes": queryset, "opts": self.model._meta, "single": single, "early": early,
+            "back_url": back_url, "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
         })
 
     def _run(self, request, queryset, call) -> None:
         run_for_each(self, request, queryset, call, errors=(services.DisputeError,),
                      done_message=_("%(count)d dispute(s) updated."))
 
+    def _action(self, request, queryset, *, step, action, single=False):
+        form_class, title, decision = STEPS[step]
+        form = form_class(request.POST if "apply" in request.POST else None)
+        early = require_early_confirmation(form, queryset) if decision else []
+        if form.is_valid():
+            return self._run(request, queryset, lambda d: _decide(step, d, form.cleaned_data, request.user))
+        return self._intermediate(request, queryset, action=action, form=form, title=title, single=single,
+                                  early=early)
+
     @admin.action(description=gettext_lazy("Release to the seller"), permissions=["resolve"])
     def release_to_seller(self, request, queryset):
-        form = ReasonForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            return self._run(request, queryset, lambda d: services.dispute_resolve(
-                dispute=d, staff=request.user, outcome=SettlementOffer.Outcome.RELEASE,
-                reason=form.cleaned_data["reason"]))
-        return self._intermediate(request, queryset, action="release_to_seller", form=form,
-                                  title=_("Release to the seller"))
+        return self._action(request, queryset, step="release", action="release_to_seller")
 
     @admin.action(description=gettext_lazy("Refund the buyer in full"), permissions=["resolve"])
     def refund_buyer_in_full(self, request, queryset):
-        form = RefundForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            return self._run(request, queryset, lambda d: services.dispute_resolve(
-                dispute=d, staff=request.user, outcome=SettlementOffer.Outcome.REFUND,
-                reason=form.cleaned_data["reason"], return_shipping=form.cleaned_data["return_shipping"] or 0))
-        return self._intermediate(request, queryset, action="refund_buyer_in_full", form=form,
-                                  title=_("Refund the buyer in full"))
+        return self._action(request, queryset, step="refund", action="refund_buyer_in_full")
 
     @admin.action(description=gettext_lazy("Split between buyer and seller"), permissions=["resolve"])
     def split(self, request, queryset):
         if queryset.count() != 1:
             self.message_user(request, _("Split one dispute at a time."), messages.ERROR)
             return None
-        form = SplitForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            data = form.cleaned_data
-            return self._run(request, queryset, lambda d: services.dispute_resolve(
-                dispute=d, staff=request.user, outcome=SettlementOffer.Outcome.SPLIT, reason=data["reason"],
-                buyer_amount=data["buyer_amount"], refund_case=data["refund_case"]))
-        return self._intermediate(request, queryset, action="split", form=form,
-                                  title=_("Split between buyer and seller"), single=True)
+        return self._action(request, queryset, step="split", action="split", single=True)
 
     @admin.action(description=gettext_lazy("Write a message to the parties"), permissions=["message"])
     def write_message(self, request, queryset):
-        form = MessageForm(request.POST if "apply" in request.POST else None)
-        if form.is_valid():
-            return self._run(request, queryset, lambda d: services.dispute_post_message(
-                dispute=d, author=request.user, body=form.cleaned_data["body"]))
-        return self._intermediate(request, queryset, action="write_message", form=form,
-                                  title=_("Write a message to the parties"))
+        return self._action(request, queryset, step="message", action="write_message")

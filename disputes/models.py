@@ -83,6 +83,13 @@ class Dispute(ConcurrentTransitionMixin, models.Model):
         return self.status != self.Status.RESOLVED
 
     @property
+    def seller_may_still_reply(self) -> bool:
+        """Open, the seller has not answered yet, and their reply deadline has not passed: a staff
+        decision now would come before the seller was heard."""
+        return (self.status == self.Status.OPEN and self.seller_replied_at is None
+                and self.seller_reply_due_at is not None and self.seller_reply_due_at > timezone.now())
+
+    @property
     def sla_breached(self) -> bool:
         return self.is_open and self.staff_due_at is not None and self.staff_due_at < timezone.now()
 

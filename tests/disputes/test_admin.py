@@ -19,6 +19,9 @@ from .conftest import image_upload
 
 pytestmark = pytest.mark.django_db
 CHANGELIST = reverse("admin:disputes_dispute_changelist")
+# These disputes are fresh: the seller may still reply, so a decision confirms it comes before that
+# (tests/disputes/test_admin_case_page.py covers the warning itself).
+BEFORE_DEADLINE = {"confirm_before_deadline": "on"}
 
 
 @pytest.fixture(autouse=True)
@@ -67,7 +70,7 @@ def test_each_role_sees_only_its_actions(client, customer_service, officer, fina
 def test_customer_service_cannot_run_a_resolve_action(client, disputed, customer_service):
     dispute = disputed()
     client.force_login(customer_service)
-    run_action(client, "release_to_seller", dispute, reason="Coba")
+    run_action(client, "release_to_seller", dispute, reason="Coba", **BEFORE_DEADLINE)
     dispute.refresh_from_db()
     assert dispute.status == Dispute.Status.OPEN
     assert dispute.escrow_transaction.status == Status.DISPUTED
@@ -86,7 +89,7 @@ def test_release_asks_for_a_reason_and_records_the_staff_member(client, disputed
     client.force_login(officer)
     page = client.post(CHANGELIST, {"action": "release_to_seller", ACTION_CHECKBOX_NAME: [dispute.pk]})
     assert page.status_code == 200 and b'name="reason"' in page.content  # the intermediate page
-    run_action(client, "release_to_seller", dispute, reason="Bukti pengiriman lengkap")
+    run_action(client, "release_to_seller", dispute, reason="Bukti pengiriman lengkap", **BEFORE_DEADLINE)
     dispute.refresh_from_db()
     txn = dispute.escrow_transaction
     txn.refresh_from_db()
@@ -99,7 +102,7 @@ def test_release_asks_for_a_reason_and_records_the_staff_member(client, disputed
 def test_refund_in_full_from_the_admin_starts_a_refund_request(client, disputed, officer):
     dispute = disputed(reason="not_received", description="Paket hilang")
     client.force_login(officer)
-    run_action(client, "refund_buyer_in_full", dispute, reason="Kurir konfirmasi hilang")
+    run_action(client, "refund_buyer_in_full", dispute, reason="Kurir konfirmasi hilang", **BEFORE_DEADLINE)
     txn = dispute.escrow_transaction
     txn.refresh_from_db()
     assert txn.status == Status.REFUNDED
@@ -114,7 +117,7 @@ def test_split_from_the_admin_keeps_the_ledger_green(client, disputed, officer):
     txn = dispute.escrow_transaction
     client.force_login(officer)
     run_action(client, "split", dispute, reason="Diskon kesepakatan", buyer_amount="300.000",
-               refund_case="settlement")
+               refund_case="settlement", **BEFORE_DEADLINE)
     txn.refresh_from_db()
     assert txn.status == Status.CONFIRMED
     balances = transaction_balances(escrow_transaction=txn)
@@ -128,7 +131,8 @@ def test_split_from_the_admin_keeps_the_ledger_green(client, disputed, officer):
 def test_invalid_split_is_refused_with_a_message(client, disputed, officer):
     dispute = disputed()
     client.force_login(officer)
-    response = run_action(client, "split", dispute, reason="x", buyer_amount="999.999.999", refund_case="settlement")
+    response = run_action(client, "split", dispute, reason="x", buyer_amount="999.999.999", refund_case="settlement",
+                          **BEFORE_DEADLINE)
     assert "less than" in response.content.decode()
     dispute.refresh_from_db()
     assert dispute.status == Dispute.Status.OPEN
