@@ -27,7 +27,7 @@ import secrets
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import F, Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -185,6 +185,20 @@ def payout_use_destination(*, payout: Payout, destination: PayoutDestination, ac
         if destination.owner_id != payout.recipient_id or not destination.can_receive_payouts:
             raise DisbursementError(_("This account cannot receive the payout yet."), code="destination")
         return _create_parts(payout, destination, actor=actor)
+
+
+def seller_payouts_take_ready_accounts(*, limit: int = 200) -> int:
+    """Seller payouts waiting for an account whose seller's default account can now receive
+    payouts — staff approved a holder-name mismatch in the admin, say — take it. Run by the
+    dispatch beat job, so no path that makes an account usable leaves a payout waiting for good."""
+    waiting = (Payout.objects.filter(status=Payout.Status.AWAITING_DESTINATION, purpose=Payout.Purpose.SELLER_PAYOUT)
+               .select_related("recipient").order_by(F("due_at").asc(nulls_last=True), "created_at", "pk")[:limit])
+    taken = 0
+    for payout in waiting:
+        destination = _default_destination(payout.recipient)
+        if destination is not None and destination.can_receive_payouts:
+            taken += bool(payout_use_destination(payout=payout, destination=destination, actor=None))
+    return taken
 
 
 def on_destination_added(sender, *, destination_id, **kwargs) -> None:

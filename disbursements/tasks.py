@@ -21,6 +21,7 @@ def dispatch_disbursement(disbursement_id: int) -> str:
 def dispatch_due_disbursements() -> int:
     """Queued parts whose time has come (next WIB day, 05.00 after the night hold), the oldest
     promise first: the day's quota goes to the payout due soonest (a refund by its own timeline)."""
+    services.seller_payouts_take_ready_accounts()
     now = timezone.now()
     ids = list(Disbursement.objects.filter(status=Disbursement.Status.QUEUED)
                .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))

@@ -191,7 +191,7 @@ def account_inquiry(body: dict) -> dict:
     }
 
 
-OPERATION_OF_KIND = {Transfer.Kind.BANK: "sendme.transfer-interbank", Transfer.Kind.EMONEY: "sendme.emoney/topup"}
+OPERATION_OF_KIND: dict[str, str] = {Transfer.Kind.BANK: "sendme.transfer-interbank", Transfer.Kind.EMONEY: "sendme.emoney/topup"}
 
 
 def _scenario(kind: str, behaviour: str) -> str:
