@@ -64,12 +64,16 @@ def test_a_part_held_for_an_unlisted_answer_is_released_in_the_admin_with_a_reas
     assert entry.actor == payout_staff and entry.reason == "Faspay CS tiket 8812: transfer berhasil"
 
 
+@pytest.mark.parametrize("kind", ["bank", "ewallet"])
 def test_a_payout_waiting_on_a_name_mismatch_goes_out_once_staff_approve_the_name(
-        daytime, clock, fake_sendme, seller, buyer, client, payout_staff):
+        daytime, clock, fake_sendme, seller, buyer, client, payout_staff, kind):
     clock.set(at(MONDAY, 10))
-    mismatch = BankDestinationFactory(owner=seller, account_number="1212121212", is_default=True,
-                                      account_holder_name=seller.full_name, verified_name="PT NAMA LAIN SEKALI",
-                                      verification=PayoutDestination.Verification.NAME_MISMATCH)
+    where = ({"account_number": "1212121212"} if kind == "bank" else
+             {"kind": PayoutDestination.Kind.EWALLET, "bank_code": "", "account_number": "",
+              "ewallet_provider": "gpy", "ewallet_phone": "+6281234567890"})
+    mismatch = BankDestinationFactory(owner=seller, is_default=True, account_holder_name=seller.full_name,
+                                      verified_name="PT NAMA LAIN SEKALI",
+                                      verification=PayoutDestination.Verification.NAME_MISMATCH, **where)
     txn = confirm(seller, buyer, 2_000_000)
     payout = Payout.objects.get(escrow_transaction=txn)
     assert payout.status == Payout.Status.AWAITING_DESTINATION and not payout.parts.exists()
@@ -88,7 +92,7 @@ def test_a_payout_waiting_on_a_name_mismatch_goes_out_once_staff_approve_the_nam
     tasks.dispatch_due_disbursements()  # the beat job (every 30 s) gives the waiting payout its account
     payout.refresh_from_db()
     [part] = payout.parts.all()
-    assert part.destination == mismatch and part.status == Disbursement.Status.SUCCEEDED
+    assert part.destination == mismatch and part.status == Disbursement.Status.SUCCEEDED and part.kind == kind
     assert payout.status == Payout.Status.COMPLETED
     txn.refresh_from_db()
     assert txn.status == Status.DISBURSED
