@@ -25,9 +25,10 @@ LAYERS = [
     {"accounts"},
     {"ledger"},
     {"transactions"},
-    {"payments", "disbursements"},
+    {"payments", "disbursements", "paylinks"},
     {"disputes", "refunds"},
     {"pages", "documents", "treasury", "privacy", "escrow"},
+    {"milestones"},
 ]
 LAYER_OF = {app: level for level, apps in enumerate(LAYERS) for app in apps}
 # The composition root: the URL conf and the Celery app see every app by nature.

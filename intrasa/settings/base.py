@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "treasury",
     "privacy",
     "escrow",
+    "paylinks",
+    "milestones",
 ]
 
 MIDDLEWARE = [
