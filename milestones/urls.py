@@ -4,7 +4,9 @@ from . import views
 
 app_name = "milestones"
 urlpatterns = [
+    path("", views.plan_list, name="list"),
     path("baru/", views.plan_create, name="create"),
     path("<str:token>/", views.plan_detail, name="detail"),
+    path("<str:token>/buka/<int:position>/", views.plan_open, name="open"),
     path("<str:token>/<str:action>/", views.plan_act, name="act"),
 ]
