@@ -241,7 +241,8 @@ def milestone_open_refusal(*, plan: MilestonePlan, milestone: Milestone, previou
     if previous is None:
         return None
     today = today or now_wib().date()
-    previous_status = previous.escrow_transaction.status if previous.escrow_transaction_id else None
+    previous_txn = previous.escrow_transaction
+    previous_status = previous_txn.status if previous_txn is not None else None
     if previous_status in DONE_WITH or (previous_status is not None and today >= previous.due_date):
         return None
     return _("Milestone %(number)d opens when the one before it is confirmed, or on %(date)s.") % {
