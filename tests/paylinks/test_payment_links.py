@@ -212,3 +212,25 @@ def test_public_page_answers_every_case_with_a_message(client, seller, buyer, in
     services.payment_link_close(payment_link=link, seller=seller)
     assert "closed this payment link" in client.get(link.get_absolute_url()).content.decode()
     call_command("ledger_check")
+
+
+@pytest.mark.django_db
+def test_staff_see_links_and_plans_read_only(client, seller, buyer):
+    from milestones import services as milestone_services
+    from tests.factories import StaffFactory
+    from tests.milestones.conftest import propose
+
+    link = make_link(seller)
+    services.payment_link_start(payment_link=link, buyer=buyer)
+    plan = propose(seller, buyer)
+    milestone_services.milestone_plan_accept(plan=plan, buyer=buyer)
+    client.force_login(StaffFactory(is_superuser=True))
+    for url in (reverse("admin:paylinks_paymentlink_changelist"),
+                reverse("admin:paylinks_paymentlink_change", args=[link.pk]),
+                reverse("admin:milestones_milestoneplan_changelist"),
+                reverse("admin:milestones_milestoneplan_change", args=[plan.pk])):
+        response = client.get(url)
+        assert response.status_code == 200, url
+    page = client.get(reverse("admin:milestones_milestoneplan_change", args=[plan.pk])).content.decode()
+    assert plan.milestones.first().escrow_transaction.reference in page
+    assert client.get(reverse("admin:paylinks_paymentlink_add")).status_code == 403
