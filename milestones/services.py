@@ -250,10 +250,11 @@ def milestone_open_refusal(*, plan: MilestonePlan, milestone: Milestone, previou
 
 
 def milestone_open(*, plan, position: int, actor) -> EscrowTransaction:
-    """Milestone by milestone: open the next milestone for payment (either party may)."""
+    """Milestone by milestone: open the next milestone for payment (either party may; ``actor``
+    ``None`` is the periodic job ``milestones.tasks.open_due_milestones``)."""
     with transaction.atomic():
         plan = _lock(plan)
-        if plan.role_of(actor) is None:
+        if actor is not None and plan.role_of(actor) is None:
             raise MilestonePlanError(_("You are not allowed to do this on this plan."), code="forbidden")
         milestones = {m.position: m for m in plan.milestones.select_related("escrow_transaction")}
         milestone = milestones.get(position)
@@ -266,3 +267,23 @@ def milestone_open(*, plan, position: int, actor) -> EscrowTransaction:
         audit_record(actor=actor, action="milestone_plan.open", target=plan,
                      data={"milestone": position, "reference": txn.reference})
         return txn
+
+
+def milestones_due_to_open(*, today: dt.date | None = None) -> list[tuple[int, int]]:
+    """``(plan id, position)`` of the milestones (milestone by milestone) that may open now and are
+    not open: the periodic job opens them, so the buyer is asked to pay without anyone clicking."""
+    today = today or now_wib().date()
+    candidates = (Milestone.objects.filter(plan__status=MilestonePlan.Status.ACCEPTED,
+                                           plan__payment_schedule=MilestonePlan.Schedule.PER_MILESTONE,
+                                           escrow_transaction__isnull=True)
+                  .select_related("plan").order_by("plan_id", "position"))
+    due, seen = [], set()
+    for milestone in candidates:
+        if milestone.plan_id in seen:
+            continue  # one at a time: the next waits for this one
+        seen.add(milestone.plan_id)
+        previous = (Milestone.objects.select_related("escrow_transaction")
+                    .filter(plan_id=milestone.plan_id, position=milestone.position - 1).first())
+        if milestone_open_refusal(plan=milestone.plan, milestone=milestone, previous=previous, today=today) is None:
+            due.append((milestone.plan_id, milestone.position))
+    return due

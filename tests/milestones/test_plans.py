@@ -114,3 +114,19 @@ def test_the_plan_pages(client, seller, buyer, in_english):
     client.force_login(UserFactory())  # after the answer, only the parties see the plan
     assert client.get(plan.get_absolute_url()).status_code == 404
     assert client.get(reverse("milestones:detail", args=["nope"])).status_code == 404
+
+
+def test_the_periodic_job_opens_the_next_milestone_once_the_previous_is_confirmed(seller, buyer):
+    from milestones import tasks
+
+    plan = propose(seller, buyer, schedule="per_milestone", amounts=(1_000_000, 1_000_000, 1_000_000))
+    services.milestone_plan_accept(plan=plan, buyer=buyer)
+    assert tasks.open_due_milestones() == 0  # the first is open, unpaid: nothing else is due
+    first = plan.milestones.get(position=1).escrow_transaction
+    confirm_by_transfer(first, buyer)
+    assert tasks.open_due_milestones() == 1
+    assert tasks.open_due_milestones() == 0  # once; the third waits for the second
+    second = plan.milestones.get(position=2).escrow_transaction
+    assert second.buyer == buyer and second.is_accepted and second.status == Status.CREATED
+    assert plan.milestones.get(position=3).escrow_transaction_id is None
+    assert AuditEntry.objects.filter(action="milestone_plan.open", actor=None).count() == 1
