@@ -22,6 +22,9 @@ Proposal → acceptance → milestones opened:
     opened (by either party, on the plan's page: ``milestone_open``) once the previous milestone
     was confirmed (or has otherwise closed), or once the previous milestone's due date has come.
 
+* A milestone whose transaction ended unpaid (its payment window ran out, or it was cancelled
+  before payment) can be opened again by either party: a new transaction takes its place on the
+  plan, the old one stays closed with its own timeline.
 * From there each milestone lives its own life: the seller delivers it (``transaction_ship`` with a
   delivery note), the buyer inspects, confirms (``escrow_confirm``) or disputes it, or it is
   auto-confirmed when its inspection period ends (``escrow_auto_confirm``); its payout or refund is
@@ -59,6 +62,9 @@ from .models import Milestone, MilestonePlan
 MIN_MILESTONES, MAX_MILESTONES = 2, 10
 # A milestone's transaction in one of these lets the next one open (milestone by milestone).
 DONE_WITH = frozenset({Status.CONFIRMED, Status.DISBURSED, Status.REFUNDED})
+# A milestone whose transaction ended unpaid (the payment window ran out, or it was cancelled before
+# payment) can be opened again: a new transaction replaces it on the plan; the old one stays closed.
+ENDED_UNPAID = frozenset({Status.CANCELLED, Status.EXPIRED})
 
 
 class MilestonePlanError(ServiceError):
@@ -236,10 +242,11 @@ def milestone_open_refusal(*, plan: MilestonePlan, milestone: Milestone, previou
     """Why the milestone cannot be opened now (a message), or ``None``."""
     if plan.status != MilestonePlan.Status.ACCEPTED:
         return _("The buyer has not accepted the plan.")
-    if milestone.escrow_transaction_id is not None:
+    current = milestone.escrow_transaction
+    if current is not None and current.status not in ENDED_UNPAID:
         return _("This milestone is already open.")
-    if previous is None:
-        return None
+    if previous is None or plan.payment_schedule == MilestonePlan.Schedule.UPFRONT:
+        return None  # the first, or an up-front milestone whose transaction ended unpaid: open it again
     today = today or now_wib().date()
     previous_txn = previous.escrow_transaction
     previous_status = previous_txn.status if previous_txn is not None else None

@@ -52,7 +52,7 @@ def _rows(plan, role):
     for index, milestone in enumerate(milestones):
         txn = milestone.escrow_transaction
         previous = milestones[index - 1] if index else None
-        openable = (txn is None and plan.status == MilestonePlan.Status.ACCEPTED and role is not None
+        openable = (role is not None and (txn is None or txn.status in services.ENDED_UNPAID)
                     and services.milestone_open_refusal(plan=plan, milestone=milestone, previous=previous) is None)
         rows.append({"milestone": milestone, "txn": txn,
                      "status": progress.status_label(txn) if txn else _("Not open yet"),

@@ -130,3 +130,22 @@ def test_the_periodic_job_opens_the_next_milestone_once_the_previous_is_confirme
     assert second.buyer == buyer and second.is_accepted and second.status == Status.CREATED
     assert plan.milestones.get(position=3).escrow_transaction_id is None
     assert AuditEntry.objects.filter(action="milestone_plan.open", actor=None).count() == 1
+
+
+def test_a_milestone_that_expired_unpaid_can_be_opened_again(seller, buyer, client):
+    from transactions import services as transaction_services
+
+    plan = propose(seller, buyer, schedule="upfront", amounts=(1_000_000, 1_000_000))
+    services.milestone_plan_accept(plan=plan, buyer=buyer)
+    second = plan.milestones.get(position=2).escrow_transaction
+    with pytest.raises(services.MilestonePlanError):
+        services.milestone_open(plan=plan, position=2, actor=buyer)  # open and payable: nothing to do
+    transaction_services.transaction_expire(escrow_transaction=second)
+    client.force_login(buyer)
+    assert 'data-testid="open-milestone"' in client.get(plan.get_absolute_url()).content.decode()
+    client.post(reverse("milestones:open", args=[plan.token, 2]))
+    again = plan.milestones.get(position=2).escrow_transaction
+    assert again.pk != second.pk and again.status == Status.CREATED and again.is_accepted
+    assert again.fee_amount == second.fee_amount and again.amount_due == second.amount_due
+    second.refresh_from_db()
+    assert second.status == Status.EXPIRED
