@@ -6,8 +6,7 @@ Proposal → acceptance → milestones opened:
 * ``milestone_plan_propose`` — the seller proposes 2–10 milestones (title, amount, due date) for a
   service, with the buyer's email, who pays the fee and how the buyer pays: **up front** or
   **milestone by milestone**. The fee is computed once on the whole value and split
-  (``milestones.fees``). The seller shares the plan's page with the buyer (like an invitation by
-  phone: no email is sent by INTRASA).
+  (``milestones.fees``). INTRASA emails the buyer the plan's page (the seller can share it too).
 * ``milestone_plan_accept`` — the buyer (the verified account of the invited email) accepts the
   whole plan once. Milestones are *opened*: each opened milestone becomes an escrow transaction
   through ``transaction_create`` (category service, the milestone's amount, its fee share) and
@@ -51,6 +50,7 @@ from intrasa import locks
 from intrasa.errors import ServiceError
 from intrasa.money import check_rupiah_range, format_rupiah
 from intrasa.wib import now_wib
+from notifications.services import notify
 from transactions import services as transaction_services
 from transactions.fees import FeeQuote, FeeScheduleError
 from transactions.models import Category, EscrowTransaction, FeePayerChoice, Status
@@ -138,6 +138,10 @@ def milestone_plan_propose(*, seller, buyer_email: str, title: str, description:
                       due_date=item["due_date"], fee_amount=part.fee, buyer_fee=part.buyer_fee,
                       seller_fee=part.seller_fee)
             for index, (item, part) in enumerate(zip(milestones, quote.parts, strict=True), start=1)])
+        notify(event_key=f"plan:{plan.token}:proposed", kind="milestone_plan_proposed", email=buyer_email,
+               context={"seller": seller.full_name, "title": plan.title, "count": len(milestones),
+                        "amount": format_rupiah(plan.buyer_pays)},
+               link=plan.get_absolute_url())
         audit_record(actor=seller, action="milestone_plan.propose", target=plan,
                      data={"total": plan.total, "fee": plan.fee_amount, "milestones": len(milestones),
                            "schedule": payment_schedule})

@@ -7,6 +7,7 @@ from django.urls import reverse
 from audit.models import AuditEntry
 from milestones import services
 from milestones.models import Milestone, MilestonePlan
+from notifications.models import Notification
 from tests.factories import UserFactory
 from transactions.models import Category, EscrowTransaction, Status
 
@@ -19,6 +20,9 @@ def test_upfront_acceptance_opens_every_milestone_with_its_fee_share(seller, buy
     plan = propose(seller, buyer, amounts=(1_500_000, 2_000_000, 2_500_000))
     assert (plan.total, plan.fee_amount) == (6_000_000, 30_000)  # 0,5 % of the whole, at least Rp 25.000
     assert [m.fee_amount for m in plan.milestones.all()] == [7_500, 10_000, 12_500]
+    invitation = Notification.objects.get(kind="milestone_plan_proposed")
+    assert invitation.email == buyer.email and invitation.link == plan.get_absolute_url()
+    assert "Rp 6.030.000" in invitation.subject and "Tahap" not in invitation.subject
     services.milestone_plan_accept(plan=plan, buyer=buyer)
     plan.refresh_from_db()
     assert plan.status == MilestonePlan.Status.ACCEPTED and plan.buyer == buyer
