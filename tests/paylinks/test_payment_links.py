@@ -235,3 +235,16 @@ def test_staff_see_links_and_plans_read_only(client, seller, buyer):
     page = client.get(reverse("admin:milestones_milestoneplan_change", args=[plan.pk])).content.decode()
     assert plan.milestones.first().escrow_transaction.reference in page
     assert client.get(reverse("admin:paylinks_paymentlink_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_a_link_whose_seller_is_no_longer_verified_says_so(client, seller, buyer, in_english):
+    link = make_link(seller)
+    type(seller).objects.filter(pk=seller.pk).update(email_verified_at=None)
+    client.force_login(buyer)
+    page = client.get(link.get_absolute_url())
+    assert page.status_code == 200 and "account is not verified" in page.content.decode()
+    with pytest.raises(services.PaymentLinkError) as refused:
+        services.payment_link_start(payment_link=link, buyer=buyer)
+    assert refused.value.code == "seller_unverified"
+    assert not EscrowTransaction.objects.exists()
