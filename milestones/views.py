@@ -1,13 +1,16 @@
 """Pages of milestone plans. Thin: forms in, services called, messages out."""
+from csp.decorators import csp_exempt
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from documents.rendering import RENDERS_PER_USER, RenderLimitReached, cached_pdf
 from transactions import progress
 from transactions.forms import ReasonForm
 from transactions.models import Status
@@ -112,3 +115,26 @@ def plan_open(request, token, position):
     else:
         messages.success(request, _("Milestone opened for payment: %(reference)s.") % {"reference": txn.reference})
     return redirect(plan)
+
+
+@csp_exempt()
+@never_cache
+@login_required
+@require_GET
+def plan_pdf(request, token):
+    """The plan as a PDF for the parties: every milestone with its reference, amount, fee share and status
+    (``documents.rendering``: rendered once per content, counted against the reader's limit)."""
+    plan = selectors.plan_get_for_viewer(token=token, user=request.user)
+    role = plan.role_of(request.user)
+    if role is None:
+        raise Http404
+    try:
+        pdf = cached_pdf("milestones/plan_pdf.html", {"plan": plan, "rows": _rows(plan, None)},
+                         language=request.user.preferred_language, user=request.user)
+    except RenderLimitReached:
+        response = HttpResponse(_("Too many documents at once; please try again in a few minutes."), status=429)
+        response["Retry-After"] = str(RENDERS_PER_USER.window)
+        return response
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="INTRASA-termin-{plan.pk}.pdf"'
+    return response

@@ -153,3 +153,21 @@ def test_a_milestone_that_expired_unpaid_can_be_opened_again(seller, buyer, clie
     assert again.fee_amount == second.fee_amount and again.amount_due == second.amount_due
     second.refresh_from_db()
     assert second.status == Status.EXPIRED
+
+
+def test_the_plan_pdf_lists_every_milestone(client, seller, buyer, stranger):
+    plan = propose(seller, buyer)
+    services.milestone_plan_accept(plan=plan, buyer=buyer)
+    client.force_login(buyer)
+    response = client.get(reverse("milestones:pdf", args=[plan.token]))
+    assert response.status_code == 200 and response.content.startswith(b"%PDF")
+    from django.template.loader import render_to_string
+
+    from milestones.views import _rows
+
+    plan = MilestonePlan.objects.get(pk=plan.pk)
+    html = render_to_string("milestones/plan_pdf.html", {"plan": plan, "rows": _rows(plan, None), "issued_at": None})
+    for milestone in plan.milestones.select_related("escrow_transaction"):
+        assert milestone.escrow_transaction.reference in html and milestone.title in html
+    client.force_login(stranger)
+    assert client.get(reverse("milestones:pdf", args=[plan.token])).status_code == 404
