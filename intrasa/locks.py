@@ -4,7 +4,7 @@ Every service that changes money or state locks the rows it changes inside its
 ``transaction.atomic()`` block, through these functions. Within one database transaction locks are
 taken in this order, and never backwards:
 
-    person (user) → escrow transaction → bill → dispute → settlement offer → refund request
+    payment link → milestone plan → person (user) → escrow transaction → bill → dispute → settlement offer → refund request
     → payout → payout part (disbursement) → payout destination → every other row
 
 "Every other row" (a notification being sent, a withdrawal instruction, a personal-data export, a
@@ -31,6 +31,10 @@ from django.db.models import Model, QuerySet
 
 # Lower ranks are locked first.
 LOCK_ORDER = (
+    # A payment link and a milestone plan are locked before the transactions they start: creating a
+    # transaction locks its seller (the daily limit), so what gates the creation comes first.
+    "paylinks.PaymentLink",
+    "milestones.MilestonePlan",
     "accounts.User",
     "transactions.EscrowTransaction",
     "payments.Bill",

@@ -16,6 +16,8 @@ urlpatterns = [
     # The escrow flows' actions first: they take their paths before the apps' generic patterns.
     path("", include("escrow.urls")),
     path("transaksi/", include("transactions.urls")),
+    path("tautan/", include("paylinks.urls")),
+    path("termin/", include("milestones.urls")),
     path("pembayaran/", include("payments.urls")),
     path("pencairan/", include("disbursements.urls")),
     path("notifikasi/", include("notifications.urls")),

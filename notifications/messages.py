@@ -235,4 +235,9 @@ MESSAGES = {
         _("The email address of your INTRASA account was changed to {masked} on {at}. From now on you log in "
           "with the new address. If this was not you, contact customer service on WhatsApp 0813-9800-9700 at once."),
     ),
+    "milestone_plan_proposed": (
+        _("You are invited to a milestone plan on INTRASA ({amount})"),
+        _("{seller} proposed \"{title}\" in {count} milestones, {amount} in total, and invited you as the buyer. "
+          "Review the milestones, their amounts and due dates, then accept or decline the plan."),
+    ),
 }

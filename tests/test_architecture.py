@@ -25,15 +25,17 @@ LAYERS = [
     {"accounts"},
     {"ledger"},
     {"transactions"},
-    {"payments", "disbursements"},
+    {"payments", "disbursements", "paylinks"},
     {"disputes", "refunds"},
     {"pages", "documents", "treasury", "privacy", "escrow"},
+    {"milestones"},
 ]
 LAYER_OF = {app: level for level, apps in enumerate(LAYERS) for app in apps}
 # The composition root: the URL conf and the Celery app see every app by nature.
 ROOT_MODULES = {"intrasa/urls.py", "intrasa/celery.py", "intrasa/wsgi.py", "intrasa/asgi.py"}
 # Money objects whose status only a transition may change.
-STATE_MACHINES = {"EscrowTransaction", "Bill", "Payout", "Disbursement", "RefundRequest", "Dispute"}
+STATE_MACHINES = {"EscrowTransaction", "Bill", "Payout", "Disbursement", "RefundRequest", "Dispute",
+                  "PaymentLink", "MilestonePlan"}
 # Steps that move escrow money onward, and the only modules that may call them.
 ONWARD_STEPS = {"transaction_confirm", "transaction_auto_confirm", "transaction_resolve_release",
                 "transaction_resolve_split", "transaction_refund", "transaction_open_dispute"}
@@ -193,7 +195,7 @@ def test_onward_money_steps_are_called_only_by_their_flows():
 
 
 @pytest.mark.parametrize("label", ["transactions.EscrowTransaction", "payments.Bill", "refunds.RefundRequest",
-                                   "disputes.Dispute"])
+                                   "disputes.Dispute", "paylinks.PaymentLink", "milestones.MilestonePlan"])
 def test_graph_transitions_draws_each_state_machine(label):
     from io import StringIO
 

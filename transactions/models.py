@@ -346,6 +346,8 @@ ACTION_LABELS = {
     "courier_in_transit": _("Courier: in transit"),
     "courier_delivered": _("Courier: delivered"),
     "shipping_reminder": _("Reminder sent to ship"),
+    "payment_link": _("Started by the buyer from the seller's payment link"),
+    "milestone_plan": _("Milestone of a plan the buyer accepted"),
 }
 
 

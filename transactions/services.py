@@ -38,7 +38,7 @@ from workdays.calendar import working_calendar
 
 from . import delivery, tracking
 from .delivery import DeliverySource
-from .fees import FeeScheduleError, fee_quote
+from .fees import FeeQuote, FeeScheduleError, fee_quote
 from .models import Category, EscrowTransaction, Status, TransactionEvent
 from .references import generate_reference
 
@@ -125,9 +125,15 @@ def transaction_create(
     *, seller, title: str, description: str, category: str, price: int, shipping_cost: int,
     fee_payer: str, inspection_days: int, shipping_days: int, buyer_email: str = "",
     buyer_phone: str = "", accepts_returns: bool = False, restocking_fee_basis_points: int = 0,
-    is_licence_or_voucher: bool = False,
+    is_licence_or_voucher: bool = False, send_invitation: bool = True, quote: FeeQuote | None = None,
 ) -> EscrowTransaction:
-    """The seller creates a transaction and invites the buyer (FAQ step 1)."""
+    """The seller creates a transaction and invites the buyer (FAQ step 1).
+
+    Two callers create a transaction for a buyer who is already there and accepts at once, in the
+    same database transaction: a payment link (``paylinks``) and a milestone plan (``milestones``).
+    They pass ``send_invitation=False`` (no invitation email to the person who is acting) and the
+    plan passes ``quote``, the milestone's share of the fee computed once on the plan's whole value
+    (``milestones.fees``), instead of a fee of its own."""
     if not check_rupiah_range(price, minimum=settings.INTRASA_MIN_TRANSACTION_AMOUNT,
                               maximum=settings.INTRASA_MAX_TRANSACTION_AMOUNT):
         raise TransactionActionError(
@@ -164,10 +170,13 @@ def transaction_create(
     buyer_email = canonical_email(buyer_email)
     if buyer_email and buyer_email == canonical_email(seller.email):
         raise TransactionActionError(_("You cannot invite yourself as the buyer."), code="self_dealing")
-    try:
-        quote = fee_quote(price=price, shipping_cost=shipping_cost, fee_payer=fee_payer)
-    except FeeScheduleError as exc:
-        raise TransactionActionError(str(exc), code="fee") from exc
+    if quote is None:
+        try:
+            quote = fee_quote(price=price, shipping_cost=shipping_cost, fee_payer=fee_payer)
+        except FeeScheduleError as exc:
+            raise TransactionActionError(str(exc), code="fee") from exc
+    elif (quote.price, quote.shipping_cost) != (price, shipping_cost) or quote.seller_fee >= quote.value:
+        raise TransactionActionError(_("Please try again."), code="fee")
 
     now = timezone.now()
     for _attempt in range(5):
@@ -187,7 +196,7 @@ def transaction_create(
                 )
                 transaction_record_event(txn, action="created", actor=seller, role=Role.SELLER, to_status=txn.status,
                        data={"amount_due": txn.amount_due, "fee": txn.fee_amount})
-                if buyer_email:
+                if buyer_email and send_invitation:
                     notify(
                         event_key=f"txn:{txn.reference}:invitation", kind="invitation", email=buyer_email,
                         context=_context(txn, deadline=format_wib(txn.invitation_expires_at)),

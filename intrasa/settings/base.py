@@ -63,6 +63,8 @@ INSTALLED_APPS = [
     "treasury",
     "privacy",
     "escrow",
+    "paylinks",
+    "milestones",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +209,10 @@ CELERY_BEAT_SCHEDULE = {
     "transactions-poll-tracking": {
         "task": "transactions.tasks.poll_courier_tracking",
         "schedule": 1800.0,
+    },
+    "milestones-open-due": {
+        "task": "milestones.tasks.open_due_milestones",
+        "schedule": 300.0,
     },
     "escrow-auto-confirm": {
         "task": "escrow.tasks.auto_confirm_due_transactions",

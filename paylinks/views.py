@@ -1,0 +1,133 @@
+"""The seller's payment links and their public page. Thin: forms in, services called, messages out.
+
+A link that cannot start a transaction (unknown, paused, closed, used up, its seller unverified)
+answers with a page that says so in the visitor's language: 404 for an unknown token, 200 with the
+reason otherwise (the offer is still shown, without the button)."""
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from intrasa.money import format_rupiah
+from intrasa.qr import qr_png, qr_svg
+
+from . import selectors, services
+from .forms import LimitForm, PaymentLinkForm
+
+
+@login_required
+@require_GET
+def link_list(request):
+    return render(request, "paylinks/list.html", {"links": selectors.payment_link_list_for_seller(seller=request.user)})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def link_create(request):
+    form = PaymentLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            link = services.payment_link_create(seller=request.user, **form.cleaned_data)
+        except services.PaymentLinkError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, _("Payment link created. Share it in your chats or your bio."))
+            return redirect("paylinks:manage", token=link.token)
+    return render(request, "paylinks/create.html", {
+        "form": form, "needs_verification": not request.user.is_email_verified})
+
+
+def _share(request, link) -> dict:
+    url = request.build_absolute_uri(link.get_absolute_url())
+    quote = services.payment_link_quote(link)
+    facts = {"title": link.title, "amount": format_rupiah(quote.buyer_pays if quote else link.value), "url": url,
+             "seller": link.seller.full_name}
+    message = _("%(title)s, %(amount)s. Pay safely through INTRASA escrow: your money is held until you receive "
+                "the item. %(url)s") % facts
+    return {"link_url": url, "share_message": message}
+
+
+@require_http_methods(["GET", "POST"])
+def public(request, token):
+    link = selectors.payment_link_get_public(token=token)
+    if link is None:
+        return render(request, "paylinks/unknown.html", status=404)
+    if request.method == "POST":
+        if not request.user.is_authenticated:
+            return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.path})}")
+        try:
+            txn = services.payment_link_start(payment_link=link, buyer=request.user)
+        except services.PaymentLinkError as exc:
+            messages.error(request, exc.message)
+            return redirect(request.path)
+        messages.success(request, _("Your transaction %(reference)s has started with the seller's terms. Please pay "
+                                    "before the deadline.") % {"reference": txn.reference})
+        return redirect(txn)
+    refusal = services.payment_link_refusal(payment_link=link, user=request.user)
+    return render(request, "paylinks/public.html", {
+        "link": link, "quote": services.payment_link_quote(link),
+        "refusal_code": refusal[0] if refusal else "", "refusal": refusal[1] if refusal else "",
+    })
+
+
+@login_required
+@require_GET
+def manage(request, token):
+    link = selectors.payment_link_get_for_seller(seller=request.user, token=token)
+    share = _share(request, link)
+    return render(request, "paylinks/manage.html", {
+        "link": link, "quote": services.payment_link_quote(link), **share,
+        "qr": qr_svg(share["link_url"], size_mm=50),
+        "refusal": services.payment_link_refusal(payment_link=link),
+        "limit_form": LimitForm(initial={"max_transactions": link.max_transactions}),
+        "transactions": selectors.payment_link_transactions(payment_link=link)[:100],
+    })
+
+
+ACTIONS = {
+    "pause": (services.payment_link_pause, gettext_lazy("Link paused: nobody can start a transaction with it until you resume.")),
+    "resume": (services.payment_link_resume, gettext_lazy("Link active again.")),
+    "close": (services.payment_link_close, gettext_lazy("Link closed. Transactions it started go on as before.")),
+}
+
+
+@login_required
+@require_POST
+def act(request, token, action):
+    link = selectors.payment_link_get_for_seller(seller=request.user, token=token)
+    try:
+        if action == "limit":
+            form = LimitForm(request.POST)
+            if not form.is_valid():
+                for error in form.errors.get("max_transactions", []):
+                    messages.error(request, error)
+                return redirect("paylinks:manage", token=link.token)
+            services.payment_link_set_limit(payment_link=link, seller=request.user,
+                                            max_transactions=form.cleaned_data["max_transactions"])
+            messages.success(request, _("Limit saved."))
+        elif action in ACTIONS:
+            service, done = ACTIONS[action]
+            service(payment_link=link, seller=request.user)
+            messages.success(request, str(done))
+        else:
+            raise Http404
+    except services.PaymentLinkError as exc:
+        messages.error(request, exc.message)
+    return redirect("paylinks:manage", token=link.token)
+
+
+@require_GET
+def qr_png_download(request, token):
+    """The link as a QR code (PNG) to print: a price tag, a market stall, a flyer."""
+    link = selectors.payment_link_get_public(token=token)
+    if link is None:
+        return render(request, "paylinks/unknown.html", status=404)
+    response = HttpResponse(qr_png(request.build_absolute_uri(link.get_absolute_url()), box_size=16),
+                            content_type="image/png")
+    response["Content-Disposition"] = f'attachment; filename="intrasa-link-{link.token}.png"'
+    return response
