@@ -3,11 +3,17 @@
 Every test runs under the network guard (``tests/network_guard.py``): a provider, HTTP or SMTP
 call made inside an open ``transaction.atomic()`` block fails the test."""
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from tests.factories import UserFactory
 from tests.network_guard import pytest_configure, pytest_runtest_call  # noqa: F401 - pytest hooks
 
 PASSWORD = "rahasia-yang-kuat-123"
+
+# Property tests check what is true, not how fast: Hypothesis' default 200 ms deadline per example
+# fails a pure function on a loaded 2-core CI machine. Speed is measured in `make bench` instead.
+hypothesis_settings.register_profile("intrasa", deadline=None)
+hypothesis_settings.load_profile("intrasa")
 
 
 def pytest_collection_modifyitems(items):
