@@ -27,7 +27,7 @@ from intrasa.errors import ServiceError
 from intrasa.money import BIGINT_MAX
 from intrasa.ratelimit import PARTNER_API
 from transactions.forms import ReasonForm, TransactionCreateForm
-from transactions.models import Status
+from transactions.models import Status as TransactionStatus
 from transactions.services import invitation_path
 
 from . import selectors, services
@@ -110,6 +110,13 @@ class PartnerAPI(NinjaAPI):
 
 
 class ApiKeyAuth(HttpBearer):
+    """The key, its rate limit, then its scope: all before the body is read, so a key without the
+    scope learns nothing about the endpoint's input."""
+
+    def __init__(self, scope: str | None = None):
+        super().__init__()
+        self.scope = scope
+
     def authenticate(self, request, token):
         key = services.api_key_authenticate(raw_key=token)
         if key is None:
@@ -121,6 +128,9 @@ class ApiKeyAuth(HttpBearer):
         request.partner_ratelimit = (PARTNER_API.limit, max(0, PARTNER_API.limit - count), reset)
         if count > PARTNER_API.limit:
             raise RateLimited(reset)
+        if self.scope is not None and self.scope not in key.scopes:
+            raise services.PartnerError(_("This API key lacks the scope %(scope)s.") % {"scope": self.scope},
+                                        code="insufficient_scope", status=403)
         return key
 
 
@@ -210,11 +220,6 @@ def _refuse(status: int, code: str, message: str):
 
 def _key(request) -> ApiKey:
     return request.auth
-
-
-def _require_scope(request, scope: str) -> None:
-    if scope not in _key(request).scopes:
-        _refuse(403, "insufficient_scope", _("This API key lacks the scope %(scope)s.") % {"scope": scope})
 
 
 def _check_idempotency_key(key: str | None) -> str:
@@ -436,9 +441,8 @@ def _link_body(link) -> dict:
 
 
 @api.post("/links/exchange", response={200: LinkOut, **ERRORS}, tags=["links"],
-          summary="Exchange an authorization code for the seller's link id")
+          summary="Exchange an authorization code for the seller's link id", auth=ApiKeyAuth(SCOPE_TRANSACTIONS_WRITE))
 def exchange_code(request, response: HttpResponse, payload: ExchangeIn, idempotency_key: str | None = IDEMPOTENCY_KEY):
-    _require_scope(request, SCOPE_TRANSACTIONS_WRITE)
     partner = _key(request).partner
 
     def work():
@@ -449,9 +453,9 @@ def exchange_code(request, response: HttpResponse, payload: ExchangeIn, idempote
     return _idempotent(request, response, idempotency_key, payload.model_dump(), work)
 
 
-@api.get("/links/{link_id}", response={200: LinkOut, **ERRORS}, tags=["links"], summary="A seller link and its scopes")
+@api.get("/links/{link_id}", response={200: LinkOut, **ERRORS}, tags=["links"], summary="A seller link and its scopes",
+         auth=ApiKeyAuth(SCOPE_TRANSACTIONS_READ))
 def link_detail(request, link_id: uuid.UUID):
-    _require_scope(request, SCOPE_TRANSACTIONS_READ)
     link = selectors.link_get(partner=_key(request).partner, public_id=link_id)
     if link is None:
         _refuse(404, "link_not_found", _("Unknown link."))
@@ -478,10 +482,10 @@ def _form_details(form) -> list[dict]:
 
 
 @api.post("/transactions", response={201: TransactionOut, **ERRORS}, tags=["transactions"],
-          summary="Create a transaction for a linked seller (the buyer is invited by INTRASA)")
+          summary="Create a transaction for a linked seller (the buyer is invited by INTRASA)",
+          auth=ApiKeyAuth(SCOPE_TRANSACTIONS_WRITE))
 def transaction_create(request, response: HttpResponse, payload: TransactionIn,
                        idempotency_key: str | None = IDEMPOTENCY_KEY):
-    _require_scope(request, SCOPE_TRANSACTIONS_WRITE)
     _check_idempotency_key(idempotency_key)
     data = payload.model_dump()
     form = TransactionCreateForm({
@@ -510,7 +514,7 @@ def transaction_create(request, response: HttpResponse, payload: TransactionIn,
 
 
 class TransactionFilters(Schema):
-    status: Literal[tuple(Status.values)] | None = None  # type: ignore[valid-type]
+    status: Literal[tuple(TransactionStatus.values)] | None = None  # type: ignore[valid-type]
     created_after: dt.datetime | None = Field(None, description="Inclusive, ISO 8601 with a time zone.")
     created_before: dt.datetime | None = Field(None, description="Exclusive, ISO 8601 with a time zone.")
     cursor: str | None = Field(None, max_length=200, description="next_cursor of the previous page.")
@@ -518,9 +522,8 @@ class TransactionFilters(Schema):
 
 
 @api.get("/transactions", response={200: TransactionPage, **ERRORS}, tags=["transactions"],
-         summary="List this partner's transactions, newest first")
+         summary="List this partner's transactions, newest first", auth=ApiKeyAuth(SCOPE_TRANSACTIONS_READ))
 def transaction_list(request, filters: Query[TransactionFilters]):
-    _require_scope(request, SCOPE_TRANSACTIONS_READ)
     for stamp in (filters.created_after, filters.created_before):
         if stamp is not None and stamp.tzinfo is None:
             _refuse(422, "invalid_request", _("Give dates with a time zone, e.g. 2026-11-28T10:00:00+07:00."))
@@ -534,16 +537,15 @@ def transaction_list(request, filters: Query[TransactionFilters]):
 
 
 @api.get("/transactions/{reference}", response={200: TransactionOut, **ERRORS}, tags=["transactions"],
-         summary="One transaction")
+         summary="One transaction", auth=ApiKeyAuth(SCOPE_TRANSACTIONS_READ))
 def transaction_detail(request, reference: str):
-    _require_scope(request, SCOPE_TRANSACTIONS_READ)
     return Status(200, transaction_body(_own_transaction(request, reference)))
 
 
 @api.get("/transactions/{reference}/timeline", response={200: list[TimelineEntry], **ERRORS},
-         tags=["transactions"], summary="The transaction's timeline (no personal data)")
+         tags=["transactions"], summary="The transaction's timeline (no personal data)",
+         auth=ApiKeyAuth(SCOPE_TRANSACTIONS_READ))
 def transaction_timeline(request, reference: str):
-    _require_scope(request, SCOPE_TRANSACTIONS_READ)
     bound = _own_transaction(request, reference)
     return Status(200, [{"action": event.action, "label": event.label, "from_status": event.from_status or None,
                          "to_status": event.to_status or None, "role": event.actor_role, "at": event.created_at}
@@ -551,17 +553,15 @@ def transaction_timeline(request, reference: str):
 
 
 @api.get("/transactions/{reference}/links", response={200: Links, **ERRORS}, tags=["transactions"],
-         summary="The buyer-facing links to show on your site")
+         summary="The buyer-facing links to show on your site", auth=ApiKeyAuth(SCOPE_TRANSACTIONS_READ))
 def transaction_links(request, reference: str):
-    _require_scope(request, SCOPE_TRANSACTIONS_READ)
     return Status(200, transaction_body(_own_transaction(request, reference))["links"])
 
 
 @api.post("/transactions/{reference}/cancel", response={200: TransactionOut, **ERRORS}, tags=["transactions"],
-          summary="Cancel before the buyer pays (as the seller)")
+          summary="Cancel before the buyer pays (as the seller)", auth=ApiKeyAuth(SCOPE_TRANSACTIONS_WRITE))
 def transaction_cancel(request, response: HttpResponse, reference: str, payload: CancelIn,
                        idempotency_key: str | None = IDEMPOTENCY_KEY):
-    _require_scope(request, SCOPE_TRANSACTIONS_WRITE)
     _check_idempotency_key(idempotency_key)
     form = ReasonForm({"reason": payload.reason})
     if not form.is_valid():
@@ -584,9 +584,8 @@ class EventFilters(Schema):
 
 
 @api.get("/webhooks/events", response={200: list[EventOut], **ERRORS}, tags=["webhooks"],
-         summary="Recent webhook events (newest first) and their delivery state")
+         summary="Recent webhook events (newest first) and their delivery state", auth=ApiKeyAuth(SCOPE_WEBHOOKS_READ))
 def webhook_events(request, filters: Query[EventFilters]):
-    _require_scope(request, SCOPE_WEBHOOKS_READ)
     return Status(200, [_event_body(event) for event in selectors.webhook_event_list(
         partner=_key(request).partner, reference=filters.reference, limit=filters.limit)])
 
@@ -599,9 +598,9 @@ def _own_event(request, event_id: uuid.UUID):
 
 
 @api.get("/webhooks/events/{event_id}", response={200: EventDetailOut, **ERRORS}, tags=["webhooks"],
-         summary="One webhook event with every delivery attempt and your endpoint's answers")
+         summary="One webhook event with every delivery attempt and your endpoint's answers",
+         auth=ApiKeyAuth(SCOPE_WEBHOOKS_READ))
 def webhook_event(request, event_id: uuid.UUID):
-    _require_scope(request, SCOPE_WEBHOOKS_READ)
     event = _own_event(request, event_id)
     attempts = [{"attempted_at": a.attempted_at, "url": a.url, "status_code": a.status_code,
                  "response_excerpt": a.response_excerpt, "error": a.error, "duration_ms": a.duration_ms}
@@ -610,10 +609,10 @@ def webhook_event(request, event_id: uuid.UUID):
 
 
 @api.post("/webhooks/events/{event_id}/redeliver", response={202: EventOut, **ERRORS}, tags=["webhooks"],
-          summary="Deliver an event again (it is due at once; order per transaction is kept)")
+          summary="Deliver an event again (it is due at once; order per transaction is kept)",
+          auth=ApiKeyAuth(SCOPE_WEBHOOKS_WRITE))
 def webhook_redeliver(request, response: HttpResponse, event_id: uuid.UUID,
                       idempotency_key: str | None = IDEMPOTENCY_KEY):
-    _require_scope(request, SCOPE_WEBHOOKS_WRITE)
     _check_idempotency_key(idempotency_key)
     event = _own_event(request, event_id)
 

@@ -62,3 +62,58 @@ def post_json(client, url, data, setup, key="k-1", **extra):
         headers["HTTP_IDEMPOTENCY_KEY"] = key
     return client.post(url, data=json.dumps(data) if not isinstance(data, (str, bytes)) else data,
                        content_type="application/json", **headers)
+
+
+class Receiver:
+    """A partner's webhook endpoint: a real HTTP server on loopback that records every request
+    (headers and raw body) and answers with the status codes queued in ``answers`` (then 200)."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        self.requests: list[dict] = []
+        self.answers: list[int] = []
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                status = receiver.answers.pop(0) if receiver.answers else 200
+                receiver.requests.append({"headers": dict(self.headers), "body": body, "status": status})
+                answer = b'{"ok": true}' if status < 300 else b"endpoint down for maintenance"
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/webhooks/intrasa"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def payloads(self) -> list[dict]:
+        import json
+
+        return [json.loads(request["body"]) for request in self.requests]
+
+
+@pytest.fixture
+def receiver():
+    server = Receiver()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def hooked(db, seller, allow_private, receiver):
+    """A partner whose webhook URL is the receiver."""
+    partner, secret, key, raw, staff = make_partner(webhook_url=receiver.url)
+    return Setup(partner=partner, key=key, raw_key=raw, secret=secret, link=link_seller(partner, seller), staff=staff)
