@@ -163,15 +163,9 @@ def error_response(request, status: int, code: str, message: str, details: list 
                                status=status)
 
 
-def _service_status(exc: ServiceError) -> int:
-    if isinstance(exc, services.PartnerError):
-        return exc.status
-    return {"illegal_transition": 409, "forbidden": 403}.get(exc.code, 422)
-
-
 @api.exception_handler(ServiceError)
 def _service_error(request, exc: ServiceError):
-    return error_response(request, _service_status(exc), exc.code, exc.message)
+    return error_response(request, services.refusal_status(exc), exc.code, exc.message)
 
 
 @api.exception_handler(ValidationError)

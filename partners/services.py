@@ -71,6 +71,13 @@ class PartnerError(ServiceError):
         self.status = status
 
 
+def refusal_status(exc: ServiceError) -> int:
+    """The HTTP status of a service's refusal: a step the state does not allow is a conflict."""
+    if isinstance(exc, PartnerError):
+        return exc.status
+    return {"illegal_transition": 409, "forbidden": 403}.get(exc.code, 422)
+
+
 def _require_reason(reason: str) -> str:
     reason = (reason or "").strip()
     if not reason:
@@ -327,10 +334,8 @@ def idempotent_call(*, partner: Partner, key: str, fingerprint: str,
         try:
             with transaction.atomic():
                 status, body = work()
-        except PartnerError as exc:
-            status, body = exc.status, {"error": {"code": exc.code, "message": exc.message, "details": []}}
         except ServiceError as exc:
-            status, body = 422, {"error": {"code": exc.code, "message": exc.message, "details": []}}
+            status, body = refusal_status(exc), {"error": {"code": exc.code, "message": exc.message, "details": []}}
         IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
         return status, body, False
 
