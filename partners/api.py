@@ -9,6 +9,7 @@ and call ``partners.services``. Every error has one shape, ``{"error": {"code", 
 import datetime as dt
 import logging
 import math
+import re
 import time
 import uuid
 from typing import Literal
@@ -170,8 +171,12 @@ def _service_error(request, exc: ServiceError):
 
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
-    details = [{"field": ".".join(str(part) for part in error.get("loc", ())[1:]) or "body",
-                "message": str(error.get("msg", ""))} for error in exc.errors]
+    details = []
+    for error in exc.errors:
+        location = [str(part) for part in error.get("loc", ())[1:]]
+        if location and location[0] in ("payload", "filters"):  # the view's parameter, not a field
+            location = location[1:]
+        details.append({"field": ".".join(location) or "body", "message": str(error.get("msg", ""))})
     return error_response(request, 422, "invalid_request", _("The request is not valid; see the details."), details)
 
 
@@ -419,8 +424,13 @@ def _event_body(event) -> dict:
             "next_attempt_at": event.next_attempt_at, "delivered_at": event.delivered_at}
 
 
+REFERENCE = re.compile(r"[A-Z0-9-]{1,40}", re.ASCII)
+
+
 def _own_transaction(request, reference: str) -> PartnerTransaction:
-    bound = selectors.partner_transaction_get(partner=_key(request).partner, reference=reference[:40])
+    bound = None
+    if REFERENCE.fullmatch(reference):
+        bound = selectors.partner_transaction_get(partner=_key(request).partner, reference=reference)
     if bound is None:
         _refuse(404, "not_found", _("No transaction of this partner has that reference."))
     assert bound is not None
@@ -573,7 +583,7 @@ def transaction_cancel(request, response: HttpResponse, reference: str, payload:
 # --- webhooks ---------------------------------------------------------------------------------
 
 class EventFilters(Schema):
-    reference: str | None = Field(None, max_length=40, description="Only this transaction's events.")
+    reference: str | None = Field(None, max_length=40, pattern=r"^[A-Z0-9-]+$", description="Only this transaction's events.")
     limit: int = Field(50, ge=1, le=200)
 
 
