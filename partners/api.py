@@ -233,26 +233,16 @@ IDEMPOTENCY_KEY = Header(None, alias="Idempotency-Key",
                          description="Required on every POST: a retry with the same key returns the first answer.")
 
 
-def _idempotent(request, response: HttpResponse, key: str | None, payload: dict, work) -> tuple[int, dict]:
+def _idempotent(request, response: HttpResponse, key: str | None, payload: dict, work):
     key = _check_idempotency_key(key)
     fingerprint = services.request_fingerprint(method=request.method, path=request.path, payload=payload)
     status, body, replayed = services.idempotent_call(partner=_key(request).partner, key=key,
                                                       fingerprint=fingerprint, work=work)
+    if status >= 400:  # a stored refusal is replayed as it was given
+        response = api.create_response(request, body, status=status)
     if replayed:
         response["Idempotent-Replayed"] = "true"
-    if status >= 400:  # a stored refusal is replayed as it was given
-        raise StoredRefusal(status, body)
-    return Status(status, body)
-
-
-class StoredRefusal(Exception):
-    def __init__(self, status: int, body: dict):
-        self.status, self.body = status, body
-
-
-@api.exception_handler(StoredRefusal)
-def _stored_refusal(request, exc: StoredRefusal):
-    return api.create_response(request, exc.body, status=exc.status)
+    return response if status >= 400 else Status(status, body)
 
 
 # --- schemas ----------------------------------------------------------------------------------
