@@ -68,13 +68,13 @@ class PartnerError(ServiceError):
 
     def __init__(self, message: str, code: str = "refused", status: int = 400):
         super().__init__(message, code)
-        self.status = status
+        self.http_status = status
 
 
 def refusal_status(exc: ServiceError) -> int:
     """The HTTP status of a service's refusal: a step the state does not allow is a conflict."""
     if isinstance(exc, PartnerError):
-        return exc.status
+        return exc.http_status
     return {"illegal_transition": 409, "forbidden": 403}.get(exc.code, 422)
 
 
