@@ -55,7 +55,7 @@ def check_destination(url: str, *, allow_private: bool | None = None) -> None:
     except (socket.gaierror, UnicodeError) as exc:
         raise UnsafeDestination(f"host name does not resolve: {exc}") from None
     for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%")[0])
+        address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not address.is_global or address.is_multicast:
             raise UnsafeDestination(f"{parts.hostname} resolves to a non-public address")
 
