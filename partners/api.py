@@ -62,7 +62,8 @@ for a `link_id`. A denial returns `error=access_denied`.
 **Idempotency.** Every POST needs an `Idempotency-Key` header (up to 255 printable characters,
 e.g. a UUID). A retry with the same key returns the first answer (with `Idempotent-Replayed: true`)
 and creates nothing twice, even when copies arrive at the same moment. The same key with a
-different request is refused with 422 `idempotency_key_reused`. Keys are per partner.
+different request is refused with 422 `idempotency_key_reused`. Keys are per partner and kept for
+{settings.PARTNER_IDEMPOTENCY_DAYS} days.
 
 **Errors.** Always `{{"error": {{"code": "...", "message": "...", "details": [{{"field": "...",
 "message": "..."}}]}}}}`. Messages follow `Accept-Language` (`id` default, `en`). Codes include

@@ -96,7 +96,7 @@ def _check_webhook_url(url: str) -> str:
     url = (url or "").strip()
     if url:
         try:
-            webhook_http.check_destination(url, allow_private=settings.PARTNER_WEBHOOK_ALLOW_PRIVATE)
+            webhook_http.check_destination(url, allow_private=settings.PARTNER_WEBHOOK_ALLOW_PRIVATE, resolve=False)
         except webhook_http.UnsafeDestination:
             raise PartnerError(_("The webhook URL must be an https address on the public internet."),
                                code="invalid_webhook_url") from None
@@ -487,3 +487,14 @@ def webhook_redeliver(*, event: WebhookEvent) -> WebhookEvent:
     event.refresh_from_db()
     return event
 
+
+
+def partner_records_prune() -> dict[str, int]:
+    """Housekeeping (daily beat job): idempotency answers older than ``PARTNER_IDEMPOTENCY_DAYS``
+    (a key reused after that is a new request, as documented) and authorization codes past their
+    two minutes."""
+    now = timezone.now()
+    answers, _kinds = IdempotencyRecord.objects.filter(
+        created_at__lt=now - dt.timedelta(days=settings.PARTNER_IDEMPOTENCY_DAYS)).delete()
+    codes, _kinds = AuthorizationCode.objects.filter(expires_at__lt=now).delete()
+    return {"idempotency_records": answers, "authorization_codes": codes}

@@ -21,3 +21,8 @@ def deliver_due_webhooks() -> int:
     for event_id in due:
         deliver_webhook.delay(event_id)
     return len(due)
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def prune_records() -> dict:
+    return services.partner_records_prune()

@@ -38,8 +38,10 @@ class PostResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
-def check_destination(url: str, *, allow_private: bool | None = None) -> None:
-    """Refuse ``url`` unless it is https to public addresses only (see the module docstring)."""
+def check_destination(url: str, *, allow_private: bool | None = None, resolve: bool = True) -> None:
+    """Refuse ``url`` unless it is https to public addresses only (see the module docstring).
+    Without ``resolve`` (registering a URL) only the name itself is judged: an address literal
+    must be public and ``localhost`` is refused; the name is resolved at each delivery."""
     if allow_private is None:
         allow_private = settings.PARTNER_WEBHOOK_ALLOW_PRIVATE
     parts = urlsplit(url)
@@ -49,6 +51,17 @@ def check_destination(url: str, *, allow_private: bool | None = None) -> None:
     if parts.username or parts.password:
         raise UnsafeDestination("URLs with credentials are not allowed")
     if allow_private:
+        return
+    host = parts.hostname.rstrip(".").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        raise UnsafeDestination("localhost is not a public address")
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None and (not literal.is_global or literal.is_multicast):
+        raise UnsafeDestination(f"{host} is not a public address")
+    if not resolve:
         return
     try:
         infos = socket.getaddrinfo(parts.hostname, parts.port or 443, proto=socket.IPPROTO_TCP)

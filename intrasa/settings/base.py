@@ -250,6 +250,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "partners.tasks.deliver_due_webhooks",
         "schedule": 30.0,
     },
+    "partners-prune-records": {
+        "task": "partners.tasks.prune_records",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -432,6 +436,8 @@ PARTNER_WEBHOOK_READ_TIMEOUT = env.float("PARTNER_WEBHOOK_READ_TIMEOUT", default
 PARTNER_WEBHOOK_FIRST_RETRY_SECONDS = env.int("PARTNER_WEBHOOK_FIRST_RETRY_SECONDS", default=30)
 PARTNER_WEBHOOK_MAX_RETRY_SECONDS = env.int("PARTNER_WEBHOOK_MAX_RETRY_SECONDS", default=6 * 60 * 60)
 PARTNER_WEBHOOK_RETRY_DAYS = env.int("PARTNER_WEBHOOK_RETRY_DAYS", default=3)
+# How long an Idempotency-Key's first answer is kept (a key reused later is a new request).
+PARTNER_IDEMPOTENCY_DAYS = env.int("PARTNER_IDEMPOTENCY_DAYS", default=7)
 PARTNER_WEBHOOK_SCAN_BATCH = env.int("PARTNER_WEBHOOK_SCAN_BATCH", default=200)
 # http:// and private addresses (loopback, LAN) as webhook and redirect URLs: development only.
 PARTNER_WEBHOOK_ALLOW_PRIVATE = env.bool("PARTNER_WEBHOOK_ALLOW_PRIVATE", default=DEBUG)

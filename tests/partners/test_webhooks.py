@@ -201,3 +201,17 @@ def test_delivery_never_happens_inside_a_database_transaction(client, hooked, re
     atomic(); here the delivery task runs after the commit of the request that created the event."""
     create(client, hooked, on_commit)
     assert len(receiver.requests) == 1
+
+
+def test_a_public_name_that_resolves_to_a_private_address_is_refused_at_delivery(monkeypatch):
+    import socket
+
+    def resolve(host, port, *args, **kwargs):
+        address = {"hooks.forum.example": "10.1.2.3", "public.forum.example": "93.184.216.34"}[host]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    check_destination("https://hooks.forum.example/x", allow_private=False, resolve=False)  # registration: name only
+    with pytest.raises(UnsafeDestination):
+        check_destination("https://hooks.forum.example/x", allow_private=False)
+    check_destination("https://public.forum.example/x", allow_private=False)
