@@ -7,6 +7,7 @@ and call ``partners.services``. Every error has one shape, ``{"error": {"code", 
 "details"}}``; bad input is a 4xx, never a 500.
 """
 import datetime as dt
+import functools
 import logging
 import math
 import re
@@ -619,3 +620,26 @@ def webhook_redeliver(request, response: HttpResponse, event_id: uuid.UUID,
 
     return _idempotent(request, response, idempotency_key, {"event": str(event_id)}, work)
 
+
+
+def _methods_in_json(view):
+    """Ninja answers a method an endpoint does not have with a plain-text 405; say it in the API's shape."""
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and not response.get("Content-Type", "").startswith("application/json"):
+            answer = error_response(request, 405, "method_not_allowed",
+                                    _("This endpoint does not take %(method)s.") % {"method": request.method[:10]})
+            answer["Allow"] = response.get("Allow", "")
+            return answer
+        return response
+
+    return wrapper
+
+
+def urls():
+    """The API's URL patterns (for ``intrasa.urls``)."""
+    patterns, app_name, namespace = api.urls
+    for pattern in patterns:
+        pattern.callback = _methods_in_json(pattern.callback)
+    return patterns, app_name, namespace

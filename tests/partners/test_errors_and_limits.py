@@ -109,3 +109,10 @@ def test_the_docs_page_uses_local_assets_under_the_csp(client):
     policy = response["Content-Security-Policy"]
     assert "script-src 'self'" in policy and "img-src 'self' data:" in policy
     assert "unsafe-inline" not in policy
+
+
+def test_a_method_the_endpoint_does_not_take_is_405_in_the_same_shape(client, setup):
+    response = client.get("/api/v1/links/exchange", **setup.headers())
+    assert_error_shape(response, 405, "method_not_allowed")
+    assert response["Allow"] == "POST"
+    assert_error_shape(client.delete("/api/v1/transactions", **setup.headers()), 405, "method_not_allowed")
