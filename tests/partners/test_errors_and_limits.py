@@ -116,3 +116,33 @@ def test_a_method_the_endpoint_does_not_take_is_405_in_the_same_shape(client, se
     assert_error_shape(response, 405, "method_not_allowed")
     assert response["Allow"] == "POST"
     assert_error_shape(client.delete("/api/v1/transactions", **setup.headers()), 405, "method_not_allowed")
+
+
+def _json_values():
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40)
+    return st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.text(max_size=10), inner, max_size=3), max_leaves=6)
+
+
+def test_random_values_in_every_field_never_answer_500(client, setup):
+    """Any JSON value in any field of a create: a 201 or a 4xx in the error shape, never a 500."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    fields = ["link_id", "title", "description", "category", "price", "shipping_cost", "fee_payer", "inspection_days",
+              "shipping_days", "buyer_email", "buyer_phone", "accepts_returns", "restocking_fee_percent",
+              "is_licence_or_voucher", "external_id"]
+    counter = iter(range(10**6))
+
+    @settings(max_examples=80, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.dictionaries(st.sampled_from(fields), _json_values(), max_size=4))
+    def check(changes):
+        response = post_json(client, "/api/v1/transactions", {**terms(setup), **changes}, setup,
+                             key=f"fuzz-{next(counter)}")
+        assert response.status_code < 500, response.content
+        if response.status_code >= 400:
+            assert_error_shape(response, response.status_code)
+
+    check()

@@ -82,6 +82,8 @@ def test_a_forum_sells_through_intrasa(live_server, sendme, client, seller, buye
     txn.refresh_from_db()
     assert txn.status == Status.DISBURSED
     assert forum.get_transaction(txn.reference)["status"] == "disbursed"
+    assert [t["reference"] for t in forum.list_transactions(status="disbursed")] == [txn.reference]
+    assert [entry["to_status"] for entry in forum.timeline(txn.reference)][-1] == "disbursed"
     with pytest.raises(IntrasaError) as refused:
         forum.cancel(txn.reference, "terlambat")
     assert refused.value.status == 409
