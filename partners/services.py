@@ -343,8 +343,9 @@ def idempotent_call(*, partner: Partner, key: str, fingerprint: str,
 # --- transactions on behalf of a linked seller ----------------------------------------------
 
 def _live_link(*, partner: Partner, link_public_id, scope: str) -> SellerLink:
+    # An inactive account (erased under privacy, or disabled by staff) gives no more orders either.
     link = (SellerLink.objects.select_related("user")
-            .filter(partner=partner, public_id=link_public_id, revoked_at__isnull=True).first())
+            .filter(partner=partner, public_id=link_public_id, revoked_at__isnull=True, user__is_active=True).first())
     if link is None:
         raise PartnerError(_("No seller is linked to this partner under that link id (or the seller revoked it)."),
                            code="link_not_found", status=404)

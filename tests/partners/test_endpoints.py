@@ -149,6 +149,12 @@ def test_an_unlinked_or_revoked_seller_cannot_be_used(client, setup, seller):
     assert not EscrowTransaction.objects.exists()
 
 
+def test_an_inactive_seller_account_gives_no_more_orders(client, setup, seller):
+    type(seller).objects.filter(pk=seller.pk).update(is_active=False)  # e.g. erased on request (privacy)
+    response = post_json(client, "/api/v1/transactions", terms(setup), setup)
+    assert response.status_code == 404 and response.json()["error"]["code"] == "link_not_found"
+
+
 def test_a_seller_who_granted_only_reading_cannot_be_sold_for(client, setup, seller):
     SellerLink.objects.filter(pk=setup.link.pk).update(scopes=["transactions:read"])
     response = post_json(client, "/api/v1/transactions", terms(setup), setup)
