@@ -79,7 +79,9 @@ different request is refused with 422 `idempotency_key_reused`. Keys are per par
 
 **Webhooks.** Each transition of your transaction is POSTed to your webhook URL as JSON
 `{{"id", "type", "sequence", "created_at", "data": {{"reference", "external_id", "action",
-"from_status", "to_status"}}}}`. Headers: `{TIMESTAMP_HEADER}` (Unix seconds) and
+"from_status", "to_status"}}}}`, of type `transaction.created`, `.accepted`, `.paid`, `.verified`,
+`.payment_short`, `.shipped`, `.confirmed`, `.disbursed`, `.cancelled`, `.expired`, `.disputed`,
+`.dispute_released`, `.dispute_split` or `.refunded`. Headers: `{TIMESTAMP_HEADER}` (Unix seconds) and
 `{SIGNATURE_HEADER}: v1=<hex HMAC-SHA256(signing secret, timestamp + "." + raw body)>`. Verify the
 signature over the raw bytes in constant time and refuse timestamps older than 5 minutes. Answer
 2xx within 10 seconds. Delivery is at least once (deduplicate by `id`), in `sequence` order per

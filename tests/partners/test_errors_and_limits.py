@@ -99,6 +99,9 @@ def test_the_openapi_schema_is_served_and_describes_the_api(client):
     assert "ErrorOut" in schema["components"]["schemas"]
     assert "HMAC-SHA256" in schema["info"]["description"]
     assert schema["components"]["securitySchemes"]
+    from openapi_spec_validator import validate
+
+    validate(schema)  # raises on any violation of the OpenAPI specification
 
 
 def test_the_docs_page_uses_local_assets_under_the_csp(client):
