@@ -74,11 +74,16 @@ class Receiver:
 
         self.requests: list[dict] = []
         self.answers: list[int] = []
+        self.delay = 0.0  # seconds the endpoint takes to answer
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if receiver.delay:
+                    import time
+
+                    time.sleep(receiver.delay)
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 receiver.requests.append({"headers": dict(self.headers), "body": body, "status": status})
                 answer = b'{"ok": true}' if status < 300 else b"endpoint down for maintenance"

@@ -215,3 +215,40 @@ def test_a_public_name_that_resolves_to_a_private_address_is_refused_at_delivery
     with pytest.raises(UnsafeDestination):
         check_destination("https://hooks.forum.example/x", allow_private=False)
     check_destination("https://public.forum.example/x", allow_private=False)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_the_same_event_send_it_once(hooked, receiver):
+    """A worker claims the event (row lock, then a lease) before the slow HTTP call; a second worker
+    arriving meanwhile finds it not due and sends nothing."""
+    import threading
+
+    from django.db import connections
+
+    from partners.models import PartnerTransaction
+    from transactions.models import TransactionEvent
+
+    receiver.answers = [500]
+    txn = scenarios.create(hooked.link.user, category="digital", shipping_cost=0)
+    bound = PartnerTransaction.objects.create(partner=hooked.partner, link=hooked.link, escrow_transaction=txn)
+    event = services.webhook_event_record(partner_transaction=bound, timeline_event=TransactionEvent.objects.get(
+        escrow_transaction=txn))
+    receiver.requests.clear()
+    receiver.answers, receiver.delay = [], 0.5
+    make_due([event.pk])
+    barrier, outcomes = threading.Barrier(2), []
+
+    def work():
+        barrier.wait()
+        try:
+            outcomes.append(services.webhook_deliver(event_id=event.pk))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=work) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(outcomes) in (["delivered", "not_due"], ["delivered", "done"])
+    assert len(receiver.requests) == 1
