@@ -281,10 +281,10 @@ def link_revoke(*, link_id: int, user) -> SellerLink:
     """The seller withdraws the partner's access (from their profile). Transactions already made
     stay, and their webhooks still reach the partner; new ones cannot be created."""
     with transaction.atomic():
-        link = locks.lock(SellerLink, link_id, skip_locked=False, related=("partner",)) \
-            if SellerLink.objects.filter(pk=link_id, user=user).exists() else None
-        if link is None:
-            raise PartnerError(_("This link does not exist."), code="not_found", status=404)
+        try:
+            link = locks.lock(SellerLink, link_id, related=("partner",), user=user)  # only one's own
+        except SellerLink.DoesNotExist:
+            raise PartnerError(_("This link does not exist."), code="not_found", status=404) from None
         if link.revoked_at is None:
             link.revoked_at = timezone.now()
             link.save(update_fields=["revoked_at"])
