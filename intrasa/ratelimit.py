@@ -162,3 +162,6 @@ PUBLIC_UNKNOWN = RateLimit("public-unknown", limit=settings.PUBLIC_UNKNOWN_LOOKU
 # PDF renderings (documents.rendering) per user: a rendering costs about 0.75 s of CPU; a cached
 # document is free and does not count.
 DOCUMENT_RENDERS = RateLimit("document-render", limit=20, window=10 * 60)
+# Partner API requests per API key (partners.api), per clock-aligned minute: the window's end is
+# known, so the answers carry exact RateLimit-Reset and Retry-After headers.
+PARTNER_API = RateLimit("partner-api", limit=settings.PARTNER_API_RATE_LIMIT, window=60)

@@ -3,6 +3,9 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from partners import api as partner_api
+from partners.views import api_not_found
+
 from . import views
 
 admin.site.site_header = _("INTRASA staff")
@@ -27,6 +30,10 @@ urlpatterns = [
     path("dokumen/", include("documents.urls")),
     path("privasi/", include("privacy.urls")),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The partner API (JSON, versioned) and the sellers' consent pages.
+    path("api/v1/", partner_api.urls()),
+    path("api/v1/<path:rest>", api_not_found),
+    path("mitra/", include("partners.urls")),
     # The treasury page and exports (staff only, admin_view) take /admin/treasury/ before the
     # admin's own URLs, so the treasury app's index in the admin is the treasury page.
     path("admin/treasury/", include("treasury.urls")),

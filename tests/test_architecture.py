@@ -1,7 +1,8 @@
 """The house rules of DESIGN.md §2–3, read from the code itself (no Django needed):
 
 * imports run one way, by layer: basics → accounts → ledger → transactions → payments /
-  disbursements → disputes / refunds → the top (pages, documents, treasury, privacy, escrow);
+  disbursements → disputes / refunds → the top (pages, documents, treasury, privacy, escrow), and above
+  it the partner API (partners);
   an app may import apps of lower layers, and apps of its own layer only without a cycle;
 * no ``.status = …`` assignment of a money object outside its transition methods (the status
   fields are protected django-fsm fields; the transitions are declared once on the models);
@@ -29,6 +30,8 @@ LAYERS = [
     {"disputes", "refunds"},
     {"pages", "documents", "treasury", "privacy", "escrow"},
     {"milestones"},
+    # The partner API: calls transactions' and escrow's services and selectors; nothing imports it.
+    {"partners"},
 ]
 LAYER_OF = {app: level for level, apps in enumerate(LAYERS) for app in apps}
 # The composition root: the URL conf and the Celery app see every app by nature.

@@ -65,6 +65,9 @@ INSTALLED_APPS = [
     "escrow",
     "paylinks",
     "milestones",
+    # The partner API (/api/v1/, django-ninja; its docs page's assets come from ninja's static files).
+    "ninja",
+    "partners",
 ]
 
 MIDDLEWARE = [
@@ -248,6 +251,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "privacy.tasks.send_pending_erasure_confirmations",
         "schedule": 300.0,
     },
+    # Partner webhooks due for a (re)try (partners.tasks): backoff is rows, not countdowns.
+    "partners-deliver-due-webhooks": {
+        "task": "partners.tasks.deliver_due_webhooks",
+        "schedule": 30.0,
+    },
+    "partners-prune-records": {
+        "task": "partners.tasks.prune_records",
+        "schedule": crontab(hour=3, minute=15),
+    },
 }
 
 # --- Auth -----------------------------------------------------------------------------------
@@ -418,6 +430,23 @@ SENDME_SEND_LEASE_SECONDS = env.int("SENDME_SEND_LEASE_SECONDS", default=120)
 # "unknown" per hour (the stricter one stops anyone from enumerating references).
 PUBLIC_LOOKUP_LIMIT = env.int("PUBLIC_LOOKUP_LIMIT", default=20)
 PUBLIC_UNKNOWN_LOOKUP_LIMIT = env.int("PUBLIC_UNKNOWN_LOOKUP_LIMIT", default=10)
+
+# --- Partner API (partners/) -------------------------------------------------------------
+# Requests per API key per minute (intrasa.ratelimit.PARTNER_API), answered with RateLimit-* headers.
+PARTNER_API_RATE_LIMIT = env.int("PARTNER_API_RATE_LIMIT", default=120)
+# A rotated API key keeps working this long, so the partner can deploy the new one.
+PARTNER_KEY_ROTATION_GRACE_HOURS = env.int("PARTNER_KEY_ROTATION_GRACE_HOURS", default=24)
+# Webhook delivery: timeouts per attempt (seconds), backoff 30 s doubling up to 6 h, for 3 days.
+PARTNER_WEBHOOK_CONNECT_TIMEOUT = env.float("PARTNER_WEBHOOK_CONNECT_TIMEOUT", default=3.05)
+PARTNER_WEBHOOK_READ_TIMEOUT = env.float("PARTNER_WEBHOOK_READ_TIMEOUT", default=10.0)
+PARTNER_WEBHOOK_FIRST_RETRY_SECONDS = env.int("PARTNER_WEBHOOK_FIRST_RETRY_SECONDS", default=30)
+PARTNER_WEBHOOK_MAX_RETRY_SECONDS = env.int("PARTNER_WEBHOOK_MAX_RETRY_SECONDS", default=6 * 60 * 60)
+PARTNER_WEBHOOK_RETRY_DAYS = env.int("PARTNER_WEBHOOK_RETRY_DAYS", default=3)
+# How long an Idempotency-Key's first answer is kept (a key reused later is a new request).
+PARTNER_IDEMPOTENCY_DAYS = env.int("PARTNER_IDEMPOTENCY_DAYS", default=7)
+PARTNER_WEBHOOK_SCAN_BATCH = env.int("PARTNER_WEBHOOK_SCAN_BATCH", default=200)
+# http:// and private addresses (loopback, LAN) as webhook and redirect URLs: development only.
+PARTNER_WEBHOOK_ALLOW_PRIVATE = env.bool("PARTNER_WEBHOOK_ALLOW_PRIVATE", default=DEBUG)
 
 # --- Faspay ---------------------------------------------------------------------------------
 # Without credentials INTRASA talks to its own sandbox (sandbox/) on SITE_URL.

@@ -1,0 +1,82 @@
+"""API keys: hashed at rest, shown once, scoped, revocable, rotatable with a grace period."""
+import datetime as dt
+import hashlib
+
+import pytest
+from django.utils import timezone
+
+from audit.models import AuditEntry
+from partners import services
+from partners.models import SCOPE_TRANSACTIONS_READ, ApiKey
+
+
+def get(client, raw_key, path="/api/v1/transactions"):
+    return client.get(path, HTTP_AUTHORIZATION=f"Bearer {raw_key}")
+
+
+def test_the_key_is_stored_only_as_a_digest(setup):
+    stored = ApiKey.objects.get(pk=setup.key.pk)
+    prefix, secret = setup.raw_key.removeprefix("intrasa_").split("_", 1)
+    assert stored.prefix == prefix
+    assert stored.secret_hash == hashlib.sha256(secret.encode()).hexdigest()
+    assert secret not in str(ApiKey.objects.filter(pk=stored.pk).values().get())
+    assert AuditEntry.objects.filter(action="partner.api_key_issue", object_id=str(setup.partner.pk)).exists()
+
+
+def test_a_valid_key_opens_the_api_and_a_wrong_one_does_not(client, setup):
+    assert get(client, setup.raw_key).status_code == 200
+    wrong = setup.raw_key[:-3] + ("aaa" if not setup.raw_key.endswith("aaa") else "bbb")
+    for raw in (wrong, "intrasa_nope_nope", "Basic abc", ""):
+        response = get(client, raw)
+        assert response.status_code == 401
+        assert response.json()["error"]["code"] == "unauthorized"
+        assert response["WWW-Authenticate"] == "Bearer"
+    assert client.get("/api/v1/transactions").status_code == 401
+
+
+def test_a_key_without_the_scope_is_refused(client, setup):
+    _key, raw = services.api_key_issue(partner=setup.partner, actor=setup.staff, reason="baca saja",
+                                       scopes=[SCOPE_TRANSACTIONS_READ])
+    assert get(client, raw).status_code == 200
+    response = client.post("/api/v1/transactions", data="{}", content_type="application/json",
+                           HTTP_AUTHORIZATION=f"Bearer {raw}", HTTP_IDEMPOTENCY_KEY="x")
+    assert response.status_code == 403
+    assert response.json()["error"]["code"] == "insufficient_scope"
+    assert get(client, raw, "/api/v1/webhooks/events").status_code == 403
+
+
+def test_unknown_scopes_cannot_be_issued(setup):
+    with pytest.raises(services.PartnerError) as refused:
+        services.api_key_issue(partner=setup.partner, actor=setup.staff, reason="x", scopes=["money:move"])
+    assert refused.value.code == "invalid_scope"
+
+
+def test_a_revoked_key_stops_at_once(client, setup):
+    services.api_key_revoke(api_key=setup.key, actor=setup.staff, reason="bocor di repo publik")
+    assert get(client, setup.raw_key).status_code == 401
+    assert AuditEntry.objects.filter(action="partner.api_key_revoke", reason="bocor di repo publik").exists()
+
+
+def test_rotation_gives_a_new_key_and_the_old_one_works_only_for_the_grace_period(client, setup, settings):
+    new_key, new_raw = services.api_key_rotate(api_key=setup.key, actor=setup.staff, reason="rotasi berkala")
+    assert new_raw != setup.raw_key and new_key.scopes == setup.key.scopes
+    assert get(client, new_raw).status_code == 200
+    assert get(client, setup.raw_key).status_code == 200  # still within the grace period
+    old = ApiKey.objects.get(pk=setup.key.pk)
+    assert old.expires_at - timezone.now() <= dt.timedelta(hours=settings.PARTNER_KEY_ROTATION_GRACE_HOURS)
+    ApiKey.objects.filter(pk=old.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    assert get(client, setup.raw_key).status_code == 401
+    assert get(client, new_raw).status_code == 200
+
+
+def test_a_revoked_key_cannot_be_rotated(setup):
+    services.api_key_revoke(api_key=setup.key, actor=setup.staff, reason="x")
+    with pytest.raises(services.PartnerError):
+        services.api_key_rotate(api_key=setup.key, actor=setup.staff, reason="x")
+
+
+def test_a_deactivated_partner_is_locked_out(client, setup):
+    partner = setup.partner
+    services.partner_update(partner=partner, actor=setup.staff, reason="kontrak berakhir", name=partner.name,
+                            website="", redirect_uris=partner.redirect_uris, webhook_url="", is_active=False)
+    assert get(client, setup.raw_key).status_code == 401
