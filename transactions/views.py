@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from intrasa.money import format_rupiah
+from intrasa.money import format_rupiah, rupiah_on_one_line
 from ledger.selectors import transaction_postings
 
 from . import progress, selectors, services
@@ -145,7 +145,7 @@ def _invitation_share(request, txn) -> dict:
     read like a bare phishing link."""
     url = request.build_absolute_uri(services.invitation_path(txn))
     check_url = request.build_absolute_uri(reverse("pages:check_transaction"))
-    facts = {"seller": txn.seller.full_name, "title": txn.title, "amount": format_rupiah(txn.amount_due),
+    facts = {"seller": txn.seller.full_name, "title": txn.title, "amount": rupiah_on_one_line(txn.amount_due),
              "reference": txn.reference, "url": url, "check_url": check_url}
     short = _("%(seller)s invites you to pay for \"%(title)s\" (%(amount)s) through INTRASA, an escrow service "
               "that holds your payment until you receive the item. Reference %(reference)s.") % facts
@@ -174,6 +174,24 @@ ACTION_DONE = {
 }
 
 
+# What a refused shipment lacks, said at the field that lacks it.
+_SHIP_FIELD_ERRORS = {
+    "courier": gettext_lazy("Choose the courier."),
+    "tracking_number": gettext_lazy("Enter the receipt (resi) number."),
+    "delivery_note": gettext_lazy("Describe how the service or digital goods were delivered."),
+}
+
+
+def _ship_error_at_its_field(form, exc) -> None:
+    fields = {"shipment_required": ("courier", "tracking_number"),
+              "delivery_note_required": ("delivery_note",)}.get(exc.code, ())
+    empty = [name for name in fields if not str(form.cleaned_data.get(name) or "").strip()]
+    for name in empty:
+        form.add_error(name, str(_SHIP_FIELD_ERRORS[name]))
+    if not empty:
+        form.add_error(None, exc.message)
+
+
 @login_required
 @require_POST
 def act(request, reference, action):
@@ -197,7 +215,7 @@ def act(request, reference, action):
         ACTION_SERVICES[action](txn, request.user, data)
     except services.TransactionActionError as exc:
         if action == "ship":
-            form.add_error(None, exc.message)
+            _ship_error_at_its_field(form, exc)
             return _render_detail(request, txn, ship_form=form, status=400)
         messages.error(request, exc.message)
     else:

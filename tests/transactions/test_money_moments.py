@@ -198,7 +198,10 @@ def test_a_refused_shipment_keeps_the_courier_and_shows_the_error_at_the_form(cl
     assert response.status_code == 400
     html = response.content.decode()
     assert '<option value="sicepat" selected>' in html
-    assert 'data-testid="ship-error"' in html and "nomor resi" in html
+    # The error is at the field that lacks it (the receipt number), not in a box above the form.
+    field = re.search(r'<p><label for="id_tracking_number">.*?</p>', html, re.S).group(0)
+    assert "Masukkan nomor resi." in field and 'aria-invalid="true"' in field
+    assert "Pilih kurirnya." not in html  # the courier was chosen
     assert f'hx-get="{txn.get_absolute_url()}"' in html  # the live refresh fetches the page, not the form's URL
     txn.refresh_from_db()
     assert txn.status == Status.VERIFIED
