@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from intrasa.money import amounts_on_one_line
+
 
 class Notification(models.Model):
     """One message to one person about one event.
@@ -47,7 +49,8 @@ class Notification(models.Model):
         from .messages import render_message
 
         text = render_message(self.kind, self.params, index) if self.params else None
-        return stored if text is None else text
+        # On the page "Rp" stays on the line of its digits, as everywhere else (a no-break space).
+        return amounts_on_one_line(stored if text is None else text)
 
     @property
     def display_subject(self) -> str:

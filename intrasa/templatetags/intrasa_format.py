@@ -2,7 +2,7 @@
 from django import template
 from django.utils.html import format_html
 
-from intrasa.money import rupiah_on_one_line
+from intrasa.money import amounts_on_one_line, rupiah_on_one_line
 from intrasa.wib import format_wib
 
 register = template.Library()
@@ -35,3 +35,10 @@ def money(amount):
     if amount in (None, ""):
         return ""
     return format_html('<span class="money">{}</span>', rupiah_on_one_line(int(amount)))
+
+
+@register.filter(name="amounts_on_one_line")
+def amounts_on_one_line_filter(text):
+    """``{{ stored_note|amounts_on_one_line }}``: text INTRASA wrote with amounts in it (``Rp 1.290.000``),
+    with "Rp" kept on the line of its digits."""
+    return amounts_on_one_line(str(text)) if text else text
