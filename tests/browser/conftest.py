@@ -125,8 +125,16 @@ def assert_accessible(person):
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in violations)
 
 
+def assert_no_template_leftovers(person):
+    """No template syntax reaches the reader (a multi-line ``{# #}`` is not a comment for Django)."""
+    text = person.page.evaluate("document.documentElement.innerText")
+    leftovers = [mark for mark in ("{#", "#}", "{%", "%}", "{{", "}}") if mark in text]
+    assert not leftovers, f"{person.page.url} shows template syntax {leftovers}"
+
+
 def check_page(person, label=None):
     """The checks every journey page passes, then its screenshot."""
+    assert_no_template_leftovers(person)
     assert_fits_the_screen(person)
     assert_amounts_stay_whole(person)
     assert_accessible(person)

@@ -82,6 +82,13 @@ def test_every_page_fits_and_passes_axe(people, faspay, sendme, seller, buyer, v
     visit(seller_person, paid_out.get_absolute_url(), "seller-paid-out")
     visit(seller_person, "/akun/profil/", "profile-destinations")
     visit(seller_person, "/notifikasi/", "notifications")
+    # Notifications were stored in the seller's language (Indonesian); they read in the page's language.
+    assert seller.preferred_language == "id"
+    notes = seller_person.page.inner_text("[data-testid=notifications]")
+    if language == "en":
+        assert f"Payment verified: please ship {verified.reference}" in notes and "Pembayaran" not in notes
+    else:
+        assert f"Pembayaran terverifikasi: silakan kirim {verified.reference}" in notes
 
     # The buyer: the dashboard, the invitation, the payment page of every method, the transaction
     # before and after delivery, the dispute and the refund page.
@@ -111,3 +118,31 @@ def test_every_page_fits_and_passes_axe(people, faspay, sendme, seller, buyer, v
     visit(newcomer_person, "/transaksi/", "unverified-dashboard")
     assert newcomer_person.page.locator("[data-testid=invitations-hidden]").is_visible()
     visit(newcomer_person, f"/transaksi/undangan/{invited.invitation_token}/", "unverified-invitation")
+
+
+def in_view(person, selector):
+    box = person.page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= person.page.viewport_size["height"]
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_confirmation_messages_stay_in_view_on_a_phone(people, sendme, language):
+    """On a phone the message that confirms what just happened is on the screen the page opens at: the
+    verified email address (top of the profile) and a payout account added (its section, lower down)."""
+    from .test_journeys import sign_up
+
+    person = people("seller", language, viewport=PHONE)
+    sign_up(person, "Sari Wulandari", f"sari.{language}@example.co.id", "081234567801")  # opens the email's link
+    assert person.page.locator(".message.success").count() >= 1
+    assert in_view(person, ".message.success"), "the verification message is off screen"
+    check_page(person, "verified")
+
+    sendme("account_register", number="7001234567", holder_name="SARI WULANDARI")
+    person.page.select_option("#id_bank-bank_code", "014")
+    person.page.fill("#id_bank-account_number", "7001234567")
+    person.page.fill("#id_bank-account_holder_name", "Sari Wulandari")
+    person.page.click("form[action*='tujuan-pencairan/bank'] button[type=submit]")
+    person.page.wait_for_selector("[data-testid^=destination-]")
+    assert person.page.url.endswith("#tujuan-pencairan")
+    assert in_view(person, ".message.success"), "the account-added message is off screen"
+    check_page(person, "account-added")
