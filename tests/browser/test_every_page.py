@@ -145,4 +145,7 @@ def test_confirmation_messages_stay_in_view_on_a_phone(people, sendme, language)
     person.page.wait_for_selector("[data-testid^=destination-]")
     assert person.page.url.endswith("#tujuan-pencairan")
     assert in_view(person, ".message.success"), "the account-added message is off screen"
+    # The bank answered while the seller waited, and the message says so (not "we will check it").
+    assert ("nama pemiliknya cocok" if language == "id" else "the holder's name matches") in person.page.inner_text(
+        ".message.success")
     check_page(person, "account-added")

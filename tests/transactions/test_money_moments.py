@@ -205,3 +205,23 @@ def test_a_refused_shipment_keeps_the_courier_and_shows_the_error_at_the_form(cl
     assert f'hx-get="{txn.get_absolute_url()}"' in html  # the live refresh fetches the page, not the form's URL
     txn.refresh_from_db()
     assert txn.status == Status.VERIFIED
+
+
+def test_before_acceptance_every_status_waits_for_the_buyer(client, seller, buyer):
+    """Nobody can pay before the buyer accepts: the transaction page, the dashboard and the model's label
+    (which the PDFs and the admin use) say it awaits the buyer's acceptance, then awaiting payment."""
+    txn = scenarios.create(seller, buyer)
+    client.force_login(seller)
+    with translation.override("id"):
+        assert txn.status_label == "Menunggu persetujuan pembeli"
+    def shown():
+        page = detail(client, txn).content.decode()
+        rows = client.get(reverse("transactions:dashboard")).content.decode()
+        return (re.search(r'data-testid="status">([^<]*)<', page).group(1),
+                re.search(r'data-testid="row-status">([^<]*)<', rows).group(1))
+
+    assert shown() == ("Menunggu persetujuan pembeli", "Menunggu persetujuan pembeli")
+    txn = scenarios.advance(txn, buyer, Status.CREATED)
+    with translation.override("id"):
+        assert txn.status_label == "Menunggu pembayaran"
+    assert shown() == ("Menunggu pembayaran", "Menunggu pembayaran")
