@@ -245,7 +245,7 @@ MESSAGES = {
 def message_params(context: dict) -> dict:
     """The context of a message as JSON to store with it: text as text, and every WIB time
     (``format_wib``) as its instant, so that it can be said again in another language."""
-    params = {}
+    params: dict[str, object] = {}
     for key, value in context.items():
         if isinstance(value, WibText) and value.instant is not None:
             params[key] = {"wib": value.instant.isoformat(), "with_time": value.with_time}
