@@ -71,6 +71,9 @@ def dashboard_live_status(request):
     return _changed(_("Your transactions were updated."))
 
 
+_CREATE_ERROR_FIELDS = {"amount_out_of_range": "price", "invalid_shipping": "shipping_cost"}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def create(request):
@@ -87,7 +90,8 @@ def create(request):
             try:
                 txn = services.transaction_create(seller=request.user, **data)
             except services.TransactionActionError as exc:
-                form.add_error(None, exc.message)
+                # At the field it is about when there is one (the price, the shipping cost).
+                form.add_error(_CREATE_ERROR_FIELDS.get(exc.code), exc.message)
             else:
                 messages.success(request, _("Transaction %(reference)s created. Share the invitation "
                                             "link with the buyer.") % {"reference": txn.reference})

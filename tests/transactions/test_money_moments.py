@@ -225,3 +225,18 @@ def test_before_acceptance_every_status_waits_for_the_buyer(client, seller, buye
     with translation.override("id"):
         assert txn.status_label == "Menunggu pembayaran"
     assert shown() == ("Menunggu pembayaran", "Menunggu pembayaran")
+
+
+def test_a_refused_creation_shows_the_error_at_its_field_and_keeps_the_input(client, seller):
+    """The service refuses a shipping cost for a service: the error sits at the shipping cost, not above the
+    form, and what the seller typed and chose stays (issue 17)."""
+    from tests.transactions.test_pages import CREATE_FORM
+
+    client.force_login(seller)
+    response = client.post(reverse("transactions:create"), {**CREATE_FORM, "category": "service",
+                                                              "shipping_cost": "10.000"})
+    html = response.content.decode()
+    field = re.search(r'<p><label for="id_shipping_cost">.*?</p>', html, re.S).group(0)
+    assert "Ongkos kirim hanya berlaku untuk barang fisik." in field
+    assert '<option value="service" selected>' in html and 'value="Sepeda Lipat"' in html
+    assert not EscrowTransaction.objects.exists()
