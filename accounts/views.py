@@ -311,6 +311,21 @@ def set_language(request):
     return response
 
 
+def _say_how_the_check_went(request, destination) -> None:
+    """The bank's answer when it came while the seller waited; otherwise that it is on its way."""
+    destination.refresh_from_db(fields=["verification"])
+    label = {"label": destination.label}
+    if destination.verification == destination.Verification.VERIFIED:
+        messages.success(request, _("Bank account %(label)s added and checked with the bank: the holder's name "
+                                    "matches.") % label)
+    elif destination.verification == destination.Verification.UNVERIFIED:
+        messages.success(request, _("Bank account %(label)s added. We check it with the bank "
+                                    "before the first payout.") % label)
+    else:  # the bank answered at once that something is wrong: the account's row says what
+        messages.warning(request, _("Bank account %(label)s added, but the bank's check found a problem: %(problem)s")
+                         % {**label, "problem": destination.get_verification_display()})
+
+
 @login_required
 @require_POST
 def destination_add_bank(request):
@@ -321,8 +336,7 @@ def destination_add_bank(request):
         except ValidationError as error:
             add_service_errors(form, error)
         else:
-            messages.success(request, _("Bank account %(label)s added. We check it with the bank "
-                                        "before the first payout.") % {"label": destination.label})
+            _say_how_the_check_went(request, destination)
             return redirect(reverse("accounts:profile") + DESTINATIONS_ANCHOR)
     return _render_profile(request, bank_form=form)
 

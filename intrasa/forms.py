@@ -13,7 +13,7 @@ from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from .money import MAX_RUPIAH_INPUT_LENGTH, RUPIAH_CEILING, format_rupiah, parse_rupiah
+from .money import MAX_RUPIAH_INPUT_LENGTH, RUPIAH_CEILING, parse_rupiah, rupiah_on_one_line
 
 
 class RupiahField(forms.CharField):
@@ -52,12 +52,16 @@ class RupiahField(forms.CharField):
             raise ValidationError(self.range_message(value), code="out_of_range")
 
     def range_message(self, value: int) -> str:
-        bounds = {"min": format_rupiah(self.min_value), "max": format_rupiah(self.max_value)}
+        """Says which limit the amount passed, and the limits, in plain words ("Rp" kept with its digits)."""
+        bounds = {"min": rupiah_on_one_line(self.min_value), "max": rupiah_on_one_line(self.max_value),
+                  "value": rupiah_on_one_line(value)}
         if value < self.min_value and self.max_value >= RUPIAH_CEILING:
             return _("Enter an amount of at least %(min)s.") % bounds
         if self.min_value <= 0:
             return _("Enter an amount of at most %(max)s.") % bounds
-        return _("Enter an amount between %(min)s and %(max)s.") % bounds
+        if value < self.min_value:
+            return _("%(value)s is below the minimum of %(min)s. Enter an amount between %(min)s and %(max)s.") % bounds
+        return _("%(value)s is above the maximum of %(max)s. Enter an amount between %(min)s and %(max)s.") % bounds
 
     def widget_attrs(self, widget):
         attrs = super().widget_attrs(widget)

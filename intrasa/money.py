@@ -43,6 +43,21 @@ def format_rupiah(amount: int | None) -> str:
     return f"{sign}Rp {abs(amount):,}".replace(",", ".")
 
 
+def rupiah_on_one_line(amount: int) -> str:
+    """``Rp 1.250.000`` with a no-break space (U+00A0): "Rp" never wraps away from its digits, on a
+    page, in an attribute, an email or a PDF alike (the ``rupiah`` and ``money`` template filters)."""
+    return format_rupiah(amount).replace(" ", "\u00a0")
+
+
+_BREAKABLE_AMOUNT = re.compile(r"Rp (?=\d)")
+
+
+def amounts_on_one_line(text: str) -> str:
+    """Text INTRASA wrote earlier with ``format_rupiah`` (a stored note, a notification) with every
+    "Rp" joined to its digits by a no-break space, for a page."""
+    return _BREAKABLE_AMOUNT.sub("Rp\u00a0", text)
+
+
 def _has_foreign_digits(text: str) -> bool:
     """Digits other than ASCII 0–9: full-width, Arabic-Indic, superscript, circled, …"""
     return any(not ("0" <= char <= "9") and (char.isdigit() or char.isnumeric()

@@ -28,9 +28,27 @@ def wib_date(value: dt.datetime) -> dt.date:
     return to_wib(value).date()
 
 
+class WibText(str):
+    """A formatted WIB time that remembers its instant, so that text stored in one language (a
+    notification) can say the same time again in the reader's language (``notifications``)."""
+
+    instant: dt.datetime | None
+    with_time: bool
+
+    def __new__(cls, text: str, instant: dt.datetime | None = None, with_time: bool = True) -> "WibText":
+        obj = super().__new__(cls, text)
+        obj.instant = instant
+        obj.with_time = with_time
+        return obj
+
+
 def format_wib(value: dt.datetime | None, *, with_time: bool = True) -> str:
     if value is None:
         return ""
+    return WibText(_format_wib(value, with_time=with_time), value, with_time)
+
+
+def _format_wib(value: dt.datetime, *, with_time: bool) -> str:
     local = to_wib(value)
     indonesian = (get_language() or "id").startswith("id")
     date_part = formats.date_format(local, "l, j F Y")

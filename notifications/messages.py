@@ -8,7 +8,11 @@ Subjects contain only what INTRASA itself writes: the reference number and amoun
 in the body, where the email frames it as quoted content: in a subject line, which mail apps show
 as if INTRASA had said it, a seller's "title" would be a phishing line with our name on it.
 """
+import datetime as dt
+
 from django.utils.translation import gettext_lazy as _
+
+from intrasa.wib import WibText, format_wib
 
 # The only placeholders a subject may use (tests/security/test_invitations.py checks every kind).
 SUBJECT_FIELDS = frozenset({"reference", "amount"})
@@ -241,3 +245,34 @@ MESSAGES = {
           "Review the milestones, their amounts and due dates, then accept or decline the plan."),
     ),
 }
+
+
+def message_params(context: dict) -> dict:
+    """The context of a message as JSON to store with it: text as text, and every WIB time
+    (``format_wib``) as its instant, so that it can be said again in another language."""
+    params: dict[str, object] = {}
+    for key, value in context.items():
+        if isinstance(value, WibText) and value.instant is not None:
+            params[key] = {"wib": value.instant.isoformat(), "with_time": value.with_time}
+        else:
+            params[key] = str(value)
+    return params
+
+
+def render_message(kind: str, params: dict, index: int) -> str | None:
+    """The subject (``index`` 0) or body (1) of ``kind`` in the active language from stored
+    ``params``; ``None`` when it cannot be (an unknown kind, a placeholder missing), so the caller
+    falls back to the text stored in the language it was written in."""
+    templates = MESSAGES.get(kind)
+    if templates is None:
+        return None
+    context = {}
+    for key, value in params.items():
+        if isinstance(value, dict) and "wib" in value:
+            context[key] = format_wib(dt.datetime.fromisoformat(value["wib"]), with_time=value.get("with_time", True))
+        else:
+            context[key] = value
+    try:
+        return str(templates[index]).format(**context)
+    except (KeyError, IndexError, ValueError):
+        return None

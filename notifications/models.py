@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from intrasa.money import amounts_on_one_line
+
 
 class Notification(models.Model):
     """One message to one person about one event.
@@ -22,6 +24,11 @@ class Notification(models.Model):
     kind = models.CharField(_("kind"), max_length=50)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
+    # What the message was written from (``notifications.messages``' placeholders), so that the
+    # in-app copy is shown in the reader's language, not only the one it was stored in. Times keep
+    # their instant ({"wib": iso, "with_time": bool}) and are said again in that language. Rows
+    # from before this field have no params: they show the stored subject and body.
+    params = models.JSONField(_("message parameters"), default=dict, blank=True, editable=False)
     link = models.CharField(_("link"), max_length=500, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)
     email_sent_at = models.DateTimeField(_("email sent at"), null=True, blank=True)
@@ -37,3 +44,19 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} → {self.email}"
+
+    def _rendered(self, index: int, stored: str) -> str:
+        from .messages import render_message
+
+        text = render_message(self.kind, self.params, index) if self.params else None
+        # On the page "Rp" stays on the line of its digits, as everywhere else (a no-break space).
+        return amounts_on_one_line(stored if text is None else text)
+
+    @property
+    def display_subject(self) -> str:
+        """The subject in the active language (the reader's), or as stored when it cannot be."""
+        return self._rendered(0, self.subject)[:200]
+
+    @property
+    def display_body(self) -> str:
+        return self._rendered(1, self.body)

@@ -5,7 +5,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 
-from .messages import MESSAGES
+from .messages import MESSAGES, message_params
 from .models import Notification
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def notify(
             notification = Notification.objects.create(
                 event_key=event_key, kind=kind, recipient=recipient,
                 email=email or (recipient.email if recipient else ""), language=language,
-                subject=subject[:200], body=body, link=link,
+                subject=subject[:200], body=body, params=message_params(context), link=link,
             )
     except IntegrityError:
         return Notification.objects.get(event_key=event_key)

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Prefetch
-from django.utils import formats
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from intrasa.wib import to_wib
@@ -27,7 +27,15 @@ from ledger.selectors import transaction_balances
 from payments.channels import channel_get
 from payments.models import Bill
 from transactions.fees import tier_fee
-from transactions.models import ACTION_LABELS, CLOSED_STATES, EscrowTransaction, FeeTier, Status, TransactionEvent
+from transactions.models import (
+    ACTION_LABELS,
+    AWAITING_ACCEPTANCE,
+    CLOSED_STATES,
+    EscrowTransaction,
+    FeeTier,
+    Status,
+    TransactionEvent,
+)
 from transactions.references import ReferenceStatus, normalize_reference, parse_reference
 from workdays.calendar import working_calendar
 
@@ -227,11 +235,18 @@ def public_facts(*, reference: str) -> PublicFacts | None:
     )
 
 
+def _public_status_label(facts: PublicFacts) -> str:
+    """Before the buyer accepts, the transaction waits for the buyer, not for a payment."""
+    if facts.status == Status.CREATED and facts.accepted_at is None:
+        return str(AWAITING_ACCEPTANCE)
+    return str(Status(facts.status).label)
+
+
 def public_transaction(facts: PublicFacts, calendar=None) -> PublicTransaction:
     """The public view of ``facts``, in the active language (no query). ``calendar``: the
     working-day calendar when the caller has it already (else loaded when a deadline needs it)."""
     return PublicTransaction(
-        reference=facts.reference, status=facts.status, status_label=str(Status(facts.status).label),
+        reference=facts.reference, status=facts.status, status_label=_public_status_label(facts),
         amount=facts.amount, payment_received=facts.paid, payment_verified=facts.verified,
         is_closed=facts.status in CLOSED_STATES,
         timeline=tuple(_public_step(action, to_status, at) for action, to_status, at in facts.events),
@@ -257,6 +272,11 @@ class PaymentCheckOutcome:
     LIVE_TRANSACTION = "live_transaction"  # a reference of a transaction that is not closed
     CLOSED_TRANSACTION = "closed_transaction"  # a real reference, but nothing may be paid into it
     ESCROW_ACCOUNT = "escrow_account"  # INTRASA's own escrow bank account (bank transfer)
+    # A real INTRASA number that takes no payment any more. None of these says "do not pay" as a
+    # warning against fraud: the number was genuine; it is paid, ran out, or was closed.
+    PAID_BILL = "paid_bill"  # the bill was paid (the buyer may be checking their own payment)
+    EXPIRED_BILL = "expired_bill"  # its time ran out unpaid
+    CLOSED_BILL = "closed_bill"  # cancelled: another method was chosen or the transaction was closed
     MISTYPED = "mistyped"
     NOT_FOUND = "not_found"
     EMPTY = "empty"
@@ -276,6 +296,8 @@ class PaymentCheck:
     bank_name: str = ""
     bank_account: str = ""
     bank_holder: str = ""
+    paid_at: dt.datetime | None = None
+    ended_at: dt.datetime | None = None  # when an expired or closed number stopped taking payments
 
     @property
     def is_live(self) -> bool:
@@ -309,28 +331,36 @@ def payment_instruction_check(*, text: str) -> PaymentCheck:
     if normalize_reference(code).startswith("INT"):
         status, reference = parse_reference(code)
         if status == ReferenceStatus.VALID:
-            txn = (EscrowTransaction.objects.only("id", "reference", "status", "amount_due")
+            txn = (EscrowTransaction.objects.only("id", "reference", "status", "amount_due", "accepted_at")
                    .filter(reference=reference).first())
             if txn is None:
                 return PaymentCheck(PaymentCheckOutcome.NOT_FOUND)
             outcome = (PaymentCheckOutcome.CLOSED_TRANSACTION if txn.status in CLOSED_STATES
                        else PaymentCheckOutcome.LIVE_TRANSACTION)
             return PaymentCheck(outcome, masked_reference=mask_reference(txn.reference), amount=txn.amount_due,
-                                status_label=str(Status(txn.status).label))
+                                status_label=(str(AWAITING_ACCEPTANCE) if txn.status == Status.CREATED
+                                              and txn.accepted_at is None else str(Status(txn.status).label)))
         if status == ReferenceStatus.CHECK_FAILED:
             return PaymentCheck(PaymentCheckOutcome.MISTYPED)
-    bill = (Bill.objects.filter(pay_code=code, status__in=[Bill.Status.CREATING, Bill.Status.PENDING])
+    # The newest bill with this number, whatever its state: a paid, expired or closed number is
+    # still INTRASA's, and is answered as such (a bill that could not be created never had one).
+    bill = (Bill.objects.filter(pay_code=code).exclude(status=Bill.Status.FAILED)
             .select_related("escrow_transaction")
-            .only("id", "status", "channel_code", "amount", "expires_at", "escrow_transaction__reference",
-                  "escrow_transaction__status")
+            .only("id", "status", "channel_code", "amount", "expires_at", "paid_at", "cancelled_at",
+                  "escrow_transaction__reference", "escrow_transaction__status")
             .order_by("-created_at").first())
     if bill is None:
         return PaymentCheck(PaymentCheckOutcome.NOT_FOUND)
     channel = channel_get(bill.channel_code)
-    return PaymentCheck(
-        PaymentCheckOutcome.LIVE_BILL, masked_reference=mask_reference(bill.escrow_transaction.reference),
-        amount=bill.amount, pay_before=bill.expires_at, channel=channel.name if channel else "",
-    )
+    facts = {"masked_reference": mask_reference(bill.escrow_transaction.reference), "amount": bill.amount,
+             "channel": channel.name if channel else ""}
+    if bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
+        return PaymentCheck(PaymentCheckOutcome.PAID_BILL, paid_at=bill.paid_at, **facts)
+    if bill.status == Bill.Status.CANCELLED:
+        return PaymentCheck(PaymentCheckOutcome.CLOSED_BILL, ended_at=bill.cancelled_at, **facts)
+    if bill.status == Bill.Status.EXPIRED or bill.expires_at <= timezone.now():
+        return PaymentCheck(PaymentCheckOutcome.EXPIRED_BILL, ended_at=bill.expires_at, **facts)
+    return PaymentCheck(PaymentCheckOutcome.LIVE_BILL, pay_before=bill.expires_at, **facts)
 
 
 # --- Biaya Layanan ------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from intrasa.barcodes import code128_svg
-from intrasa.money import format_rupiah
+from intrasa.money import rupiah_on_one_line
 from intrasa.qr import qr_png, qr_svg
 from transactions import progress
 from transactions.models import Status
@@ -66,7 +66,7 @@ def _amount_parts(bill) -> tuple[str, str, str]:
     (its unique code lowers the last three), and the plain digits for the copy button."""
     if bill is None:
         return "", "", ""
-    formatted = format_rupiah(bill.amount)
+    formatted = rupiah_on_one_line(bill.amount)
     if bill.method == Method.BANK_TRANSFER and bill.unique_code and bill.amount >= 1000:
         return formatted[:-3], formatted[-3:], str(bill.amount)
     return formatted, "", str(bill.amount)

@@ -394,7 +394,7 @@ def account_erase(*, user):
                         if key]
         Session.objects.filter(session_key__in=session_keys).delete()
 
-        cleared = {"subject": "", "body": "", "email": "", "link": ""}
+        cleared = {"subject": "", "body": "", "params": {}, "email": "", "link": ""}
         Notification.objects.filter(recipient=locked).update(**cleared)
         # Emails sent to the address before it had an account (an invitation to buy).
         Notification.objects.filter(recipient__isnull=True, email__iexact=old["email"]).update(**cleared)

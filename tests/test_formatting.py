@@ -109,5 +109,18 @@ def test_malformed_references():
 def test_money_filter_keeps_rp_with_its_amount():
     from intrasa.templatetags.intrasa_format import money
 
-    assert str(money(1250000)) == '<span class="money">Rp 1.250.000</span>'
+    assert str(money(1250000)) == '<span class="money">Rp\u00a01.250.000</span>'
     assert money(None) == ""
+
+
+@pytest.mark.parametrize("amount,text", [(1_250_000, "Rp\u00a01.250.000"), (0, "Rp\u00a00"), (-5_000, "-Rp\u00a05.000")])
+def test_rupiah_filter_joins_rp_and_digits_with_a_no_break_space(amount, text):
+    """Every amount a template writes ("|rupiah" in text, attributes, emails and PDFs; "|money" on pages)
+    keeps "Rp" on the line of its digits: the browser journeys check each page for an ordinary space."""
+    from django.template import Context, Template
+
+    from intrasa.templatetags.intrasa_format import rupiah
+
+    assert rupiah(amount) == text and rupiah(None) == ""
+    rendered = Template("{{ a|rupiah }} · {{ a|money }}").render(Context({"a": amount}))
+    assert rendered == f'{text} · <span class="money">{text}</span>'

@@ -7,7 +7,7 @@ from accounts.domestic import normalize_indonesian_mobile
 from accounts.forms import CanonicalEmailField
 from accounts.validators import validate_free_text
 from intrasa.forms import RupiahField
-from intrasa.money import format_rupiah
+from intrasa.money import rupiah_on_one_line
 
 from .models import Category, Courier, FeePayerChoice
 
@@ -23,7 +23,7 @@ class TransactionValueMixin:
         price, shipping = data.get("price"), data.get("shipping_cost")
         if price is not None and shipping and price + shipping > settings.INTRASA_MAX_TRANSACTION_AMOUNT:
             self.add_error("shipping_cost", _("Price and shipping cost together can be at most %(max)s.") % {
-                "max": format_rupiah(settings.INTRASA_MAX_TRANSACTION_AMOUNT)})
+                "max": rupiah_on_one_line(settings.INTRASA_MAX_TRANSACTION_AMOUNT)})
 
 
 def price_field(**kwargs):

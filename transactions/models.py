@@ -32,6 +32,8 @@ class Status(models.TextChoices):
 
 # What a refunded transaction is called until the refund transfer has succeeded.
 REFUND_IN_PROGRESS = _("Refund to buyer in progress")
+# Before the buyer accepts, nobody can pay yet: the transaction waits for the buyer, not for money.
+AWAITING_ACCEPTANCE = _("Awaiting the buyer's acceptance")
 
 # Buyer money sits in the transaction's escrow hold in these states and only in these.
 HELD_STATES = frozenset({Status.VERIFIED, Status.SHIPPED, Status.DISPUTED})
@@ -249,7 +251,10 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     def status_label(self) -> str:
         """The status as people read it, true about the money: "refunded" only once the refund
         transfer succeeded; until then "refund in progress" (the FSM state is ``refunded`` as soon
-        as the escrow hold was returned to the buyer's refund payable)."""
+        as the escrow hold was returned to the buyer's refund payable). Before the buyer accepts,
+        it awaits the buyer's acceptance, not a payment nobody can make yet."""
+        if self.status == Status.CREATED and not self.is_accepted:
+            return str(AWAITING_ACCEPTANCE)
         if self.status == Status.REFUNDED and self.buyer_refund_outstanding > 0:
             return str(REFUND_IN_PROGRESS)
         return str(Status(self.status).label)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext_lazy
 
-from intrasa.money import format_rupiah
+from intrasa.money import rupiah_on_one_line
 from intrasa.wib import format_wib
 
 from .models import EscrowTransaction, Status, TransactionEvent
@@ -42,17 +42,11 @@ _BRANCHES = {
 _ORDER = [key for key, _label, _field in _MAIN]
 
 
-def _rupiah_on_one_line(amount: int) -> str:
-    """An amount inside a sentence, with a no-break space so that "Rp" never wraps away from it."""
-    return format_rupiah(amount).replace(" ", "\u00a0")
-
-
 def status_label(txn: EscrowTransaction) -> str:
     """The status as people read it: before the buyer accepts, the transaction waits for the buyer's
-    acceptance, not for a payment nobody can make yet."""
-    if txn.status == Status.CREATED and not txn.is_accepted:
-        return _("Awaiting the buyer's acceptance")
-    return txn.status_label  # "refunded" only once the refund transfer arrived
+    acceptance, not for a payment nobody can make yet (``EscrowTransaction.status_label``, which
+    also says "refunded" only once the refund transfer arrived)."""
+    return txn.status_label
 
 
 def steps(txn: EscrowTransaction) -> list[Step]:
@@ -96,7 +90,7 @@ def next_step(txn: EscrowTransaction, role: str | None) -> str:
             return _("Waiting for the buyer to pay before %(when)s. Do not ship yet: INTRASA tells you when "
                      "the payment is verified.") % {"when": format_wib(txn.payment_due_at)}
         return _("Pay %(amount)s before %(when)s. INTRASA holds it until you confirm receipt.") % {
-            "amount": _rupiah_on_one_line(txn.amount_due), "when": format_wib(txn.payment_due_at)}
+            "amount": rupiah_on_one_line(txn.amount_due), "when": format_wib(txn.payment_due_at)}
     if status == Status.PAID:
         return _("Payment received. INTRASA is verifying it with the payment provider; this usually takes "
                  "a few minutes. Nobody needs to do anything, and the buyer must not pay again.")
@@ -119,12 +113,12 @@ def next_step(txn: EscrowTransaction, role: str | None) -> str:
     if status == Status.CONFIRMED:
         if seller:
             return _("Receipt confirmed. INTRASA is sending %(amount)s to your payout account; the payout "
-                     "section below shows its progress.") % {"amount": _rupiah_on_one_line(txn.seller_receives)}
+                     "section below shows its progress.") % {"amount": rupiah_on_one_line(txn.seller_receives)}
         return _("Receipt confirmed. INTRASA is paying the seller. Nothing more is needed from you.")
     if status == Status.DISBURSED:
         if seller:
             return _("Complete: %(amount)s was paid out to your account.") % {
-                "amount": _rupiah_on_one_line(txn.seller_receives)}
+                "amount": rupiah_on_one_line(txn.seller_receives)}
         return _("Complete: the seller has been paid. Thank you for using INTRASA.")
     if status == Status.DISPUTED:
         return _("The money is frozen while the dispute is open. Follow the dispute below: it says who must "

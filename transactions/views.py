@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from intrasa.money import format_rupiah
+from intrasa.money import format_rupiah, rupiah_on_one_line
 from ledger.selectors import transaction_postings
 
 from . import progress, selectors, services
@@ -71,6 +71,9 @@ def dashboard_live_status(request):
     return _changed(_("Your transactions were updated."))
 
 
+_CREATE_ERROR_FIELDS = {"amount_out_of_range": "price", "invalid_shipping": "shipping_cost"}
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def create(request):
@@ -87,7 +90,8 @@ def create(request):
             try:
                 txn = services.transaction_create(seller=request.user, **data)
             except services.TransactionActionError as exc:
-                form.add_error(None, exc.message)
+                # At the field it is about when there is one (the price, the shipping cost).
+                form.add_error(_CREATE_ERROR_FIELDS.get(exc.code), exc.message)
             else:
                 messages.success(request, _("Transaction %(reference)s created. Share the invitation "
                                             "link with the buyer.") % {"reference": txn.reference})
@@ -145,7 +149,7 @@ def _invitation_share(request, txn) -> dict:
     read like a bare phishing link."""
     url = request.build_absolute_uri(services.invitation_path(txn))
     check_url = request.build_absolute_uri(reverse("pages:check_transaction"))
-    facts = {"seller": txn.seller.full_name, "title": txn.title, "amount": format_rupiah(txn.amount_due),
+    facts = {"seller": txn.seller.full_name, "title": txn.title, "amount": rupiah_on_one_line(txn.amount_due),
              "reference": txn.reference, "url": url, "check_url": check_url}
     short = _("%(seller)s invites you to pay for \"%(title)s\" (%(amount)s) through INTRASA, an escrow service "
               "that holds your payment until you receive the item. Reference %(reference)s.") % facts
@@ -174,6 +178,24 @@ ACTION_DONE = {
 }
 
 
+# What a refused shipment lacks, said at the field that lacks it.
+_SHIP_FIELD_ERRORS = {
+    "courier": gettext_lazy("Choose the courier."),
+    "tracking_number": gettext_lazy("Enter the receipt (resi) number."),
+    "delivery_note": gettext_lazy("Describe how the service or digital goods were delivered."),
+}
+
+
+def _ship_error_at_its_field(form, exc) -> None:
+    fields = {"shipment_required": ("courier", "tracking_number"),
+              "delivery_note_required": ("delivery_note",)}.get(exc.code, ())
+    empty = [name for name in fields if not str(form.cleaned_data.get(name) or "").strip()]
+    for name in empty:
+        form.add_error(name, str(_SHIP_FIELD_ERRORS[name]))
+    if not empty:
+        form.add_error(None, exc.message)
+
+
 @login_required
 @require_POST
 def act(request, reference, action):
@@ -197,7 +219,7 @@ def act(request, reference, action):
         ACTION_SERVICES[action](txn, request.user, data)
     except services.TransactionActionError as exc:
         if action == "ship":
-            form.add_error(None, exc.message)
+            _ship_error_at_its_field(form, exc)
             return _render_detail(request, txn, ship_form=form, status=400)
         messages.error(request, exc.message)
     else:

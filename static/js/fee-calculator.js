@@ -28,7 +28,7 @@
     function render(data) {
       for (const [key, value] of Object.entries(data)) {
         const cell = box.querySelector('[data-field="' + key + '"]');
-        if (cell) cell.textContent = value.formatted;
+        if (cell) cell.textContent = value.formatted.replace(" ", "\u00a0");  // "Rp" stays with its digits
       }
       if (hideBox) box.hidden = false;
       box.classList.remove("stale");

@@ -11,6 +11,16 @@
     if (select && select.form) select.form.submit();
   });
 
+  // A message after a redirect to a part of a page (#tujuan-pencairan, #email) is shown where the
+  // page opens, not at its top, which is out of view on a phone. Without JavaScript it stays on top.
+  (function () {
+    const messages = document.querySelector("main > .messages");
+    const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!messages || !target) return;
+    target.insertBefore(messages, target.firstChild);
+    target.scrollIntoView();
+  })();
+
   // The header's menu button folds the navigation on a phone.
   document.addEventListener("click", function (event) {
     const toggle = event.target.closest && event.target.closest(".menu-toggle");

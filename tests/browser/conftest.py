@@ -125,8 +125,16 @@ def assert_accessible(person):
         f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in violations)
 
 
+def assert_no_template_leftovers(person):
+    """No template syntax reaches the reader (a multi-line ``{# #}`` is not a comment for Django)."""
+    text = person.page.evaluate("document.documentElement.innerText")
+    leftovers = [mark for mark in ("{#", "#}", "{%", "%}", "{{", "}}") if mark in text]
+    assert not leftovers, f"{person.page.url} shows template syntax {leftovers}"
+
+
 def check_page(person, label=None):
     """The checks every journey page passes, then its screenshot."""
+    assert_no_template_leftovers(person)
     assert_fits_the_screen(person)
     assert_amounts_stay_whole(person)
     assert_accessible(person)
@@ -134,8 +142,29 @@ def check_page(person, label=None):
         person.shot(label)
 
 
+# Every text on the page (form fields' text included) where "Rp" is followed by an ordinary, breakable
+# space: an amount written without the ``rupiah``/``money`` filter, which could wrap away from its digits.
+BREAKABLE_AMOUNTS = r"""
+(() => {
+  const found = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (/Rp[ \t\n]+[0-9]/.test(node.textContent)) found.push(node.textContent.trim().slice(0, 80));
+  }
+  document.querySelectorAll("input, textarea").forEach(function (field) {
+    if (/Rp[ \t\n]+[0-9]/.test(field.value || "")) found.push((field.name || field.id) + ": " + field.value.slice(0, 80));
+  });
+  return found;
+})()
+"""
+
+
 def assert_amounts_stay_whole(person):
-    """No amount on the page breaks over two lines ("Rp" never wraps away from its digits)."""
+    """No amount on the page breaks over two lines ("Rp" never wraps away from its digits): every amount
+    has a no-break space after "Rp" (the ``rupiah`` and ``money`` filters), and no ``.money`` element is
+    split over two lines."""
+    breakable = person.page.evaluate(BREAKABLE_AMOUNTS)
+    assert not breakable, f"{person.page.url}: amounts that may wrap after \"Rp\": {breakable}"
     broken = person.page.evaluate(
         "Array.from(document.querySelectorAll('.money')).filter(e => e.getClientRects().length > 1)"
         ".map(e => e.textContent)")

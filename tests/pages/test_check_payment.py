@@ -37,7 +37,7 @@ def test_a_live_virtual_account_is_confirmed_without_personal_data(client, live_
     assert response.status_code == 200
     assert response.context["check"].outcome == "live_bill"
     assert 'data-testid="outcome-live"' in html
-    assert "Rp 1.290.000" in html and "BCA Virtual Account" in html and "WIB" in html
+    assert "Rp\xa01.290.000" in html and "BCA Virtual Account" in html and "WIB" in html
     txn = live_bill.escrow_transaction
     assert txn.reference not in html  # only its last group, so a VA does not lead to the reference
     assert txn.reference[-4:] in html
@@ -52,9 +52,40 @@ def test_an_unknown_number_is_rejected_clearly(client, live_bill):
     assert 'data-testid="outcome-not-found"' in html and "Do not pay" in html
 
 
-def test_a_paid_bill_is_no_longer_live(client, live_bill):
-    Bill.objects.filter(pk=live_bill.pk).update(status=Bill.Status.VERIFIED)
+@pytest.mark.parametrize("status,outcome,says_id,says_en", [
+    (Bill.Status.PAID, "paid_bill", "Sudah dibayar", "Already paid"),
+    (Bill.Status.VERIFIED, "paid_bill", "Sudah dibayar", "Already paid"),
+    (Bill.Status.EXPIRED, "expired_bill", "sudah kedaluwarsa", "has expired"),
+    (Bill.Status.CANCELLED, "closed_bill", "sudah ditutup", "has been closed"),
+])
+def test_a_number_that_takes_no_payment_any_more_says_why_and_never_cries_fraud(client, live_bill, status, outcome,
+                                                                                 says_id, says_en):
+    """A genuine number that was paid, ran out or was closed is not a fake: it never says "Do not pay"
+    (the warning for numbers that are not INTRASA's), and it names what happened (issue 17)."""
+    Bill.objects.filter(pk=live_bill.pk).update(status=status, paid_at=timezone.now())
+    for language, says, fraud in (("id", says_id, "Jangan bayar"), ("en", says_en, "Do not pay")):
+        response = check(client, VA, HTTP_ACCEPT_LANGUAGE=language)
+        html = response.content.decode()
+        assert response.context["check"].outcome == outcome
+        assert says in html and fraud not in html
+        assert live_bill.escrow_transaction.reference[-4:] in html
+
+
+def test_a_pending_number_past_its_time_is_expired(client, live_bill):
+    Bill.objects.filter(pk=live_bill.pk).update(expires_at=timezone.now() - dt.timedelta(minutes=1))
+    assert check(client, VA).context["check"].outcome == "expired_bill"
+
+
+def test_a_failed_bill_is_not_a_payment_number(client, live_bill):
+    Bill.objects.filter(pk=live_bill.pk).update(status=Bill.Status.FAILED)
     assert check(client, VA).context["check"].outcome == "not_found"
+
+
+def test_a_reference_before_acceptance_waits_for_the_buyer(client, seller):
+    txn = scenarios.create(seller)
+    response = check(client, txn.reference)
+    assert response.context["check"].status_label == "Menunggu persetujuan pembeli"
+    assert "Menunggu pembayaran" not in response.content.decode()
 
 
 def test_references_of_open_and_closed_transactions(client, seller, buyer, live_bill):

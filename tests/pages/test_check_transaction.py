@@ -61,7 +61,7 @@ def test_page_shows_status_timeline_amount_and_next_deadline(client, shipped):
     html = response.content.decode()
     assert 'data-testid="public-transaction"' in html
     assert shipped.reference in html
-    assert "Rp 1.290.000" in html  # 1.250.000 + 25.000 shipping + the 15.000 fee, paid by the buyer
+    assert "Rp\xa01.290.000" in html  # 1.250.000 + 25.000 shipping + the 15.000 fee, paid by the buyer
     assert 'data-testid="payment-verified">' in html
     assert html.count("WIB") >= 5  # created, accepted, paid, verified, shipped (+ the deadline)
     assert "noindex" in html
@@ -122,9 +122,13 @@ def test_next_due_follows_the_state(client, seller, buyer, state, step):
 
 def test_an_invitation_nobody_accepted_is_due_to_be_accepted(client, seller):
     txn = scenarios.create(seller)
-    data = client.get(api(txn.reference)).json()
+    data = client.get(api(txn.reference), HTTP_ACCEPT_LANGUAGE="en").json()
     assert data["next_due"]["step"] == "accept"
     assert data["payment_received"] is False
+    # It waits for the buyer to accept, not for a payment nobody can make yet (issue 17).
+    assert data["status_label"] == "Awaiting the buyer's acceptance"
+    html = client.get(reverse("pages:check_transaction"), {"reference": txn.reference}).content.decode()
+    assert "Menunggu persetujuan pembeli" in html and "Menunggu pembayaran" not in html
 
 
 def test_a_refunded_transaction_shows_when_the_refund_is_due(client, seller, buyer):

@@ -188,7 +188,7 @@ def test_erasure_removes_what_is_no_longer_needed_and_keeps_the_rest_apart(clien
     # email changes gone, the unused payout account deleted, the used one kept as a payout record.
     assert not selectors.consent_states(user=buyer)[0].granted
     assert ConsentEvent.objects.filter(user=buyer, granted=False, via="erasure").exists()
-    assert not Notification.objects.filter(recipient=buyer).exclude(subject="", body="", email="").exists()
+    assert not Notification.objects.filter(recipient=buyer).exclude(subject="", body="", params={}, email="").exists()
     assert not Notification.objects.filter(email="budi.lain@example.co.id").exists()  # the link to the new address
     assert not PersonalDataExport.objects.filter(user=buyer).exists()
     assert not EmailChangeRequest.objects.filter(user=buyer).exists()

@@ -8,7 +8,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from disbursements.models import Payout
-from intrasa.money import format_rupiah
+from intrasa.money import rupiah_on_one_line
 from refunds import services
 from refunds.models import RefundRequest
 from tests.disbursements.conftest import verified_bank
@@ -49,7 +49,7 @@ def test_one_click_shows_the_amount_and_the_account_and_moves_nothing(client, fi
     assert page.status_code == 200
     text = page.content.decode()
     assert 'data-testid="refund-transfers"' in text
-    assert format_rupiah(in_review.amount) in text and account.label in text
+    assert rupiah_on_one_line(in_review.amount) in text and account.label in text
     assert page.context["transfer_total"] == in_review.amount
     assert "reason" in page.context["form"].fields
     assert nothing_approved(in_review)

@@ -198,7 +198,45 @@ def test_a_refused_shipment_keeps_the_courier_and_shows_the_error_at_the_form(cl
     assert response.status_code == 400
     html = response.content.decode()
     assert '<option value="sicepat" selected>' in html
-    assert 'data-testid="ship-error"' in html and "nomor resi" in html
+    # The error is at the field that lacks it (the receipt number), not in a box above the form.
+    field = re.search(r'<p><label for="id_tracking_number">.*?</p>', html, re.S).group(0)
+    assert "Masukkan nomor resi." in field and 'aria-invalid="true"' in field
+    assert "Pilih kurirnya." not in html  # the courier was chosen
     assert f'hx-get="{txn.get_absolute_url()}"' in html  # the live refresh fetches the page, not the form's URL
     txn.refresh_from_db()
     assert txn.status == Status.VERIFIED
+
+
+def test_before_acceptance_every_status_waits_for_the_buyer(client, seller, buyer):
+    """Nobody can pay before the buyer accepts: the transaction page, the dashboard and the model's label
+    (which the PDFs and the admin use) say it awaits the buyer's acceptance, then awaiting payment."""
+    txn = scenarios.create(seller, buyer)
+    client.force_login(seller)
+    with translation.override("id"):
+        assert txn.status_label == "Menunggu persetujuan pembeli"
+    def shown():
+        page = detail(client, txn).content.decode()
+        rows = client.get(reverse("transactions:dashboard")).content.decode()
+        return (re.search(r'data-testid="status">([^<]*)<', page).group(1),
+                re.search(r'data-testid="row-status">([^<]*)<', rows).group(1))
+
+    assert shown() == ("Menunggu persetujuan pembeli", "Menunggu persetujuan pembeli")
+    txn = scenarios.advance(txn, buyer, Status.CREATED)
+    with translation.override("id"):
+        assert txn.status_label == "Menunggu pembayaran"
+    assert shown() == ("Menunggu pembayaran", "Menunggu pembayaran")
+
+
+def test_a_refused_creation_shows_the_error_at_its_field_and_keeps_the_input(client, seller):
+    """The service refuses a shipping cost for a service: the error sits at the shipping cost, not above the
+    form, and what the seller typed and chose stays (issue 17)."""
+    from tests.transactions.test_pages import CREATE_FORM
+
+    client.force_login(seller)
+    response = client.post(reverse("transactions:create"), {**CREATE_FORM, "category": "service",
+                                                              "shipping_cost": "10.000"})
+    html = response.content.decode()
+    field = re.search(r'<p><label for="id_shipping_cost">.*?</p>', html, re.S).group(0)
+    assert "Ongkos kirim hanya berlaku untuk barang fisik." in field
+    assert '<option value="service" selected>' in html and 'value="Sepeda Lipat"' in html
+    assert not EscrowTransaction.objects.exists()

@@ -31,7 +31,7 @@ def test_treasury_page_shows_quota_queue_and_chart(client, finance, settings):
     client.force_login(finance)
     page = client.get(reverse("treasury:dashboard")).content.decode()
     quota = page.split('data-testid="quota"')[1].split("</section>")[0]
-    assert "Rp 30.000.000" in quota and "Rp 20.000.000" in quota
+    assert "Rp\xa030.000.000" in quota and "Rp\xa020.000.000" in quota
     volume = page.split('data-testid="volume"')[1].split("</section>")[0]
     assert volume.count("<rect") >= 30 and "<script" not in page.split('data-testid="volume"')[1]
     assert f'data-day="{today.isoformat()}" data-used="30000000"' in volume
@@ -53,8 +53,8 @@ def test_withdrawal_preview_then_record(client, finance, deposit):
     preview = client.post(url, {**data, "_preview": "1"})
     assert preview.status_code == 200 and not WithdrawalInstruction.objects.exists()
     page = preview.content.decode()
-    assert 'data-testid="fee">Rp 5.000' in page and 'data-testid="vat">Rp 550' in page
-    assert 'data-testid="balance-needed"><strong>Rp 50.005.550' in page and 'name="_confirm"' in page
+    assert 'data-testid="fee">Rp\xa05.000' in page and 'data-testid="vat">Rp\xa0550' in page
+    assert 'data-testid="balance-needed"><strong>Rp\xa050.005.550' in page and 'name="_confirm"' in page
     response = client.post(url, {**data, "_confirm": "1"})
     assert response.status_code == 302
     instruction = WithdrawalInstruction.objects.get()
@@ -82,7 +82,7 @@ def test_overseas_preview_shows_processing_day_and_rate_time(client, finance, mo
         "reason": "Uji penarikan", "_preview": "1"})
     page = response.content.decode()
     assert 'data-testid="processing-date">' in page and "18-08-2026" in page
-    assert 'data-testid="balance-needed"><strong>Rp 1.400.000' in page
+    assert 'data-testid="balance-needed"><strong>Rp\xa01.400.000' in page
     assert response.context["quote"].rate_time == dt.datetime(2026, 8, 18, 10, 0, tzinfo=WIB)
 
 
