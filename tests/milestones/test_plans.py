@@ -109,7 +109,7 @@ def test_the_plan_pages(client, seller, buyer, in_english):
     assert response.status_code == 302 and response.url == plan.get_absolute_url()
     assert plan.milestones.count() == 3 and plan.fee_amount == 15_000
     page = client.get(plan.get_absolute_url()).content.decode()
-    assert "Rp 3.007.500" in page and "Not open yet" in page
+    assert "Rp\xa03.007.500" in page and "Not open yet" in page
     client.force_login(buyer)
     client.post(reverse("milestones:act", args=[plan.token, "accept"]))
     page = client.get(plan.get_absolute_url()).content.decode()
