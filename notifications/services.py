@@ -41,6 +41,37 @@ def notify(
     return notification
 
 
+def notify_many(notices: list[dict]) -> None:
+    """``notify`` for several events at once (a batch of payout answers), in three queries whatever
+    their number: the event keys already recorded, one INSERT of the others (a key recorded
+    meanwhile by a concurrent writer is skipped), and their ids for the emails after commit.
+    Each notice holds ``notify``'s keyword arguments, with a ``recipient``."""
+    if not notices:
+        return
+    keys = [notice["event_key"] for notice in notices]
+    existing = set(Notification.objects.filter(event_key__in=keys).values_list("event_key", flat=True))
+    rows = {}
+    for notice in notices:
+        if notice["event_key"] in existing or notice["event_key"] in rows:
+            continue
+        recipient = notice["recipient"]
+        language = notice.get("language") or recipient.preferred_language
+        subject_template, body_template = MESSAGES[notice["kind"]]
+        with translation.override(language):
+            subject = str(subject_template).format(**notice["context"])
+            body = str(body_template).format(**notice["context"])
+        rows[notice["event_key"]] = Notification(
+            event_key=notice["event_key"], kind=notice["kind"], recipient=recipient,
+            email=notice.get("email") or recipient.email, language=language, subject=subject[:200], body=body,
+            link=notice.get("link", ""))
+    if not rows:
+        return
+    Notification.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    ids = list(Notification.objects.filter(event_key__in=list(rows), email_claimed_at__isnull=True)
+               .values_list("pk", flat=True))
+    transaction.on_commit(lambda: [_enqueue_email(pk) for pk in ids])
+
+
 def _enqueue_email(notification_id: int) -> None:
     """Hand the email to Celery; if the broker is down the row stays unsent and the periodic
     ``send_pending_emails`` job picks it up, so the person's request never fails for it."""

@@ -31,7 +31,7 @@ from intrasa.errors import ServiceError
 from intrasa.money import BIGINT_MAX, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib, now_wib
 from ledger.models import AccountCategory, EntryKind
-from ledger.selectors import transaction_balances
+from ledger.selectors import transaction_balances, transactions_seller_payable
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from workdays.calendar import working_calendar
@@ -515,15 +515,39 @@ def transaction_mark_disbursed(*, escrow_transaction) -> EscrowTransaction:
     """Every payout part succeeded: nothing is left in seller payable."""
     with transaction.atomic():
         txn = _lock(escrow_transaction)
-        owed = transaction_balances(escrow_transaction=txn).get(AccountCategory.SELLER_PAYABLE, 0)
-        if owed != 0:
-            raise TransactionActionError(
-                _("%(amount)s is still owed to the seller.") % {"amount": format_rupiah(owed)},
-                code="payout_incomplete")
-        _transition(txn, "mark_disbursed", actor=None, role=Role.SYSTEM, check_permission=False)
-        txn.closed_at = timezone.now()
-        txn.save(update_fields=["closed_at", "updated_at"])
+        transactions_mark_disbursed(escrow_transactions=[txn])
         return txn
+
+
+def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction]) -> None:
+    """``transaction_mark_disbursed`` for several transactions at once (a batch of payout answers),
+    each already locked by the caller in this database transaction: one balance query for all, one
+    UPDATE per transaction, their timeline events in one INSERT."""
+    if not escrow_transactions:
+        return
+    for txn in escrow_transactions:
+        if not locks.is_held("transactions.EscrowTransaction", txn.pk):
+            raise locks.LockOrderError(f"mark {txn.reference} disbursed with its row locked")
+    owed = transactions_seller_payable(ids=[txn.pk for txn in escrow_transactions])
+    now = timezone.now()
+    events = []
+    for txn in escrow_transactions:
+        if owed.get(txn.pk, 0) != 0:
+            raise TransactionActionError(
+                _("%(amount)s is still owed to the seller.") % {"amount": format_rupiah(owed[txn.pk])},
+                code="payout_incomplete")
+        if not can_proceed(txn.mark_disbursed):
+            raise TransactionActionError(
+                _("This action is not possible while the transaction is “%(status)s”.")
+                % {"status": txn.get_status_display()}, code="illegal_transition")
+        from_status = txn.status
+        txn.mark_disbursed()
+        txn.closed_at = now
+        txn.save()
+        events.append(TransactionEvent(escrow_transaction=txn, action="mark_disbursed", actor=None,
+                                       actor_role=Role.SYSTEM, from_status=from_status, to_status=txn.status,
+                                       data={}))
+    TransactionEvent.objects.bulk_create(events)
 
 
 # --- disputes and refunds -------------------------------------------------------------------
