@@ -106,30 +106,43 @@ def entry_post(
 
 
 # One round trip for a new entry: the entry (unless its idempotency key exists: ON CONFLICT DO
-# NOTHING) and its postings, the account ids joined in by category. A line whose account does not
-# exist yet finds no row; its account is then created and the line inserted (the deferred balance
-# trigger only looks at COMMIT, so the entry is complete by then or the commit fails).
+# NOTHING), the accounts its lines need that do not exist yet (the first entry of a transaction on
+# an account creates it), and its postings, the account ids joined in by category. A line that
+# still finds no account (a concurrent writer created it after this statement's snapshot) is
+# completed by the caller; the deferred balance trigger only looks at COMMIT.
 _POST_SQL = """
 WITH entry AS (
     INSERT INTO ledger_journalentry (idempotency_key, kind, memo, escrow_transaction_id, reverses_id, created_by_id,
                                      posted_at)
-    VALUES (%s, %s, %s, %s, %s, %s, %s)
+    VALUES (%(key)s, %(kind)s, %(memo)s, %(txn)s, %(reverses)s, %(actor)s, %(now)s)
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id
 ), line (n, category, side, amount, per_transaction) AS (
-    SELECT * FROM unnest(%s::int[], %s::varchar[], %s::varchar[], %s::bigint[], %s::boolean[])
+    SELECT * FROM unnest(%(n)s::int[], %(category)s::varchar[], %(side)s::varchar[], %(amount)s::bigint[],
+                         %(per_transaction)s::boolean[])
+), existing AS (
+    SELECT DISTINCT account.id, account.category
+      FROM ledger_account account JOIN line ON account.category = line.category
+       AND ((line.per_transaction AND account.escrow_transaction_id = %(txn)s)
+            OR (NOT line.per_transaction AND account.escrow_transaction_id IS NULL))
+), created AS (
+    INSERT INTO ledger_account (category, escrow_transaction_id, created_at)
+    SELECT DISTINCT line.category, CASE WHEN line.per_transaction THEN %(txn)s::bigint END, %(now)s::timestamptz
+      FROM line
+     WHERE EXISTS (SELECT 1 FROM entry) AND line.category NOT IN (SELECT category FROM existing)
+    ON CONFLICT DO NOTHING
+    RETURNING id, category
+), account AS (
+    SELECT id, category FROM existing UNION SELECT id, category FROM created
 ), posted AS (
     INSERT INTO ledger_posting (entry_id, account_id, side, amount)
     SELECT entry.id, account.id, line.side, line.amount
-      FROM entry CROSS JOIN line
-      JOIN ledger_account account ON account.category = line.category
-       AND ((line.per_transaction AND account.escrow_transaction_id = %s)
-            OR (NOT line.per_transaction AND account.escrow_transaction_id IS NULL))
+      FROM entry CROSS JOIN line JOIN account ON account.category = line.category
      ORDER BY line.n
     RETURNING account_id, side, amount
 )
 SELECT entry.id, ARRAY(SELECT account.category || ' ' || posted.side || ' ' || posted.amount
-                        FROM posted JOIN ledger_account account ON account.id = posted.account_id)
+                        FROM posted JOIN account ON account.id = posted.account_id)
   FROM entry
 """
 
@@ -148,11 +161,12 @@ def _post_in_one_statement(*, idempotency_key, kind, memo, lines, escrow_transac
             raise LedgerError(f"{line.category} is kept per transaction")
     posted_at = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(_POST_SQL, [
-            idempotency_key, kind, memo, txn_id, reverses.pk if reverses is not None else None,
-            actor.pk if actor is not None else None, posted_at,
-            list(range(len(lines))), [line.category for line in lines], [line.side for line in lines],
-            [line.amount for line in lines], [line.category in PER_TRANSACTION for line in lines], txn_id])
+        cursor.execute(_POST_SQL, {
+            "key": idempotency_key, "kind": kind, "memo": memo, "txn": txn_id,
+            "reverses": reverses.pk if reverses is not None else None, "actor": actor.pk if actor is not None else None,
+            "now": posted_at, "n": list(range(len(lines))), "category": [line.category for line in lines],
+            "side": [line.side for line in lines], "amount": [line.amount for line in lines],
+            "per_transaction": [line.category in PER_TRANSACTION for line in lines]})
         row = cursor.fetchone()
     if row is None:
         return None
@@ -164,7 +178,7 @@ def _post_in_one_statement(*, idempotency_key, kind, memo, lines, escrow_transac
     for posted in row[1] or []:
         category, side, amount = posted.split(" ")
         missing.remove(Line(category, side, int(amount)))
-    if missing:  # the first entry on an account creates it
+    if missing:  # an account created by a concurrent writer after this statement began
         accounts = _accounts_for({line.category for line in missing}, escrow_transaction)
         Posting.objects.bulk_create([Posting(entry=entry, account=accounts[line.category], side=line.side,
                                              amount=line.amount) for line in missing])

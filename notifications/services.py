@@ -28,17 +28,44 @@ def notify(
     with translation.override(language):
         subject = str(subject_template).format(**context)
         body = str(body_template).format(**context)
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(
-                event_key=event_key, kind=kind, recipient=recipient,
-                email=email or (recipient.email if recipient else ""), language=language,
-                subject=subject[:200], body=body, link=link,
-            )
-    except IntegrityError:
+    notification = Notification(
+        event_key=event_key, kind=kind, recipient=recipient,
+        email=email or (recipient.email if recipient else ""), language=language,
+        subject=subject[:200], body=body, link=link,
+    )
+    if not _insert_unless_recorded(notification):
         return Notification.objects.get(event_key=event_key)
     transaction.on_commit(lambda: _enqueue_email(notification.pk))
     return notification
+
+
+def _insert_unless_recorded(notification: Notification) -> bool:
+    """INSERT the row unless its event is recorded already (by anyone, even a concurrent writer):
+    one statement, ``INSERT … ON CONFLICT (event_key) DO NOTHING``, instead of a look-up, a
+    savepoint and an INSERT. ``False`` when the event was recorded already."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic():
+                notification.save(force_insert=True)
+        except IntegrityError:
+            return False
+        return True
+    fields = [field for field in Notification._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(notification, add=True), connection) for field in fields]
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+                       f"ON CONFLICT (event_key) DO NOTHING RETURNING id", values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    notification.pk = row[0]
+    notification._state.adding = False
+    notification._state.db = connection.alias
+    return True
 
 
 def notify_many(notices: list[dict]) -> None:
