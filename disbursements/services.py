@@ -138,7 +138,7 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
     if destination is None and use_default:
         destination = _default_destination(recipient)
     if destination is not None and destination.can_receive_payouts:
-        _create_parts(payout, destination, actor=actor)
+        _create_parts(payout, destination, actor=actor, first=True)
     elif destination is not None and destination.kind == PayoutDestination.Kind.BANK \
             and destination.verification == PayoutDestination.Verification.UNVERIFIED:
         from .tasks import verify_destination
@@ -150,12 +150,13 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
 
 
 def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None, amount: int | None = None,
-                  retry_of: Disbursement | None = None, split_day: dt.date | None = None) -> list[Disbursement]:
+                  retry_of: Disbursement | None = None, split_day: dt.date | None = None,
+                  first: bool = False) -> list[Disbursement]:
     kind = Disbursement.Kind.EWALLET if destination.kind == PayoutDestination.Kind.EWALLET else Disbursement.Kind.BANK
     now = timezone.now()
     amounts = _split(amount or payout.amount, kind, split_day or wib_date(rules.earliest_send(now, kind)))
     reference = payout.escrow_transaction.reference
-    start = payout.parts.aggregate(last=Max("sequence"))["last"] or 0
+    start = 0 if first else payout.parts.aggregate(last=Max("sequence"))["last"] or 0  # first: a payout just planned
     parts = []
     for index, part_amount in enumerate(amounts, start=1):
         hold = rules.night_hold_until(now, kind)
@@ -286,10 +287,11 @@ def _send(client, part: Disbursement) -> TransferResult:
 
 def disbursement_dispatch(*, disbursement_id: int, client=None, now: dt.datetime | None = None) -> str:
     """Send one queued part if its quota and time allow. Returns the part's status afterwards."""
-    part = _reserve(disbursement_id, now or timezone.now())
-    if part is None:
+    reserved = _reserve_many([disbursement_id], now or timezone.now())
+    if not reserved:
         return Disbursement.objects.filter(pk=disbursement_id).values_list("status", flat=True).first() or ""
-    return _send_and_record(part, client or default_client())
+    answer = _send_answer(client or default_client(), reserved[0])
+    return _record_batch([answer], _owners(reserved)).get(disbursement_id, reserved[0].status)
 
 
 # Parts reserved, sent and recorded together by the periodic jobs: the statements of a chunk's
@@ -348,12 +350,14 @@ def _reserve_many(ids: list[int], now: dt.datetime) -> list[Disbursement]:
                 part.not_before, part.waiting_for = hold, Disbursement.Wait.NIGHT
                 waiting.append(part)
                 continue
-            if part.sent_at is None:
+            # The day's quota row carries the limit in force (``quota``), so a part that fits is not
+            # larger than the limit; the limit is read only for a part that does not fit: a
+            # never-sent part larger than the limit is re-split, any other waits for the next day.
+            if not quota.reserve(today, part.amount):
                 limit = quota.limit_for(today) if limit is None else limit
-                if part.amount > limit:
+                if part.sent_at is None and part.amount > limit:
                     resplit.append(pk)
                     continue
-            if not quota.reserve(today, part.amount):
                 part.not_before = rules.start_of_next_wib_day(now)
                 part.waiting_for = Disbursement.Wait.DAILY_LIMIT
                 waiting.append(part)

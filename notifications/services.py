@@ -19,9 +19,6 @@ def notify(
 
     ``language`` is for an email to an address without its account as recipient (no in-app copy),
     written in the language of the person it is meant for."""
-    existing = Notification.objects.filter(event_key=event_key).first()
-    if existing is not None:
-        return existing
     if not language:
         language = recipient.preferred_language if recipient is not None else settings.LANGUAGE_CODE
     subject_template, body_template = MESSAGES[kind]

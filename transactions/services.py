@@ -437,8 +437,8 @@ def transaction_ship(
         if not txn.needs_shipping and not delivery_note:
             raise TransactionActionError(_("Describe how the service or digital goods were delivered."),
                                          code="delivery_note_required")
-        _transition(txn, "ship", actor=seller, role=Role.SELLER,
-                    data={"courier": courier, "tracking_number": tracking_number})
+        if not can_proceed(txn.ship):  # checked before the fields change (the transition saves them all)
+            _transition(txn, "ship", actor=seller, role=Role.SELLER)
         now = timezone.now()
         calendar = working_calendar()
         txn.shipped_at = now
@@ -454,8 +454,9 @@ def transaction_ship(
             txn.delivery_source = DeliverySource.SELLER_DELIVERY
         txn.inspection_ends_at = delivery.inspection_deadline(start=start, inspection_days=txn.inspection_days,
                                                               extended=False, calendar=calendar)
-        txn.save(update_fields=["shipped_at", "courier", "tracking_number", "delivery_note",
-                                "inspection_ends_at", "delivered_at", "delivery_source", "updated_at"])
+        # One UPDATE: the transition saves the row with the shipment's fields.
+        _transition(txn, "ship", actor=seller, role=Role.SELLER,
+                    data={"courier": courier, "tracking_number": tracking_number})
         shipment = (f"{txn.get_courier_display()} {txn.tracking_number}" if txn.needs_shipping
                     else delivery_note[:100])
         _notify_party(txn, txn.buyer, "shipped", shipment=shipment,
@@ -481,8 +482,7 @@ def _release_to_seller(txn, *, actor) -> None:
 
 
 def _after_confirmation(txn) -> None:
-    txn.confirmed_at = timezone.now()
-    txn.save(update_fields=["confirmed_at", "auto_confirmed", "updated_at"])
+    """After the confirm transition, which saved ``confirmed_at`` with the row (set before it)."""
     _notify_party(txn, txn.seller, "confirmed_seller", amount=format_rupiah(txn.seller_receives))
     _notify_party(txn, txn.buyer, "confirmed_buyer")
 
@@ -491,6 +491,7 @@ def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
     """The buyer confirms receipt (FAQ step 5): the money is released to the seller."""
     with transaction.atomic():
         txn = _lock(escrow_transaction)
+        txn.confirmed_at = timezone.now()
         _transition(txn, "confirm", actor=buyer, role=Role.BUYER)
         _release_to_seller(txn, actor=buyer)
         _after_confirmation(txn)
@@ -503,9 +504,10 @@ def transaction_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
         txn = _lock(escrow_transaction)
         if txn.status != Status.SHIPPED or txn.inspection_ends_at is None or txn.inspection_ends_at > timezone.now():
             return None  # the buyer acted first, or a dispute froze the clock
+        txn.confirmed_at = timezone.now()
+        txn.auto_confirmed = True
         _transition(txn, "confirm", actor=None, role=Role.SYSTEM, check_permission=False,
                     reason="inspection period ended")
-        txn.auto_confirmed = True
         _release_to_seller(txn, actor=None)
         _after_confirmation(txn)
         return txn
@@ -567,6 +569,7 @@ def transaction_resolve_release(*, escrow_transaction, staff, reason: str) -> Es
     reason = _require_reason(reason)
     with transaction.atomic():
         txn = _lock(escrow_transaction)
+        txn.confirmed_at = timezone.now()
         _transition(txn, "resolve_release", actor=staff, role=Role.STAFF, reason=reason)
         _release_to_seller(txn, actor=staff)
         _after_confirmation(txn)
