@@ -51,7 +51,7 @@ def _insert_unless_recorded(notification: Notification) -> bool:
         return True
     fields = [field for field in Notification._meta.concrete_fields if not field.primary_key]
     values = [field.get_db_prep_save(field.pre_save(notification, add=True), connection) for field in fields]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
     table = connection.ops.quote_name(Notification._meta.db_table)
     with connection.cursor() as cursor:
         cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
@@ -93,7 +93,11 @@ def notify_many(notices: list[dict]) -> None:
     Notification.objects.bulk_create(rows.values(), ignore_conflicts=True)
     ids = list(Notification.objects.filter(event_key__in=list(rows), email_claimed_at__isnull=True)
                .values_list("pk", flat=True))
-    transaction.on_commit(lambda: [_enqueue_email(pk) for pk in ids])
+    def enqueue_emails() -> None:
+        for pk in ids:
+            _enqueue_email(pk)
+
+    transaction.on_commit(enqueue_emails)
 
 
 def _enqueue_email(notification_id: int) -> None:

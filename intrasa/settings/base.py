@@ -13,9 +13,9 @@ from typing import Any
 
 import environ
 from celery.schedules import crontab
-from kombu import Queue
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
