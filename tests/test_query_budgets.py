@@ -36,10 +36,17 @@ BUDGETS = {
     "notifications": ("seller", 5),
     "profile": ("seller", 4),
     "my_data": ("seller", 7),
+    "check_transaction_api": ("anonymous", 2),  # the JSON look-up of a reference not looked up yet
+    "invitation": ("anonymous", 1),
+    "pay": ("buyer", 6),  # the payment page of an accepted transaction: channels, bills, deadline
+    "live_status": ("seller", 3),  # the detail page's live-status poll
+    "dashboard_status": ("seller", 3),  # the dashboard's live-status poll
+    "login": ("anonymous", 0),
+    "signup": ("anonymous", 0),
 }
 
 
-def _paths(txn, disputed):
+def _paths(txn, disputed, invited, payable):
     return {
         "home": reverse("home"),
         "check_transaction": reverse("pages:check_transaction") + f"?reference={txn.reference}",
@@ -57,15 +64,22 @@ def _paths(txn, disputed):
         "notifications": reverse("notifications:list"),
         "profile": reverse("accounts:profile"),
         "my_data": reverse("privacy:my_data"),
+        "check_transaction_api": reverse("pages:check_transaction_api", args=[payable.reference]),
+        "invitation": reverse("transactions:invitation", args=[invited.invitation_token]),
+        "pay": reverse("payments:pay", args=[payable.reference]),
+        "live_status": reverse("transactions:status", args=[txn.reference]),
+        "dashboard_status": reverse("transactions:dashboard_status"),
+        "login": reverse("accounts:login"),
+        "signup": reverse("accounts:signup"),
     }
 
 
-def _counts(django_assert_num_queries, clients, txn, disputed):
+def _counts(django_assert_num_queries, clients, txn, disputed, invited, payable):
     from django.core.cache import cache
 
     cache.clear()  # the first Cek Transaksi look-up reads the database, the second the cache
     counts = {}
-    for page, path in _paths(txn, disputed).items():
+    for page, path in _paths(txn, disputed, invited, payable).items():
         who, budget = BUDGETS[page]
         try:
             with django_assert_num_queries(budget) as captured:
@@ -88,7 +102,9 @@ def test_every_journey_page_costs_the_same_queries_with_more_rows(seller, buyer,
     scenarios.open_dispute(disputed, buyer)
     for who in ("anonymous", "seller", "buyer"):  # sessions, language and first-request work done
         clients[who].get(reverse("home"))
-    few = _counts(django_assert_num_queries, clients, txn, disputed)
+    invited = scenarios.create(seller, buyer)
+    payable = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    few = _counts(django_assert_num_queries, clients, txn, disputed, invited, payable)
 
     for _ in range(12):
         scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
@@ -96,7 +112,7 @@ def test_every_journey_page_costs_the_same_queries_with_more_rows(seller, buyer,
         from disputes import services as dispute_services
 
         dispute_services.dispute_post_message(dispute=disputed.dispute, author=buyer, body=f"Pesan ke-{n}")
-    many = _counts(django_assert_num_queries, clients, txn, disputed)
+    many = _counts(django_assert_num_queries, clients, txn, disputed, invited, payable)
     assert many == few
 
 
