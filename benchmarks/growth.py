@@ -103,18 +103,15 @@ def _payout_parts(party: Party, destination: PayoutDestination, n: int, tag: str
     for i, (txn, payout) in enumerate(zip(txns, payouts, strict=True)):
         reference = f"GRW{tag}{i:08d}"
         provider_reference = f"{tag}{i:010d}"
+        # The status goes in with the constructor: a protected FSM field refuses assignment afterwards.
+        sent = dict(status=Disbursement.Status.PENDING, attempts=1, quota_day=now.date(),
+                    sent_at=now - dt.timedelta(minutes=5), next_attempt_at=now - dt.timedelta(seconds=30),
+                    provider_reference_no=provider_reference, latest_transaction_status="03") if pending else {}
         part = Disbursement(
             payout=payout, sequence=1, kind=Disbursement.Kind.BANK, amount=PRICE, partner_reference_no=reference,
             destination=destination, bank_code=destination.bank_code, account_number=destination.account_number,
-            account_name=destination.account_holder_name, description=f"INTRASA {txn.reference}")
+            account_name=destination.account_holder_name, description=f"INTRASA {txn.reference}", **sent)
         if pending:
-            part.status = Disbursement.Status.PENDING
-            part.attempts = 1
-            part.quota_day = now.date()
-            part.sent_at = now - dt.timedelta(minutes=5)
-            part.next_attempt_at = now - dt.timedelta(seconds=30)
-            part.provider_reference_no = provider_reference
-            part.latest_transaction_status = "03"
             transfers.append(SandboxTransfer(
                 kind=SandboxTransfer.Kind.BANK, partner_reference_no=reference, reference_no=provider_reference,
                 fingerprint="bulk", amount=PRICE, beneficiary_account_no=destination.account_number,

@@ -23,6 +23,7 @@ transaction, then the payout, then the part, because a last success may close th
 import datetime as dt
 import logging
 import secrets
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import cache
@@ -45,8 +46,9 @@ from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib, wib_date
 from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
-from notifications.services import notify
+from notifications.services import notify, notify_many
 from transactions import services as transaction_services
+from transactions.models import EscrowTransaction
 from transactions.models import Status as TxnStatus
 from workdays.calendar import working_calendar
 
@@ -79,6 +81,15 @@ DONE_KIND: dict[str, str] = {Payout.Purpose.SELLER_PAYOUT: EntryKind.PAYOUT,
 
 class DisbursementError(ServiceError):
     pass
+
+
+@dataclass
+class _Answer:
+    """What SendMe said about one part (``result`` ``None``: no answer, ``error`` says why)."""
+    part_id: int
+    result: TransferAnswer | None
+    error: str = ""
+    inquiry: bool = False
 
 
 def _backoff(steps: list, attempt: int) -> dt.timedelta:
@@ -127,7 +138,7 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
     if destination is None and use_default:
         destination = _default_destination(recipient)
     if destination is not None and destination.can_receive_payouts:
-        _create_parts(payout, destination, actor=actor)
+        _create_parts(payout, destination, actor=actor, first=True)
     elif destination is not None and destination.kind == PayoutDestination.Kind.BANK \
             and destination.verification == PayoutDestination.Verification.UNVERIFIED:
         from .tasks import verify_destination
@@ -139,12 +150,13 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
 
 
 def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None, amount: int | None = None,
-                  retry_of: Disbursement | None = None, split_day: dt.date | None = None) -> list[Disbursement]:
+                  retry_of: Disbursement | None = None, split_day: dt.date | None = None,
+                  first: bool = False) -> list[Disbursement]:
     kind = Disbursement.Kind.EWALLET if destination.kind == PayoutDestination.Kind.EWALLET else Disbursement.Kind.BANK
     now = timezone.now()
     amounts = _split(amount or payout.amount, kind, split_day or wib_date(rules.earliest_send(now, kind)))
     reference = payout.escrow_transaction.reference
-    start = payout.parts.aggregate(last=Max("sequence"))["last"] or 0
+    start = 0 if first else payout.parts.aggregate(last=Max("sequence"))["last"] or 0  # first: a payout just planned
     parts = []
     for index, part_amount in enumerate(amounts, start=1):
         hold = rules.night_hold_until(now, kind)
@@ -289,10 +301,99 @@ def _send(client, part: Disbursement) -> TransferResult:
 
 def disbursement_dispatch(*, disbursement_id: int, client=None, now: dt.datetime | None = None) -> str:
     """Send one queued part if its quota and time allow. Returns the part's status afterwards."""
-    part = _reserve(disbursement_id, now or timezone.now())
-    if part is None:
+    reserved = _reserve_many([disbursement_id], now or timezone.now())
+    if not reserved:
         return Disbursement.objects.filter(pk=disbursement_id).values_list("status", flat=True).first() or ""
-    return _send_and_record(part, client or default_client())
+    answer = _send_answer(client or default_client(), reserved[0])
+    return _record_batch([answer], _owners(reserved)).get(disbursement_id, reserved[0].status)
+
+
+# Parts reserved, sent and recorded together by the periodic jobs: the statements of a chunk's
+# locks and bulk writes are shared by its parts, and a chunk's sends (one after the other, no lock
+# held) stay well within their leases.
+CHUNK = 10
+
+
+def _chunks(ids: list[int]):
+    for start in range(0, len(ids), CHUNK):
+        yield ids[start:start + CHUNK]
+
+
+def _owners(parts: list[Disbursement]) -> dict[int, tuple[int, int]]:
+    return {part.pk: (part.payout_id, part.payout.escrow_transaction_id) for part in parts}
+
+
+def _send_lease(now: dt.datetime, position: int) -> dt.datetime:
+    """The lease of the ``position``-th send of a chunk: the sends before it may each take a timeout."""
+    return now + _lease() + position * dt.timedelta(seconds=settings.FASPAY_HTTP_TIMEOUT_SECONDS)
+
+
+def disbursements_dispatch_due(*, ids: list[int], client=None, now: dt.datetime | None = None) -> int:
+    """Send the queued parts ``ids`` (in queue order), a chunk at a time: reserve the chunk's quota
+    in one transaction (``_reserve_many``), send each part with no lock held, then apply the
+    answers in one transaction (``_record_batch``). The same rules as ``disbursement_dispatch``,
+    part by part. Returns how many parts were looked at."""
+    client = client or default_client()
+    for chunk in _chunks(ids):
+        reserved = _reserve_many(chunk, now or timezone.now())
+        answers = [_send_answer(client, part) for part in reserved]
+        _record_batch(answers, _owners(reserved))
+    return len(ids)
+
+
+def _reserve_many(ids: list[int], now: dt.datetime) -> list[Disbursement]:
+    """``_reserve`` for several parts (``ids`` in queue order) in one transaction: the parts locked
+    in one statement (those another worker holds are skipped), each reserved on the day's quota by
+    its own conditional UPDATE (``quota.reserve``: the limit holds under any concurrency), their new
+    state written in bulk. Returns the parts to send now, each with its payout and recipient."""
+    today = wib_date(now)
+    resplit: list[int] = []
+    with transaction.atomic():
+        locked = {part.pk: part for part in locks.lock_all(
+            Disbursement.objects.filter(pk__in=ids, status=Disbursement.Status.QUEUED)
+            .select_related("payout__recipient"), skip_locked=True)}
+        limit = None
+        reserved: list[Disbursement] = []
+        waiting: list[Disbursement] = []
+        for pk in ids:
+            part = locked.get(pk)
+            if part is None or (part.not_before and part.not_before > now):
+                continue
+            hold = rules.night_hold_until(now, part.kind)
+            if hold is not None:
+                part.not_before, part.waiting_for = hold, Disbursement.Wait.NIGHT
+                waiting.append(part)
+                continue
+            # The day's quota row carries the limit in force (``quota``), so a part that fits is not
+            # larger than the limit; the limit is read only for a part that does not fit: a
+            # never-sent part larger than the limit is re-split, any other waits for the next day.
+            if not quota.reserve(today, part.amount):
+                limit = quota.limit_for(today) if limit is None else limit
+                if part.sent_at is None and part.amount > limit:
+                    resplit.append(pk)
+                    continue
+                part.not_before = rules.start_of_next_wib_day(now)
+                part.waiting_for = Disbursement.Wait.DAILY_LIMIT
+                waiting.append(part)
+                continue
+            part.start_sending(quota_day=today, now=now, lease_until=_send_lease(now, len(reserved)))
+            reserved.append(part)
+        if waiting:
+            Disbursement.objects.bulk_update(waiting, ["not_before", "waiting_for"])
+        if reserved:
+            Disbursement.objects.bulk_update(
+                reserved, ["status", "quota_day", "waiting_for", "attempts", "sent_at", "next_attempt_at"])
+    for pk in resplit:
+        _resplit(pk, today)
+    return reserved
+
+
+def _send_answer(client, part: Disbursement) -> _Answer:
+    """Send ``part`` (no transaction open) and keep SendMe's answer, or why there was none."""
+    try:
+        return _Answer(part.pk, _send(client, part))
+    except FaspayUnavailable as exc:
+        return _Answer(part.pk, None, error=str(exc))
 
 
 def _send_and_record(part: Disbursement, client) -> str:
@@ -303,56 +404,159 @@ def _send_and_record(part: Disbursement, client) -> str:
     return _record(part.pk, result)
 
 
+# Every column an answer may change on a part (saved for a whole batch in one UPDATE).
+_ANSWER_FIELDS = ["status", "status_checks", "last_response_code", "last_response_message", "provider_reference_no",
+                  "latest_transaction_status", "next_attempt_at", "completed_at", "failure_reason", "quota_day"]
+
+
 def _record(part_id: int, result: TransferAnswer | None, *, error: str = "", inquiry: bool = False) -> str:
     """Apply a SendMe answer (``None`` = no answer) to the part, in one short transaction."""
-    now = timezone.now()
     payout_id, transaction_id = (Disbursement.objects.filter(pk=part_id)
                                  .values_list("payout_id", "payout__escrow_transaction_id").get())
+    owners = {part_id: (payout_id, transaction_id)}
+    return _record_many([_Answer(part_id, result, error, inquiry)], owners)[part_id]
+
+
+def _record_batch(answers: list[_Answer], owners: dict[int, tuple[int, int]]) -> dict[int, str]:
+    """Apply a batch's answers in one transaction; if that fails, each on its own (one part whose
+    answer cannot be applied must not keep the others of its batch from being recorded)."""
+    if not answers:
+        return {}
+    try:
+        return _record_many(answers, owners)
+    except Exception:
+        if len(answers) == 1:
+            raise
+        logger.exception("recording %d SendMe answers together failed; recording them one by one", len(answers))
+    statuses = {}
+    for answer in answers:
+        try:
+            statuses.update(_record_many([answer], owners))
+        except Exception:
+            logger.exception("recording SendMe's answer for part %s failed; its lease sends it to an inquiry",
+                             answer.part_id)
+    return statuses
+
+
+def _record_many(answers: list[_Answer], owners: dict[int, tuple[int, int]]) -> dict[int, str]:
+    """Apply answers to their parts in one transaction; ``owners`` maps each part to its payout and
+    escrow transaction (which never change). Locks follow ``intrasa.locks``: the transactions (a last success closes one), then
+    the payouts (two parts finishing at once cannot both miss its completion), then the parts —
+    each kind in one statement. The parts, payouts and timeline rows then change in bulk
+    (``_Effects``): a batch of answers costs a few statements plus about three per success."""
+    now = timezone.now()
+    part_ids = [answer.part_id for answer in answers]
     with transaction.atomic():
-        # The transaction (a last success closes it), then the payout (two parts finishing at once
-        # cannot both miss its completion), then the part: the lock order of ``intrasa.locks``.
-        txn = locks.lock_transaction(transaction_id)
-        payout = locks.lock(Payout, payout_id)
-        payout.escrow_transaction = txn
-        part = locks.lock(Disbursement, part_id)
-        part.payout = payout
-        reversal = result is not None and result.latest_status == outcomes.REVERSED
-        if part.status in FINAL or (part.status == Disbursement.Status.SUCCEEDED and not reversal):
-            return part.status  # final already; a late or repeated answer changes nothing
-        if part.status in (Disbursement.Status.QUEUED, Disbursement.Status.HELD):
-            # Never sent: nothing SendMe says can apply to it. Held: only a person releases it.
-            return part.status
-        if result is None:
-            part.lose_track(check_at=now + _backoff(PENDING_POLL, 0), message=error)
-            part.save()
-            return part.status
-        part.status_checks = part.status_checks + 1 if inquiry else 0
-        part.last_response_code = result.response_code
-        part.last_response_message = result.message[:255]
-        if result.reference_no:
-            part.provider_reference_no = result.reference_no
-        outcome = outcomes.classify(result)
-        if _unlisted(result, outcome):
-            _hold_unlisted(part, result)
-        elif inquiry and outcomes.is_not_found(result):
-            # SendMe has no such transfer. Only a part whose send is in doubt (sent, outcome
-            # unknown) may be resent; one SendMe already accepted keeps waiting for its status.
-            if part.status not in (Disbursement.Status.UNKNOWN, Disbursement.Status.SENDING) or not part.sent_at:
-                part.next_attempt_at = now + _backoff(PENDING_POLL, part.status_checks)
-            elif now - part.sent_at < NOT_FOUND_GRACE:
-                part.lose_track(check_at=now + _backoff(PENDING_POLL, 0))
-            else:
-                part.plan_resend(at=now)
-        elif outcome == outcomes.Outcome.ACCEPTED:
-            _apply_latest_status(part, result.latest_status, now)
-        elif outcome == outcomes.Outcome.NOT_PROCESSED:
-            part.plan_resend(at=now + _backoff(RESEND_BACKOFF, part.attempts - 1))
-        elif outcome == outcomes.Outcome.UNKNOWN:
+        txns = {txn.pk: txn for txn in locks.lock_all(
+            EscrowTransaction.objects.filter(pk__in={owners[pk][1] for pk in part_ids}).select_related("seller", "buyer"))}
+        payouts = {payout.pk: payout for payout in locks.lock_all(
+            Payout.objects.filter(pk__in={owners[pk][0] for pk in part_ids}).select_related("recipient"))}
+        parts = {part.pk: part for part in locks.lock_all(
+            Disbursement.objects.filter(pk__in=part_ids).select_related("destination"))}
+        for payout in payouts.values():
+            payout.escrow_transaction = txns[payout.escrow_transaction_id]
+        effects = _Effects(now)
+        for answer in answers:
+            part = parts[answer.part_id]
+            part.payout = payouts[part.payout_id]
+            if _apply(part, answer, now, effects):
+                effects.changed.append(part)
+        effects.flush()
+        return {pk: part.status for pk, part in parts.items()}
+
+
+def _apply(part: Disbursement, answer: _Answer, now: dt.datetime, effects: "_Effects") -> bool:
+    """Apply one answer to its locked part in memory; ``False`` when it changes nothing."""
+    result = answer.result
+    reversal = result is not None and result.latest_status == outcomes.REVERSED
+    if part.status in FINAL or (part.status == Disbursement.Status.SUCCEEDED and not reversal):
+        return False  # final already; a late or repeated answer changes nothing
+    if part.status in (Disbursement.Status.QUEUED, Disbursement.Status.HELD):
+        # Never sent: nothing SendMe says can apply to it. Held: only a person releases it.
+        return False
+    if result is None:
+        part.lose_track(check_at=now + _backoff(PENDING_POLL, 0), message=answer.error)
+        return True
+    part.status_checks = part.status_checks + 1 if answer.inquiry else 0
+    part.last_response_code = result.response_code
+    part.last_response_message = result.message[:255]
+    if result.reference_no:
+        part.provider_reference_no = result.reference_no
+    outcome = outcomes.classify(result)
+    if _unlisted(result, outcome):
+        _hold_unlisted(part, result)
+    elif answer.inquiry and outcomes.is_not_found(result):
+        # SendMe has no such transfer. Only a part whose send is in doubt (sent, outcome
+        # unknown) may be resent; one SendMe already accepted keeps waiting for its status.
+        if part.status not in (Disbursement.Status.UNKNOWN, Disbursement.Status.SENDING) or not part.sent_at:
+            part.next_attempt_at = now + _backoff(PENDING_POLL, part.status_checks)
+        elif now - part.sent_at < NOT_FOUND_GRACE:
             part.lose_track(check_at=now + _backoff(PENDING_POLL, 0))
         else:
-            _fail(part, f"{result.response_code} {result.message}", now)
-        part.save()
-        return part.status
+            part.plan_resend(at=now)
+    elif outcome == outcomes.Outcome.ACCEPTED:
+        _apply_latest_status(part, result.latest_status, now, effects)
+    elif outcome == outcomes.Outcome.NOT_PROCESSED:
+        part.plan_resend(at=now + _backoff(RESEND_BACKOFF, part.attempts - 1))
+    elif outcome == outcomes.Outcome.UNKNOWN:
+        part.lose_track(check_at=now + _backoff(PENDING_POLL, 0))
+    else:
+        _fail(part, f"{result.response_code} {result.message}", now)
+    return True
+
+
+class _Effects:
+    """What a batch of answers changes beyond each part's own row, applied together at the end of
+    the batch's transaction: the parts' rows, the payouts every part of which has now succeeded,
+    their transactions (disbursed), and the notifications of the successes."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+        self.changed: list[Disbursement] = []
+        self.succeeded: list[Disbursement] = []
+
+    def flush(self) -> None:
+        if self.changed:
+            Disbursement.objects.bulk_update(self.changed, _ANSWER_FIELDS)
+        if not self.succeeded:
+            return
+        payouts = {part.payout_id: part.payout for part in self.succeeded}
+        open_payouts, retried = set(), set()
+        failed: dict[int, set[int]] = {}
+        for pk, payout_id, status, retry_of_id in (Disbursement.objects.filter(payout_id__in=list(payouts))
+                                                   .values_list("pk", "payout_id", "status", "retry_of_id")):
+            if retry_of_id:
+                retried.add(retry_of_id)
+            if status in (Disbursement.Status.FAILED, Disbursement.Status.REVERSED):
+                failed.setdefault(payout_id, set()).add(pk)
+            elif status != Disbursement.Status.SUCCEEDED and status not in FINAL:
+                open_payouts.add(payout_id)
+        completed, disbursed = [], []
+        for payout_id, payout in payouts.items():
+            if payout_id in open_payouts or failed.get(payout_id, set()) - retried:
+                continue  # a part is still on its way, or failed without its retry
+            if payout.status == Payout.Status.COMPLETED:
+                continue
+            payout.complete(at=self.now)
+            completed.append(payout)
+            txn = payout.escrow_transaction
+            if payout.purpose == Payout.Purpose.SELLER_PAYOUT and txn.status == TxnStatus.CONFIRMED:
+                disbursed.append(txn)
+        if completed:
+            Payout.objects.bulk_update(completed, ["status", "completed_at"])
+        transaction_services.transactions_mark_disbursed(escrow_transactions=disbursed)
+        notices = []
+        for part in self.succeeded:
+            payout = part.payout
+            txn = payout.escrow_transaction
+            notices.append(dict(
+                event_key=f"disbursement:{part.pk}:succeeded",
+                kind="payout_sent" if payout.purpose == Payout.Purpose.SELLER_PAYOUT else "refund_sent",
+                recipient=payout.recipient, link=txn.get_absolute_url(),
+                context={"reference": txn.reference, "title": txn.title, "seller": txn.seller.full_name,
+                         "amount": format_rupiah(part.amount),
+                         "destination": part.destination.label if part.destination else ""}))
+        notify_many(notices)
 
 
 LISTED_LATEST_STATUSES = {outcomes.SUCCESS, *outcomes.IN_PROCESS, outcomes.REVERSED, *outcomes.FAILED,
@@ -413,10 +617,10 @@ def disbursement_release_hold(*, disbursement: Disbursement, actor, reason: str)
     return part
 
 
-def _apply_latest_status(part: Disbursement, status: str, now: dt.datetime) -> None:
+def _apply_latest_status(part: Disbursement, status: str, now: dt.datetime, effects: "_Effects") -> None:
     part.latest_transaction_status = status
     if status == outcomes.SUCCESS:
-        _succeed(part, now)
+        _succeed(part, now, effects)
     elif status in outcomes.FAILED:
         _fail(part, _("SendMe reports the transfer failed (%(status)s).") % {"status": status}, now)
     elif status == outcomes.REVERSED:
@@ -429,7 +633,9 @@ def _ledger_category(part) -> str:
     return PAYABLE[part.payout.purpose]
 
 
-def _succeed(part: Disbursement, now: dt.datetime) -> None:
+def _succeed(part: Disbursement, now: dt.datetime, effects: "_Effects") -> None:
+    """The money left: posted now (same transaction as the part's change); the payout's completion,
+    the transaction's closing and the notification follow with the batch (``_Effects.flush``)."""
     if part.status == Disbursement.Status.SUCCEEDED:
         return
     part.succeed(at=now)
@@ -440,20 +646,7 @@ def _succeed(part: Disbursement, now: dt.datetime) -> None:
         memo=f"{txn.reference} {part.partner_reference_no} {part.provider_reference_no}", escrow_transaction=txn,
         lines=[debit(_ledger_category(part), part.amount), credit(AccountCategory.SENDME_DEPOSIT, part.amount)],
     )
-    part.save()
-    remaining = payout.parts.exclude(pk=part.pk).exclude(status__in=[Disbursement.Status.SUCCEEDED, *FINAL])
-    failed_unreplaced = payout.parts.filter(status__in=[Disbursement.Status.FAILED, Disbursement.Status.REVERSED],
-                                            retried_by__isnull=True)
-    if not remaining.exists() and not failed_unreplaced.exists():
-        payout.complete(at=now)
-        payout.save(update_fields=["status", "completed_at"])
-        if payout.purpose == Payout.Purpose.SELLER_PAYOUT and txn.status == TxnStatus.CONFIRMED:
-            transaction_services.transaction_mark_disbursed(escrow_transaction=txn)
-    kind = "payout_sent" if payout.purpose == Payout.Purpose.SELLER_PAYOUT else "refund_sent"
-    notify(event_key=f"disbursement:{part.pk}:succeeded", kind=kind, recipient=payout.recipient,
-           context={"reference": txn.reference, "title": txn.title, "seller": txn.seller.full_name,
-                    "amount": format_rupiah(part.amount), "destination": part.destination.label if part.destination else ""},
-           link=txn.get_absolute_url())
+    effects.succeeded.append(part)
 
 
 def _fail(part: Disbursement, reason: str, now: dt.datetime) -> None:
@@ -549,7 +742,16 @@ def disbursement_inquire(*, disbursement_id: int, client=None) -> str:
     part = Disbursement.objects.get(pk=disbursement_id)
     if part.status in (Disbursement.Status.QUEUED, Disbursement.Status.HELD, *FINAL):
         return part.status  # never sent, held for Faspay's answer, or settled for good: nothing to ask
-    client = client or default_client()
+    answer = _inquiry_answer(client or default_client(), part)
+    if answer is None:
+        return part.status
+    return _record(part.pk, answer.result, inquiry=True)
+
+
+def _inquiry_answer(client, part: Disbursement) -> _Answer | None:
+    """Ask SendMe for ``part``'s status (no transaction open). ``None`` when the answer decides
+    nothing (SendMe unavailable, or a listed refusal of the inquiry itself): the next look is then
+    scheduled here."""
     try:
         result = client.transfer_status(partner_reference_no=part.partner_reference_no,
                                         reference_no=part.provider_reference_no,
@@ -557,13 +759,59 @@ def disbursement_inquire(*, disbursement_id: int, client=None) -> str:
     except FaspayUnavailable as exc:
         Disbursement.objects.filter(pk=part.pk).update(next_attempt_at=timezone.now() + _backoff(PENDING_POLL, 1),
                                                        last_response_message=str(exc)[:255])
-        return part.status
+        return None
     if (outcomes.classify(result) != outcomes.Outcome.ACCEPTED and not outcomes.is_not_found(result)
             and rules.is_listed_response(result.response_code)):
         Disbursement.objects.filter(pk=part.pk).update(next_attempt_at=timezone.now() + _backoff(PENDING_POLL, 1),
                                                        last_response_code=result.response_code)
-        return part.status
-    return _record(part.pk, result, inquiry=True)
+        return None
+    return _Answer(part.pk, result, inquiry=True)
+
+
+def disbursements_resolve_due(*, ids: list[int], client=None) -> int:
+    """``disbursement_resolve`` for the parts ``ids``, a chunk at a time: claim the chunk in one
+    transaction (resends reserve their quota there, part by part), then resend or inquire each with
+    no lock held, then apply the answers in one transaction. Returns how many were looked at."""
+    client = client or default_client()
+    for chunk in _chunks(ids):
+        resends, inquiries = _claim_for_resolve(chunk, timezone.now())
+        answers = [_send_answer(client, part) for part in resends]
+        for part in inquiries:
+            answer = _inquiry_answer(client, part)
+            if answer is not None:
+                answers.append(answer)
+        _record_batch(answers, _owners(resends + inquiries))
+    return len(ids)
+
+
+def _claim_for_resolve(ids: list[int], now: dt.datetime) -> tuple[list[Disbursement], list[Disbursement]]:
+    """Lock the due parts of ``ids`` (skipping those another worker holds) and decide for each, as
+    ``disbursement_resolve`` does: resend (same reference, quota of today) or inquire."""
+    resends: list[Disbursement] = []
+    inquiries: list[Disbursement] = []
+    waiting: list[Disbursement] = []
+    with transaction.atomic():
+        locked = {part.pk: part for part in locks.lock_all(
+            Disbursement.objects.filter(pk__in=ids).select_related("payout__recipient"), skip_locked=True)}
+        for pk in ids:
+            part = locked.get(pk)
+            if part is None or part.next_attempt_at is None or part.next_attempt_at > now:
+                continue
+            if part.status == Disbursement.Status.RETRYING:
+                if not _resend_allowed(part, now):
+                    waiting.append(part)
+                    continue
+                part.resend(quota_day=wib_date(now), lease_until=_send_lease(now, len(resends)))
+                resends.append(part)
+            elif part.status in (Disbursement.Status.UNKNOWN, Disbursement.Status.PENDING, Disbursement.Status.SENDING):
+                part.next_attempt_at = now + _lease()  # a SENDING part past its lease: its worker died mid-call
+                inquiries.append(part)
+        if waiting:
+            Disbursement.objects.bulk_update(waiting, ["next_attempt_at", "waiting_for"])
+        if resends or inquiries:
+            Disbursement.objects.bulk_update(resends + inquiries,
+                                             ["status", "attempts", "next_attempt_at", "quota_day", "waiting_for"])
+    return resends, inquiries
 
 
 def _needs_a_person(payout: Payout) -> bool:

@@ -26,10 +26,8 @@ def dispatch_due_disbursements() -> int:
     ids = list(Disbursement.objects.filter(status=Disbursement.Status.QUEUED)
                .filter(Q(not_before__isnull=True) | Q(not_before__lte=now))
                .order_by(*services.QUEUE_ORDER).values_list("pk", flat=True)[:BATCH])
-    client = default_client()  # one session (one TLS connection) for the whole batch
-    for pk in ids:
-        services.disbursement_dispatch(disbursement_id=pk, client=client)
-    return len(ids)
+    # One session (one TLS connection) for the whole batch; parts reserved and recorded in chunks.
+    return services.disbursements_dispatch_due(ids=ids, client=default_client())
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
@@ -39,10 +37,7 @@ def resolve_due_disbursements() -> int:
         status__in=[Disbursement.Status.RETRYING, Disbursement.Status.UNKNOWN, Disbursement.Status.PENDING,
                     Disbursement.Status.SENDING],
         next_attempt_at__lte=timezone.now()).order_by("next_attempt_at").values_list("pk", flat=True)[:BATCH])
-    client = default_client()
-    for pk in ids:
-        services.disbursement_resolve(disbursement_id=pk, client=client)
-    return len(ids)
+    return services.disbursements_resolve_due(ids=ids, client=default_client())
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)

@@ -161,6 +161,14 @@ def lock_all(queryset: QuerySet[M], *, skip_locked: bool = False, limit: int | N
     return rows
 
 
+def is_held(label: str, pk) -> bool:
+    """Whether this database transaction's chain of locks holds row ``pk`` of model ``label``
+    (services that work on rows their caller locked check it; no query)."""
+    if not connection.in_atomic_block:
+        return False
+    return (label, str(pk)) in _held_rank_state()["held"]
+
+
 def lock_transaction(escrow_transaction) -> Any:
     """The escrow transaction, locked first of all, with its parties joined."""
     pk = escrow_transaction.pk if isinstance(escrow_transaction, Model) else escrow_transaction

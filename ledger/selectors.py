@@ -37,6 +37,16 @@ def transaction_balances(*, escrow_transaction) -> dict[str, int]:
     return {row["account__category"]: normal_balance(row["account__category"], row["total"]) for row in rows}
 
 
+def transactions_seller_payable(*, ids) -> dict[int, int]:
+    """What each of the transactions ``ids`` still owes its seller (seller payable), in one query;
+    a transaction with nothing posted there is absent (0)."""
+    rows = (
+        Posting.objects.filter(account__escrow_transaction_id__in=ids, account__category=A.SELLER_PAYABLE)
+        .values("account__escrow_transaction_id").annotate(total=Sum(SIGNED))
+    )
+    return {row["account__escrow_transaction_id"]: normal_balance(A.SELLER_PAYABLE, row["total"]) for row in rows}
+
+
 def transaction_postings(*, escrow_transaction):
     """The ledger lines that concern one transaction (for its timeline and documents)."""
     return (

@@ -19,26 +19,85 @@ def notify(
 
     ``language`` is for an email to an address without its account as recipient (no in-app copy),
     written in the language of the person it is meant for."""
-    existing = Notification.objects.filter(event_key=event_key).first()
-    if existing is not None:
-        return existing
     if not language:
         language = recipient.preferred_language if recipient is not None else settings.LANGUAGE_CODE
     subject_template, body_template = MESSAGES[kind]
     with translation.override(language):
         subject = str(subject_template).format(**context)
         body = str(body_template).format(**context)
-    try:
-        with transaction.atomic():
-            notification = Notification.objects.create(
-                event_key=event_key, kind=kind, recipient=recipient,
-                email=email or (recipient.email if recipient else ""), language=language,
-                subject=subject[:200], body=body, params=message_params(context), link=link,
-            )
-    except IntegrityError:
+    notification = Notification(
+        event_key=event_key, kind=kind, recipient=recipient,
+        email=email or (recipient.email if recipient else ""), language=language,
+        subject=subject[:200], body=body, params=message_params(context), link=link,
+    )
+    if not _insert_unless_recorded(notification):
         return Notification.objects.get(event_key=event_key)
     transaction.on_commit(lambda: _enqueue_email(notification.pk))
     return notification
+
+
+def _insert_unless_recorded(notification: Notification) -> bool:
+    """INSERT the row unless its event is recorded already (by anyone, even a concurrent writer):
+    one statement, ``INSERT … ON CONFLICT (event_key) DO NOTHING``, instead of a look-up, a
+    savepoint and an INSERT. ``False`` when the event was recorded already."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        try:
+            with transaction.atomic():
+                notification.save(force_insert=True)
+        except IntegrityError:
+            return False
+        return True
+    fields = [field for field in Notification._meta.concrete_fields if not field.primary_key]
+    values = [field.get_db_prep_save(field.pre_save(notification, add=True), connection) for field in fields]
+    columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
+    table = connection.ops.quote_name(Notification._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
+                       f"ON CONFLICT (event_key) DO NOTHING RETURNING id", values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    notification.pk = row[0]
+    notification._state.adding = False
+    notification._state.db = connection.alias
+    return True
+
+
+def notify_many(notices: list[dict]) -> None:
+    """``notify`` for several events at once (a batch of payout answers), in three queries whatever
+    their number: the event keys already recorded, one INSERT of the others (a key recorded
+    meanwhile by a concurrent writer is skipped), and their ids for the emails after commit.
+    Each notice holds ``notify``'s keyword arguments, with a ``recipient``."""
+    if not notices:
+        return
+    keys = [notice["event_key"] for notice in notices]
+    existing = set(Notification.objects.filter(event_key__in=keys).values_list("event_key", flat=True))
+    rows = {}
+    for notice in notices:
+        if notice["event_key"] in existing or notice["event_key"] in rows:
+            continue
+        recipient = notice["recipient"]
+        language = notice.get("language") or recipient.preferred_language
+        subject_template, body_template = MESSAGES[notice["kind"]]
+        with translation.override(language):
+            subject = str(subject_template).format(**notice["context"])
+            body = str(body_template).format(**notice["context"])
+        rows[notice["event_key"]] = Notification(
+            event_key=notice["event_key"], kind=notice["kind"], recipient=recipient,
+            email=notice.get("email") or recipient.email, language=language, subject=subject[:200], body=body,
+            params=message_params(notice["context"]), link=notice.get("link", ""))
+    if not rows:
+        return
+    Notification.objects.bulk_create(rows.values(), ignore_conflicts=True)
+    ids = list(Notification.objects.filter(event_key__in=list(rows), email_claimed_at__isnull=True)
+               .values_list("pk", flat=True))
+    def enqueue_emails() -> None:
+        for pk in ids:
+            _enqueue_email(pk)
+
+    transaction.on_commit(enqueue_emails)
 
 
 def _enqueue_email(notification_id: int) -> None:

@@ -50,7 +50,7 @@ def send_notification_email(notification_id: int) -> None:
     claimed_at = _claim(notification_id)
     if claimed_at is None:
         return
-    notification = Notification.objects.get(pk=notification_id)
+    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
     mine = Notification.objects.filter(pk=notification_id, email_claimed_at=claimed_at)
     try:
         link = notification.link

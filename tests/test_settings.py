@@ -76,3 +76,28 @@ def test_every_environment_variable_is_documented_in_the_readme():
     variables = set(re.findall(r'env\.\w+\("([A-Z_]+)"', settings_source))
     assert len(variables) > 30
     assert not {name for name in variables if f"`{name}`" not in readme and name not in readme}
+
+
+def test_every_task_has_a_queue_of_its_kind_and_one_worker_still_runs_them_all():
+    """Task routes per kind of job (README, "Scaling out"): each project task lands on a declared
+    queue, money in flight on its own; a worker started without ``-Q`` consumes every queue."""
+    from django.conf import settings
+
+    from intrasa.celery import app
+
+    app.loader.import_default_modules()
+    declared = {queue.name for queue in settings.CELERY_TASK_QUEUES}
+    routed = {}
+    for name in app.tasks:
+        if name.startswith("celery."):
+            continue
+        route = app.amqp.router.route({}, name)
+        routed[name] = route["queue"].name
+        assert routed[name] in declared, name
+    assert routed["disbursements.tasks.dispatch_due_disbursements"] == "payouts"
+    assert routed["disbursements.tasks.resolve_due_disbursements"] == "payouts"
+    assert routed["escrow.tasks.poll_pending_bills"] == "collections"
+    assert routed["notifications.tasks.send_notification_email"] == "email"
+    assert routed["ledger.tasks.nightly_ledger_check"] == "housekeeping"
+    assert routed["escrow.tasks.auto_confirm_due_transactions"] == "celery"
+    assert set(app.amqp.queues) >= declared  # what `celery worker` without -Q consumes

@@ -31,7 +31,7 @@ from intrasa.errors import ServiceError
 from intrasa.money import BIGINT_MAX, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib, now_wib
 from ledger.models import AccountCategory, EntryKind
-from ledger.selectors import transaction_balances
+from ledger.selectors import transaction_balances, transactions_seller_payable
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from workdays.calendar import working_calendar
@@ -446,8 +446,8 @@ def transaction_ship(
         if not txn.needs_shipping and not delivery_note:
             raise TransactionActionError(_("Describe how the service or digital goods were delivered."),
                                          code="delivery_note_required")
-        _transition(txn, "ship", actor=seller, role=Role.SELLER,
-                    data={"courier": courier, "tracking_number": tracking_number})
+        if not can_proceed(txn.ship):  # checked before the fields change (the transition saves them all)
+            _transition(txn, "ship", actor=seller, role=Role.SELLER)
         now = timezone.now()
         calendar = working_calendar()
         txn.shipped_at = now
@@ -463,8 +463,9 @@ def transaction_ship(
             txn.delivery_source = DeliverySource.SELLER_DELIVERY
         txn.inspection_ends_at = delivery.inspection_deadline(start=start, inspection_days=txn.inspection_days,
                                                               extended=False, calendar=calendar)
-        txn.save(update_fields=["shipped_at", "courier", "tracking_number", "delivery_note",
-                                "inspection_ends_at", "delivered_at", "delivery_source", "updated_at"])
+        # One UPDATE: the transition saves the row with the shipment's fields.
+        _transition(txn, "ship", actor=seller, role=Role.SELLER,
+                    data={"courier": courier, "tracking_number": tracking_number})
         shipment = (f"{txn.get_courier_display()} {txn.tracking_number}" if txn.needs_shipping
                     else delivery_note[:100])
         _notify_party(txn, txn.buyer, "shipped", shipment=shipment,
@@ -490,8 +491,7 @@ def _release_to_seller(txn, *, actor) -> None:
 
 
 def _after_confirmation(txn) -> None:
-    txn.confirmed_at = timezone.now()
-    txn.save(update_fields=["confirmed_at", "auto_confirmed", "updated_at"])
+    """After the confirm transition, which saved ``confirmed_at`` with the row (set before it)."""
     _notify_party(txn, txn.seller, "confirmed_seller", amount=format_rupiah(txn.seller_receives))
     _notify_party(txn, txn.buyer, "confirmed_buyer")
 
@@ -500,6 +500,7 @@ def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
     """The buyer confirms receipt (FAQ step 5): the money is released to the seller."""
     with transaction.atomic():
         txn = _lock(escrow_transaction)
+        txn.confirmed_at = timezone.now()
         _transition(txn, "confirm", actor=buyer, role=Role.BUYER)
         _release_to_seller(txn, actor=buyer)
         _after_confirmation(txn)
@@ -512,9 +513,10 @@ def transaction_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
         txn = _lock(escrow_transaction)
         if txn.status != Status.SHIPPED or txn.inspection_ends_at is None or txn.inspection_ends_at > timezone.now():
             return None  # the buyer acted first, or a dispute froze the clock
+        txn.confirmed_at = timezone.now()
+        txn.auto_confirmed = True
         _transition(txn, "confirm", actor=None, role=Role.SYSTEM, check_permission=False,
                     reason="inspection period ended")
-        txn.auto_confirmed = True
         _release_to_seller(txn, actor=None)
         _after_confirmation(txn)
         return txn
@@ -524,15 +526,39 @@ def transaction_mark_disbursed(*, escrow_transaction) -> EscrowTransaction:
     """Every payout part succeeded: nothing is left in seller payable."""
     with transaction.atomic():
         txn = _lock(escrow_transaction)
-        owed = transaction_balances(escrow_transaction=txn).get(AccountCategory.SELLER_PAYABLE, 0)
-        if owed != 0:
-            raise TransactionActionError(
-                _("%(amount)s is still owed to the seller.") % {"amount": format_rupiah(owed)},
-                code="payout_incomplete")
-        _transition(txn, "mark_disbursed", actor=None, role=Role.SYSTEM, check_permission=False)
-        txn.closed_at = timezone.now()
-        txn.save(update_fields=["closed_at", "updated_at"])
+        transactions_mark_disbursed(escrow_transactions=[txn])
         return txn
+
+
+def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction]) -> None:
+    """``transaction_mark_disbursed`` for several transactions at once (a batch of payout answers),
+    each already locked by the caller in this database transaction: one balance query for all, one
+    UPDATE per transaction, their timeline events in one INSERT."""
+    if not escrow_transactions:
+        return
+    for txn in escrow_transactions:
+        if not locks.is_held("transactions.EscrowTransaction", txn.pk):
+            raise locks.LockOrderError(f"mark {txn.reference} disbursed with its row locked")
+    owed = transactions_seller_payable(ids=[txn.pk for txn in escrow_transactions])
+    now = timezone.now()
+    events = []
+    for txn in escrow_transactions:
+        if owed.get(txn.pk, 0) != 0:
+            raise TransactionActionError(
+                _("%(amount)s is still owed to the seller.") % {"amount": format_rupiah(owed[txn.pk])},
+                code="payout_incomplete")
+        if not can_proceed(txn.mark_disbursed):
+            raise TransactionActionError(
+                _("This action is not possible while the transaction is “%(status)s”.")
+                % {"status": txn.get_status_display()}, code="illegal_transition")
+        from_status = txn.status
+        txn.mark_disbursed()
+        txn.closed_at = now
+        txn.save()
+        events.append(TransactionEvent(escrow_transaction=txn, action="mark_disbursed", actor=None,
+                                       actor_role=Role.SYSTEM, from_status=from_status, to_status=txn.status,
+                                       data={}))
+    TransactionEvent.objects.bulk_create(events)
 
 
 # --- disputes and refunds -------------------------------------------------------------------
@@ -552,6 +578,7 @@ def transaction_resolve_release(*, escrow_transaction, staff, reason: str) -> Es
     reason = _require_reason(reason)
     with transaction.atomic():
         txn = _lock(escrow_transaction)
+        txn.confirmed_at = timezone.now()
         _transition(txn, "resolve_release", actor=staff, role=Role.STAFF, reason=reason)
         _release_to_seller(txn, actor=staff)
         _after_confirmation(txn)

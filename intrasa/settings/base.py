@@ -15,6 +15,7 @@ import environ
 from celery.schedules import crontab
 from csp.constants import NONE, SELF
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -165,6 +166,31 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=720)
 # Sending one email: the SMTP conversation is bounded by EMAIL_TIMEOUT per socket operation.
 CELERY_EMAIL_TASK_SOFT_TIME_LIMIT = env.int("CELERY_EMAIL_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_EMAIL_TASK_TIME_LIMIT = env.int("CELERY_EMAIL_TASK_TIME_LIMIT", default=90)
+# One queue per kind of job, so that at scale each kind gets its own workers (README, "Scaling
+# out") and a backlog of one kind never delays another: payouts (SendMe calls, the daily quota),
+# collections (Faspay Debit inquiries, bill clean-up), email (notifications and privacy mails),
+# housekeeping (the periodic scans that are not about money in flight, the nightly checks).
+# Everything else goes to the default queue. A worker started without ``-Q`` consumes every queue
+# listed here, so one worker (``make run``, docker-compose) still runs everything.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "payouts", "collections", "email", "housekeeping")]
+CELERY_TASK_ROUTES = {
+    "disbursements.tasks.*": {"queue": "payouts"},
+    "escrow.tasks.check_bill": {"queue": "collections"},
+    "escrow.tasks.poll_pending_bills": {"queue": "collections"},
+    "payments.tasks.*": {"queue": "collections"},
+    "notifications.tasks.*": {"queue": "email"},
+    "privacy.tasks.send_erasure_confirmation": {"queue": "email"},
+    "privacy.tasks.send_pending_erasure_confirmations": {"queue": "email"},
+    "privacy.tasks.apply_retention": {"queue": "housekeeping"},
+    "privacy.tasks.build_personal_data_export": {"queue": "housekeeping"},
+    "ledger.tasks.*": {"queue": "housekeeping"},
+    "treasury.tasks.*": {"queue": "housekeeping"},
+    "transactions.tasks.poll_courier_tracking": {"queue": "housekeeping"},
+    "transactions.tasks.send_due_reminders": {"queue": "housekeeping"},
+    "disputes.tasks.*": {"queue": "housekeeping"},
+    "refunds.tasks.alert_overdue_approvals": {"queue": "housekeeping"},
+}
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "Asia/Jakarta"

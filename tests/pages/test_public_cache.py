@@ -165,3 +165,35 @@ def test_the_payment_check_counts_its_budgets_in_one_round_trip(client, redis_ca
     response = client.get(reverse("pages:check_payment"), {"code": settings.INTRASA_ESCROW_BANK_ACCOUNT})
     assert response.status_code == 200 and response.context["check"].is_live
     assert redis_calls == ["EVALSHA"]
+
+
+def _bumps(calls) -> int:
+    return sum(1 for call in calls if call.startswith("PIPELINE:SET+DEL"))
+
+
+def test_a_step_forgets_once_now_and_once_on_commit(verified, seller, redis_calls,
+                                                    django_capture_on_commit_callbacks):
+    """Shipping saves the row and appends a timeline event: the generation moves once while the
+    step runs and once on commit, not once per saved row."""
+    redis_calls.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.transaction_ship(escrow_transaction=verified, seller=seller, courier="jne",
+                                  tracking_number="JNE0012345678")
+        assert _bumps(redis_calls) == 1
+    assert _bumps(redis_calls) == 2
+    assert sum(1 for callback in callbacks if callback.__name__ == "on_commit") == 1
+
+
+def test_a_rolled_back_savepoint_does_not_swallow_the_bump_on_commit(verified, redis_calls,
+                                                                    django_capture_on_commit_callbacks):
+    from django.db import transaction
+
+    redis_calls.clear()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with transaction.atomic():
+            with pytest.raises(RuntimeError), transaction.atomic():
+                public_cache.forget(verified.reference)
+                raise RuntimeError("the step failed; its on-commit bump is dropped with it")
+            public_cache.forget(verified.reference)  # registers the bump on commit again
+    assert len(callbacks) == 1
+    assert _bumps(redis_calls) == 3  # now (twice: two blocks) and on commit
