@@ -151,10 +151,11 @@ def test_buyer_asks_for_a_failed_payment_refund_from_the_website(client, seller,
                 {"kind": "bank_statement", "file": pdf_upload("mutasi.pdf")})
     request.refresh_from_db()
     assert request.status == RefundRequest.Status.IN_REVIEW
-    # Nothing is owed back in the ledger yet (payments/reconciliation has not matched the money).
+    # Nothing is in the books yet: finance must first book the charge (statement or Faspay's report).
+    assert request.handler == finance and request.handler_task == "charge"
     with pytest.raises(services.RefundError) as refused:
         services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap dan sesuai")
-    assert refused.value.code == "not_owed"
+    assert refused.value.code == "charge_not_booked"
 
 
 @pytest.mark.django_db(transaction=True)
