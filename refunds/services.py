@@ -1010,22 +1010,25 @@ def _return_step(req: RefundRequest, shipment: ReturnShipment, now: dt.datetime)
         if now < shipment.address_due_at:
             return NextStep("seller", _("The seller gives the address the goods go back to."), shipment.address_due_at)
         return late(policy.StaffTask.RETURN_ADDRESS, shipment.address_due_at)
+    # Each status has its own deadline, set by the transition that entered it (``now`` only if missing).
     if shipment.status == statuses.AWAITING_SHIPMENT:
-        if now < shipment.ship_by:
+        ship_by = shipment.ship_by or now
+        if now < ship_by:
             return NextStep("buyer", _("Ship the goods back to the seller's address with the RMA number and enter "
-                                       "the courier and receipt number below."), shipment.ship_by)
-        return late(policy.StaffTask.RETURN_SHIPMENT, shipment.ship_by)
+                                       "the courier and receipt number below."), ship_by)
+        return late(policy.StaffTask.RETURN_SHIPMENT, ship_by)
     if shipment.status == statuses.SHIPPED_BACK:
-        if now < shipment.arrival_expected_by:
+        expected = shipment.arrival_expected_by or now
+        if now < expected:
             return NextStep("seller", _("The goods are on their way back; the seller confirms they arrived and "
-                                        "inspects them."), shipment.arrival_expected_by)
-        return late(policy.StaffTask.RETURN_ARRIVAL, shipment.arrival_expected_by)
+                                        "inspects them."), expected)
+        return late(policy.StaffTask.RETURN_ARRIVAL, expected)
     if shipment.status == statuses.ARRIVED:
-        if now < shipment.inspect_by:
-            return NextStep("seller", _("The seller inspects the returned goods and records the result."),
-                            shipment.inspect_by)
+        inspect_by = shipment.inspect_by or now
+        if now < inspect_by:
+            return NextStep("seller", _("The seller inspects the returned goods and records the result."), inspect_by)
         return _staff_step(policy.StaffTask.RECORD_INSPECTION,
-                           calendar.add_working_hours(shipment.inspect_by, policy.STAFF_TASK_WORKING_HOURS))
+                           calendar.add_working_hours(inspect_by, policy.STAFF_TASK_WORKING_HOURS))
     if shipment.status == statuses.REJECTED:
         return late(policy.StaffTask.DECIDE_INSPECTION, shipment.inspected_at or now)
     return None
