@@ -54,6 +54,14 @@ Decisions taken where the seed is silent or does not fit INTRASA, written down h
   transaction whether returns are accepted and the restocking fee (none by default) — INTRASA
   invents no fee; only licences and voucher codes (so marked by the seller) are excluded once
   delivered, and never when the seller agrees to refund.
+* **Returns** (``ReturnShipment``): RMA number at once, the seller's return address within
+  ``RETURN_ADDRESS_WORKING_DAYS``, the buyer's courier and receipt within ``RETURN_SHIP_WORKING_DAYS``,
+  the seller's inspection within the seed's 2×24 working hours of the arrival (accepted, or rejected
+  with a reason for staff to decide); late steps become named staff tasks (section "Returns" below).
+* **Short shipment**: the missing part's value, stated by the buyer with evidence, after the seller
+  agrees or staff decide (at most the value claimed); the buyer keeps what arrived.
+* **Failed but charged**: refunded only once Finance book the charge from INTRASA's bank statement
+  or Faspay's report, with a reason and the evidence (section "Failed but charged" below).
 * **Promo codes.** INTRASA issues no vouchers today; a price agreed after a discount is simply the
   transaction price ("nilai refund menyesuaikan harga setelah diskon"). The voucher rules are encoded
   (``promo_code_outcome``) for when vouchers exist.

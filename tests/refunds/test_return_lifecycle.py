@@ -221,3 +221,19 @@ def test_only_the_parties_take_their_own_return_steps(client, disputed, dispute_
     assert not ReturnShipment.objects.filter(refund_request=plain).exists()
     assert client.post(reverse("refunds:return_ship", args=[plain.pk]),
                        {"courier": "JNE", "receipt_number": "X1"}).status_code == 404
+
+
+@pytest.mark.django_db
+def test_the_policy_page_and_the_refund_page_tell_the_same_return_rules(client, disputed, dispute_officer, buyer):
+    page = client.get(reverse("pages:refund_policy"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert 'data-testid="policy-returns"' in page
+    assert f"The seller gives the return address within {policy.RETURN_ADDRESS_WORKING_DAYS} working days" in page
+    assert f"You ship the goods back within {policy.RETURN_SHIP_WORKING_DAYS} working days" in page
+    assert f"within {policy.INSPECTION_WORKING_HOURS} working hours of their arrival" in page
+    assert 'data-testid="policy-short-shipment"' in page and 'data-testid="policy-failed-charged"' in page
+    request = _authorised_return(disputed, dispute_officer, _at(2026, 11, 2, 10, 0))
+    client.force_login(buyer)
+    page = client.get(reverse("refunds:detail", args=[request.escrow_transaction.reference]),
+                      HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    assert "inspects them within 2×24 working hours of their arrival" in page
+    assert policy.INSPECTION_WORKING_HOURS == policy.APPROVAL_WORKING_HOURS == 48  # the seed's 2×24
