@@ -237,3 +237,17 @@ def test_the_policy_page_and_the_refund_page_tell_the_same_return_rules(client, 
                       HTTP_ACCEPT_LANGUAGE="en").content.decode()
     assert "inspects them within 2×24 working hours of their arrival" in page
     assert policy.INSPECTION_WORKING_HOURS == policy.APPROVAL_WORKING_HOURS == 48  # the seed's 2×24
+
+
+@pytest.mark.django_db
+def test_the_buyers_data_archive_holds_the_return(disputed, dispute_officer, buyer):
+    from privacy.export import collect, present
+
+    request = _authorised_return(disputed, dispute_officer, _at(2026, 11, 2, 10, 0))
+    services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="JNE",
+                              receipt_number="JNE0001")
+    document, _files = collect(buyer)
+    [record] = document["sections"]["refund_requests"]
+    assert record["return"][0]["rma"] == request.return_shipment.rma_number
+    assert record["return"][0]["receipt_number"] == "JNE0001"
+    assert present(document)  # every key has its label in the PDF
