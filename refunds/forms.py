@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from intrasa.forms import RupiahField
+from transactions.models import Courier
 
 from .policy import BUYER_REQUESTABLE_CASES, STAFF_DOCUMENTS, Document, RefundCase
 
@@ -42,7 +43,7 @@ class ReturnAddressForm(forms.Form):
 
 
 class ReturnShipForm(forms.Form):
-    courier = forms.CharField(label=_("Courier"), max_length=60)
+    courier = forms.ChoiceField(label=_("Courier"), choices=Courier.choices)
     receipt_number = forms.CharField(label=_("Return receipt number"), max_length=60)
 
 

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from intrasa.uploads import private_storage
+from transactions.models import Courier
 
 from .policy import Document, PaymentFamily, RefundCase, StaffTask
 
@@ -196,10 +197,12 @@ class ReturnShipment(ConcurrentTransitionMixin, models.Model):
     address = models.TextField(_("return address"), blank=True)
     address_given_at = models.DateTimeField(_("address given at"), null=True, blank=True)
     ship_by = models.DateTimeField(_("ship back by"), null=True, blank=True, db_index=True)
-    courier = models.CharField(_("courier"), max_length=60, blank=True)
+    courier = models.CharField(_("courier"), max_length=20, blank=True, choices=Courier.choices)
     receipt_number = models.CharField(_("return receipt number"), max_length=60, blank=True)
     shipped_back_at = models.DateTimeField(_("shipped back at"), null=True, blank=True)
     arrival_expected_by = models.DateTimeField(_("expected back by"), null=True, blank=True, db_index=True)
+    # The courier's delivery scan marks the arrival when the seller does not (``refunds.tasks``).
+    tracking_checked_at = models.DateTimeField(_("tracking checked at"), null=True, blank=True)
     arrived_at = models.DateTimeField(_("arrived back at"), null=True, blank=True)
     inspect_by = models.DateTimeField(_("inspected by"), null=True, blank=True, db_index=True)
     inspected_at = models.DateTimeField(_("inspection recorded at"), null=True, blank=True)

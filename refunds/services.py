@@ -37,7 +37,7 @@ from ledger.selectors import transaction_balances
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from payments.models import Bill
-from transactions.models import Category
+from transactions.models import Category, Courier
 from workdays.calendar import working_calendar
 
 from . import policy
@@ -843,7 +843,9 @@ def _lock_shipment(shipment) -> tuple[RefundRequest, ReturnShipment]:
     pk = shipment.pk if isinstance(shipment, ReturnShipment) else shipment
     req_pk = ReturnShipment.objects.values_list("refund_request_id", flat=True).get(pk=pk)
     req = _lock(req_pk)
-    return req, locks.lock(ReturnShipment, pk)
+    shipment = locks.lock(ReturnShipment, pk)
+    req.return_shipment = shipment  # the next step is read from this very (locked) row
+    return req, shipment
 
 
 def _still_returning(req: RefundRequest) -> None:
@@ -882,8 +884,8 @@ def return_ship_back(*, return_shipment, buyer, courier: str, receipt_number: st
     """The buyer handed the goods to a courier: the courier and receipt number are the return receipt
     of the seed's documents; the seller expects the goods within ``RETURN_TRANSIT_WORKING_DAYS``."""
     courier, receipt_number = (courier or "").strip(), (receipt_number or "").strip().upper()
-    if not courier:
-        raise RefundError(_("Enter the courier."), code="courier_required")
+    if courier not in Courier.values:
+        raise RefundError(_("Choose the courier."), code="courier_required")
     if not receipt_number or not receipt_number.replace("-", "").isalnum() or len(receipt_number) > 60:
         raise RefundError(_("Enter the courier's receipt number (letters and digits)."), code="receipt_required")
     with transaction.atomic():
@@ -895,13 +897,14 @@ def return_ship_back(*, return_shipment, buyer, courier: str, receipt_number: st
             raise RefundError(_("The return receipt was already entered."), code="shipped")
         now = timezone.now()
         shipment.ship_back()
-        shipment.courier, shipment.receipt_number = courier[:60], receipt_number
+        shipment.courier, shipment.receipt_number = courier, receipt_number
         shipment.shipped_back_at = now
         shipment.arrival_expected_by = working_calendar().add_working_days(now, policy.RETURN_TRANSIT_WORKING_DAYS)
         shipment.save()
         if Document.RETURN_RECEIPT in missing_documents(req):
             RefundDocument.objects.create(request=req, kind=Document.RETURN_RECEIPT, source=RefundDocument.Source.BUYER,
-                                          value=f"{shipment.courier} {receipt_number}"[:255], uploaded_by=buyer)
+                                          value=f"{shipment.get_courier_display()} {receipt_number}"[:255],
+                                          uploaded_by=buyer)
         _return_event(req, shipment, "return_shipped", actor=buyer, role="buyer",
                       data={"courier": shipment.courier, "receipt": receipt_number})
         _after_documents_changed(req)
@@ -923,14 +926,33 @@ def return_mark_arrived(*, return_shipment, seller) -> ReturnShipment:
         return shipment
 
 
-def _arrived(req: RefundRequest, shipment: ReturnShipment, seller) -> None:
-    now = timezone.now()
+def _arrived(req: RefundRequest, shipment: ReturnShipment, seller, *, at: dt.datetime | None = None) -> None:
+    """The goods are back (``at``: the courier's delivery scan; otherwise now, the seller's word)."""
+    at = at or timezone.now()
     shipment.arrive()
-    shipment.arrived_at = now
-    shipment.inspect_by = working_calendar().add_working_hours(now, policy.INSPECTION_WORKING_HOURS)
+    shipment.arrived_at = at
+    shipment.inspect_by = working_calendar().add_working_hours(at, policy.INSPECTION_WORKING_HOURS)
     shipment.save()
-    _return_event(req, shipment, "return_arrived", actor=seller, role="seller",
-                  data={"inspect_by": shipment.inspect_by.isoformat()})
+    _return_event(req, shipment, "return_arrived", actor=seller, role="seller" if seller else "system",
+                  data={"inspect_by": shipment.inspect_by.isoformat(),
+                        "source": "seller" if seller else "courier_scan"})
+
+
+def return_record_tracking(*, return_shipment, result) -> ReturnShipment:
+    """What the tracking source says about the goods sent back (``transactions.tracking``): the
+    courier's delivery scan marks them back at the seller and starts the 2×24 working-hour inspection
+    clock, never before the buyer shipped them. Called by the beat job after its network call."""
+    with transaction.atomic():
+        req, shipment = _lock_shipment(return_shipment)
+        shipment.tracking_checked_at = timezone.now()
+        shipment.save(update_fields=["tracking_checked_at"])
+        delivered = result.delivered_at
+        if (delivered is not None and shipment.status == ReturnShipment.Status.SHIPPED_BACK
+                and req.status == RefundRequest.Status.AWAITING_DOCUMENTS):
+            _arrived(req, shipment, None, at=max(delivered, shipment.shipped_back_at or delivered))
+            refund_task_refresh(refund_request=req)
+            _notify_return(req, shipment, req.escrow_transaction.seller)
+        return shipment
 
 
 def return_inspect(*, return_shipment, seller, accepted: bool, note: str) -> ReturnShipment:

@@ -41,7 +41,7 @@ def _return_goes_back(seller_person, buyer_person, txn, request):
     buyer_person.page.goto(url)
     assert "Jl. Melati 5" in buyer_person.page.inner_text("[data-testid=return-address]")
     assert buyer_person.page.inner_text("[data-testid=return-ship-by]")
-    buyer_person.page.fill("[data-testid=return-ship-form] input[name=courier]", "JNE")
+    buyer_person.page.select_option("[data-testid=return-ship-form] select[name=courier]", "jne")
     buyer_person.page.fill("[data-testid=return-ship-form] input[name=receipt_number]", "JNE0098765432")
     check_page(buyer_person, "return-ship")
     buyer_person.page.click("[data-testid=return-ship-form] button[type=submit]")

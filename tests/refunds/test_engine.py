@@ -101,7 +101,7 @@ def test_buyer_adds_return_documents_from_the_website_and_staff_record_the_inspe
     # A return's receipt is the courier and number of the goods sent back (refunds.policy: returns).
     response = client.post(url, {"kind": "return_receipt", "file": pdf_upload()}, follow=True)
     assert "Enter the courier and receipt number" in response.content.decode()
-    client.post(reverse("refunds:return_ship", kwargs={"pk": request.pk}), {"courier": "JNE", "receipt_number": "JNE1"})
+    client.post(reverse("refunds:return_ship", kwargs={"pk": request.pk}), {"courier": "jne", "receipt_number": "JNE1"})
     response = client.post(url, {"kind": "proof_of_payment", "file": image_upload("x.pdf")}, follow=True)
     assert "does not match its content" in response.content.decode()
     with pytest.raises(services.RefundError):

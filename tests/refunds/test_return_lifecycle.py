@@ -86,7 +86,7 @@ def test_each_return_step_has_its_deadline_across_cuti_bersama_and_christmas(
     assert "Jl. Melati 5" in page and 'data-testid="return-ship-form"' in page
 
     with now_is(_at(2026, 12, 29, 15, 0)):
-        services.return_ship_back(return_shipment=shipment, buyer=buyer, courier="JNE", receipt_number="JNE123")
+        services.return_ship_back(return_shipment=shipment, buyer=buyer, courier="jne", receipt_number="JNE123")
     shipment.refresh_from_db()
     assert shipment.arrival_expected_by == working_calendar().add_working_days(
         _at(2026, 12, 29, 15, 0), policy.RETURN_TRANSIT_WORKING_DAYS)
@@ -143,7 +143,7 @@ def test_goods_nobody_reports_back_and_an_inspection_not_recorded_go_to_staff(ch
     request = _authorised_return(disputed, dispute_officer, _at(2027, 1, 4, 10, 0))
     # A buyer who already sent the goods may enter the receipt before the address is given.
     with now_is(_at(2027, 1, 4, 11, 0)):
-        shipment = services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="SiCepat",
+        shipment = services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="sicepat",
                                              receipt_number="SC-000123")
     expected = shipment.arrival_expected_by
     assert _task_after(request, expected - MINUTE) == ""
@@ -158,7 +158,7 @@ def test_goods_nobody_reports_back_and_an_inspection_not_recorded_go_to_staff(ch
 def test_a_rejected_inspection_is_decided_by_staff_never_by_the_clock(disputed, dispute_officer, finance, seller,
                                                                       buyer):
     request = _authorised_return(disputed, dispute_officer, _at(2026, 11, 2, 10, 0))
-    shipment = services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="JNE",
+    shipment = services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="jne",
                                          receipt_number="JNE555")
     with pytest.raises(services.RefundError) as refused:
         services.return_inspect(return_shipment=shipment, seller=seller, accepted=False, note="")
@@ -186,7 +186,7 @@ def test_a_rejected_inspection_is_decided_by_staff_never_by_the_clock(disputed, 
 def test_staff_who_uphold_a_rejection_reject_the_refund_with_the_reason(disputed, dispute_officer, finance, seller,
                                                                         buyer):
     request = _authorised_return(disputed, dispute_officer, _at(2026, 11, 2, 10, 0))
-    shipment = services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="JNE",
+    shipment = services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="jne",
                                          receipt_number="JNE556")
     services.return_inspect(return_shipment=shipment, seller=seller, accepted=False, note="Yang kembali barang lain")
     services.return_inspection_decide(return_shipment=shipment, actor=finance, accept=False,
@@ -207,7 +207,7 @@ def test_only_the_parties_take_their_own_return_steps(client, disputed, dispute_
         services.return_address_give(return_shipment=shipment, seller=seller, address="Bandung")
     assert refused.value.code == "address_required"
     with pytest.raises(services.RefundError) as refused:
-        services.return_ship_back(return_shipment=shipment, buyer=buyer, courier="JNE", receipt_number="<script>")
+        services.return_ship_back(return_shipment=shipment, buyer=buyer, courier="jne", receipt_number="<script>")
     assert refused.value.code == "receipt_required"
     client.force_login(stranger)
     assert client.post(reverse("refunds:return_address", args=[request.pk]),
@@ -220,7 +220,7 @@ def test_only_the_parties_take_their_own_return_steps(client, disputed, dispute_
     plain = RefundRequest.objects.get(escrow_transaction=other.escrow_transaction)
     assert not ReturnShipment.objects.filter(refund_request=plain).exists()
     assert client.post(reverse("refunds:return_ship", args=[plain.pk]),
-                       {"courier": "JNE", "receipt_number": "X1"}).status_code == 404
+                       {"courier": "jne", "receipt_number": "X1"}).status_code == 404
 
 
 @pytest.mark.django_db
@@ -244,10 +244,48 @@ def test_the_buyers_data_archive_holds_the_return(disputed, dispute_officer, buy
     from privacy.export import collect, present
 
     request = _authorised_return(disputed, dispute_officer, _at(2026, 11, 2, 10, 0))
-    services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="JNE",
+    services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="jne",
                               receipt_number="JNE0001")
     document, _files = collect(buyer)
     [record] = document["sections"]["refund_requests"]
     assert record["return"][0]["rma"] == request.return_shipment.rma_number
     assert record["return"][0]["receipt_number"] == "JNE0001"
     assert present(document)  # every key has its label in the PDF
+
+
+@pytest.fixture
+def tracking_sandbox(live_server, settings):
+    from tests.sandbox_control import SandboxControl
+
+    settings.SITE_URL = live_server.url
+    settings.FASPAY_SANDBOX_ENABLED = True
+    settings.TRACKING_BASE_URL = f"{live_server.url}/sandbox/tracking"
+    control = SandboxControl(live_server.url)
+    yield control
+    control.close()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_couriers_delivery_scan_starts_the_sellers_inspection_clock(tracking_sandbox, disputed, dispute_officer,
+                                                                        buyer):
+    from django.utils import timezone
+
+    from refunds import tasks
+
+    request = _authorised_return(disputed, dispute_officer, timezone.now())
+    shipment = services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="jne",
+                                         receipt_number="JNERET0001")
+    assert tasks.poll_return_tracking() == 1  # asked over HTTP: picked up only, not back yet
+    shipment.refresh_from_db()
+    assert shipment.status == ReturnShipment.Status.SHIPPED_BACK and shipment.tracking_checked_at
+    assert tasks.poll_return_tracking() == 0  # not asked again within the hour
+    tracking_sandbox("tracking_deliver", courier="jne", receipt_number="JNERET0001")
+    ReturnShipment.objects.filter(pk=shipment.pk).update(tracking_checked_at=None)
+    assert tasks.poll_return_tracking() == 1
+    shipment.refresh_from_db()
+    assert shipment.status == ReturnShipment.Status.ARRIVED and shipment.arrived_at >= shipment.shipped_back_at
+    assert shipment.inspect_by == working_calendar().add_working_hours(shipment.arrived_at,
+                                                                       policy.INSPECTION_WORKING_HOURS)
+    event = TransactionEvent.objects.get(escrow_transaction=request.escrow_transaction, action="return_arrived")
+    assert event.actor_role == "system" and event.data["source"] == "courier_scan"
+    assert services.refund_next_step(RefundRequest.objects.get(pk=request.pk)).holder == "seller"

@@ -83,7 +83,7 @@ def test_a_return_without_a_defect_refunds_the_item_less_the_sellers_fee_after_i
                                      value="", upload=_pdf())
     assert refused.value.code == "use_return_form"
     client.force_login(buyer)
-    client.post(reverse("refunds:return_ship", args=[request.pk]), {"courier": "JNE", "receipt_number": "jne-778899"})
+    client.post(reverse("refunds:return_ship", args=[request.pk]), {"courier": "jne", "receipt_number": "jne-778899"})
     request.refresh_from_db()
     assert request.documents.get(kind=Document.RETURN_RECEIPT).value == "JNE JNE-778899"
     assert services.refund_next_step(request).holder == "seller"
