@@ -110,6 +110,11 @@ class ChargeBookForm(forms.Form):
     reason = staff_reason_field(label=gettext_lazy("How you know this charge is the buyer's (kept in the audit log)"))
 
 
+class ReturnAddressForm(forms.Form):
+    address = forms.CharField(label=gettext_lazy("Return address the seller gave (street, city, postal code, phone)"),
+                              widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
 class InspectionDecisionForm(forms.Form):
     accept = forms.TypedChoiceField(label=gettext_lazy("Decision"), coerce=lambda v: v == "accept",
                                     choices=[("accept", gettext_lazy("Overrule the seller: the goods are accepted")),
@@ -149,7 +154,7 @@ class RefundRequestAdmin(ReadOnlyAdmin):
     inlines = [DocumentInline]
     readonly_fields = [f.name for f in RefundRequest._meta.fields if f.editable] + ["missing_display"]
     actions = ["approve", "reject", "record_document", "waive_document", "review_ewallet", "book_charge",
-               "decide_inspection"]
+               "give_return_address", "confirm_goods_back", "decide_inspection"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("documents")
@@ -290,3 +295,20 @@ class RefundRequestAdmin(ReadOnlyAdmin):
                                  reason=data["reason"]))
         return self._page(request, queryset, action="decide_inspection", form=form,
                           title=_("Decide a return the seller rejected at inspection"))
+
+    @admin.action(description=gettext_lazy("Enter the seller's return address (overdue)"), permissions=["approve"])
+    def give_return_address(self, request, queryset):
+        form = ReturnAddressForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            return self._run(request, queryset.select_related("return_shipment"),
+                             lambda r: services.return_address_give(return_shipment=r.return_shipment,
+                                                                    seller=request.user,
+                                                                    address=form.cleaned_data["address"]))
+        return self._page(request, queryset, action="give_return_address", form=form,
+                          title=_("Enter the seller's return address (overdue)"))
+
+    @admin.action(description=gettext_lazy("Confirm the returned goods are back (checked with the courier)"),
+                  permissions=["approve"])
+    def confirm_goods_back(self, request, queryset):
+        return self._run(request, queryset.select_related("return_shipment"),
+                         lambda r: services.return_mark_arrived(return_shipment=r.return_shipment, seller=request.user))

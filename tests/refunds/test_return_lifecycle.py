@@ -120,6 +120,12 @@ def test_a_seller_who_gives_no_address_passes_the_step_to_staff_at_the_deadline(
     assert request.handler == finance
     assert request.handler_due_at == working_calendar().add_working_hours(due, policy.STAFF_TASK_WORKING_HOURS)
     assert Notification.objects.filter(kind="refund_task", recipient=finance).count() == 1
+    # Finance get the address from the seller and enter it: the step is the buyer's again.
+    with now_is(due + dt.timedelta(hours=2)):
+        shipment = services.return_address_give(return_shipment=request.return_shipment, seller=finance,
+                                                address="Jl. Melati 5, Bandung 40111, 0812-1111-2222")
+    assert TransactionEvent.objects.get(action="return_address").actor_role == "staff"
+    assert _task_after(request, shipment.ship_by - MINUTE) == ""
 
 
 @pytest.mark.django_db
