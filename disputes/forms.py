@@ -17,6 +17,10 @@ class DisputeOpenForm(forms.Form):
                                help_text=_("Photo up to 5 MB, video (MP4/MOV) up to 25 MB, PDF up to 10 MB."))
     evidence_purpose = forms.ChoiceField(label=_("The file shows"), choices=Evidence.Purpose.choices,
                                          initial=Evidence.Purpose.PHOTO, required=False)
+    # Only for a short shipment (refunds.policy): what was missing and its value.
+    missing_items = forms.CharField(label=_("Short shipment: what was missing"), required=False, max_length=2000,
+                                    widget=forms.Textarea(attrs={"rows": 2}))
+    missing_value = RupiahField(label=_("Short shipment: value of the missing part"), required=False)
 
 
 class MessageForm(forms.Form):

@@ -128,8 +128,10 @@ def _escalate(dispute: Dispute, why: str, now) -> None:
 # --- opening --------------------------------------------------------------------------------
 
 def dispute_open(*, escrow_transaction, buyer, reason: str, description: str, upload=None,
-                 evidence_purpose: str = Evidence.Purpose.PHOTO) -> Dispute:
-    """The buyer opens a claim before confirming receipt: the money freezes at once."""
+                 evidence_purpose: str = Evidence.Purpose.PHOTO, missing_items: str = "",
+                 missing_value: int | None = None) -> Dispute:
+    """The buyer opens a claim before confirming receipt: the money freezes at once. A short shipment
+    states what was missing and its value (``missing_items``, ``missing_value``; ``refunds.policy``)."""
     description = (description or "").strip()
     if reason not in DisputeReason.values:
         raise DisputeError(_("Choose what went wrong."), code="reason_required")
@@ -163,6 +165,12 @@ def dispute_open(*, escrow_transaction, buyer, reason: str, description: str, up
         if checked is not None:
             _store_evidence(dispute, uploader=buyer, role=PartyRole.BUYER, upload=upload, checked=checked,
                             purpose=evidence_purpose, message=message)
+        if reason == DisputeReason.SHORT_SHIPMENT:
+            try:
+                refund_services.short_shipment_claim_record(dispute=dispute, price=txn.price,
+                                                            missing_items=missing_items, missing_value=missing_value)
+            except refund_services.RefundError as exc:
+                raise DisputeError(exc.message, code=exc.code) from None
         audit_record(actor=buyer, action="dispute.open", target=dispute, reason=description, data={"reason": reason})
         if reason in policy.STAFF_VERIFIED_REASONS:
             _escalate(dispute, _("the seller did not ship by the deadline; INTRASA verifies the claim"), now)
@@ -351,6 +359,14 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
     """
     txn = dispute.escrow_transaction
     held = txn.amount_received or 0
+    if outcome == SettlementOffer.Outcome.SPLIT and dispute.reason == DisputeReason.SHORT_SHIPMENT:
+        # The missing part of a short shipment, and nothing more; the buyer keeps what arrived.
+        try:
+            if refund_services.short_shipment_claim_settle(dispute=dispute, amount=buyer_amount,
+                                                           by_agreement=by_agreement) is not None:
+                refund_case, return_shipping_payer = RefundCase.SHORT_SHIPMENT, ReturnShippingPayer.NONE
+        except refund_services.RefundError as exc:
+            raise DisputeError(exc.message, code=exc.code) from None
     if outcome != SettlementOffer.Outcome.REFUND and payment_reversed(escrow_transaction=txn):
         raise DisputeError(_("The payment was reversed by the provider; INTRASA staff will contact you before "
                              "anything is released."), code="payment_reversed")
@@ -447,6 +463,29 @@ def dispute_accept_return(*, dispute, actor, note: str = "") -> Dispute:
                  return_shipping_payer=ReturnShippingPayer.BUYER, restocking_fee=figure.restocking_fee)
         _notify(dispute, txn.buyer, "dispute_resolved_return", f"return:{dispute.pk}",
                 amount=format_rupiah(figure.amount))
+        return dispute
+
+
+def dispute_accept_short_shipment(*, dispute, actor) -> Dispute:
+    """The seller (or staff) agree to the buyer's short-shipment claim: the buyer gets the value of the
+    missing part back (``refunds.policy``: short shipment), keeps what arrived, and the seller is paid
+    the rest, less INTRASA's fee."""
+    with transaction.atomic():
+        dispute = _lock(dispute)
+        txn = dispute.escrow_transaction
+        is_seller = actor.pk == txn.seller_id
+        if not (is_seller or can_resolve_disputes(txn, actor)):
+            raise DisputeError(_("You are not allowed to do this."), code="forbidden")
+        claim = getattr(dispute, "short_shipment", None) if dispute.reason == DisputeReason.SHORT_SHIPMENT else None
+        if claim is None:
+            raise DisputeError(_("Only a short-shipment claim is agreed this way."), code="not_short_shipment")
+        if not dispute.is_open:
+            raise DisputeError(_("This dispute is resolved."), code="resolved")
+        reason = (_("Short shipment agreed: %(amount)s back to the buyer for the missing part (%(items)s); the buyer "
+                    "keeps what arrived.") % {"amount": format_rupiah(claim.missing_value), "items": claim.missing_items})
+        _resolve(dispute, outcome=SettlementOffer.Outcome.SPLIT, buyer_amount=claim.missing_value, actor=actor,
+                 reason=reason, by_agreement=True, refund_case=RefundCase.SHORT_SHIPMENT,
+                 return_shipping_payer=ReturnShippingPayer.NONE)
         return dispute
 
 

@@ -10,5 +10,6 @@ urlpatterns = [
     path("<str:reference>/pesan/", views.post_message, name="message"),
     path("<str:reference>/tawaran/", views.propose, name="propose"),
     path("<str:reference>/terima-retur/", views.accept_return, name="accept_return"),
+    path("<str:reference>/setujui-kurang-kirim/", views.accept_short_shipment, name="accept_short_shipment"),
     path("<str:reference>/tawaran/<int:pk>/<str:action>/", views.answer, name="answer"),
 ]

@@ -32,7 +32,8 @@ def open_dispute(request, reference):
     try:
         dispute = services.dispute_open(escrow_transaction=txn, buyer=request.user, reason=data["reason"],
                                         description=data["description"], upload=data["evidence"],
-                                        evidence_purpose=data["evidence_purpose"] or "photo")
+                                        evidence_purpose=data["evidence_purpose"] or "photo",
+                                        missing_items=data["missing_items"], missing_value=data["missing_value"])
     except services.DisputeError as exc:
         messages.error(request, exc.message)
         return redirect(txn)
@@ -103,6 +104,20 @@ def accept_return(request, reference):
     else:
         messages.success(request, _("Return accepted. The buyer sends the goods back with the RMA number; the "
                                     "refund follows your inspection."))
+    return redirect(dispute)
+
+
+@login_required
+@require_POST
+def accept_short_shipment(request, reference):
+    """The seller agrees to refund the missing part of a short shipment."""
+    dispute = selectors.dispute_get_for_party(user=request.user, reference=reference)
+    try:
+        services.dispute_accept_short_shipment(dispute=dispute, actor=request.user)
+    except services.DisputeError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Agreed. The buyer gets the value of the missing part back; you are paid the rest."))
     return redirect(dispute)
 
 

@@ -216,6 +216,17 @@ MESSAGES = {
         _("Refund for {reference} completed"),
         _("{amount} for \"{title}\" was refunded to the buyer. The refund receipt is on the transaction page."),
     ),
+    # --- returns and booked charges (refunds.services) ---
+    "return_next_step": (
+        _("Return for {reference}: the next step"),
+        _("The return of \"{title}\" (RMA {rma}, refund {amount}) moved on. Next step: {step} Due by {deadline}. "
+          "The details are on the refund page."),
+    ),
+    "refund_charge_booked": (
+        _("Refund for {reference}: your charge was found"),
+        _("INTRASA found the charge you reported for \"{title}\" in {source} and booked {amount} to be returned "
+          "to you. The refund now goes to approval; the details are on the refund page."),
+    ),
     # --- personal data (privacy.services) ---
     "data_export_ready": (
         _("Your INTRASA data archive is ready"),

@@ -731,3 +731,42 @@ def statement_line_assign(*, line_id: int, escrow_transaction_id: int, actor, re
         audit_record(actor=actor, action="bank_statement.assign", target=line, reason=reason,
                      data={"reference": txn.reference, "amount": line.amount})
         return line
+
+
+def bill_record_charge_from_report(*, bill_id: int, amount: int, trx_id: str, actor, reason: str) -> list[OwedBack]:
+    """Finance book a charge Faspay's transaction report shows on one of the transaction's bills that
+    INTRASA never saw paid (it expired, was cancelled or withdrawn, or was never answered): the buyer
+    proved the debit ("failed but charged", ``refunds.policy``). The bill is recorded paid with the
+    report's amount and trx_id and placed like any payment. Only a charge that can no longer fund the
+    escrow (the transaction is paid already, or closed) is booked this way: it is owed back to the
+    buyer, and the owed-back list is returned to the refund flow that asked."""
+    reason, trx_id = (reason or "").strip(), (trx_id or "").strip()
+    if not (actor.is_staff and actor.has_perm("payments.record_provider_payment")):
+        raise StaffPaymentError(_("You are not allowed to record payment amounts."), code="forbidden")
+    if not reason:
+        raise StaffPaymentError(_("Please give a reason and the report the amount comes from."), code="reason_required")
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= 10 * settings.INTRASA_MAX_TRANSACTION_AMOUNT:
+        raise StaffPaymentError(_("Enter the amount Faspay collected, in whole Rupiah."), code="invalid_amount")
+    if not trx_id.isascii() or not trx_id.isdigit() or len(trx_id) > 40:
+        raise StaffPaymentError(_("Enter Faspay's trx_id of this bill (digits only)."), code="trx_id_required")
+    bill = Bill.objects.get(pk=bill_id)
+    with transaction.atomic():
+        txn = _lock_txn(bill.escrow_transaction_id)
+        bill = _lock_bill(bill_id)
+        if bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
+            raise StaffPaymentError(_("INTRASA already recorded this bill as paid."), code="already_paid")
+        if txn.status in (Status.CREATED, Status.PAID) and not _funded_by_another_bill(txn, bill):
+            raise StaffPaymentError(_("This payment would fund the transaction itself, so nothing is owed back: "
+                                      "record it as the transaction's payment instead."), code="would_fund")
+        if bill.provider_trx_id and bill.provider_trx_id != trx_id:
+            raise StaffPaymentError(_("This bill's trx_id is %(trx_id)s.") % {"trx_id": bill.provider_trx_id},
+                                    code="trx_id_mismatch")
+        bill.provider_trx_id = trx_id
+        _bill_paid_at_provider(txn, bill, amount=amount, source=Bill.AmountSource.STAFF, reference=trx_id,
+                               paid_at=timezone.now())
+        owed: list[OwedBack] = []
+        _bill_settle(txn, bill, owed)
+        bill.save()
+        audit_record(actor=actor, action="payment.charge_recorded", target=bill, reason=reason,
+                     data={"amount": amount, "trx_id": trx_id, "reference": txn.reference})
+        return owed

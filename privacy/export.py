@@ -38,7 +38,7 @@ from disputes.models import Dispute, DisputeMessage, Evidence
 from notifications.models import Notification
 from payments.channels import channel_get
 from payments.models import Bill
-from refunds.models import RefundDocument, RefundRequest
+from refunds.models import RefundDocument, RefundRequest, ReturnShipment
 from transactions.models import EscrowTransaction
 
 from . import consents
@@ -267,7 +267,8 @@ def _payouts(user) -> Collected:
 
 
 def _refunds(user) -> Collected:
-    requests = (RefundRequest.objects.filter(buyer=user).select_related("escrow_transaction", "destination")
+    requests = (RefundRequest.objects.filter(buyer=user)
+                .select_related("escrow_transaction", "destination", "return_shipment")
                 .prefetch_related(Prefetch("documents", queryset=RefundDocument.objects.order_by("created_at", "id")))
                 .order_by("created_at", "id"))
     records, files = [], []
@@ -299,8 +300,22 @@ def _refunds(user) -> Collected:
             "rejected_reason": req.rejected_reason,
             "completed_at": req.completed_at,
             "documents": documents,
+            "return": _return_of(req),
         })
     return Collected(records, files)
+
+
+def _return_of(req) -> list[dict]:
+    """The goods sent back for a refund (RMA, where to, the buyer's courier receipt, the inspection):
+    a list like every nested record of the archive, empty when nothing goes back."""
+    try:
+        shipment = req.return_shipment
+    except ReturnShipment.DoesNotExist:
+        return []
+    return [{"rma": shipment.rma_number, "status": shipment.get_status_display(), "address": shipment.address,
+            "courier": shipment.courier, "receipt_number": shipment.receipt_number,
+            "shipped_back_at": shipment.shipped_back_at, "arrived_at": shipment.arrived_at,
+            "inspection": shipment.inspection_note, "decision": shipment.decision_reason}]
 
 
 def _disputes(user) -> Collected:
@@ -427,7 +442,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("payments", _("Payments"), ("payments.Bill", "payments.BankStatementLine"), _payments),
     Section("payouts", _("Payouts and refunds paid to you"), ("disbursements.Payout", "disbursements.Disbursement"),
             _payouts),
-    Section("refund_requests", _("Refund requests"), ("refunds.RefundRequest", "refunds.RefundDocument"), _refunds),
+    Section("refund_requests", _("Refund requests"),
+            ("refunds.RefundRequest", "refunds.RefundDocument", "refunds.ReturnShipment"), _refunds),
     Section("disputes", _("Disputes, messages and evidence"),
             ("disputes.Dispute", "disputes.DisputeMessage", "disputes.Evidence", "disputes.SettlementOffer"),
             _disputes),
@@ -571,6 +587,9 @@ LABELS = {
     "requested_at": _("Requested"), "new_email": _("New email address"), "valid_until": _("Valid until"),
     "ready_at": _("Ready"), "download_until": _("Download until"), "downloaded_at": _("Downloaded"),
     "action": _("Action"), "record": _("Record"), "what": _("What"),
+    "return": _("Return"), "rma": _("RMA number"), "address": _("Send the goods to"),
+    "receipt_number": _("Return receipt"), "shipped_back_at": _("shipped back at"), "arrived_at": _("Back at the seller"),
+    "inspection": _("Inspection result"), "decision": _("INTRASA's decision"),
 }
 
 

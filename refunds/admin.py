@@ -15,11 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from intrasa.admin import ReadOnlyAdmin, run_for_each
-from intrasa.forms import staff_reason_field
+from intrasa.forms import RupiahField, staff_reason_field
 from intrasa.money import format_rupiah
+from payments.models import BankStatementLine
 
 from . import access, services
-from .models import RefundDocument, RefundRequest
+from .models import RefundDocument, RefundRequest, ReturnShipment
 from .policy import Document
 from .selectors import refund_transfer_destination
 
@@ -95,6 +96,54 @@ class StaffDocumentForm(forms.Form):
     file = forms.FileField(label=gettext_lazy("File (optional)"), required=False)
 
 
+class ChargeBookForm(forms.Form):
+    source = forms.ChoiceField(label=gettext_lazy("The charge shows in"),
+                               choices=[("statement", gettext_lazy("INTRASA's bank statement (a line in suspense)")),
+                                        ("provider", gettext_lazy("Faspay's transaction report (one of the bills)"))])
+    statement_line = forms.ModelChoiceField(
+        label=gettext_lazy("Bank statement line"), required=False,
+        queryset=BankStatementLine.objects.filter(matched_bill__isnull=True, assigned_transaction__isnull=True))
+    bill_no = forms.CharField(label=gettext_lazy("Bill number (from Faspay's report)"), required=False, max_length=40)
+    amount = RupiahField(label=gettext_lazy("Amount Faspay's report shows"), required=False)
+    trx_id = forms.CharField(label=gettext_lazy("Faspay trx_id"), required=False, max_length=40)
+    report = forms.FileField(label=gettext_lazy("Faspay's report (optional file)"), required=False)
+    reason = staff_reason_field(label=gettext_lazy("How you know this charge is the buyer's (kept in the audit log)"))
+
+
+class ReturnAddressForm(forms.Form):
+    address = forms.CharField(label=gettext_lazy("Return address the seller gave (street, city, postal code, phone)"),
+                              widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+class InspectionDecisionForm(forms.Form):
+    accept = forms.TypedChoiceField(label=gettext_lazy("Decision"), coerce=lambda v: v == "accept",
+                                    choices=[("accept", gettext_lazy("Overrule the seller: the goods are accepted")),
+                                             ("reject", gettext_lazy("Uphold the rejection: reject the refund"))])
+    reason = forms.CharField(label=gettext_lazy("Reason (shown to both parties)"),
+                             widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+
+
+def _book_charge(request, data):
+    def call(req):
+        bill = req.escrow_transaction.bills.filter(bill_no=(data["bill_no"] or "").strip()).first()
+        line = data["statement_line"]
+        return services.refund_charge_book(
+            refund_request=req, actor=request.user, source=data["source"], reason=data["reason"],
+            reference=data["trx_id"] or "", statement_line_id=line.pk if line else None,
+            bill_id=bill.pk if bill else None, amount=data["amount"], report=data["report"])
+    return call
+
+
+@admin.register(ReturnShipment)
+class ReturnShipmentAdmin(ReadOnlyAdmin):
+    list_display = ("rma_number", "status", "address_due_at", "ship_by", "arrival_expected_by", "inspect_by",
+                    "courier", "receipt_number")
+    list_filter = ("status",)
+    search_fields = ("rma_number", "refund_request__escrow_transaction__reference", "receipt_number")
+    list_select_related = ("refund_request__escrow_transaction",)
+    readonly_fields = [f.name for f in ReturnShipment._meta.fields]
+
+
 @admin.register(RefundRequest)
 class RefundRequestAdmin(ReadOnlyAdmin):
     list_display = ("reference", "case", "amount_display", "status", "missing_display", "approval_due_at",
@@ -104,7 +153,8 @@ class RefundRequestAdmin(ReadOnlyAdmin):
     list_select_related = ("escrow_transaction", "buyer")
     inlines = [DocumentInline]
     readonly_fields = [f.name for f in RefundRequest._meta.fields if f.editable] + ["missing_display"]
-    actions = ["approve", "reject", "record_document", "waive_document", "review_ewallet"]
+    actions = ["approve", "reject", "record_document", "waive_document", "review_ewallet", "book_charge",
+               "give_return_address", "confirm_goods_back", "decide_inspection"]
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("documents")
@@ -223,3 +273,42 @@ class RefundRequestAdmin(ReadOnlyAdmin):
                 seen_name=data["seen_name"]))
         return self._page(request, queryset, action="review_ewallet", form=form,
                           title=_("Check the e-wallet's registered name"))
+
+    @admin.action(description=gettext_lazy("Book the charge the buyer proved (failed but charged)"),
+                  permissions=["approve"])
+    def book_charge(self, request, queryset):
+        form = ChargeBookForm(request.POST if "apply" in request.POST else None,
+                              request.FILES if "apply" in request.POST else None)
+        if form.is_valid():
+            return self._run(request, queryset, _book_charge(request, form.cleaned_data))
+        return self._page(request, queryset, action="book_charge", form=form,
+                          title=_("Book the charge the buyer proved"))
+
+    @admin.action(description=gettext_lazy("Decide a return the seller rejected at inspection"), permissions=["approve"])
+    def decide_inspection(self, request, queryset):
+        form = InspectionDecisionForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            data = form.cleaned_data
+            return self._run(request, queryset.select_related("return_shipment"),
+                             lambda r: services.return_inspection_decide(
+                                 return_shipment=r.return_shipment, actor=request.user, accept=data["accept"],
+                                 reason=data["reason"]))
+        return self._page(request, queryset, action="decide_inspection", form=form,
+                          title=_("Decide a return the seller rejected at inspection"))
+
+    @admin.action(description=gettext_lazy("Enter the seller's return address (overdue)"), permissions=["approve"])
+    def give_return_address(self, request, queryset):
+        form = ReturnAddressForm(request.POST if "apply" in request.POST else None)
+        if form.is_valid():
+            return self._run(request, queryset.select_related("return_shipment"),
+                             lambda r: services.return_address_give(return_shipment=r.return_shipment,
+                                                                    seller=request.user,
+                                                                    address=form.cleaned_data["address"]))
+        return self._page(request, queryset, action="give_return_address", form=form,
+                          title=_("Enter the seller's return address (overdue)"))
+
+    @admin.action(description=gettext_lazy("Confirm the returned goods are back (checked with the courier)"),
+                  permissions=["approve"])
+    def confirm_goods_back(self, request, queryset):
+        return self._run(request, queryset.select_related("return_shipment"),
+                         lambda r: services.return_mark_arrived(return_shipment=r.return_shipment, seller=request.user))

@@ -2,6 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from intrasa.forms import RupiahField
+from transactions.models import Courier
 
 from .policy import BUYER_REQUESTABLE_CASES, STAFF_DOCUMENTS, Document, RefundCase
 
@@ -34,3 +35,20 @@ class DestinationForm(forms.Form):
     def __init__(self, *args, buyer, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["destination"].queryset = buyer.payout_destinations.filter(is_archived=False)
+
+
+class ReturnAddressForm(forms.Form):
+    address = forms.CharField(label=_("Return address (street, city, postal code, phone number)"), max_length=1000,
+                              widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReturnShipForm(forms.Form):
+    courier = forms.ChoiceField(label=_("Courier"), choices=Courier.choices)
+    receipt_number = forms.CharField(label=_("Return receipt number"), max_length=60)
+
+
+class InspectionForm(forms.Form):
+    result = forms.ChoiceField(label=_("Result"), widget=forms.RadioSelect,
+                               choices=[("accepted", _("Accepted: the goods came back as expected")),
+                                        ("rejected", _("Rejected: INTRASA staff decide"))])
+    note = forms.CharField(label=_("What you found"), max_length=2000, widget=forms.Textarea(attrs={"rows": 2}))

@@ -6,6 +6,7 @@ from django.utils.translation import gettext_lazy as _
 from django_fsm import ConcurrentTransitionMixin, FSMField, transition
 
 from intrasa.uploads import private_storage
+from transactions.models import Courier
 
 from .policy import Document, PaymentFamily, RefundCase, StaffTask
 
@@ -78,6 +79,14 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
                                     db_index=True)
     handler_due_at = models.DateTimeField(_("task due"), null=True, blank=True, db_index=True)
     handler_assigned_at = models.DateTimeField(_("task given at"), null=True, blank=True)
+    # Failed but charged (``policy``): where Finance found the charge the buyer proved, and when.
+    charge_source = models.CharField(_("charge booked from"), max_length=10, blank=True,
+                                     choices=[("statement", _("INTRASA's bank statement")),
+                                              ("provider", _("Faspay's transaction report"))])
+    charge_reference = models.CharField(_("statement or report reference"), max_length=100, blank=True)
+    charge_booked_at = models.DateTimeField(_("charge booked at"), null=True, blank=True)
+    charge_booked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                         related_name="+", verbose_name=_("charge booked by"))
 
     class Meta:
         ordering = ["-created_at"]
@@ -95,6 +104,15 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in self.OPEN_STATUSES
+
+    @property
+    def needs_charge_booked(self) -> bool:
+        """A payment problem the buyer reported that INTRASA's books do not hold yet (policy: failed
+        but charged): no bill or statement line carries it and Finance have not booked it."""
+        from .policy import PAYMENT_CASES
+
+        return (self.case in PAYMENT_CASES and self.bill_id is None and self.statement_line_id is None
+                and self.charge_booked_at is None)
 
     # --- transitions (bodies empty: refunds.services sets the fields) ----------------------------
 
@@ -154,3 +172,96 @@ class RefundDocument(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("refunds:document", kwargs={"pk": self.pk})
+
+
+class ReturnShipment(ConcurrentTransitionMixin, models.Model):
+    """The goods of an authorised return on their way back to the seller (``policy``: returns): the
+    RMA number, the seller's return address, the buyer's courier receipt, the arrival and the
+    seller's inspection, each step with its deadline."""
+
+    class Status(models.TextChoices):
+        AWAITING_ADDRESS = "awaiting_address", _("Waiting for the seller's return address")
+        AWAITING_SHIPMENT = "awaiting_shipment", _("Waiting for the buyer to ship the goods back")
+        SHIPPED_BACK = "shipped_back", _("Goods on their way back to the seller")
+        ARRIVED = "arrived", _("Goods back at the seller: being inspected")
+        ACCEPTED = "accepted", _("Inspection: accepted")
+        REJECTED = "rejected", _("Inspection: rejected (INTRASA decides)")
+
+    refund_request = models.OneToOneField(RefundRequest, on_delete=models.PROTECT, related_name="return_shipment",
+                                          verbose_name=_("refund request"))
+    rma_number = models.CharField(_("RMA number"), max_length=60, unique=True)
+    status = FSMField(_("status"), max_length=20, choices=Status.choices, default=Status.AWAITING_ADDRESS,
+                      protected=True, db_index=True)
+    created_at = models.DateTimeField(_("authorised at"), auto_now_add=True)
+    address_due_at = models.DateTimeField(_("address due"), db_index=True)
+    address = models.TextField(_("return address"), blank=True)
+    address_given_at = models.DateTimeField(_("address given at"), null=True, blank=True)
+    ship_by = models.DateTimeField(_("ship back by"), null=True, blank=True, db_index=True)
+    courier = models.CharField(_("courier"), max_length=20, blank=True, choices=Courier.choices)
+    receipt_number = models.CharField(_("return receipt number"), max_length=60, blank=True)
+    shipped_back_at = models.DateTimeField(_("shipped back at"), null=True, blank=True)
+    arrival_expected_by = models.DateTimeField(_("expected back by"), null=True, blank=True, db_index=True)
+    # The courier's delivery scan marks the arrival when the seller does not (``refunds.tasks``).
+    tracking_checked_at = models.DateTimeField(_("tracking checked at"), null=True, blank=True)
+    arrived_at = models.DateTimeField(_("arrived back at"), null=True, blank=True)
+    inspect_by = models.DateTimeField(_("inspected by"), null=True, blank=True, db_index=True)
+    inspected_at = models.DateTimeField(_("inspection recorded at"), null=True, blank=True)
+    inspection_note = models.TextField(_("inspection result"), blank=True)
+    decided_at = models.DateTimeField(_("decided by INTRASA at"), null=True, blank=True)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+                                   related_name="+", verbose_name=_("decided by"))
+    decision_reason = models.TextField(_("INTRASA's decision"), blank=True)
+
+    class Meta:
+        verbose_name = _("return shipment")
+        verbose_name_plural = _("return shipments")
+
+    def __str__(self) -> str:
+        return f"{self.rma_number} · {self.get_status_display()}"
+
+    # --- transitions (bodies empty: refunds.services sets the fields) ----------------------------
+
+    @transition(field=status, source=Status.AWAITING_ADDRESS, target=Status.AWAITING_SHIPMENT)
+    def give_address(self):
+        """The seller said where the goods go back: the buyer's shipping clock starts."""
+
+    @transition(field=status, source=[Status.AWAITING_ADDRESS, Status.AWAITING_SHIPMENT], target=Status.SHIPPED_BACK)
+    def ship_back(self):
+        """The buyer handed the goods to a courier and entered the receipt number."""
+
+    @transition(field=status, source=Status.SHIPPED_BACK, target=Status.ARRIVED)
+    def arrive(self):
+        """The goods are back at the seller: the 2×24 working-hour inspection clock starts."""
+
+    @transition(field=status, source=[Status.SHIPPED_BACK, Status.ARRIVED], target=Status.ACCEPTED)
+    def accept(self):
+        """The seller found the goods as expected: the refund goes to INTRASA's approval."""
+
+    @transition(field=status, source=[Status.SHIPPED_BACK, Status.ARRIVED], target=Status.REJECTED)
+    def reject(self):
+        """The seller refused the returned goods, with a reason: INTRASA staff decide."""
+
+    @transition(field=status, source=Status.REJECTED, target=Status.ACCEPTED)
+    def overrule(self):
+        """INTRASA staff found the rejection unfounded: the goods count as accepted."""
+
+
+class ShortShipmentClaim(models.Model):
+    """What the buyer says was missing from a delivery, and its value (``policy``: short shipment):
+    the refund is that value, once the seller agrees or INTRASA staff decide."""
+
+    dispute = models.OneToOneField("disputes.Dispute", on_delete=models.PROTECT, related_name="short_shipment",
+                                   verbose_name=_("dispute"))
+    missing_items = models.TextField(_("what was missing"))
+    missing_value = models.BigIntegerField(_("value of the missing part"))
+    created_at = models.DateTimeField(_("claimed at"), auto_now_add=True)
+    agreed_at = models.DateTimeField(_("settled at"), null=True, blank=True)
+    agreed_amount = models.BigIntegerField(_("amount refunded"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("short shipment claim")
+        verbose_name_plural = _("short shipment claims")
+        constraints = [models.CheckConstraint(condition=models.Q(missing_value__gt=0), name="missing_value_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.missing_items[:40]} · {self.missing_value}"

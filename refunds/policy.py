@@ -54,6 +54,14 @@ Decisions taken where the seed is silent or does not fit INTRASA, written down h
   transaction whether returns are accepted and the restocking fee (none by default) — INTRASA
   invents no fee; only licences and voucher codes (so marked by the seller) are excluded once
   delivered, and never when the seller agrees to refund.
+* **Returns** (``ReturnShipment``): RMA number at once, the seller's return address within
+  ``RETURN_ADDRESS_WORKING_DAYS``, the buyer's courier and receipt within ``RETURN_SHIP_WORKING_DAYS``,
+  the seller's inspection within the seed's 2×24 working hours of the arrival (accepted, or rejected
+  with a reason for staff to decide); late steps become named staff tasks (section "Returns" below).
+* **Short shipment**: the missing part's value, stated by the buyer with evidence, after the seller
+  agrees or staff decide (at most the value claimed); the buyer keeps what arrived.
+* **Failed but charged**: refunded only once Finance book the charge from INTRASA's bank statement
+  or Faspay's report, with a reason and the evidence (section "Failed but charged" below).
 * **Promo codes.** INTRASA issues no vouchers today; a price agreed after a discount is simply the
   transaction price ("nilai refund menyesuaikan harga setelah diskon"). The voucher rules are encoded
   (``promo_code_outcome``) for when vouchers exist.
@@ -81,6 +89,7 @@ class RefundCase(models.TextChoices):
     EXCESS_PAYMENT = "excess_payment", _("Paid more than the bill")
     FAILED_PAYMENT = "failed_payment", _("Failed payment that was charged")
     SETTLEMENT = "settlement", _("Agreed or decided partial refund (split)")
+    SHORT_SHIPMENT = "short_shipment", _("Short shipment: refund of the missing part")
 
 
 # Cases caused by the seller: item value plus shipping (both ways if the item was sent back).
@@ -425,6 +434,12 @@ class StaffTask(models.TextChoices):
     REVIEW_EWALLET_NAME = "ewallet", _("Check that the e-wallet is registered in the buyer's name")
     FIX_FAILED_TRANSFER = "failed", _("Resolve the failed transfer and send the refund again")
     CHASE_LATE_TRANSFER = "late", _("Chase the transfer that has not arrived in its window")
+    # Returns (``ReturnStep`` below): a party's step that passed its deadline.
+    RETURN_ADDRESS = "address", _("The seller gave no return address in time: get it from the seller or decide")
+    RETURN_SHIPMENT = "shipback", _("The buyer did not ship the goods back in time: contact the buyer or decide")
+    RETURN_ARRIVAL = "arrival", _("The returned goods are not reported back: check with the courier and the seller")
+    DECIDE_INSPECTION = "rejected", _("The seller rejected the returned goods: review the evidence and decide")
+    BOOK_CHARGE = "charge", _("Find the charge in the bank statement or the provider's report and book it")
 
 
 # The buyer has this long to add their documents before staff step in.
@@ -435,6 +450,63 @@ ACCOUNT_STALL_WORKING_DAYS = 2
 STAFF_TASK_WORKING_HOURS = 8
 # Verifying a returned item: the policy's 2×24 working hours to verify.
 INSPECTION_WORKING_HOURS = 2 * 24
+
+
+# --- Returns: RMA, address, shipping back, inspection ---------------------------------------------
+#
+# Decision (the seed names the documents — "nomor RMA, resi pengembalian, dan hasil inspeksi kami" —
+# and the 2×24 working hours to verify; the rest is written here): when a return is authorised (a
+# seller-fault return decided or agreed with the goods coming back, or a non-defect return accepted),
+# INTRASA issues the RMA number at once and the return runs through these steps, each with a holder
+# and a deadline on the working-day calendar (``workdays``: weekends, holidays and cuti bersama do
+# not count):
+#
+# 1. the seller gives the address the goods go back to, within ``RETURN_ADDRESS_WORKING_DAYS``;
+# 2. the buyer ships the goods back and enters the courier and receipt number within
+#    ``RETURN_SHIP_WORKING_DAYS`` of the address (a buyer who already sent them may enter the receipt
+#    before the address is given);
+# 3. the goods travel back: the seller marks them arrived; ``RETURN_TRANSIT_WORKING_DAYS`` after the
+#    buyer shipped, INTRASA checks with the courier if nobody did;
+# 4. the seller inspects within ``INSPECTION_WORKING_HOURS`` (the seed's 2×24 working hours to verify)
+#    of the arrival and records the result: accepted (the refund goes to INTRASA's approval, within
+#    the seed's 2×24 working hours of complete documents, then the method's transfer window) or
+#    rejected with a reason (INTRASA staff decide: they overrule it, or reject the refund).
+#
+# A step past its deadline is never decided by the clock against someone: it becomes a dated task
+# of a named INTRASA staff member (``StaffTask.RETURN_*``), raised by the periodic task scan.
+
+RETURN_ADDRESS_WORKING_DAYS = 2
+RETURN_SHIP_WORKING_DAYS = 3
+RETURN_TRANSIT_WORKING_DAYS = 7
+
+
+# --- Short shipment ----------------------------------------------------------------------------------
+#
+# Decision: a short shipment (part of the order missing) is a seller's fault, but the buyer keeps
+# what arrived, so nothing is sent back and the refund is the value of the missing part and nothing
+# more (seed: "kurang kirim"). The buyer states, when opening the dispute, what is missing and its
+# value (at most the item price; "nothing arrived" is the "not received" claim), with evidence. The
+# seller agrees to that value, or INTRASA staff decide (at most the value claimed). The money is divided
+# like a split: the missing part to the buyer, the rest to the seller (INTRASA's fee from the seller's
+# part).
+
+
+def short_shipment_value_valid(*, missing_value: int, price: int) -> bool:
+    return 0 < missing_value < price
+
+
+# --- Failed but charged ------------------------------------------------------------------------------
+#
+# Decision: a buyer who was debited for a payment INTRASA never recorded asks from the refund page with
+# the bank or e-wallet statement (uploaded, re-encoded by ``intrasa.uploads``). The money is not in
+# INTRASA's books yet, so it cannot be approved until Finance book it from where it shows up: an
+# unmatched line of INTRASA's bank statement (suspense → owed to the buyer), or Faspay's transaction
+# report for one of the transaction's bills (the bill is recorded paid; it cannot fund the escrow, so
+# it is owed back). Booking needs a reason and the report's reference, and keeps the buyer's statement
+# and Finance's report as the request's evidence; until it is booked the next step is Finance's
+# (``StaffTask.BOOK_CHARGE``).
+
+CHARGE_SOURCES = ("statement", "provider")
 
 
 # --- 6) Exclusions -------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from .models import RefundDocument, RefundRequest
 
 def refund_requests_for(*, escrow_transaction):
     return (RefundRequest.objects.filter(escrow_transaction=escrow_transaction)
-            .select_related("destination", "payout", "handler")
+            .select_related("destination", "payout", "handler", "return_shipment")
             .prefetch_related("documents", "payout__parts__destination").order_by("created_at"))
 
 
@@ -21,6 +21,17 @@ def refund_transfers(*, refund_request) -> list:
     if refund_request.payout_id is None:
         return []
     return [part for part in refund_request.payout.parts.all() if part.status == Disbursement.Status.SUCCEEDED]
+
+
+def return_shipment_of(refund_request):
+    """The request's return shipment (``None`` when the goods do not come back); a 404 for a step
+    posted to a request without one."""
+    from .models import ReturnShipment
+
+    try:
+        return refund_request.return_shipment
+    except ReturnShipment.DoesNotExist:
+        return None
 
 
 def refund_request_get_for_buyer(*, user, pk: int) -> RefundRequest:

@@ -37,11 +37,11 @@ from ledger.selectors import transaction_balances
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from payments.models import Bill
-from transactions.models import Category
+from transactions.models import Category, Courier
 from workdays.calendar import working_calendar
 
 from . import policy
-from .models import RefundDocument, RefundRequest
+from .models import RefundDocument, RefundRequest, ReturnShipment, ShortShipmentClaim
 from .policy import Document, PaymentFamily, RefundCase
 from .selectors import refund_transfer_destination
 
@@ -182,6 +182,8 @@ def refund_request_create(
         _system_documents(req)
         audit_record(actor=requested_by, action="refund.request", target=req,
                      data={"case": case, "amount": amount, "source": source_key})
+        if req.goods_return:
+            _return_shipment_open(req, now=req.created_at)
         missing = missing_documents(req)
         if missing:
             from_buyer = missing_from_buyer(req)
@@ -336,6 +338,10 @@ def refund_document_add(*, refund_request, kind: str, actor, upload=None, value:
                             and actor.pk == refund_request.escrow_transaction.seller_id)
     if kind in policy.STAFF_DOCUMENTS and not (is_staff or is_inspecting_seller):
         raise RefundError(_("Only INTRASA staff record this document."), code="forbidden")
+    if kind == Document.RETURN_RECEIPT and not is_staff and _shipment_of(refund_request) is not None:
+        # A return's receipt is its courier and number (``return_ship_back``), which the seller can follow.
+        raise RefundError(_("Enter the courier and receipt number of the goods you sent back in the return "
+                            "section."), code="use_return_form")
     value = (value or "").strip()
     checked = None
     if kind in policy.TEXT_DOCUMENTS:
@@ -432,6 +438,9 @@ def refund_approve(*, refund_request, actor, reason: str,
                               % {"documents": _labels(missing)}, code="documents_missing")
         if req.status != RefundRequest.Status.IN_REVIEW:
             raise RefundError(_("Only a request under review can be approved."), code="not_in_review")
+        if req.needs_charge_booked:
+            raise RefundError(_("This charge is not in INTRASA's books yet: book it from the bank statement or "
+                                "Faspay's report first."), code="charge_not_booked")
         if policy.refund_route(req.payment_family) == policy.Route.ISSUER:
             raise RefundError(_("Card, instalment and paylater refunds go back through the issuer, not by "
                                 "transfer."), code="issuer_route")
@@ -687,6 +696,11 @@ def refund_next_step(refund_request: RefundRequest, *, now: dt.datetime | None =
     if req.status == RefundRequest.Status.REJECTED:
         return NextStep("", _("Rejected: %(reason)s") % {"reason": req.rejected_reason}, req.completed_at)
     if req.status == RefundRequest.Status.AWAITING_DOCUMENTS:
+        shipment = _shipment_of(req) if req.goods_return else None
+        if shipment is not None:
+            return_step = _return_step(req, shipment, now)
+            if return_step is not None:
+                return return_step
         documents = list(req.documents.all())
         from_buyer = missing_from_buyer(req)
         buyer_docs = [d.created_at for d in documents if d.source == RefundDocument.Source.BUYER]
@@ -701,6 +715,8 @@ def refund_next_step(refund_request: RefundRequest, *, now: dt.datetime | None =
         return _staff_step(policy.StaffTask.RECORD_INSPECTION,
                            calendar.add_working_hours(since, policy.INSPECTION_WORKING_HOURS))
     if req.status == RefundRequest.Status.IN_REVIEW:
+        if req.needs_charge_booked:
+            return _staff_step(policy.StaffTask.BOOK_CHARGE, req.approval_due_at)
         return _staff_step(policy.StaffTask.VERIFY_AND_APPROVE, req.approval_due_at)
     # PAYING
     payout = req.payout
@@ -779,3 +795,411 @@ def refund_tasks_refresh_all(*, now: dt.datetime | None = None) -> int:
             refund_task_refresh(refund_request=req, now=now)
             changed += (req.handler_task, req.handler_due_at) != before
     return changed
+
+
+# --- returns: RMA, address, shipping back, arrival, inspection (policy: returns) -----------------
+
+def _shipment_of(req: RefundRequest) -> ReturnShipment | None:
+    try:
+        return req.return_shipment
+    except ReturnShipment.DoesNotExist:
+        return None
+
+
+def _return_shipment_open(req: RefundRequest, *, now: dt.datetime) -> ReturnShipment:
+    """The return is authorised: INTRASA issues the RMA number and the seller's address clock starts."""
+    txn = req.escrow_transaction
+    shipment = ReturnShipment.objects.create(
+        refund_request=req, rma_number=policy.rma_number(txn.reference, req.pk),
+        address_due_at=working_calendar().add_working_days(now, policy.RETURN_ADDRESS_WORKING_DAYS))
+    _return_event(req, shipment, "return_authorised", actor=None, role="system",
+                  data={"rma": shipment.rma_number, "address_due": shipment.address_due_at.isoformat()})
+    _notify_return(req, shipment, txn.seller)
+    return shipment
+
+
+def _return_event(req: RefundRequest, shipment: ReturnShipment, action: str, *, actor, role: str, reason: str = "",
+                  data: dict | None = None) -> None:
+    """Every step of a return: audited, and on the transaction's timeline for both parties."""
+    from transactions.services import transaction_record_event
+
+    audit_record(actor=actor, action=f"refund.{action}", target=shipment, reason=reason,
+                 data={"request": req.pk, "status": shipment.status, **(data or {})})
+    transaction_record_event(req.escrow_transaction, action=action, actor=actor, role=role, reason=reason,
+                             data={"rma": shipment.rma_number, **(data or {})})
+
+
+def _notify_return(req: RefundRequest, shipment: ReturnShipment, user) -> None:
+    """Tell ``user`` the return's next step (the one ``refund_next_step`` gives now)."""
+    step = refund_next_step(req)
+    notify(event_key=f"return:{shipment.pk}:{shipment.status}:{user.pk}", kind="return_next_step", recipient=user,
+           link=req.get_absolute_url(),
+           context=_context(req, rma=shipment.rma_number, step=step.text,
+                            deadline=format_wib(step.due_at) if step.due_at else "—"))
+
+
+def _is_finance(user) -> bool:
+    return bool(user.is_staff and user.has_perm("refunds.approve_refund"))
+
+
+def _role(req: RefundRequest, user) -> str:
+    return "seller" if user.pk == req.escrow_transaction.seller_id else "buyer" if user.pk == req.buyer_id else "staff"
+
+
+def _lock_shipment(shipment) -> tuple[RefundRequest, ReturnShipment]:
+    """The request (after its transaction), then its return shipment: ``intrasa.locks``' order."""
+    pk = shipment.pk if isinstance(shipment, ReturnShipment) else shipment
+    req_pk = ReturnShipment.objects.values_list("refund_request_id", flat=True).get(pk=pk)
+    req = _lock(req_pk)
+    shipment = locks.lock(ReturnShipment, pk)
+    req.return_shipment = shipment  # the next step is read from this very (locked) row
+    return req, shipment
+
+
+def _still_returning(req: RefundRequest) -> None:
+    if req.status != RefundRequest.Status.AWAITING_DOCUMENTS:
+        raise RefundError(_("This return no longer changes: the refund is past the documents step."), code="closed")
+
+
+def return_address_give(*, return_shipment, seller, address: str) -> ReturnShipment:
+    """The seller says where the goods go back; the buyer then has ``RETURN_SHIP_WORKING_DAYS`` to
+    ship them (working days, holidays skipped)."""
+    address = (address or "").strip()
+    if len(address) < 10:
+        raise RefundError(_("Enter the full return address (street, city, postal code and a phone number)."),
+                          code="address_required")
+    with transaction.atomic():
+        req, shipment = _lock_shipment(return_shipment)
+        # Finance may enter it for the seller (the overdue task: they got it from the seller by phone).
+        if seller.pk != req.escrow_transaction.seller_id and not _is_finance(seller):
+            raise RefundError(_("Only the seller gives the return address."), code="forbidden")
+        _still_returning(req)
+        if shipment.status != ReturnShipment.Status.AWAITING_ADDRESS:
+            raise RefundError(_("The return address was already given."), code="address_given")
+        now = timezone.now()
+        shipment.give_address()
+        shipment.address = address[:1000]
+        shipment.address_given_at = now
+        shipment.ship_by = working_calendar().add_working_days(now, policy.RETURN_SHIP_WORKING_DAYS)
+        shipment.save()
+        _return_event(req, shipment, "return_address", actor=seller, role=_role(req, seller),
+                      data={"ship_by": shipment.ship_by.isoformat()})
+        refund_task_refresh(refund_request=req)
+        _notify_return(req, shipment, req.buyer)
+        return shipment
+
+
+def return_ship_back(*, return_shipment, buyer, courier: str, receipt_number: str) -> ReturnShipment:
+    """The buyer handed the goods to a courier: the courier and receipt number are the return receipt
+    of the seed's documents; the seller expects the goods within ``RETURN_TRANSIT_WORKING_DAYS``."""
+    courier, receipt_number = (courier or "").strip(), (receipt_number or "").strip().upper()
+    if courier not in Courier.values:
+        raise RefundError(_("Choose the courier."), code="courier_required")
+    if not receipt_number or not receipt_number.replace("-", "").isalnum() or len(receipt_number) > 60:
+        raise RefundError(_("Enter the courier's receipt number (letters and digits)."), code="receipt_required")
+    with transaction.atomic():
+        req, shipment = _lock_shipment(return_shipment)
+        if buyer.pk != req.buyer_id:
+            raise RefundError(_("Only the buyer ships the goods back."), code="forbidden")
+        _still_returning(req)
+        if shipment.status not in (ReturnShipment.Status.AWAITING_ADDRESS, ReturnShipment.Status.AWAITING_SHIPMENT):
+            raise RefundError(_("The return receipt was already entered."), code="shipped")
+        now = timezone.now()
+        shipment.ship_back()
+        shipment.courier, shipment.receipt_number = courier, receipt_number
+        shipment.shipped_back_at = now
+        shipment.arrival_expected_by = working_calendar().add_working_days(now, policy.RETURN_TRANSIT_WORKING_DAYS)
+        shipment.save()
+        if Document.RETURN_RECEIPT in missing_documents(req):
+            RefundDocument.objects.create(request=req, kind=Document.RETURN_RECEIPT, source=RefundDocument.Source.BUYER,
+                                          value=f"{shipment.get_courier_display()} {receipt_number}"[:255],
+                                          uploaded_by=buyer)
+        _return_event(req, shipment, "return_shipped", actor=buyer, role="buyer",
+                      data={"courier": shipment.courier, "receipt": receipt_number})
+        _after_documents_changed(req)
+        _notify_return(req, shipment, req.escrow_transaction.seller)
+        return shipment
+
+
+def return_mark_arrived(*, return_shipment, seller) -> ReturnShipment:
+    """The goods are back at the seller: the seller has the policy's 2×24 working hours to inspect."""
+    with transaction.atomic():
+        req, shipment = _lock_shipment(return_shipment)
+        # Finance may confirm it after checking with the courier (the overdue arrival task).
+        if seller.pk != req.escrow_transaction.seller_id and not _is_finance(seller):
+            raise RefundError(_("Only the seller confirms the goods are back."), code="forbidden")
+        _still_returning(req)
+        if shipment.status != ReturnShipment.Status.SHIPPED_BACK:
+            raise RefundError(_("The goods can be marked back only after the buyer shipped them."), code="not_shipped")
+        _arrived(req, shipment, seller)
+        refund_task_refresh(refund_request=req)
+        return shipment
+
+
+def _arrived(req: RefundRequest, shipment: ReturnShipment, seller, *, at: dt.datetime | None = None) -> None:
+    """The goods are back (``at``: the courier's delivery scan; otherwise now, the seller's word)."""
+    at = at or timezone.now()
+    shipment.arrive()
+    shipment.arrived_at = at
+    shipment.inspect_by = working_calendar().add_working_hours(at, policy.INSPECTION_WORKING_HOURS)
+    shipment.save()
+    _return_event(req, shipment, "return_arrived", actor=seller, role=_role(req, seller) if seller else "system",
+                  data={"inspect_by": shipment.inspect_by.isoformat(),
+                        "source": "seller" if seller else "courier_scan"})
+
+
+def return_record_tracking(*, return_shipment, result) -> ReturnShipment:
+    """What the tracking source says about the goods sent back (``transactions.tracking``): the
+    courier's delivery scan marks them back at the seller and starts the 2×24 working-hour inspection
+    clock, never before the buyer shipped them. Called by the beat job after its network call."""
+    with transaction.atomic():
+        req, shipment = _lock_shipment(return_shipment)
+        shipment.tracking_checked_at = timezone.now()
+        shipment.save(update_fields=["tracking_checked_at"])
+        delivered = result.delivered_at
+        if (delivered is not None and shipment.status == ReturnShipment.Status.SHIPPED_BACK
+                and req.status == RefundRequest.Status.AWAITING_DOCUMENTS):
+            _arrived(req, shipment, None, at=max(delivered, shipment.shipped_back_at or delivered))
+            refund_task_refresh(refund_request=req)
+            _notify_return(req, shipment, req.escrow_transaction.seller)
+        return shipment
+
+
+def return_inspect(*, return_shipment, seller, accepted: bool, note: str) -> ReturnShipment:
+    """The seller records the inspection of the returned goods. Accepted: the inspection result is
+    recorded and the refund goes to INTRASA's approval. Rejected (a reason is required): INTRASA
+    staff decide (``return_inspection_decide``); the clock never decides against the buyer."""
+    note = (note or "").strip()
+    if not note:
+        raise RefundError(_("Say what you found when the goods came back."), code="note_required")
+    with transaction.atomic():
+        req, shipment = _lock_shipment(return_shipment)
+        if seller.pk != req.escrow_transaction.seller_id:
+            raise RefundError(_("Only the seller records the inspection."), code="forbidden")
+        _still_returning(req)
+        if shipment.status not in (ReturnShipment.Status.SHIPPED_BACK, ReturnShipment.Status.ARRIVED):
+            raise RefundError(_("The inspection is recorded once the goods are on their way back or back."),
+                              code="not_back")
+        if shipment.status == ReturnShipment.Status.SHIPPED_BACK:
+            _arrived(req, shipment, seller)  # inspecting them says they are back
+        shipment.accept() if accepted else shipment.reject()
+        shipment.inspected_at = timezone.now()
+        shipment.inspection_note = note[:2000]
+        shipment.save()
+        _return_event(req, shipment, "return_inspected", actor=seller, role="seller", reason=note,
+                      data={"accepted": accepted})
+        if accepted:
+            _record_inspection(req, note, actor=seller, source=RefundDocument.Source.SELLER)
+        else:
+            refund_task_refresh(refund_request=req)
+        _notify_return(req, shipment, req.buyer)
+        return shipment
+
+
+def _record_inspection(req: RefundRequest, note: str, *, actor, source: str) -> None:
+    if Document.INSPECTION_RESULT in missing_documents(req):
+        RefundDocument.objects.create(request=req, kind=Document.INSPECTION_RESULT, source=source,
+                                      value=note[:255], uploaded_by=actor)
+    _after_documents_changed(req)
+
+
+def return_inspection_decide(*, return_shipment, actor, accept: bool, reason: str) -> ReturnShipment:
+    """INTRASA staff decide a rejected inspection, with their reason: overrule it (the goods count as
+    accepted and the refund goes on to approval) or uphold it (the refund request is rejected)."""
+    _require_approver(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundError(_("Please give a reason."), code="reason_required")
+    with transaction.atomic():
+        req, shipment = _lock_shipment(return_shipment)
+        if shipment.status != ReturnShipment.Status.REJECTED or req.status != RefundRequest.Status.AWAITING_DOCUMENTS:
+            raise RefundError(_("Only a rejected inspection of an open return is decided here."), code="not_rejected")
+        shipment.decided_at, shipment.decided_by, shipment.decision_reason = timezone.now(), actor, reason
+        if accept:
+            shipment.overrule()
+        shipment.save()
+        _return_event(req, shipment, "return_decided", actor=actor, role="staff", reason=reason,
+                      data={"accepted": accept})
+        if accept:
+            _record_inspection(req, _("Accepted by INTRASA: %(reason)s") % {"reason": reason}, actor=actor,
+                               source=RefundDocument.Source.STAFF)
+            _notify_return(req, shipment, req.escrow_transaction.seller)
+        else:
+            refund_reject(refund_request=req, actor=actor,
+                          reason=_("The returned goods were rejected at inspection: %(reason)s") % {"reason": reason})
+        return shipment
+
+
+def _return_step(req: RefundRequest, shipment: ReturnShipment, now: dt.datetime) -> NextStep | None:
+    """The next step of a return that is not accepted yet (``policy``: returns), or ``None``."""
+    statuses = ReturnShipment.Status
+    calendar = working_calendar()
+
+    def late(task: str, since: dt.datetime) -> NextStep:
+        return _staff_step(task, calendar.add_working_hours(since, policy.STAFF_TASK_WORKING_HOURS))
+
+    if shipment.status == statuses.AWAITING_ADDRESS:
+        if now < shipment.address_due_at:
+            return NextStep("seller", _("The seller gives the address the goods go back to."), shipment.address_due_at)
+        return late(policy.StaffTask.RETURN_ADDRESS, shipment.address_due_at)
+    # Each status has its own deadline, set by the transition that entered it (``now`` only if missing).
+    if shipment.status == statuses.AWAITING_SHIPMENT:
+        ship_by = shipment.ship_by or now
+        if now < ship_by:
+            return NextStep("buyer", _("Ship the goods back to the seller's address with the RMA number and enter "
+                                       "the courier and receipt number below."), ship_by)
+        return late(policy.StaffTask.RETURN_SHIPMENT, ship_by)
+    if shipment.status == statuses.SHIPPED_BACK:
+        expected = shipment.arrival_expected_by or now
+        if now < expected:
+            return NextStep("seller", _("The goods are on their way back; the seller confirms they arrived and "
+                                        "inspects them."), expected)
+        return late(policy.StaffTask.RETURN_ARRIVAL, expected)
+    if shipment.status == statuses.ARRIVED:
+        inspect_by = shipment.inspect_by or now
+        if now < inspect_by:
+            return NextStep("seller", _("The seller inspects the returned goods and records the result."), inspect_by)
+        return _staff_step(policy.StaffTask.RECORD_INSPECTION,
+                           calendar.add_working_hours(inspect_by, policy.STAFF_TASK_WORKING_HOURS))
+    if shipment.status == statuses.REJECTED:
+        return late(policy.StaffTask.DECIDE_INSPECTION, shipment.inspected_at or now)
+    return None
+
+
+# --- failed but charged: Finance book the charge the buyer proved (policy: failed but charged) ----
+
+def refund_charge_book(*, refund_request, actor, source: str, reason: str, reference: str = "",
+                       statement_line_id: int | None = None, bill_id: int | None = None, amount: int | None = None,
+                       report=None) -> RefundRequest:
+    """Finance found the charge the buyer proved and book it, with the reason and the evidence:
+
+    * ``source="statement"``: an unmatched credit of INTRASA's bank statement (``statement_line_id``),
+      moved from suspense to what is owed to this buyer (``payments.services.statement_line_assign``);
+    * ``source="provider"``: Faspay's transaction report shows the charge on one of the transaction's
+      bills (``bill_id``, the report's ``amount`` and trx_id in ``reference``), which is recorded paid
+      and owed back (``payments.services.bill_record_charge_from_report``); the report itself may be
+      attached (``report``, re-encoded like every upload).
+
+    The request then carries exactly the booked money (its amount becomes what the books say) and goes
+    on like any other refund: approval, then the transfer to the buyer's own account."""
+    from django.core.exceptions import ValidationError
+
+    from payments import services as payment_services
+
+    _require_approver(actor)
+    reason = (reason or "").strip()
+    if not reason:
+        raise RefundError(_("Please give a reason."), code="reason_required")
+    if source not in policy.CHARGE_SOURCES:
+        raise RefundError(_("Choose where the charge shows: the bank statement or Faspay's report."), code="source")
+    checked = None
+    if report is not None:
+        try:
+            checked = check_upload(report, allowed_kinds=("image", "document"))
+        except ValidationError as exc:
+            raise RefundError(exc.messages[0], code=exc.code or "invalid_file") from None
+    req = RefundRequest.objects.select_related("escrow_transaction").get(pk=getattr(refund_request, "pk", refund_request))
+    txn = req.escrow_transaction
+    if not req.needs_charge_booked or req.status not in (RefundRequest.Status.AWAITING_DOCUMENTS,
+                                                         RefundRequest.Status.IN_REVIEW):
+        raise RefundError(_("This request is not waiting for a charge to be booked."), code="not_awaiting_charge")
+    if not req.documents.filter(kind=Document.BANK_STATEMENT, source=RefundDocument.Source.BUYER).exists():
+        raise RefundError(_("The buyer's statement or debit proof is not attached yet: it is the evidence of the "
+                            "charge."), code="evidence_missing")
+    try:
+        with transaction.atomic():
+            if source == "provider":
+                if bill_id is None or not txn.bills.filter(pk=bill_id).exists():
+                    raise RefundError(_("Choose the bill of this transaction that Faspay's report shows paid."),
+                                      code="bill_required")
+                # The bill ranks before the request in the lock order: it is booked first.
+                owed = payment_services.bill_record_charge_from_report(
+                    bill_id=bill_id, amount=amount if amount is not None else 0, trx_id=reference, actor=actor,
+                    reason=reason)
+                req = _lock(req)
+                req.bill_id = bill_id
+                booked = sum(item.amount for item in owed)
+            else:
+                if statement_line_id is None:
+                    raise RefundError(_("Choose the bank statement line of the charge."), code="line_required")
+                req = _lock(req)
+                line = payment_services.statement_line_assign(line_id=statement_line_id, escrow_transaction_id=txn.pk,
+                                                              actor=actor, reason=reason)
+                req.statement_line = line
+                reference, booked = line.bank_reference, line.amount
+            _book_charge(req, actor=actor, source=source, reference=reference, booked=booked, reason=reason,
+                         checked=checked, report=report)
+            return req
+    except payment_services.StaffPaymentError as exc:
+        raise RefundError(exc.message, code=exc.code) from None
+
+
+def _book_charge(req: RefundRequest, *, actor, source: str, reference: str, booked: int, reason: str, checked,
+                 report) -> None:
+    from transactions.services import transaction_record_event
+
+    if booked <= 0:
+        raise RefundError(_("Nothing of this charge is owed back to the buyer."), code="nothing_owed")
+    claimed = req.amount
+    req.amount = booked
+    req.charge_source, req.charge_reference = source, reference[:100]
+    req.charge_booked_at, req.charge_booked_by = timezone.now(), actor
+    req.save(update_fields=["amount", "bill", "statement_line", "charge_source", "charge_reference",
+                            "charge_booked_at", "charge_booked_by"])
+    label = (_("Faspay's transaction report, trx_id %(ref)s") if source == "provider"
+             else _("INTRASA's bank statement, reference %(ref)s")) % {"ref": reference}
+    proof = _("Charge of %(amount)s booked from %(source)s") % {"amount": format_rupiah(booked), "source": label}
+    present = {doc.kind for doc in req.documents.all()}
+    if Document.PROOF_OF_PAYMENT not in present:
+        RefundDocument.objects.create(request=req, kind=Document.PROOF_OF_PAYMENT, source=RefundDocument.Source.SYSTEM,
+                                      value=proof[:255])
+    doc = RefundDocument(request=req, kind=Document.BANK_STATEMENT, source=RefundDocument.Source.STAFF,
+                         value=proof[:255], uploaded_by=actor)
+    if checked is not None:
+        doc.original_name = (report.name or "")[:200]
+        doc.content_type, doc.size, doc.sha256 = checked.content_type, checked.size, checked.sha256
+        doc.original_sha256 = checked.original_sha256
+        doc.file.save(private_path(f"refunds/{req.escrow_transaction.reference}", checked.extension), checked.content,
+                      save=False)
+    doc.save()
+    audit_record(actor=actor, action="refund.charge_booked", target=req, reason=reason,
+                 data={"source": source, "reference": reference, "booked": booked, "claimed": claimed,
+                       "report_sha256": doc.sha256})
+    transaction_record_event(req.escrow_transaction, action="refund_charge_booked", actor=actor, role="staff",
+                             reason=reason, data={"amount": booked, "source": source})
+    _after_documents_changed(req)
+    _notify(req, req.buyer, "refund_charge_booked", source=label)
+
+
+# --- short shipment: the missing part, and nothing more (policy: short shipment) ------------------
+
+def short_shipment_claim_record(*, dispute, price: int, missing_items: str, missing_value) -> ShortShipmentClaim:
+    """What the buyer says was missing and its value, recorded with the dispute they open (called by
+    ``disputes.services.dispute_open`` in its database transaction)."""
+    missing_items = (missing_items or "").strip()
+    if not missing_items:
+        raise RefundError(_("Say which items or parts were missing."), code="missing_items_required")
+    if not isinstance(missing_value, int) or isinstance(missing_value, bool) or \
+            not policy.short_shipment_value_valid(missing_value=missing_value, price=price):
+        raise RefundError(_("Enter the value of the missing part: more than %(min)s and less than the item price "
+                            "%(max)s. If nothing arrived, choose “Not received”.")
+                          % {"min": format_rupiah(0), "max": format_rupiah(price)}, code="invalid_missing_value")
+    claim = ShortShipmentClaim.objects.create(dispute=dispute, missing_items=missing_items[:2000],
+                                              missing_value=missing_value)
+    audit_record(actor=dispute.opened_by, action="refund.short_shipment_claim", target=claim,
+                 data={"dispute": dispute.pk, "missing_value": missing_value})
+    return claim
+
+
+def short_shipment_claim_settle(*, dispute, amount: int, by_agreement: bool) -> ShortShipmentClaim | None:
+    """The dispute of a short shipment ended in a split: record what the buyer gets for the missing part.
+    Staff decide at most what the buyer claimed (the missing part, and nothing more); the seller may
+    agree to more."""
+    claim = ShortShipmentClaim.objects.filter(dispute=dispute).first()
+    if claim is None:
+        return None
+    if not by_agreement and amount > claim.missing_value:
+        raise RefundError(_("A short shipment refunds the missing part: at most %(max)s, the value the buyer "
+                            "claimed.") % {"max": format_rupiah(claim.missing_value)}, code="over_missing_value")
+    ShortShipmentClaim.objects.filter(pk=claim.pk).update(agreed_at=timezone.now(), agreed_amount=amount)
+    return claim

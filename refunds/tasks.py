@@ -23,3 +23,45 @@ def refresh_refund_tasks() -> int:
     """Pass stalled steps to a named staff member (no request waits forever): see
     ``refunds.policy.StaffTask``."""
     return services.refund_tasks_refresh_all()
+
+
+RETURN_TRACKING_RECHECK_MINUTES = 60
+RETURN_TRACKING_BATCH = 200
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def poll_return_tracking() -> int:
+    """Ask the tracking source about goods on their way back to the seller; a delivery scan starts
+    the seller's inspection clock (``services.return_record_tracking``). The call is made outside any
+    database transaction."""
+    import datetime as dt
+    import logging
+
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from transactions.tracking import TrackingUnavailable, default_client
+
+    from .models import ReturnShipment
+
+    since = timezone.now() - dt.timedelta(minutes=RETURN_TRACKING_RECHECK_MINUTES)
+    due = list(ReturnShipment.objects.filter(
+        Q(status=ReturnShipment.Status.SHIPPED_BACK) & (Q(tracking_checked_at__isnull=True)
+                                                        | Q(tracking_checked_at__lte=since))
+    ).order_by("tracking_checked_at").values_list("pk", "courier", "receipt_number")[:RETURN_TRACKING_BATCH])
+    if not due:
+        return 0
+    client = default_client()
+    done = 0
+    try:
+        for pk, courier, receipt_number in due:
+            try:
+                result = client.track(courier=courier, receipt_number=receipt_number)
+            except TrackingUnavailable as exc:
+                logging.getLogger(__name__).warning("return tracking unavailable for %s: %s", pk, exc)
+                continue
+            services.return_record_tracking(return_shipment=pk, result=result)
+            done += 1
+    finally:
+        client.close()
+    return done

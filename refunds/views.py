@@ -2,6 +2,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,7 +13,14 @@ from intrasa.uploads import private_file_response
 from transactions.selectors import transaction_get_for_party
 
 from . import policy, selectors, services
-from .forms import DestinationForm, DocumentForm, RefundRequestForm
+from .forms import (
+    DestinationForm,
+    DocumentForm,
+    InspectionForm,
+    RefundRequestForm,
+    ReturnAddressForm,
+    ReturnShipForm,
+)
 
 
 def _errors(request, form) -> None:
@@ -26,6 +34,7 @@ def _errors(request, form) -> None:
 def detail(request, reference):
     txn = transaction_get_for_party(user=request.user, reference=reference)
     is_buyer = txn.buyer_id == request.user.pk
+    is_seller = txn.seller_id == request.user.pk
     form = RefundRequestForm(request.POST or None) if is_buyer else None
     if request.method == "POST":
         if form is None:
@@ -53,16 +62,22 @@ def detail(request, reference):
         item.handler_name = item.handler.full_name.split()[0] if item.handler and item.handler.full_name else ""
         item.window = policy.transfer_window(item.payment_family)
         item.sent = selectors.refund_transfers(refund_request=item)
+        item.shipment = selectors.return_shipment_of(item)
         if is_buyer:
-            item.document_form = DocumentForm(request_kinds=services.missing_from_buyer(item))
+            # The return receipt is entered as the courier and number of the goods sent back, not uploaded.
+            kinds = [kind for kind in services.missing_from_buyer(item)
+                     if not (item.shipment and kind == policy.Document.RETURN_RECEIPT)]
+            item.document_form = DocumentForm(request_kinds=kinds) if kinds else None
+            item.needs_upload = bool(kinds)
     return render(request, "refunds/detail.html", {
-        "txn": txn, "requests": requests, "is_buyer": is_buyer, "form": form,
+        "txn": txn, "requests": requests, "is_buyer": is_buyer, "is_seller": is_seller, "form": form,
         "destination_form": DestinationForm(buyer=request.user) if is_buyer else None,
         "bank_form": BankDestinationForm(prefix="bank") if is_buyer else None,
         "ewallet_form": EWalletDestinationForm(prefix="ewallet") if is_buyer else None,
         "whatsapp_link": policy.whatsapp_link(txn.reference), "whatsapp_number": policy.CUSTOMER_SERVICE_WHATSAPP,
         "whatsapp_subject": policy.whatsapp_subject(txn.reference),
         "approval_hours": policy.APPROVAL_WORKING_HOURS,
+        "address_form": ReturnAddressForm(), "ship_form": ReturnShipForm(), "inspection_form": InspectionForm(),
     })
 
 
@@ -84,19 +99,74 @@ def add_document(request, pk):
     return redirect("refunds:detail", reference=req.escrow_transaction.reference)
 
 
+def _shipment_or_404(req):
+    shipment = selectors.return_shipment_of(req)
+    if shipment is None:
+        raise Http404
+    return shipment
+
+
+def _return_action(request, req, form_class, call, done: str):
+    """Run one step of a return (``refunds.services.return_*``) from its form; back to the refund page."""
+    form = form_class(request.POST)
+    if not form.is_valid():
+        _errors(request, form)
+    else:
+        try:
+            call(form.cleaned_data)
+        except services.RefundError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, done)
+    return redirect("refunds:detail", reference=req.escrow_transaction.reference)
+
+
 @login_required
 @require_POST
-def record_inspection(request, pk):
-    """The seller records what they found when the returned goods arrived."""
+def return_address(request, pk):
+    """The seller gives the address the returned goods go to."""
     req = selectors.refund_request_get_for_seller(user=request.user, pk=pk)
+    shipment = _shipment_or_404(req)
+    return _return_action(request, req, ReturnAddressForm, lambda data: services.return_address_give(
+        return_shipment=shipment, seller=request.user, address=data["address"]),
+        _("Return address sent to the buyer."))
+
+
+@login_required
+@require_POST
+def return_ship(request, pk):
+    """The buyer enters the courier and receipt number of the goods sent back."""
+    req = selectors.refund_request_get_for_buyer(user=request.user, pk=pk)
+    shipment = _shipment_or_404(req)
+    return _return_action(request, req, ReturnShipForm, lambda data: services.return_ship_back(
+        return_shipment=shipment, buyer=request.user, courier=data["courier"], receipt_number=data["receipt_number"]),
+        _("Return receipt recorded. The seller has been told."))
+
+
+@login_required
+@require_POST
+def return_arrived(request, pk):
+    """The seller confirms the returned goods are back."""
+    req = selectors.refund_request_get_for_seller(user=request.user, pk=pk)
+    shipment = _shipment_or_404(req)
     try:
-        services.refund_document_add(refund_request=req, kind=policy.Document.INSPECTION_RESULT, actor=request.user,
-                                     value=request.POST.get("value", "")[:255])
+        services.return_mark_arrived(return_shipment=shipment, seller=request.user)
     except services.RefundError as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, _("Inspection result recorded."))
+        messages.success(request, _("Marked as back. Record the inspection result within the time shown."))
     return redirect("refunds:detail", reference=req.escrow_transaction.reference)
+
+
+@login_required
+@require_POST
+def record_inspection(request, pk):
+    """The seller records what they found when the returned goods arrived: accepted or rejected."""
+    req = selectors.refund_request_get_for_seller(user=request.user, pk=pk)
+    shipment = _shipment_or_404(req)
+    return _return_action(request, req, InspectionForm, lambda data: services.return_inspect(
+        return_shipment=shipment, seller=request.user, accepted=data["result"] == "accepted", note=data["note"]),
+        _("Inspection result recorded."))
 
 
 @login_required

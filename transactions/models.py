@@ -353,6 +353,14 @@ ACTION_LABELS = {
     "shipping_reminder": _("Reminder sent to ship"),
     "payment_link": _("Started by the buyer from the seller's payment link"),
     "milestone_plan": _("Milestone of a plan the buyer accepted"),
+    # Returns and booked charges (refunds.services).
+    "return_authorised": _("Return authorised: RMA number issued"),
+    "return_address": _("Return address given"),
+    "return_shipped": _("Buyer shipped the goods back"),
+    "return_arrived": _("Returned goods back at the seller: inspection period started"),
+    "return_inspected": _("Seller recorded the inspection of the returned goods"),
+    "return_decided": _("INTRASA decided the rejected inspection"),
+    "refund_charge_booked": _("INTRASA booked the charge the buyer reported"),
 }
 
 

@@ -243,6 +243,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "milestones.tasks.open_due_milestones",
         "schedule": 300.0,
     },
+    "refunds-poll-return-tracking": {
+        "task": "refunds.tasks.poll_return_tracking",
+        "schedule": 1800.0,
+    },
     "escrow-auto-confirm": {
         "task": "escrow.tasks.auto_confirm_due_transactions",
         "schedule": 60.0,

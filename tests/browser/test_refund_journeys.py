@@ -45,11 +45,24 @@ def _buyer_adds_account_and_is_paid(person, sendme, txn, request, number):
     paid = [t for t in sendme.state()["transfers"] if t["account"] == number]
     assert [t["amount"] for t in paid] == [request.amount]  # the sandbox received exactly the refund
     text = person.page.inner_text("[data-testid=refund-transfers]").replace("\xa0", " ")  # Rp keeps its digits (no-break space)
-    assert _rupiah(request.amount) in text and number[-4:] in text
+    day = _day_of(request)
+    assert _rupiah(request.amount) in text and number[-4:] in text and day in text
     receipt = person.page.request.get(f"/dokumen/{txn.reference}/kuitansi-pengembalian.pdf")
     pdf = _pdf_text(receipt.body())
-    assert receipt.status == 200 and _rupiah(request.amount) in pdf and number[-4:] in pdf
+    assert receipt.status == 200 and _rupiah(request.amount) in pdf and number[-4:] in pdf and day in pdf
     call_command("ledger_check")
+
+
+def _day_of(request) -> str:
+    """The WIB date the refund's transfer arrived, as the buyer's page and the receipt write it."""
+    from django.utils import formats, translation
+
+    from disbursements.models import Disbursement
+    from intrasa.wib import to_wib
+
+    arrived = Disbursement.objects.filter(payout=request.payout, status=Disbursement.Status.SUCCEEDED).get().completed_at
+    with translation.override("id"):
+        return formats.date_format(to_wib(arrived), "j F Y")
 
 
 def test_seller_cancels_after_payment_and_the_buyer_gets_the_money(people, sendme, seller, buyer):

@@ -98,8 +98,11 @@ def test_buyer_adds_return_documents_from_the_website_and_staff_record_the_inspe
     with pytest.raises(services.RefundError) as refused:
         services.refund_document_add(refund_request=request, kind="rma_number", actor=buyer, value="RMA-7788")
     assert refused.value.code == "forbidden"
-    client.post(url, {"kind": "return_receipt", "file": pdf_upload()})
-    response = client.post(url, {"kind": "return_receipt", "file": image_upload("x.pdf")}, follow=True)
+    # A return's receipt is the courier and number of the goods sent back (refunds.policy: returns).
+    response = client.post(url, {"kind": "return_receipt", "file": pdf_upload()}, follow=True)
+    assert "Enter the courier and receipt number" in response.content.decode()
+    client.post(reverse("refunds:return_ship", kwargs={"pk": request.pk}), {"courier": "jne", "receipt_number": "JNE1"})
+    response = client.post(url, {"kind": "proof_of_payment", "file": image_upload("x.pdf")}, follow=True)
     assert "does not match its content" in response.content.decode()
     with pytest.raises(services.RefundError):
         services.refund_document_add(refund_request=request, kind="inspection_result", actor=buyer, value="OK")
@@ -108,7 +111,7 @@ def test_buyer_adds_return_documents_from_the_website_and_staff_record_the_inspe
     request.refresh_from_db()
     assert request.status == RefundRequest.Status.IN_REVIEW and request.approval_due_at
     doc = request.documents.get(kind="return_receipt")
-    assert doc.sha256 and doc.uploaded_by == buyer
+    assert doc.value == "JNE JNE1" and doc.uploaded_by == buyer
     page = client.get(reverse("refunds:detail", kwargs={"reference": request.escrow_transaction.reference}))
     assert 'data-testid="approval-due"' in page.content.decode()
 
@@ -151,10 +154,11 @@ def test_buyer_asks_for_a_failed_payment_refund_from_the_website(client, seller,
                 {"kind": "bank_statement", "file": pdf_upload("mutasi.pdf")})
     request.refresh_from_db()
     assert request.status == RefundRequest.Status.IN_REVIEW
-    # Nothing is owed back in the ledger yet (payments/reconciliation has not matched the money).
+    # Nothing is in the books yet: finance must first book the charge (statement or Faspay's report).
+    assert request.handler == finance and request.handler_task == "charge"
     with pytest.raises(services.RefundError) as refused:
         services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap dan sesuai")
-    assert refused.value.code == "not_owed"
+    assert refused.value.code == "charge_not_booked"
 
 
 @pytest.mark.django_db(transaction=True)

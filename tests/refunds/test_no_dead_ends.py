@@ -123,10 +123,12 @@ def test_verification_is_a_named_task_with_the_approval_deadline(client, seller,
 
 
 @pytest.mark.django_db
-def test_documents_the_buyer_never_sends_pass_to_staff_after_the_limit(disputed, dispute_officer, finance, buyer):
-    request = _refund(disputed(reason="wrong_item", description="Salah warna"), dispute_officer)
+def test_documents_the_buyer_never_sends_pass_to_staff_after_the_limit(seller, finance, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    request = services.refund_request_submit(escrow_transaction=txn, buyer=buyer, case="failed_payment",
+                                             amount=100_000, description="Terpotong tapi gagal")
     step = services.refund_next_step(request)
-    assert step.holder == "buyer" and "Return courier receipt" in step.text
+    assert step.holder == "buyer" and "Bank or e-wallet statement" in step.text
     assert request.handler_task == ""
     calendar = working_calendar()
     stall = calendar.add_working_days(request.created_at, policy.DOCUMENTS_STALL_WORKING_DAYS)

@@ -9,7 +9,7 @@ from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
 from refunds import services
 from refunds.models import RefundRequest
-from refunds.policy import Document, StaffTask
+from refunds.policy import Document
 from tests import scenarios
 from tests.disbursements.conftest import verified_bank
 from transactions.forms import TransactionCreateForm
@@ -72,14 +72,26 @@ def test_a_return_without_a_defect_refunds_the_item_less_the_sellers_fee_after_i
     assert request.documents.get(kind=Document.RMA_NUMBER).value.startswith("RMA-")
     balances = transaction_balances(escrow_transaction=txn)
     assert balances[AccountCategory.BUYER_REFUND_PAYABLE] == txn.price - fee
-    # The buyer ships the goods back with the courier receipt; the seller inspects.
-    services.refund_document_add(refund_request=request, kind=Document.RETURN_RECEIPT, actor=buyer,
-                                 value="", upload=_pdf())
+    # The seller gives the return address; the buyer ships the goods back and enters the receipt; the
+    # seller inspects (refunds.policy: returns).
+    page = client.get(reverse("refunds:detail", args=[txn.reference])).content.decode()
+    assert 'data-testid="return-address-form"' in page and request.return_shipment.rma_number in page
+    client.post(reverse("refunds:return_address", args=[request.pk]),
+                {"address": "Jl. Melati 5, Bandung 40111, 0812-1111-2222"})
+    with pytest.raises(services.RefundError) as refused:
+        services.refund_document_add(refund_request=request, kind=Document.RETURN_RECEIPT, actor=buyer,
+                                     value="", upload=_pdf())
+    assert refused.value.code == "use_return_form"
+    client.force_login(buyer)
+    client.post(reverse("refunds:return_ship", args=[request.pk]), {"courier": "jne", "receipt_number": "jne-778899"})
     request.refresh_from_db()
-    assert services.refund_next_step(request).task == StaffTask.RECORD_INSPECTION
+    assert request.documents.get(kind=Document.RETURN_RECEIPT).value == "JNE JNE-778899"
+    assert services.refund_next_step(request).holder == "seller"
+    client.force_login(seller)
     page = client.get(reverse("refunds:detail", args=[txn.reference])).content.decode()
     assert 'data-testid="record-inspection"' in page
-    client.post(reverse("refunds:record_inspection", args=[request.pk]), {"value": "Barang kembali utuh, segel baik"})
+    client.post(reverse("refunds:record_inspection", args=[request.pk]),
+                {"result": "accepted", "note": "Barang kembali utuh, segel baik"})
     request.refresh_from_db()
     inspection = request.documents.get(kind=Document.INSPECTION_RESULT)
     assert inspection.source == "seller" and request.status == RefundRequest.Status.IN_REVIEW

@@ -163,8 +163,13 @@ def world(seller, buyer):
         escrow_transaction=paid, method="va", channel_code="702", bill_no="INTAWAITING0001",
         provider_trx_id="7020000000000001", amount=paid.amount_due, status=Bill.Status.PAID,
         expires_at=timezone.now() + dt.timedelta(hours=24), creation_attempts=1)
+    # A charge the buyer reported that finance book from Faspay's report (refunds.policy: failed but charged).
+    from refunds import services as refund_services
+
+    reported = refund_services.refund_request_submit(escrow_transaction=verified, buyer=buyer, case="failed_payment",
+                                                     amount=10_000, description="Terpotong tapi gagal")
     return {"seller": seller, "buyer": buyer, "dispute": dispute, "verified": verified, "root": root,
-            "awaiting_bill": awaiting}
+            "awaiting_bill": awaiting, "reported_charge": reported}
 
 
 def snapshot():
@@ -261,6 +266,20 @@ def provider_amount(client, w, field, value):
         "reason": "Laporan transaksi Faspay", "trx_id": "", field: value})
 
 
+def short_shipment(client, w, field, value):
+    client.force_login(w["buyer"])
+    return client.post(reverse("disputes:open", args=[w["verified"].reference]), {
+        "reason": "short_shipment", "description": "Kurang satu", "missing_items": "Charger", field: value},
+        follow=True)
+
+
+def charge_booking(client, w, field, value):
+    client.force_login(w["root"])
+    return client.post(reverse("admin:refunds_refundrequest_changelist"), {
+        "action": "book_charge", ACTION_CHECKBOX_NAME: [w["reported_charge"].pk], "apply": "1", "source": "provider",
+        "bill_no": "INTAWAITING0001", "trx_id": "7020000000000001", "reason": "Laporan Faspay", field: value})
+
+
 def fee_tier(client, w, field, value):
     """An edit of the top tier that the schedule accepts (its own range overlaps no other tier),
     but for the hostile value."""
@@ -282,6 +301,8 @@ WALKS = {
     "pages.forms.FeeCalculatorForm.shipping_cost": fee_calculator,
     "disputes.forms.OfferForm.buyer_amount": settlement_offer,
     "refunds.forms.RefundRequestForm.amount": refund_request,
+    "disputes.forms.DisputeOpenForm.missing_value": short_shipment,
+    "refunds.admin.ChargeBookForm.amount": charge_booking,
     "disputes.admin.RefundForm.return_shipping": dispute_action("refund_buyer_in_full"),
     "disputes.admin.SplitForm.buyer_amount": dispute_action("split"),
     "disbursements.admin.DailyLimitChangeForm.limit": daily_limit,
