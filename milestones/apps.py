@@ -8,3 +8,14 @@ class MilestonesConfig(AppConfig):
 
     name = "milestones"
     verbose_name = _("Milestone plans")
+
+    def ready(self):
+        # privacy sits below milestones (DESIGN.md §2) and cannot import it: the app hands privacy
+        # its archive section and its erasure step instead.
+        from privacy.export import section_register
+        from privacy.services import erasure_step_register
+
+        from .privacy_export import SECTION, erase
+
+        section_register(SECTION)
+        erasure_step_register("milestones", erase)

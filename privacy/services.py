@@ -15,6 +15,7 @@ import secrets
 import tempfile
 import uuid
 import zipfile
+from typing import Callable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -42,6 +43,8 @@ from intrasa.ratelimit import client_ip
 from intrasa.wib import format_wib, to_wib
 from notifications.models import Notification
 from notifications.services import notify
+from paylinks import services as paylink_services
+from paylinks.models import PaymentLink
 from refunds.models import RefundRequest
 from transactions.models import EscrowTransaction
 
@@ -349,6 +352,17 @@ def consent_set(*, user, purpose: str, granted: bool, via: str = "privacy_page",
 
 # --- erasure ----------------------------------------------------------------------------------
 
+# Erasure steps of apps above privacy, by app (DESIGN.md §2: privacy cannot import them). Each is
+# called as ``step(user=...)`` inside the erasure's transaction, before the account is
+# pseudonymised, and changes its app's rows through that app's own services.
+_ERASURE_STEPS: dict[str, Callable[..., None]] = {}
+
+
+def erasure_step_register(key: str, step: Callable[..., None]) -> None:
+    """Register an app's erasure step from its ``AppConfig.ready()``; the same key again replaces it."""
+    _ERASURE_STEPS[key] = step
+
+
 def account_erase(*, user):
     """Erase ``user``'s account (UU PDP Pasal 8, 43; PP 71/2019 Pasal 15–16).
 
@@ -407,6 +421,9 @@ def account_erase(*, user):
             storage.delete(name)
         PersonalDataExport.objects.filter(user=locked).delete()
         _erase_payout_destinations(locked)
+        _close_payment_links(locked)
+        for step in _ERASURE_STEPS.values():
+            step(user=locked)
         # The invitation address of transactions they bought in is their old email: the buyer
         # link says who it was.
         EscrowTransaction.objects.filter(buyer=locked).update(buyer_email="", buyer_phone="")
@@ -436,6 +453,14 @@ def _erase_payout_destinations(user) -> None:
     destinations = PayoutDestination.objects.filter(owner=user)
     destinations.exclude(pk__in=used).delete()
     destinations.update(is_default=False, is_archived=True)
+
+
+def _close_payment_links(user) -> None:
+    """A link of an erased seller could never start a transaction again (its refusal checks the
+    seller is active); it is closed for good, through paylinks' own service and audit, so its page
+    says so. Transactions it started are transaction records and stay."""
+    for link in PaymentLink.objects.filter(seller=user).exclude(status=PaymentLink.Status.CLOSED):
+        paylink_services.payment_link_close(payment_link=link, seller=user)
 
 
 def _enqueue_erasure_confirmation(erasure_id: int) -> None:
