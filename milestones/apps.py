@@ -18,4 +18,4 @@ class MilestonesConfig(AppConfig):
         from .privacy_export import SECTION, erase
 
         section_register(SECTION)
-        erasure_step_register("milestones", erase)
+        erasure_step_register("milestones", erase, before_account_lock=True)  # plans lock before users

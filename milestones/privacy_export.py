@@ -6,7 +6,9 @@ direction (DESIGN.md §2) and may not import it; ``MilestonesConfig.ready()`` re
 the name the plan page shows, never by contact details, so the buyer's email address the seller
 typed is shown only to the buyer it belongs to.
 """
+from django.conf import settings
 from django.db.models import Prefetch, Q
+from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -65,8 +67,10 @@ def erase(*, user) -> None:
     as financial records."""
     from .services import milestone_plan_cancel
 
+    with translation.override(settings.LANGUAGE_CODE):  # the audit trail is read by staff
+        reason = str(ERASURE_REASON)
     for plan in MilestonePlan.objects.filter(seller=user, status=MilestonePlan.Status.PROPOSED):
-        milestone_plan_cancel(plan=plan, seller=user, reason=str(ERASURE_REASON))
+        milestone_plan_cancel(plan=plan, seller=user, reason=reason)
 
 
 ERASURE_REASON = _("The seller's account was erased.")
