@@ -149,6 +149,23 @@ def test_a_new_model_with_personal_fields_is_caught_until_it_is_declared():
                      "privacy.Scan": ["upload"]}
 
 
+def test_apps_above_privacy_register_their_sections_once_and_cannot_hide_a_core_one(monkeypatch):
+    # Registered by MilestonesConfig / PartnersConfig.ready(), after the core sections, and counted
+    # as declared by the registry exactly like a core section.
+    keys = [section.key for section in export_module.sections()]
+    assert keys[: len(export_module.SECTIONS)] == [section.key for section in export_module.SECTIONS]
+    assert keys[len(export_module.SECTIONS):] == ["milestone_plans", "partner_links"]
+    assert {"milestones.MilestonePlan", "partners.SellerLink", "paylinks.PaymentLinkUse"} <= registry.declared_models()
+    monkeypatch.setattr(export_module, "_REGISTERED", dict(export_module._REGISTERED))
+    from django.apps import apps
+
+    apps.get_app_config("partners").ready()  # ready() twice (as some test runners do): still one section
+    assert [section.key for section in export_module.sections()] == keys
+    with pytest.raises(ValueError):
+        export_module.section_register(export_module.Section("profile", "x", ("partners.Partner",), lambda user: None))
+    assert export_module.sections()[0].collect is export_module.SECTIONS[0].collect
+
+
 def test_the_archive_holds_every_kind_of_record(client, buyer, everything, committed, mailoutbox):
     export = build(client, committed)
     notice = Notification.objects.get(kind="data_export_ready", recipient=buyer)
