@@ -74,3 +74,14 @@ def erase(*, user) -> None:
 
 
 ERASURE_REASON = _("The seller's account was erased.")
+
+
+def erasure_blockers(*, user) -> list[str]:
+    """An accepted plan with a milestone not opened yet is a contract still in motion: the next
+    milestone would open (by either party, or by the periodic job on its due date) as a transaction
+    in the person's name. Erasure waits until every milestone has been opened and closed."""
+    plans = (MilestonePlan.objects.filter(Q(seller=user) | Q(buyer=user), status=MilestonePlan.Status.ACCEPTED,
+                                          milestones__escrow_transaction__isnull=True)
+             .distinct().order_by("created_at", "id"))
+    return [gettext("The milestone plan “%(title)s” still has milestones to open.") % {"title": plan.title}
+            for plan in plans]

@@ -383,3 +383,24 @@ def test_a_refused_erasure_leaves_payment_links_and_plans_open(buyer, seller):
     assert PaymentLink.objects.get(pk=link.pk).status == PaymentLink.Status.ACTIVE
     assert MilestonePlan.objects.get(pk=plan.pk).status == MilestonePlan.Status.PROPOSED
     assert not AuditEntry.objects.filter(action__in=["payment_link.close", "milestone_plan.cancel"]).exists()
+
+
+@pytest.mark.django_db
+def test_an_accepted_plan_with_milestones_still_to_open_blocks_erasure(client, buyer, seller, password):
+    """Milestone by milestone: the next one would open as a transaction in the person's name, even
+    with every opened one closed (here the first ended unpaid)."""
+    from milestones import services as milestone_services
+    from tests.milestones.conftest import propose
+    from transactions import services as txn_services
+
+    plan = milestone_services.milestone_plan_accept(plan=propose(seller, buyer, schedule="per_milestone"), buyer=buyer)
+    first = plan.milestones.get(position=1).escrow_transaction
+    txn_services.transaction_cancel(escrow_transaction=first, actor=seller, reason="Jadwal berubah")
+    reason = "The milestone plan “Desain dan pembuatan situs toko” still has milestones to open."
+    assert selectors.erasure_blockers(user=buyer) == [reason]
+    assert selectors.erasure_blockers(user=seller) == [reason]
+    client.force_login(buyer)
+    response = client.post(ERASE, {"password": password, "confirm": "on"})
+    assert response.status_code == 400 and reason in response.content.decode()
+    buyer.refresh_from_db()
+    assert buyer.is_active and not ErasureRecord.objects.exists()
