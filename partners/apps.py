@@ -22,3 +22,13 @@ class PartnersConfig(AppConfig):
         from .listeners import timeline_event_saved
 
         post_save.connect(timeline_event_saved, sender=TransactionEvent, dispatch_uid="partners.timeline_event_saved")
+
+        # privacy sits below partners (DESIGN.md §2) and cannot import it: the app hands privacy
+        # its archive section and its erasure step instead.
+        from privacy.export import section_register
+        from privacy.services import erasure_step_register
+
+        from .privacy_export import SECTION, erase
+
+        section_register(SECTION)
+        erasure_step_register("partners", erase)

@@ -1,9 +1,16 @@
 """What a person's data archive contains (UU PDP Pasal 7, 13 and 32): one section per kind of
 record, each declaring the models it covers.
 
-``SECTIONS`` and ``NOT_EXPORTED`` together must account for every model of the project that holds
-personal data; ``privacy.registry`` finds those models by introspection and a test fails when one
-is in neither list, so a new model cannot be forgotten.
+``sections()`` (the core ``SECTIONS`` plus those registered by apps above privacy) and
+``NOT_EXPORTED`` together must account for every model of the project that holds personal data;
+``privacy.registry`` finds those models by introspection and a test fails when one is in neither,
+so a new model cannot be forgotten.
+
+Apps above privacy in the import direction (DESIGN.md §2: milestones, partners) cannot be imported
+from here, so they declare their own section with ``section_register`` from their
+``AppConfig.ready()``, the collect function living in their own app (``<app>/privacy_export.py``).
+The archive, the PDF and the registry only ever ask ``sections()``, so a registered section is
+exported, rendered and counted as declared exactly like a core one.
 
 Choices made here (and told to the person in the archive's notes):
 
@@ -25,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Callable
 
-from django.db.models import Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -36,6 +43,7 @@ from audit.models import AuditEntry
 from disbursements.models import Disbursement, Payout
 from disputes.models import Dispute, DisputeMessage, Evidence
 from notifications.models import Notification
+from paylinks.models import PaymentLink, PaymentLinkUse
 from payments.channels import channel_get
 from payments.models import Bill
 from refunds.models import RefundDocument, RefundRequest, ReturnShipment
@@ -432,6 +440,37 @@ def _staff_access(user) -> Collected:
     } for access in StaffAccessLog.objects.filter(subject=user).order_by("at", "id")])
 
 
+def _payment_links(user) -> Collected:
+    """The links the person made as a seller, then the links they bought through. A buyer's record
+    names the seller as the link page shows them, never the seller's contact details."""
+    links = PaymentLink.objects.filter(seller=user).annotate(started=Count("uses")).order_by("created_at", "id")
+    records = [{
+        "role": "seller",
+        "role_label": gettext("Seller"),
+        "title": link.title,
+        "price": link.price,
+        "shipping_cost": link.shipping_cost,
+        "fee_paid_by": link.get_fee_payer_display(),
+        "status": link.status,
+        "status_label": link.get_status_display(),
+        "max_transactions": link.max_transactions,
+        "transactions_started": link.started,
+        "created_at": link.created_at,
+        "closed_at": link.closed_at,
+    } for link in links]
+    uses = (PaymentLinkUse.objects.filter(buyer=user).select_related("payment_link__seller", "escrow_transaction")
+            .order_by("created_at", "id"))
+    records += [{
+        "role": "buyer",
+        "role_label": gettext("Buyer"),
+        "title": use.payment_link.title,
+        "counterparty": use.payment_link.seller.full_name,
+        "transaction": use.escrow_transaction.reference,
+        "at": use.created_at,
+    } for use in uses]
+    return Collected(records)
+
+
 SECTIONS: tuple[Section, ...] = (
     Section("profile", _("Profile"), ("accounts.User",), _profile),
     Section("profile_changes", _("Changes to your profile"), ("privacy.ProfileChange",), _profile_changes),
@@ -442,6 +481,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("payments", _("Payments"), ("payments.Bill", "payments.BankStatementLine"), _payments),
     Section("payouts", _("Payouts and refunds paid to you"), ("disbursements.Payout", "disbursements.Disbursement"),
             _payouts),
+    Section("payment_links", _("Payment links"), ("paylinks.PaymentLink", "paylinks.PaymentLinkUse"),
+            _payment_links),
     Section("refund_requests", _("Refund requests"),
             ("refunds.RefundRequest", "refunds.RefundDocument", "refunds.ReturnShipment"), _refunds),
     Section("disputes", _("Disputes, messages and evidence"),
@@ -455,6 +496,24 @@ SECTIONS: tuple[Section, ...] = (
     Section("activity", _("Your actions in the audit trail"), ("audit.AuditEntry",), _activity),
     Section("staff_access", _("When INTRASA staff opened your data"), ("privacy.StaffAccessLog",), _staff_access),
 )
+
+# Sections of apps above privacy, by key (see the module docstring).
+_REGISTERED: dict[str, Section] = {}
+
+
+def section_register(section: Section) -> None:
+    """Add an app's section to the archive, after the core ones. Called from the app's
+    ``AppConfig.ready()``; registering the same key again replaces it (``ready()`` may run twice
+    in tests), but a key of a core section is refused: it would hide that section."""
+    if any(core.key == section.key for core in SECTIONS):
+        raise ValueError(f"{section.key!r} is a core section of the personal-data archive")
+    _REGISTERED[section.key] = section
+
+
+def sections() -> tuple[Section, ...]:
+    """Every section of the archive: the core ones, then the registered ones in registration order."""
+    return SECTIONS + tuple(_REGISTERED.values())
+
 
 # Models that look personal to ``privacy.registry`` but are not in a person's archive, and why: not
 # personal at all, or covered by another section. Keys are model labels; the registry checks that
@@ -487,6 +546,8 @@ NOT_EXPORTED: dict[str, str] = {
     "sandbox.Bill": "The Faspay stand-in for development and tests; disabled in production.",
     "sandbox.Transfer": "The Faspay stand-in for development and tests; disabled in production.",
     "sandbox.RegisteredAccount": "The Faspay stand-in for development and tests; disabled in production.",
+    "partners.Partner": "A forum or marketplace registered by staff: a business, not a person (its name is the "
+                        "business's name); a seller's link to it is exported in the partner links section.",
 }
 
 
@@ -494,17 +555,17 @@ def collect(user) -> tuple[dict, list[ArchiveFile]]:
     """Everything held about ``user``: the archive's JSON document and the files that go with it."""
     from django.utils import timezone
 
-    sections, files = {}, []
-    for section in SECTIONS:
+    by_key, files = {}, []
+    for section in sections():
         collected = section.collect(user)
-        sections[section.key] = collected.records
+        by_key[section.key] = collected.records
         files.extend(collected.files)
     document = {
         "format": FORMAT,
         "generated_at": timezone.now(),
         "account_id": user.pk,
         "notes": [str(note) for note in NOTES],
-        "sections": sections,
+        "sections": by_key,
     }
     return document, files
 
@@ -537,7 +598,7 @@ def present_value(key: str, value):
 
 
 AMOUNT_KEYS = frozenset({"price", "shipping_cost", "fee_amount", "your_fee_share", "amount_due", "amount_received",
-                         "amount", "paid_amount", "uncovered_amount", "restocking_fee", "buyer_amount"})
+                         "amount", "paid_amount", "uncovered_amount", "restocking_fee", "buyer_amount", "total"})
 
 
 # --- the PDF: the same document, for reading ----------------------------------------------------
@@ -590,6 +651,10 @@ LABELS = {
     "return": _("Return"), "rma": _("RMA number"), "address": _("Send the goods to"),
     "receipt_number": _("Return receipt"), "shipped_back_at": _("shipped back at"), "arrived_at": _("Back at the seller"),
     "inspection": _("Inspection result"), "decision": _("INTRASA's decision"),
+    "max_transactions": _("Most transactions"), "transactions_started": _("Transactions started"),
+    "schedule": _("Payment schedule"), "total": _("Total value"), "milestones": _("Milestones"),
+    "number": _("Number"), "due_date": _("Due date"), "partner": _("Partner"),
+    "scopes": _("Permissions given"), "linked_at": _("Linked"), "revoked_at": _("Revoked"),
 }
 
 
@@ -609,8 +674,8 @@ def _key(key: str) -> str:
 def present(document: dict) -> list[dict]:
     """The archive's sections as the PDF template shows them: per record, its fields as
     (label, text) and its lists as small tables."""
-    sections = []
-    for section in SECTIONS:
+    presented = []
+    for section in sections():
         records = []
         for record in document["sections"][section.key]:
             fields, tables = [], []
@@ -623,5 +688,5 @@ def present(document: dict) -> list[dict]:
                 else:
                     fields.append((label_for(_key(key)), present_value(_key(key), value)))
             records.append({"fields": fields, "tables": tables})
-        sections.append({"key": section.key, "title": section.title, "records": records})
-    return sections
+        presented.append({"key": section.key, "title": section.title, "records": records})
+    return presented

@@ -4,7 +4,8 @@ A model holds personal data when it points at a user (a foreign key, one-to-one 
 ``AUTH_USER_MODEL``), or has a field whose type or name marks personal data: an email, IP address
 or file field, or a name containing ``email``, ``phone``, ``name``, ``account_number``,
 ``address``, ``holder``, ``ip`` or ``user_agent``. The test suite asks ``undeclared_personal_models``
-for the models that are neither exported (``privacy.export.SECTIONS``) nor explained
+for the models that are neither exported (``privacy.export.sections()``: the core sections and
+those apps above privacy register from their ``AppConfig.ready()``) nor explained
 (``privacy.export.NOT_EXPORTED``); adding a model with personal fields makes it fail until the model
 is declared in one of them.
 """
@@ -14,7 +15,7 @@ from django.apps import apps
 from django.conf import settings
 from django.db import models
 
-from .export import NOT_EXPORTED, SECTIONS
+from .export import NOT_EXPORTED, sections
 
 PERSONAL_NAME = re.compile(r"(^|_)(e?mail|email|phone|msisdn|name|account_number|account_no|address|holder|ip|"
                            r"ip_address|user_agent)($|_)")
@@ -42,7 +43,7 @@ def personal_fields(model) -> list[str]:
 
 
 def declared_models() -> set[str]:
-    exported = {label for section in SECTIONS for label in section.models}
+    exported = {label for section in sections() for label in section.models}
     return exported | set(NOT_EXPORTED)
 
 

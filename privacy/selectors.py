@@ -2,6 +2,7 @@
 erasure and what an erasure keeps."""
 import datetime as dt
 from dataclasses import dataclass
+from typing import Callable
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
@@ -76,6 +77,16 @@ def _party(user):
     return Q(seller=user) | Q(buyer=user)
 
 
+# Blockers of apps above privacy, by app (DESIGN.md §2: privacy cannot import them): each is
+# called as ``blocker(user=...)`` and returns its sentences, like the core ones below.
+_ERASURE_BLOCKERS: dict[str, Callable[..., list[str]]] = {}
+
+
+def erasure_blocker_register(key: str, blocker: Callable[..., list[str]]) -> None:
+    """Register an app's erasure blocker from its ``AppConfig.ready()``; the same key again replaces it."""
+    _ERASURE_BLOCKERS[key] = blocker
+
+
 def erasure_blockers(*, user) -> list[str]:
     """Why ``user``'s account cannot be erased now, one sentence per open thing; empty if it can.
 
@@ -122,6 +133,8 @@ def erasure_blockers(*, user) -> list[str]:
         if amount:
             reasons.append(_("INTRASA still holds or owes %(amount)s on %(reference)s.")
                            % {"amount": format_rupiah(amount), "reference": row["account__escrow_transaction__reference"]})
+    for blocker in list(_ERASURE_BLOCKERS.values()):
+        reasons.extend(blocker(user=user))
     return reasons
 
 

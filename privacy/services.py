@@ -15,6 +15,7 @@ import secrets
 import tempfile
 import uuid
 import zipfile
+from typing import Callable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -42,6 +43,8 @@ from intrasa.ratelimit import client_ip
 from intrasa.wib import format_wib, to_wib
 from notifications.models import Notification
 from notifications.services import notify
+from paylinks import services as paylink_services
+from paylinks.models import PaymentLink
 from refunds.models import RefundRequest
 from transactions.models import EscrowTransaction
 
@@ -349,6 +352,26 @@ def consent_set(*, user, purpose: str, granted: bool, via: str = "privacy_page",
 
 # --- erasure ----------------------------------------------------------------------------------
 
+# Erasure steps of apps above privacy, by app (DESIGN.md §2: privacy cannot import them). Each is
+# called as ``step(user=...)`` inside the erasure's transaction and changes its app's rows through
+# that app's own services; a refused erasure rolls them back with the rest. A step whose service
+# locks rows ranked before ``accounts.User`` in ``intrasa.locks.LOCK_ORDER`` (a payment link, a
+# milestone plan) registers ``before_account_lock=True``: it runs before the account is locked, as
+# the lock order requires; the others run after the account's own data is handled.
+_ERASURE_STEPS: dict[str, tuple[Callable[..., None], bool]] = {}
+
+
+def erasure_step_register(key: str, step: Callable[..., None], *, before_account_lock: bool = False) -> None:
+    """Register an app's erasure step from its ``AppConfig.ready()``; the same key again replaces it."""
+    _ERASURE_STEPS[key] = (step, before_account_lock)
+
+
+def _erasure_steps(*, user, before_account_lock: bool) -> None:
+    for step, early in list(_ERASURE_STEPS.values()):
+        if early == before_account_lock:
+            step(user=user)
+
+
 def account_erase(*, user):
     """Erase ``user``'s account (UU PDP Pasal 8, 43; PP 71/2019 Pasal 15–16).
 
@@ -356,11 +379,17 @@ def account_erase(*, user):
     the identity is copied apart for the anti-money-laundering period when the person transacted,
     the account is pseudonymised and disabled, sessions end, consents are withdrawn, notifications
     and other data no longer needed are removed, and what the law requires to keep stays (listed
-    in ``ErasureRecord.kept`` and in the confirmation email). The ledger is not touched.
+    in ``ErasureRecord.kept`` and in the confirmation email). The ledger is not touched. Nothing
+    can start a transaction in the erased account's name afterwards: its payment links are closed,
+    and the registered steps of the apps above privacy revoke its partner links and withdraw the
+    milestone plans it proposed that nobody answered (answered plans stay, as financial records).
     """
     from .selectors import erasure_blockers, erasure_kept
 
     with transaction.atomic():
+        # Rows ranked before the account in the lock order are handled first (undone if refused).
+        _close_payment_links(user)
+        _erasure_steps(user=user, before_account_lock=True)
         locked = _lock_user(user)
         blockers = erasure_blockers(user=locked)
         if blockers:
@@ -407,6 +436,7 @@ def account_erase(*, user):
             storage.delete(name)
         PersonalDataExport.objects.filter(user=locked).delete()
         _erase_payout_destinations(locked)
+        _erasure_steps(user=locked, before_account_lock=False)
         # The invitation address of transactions they bought in is their old email: the buyer
         # link says who it was.
         EscrowTransaction.objects.filter(buyer=locked).update(buyer_email="", buyer_phone="")
@@ -436,6 +466,14 @@ def _erase_payout_destinations(user) -> None:
     destinations = PayoutDestination.objects.filter(owner=user)
     destinations.exclude(pk__in=used).delete()
     destinations.update(is_default=False, is_archived=True)
+
+
+def _close_payment_links(user) -> None:
+    """A link of an erased seller could never start a transaction again (its refusal checks the
+    seller is active); it is closed for good, through paylinks' own service and audit, so its page
+    says so. Transactions it started are transaction records and stay."""
+    for link in PaymentLink.objects.filter(seller=user).exclude(status=PaymentLink.Status.CLOSED):
+        paylink_services.payment_link_close(payment_link=link, seller=user)
 
 
 def _enqueue_erasure_confirmation(erasure_id: int) -> None:

@@ -313,3 +313,94 @@ def test_erasing_both_parties_of_a_paid_out_transaction_keeps_the_books(sendme, 
     assert part.account_number == "7001234567" and part.account_name == "Sari Penjual"  # the payout record
     assert User.objects.filter(pk__in=[seller.pk, buyer.pk], is_active=False).count() == 2
     assert RetainedIdentity.objects.count() == 2
+
+
+@pytest.mark.django_db
+def test_erasure_closes_payment_links_revokes_partner_links_and_withdraws_unanswered_plans(buyer, seller, committed):
+    """The newer apps, through their own services: nothing can start a transaction in an erased
+    account's name any more; what was answered or done stays as a record."""
+    from milestones import services as milestone_services
+    from milestones.models import MilestonePlan
+    from partners.models import SellerLink
+    from paylinks import services as paylink_services
+    from paylinks.models import PaymentLink
+    from tests.milestones.conftest import propose
+    from tests.partners.conftest import link_seller, make_partner
+
+    terms = dict(description="64 GB, mulus.", category="physical", price=2_750_000, shipping_cost=25_000,
+                 fee_payer="buyer", inspection_days=2, shipping_days=2)
+    active = paylink_services.payment_link_create(seller=buyer, title="iPhone 11 bekas", **terms)
+    paused = paylink_services.payment_link_pause(
+        payment_link=paylink_services.payment_link_create(seller=buyer, title="Casing iPhone", **terms), seller=buyer)
+    already = paylink_services.payment_link_close(
+        payment_link=paylink_services.payment_link_create(seller=buyer, title="Charger", **terms), seller=buyer)
+    theirs = paylink_services.payment_link_create(seller=seller, title="Kamera", **terms)
+    partner, *_rest = make_partner()
+    live = link_seller(partner, buyer)
+    other_partner, *_rest = make_partner(name="Pasar Daring")
+    other_link = link_seller(other_partner, seller)
+    unanswered = propose(buyer, seller)  # the erased person proposed it; the seller never answered
+    declined = milestone_services.milestone_plan_decline(plan=propose(seller, buyer), user=buyer, reason="Terlalu mahal")
+    received = propose(seller, buyer)  # proposed to the erased person: the seller's own plan, left alone
+
+    with committed():
+        services.account_erase(user=buyer)
+
+    links = {link.pk: link for link in PaymentLink.objects.all()}
+    assert {links[link.pk].status for link in (active, paused, already)} == {PaymentLink.Status.CLOSED}
+    assert links[active.pk].closed_at is not None and links[already.pk].closed_at == already.closed_at
+    assert links[theirs.pk].status == PaymentLink.Status.ACTIVE
+    assert paylink_services.payment_link_refusal(payment_link=links[active.pk])[0] == "closed"
+    assert AuditEntry.objects.filter(action="payment_link.close", object_id__in=[str(active.pk), str(paused.pk)],
+                                     actor=buyer).count() == 2
+    assert SellerLink.objects.get(pk=live.pk).revoked_at is not None
+    assert SellerLink.objects.get(pk=other_link.pk).revoked_at is None
+    assert AuditEntry.objects.filter(action="partner.link_revoke", object_id=str(live.pk)).exists()
+    plans = {plan.pk: plan for plan in MilestonePlan.objects.all()}
+    assert plans[unanswered.pk].status == MilestonePlan.Status.CANCELLED and plans[unanswered.pk].closed_at
+    assert AuditEntry.objects.get(action="milestone_plan.cancel", object_id=str(unanswered.pk)).reason == \
+        "Akun penjual telah dihapus."  # in the staff's language, whatever the request's
+    assert plans[declined.pk].status == MilestonePlan.Status.DECLINED  # answered: a record, untouched
+    assert plans[received.pk].status == MilestonePlan.Status.PROPOSED
+
+
+@pytest.mark.django_db
+def test_a_refused_erasure_leaves_payment_links_and_plans_open(buyer, seller):
+    """The links and plans are closed in the erasure's own transaction: refused, nothing changed."""
+    from milestones.models import MilestonePlan
+    from paylinks import services as paylink_services
+    from paylinks.models import PaymentLink
+    from tests.milestones.conftest import propose
+
+    link = paylink_services.payment_link_create(
+        seller=buyer, title="iPhone 11 bekas", description="64 GB, mulus.", category="physical", price=2_750_000,
+        shipping_cost=25_000, fee_payer="buyer", inspection_days=2, shipping_days=2)
+    plan = propose(buyer, seller)
+    reason = open_transaction(seller, buyer)
+    with pytest.raises(services.PrivacyError) as refused:
+        services.account_erase(user=buyer)
+    assert reason in refused.value.message
+    assert PaymentLink.objects.get(pk=link.pk).status == PaymentLink.Status.ACTIVE
+    assert MilestonePlan.objects.get(pk=plan.pk).status == MilestonePlan.Status.PROPOSED
+    assert not AuditEntry.objects.filter(action__in=["payment_link.close", "milestone_plan.cancel"]).exists()
+
+
+@pytest.mark.django_db
+def test_an_accepted_plan_with_milestones_still_to_open_blocks_erasure(client, buyer, seller, password):
+    """Milestone by milestone: the next one would open as a transaction in the person's name, even
+    with every opened one closed (here the first ended unpaid)."""
+    from milestones import services as milestone_services
+    from tests.milestones.conftest import propose
+    from transactions import services as txn_services
+
+    plan = milestone_services.milestone_plan_accept(plan=propose(seller, buyer, schedule="per_milestone"), buyer=buyer)
+    first = plan.milestones.get(position=1).escrow_transaction
+    txn_services.transaction_cancel(escrow_transaction=first, actor=seller, reason="Jadwal berubah")
+    reason = "The milestone plan “Desain dan pembuatan situs toko” still has milestones to open."
+    assert selectors.erasure_blockers(user=buyer) == [reason]
+    assert selectors.erasure_blockers(user=seller) == [reason]
+    client.force_login(buyer)
+    response = client.post(ERASE, {"password": password, "confirm": "on"})
+    assert response.status_code == 400 and reason in response.content.decode()
+    buyer.refresh_from_db()
+    assert buyer.is_active and not ErasureRecord.objects.exists()

@@ -17,20 +17,27 @@ from pypdf import PdfReader
 
 from accounts.models import PayoutDestination
 from disbursements.models import Disbursement, Payout
+from intrasa.wib import now_wib
+from milestones import services as milestone_services
 from notifications.models import Notification
 from notifications.services import notify
+from paylinks import services as paylink_services
 from payments.models import BankStatementLine, Bill
 from privacy import export as export_module
 from privacy import registry, services
 from privacy.models import PersonalDataExport
 from refunds.models import RefundRequest
 from tests.factories import BankDestinationFactory, StaffFactory
+from tests.milestones.conftest import TODAY, propose
+from tests.partners.conftest import link_seller, make_partner
 
 from .conftest import cancelled, png_bytes, refund_document_file, resolved_dispute
 
 pytestmark = pytest.mark.django_db
 MY_DATA = reverse("privacy:my_data")
 FULL_NUMBER = "1234567890"
+# Someone the buyer, as a seller, proposed a milestone plan to: their address must not leave in the archive.
+OTHER_EMAIL = "klien.lain@example.co.id"
 
 
 @pytest.fixture
@@ -66,7 +73,23 @@ def everything(client, buyer, seller, dispute_officer, password, committed):
         services.email_change_request(user=buyer, new_email="budi.baru@example.co.id")
     services.staff_access_record(staff=dispute_officer, kind="user_profile", object_id=buyer.pk, subject=buyer,
                                  reason="Pemeriksaan rahasia", path="/admin/")
-    return {"dispute": dispute, "sold": sold, "bought": txn}
+    # The newer apps, through their own services: a payment link used, a plan bought and one
+    # proposed (as a seller) to someone else, and a partner linked as a seller.
+    link = paylink_services.payment_link_create(
+        seller=seller, title="iPhone 11 bekas", description="64 GB, mulus.", category="physical", price=2_750_000,
+        shipping_cost=25_000, fee_payer="buyer", inspection_days=2, shipping_days=2)
+    from_link = paylink_services.payment_link_start(payment_link=link, buyer=buyer)
+    plan = propose(seller, buyer, schedule="per_milestone")
+    plan = milestone_services.milestone_plan_accept(plan=plan, buyer=buyer)
+    proposed = milestone_services.milestone_plan_propose(
+        seller=buyer, buyer_email=OTHER_EMAIL, title="Foto produk katalog", description="Dua puluh foto produk.",
+        fee_payer="seller", payment_schedule="upfront", inspection_days=2,
+        milestones=[{"title": f"Sesi {i}", "amount": 500_000, "due_date": now_wib().date() + dt.timedelta(days=i)}
+                    for i in (1, 2)])
+    partner, _secret, _key, _raw, _staff = make_partner(name="Forum Jual Beli Kaskus")
+    link_seller(partner, buyer)
+    return {"dispute": dispute, "sold": sold, "bought": txn, "from_link": from_link, "plan": plan,
+            "proposed": proposed}
 
 
 def build(client, committed):
@@ -126,6 +149,23 @@ def test_a_new_model_with_personal_fields_is_caught_until_it_is_declared():
                      "privacy.Scan": ["upload"]}
 
 
+def test_apps_above_privacy_register_their_sections_once_and_cannot_hide_a_core_one(monkeypatch):
+    # Registered by MilestonesConfig / PartnersConfig.ready(), after the core sections, and counted
+    # as declared by the registry exactly like a core section.
+    keys = [section.key for section in export_module.sections()]
+    assert keys[: len(export_module.SECTIONS)] == [section.key for section in export_module.SECTIONS]
+    assert keys[len(export_module.SECTIONS):] == ["milestone_plans", "partner_links"]
+    assert {"milestones.MilestonePlan", "partners.SellerLink", "paylinks.PaymentLinkUse"} <= registry.declared_models()
+    monkeypatch.setattr(export_module, "_REGISTERED", dict(export_module._REGISTERED))
+    from django.apps import apps
+
+    apps.get_app_config("partners").ready()  # ready() twice (as some test runners do): still one section
+    assert [section.key for section in export_module.sections()] == keys
+    with pytest.raises(ValueError):
+        export_module.section_register(export_module.Section("profile", "x", ("partners.Partner",), lambda user: None))
+    assert export_module.sections()[0].collect is export_module.SECTIONS[0].collect
+
+
 def test_the_archive_holds_every_kind_of_record(client, buyer, everything, committed, mailoutbox):
     export = build(client, committed)
     notice = Notification.objects.get(kind="data_export_ready", recipient=buyer)
@@ -137,7 +177,8 @@ def test_the_archive_holds_every_kind_of_record(client, buyer, everything, commi
     names = set(archive.namelist())
     document = json.loads(archive.read("data.json"))
     sections = document["sections"]
-    assert set(sections) == {section.key for section in export_module.SECTIONS}
+    assert set(sections) == {section.key for section in export_module.sections()}
+    assert {"payment_links", "milestone_plans", "partner_links"} <= set(sections)
     empty = [key for key, records in sections.items() if not records]
     assert empty == [], f"sections without a record: {empty}"
 
@@ -146,7 +187,9 @@ def test_the_archive_holds_every_kind_of_record(client, buyer, everything, commi
     assert {c["field"] for c in sections["profile_changes"]} == {"full_name", "phone"}
     assert sections["consents"][0]["purpose"] == "product_news" and sections["consents"][0]["granted"]
     roles = {t["reference"]: t["role"] for t in sections["transactions"]}
-    assert roles == {everything["sold"].reference: "seller", everything["bought"].reference: "buyer"}
+    first_milestone = everything["plan"].milestones.get(position=1).escrow_transaction
+    assert roles == {everything["sold"].reference: "seller", everything["bought"].reference: "buyer",
+                     everything["from_link"].reference: "buyer", first_milestone.reference: "buyer"}
     bought = next(t for t in sections["transactions"] if t["role"] == "buyer")
     assert [step["step"] for step in bought["timeline"]][:2] == ["Transaction created", "Buyer accepted the terms"]
     assert bought["timeline"][0]["at"].endswith("+07:00")  # WIB, with its offset
@@ -163,6 +206,33 @@ def test_the_archive_holds_every_kind_of_record(client, buyer, everything, commi
     access = sections["staff_access"][0]
     assert access["what"] == "User profile" and set(access) == {"at", "what", "record"}
 
+    # Payment links: the link bought through, by the seller's name and the transaction it started.
+    [used] = sections["payment_links"]
+    assert used == {"role": "buyer", "role_label": "Buyer", "title": "iPhone 11 bekas", "counterparty": "Sari Penjual",
+                    "transaction": everything["from_link"].reference, "at": used["at"]}
+    # Milestone plans: the one bought (with its schedule, money and milestones) and the one proposed.
+    plans = {p["title"]: p for p in sections["milestone_plans"]}
+    bought_plan = plans["Desain dan pembuatan situs toko"]
+    assert (bought_plan["role"], bought_plan["counterparty"], bought_plan["status"]) == ("buyer", "Sari Penjual", "accepted")
+    assert bought_plan["schedule"] == "Milestone by milestone" and bought_plan["total"] == 6_000_000
+    assert bought_plan["your_fee_share"] == everything["plan"].buyer_fee > 0
+    assert bought_plan["invited_email"] == "budi@example.co.id"  # the buyer's own address
+    assert [(m["number"], m["title"], m["amount"]) for m in bought_plan["milestones"]] == [
+        (1, "Tahap 1", 1_500_000), (2, "Tahap 2", 2_000_000), (3, "Tahap 3", 2_500_000)]
+    assert [m["reference"] for m in bought_plan["milestones"]] == [first_milestone.reference, "", ""]
+    assert bought_plan["milestones"][2]["due_date"] == (TODAY + dt.timedelta(days=21)).isoformat()
+    sold_plan = plans["Foto produk katalog"]
+    assert (sold_plan["role"], sold_plan["counterparty"], sold_plan["status"]) == ("seller", "", "proposed")
+    assert "invited_email" not in sold_plan
+    # Partner links: the partner's name and what the seller allowed, no more.
+    [partner_link] = sections["partner_links"]
+    assert partner_link["partner"] == "Forum Jual Beli Kaskus" and partner_link["revoked_at"] is None
+    assert "Create transactions in your name" in partner_link["scopes"]
+    assert set(partner_link) == {"partner", "scopes", "linked_at", "revoked_at"}
+    # Other people's contact details stay out: the plan's addressee and the seller.
+    for key in ("payment_links", "milestone_plans", "partner_links"):
+        assert "sari@example.co.id" not in json.dumps(sections[key]), key
+
     # Files: the buyer's own uploads are in the archive, byte for byte; the seller's are only listed.
     dispute = sections["disputes"][0]
     mine = next(e for e in dispute["evidence"] if e["file_name"] == "retak.png")
@@ -178,11 +248,14 @@ def test_the_archive_holds_every_kind_of_record(client, buyer, everything, commi
     raw = b"".join(archive.read(name) for name in names)
     assert FULL_NUMBER.encode() not in raw
     assert b"Pemeriksaan rahasia" not in raw and dispute_officer_email(everything).encode() not in raw
+    assert OTHER_EMAIL.encode() not in raw
 
     pdf_name = next(name for name in names if name.endswith(".pdf") and "/" not in name)
     text = re.sub(r"\s+", " ", " ".join(page.extract_text() for page in PdfReader(io.BytesIO(archive.read(pdf_name))).pages))
     for expected in (everything["bought"].reference, "Budi Santoso", "******7890", "Payout destinations",
-                     "When INTRASA staff opened your data", "retak.png"):
+                     "When INTRASA staff opened your data", "retak.png", "Payment links", "iPhone 11 bekas",
+                     everything["from_link"].reference, "Milestone plans", "Desain dan pembuatan situs toko",
+                     "Rp 6.000.000", "Tahap 3", "Partners you linked your account to", "Forum Jual Beli Kaskus"):
         assert expected in text, expected
     assert hashlib.sha256(b"".join(client.get(download).streaming_content)).hexdigest() == export.sha256
 
@@ -194,7 +267,7 @@ def dispute_officer_email(everything) -> str:
 def test_the_pdf_has_a_label_for_every_field(buyer, everything):
     document, _files = export_module.collect(buyer)
     sections = export_module.present(document)  # raises KeyError for a field without a label
-    assert sum(len(section["records"]) for section in sections) >= len(export_module.SECTIONS)
+    assert sum(len(section["records"]) for section in sections) >= len(export_module.sections())
 
 
 def test_the_link_is_for_the_owner_logged_in_and_expires(client, buyer, stranger, committed, password):

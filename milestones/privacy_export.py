@@ -1,0 +1,87 @@
+"""The milestone plans section of a person's data archive (UU PDP Pasal 7, 13, 32).
+
+It lives here, not in ``privacy.export``, because privacy sits below milestones in the import
+direction (DESIGN.md §2) and may not import it; ``MilestonesConfig.ready()`` registers it with
+``privacy.export.section_register``. The archive's rules apply: the other party appears only by
+the name the plan page shows, never by contact details, so the buyer's email address the seller
+typed is shown only to the buyer it belongs to.
+"""
+from django.conf import settings
+from django.db.models import Prefetch, Q
+from django.utils import translation
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from privacy.export import Collected, Section
+
+from .models import Milestone, MilestonePlan
+
+
+def collect(user) -> Collected:
+    plans = (MilestonePlan.objects.filter(Q(seller=user) | Q(buyer=user)).select_related("seller", "buyer")
+             .prefetch_related(Prefetch("milestones", queryset=Milestone.objects.select_related("escrow_transaction")
+                                        .order_by("position")))
+             .order_by("created_at", "id"))
+    records = []
+    for plan in plans:
+        role = "seller" if plan.seller_id == user.pk else "buyer"
+        other = plan.buyer if role == "seller" else plan.seller
+        record = {
+            "role": role,
+            "role_label": gettext("Seller") if role == "seller" else gettext("Buyer"),
+            "counterparty": other.full_name if other is not None else "",
+            "title": plan.title,
+            "description": plan.description,
+            "status": plan.status,
+            "status_label": plan.get_status_display(),
+            "schedule": plan.get_payment_schedule_display(),
+            "total": plan.total,
+            "fee_amount": plan.fee_amount,
+            "fee_paid_by": plan.get_fee_payer_display(),
+            "your_fee_share": plan.seller_fee if role == "seller" else plan.buyer_fee,
+            "created_at": plan.created_at,
+            "accepted_at": plan.accepted_at,
+            "closed_at": plan.closed_at,
+            "milestones": [{
+                "number": milestone.position,
+                "title": milestone.title,
+                "amount": milestone.amount,
+                "due_date": milestone.due_date,
+                "your_fee_share": milestone.seller_fee if role == "seller" else milestone.buyer_fee,
+                "reference": milestone.escrow_transaction.reference if milestone.escrow_transaction_id else "",
+            } for milestone in plan.milestones.all()],
+        }
+        if role == "buyer":
+            record["invited_email"] = plan.buyer_email  # the buyer's own address, as the seller typed it
+        records.append(record)
+    return Collected(records)
+
+
+SECTION = Section("milestone_plans", _("Milestone plans"), ("milestones.MilestonePlan", "milestones.Milestone"), collect)
+
+
+def erase(*, user) -> None:
+    """When a person's account is erased, plans they proposed that no buyer answered yet are
+    withdrawn (``milestones.services``): accepting one would open transactions in an erased
+    account's name. Answered plans stay as they are: their milestones are escrow transactions, kept
+    as financial records."""
+    from .services import milestone_plan_cancel
+
+    with translation.override(settings.LANGUAGE_CODE):  # the audit trail is read by staff
+        reason = str(ERASURE_REASON)
+    for plan in MilestonePlan.objects.filter(seller=user, status=MilestonePlan.Status.PROPOSED):
+        milestone_plan_cancel(plan=plan, seller=user, reason=reason)
+
+
+ERASURE_REASON = _("The seller's account was erased.")
+
+
+def erasure_blockers(*, user) -> list[str]:
+    """An accepted plan with a milestone not opened yet is a contract still in motion: the next
+    milestone would open (by either party, or by the periodic job on its due date) as a transaction
+    in the person's name. Erasure waits until every milestone has been opened and closed."""
+    plans = (MilestonePlan.objects.filter(Q(seller=user) | Q(buyer=user), status=MilestonePlan.Status.ACCEPTED,
+                                          milestones__escrow_transaction__isnull=True)
+             .distinct().order_by("created_at", "id"))
+    return [gettext("The milestone plan “%(title)s” still has milestones to open.") % {"title": plan.title}
+            for plan in plans]
