@@ -707,7 +707,8 @@ def transaction_release_refused_refund(*, escrow_transaction, actor, amount: int
     txn.save(update_fields=["confirmed_at", "closed_at", "updated_at"])
     audit_record(actor=actor, action="transaction.release_refused_refund", target=txn, reason=reason, data=data)
     if not seller:
-        transaction_mark_disbursed(escrow_transaction=txn)  # all of it was INTRASA's fee
+        # All of it was INTRASA's fee: paid out already, unless a split's seller payout is still on its way.
+        transactions_mark_disbursed(escrow_transactions=[txn], only_settled=True)
     return seller
 
 
