@@ -544,7 +544,7 @@ class _Effects:
                 disbursed.append(txn)
         if completed:
             Payout.objects.bulk_update(completed, ["status", "completed_at"])
-        transaction_services.transactions_mark_disbursed(escrow_transactions=disbursed)
+        transaction_services.transactions_mark_disbursed(escrow_transactions=disbursed, only_settled=True)
         notices = []
         for part in self.succeeded:
             payout = part.payout

@@ -2,9 +2,9 @@
 to its person (run by ``ledger_check`` and the nightly ledger job).
 
 * ``refund-payable-has-request``: a transaction whose buyer refund payable is positive has a refund
-  request that is open (awaiting documents, in review, or being paid) or that finance rejected with
-  a reason (a named person decided; what happens to that money next is theirs to settle) — else
-  the buyer's money sits owed with nobody working to return it.
+  request that is open (awaiting documents, in review, or being paid) — else the buyer's money sits
+  owed with nobody working to return it. A rejected request carries nothing: a rejection never leaves
+  booked money behind (``refunds.policy``: rejections).
 * ``seller-payable-has-payout``: a transaction whose seller payable is positive has a seller payout
   that is not completed — else the seller's money sits owed with no transfer planned.
 
@@ -35,7 +35,7 @@ def owed_money_breaches() -> list[Breach]:
     owed_buyers = _positive_balances(AccountCategory.BUYER_REFUND_PAYABLE)
     owed_sellers = _positive_balances(AccountCategory.SELLER_PAYABLE)
     with_request = set(RefundRequest.objects.filter(
-        escrow_transaction__in=owed_buyers, status__in=[*RefundRequest.OPEN_STATUSES, RefundRequest.Status.REJECTED])
+        escrow_transaction__in=owed_buyers, status__in=RefundRequest.OPEN_STATUSES)
                        .values_list("escrow_transaction", flat=True))
     with_payout = set(Payout.objects.filter(escrow_transaction__in=owed_sellers,
                                             purpose=Payout.Purpose.SELLER_PAYOUT)

@@ -27,6 +27,16 @@ is imported (``payments.services.statement_line_import``); finance later matches
   1. ``payments.services.statement_line_assign`` — suspense → that transaction's buyer refund payable;
   2. ``refunds.services.refund_request_for_statement_line`` — the request that returns it.
 
+A return refused at inspection: the seller rejected the goods the buyer sent back and INTRASA staff
+upheld it (``escrow_return_rejection_uphold``; rule: ``refunds.policy``, rejections) →
+  1. ``refunds.services.return_inspection_uphold`` — the decision recorded, the refund request closed as
+     rejected, the return shipping INTRASA advanced taken back;
+  2. ``transactions.services.transaction_release_refused_refund`` — the rest of the buyer refund payable
+     of that request → seller payable + INTRASA's fee as on a release (the transaction is confirmed again);
+  3. ``disbursements.services.seller_payout_plan`` (or ``payout_plan`` for a second seller payout, after a
+     split) — the seller's payout;
+  4. ``refunds.services.refund_notify_released`` — both parties are told.
+
 Dispute resolution is the disputes app's own flow (``disputes.services``: release, refund or split,
 then the refund request and the payout), since every step it needs sits below it.
 
@@ -36,11 +46,14 @@ owed to a seller without its payout.
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from disbursements.services import seller_payout_plan
+from disbursements.models import Payout
+from disbursements.services import payout_plan, seller_payout_plan
 from intrasa import locks
 from payments import services as payment_services
 from payments.models import Bill
 from payments.selectors import payment_reversed
+from refunds import services as refund_services
+from refunds.models import RefundRequest, ReturnShipment
 from refunds.services import refund_request_for_escrow_refund, refund_request_for_owed_payment, refund_request_for_statement_line
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction
@@ -89,6 +102,38 @@ def escrow_cancel_and_refund(*, escrow_transaction, actor, reason: str) -> Escro
                                                       reason=reason)
         refund_request_for_escrow_refund(escrow_transaction=txn, amount=txn.amount_received or 0, reason=reason)
         return txn
+
+
+# --- a return refused at inspection -----------------------------------------------------------
+
+def escrow_return_rejection_uphold(*, return_shipment, actor, reason: str):
+    """INTRASA staff uphold the seller's rejection of the goods the buyer sent back, with their reason:
+    the refund request is rejected and its money — owed to the buyer in the ledger since the dispute was
+    decided — is released to the seller as on a confirmation, with the seller's payout planned
+    (``refunds.policy``: rejections). Idempotent: a second click (or a concurrent one, queued behind the
+    transaction's lock) finds the decision taken and moves nothing. Returns the refund request."""
+    shipment_pk = getattr(return_shipment, "pk", return_shipment)
+    txn_pk = ReturnShipment.objects.values_list("refund_request__escrow_transaction_id", flat=True).get(pk=shipment_pk)
+    with transaction.atomic():
+        txn = _lock_unless_reversed(txn_pk)
+        req = refund_services.return_inspection_uphold(return_shipment=shipment_pk, actor=actor, reason=reason)
+        if req is None:  # already upheld: the money moved then
+            return RefundRequest.objects.get(return_shipment=shipment_pk)
+        escrow_part = req.amount - req.uncovered_amount
+        seller_amount = transaction_services.transaction_release_refused_refund(
+            escrow_transaction=txn, actor=actor, amount=escrow_part, reason=req.rejected_reason,
+            refund_request_id=req.pk)
+        if seller_amount:
+            txn = EscrowTransaction.objects.select_related("seller").get(pk=txn.pk)
+            if txn.payouts.filter(purpose=Payout.Purpose.SELLER_PAYOUT).exists():
+                # A split paid the seller's own part already: this is a second payout, for this money.
+                payout_plan(escrow_transaction=txn, purpose=Payout.Purpose.SELLER_PAYOUT, recipient=txn.seller,
+                            amount=seller_amount, actor=actor,
+                            reason=f"Refund {req.pk} refused (returned goods rejected) {txn.reference}")
+            else:
+                seller_payout_plan(escrow_transaction=txn, amount=seller_amount, actor=actor)
+        refund_services.refund_notify_released(refund_request=req, seller_amount=seller_amount)
+        return req
 
 
 # --- collections ----------------------------------------------------------------------------

@@ -82,3 +82,12 @@ def money_statement(postings) -> dict[str, int]:
         "refunded": flow.get((K.REFUND_SENT, A.BUYER_REFUND_PAYABLE, "D"), 0)
         - flow.get((K.PAYOUT_REVERSED, A.BUYER_REFUND_PAYABLE, "C"), 0),
     }
+
+
+def transaction_fee_booked(*, escrow_transaction) -> int:
+    """INTRASA's service fee booked on one transaction so far (released fee less reversed fee): the
+    same flows as ``transactions.checks`` count as fees."""
+    rows = (Posting.objects.filter(entry__escrow_transaction=escrow_transaction, account__category=A.FEE_REVENUE)
+            .values("entry__kind", "side").annotate(total=Sum("amount")))
+    flow = {(row["entry__kind"], row["side"]): row["total"] for row in rows}
+    return flow.get((K.ESCROW_RELEASE, Posting.Side.CREDIT), 0) - flow.get((K.REVERSAL, Posting.Side.DEBIT), 0)

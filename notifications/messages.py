@@ -197,6 +197,19 @@ MESSAGES = {
         _("Refund request for {reference} rejected"),
         _("The refund request for \"{title}\" was rejected. Reason: {reason}"),
     ),
+    "refund_released_buyer": (
+        _("Refund for {reference} rejected: the money goes to the seller"),
+        _("INTRASA upheld the seller's inspection of the goods you sent back for \"{title}\". {reason} The refund "
+          "request is closed and the {amount} that was owed back is released to the seller, as when receipt is "
+          "confirmed. To get the goods you sent back, contact Customer Service on WhatsApp {whatsapp}."),
+    ),
+    "refund_released_seller": (
+        _("Returned goods rejected for {reference}: {seller_amount} released to you"),
+        _("INTRASA upheld your inspection of the goods returned for \"{title}\". {reason} The buyer's refund "
+          "request is rejected and {seller_amount} is released to you (after INTRASA's service fee); the payout "
+          "is planned. Keep the returned goods available: they are the buyer's, and Customer Service arranges "
+          "their way back to the buyer."),
+    ),
     "refund_needs_account": (
         _("Refund for {reference}: add your account"),
         _("To receive the refund of {amount} for \"{title}\", add or choose a bank account or e-wallet in your "

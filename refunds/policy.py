@@ -509,6 +509,37 @@ def short_shipment_value_valid(*, missing_value: int, price: int) -> bool:
 CHARGE_SOURCES = ("statement", "provider")
 
 
+# --- Rejections: no money without an owner ----------------------------------------------------------
+#
+# Decision: a rejection never leaves money the ledger owes a buyer without an owner. Almost every request
+# is opened by the posting that moved its money to the transaction's buyer refund payable (the escrow
+# refunded after the seller's cancellation or a dispute decided for the buyer, a split, a double, late,
+# short or excess payment, an unmatched transfer matched to its payer, a charge Finance booked, and the
+# return shipping INTRASA advanced). So:
+#
+# 1. **A claim not in the books** (a double or failed-but-charged payment the buyer reported, not booked
+#    yet: ``RefundRequest.needs_charge_booked``) can be rejected by Finance with a reason; nothing moves,
+#    because nothing was booked.
+# 2. **Money already booked cannot be rejected.** Money a payment owes back was the buyer's own and never
+#    funded anything; money a dispute decision (or the seller's cancellation, or an agreement) owes back
+#    is the buyer's by that decision. It is paid to the buyer: staff waive or record the missing
+#    documents, or contact the buyer (the no-dead-ends tasks below). ``refunds.services.refund_reject``
+#    refuses it and says so.
+# 3. **A return refused at inspection.** The one place where the refund itself is in question: the goods
+#    the buyer sent back reached the seller, the seller rejected them with a reason, and INTRASA staff
+#    uphold that rejection with their own reason (``escrow.services.escrow_return_rejection_uphold``).
+#    The buyer's claim then failed as if it had never been made, so the money is treated as on a
+#    confirmation of receipt: the request's escrow money is released to the seller — INTRASA's service
+#    fee as on a release (whatever of the transaction's fee was not booked yet; in a split it was already
+#    taken from the seller's part) — and the seller's payout is planned (a second seller payout when the
+#    split's was already planned). Return shipping INTRASA advanced for the seller's fault is taken back
+#    (it was owed only because the seller was at fault, and was never paid). Both parties are told, and
+#    the request reads "rejected: … released to the seller". What came back stays the buyer's: the
+#    seller keeps it available and Customer Service arranges its way back to the buyer.
+#
+# ``escrow.checks`` holds the books to it: a buyer refund payable above zero needs an *open* request.
+
+
 # --- 6) Exclusions -------------------------------------------------------------------------------
 
 

@@ -496,7 +496,31 @@ def _parties(req: RefundRequest) -> list:
     return [req.buyer, req.escrow_transaction.seller]
 
 
+def refund_money_booked(refund_request: RefundRequest) -> bool:
+    """Whether INTRASA's ledger already owes this request's money to the buyer (``policy``: no money
+    without an owner). Only a payment problem the buyer reported that Finance have not booked yet
+    (``needs_charge_booked``) holds no money; every other request was opened by the posting that
+    moved its money to the buyer refund payable."""
+    return not refund_request.needs_charge_booked
+
+
+def _close_rejected(req: RefundRequest, *, actor, reason: str, action: str) -> None:
+    req.reject()
+    req.rejected_reason = reason
+    req.closed_by = actor
+    req.completed_at = timezone.now()
+    req.save(update_fields=["status", "rejected_reason", "closed_by", "completed_at"])
+    audit_record(actor=actor, action=action, target=req, reason=reason,
+                 data={"amount": req.amount, "money_booked": refund_money_booked(req)})
+    refund_task_refresh(refund_request=req)
+
+
 def refund_reject(*, refund_request, actor, reason: str) -> RefundRequest:
+    """Finance refuse a request, with a reason the buyer is told. Only a request whose money is not
+    in INTRASA's books (a claim of a charge not booked yet) can be refused here: nothing moves.
+    Money the ledger already owes the buyer is never left without an owner by a rejection
+    (``policy``: rejections): it is paid to the buyer, or — the goods sent back were rejected at
+    inspection and staff upheld it — released to the seller by ``escrow.services``."""
     _require_approver(actor)
     reason = (reason or "").strip()
     if not reason:
@@ -505,13 +529,12 @@ def refund_reject(*, refund_request, actor, reason: str) -> RefundRequest:
         req = _lock(refund_request)
         if req.status not in (RefundRequest.Status.AWAITING_DOCUMENTS, RefundRequest.Status.IN_REVIEW):
             raise RefundError(_("Only an open request that is not being paid can be rejected."), code="closed")
-        req.reject()
-        req.rejected_reason = reason
-        req.closed_by = actor
-        req.completed_at = timezone.now()
-        req.save(update_fields=["status", "rejected_reason", "closed_by", "completed_at"])
-        audit_record(actor=actor, action="refund.reject", target=req, reason=reason)
-        refund_task_refresh(refund_request=req)
+        if refund_money_booked(req):
+            raise RefundError(_("This refund cannot be rejected: INTRASA's books already owe this money to the buyer, "
+                                "so it is paid to the buyer. Waive or record the missing documents, or contact the "
+                                "buyer. If the seller rejected the returned goods, decide the inspection instead."),
+                              code="money_booked")
+        _close_rejected(req, actor=actor, reason=reason, action="refund.reject")
         _notify(req, req.buyer, "refund_rejected", reason=reason)
         return req
 
@@ -1003,31 +1026,77 @@ def _record_inspection(req: RefundRequest, note: str, *, actor, source: str) -> 
     _after_documents_changed(req)
 
 
-def return_inspection_decide(*, return_shipment, actor, accept: bool, reason: str) -> ReturnShipment:
-    """INTRASA staff decide a rejected inspection, with their reason: overrule it (the goods count as
-    accepted and the refund goes on to approval) or uphold it (the refund request is rejected)."""
+def _decision_reason(actor, reason: str) -> str:
     _require_approver(actor)
     reason = (reason or "").strip()
     if not reason:
         raise RefundError(_("Please give a reason."), code="reason_required")
+    return reason
+
+
+def _decide_inspection(req: RefundRequest, shipment: ReturnShipment, actor, reason: str, *, accept: bool) -> None:
+    """Record staff's decision on a rejected inspection (the request and shipment are locked)."""
+    if shipment.status != ReturnShipment.Status.REJECTED or req.status != RefundRequest.Status.AWAITING_DOCUMENTS:
+        raise RefundError(_("Only a rejected inspection of an open return is decided here."), code="not_rejected")
+    shipment.decided_at, shipment.decided_by, shipment.decision_reason = timezone.now(), actor, reason
+    if accept:
+        shipment.overrule()
+    shipment.save()
+    _return_event(req, shipment, "return_decided", actor=actor, role="staff", reason=reason,
+                  data={"accepted": accept})
+
+
+def return_inspection_decide(*, return_shipment, actor, accept: bool, reason: str) -> ReturnShipment:
+    """INTRASA staff decide a rejected inspection, with their reason: overrule it (the goods count as
+    accepted and the refund goes on to approval). Upholding it moves the refund's money to the seller,
+    so it is the escrow flow's (``escrow.services.escrow_return_rejection_uphold``), never done here."""
+    if not accept:
+        raise RefundError(_("Upholding the seller's rejection releases the money to the seller: it is decided with "
+                            "the escrow flow that moves it."), code="uphold_through_escrow")
+    reason = _decision_reason(actor, reason)
     with transaction.atomic():
         req, shipment = _lock_shipment(return_shipment)
-        if shipment.status != ReturnShipment.Status.REJECTED or req.status != RefundRequest.Status.AWAITING_DOCUMENTS:
-            raise RefundError(_("Only a rejected inspection of an open return is decided here."), code="not_rejected")
-        shipment.decided_at, shipment.decided_by, shipment.decision_reason = timezone.now(), actor, reason
-        if accept:
-            shipment.overrule()
-        shipment.save()
-        _return_event(req, shipment, "return_decided", actor=actor, role="staff", reason=reason,
-                      data={"accepted": accept})
-        if accept:
-            _record_inspection(req, _("Accepted by INTRASA: %(reason)s") % {"reason": reason}, actor=actor,
-                               source=RefundDocument.Source.STAFF)
-            _notify_return(req, shipment, req.escrow_transaction.seller)
-        else:
-            refund_reject(refund_request=req, actor=actor,
-                          reason=_("The returned goods were rejected at inspection: %(reason)s") % {"reason": reason})
+        _decide_inspection(req, shipment, actor, reason, accept=True)
+        _record_inspection(req, _("Accepted by INTRASA: %(reason)s") % {"reason": reason}, actor=actor,
+                           source=RefundDocument.Source.STAFF)
+        _notify_return(req, shipment, req.escrow_transaction.seller)
         return shipment
+
+
+def return_inspection_uphold(*, return_shipment, actor, reason: str) -> RefundRequest | None:
+    """Staff uphold the seller's rejection of the returned goods, with their reason: the refund request
+    closes as rejected, and INTRASA takes back the return shipping it advanced (``refund_advance_return_shipping``:
+    owed to the buyer only for the seller's fault, and never paid). Called by name only by
+    ``escrow.services.escrow_return_rejection_uphold``, which releases the rest of the request's money to
+    the seller in the same database transaction (``policy``: rejections). Returns the request, or
+    ``None`` when this very decision was already taken (a repeated or concurrent click)."""
+    from ledger.models import JournalEntry
+    from ledger.services import entry_reverse
+
+    reason = _decision_reason(actor, reason)
+    req, shipment = _lock_shipment(return_shipment)
+    if req.status == RefundRequest.Status.REJECTED and shipment.status == ReturnShipment.Status.REJECTED \
+            and shipment.decided_at is not None:
+        return None
+    _decide_inspection(req, shipment, actor, reason, accept=False)
+    if req.uncovered_amount:
+        advance = JournalEntry.objects.get(idempotency_key=f"refund:{req.pk}:return-shipping")
+        entry_reverse(entry=advance, actor=actor,
+                      reason=f"refund {req.pk} refused: returned goods rejected at inspection")
+    _close_rejected(req, actor=actor, action="refund.reject_goods_rejected",
+                    reason=_("The returned goods were rejected at inspection: %(reason)s The refund was released to "
+                             "the seller.") % {"reason": reason})
+    return req
+
+
+def refund_notify_released(*, refund_request: RefundRequest, seller_amount: int) -> None:
+    """Tell both parties that the refused refund's money went to the seller (the flow that released it
+    calls this once the money moved)."""
+    req = refund_request
+    _notify(req, req.buyer, "refund_released_buyer", reason=req.rejected_reason,
+            whatsapp=policy.CUSTOMER_SERVICE_WHATSAPP)
+    _notify(req, req.escrow_transaction.seller, "refund_released_seller", reason=req.rejected_reason,
+            seller_amount=format_rupiah(seller_amount))
 
 
 def _return_step(req: RefundRequest, shipment: ReturnShipment, now: dt.datetime) -> NextStep | None:

@@ -41,7 +41,8 @@ STATE_MACHINES = {"EscrowTransaction", "Bill", "Payout", "Disbursement", "Refund
                   "PaymentLink", "MilestonePlan"}
 # Steps that move escrow money onward, and the only modules that may call them.
 ONWARD_STEPS = {"transaction_confirm", "transaction_auto_confirm", "transaction_resolve_release",
-                "transaction_resolve_split", "transaction_refund", "transaction_open_dispute"}
+                "transaction_resolve_split", "transaction_refund", "transaction_open_dispute",
+                "transaction_release_refused_refund", "return_inspection_uphold"}
 FLOWS = {"escrow/services.py", "disputes/services.py", "transactions/services.py"}
 
 

@@ -37,7 +37,9 @@ def transaction_breaches() -> list[Breach]:
         paid = (flow.get((EntryKind.PAYMENT_VERIFIED, AccountCategory.ESCROW_HOLD, "C"), 0)
                 + flow.get((EntryKind.PAYMENT_UNMATCHED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
                 # Return shipping INTRASA advanced to the buyer (refunds.policy: seller's fault, PP).
-                + flow.get((EntryKind.RETURN_SHIPPING_ADVANCED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0))
+                + flow.get((EntryKind.RETURN_SHIPPING_ADVANCED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
+                # ... less an advance taken back when the refund was refused (refunds.policy: refused returns).
+                - flow.get((EntryKind.REVERSAL, AccountCategory.BUYER_PROTECTION_COST, "C"), 0))
         fees = (flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.FEE_REVENUE, "C"), 0)
                 - flow.get((EntryKind.REVERSAL, AccountCategory.FEE_REVENUE, "D"), 0))
         disbursed = (flow.get((EntryKind.PAYOUT, AccountCategory.SELLER_PAYABLE, "D"), 0)

@@ -324,6 +324,12 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
         """All held money goes back to the buyer: the seller cancels after payment (e.g. out of
         stock) or staff decide a dispute for the buyer."""
 
+    @transition(field=status, source=[Status.REFUNDED, Status.CONFIRMED, Status.DISBURSED], target=Status.CONFIRMED)
+    def release_refused_refund(self):
+        """INTRASA upheld the seller's rejection of the returned goods: the money that was owed back to
+        the buyer is released to the seller as on a confirmation (``refunds.policy``: refused returns),
+        and the transaction waits again for the seller's payout."""
+
 
 # How the timeline names each action (the transition methods above plus non-state events).
 ACTION_LABELS = {
@@ -342,6 +348,7 @@ ACTION_LABELS = {
     "resolve_release": _("Dispute resolved: released to seller"),
     "resolve_split": _("Dispute resolved: split between buyer and seller"),
     "refund": _("Refunded to buyer"),
+    "release_refused_refund": _("Returned goods rejected: the refund was released to the seller"),
     "confirm_reminder": _("Reminder sent to confirm receipt"),
     "received": _("Buyer marked the goods received: inspection period started"),
     "delivered_scan": _("Courier scanned the delivery: inspection period started"),

@@ -31,7 +31,7 @@ from intrasa.errors import ServiceError
 from intrasa.money import BIGINT_MAX, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib, now_wib
 from ledger.models import AccountCategory, EntryKind
-from ledger.selectors import transaction_balances, transactions_seller_payable
+from ledger.selectors import transaction_balances, transaction_fee_booked, transactions_seller_payable
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from workdays.calendar import working_calendar
@@ -530,10 +530,12 @@ def transaction_mark_disbursed(*, escrow_transaction) -> EscrowTransaction:
         return txn
 
 
-def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction]) -> None:
+def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction], only_settled: bool = False) -> None:
     """``transaction_mark_disbursed`` for several transactions at once (a batch of payout answers),
     each already locked by the caller in this database transaction: one balance query for all, one
-    UPDATE per transaction, their timeline events in one INSERT."""
+    UPDATE per transaction, their timeline events in one INSERT. ``only_settled``: a transaction that
+    still owes its seller (a second seller payout on its way, after a refused refund was released to
+    the seller) is left as it is instead of refused; its last payout marks it."""
     if not escrow_transactions:
         return
     for txn in escrow_transactions:
@@ -543,6 +545,8 @@ def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction])
     now = timezone.now()
     events = []
     for txn in escrow_transactions:
+        if only_settled and owed.get(txn.pk, 0) != 0:
+            continue
         if owed.get(txn.pk, 0) != 0:
             raise TransactionActionError(
                 _("%(amount)s is still owed to the seller.") % {"amount": format_rupiah(owed[txn.pk])},
@@ -667,6 +671,45 @@ def transaction_resolve_split(*, escrow_transaction, actor, buyer_amount: int, s
             _notify_party(txn, party, "dispute_split", reason=reason, buyer_amount=format_rupiah(split.buyer),
                           seller_amount=format_rupiah(split.seller))
         return txn
+
+
+def transaction_release_refused_refund(*, escrow_transaction, actor, amount: int, reason: str,
+                                      refund_request_id: int) -> int:
+    """INTRASA upheld the seller's rejection of the goods a buyer sent back (``refunds.policy``:
+    refused returns): ``amount`` of the escrow money that was owed back to the buyer goes to the
+    seller as on a confirmation — INTRASA's service fee as on a release (the part of ``fee_amount``
+    not booked yet on this transaction), the rest to seller payable. Returns what the seller gets.
+
+    Called by name by the flow that upheld the rejection (``escrow.services``), in its database
+    transaction, with the transaction locked; the refund request is closed by the same flow. One entry
+    per refund request (its idempotency key): the flow run twice moves the money once."""
+    reason = _require_reason(reason)
+    txn = _lock(escrow_transaction)
+    owed = transaction_balances(escrow_transaction=txn).get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
+    if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= owed:
+        raise TransactionActionError(_("The ledger does not owe %(amount)s to the buyer; staff have been alerted.")
+                                     % {"amount": format_rupiah(amount)}, code="ledger_mismatch")
+    fee = min(max(txn.fee_amount - transaction_fee_booked(escrow_transaction=txn), 0), amount)
+    seller = amount - fee
+    data = {"refund_request": refund_request_id, "amount": amount, "seller_amount": seller, "fee": fee}
+    _transition(txn, "release_refused_refund", actor=actor, role=Role.STAFF, check_permission=False, reason=reason,
+                data=data)
+    lines = [debit(AccountCategory.BUYER_REFUND_PAYABLE, amount)]
+    if seller:
+        lines.append(credit(AccountCategory.SELLER_PAYABLE, seller))
+    if fee:
+        lines.append(credit(AccountCategory.FEE_REVENUE, fee))
+    entry_post(idempotency_key=f"refund-refused-release:{refund_request_id}", kind=EntryKind.ESCROW_RELEASE,
+               memo=f"{txn.reference} refund refused (goods rejected): released to seller", escrow_transaction=txn,
+               actor=actor, lines=lines)
+    txn.confirmed_at = txn.confirmed_at or timezone.now()
+    txn.closed_at = None
+    txn.save(update_fields=["confirmed_at", "closed_at", "updated_at"])
+    audit_record(actor=actor, action="transaction.release_refused_refund", target=txn, reason=reason, data=data)
+    if not seller:
+        # All of it was INTRASA's fee: paid out already, unless a split's seller payout is still on its way.
+        transactions_mark_disbursed(escrow_transactions=[txn], only_settled=True)
+    return seller
 
 
 # --- the inspection clock (transactions.delivery) ------------------------------------------------

@@ -254,10 +254,13 @@ def test_refund_admin_approve_and_reject_actions(client, disputed, dispute_offic
     second.refresh_from_db()
     assert first.status == RefundRequest.Status.PAYING and first.approved_by == finance
     assert second.status == RefundRequest.Status.AWAITING_DOCUMENTS
-    client.post(changelist, {"action": "reject", ACTION_CHECKBOX_NAME: [second.pk], "apply": "1",
-                             "reason": "Barang tidak dikembalikan"})
+    # The second one's money is owed to the buyer in the ledger (the dispute was decided): it cannot be
+    # rejected and left there (refunds.policy: rejections); it waits for its documents.
+    response = client.post(changelist, {"action": "reject", ACTION_CHECKBOX_NAME: [second.pk], "apply": "1",
+                                        "reason": "Barang tidak dikembalikan"}, follow=True)
+    assert "cannot be rejected" in response.content.decode()
     second.refresh_from_db()
-    assert second.status == RefundRequest.Status.REJECTED and second.closed_by == finance
+    assert second.status == RefundRequest.Status.AWAITING_DOCUMENTS and second.closed_by is None
     assert RefundDocument.objects.filter(request=first).count() == 2  # goods not returned: no RMA
 
 

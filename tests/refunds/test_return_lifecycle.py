@@ -12,6 +12,7 @@ from django.urls import reverse
 
 from audit.models import AuditEntry
 from disputes import services as dispute_services
+from escrow import services as escrow_services
 from intrasa.wib import WIB
 from notifications.models import Notification
 from refunds import policy, services
@@ -195,8 +196,8 @@ def test_staff_who_uphold_a_rejection_reject_the_refund_with_the_reason(disputed
     shipment = services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="jne",
                                          receipt_number="JNE556")
     services.return_inspect(return_shipment=shipment, seller=seller, accepted=False, note="Yang kembali barang lain")
-    services.return_inspection_decide(return_shipment=shipment, actor=finance, accept=False,
-                                      reason="Nomor seri yang kembali berbeda")
+    escrow_services.escrow_return_rejection_uphold(return_shipment=shipment, actor=finance,
+                                                   reason="Nomor seri yang kembali berbeda")
     request.refresh_from_db()
     assert request.status == RefundRequest.Status.REJECTED and "Nomor seri" in request.rejected_reason
     assert request.handler_task == ""
