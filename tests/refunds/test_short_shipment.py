@@ -62,7 +62,7 @@ def test_the_seller_agrees_and_only_the_missing_part_is_refunded(client, shipped
     dispute = _claim(txn, buyer)
     client.force_login(seller)
     page = client.get(reverse("disputes:detail", args=[txn.reference])).content.decode()
-    assert 'data-testid="accept-short-shipment"' in page and "Rp 200.000" in page
+    assert 'data-testid="accept-short-shipment"' in page and "Rp\xa0200.000" in page
     with pytest.raises(dispute_services.DisputeError) as refused:
         dispute_services.dispute_accept_short_shipment(dispute=dispute, actor=buyer)
     assert refused.value.code == "forbidden"

@@ -48,6 +48,13 @@ NOT_MONEY = {
     "transactions.forms.TransactionCreateForm.shipping_days",
     "transactions.admin.FeeTierForm.percent_basis_points",
     "transactions.forms.TransactionCreateForm.restocking_fee_percent",  # a percentage, not Rupiah
+    # A payment link carries the create form's terms (days, a percentage) and a count of transactions.
+    "paylinks.forms.PaymentLinkForm.inspection_days",
+    "paylinks.forms.PaymentLinkForm.shipping_days",
+    "paylinks.forms.PaymentLinkForm.restocking_fee_percent",
+    "paylinks.forms.PaymentLinkForm.max_transactions",
+    "paylinks.forms.LimitForm.max_transactions",
+    "milestones.forms.PlanForm.inspection_days",
 }
 MONEY_WORDS = ("amount", "price", "cost", "fee", "limit", "total", "balance", "shipping", "nominal", "harga")
 # Records of logging in (the walk logs staff in), not changes an amount input could make.
@@ -200,6 +207,9 @@ def _page_has_error(response, field=None) -> bool:
         form = getattr(form, "form", form)
         if form is not None and hasattr(form, "errors") and form.errors:
             return True
+    formset = context.get("formset") if hasattr(context, "get") else None  # the milestones of a plan
+    if formset is not None and (any(formset.errors) or formset.non_form_errors()):
+        return True
     messages = context.get("messages") if hasattr(context, "get") else None
     return bool(messages and list(messages))
 
@@ -292,8 +302,34 @@ def fee_tier(client, w, field, value):
         "minimum_fee": "0", "maximum_fee": "", "reason": "Uji nilai berbahaya", field: value})
 
 
+PAYMENT_LINK = {"title": "iPhone 11 bekas", "description": "64 GB", "category": "physical", "price": "2.750.000",
+                "shipping_cost": "25.000", "fee_payer": "buyer", "inspection_days": "2", "shipping_days": "2",
+                "max_transactions": "3"}
+
+
+def payment_link(client, w, field, value):
+    client.force_login(w["seller"])
+    return client.post(reverse("paylinks:create"), {**PAYMENT_LINK, field: value})
+
+
+def milestone_plan(client, w, field, value):
+    """The hostile amount in the second of three milestones; the others are valid."""
+    client.force_login(w["seller"])
+    today = timezone.localdate()
+    milestones = {f"m-{i}-{key}": typed for i in range(3) for key, typed in (
+        ("title", f"Tahap {i + 1}"), ("amount", "1.000.000"), ("due_date", (today + dt.timedelta(days=10 * (i + 1))).isoformat()))}
+    return client.post(reverse("milestones:create"), {
+        "title": "Aplikasi kasir", "description": "Tiga tahap", "buyer_email": w["buyer"].email,
+        "payment_schedule": "per_milestone", "fee_payer": "split", "inspection_days": "3",
+        "m-TOTAL_FORMS": "3", "m-INITIAL_FORMS": "0", "m-MIN_NUM_FORMS": "2", "m-MAX_NUM_FORMS": "10",
+        **milestones, f"m-1-{field}": value})
+
+
 WALKS = {
     "transactions.forms.TransactionCreateForm.price": create_transaction,
+    "paylinks.forms.PaymentLinkForm.price": payment_link,
+    "paylinks.forms.PaymentLinkForm.shipping_cost": payment_link,
+    "milestones.forms.MilestoneForm.amount": milestone_plan,
     "transactions.forms.TransactionCreateForm.shipping_cost": create_transaction,
     "transactions.forms.FeeQuoteForm.price": quote,
     "transactions.forms.FeeQuoteForm.shipping_cost": quote,

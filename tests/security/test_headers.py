@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent.parent
 NOT_PAGES = ("templates/documents/receipt.html", "templates/documents/payout_statement.html",
              "templates/documents/refund_receipt.html", "templates/documents/base.html",
              "templates/notifications/email.html", "templates/privacy/export_pdf.html",
-             "templates/privacy/email/erasure_confirmation.html")
+             "templates/privacy/email/erasure_confirmation.html", "templates/milestones/plan_pdf.html")
 INLINE_SCRIPT = re.compile(r"<script\b(?![^>]*\bsrc=)[^>]*>", re.IGNORECASE)
 EVENT_HANDLER = re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.IGNORECASE)
 STYLE_ATTRIBUTE = re.compile(r"<[a-z][^>]*\sstyle\s*=", re.IGNORECASE)

@@ -398,9 +398,9 @@ def test_evidence_and_refund_documents_are_sandboxed_downloads(client, disputed,
     assert_sandboxed_download(client.get(receipt.get_absolute_url()), "application/pdf", "resi.pdf")
     services.dispute_resolve(dispute=dispute, staff=dispute_officer, outcome="refund", reason="Terbukti")
     request = dispute.escrow_transaction.refund_requests.get()
-    document = refund_services.refund_document_add(refund_request=request, kind="return_receipt", actor=buyer,
-                                                   upload=upload("resi-retur.pdf", pdf_bytes()))
-    assert_sandboxed_download(client.get(document.get_absolute_url()), "application/pdf", "resi-retur.pdf")
+    document = refund_services.refund_document_add(refund_request=request, kind="proof_of_payment", actor=buyer,
+                                                   upload=upload("bukti-bayar.pdf", pdf_bytes()))
+    assert_sandboxed_download(client.get(document.get_absolute_url()), "application/pdf", "bukti-bayar.pdf")
 
 
 def test_a_file_stored_before_the_checks_is_still_never_a_page(client, disputed, buyer):
