@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from intrasa.money import format_rupiah
+from intrasa.money import rupiah_on_one_line
 from intrasa.qr import qr_png, qr_svg
 
 from . import selectors, services
@@ -45,7 +45,7 @@ def link_create(request):
 def _share(request, link) -> dict:
     url = request.build_absolute_uri(link.get_absolute_url())
     quote = services.payment_link_quote(link)
-    facts = {"title": link.title, "amount": format_rupiah(quote.buyer_pays if quote else link.value), "url": url,
+    facts = {"title": link.title, "amount": rupiah_on_one_line(quote.buyer_pays if quote else link.value), "url": url,
              "seller": link.seller.full_name}
     message = _("%(title)s, %(amount)s. Pay safely through INTRASA escrow: your money is held until you receive "
                 "the item. %(url)s") % facts

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models.signals import post_save
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -563,6 +564,11 @@ def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction],
                                        actor_role=Role.SYSTEM, from_status=from_status, to_status=txn.status,
                                        data={}))
     TransactionEvent.objects.bulk_create(events)
+    # bulk_create sends no post_save; the timeline's optional listeners (the partner API's webhook
+    # events) are promised every saved event, so each is announced as a save would announce it.
+    for event in events:
+        post_save.send(sender=TransactionEvent, instance=event, created=True, raw=False, using=event._state.db,
+                       update_fields=None)
 
 
 # --- disputes and refunds -------------------------------------------------------------------

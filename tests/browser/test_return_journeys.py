@@ -82,7 +82,7 @@ def test_a_non_defect_return_refunds_the_item_less_the_restocking_fee(people, se
     assert request.restocking_fee == fee and request.amount == txn.price - fee  # shipping not refunded
     _return_goes_back(seller_person, buyer_person, txn, request)
     buyer_person.page.goto(f"/pengembalian-dana/{txn.reference}/")
-    page = buyer_person.page.inner_text("[data-testid=refund-request]")
+    page = buyer_person.page.inner_text("[data-testid=refund-request]").replace("\xa0", " ")
     assert _rupiah(fee) in page and _rupiah(txn.price - fee) in page
 
     refund_services.refund_approve(refund_request=request, actor=finance, reason="Retur diterima penjual")
@@ -127,7 +127,7 @@ def test_a_short_shipment_refunds_the_missing_part(people, sendme, seller, buyer
 
     seller_person = _signed_in(people, seller, "seller")
     seller_person.page.goto(f"/sengketa/{txn.reference}/")
-    assert _rupiah(300_000) in seller_person.page.inner_text("[data-testid=short-shipment]")
+    assert _rupiah(300_000) in seller_person.page.inner_text("[data-testid=short-shipment]").replace("\xa0", " ")
     check_page(seller_person, "short-shipment-seller")
     seller_person.page.click("[data-testid=accept-short-shipment]")
     seller_person.page.wait_for_selector("[data-testid=resolution]")
