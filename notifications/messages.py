@@ -204,7 +204,8 @@ MESSAGES = {
           "confirmed. To get the goods you sent back, contact Customer Service on WhatsApp {whatsapp}."),
     ),
     "refund_released_seller": (
-        _("Returned goods rejected for {reference}: {seller_amount} released to you"),
+        # The amount stays in the body: a subject carries only SUBJECT_FIELDS.
+        _("Returned goods rejected for {reference}: the money is released to you"),
         _("INTRASA upheld your inspection of the goods returned for \"{title}\". {reason} The buyer's refund "
           "request is rejected and {seller_amount} is released to you (after INTRASA's service fee); the payout "
           "is planned. Keep the returned goods available: they are the buyer's, and Customer Service arranges "
