@@ -57,3 +57,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+
+# Transactional tests reset the database in a few statements instead of a TRUNCATE of every table
+# and a row-by-row reload (tests/fast_postgresql/base.py says how, and why it is the same state).
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+    DATABASES["default"]["ENGINE"] = "tests.fast_postgresql"  # noqa: F405
