@@ -27,7 +27,9 @@ def signed_in(people, user, name, language, viewport):
     return person
 
 
-@pytest.mark.parametrize("viewport", [PHONE, DESKTOP], ids=["phone", "desktop"])
+# Desktop in `make test` (every other browser test walks a phone); the phone run is in `make test-long`.
+@pytest.mark.parametrize("viewport", [pytest.param(PHONE, id="phone", marks=pytest.mark.long),
+                                      pytest.param(DESKTOP, id="desktop")])
 def test_journeys_run_under_the_policy_without_a_violation(people, faspay, seller, buyer, viewport):
     # A visitor: public pages, Cek Transaksi, the live fee calculator, the language switch.
     visitor = people("visitor", "id", viewport=viewport)

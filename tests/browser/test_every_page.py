@@ -44,8 +44,13 @@ def visit(person, path, label, main_action=None):
     check_page(person, label)
 
 
-@pytest.mark.parametrize("viewport,language", [(PHONE, "id"), (DESKTOP, "en"), (PHONE, "en"), (DESKTOP, "id")],
-                         ids=["phone-id", "desktop-en", "phone-en", "desktop-id"])
+@pytest.mark.parametrize("viewport,language", [
+    pytest.param(PHONE, "id", id="phone-id"),
+    # The other sizes and languages walk the same pages: `make test-long` (and CI) runs them.
+    pytest.param(DESKTOP, "en", id="desktop-en", marks=pytest.mark.long),
+    pytest.param(PHONE, "en", id="phone-en", marks=pytest.mark.long),
+    pytest.param(DESKTOP, "id", id="desktop-id", marks=pytest.mark.long),
+])
 def test_every_page_fits_and_passes_axe(people, faspay, sendme, seller, buyer, viewport, language):
     verified_bank(seller)
     invited = scenarios.create(seller, buyer, title="Sepeda Lipat Brompton")
@@ -125,7 +130,7 @@ def in_view(person, selector):
     return box is not None and box["y"] >= 0 and box["y"] + box["height"] <= person.page.viewport_size["height"]
 
 
-@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("language", ["id", pytest.param("en", marks=pytest.mark.long)])
 def test_confirmation_messages_stay_in_view_on_a_phone(people, sendme, language):
     """On a phone the message that confirms what just happened is on the screen the page opens at: the
     verified email address (top of the profile) and a payout account added (its section, lower down)."""

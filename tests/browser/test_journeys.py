@@ -46,7 +46,8 @@ def status_of(reference):
     return EscrowTransaction.objects.get(reference=reference).status
 
 
-@pytest.mark.parametrize("language", ["id", "en"])
+# Indonesian, the default, in `make test`; the English run of each journey is in `make test-long`.
+@pytest.mark.parametrize("language", ["id", pytest.param("en", marks=pytest.mark.long)])
 def test_seller_and_buyer_complete_a_transaction(people, faspay, sendme, live_server, language):
     seller, buyer, visitor = people("seller", language), people("buyer", language), people("visitor", language)
 
@@ -231,7 +232,7 @@ def login_cookie(user, person):
     return [{"name": settings.SESSION_COOKIE_NAME, "value": session.session_key, "url": person.base_url}]
 
 
-@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("language", ["id", pytest.param("en", marks=pytest.mark.long)])
 def test_dispute_with_a_photo_answered_by_the_seller_and_split_by_staff(people, faspay, sendme, seller, buyer,
                                                                        language, tmp_path):
     from django.contrib.auth.models import Group

@@ -48,8 +48,12 @@ def step_states(person):
             for li in person.page.locator("[data-testid=stepper] li").all()}
 
 
-@pytest.mark.parametrize("viewport,language", [(PHONE, "id"), (DESKTOP, "en"), (PHONE, "en"), (DESKTOP, "id")],
-                         ids=["phone-id", "desktop-en", "phone-en", "desktop-id"])
+@pytest.mark.parametrize("viewport,language", [
+    pytest.param(PHONE, "id", id="phone-id"),
+    pytest.param(DESKTOP, "en", id="desktop-en", marks=pytest.mark.long),  # `make test-long` and CI
+    pytest.param(PHONE, "en", id="phone-en", marks=pytest.mark.long),
+    pytest.param(DESKTOP, "id", id="desktop-id"),
+])
 def test_money_moments_reach_open_pages_and_say_what_happens_next(people, faspay, sendme, seller, buyer,
                                                                   viewport, language):
     words = WORDS[language]
@@ -188,7 +192,8 @@ def test_seller_cancel_and_refund_asks_first_with_the_consequence(people, faspay
     check_page(person, "refunded")
 
 
-@pytest.mark.parametrize("viewport,language", [(PHONE, "id"), (DESKTOP, "en")], ids=["phone-id", "desktop-en"])
+@pytest.mark.parametrize("viewport,language", [pytest.param(PHONE, "id", id="phone-id"),
+                                               pytest.param(DESKTOP, "en", id="desktop-en", marks=pytest.mark.long)])
 def test_forms_never_show_a_stale_breakdown_and_removing_an_account_asks_first(people, seller, viewport, language):
     person = signed_in(people, seller, "seller", language, viewport)
     page = person.page

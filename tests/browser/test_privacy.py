@@ -26,7 +26,7 @@ def no_sideways_scroll(page) -> None:
     assert overflow <= 0, f"{page.url} is {overflow}px wider than the phone"
 
 
-@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("language", ["id", pytest.param("en", marks=pytest.mark.long)])
 def test_privacy_pages_fit_a_phone(browser, live_server, language):
     UserFactory(email="hp@example.co.id", full_name="Pengguna Ponsel", password=PASSWORD)
     context, page = phone(browser, live_server, language)
