@@ -440,6 +440,12 @@ class StaffTask(models.TextChoices):
     RETURN_ARRIVAL = "arrival", _("The returned goods are not reported back: check with the courier and the seller")
     DECIDE_INSPECTION = "rejected", _("The seller rejected the returned goods: review the evidence and decide")
     BOOK_CHARGE = "charge", _("Find the charge in the bank statement or the provider's report and book it")
+    # The goods' way back to the buyer after an upheld rejection (``RESEND_*`` below).
+    RESEND_ADDRESS = "resendaddr", _("The buyer gave no address for the rejected goods in time: contact the buyer")
+    RESEND_SHIPMENT = "resendship", _("The seller did not send the rejected goods back to the buyer in time: "
+                                      "contact the seller")
+    RESEND_ARRIVAL = "resendlate", _("The goods sent back to the buyer are not reported delivered: check with the "
+                                     "courier and both parties")
 
 
 # The buyer has this long to add their documents before staff step in.
@@ -478,6 +484,39 @@ INSPECTION_WORKING_HOURS = 2 * 24
 RETURN_ADDRESS_WORKING_DAYS = 2
 RETURN_SHIP_WORKING_DAYS = 3
 RETURN_TRANSIT_WORKING_DAYS = 7
+
+
+# --- Returned goods after an upheld rejection: the way back to the buyer ----------------------------
+#
+# Decision (the seed is silent): when INTRASA staff uphold the seller's rejection of returned goods, the
+# money goes to the seller (section "Rejections" below) but the goods are still the buyer's. Leaving
+# them at the seller would leave the buyer with neither, so the return continues on the same
+# ``ReturnShipment`` (its ``RESEND_*`` states) with its own steps and deadlines on the working-day
+# calendar:
+#
+# 1. the buyer gives the address the goods go to, within ``RESEND_ADDRESS_WORKING_DAYS`` of the
+#    decision (INTRASA has no buyer address on file: the original one may no longer be right);
+# 2. the seller hands them to a courier and enters the courier and receipt number within
+#    ``RESEND_SHIP_WORKING_DAYS`` of that address (the goods are at hand and already inspected: a
+#    parcel to post, as quick as the seller's own return-address step);
+# 3. the courier's delivery scan (the tracking job) marks them back with the buyer, or the buyer
+#    does (also when they collected them in person); ``RETURN_TRANSIT_WORKING_DAYS`` after the
+#    seller sent them, INTRASA checks with the courier if nobody did.
+#
+# A late step becomes a dated task of a named Finance member (``StaffTask.RESEND_*``), like every
+# other return step; the clock never decides against anyone.
+#
+# **Who pays that shipping.** The buyer, by default: the buyer lost the inspection, and INTRASA's
+# staff found the goods that came back were not what the seller sent, so the cost of the second trip
+# follows the party whose claim failed, as return shipping does in a non-defect return. The seller
+# sends the parcel with the shipping paid by the recipient on delivery ("ongkir dibayar penerima"), so
+# no money passes through INTRASA and the seller advances nothing. Staff who uphold the rejection may
+# decide that the seller pays instead (e.g. the seller's own packing or delay is in question); the
+# decision is stored on the shipment (``resend_shipping_payer``) and shown to both parties.
+
+RESEND_ADDRESS_WORKING_DAYS = 3
+RESEND_SHIP_WORKING_DAYS = 2
+RESEND_SHIPPING_PAYER_DEFAULT = "buyer"
 
 
 # --- Short shipment ----------------------------------------------------------------------------------
@@ -534,8 +573,8 @@ CHARGE_SOURCES = ("statement", "provider")
 #    taken from the seller's part) — and the seller's payout is planned (a second seller payout when the
 #    split's was already planned). Return shipping INTRASA advanced for the seller's fault is taken back
 #    (it was owed only because the seller was at fault, and was never paid). Both parties are told, and
-#    the request reads "rejected: … released to the seller". What came back stays the buyer's: the
-#    seller keeps it available and Customer Service arranges its way back to the buyer.
+#    the request reads "rejected: … released to the seller". What came back stays the buyer's: it
+#    travels back to the buyer's address (section "Returned goods after an upheld rejection" above).
 #
 # ``escrow.checks`` holds the books to it: a buyer refund payable above zero needs an *open* request.
 

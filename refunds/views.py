@@ -14,10 +14,12 @@ from transactions.selectors import transaction_get_for_party
 
 from . import policy, selectors, services
 from .forms import (
+    BuyerAddressForm,
     DestinationForm,
     DocumentForm,
     InspectionForm,
     RefundRequestForm,
+    ResendForm,
     ReturnAddressForm,
     ReturnShipForm,
 )
@@ -78,6 +80,8 @@ def detail(request, reference):
         "whatsapp_subject": policy.whatsapp_subject(txn.reference),
         "approval_hours": policy.APPROVAL_WORKING_HOURS,
         "address_form": ReturnAddressForm(), "ship_form": ReturnShipForm(), "inspection_form": InspectionForm(),
+        "buyer_address_form": BuyerAddressForm(), "resend_form": ResendForm(),
+        "resend_ship_days": policy.RESEND_SHIP_WORKING_DAYS,
     })
 
 
@@ -167,6 +171,43 @@ def record_inspection(request, pk):
     return _return_action(request, req, InspectionForm, lambda data: services.return_inspect(
         return_shipment=shipment, seller=request.user, accepted=data["result"] == "accepted", note=data["note"]),
         _("Inspection result recorded."))
+
+
+@login_required
+@require_POST
+def resend_address(request, pk):
+    """After an upheld rejection, the buyer gives the address the goods go back to."""
+    req = selectors.refund_request_get_for_buyer(user=request.user, pk=pk)
+    shipment = _shipment_or_404(req)
+    return _return_action(request, req, BuyerAddressForm, lambda data: services.return_resend_address_give(
+        return_shipment=shipment, buyer=request.user, address=data["address"]),
+        _("Address sent to the seller, who sends the goods back to you."))
+
+
+@login_required
+@require_POST
+def resend(request, pk):
+    """The seller enters the courier and receipt number of the goods sent back to the buyer."""
+    req = selectors.refund_request_get_for_seller(user=request.user, pk=pk)
+    shipment = _shipment_or_404(req)
+    return _return_action(request, req, ResendForm, lambda data: services.return_resend(
+        return_shipment=shipment, seller=request.user, courier=data["courier"], receipt_number=data["receipt_number"]),
+        _("Receipt recorded. The buyer has been told."))
+
+
+@login_required
+@require_POST
+def resend_received(request, pk):
+    """The buyer has the goods back."""
+    req = selectors.refund_request_get_for_buyer(user=request.user, pk=pk)
+    shipment = _shipment_or_404(req)
+    try:
+        services.return_resend_mark_received(return_shipment=shipment, buyer=request.user)
+    except services.RefundError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, _("Marked as received. This return is finished."))
+    return redirect("refunds:detail", reference=req.escrow_transaction.reference)
 
 
 @login_required
