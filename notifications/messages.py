@@ -189,9 +189,9 @@ MESSAGES = {
     ),
     "refund_approved": (
         _("Refund of {amount} approved for {reference}"),
-        _("The refund of {amount} for \"{title}\" was approved and is being transferred. It arrives "
-          "between {earliest} and {latest}; the time the bank or platform needs is outside INTRASA's "
-          "control."),
+        _("The refund of {amount} for \"{title}\" was approved and is being transferred to the buyer's own bank "
+          "account or e-wallet (none of INTRASA's payment methods can be refunded by the provider). It arrives "
+          "between {earliest} and {latest}; the time the bank or platform needs is outside INTRASA's control."),
     ),
     "refund_rejected": (
         _("Refund request for {reference} rejected"),

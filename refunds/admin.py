@@ -124,8 +124,12 @@ class InspectionDecisionForm(forms.Form):
     # Upholding sends the goods back to the buyer (``policy``: RESEND_*): who pays that shipping.
     resend_paid_by = forms.ChoiceField(label=gettext_lazy("If upheld, the shipping of the goods back to the buyer is "
                                                           "paid by"),
-                                       choices=ReturnShipment.ShippingPayer.choices,
+                                       choices=ReturnShipment.ShippingPayer.choices, required=False,
                                        initial=policy.RESEND_SHIPPING_PAYER_DEFAULT)
+
+    def clean_resend_paid_by(self) -> str:
+        # Not chosen (an overrule needs none): the policy's default payer.
+        return self.cleaned_data.get("resend_paid_by") or policy.RESEND_SHIPPING_PAYER_DEFAULT
 
 
 def _book_charge(request, data):

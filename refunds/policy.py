@@ -6,14 +6,33 @@ top to bottom next to the seed and tested one rule at a time. Nothing here touch
 
 Decisions taken where the seed is silent or does not fit INTRASA, written down here on purpose:
 
-* **Refund route.** The seed says money goes back to the original payment method. INTRASA collects
-  through Faspay virtual accounts, convenience stores and QRIS, and through transfers into its own
-  escrow account; none of these channels can push money back to the payer. So in practice every
-  refund is paid by Faspay SendMe to a bank account or e-wallet **in the buyer's own name** (the
-  "rekening pengganti, hanya atas nama yang sama" rule of section 4): a bank account only after
-  SendMe's account inquiry reports a holder name matching the buyer's full name
+* **Refund route, per method, from Faspay's published documentation** (``REFUND_ROUTES``,
+  ``ROUTE_REASONS``, ``FASPAY_REFUND_DOCS``). The seed says money goes back to the original payment
+  method; it can only where the provider has a refund for that method. Faspay's documentation
+  (docs.faspay.co.id/merchant-integration/api-reference-1/…) offers:
+
+  - **credit card** — ``credit-card-transaction/additional-api-integration/refund-transaction``: a
+    Refund Transaction (``transactiontype`` 11) of a captured or sales transaction (``TXN_STATUS`` C
+    or S), where the acquiring bank supports it; ``…/transaction-void``: a void (``transactiontype``
+    10) the same day before the bank's cut-off. So a card payment can go back to the card.
+  - **virtual account, convenience store, QRIS, e-money and paylater** — the Debit API
+    (``debit-transaction``): Post Data Transaction, Inquiry Payment Status, Payment Notification and
+    ``debit-transaction/cancel-transaction``, which cancels a bill *not paid yet* ("Transaction with
+    status paid can't be canceled using this API"); no refund of a paid bill. The SNAP pages
+    (``route-payment/snap-direct-debit`` and the SNAP virtual account and QRIS pages,
+    ``shared/faspay/REFERENCE.md``) describe creating and paying bills, and no refund either.
+  - **bank transfer** into INTRASA's own escrow account: no provider at all; a transfer cannot be
+    pulled back by the account that received it.
+
+  INTRASA collects only by bank transfer, virtual account, convenience store and QRIS
+  (``METHODS_OFFERED``), so **no refund goes back by the original method**: every refund is paid by
+  Faspay SendMe to a bank account or e-wallet **in the buyer's own name**, the seed's substitute
+  ("rekening pengganti, hanya atas nama yang sama", section 4) — a bank account only after SendMe's
+  account inquiry reports a holder name matching the buyer's full name
   (``disbursements.services.destination_verify``); an e-wallet only once its registered name is
-  known to be the buyer's (next point).
+  known to be the buyer's (next point). Every text that tells people where the money goes (the
+  policy page, the refund page, the refund receipt and the refund emails) says exactly this, from
+  ``refund_routes_table`` (``templates/refunds/_routes.html``), and none promises "the same method".
 * **E-wallets: same name, checked by a person.** Faspay publishes no e-money account inquiry
   (``shared/faspay/REFERENCE.md``: ``/emoney/account-inquiry`` "not found for Faspay"), and a top-up
   to a phone number registered to someone else *succeeds*: the money would be gone. So: (1) the
@@ -304,18 +323,44 @@ REFUND_ROUTES: dict[str, str] = {
 ISSUER_FEES_REFUNDABLE = False
 
 
-# Why each method is refunded the way it is (Faspay's published documentation: the Debit API — VA,
-# convenience store, QRIS — has payment, inquiry and cancel of an *unpaid* bill, and no refund of a
-# paid one; a transfer into INTRASA's own account has no provider at all; shared/faspay/REFERENCE.md).
+# Where Faspay documents what it offers for each method (module docstring): the page under
+# https://docs.faspay.co.id/merchant-integration/api-reference-1/ and, in short, what it offers.
+FASPAY_DOCS = "https://docs.faspay.co.id/merchant-integration/api-reference-1/"
+_DEBIT_API = ("debit-transaction/cancel-transaction",
+              "Debit API: post, inquiry, notification, and cancel of an unpaid bill only; no refund of a paid bill")
+FASPAY_REFUND_DOCS: dict[str, tuple[str, str]] = {
+    PaymentFamily.BANK_TRANSFER: ("", "no provider: a transfer into INTRASA's own escrow account"),
+    PaymentFamily.VIRTUAL_ACCOUNT: _DEBIT_API,
+    PaymentFamily.RETAIL: _DEBIT_API,
+    PaymentFamily.QRIS: _DEBIT_API,
+    PaymentFamily.EWALLET: _DEBIT_API,
+    PaymentFamily.PAYLATER: _DEBIT_API,
+    PaymentFamily.CARD: ("credit-card-transaction/additional-api-integration/refund-transaction",
+                         "Refund Transaction (transactiontype 11) of a captured or sales card payment; void "
+                         "(transaction-void, transactiontype 10) the same day before the bank's cut-off"),
+    PaymentFamily.INSTALMENT: ("credit-card-transaction/additional-api-integration/refund-transaction",
+                               "card instalments are card payments: Refund Transaction through the acquiring bank"),
+}
+
+# Why each method is refunded the way it is, as people read it (the policy page, the refund page and
+# the refund receipt show these next to the method): the facts of ``FASPAY_REFUND_DOCS``.
 ROUTE_REASONS = {
-    PaymentFamily.BANK_TRANSFER: _("A bank transfer cannot be reversed by the receiving account."),
-    PaymentFamily.VIRTUAL_ACCOUNT: _("Faspay has no refund for a paid virtual account."),
-    PaymentFamily.RETAIL: _("Faspay has no refund for a payment at a convenience store."),
-    PaymentFamily.QRIS: _("Faspay has no refund for a paid QRIS bill."),
-    PaymentFamily.EWALLET: _("Faspay has no refund for a paid e-wallet bill."),
-    PaymentFamily.CARD: _("Card refunds go back through the issuer."),
-    PaymentFamily.INSTALMENT: _("Instalment refunds go back through the issuer."),
-    PaymentFamily.PAYLATER: _("Paylater refunds go back through the platform."),
+    PaymentFamily.BANK_TRANSFER: _("You transferred into INTRASA's own bank account: no payment provider is "
+                                   "involved, and a bank transfer cannot be pulled back by the account that "
+                                   "received it."),
+    PaymentFamily.VIRTUAL_ACCOUNT: _("Faspay's documentation for virtual accounts offers payment, status inquiry "
+                                     "and cancelling an unpaid bill, but no refund of a paid one."),
+    PaymentFamily.RETAIL: _("Faspay's documentation for convenience-store payments offers payment, status inquiry "
+                            "and cancelling an unpaid bill, but no refund of a paid one."),
+    PaymentFamily.QRIS: _("Faspay's documentation for QRIS offers payment, status inquiry and cancelling an unpaid "
+                          "bill, but no refund of a paid one."),
+    PaymentFamily.EWALLET: _("Faspay's documentation for e-wallet payments offers payment and status inquiry, but "
+                             "no refund of a paid bill."),
+    PaymentFamily.CARD: _("Faspay refunds a captured card payment through the acquiring bank (Refund "
+                          "Transaction)."),
+    PaymentFamily.INSTALMENT: _("Card instalments are refunded through the acquiring bank, following the "
+                                "issuer's procedure."),
+    PaymentFamily.PAYLATER: _("Faspay has no refund for paylater: the refund follows the platform's procedure."),
 }
 # The methods INTRASA collects with today (payments.channels); the others are encoded for later.
 METHODS_OFFERED = (PaymentFamily.BANK_TRANSFER, PaymentFamily.VIRTUAL_ACCOUNT, PaymentFamily.RETAIL,
@@ -323,8 +368,9 @@ METHODS_OFFERED = (PaymentFamily.BANK_TRANSFER, PaymentFamily.VIRTUAL_ACCOUNT, P
 
 
 def refund_routes_table() -> list[tuple[str, str, str, tuple[int, int]]]:
-    """(method, route, why, working-day window) for each method INTRASA offers: the policy page shows
-    exactly this, so it never promises "the same method" where that is not true."""
+    """(method, route, why, working-day window) for each method INTRASA offers: the policy page, the
+    refund page and the refund receipt show exactly this (``templates/refunds/_routes.html``), so
+    none promises "the same method" where that is not true."""
     return [(str(PaymentFamily(f).label), str(Route(REFUND_ROUTES[f]).label), str(ROUTE_REASONS[f]), transfer_window(f))
             for f in METHODS_OFFERED]
 
