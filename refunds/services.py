@@ -1108,7 +1108,7 @@ def return_inspection_uphold(*, return_shipment, actor, reason: str,
     # The goods stay the buyer's: their way back starts with the buyer's address (``policy``: RESEND_*).
     shipment.uphold()
     shipment.resend_shipping_payer = resend_paid_by
-    shipment.buyer_address_due_at = working_calendar().add_working_days(shipment.decided_at,
+    shipment.buyer_address_due_at = working_calendar().add_working_days(timezone.now(),
                                                                         policy.RESEND_ADDRESS_WORKING_DAYS)
     shipment.save()
     _return_event(req, shipment, "return_resend_ordered", actor=actor, role="staff",
