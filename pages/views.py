@@ -164,7 +164,7 @@ def refund_policy(request):
     return render(request, "pages/refund_policy.html", {
         "address_days": policy.RETURN_ADDRESS_WORKING_DAYS,
         "ship_days": policy.RETURN_SHIP_WORKING_DAYS, "transit_days": policy.RETURN_TRANSIT_WORKING_DAYS,
-        "inspection_hours": policy.INSPECTION_WORKING_HOURS})
+        "inspection_hours": policy.INSPECTION_WORKING_HOURS, "resend_days": policy.RESEND_SHIP_WORKING_DAYS})
 
 
 @require_GET

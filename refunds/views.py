@@ -111,13 +111,14 @@ def _shipment_or_404(req):
 
 
 def _return_action(request, req, form_class, call, done: str):
-    """Run one step of a return (``refunds.services.return_*``) from its form; back to the refund page."""
-    form = form_class(request.POST)
-    if not form.is_valid():
+    """Run one step of a return (``refunds.services.return_*``) from its form (``None``: a button with
+    no fields); back to the refund page."""
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
         _errors(request, form)
     else:
         try:
-            call(form.cleaned_data)
+            call(form.cleaned_data if form is not None else {})
         except services.RefundError as exc:
             messages.error(request, exc.message)
         else:
@@ -153,13 +154,9 @@ def return_arrived(request, pk):
     """The seller confirms the returned goods are back."""
     req = selectors.refund_request_get_for_seller(user=request.user, pk=pk)
     shipment = _shipment_or_404(req)
-    try:
-        services.return_mark_arrived(return_shipment=shipment, seller=request.user)
-    except services.RefundError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Marked as back. Record the inspection result within the time shown."))
-    return redirect("refunds:detail", reference=req.escrow_transaction.reference)
+    return _return_action(request, req, None, lambda data: services.return_mark_arrived(
+        return_shipment=shipment, seller=request.user),
+        _("Marked as back. Record the inspection result within the time shown."))
 
 
 @login_required
@@ -201,13 +198,8 @@ def resend_received(request, pk):
     """The buyer has the goods back."""
     req = selectors.refund_request_get_for_buyer(user=request.user, pk=pk)
     shipment = _shipment_or_404(req)
-    try:
-        services.return_resend_mark_received(return_shipment=shipment, buyer=request.user)
-    except services.RefundError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Marked as received. This return is finished."))
-    return redirect("refunds:detail", reference=req.escrow_transaction.reference)
+    return _return_action(request, req, None, lambda data: services.return_resend_mark_received(
+        return_shipment=shipment, buyer=request.user), _("Marked as received. This return is finished."))
 
 
 @login_required

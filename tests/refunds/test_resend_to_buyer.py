@@ -4,8 +4,6 @@ receipt within a working-day deadline (holidays and cuti bersama skipped), the c
 or the buyer's word, late steps raised to a named Finance member, and both parties told in their own
 language."""
 import datetime as dt
-from contextlib import contextmanager
-from unittest import mock
 
 import pytest
 from django.core.management import call_command
@@ -14,15 +12,14 @@ from django.utils import translation
 
 from disputes import services as dispute_services
 from escrow import services as escrow_services
-from intrasa.wib import WIB
 from notifications.messages import render_message
 from notifications.models import Notification
 from refunds import policy, services
 from refunds.models import RefundRequest, ReturnShipment
 from refunds.policy import StaffTask
+from tests.refunds.test_return_lifecycle import _at, christmas, now_is, tracking_sandbox  # noqa: F401 - fixtures
 from transactions.models import TransactionEvent
 from workdays.calendar import working_calendar
-from workdays.models import CalendarOverride
 
 MINUTE = dt.timedelta(minutes=1)
 ADDRESS = "Jl. Pembeli Raya 7, Jakarta 10110, 0812-3333-4444"
@@ -34,35 +31,23 @@ def _books_balance():
     call_command("ledger_check")
 
 
-@pytest.fixture
-def christmas():
-    """Thu 24 Dec 2026 is cuti bersama (recorded by staff); Fri 25 Dec is Christmas."""
-    CalendarOverride.objects.create(date=dt.date(2026, 12, 24), kind="cuti_bersama", name="Cuti bersama Natal")
-
-
-def _at(*args) -> dt.datetime:
-    return dt.datetime(*args, tzinfo=WIB)
-
-
-@contextmanager
-def now_is(moment):
-    with mock.patch("django.utils.timezone.now", return_value=moment):
-        yield
-
-
-def _upheld(disputed, officer, finance, seller, buyer, moment, **uphold) -> RefundRequest:
-    """A wrong item decided for the buyer, the goods sent back, rejected by the seller, the rejection
-    upheld by Finance at ``moment``."""
+def _rejected(disputed, officer, seller, buyer) -> ReturnShipment:
+    """A wrong item decided for the buyer, the goods sent back and rejected by the seller."""
     dispute = disputed(reason="wrong_item", description="Warna salah")
     dispute_services.dispute_resolve(dispute=dispute, staff=officer, outcome="refund", reason="Salah kirim terbukti")
     request = RefundRequest.objects.get(escrow_transaction=dispute.escrow_transaction)
     shipment = services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="jne",
                                          receipt_number="JNE777")
-    services.return_inspect(return_shipment=shipment, seller=seller, accepted=False, note="Nomor seri berbeda")
+    return services.return_inspect(return_shipment=shipment, seller=seller, accepted=False, note="Nomor seri berbeda")
+
+
+def _upheld(disputed, officer, finance, seller, buyer, moment, **uphold) -> RefundRequest:
+    """``_rejected``, the rejection upheld by Finance at ``moment``."""
+    shipment = _rejected(disputed, officer, seller, buyer)
     with now_is(moment):
         escrow_services.escrow_return_rejection_uphold(return_shipment=shipment, actor=finance,
                                                        reason="Nomor seri yang kembali berbeda", **uphold)
-    return RefundRequest.objects.select_related("return_shipment").get(pk=request.pk)
+    return RefundRequest.objects.select_related("return_shipment").get(pk=shipment.refund_request_id)
 
 
 def _task_after(request, moment) -> str:
@@ -155,12 +140,7 @@ def test_staff_may_decide_the_seller_pays_and_each_party_reads_it_in_their_langu
 
 @pytest.mark.django_db
 def test_an_unknown_shipping_payer_is_refused_and_moves_nothing(disputed, dispute_officer, finance, seller, buyer):
-    dispute = disputed(reason="wrong_item", description="Warna salah")
-    dispute_services.dispute_resolve(dispute=dispute, staff=dispute_officer, outcome="refund", reason="Terbukti")
-    request = RefundRequest.objects.get(escrow_transaction=dispute.escrow_transaction)
-    shipment = services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="jne",
-                                         receipt_number="JNE778")
-    services.return_inspect(return_shipment=shipment, seller=seller, accepted=False, note="Lain")
+    shipment = _rejected(disputed, dispute_officer, seller, buyer)
     with pytest.raises(services.RefundError) as refused:
         escrow_services.escrow_return_rejection_uphold(return_shipment=shipment, actor=finance, reason="Lain",
                                                        resend_paid_by="intrasa")
@@ -172,6 +152,8 @@ def test_an_unknown_shipping_payer_is_refused_and_moves_nothing(disputed, disput
 @pytest.mark.django_db
 def test_the_refund_page_leads_each_party_through_the_way_back(client, disputed, dispute_officer, finance, seller,
                                                                 buyer):
+    rules = client.get(reverse("pages:refund_policy")).content.decode()
+    assert f"the seller sends them within {policy.RESEND_SHIP_WORKING_DAYS} working days" in rules
     request = _upheld(disputed, dispute_officer, finance, seller, buyer, _at(2026, 11, 2, 10, 0))
     url = reverse("refunds:detail", args=[request.escrow_transaction.reference])
     client.force_login(buyer)
@@ -195,18 +177,6 @@ def test_the_refund_page_leads_each_party_through_the_way_back(client, disputed,
     client.post(reverse("refunds:resend_received", args=[request.pk]))
     page = client.get(url).content.decode()
     assert 'data-testid="back-with-buyer"' in page and 'data-testid="resend-received"' not in page
-
-
-@pytest.fixture
-def tracking_sandbox(live_server, settings):
-    from tests.sandbox_control import SandboxControl
-
-    settings.SITE_URL = live_server.url
-    settings.FASPAY_SANDBOX_ENABLED = True
-    settings.TRACKING_BASE_URL = f"{live_server.url}/sandbox/tracking"
-    control = SandboxControl(live_server.url)
-    yield control
-    control.close()
 
 
 @pytest.mark.django_db(transaction=True)
