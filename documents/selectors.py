@@ -141,13 +141,23 @@ def refund_transfers(*, escrow_transaction) -> list:
                 .select_related("destination").order_by("completed_at", "pk"))
 
 
+def refund_returns(*, escrow_transaction) -> list:
+    """The goods sent back for the transaction's refunds (``refunds.models.ReturnShipment``): the RMA
+    number and the key dates the refund receipt shows (shipped back, arrived, inspected)."""
+    from refunds.models import ReturnShipment
+
+    return list(ReturnShipment.objects.filter(refund_request__escrow_transaction=escrow_transaction)
+                .order_by("created_at", "pk"))
+
+
 def check_url(reference: str) -> str:
     """The public Cek Transaksi page of ``reference``, which the documents' QR code opens."""
     return f"{settings.SITE_URL}{reverse('pages:check_transaction')}?reference={reference}"
 
 
 def document_context(*, kind: DocumentKind, escrow_transaction: EscrowTransaction, postings: list) -> dict:
-    """Everything a document template needs, with a constant number of queries (two more)."""
+    """Everything a document template needs, with a constant number of queries (three more for a
+    refund receipt)."""
     txn = escrow_transaction
     bill = (txn.bills.filter(status__in=[Bill.Status.PAID, Bill.Status.VERIFIED]).order_by("-created_at").first()
             if kind is not PAYOUT_STATEMENT else None)
@@ -155,9 +165,11 @@ def document_context(*, kind: DocumentKind, escrow_transaction: EscrowTransactio
     refund_event = None
     timeline = list(transaction_timeline(escrow_transaction=txn))
     transfers = []
+    returns = []
     if kind is REFUND_RECEIPT:
         refund_event = next((e for e in reversed(timeline) if e.action == "refund"), None)
         transfers = refund_transfers(escrow_transaction=txn)
+        returns = refund_returns(escrow_transaction=txn)
     return {
         "kind": kind,
         "txn": txn,
@@ -172,6 +184,7 @@ def document_context(*, kind: DocumentKind, escrow_transaction: EscrowTransactio
         "refund": _movement(postings, AccountCategory.BUYER_REFUND_PAYABLE),
         "refund_event": refund_event,
         "refund_transfers": transfers,
+        "returns": returns,
         "check_url": check_url(txn.reference),
         "is_receipt": txn.verified_at is not None,
     }

@@ -52,6 +52,7 @@ from intrasa import locks
 from payments import services as payment_services
 from payments.models import Bill
 from payments.selectors import payment_reversed
+from refunds import policy as refund_policy
 from refunds import services as refund_services
 from refunds.models import RefundRequest, ReturnShipment
 from refunds.services import refund_request_for_escrow_refund, refund_request_for_owed_payment, refund_request_for_statement_line
@@ -106,17 +107,21 @@ def escrow_cancel_and_refund(*, escrow_transaction, actor, reason: str) -> Escro
 
 # --- a return refused at inspection -----------------------------------------------------------
 
-def escrow_return_rejection_uphold(*, return_shipment, actor, reason: str):
+def escrow_return_rejection_uphold(*, return_shipment, actor, reason: str,
+                                   resend_paid_by: str = refund_policy.RESEND_SHIPPING_PAYER_DEFAULT):
     """INTRASA staff uphold the seller's rejection of the goods the buyer sent back, with their reason:
     the refund request is rejected and its money — owed to the buyer in the ledger since the dispute was
     decided — is released to the seller as on a confirmation, with the seller's payout planned
     (``refunds.policy``: rejections). Idempotent: a second click (or a concurrent one, queued behind the
-    transaction's lock) finds the decision taken and moves nothing. Returns the refund request."""
+    transaction's lock) finds the decision taken and moves nothing. The goods the buyer sent back stay
+    the buyer's and travel back to them, the shipping paid by ``resend_paid_by`` (``refunds.policy``:
+    returned goods after an upheld rejection). Returns the refund request."""
     shipment_pk = getattr(return_shipment, "pk", return_shipment)
     txn_pk = ReturnShipment.objects.values_list("refund_request__escrow_transaction_id", flat=True).get(pk=shipment_pk)
     with transaction.atomic():
         txn = _lock_unless_reversed(txn_pk)
-        req = refund_services.return_inspection_uphold(return_shipment=shipment_pk, actor=actor, reason=reason)
+        req = refund_services.return_inspection_uphold(return_shipment=shipment_pk, actor=actor, reason=reason,
+                                                       resend_paid_by=resend_paid_by)
         if req is None:  # already upheld: the money moved then
             return RefundRequest.objects.get(return_shipment=shipment_pk)
         escrow_part = req.amount - req.uncovered_amount

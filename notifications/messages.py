@@ -189,9 +189,9 @@ MESSAGES = {
     ),
     "refund_approved": (
         _("Refund of {amount} approved for {reference}"),
-        _("The refund of {amount} for \"{title}\" was approved and is being transferred. It arrives "
-          "between {earliest} and {latest}; the time the bank or platform needs is outside INTRASA's "
-          "control."),
+        _("The refund of {amount} for \"{title}\" was approved and is being transferred to the buyer's own bank "
+          "account or e-wallet (none of INTRASA's payment methods can be refunded by the provider). It arrives "
+          "between {earliest} and {latest}; the time the bank or platform needs is outside INTRASA's control."),
     ),
     "refund_rejected": (
         _("Refund request for {reference} rejected"),
@@ -201,15 +201,17 @@ MESSAGES = {
         _("Refund for {reference} rejected: the money goes to the seller"),
         _("INTRASA upheld the seller's inspection of the goods you sent back for \"{title}\". {reason} The refund "
           "request is closed and the {amount} that was owed back is released to the seller, as when receipt is "
-          "confirmed. To get the goods you sent back, contact Customer Service on WhatsApp {whatsapp}."),
+          "confirmed. The goods you sent back stay yours: the seller sends them back to you, and the refund page "
+          "asks for your address. Questions: Customer Service on WhatsApp {whatsapp}."),
     ),
     "refund_released_seller": (
         # The amount stays in the body: a subject carries only SUBJECT_FIELDS.
         _("Returned goods rejected for {reference}: the money is released to you"),
         _("INTRASA upheld your inspection of the goods returned for \"{title}\". {reason} The buyer's refund "
           "request is rejected and {seller_amount} is released to you (after INTRASA's service fee); the payout "
-          "is planned. Keep the returned goods available: they are the buyer's, and Customer Service arranges "
-          "their way back to the buyer."),
+          "is planned. Keep the returned goods: they are the buyer's. Once the buyer gives their address you send "
+          "them back within {resend_days} working days and enter the courier and receipt number on the refund "
+          "page."),
     ),
     "refund_needs_account": (
         _("Refund for {reference}: add your account"),
@@ -235,6 +237,41 @@ MESSAGES = {
         _("Return for {reference}: the next step"),
         _("The return of \"{title}\" (RMA {rma}, refund {amount}) moved on. Next step: {step} Due by {deadline}. "
           "The details are on the refund page."),
+    ),
+    # The goods' way back to the buyer after an upheld rejection (refunds.policy: RESEND_*). The
+    # shipping payer picks the kind, so that no prose travels in the parameters.
+    "return_resend_address": (
+        _("Return {reference}: where should the goods go back?"),
+        _("The goods you sent back for \"{title}\" (RMA {rma}) stay yours. Enter the address they go back to on "
+          "the refund page by {deadline}; the seller then sends them within {days} working days. You pay the "
+          "courier for this shipment on delivery (shipping paid by the recipient)."),
+    ),
+    "return_resend_address_seller_pays": (
+        _("Return {reference}: where should the goods go back?"),
+        _("The goods you sent back for \"{title}\" (RMA {rma}) stay yours. Enter the address they go back to on "
+          "the refund page by {deadline}; the seller then sends them within {days} working days. INTRASA decided "
+          "that the seller pays this shipment."),
+    ),
+    "return_resend_requested": (
+        _("Return {reference}: send the goods back to the buyer"),
+        _("Send the goods returned for \"{title}\" (RMA {rma}) back to the buyer at this address:\n{address}\n"
+          "Send them with the shipping paid by the recipient, and enter the courier and receipt number on the "
+          "refund page by {deadline}."),
+    ),
+    "return_resend_requested_seller_pays": (
+        _("Return {reference}: send the goods back to the buyer"),
+        _("Send the goods returned for \"{title}\" (RMA {rma}) back to the buyer at this address:\n{address}\n"
+          "INTRASA decided that you pay this shipment. Enter the courier and receipt number on the refund page by "
+          "{deadline}."),
+    ),
+    "return_resent": (
+        _("Return {reference}: your goods are on their way back"),
+        _("The seller sent the goods of \"{title}\" (RMA {rma}) back to you with {courier}, receipt number "
+          "{receipt}. Mark them received on the refund page when they arrive."),
+    ),
+    "return_back_with_buyer": (
+        _("Return {reference}: the goods are back with the buyer"),
+        _("The goods of \"{title}\" (RMA {rma}) are back with the buyer since {at}. This return is finished."),
     ),
     "refund_charge_booked": (
         _("Refund for {reference}: your charge was found"),

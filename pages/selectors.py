@@ -41,8 +41,9 @@ from workdays.calendar import working_calendar
 
 # FAQ: the seller is paid "dalam waktu maksimal 1x24 jam kerja" after the buyer's confirmation.
 PAYOUT_WORKING_HOURS = 24
-# Refund policy §3: a transfer back to the original method takes 3–7 working days (VA/QRIS/e-wallet
-# usually 1–3); Cek Transaksi promises the upper bound.
+# Refund policy §3: the transfer to the buyer's own account takes 3–7 working days (VA/QRIS/e-wallet
+# usually 1–3; ``refunds.policy.transfer_window``); Cek Transaksi promises the upper bound. None of the
+# methods INTRASA offers is refunded to the original payment (``refunds.policy``: refund route).
 REFUND_WORKING_DAYS = 7
 
 # Only the columns the public view needs; touching any other field would cost a query and is a bug.
@@ -193,8 +194,8 @@ def _next_due(facts: PublicFacts, calendar=None) -> PublicDeadline | None:
         return PublicDeadline("payout", str(_("The seller is paid out by")), due)
     elif status == Status.REFUNDED and facts.closed_at and facts.refund_payable:
         due = (calendar or working_calendar()).add_working_days(facts.closed_at, REFUND_WORKING_DAYS)
-        return PublicDeadline("refund", str(_("The refund reaches the buyer's original payment "
-                                              "method by")), due)
+        return PublicDeadline("refund", str(_("The refund reaches the buyer's own bank account or e-wallet "
+                                              "by")), due)
     # Paid (verification runs by itself), disputed (no date until the parties agree or staff
     # decide) and closed transactions have no dated next step.
     return None

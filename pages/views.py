@@ -159,12 +159,12 @@ def fees(request):
 @require_GET
 def refund_policy(request):
     from refunds import policy
-    from refunds.policy import refund_routes_table
 
+    # The per-method table (where the money goes, and when) is the shared ``refunds/_routes.html``.
     return render(request, "pages/refund_policy.html", {
-        "routes": refund_routes_table(), "address_days": policy.RETURN_ADDRESS_WORKING_DAYS,
+        "address_days": policy.RETURN_ADDRESS_WORKING_DAYS,
         "ship_days": policy.RETURN_SHIP_WORKING_DAYS, "transit_days": policy.RETURN_TRANSIT_WORKING_DAYS,
-        "inspection_hours": policy.INSPECTION_WORKING_HOURS})
+        "inspection_hours": policy.INSPECTION_WORKING_HOURS, "resend_days": policy.RESEND_SHIP_WORKING_DAYS})
 
 
 @require_GET

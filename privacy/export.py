@@ -323,7 +323,10 @@ def _return_of(req) -> list[dict]:
     return [{"rma": shipment.rma_number, "status": shipment.get_status_display(), "address": shipment.address,
             "courier": shipment.courier, "receipt_number": shipment.receipt_number,
             "shipped_back_at": shipment.shipped_back_at, "arrived_at": shipment.arrived_at,
-            "inspection": shipment.inspection_note, "decision": shipment.decision_reason}]
+            "inspection": shipment.inspection_note, "decision": shipment.decision_reason,
+            # After an upheld rejection, the goods' way back to the buyer (refunds.policy: RESEND_*).
+            "buyer_address": shipment.buyer_address, "resend_courier": shipment.resend_courier,
+            "resend_receipt_number": shipment.resend_receipt_number, "back_with_buyer_at": shipment.back_with_buyer_at}]
 
 
 def _disputes(user) -> Collected:
@@ -651,6 +654,8 @@ LABELS = {
     "return": _("Return"), "rma": _("RMA number"), "address": _("Send the goods to"),
     "receipt_number": _("Return receipt"), "shipped_back_at": _("shipped back at"), "arrived_at": _("Back at the seller"),
     "inspection": _("Inspection result"), "decision": _("INTRASA's decision"),
+    "buyer_address": _("Your address for the goods"), "resend_courier": _("Courier to the buyer"),
+    "resend_receipt_number": _("Courier and receipt to the buyer"), "back_with_buyer_at": _("Back with the buyer"),
     "max_transactions": _("Most transactions"), "transactions_started": _("Transactions started"),
     "schedule": _("Payment schedule"), "total": _("Total value"), "milestones": _("Milestones"),
     "number": _("Number"), "due_date": _("Due date"), "partner": _("Partner"),

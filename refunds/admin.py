@@ -19,7 +19,7 @@ from intrasa.forms import RupiahField, staff_reason_field
 from intrasa.money import format_rupiah
 from payments.models import BankStatementLine
 
-from . import access, services
+from . import access, policy, services
 from .models import RefundDocument, RefundRequest, ReturnShipment
 from .policy import Document
 from .selectors import refund_transfer_destination
@@ -121,6 +121,15 @@ class InspectionDecisionForm(forms.Form):
                                              ("reject", gettext_lazy("Uphold the rejection: reject the refund"))])
     reason = forms.CharField(label=gettext_lazy("Reason (shown to both parties)"),
                              widget=forms.Textarea(attrs={"rows": 3, "cols": 60}))
+    # Upholding sends the goods back to the buyer (``policy``: RESEND_*): who pays that shipping.
+    resend_paid_by = forms.ChoiceField(label=gettext_lazy("If upheld, the shipping of the goods back to the buyer is "
+                                                          "paid by"),
+                                       choices=ReturnShipment.ShippingPayer.choices, required=False,
+                                       initial=policy.RESEND_SHIPPING_PAYER_DEFAULT)
+
+    def clean_resend_paid_by(self) -> str:
+        # Not chosen (an overrule needs none): the policy's default payer.
+        return self.cleaned_data.get("resend_paid_by") or policy.RESEND_SHIPPING_PAYER_DEFAULT
 
 
 def _book_charge(request, data):
@@ -137,9 +146,10 @@ def _book_charge(request, data):
 @admin.register(ReturnShipment)
 class ReturnShipmentAdmin(ReadOnlyAdmin):
     list_display = ("rma_number", "status", "address_due_at", "ship_by", "arrival_expected_by", "inspect_by",
-                    "courier", "receipt_number")
+                    "courier", "receipt_number", "resend_by", "resend_receipt_number")
     list_filter = ("status",)
-    search_fields = ("rma_number", "refund_request__escrow_transaction__reference", "receipt_number")
+    search_fields = ("rma_number", "refund_request__escrow_transaction__reference", "receipt_number",
+                     "resend_receipt_number")
     list_select_related = ("refund_request__escrow_transaction",)
     readonly_fields = [f.name for f in ReturnShipment._meta.fields]
 

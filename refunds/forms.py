@@ -47,6 +47,18 @@ class ReturnShipForm(forms.Form):
     receipt_number = forms.CharField(label=_("Return receipt number"), max_length=60)
 
 
+class BuyerAddressForm(forms.Form):
+    """Where the goods go back to after an upheld rejection (``policy``: RESEND_*)."""
+
+    address = forms.CharField(label=_("Your address for the goods (street, city, postal code, phone number)"),
+                              max_length=1000, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ResendForm(forms.Form):
+    courier = forms.ChoiceField(label=_("Courier"), choices=Courier.choices)
+    receipt_number = forms.CharField(label=_("Receipt number of the parcel to the buyer"), max_length=60)
+
+
 class InspectionForm(forms.Form):
     result = forms.ChoiceField(label=_("Result"), widget=forms.RadioSelect,
                                choices=[("accepted", _("Accepted: the goods came back as expected")),

@@ -186,6 +186,20 @@ class ReturnShipment(ConcurrentTransitionMixin, models.Model):
         ARRIVED = "arrived", _("Goods back at the seller: being inspected")
         ACCEPTED = "accepted", _("Inspection: accepted")
         REJECTED = "rejected", _("Inspection: rejected (INTRASA decides)")
+        # INTRASA upheld the rejection (``policy``: returned goods after an upheld rejection): the
+        # money went to the seller, the goods still belong to the buyer and travel back to them.
+        RESEND_ADDRESS = "resend_address", _("Rejection upheld: waiting for the buyer's address for the goods")
+        RESEND_PENDING = "resend_pending", _("Rejection upheld: waiting for the seller to send the goods back to "
+                                             "the buyer")
+        RESENT = "resent", _("Rejection upheld: goods on their way back to the buyer")
+        BACK_WITH_BUYER = "back_with_buyer", _("Rejection upheld: goods back with the buyer")
+
+    # The leg back to the buyer that still needs someone to act (``refunds.services``: next step).
+    RESEND_OPEN_STATUSES = (Status.RESEND_ADDRESS, Status.RESEND_PENDING, Status.RESENT)
+
+    class ShippingPayer(models.TextChoices):
+        BUYER = "buyer", _("The buyer (paid to the courier on delivery)")
+        SELLER = "seller", _("The seller (INTRASA staff decided)")
 
     refund_request = models.OneToOneField(RefundRequest, on_delete=models.PROTECT, related_name="return_shipment",
                                           verbose_name=_("refund request"))
@@ -211,6 +225,20 @@ class ReturnShipment(ConcurrentTransitionMixin, models.Model):
     decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                    related_name="+", verbose_name=_("decided by"))
     decision_reason = models.TextField(_("INTRASA's decision"), blank=True)
+    # The way back to the buyer after an upheld rejection (``policy``: RESEND_*).
+    resend_shipping_payer = models.CharField(_("shipping back to the buyer paid by"), max_length=10, blank=True,
+                                             choices=ShippingPayer.choices)
+    buyer_address_due_at = models.DateTimeField(_("buyer's address due"), null=True, blank=True, db_index=True)
+    buyer_address = models.TextField(_("buyer's address for the goods"), blank=True)
+    buyer_address_given_at = models.DateTimeField(_("buyer's address given at"), null=True, blank=True)
+    resend_by = models.DateTimeField(_("seller sends back by"), null=True, blank=True, db_index=True)
+    resend_courier = models.CharField(_("courier to the buyer"), max_length=20, blank=True, choices=Courier.choices)
+    resend_receipt_number = models.CharField(_("receipt number to the buyer"), max_length=60, blank=True)
+    resent_at = models.DateTimeField(_("sent back to the buyer at"), null=True, blank=True)
+    resend_expected_by = models.DateTimeField(_("expected at the buyer by"), null=True, blank=True, db_index=True)
+    back_with_buyer_at = models.DateTimeField(_("back with the buyer at"), null=True, blank=True)
+    back_with_buyer_source = models.CharField(_("reported back by"), max_length=12, blank=True,
+                                              choices=[("buyer", _("The buyer")), ("courier_scan", _("Courier scan"))])
 
     class Meta:
         verbose_name = _("return shipment")
@@ -244,6 +272,24 @@ class ReturnShipment(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=Status.REJECTED, target=Status.ACCEPTED)
     def overrule(self):
         """INTRASA staff found the rejection unfounded: the goods count as accepted."""
+
+    @transition(field=status, source=Status.REJECTED, target=Status.RESEND_ADDRESS)
+    def uphold(self):
+        """INTRASA staff upheld the rejection: the money went to the seller, the goods go back to the
+        buyer, who first says where."""
+
+    @transition(field=status, source=Status.RESEND_ADDRESS, target=Status.RESEND_PENDING)
+    def give_buyer_address(self):
+        """The buyer said where the goods go: the seller's clock to send them starts."""
+
+    @transition(field=status, source=Status.RESEND_PENDING, target=Status.RESENT)
+    def resend(self):
+        """The seller handed the goods to a courier for the buyer and entered the receipt number."""
+
+    @transition(field=status, source=[Status.RESEND_PENDING, Status.RESENT], target=Status.BACK_WITH_BUYER)
+    def back_with_buyer(self):
+        """The goods are back with the buyer: the courier's delivery scan, or the buyer's word (a buyer
+        who collected them in person needs no courier)."""
 
 
 class ShortShipmentClaim(models.Model):

@@ -6,14 +6,33 @@ top to bottom next to the seed and tested one rule at a time. Nothing here touch
 
 Decisions taken where the seed is silent or does not fit INTRASA, written down here on purpose:
 
-* **Refund route.** The seed says money goes back to the original payment method. INTRASA collects
-  through Faspay virtual accounts, convenience stores and QRIS, and through transfers into its own
-  escrow account; none of these channels can push money back to the payer. So in practice every
-  refund is paid by Faspay SendMe to a bank account or e-wallet **in the buyer's own name** (the
-  "rekening pengganti, hanya atas nama yang sama" rule of section 4): a bank account only after
-  SendMe's account inquiry reports a holder name matching the buyer's full name
+* **Refund route, per method, from Faspay's published documentation** (``REFUND_ROUTES``,
+  ``ROUTE_REASONS``, ``FASPAY_REFUND_DOCS``). The seed says money goes back to the original payment
+  method; it can only where the provider has a refund for that method. Faspay's documentation
+  (docs.faspay.co.id/merchant-integration/api-reference-1/…) offers:
+
+  - **credit card** — ``credit-card-transaction/additional-api-integration/refund-transaction``: a
+    Refund Transaction (``transactiontype`` 11) of a captured or sales transaction (``TXN_STATUS`` C
+    or S), where the acquiring bank supports it; ``…/transaction-void``: a void (``transactiontype``
+    10) the same day before the bank's cut-off. So a card payment can go back to the card.
+  - **virtual account, convenience store, QRIS, e-money and paylater** — the Debit API
+    (``debit-transaction``): Post Data Transaction, Inquiry Payment Status, Payment Notification and
+    ``debit-transaction/cancel-transaction``, which cancels a bill *not paid yet* ("Transaction with
+    status paid can't be canceled using this API"); no refund of a paid bill. The SNAP pages
+    (``route-payment/snap-direct-debit`` and the SNAP virtual account and QRIS pages,
+    ``shared/faspay/REFERENCE.md``) describe creating and paying bills, and no refund either.
+  - **bank transfer** into INTRASA's own escrow account: no provider at all; a transfer cannot be
+    pulled back by the account that received it.
+
+  INTRASA collects only by bank transfer, virtual account, convenience store and QRIS
+  (``METHODS_OFFERED``), so **no refund goes back by the original method**: every refund is paid by
+  Faspay SendMe to a bank account or e-wallet **in the buyer's own name**, the seed's substitute
+  ("rekening pengganti, hanya atas nama yang sama", section 4) — a bank account only after SendMe's
+  account inquiry reports a holder name matching the buyer's full name
   (``disbursements.services.destination_verify``); an e-wallet only once its registered name is
-  known to be the buyer's (next point).
+  known to be the buyer's (next point). Every text that tells people where the money goes (the
+  policy page, the refund page, the refund receipt and the refund emails) says exactly this, from
+  ``refund_routes_table`` (``templates/refunds/_routes.html``), and none promises "the same method".
 * **E-wallets: same name, checked by a person.** Faspay publishes no e-money account inquiry
   (``shared/faspay/REFERENCE.md``: ``/emoney/account-inquiry`` "not found for Faspay"), and a top-up
   to a phone number registered to someone else *succeeds*: the money would be gone. So: (1) the
@@ -304,18 +323,44 @@ REFUND_ROUTES: dict[str, str] = {
 ISSUER_FEES_REFUNDABLE = False
 
 
-# Why each method is refunded the way it is (Faspay's published documentation: the Debit API — VA,
-# convenience store, QRIS — has payment, inquiry and cancel of an *unpaid* bill, and no refund of a
-# paid one; a transfer into INTRASA's own account has no provider at all; shared/faspay/REFERENCE.md).
+# Where Faspay documents what it offers for each method (module docstring): the page under
+# https://docs.faspay.co.id/merchant-integration/api-reference-1/ and, in short, what it offers.
+FASPAY_DOCS = "https://docs.faspay.co.id/merchant-integration/api-reference-1/"
+_DEBIT_API = ("debit-transaction/cancel-transaction",
+              "Debit API: post, inquiry, notification, and cancel of an unpaid bill only; no refund of a paid bill")
+FASPAY_REFUND_DOCS: dict[str, tuple[str, str]] = {
+    PaymentFamily.BANK_TRANSFER: ("", "no provider: a transfer into INTRASA's own escrow account"),
+    PaymentFamily.VIRTUAL_ACCOUNT: _DEBIT_API,
+    PaymentFamily.RETAIL: _DEBIT_API,
+    PaymentFamily.QRIS: _DEBIT_API,
+    PaymentFamily.EWALLET: _DEBIT_API,
+    PaymentFamily.PAYLATER: _DEBIT_API,
+    PaymentFamily.CARD: ("credit-card-transaction/additional-api-integration/refund-transaction",
+                         "Refund Transaction (transactiontype 11) of a captured or sales card payment; void "
+                         "(transaction-void, transactiontype 10) the same day before the bank's cut-off"),
+    PaymentFamily.INSTALMENT: ("credit-card-transaction/additional-api-integration/refund-transaction",
+                               "card instalments are card payments: Refund Transaction through the acquiring bank"),
+}
+
+# Why each method is refunded the way it is, as people read it (the policy page, the refund page and
+# the refund receipt show these next to the method): the facts of ``FASPAY_REFUND_DOCS``.
 ROUTE_REASONS = {
-    PaymentFamily.BANK_TRANSFER: _("A bank transfer cannot be reversed by the receiving account."),
-    PaymentFamily.VIRTUAL_ACCOUNT: _("Faspay has no refund for a paid virtual account."),
-    PaymentFamily.RETAIL: _("Faspay has no refund for a payment at a convenience store."),
-    PaymentFamily.QRIS: _("Faspay has no refund for a paid QRIS bill."),
-    PaymentFamily.EWALLET: _("Faspay has no refund for a paid e-wallet bill."),
-    PaymentFamily.CARD: _("Card refunds go back through the issuer."),
-    PaymentFamily.INSTALMENT: _("Instalment refunds go back through the issuer."),
-    PaymentFamily.PAYLATER: _("Paylater refunds go back through the platform."),
+    PaymentFamily.BANK_TRANSFER: _("You transferred into INTRASA's own bank account: no payment provider is "
+                                   "involved, and a bank transfer cannot be pulled back by the account that "
+                                   "received it."),
+    PaymentFamily.VIRTUAL_ACCOUNT: _("Faspay's documentation for virtual accounts offers payment, status inquiry "
+                                     "and cancelling an unpaid bill, but no refund of a paid one."),
+    PaymentFamily.RETAIL: _("Faspay's documentation for convenience-store payments offers payment, status inquiry "
+                            "and cancelling an unpaid bill, but no refund of a paid one."),
+    PaymentFamily.QRIS: _("Faspay's documentation for QRIS offers payment, status inquiry and cancelling an unpaid "
+                          "bill, but no refund of a paid one."),
+    PaymentFamily.EWALLET: _("Faspay's documentation for e-wallet payments offers payment and status inquiry, but "
+                             "no refund of a paid bill."),
+    PaymentFamily.CARD: _("Faspay refunds a captured card payment through the acquiring bank (Refund "
+                          "Transaction)."),
+    PaymentFamily.INSTALMENT: _("Card instalments are refunded through the acquiring bank, following the "
+                                "issuer's procedure."),
+    PaymentFamily.PAYLATER: _("Faspay has no refund for paylater: the refund follows the platform's procedure."),
 }
 # The methods INTRASA collects with today (payments.channels); the others are encoded for later.
 METHODS_OFFERED = (PaymentFamily.BANK_TRANSFER, PaymentFamily.VIRTUAL_ACCOUNT, PaymentFamily.RETAIL,
@@ -323,8 +368,9 @@ METHODS_OFFERED = (PaymentFamily.BANK_TRANSFER, PaymentFamily.VIRTUAL_ACCOUNT, P
 
 
 def refund_routes_table() -> list[tuple[str, str, str, tuple[int, int]]]:
-    """(method, route, why, working-day window) for each method INTRASA offers: the policy page shows
-    exactly this, so it never promises "the same method" where that is not true."""
+    """(method, route, why, working-day window) for each method INTRASA offers: the policy page, the
+    refund page and the refund receipt show exactly this (``templates/refunds/_routes.html``), so
+    none promises "the same method" where that is not true."""
     return [(str(PaymentFamily(f).label), str(Route(REFUND_ROUTES[f]).label), str(ROUTE_REASONS[f]), transfer_window(f))
             for f in METHODS_OFFERED]
 
@@ -440,6 +486,12 @@ class StaffTask(models.TextChoices):
     RETURN_ARRIVAL = "arrival", _("The returned goods are not reported back: check with the courier and the seller")
     DECIDE_INSPECTION = "rejected", _("The seller rejected the returned goods: review the evidence and decide")
     BOOK_CHARGE = "charge", _("Find the charge in the bank statement or the provider's report and book it")
+    # The goods' way back to the buyer after an upheld rejection (``RESEND_*`` below).
+    RESEND_ADDRESS = "resendaddr", _("The buyer gave no address for the rejected goods in time: contact the buyer")
+    RESEND_SHIPMENT = "resendship", _("The seller did not send the rejected goods back to the buyer in time: "
+                                      "contact the seller")
+    RESEND_ARRIVAL = "resendlate", _("The goods sent back to the buyer are not reported delivered: check with the "
+                                     "courier and both parties")
 
 
 # The buyer has this long to add their documents before staff step in.
@@ -478,6 +530,39 @@ INSPECTION_WORKING_HOURS = 2 * 24
 RETURN_ADDRESS_WORKING_DAYS = 2
 RETURN_SHIP_WORKING_DAYS = 3
 RETURN_TRANSIT_WORKING_DAYS = 7
+
+
+# --- Returned goods after an upheld rejection: the way back to the buyer ----------------------------
+#
+# Decision (the seed is silent): when INTRASA staff uphold the seller's rejection of returned goods, the
+# money goes to the seller (section "Rejections" below) but the goods are still the buyer's. Leaving
+# them at the seller would leave the buyer with neither, so the return continues on the same
+# ``ReturnShipment`` (its ``RESEND_*`` states) with its own steps and deadlines on the working-day
+# calendar:
+#
+# 1. the buyer gives the address the goods go to, within ``RESEND_ADDRESS_WORKING_DAYS`` of the
+#    decision (INTRASA has no buyer address on file: the original one may no longer be right);
+# 2. the seller hands them to a courier and enters the courier and receipt number within
+#    ``RESEND_SHIP_WORKING_DAYS`` of that address (the goods are at hand and already inspected: a
+#    parcel to post, as quick as the seller's own return-address step);
+# 3. the courier's delivery scan (the tracking job) marks them back with the buyer, or the buyer
+#    does (also when they collected them in person); ``RETURN_TRANSIT_WORKING_DAYS`` after the
+#    seller sent them, INTRASA checks with the courier if nobody did.
+#
+# A late step becomes a dated task of a named Finance member (``StaffTask.RESEND_*``), like every
+# other return step; the clock never decides against anyone.
+#
+# **Who pays that shipping.** The buyer, by default: the buyer lost the inspection, and INTRASA's
+# staff found the goods that came back were not what the seller sent, so the cost of the second trip
+# follows the party whose claim failed, as return shipping does in a non-defect return. The seller
+# sends the parcel with the shipping paid by the recipient on delivery ("ongkir dibayar penerima"), so
+# no money passes through INTRASA and the seller advances nothing. Staff who uphold the rejection may
+# decide that the seller pays instead (e.g. the seller's own packing or delay is in question); the
+# decision is stored on the shipment (``resend_shipping_payer``) and shown to both parties.
+
+RESEND_ADDRESS_WORKING_DAYS = 3
+RESEND_SHIP_WORKING_DAYS = 2
+RESEND_SHIPPING_PAYER_DEFAULT = "buyer"
 
 
 # --- Short shipment ----------------------------------------------------------------------------------
@@ -534,8 +619,8 @@ CHARGE_SOURCES = ("statement", "provider")
 #    taken from the seller's part) — and the seller's payout is planned (a second seller payout when the
 #    split's was already planned). Return shipping INTRASA advanced for the seller's fault is taken back
 #    (it was owed only because the seller was at fault, and was never paid). Both parties are told, and
-#    the request reads "rejected: … released to the seller". What came back stays the buyer's: the
-#    seller keeps it available and Customer Service arranges its way back to the buyer.
+#    the request reads "rejected: … released to the seller". What came back stays the buyer's: it
+#    travels back to the buyer's address (section "Returned goods after an upheld rejection" above).
 #
 # ``escrow.checks`` holds the books to it: a buyer refund payable above zero needs an *open* request.
 

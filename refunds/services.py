@@ -650,7 +650,7 @@ def refund_alert_overdue_approvals() -> int:
     now = timezone.now()
     overdue = list(RefundRequest.objects.filter(
         Q(status=RefundRequest.Status.IN_REVIEW, approval_due_at__lt=now)
-        | Q(status__in=RefundRequest.OPEN_STATUSES, handler_due_at__lt=now) & ~Q(handler_task=""))
+        | Q(handler_due_at__lt=now) & ~Q(handler_task=""))  # a task may outlive the request (RESEND_*)
         .select_related("escrow_transaction", "handler").order_by("approval_due_at", "handler_due_at"))
     if overdue:
         lines = [f"{r.escrow_transaction.reference} · {format_rupiah(r.amount)} · {r.get_case_display()} · "
@@ -717,6 +717,9 @@ def refund_next_step(refund_request: RefundRequest, *, now: dt.datetime | None =
     if req.status == RefundRequest.Status.COMPLETED:
         return NextStep("", _("Refunded."), req.completed_at)
     if req.status == RefundRequest.Status.REJECTED:
+        shipment = _shipment_of(req) if req.goods_return else None
+        if shipment is not None and shipment.status in ReturnShipment.RESEND_OPEN_STATUSES:
+            return _resend_step(shipment, now)  # the money went to the seller; the goods still travel back
         return NextStep("", _("Rejected: %(reason)s") % {"reason": req.rejected_reason}, req.completed_at)
     if req.status == RefundRequest.Status.AWAITING_DOCUMENTS:
         shipment = _shipment_of(req) if req.goods_return else None
@@ -809,8 +812,11 @@ def refund_tasks_refresh_all(*, now: dt.datetime | None = None) -> int:
     """Beat job: re-read the next step of every open request (steps stall with time; payouts fail or
     wait in the disbursements app); returns how many tasks changed."""
     changed = 0
-    ids = list(RefundRequest.objects.filter(status__in=RefundRequest.OPEN_STATUSES)
-               .order_by("created_at").values_list("pk", flat=True)[:500])
+    # A rejected return whose goods are still on their way back to the buyer has steps too.
+    ids = list(RefundRequest.objects.filter(
+        Q(status__in=RefundRequest.OPEN_STATUSES)
+        | Q(status=RefundRequest.Status.REJECTED, return_shipment__status__in=ReturnShipment.RESEND_OPEN_STATUSES))
+        .order_by("created_at").values_list("pk", flat=True)[:500])
     for pk in ids:
         with transaction.atomic():
             req = _lock(pk)
@@ -912,14 +918,19 @@ def return_address_give(*, return_shipment, seller, address: str) -> ReturnShipm
         return shipment
 
 
-def return_ship_back(*, return_shipment, buyer, courier: str, receipt_number: str) -> ReturnShipment:
-    """The buyer handed the goods to a courier: the courier and receipt number are the return receipt
-    of the seed's documents; the seller expects the goods within ``RETURN_TRANSIT_WORKING_DAYS``."""
+def _checked_receipt(courier: str, receipt_number: str) -> tuple[str, str]:
     courier, receipt_number = (courier or "").strip(), (receipt_number or "").strip().upper()
     if courier not in Courier.values:
         raise RefundError(_("Choose the courier."), code="courier_required")
     if not receipt_number or not receipt_number.replace("-", "").isalnum() or len(receipt_number) > 60:
         raise RefundError(_("Enter the courier's receipt number (letters and digits)."), code="receipt_required")
+    return courier, receipt_number
+
+
+def return_ship_back(*, return_shipment, buyer, courier: str, receipt_number: str) -> ReturnShipment:
+    """The buyer handed the goods to a courier: the courier and receipt number are the return receipt
+    of the seed's documents; the seller expects the goods within ``RETURN_TRANSIT_WORKING_DAYS``."""
+    courier, receipt_number = _checked_receipt(courier, receipt_number)
     with transaction.atomic():
         req, shipment = _lock_shipment(return_shipment)
         if buyer.pk != req.buyer_id:
@@ -974,13 +985,23 @@ def _arrived(req: RefundRequest, shipment: ReturnShipment, seller, *, at: dt.dat
 def return_record_tracking(*, return_shipment, result) -> ReturnShipment:
     """What the tracking source says about the goods sent back (``transactions.tracking``): the
     courier's delivery scan marks them back at the seller and starts the 2×24 working-hour inspection
-    clock, never before the buyer shipped them. Called by the beat job after its network call."""
+    clock, never before the buyer shipped them; on the way back to the buyer after an upheld rejection
+    it marks them back with the buyer. A result about another parcel than the one now travelling (an
+    answer read before the leg changed) moves nothing. Called by the beat job after its network call."""
     with transaction.atomic():
         req, shipment = _lock_shipment(return_shipment)
         shipment.tracking_checked_at = timezone.now()
         shipment.save(update_fields=["tracking_checked_at"])
         delivered = result.delivered_at
+        if shipment.status == ReturnShipment.Status.RESENT:
+            # The way back to the buyer (``policy``: RESEND_*): only this parcel's scan counts.
+            if delivered is not None and (result.courier, result.receipt_number) == (
+                    shipment.resend_courier, shipment.resend_receipt_number):
+                _back_with_buyer(req, shipment, at=max(delivered, shipment.resent_at or delivered),
+                                 source="courier_scan", actor=None)
+            return shipment
         if (delivered is not None and shipment.status == ReturnShipment.Status.SHIPPED_BACK
+                and (result.courier, result.receipt_number) == (shipment.courier, shipment.receipt_number)
                 and req.status == RefundRequest.Status.AWAITING_DOCUMENTS):
             _arrived(req, shipment, None, at=max(delivered, shipment.shipped_back_at or delivered))
             refund_task_refresh(refund_request=req)
@@ -1063,22 +1084,35 @@ def return_inspection_decide(*, return_shipment, actor, accept: bool, reason: st
         return shipment
 
 
-def return_inspection_uphold(*, return_shipment, actor, reason: str) -> RefundRequest | None:
+def return_inspection_uphold(*, return_shipment, actor, reason: str,
+                             resend_paid_by: str = policy.RESEND_SHIPPING_PAYER_DEFAULT) -> RefundRequest | None:
     """Staff uphold the seller's rejection of the returned goods, with their reason: the refund request
     closes as rejected, and INTRASA takes back the return shipping it advanced (``refund_advance_return_shipping``:
     owed to the buyer only for the seller's fault, and never paid). Called by name only by
     ``escrow.services.escrow_return_rejection_uphold``, which releases the rest of the request's money to
     the seller in the same database transaction (``policy``: rejections). Returns the request, or
-    ``None`` when this very decision was already taken (a repeated or concurrent click)."""
+    ``None`` when this very decision was already taken (a repeated or concurrent click).
+
+    The goods stay the buyer's: the shipment moves on to their way back (``policy``: RESEND_*), with
+    ``resend_paid_by`` paying that shipping (the buyer unless staff decide the seller)."""
     from ledger.models import JournalEntry
     from ledger.services import entry_reverse
 
     reason = _decision_reason(actor, reason)
+    if resend_paid_by not in ReturnShipment.ShippingPayer.values:
+        raise RefundError(_("Choose who pays the shipping of the goods back to the buyer."), code="resend_payer")
     req, shipment = _lock_shipment(return_shipment)
-    if req.status == RefundRequest.Status.REJECTED and shipment.status == ReturnShipment.Status.REJECTED \
-            and shipment.decided_at is not None:
+    if req.status == RefundRequest.Status.REJECTED and shipment.decided_at is not None:
         return None
     _decide_inspection(req, shipment, actor, reason, accept=False)
+    # The goods stay the buyer's: their way back starts with the buyer's address (``policy``: RESEND_*).
+    shipment.uphold()
+    shipment.resend_shipping_payer = resend_paid_by
+    shipment.buyer_address_due_at = working_calendar().add_working_days(timezone.now(),
+                                                                        policy.RESEND_ADDRESS_WORKING_DAYS)
+    shipment.save()
+    _return_event(req, shipment, "return_resend_ordered", actor=actor, role="staff",
+                  data={"payer": resend_paid_by, "address_due": shipment.buyer_address_due_at.isoformat()})
     if req.uncovered_amount:
         advance = JournalEntry.objects.get(idempotency_key=f"refund:{req.pk}:return-shipping")
         entry_reverse(entry=advance, actor=actor,
@@ -1086,7 +1120,99 @@ def return_inspection_uphold(*, return_shipment, actor, reason: str) -> RefundRe
     _close_rejected(req, actor=actor, action="refund.reject_goods_rejected",
                     reason=_("The returned goods were rejected at inspection: %(reason)s The refund was released to "
                              "the seller.") % {"reason": reason})
+    _notify_resend(req, shipment, req.buyer, "return_resend_address", deadline=format_wib(shipment.buyer_address_due_at),
+                   days=policy.RESEND_SHIP_WORKING_DAYS)
     return req
+
+
+# --- the goods' way back to the buyer after an upheld rejection (policy: RESEND_*) ----------------
+
+def _notify_resend(req: RefundRequest, shipment: ReturnShipment, user, kind: str, **extra) -> None:
+    """One message of the way back; the shipping payer picks the wording (``…_seller_pays``), so that
+    the stored message can be said again in the reader's language from its key and parameters."""
+    if kind in ("return_resend_address", "return_resend_requested") \
+            and shipment.resend_shipping_payer == ReturnShipment.ShippingPayer.SELLER:
+        kind = f"{kind}_seller_pays"
+    notify(event_key=f"return:{shipment.pk}:{shipment.status}:{kind}:{user.pk}", kind=kind, recipient=user,
+           link=req.get_absolute_url(), context=_context(req, rma=shipment.rma_number, **extra))
+
+
+def _still_resending(shipment: ReturnShipment, status: str, message: str, code: str) -> None:
+    if shipment.status != status:
+        raise RefundError(message, code=code)
+
+
+def return_resend_address_give(*, return_shipment, buyer, address: str) -> ReturnShipment:
+    """The buyer says where the rejected goods go back to; the seller then has
+    ``RESEND_SHIP_WORKING_DAYS`` to send them (Finance may enter it for the buyer: the overdue task)."""
+    address = (address or "").strip()
+    if len(address) < 10:
+        raise RefundError(_("Enter the full address (street, city, postal code and a phone number)."),
+                          code="address_required")
+    with transaction.atomic():
+        req, shipment = _lock_shipment(return_shipment)
+        if buyer.pk != req.buyer_id and not _is_finance(buyer):
+            raise RefundError(_("Only the buyer gives the address the goods go back to."), code="forbidden")
+        _still_resending(shipment, ReturnShipment.Status.RESEND_ADDRESS,
+                         _("The address for the goods' way back was already given."), "address_given")
+        now = timezone.now()
+        shipment.give_buyer_address()
+        shipment.buyer_address, shipment.buyer_address_given_at = address[:1000], now
+        shipment.resend_by = working_calendar().add_working_days(now, policy.RESEND_SHIP_WORKING_DAYS)
+        shipment.save()
+        _return_event(req, shipment, "return_resend_address", actor=buyer, role=_role(req, buyer),
+                      data={"resend_by": shipment.resend_by.isoformat()})
+        refund_task_refresh(refund_request=req)
+        _notify_resend(req, shipment, req.escrow_transaction.seller, "return_resend_requested",
+                       address=shipment.buyer_address, deadline=format_wib(shipment.resend_by))
+        return shipment
+
+
+def return_resend(*, return_shipment, seller, courier: str, receipt_number: str) -> ReturnShipment:
+    """The seller handed the rejected goods to a courier for the buyer: the buyer sees the courier and
+    receipt number; the tracking job or the buyer marks them delivered."""
+    courier, receipt_number = _checked_receipt(courier, receipt_number)
+    with transaction.atomic():
+        req, shipment = _lock_shipment(return_shipment)
+        if seller.pk != req.escrow_transaction.seller_id and not _is_finance(seller):
+            raise RefundError(_("Only the seller sends the goods back to the buyer."), code="forbidden")
+        _still_resending(shipment, ReturnShipment.Status.RESEND_PENDING,
+                         _("The goods can be sent back once the buyer gave the address, and only once."), "not_pending")
+        now = timezone.now()
+        shipment.resend()
+        shipment.resend_courier, shipment.resend_receipt_number, shipment.resent_at = courier, receipt_number, now
+        shipment.resend_expected_by = working_calendar().add_working_days(now, policy.RETURN_TRANSIT_WORKING_DAYS)
+        shipment.tracking_checked_at = None  # the new parcel has not been asked about yet
+        shipment.save()
+        _return_event(req, shipment, "return_resent", actor=seller, role=_role(req, seller),
+                      data={"courier": courier, "receipt": receipt_number})
+        refund_task_refresh(refund_request=req)
+        _notify_resend(req, shipment, req.buyer, "return_resent", courier=shipment.get_resend_courier_display(),
+                       receipt=receipt_number)
+        return shipment
+
+
+def _back_with_buyer(req: RefundRequest, shipment: ReturnShipment, *, at: dt.datetime, source: str, actor) -> None:
+    shipment.back_with_buyer()
+    shipment.back_with_buyer_at, shipment.back_with_buyer_source = at, source
+    shipment.save()
+    _return_event(req, shipment, "return_back_with_buyer", actor=actor, role="buyer" if actor else "system",
+                  data={"source": source, "at": at.isoformat()})
+    refund_task_refresh(refund_request=req)
+    for party in (req.buyer, req.escrow_transaction.seller):
+        _notify_resend(req, shipment, party, "return_back_with_buyer", at=format_wib(at))
+
+
+def return_resend_mark_received(*, return_shipment, buyer) -> ReturnShipment:
+    """The buyer has the goods back (delivered, or collected in person before any courier)."""
+    with transaction.atomic():
+        req, shipment = _lock_shipment(return_shipment)
+        if buyer.pk != req.buyer_id:
+            raise RefundError(_("Only the buyer says the goods are back with them."), code="forbidden")
+        if shipment.status not in (ReturnShipment.Status.RESEND_PENDING, ReturnShipment.Status.RESENT):
+            raise RefundError(_("Nothing is on its way back to you for this return."), code="not_resent")
+        _back_with_buyer(req, shipment, at=timezone.now(), source="buyer", actor=buyer)
+        return shipment
 
 
 def refund_notify_released(*, refund_request: RefundRequest, seller_amount: int) -> None:
@@ -1096,7 +1222,7 @@ def refund_notify_released(*, refund_request: RefundRequest, seller_amount: int)
     _notify(req, req.buyer, "refund_released_buyer", reason=req.rejected_reason,
             whatsapp=policy.CUSTOMER_SERVICE_WHATSAPP)
     _notify(req, req.escrow_transaction.seller, "refund_released_seller", reason=req.rejected_reason,
-            seller_amount=format_rupiah(seller_amount))
+            seller_amount=format_rupiah(seller_amount), resend_days=policy.RESEND_SHIP_WORKING_DAYS)
 
 
 def _return_step(req: RefundRequest, shipment: ReturnShipment, now: dt.datetime) -> NextStep | None:
@@ -1133,6 +1259,27 @@ def _return_step(req: RefundRequest, shipment: ReturnShipment, now: dt.datetime)
     if shipment.status == statuses.REJECTED:
         return late(policy.StaffTask.DECIDE_INSPECTION, shipment.inspected_at or now)
     return None
+
+
+def _resend_step(shipment: ReturnShipment, now: dt.datetime) -> NextStep:
+    """The next step of the goods' way back to the buyer after an upheld rejection (``policy``:
+    RESEND_*); a step past its deadline is a dated task of a named Finance member."""
+    statuses = ReturnShipment.Status
+    calendar = working_calendar()
+    if shipment.status == statuses.RESEND_ADDRESS:
+        due, task = shipment.buyer_address_due_at or now, policy.StaffTask.RESEND_ADDRESS
+        step = NextStep("buyer", _("Enter below the address the goods you sent back go to."), due)
+    elif shipment.status == statuses.RESEND_PENDING:
+        due, task = shipment.resend_by or now, policy.StaffTask.RESEND_SHIPMENT
+        step = NextStep("seller", _("The seller sends the goods back to the buyer's address and enters the courier and "
+                                    "receipt number."), due)
+    else:
+        due, task = shipment.resend_expected_by or now, policy.StaffTask.RESEND_ARRIVAL
+        step = NextStep("buyer", _("The goods are on their way back to you: mark them received below when they "
+                                   "arrive."), due)
+    if now < due:
+        return step
+    return _staff_step(task, calendar.add_working_hours(due, policy.STAFF_TASK_WORKING_HOURS))
 
 
 # --- failed but charged: Finance book the charge the buyer proved (policy: failed but charged) ----

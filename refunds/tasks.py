@@ -31,9 +31,10 @@ RETURN_TRACKING_BATCH = 200
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
 def poll_return_tracking() -> int:
-    """Ask the tracking source about goods on their way back to the seller; a delivery scan starts
-    the seller's inspection clock (``services.return_record_tracking``). The call is made outside any
-    database transaction."""
+    """Ask the tracking source about goods on their way back to the seller — a delivery scan starts
+    the seller's inspection clock — or, after an upheld rejection, on their way back to the buyer — a
+    delivery scan marks them back with the buyer (``services.return_record_tracking``). The call is
+    made outside any database transaction."""
     import datetime as dt
     import logging
 
@@ -46,15 +47,18 @@ def poll_return_tracking() -> int:
 
     since = timezone.now() - dt.timedelta(minutes=RETURN_TRACKING_RECHECK_MINUTES)
     due = list(ReturnShipment.objects.filter(
-        Q(status=ReturnShipment.Status.SHIPPED_BACK) & (Q(tracking_checked_at__isnull=True)
-                                                        | Q(tracking_checked_at__lte=since))
-    ).order_by("tracking_checked_at").values_list("pk", "courier", "receipt_number")[:RETURN_TRACKING_BATCH])
+        Q(status__in=[ReturnShipment.Status.SHIPPED_BACK, ReturnShipment.Status.RESENT])
+        & (Q(tracking_checked_at__isnull=True) | Q(tracking_checked_at__lte=since))
+    ).order_by("tracking_checked_at").values_list("pk", "status", "courier", "receipt_number", "resend_courier",
+                                                  "resend_receipt_number")[:RETURN_TRACKING_BATCH])
     if not due:
         return 0
     client = default_client()
     done = 0
     try:
-        for pk, courier, receipt_number in due:
+        for pk, status, *parcels in due:
+            # The parcel travelling now: to the seller, or back to the buyer.
+            courier, receipt_number = parcels[2:] if status == ReturnShipment.Status.RESENT else parcels[:2]
             try:
                 result = client.track(courier=courier, receipt_number=receipt_number)
             except TrackingUnavailable as exc:

@@ -14,10 +14,12 @@ from transactions.selectors import transaction_get_for_party
 
 from . import policy, selectors, services
 from .forms import (
+    BuyerAddressForm,
     DestinationForm,
     DocumentForm,
     InspectionForm,
     RefundRequestForm,
+    ResendForm,
     ReturnAddressForm,
     ReturnShipForm,
 )
@@ -78,6 +80,8 @@ def detail(request, reference):
         "whatsapp_subject": policy.whatsapp_subject(txn.reference),
         "approval_hours": policy.APPROVAL_WORKING_HOURS,
         "address_form": ReturnAddressForm(), "ship_form": ReturnShipForm(), "inspection_form": InspectionForm(),
+        "buyer_address_form": BuyerAddressForm(), "resend_form": ResendForm(),
+        "resend_ship_days": policy.RESEND_SHIP_WORKING_DAYS,
     })
 
 
@@ -107,13 +111,14 @@ def _shipment_or_404(req):
 
 
 def _return_action(request, req, form_class, call, done: str):
-    """Run one step of a return (``refunds.services.return_*``) from its form; back to the refund page."""
-    form = form_class(request.POST)
-    if not form.is_valid():
+    """Run one step of a return (``refunds.services.return_*``) from its form (``None``: a button with
+    no fields); back to the refund page."""
+    form = form_class(request.POST) if form_class else None
+    if form is not None and not form.is_valid():
         _errors(request, form)
     else:
         try:
-            call(form.cleaned_data)
+            call(form.cleaned_data if form is not None else {})
         except services.RefundError as exc:
             messages.error(request, exc.message)
         else:
@@ -149,13 +154,9 @@ def return_arrived(request, pk):
     """The seller confirms the returned goods are back."""
     req = selectors.refund_request_get_for_seller(user=request.user, pk=pk)
     shipment = _shipment_or_404(req)
-    try:
-        services.return_mark_arrived(return_shipment=shipment, seller=request.user)
-    except services.RefundError as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, _("Marked as back. Record the inspection result within the time shown."))
-    return redirect("refunds:detail", reference=req.escrow_transaction.reference)
+    return _return_action(request, req, None, lambda data: services.return_mark_arrived(
+        return_shipment=shipment, seller=request.user),
+        _("Marked as back. Record the inspection result within the time shown."))
 
 
 @login_required
@@ -167,6 +168,38 @@ def record_inspection(request, pk):
     return _return_action(request, req, InspectionForm, lambda data: services.return_inspect(
         return_shipment=shipment, seller=request.user, accepted=data["result"] == "accepted", note=data["note"]),
         _("Inspection result recorded."))
+
+
+@login_required
+@require_POST
+def resend_address(request, pk):
+    """After an upheld rejection, the buyer gives the address the goods go back to."""
+    req = selectors.refund_request_get_for_buyer(user=request.user, pk=pk)
+    shipment = _shipment_or_404(req)
+    return _return_action(request, req, BuyerAddressForm, lambda data: services.return_resend_address_give(
+        return_shipment=shipment, buyer=request.user, address=data["address"]),
+        _("Address sent to the seller, who sends the goods back to you."))
+
+
+@login_required
+@require_POST
+def resend(request, pk):
+    """The seller enters the courier and receipt number of the goods sent back to the buyer."""
+    req = selectors.refund_request_get_for_seller(user=request.user, pk=pk)
+    shipment = _shipment_or_404(req)
+    return _return_action(request, req, ResendForm, lambda data: services.return_resend(
+        return_shipment=shipment, seller=request.user, courier=data["courier"], receipt_number=data["receipt_number"]),
+        _("Receipt recorded. The buyer has been told."))
+
+
+@login_required
+@require_POST
+def resend_received(request, pk):
+    """The buyer has the goods back."""
+    req = selectors.refund_request_get_for_buyer(user=request.user, pk=pk)
+    shipment = _shipment_or_404(req)
+    return _return_action(request, req, None, lambda data: services.return_resend_mark_received(
+        return_shipment=shipment, buyer=request.user), _("Marked as received. This return is finished."))
 
 
 @login_required

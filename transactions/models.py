@@ -367,6 +367,10 @@ ACTION_LABELS = {
     "return_arrived": _("Returned goods back at the seller: inspection period started"),
     "return_inspected": _("Seller recorded the inspection of the returned goods"),
     "return_decided": _("INTRASA decided the rejected inspection"),
+    "return_resend_ordered": _("Rejection upheld: the goods go back to the buyer"),
+    "return_resend_address": _("Buyer gave the address for the goods' way back"),
+    "return_resent": _("Seller sent the goods back to the buyer"),
+    "return_back_with_buyer": _("Goods back with the buyer"),
     "refund_charge_booked": _("INTRASA booked the charge the buyer reported"),
 }
 

@@ -3,6 +3,7 @@ from django import template
 from refunds import policy
 from refunds.access import may_see_refund_request
 from refunds.models import RefundRequest
+from refunds.selectors import return_shipment_of
 
 from ..forms import DisputeOpenForm
 from ..models import Dispute
@@ -22,8 +23,11 @@ def dispute_card(context, escrow_transaction):
     dispute = Dispute.objects.filter(escrow_transaction=escrow_transaction).first()
     user = context["request"].user
     refunds = []
-    for refund in RefundRequest.objects.filter(escrow_transaction=escrow_transaction).order_by("created_at"):
+    for refund in (RefundRequest.objects.filter(escrow_transaction=escrow_transaction)
+                   .select_related("return_shipment").order_by("created_at")):
         refund.escrow_transaction = escrow_transaction  # loaded already: the check needs no query
+        # The return's RMA number, which both parties quote to each other and to the courier.
+        refund.shipment = return_shipment_of(refund)
         if may_see_refund_request(user, refund):
             refunds.append(refund)
     return {"txn": escrow_transaction, "dispute": dispute, "refunds": refunds,

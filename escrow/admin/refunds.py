@@ -33,7 +33,8 @@ class EscrowRefundRequestAdmin(RefundRequestAdmin):
                     return refund_services.return_inspection_decide(
                         return_shipment=req.return_shipment, actor=request.user, accept=True, reason=data["reason"])
                 return services.escrow_return_rejection_uphold(return_shipment=req.return_shipment,
-                                                               actor=request.user, reason=data["reason"])
+                                                               actor=request.user, reason=data["reason"],
+                                                               resend_paid_by=data["resend_paid_by"])
 
             return self._run(request, queryset.select_related("return_shipment"), decide)
         return self._page(request, queryset, action="decide_inspection", form=form,
