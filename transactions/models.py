@@ -437,6 +437,8 @@ def _short_payment_reason(data: dict) -> str:
 
 SYSTEM_REASONS = {
     "reopen_for_payment": _short_payment_reason,
+    "confirm": lambda data: str(_("The inspection period ended without a word from the buyer: receipt is confirmed "
+                                  "automatically.")),
 }
 
 
