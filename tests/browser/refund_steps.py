@@ -9,7 +9,7 @@ from pypdf import PdfReader
 
 from refunds import tasks as refund_tasks
 from refunds.models import RefundRequest
-from tests.browser.conftest import PHONE
+from tests.browser.conftest import PHONE, assert_fits_the_screen
 from tests.browser.test_journeys import login_cookie
 
 REFUND_RECEIPT = "/dokumen/{reference}/kuitansi-pengembalian.pdf"
@@ -20,6 +20,23 @@ def signed_in(people, user, name, viewport=PHONE):
     person = people(name, "id", viewport=viewport)
     person.context.add_cookies(login_cookie(user, person))
     return person
+
+
+def buyer_opens_dispute(person, txn, reason, description, *, fields=None, evidence=None):
+    """On the transaction page the buyer reports a problem (the secondary action behind its button):
+    the reason, the chronology, any other ``fields`` (selector → text) and an ``evidence`` file."""
+    form = "[data-testid=dispute-open-form]"
+    person.page.goto(f"/transaksi/{txn.reference}/")
+    person.page.click("[data-testid=dispute-toggle] summary")
+    person.page.select_option(f"{form} select[name=reason]", reason)
+    person.page.fill(f"{form} textarea[name=description]", description)
+    for selector, value in (fields or {}).items():
+        person.page.fill(f"{form} {selector}", value)
+    if evidence is not None:
+        person.page.set_input_files(f"{form} input[type=file]", str(evidence))
+    assert_fits_the_screen(person)
+    person.shot(f"dispute-{reason}")
+    person.page.click(f"{form} button[type=submit]")
 
 
 def pdf_text(body: bytes) -> str:

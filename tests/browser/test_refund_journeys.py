@@ -16,6 +16,7 @@ from tests.browser.conftest import check_page
 from tests.browser.refund_steps import (
     REFUND_RECEIPT,
     buyer_adds_account_and_is_paid,
+    buyer_opens_dispute,
     buyer_sees_the_refund_arrived,
     pdf_text,
     rupiah,
@@ -132,14 +133,8 @@ def test_a_dispute_the_buyer_wins_in_full_ends_with_the_money_at_the_buyer(peopl
 
     # The buyer reports on a phone that nothing arrived, with the courier's tracking page as evidence.
     buyer_person = signed_in(people, buyer, "buyer")
-    buyer_person.page.goto(f"/transaksi/{txn.reference}/")
-    form = "[data-testid=dispute-open-form]"
-    buyer_person.page.click("[data-testid=dispute-toggle] summary")
-    buyer_person.page.select_option(f"{form} select[name=reason]", "not_received")
-    buyer_person.page.fill(f"{form} textarea[name=description]", "Resi JNE berhenti di gudang sejak 5 hari")
-    buyer_person.page.set_input_files(f"{form} input[type=file]", str(tracking))
-    buyer_person.shot("dispute-with-evidence")
-    buyer_person.page.click(f"{form} button[type=submit]")
+    buyer_opens_dispute(buyer_person, txn, "not_received", "Resi JNE berhenti di gudang sejak 5 hari",
+                        evidence=tracking)
     buyer_person.page.wait_for_selector("[data-testid=dispute-status]")
     dispute = Dispute.objects.get()
     assert dispute.evidence.count() == 1

@@ -9,8 +9,8 @@ from disputes import services as dispute_services
 from refunds import services as refund_services
 from refunds.models import RefundRequest, ReturnShipment
 from tests import scenarios
-from tests.browser.conftest import assert_fits_the_screen, check_page
-from tests.browser.refund_steps import buyer_adds_account_and_is_paid, rupiah, signed_in
+from tests.browser.conftest import check_page
+from tests.browser.refund_steps import buyer_adds_account_and_is_paid, buyer_opens_dispute, rupiah, signed_in
 from tests.disputes.conftest import _staff_in
 from transactions.models import Status
 
@@ -58,12 +58,7 @@ def test_a_non_defect_return_refunds_the_item_less_the_restocking_fee(people, se
     txn = scenarios.advance(scenarios.create(seller, buyer, accepts_returns=True, restocking_fee_basis_points=1_000),
                             buyer, Status.SHIPPED)
     buyer_person = signed_in(people, buyer, "buyer")
-    buyer_person.page.goto(f"/transaksi/{txn.reference}/")
-    form = "[data-testid=dispute-open-form]"
-    buyer_person.page.click("[data-testid=dispute-toggle] summary")
-    buyer_person.page.select_option(f"{form} select[name=reason]", "return_no_defect")
-    buyer_person.page.fill(f"{form} textarea[name=description]", "Ukuran tidak cocok, barang sesuai deskripsi")
-    buyer_person.page.click(f"{form} button[type=submit]")
+    buyer_opens_dispute(buyer_person, txn, "return_no_defect", "Ukuran tidak cocok, barang sesuai deskripsi")
     buyer_person.page.wait_for_selector("[data-testid=dispute-status]")
 
     seller_person = signed_in(people, seller, "seller")
@@ -106,16 +101,8 @@ def test_a_short_shipment_refunds_the_missing_part(people, sendme, seller, buyer
     finance = _staff_in("Finance", "fani@intrasa.co.id", "Fani Keuangan")
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
     buyer_person = signed_in(people, buyer, "buyer")
-    buyer_person.page.goto(f"/transaksi/{txn.reference}/")
-    form = "[data-testid=dispute-open-form]"
-    buyer_person.page.click("[data-testid=dispute-toggle] summary")
-    buyer_person.page.select_option(f"{form} select[name=reason]", "short_shipment")
-    buyer_person.page.fill(f"{form} textarea[name=description]", "Dus berisi meja tanpa 2 kursi")
-    buyer_person.page.fill(f"{form} textarea[name=missing_items]", "2 kursi jati")
-    buyer_person.page.fill(f"{form} input[name=missing_value]", "300.000")
-    assert_fits_the_screen(buyer_person)
-    buyer_person.shot("short-shipment-claim")
-    buyer_person.page.click(f"{form} button[type=submit]")
+    buyer_opens_dispute(buyer_person, txn, "short_shipment", "Dus berisi meja tanpa 2 kursi",
+                        fields={"textarea[name=missing_items]": "2 kursi jati", "input[name=missing_value]": "300.000"})
     buyer_person.page.wait_for_selector("[data-testid=short-shipment]")
 
     seller_person = signed_in(people, seller, "seller")
