@@ -519,7 +519,8 @@ def _bill_settle(txn, bill, owed: list[OwedBack]) -> None:
         another_paid = txn.bills.filter(status=Bill.Status.PAID).exclude(pk=bill.pk).exists()
         if txn.status == Status.PAID and not another_paid:  # the buyer may pay the full amount again
             transaction_services.transaction_reopen_for_payment(
-                escrow_transaction=txn, reason=f"{bill.bill_no}: paid {paid} of {bill.amount}")
+                escrow_transaction=txn, reason=f"{bill.bill_no}: paid {paid} of {bill.amount}",
+                data={"bill": bill.bill_no, "paid": paid, "billed": bill.amount})
             _refresh(txn)
         return
     if txn.status == Status.CREATED:  # a short payment had reopened it, or the notification was lost

@@ -34,7 +34,9 @@ class DestinationForm(forms.Form):
 
     def __init__(self, *args, buyer, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["destination"].queryset = buyer.payout_destinations.filter(is_archived=False)
+        from .selectors import refund_accounts_usable
+
+        self.fields["destination"].queryset = refund_accounts_usable(buyer=buyer)
 
 
 class ReturnAddressForm(forms.Form):

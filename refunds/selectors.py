@@ -23,6 +23,23 @@ def refund_transfers(*, refund_request) -> list:
     return [part for part in refund_request.payout.parts.all() if part.status == Disbursement.Status.SUCCEEDED]
 
 
+# An account whose holder name was found to be someone else's (by the bank's inquiry, or by Finance for
+# an e-wallet), or that cannot receive at all: no refund can go there (``policy``: substitute accounts).
+REFUSED_FOR_REFUNDS = ("name_mismatch", "invalid")
+
+
+def refund_accounts_usable(*, buyer):
+    """The buyer's accounts a refund may still be sent to: the refund page offers these and no others."""
+    return buyer.payout_destinations.filter(is_archived=False).exclude(verification__in=REFUSED_FOR_REFUNDS)
+
+
+def refund_accounts_refused(*, buyer) -> list:
+    """The buyer's accounts no refund can go to, with the name found on them: the refund page says why
+    they are not offered, so a buyer whose account was refused knows what to add instead."""
+    return list(buyer.payout_destinations.filter(is_archived=False, verification__in=REFUSED_FOR_REFUNDS)
+                .order_by("created_at"))
+
+
 def return_shipment_of(refund_request):
     """The request's return shipment (``None`` when the goods do not come back); a 404 for a step
     posted to a request without one."""

@@ -74,6 +74,7 @@ def detail(request, reference):
     return render(request, "refunds/detail.html", {
         "txn": txn, "requests": requests, "is_buyer": is_buyer, "is_seller": is_seller, "form": form,
         "destination_form": DestinationForm(buyer=request.user) if is_buyer else None,
+        "refused_accounts": selectors.refund_accounts_refused(buyer=request.user) if is_buyer else [],
         "bank_form": BankDestinationForm(prefix="bank") if is_buyer else None,
         "ewallet_form": EWalletDestinationForm(prefix="ewallet") if is_buyer else None,
         "whatsapp_link": policy.whatsapp_link(txn.reference), "whatsapp_number": policy.CUSTOMER_SERVICE_WHATSAPP,

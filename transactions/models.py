@@ -417,6 +417,34 @@ class TransactionEvent(models.Model):
     def label(self) -> str:
         return str(ACTION_LABELS.get(self.action, self.action))
 
+    @property
+    def shown_reason(self) -> str:
+        """The reason as the parties read it. A system event that recorded its figures is written from
+        them in the reader's language (``SYSTEM_REASONS``); the stored ``reason`` stays the plain
+        record staff and the audit read, and is shown as it is for every other event."""
+        write = SYSTEM_REASONS.get(self.action)
+        if write is not None and self.actor_role == self.Role.SYSTEM:
+            try:
+                return write(self.data)
+            except (KeyError, TypeError):  # an event recorded before its figures were
+                pass
+        return self.reason
+
+
+def _short_payment_reason(data: dict) -> str:
+    from intrasa.money import rupiah_on_one_line
+
+    return _("%(paid)s arrived for a bill of %(billed)s: too little to fund the transaction, so it is returned to "
+             "the buyer, who can pay the full amount again.") % {
+        "paid": rupiah_on_one_line(data["paid"]), "billed": rupiah_on_one_line(data["billed"])}
+
+
+SYSTEM_REASONS = {
+    "reopen_for_payment": _short_payment_reason,
+    "confirm": lambda data: str(_("The inspection period ended without a word from the buyer: receipt is confirmed "
+                                  "automatically.")),
+}
+
 
 class FeeTier(models.Model):
     """One band of the fee schedule; see ``transactions.fees`` for the defaults and the rules."""

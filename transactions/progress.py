@@ -76,8 +76,26 @@ def steps(txn: EscrowTransaction) -> list[Step]:
     return result
 
 
-def next_step(txn: EscrowTransaction, role: str | None) -> str:
-    """One sentence: what happens next, who must act and by when (WIB)."""
+def next_step(txn: EscrowTransaction, role: str | None, *, refund_pending: int = 0) -> str:
+    """One sentence: what happens next, who must act and by when (WIB). ``refund_pending``: money the
+    ledger owes back to the buyer that has not reached them (``ledger.selectors.money_statement``): a
+    short payment that could not fund the transaction, what the buyer paid above the bill, a partial
+    refund. The buyer is told it is on its way back, so that a buyer asked to pay again knows the first
+    payment is not lost."""
+    sentence = _next_step(txn, role)
+    if role != "buyer" or refund_pending <= 0 or txn.status == Status.REFUNDED:
+        return sentence
+    if txn.status == Status.CREATED and txn.is_accepted:
+        return _("Your earlier payment could not fund this transaction: %(back)s is being returned to you, and "
+                 "the refund page says where it goes. To go on, pay the full %(amount)s before %(when)s.") % {
+            "back": rupiah_on_one_line(refund_pending), "amount": rupiah_on_one_line(txn.amount_due),
+            "when": format_wib(txn.payment_due_at)}
+    # Owed back beside the transaction's own course (an excess or double payment, a partial refund).
+    return sentence + " " + _("INTRASA is returning %(back)s to you: the refund page says where it goes and "
+                              "when.") % {"back": rupiah_on_one_line(refund_pending)}
+
+
+def _next_step(txn: EscrowTransaction, role: str | None) -> str:
     status, seller = txn.status, role == "seller"
     if status == Status.CREATED and not txn.is_accepted:
         if seller:

@@ -418,13 +418,16 @@ def transaction_verify(
         return txn
 
 
-def transaction_reopen_for_payment(*, escrow_transaction, reason: str) -> EscrowTransaction:
-    """A short payment was confirmed: the transaction waits for a full payment again."""
+def transaction_reopen_for_payment(*, escrow_transaction, reason: str, data: dict | None = None) -> EscrowTransaction:
+    """A short payment was confirmed: the transaction waits for a full payment again. ``data`` (the
+    bill, ``paid`` and ``billed``) lets the timeline say it in the reader's language
+    (``TransactionEvent.shown_reason``)."""
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         if txn.status == Status.CREATED:
             return txn
-        _transition(txn, "reopen_for_payment", actor=None, role=Role.SYSTEM, check_permission=False, reason=reason)
+        _transition(txn, "reopen_for_payment", actor=None, role=Role.SYSTEM, check_permission=False, reason=reason,
+                    data=data)
         txn.paid_at = None
         txn.payment_due_at = timezone.now() + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
         txn.save(update_fields=["paid_at", "payment_due_at", "updated_at"])

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from intrasa.money import format_rupiah, rupiah_on_one_line
-from ledger.selectors import transaction_postings
+from ledger.selectors import money_statement, transaction_postings
 
 from . import progress, selectors, services
 from .fees import FeeScheduleError, fee_quote
@@ -132,7 +132,7 @@ def _render_detail(request, txn, *, ship_form=None, status=200):
         "role": role,
         "status_label": progress.status_label(txn),
         "steps": progress.steps(txn),
-        "next_step": progress.next_step(txn, role),
+        "next_step": progress.next_step(txn, role, refund_pending=money_statement(postings)["refund_pending"]),
         "live_token": selectors.live_token(txn),
         "timeline": progress.timeline(selectors.transaction_timeline(escrow_transaction=txn)),
         "actions": selectors.available_actions(escrow_transaction=txn, user=request.user),

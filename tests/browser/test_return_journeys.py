@@ -2,26 +2,19 @@
 fee, a seller-fault return with return shipping paid, a short shipment, and a failed-but-charged debit.
 Each ends with the money at the buyer — the SendMe sandbox received exactly that transfer — the buyer's
 page and refund receipt PDF showing the amount and date, and ``ledger_check`` green
-(``_buyer_adds_account_and_is_paid``). Phones (390×844) take the parties' steps; Finance works on a desktop."""
+(``refund_steps.buyer_adds_account_and_is_paid``). Phones (390×844) take the parties' steps; Finance works on a desktop."""
 import pytest
 
 from disputes import services as dispute_services
 from refunds import services as refund_services
 from refunds.models import RefundRequest, ReturnShipment
 from tests import scenarios
-from tests.browser.conftest import PHONE, assert_fits_the_screen, check_page
-from tests.browser.test_journeys import login_cookie
-from tests.browser.test_refund_journeys import _buyer_adds_account_and_is_paid, _rupiah
+from tests.browser.conftest import check_page
+from tests.browser.refund_steps import buyer_adds_account_and_is_paid, buyer_opens_dispute, rupiah, signed_in
 from tests.disputes.conftest import _staff_in
 from transactions.models import Status
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def _signed_in(people, user, name, viewport=PHONE):
-    person = people(name, "id", viewport=viewport)
-    person.context.add_cookies(login_cookie(user, person))
-    return person
 
 
 def _return_goes_back(seller_person, buyer_person, txn, request):
@@ -64,16 +57,11 @@ def test_a_non_defect_return_refunds_the_item_less_the_restocking_fee(people, se
     finance = _staff_in("Finance", "fani@intrasa.co.id", "Fani Keuangan")
     txn = scenarios.advance(scenarios.create(seller, buyer, accepts_returns=True, restocking_fee_basis_points=1_000),
                             buyer, Status.SHIPPED)
-    buyer_person = _signed_in(people, buyer, "buyer")
-    buyer_person.page.goto(f"/transaksi/{txn.reference}/")
-    form = "[data-testid=dispute-open-form]"
-    buyer_person.page.click("[data-testid=dispute-toggle] summary")
-    buyer_person.page.select_option(f"{form} select[name=reason]", "return_no_defect")
-    buyer_person.page.fill(f"{form} textarea[name=description]", "Ukuran tidak cocok, barang sesuai deskripsi")
-    buyer_person.page.click(f"{form} button[type=submit]")
+    buyer_person = signed_in(people, buyer, "buyer")
+    buyer_opens_dispute(buyer_person, txn, "return_no_defect", "Ukuran tidak cocok, barang sesuai deskripsi")
     buyer_person.page.wait_for_selector("[data-testid=dispute-status]")
 
-    seller_person = _signed_in(people, seller, "seller")
+    seller_person = signed_in(people, seller, "seller")
     seller_person.page.goto(f"/sengketa/{txn.reference}/")
     seller_person.page.click("[data-testid=accept-return]")
     seller_person.page.wait_for_selector("[data-testid=resolution]")
@@ -83,10 +71,10 @@ def test_a_non_defect_return_refunds_the_item_less_the_restocking_fee(people, se
     _return_goes_back(seller_person, buyer_person, txn, request)
     buyer_person.page.goto(f"/pengembalian-dana/{txn.reference}/")
     page = buyer_person.page.inner_text("[data-testid=refund-request]").replace("\xa0", " ")
-    assert _rupiah(fee) in page and _rupiah(txn.price - fee) in page
+    assert rupiah(fee) in page and rupiah(txn.price - fee) in page
 
     refund_services.refund_approve(refund_request=request, actor=finance, reason="Retur diterima penjual")
-    _buyer_adds_account_and_is_paid(buyer_person, sendme, txn, request, "7009992001")
+    buyer_adds_account_and_is_paid(buyer_person, sendme, txn, request, "7009992001")
 
 
 def test_a_seller_fault_return_pays_the_return_shipping_too(people, sendme, seller, buyer, dispute_officer):
@@ -100,11 +88,11 @@ def test_a_seller_fault_return_pays_the_return_shipping_too(people, sendme, sell
     request = RefundRequest.objects.get()
     held = txn.amount_received
     assert request.amount == held + 30_000
-    seller_person = _signed_in(people, seller, "seller")
-    buyer_person = _signed_in(people, buyer, "buyer", viewport=None)  # a desktop this time
+    seller_person = signed_in(people, seller, "seller")
+    buyer_person = signed_in(people, buyer, "buyer", viewport=None)  # a desktop this time
     _return_goes_back(seller_person, buyer_person, txn, request)
     refund_services.refund_approve(refund_request=request, actor=finance, reason="Inspeksi: salah kirim")
-    _buyer_adds_account_and_is_paid(buyer_person, sendme, txn, request, "7009992002")
+    buyer_adds_account_and_is_paid(buyer_person, sendme, txn, request, "7009992002")
     assert request.payout.amount == held + 30_000  # item, shipping, fee and the return shipping: paid
 
 
@@ -112,29 +100,21 @@ def test_a_short_shipment_refunds_the_missing_part(people, sendme, seller, buyer
     sendme("account_register", number="7009992003", holder_name="BUDI PEMBELI")
     finance = _staff_in("Finance", "fani@intrasa.co.id", "Fani Keuangan")
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
-    buyer_person = _signed_in(people, buyer, "buyer")
-    buyer_person.page.goto(f"/transaksi/{txn.reference}/")
-    form = "[data-testid=dispute-open-form]"
-    buyer_person.page.click("[data-testid=dispute-toggle] summary")
-    buyer_person.page.select_option(f"{form} select[name=reason]", "short_shipment")
-    buyer_person.page.fill(f"{form} textarea[name=description]", "Dus berisi meja tanpa 2 kursi")
-    buyer_person.page.fill(f"{form} textarea[name=missing_items]", "2 kursi jati")
-    buyer_person.page.fill(f"{form} input[name=missing_value]", "300.000")
-    assert_fits_the_screen(buyer_person)
-    buyer_person.shot("short-shipment-claim")
-    buyer_person.page.click(f"{form} button[type=submit]")
+    buyer_person = signed_in(people, buyer, "buyer")
+    buyer_opens_dispute(buyer_person, txn, "short_shipment", "Dus berisi meja tanpa 2 kursi",
+                        fields={"textarea[name=missing_items]": "2 kursi jati", "input[name=missing_value]": "300.000"})
     buyer_person.page.wait_for_selector("[data-testid=short-shipment]")
 
-    seller_person = _signed_in(people, seller, "seller")
+    seller_person = signed_in(people, seller, "seller")
     seller_person.page.goto(f"/sengketa/{txn.reference}/")
-    assert _rupiah(300_000) in seller_person.page.inner_text("[data-testid=short-shipment]").replace("\xa0", " ")
+    assert rupiah(300_000) in seller_person.page.inner_text("[data-testid=short-shipment]").replace("\xa0", " ")
     check_page(seller_person, "short-shipment-seller")
     seller_person.page.click("[data-testid=accept-short-shipment]")
     seller_person.page.wait_for_selector("[data-testid=resolution]")
     request = RefundRequest.objects.get()
     assert request.case == "short_shipment" and request.amount == 300_000 and not request.goods_return
     refund_services.refund_approve(refund_request=request, actor=finance, reason="Kurang kirim disetujui penjual")
-    _buyer_adds_account_and_is_paid(buyer_person, sendme, txn, request, "7009992003")
+    buyer_adds_account_and_is_paid(buyer_person, sendme, txn, request, "7009992003")
 
 
 def test_a_failed_but_charged_debit_is_booked_by_finance_and_refunded(people, sendme, seller, buyer, tmp_path):
@@ -144,7 +124,7 @@ def test_a_failed_but_charged_debit_is_booked_by_finance_and_refunded(people, se
     finance = _staff_in("Finance", "fani@intrasa.co.id", "Fani Keuangan")
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     # Finance import the statement: a 175.000 credit no bill claims sits in suspense.
-    staff = _signed_in(people, finance, "finance", viewport=None)
+    staff = signed_in(people, finance, "finance", viewport=None)
     statement = tmp_path / "mutasi.csv"
     statement.write_text("date,description,amount,reference\n2026-11-24,TRSF CR BUDI PEMBELI,175000,BCA-4242\n")
     staff.page.goto("/admin/payments/bankstatementline/import/")
@@ -153,7 +133,7 @@ def test_a_failed_but_charged_debit_is_booked_by_finance_and_refunded(people, se
     staff.page.wait_for_url("**/admin/payments/bankstatementline/")
 
     # The buyer reports the debit from the refund page and uploads the bank statement that shows it.
-    buyer_person = _signed_in(people, buyer, "buyer")
+    buyer_person = signed_in(people, buyer, "buyer")
     buyer_person.page.goto(f"/pengembalian-dana/{txn.reference}/")
     buyer_person.page.select_option("select[name=case]", "failed_payment")
     buyer_person.page.fill("input[name=amount]", "175.000")
@@ -185,4 +165,4 @@ def test_a_failed_but_charged_debit_is_booked_by_finance_and_refunded(people, se
     request.refresh_from_db()
     assert request.charge_booked_by == finance and request.amount == 175_000
     refund_services.refund_approve(refund_request=request, actor=finance, reason="Dana tercatat, dokumen lengkap")
-    _buyer_adds_account_and_is_paid(buyer_person, sendme, txn, request, "7009992004")
+    buyer_adds_account_and_is_paid(buyer_person, sendme, txn, request, "7009992004")

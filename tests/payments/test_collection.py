@@ -150,7 +150,30 @@ def test_short_payment_is_never_released(faspay, accepted, buyer):
     assert again.status == Bill.Status.PENDING and again.amount == accepted.amount_due
 
 
-def test_excess_payment_is_verified_and_the_rest_owed_back(faspay, accepted, buyer):
+def _page_text(client, user, txn) -> str:
+    import re
+
+    client.force_login(user)
+    html = client.get(txn.get_absolute_url()).content.decode()
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("\xa0", " ")
+
+
+def test_after_a_short_payment_the_buyer_reads_it_comes_back_and_what_to_pay(faspay, in_english, accepted, buyer,
+                                                                             seller):
+    bill = start(accepted, buyer, "702")
+    faspay("bill_pay_wrong_amount", trx_id=bill.provider_trx_id, amount=1_000_000)
+    refresh(accepted)
+    page = _page_text(in_english, buyer, accepted)
+    assert ("Your earlier payment could not fund this transaction: Rp 1.000.000 is being returned to you, and the "
+            "refund page says where it goes. To go on, pay the full Rp 1.290.000 before") in page
+    # The timeline says it in the reader's words, not with the bill's internal codes.
+    assert "Rp 1.000.000 arrived for a bill of Rp 1.290.000: too little to fund the transaction" in page
+    assert "paid 1000000 of" not in page
+    seller_page = _page_text(in_english, seller, accepted)  # the seller's next step is unchanged
+    assert "Waiting for the buyer to pay before" in seller_page and "being returned to you" not in seller_page
+
+
+def test_excess_payment_is_verified_and_the_rest_owed_back(faspay, in_english, accepted, buyer):
     bill = start(accepted, buyer, "800")
     faspay("bill_pay_wrong_amount", trx_id=bill.provider_trx_id, amount=bill.amount + 5_000)
     refresh(bill, accepted)
@@ -158,6 +181,9 @@ def test_excess_payment_is_verified_and_the_rest_owed_back(faspay, accepted, buy
     balances = transaction_balances(escrow_transaction=accepted)
     assert balances[AccountCategory.ESCROW_HOLD] == accepted.amount_due
     assert balances[AccountCategory.BUYER_REFUND_PAYABLE] == 5_000
+    page = _page_text(in_english, buyer, accepted)
+    assert "Your payment is held by INTRASA." in page
+    assert "INTRASA is returning Rp 5.000 to you: the refund page says where it goes and when." in page
 
 
 def test_double_payment_after_switching_is_owed_back(faspay, accepted, buyer):

@@ -13,6 +13,7 @@ from notifications.models import Notification
 from refunds import policy, services
 from refunds.models import RefundRequest
 from refunds.policy import StaffTask
+from tests.factories import BankDestinationFactory
 
 
 @pytest.fixture(autouse=True)
@@ -91,8 +92,8 @@ def test_an_ewallet_in_the_buyers_name_is_held_for_a_named_staff_check_then_paid
 
 
 @pytest.mark.django_db
-def test_staff_refuse_an_ewallet_and_the_buyer_is_asked_for_another_account(disputed, dispute_officer, finance,
-                                                                           buyer):
+def test_staff_refuse_an_ewallet_and_the_buyer_is_asked_for_another_account(client, disputed, dispute_officer,
+                                                                           finance, buyer):
     request = _approved_refund(disputed, dispute_officer, finance)
     wallet = _wallet(buyer, buyer.full_name)
     services.refund_choose_destination(refund_request=request, buyer=buyer, destination=wallet)
@@ -108,6 +109,16 @@ def test_staff_refuse_an_ewallet_and_the_buyer_is_asked_for_another_account(disp
     with pytest.raises(services.RefundError) as refused:
         services.refund_choose_destination(refund_request=request, buyer=buyer, destination=wallet)
     assert refused.value.code == "name_mismatch" and "SITI AMINAH" in refused.value.message
+    # The refund page says so too, no longer offers the refused accounts (a bank account found in another
+    # name likewise), and opens the form to add one in the buyer's own name.
+    BankDestinationFactory(owner=buyer, account_number="7001239999", account_holder_name=buyer.full_name,
+                           verified_name="ANDI LAIN", verification=PayoutDestination.Verification.NAME_MISMATCH)
+    client.force_login(buyer)
+    response = client.get(reverse("refunds:detail", kwargs={"reference": request.escrow_transaction.reference}))
+    refused_list = response.content.decode().split('data-testid="refused-accounts"')[1].split("</div>")[0]
+    assert "registered to “SITI AMINAH”, not to you" in refused_list and "registered to “ANDI LAIN”" in refused_list
+    assert not response.context["destination_form"].fields["destination"].queryset.exists()
+    assert 'data-testid="add-refund-account" open' in response.content.decode()
 
 
 @pytest.mark.django_db

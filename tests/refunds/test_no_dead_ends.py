@@ -205,6 +205,7 @@ def test_buyer_adds_an_account_on_the_refund_page_and_the_receipt_shows_what_arr
     client.force_login(buyer)
     page = client.get(reverse("refunds:detail", kwargs={"reference": txn.reference})).content.decode()
     assert 'data-testid="add-refund-account"' in page and "Add bank account and use it" in page
+    assert 'data-testid="transfer-window"' in page  # when it is expected, until it arrives
     # A bad account number is refused with a message and changes nothing.
     response = client.post(reverse("refunds:add_account", kwargs={"pk": request.pk}),
                            {"kind": "bank", "bank-bank_code": "014", "bank-account_number": "12",
@@ -225,6 +226,7 @@ def test_buyer_adds_an_account_on_the_refund_page_and_the_receipt_shows_what_arr
     assert request.status == RefundRequest.Status.COMPLETED and txn.status_label == "Refunded to buyer"
     page = client.get(reverse("refunds:detail", kwargs={"reference": txn.reference})).content.decode()
     assert 'data-testid="refund-transfers"' in page and "******0077" in page
+    assert 'data-testid="transfer-window"' not in page  # it arrived: the day it did is shown, not an estimate
     receipt = _pdf_text(client.get(f"/dokumen/{txn.reference}/kuitansi-pengembalian.pdf"))
     assert "Dana dikembalikan ke pembeli" in receipt and "sedang diproses" not in receipt
     assert part.partner_reference_no in receipt and "******0077" in receipt

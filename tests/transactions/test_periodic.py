@@ -3,7 +3,7 @@ import datetime as dt
 
 import pytest
 from django.core.management import call_command
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from escrow import tasks as escrow_tasks
 from notifications.models import Notification
@@ -61,7 +61,12 @@ def test_reminder_then_auto_confirm_after_the_inspection_period(seller, buyer):
     assert escrow_tasks.auto_confirm_due_transactions() == 0
     txn.refresh_from_db()
     assert txn.status == Status.CONFIRMED and txn.auto_confirmed
-    assert txn.events.get(action="confirm").actor_role == "system"
+    event = txn.events.get(action="confirm")
+    assert event.actor_role == "system"
+    # Both parties read why in their language, not the record's English words.
+    with translation.override("id"):
+        assert event.shown_reason == ("Masa pemeriksaan berakhir tanpa kabar dari pembeli: penerimaan dikonfirmasi "
+                                      "otomatis.")
     call_command("ledger_check")
 
 
