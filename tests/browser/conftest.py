@@ -70,6 +70,7 @@ class Person:
         self.page = self.context.new_page()
         self.page.set_default_timeout(20_000)
         self.base_url = base_url
+        self.language = language
         self.shots_dir = shots_dir
         self.name = name
 

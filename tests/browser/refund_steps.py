@@ -63,7 +63,7 @@ def sandbox_transfers_to(sendme, account: str) -> list[int]:
     return [t["amount"] for t in sendme.state()["transfers"] if t["account"] == account]
 
 
-def day_of(request) -> str:
+def day_of(request, language: str = "id") -> str:
     """The WIB date the refund's transfer arrived, as the buyer's page and the receipt write it."""
     from django.utils import formats, translation
 
@@ -71,7 +71,7 @@ def day_of(request) -> str:
     from intrasa.wib import to_wib
 
     arrived = Disbursement.objects.filter(payout=request.payout, status=Disbursement.Status.SUCCEEDED).get().completed_at
-    with translation.override("id"):
+    with translation.override(language):
         return formats.date_format(to_wib(arrived), "j F Y")
 
 
@@ -98,10 +98,32 @@ def buyer_sees_the_refund_arrived(person, sendme, txn, request, account):
     assert request.status == RefundRequest.Status.COMPLETED
     assert sandbox_transfers_to(sendme, account) == [request.amount]  # exactly the refund, once
     text = text_of(person, "[data-testid=refund-transfers]")  # Rp keeps its digits (no-break space)
-    day = day_of(request)
+    day = day_of(request, person.language)
     assert rupiah(request.amount) in text and account[-4:] in text and day in text
     receipt = person.page.request.get(REFUND_RECEIPT.format(reference=txn.reference))
     pdf = pdf_text(receipt.body())
     assert receipt.status == 200 and rupiah(request.amount) in pdf and account[-4:] in pdf and day in pdf
     call_command("ledger_check")
     return pdf
+
+
+def finance_member():
+    """Finance's Fani: the named person who holds the refunds' staff tasks (refunds.services)."""
+    from tests.disputes.conftest import _staff_in
+
+    return _staff_in("Finance", "fani@intrasa.co.id", "Fani Keuangan")
+
+
+def finance_approves_in_the_admin(staff, request, reason):
+    """Finance see the amount and account the approval would send, and confirm it with a reason."""
+    staff.page.goto("/admin/refunds/refundrequest/")
+    staff.page.check(f"input[name=_selected_action][value='{request.pk}']")
+    staff.page.select_option("select[name=action]", "approve")
+    staff.page.click("button[name=index]")
+    assert text_of(staff, "[data-testid=transfer-amount]") == rupiah(request.amount)
+    staff.page.fill("textarea[name=reason]", reason)
+    staff.shot("approve")
+    staff.page.click("input[type=submit]")
+    staff.page.wait_for_url("**/admin/refunds/refundrequest/")
+    request.refresh_from_db()
+    assert request.status == RefundRequest.Status.PAYING

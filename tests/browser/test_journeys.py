@@ -293,3 +293,16 @@ def test_dispute_with_a_photo_answered_by_the_seller_and_split_by_staff(people, 
     assert dispute.status == Dispute.Status.RESOLVED and dispute.outcome == "split" and dispute.resolved_by == officer
     assert txn.status in (Status.CONFIRMED, Status.DISBURSED)
     call_command("ledger_check")
+
+    # The buyer's part ends at the buyer (issue 15): Finance approve it, the buyer adds an account in
+    # their own name on the refund page, SendMe pays exactly Rp 500.000, the page and receipt say so.
+    from refunds.models import RefundRequest
+    from tests.browser.refund_steps import buyer_adds_account_and_is_paid, finance_approves_in_the_admin, finance_member
+
+    request = RefundRequest.objects.get(escrow_transaction=txn)
+    assert request.amount == 500_000
+    finance = people("finance", language)
+    finance.context.add_cookies(login_cookie(finance_member(), finance))
+    finance_approves_in_the_admin(finance, request, "Bagian pembeli sesuai putusan sengketa")
+    sendme("account_register", number="7009991005", holder_name="BUDI PEMBELI")
+    buyer_adds_account_and_is_paid(person, sendme, txn, request, "7009991005")

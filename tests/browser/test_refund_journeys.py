@@ -18,6 +18,8 @@ from tests.browser.refund_steps import (
     buyer_adds_account_and_is_paid,
     buyer_opens_dispute,
     buyer_sees_the_refund_arrived,
+    finance_approves_in_the_admin,
+    finance_member,
     pdf_text,
     rupiah,
     sandbox_transfers_to,
@@ -35,29 +37,9 @@ IN_PROGRESS = "Pengembalian dana ke pembeli sedang diproses"  # the transaction 
 REFUNDED = "Dana dikembalikan ke pembeli"  # only after
 
 
-def _finance():
-    """Finance's Fani: the named person who holds the refunds' staff tasks (refunds.services)."""
-    return _staff_in("Finance", "fani@intrasa.co.id", "Fani Keuangan")
-
-
 def _refund_page(person, txn):
     person.page.goto(f"/pengembalian-dana/{txn.reference}/")
     person.page.wait_for_selector("[data-testid=refund-request]")
-
-
-def _approve_in_the_admin(staff, request, reason):
-    """Finance see the amount and account the approval would send, and confirm it with a reason."""
-    staff.page.goto("/admin/refunds/refundrequest/")
-    staff.page.check(f"input[name=_selected_action][value='{request.pk}']")
-    staff.page.select_option("select[name=action]", "approve")
-    staff.page.click("button[name=index]")
-    assert text_of(staff, "[data-testid=transfer-amount]") == rupiah(request.amount)
-    staff.page.fill("textarea[name=reason]", reason)
-    staff.shot("approve")
-    staff.page.click("input[type=submit]")
-    staff.page.wait_for_url("**/admin/refunds/refundrequest/")
-    request.refresh_from_db()
-    assert request.status == RefundRequest.Status.PAYING
 
 
 def _pays_at_the_sandbox(person, txn, *, channel="702", amount=None):
@@ -81,7 +63,7 @@ def _pays_at_the_sandbox(person, txn, *, channel="702", amount=None):
 
 def test_seller_cancels_after_payment_and_the_buyer_gets_the_money(people, sendme, seller, buyer):
     sendme("account_register", number="7009991001", holder_name="BUDI PEMBELI")
-    finance = _finance()
+    finance = finance_member()
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
     request = RefundRequest.objects.get()
@@ -97,7 +79,7 @@ def test_a_double_bank_transfer_is_matched_by_finance_and_refunded(people, sendm
     from payments import services as payment_services
 
     sendme("account_register", number="7009991002", holder_name="BUDI PEMBELI")
-    finance = _finance()
+    finance = finance_member()
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
     bill = payment_services.payment_start(escrow_transaction=txn, buyer=buyer, channel_code="transfer")
     staff = signed_in(people, finance, "finance", viewport=None)
@@ -124,7 +106,7 @@ def test_a_dispute_the_buyer_wins_in_full_ends_with_the_money_at_the_buyer(peopl
     from PIL import Image
 
     sendme("account_register", number="7009991003", holder_name="BUDI PEMBELI")
-    finance = _finance()
+    finance = finance_member()
     officer = _staff_in("Dispute officer", "dimas@intrasa.co.id", "Dimas Petugas")
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
     held = txn.amount_received
@@ -160,7 +142,7 @@ def test_a_dispute_the_buyer_wins_in_full_ends_with_the_money_at_the_buyer(peopl
     step = buyer_person.page.locator("[data-testid=next-step]")
     assert step.count() == 1 and step.get_attribute("data-holder") == "intrasa" and "Fani" in step.inner_text()
 
-    _approve_in_the_admin(signed_in(people, finance, "finance", viewport=None), request,
+    finance_approves_in_the_admin(signed_in(people, finance, "finance", viewport=None), request,
                           "Sengketa diputus untuk pembeli, dokumen lengkap")
     _refund_page(buyer_person, txn)
     step = buyer_person.page.locator("[data-testid=next-step]")
@@ -176,7 +158,7 @@ def test_a_dispute_the_buyer_wins_in_full_ends_with_the_money_at_the_buyer(peopl
 def test_a_short_payment_is_refunded_while_the_transaction_waits_for_the_full_amount(people, faspay, sendme, seller,
                                                                                      buyer):
     sendme("account_register", number="7009991004", holder_name="BUDI PEMBELI")
-    finance = _finance()
+    finance = finance_member()
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
     buyer_person = signed_in(people, buyer, "buyer")
     short = txn.amount_due - 290_000
@@ -211,7 +193,7 @@ def test_a_short_payment_is_refunded_while_the_transaction_waits_for_the_full_am
 
 def test_an_excess_payment_is_refunded_and_the_escrow_holds_exactly_the_bill(people, faspay, sendme, seller, buyer):
     sendme("account_register", number="7009991005", holder_name="BUDI PEMBELI")
-    finance = _finance()
+    finance = finance_member()
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
     buyer_person = signed_in(people, buyer, "buyer")
     bill = _pays_at_the_sandbox(buyer_person, txn, amount=txn.amount_due + 75_000)
@@ -239,7 +221,7 @@ WALLET = "081277770001"  # as the buyer types it, and as the sandbox receives it
 def _ewallet_refund_held(people, seller, buyer):
     """The seller cancelled after payment and Finance approved; the buyer chooses an e-wallet on the refund
     page. No provider tells the name an e-wallet is registered to, so the refund waits for Finance."""
-    finance = _finance()
+    finance = finance_member()
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
     request = RefundRequest.objects.get()
