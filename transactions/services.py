@@ -34,7 +34,7 @@ from intrasa.wib import format_wib, now_wib
 from ledger.models import AccountCategory, EntryKind
 from ledger.selectors import transaction_balances, transaction_fee_booked, transactions_seller_payable
 from ledger.services import credit, debit, entry_post
-from notifications.services import notify
+from notifications.services import notify, notify_many
 from workdays.calendar import working_calendar
 
 from . import delivery, tracking
@@ -61,6 +61,15 @@ class TransactionActionError(ServiceError):
 
 def _lock(escrow_transaction: EscrowTransaction | int) -> EscrowTransaction:
     return locks.lock_transaction(escrow_transaction)
+
+
+def _step_atomic(escrow_transaction):
+    """The atomic block of a step that flows call with the transaction they locked (``escrow``'s
+    release): no savepoint of its own when it is handed that very object, since the flow's block
+    then fails with it and rolls it all back (no flow catches a step's refusal to go on); called
+    on its own, it is a service with its own block as always."""
+    handed = isinstance(escrow_transaction, EscrowTransaction) and locks.is_locked_instance(escrow_transaction)
+    return transaction.atomic(savepoint=not handed)
 
 
 def transaction_record_event(escrow_transaction, *, action: str, actor, role: str, reason: str = "",
@@ -105,6 +114,14 @@ def _notify_party(txn, user, kind: str, suffix: str = "", **extra) -> None:
         return
     notify(event_key=f"txn:{txn.reference}:{kind}{suffix}:{user.pk}", kind=kind, recipient=user,
            context=_context(txn, **extra), link=txn.get_absolute_url())
+
+
+def _notify_parties(txn, notices: list[tuple]) -> None:
+    """``_notify_party`` for both parties of one transition, ``(user, kind, extra)`` each: one
+    INSERT for all of them."""
+    notify_many([{"event_key": f"txn:{txn.reference}:{kind}:{user.pk}", "kind": kind, "recipient": user,
+                  "context": _context(txn, **extra), "link": txn.get_absolute_url()}
+                 for user, kind, extra in notices if user is not None])
 
 
 def _fresh(user):
@@ -358,8 +375,7 @@ def transaction_expire(*, escrow_transaction) -> EscrowTransaction:
         _transition(txn, "expire", actor=None, role=Role.SYSTEM, check_permission=False)
         txn.closed_at = timezone.now()
         txn.save(update_fields=["closed_at", "updated_at"])
-        for party in (txn.seller, txn.buyer):
-            _notify_party(txn, party, "expired")
+        _notify_parties(txn, [(txn.seller, "expired", {}), (txn.buyer, "expired", {})])
         return txn
 
 
@@ -413,8 +429,8 @@ def transaction_verify(
                    credit(AccountCategory.ESCROW_HOLD, amount_received)],
         )
         deadline = format_wib(txn.shipping_deadline)
-        _notify_party(txn, txn.seller, "payment_verified_seller", deadline=deadline)
-        _notify_party(txn, txn.buyer, "payment_verified_buyer")
+        _notify_parties(txn, [(txn.seller, "payment_verified_seller", {"deadline": deadline}),
+                              (txn.buyer, "payment_verified_buyer", {})])
         return txn
 
 
@@ -493,13 +509,13 @@ def _release_to_seller(txn, *, actor) -> None:
 
 def _after_confirmation(txn) -> None:
     """After the confirm transition, which saved ``confirmed_at`` with the row (set before it)."""
-    _notify_party(txn, txn.seller, "confirmed_seller", amount=format_rupiah(txn.seller_receives))
-    _notify_party(txn, txn.buyer, "confirmed_buyer")
+    _notify_parties(txn, [(txn.seller, "confirmed_seller", {"amount": format_rupiah(txn.seller_receives)}),
+                          (txn.buyer, "confirmed_buyer", {})])
 
 
 def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
     """The buyer confirms receipt (FAQ step 5): the money is released to the seller."""
-    with transaction.atomic():
+    with _step_atomic(escrow_transaction):
         txn = _lock(escrow_transaction)
         txn.confirmed_at = timezone.now()
         _transition(txn, "confirm", actor=buyer, role=Role.BUYER)
@@ -510,7 +526,7 @@ def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
 
 def transaction_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
     """Beat job: the inspection period ended without a confirmation or a dispute."""
-    with transaction.atomic():
+    with _step_atomic(escrow_transaction):
         txn = _lock(escrow_transaction)
         if txn.status != Status.SHIPPED or txn.inspection_ends_at is None or txn.inspection_ends_at > timezone.now():
             return None  # the buyer acted first, or a dispute froze the clock
