@@ -54,8 +54,9 @@ def _claim_returning(notification_id: int, now) -> Notification | None:
     User = Notification.recipient.field.related_model  # noqa: N806 - a model class
 
     quote = connection.ops.quote_name
-    own = [field.column for field in Notification._meta.concrete_fields]
-    person = [field.column for field in User._meta.concrete_fields]
+    own_fields, person_fields = Notification._meta.concrete_fields, User._meta.concrete_fields
+    own = [str(field.column) for field in own_fields]
+    person = [str(field.column) for field in person_fields]
     sql = (f"WITH claimed AS (UPDATE {quote(Notification._meta.db_table)} SET email_claimed_at = %s "
            f"WHERE id = %s AND email_sent_at IS NULL AND email <> '' "
            f"AND (email_claimed_at IS NULL OR email_claimed_at < %s) RETURNING *) "
@@ -68,13 +69,14 @@ def _claim_returning(notification_id: int, now) -> Notification | None:
     if row is None:
         return None
     values = []
-    for field, value in zip([*Notification._meta.concrete_fields, *User._meta.concrete_fields], row):
+    for field, value in zip([*own_fields, *person_fields], row, strict=True):
         column = field.get_col(field.model._meta.db_table)
         for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]:
             value = converter(value, column, connection)
         values.append(value)
-    notification = Notification.from_db(connection.alias, own, values[:len(own)])
-    recipient = User.from_db(connection.alias, person, values[len(own):]) if notification.recipient_id else None
+    notification = Notification.from_db(connection.alias, [field.attname for field in own_fields], values[:len(own)])
+    recipient = (User.from_db(connection.alias, [field.attname for field in person_fields], values[len(own):])
+                 if notification.recipient_id else None)
     Notification.recipient.field.set_cached_value(notification, recipient)
     return notification
 
