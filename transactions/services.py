@@ -84,9 +84,11 @@ def transaction_record_event(escrow_transaction, *, action: str, actor, role: st
 
 
 def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None, check_permission=True,
-                action: str | None = None):
+                action: str | None = None, setting: dict | None = None):
     """Run transition ``name`` on the locked ``txn``, save it and record the timeline event
-    (under ``action`` when the same transition means something more specific, e.g. a split)."""
+    (under ``action`` when the same transition means something more specific, e.g. a split).
+    ``setting``: fields the step sets with the transition (its timestamps), set once the transition
+    is allowed and saved with it in the same UPDATE."""
     method = getattr(txn, name)
     if not can_proceed(method):
         raise TransactionActionError(
@@ -99,6 +101,8 @@ def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None
                                      code="forbidden")
     from_status = txn.status
     method()
+    for field, value in (setting or {}).items():
+        setattr(txn, field, value)
     txn.save()
     return transaction_record_event(txn, action=action or name, actor=actor, role=role, reason=reason,
                   from_status=from_status, to_status=txn.status, data=data)
@@ -341,9 +345,7 @@ def transaction_decline(*, escrow_transaction, user, reason: str) -> EscrowTrans
         if refusal is not None:
             raise TransactionActionError(refusal[1], code=refusal[0])
         _transition(txn, "cancel", actor=user, role=Role.BUYER, reason=reason, check_permission=False,
-                    data={"declined": True})
-        txn.closed_at = timezone.now()
-        txn.save(update_fields=["closed_at", "updated_at"])
+                    data={"declined": True}, setting={"closed_at": timezone.now()})
         _notify_party(txn, txn.seller, "declined", reason=reason, buyer=user.full_name, buyer_email=user.email)
         return txn
 
@@ -357,9 +359,8 @@ def transaction_cancel(*, escrow_transaction, actor, reason: str) -> EscrowTrans
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         role = txn.role_of(actor)
-        event = _transition(txn, "cancel", actor=actor, role=role or Role.STAFF, reason=reason)
-        txn.closed_at = timezone.now()
-        txn.save(update_fields=["closed_at", "updated_at"])
+        event = _transition(txn, "cancel", actor=actor, role=role or Role.STAFF, reason=reason,
+                            setting={"closed_at": timezone.now()})
         if role is None:
             audit_record(actor=actor, action="transaction.cancel", target=txn, reason=reason,
                          data={"from": event.from_status, "to": event.to_status})
@@ -372,9 +373,8 @@ def transaction_expire(*, escrow_transaction) -> EscrowTransaction:
     """Beat job: nobody paid in time."""
     with transaction.atomic():
         txn = _lock(escrow_transaction)
-        _transition(txn, "expire", actor=None, role=Role.SYSTEM, check_permission=False)
-        txn.closed_at = timezone.now()
-        txn.save(update_fields=["closed_at", "updated_at"])
+        _transition(txn, "expire", actor=None, role=Role.SYSTEM, check_permission=False,
+                    setting={"closed_at": timezone.now()})
         _notify_parties(txn, [(txn.seller, "expired", {}), (txn.buyer, "expired", {})])
         return txn
 
@@ -389,9 +389,8 @@ def transaction_mark_paid(*, escrow_transaction, payment_reference: str, amount:
         if txn.status == Status.PAID and txn.paid_at is not None:
             return txn
         _transition(txn, "mark_paid", actor=None, role=Role.SYSTEM, check_permission=False,
-                    data={"payment_reference": payment_reference, "amount": amount})
-        txn.paid_at = timezone.now()
-        txn.save(update_fields=["paid_at", "updated_at"])
+                    data={"payment_reference": payment_reference, "amount": amount},
+                    setting={"paid_at": timezone.now()})
         return txn
 
 
@@ -415,13 +414,11 @@ def transaction_verify(
                 % {"received": format_rupiah(amount_received), "due": format_rupiah(txn.amount_due)},
                 code="amount_mismatch",
             )
-        _transition(txn, "verify", actor=None, role=Role.SYSTEM, check_permission=False,
-                    data={"payment_reference": payment_reference, "amount": amount_received})
         now = timezone.now()
-        txn.verified_at = now
-        txn.amount_received = amount_received
-        txn.shipping_deadline = working_calendar().add_working_days(now, txn.shipping_days)
-        txn.save(update_fields=["verified_at", "amount_received", "shipping_deadline", "updated_at"])
+        _transition(txn, "verify", actor=None, role=Role.SYSTEM, check_permission=False,
+                    data={"payment_reference": payment_reference, "amount": amount_received},
+                    setting={"verified_at": now, "amount_received": amount_received,
+                             "shipping_deadline": working_calendar().add_working_days(now, txn.shipping_days)})
         entry_post(
             idempotency_key=f"payment-verified:{txn.pk}", kind=EntryKind.PAYMENT_VERIFIED,
             memo=f"{txn.reference} payment {payment_reference}", escrow_transaction=txn,
