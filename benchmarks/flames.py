@@ -128,7 +128,9 @@ def main() -> int:
         with open(out / f"{name}.svg", "w") as svg:
             subprocess.run([sys.executable, "-m", "flameprof", "--threshold", "0.5", str(raw / f"{name}.prof")],
                            stdout=svg, check=False)
-        print(f"{name:7s} {plain:6.2f} ms/request (profiled {profiled:.2f}); {queries:.1f} SQL, "
+        calls = pstats.Stats(profiler).total_calls / args.requests  # type: ignore[attr-defined]
+        print(f"{name:7s} {plain:6.2f} ms/request (profiled {profiled:.2f}); {calls:,.0f} Python calls, "
+              f"{queries:.1f} SQL, "
               f"{round_trips:.1f} Redis round trips per request → benchmarks/profiles/{name}.svg", flush=True)
     return 0
 

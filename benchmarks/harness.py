@@ -136,6 +136,7 @@ class Server:
 @dataclass
 class Counts:
     queries: int = 0
+    task_queries: int = 0  # of ``queries``: those run inside a Celery task (eager here)
     http: int = 0
     connects: int = 0
     seconds: float = 0.0
@@ -150,13 +151,29 @@ def counting():
     Queries are counted with ``connection.execute_wrapper`` rather than
     ``CaptureQueriesContext``: the latter reads Django's query log, a deque capped at 9 000
     entries, and silently reports 0 once a long run has filled it.
+
+    Celery runs eagerly in the benchmark, so the tasks a service enqueues (emails, the payout's
+    dispatch) run in this process after the commit; ``task_queries`` is their share of ``queries``
+    (in production a worker runs them, not the request).
     """
+    import threading
+
     import urllib3.connection
+    from celery.app.task import Task
     from django.db import connection
 
     counts = Counts()
     original_send = requests.Session.send
     original_connect = urllib3.connection.HTTPConnection.connect
+    original_apply = Task.apply
+    in_task = threading.local()
+
+    def apply(self, *args, **kwargs):
+        in_task.depth = getattr(in_task, "depth", 0) + 1
+        try:
+            return original_apply(self, *args, **kwargs)
+        finally:
+            in_task.depth -= 1
 
     def send(self, *args, **kwargs):
         counts.http += 1
@@ -172,10 +189,12 @@ def counting():
             return execute(sql, params, many, context)
         finally:
             counts.queries += 1
+            counts.task_queries += 1 if getattr(in_task, "depth", 0) else 0
             counts.query_log.append((sql, time.perf_counter() - started))
 
     requests.Session.send = send
     urllib3.connection.HTTPConnection.connect = connect
+    Task.apply = apply
     started = time.perf_counter()
     try:
         with connection.execute_wrapper(record):
@@ -184,6 +203,7 @@ def counting():
         counts.seconds = time.perf_counter() - started
         requests.Session.send = original_send
         urllib3.connection.HTTPConnection.connect = original_connect
+        Task.apply = original_apply
 
 
 def statement_profile(query_log: list, top: int = 12) -> list[tuple[int, float, str]]:

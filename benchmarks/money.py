@@ -9,6 +9,7 @@ payout; SendMe transfer-interbank over HTTP; with ``settle_delay_seconds=0`` it 
 the sandbox's callback makes INTRASA inquire) → ``disbursed``. Celery runs eagerly, so the side
 effects that a worker would run happen inside the request or service that enqueued them.
 """
+import contextlib
 import re
 import subprocess
 import threading
@@ -54,18 +55,30 @@ class Control:
         return response.json()["result"]
 
 
-def lifecycle(party: Party, control: Control) -> None:
-    txn = services.transaction_create(seller=party.seller, buyer_email=party.buyer.email, **TXN)
-    txn = services.transaction_accept(escrow_transaction=txn, buyer=party.buyer)
-    bill = payment_services.payment_start(escrow_transaction=txn, buyer=party.buyer, channel_code="702")
-    control("bill_pay", trx_id=bill.provider_trx_id)  # the buyer pays at the bank
-    if (status := _status(txn)) != Status.VERIFIED:
-        raise RuntimeError(f"{txn.reference}: {status} after the payment, expected verified")
-    txn = services.transaction_ship(escrow_transaction=txn, seller=party.seller, courier="jne",
-                                    tracking_number="JNE0012345678")
-    escrow_services.escrow_confirm(escrow_transaction=txn, buyer=party.buyer)  # release + payout plan
-    if (status := _status(txn)) != Status.DISBURSED:
-        raise RuntimeError(f"{txn.reference}: {status} after the confirmation, expected disbursed")
+STEPS = ("create", "accept", "payment_start", "paid (server)", "ship", "confirm", "disbursed (server)")
+
+
+def lifecycle(party: Party, control: Control, step=None) -> None:
+    """One lifecycle; ``step(name)``, if given, is a context manager around each step (counting)."""
+    step = step or (lambda name: contextlib.nullcontext())
+    with step("create"):
+        txn = services.transaction_create(seller=party.seller, buyer_email=party.buyer.email, **TXN)
+    with step("accept"):
+        txn = services.transaction_accept(escrow_transaction=txn, buyer=party.buyer)
+    with step("payment_start"):
+        bill = payment_services.payment_start(escrow_transaction=txn, buyer=party.buyer, channel_code="702")
+    with step("paid (server)"):  # the server's notification handling is not counted: only the driver's check
+        control("bill_pay", trx_id=bill.provider_trx_id)  # the buyer pays at the bank
+        if (status := _status(txn)) != Status.VERIFIED:
+            raise RuntimeError(f"{txn.reference}: {status} after the payment, expected verified")
+    with step("ship"):
+        txn = services.transaction_ship(escrow_transaction=txn, seller=party.seller, courier="jne",
+                                        tracking_number="JNE0012345678")
+    with step("confirm"):  # release + payout plan; eager Celery then dispatches the part (SendMe)
+        escrow_services.escrow_confirm(escrow_transaction=txn, buyer=party.buyer)
+    with step("disbursed (server)"):
+        if (status := _status(txn)) != Status.DISBURSED:
+            raise RuntimeError(f"{txn.reference}: {status} after the confirmation, expected disbursed")
 
 
 def _status(txn: EscrowTransaction) -> str:
@@ -175,8 +188,16 @@ def run(table: Table, database_url: str, server: Server, control: Control) -> No
             give_bank_account(pair.seller)
     try:
         lifecycle(pairs[0], control)  # warm-up: keys loaded, connections open, code paths hot
+        steps = {}
+
+        @contextlib.contextmanager
+        def step(name):
+            with counting() as counts:
+                yield
+            steps[name] = counts
+
         with counting() as one:
-            lifecycle(pairs[0], control)
+            lifecycle(pairs[0], control, step)
     except Exception as exc:  # noqa: BLE001 - reported; the ledger and pgbench rows still run
         FAILURES.append(f"money: one escrow lifecycle: {exc}")
         table.add(SECTION, "one escrow lifecycle, sequential: wall time", "FAILED",
@@ -187,6 +208,10 @@ def run(table: Table, database_url: str, server: Server, control: Control) -> No
         table.add(SECTION, "one escrow lifecycle, sequential: wall time", fmt_ms(one.seconds),
                   f"{one.queries} SQL queries and {intrasa_http} HTTP calls in the driver process "
                   "(the server's notification/callback handling comes on top)")
+        table.add(SECTION, "one escrow lifecycle: SQL by the services the driver calls", str(one.queries - one.task_queries),
+                  f"+ {one.task_queries} in the Celery tasks they enqueue (emails, the payout's dispatch: eager here, "
+                  f"a worker's in production); per step, services + tasks: "
+                  + ", ".join(f"{name} {c.queries - c.task_queries} + {c.task_queries}" for name, c in steps.items()))
 
     rate2 = float("nan")
     if one is not None:

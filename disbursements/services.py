@@ -131,13 +131,18 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
     now = timezone.now()
     if due_at is None and purpose == Payout.Purpose.SELLER_PAYOUT:
         due_at = working_calendar().add_working_hours(now, rules.PAYOUT_PROMISE_WORKING_HOURS)
-    payout = Payout.objects.create(
+    payout = Payout(
         escrow_transaction=escrow_transaction, purpose=purpose, recipient=recipient, amount=amount,
         reason=reason[:255], due_at=due_at,
     )
     if destination is None and use_default:
         destination = _default_destination(recipient)
-    if destination is not None and destination.can_receive_payouts:
+    paying = destination is not None and destination.can_receive_payouts
+    if paying:
+        payout.start_paying()  # its parts follow in this database transaction: one INSERT, already paying
+    payout.save()
+    if paying:
+        assert destination is not None
         _create_parts(payout, destination, actor=actor, first=True)
     elif destination is not None and destination.kind == PayoutDestination.Kind.BANK \
             and destination.verification == PayoutDestination.Verification.UNVERIFIED:
@@ -170,8 +175,9 @@ def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None,
             not_before=hold, waiting_for=Disbursement.Wait.NIGHT if hold else "",
             created_by=actor, retry_of=retry_of if index == 1 else None,
         ))
-    payout.start_paying()
-    payout.save(update_fields=["status"])
+    if not first:  # a payout just planned was written already paying (payout_plan)
+        payout.start_paying()
+        payout.save(update_fields=["status"])
     from .tasks import dispatch_disbursement
 
     for part in parts:

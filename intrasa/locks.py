@@ -77,7 +77,8 @@ def _held_rank_state() -> dict:
     state = getattr(connection, "_intrasa_lock_state", None)
     if state is None or not _chain_is_live(state):
         anchor = connection.savepoint_ids[-1] if connection.savepoint_ids else None
-        state = {"anchor": anchor, "marker": None, "highest": -1, "highest_label": "", "held": set()}
+        state = {"anchor": anchor, "marker": None, "highest": -1, "highest_label": "", "held": set(),
+                 "instances": {}}
         if anchor is None:
             def marker():
                 connection._intrasa_lock_state = None
@@ -136,9 +137,10 @@ def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool
     queryset = model._default_manager.select_for_update(of=("self",), skip_locked=skip_locked).filter(pk=pk, **filters)
     if related:
         queryset = queryset.select_related(*related)
-    if skip_locked:
-        return queryset.first()
-    return queryset.get()
+    row = queryset.first() if skip_locked else queryset.get()
+    if row is not None:
+        _held_rank_state()["instances"][(_label(model), str(pk))] = row
+    return row
 
 
 def lock_first(queryset: QuerySet[M]) -> M | None:
@@ -169,7 +171,23 @@ def is_held(label: str, pk) -> bool:
     return (label, str(pk)) in _held_rank_state()["held"]
 
 
+def is_locked_instance(row: Model) -> bool:
+    """Whether ``row`` is the very object ``lock`` returned for its row in this chain of locks: a
+    step of a flow handed the transaction its flow locked a moment ago. Its fields are the
+    row's as locked (nobody else can change a row we hold; this transaction's own changes went
+    through this object), so the step need not read it again. No query."""
+    if not connection.in_atomic_block:
+        return False
+    return _held_rank_state()["instances"].get((_label(type(row)), str(row.pk))) is row
+
+
 def lock_transaction(escrow_transaction) -> Any:
-    """The escrow transaction, locked first of all, with its parties joined."""
+    """The escrow transaction, locked first of all, with its parties joined and its partner
+    binding, if any (joined, not locked: the timeline's partner listener needs it at every
+    transition, and a transaction is bound to a partner only in the database transaction that
+    creates it, so the joined answer holds until commit). The very object the caller locked in
+    this chain is returned as it is (``is_locked_instance``): a flow's steps do not read it again."""
+    if isinstance(escrow_transaction, Model) and is_locked_instance(escrow_transaction):
+        return escrow_transaction
     pk = escrow_transaction.pk if isinstance(escrow_transaction, Model) else escrow_transaction
-    return lock("transactions.EscrowTransaction", pk, related=("seller", "buyer"))
+    return lock("transactions.EscrowTransaction", pk, related=("seller", "buyer", "partner_transaction"))

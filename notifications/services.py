@@ -40,43 +40,52 @@ def _insert_unless_recorded(notification: Notification) -> bool:
     """INSERT the row unless its event is recorded already (by anyone, even a concurrent writer):
     one statement, ``INSERT … ON CONFLICT (event_key) DO NOTHING``, instead of a look-up, a
     savepoint and an INSERT. ``False`` when the event was recorded already."""
+    return bool(_insert_all_unless_recorded([notification]))
+
+
+def _insert_all_unless_recorded(notifications: list[Notification]) -> list[Notification]:
+    """``_insert_unless_recorded`` for several rows in one statement; the rows inserted (with
+    their ids), in order — an event recorded already, by anyone, is left out."""
     from django.db import connection
 
     if connection.vendor != "postgresql":
-        try:
-            with transaction.atomic():
-                notification.save(force_insert=True)
-        except IntegrityError:
-            return False
-        return True
+        inserted = []
+        for notification in notifications:
+            try:
+                with transaction.atomic():
+                    notification.save(force_insert=True)
+            except IntegrityError:
+                continue
+            inserted.append(notification)
+        return inserted
     fields = [field for field in Notification._meta.concrete_fields if not field.primary_key]
-    values = [field.get_db_prep_save(field.pre_save(notification, add=True), connection) for field in fields]
+    values = [field.get_db_prep_save(field.pre_save(notification, add=True), connection)
+              for notification in notifications for field in fields]
     columns = ", ".join(connection.ops.quote_name(str(field.column)) for field in fields)
     table = connection.ops.quote_name(Notification._meta.db_table)
+    row = "(" + ", ".join(["%s"] * len(fields)) + ")"
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES ({', '.join(['%s'] * len(fields))}) "
-                       f"ON CONFLICT (event_key) DO NOTHING RETURNING id", values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    notification.pk = row[0]
-    notification._state.adding = False
-    notification._state.db = connection.alias
-    return True
+        cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {', '.join([row] * len(notifications))} "
+                       f"ON CONFLICT (event_key) DO NOTHING RETURNING id, event_key", values)
+        ids = dict((key, pk) for pk, key in cursor.fetchall())
+    inserted = []
+    for notification in notifications:
+        if notification.event_key in ids:
+            notification.pk = ids[notification.event_key]
+            notification._state.adding = False
+            notification._state.db = connection.alias
+            inserted.append(notification)
+    return inserted
 
 
 def notify_many(notices: list[dict]) -> None:
-    """``notify`` for several events at once (a batch of payout answers), in three queries whatever
-    their number: the event keys already recorded, one INSERT of the others (a key recorded
-    meanwhile by a concurrent writer is skipped), and their ids for the emails after commit.
-    Each notice holds ``notify``'s keyword arguments, with a ``recipient``."""
-    if not notices:
-        return
-    keys = [notice["event_key"] for notice in notices]
-    existing = set(Notification.objects.filter(event_key__in=keys).values_list("event_key", flat=True))
-    rows = {}
+    """``notify`` for several events at once (a batch of payout answers, both parties of one
+    transition), in one INSERT whatever their number (a key recorded already, even by a
+    concurrent writer, is skipped), with the emails of the rows inserted after commit. Each
+    notice holds ``notify``'s keyword arguments, with a ``recipient``."""
+    rows: dict[str, Notification] = {}
     for notice in notices:
-        if notice["event_key"] in existing or notice["event_key"] in rows:
+        if notice["event_key"] in rows:
             continue
         recipient = notice["recipient"]
         language = notice.get("language") or recipient.preferred_language
@@ -90,14 +99,14 @@ def notify_many(notices: list[dict]) -> None:
             params=message_params(notice["context"]), link=notice.get("link", ""))
     if not rows:
         return
-    Notification.objects.bulk_create(rows.values(), ignore_conflicts=True)
-    ids = list(Notification.objects.filter(event_key__in=list(rows), email_claimed_at__isnull=True)
-               .values_list("pk", flat=True))
+    ids = [notification.pk for notification in _insert_all_unless_recorded(list(rows.values()))]
+
     def enqueue_emails() -> None:
         for pk in ids:
             _enqueue_email(pk)
 
-    transaction.on_commit(enqueue_emails)
+    if ids:
+        transaction.on_commit(enqueue_emails)
 
 
 def _enqueue_email(notification_id: int) -> None:

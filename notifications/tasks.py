@@ -16,6 +16,7 @@ import logging
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
@@ -33,13 +34,51 @@ def _claimable(now):
 
 
 def _claim(notification_id: int):
-    """This worker's claim on the email (its timestamp), or ``None`` if it is sent, has no address,
-    or another worker holds it. One autocommitted UPDATE: PostgreSQL re-checks the condition after
-    a concurrent claim commits, so exactly one claimant wins."""
+    """This worker's claim on the email (its timestamp) and the notification as claimed, or
+    ``None`` if it is sent, has no address, or another worker holds it. One autocommitted UPDATE:
+    PostgreSQL re-checks the condition after a concurrent claim commits, so exactly one claimant
+    wins. On PostgreSQL the same statement returns the row and its recipient (``RETURNING`` in a
+    CTE joined to the user), so claiming and reading the email cost one round trip."""
     now = timezone.now()
+    if connection.vendor == "postgresql":
+        notification = _claim_returning(notification_id, now)
+        return (now, notification) if notification is not None else None
     won = (Notification.objects.filter(_claimable(now), pk=notification_id, email_sent_at__isnull=True)
            .exclude(email="").update(email_claimed_at=now))
-    return now if won else None
+    if not won:
+        return None
+    return now, Notification.objects.select_related("recipient").get(pk=notification_id)
+
+
+def _claim_returning(notification_id: int, now) -> Notification | None:
+    User = Notification.recipient.field.related_model  # noqa: N806 - a model class
+
+    quote = connection.ops.quote_name
+    own_fields, person_fields = Notification._meta.concrete_fields, User._meta.concrete_fields
+    own = [str(field.column) for field in own_fields]
+    person = [str(field.column) for field in person_fields]
+    sql = (f"WITH claimed AS (UPDATE {quote(Notification._meta.db_table)} SET email_claimed_at = %s "
+           f"WHERE id = %s AND email_sent_at IS NULL AND email <> '' "
+           f"AND (email_claimed_at IS NULL OR email_claimed_at < %s) RETURNING *) "
+           f"SELECT {', '.join('claimed.' + quote(column) for column in own)}, "
+           f"{', '.join('person.' + quote(column) for column in person)} "
+           f"FROM claimed LEFT JOIN {quote(User._meta.db_table)} person ON person.id = claimed.recipient_id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, notification_id, now - CLAIM_LEASE])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for field, value in zip([*own_fields, *person_fields], row, strict=True):
+        column = field.get_col(field.model._meta.db_table)
+        for converter in [*connection.ops.get_db_converters(column), *column.get_db_converters(connection)]:
+            value = converter(value, column, connection)
+        values.append(value)
+    notification = Notification.from_db(connection.alias, [field.attname for field in own_fields], values[:len(own)])
+    recipient = (User.from_db(connection.alias, [field.attname for field in person_fields], values[len(own):])
+                 if notification.recipient_id else None)
+    Notification.recipient.field.set_cached_value(notification, recipient)
+    return notification
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True,
@@ -47,10 +86,10 @@ def _claim(notification_id: int):
              time_limit=settings.CELERY_EMAIL_TASK_TIME_LIMIT)
 def send_notification_email(notification_id: int) -> None:
     """Send one notification's email (see the module docstring for the once-only rule)."""
-    claimed_at = _claim(notification_id)
-    if claimed_at is None:
+    claimed = _claim(notification_id)
+    if claimed is None:
         return
-    notification = Notification.objects.select_related("recipient").get(pk=notification_id)
+    claimed_at, notification = claimed
     mine = Notification.objects.filter(pk=notification_id, email_claimed_at=claimed_at)
     try:
         link = notification.link

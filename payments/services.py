@@ -112,9 +112,8 @@ class _Started:
     to_withdraw: Bill | None
 
 
-def _new_bill_no(txn: EscrowTransaction) -> str:
-    attempt = txn.bills.count() + 1
-    return f"{txn.reference.replace('-', '')}{attempt:03d}"
+def _new_bill_no(txn: EscrowTransaction, bills_so_far: int) -> str:
+    return f"{txn.reference.replace('-', '')}{bills_so_far + 1:03d}"
 
 
 def _unique_amount(amount_due: int) -> tuple[int, int]:
@@ -148,7 +147,11 @@ def _start(txn_id: int, buyer, channel_code: str) -> _Started:
                 raise PaymentError(_("%(channel)s accepts at most %(max)s; please choose another method.")
                                    % {"channel": channel.name, "max": format_rupiah(channel.max_amount)},
                                    code="over_channel_limit")
-        current = next(iter(locks.lock_all(txn.bills.filter(status__in=OPEN))), None)
+        # Every bill of the transaction, locked in one statement: the open one (if any) is replaced
+        # or shown again, and their number names the next bill (closed bills are never written
+        # again, so locking them too costs nothing but spares a COUNT).
+        bills = locks.lock_all(txn.bills.all())
+        current = next((bill for bill in bills if bill.status in OPEN), None)
         if current is not None and current.channel_code == channel_code:
             # Same method again: show the same bill, or re-post a creation Faspay never answered.
             return _Started(current, current.status == Bill.Status.CREATING, None)
@@ -164,14 +167,14 @@ def _start(txn_id: int, buyer, channel_code: str) -> _Started:
             amount, code = _unique_amount(txn.amount_due)
             bill = Bill.objects.create(
                 escrow_transaction=txn, method=Method.BANK_TRANSFER, channel_code=BANK_TRANSFER,
-                bill_no=_new_bill_no(txn), amount=amount, unique_code=code, status=Bill.Status.PENDING,
+                bill_no=_new_bill_no(txn, len(bills)), amount=amount, unique_code=code, status=Bill.Status.PENDING,
                 pay_code=settings.INTRASA_ESCROW_BANK_ACCOUNT, expires_at=expires_at,
             )
         else:
             assert channel is not None  # every code but BANK_TRANSFER was checked to be a channel above
             bill = Bill.objects.create(
                 escrow_transaction=txn, method=channel.method, channel_code=channel.code,
-                bill_no=_new_bill_no(txn), amount=txn.amount_due, expires_at=expires_at,
+                bill_no=_new_bill_no(txn, len(bills)), amount=txn.amount_due, expires_at=expires_at,
             )
         txn.payment_due_at = expires_at
         txn.save(update_fields=["payment_due_at", "updated_at"])
@@ -198,7 +201,7 @@ def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) 
     if not started.needs_provider:
         return started.bill
     try:
-        return _post_bill(started.bill.pk, client)
+        return _post_bill(started.bill.pk, client, bill=started.bill)
     except errors.FaspayRejected as exc:
         raise PaymentError(_("The payment provider refused this method for this transaction. Please "
                              "choose another method."), code="provider_refused") from exc
@@ -223,10 +226,13 @@ def _bill_request(bill: Bill) -> faspay_debit.BillRequest:
     )
 
 
-def _post_bill(bill_id: int, client) -> Bill:
+def _post_bill(bill_id: int, client, bill: Bill | None = None) -> Bill:
     """Send Post Data for ``bill_id`` (first time or again, same ``bill_no``) and record the answer.
-    Raises the provider's exception after recording it, so the caller can tell the buyer."""
-    bill = Bill.objects.select_related("escrow_transaction__buyer").get(pk=bill_id)
+    Raises the provider's exception after recording it, so the caller can tell the buyer.
+    ``bill``: the row as ``_start`` just wrote it, with its transaction and buyer (no need to read
+    it again: Post Data is built only from fields fixed at creation)."""
+    if bill is None or not Bill.escrow_transaction.is_cached(bill):
+        bill = Bill.objects.select_related("escrow_transaction__buyer").get(pk=bill_id)
     Bill.objects.filter(pk=bill_id).update(creation_attempts=F("creation_attempts") + 1)
     try:
         created = client.create_bill(_bill_request(bill))

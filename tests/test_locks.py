@@ -72,3 +72,30 @@ def test_a_row_held_already_may_be_locked_again_later_in_the_chain(paid):
         locks.lock_transaction(paid)
         locks.lock(Bill, bill.pk)
         assert locks.lock_transaction(paid).pk == paid.pk
+
+
+def test_a_step_handed_the_locked_transaction_does_not_read_it_again(paid, django_assert_num_queries):
+    """The object ``lock_transaction`` returned is handed back as it is within its chain (no second
+    ``SELECT … FOR UPDATE``); another object of the same row, or the same object in a later
+    database transaction, is read and locked again."""
+    with transaction.atomic():
+        locked = locks.lock_transaction(paid)
+        with django_assert_num_queries(0):
+            assert locks.lock_transaction(locked) is locked
+        with django_assert_num_queries(1):
+            other = locks.lock_transaction(paid)
+        assert other is not locked and other.pk == locked.pk
+    with transaction.atomic(), django_assert_num_queries(1):
+        assert locks.lock_transaction(other) is not other
+
+
+def test_the_lock_carries_the_partner_binding_for_the_timeline(paid, django_assert_num_queries):
+    """The transaction's partner binding (none here) comes with its lock: the partner listener asks
+    no query when the transition's event is saved."""
+    from transactions import services
+
+    with transaction.atomic():
+        locked = locks.lock_transaction(paid)
+        with django_assert_num_queries(1):  # the event's INSERT alone
+            services.transaction_record_event(locked, action="note", actor=None, role="system", reason="x",
+                                              to_status=locked.status)

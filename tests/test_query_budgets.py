@@ -204,3 +204,82 @@ def test_resolve_cycle_costs_at_most_eight_statements_per_part(seller, buyer, fa
     assert set(Disbursement.objects.filter(pk__in=ids).values_list("status", flat=True)) == {
         Disbursement.Status.SUCCEEDED}
     assert JournalEntry.objects.filter(idempotency_key__in=[f"disbursement:{pk}:sent" for pk in ids]).count() == n
+
+
+# --- one escrow lifecycle: SQL per step ------------------------------------------------------------
+# What each service of the happy path costs the request that calls it (the statements inside its
+# database transaction; BEGIN/COMMIT not counted), and what the email it schedules costs the worker
+# that sends it. ``benchmarks/money.py`` counts the same steps over HTTP against the sandbox. Every
+# state change still locks its row, posts its ledger entry, writes its timeline event (and audit row
+# where it has one); these ceilings only keep repeated look-ups from coming back.
+LIFECYCLE_BUDGETS = {
+    "create": 6,  # fee tiers, the seller's lock, today's count, the row, its event, the invitation
+    "accept": 5,  # lock (with the parties and the partner binding), the buyer as committed, UPDATE, event, notice
+    "payment_start": 6,  # lock, the bills locked at once, the unique amount, the bill, UPDATE, event
+    "ship": 4,  # lock, UPDATE, event, notice
+    # lock, reversal?, UPDATE, event, escrow balance, ledger entry, both notices, the payout planned
+    # (existing?, account, INSERT, day limit, part, audit)
+    "confirm": 13,
+    "email": 2,  # the worker: claim and read in one statement, then mark it sent
+}
+
+
+def test_escrow_lifecycle_costs_its_budget_per_step(seller, buyer):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from escrow import services as escrow_services
+    from notifications.models import Notification
+    from notifications.tasks import send_notification_email
+    from payments import services as payment_services
+    from tests.disbursements.conftest import verified_bank
+    from transactions import services
+    from transactions.models import TransactionEvent
+
+    verified_bank(seller)
+    scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)  # first-use rows exist
+    counts = {}
+
+    def step(name, work):
+        with CaptureQueriesContext(connection) as captured:
+            result = work()
+        statements = [query["sql"] for query in captured.captured_queries]
+        # Inside the test's transaction the service's own block is a savepoint; in production it is
+        # the transaction itself (BEGIN/COMMIT, not counted). Any savepoint nested in it counts.
+        opened = next((n for n, sql in enumerate(statements) if sql.startswith("SAVEPOINT")), None)
+        if opened is not None:
+            name_of_block = statements[opened].split()[-1]
+            statements = [sql for n, sql in enumerate(statements)
+                          if n != opened and sql != f"RELEASE SAVEPOINT {name_of_block}"]
+        counts[name] = len(statements)
+        return result
+
+    txn = step("create", lambda: scenarios.create(seller, buyer))
+    txn = step("accept", lambda: services.transaction_accept(escrow_transaction=txn, buyer=buyer))
+    step("payment_start", lambda: payment_services.payment_start(
+        escrow_transaction=txn, buyer=buyer, channel_code=payment_services.BANK_TRANSFER))
+    txn = scenarios.pay_by_transfer(txn, buyer)
+    txn = step("ship", lambda: services.transaction_ship(escrow_transaction=txn, seller=seller, courier="jne",
+                                                         tracking_number="JNE0012345678"))
+    txn = step("confirm", lambda: escrow_services.escrow_confirm(escrow_transaction=txn, buyer=buyer))
+    notice = Notification.objects.get(event_key=f"txn:{txn.reference}:confirmed_seller:{seller.pk}")
+    step("email", lambda: send_notification_email(notice.pk))
+
+    over = {name: (counts[name], budget) for name, budget in LIFECYCLE_BUDGETS.items() if counts[name] > budget}
+    assert not over, f"steps over their budget (count, budget): {over}"
+    # Nothing was skipped to get there: every step is on the timeline, the release is booked, the
+    # payout planned with its part, both parties told and the email sent, with the seller's name.
+    txn.refresh_from_db()
+    assert txn.status == Status.CONFIRMED
+    assert list(TransactionEvent.objects.filter(escrow_transaction=txn).values_list("action", flat=True)
+                .order_by("id")) == ["created", "accepted", "payment_method_chosen", "mark_paid", "verify", "ship",
+                                     "confirm"]
+    assert txn.journal_entries.filter(kind="escrow_release").count() == 1
+    payout = txn.payouts.get()
+    assert payout.status == "in_progress" and payout.parts.count() == 1
+    assert Notification.objects.filter(event_key__startswith=f"txn:{txn.reference}:confirmed_").count() == 2
+    notice.refresh_from_db()
+    assert notice.email_sent_at is not None
+    from django.core import mail
+
+    assert "Sari" in mail.outbox[-1].body

@@ -34,7 +34,7 @@ from intrasa.wib import format_wib, now_wib
 from ledger.models import AccountCategory, EntryKind
 from ledger.selectors import transaction_balances, transaction_fee_booked, transactions_seller_payable
 from ledger.services import credit, debit, entry_post
-from notifications.services import notify
+from notifications.services import notify, notify_many
 from workdays.calendar import working_calendar
 
 from . import delivery, tracking
@@ -63,6 +63,15 @@ def _lock(escrow_transaction: EscrowTransaction | int) -> EscrowTransaction:
     return locks.lock_transaction(escrow_transaction)
 
 
+def _step_atomic(escrow_transaction):
+    """The atomic block of a step that flows call with the transaction they locked (``escrow``'s
+    release): no savepoint of its own when it is handed that very object, since the flow's block
+    then fails with it and rolls it all back (no flow catches a step's refusal to go on); called
+    on its own, it is a service with its own block as always."""
+    handed = isinstance(escrow_transaction, EscrowTransaction) and locks.is_locked_instance(escrow_transaction)
+    return transaction.atomic(savepoint=not handed)
+
+
 def transaction_record_event(escrow_transaction, *, action: str, actor, role: str, reason: str = "",
                              from_status: str = "", to_status: str = "", data: dict | None = None) -> TransactionEvent:
     """Append one event to the transaction's timeline (call inside the caller's atomic block,
@@ -75,9 +84,11 @@ def transaction_record_event(escrow_transaction, *, action: str, actor, role: st
 
 
 def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None, check_permission=True,
-                action: str | None = None):
+                action: str | None = None, setting: dict | None = None):
     """Run transition ``name`` on the locked ``txn``, save it and record the timeline event
-    (under ``action`` when the same transition means something more specific, e.g. a split)."""
+    (under ``action`` when the same transition means something more specific, e.g. a split).
+    ``setting``: fields the step sets with the transition (its timestamps), set once the transition
+    is allowed and saved with it in the same UPDATE."""
     method = getattr(txn, name)
     if not can_proceed(method):
         raise TransactionActionError(
@@ -90,6 +101,8 @@ def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None
                                      code="forbidden")
     from_status = txn.status
     method()
+    for field, value in (setting or {}).items():
+        setattr(txn, field, value)
     txn.save()
     return transaction_record_event(txn, action=action or name, actor=actor, role=role, reason=reason,
                   from_status=from_status, to_status=txn.status, data=data)
@@ -105,6 +118,14 @@ def _notify_party(txn, user, kind: str, suffix: str = "", **extra) -> None:
         return
     notify(event_key=f"txn:{txn.reference}:{kind}{suffix}:{user.pk}", kind=kind, recipient=user,
            context=_context(txn, **extra), link=txn.get_absolute_url())
+
+
+def _notify_parties(txn, notices: list[tuple]) -> None:
+    """``_notify_party`` for both parties of one transition, ``(user, kind, extra)`` each: one
+    INSERT for all of them."""
+    notify_many([{"event_key": f"txn:{txn.reference}:{kind}:{user.pk}", "kind": kind, "recipient": user,
+                  "context": _context(txn, **extra), "link": txn.get_absolute_url()}
+                 for user, kind, extra in notices if user is not None])
 
 
 def _fresh(user):
@@ -324,9 +345,7 @@ def transaction_decline(*, escrow_transaction, user, reason: str) -> EscrowTrans
         if refusal is not None:
             raise TransactionActionError(refusal[1], code=refusal[0])
         _transition(txn, "cancel", actor=user, role=Role.BUYER, reason=reason, check_permission=False,
-                    data={"declined": True})
-        txn.closed_at = timezone.now()
-        txn.save(update_fields=["closed_at", "updated_at"])
+                    data={"declined": True}, setting={"closed_at": timezone.now()})
         _notify_party(txn, txn.seller, "declined", reason=reason, buyer=user.full_name, buyer_email=user.email)
         return txn
 
@@ -340,9 +359,8 @@ def transaction_cancel(*, escrow_transaction, actor, reason: str) -> EscrowTrans
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         role = txn.role_of(actor)
-        event = _transition(txn, "cancel", actor=actor, role=role or Role.STAFF, reason=reason)
-        txn.closed_at = timezone.now()
-        txn.save(update_fields=["closed_at", "updated_at"])
+        event = _transition(txn, "cancel", actor=actor, role=role or Role.STAFF, reason=reason,
+                            setting={"closed_at": timezone.now()})
         if role is None:
             audit_record(actor=actor, action="transaction.cancel", target=txn, reason=reason,
                          data={"from": event.from_status, "to": event.to_status})
@@ -355,11 +373,9 @@ def transaction_expire(*, escrow_transaction) -> EscrowTransaction:
     """Beat job: nobody paid in time."""
     with transaction.atomic():
         txn = _lock(escrow_transaction)
-        _transition(txn, "expire", actor=None, role=Role.SYSTEM, check_permission=False)
-        txn.closed_at = timezone.now()
-        txn.save(update_fields=["closed_at", "updated_at"])
-        for party in (txn.seller, txn.buyer):
-            _notify_party(txn, party, "expired")
+        _transition(txn, "expire", actor=None, role=Role.SYSTEM, check_permission=False,
+                    setting={"closed_at": timezone.now()})
+        _notify_parties(txn, [(txn.seller, "expired", {}), (txn.buyer, "expired", {})])
         return txn
 
 
@@ -373,9 +389,8 @@ def transaction_mark_paid(*, escrow_transaction, payment_reference: str, amount:
         if txn.status == Status.PAID and txn.paid_at is not None:
             return txn
         _transition(txn, "mark_paid", actor=None, role=Role.SYSTEM, check_permission=False,
-                    data={"payment_reference": payment_reference, "amount": amount})
-        txn.paid_at = timezone.now()
-        txn.save(update_fields=["paid_at", "updated_at"])
+                    data={"payment_reference": payment_reference, "amount": amount},
+                    setting={"paid_at": timezone.now()})
         return txn
 
 
@@ -399,13 +414,11 @@ def transaction_verify(
                 % {"received": format_rupiah(amount_received), "due": format_rupiah(txn.amount_due)},
                 code="amount_mismatch",
             )
-        _transition(txn, "verify", actor=None, role=Role.SYSTEM, check_permission=False,
-                    data={"payment_reference": payment_reference, "amount": amount_received})
         now = timezone.now()
-        txn.verified_at = now
-        txn.amount_received = amount_received
-        txn.shipping_deadline = working_calendar().add_working_days(now, txn.shipping_days)
-        txn.save(update_fields=["verified_at", "amount_received", "shipping_deadline", "updated_at"])
+        _transition(txn, "verify", actor=None, role=Role.SYSTEM, check_permission=False,
+                    data={"payment_reference": payment_reference, "amount": amount_received},
+                    setting={"verified_at": now, "amount_received": amount_received,
+                             "shipping_deadline": working_calendar().add_working_days(now, txn.shipping_days)})
         entry_post(
             idempotency_key=f"payment-verified:{txn.pk}", kind=EntryKind.PAYMENT_VERIFIED,
             memo=f"{txn.reference} payment {payment_reference}", escrow_transaction=txn,
@@ -413,8 +426,8 @@ def transaction_verify(
                    credit(AccountCategory.ESCROW_HOLD, amount_received)],
         )
         deadline = format_wib(txn.shipping_deadline)
-        _notify_party(txn, txn.seller, "payment_verified_seller", deadline=deadline)
-        _notify_party(txn, txn.buyer, "payment_verified_buyer")
+        _notify_parties(txn, [(txn.seller, "payment_verified_seller", {"deadline": deadline}),
+                              (txn.buyer, "payment_verified_buyer", {})])
         return txn
 
 
@@ -496,13 +509,13 @@ def _release_to_seller(txn, *, actor) -> None:
 
 def _after_confirmation(txn) -> None:
     """After the confirm transition, which saved ``confirmed_at`` with the row (set before it)."""
-    _notify_party(txn, txn.seller, "confirmed_seller", amount=format_rupiah(txn.seller_receives))
-    _notify_party(txn, txn.buyer, "confirmed_buyer")
+    _notify_parties(txn, [(txn.seller, "confirmed_seller", {"amount": format_rupiah(txn.seller_receives)}),
+                          (txn.buyer, "confirmed_buyer", {})])
 
 
 def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
     """The buyer confirms receipt (FAQ step 5): the money is released to the seller."""
-    with transaction.atomic():
+    with _step_atomic(escrow_transaction):
         txn = _lock(escrow_transaction)
         txn.confirmed_at = timezone.now()
         _transition(txn, "confirm", actor=buyer, role=Role.BUYER)
@@ -513,7 +526,7 @@ def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
 
 def transaction_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
     """Beat job: the inspection period ended without a confirmation or a dispute."""
-    with transaction.atomic():
+    with _step_atomic(escrow_transaction):
         txn = _lock(escrow_transaction)
         if txn.status != Status.SHIPPED or txn.inspection_ends_at is None or txn.inspection_ends_at > timezone.now():
             return None  # the buyer acted first, or a dispute froze the clock
