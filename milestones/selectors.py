@@ -22,3 +22,16 @@ def plan_get_for_viewer(*, token: str, user) -> MilestonePlan:
 def plan_list_for_user(*, user):
     return (MilestonePlan.objects.select_related("seller", "buyer")
             .filter(Q(seller=user) | Q(buyer=user)).order_by("-created_at"))
+
+
+def upfront_billed_together(escrow_transaction) -> list[int] | None:
+    """The transactions of the up-front plan ``escrow_transaction`` is a milestone of, by position:
+    the buyer pays them with one bill (``payments.services.bill_group_register``; payments keeps only
+    those still waiting for payment). ``None`` for any other transaction."""
+    plan_id = (Milestone.objects.filter(escrow_transaction=escrow_transaction,
+                                        plan__payment_schedule=MilestonePlan.Schedule.UPFRONT)
+               .values_list("plan_id", flat=True).first())
+    if plan_id is None:
+        return None
+    return list(Milestone.objects.filter(plan_id=plan_id, escrow_transaction__isnull=False)
+                .order_by("position").values_list("escrow_transaction_id", flat=True))
