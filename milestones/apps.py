@@ -13,7 +13,7 @@ class MilestonesConfig(AppConfig):
         # privacy sits below milestones (DESIGN.md §2) and cannot import it: the app hands privacy
         # its archive section, its erasure blocker and its erasure step instead.
         from ledger.checks import register_cross_check
-        from payments.services import bill_group_register
+        from payments.selectors import bill_group_register
         from privacy.export import section_register
         from privacy.selectors import erasure_blocker_register
         from privacy.services import erasure_step_register

@@ -5,6 +5,39 @@ from transactions.models import EscrowTransaction
 
 from .models import Bill, BillShare
 
+# Who bills transactions together: apps above payments register a resolver (``bill_group_register``)
+# that, given a transaction, names the transactions (its own included, the first one first) the
+# buyer pays with one bill — a milestone plan paid up front (``milestones.apps``). payments cannot
+# import them (DESIGN.md §2). Without a resolver that answers, a transaction is billed alone.
+_BILL_GROUPS: list = []
+
+
+def bill_group_register(resolver) -> None:
+    """Add ``resolver(escrow_transaction) -> list[int] | None``: the primary keys billed together."""
+    if resolver not in _BILL_GROUPS:
+        _BILL_GROUPS.append(resolver)
+
+
+def billed_together(*, escrow_transaction) -> list[int]:
+    """The primary keys of the transactions a bill for ``escrow_transaction`` would pay (itself alone,
+    unless a registered resolver groups it); ``payments.services`` keeps those still payable."""
+    for resolver in _BILL_GROUPS:
+        group = resolver(escrow_transaction)
+        if group and escrow_transaction.pk in group:
+            return list(group)
+    return [escrow_transaction.pk]
+
+
+def payable_together(*, escrow_transaction) -> list[EscrowTransaction]:
+    """What the buyer's next bill for ``escrow_transaction`` pays: the transactions billed together
+    with it that wait for this buyer's payment (the pay page shows them and their total)."""
+    ids = billed_together(escrow_transaction=escrow_transaction)
+    if ids == [escrow_transaction.pk]:
+        return [escrow_transaction]
+    rows = EscrowTransaction.objects.filter(pk__in=ids, status=escrow_transaction.status,
+                                            buyer_id=escrow_transaction.buyer_id).in_bulk()  # CREATED: payable
+    return [rows[pk] for pk in ids if pk in rows] or [escrow_transaction]
+
 
 def transaction_get_for_buyer(*, user, reference: str) -> EscrowTransaction:
     """The buyer's transaction; the seller and strangers get 404 (the pay page is the buyer's)."""

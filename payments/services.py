@@ -113,27 +113,6 @@ class _Started:
     to_withdraw: list[Bill]
 
 
-# Who bills transactions together: apps above payments register a resolver (``bill_group_register``)
-# that, given a transaction, names the transactions (its own included, the first one first) the
-# buyer pays with one bill — a milestone plan paid up front (``milestones.apps``). payments cannot
-# import them (DESIGN.md §2). Without a resolver that answers, a transaction is billed alone.
-_BILL_GROUPS: list = []
-
-
-def bill_group_register(resolver) -> None:
-    """Add ``resolver(escrow_transaction) -> list[int] | None``: the primary keys billed together."""
-    if resolver not in _BILL_GROUPS:
-        _BILL_GROUPS.append(resolver)
-
-
-def _billed_together(txn: EscrowTransaction) -> list[int]:
-    for resolver in _BILL_GROUPS:
-        group = resolver(txn)
-        if group and txn.pk in group:
-            return list(group)
-    return [txn.pk]
-
-
 def _covered_ids(bill: Bill) -> list[int]:
     """The transactions ``bill`` pays: its shares', or its own."""
     return list(bill.shares.order_by("pk").values_list("escrow_transaction_id", flat=True)) or \
@@ -168,9 +147,9 @@ def _unique_amount(amount_due: int) -> tuple[int, int]:
 
 def _start(txn_id: int, buyer, channel_code: str) -> _Started:
     """Record the bill the buyer pays (or find the open one again). A transaction billed together
-    with others (``bill_group_register``) gets one bill for all of them that still wait for payment;
+    with others (``selectors.bill_group_register``) gets one bill for all of them that still wait for payment;
     the bill belongs to the first of them and has a share per transaction."""
-    together = _billed_together(EscrowTransaction.objects.get(pk=txn_id))
+    together = selectors.billed_together(escrow_transaction=EscrowTransaction.objects.get(pk=txn_id))
     with transaction.atomic():
         txns = {row.pk: row for row in locks.lock_all(
             EscrowTransaction.objects.filter(pk__in=together).select_related("seller", "buyer"))}
