@@ -42,7 +42,8 @@ def pay(request, reference):
         groups.setdefault(channel.method, []).append(channel)
     channel = CHANNELS.get(bill.channel_code) if bill else None
     return render(request, "payments/pay.html", {
-        "txn": txn, "bill": bill, "together": together, "total": total, "groups": [(METHOD_LABELS[m], cs) for m, cs in groups.items()],
+        "txn": txn, "bill": bill, "together": together, "total": total,
+        "groups": [(METHOD_LABELS[m], cs) for m, cs in groups.items()],
         "payable": txn.status == Status.CREATED,
         "status_label": progress.status_label(txn),
         "next_step": progress.next_step(txn, "buyer"),
