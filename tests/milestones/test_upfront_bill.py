@@ -82,6 +82,10 @@ def test_one_bill_funds_every_milestone_and_a_refund_comes_from_one_milestone_on
     assert balances(first) == {AccountCategory.ESCROW_HOLD: first.amount_due}
     assert balances(third) == {AccountCategory.ESCROW_HOLD: third.amount_due}
     assert payment_family(second) == "va"  # the refund knows the shared bill was a virtual account
+    # The third milestone's receipt names the plan bill's method, as any receipt names its bill's.
+    from documents.selectors import RECEIPT, document_context
+    receipt = document_context(kind=RECEIPT, escrow_transaction=third, postings=[])
+    assert receipt["bill"].pk == bill.pk and "BCA" in receipt["channel"]
     assert ledger_breaches() == []
 
 
