@@ -259,7 +259,8 @@ def _bill_request(bill: Bill) -> faspay_debit.BillRequest:
         bill_no=bill.bill_no, bill_description=description, amount=bill.amount,
         channel_code=bill.channel_code, expires_at=bill.expires_at, customer_number=str(buyer.pk),
         customer_name=buyer.full_name, customer_email=buyer.email, customer_phone=buyer.phone,
-        item_name=txn.title, created_at=bill.created_at,
+        # Faspay keeps 50 characters of the item: a shared bill's count of further transactions survives.
+        item_name=f"{txn.title[:40]} (+{others})" if others > 0 else txn.title, created_at=bill.created_at,
     )
 
 
