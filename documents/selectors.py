@@ -34,6 +34,7 @@ from ledger.models import AccountCategory, Posting
 from ledger.selectors import money_statement, transaction_postings
 from payments.channels import channel_get
 from payments.models import Bill
+from payments.selectors import bills_of
 from refunds.access import Record, may_see, visible_postings
 from transactions.models import EscrowTransaction, Status
 from transactions.progress import timeline as timeline_for_people
@@ -159,8 +160,9 @@ def document_context(*, kind: DocumentKind, escrow_transaction: EscrowTransactio
     """Everything a document template needs, with a constant number of queries (three more for a
     refund receipt)."""
     txn = escrow_transaction
-    bill = (txn.bills.filter(status__in=[Bill.Status.PAID, Bill.Status.VERIFIED]).order_by("-created_at").first()
-            if kind is not PAYOUT_STATEMENT else None)
+    # bills_of: a milestone paid with its plan's one bill (up front) shows that bill's method too.
+    bill = (bills_of(escrow_transaction=txn).filter(status__in=[Bill.Status.PAID, Bill.Status.VERIFIED])
+            .order_by("-created_at").first() if kind is not PAYOUT_STATEMENT else None)
     channel = channel_get(bill.channel_code) if bill else None
     refund_event = None
     timeline = list(transaction_timeline(escrow_transaction=txn))

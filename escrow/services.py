@@ -146,11 +146,12 @@ def escrow_return_rejection_uphold(*, return_shipment, actor, reason: str,
 def _open_refund_requests(owed: list[payment_services.OwedBack]) -> None:
     if not owed:
         return
-    bills = Bill.objects.select_related("escrow_transaction__buyer").in_bulk([o.bill_id for o in owed])
+    bills = Bill.objects.in_bulk([o.bill_id for o in owed])
+    # A shared bill (a milestone plan paid up front) owes back on each milestone's own transaction.
+    txns = EscrowTransaction.objects.select_related("buyer").in_bulk([o.escrow_transaction_id for o in owed])
     for item in owed:
-        bill = bills[item.bill_id]
-        refund_request_for_owed_payment(escrow_transaction=bill.escrow_transaction, bill=bill, amount=item.amount,
-                                        why=item.why)
+        refund_request_for_owed_payment(escrow_transaction=txns[item.escrow_transaction_id], bill=bills[item.bill_id],
+                                        amount=item.amount, why=item.why)
 
 
 def bill_check(*, bill_id: int, client=None) -> str:

@@ -12,6 +12,7 @@ from django.utils import translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.validators import canonical_email
 from privacy.export import Collected, Section
 
 from .models import Milestone, MilestonePlan
@@ -64,13 +65,20 @@ def erase(*, user) -> None:
     """When a person's account is erased, plans they proposed that no buyer answered yet are
     withdrawn (``milestones.services``): accepting one would open transactions in an erased
     account's name. Answered plans stay as they are: their milestones are escrow transactions, kept
-    as financial records."""
+    as financial records.
+
+    The address a seller invited the person at is the person's email: it is cleared from the plans
+    they bought (as from their transactions' invitations, ``privacy.services.account_erase``) and
+    from plans still proposed to it (nobody can accept those any more: no account has an empty
+    address). Runs before the account is locked and renamed, so ``user.email`` is still the old one."""
     from .services import milestone_plan_cancel
 
     with translation.override(settings.LANGUAGE_CODE):  # the audit trail is read by staff
         reason = str(ERASURE_REASON)
     for plan in MilestonePlan.objects.filter(seller=user, status=MilestonePlan.Status.PROPOSED):
         milestone_plan_cancel(plan=plan, seller=user, reason=reason)
+    invited = canonical_email(user.email)
+    MilestonePlan.objects.filter(Q(buyer=user) | Q(buyer__isnull=True, buyer_email=invited)).update(buyer_email="")
 
 
 ERASURE_REASON = _("The seller's account was erased.")

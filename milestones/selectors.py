@@ -2,6 +2,8 @@
 from django.db.models import Prefetch, Q
 from django.http import Http404
 
+from transactions.models import Category
+
 from .models import Milestone, MilestonePlan
 
 
@@ -22,3 +24,18 @@ def plan_get_for_viewer(*, token: str, user) -> MilestonePlan:
 def plan_list_for_user(*, user):
     return (MilestonePlan.objects.select_related("seller", "buyer")
             .filter(Q(seller=user) | Q(buyer=user)).order_by("-created_at"))
+
+
+def upfront_billed_together(escrow_transaction) -> list[int] | None:
+    """The transactions of the up-front plan ``escrow_transaction`` is a milestone of, by position:
+    the buyer pays them with one bill (``payments.selectors.bill_group_register``; payments keeps only
+    those still waiting for payment). ``None`` for any other transaction."""
+    if escrow_transaction.category != Category.SERVICE:
+        return None  # a milestone is always a service: no query for the goods paid every day
+    plan_id = (Milestone.objects.filter(escrow_transaction=escrow_transaction,
+                                        plan__payment_schedule=MilestonePlan.Schedule.UPFRONT)
+               .values_list("plan_id", flat=True).first())
+    if plan_id is None:
+        return None
+    return list(Milestone.objects.filter(plan_id=plan_id, escrow_transaction__isnull=False)
+                .order_by("position").values_list("escrow_transaction_id", flat=True))

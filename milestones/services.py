@@ -13,10 +13,16 @@ Proposal → acceptance → milestones opened:
   ``transaction_accept`` in the same database transaction — the plan's acceptance is the buyer's
   acceptance of each milestone's terms.
 
-  - **Up front**: every milestone is opened at acceptance and is payable at once; the buyer pays
-    each milestone's bill (one bill per milestone: the collection, verification, ledger hold and
-    refunds of a bill are per transaction, so nothing in ``payments`` changes). Each payment is held
-    in its own milestone's escrow until that milestone is confirmed.
+  - **Up front**: every milestone is opened at acceptance and is payable at once, with **one bill**
+    for all of them: whichever milestone's pay page the buyer opens, ``payments.services.payment_start``
+    bills every milestone still waiting for payment together (``milestones.selectors.upfront_billed_together``,
+    registered in ``milestones.apps``). The bill has a share per milestone (``payments.models.BillShare``);
+    its verified payment funds each milestone's own escrow hold through ``transaction_verify``, one
+    journal entry per milestone in the same database transaction. A short payment is owed back whole
+    and every milestone waits for payment again; an excess is owed back with the first milestone; a
+    share whose milestone was paid or closed meanwhile is owed back on that milestone. From then on
+    each payment is held in its own milestone's escrow until that milestone is confirmed, and a
+    refund of one milestone comes out of that milestone's hold only.
   - **Milestone by milestone**: the first milestone is opened at acceptance; the next one is
     opened (by either party, on the plan's page: ``milestone_open``) once the previous milestone
     was confirmed (or has otherwise closed), or once the previous milestone's due date has come.

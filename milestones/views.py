@@ -71,8 +71,14 @@ def plan_detail(request, token):
     refusal = None
     if request.user.is_authenticated and plan.status == MilestonePlan.Status.PROPOSED:
         refusal = services.milestone_plan_refusal(plan=plan, user=request.user)
+    rows = _rows(plan, role)
+    # Up front, the buyer pays every milestone still waiting with one bill (payments: BillShare),
+    # from any milestone's pay page: the plan offers it once, with its total.
+    payable = [row["txn"] for row in rows if row["payable"]]
+    pay_all = payable if plan.payment_schedule == MilestonePlan.Schedule.UPFRONT and len(payable) > 1 else []
     return render(request, "milestones/detail.html", {
-        "plan": plan, "role": role, "rows": _rows(plan, role), "reason_form": ReasonForm(),
+        "plan": plan, "role": role, "rows": rows, "reason_form": ReasonForm(),
+        "pay_all": pay_all[:1], "pay_all_total": sum(txn.amount_due for txn in pay_all),
         "share_url": request.build_absolute_uri(plan.get_absolute_url()),
         "refusal_code": refusal[0] if refusal else "", "refusal": refusal[1] if refusal else "",
     })

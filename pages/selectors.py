@@ -9,7 +9,8 @@ Timeline entries carry the step and the time, never the free-text reason or the 
 
 Costs: a transaction look-up is at most four queries whatever its history (the transaction, its
 timeline, the working-day calendar for a computed deadline, and its ledger balances when it was
-refunded), and none when ``pages.public_cache`` has its facts; a payment-code look-up is one.
+refunded), and none when ``pages.public_cache`` has its facts — plus one for a milestone of a
+plan (its neighbours' statuses, never cached); a payment-code look-up is one.
 """
 import datetime as dt
 import json
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Prefetch
+from django.db.models import Case, JSONField, Prefetch, When
+from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -82,6 +84,7 @@ class PublicTransaction:
     is_closed: bool
     timeline: tuple[PublicStep, ...]
     next_due: PublicDeadline | None
+    plan: "PublicPlan | None" = None  # the milestone plan, when the transaction is one of its milestones
 
     def as_json(self) -> dict:
         """The JSON of ``/api/cek-transaksi/<reference>/`` (documented in the README)."""
@@ -97,7 +100,29 @@ class PublicTransaction:
             "timeline": [{"step": s.step, "label": s.label, "at": _iso(s.at)} for s in self.timeline],
             "next_due": ({"step": self.next_due.step, "label": self.next_due.label,
                           "at": _iso(self.next_due.at)} if self.next_due else None),
+            "milestone": ({"number": self.plan.number, "of": self.plan.count,
+                           "milestones": [{"number": m.number, "status": m.status, "status_label": m.status_label}
+                                          for m in self.plan.milestones]} if self.plan else None),
         }
+
+
+@dataclass(frozen=True)
+class PublicMilestone:
+    number: int
+    status: str  # "" while the milestone is not open for payment yet
+    status_label: str
+
+
+@dataclass(frozen=True)
+class PublicPlan:
+    """Where a milestone transaction stands in its plan: "Milestone 2 of 3", each milestone's
+    status and the plan's page (which shows its terms only to its two parties). No names, titles or
+    amounts: a seller may have put personal data in a milestone's title."""
+
+    number: int
+    count: int
+    url: str
+    milestones: tuple[PublicMilestone, ...]
 
 
 def _iso(value: dt.datetime) -> str:
@@ -121,6 +146,8 @@ class TransactionLookup:
 # Timeline steps shown publicly: events that changed the status, plus the buyer's acceptance.
 # Reminders and staff notes stay private; new actions other apps add appear once they change status.
 _PUBLIC_NON_STATE_ACTIONS = {"accepted"}
+# The event a milestone plan writes on each milestone's timeline as it opens it (``milestones.services``).
+PLAN_EVENT = "milestone_plan"
 
 
 def _public_step(action: str, to_status: str, at: dt.datetime) -> PublicStep:
@@ -153,6 +180,10 @@ class PublicFacts:
     closed_at: dt.datetime | None
     refund_payable: bool  # the buyer's refund is still owed (ledger), for a refunded transaction
     events: tuple[tuple[str, str, dt.datetime], ...]  # public steps: (action, to_status, at)
+    # A milestone of a plan: the plan's token, the milestone's number and the plan's count (never change).
+    plan_token: str = ""
+    milestone_number: int | None = None
+    milestone_count: int | None = None
 
     _TIMES = ("accepted_at", "invitation_expires_at", "payment_due_at", "shipping_deadline",
               "inspection_ends_at", "confirmed_at", "closed_at")
@@ -216,6 +247,8 @@ def public_facts(*, reference: str) -> PublicFacts | None:
     """The facts of the transaction with this (canonical) reference, from the database: two
     queries (the transaction, its timeline), three for a refunded one (its ledger balances)."""
     events = TransactionEvent.objects.only(*_EVENT_FIELDS).order_by("created_at", "id")
+    # The plan's event brings its data along (only that event's: the others' stays in the database).
+    events = events.annotate(plan_data=Case(When(action=PLAN_EVENT, then="data"), output_field=JSONField()))
     txn = (EscrowTransaction.objects.only(*_PUBLIC_FIELDS)
            .prefetch_related(Prefetch("events", queryset=events, to_attr="public_events"))
            .filter(reference=reference).first())
@@ -233,7 +266,43 @@ def public_facts(*, reference: str) -> PublicFacts | None:
         confirmed_at=txn.confirmed_at, closed_at=txn.closed_at, refund_payable=refund_payable,
         events=tuple((e.action, e.to_status, e.created_at) for e in txn.public_events
                      if e.to_status or e.action in _PUBLIC_NON_STATE_ACTIONS),
+        **_milestone_facts(txn),
     )
+
+
+def _milestone_facts(txn) -> dict:
+    """A milestone's place in its plan, from the timeline event the plan wrote when it opened the
+    milestone (``milestones.services``: plan token, number, count) — pages sits below milestones
+    (DESIGN.md §2), and the timeline is the transaction's own record of it."""
+    for event in txn.public_events:
+        data = event.plan_data or {}
+        if isinstance(data.get("plan"), str) and isinstance(data.get("milestone"), int) \
+                and isinstance(data.get("of"), int):
+            return {"plan_token": data["plan"], "milestone_number": data["milestone"], "milestone_count": data["of"]}
+    return {}
+
+
+def public_plan(facts: PublicFacts) -> PublicPlan | None:
+    """The plan of a milestone transaction, with every milestone's current status: one query, only
+    for a milestone (never cached with the facts: a neighbour's change would not refresh them). A
+    milestone opened again after its transaction ended unpaid shows its newest transaction."""
+    if not facts.plan_token or facts.milestone_number is None or facts.milestone_count is None:
+        return None
+    rows = (EscrowTransaction.objects.filter(events__action=PLAN_EVENT, events__data__plan=facts.plan_token)
+            .order_by("created_at", "pk").values_list("events__data__milestone", "status", "accepted_at"))
+    current = {number: (status, accepted_at) for number, status, accepted_at in rows}
+    milestones = []
+    for number in range(1, facts.milestone_count + 1):
+        if number not in current:
+            milestones.append(PublicMilestone(number, "", str(_("Not open for payment yet"))))
+            continue
+        status, accepted_at = current[number]
+        label = (str(AWAITING_ACCEPTANCE) if status == Status.CREATED and accepted_at is None
+                 else str(Status(status).label))
+        milestones.append(PublicMilestone(number, status, label))
+    return PublicPlan(number=facts.milestone_number, count=facts.milestone_count,
+                      url=reverse("milestones:detail", kwargs={"token": facts.plan_token}),
+                      milestones=tuple(milestones))
 
 
 def _public_status_label(facts: PublicFacts) -> str:
@@ -243,15 +312,16 @@ def _public_status_label(facts: PublicFacts) -> str:
     return str(Status(facts.status).label)
 
 
-def public_transaction(facts: PublicFacts, calendar=None) -> PublicTransaction:
+def public_transaction(facts: PublicFacts, calendar=None, plan: PublicPlan | None = None) -> PublicTransaction:
     """The public view of ``facts``, in the active language (no query). ``calendar``: the
-    working-day calendar when the caller has it already (else loaded when a deadline needs it)."""
+    working-day calendar when the caller has it already (else loaded when a deadline needs it);
+    ``plan``: a milestone's plan (``public_plan``)."""
     return PublicTransaction(
         reference=facts.reference, status=facts.status, status_label=_public_status_label(facts),
         amount=facts.amount, payment_received=facts.paid, payment_verified=facts.verified,
         is_closed=facts.status in CLOSED_STATES,
         timeline=tuple(_public_step(action, to_status, at) for action, to_status, at in facts.events),
-        next_due=_next_due(facts, calendar),
+        next_due=_next_due(facts, calendar), plan=plan,
     )
 
 
@@ -263,7 +333,8 @@ def public_transaction_lookup(*, text: str) -> TransactionLookup:
     facts = public_facts(reference=reference)
     if facts is None:
         return TransactionLookup(LookupOutcome.UNKNOWN, reference=reference)
-    return TransactionLookup(LookupOutcome.FOUND, reference=reference, transaction=public_transaction(facts))
+    return TransactionLookup(LookupOutcome.FOUND, reference=reference,
+                             transaction=public_transaction(facts, plan=public_plan(facts)))
 
 
 # --- "Is this payment instruction really INTRASA's?" ------------------------------------------

@@ -79,7 +79,8 @@ def _lookup_transaction(request, text: str):
             raise RateLimited(ratelimit.PUBLIC_UNKNOWN)
         return selectors.TransactionLookup(LookupOutcome.UNKNOWN, reference=reference)
     return selectors.TransactionLookup(LookupOutcome.FOUND, reference=reference,
-                                       transaction=selectors.public_transaction(facts, calendar))
+                                       transaction=selectors.public_transaction(facts, calendar,
+                                                                                 selectors.public_plan(facts)))
 
 
 @never_cache

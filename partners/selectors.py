@@ -8,6 +8,7 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from transactions.models import TransactionEvent
+from transactions.selectors import refund_outstanding
 
 from .models import PartnerTransaction, SellerLink, WebhookAttempt, WebhookEvent
 
@@ -49,7 +50,12 @@ def partner_transaction_list(*, partner, status: str | None = None, created_afte
     if cursor:
         when, pk = decode_cursor(cursor)
         qs = qs.filter(Q(created_at__lt=when) | Q(created_at=when, pk__lt=pk))
-    rows = list(qs[: limit + 1])
+    page = list(qs.annotate(refund_owed=refund_outstanding("escrow_transaction_id"))[: limit + 1])
+    for row in page:
+        # The status label of a refunded transaction reads the refund still owed: given here, once
+        # for the page, instead of a ledger query per refunded row.
+        row.escrow_transaction.__dict__["_buyer_refund_outstanding"] = row.refund_owed
+    rows: list[PartnerTransaction] = list(page)
     following = encode_cursor(rows[limit - 1]) if len(rows) > limit else None
     return rows[:limit], following
 

@@ -5,6 +5,9 @@ and the nightly ledger job through ``ledger.checks.register_cross_check``).
   provider or the bank statement says was collected) equal the cash the ledger booked in for it
   (clearing-account debits of verified and owed-back payments). A payment outside the ledger, or
   an amount booked that nobody collected, breaks it.
+* ``shared-bill-adds-up``: a bill shared by several transactions (a milestone plan paid up front)
+  collected, over its shares, exactly what it was paid; each share counts as its transaction's
+  collection above.
 * ``paid-bill-unsettled``: a bill the provider says was paid, still neither held nor owed back a
   day later (its amount is unknown and nobody recorded it from Faspay's report).
 * ``paid-transaction-stuck``: a transaction in ``paid`` with nothing in escrow and no bill that
@@ -17,14 +20,14 @@ and the nightly ledger job through ``ledger.checks.register_cross_check``).
 import datetime as dt
 from collections import defaultdict
 
-from django.db.models import Q, Sum
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 
 from ledger.checks import Breach
 from ledger.models import AccountCategory, EntryKind, Posting
 from transactions.models import EscrowTransaction, Status
 
-from .models import BankStatementLine, Bill
+from .models import BankStatementLine, Bill, BillShare
 
 UNSETTLED_GRACE = dt.timedelta(days=1)
 CLEARING = (AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_BANK)
@@ -41,8 +44,13 @@ def _booked_in_per_transaction() -> dict[int, int]:
 
 def collected_equals_booked() -> list[Breach]:
     collected: dict[int, int] = defaultdict(int)
-    for txn_id, amount in Bill.objects.filter(status=Bill.Status.VERIFIED).values_list(
+    shared = BillShare.objects.values("bill")
+    for txn_id, amount in Bill.objects.filter(status=Bill.Status.VERIFIED).exclude(pk__in=shared).values_list(
             "escrow_transaction", "paid_amount"):
+        collected[txn_id] += amount or 0
+    # A shared bill (a milestone plan paid up front) collected for each transaction its share.
+    for txn_id, amount in BillShare.objects.filter(bill__status=Bill.Status.VERIFIED).values_list(
+            "escrow_transaction", "collected"):
         collected[txn_id] += amount or 0
     booked = _booked_in_per_transaction()
     differing = {pk for pk in set(collected) | set(booked) if collected.get(pk, 0) != booked.get(pk, 0)}
@@ -50,6 +58,15 @@ def collected_equals_booked() -> list[Breach]:
     return [Breach("collected-equals-booked", references.get(pk, f"#{pk}"),
                    f"verified bills collected {collected.get(pk, 0)}, ledger booked in {booked.get(pk, 0)}")
             for pk in sorted(differing)]
+
+
+def shares_add_up() -> list[Breach]:
+    """A verified shared bill's shares together collected exactly what the bill was paid."""
+    rows = (Bill.objects.filter(status=Bill.Status.VERIFIED, shares__isnull=False)
+            .annotate(collected=Sum("shares__collected")).exclude(collected=F("paid_amount"))
+            .values_list("bill_no", "paid_amount", "collected"))
+    return [Breach("shared-bill-adds-up", bill_no, f"paid {paid}, its transactions' shares collected {collected}")
+            for bill_no, paid, collected in rows]
 
 
 def paid_bills_unsettled() -> list[Breach]:
@@ -62,7 +79,8 @@ def paid_bills_unsettled() -> list[Breach]:
 
 
 def paid_transactions_stuck() -> list[Breach]:
-    movable = Q(bills__status__in=[Bill.Status.CREATING, Bill.Status.PENDING, Bill.Status.PAID])
+    moving = [Bill.Status.CREATING, Bill.Status.PENDING, Bill.Status.PAID]
+    movable = Q(bills__status__in=moving) | Q(bill_shares__bill__status__in=moving)
     stuck = (EscrowTransaction.objects.filter(status=Status.PAID).exclude(movable)
              .values_list("reference", flat=True))
     return [Breach("paid-transaction-stuck", reference, "in paid with nothing in escrow and no bill that can "
@@ -73,9 +91,11 @@ def escrow_on_stated_amount() -> list[Breach]:
     funded = set(Posting.objects.filter(entry__kind=EntryKind.PAYMENT_VERIFIED, side=Posting.Side.CREDIT,
                                         account__category=AccountCategory.ESCROW_HOLD)
                  .values_list("entry__escrow_transaction", flat=True))
-    stated = set(Bill.objects.filter(status=Bill.Status.VERIFIED, flag__in=FUNDING_FLAGS,
-                                     amount_source__in=[s for s in Bill.AmountSource.values if s])
-                 .values_list("escrow_transaction", flat=True))
+    sources = [s for s in Bill.AmountSource.values if s]
+    stated = set(Bill.objects.filter(status=Bill.Status.VERIFIED, flag__in=FUNDING_FLAGS, amount_source__in=sources)
+                 .exclude(pk__in=BillShare.objects.values("bill")).values_list("escrow_transaction", flat=True))
+    stated |= set(BillShare.objects.filter(held=True, bill__status=Bill.Status.VERIFIED,
+                                           bill__amount_source__in=sources).values_list("escrow_transaction", flat=True))
     unproven = funded - stated
     references = EscrowTransaction.objects.filter(pk__in=unproven).values_list("reference", flat=True)
     return [Breach("escrow-on-stated-amount", reference, "escrow funded without a bill whose amount a source "
@@ -97,5 +117,5 @@ def suspense_equals_unmatched_lines() -> list[Breach]:
 
 
 def collection_breaches() -> list[Breach]:
-    return (collected_equals_booked() + paid_bills_unsettled() + paid_transactions_stuck() + escrow_on_stated_amount()
-            + suspense_equals_unmatched_lines())
+    return (collected_equals_booked() + shares_add_up() + paid_bills_unsettled() + paid_transactions_stuck()
+            + escrow_on_stated_amount() + suspense_equals_unmatched_lines())

@@ -214,3 +214,39 @@ class BankStatementLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.booked_on} {self.amount} {self.bank_reference}"
+
+
+class BillShare(models.Model):
+    """One transaction's part of a bill that pays several transactions at once.
+
+    A milestone plan paid up front is one bill for all its milestones (``milestones.apps`` tells
+    ``payments.services`` which transactions are billed together): the buyer pays once, and the
+    payment funds each milestone's own escrow hold with its own journal entry. The bill belongs to
+    the first of them (``Bill.escrow_transaction``, which numbers it); its shares name every
+    transaction it pays, the first one included. An ordinary bill has no shares.
+
+    ``amount`` is the cash the bill collects for the transaction: its amount due, less the bill's
+    unique code on the first share (a bank transfer's code is INTRASA's discount, booked with the
+    first milestone's hold). When the bill is placed, ``collected`` records the cash booked for the
+    transaction (held, or owed back to the buyer) and ``held`` whether it funded its escrow: the
+    ledger checks and the refund policy read these per transaction, as they read an ordinary bill.
+    """
+
+    bill = models.ForeignKey(Bill, on_delete=models.PROTECT, related_name="shares", verbose_name=_("bill"))
+    escrow_transaction = models.ForeignKey("transactions.EscrowTransaction", on_delete=models.PROTECT,
+                                           related_name="bill_shares", verbose_name=_("transaction"))
+    amount = models.BigIntegerField(_("amount"))
+    collected = models.BigIntegerField(_("collected"), null=True, blank=True)
+    held = models.BooleanField(_("held in escrow"), default=False)
+
+    class Meta:
+        ordering = ["bill", "pk"]
+        verbose_name = _("share of a bill")
+        verbose_name_plural = _("shares of a bill")
+        constraints = [
+            models.UniqueConstraint(fields=["bill", "escrow_transaction"], name="bill_share_once_per_transaction"),
+            models.CheckConstraint(condition=models.Q(amount__gt=0), name="bill_share_amount_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.bill_id}/{self.escrow_transaction_id}: {self.amount}"

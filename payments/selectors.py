@@ -1,8 +1,42 @@
+from django.db.models import Q, QuerySet
 from django.http import Http404
 
 from transactions.models import EscrowTransaction
 
-from .models import Bill
+from .models import Bill, BillShare
+
+# Who bills transactions together: apps above payments register a resolver (``bill_group_register``)
+# that, given a transaction, names the transactions (its own included, the first one first) the
+# buyer pays with one bill — a milestone plan paid up front (``milestones.apps``). payments cannot
+# import them (DESIGN.md §2). Without a resolver that answers, a transaction is billed alone.
+_BILL_GROUPS: list = []
+
+
+def bill_group_register(resolver) -> None:
+    """Add ``resolver(escrow_transaction) -> list[int] | None``: the primary keys billed together."""
+    if resolver not in _BILL_GROUPS:
+        _BILL_GROUPS.append(resolver)
+
+
+def billed_together(*, escrow_transaction) -> list[int]:
+    """The primary keys of the transactions a bill for ``escrow_transaction`` would pay (itself alone,
+    unless a registered resolver groups it); ``payments.services`` keeps those still payable."""
+    for resolver in _BILL_GROUPS:
+        group = resolver(escrow_transaction)
+        if group and escrow_transaction.pk in group:
+            return list(group)
+    return [escrow_transaction.pk]
+
+
+def payable_together(*, escrow_transaction) -> list[EscrowTransaction]:
+    """What the buyer's next bill for ``escrow_transaction`` pays: the transactions billed together
+    with it that wait for this buyer's payment (the pay page shows them and their total)."""
+    ids = billed_together(escrow_transaction=escrow_transaction)
+    if ids == [escrow_transaction.pk]:
+        return [escrow_transaction]
+    rows = EscrowTransaction.objects.filter(pk__in=ids, status=escrow_transaction.status,
+                                            buyer_id=escrow_transaction.buyer_id).in_bulk()  # CREATED: payable
+    return [rows[pk] for pk in ids if pk in rows] or [escrow_transaction]
 
 
 def transaction_get_for_buyer(*, user, reference: str) -> EscrowTransaction:
@@ -13,9 +47,32 @@ def transaction_get_for_buyer(*, user, reference: str) -> EscrowTransaction:
         raise Http404 from None
 
 
+def bills_of(*, escrow_transaction) -> QuerySet[Bill]:
+    """Every bill that pays ``escrow_transaction``: its own, and the bills it shares with other
+    transactions (a milestone plan paid up front: ``BillShare``)."""
+    return Bill.objects.filter(Q(escrow_transaction=escrow_transaction)
+                               | Q(pk__in=BillShare.objects.filter(escrow_transaction=escrow_transaction).values("bill")))
+
+
+def bill_funding(*, escrow_transaction) -> Bill | None:
+    """The bill that funded the transaction's escrow: an ordinary bill verified as its payment (in
+    full or with an excess), or a shared bill whose share for it was held."""
+    own = (Bill.objects.filter(escrow_transaction=escrow_transaction, status=Bill.Status.VERIFIED,
+                               flag__in=[Bill.Flag.NONE, Bill.Flag.EXCESS])
+           .exclude(pk__in=BillShare.objects.values("bill")))
+    shared = Bill.objects.filter(status=Bill.Status.VERIFIED, pk__in=BillShare.objects.filter(
+        escrow_transaction=escrow_transaction, held=True).values("bill"))
+    return (own | shared).order_by("pk").first()
+
+
+def bill_shares(*, bill) -> list[BillShare]:
+    """The transactions a shared bill pays, in the order they were billed (empty for an ordinary bill)."""
+    return list(bill.shares.select_related("escrow_transaction").order_by("pk"))
+
+
 def bill_current(*, escrow_transaction) -> Bill | None:
-    """The bill to show: the open one, else the latest paid one."""
-    bills = escrow_transaction.bills.order_by("-created_at")
+    """The bill to show: the open one, else the latest paid one (a shared bill included)."""
+    bills = bills_of(escrow_transaction=escrow_transaction).order_by("-created_at")
     return (bills.filter(status__in=[Bill.Status.PENDING, Bill.Status.CREATING]).first()
             or bills.filter(status__in=[Bill.Status.PAID, Bill.Status.VERIFIED]).first())
 
@@ -23,4 +80,4 @@ def bill_current(*, escrow_transaction) -> Bill | None:
 def payment_reversed(*, escrow_transaction) -> bool:
     """Did the provider reverse a payment of this transaction that INTRASA had verified? Then the
     money is not INTRASA's to release until staff sort it out (the release flows ask first)."""
-    return escrow_transaction.bills.filter(flag=Bill.Flag.REVERSED).exists()
+    return bills_of(escrow_transaction=escrow_transaction).filter(flag=Bill.Flag.REVERSED).exists()

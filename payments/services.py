@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -57,8 +57,9 @@ from transactions import services as transaction_services
 from transactions.models import EscrowTransaction, Status, TransactionEvent
 from workdays.calendar import working_calendar
 
+from . import selectors
 from .channels import CHANNELS, Method, channel_get
-from .models import BankStatementLine, Bill, ProviderNotification
+from .models import BankStatementLine, Bill, BillShare, ProviderNotification
 from .polling import creation_retry_at, next_check_at
 
 logger = logging.getLogger(__name__)
@@ -109,7 +110,21 @@ def _refresh(txn: EscrowTransaction) -> None:
 class _Started:
     bill: Bill
     needs_provider: bool
-    to_withdraw: Bill | None
+    to_withdraw: list[Bill]
+
+
+def _covered_ids(bill: Bill) -> list[int]:
+    """The transactions ``bill`` pays: its shares', or its own."""
+    return list(bill.shares.order_by("pk").values_list("escrow_transaction_id", flat=True)) or \
+        [bill.escrow_transaction_id]
+
+
+def _lock_bill_transactions(bill: Bill) -> EscrowTransaction:
+    """Lock every transaction ``bill`` pays (primary-key order), before the bill itself
+    (``intrasa.locks``); return the bill's own (first) transaction, with its parties."""
+    rows = locks.lock_all(EscrowTransaction.objects.filter(pk__in=_covered_ids(bill))
+                          .select_related("seller", "buyer"))
+    return next(row for row in rows if row.pk == bill.escrow_transaction_id)
 
 
 def _new_bill_no(txn: EscrowTransaction, bills_so_far: int) -> str:
@@ -130,8 +145,14 @@ def _unique_amount(amount_due: int) -> tuple[int, int]:
 
 
 def _start(txn_id: int, buyer, channel_code: str) -> _Started:
+    """Record the bill the buyer pays (or find the open one again). A transaction billed together
+    with others (``selectors.bill_group_register``) gets one bill for all of them that still wait for payment;
+    the bill belongs to the first of them and has a share per transaction."""
+    together = selectors.billed_together(escrow_transaction=EscrowTransaction.objects.get(pk=txn_id))
     with transaction.atomic():
-        txn = _lock_txn(txn_id)
+        txns = {row.pk: row for row in locks.lock_all(
+            EscrowTransaction.objects.filter(pk__in=together).select_related("seller", "buyer"))}
+        txn = txns[txn_id]
         if txn.buyer_id != buyer.pk:
             raise PaymentError(_("Only the buyer who accepted the transaction can pay it."), code="forbidden")
         if txn.status != Status.CREATED:
@@ -139,49 +160,67 @@ def _start(txn_id: int, buyer, channel_code: str) -> _Started:
         now = timezone.now()
         if txn.payment_due_at and txn.payment_due_at <= now:
             raise PaymentError(_("The payment window has closed."), code="window_closed")
+        # Of the group, those still waiting for this buyer's payment (a milestone paid or closed
+        # meanwhile is not billed again), the first one first.
+        group = [txns[pk] for pk in together if pk in txns and txns[pk].status == Status.CREATED
+                 and txns[pk].buyer_id == buyer.pk and not (txns[pk].payment_due_at and txns[pk].payment_due_at <= now)]
+        lead, amount_due = group[0], sum(member.amount_due for member in group)
         channel = channel_get(channel_code)
         if channel_code != BANK_TRANSFER:
             if channel is None:
                 raise PaymentError(_("Choose one of the payment methods shown."), code="unknown_channel")
-            if channel.max_amount is not None and txn.amount_due > channel.max_amount:
+            if channel.max_amount is not None and amount_due > channel.max_amount:
                 raise PaymentError(_("%(channel)s accepts at most %(max)s; please choose another method.")
                                    % {"channel": channel.name, "max": format_rupiah(channel.max_amount)},
                                    code="over_channel_limit")
-        # Every bill of the transaction, locked in one statement: the open one (if any) is replaced
-        # or shown again, and their number names the next bill (closed bills are never written
+        member_ids = [member.pk for member in group]
+        # Every bill of these transactions, locked in one statement: the open ones are shown again or
+        # withdrawn, and the lead's own bills number the next one (closed bills are never written
         # again, so locking them too costs nothing but spares a COUNT).
-        bills = locks.lock_all(txn.bills.all())
-        current = next((bill for bill in bills if bill.status in OPEN), None)
-        if current is not None and current.channel_code == channel_code:
-            # Same method again: show the same bill, or re-post a creation Faspay never answered.
-            return _Started(current, current.status == Bill.Status.CREATING, None)
-        to_withdraw = None
-        if current is not None:
+        bills = locks.lock_all(Bill.objects.filter(
+            Q(escrow_transaction__in=member_ids)
+            | Q(pk__in=BillShare.objects.filter(escrow_transaction__in=member_ids).values("bill"))))
+        open_bills = [bill for bill in bills if bill.status in OPEN]
+        bills_so_far = sum(1 for bill in bills if bill.escrow_transaction_id == lead.pk)
+        for current in open_bills:
+            if current.channel_code == channel_code and _covered_ids(current) == member_ids:
+                # Same method for the same transactions: show the same bill, or re-post a creation
+                # Faspay never answered.
+                return _Started(current, current.status == Bill.Status.CREATING, [])
+        for current in open_bills:  # another method, or another set of transactions: withdraw it
             current.cancel()
             current.cancelled_at = now
             current.next_check_at = now  # keep asking: it may have been paid meanwhile
             current.save()
-            to_withdraw = current
         expires_at = now + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
+        code = 0
         if channel_code == BANK_TRANSFER:
-            amount, code = _unique_amount(txn.amount_due)
+            amount, code = _unique_amount(amount_due)
             bill = Bill.objects.create(
-                escrow_transaction=txn, method=Method.BANK_TRANSFER, channel_code=BANK_TRANSFER,
-                bill_no=_new_bill_no(txn, len(bills)), amount=amount, unique_code=code, status=Bill.Status.PENDING,
+                escrow_transaction=lead, method=Method.BANK_TRANSFER, channel_code=BANK_TRANSFER,
+                bill_no=_new_bill_no(lead, bills_so_far), amount=amount, unique_code=code, status=Bill.Status.PENDING,
                 pay_code=settings.INTRASA_ESCROW_BANK_ACCOUNT, expires_at=expires_at,
             )
         else:
             assert channel is not None  # every code but BANK_TRANSFER was checked to be a channel above
             bill = Bill.objects.create(
-                escrow_transaction=txn, method=channel.method, channel_code=channel.code,
-                bill_no=_new_bill_no(txn, len(bills)), amount=txn.amount_due, expires_at=expires_at,
+                escrow_transaction=lead, method=channel.method, channel_code=channel.code,
+                bill_no=_new_bill_no(lead, bills_so_far), amount=amount_due, expires_at=expires_at,
             )
-        txn.payment_due_at = expires_at
-        txn.save(update_fields=["payment_due_at", "updated_at"])
-        transaction_services.transaction_record_event(
-            txn, action="payment_method_chosen", actor=buyer, role=TransactionEvent.Role.BUYER,
-            data={"channel": channel_code, "bill_no": bill.bill_no})
-        return _Started(bill, channel_code != BANK_TRANSFER, to_withdraw)
+        if len(group) > 1:
+            BillShare.objects.bulk_create([
+                BillShare(bill=bill, escrow_transaction=member,
+                          amount=member.amount_due - (code if member.pk == lead.pk else 0))
+                for member in group])
+        for member in group:
+            # Every transaction the bill pays waits as long as the bill can be paid.
+            member.payment_due_at = expires_at
+            member.save(update_fields=["payment_due_at", "updated_at"])
+            transaction_services.transaction_record_event(
+                member, action="payment_method_chosen", actor=buyer, role=TransactionEvent.Role.BUYER,
+                data={"channel": channel_code, "bill_no": bill.bill_no,
+                      **({"together": [other.reference for other in group]} if len(group) > 1 else {})})
+        return _Started(bill, channel_code != BANK_TRANSFER, open_bills)
 
 
 def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) -> Bill:
@@ -196,8 +235,8 @@ def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) 
     else:
         raise PaymentError(_("Please try again."), code="busy")
     client = client or faspay_debit.default_client()
-    if started.to_withdraw is not None:
-        _withdraw_at_provider(client, started.to_withdraw)
+    for bill in started.to_withdraw:
+        _withdraw_at_provider(client, bill)
     if not started.needs_provider:
         return started.bill
     try:
@@ -218,11 +257,14 @@ def _bill_request(bill: Bill) -> faspay_debit.BillRequest:
     buyer = txn.buyer
     # Bills are created only for the buyer bound to the transaction (_start), who is never unbound.
     assert buyer is not None
+    others = bill.shares.count() - 1  # a shared bill names its first transaction and how many more
+    description = f"INTRASA {txn.reference}" + (f" +{others}" if others > 0 else "")
     return faspay_debit.BillRequest(
-        bill_no=bill.bill_no, bill_description=f"INTRASA {txn.reference}", amount=bill.amount,
+        bill_no=bill.bill_no, bill_description=description, amount=bill.amount,
         channel_code=bill.channel_code, expires_at=bill.expires_at, customer_number=str(buyer.pk),
         customer_name=buyer.full_name, customer_email=buyer.email, customer_phone=buyer.phone,
-        item_name=txn.title, created_at=bill.created_at,
+        # Faspay keeps 50 characters of the item: a shared bill's count of further transactions survives.
+        item_name=f"{txn.title[:40]} (+{others})" if others > 0 else txn.title, created_at=bill.created_at,
     )
 
 
@@ -285,7 +327,7 @@ def _bill_record_refusal(bill_id: int, exc: errors.FaspayRejected) -> None:
     """Faspay answered Post Data with a refusal. "Already paid" means it existed and was paid."""
     bill = Bill.objects.get(pk=bill_id)
     with transaction.atomic():
-        txn = _lock_txn(bill.escrow_transaction_id)
+        txn = _lock_bill_transactions(bill)
         bill = _lock_bill(bill_id)
         bill.error = str(exc)[:255]
         if exc.code == faspay_debit.RESPONSE_ALREADY_PAID:
@@ -362,7 +404,7 @@ def notification_receive(*, payload: dict, client=None) -> NotificationReceipt:
             or (not bill.provider_trx_id and not bill.creation_attempts)):  # never sent to Faspay
         raise UnknownBill(notification.bill_no)
     with transaction.atomic():
-        txn = _lock_txn(bill.escrow_transaction_id)
+        txn = _lock_bill_transactions(bill)
         bill = _lock_bill(bill.pk)
         record, created = ProviderNotification.objects.get_or_create(
             provider="faspay", trx_id=notification.trx_id, status_code=notification.status_code,
@@ -430,7 +472,7 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
         Bill.objects.filter(pk=bill_id).update(checks=F("checks") + 1, next_check_at=next_check_at(bill, now))
         return owed
     with transaction.atomic():
-        txn = _lock_txn(bill.escrow_transaction_id)
+        txn = _lock_bill_transactions(bill)
         bill = _lock_bill(bill_id)
         now = timezone.now()
         bill.checks += 1
@@ -472,11 +514,13 @@ def _bill_paid_at_provider(txn, bill, *, amount: int | None, source: str, refere
     if bill.status != Bill.Status.PAID:
         bill.mark_paid()
         bill.paid_at = paid_at or now
-        if txn.status == Status.CREATED and txn.is_accepted:
-            transaction_services.transaction_mark_paid(
-                escrow_transaction=txn, payment_reference=reference or bill.provider_trx_id or bill.bill_no,
-                amount=amount)
-            _refresh(txn)
+        members = _members(txn, bill)  # a shared bill: every transaction it pays is paid
+        for member in members:
+            if member.status == Status.CREATED and member.is_accepted:
+                transaction_services.transaction_mark_paid(
+                    escrow_transaction=member, payment_reference=reference or bill.provider_trx_id or bill.bill_no,
+                    amount=amount if len(members) == 1 else None)  # a shared bill's amount is no one's own
+                _refresh(member)
     if reference and not bill.payment_reference:
         bill.payment_reference = reference[:100]
     if amount is not None and not bill.amount_known:
@@ -496,9 +540,19 @@ def _bill_place(txn, bill, owed: list[OwedBack]) -> bool:
     return True
 
 
+def _members(txn, bill) -> list[EscrowTransaction]:
+    """The (locked) transactions ``bill`` pays, ``txn`` (its own) among them, in share order."""
+    ids = _covered_ids(bill)
+    if ids == [txn.pk]:
+        return [txn]
+    rows = EscrowTransaction.objects.select_related("seller", "buyer").in_bulk(ids)
+    rows[txn.pk] = txn
+    return [rows[pk] for pk in ids]
+
+
 def _funded_by_another_bill(txn, bill) -> bool:
-    return txn.bills.filter(status=Bill.Status.VERIFIED, flag__in=[Bill.Flag.NONE, Bill.Flag.EXCESS]) \
-        .exclude(pk=bill.pk).exists()
+    funding = selectors.bill_funding(escrow_transaction=txn)
+    return funding is not None and funding.pk != bill.pk
 
 
 def _bill_settle(txn, bill, owed: list[OwedBack]) -> None:
@@ -511,6 +565,10 @@ def _bill_settle(txn, bill, owed: list[OwedBack]) -> None:
     channel = CHANNELS.get(bill.channel_code)
     bill.settlement_expected_at = working_calendar().add_working_days(bill.paid_at or now,
                                                                       channel.settlement_days if channel else 0)
+    shares = selectors.bill_shares(bill=bill)
+    if shares:
+        _shared_bill_settle(txn, bill, shares, owed)
+        return
     funded_elsewhere = _funded_by_another_bill(txn, bill)
     if funded_elsewhere or txn.status not in (Status.CREATED, Status.PAID):
         # The escrow was funded already (a double payment) or the transaction closed unpaid.
@@ -522,7 +580,8 @@ def _bill_settle(txn, bill, owed: list[OwedBack]) -> None:
         bill.flag = Bill.Flag.SHORT
         _owe_back(txn, bill, paid, "short", owed)
         _alert(txn, bill, "payment_short")
-        another_paid = txn.bills.filter(status=Bill.Status.PAID).exclude(pk=bill.pk).exists()
+        another_paid = selectors.bills_of(escrow_transaction=txn).filter(status=Bill.Status.PAID) \
+            .exclude(pk=bill.pk).exists()
         if txn.status == Status.PAID and not another_paid:  # the buyer may pay the full amount again
             transaction_services.transaction_reopen_for_payment(
                 escrow_transaction=txn, reason=f"{bill.bill_no}: paid {paid} of {bill.amount}",
@@ -546,9 +605,74 @@ def _bill_settle(txn, bill, owed: list[OwedBack]) -> None:
     _cancel_other_open_bills(txn, bill)
 
 
+def _shared_bill_settle(lead, bill, shares: list[BillShare], owed: list[OwedBack]) -> None:
+    """Place a shared bill's money, transaction by transaction, by the rules of one bill:
+
+    * paid less than the bill: all of it is owed back (booked with the first transaction), and
+      every transaction it paid waits for a full payment again — the buyer pays the plan once,
+      never a part of it;
+    * otherwise each transaction's share funds its own escrow hold (``transaction_verify``, one
+      journal entry per transaction, each with its own idempotency key), unless that transaction
+      was funded by another bill meanwhile (its share is a double payment) or closed unpaid (a
+      late payment): that share is owed back to the buyer on its own transaction;
+    * paid more than the bill: the excess is owed back with the first transaction.
+    """
+    paid = bill.paid_amount
+    members = {member.pk: member for member in _members(lead, bill)}
+    clearing = _clearing_for(bill)
+    if paid < bill.amount:
+        bill.flag = Bill.Flag.SHORT
+        _owe_back(lead, bill, paid, "short", owed)
+        for share in shares:
+            share.collected = paid if share.escrow_transaction_id == lead.pk else 0
+            share.save(update_fields=["collected"])
+        _alert(lead, bill, "payment_short")
+        for member in members.values():
+            another_paid = selectors.bills_of(escrow_transaction=member).filter(status=Bill.Status.PAID) \
+                .exclude(pk=bill.pk).exists()
+            if member.status == Status.PAID and not another_paid:
+                transaction_services.transaction_reopen_for_payment(
+                    escrow_transaction=member, reason=f"{bill.bill_no}: paid {paid} of {bill.amount}")
+                _refresh(member)
+        return
+    flags = []
+    for share in shares:
+        member = members[share.escrow_transaction_id]
+        funded_elsewhere = _funded_by_another_bill(member, bill)
+        if funded_elsewhere or member.status not in (Status.CREATED, Status.PAID):
+            flag = Bill.Flag.DOUBLE if funded_elsewhere or member.verified_at else Bill.Flag.LATE
+            _owe_back(member, bill, share.amount, flag, owed)
+            flags.append(flag)
+            share.collected = share.amount
+            share.save(update_fields=["collected"])
+            continue
+        if member.status == Status.CREATED:  # a short payment had reopened it, or the notification was lost
+            transaction_services.transaction_mark_paid(escrow_transaction=member, amount=None,
+                                                       payment_reference=bill.payment_reference or bill.bill_no)
+        discount = bill.unique_code if member.pk == lead.pk else 0
+        funding = [debit(clearing, share.amount)] + ([debit(AccountCategory.PAYMENT_DISCOUNT, discount)]
+                                                      if discount else [])
+        transaction_services.transaction_verify(
+            escrow_transaction=member, payment_reference=bill.payment_reference or bill.bill_no,
+            amount_received=share.amount + discount, funding=funding)
+        _refresh(member)
+        share.collected, share.held = share.amount, True
+        share.save(update_fields=["collected", "held"])
+        _cancel_other_open_bills(member, bill)
+    if paid > bill.amount:
+        _owe_back(lead, bill, paid - bill.amount, "excess", owed)
+        BillShare.objects.filter(pk=shares[0].pk).update(collected=F("collected") + paid - bill.amount)
+        flags.append(Bill.Flag.EXCESS)
+    if flags:
+        # One flag per bill (the staff queue): a double payment outranks a late one, both an excess.
+        bill.flag = next(flag for flag in (Bill.Flag.DOUBLE, Bill.Flag.LATE, Bill.Flag.EXCESS) if flag in flags)
+        _alert(lead, bill, f"payment_{bill.flag}")
+
+
 def _cancel_other_open_bills(txn, funding_bill) -> None:
     """The escrow is funded: no other bill of the transaction should be paid any more."""
-    for other in locks.lock_all(txn.bills.filter(status__in=OPEN).exclude(pk=funding_bill.pk)):
+    for other in locks.lock_all(selectors.bills_of(escrow_transaction=txn).filter(status__in=OPEN)
+                                .exclude(pk=funding_bill.pk)):
         other.cancel()
         other.cancelled_at = timezone.now()
         other.next_check_at = timezone.now() if other.channel_code != BANK_TRANSFER else None
@@ -558,8 +682,10 @@ def _cancel_other_open_bills(txn, funding_bill) -> None:
 
 
 def _owe_back(txn, bill, amount: int, why: str, owed: list[OwedBack]) -> None:
+    # A shared bill owes back per transaction: the key names the transaction when it is not the bill's own.
+    scope = "" if txn.pk == bill.escrow_transaction_id else f"txn:{txn.pk}:"
     entry_post(
-        idempotency_key=f"bill:{bill.pk}:owed-back:{why}", kind=EntryKind.PAYMENT_UNMATCHED,
+        idempotency_key=f"bill:{bill.pk}:{scope}owed-back:{why}", kind=EntryKind.PAYMENT_UNMATCHED,
         memo=f"{txn.reference} {bill.bill_no} {why} payment owed back to the buyer", escrow_transaction=txn,
         lines=[debit(_clearing_for(bill), amount), credit(AccountCategory.BUYER_REFUND_PAYABLE, amount)],
     )
@@ -617,7 +743,7 @@ def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str
         raise StaffPaymentError(_("Enter the amount Faspay collected, in whole Rupiah."), code="invalid_amount")
     bill = Bill.objects.get(pk=bill_id)
     with transaction.atomic():
-        txn = _lock_txn(bill.escrow_transaction_id)
+        txn = _lock_bill_transactions(bill)
         bill = _lock_bill(bill_id)
         if bill.status != Bill.Status.PAID or bill.amount_known:
             raise StaffPaymentError(_("Only a paid bill whose amount is not known yet can be recorded."),
@@ -676,7 +802,7 @@ def statement_line_import(*, row: dict, staff) -> StatementLineOutcome:
         if bill is None:
             _book_suspense(line)
             return StatementLineOutcome(StatementLine.UNMATCHED, line, owed)
-        txn = _lock_txn(bill.escrow_transaction_id)
+        txn = _lock_bill_transactions(bill)
         bill = _lock_bill(bill.pk)
         if bill.status != Bill.Status.PENDING:  # another import settled it meanwhile
             _book_suspense(line)
@@ -758,7 +884,7 @@ def bill_record_charge_from_report(*, bill_id: int, amount: int, trx_id: str, ac
         raise StaffPaymentError(_("Enter Faspay's trx_id of this bill (digits only)."), code="trx_id_required")
     bill = Bill.objects.get(pk=bill_id)
     with transaction.atomic():
-        txn = _lock_txn(bill.escrow_transaction_id)
+        txn = _lock_bill_transactions(bill)
         bill = _lock_bill(bill_id)
         if bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
             raise StaffPaymentError(_("INTRASA already recorded this bill as paid."), code="already_paid")

@@ -30,12 +30,20 @@ def pay(request, reference):
             messages.error(request, exc.message)
         return redirect("payments:pay", reference=txn.reference)
     bill = selectors.bill_current(escrow_transaction=txn)
+    # A milestone plan paid up front is one bill: the page shows what it pays and its total.
+    if txn.status == Status.CREATED:
+        together = selectors.payable_together(escrow_transaction=txn)
+    else:  # paid: what the bill that was paid covered
+        together = [share.escrow_transaction for share in selectors.bill_shares(bill=bill)] if bill else []
+        together = together or [txn]
+    total = sum(item.amount_due for item in together)
     groups = {}
-    for channel in channels_for(txn.amount_due):
+    for channel in channels_for(total):
         groups.setdefault(channel.method, []).append(channel)
     channel = CHANNELS.get(bill.channel_code) if bill else None
     return render(request, "payments/pay.html", {
-        "txn": txn, "bill": bill, "groups": [(METHOD_LABELS[m], cs) for m, cs in groups.items()],
+        "txn": txn, "bill": bill, "together": together, "total": total,
+        "groups": [(METHOD_LABELS[m], cs) for m, cs in groups.items()],
         "payable": txn.status == Status.CREATED,
         "status_label": progress.status_label(txn),
         "next_step": progress.next_step(txn, "buyer"),

@@ -37,6 +37,7 @@ from ledger.selectors import transaction_balances
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from payments.models import Bill
+from payments.selectors import bill_funding
 from transactions.models import Category, Courier
 from workdays.calendar import working_calendar
 
@@ -58,8 +59,7 @@ class RefundError(ServiceError):
 def payment_family(escrow_transaction, bill=None) -> str:
     """The buyer's original payment method (decides the transfer time, policy section 3)."""
     if bill is None:
-        bill = (escrow_transaction.bills.filter(status=Bill.Status.VERIFIED, flag__in=[Bill.Flag.NONE, Bill.Flag.EXCESS])
-                .order_by("pk").first())
+        bill = bill_funding(escrow_transaction=escrow_transaction)  # a milestone plan's shared bill too
     # Without a bill (a payment verified by other means) assume the slowest domestic transfer time.
     return METHOD_FAMILY.get(getattr(bill, "method", ""), PaymentFamily.BANK_TRANSFER)
 
@@ -205,8 +205,10 @@ def refund_request_limit(escrow_transaction) -> int:
     problems on the transaction (requests of the payment cases, rejected ones aside) is taken off,
     so the same charge cannot be claimed twice.
     """
+    # A bill shared by a milestone plan's transactions billed this one its share, not the plan.
     billed = max(escrow_transaction.amount_due,
-                 escrow_transaction.bills.aggregate(largest=Max("amount"))["largest"] or 0)
+                 escrow_transaction.bills.filter(shares__isnull=True).aggregate(largest=Max("amount"))["largest"] or 0,
+                 escrow_transaction.bill_shares.aggregate(largest=Max("amount"))["largest"] or 0)
     owed = (RefundRequest.objects.filter(escrow_transaction=escrow_transaction, case__in=policy.PAYMENT_CASES)
             .exclude(status=RefundRequest.Status.REJECTED).aggregate(total=Sum("amount"))["total"] or 0)
     return max(billed - owed, 0)
@@ -267,8 +269,10 @@ def refund_request_for_owed_payment(*, escrow_transaction, bill, amount: int, wh
     placed the payment, in its database transaction."""
     if escrow_transaction.buyer_id is None or amount <= 0:
         return None
+    # A shared bill owes back on each transaction it paid: one request per transaction.
+    scope = "" if escrow_transaction.pk == bill.escrow_transaction_id else f"txn:{escrow_transaction.pk}:"
     return refund_request_create(escrow_transaction=escrow_transaction, case=policy.OWED_BACK_CASES[why],
-                                 amount=amount, source_key=f"bill:{bill.pk}:{why}", bill=bill,
+                                 amount=amount, source_key=f"bill:{bill.pk}:{scope}{why}", bill=bill,
                                  description=_("Detected by INTRASA: %(bill)s") % {"bill": bill.bill_no})
 
 

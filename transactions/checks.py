@@ -17,6 +17,25 @@ from ledger.selectors import SIGNED, normal_balance
 from .models import HELD_STATES, EscrowTransaction
 
 
+def money_figures(flow: dict, bal: dict) -> tuple[int, int, int, int, int]:
+    """One transaction's (paid, disbursed, refunded, fees, still payable), from its ``flows_by_kind``
+    and ``per_transaction_balances``: paid must equal the others plus what is still held."""
+    paid = (flow.get((EntryKind.PAYMENT_VERIFIED, AccountCategory.ESCROW_HOLD, "C"), 0)
+            + flow.get((EntryKind.PAYMENT_UNMATCHED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
+            # Return shipping INTRASA advanced to the buyer (refunds.policy: seller's fault, PP).
+            + flow.get((EntryKind.RETURN_SHIPPING_ADVANCED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
+            # ... less an advance taken back when the refund was refused (refunds.policy: refused returns).
+            - flow.get((EntryKind.REVERSAL, AccountCategory.BUYER_PROTECTION_COST, "C"), 0))
+    fees = (flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.FEE_REVENUE, "C"), 0)
+            - flow.get((EntryKind.REVERSAL, AccountCategory.FEE_REVENUE, "D"), 0))
+    disbursed = (flow.get((EntryKind.PAYOUT, AccountCategory.SELLER_PAYABLE, "D"), 0)
+                 - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.SELLER_PAYABLE, "C"), 0))
+    refunded = (flow.get((EntryKind.REFUND_SENT, AccountCategory.BUYER_REFUND_PAYABLE, "D"), 0)
+                - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0))
+    payable = bal.get(AccountCategory.SELLER_PAYABLE, 0) + bal.get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
+    return paid, disbursed, refunded, fees, payable
+
+
 def transaction_breaches() -> list[Breach]:
     breaches = []
     balances = per_transaction_balances()
@@ -33,21 +52,8 @@ def transaction_breaches() -> list[Breach]:
         for category, amount in bal.items():
             if amount < 0:
                 breaches.append(Breach("no-negative-accounts", reference, f"{category} is {amount}"))
-        flow = flows.get(pk, {})
-        paid = (flow.get((EntryKind.PAYMENT_VERIFIED, AccountCategory.ESCROW_HOLD, "C"), 0)
-                + flow.get((EntryKind.PAYMENT_UNMATCHED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
-                # Return shipping INTRASA advanced to the buyer (refunds.policy: seller's fault, PP).
-                + flow.get((EntryKind.RETURN_SHIPPING_ADVANCED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
-                # ... less an advance taken back when the refund was refused (refunds.policy: refused returns).
-                - flow.get((EntryKind.REVERSAL, AccountCategory.BUYER_PROTECTION_COST, "C"), 0))
-        fees = (flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.FEE_REVENUE, "C"), 0)
-                - flow.get((EntryKind.REVERSAL, AccountCategory.FEE_REVENUE, "D"), 0))
-        disbursed = (flow.get((EntryKind.PAYOUT, AccountCategory.SELLER_PAYABLE, "D"), 0)
-                     - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.SELLER_PAYABLE, "C"), 0))
-        refunded = (flow.get((EntryKind.REFUND_SENT, AccountCategory.BUYER_REFUND_PAYABLE, "D"), 0)
-                    - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0))
-        accounted = (disbursed + refunded + fees + held + bal.get(AccountCategory.SELLER_PAYABLE, 0)
-                     + bal.get(AccountCategory.BUYER_REFUND_PAYABLE, 0))
+        paid, disbursed, refunded, fees, payable = money_figures(flows.get(pk, {}), bal)
+        accounted = disbursed + refunded + fees + held + payable
         if paid != accounted:
             breaches.append(Breach(
                 "paid-equals-accounted", reference,

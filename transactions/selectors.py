@@ -7,15 +7,21 @@ from django_fsm import can_proceed, has_transition_perm
 from .models import EscrowTransaction, Status
 
 
-def with_refund_outstanding(qs):
-    """Annotate ``EscrowTransaction.buyer_refund_outstanding`` (one subquery instead of a query per row)."""
+def refund_outstanding(transaction_field: str = "pk"):
+    """The expression of ``EscrowTransaction.buyer_refund_outstanding`` for the transaction that
+    ``transaction_field`` of the outer query names (a subquery: no query per row)."""
     from ledger.models import AccountCategory, Posting
     from ledger.selectors import SIGNED
 
-    owed = (Posting.objects.filter(account__escrow_transaction=OuterRef("pk"),
+    owed = (Posting.objects.filter(account__escrow_transaction=OuterRef(transaction_field),
                                    account__category=AccountCategory.BUYER_REFUND_PAYABLE)
             .values("account__escrow_transaction").annotate(total=-Sum(SIGNED)).values("total"))
-    return qs.annotate(_buyer_refund_outstanding=Coalesce(Subquery(owed), 0))
+    return Coalesce(Subquery(owed), 0)
+
+
+def with_refund_outstanding(qs):
+    """Annotate ``EscrowTransaction.buyer_refund_outstanding`` (one subquery instead of a query per row)."""
+    return qs.annotate(_buyer_refund_outstanding=refund_outstanding())
 
 
 def transaction_list_for_user(*, user, role: str | None = None, status: str | None = None):

@@ -28,7 +28,7 @@ from intrasa.money import format_rupiah
 from intrasa.wib import format_wib
 from ledger.selectors import transaction_postings
 from payments.channels import METHOD_LABELS
-from payments.models import Bill
+from payments.models import Bill, BillShare
 from transactions import services
 from transactions.models import EscrowTransaction, Status, TransactionEvent
 
@@ -143,6 +143,18 @@ class BillInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class BillShareInline(ReadOnlyInline):
+    """The shared bills (a milestone plan paid up front) that pay this transaction too: the bill
+    belongs to the plan's first milestone, this is this transaction's part of it."""
+
+    model = BillShare
+    fields = ("bill", "amount", "collected", "held")
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("bill")
+
+
 class PayoutInline(ReadOnlyInline):
     model = Payout
     fields = ("purpose", "recipient", "amount", "status", "due_at", "completed_at")
@@ -199,7 +211,7 @@ class EscrowTransactionAdmin(FSMAdminMixin, admin.ModelAdmin):
     fsm_transition_success_msg = gettext_lazy("Done: “{transition_name}”.")
 
     def get_inlines(self, request, obj):
-        return [TransactionEventInline, BillInline, PayoutInline, *optional_inlines()]
+        return [TransactionEventInline, BillInline, BillShareInline, PayoutInline, *optional_inlines()]
 
     def get_queryset(self, request):
         due = (Payout.objects.filter(escrow_transaction=OuterRef("pk"), status__in=OPEN_PAYOUT)

@@ -1,5 +1,6 @@
-"""A three-milestone service on a phone: proposed, accepted once, paid up front per milestone at the
-sandbox, delivered; milestones 1 and 3 confirmed and paid out while milestone 2 is disputed."""
+"""A three-milestone service on a phone: proposed, accepted once, paid up front with one bill at the
+sandbox (held per milestone), delivered; milestones 1 and 3 confirmed and paid out while milestone 2
+is disputed; Cek Transaksi shows a milestone's place in its plan."""
 
 import datetime as dt
 
@@ -65,16 +66,28 @@ def test_three_milestones_one_disputed(people, faspay, sendme, live_server):
     assert buyer.page.locator("[data-testid=pay-milestone]").count() == 3
     check_page(buyer, "accepted")
 
-    # Everything up front: each milestone's own bill, paid at the sandbox.
-    for _number in (1, 2, 3):
-        buyer.page.goto(plan_path)
-        buyer.page.locator("[data-testid=pay-milestone]").first.click()
-        buyer.page.check("input[name=channel][value='702']")
-        buyer.page.click("[data-testid=method-form] button[type=submit]")
-        buyer.page.wait_for_selector("[data-testid=instructions]")
-        buyer.page.goto(buyer.page.get_attribute("[data-testid=sandbox-link]", "href"))
-        buyer.page.click("input[name=action][value=pay] + button")
+    # Everything up front: one bill for the whole plan, paid once at the sandbox.
+    assert "Rp\xa06.030.000" in buyer.page.inner_text("[data-testid=pay-plan-card]")
+    buyer.page.click("[data-testid=pay-plan]")
+    buyer.page.check("input[name=channel][value='702']")
+    buyer.page.click("[data-testid=method-form] button[type=submit]")
+    buyer.page.wait_for_selector("[data-testid=instructions]")
+    assert buyer.page.locator("[data-testid=paid-together] li").count() == 3
+    assert "6.030.000" in buyer.page.inner_text("[data-testid=instructions]")
+    check_page(buyer, "pay-whole-plan")
+    buyer.page.goto(buyer.page.get_attribute("[data-testid=sandbox-link]", "href"))
+    buyer.page.click("input[name=action][value=pay] + button")
     assert statuses(plan) == [Status.VERIFIED] * 3
+    buyer.page.goto(plan_path)
+    assert buyer.page.locator("[data-testid=pay-milestone]").count() == 0  # nothing left to pay
+
+    # Cek Transaksi, for anyone: milestone 2 of 3, each milestone's status, the plan's link.
+    reference_2 = EscrowTransaction.objects.get(milestone__plan=plan, milestone__position=2).reference
+    buyer.page.goto(f"/cek-transaksi/?reference={reference_2}")
+    assert "Termin 2 dari 3" in buyer.page.inner_text("[data-testid=milestone-of]")
+    assert buyer.page.locator("[data-testid=plan-milestones] li").count() == 3
+    assert buyer.page.get_attribute("[data-testid=plan-link]", "href") == plan_path
+    check_page(buyer, "check-milestone")
 
     # The seller delivers each milestone with a note.
     references = [EscrowTransaction.objects.get(milestone__plan=plan, milestone__position=n).reference for n in (1, 2, 3)]

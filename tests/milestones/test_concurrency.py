@@ -1,43 +1,19 @@
 """Races against real PostgreSQL: the plan's row is locked first, so a double click or the periodic
 job racing a person opens each milestone once."""
-import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
-from intrasa.errors import ServiceError
 from milestones import services
 from milestones.models import Milestone
 from transactions.models import EscrowTransaction
 
-from .conftest import confirm_by_transfer, propose
+from .conftest import confirm_by_transfer, propose, race
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
 ]
-
-
-def race(*calls):
-    barrier = threading.Barrier(len(calls))
-    outcomes = []
-
-    def run(call):
-        try:
-            barrier.wait()
-            call()
-            outcomes.append("ok")
-        except ServiceError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_two_acceptances_at_once_open_each_milestone_once(seller, buyer):

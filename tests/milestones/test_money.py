@@ -57,8 +57,16 @@ def test_upfront_plan_three_milestones_one_disputed(faspay, sendme, seller, buye
     plan = propose(seller, buyer, schedule="upfront", amounts=(1_500_000, 2_000_000, 2_500_000))
     services.milestone_plan_accept(plan=plan, buyer=buyer)
     first, second, third = children(plan)
-    for txn in (first, second, third):  # everything up front, held per milestone
-        pay_at_sandbox(faspay, txn, buyer)
+    # Everything up front: one bill, paid once, held per milestone.
+    bill = payment_services.payment_start(escrow_transaction=second, buyer=buyer, channel_code="702")
+    assert bill.escrow_transaction_id == first.pk and bill.amount == plan.buyer_pays
+    faspay("bill_pay", trx_id=bill.provider_trx_id)
+    for txn in (first, second, third):
+        txn.refresh_from_db()
+        assert txn.status == Status.VERIFIED
+        assert transaction_balances(escrow_transaction=txn) == {AccountCategory.ESCROW_HOLD: txn.amount_due}
+    assert Bill.objects.count() == 1
+    call_command("ledger_check")
 
     # Milestone 1: delivered and confirmed by the buyer → paid out.
     deliver(first)

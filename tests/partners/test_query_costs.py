@@ -23,3 +23,31 @@ def test_list_and_detail_cost_the_same_with_more_rows(client, setup, settings):
     assert _queries(client, setup, "/api/v1/transactions") == one_list
     assert _queries(client, setup, f"/api/v1/transactions/{reference}/timeline") == one_timeline
     assert one_list <= 4, one_list  # the key, its last use, the page (the rate limit is Redis)
+
+
+def test_refunded_rows_cost_no_query_each(client, setup, settings, buyer):
+    """A refunded transaction's label reads the refund still owed: the page brings it for every row
+    at once (once a ledger query per refunded row)."""
+    from escrow import services as escrow_services
+    from tests import scenarios
+    from transactions.models import REFUND_IN_PROGRESS, EscrowTransaction, Status
+
+    settings.INTRASA_INVITATIONS_PER_DAY = 50
+    for n in range(4):
+        post_json(client, "/api/v1/transactions", terms(setup, title=f"Barang {n}", buyer_email=buyer.email),
+                  setup, key=f"r-{n}")
+    txns = list(EscrowTransaction.objects.order_by("pk"))
+
+    def refund(txn):
+        txn = scenarios.advance(txn, buyer, Status.VERIFIED)
+        escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=txn.seller, reason="Stok habis")
+
+    refund(txns[0])
+    one_refunded = _queries(client, setup, "/api/v1/transactions")
+    for txn in txns[1:]:
+        refund(txn)
+    assert _queries(client, setup, "/api/v1/transactions") == one_refunded
+    items = client.get("/api/v1/transactions", **setup.headers()).json()["items"]
+    assert {item["status"] for item in items} == {"refunded"}
+    # The refund has not reached the buyer yet (no transfer was made): the label says so, from the annotation.
+    assert {item["status_label"] for item in items} == {str(REFUND_IN_PROGRESS)}

@@ -34,7 +34,8 @@ from refunds.models import RefundRequest
 from tests import scenarios
 from tests.disbursements.conftest import confirmed, sendme, verified_bank  # noqa: F401 - fixtures
 from tests.factories import BankDestinationFactory, StaffFactory
-from transactions.models import Status
+from transactions.models import EscrowTransaction, Status
+from transactions.tasks import expire_unpaid_transactions
 
 from .conftest import cancelled
 
@@ -342,6 +343,10 @@ def test_erasure_closes_payment_links_revokes_partner_links_and_withdraws_unansw
     unanswered = propose(buyer, seller)  # the erased person proposed it; the seller never answered
     declined = milestone_services.milestone_plan_decline(plan=propose(seller, buyer), user=buyer, reason="Terlalu mahal")
     received = propose(seller, buyer)  # proposed to the erased person: the seller's own plan, left alone
+    bought = propose(seller, buyer, schedule="upfront", amounts=(1_000_000, 1_000_000))
+    milestone_services.milestone_plan_accept(plan=bought, buyer=buyer)
+    EscrowTransaction.objects.filter(milestone__plan=bought).update(payment_due_at=timezone.now())
+    expire_unpaid_transactions()  # its milestones ended unpaid: nothing open holds the erasure back
 
     with committed():
         services.account_erase(user=buyer)
@@ -362,6 +367,9 @@ def test_erasure_closes_payment_links_revokes_partner_links_and_withdraws_unansw
         "Akun penjual telah dihapus."  # in the staff's language, whatever the request's
     assert plans[declined.pk].status == MilestonePlan.Status.DECLINED  # answered: a record, untouched
     assert plans[received.pk].status == MilestonePlan.Status.PROPOSED
+    # The address the seller invited the erased person at goes, from every plan that named it.
+    assert [plans[plan.pk].buyer_email for plan in (received, declined, bought)] == ["", "", ""]
+    assert plans[bought.pk].buyer_id == buyer.pk and plans[unanswered.pk].buyer_email == seller.email
 
 
 @pytest.mark.django_db
