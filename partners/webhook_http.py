@@ -5,8 +5,10 @@
   and every address the host name resolves to must be a public one (not loopback, private,
   link-local — the cloud metadata address —, reserved or multicast). Development and tests allow
   ``http`` and private addresses (``PARTNER_WEBHOOK_ALLOW_PRIVATE``, default ``DEBUG``). The check
-  resolves the name just before the call; a name that resolves differently a moment later (DNS
-  rebinding) is the residual risk, which the production egress firewall closes.
+  resolves the name just before the call, and the connection itself checks the address it
+  actually reached before a byte is sent: a name that resolves differently a moment later (DNS
+  rebinding) reaches nothing inside. (Behind an egress proxy the peer is the proxy, which is
+  not checked; the proxy enforces the egress policy.)
 * At most ``EXCERPT_BYTES`` of the answer are read and kept, for the partner and staff to see.
 """
 import ipaddress
@@ -17,9 +19,12 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 EXCERPT_BYTES = 2000
-_session = requests.Session()
 
 
 class UnsafeDestination(Exception):
@@ -109,6 +114,47 @@ def check_destination(url: str, *, allow_private: bool | None = None, resolve: b
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
         if not _is_public(address):
             raise UnsafeDestination(f"{parts.hostname} resolves to a non-public address")
+
+
+class _PeerChecked:
+    """A connection that, once connected and before TLS or the request, refuses a peer that is
+    not a public address (the resolver may answer the connection differently from the check)."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        if not settings.PARTNER_WEBHOOK_ALLOW_PRIVATE:
+            peer = ipaddress.ip_address(str(sock.getpeername()[0]).split("%")[0])
+            if not _is_public(peer):
+                sock.close()
+                raise NewConnectionError(self, f"refused: connected to the non-public address {peer}")
+        return sock
+
+
+class _CheckedHTTPConnection(_PeerChecked, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_PeerChecked, HTTPSConnection):
+    pass
+
+
+class _CheckedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class _PeerCheckingAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+
+
+_session = requests.Session()
+_session.mount("http://", _PeerCheckingAdapter())
+_session.mount("https://", _PeerCheckingAdapter())
 
 
 def post(*, url: str, body: bytes, headers: dict[str, str]) -> PostResult:

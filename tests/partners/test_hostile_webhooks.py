@@ -124,3 +124,54 @@ def test_forged_signature_headers_are_refused_without_an_exception(verify):
     for timestamp in ("", "abc", str(stamp - 301), str(stamp + 301), "1e9", None):
         assert not verify(secret="whsec_x", body=body, timestamp=timestamp, signature=good, now=stamp)
     assert not verify(secret="whsec_x", body=body.replace(b"1", b"2"), timestamp=str(stamp), signature=good, now=stamp)
+
+
+class _Listener:
+    """A bare TCP listener on loopback that records every byte a client sends."""
+
+    def __init__(self):
+        self.received = b""
+        self.sock = socket.create_server(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                connection, _address = self.sock.accept()
+            except OSError:
+                return
+            connection.settimeout(2)
+            try:
+                while chunk := connection.recv(4096):
+                    self.received += chunk
+            except OSError:
+                pass
+            connection.close()
+
+    def close(self):
+        self.sock.close()
+
+
+def test_dns_rebinding_reaches_nothing_inside(monkeypatch, settings):
+    """The name is public when the guard asks and loopback when the connection is made: the
+    connection refuses the peer it reached before sending a byte (no TLS hello, no request)."""
+    settings.PARTNER_WEBHOOK_ALLOW_PRIVATE = False
+    listener = _Listener()
+    real_getaddrinfo = socket.getaddrinfo
+    answers = iter(["93.184.216.34"])
+
+    def rebinding(host, port, *args, **kwargs):
+        if host != "rebind.forum.example":
+            return real_getaddrinfo(host, port, *args, **kwargs)
+        address = next(answers, "127.0.0.1")  # public for the check, then loopback
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, port))]
+
+    monkeypatch.setattr(socket, "getaddrinfo", rebinding)
+    try:
+        result = webhook_http.post(url=f"https://rebind.forum.example:{listener.port}/hook", body=b'{"secret": 1}',
+                                   headers={})
+    finally:
+        listener.close()
+    assert result.status_code is None and "non-public address" in result.error
+    assert listener.received == b""
