@@ -167,3 +167,15 @@ def test_a_code_is_useless_after_the_seller_revoked_the_link(client, setup, sell
     assert_error(post_json(client, "/api/v1/links/exchange",
                            {"code": code, "redirect_uri": "https://forum.example/callback"}, setup, key=str(uuid.uuid4())),
                  400, "invalid_grant")
+
+
+@pytest.mark.parametrize("field", ["external_id", "title", "description", "buyer_email", "buyer_phone"])
+def test_a_nul_in_any_text_field_is_a_422_naming_it(client, setup, field):
+    """external_id reaches the database without a Django form: a NUL in it was a 500."""
+    response = post_json(client, "/api/v1/transactions", terms(setup, **{field: "thread\x00123"}), setup)
+    assert_error(response, 422, "invalid_request")
+    assert field in {detail["field"] for detail in response.json()["error"]["details"]}
+    assert not EscrowTransaction.objects.exists()
+    for path, body in (("/api/v1/transactions/INT-AAAA-AAAA-AAAA/cancel", {"reason": "a\x00"}),
+                       ("/api/v1/links/exchange", {"code": "c\x00", "redirect_uri": "https://forum.example/callback"})):
+        assert_error(post_json(client, path, body, setup, key=f"{field}-{path}"), 422, "invalid_request")
