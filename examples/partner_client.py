@@ -62,7 +62,8 @@ def verify_webhook(*, secret: str, body: bytes, timestamp: str, signature: str, 
     if abs((time.time() if now is None else now) - stamp) > tolerance:
         return False
     expected = "v1=" + hmac.new(secret.encode(), f"{stamp}.".encode() + body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, signature or "")
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str (a forged header).
+    return hmac.compare_digest(expected.encode(), (signature or "").encode("utf-8", "replace"))
 
 
 class IntrasaClient:

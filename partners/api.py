@@ -13,7 +13,7 @@ import math
 import re
 import time
 import uuid
-from typing import Literal
+from typing import Annotated, Literal
 
 from csp.decorators import csp_update
 from django.conf import settings
@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from ninja import Field, Header, NinjaAPI, Query, Schema, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
-from pydantic import ConfigDict, StrictBool, StrictInt, StrictStr
+from pydantic import AfterValidator, ConfigDict, StrictBool, StrictInt, StrictStr
 
 from intrasa.errors import ServiceError
 from intrasa.money import BIGINT_MAX
@@ -306,21 +306,33 @@ class TimelineEntry(Schema):
     at: dt.datetime
 
 
+def _without_nul(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
+# Every text field of a request body. PostgreSQL text cannot hold NUL: a field that reaches the
+# database without a Django form in between (external_id) answered 500; now any NUL is a 422
+# naming the field, whichever field it is in.
+Text = Annotated[StrictStr, AfterValidator(_without_nul)]
+
+
 class TransactionIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
     link_id: uuid.UUID = Field(description="From POST /links/exchange: the seller who sells.")
-    external_id: StrictStr = Field("", max_length=100, description="Your own id for this sale (echoed in webhooks).")
-    title: StrictStr = Field(max_length=150)
-    description: StrictStr = Field(max_length=5000)
+    external_id: Text = Field("", max_length=100, description="Your own id for this sale (echoed in webhooks).")
+    title: Text = Field(max_length=150)
+    description: Text = Field(max_length=5000)
     category: Literal["physical", "service", "digital"]
     price: StrictInt = Field(ge=0, le=BIGINT_MAX, description="Whole Rupiah.")
     shipping_cost: StrictInt = Field(0, ge=0, le=BIGINT_MAX, description="Whole Rupiah; physical goods only.")
     fee_payer: Literal["buyer", "seller", "split"] = "buyer"
     inspection_days: StrictInt = Field(settings.INTRASA_INSPECTION_DAYS_DEFAULT, ge=0, le=1000)
     shipping_days: StrictInt = Field(2, ge=0, le=1000)
-    buyer_email: StrictStr = Field("", max_length=254)
-    buyer_phone: StrictStr = Field("", max_length=30)
+    buyer_email: Text = Field("", max_length=254)
+    buyer_phone: Text = Field("", max_length=30)
     accepts_returns: StrictBool = False
     restocking_fee_percent: StrictInt = Field(0, ge=0, le=100)
     is_licence_or_voucher: StrictBool = False
@@ -329,14 +341,14 @@ class TransactionIn(Schema):
 class CancelIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    reason: StrictStr = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class ExchangeIn(Schema):
     model_config = ConfigDict(extra="forbid")
 
-    code: StrictStr = Field(max_length=200)
-    redirect_uri: StrictStr = Field(max_length=500)
+    code: Text = Field(max_length=200)
+    redirect_uri: Text = Field(max_length=500)
 
 
 class LinkOut(Schema):

@@ -9,6 +9,7 @@ in the transition's own database transaction and delivered by ``partners.tasks``
 import datetime as dt
 import hashlib
 import json
+import re
 import secrets
 import time
 from collections.abc import Callable
@@ -43,6 +44,8 @@ from .models import (
 )
 
 KEY_PREFIX = "intrasa_"
+API_KEY_FORMAT = re.compile(r"intrasa_[0-9a-f]{1,16}_[A-Za-z0-9_-]{1,100}", re.ASCII)
+CLIENT_ID_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,40}", re.ASCII)
 AUTHORIZATION_CODE_SECONDS = 120
 # What webhooks say: each transition of the transaction, plus the buyer's acceptance.
 EVENT_TYPES = {
@@ -229,7 +232,9 @@ def api_key_revoke(*, api_key: ApiKey, actor, reason: str) -> ApiKey:
 def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
     """The usable key behind ``raw_key``, or ``None``. Notes when it was last used (at most once
     a minute, so a busy partner does not write on every request)."""
-    if not isinstance(raw_key, str) or not raw_key.startswith(KEY_PREFIX) or len(raw_key) > 200:
+    # Only the characters a key is made of (hex key id, url-safe secret): anything else, a NUL
+    # above all, would otherwise reach the database lookup (a NUL there is a 500, not a 401).
+    if not isinstance(raw_key, str) or len(raw_key) > 200 or not API_KEY_FORMAT.fullmatch(raw_key):
         return None
     prefix, _sep, secret = raw_key.removeprefix(KEY_PREFIX).partition("_")
     key = ApiKey.objects.select_related("partner").filter(prefix=prefix).first()
@@ -246,7 +251,9 @@ def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
 def authorization_request_check(*, client_id: str, redirect_uri: str, scope: str) -> tuple[Partner, list[str]]:
     """The partner and scopes of a consent request, or a refusal. The redirect URI must be one the
     partner registered, exactly: otherwise the code could be sent to someone else."""
-    partner = Partner.objects.filter(client_id=client_id or "", is_active=True).first()
+    # The client id is looked up only if it looks like one (a NUL, from a crafted form, would be a 500).
+    partner = (Partner.objects.filter(client_id=client_id, is_active=True).first()
+               if isinstance(client_id, str) and CLIENT_ID_FORMAT.fullmatch(client_id) else None)
     if partner is None:
         raise PartnerError(_("This link to INTRASA is not valid: the partner is unknown."), code="unknown_client")
     if redirect_uri not in partner.redirect_uri_list:

@@ -45,4 +45,6 @@ def verify(*, secret: str, timestamp: str, signature: str, body: bytes, now: flo
         return False
     if abs((now if now is not None else time.time()) - stamp) > TOLERANCE_SECONDS:
         return False
-    return hmac.compare_digest(sign(secret=secret, timestamp=stamp, body=body), signature or "")
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str (a forged header).
+    expected = sign(secret=secret, timestamp=stamp, body=body).encode()
+    return hmac.compare_digest(expected, (signature or "").encode("utf-8", "replace"))

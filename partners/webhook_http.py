@@ -5,8 +5,10 @@
   and every address the host name resolves to must be a public one (not loopback, private,
   link-local — the cloud metadata address —, reserved or multicast). Development and tests allow
   ``http`` and private addresses (``PARTNER_WEBHOOK_ALLOW_PRIVATE``, default ``DEBUG``). The check
-  resolves the name just before the call; a name that resolves differently a moment later (DNS
-  rebinding) is the residual risk, which the production egress firewall closes.
+  resolves the name just before the call, and the connection itself checks the address it
+  actually reached before a byte is sent: a name that resolves differently a moment later (DNS
+  rebinding) reaches nothing inside. (Behind an egress proxy the peer is the proxy, which is
+  not checked; the proxy enforces the egress policy.)
 * At most ``EXCERPT_BYTES`` of the answer are read and kept, for the partner and staff to see.
 """
 import ipaddress
@@ -17,9 +19,12 @@ from urllib.parse import urlsplit
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.exceptions import NewConnectionError
 
 EXCERPT_BYTES = 2000
-_session = requests.Session()
 
 
 class UnsafeDestination(Exception):
@@ -38,10 +43,46 @@ class PostResult:
         return self.status_code is not None and 200 <= self.status_code < 300
 
 
+# IPv6 ranges that carry an IPv4 address inside them: NAT64 (well-known and local-use prefixes)
+# and the deprecated IPv4-compatible ::/96. Python calls these "global", yet ``64:ff9b::7f00:1``
+# reaches 127.0.0.1 through a NAT64 gateway. 6to4 (2002::/16) and Teredo have their own
+# ``ipaddress`` properties; IPv4-mapped (::ffff:0:0/96) too.
+_IPV4_CARRYING = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"),
+                  ipaddress.IPv6Network("::/96"))
+
+
+def _is_public(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """A unicast address on the public internet; an IPv6 address that carries an IPv4 address
+    must carry a public one."""
+    if not address.is_global or address.is_multicast:
+        return False
+    if isinstance(address, ipaddress.IPv6Address):
+        inner = address.ipv4_mapped or address.sixtofour or (address.teredo[1] if address.teredo else None)
+        if inner is None and any(address in network for network in _IPV4_CARRYING):
+            inner = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        if inner is not None and not _is_public(inner):
+            return False
+    return True
+
+
+def _address_literal(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address ``host`` spells, including the forms the resolver reads as an address but
+    ``ipaddress`` does not: ``2130706433``, ``0x7f000001``, ``017700000001``, ``127.1``."""
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    try:
+        return ipaddress.IPv4Address(socket.inet_aton(host))
+    except OSError:
+        return None
+
+
 def check_destination(url: str, *, allow_private: bool | None = None, resolve: bool = True) -> None:
     """Refuse ``url`` unless it is https to public addresses only (see the module docstring).
     Without ``resolve`` (registering a URL) only the name itself is judged: an address literal
-    must be public and ``localhost`` is refused; the name is resolved at each delivery."""
+    (in any spelling the resolver accepts) must be public and ``localhost`` is refused; the name
+    is resolved at each delivery."""
     if allow_private is None:
         allow_private = settings.PARTNER_WEBHOOK_ALLOW_PRIVATE
     parts = urlsplit(url)
@@ -52,14 +93,16 @@ def check_destination(url: str, *, allow_private: bool | None = None, resolve: b
         raise UnsafeDestination("URLs with credentials are not allowed")
     if allow_private:
         return
-    host = parts.hostname.rstrip(".").lower()
+    # The name as the resolver and the HTTP client will see it: IDNA folds "①②⑦" into "127"
+    # and "。" into ".", so "①②⑦。0。0。1" is judged as the loopback address it is.
+    try:
+        host = parts.hostname.encode("idna").decode("ascii").rstrip(".").lower()
+    except UnicodeError:
+        raise UnsafeDestination("the host name is not valid") from None
     if host == "localhost" or host.endswith(".localhost"):
         raise UnsafeDestination("localhost is not a public address")
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
-    if literal is not None and (not literal.is_global or literal.is_multicast):
+    literal = _address_literal(host.split("%")[0])
+    if literal is not None and not _is_public(literal):
         raise UnsafeDestination(f"{host} is not a public address")
     if not resolve:
         return
@@ -69,8 +112,49 @@ def check_destination(url: str, *, allow_private: bool | None = None, resolve: b
         raise UnsafeDestination(f"host name does not resolve: {exc}") from None
     for info in infos:
         address = ipaddress.ip_address(str(info[4][0]).split("%")[0])
-        if not address.is_global or address.is_multicast:
+        if not _is_public(address):
             raise UnsafeDestination(f"{parts.hostname} resolves to a non-public address")
+
+
+class _PeerChecked:
+    """A connection that, once connected and before TLS or the request, refuses a peer that is
+    not a public address (the resolver may answer the connection differently from the check)."""
+
+    def _new_conn(self):
+        sock = super()._new_conn()
+        if not settings.PARTNER_WEBHOOK_ALLOW_PRIVATE:
+            peer = ipaddress.ip_address(str(sock.getpeername()[0]).split("%")[0])
+            if not _is_public(peer):
+                sock.close()
+                raise NewConnectionError(self, f"refused: connected to the non-public address {peer}")
+        return sock
+
+
+class _CheckedHTTPConnection(_PeerChecked, HTTPConnection):
+    pass
+
+
+class _CheckedHTTPSConnection(_PeerChecked, HTTPSConnection):
+    pass
+
+
+class _CheckedHTTPPool(HTTPConnectionPool):
+    ConnectionCls = _CheckedHTTPConnection
+
+
+class _CheckedHTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _CheckedHTTPSConnection
+
+
+class _PeerCheckingAdapter(HTTPAdapter):
+    def init_poolmanager(self, *args, **kwargs):
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _CheckedHTTPPool, "https": _CheckedHTTPSPool}
+
+
+_session = requests.Session()
+_session.mount("http://", _PeerCheckingAdapter())
+_session.mount("https://", _PeerCheckingAdapter())
 
 
 def post(*, url: str, body: bytes, headers: dict[str, str]) -> PostResult:
