@@ -144,14 +144,17 @@ def _unique_amount(amount_due: int) -> tuple[int, int]:
     return amount_due - code, code
 
 
-def _start(txn_id: int, buyer, channel_code: str) -> _Started:
+def _start(escrow_transaction: EscrowTransaction, buyer, channel_code: str) -> _Started:
     """Record the bill the buyer pays (or find the open one again). A transaction billed together
     with others (``selectors.bill_group_register``) gets one bill for all of them that still wait for payment;
     the bill belongs to the first of them and has a share per transaction."""
-    together = selectors.billed_together(escrow_transaction=EscrowTransaction.objects.get(pk=txn_id))
+    txn_id = escrow_transaction.pk
+    together = selectors.billed_together(escrow_transaction=escrow_transaction)
     with transaction.atomic():
+        # With their parties and partner binding joined, as ``locks.lock_transaction`` gives them: the
+        # timeline's partner listener reads it at every event, without another query.
         txns = {row.pk: row for row in locks.lock_all(
-            EscrowTransaction.objects.filter(pk__in=together).select_related("seller", "buyer"))}
+            EscrowTransaction.objects.filter(pk__in=together).select_related("seller", "buyer", "partner_transaction"))}
         txn = txns[txn_id]
         if txn.buyer_id != buyer.pk:
             raise PaymentError(_("Only the buyer who accepted the transaction can pay it."), code="forbidden")
@@ -225,10 +228,11 @@ def _start(txn_id: int, buyer, channel_code: str) -> _Started:
 
 def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) -> Bill:
     """The buyer chooses a method: create (or show again) the bill the buyer pays."""
-    pk = escrow_transaction.pk if isinstance(escrow_transaction, EscrowTransaction) else escrow_transaction
+    if not isinstance(escrow_transaction, EscrowTransaction):
+        escrow_transaction = EscrowTransaction.objects.get(pk=escrow_transaction)
     for _attempt in range(3):
         try:
-            started = _start(pk, buyer, channel_code)
+            started = _start(escrow_transaction, buyer, channel_code)
             break
         except IntegrityError:  # two clicks at once, or a unique-amount collision: look again
             continue
