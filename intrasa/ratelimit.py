@@ -159,6 +159,10 @@ VERIFICATION_EMAIL = RateLimit("verification-email", limit=1, window=2 * 60)
 #   do not count.
 PUBLIC_LOOKUPS = RateLimit("public-lookup", limit=settings.PUBLIC_LOOKUP_LIMIT, window=10 * 60)
 PUBLIC_UNKNOWN = RateLimit("public-unknown", limit=settings.PUBLIC_UNKNOWN_LOOKUP_LIMIT, window=60 * 60)
+# Payment-link QR codes (paylinks.views) per client IP: each PNG is drawn on request (CPU), and a
+# seller prints a handful. The link page itself shares PUBLIC_UNKNOWN: an address that guessed too
+# many tokens that are no link's gets no answer, not even for a right guess.
+PAYLINK_QR_IMAGES = RateLimit("paylink-qr", limit=30, window=10 * 60)
 # PDF renderings (documents.rendering) per user: a rendering costs about 0.75 s of CPU; a cached
 # document is free and does not count.
 DOCUMENT_RENDERS = RateLimit("document-render", limit=20, window=10 * 60)

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from intrasa import ratelimit
 from intrasa.money import rupiah_on_one_line
 from intrasa.qr import qr_png, qr_svg
 
@@ -52,11 +53,34 @@ def _share(request, link) -> dict:
     return {"link_url": url, "share_message": message}
 
 
-@require_http_methods(["GET", "POST"])
-def public(request, token):
+def _too_many(request, limit: ratelimit.RateLimit):
+    message = _("Too many requests from your connection. For your security, please try again in "
+                "%(minutes)d minutes.") % {"minutes": limit.window_minutes}
+    response = render(request, "paylinks/unknown.html", {"rate_limited": message}, status=429)
+    response["Retry-After"] = str(limit.window)
+    return response
+
+
+def _public_link(request, token):
+    """``(link, None)``, or ``(None, the answer)`` when ``token`` is no link's or the address has used
+    up the public "unknown" budget (``ratelimit.PUBLIC_UNKNOWN``, shared with Cek Transaksi): once it
+    has, even a right guess is not answered, so tokens cannot be found by trying."""
+    ip = ratelimit.client_ip(request)
+    if ratelimit.PUBLIC_UNKNOWN.exhausted(ip):
+        return None, _too_many(request, ratelimit.PUBLIC_UNKNOWN)
     link = selectors.payment_link_get_public(token=token)
     if link is None:
-        return render(request, "paylinks/unknown.html", status=404)
+        if not ratelimit.PUBLIC_UNKNOWN.hit(ip):
+            return None, _too_many(request, ratelimit.PUBLIC_UNKNOWN)
+        return None, render(request, "paylinks/unknown.html", status=404)
+    return link, None
+
+
+@require_http_methods(["GET", "POST"])
+def public(request, token):
+    link, answer = _public_link(request, token)
+    if answer is not None:
+        return answer
     if request.method == "POST":
         if not request.user.is_authenticated:
             return redirect(f"{reverse('accounts:login')}?{urlencode({'next': request.path})}")
@@ -124,9 +148,11 @@ def act(request, token, action):
 @require_GET
 def qr_png_download(request, token):
     """The link as a QR code (PNG) to print: a price tag, a market stall, a flyer."""
-    link = selectors.payment_link_get_public(token=token)
-    if link is None:
-        return render(request, "paylinks/unknown.html", status=404)
+    link, answer = _public_link(request, token)
+    if answer is not None:
+        return answer
+    if not ratelimit.PAYLINK_QR_IMAGES.hit(ratelimit.client_ip(request)):
+        return _too_many(request, ratelimit.PAYLINK_QR_IMAGES)
     response = HttpResponse(qr_png(request.build_absolute_uri(link.get_absolute_url()), box_size=16),
                             content_type="image/png")
     response["Content-Disposition"] = f'attachment; filename="intrasa-link-{link.token}.png"'
