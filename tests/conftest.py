@@ -128,3 +128,17 @@ def customer_service_officer(db):
     user = StaffFactory(full_name="Citra Layanan", email="citra@intrasa.co.id")
     user.groups.add(Group.objects.get(name="Customer service"))
     return type(user).objects.get(pk=user.pk)
+
+
+@pytest.fixture
+def tracking_sandbox(live_server, settings):
+    """The courier-tracking sandbox on the live server (``sandbox/tracking.py``): the inspection clock
+    and the returns follow its scripted pickup, transit and delivery scans."""
+    from tests.sandbox_control import SandboxControl
+
+    settings.SITE_URL = live_server.url
+    settings.FASPAY_SANDBOX_ENABLED = True
+    settings.TRACKING_BASE_URL = f"{live_server.url}/sandbox/tracking"
+    control = SandboxControl(live_server.url)
+    yield control
+    control.close()

@@ -1,10 +1,7 @@
 import datetime as dt
-import threading
 
 import pytest
-from django.db import connections
 
-from intrasa.errors import ServiceError
 from milestones import services
 from tests.disbursements.conftest import sendme, verified_bank  # noqa: F401 - SendMe sandbox on the live server
 from tests.payments.conftest import faspay  # noqa: F401 - Debit sandbox on the live server
@@ -44,27 +41,3 @@ def confirm_by_transfer(txn, buyer):
     txn = scenarios.pay_by_transfer(txn, buyer)
     deliver(txn)
     return escrow_services.escrow_confirm(escrow_transaction=txn, buyer=buyer)
-
-
-def race(*calls):
-    """Run ``calls`` at once in threads (each with its own database connection); return what each
-    did: "ok", or the code of the ``ServiceError`` it raised (any other exception: no outcome)."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = []
-
-    def run(call):
-        try:
-            barrier.wait()
-            call()
-            outcomes.append("ok")
-        except ServiceError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(call,)) for call in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes

@@ -6,9 +6,10 @@ from django.db import connection
 
 from milestones import services
 from milestones.models import Milestone
+from tests.concurrency import race
 from transactions.models import EscrowTransaction
 
-from .conftest import confirm_by_transfer, propose, race
+from .conftest import confirm_by_transfer, propose
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),

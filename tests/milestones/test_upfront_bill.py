@@ -19,11 +19,12 @@ from payments.models import Bill, BillShare, ProviderNotification
 from refunds.models import RefundRequest
 from refunds.services import payment_family
 from tests import scenarios
+from tests.concurrency import race
 from tests.payments.notifications import deliver_notification
 from transactions import tasks as transaction_tasks
 from transactions.models import EscrowTransaction, Status
 
-from .conftest import deliver, propose, race
+from .conftest import deliver, propose
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,17 +1,16 @@
 """Payment links: a seller's reusable offer; each buyer who opens it starts their own transaction."""
 import io
-import threading
 
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from intrasa.errors import ServiceError
 from notifications.models import Notification
 from paylinks import services
 from paylinks.models import PaymentLink, PaymentLinkUse
+from tests.concurrency import race
 from tests.factories import UserFactory
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction, Status
@@ -130,24 +129,8 @@ def test_bad_terms_are_refused_with_a_message(seller, overrides, code):
 def test_the_limit_holds_when_many_buyers_press_buy_at_once(seller):
     link = make_link(seller, max_transactions=2)
     buyers = [UserFactory() for _ in range(6)]
-    barrier = threading.Barrier(len(buyers))
-    outcomes = []
-
-    def press(person):
-        try:
-            barrier.wait()
-            services.payment_link_start(payment_link=link.pk, buyer=person)
-            outcomes.append("ok")
-        except ServiceError as exc:
-            outcomes.append(exc.code)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=press, args=(person,)) for person in buyers]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    outcomes = race(*[lambda person=person: services.payment_link_start(payment_link=link.pk, buyer=person)
+                      for person in buyers])
     assert sorted(outcomes) == ["exhausted"] * 4 + ["ok"] * 2
     assert EscrowTransaction.objects.filter(payment_link_use__payment_link=link).count() == 2
 

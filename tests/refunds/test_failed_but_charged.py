@@ -1,7 +1,6 @@
 """Failed but charged (refunds.policy): the buyer proves a debit INTRASA never recorded; Finance book it
 from INTRASA's bank statement or Faspay's report, with a reason and the evidence; then it is refunded
 like any other money owed back — never approved while it is not in the books."""
-import io
 
 import pytest
 from django.core.management import call_command
@@ -17,6 +16,7 @@ from refunds.policy import Document, StaffTask
 from tests import scenarios
 from tests.disbursements.conftest import verified_bank
 from tests.disputes.conftest import pdf_upload
+from tests.payments.test_bank_transfer import csv_file
 from transactions.models import Status, TransactionEvent
 
 
@@ -26,10 +26,6 @@ def _books_balance():
     call_command("ledger_check")
 
 
-def _csv(*lines):
-    upload = io.BytesIO(("date,description,amount,reference\n" + "\n".join(lines) + "\n").encode())
-    upload.name = "mutasi.csv"
-    return upload
 
 
 def _buyer_reports(client, txn, buyer, amount: str) -> RefundRequest:
@@ -49,7 +45,7 @@ def test_a_debit_on_the_bank_statement_is_booked_by_finance_and_refunded(client,
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     # The buyer's failed attempt reached INTRASA's account anyway: a credit no bill claims (suspense).
     client.force_login(finance)
-    client.post(reverse("admin:payments_statement_import"), {"file": _csv("2026-11-24,TRSF CR BUDI PEMBELI,150000,BCA-777")})
+    client.post(reverse("admin:payments_statement_import"), {"file": csv_file("2026-11-24,TRSF CR BUDI PEMBELI,150000,BCA-777")})
     line = BankStatementLine.objects.get(bank_reference="BCA-777")
     assert line.suspense_booked_at is not None
     request = _buyer_reports(client, txn, buyer, "150.000")

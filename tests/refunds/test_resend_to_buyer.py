@@ -17,7 +17,7 @@ from notifications.models import Notification
 from refunds import policy, services
 from refunds.models import RefundRequest, ReturnShipment
 from refunds.policy import StaffTask
-from tests.refunds.test_return_lifecycle import _at, christmas, now_is, tracking_sandbox  # noqa: F401 - fixtures
+from tests.refunds.test_return_lifecycle import _at, christmas, now_is  # noqa: F401 - fixtures
 from transactions.models import TransactionEvent
 from workdays.calendar import working_calendar
 

@@ -260,18 +260,6 @@ def test_the_buyers_data_archive_holds_the_return(disputed, dispute_officer, buy
     assert present(document)  # every key has its label in the PDF
 
 
-@pytest.fixture
-def tracking_sandbox(live_server, settings):
-    from tests.sandbox_control import SandboxControl
-
-    settings.SITE_URL = live_server.url
-    settings.FASPAY_SANDBOX_ENABLED = True
-    settings.TRACKING_BASE_URL = f"{live_server.url}/sandbox/tracking"
-    control = SandboxControl(live_server.url)
-    yield control
-    control.close()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_the_couriers_delivery_scan_starts_the_sellers_inspection_clock(tracking_sandbox, disputed, dispute_officer,
                                                                         buyer):

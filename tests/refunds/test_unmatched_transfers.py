@@ -1,6 +1,5 @@
 """Unmatched bank-transfer money: booked to suspense the moment it is imported, matched by finance to
 its payer with a reason, and refunded like any other money owed back."""
-import io
 
 import pytest
 from django.core.management import call_command
@@ -17,6 +16,7 @@ from refunds.models import RefundRequest
 from refunds.policy import Document
 from tests import scenarios
 from tests.disbursements.conftest import verified_bank
+from tests.payments.test_bank_transfer import csv_file
 from transactions.models import Status
 
 
@@ -26,10 +26,6 @@ def _books_balance():
     call_command("ledger_check")
 
 
-def _csv(*lines):
-    upload = io.BytesIO(("date,description,amount,reference\n" + "\n".join(lines) + "\n").encode())
-    upload.name = "mutasi.csv"
-    return upload
 
 
 @pytest.fixture
@@ -39,8 +35,8 @@ def paid_twice(client, seller, buyer, finance):
     bill = payment_services.payment_start(escrow_transaction=txn, buyer=buyer, channel_code="transfer")
     client.force_login(finance)
     url = reverse("admin:payments_statement_import")
-    client.post(url, {"file": _csv(f"2026-11-23,TRSF CR BUDI PEMBELI,{bill.amount},BCA-101")})
-    client.post(url, {"file": _csv(f"2026-11-24,TRSF CR BUDI PEMBELI,{bill.amount},BCA-102")})
+    client.post(url, {"file": csv_file(f"2026-11-23,TRSF CR BUDI PEMBELI,{bill.amount},BCA-101")})
+    client.post(url, {"file": csv_file(f"2026-11-24,TRSF CR BUDI PEMBELI,{bill.amount},BCA-102")})
     txn.refresh_from_db()
     return txn, bill, BankStatementLine.objects.get(bank_reference="BCA-102")
 

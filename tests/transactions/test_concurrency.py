@@ -1,14 +1,12 @@
 """Races against real PostgreSQL: two actors transition the same transaction at the same moment."""
-import threading
-
 import pytest
 from django.core.management import call_command
-from django.db import connection, connections
+from django.db import connection
 
 from escrow import services as escrow_services
-from intrasa.errors import ServiceError
 from ledger.models import JournalEntry
 from tests import scenarios
+from tests.concurrency import race
 from transactions import services
 from transactions.models import EscrowTransaction, Status
 
@@ -16,29 +14,6 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="needs PostgreSQL row locks"),
 ]
-
-
-def race(*calls):
-    """Run each call in its own thread (own database connection), released together."""
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(index, call):
-        try:
-            barrier.wait()
-            call()
-            outcomes[index] = "ok"
-        except ServiceError as exc:
-            outcomes[index] = exc.code
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
 
 
 def test_two_confirmations_release_the_money_once(seller, buyer):

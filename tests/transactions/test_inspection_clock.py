@@ -14,7 +14,6 @@ from escrow import tasks as escrow_tasks
 from intrasa.wib import WIB
 from notifications.models import Notification
 from tests import scenarios
-from tests.sandbox_control import SandboxControl
 from transactions import delivery, services, tasks
 from transactions.delivery import DeliverySource
 from transactions.models import EscrowTransaction, Status
@@ -173,16 +172,6 @@ def test_reminder_and_auto_confirm_follow_the_extended_deadline(shipped, buyer):
         assert escrow_tasks.auto_confirm_due_transactions() == 1
     txn.refresh_from_db()
     assert txn.status == Status.CONFIRMED and txn.auto_confirmed
-
-
-@pytest.fixture
-def tracking_sandbox(live_server, settings):
-    settings.SITE_URL = live_server.url
-    settings.FASPAY_SANDBOX_ENABLED = True
-    settings.TRACKING_BASE_URL = f"{live_server.url}/sandbox/tracking"
-    control = SandboxControl(live_server.url)
-    yield control
-    control.close()
 
 
 @pytest.mark.django_db(transaction=True)
