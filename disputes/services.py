@@ -28,7 +28,7 @@ from refunds import policy
 from refunds import services as refund_services
 from refunds.policy import DisputeReason, RefundCase, ReturnShippingPayer
 from transactions import services as transaction_services
-from transactions.models import can_resolve_disputes
+from transactions.models import EscrowTransaction, can_resolve_disputes
 from workdays.calendar import working_calendar
 
 from .models import Dispute, DisputeMessage, Evidence, PartyRole, SettlementOffer
@@ -432,17 +432,24 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
                  data={"outcome": outcome, "buyer_amount": buyer_amount, "by_agreement": by_agreement})
 
 
+def _lock_for_seller_or_officer(dispute, actor) -> tuple[Dispute, EscrowTransaction, bool]:
+    """Inside a service's transaction: lock ``dispute`` for a step the seller agrees to, or a dispute
+    officer decides; ``(dispute, its transaction, whether the actor is the seller)``."""
+    dispute = _lock(dispute)
+    txn = dispute.escrow_transaction
+    is_seller = actor.pk == txn.seller_id
+    if not (is_seller or can_resolve_disputes(txn, actor)):
+        raise DisputeError(_("You are not allowed to do this."), code="forbidden")
+    return dispute, txn, is_seller
+
+
 def dispute_accept_return(*, dispute, actor, note: str = "") -> Dispute:
     """The seller (or staff) accepts a return without a defect (``refunds.policy``: non-defect
     returns): the buyer gets the item value less the seller's stated restocking fee — shipping not
     refunded — once the goods are back (RMA, return receipt, inspection); the seller keeps the rest,
     less INTRASA's fee."""
     with transaction.atomic():
-        dispute = _lock(dispute)
-        txn = dispute.escrow_transaction
-        is_seller = actor.pk == txn.seller_id
-        if not (is_seller or can_resolve_disputes(txn, actor)):
-            raise DisputeError(_("You are not allowed to do this."), code="forbidden")
+        dispute, txn, is_seller = _lock_for_seller_or_officer(dispute, actor)
         if dispute.reason != DisputeReason.RETURN_NO_DEFECT:
             raise DisputeError(_("Only a return without a defect is accepted this way."), code="not_a_return")
         if not dispute.is_open:
@@ -471,11 +478,7 @@ def dispute_accept_short_shipment(*, dispute, actor) -> Dispute:
     missing part back (``refunds.policy``: short shipment), keeps what arrived, and the seller is paid
     the rest, less INTRASA's fee."""
     with transaction.atomic():
-        dispute = _lock(dispute)
-        txn = dispute.escrow_transaction
-        is_seller = actor.pk == txn.seller_id
-        if not (is_seller or can_resolve_disputes(txn, actor)):
-            raise DisputeError(_("You are not allowed to do this."), code="forbidden")
+        dispute, txn, is_seller = _lock_for_seller_or_officer(dispute, actor)
         claim = getattr(dispute, "short_shipment", None) if dispute.reason == DisputeReason.SHORT_SHIPMENT else None
         if claim is None:
             raise DisputeError(_("Only a short-shipment claim is agreed this way."), code="not_short_shipment")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from intrasa.wib import WibText, format_wib
 
-# The only placeholders a subject may use (tests/security/test_invitations.py checks every kind).
+# The only named fields (``%(name)s``) a subject may use (tests/security/test_invitations.py checks every kind).
 SUBJECT_FIELDS = frozenset({"reference", "amount"})
 
 MESSAGES = {
@@ -323,7 +323,7 @@ def message_params(context: dict) -> dict:
 
 def render_message(kind: str, params: dict, index: int) -> str | None:
     """The subject (``index`` 0) or body (1) of ``kind`` in the active language from stored
-    ``params``; ``None`` when it cannot be (an unknown kind, a placeholder missing), so the caller
+    ``params``; ``None`` when it cannot be (an unknown kind, a named field ``%(name)s`` with no value), so the caller
     falls back to the text stored in the language it was written in."""
     templates = MESSAGES.get(kind)
     if templates is None:

@@ -24,7 +24,7 @@ class Notification(models.Model):
     kind = models.CharField(_("kind"), max_length=50)
     subject = models.CharField(_("subject"), max_length=200)
     body = models.TextField(_("message"))
-    # What the message was written from (``notifications.messages``' placeholders), so that the
+    # What the message was written from (the values of the named fields ``%(name)s`` of ``notifications.messages``), so that the
     # in-app copy is shown in the reader's language, not only the one it was stored in. Times keep
     # their instant ({"wib": iso, "with_time": bool}) and are said again in that language. Rows
     # from before this field have no params: they show the stored subject and body.
