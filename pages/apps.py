@@ -26,3 +26,11 @@ class PagesConfig(AppConfig):
                           dispatch_uid="pages.public_cache.event")
         post_save.connect(public_cache.related_saved, sender=JournalEntry,
                           dispatch_uid="pages.public_cache.entry")
+
+        from django.test.signals import setting_changed
+
+        from . import page_memo
+
+        # A kept Cek Transaksi page shows settings (the look-up limits): a test that changes one
+        # must not be served a page rendered before (settings never change in production).
+        setting_changed.connect(page_memo.forget_on_setting_changed, dispatch_uid="pages.page_memo.settings")

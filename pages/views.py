@@ -4,8 +4,11 @@ Every look-up (Cek Transaksi, its JSON API, the payment check) goes through ``_l
 which applies the two public look-up budgets of ``intrasa.ratelimit`` (``PUBLIC_LOOKUPS``,
 ``PUBLIC_UNKNOWN``) before and after the selector runs.
 """
+from dataclasses import dataclass
+
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
@@ -15,7 +18,7 @@ from intrasa import ratelimit
 from transactions.fees import FeeScheduleError, fee_quote
 from workdays.calendar import WorkingCalendar
 
-from . import public_cache, selectors
+from . import page_memo, public_cache, selectors
 from .forms import FeeCalculatorForm, PaymentCodeForm, ReferenceForm
 from .selectors import LookupOutcome
 
@@ -53,7 +56,28 @@ def _too_many(request, template: str, context: dict, exc: RateLimited):
     return response
 
 
-def _lookup_transaction(request, text: str):
+@dataclass(frozen=True)
+class _FactsRead:
+    """What Cek Transaksi's look-up read: the outcome, and for a found reference its public facts
+    (with their JSON, which keys the kept page) and the working-day calendar's raw cached value."""
+
+    outcome: str
+    reference: str = ""
+    facts: selectors.PublicFacts | None = None
+    facts_json: str = ""
+    calendar_raw: object = None
+
+    def lookup(self) -> selectors.TransactionLookup:
+        """The public view, labels in the active language (no query except a milestone's plan)."""
+        if self.facts is None:
+            return selectors.TransactionLookup(self.outcome, reference=self.reference)
+        calendar = WorkingCalendar.from_cached(self.calendar_raw)
+        return selectors.TransactionLookup(
+            LookupOutcome.FOUND, reference=self.reference,
+            transaction=selectors.public_transaction(self.facts, calendar, selectors.public_plan(self.facts)))
+
+
+def _read_facts(request, text: str) -> _FactsRead:
     """Cek Transaksi's look-up within the same budgets as ``_limited_lookup``, in as few round
     trips as possible: the budgets and the cached facts (``pages.public_cache``) come on one Redis
     call; the database is asked only when the facts are not cached (and they are then stored)."""
@@ -65,22 +89,22 @@ def _lookup_transaction(request, text: str):
     if refused is not None:
         raise RateLimited(refused)
     if outcome != LookupOutcome.FOUND:
-        return selectors.TransactionLookup(outcome)
+        return _FactsRead(outcome)
     facts_json, generation = public_cache.cached_facts(*values[:2]) if read else (None, "")
-    calendar = WorkingCalendar.from_cached(values[2]) if read else None
     if facts_json is not None:
         facts = selectors.PublicFacts.from_json(facts_json)
     else:
         facts = selectors.public_facts(reference=reference)
-        if facts is not None and read:
-            public_cache.store(reference, generation, facts.to_json())
+        if facts is not None:
+            facts_json = facts.to_json()
+            if read:
+                public_cache.store(reference, generation, facts_json)
     if facts is None:
         if not ratelimit.PUBLIC_UNKNOWN.hit(ip):
             raise RateLimited(ratelimit.PUBLIC_UNKNOWN)
-        return selectors.TransactionLookup(LookupOutcome.UNKNOWN, reference=reference)
-    return selectors.TransactionLookup(LookupOutcome.FOUND, reference=reference,
-                                       transaction=selectors.public_transaction(facts, calendar,
-                                                                                 selectors.public_plan(facts)))
+        return _FactsRead(LookupOutcome.UNKNOWN, reference=reference)
+    return _FactsRead(LookupOutcome.FOUND, reference=reference, facts=facts, facts_json=facts_json or "",
+                      calendar_raw=values[2] if read else None)
 
 
 @never_cache
@@ -91,9 +115,14 @@ def check_transaction(request):
     context = {"form": form, "limits": (ratelimit.PUBLIC_LOOKUPS, ratelimit.PUBLIC_UNKNOWN)}
     if form.is_bound and form.is_valid():
         try:
-            context["lookup"] = _lookup_transaction(request, form.cleaned_data["reference"])
+            found = _read_facts(request, form.cleaned_data["reference"])
         except RateLimited as exc:
             return _too_many(request, "pages/check_transaction.html", context, exc)
+        # Rendered only if the kept page (pages.page_memo) does not already have it.
+        context["lookup"] = SimpleLazyObject(found.lookup)
+        if found.facts is not None and not found.facts.plan_token and found.calendar_raw is not None:
+            return page_memo.render_public_page(request, "pages/check_transaction.html", context,
+                                                facts_json=found.facts_json, calendar_raw=found.calendar_raw)
     return render(request, "pages/check_transaction.html", context)
 
 
@@ -111,7 +140,7 @@ API_ERRORS = {
 def check_transaction_api(request, reference):
     """Cek Transaksi for integrators: JSON, same data and same limits as the page (README)."""
     try:
-        lookup = _lookup_transaction(request, reference)
+        lookup = _read_facts(request, reference).lookup()
     except RateLimited as exc:
         response = JsonResponse({"error": "rate_limited", "message": exc.message}, status=429)
         response["Retry-After"] = str(exc.limit.window)

@@ -1,0 +1,102 @@
+"""Cek Transaksi's page, kept rendered per process for the visitors who would all see it the same.
+
+Why: with the facts in Redis (``pages.public_cache``) a look-up costs one Redis round trip and no
+query, and rendering the page's templates was then five times the cost of everything else
+(``benchmarks/profiles/page.txt``). The page is a pure function of a few inputs, so it is rendered
+once per distinct set of them and reused.
+
+**Never stale, by construction.** The key is everything the kept HTML is computed from:
+
+* the transaction's public facts **as JSON** (``PublicFacts.to_json``: read from Redis only when
+  tagged with the reference's current generation, or fresh from the database), not a version
+  number: different facts are a different key, whatever happened to generations or to Redis;
+* the working-day calendar's cached overrides, raw (the payout and refund deadlines use them);
+* the active language, and the request's full path (the form's value and the language switch's
+  ``next`` field are rendered from it).
+
+Nothing else of the request goes in, so the page is only kept for visitors it cannot differ for:
+not logged in (no name, no badge), no message waiting to be shown. A milestone's page is never
+kept: its plan's other milestones are read from the database on every look-up
+(``pages.selectors.public_plan``). The CSRF token of the language switch is per visitor: the page
+is rendered with a per-process random mark in its place, and each response gets its own token
+(``get_token``, which also sets the cookie as a normal render would).
+
+Bounded: at most ``ENTRIES`` pages per process (least recently used dropped), and an entry is
+dropped after ``public_cache.FACTS_SECONDS`` like the facts themselves. With ``DEBUG`` on
+(templates edited while the server runs) nothing is kept.
+"""
+import secrets
+import threading
+import time
+from collections import OrderedDict
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.http import HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.utils.translation import get_language
+
+from .public_cache import FACTS_SECONDS
+
+ENTRIES = 512
+# Stands for the CSRF token in a kept page: random per process, never sent to anyone (each
+# response has it replaced), so no visitor's input can forge it.
+_CSRF_MARK = f"csrf{secrets.token_hex(16)}"
+
+_pages: "OrderedDict[tuple, tuple[float, str]]" = OrderedDict()
+_lock = threading.Lock()  # gunicorn's gthread workers share a process
+
+
+def _same_for_every_visitor(request) -> bool:
+    """Nothing of this visitor would be on the page: not logged in, no message to show.
+    ``len`` of the message storage loads it without marking anything as shown."""
+    return (not settings.DEBUG and not request.user.is_authenticated
+            and len(get_messages(request)) == 0)
+
+
+def _kept(key: tuple) -> str | None:
+    with _lock:
+        entry = _pages.get(key)
+        if entry is None:
+            return None
+        stored_at, html = entry
+        if time.monotonic() - stored_at > FACTS_SECONDS:
+            del _pages[key]
+            return None
+        _pages.move_to_end(key)
+        return html
+
+
+def _keep(key: tuple, html: str) -> None:
+    with _lock:
+        _pages[key] = (time.monotonic(), html)
+        _pages.move_to_end(key)
+        while len(_pages) > ENTRIES:
+            _pages.popitem(last=False)
+
+
+def forget_all() -> None:
+    """Drop every kept page (tests)."""
+    with _lock:
+        _pages.clear()
+
+
+def forget_on_setting_changed(**kwargs) -> None:
+    forget_all()
+
+
+def render_public_page(request, template_name: str, context: dict, *, facts_json: str,
+                       calendar_raw) -> HttpResponse:
+    """``render(request, template_name, context)``, from the kept page when one was rendered from
+    the same facts, calendar, language and path (see the module's docstring)."""
+    if not _same_for_every_visitor(request):
+        return render(request, template_name, context)
+    key = (get_language(), request.get_full_path(), facts_json,
+           calendar_raw if isinstance(calendar_raw, bytes | str | None) else repr(calendar_raw))
+    html = _kept(key)
+    if html is None:
+        html = render_to_string(template_name, {**context, "csrf_token": _CSRF_MARK}, request)
+        _keep(key, html)
+    return HttpResponse(html.replace(_CSRF_MARK, get_token(request)))
