@@ -169,3 +169,7 @@ DOCUMENT_RENDERS = RateLimit("document-render", limit=20, window=10 * 60)
 # Partner API requests per API key (partners.api), per clock-aligned minute: the window's end is
 # known, so the answers carry exact RateLimit-Reset and Retry-After headers.
 PARTNER_API = RateLimit("partner-api", limit=settings.PARTNER_API_RATE_LIMIT, window=60)
+# Partner API requests with a key that opens nothing, per client IP: keys are too long to guess,
+# but each attempt costs a database look-up. Once used up, every keyed request from that address
+# is refused before the look-up (even with a right key) until the hour is over.
+PARTNER_API_BAD_KEYS = RateLimit("partner-api-bad-key", limit=20, window=60 * 60)

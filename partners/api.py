@@ -27,7 +27,7 @@ from pydantic import AfterValidator, ConfigDict, StrictBool, StrictInt, StrictSt
 
 from intrasa.errors import ServiceError
 from intrasa.money import BIGINT_MAX
-from intrasa.ratelimit import PARTNER_API
+from intrasa.ratelimit import PARTNER_API, PARTNER_API_BAD_KEYS, client_ip
 from transactions.forms import ReasonForm, TransactionCreateForm
 from transactions.models import Status as TransactionStatus
 from transactions.services import invitation_path
@@ -76,6 +76,8 @@ different request is refused with 422 `idempotency_key_reused`. Keys are per par
 
 **Rate limits.** {settings.PARTNER_API_RATE_LIMIT} requests per key per minute. Every answer carries
 `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds); a 429 adds `Retry-After`.
+An address that sends {PARTNER_API_BAD_KEYS.limit} keys that open nothing within an hour gets 429 for
+every keyed request until that hour is over.
 
 **Webhooks.** Each transition of your transaction is POSTed to your webhook URL as JSON
 `{{"id", "type", "sequence", "created_at", "data": {{"reference", "external_id", "action",
@@ -92,8 +94,9 @@ transaction; failures are retried with exponential backoff (30 s doubling to 6 h
 
 
 class RateLimited(Exception):
-    def __init__(self, retry_after: int):
+    def __init__(self, retry_after: int, *, bad_keys: bool = False):
         self.retry_after = retry_after
+        self.bad_keys = bad_keys  # the address sent too many keys that open nothing (not this key's budget)
 
 
 class PartnerAPI(NinjaAPI):
@@ -123,8 +126,12 @@ class ApiKeyAuth(HttpBearer):
         self.scope = scope
 
     def authenticate(self, request, token):
+        ip = client_ip(request)
+        if PARTNER_API_BAD_KEYS.exhausted(ip):
+            raise RateLimited(PARTNER_API_BAD_KEYS.window, bad_keys=True)
         key = services.api_key_authenticate(raw_key=token)
         if key is None:
+            PARTNER_API_BAD_KEYS.hit(ip)
             return None
         now = time.time()
         window = PARTNER_API.window
@@ -205,8 +212,10 @@ def _not_found(request, exc):
 
 @api.exception_handler(RateLimited)
 def _rate_limited(request, exc: RateLimited):
-    response = error_response(request, 429, "rate_limited", _("Too many requests for this API key; "
-                                                               "try again after Retry-After seconds."))
+    message = (_("Too many requests with an API key that is not valid came from your address; try again "
+                 "after Retry-After seconds.") if exc.bad_keys
+               else _("Too many requests for this API key; try again after Retry-After seconds."))
+    response = error_response(request, 429, "rate_limited", message)
     response["Retry-After"] = str(exc.retry_after)
     return response
 

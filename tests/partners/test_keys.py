@@ -80,3 +80,30 @@ def test_a_deactivated_partner_is_locked_out(client, setup):
     services.partner_update(partner=partner, actor=setup.staff, reason="kontrak berakhir", name=partner.name,
                             website="", redirect_uris=partner.redirect_uris, webhook_url="", is_active=False)
     assert get(client, setup.raw_key).status_code == 401
+
+
+def test_an_address_that_tries_too_many_wrong_keys_is_refused_before_any_look_up(client, setup,
+                                                                                   django_assert_num_queries):
+    from django.test import Client
+
+    from intrasa.ratelimit import PARTNER_API_BAD_KEYS
+
+    wrong = setup.raw_key[:-3] + ("aaa" if not setup.raw_key.endswith("aaa") else "bbb")
+    for _ in range(PARTNER_API_BAD_KEYS.limit):
+        assert get(client, wrong).status_code == 401
+    with django_assert_num_queries(0):  # refused before the key is looked up
+        refused = get(client, setup.raw_key)  # even the right key, from that address
+    assert refused.status_code == 429
+    assert refused.json()["error"]["code"] == "rate_limited"
+    assert "kunci API yang tidak sah" in refused.json()["error"]["message"]
+    assert int(refused["Retry-After"]) == PARTNER_API_BAD_KEYS.window
+    assert get(client, wrong).status_code == 429
+    # Another address is not affected, and requests without a key never count.
+    assert get(Client(REMOTE_ADDR="10.1.2.3"), setup.raw_key).status_code == 200
+
+
+def test_a_right_key_does_not_count_against_the_address(client, setup):
+    from intrasa.ratelimit import PARTNER_API_BAD_KEYS
+
+    for _ in range(PARTNER_API_BAD_KEYS.limit + 5):
+        assert get(client, setup.raw_key).status_code == 200
