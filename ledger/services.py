@@ -14,6 +14,9 @@ from django.utils import timezone
 
 from .models import PER_TRANSACTION, Account, AccountCategory, EntryKind, JournalEntry, Posting
 
+# ``AccountCategory.values`` builds a new list on every access; entry_post checks every line against it.
+CATEGORIES = frozenset(AccountCategory.values)
+
 
 class LedgerError(Exception):
     """A posting that would break the books; nothing was written."""
@@ -53,7 +56,7 @@ def _validate(lines: list[Line]) -> None:
             raise LedgerError(f"amounts are whole Rupiah integers, got {line.amount!r}")
         if line.amount <= 0:
             raise LedgerError(f"posting amounts must be positive, got {line.amount}")
-        if line.category not in AccountCategory.values:
+        if line.category not in CATEGORIES:
             raise LedgerError(f"unknown account category {line.category!r}")
         totals[line.side] += line.amount
     if totals[Posting.Side.DEBIT] != totals[Posting.Side.CREDIT]:
