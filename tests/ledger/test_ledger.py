@@ -208,3 +208,16 @@ def post_unwrapped(txn, key, amount):
     """``post`` inside the caller's atomic block."""
     return entry_post(idempotency_key=key, kind=EntryKind.PAYMENT_VERIFIED, memo="test", escrow_transaction=txn,
                       lines=[debit(CLEARING, amount), credit(HOLD, amount)])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL posting function")
+def test_a_new_entry_is_one_statement_the_call_of_the_posting_function(seller, buyer, django_assert_num_queries):
+    """Issue 18: PostgreSQL planned the former one-statement CTE anew for every entry, which cost more
+    than the inserts; the plans inside ``ledger_entry_post`` are kept, so only this call is planned."""
+    txn = scenarios.create(seller, buyer)
+    post(txn, key="accounts-exist")
+    with django_assert_num_queries(1) as captured:  # inside the test's transaction: no savepoint
+        entry = post_unwrapped(txn, "second", 250)
+    assert captured.captured_queries[0]["sql"].startswith("SELECT posted_entry, posted_lines FROM ledger_entry_post(")
+    assert transaction_balances(escrow_transaction=txn) == {HOLD: 1250}
+    assert [(p.side, p.amount) for p in entry.postings.all()] == [("D", 250), ("C", 250)]
