@@ -14,6 +14,7 @@ import re
 import subprocess
 import threading
 import time
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from django.conf import settings
@@ -117,35 +118,86 @@ def _lifecycles(pairs: list[Party], control_url: str, *, threads: int) -> tuple[
     return sum(done), elapsed, sorted(durations)
 
 
-def _ledger(table: Table, party: Party) -> float:
-    txn = walk(party, Status.VERIFIED)
-    lines = [debit(AccountCategory.PROVIDER_CLEARING, 1_000), credit(AccountCategory.ESCROW_HOLD, 1_000)]
+def _ledger_post(txn: EscrowTransaction, key: str) -> None:
+    """One entry in its own database transaction: the shape every service posts (two lines)."""
+    with transaction.atomic():
+        entry_post(idempotency_key=key, kind=EntryKind.PAYMENT_VERIFIED, memo="benchmark posting",
+                   escrow_transaction=txn, lines=[debit(AccountCategory.PROVIDER_CLEARING, 1_000),
+                                                  credit(AccountCategory.ESCROW_HOLD, 1_000)])
 
-    def post(i: int) -> None:
-        with transaction.atomic():
-            entry_post(idempotency_key=f"bench-ledger:{txn.pk}:{i}", kind=EntryKind.PAYMENT_VERIFIED,
-                       memo="benchmark posting", escrow_transaction=txn, lines=lines)
 
-    post(-1)  # accounts exist from here on, as they would in a running system
+def _round_trips(call) -> int:
+    """Messages of ``call`` that wait for PostgreSQL's answer (a simple Query, or the Sync closing an
+    extended-protocol exchange), read from libpq's protocol trace: BEGIN and COMMIT count, unlike in
+    ``counting``, which sees the statements only."""
+    import tempfile
+
+    from psycopg import pq
+
+    connection.ensure_connection()
+    pgconn = connection.connection.pgconn
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            call()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        messages = [line.split("\t") for line in trace]
+    # Each line: direction (F = sent by the client), length, message.
+    return sum(1 for m in messages if len(m) > 2 and m[0] == "F" and m[2].split(" ")[0] in ("Query", "Sync"))
+
+
+def _ledger_rate(txns: list[EscrowTransaction], tag: str) -> tuple[int, float]:
+    """Entries posted in ``LEDGER_SECONDS`` on one thread per transaction (each its own connection)."""
+    done = [0] * len(txns)
+    deadline = time.perf_counter() + LEDGER_SECONDS
+
+    def worker(index: int) -> None:
+        try:
+            while time.perf_counter() < deadline and done[index] < LEDGER_MAX:
+                _ledger_post(txns[index], f"bench-ledger:{tag}:{txns[index].pk}:{done[index]}")
+                done[index] += 1
+        finally:
+            connection.close()
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=worker, args=(n,)) for n in range(len(txns))]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return sum(done), time.perf_counter() - started
+
+
+def _ledger(table: Table, party: Party) -> tuple[float, float]:
+    """entry_post on one thread and on two (two workers, as production runs several); returns both rates."""
+    txns = [walk(party, Status.VERIFIED), walk(party, Status.VERIFIED)]
+    for txn in txns:
+        _ledger_post(txn, f"bench-ledger:warm:{txn.pk}")  # accounts exist from here on, as in a running system
     with counting() as sample:
         for i in range(50):
-            post(i)
+            _ledger_post(txns[0], f"bench-ledger:count:{txns[0].pk}:{i}")
     queries = sample.queries / 50
-    count, started = 50, time.perf_counter()
-    deadline = started + LEDGER_SECONDS
-    while time.perf_counter() < deadline and count < LEDGER_MAX:
-        post(count)
-        count += 1
-    elapsed = time.perf_counter() - started
-    rate = (count - 50) / elapsed
-    table.add(SECTION, "ledger entry_post: entries/s (1 entry per DB transaction)", f"{rate:,.0f}",
-              f"= {rate * len(lines):,.0f} postings/s; {queries:.0f} SQL queries/entry; "
-              f"{count - 50:,} entries in {elapsed:.1f} s, one thread")
-    return rate
+    trips = _round_trips(lambda: _ledger_post(txns[0], f"bench-ledger:trace:{txns[0].pk}"))
+    rates = []
+    for threads in (1, 2):
+        count, elapsed = _ledger_rate(txns[:threads], f"t{threads}")
+        rates.append(count / elapsed)
+        table.add(SECTION, f"ledger entry_post: entries/s, {threads} thread{'s' if threads > 1 else ''} "
+                  "(1 entry per DB transaction)", f"{count / elapsed:,.0f}",
+                  f"= {count / elapsed * 2:,.0f} postings/s; {queries:.0f} SQL statement/entry, {trips} round trips "
+                  f"with BEGIN and COMMIT; {count:,} entries in {elapsed:.1f} s"
+                  + ("" if threads == 1 else ", each thread its own transaction and connection"))
+    return rates[0], rates[1]
 
 
 def _pgbench(table: Table, database_url: str) -> float:
-    url = database_url.rsplit("/", 1)[0] + "/intrasa_bench_pgbench"
+    # A scratch database named after the benchmark's own, so two runs on one machine (each with its
+    # BENCH_DATABASE_URL) never drop each other's.
+    parts = urlsplit(database_url)
+    url = urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}_pgbench"))
     name = recreate_database(url)
     host = ["-h", "127.0.0.1", "-U", "postgres"]
     try:
@@ -158,8 +210,8 @@ def _pgbench(table: Table, database_url: str) -> float:
     tps = float(re.search(r"tps = ([\d.]+)", output).group(1))
     latency = re.search(r"latency average = ([\d.]+) ms", output)
     table.add(SECTION, "pgbench TPC-B-like: transactions/s", f"{tps:,.0f}",
-              f"-s 10 -c 2 -j 2 -T {PGBENCH_SECONDS}; latency avg {latency.group(1) if latency else '?'} ms; "
-              "5 statements per transaction")
+              f"-s 10 -c 2 -j 2 -T {PGBENCH_SECONDS} on {name}; latency avg {latency.group(1) if latency else '?'} ms; "
+              "5 statements (7 round trips with BEGIN and END) per transaction")
     return tps
 
 
@@ -218,10 +270,12 @@ def run(table: Table, database_url: str, server: Server, control: Control) -> No
         _lifecycle_row(table, "escrow lifecycles/s, 1 driver thread", pairs[:1], server,
                        f"; {server.description}, sandbox settle_delay 0")
         rate2 = _lifecycle_row(table, "escrow lifecycles/s, 2 driver threads", pairs[:2], server, "")
-    ledger_rate = _ledger(table, pairs[1])
+    ledger_rate, ledger_rate2 = _ledger(table, pairs[1])
     tps = _pgbench(table, database_url)
-    table.add(SECTION, "ledger entries/s ÷ pgbench TPS", f"{ledger_rate / tps:.2f}",
-              "same PostgreSQL, same run")
+    table.add(SECTION, "ledger entries/s, 2 threads ÷ pgbench TPS (2 clients)", f"{ledger_rate2 / tps:.2f}",
+              "like for like: two connections each; same PostgreSQL, same run")
+    table.add(SECTION, "ledger entries/s, 1 thread ÷ pgbench TPS (2 clients)", f"{ledger_rate / tps:.2f}",
+              "one connection against pgbench's two; same PostgreSQL, same run")
     table.add(SECTION, "lifecycles/s (2 threads) ÷ pgbench TPS", f"{rate2 / tps:.4f}",
               f"1 lifecycle ≈ {tps / rate2:.0f} pgbench transactions of database+CPU time")
 

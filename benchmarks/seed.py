@@ -1,7 +1,13 @@
 """Data for the benchmark: people, and a few hundred transactions walked through the real services.
 
-No HTTP happens here (sellers have no payout account yet, so a confirmation plans a payout that
-waits for one), so it runs before any server is up.
+Every state is reached the way production reaches it, so ``manage.py ledger_check`` over the seeded
+database is green (``tests/test_benchmark_seed.py``): the buyer pays by bank transfer to the escrow
+account (a real bill), the payment is verified from an imported bank-statement line, a dispute is
+opened through the disputes app, a refund after payment opens its refund request. These are the
+paths of ``tests/scenarios.py``.
+
+No HTTP happens here (a bank transfer needs no provider call; sellers have no payout account yet,
+so a confirmation plans a payout that waits for one), so it runs before any server is up.
 """
 from dataclasses import dataclass
 
@@ -49,8 +55,36 @@ def give_bank_account(seller: User) -> PayoutDestination:
         is_default=True)
 
 
+def statement_importer() -> User:
+    """The finance staff member who imports the escrow account's bank statement."""
+    return (User.objects.filter(email="rekonsiliasi@bench.intrasa.test").first()
+            or User.objects.create_user("rekonsiliasi@bench.intrasa.test", PASSWORD, full_name="Sinta Rekonsiliasi",
+                                        is_staff=True, email_verified_at=timezone.now()))
+
+
+def _transfer_bill(txn: EscrowTransaction, buyer: User):
+    """The buyer chooses a bank transfer to the escrow account: a bill with its unique amount."""
+    from payments import services as payment_services
+
+    return payment_services.payment_start(escrow_transaction=txn, buyer=buyer,
+                                          channel_code=payment_services.BANK_TRANSFER)
+
+
+def _transfer_arrives(txn: EscrowTransaction, bill) -> EscrowTransaction:
+    """The transfer shows on the escrow account's statement: the bill is verified, the money held."""
+    from escrow import services as escrow_services
+
+    escrow_services.statement_import(rows=[{
+        "booked_on": timezone.localdate(), "description": f"TRF {txn.reference}", "amount": bill.amount,
+        "bank_reference": f"SEED-{bill.bill_no}"}], staff=statement_importer())
+    return EscrowTransaction.objects.get(pk=txn.pk)
+
+
 def walk(party: Party, target: str, price: int = TXN["price"]) -> EscrowTransaction:
     """Create a transaction and move it to ``target`` through the services (no HTTP)."""
+    from disputes import services as dispute_services
+    from escrow import services as escrow_services
+
     txn = services.transaction_create(seller=party.seller, buyer_email=party.buyer.email, **{**TXN, "price": price})
     if target == "invited":
         return txn
@@ -59,23 +93,24 @@ def walk(party: Party, target: str, price: int = TXN["price"]) -> EscrowTransact
         return services.transaction_cancel(escrow_transaction=txn, actor=party.buyer, reason="Tidak jadi beli")
     if target == Status.CREATED:
         return txn
-    txn = services.transaction_mark_paid(escrow_transaction=txn, payment_reference="SEED", amount=txn.amount_due)
-    if target == Status.PAID:
-        return txn
-    txn = services.transaction_verify(escrow_transaction=txn, payment_reference="SEED", amount_received=txn.amount_due)
+    bill = _transfer_bill(txn, party.buyer)
+    if target == Status.PAID:  # the buyer reported the transfer; the statement has not shown it yet
+        return services.transaction_mark_paid(escrow_transaction=txn, payment_reference=f"SEED-{bill.bill_no}",
+                                              amount=txn.amount_due)
+    txn = _transfer_arrives(txn, bill)
     if target == Status.VERIFIED:
         return txn
-    if target == Status.REFUNDED:
-        return services.transaction_refund(escrow_transaction=txn, actor=party.seller, reason="Stok habis")
+    if target == Status.REFUNDED:  # the seller cannot deliver: the hold goes back through a refund request
+        return escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=party.seller,
+                                                        reason="Stok habis")
     txn = services.transaction_ship(escrow_transaction=txn, seller=party.seller, courier="jne",
                                     tracking_number="JNE0012345678")
     if target == Status.SHIPPED:
         return txn
     if target == Status.DISPUTED:
-        return services.transaction_open_dispute(escrow_transaction=txn, buyer=party.buyer,
-                                                 reason="Barang tidak sesuai deskripsi")
-    from escrow import services as escrow_services
-
+        dispute_services.dispute_open(escrow_transaction=txn, buyer=party.buyer, reason="defective",
+                                      description="Barang tidak sesuai deskripsi")
+        return EscrowTransaction.objects.get(pk=txn.pk)
     return escrow_services.escrow_confirm(escrow_transaction=txn, buyer=party.buyer)  # release + payout plan
 
 

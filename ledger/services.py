@@ -9,8 +9,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models.signals import post_save
+from django.utils import timezone
 
 from .models import PER_TRANSACTION, Account, AccountCategory, EntryKind, JournalEntry, Posting
+
+# ``AccountCategory.values`` builds a new list on every access; entry_post checks every line against it.
+CATEGORIES = frozenset(AccountCategory.values)
 
 
 class LedgerError(Exception):
@@ -51,7 +56,7 @@ def _validate(lines: list[Line]) -> None:
             raise LedgerError(f"amounts are whole Rupiah integers, got {line.amount!r}")
         if line.amount <= 0:
             raise LedgerError(f"posting amounts must be positive, got {line.amount}")
-        if line.category not in AccountCategory.values:
+        if line.category not in CATEGORIES:
             raise LedgerError(f"unknown account category {line.category!r}")
         totals[line.side] += line.amount
     if totals[Posting.Side.DEBIT] != totals[Posting.Side.CREDIT]:
@@ -105,80 +110,44 @@ def entry_post(
     return entry
 
 
-# One round trip for a new entry: the entry (unless its idempotency key exists: ON CONFLICT DO
-# NOTHING), the accounts its lines need that do not exist yet (the first entry of a transaction on
-# an account creates it), and its postings, the account ids joined in by category. A line that
-# still finds no account (a concurrent writer created it after this statement's snapshot) is
-# completed by the caller; the deferred balance trigger only looks at COMMIT.
-_POST_SQL = """
-WITH entry AS (
-    INSERT INTO ledger_journalentry (idempotency_key, kind, memo, escrow_transaction_id, reverses_id, created_by_id,
-                                     posted_at)
-    VALUES (%(key)s, %(kind)s, %(memo)s, %(txn)s, %(reverses)s, %(actor)s, %(now)s)
-    ON CONFLICT (idempotency_key) DO NOTHING
-    RETURNING id
-), line (n, category, side, amount, per_transaction) AS (
-    SELECT * FROM unnest(%(n)s::int[], %(category)s::varchar[], %(side)s::varchar[], %(amount)s::bigint[],
-                         %(per_transaction)s::boolean[])
-), existing AS (
-    SELECT DISTINCT account.id, account.category
-      FROM ledger_account account JOIN line ON account.category = line.category
-       AND ((line.per_transaction AND account.escrow_transaction_id = %(txn)s)
-            OR (NOT line.per_transaction AND account.escrow_transaction_id IS NULL))
-), created AS (
-    INSERT INTO ledger_account (category, escrow_transaction_id, created_at)
-    SELECT DISTINCT line.category, CASE WHEN line.per_transaction THEN %(txn)s::bigint END, %(now)s::timestamptz
-      FROM line
-     WHERE EXISTS (SELECT 1 FROM entry) AND line.category NOT IN (SELECT category FROM existing)
-    ON CONFLICT DO NOTHING
-    RETURNING id, category
-), account AS (
-    SELECT id, category FROM existing UNION SELECT id, category FROM created
-), posted AS (
-    INSERT INTO ledger_posting (entry_id, account_id, side, amount)
-    SELECT entry.id, account.id, line.side, line.amount
-      FROM entry CROSS JOIN line JOIN account ON account.category = line.category
-     ORDER BY line.n
-    RETURNING account_id, side, amount
+# One statement for a new entry: a call of ``ledger_entry_post`` (migration 0007), which inserts the
+# entry (unless its idempotency key exists), the accounts its lines need that do not exist yet (the
+# first entry of a transaction on an account creates it), and its postings. PostgreSQL keeps the
+# plans of the function's statements, so only the call is planned per entry. A line that still
+# finds no account (a concurrent writer had not committed it yet) is completed by the caller; the
+# deferred balance trigger only looks at COMMIT.
+_POST_SQL = (
+    "SELECT posted_entry, posted_lines FROM ledger_entry_post("
+    "%s, %s, %s, %s, %s, %s, %s, %s::varchar[], %s::varchar[], %s::bigint[], %s::boolean[])"
 )
-SELECT entry.id, ARRAY(SELECT account.category || ' ' || posted.side || ' ' || posted.amount
-                        FROM posted JOIN account ON account.id = posted.account_id)
-  FROM entry
-"""
 
 
 def _post_in_one_statement(*, idempotency_key, kind, memo, lines, escrow_transaction, actor,
                            reverses) -> JournalEntry | None:
     """Post a new entry in one statement; ``None`` when its idempotency key is taken (the caller
     then compares with the existing entry)."""
-    from django.db import connection
-    from django.db.models.signals import post_save
-    from django.utils import timezone
-
     txn_id = escrow_transaction.pk if escrow_transaction is not None else None
-    for line in lines:
-        if line.category in PER_TRANSACTION and txn_id is None:
-            raise LedgerError(f"{line.category} is kept per transaction")
+    per_transaction = [line.category in PER_TRANSACTION for line in lines]
+    if txn_id is None and any(per_transaction):
+        raise LedgerError(f"{next(line.category for line in lines if line.category in PER_TRANSACTION)} "
+                          "is kept per transaction")
     posted_at = timezone.now()
+    connection = transaction.get_connection()
     with connection.cursor() as cursor:
-        cursor.execute(_POST_SQL, {
-            "key": idempotency_key, "kind": kind, "memo": memo, "txn": txn_id,
-            "reverses": reverses.pk if reverses is not None else None, "actor": actor.pk if actor is not None else None,
-            "now": posted_at, "n": list(range(len(lines))), "category": [line.category for line in lines],
-            "side": [line.side for line in lines], "amount": [line.amount for line in lines],
-            "per_transaction": [line.category in PER_TRANSACTION for line in lines]})
-        row = cursor.fetchone()
-    if row is None:
+        cursor.execute(_POST_SQL, [
+            idempotency_key, kind, memo, txn_id, reverses.pk if reverses is not None else None,
+            actor.pk if actor is not None else None, posted_at, [line.category for line in lines],
+            [line.side for line in lines], [line.amount for line in lines], per_transaction])
+        entry_id, posted_lines = cursor.fetchone()
+    if entry_id is None:
         return None
-    entry = JournalEntry(pk=row[0], idempotency_key=idempotency_key, kind=kind, memo=memo,
+    entry = JournalEntry(pk=entry_id, idempotency_key=idempotency_key, kind=kind, memo=memo,
                          escrow_transaction=escrow_transaction, created_by=actor, reverses=reverses, posted_at=posted_at)
     entry._state.adding = False
     entry._state.db = connection.alias
-    missing = list(lines)
-    for posted in row[1] or []:
-        category, side, amount = posted.split(" ")
-        missing.remove(Line(category, side, int(amount)))
-    if missing:  # an account created by a concurrent writer after this statement began
+    posted = set(posted_lines)
+    missing = [line for n, line in enumerate(lines) if n not in posted]
+    if missing:  # an account a concurrent writer was creating when the function looked for it
         accounts = _accounts_for({line.category for line in missing}, escrow_transaction)
         Posting.objects.bulk_create([Posting(entry=entry, account=accounts[line.category], side=line.side,
                                              amount=line.amount) for line in missing])

@@ -1,10 +1,12 @@
 """The double-entry ledger: balanced, idempotent, immutable, and checked."""
+import threading
+
 import pytest
 from django.core.management import CommandError, call_command
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, connections, transaction
 
 from ledger.checks import ledger_breaches
-from ledger.models import AccountCategory, EntryKind, JournalEntry, Posting
+from ledger.models import Account, AccountCategory, EntryKind, JournalEntry, Posting
 from ledger.selectors import category_balance, transaction_balances
 from ledger.services import LedgerError, credit, debit, entry_post, entry_reverse
 from tests import scenarios
@@ -135,3 +137,87 @@ def test_ledger_check_finds_money_that_went_nowhere(seller, buyer):
                        debit(HOLD, 100), credit(AccountCategory.PROVIDER_CLEARING, 100)])
     rules = {breach.rule for breach in ledger_breaches()}
     assert "paid-equals-accounted" in rules
+
+
+def test_an_entry_posts_its_lines_in_order_on_the_accounts_of_its_transaction(seller, buyer):
+    first, second = scenarios.create(seller, buyer), scenarios.create(seller, buyer)
+    lines = [debit(CLEARING, 1500), credit(HOLD, 1000), credit(AccountCategory.FEE_REVENUE, 500)]
+    entry = post(first, key="three-lines", lines=lines)
+    post(second, key="other-transaction", amount=700)
+
+    postings = list(entry.postings.select_related("account"))
+    assert [(p.account.category, p.side, p.amount) for p in postings] == [
+        (CLEARING, "D", 1500), (HOLD, "C", 1000), (AccountCategory.FEE_REVENUE, "C", 500)]
+    assert [p.account.escrow_transaction_id for p in postings] == [None, first.pk, None]
+    assert transaction_balances(escrow_transaction=first) == {HOLD: 1000}
+    assert transaction_balances(escrow_transaction=second) == {HOLD: 700}
+    # One shared clearing account, one hold per transaction.
+    assert Account.objects.filter(category=CLEARING).count() == 1
+    assert Account.objects.filter(category=HOLD).count() == 2
+    assert JournalEntry.objects.get(pk=entry.pk).memo == "test"
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_first_entry_waiting_on_another_writers_new_account_still_posts_every_line(seller, buyer):
+    """Two first entries of one transaction: the first creates its escrow hold and has not committed
+    when the second looks for it. The second waits, finds the account taken, and posts its line on
+    the first writer's account once that commits."""
+    if connection.vendor != "postgresql":
+        pytest.skip("two connections at once")
+    txn = scenarios.create(seller, buyer)
+    holding, done = threading.Event(), threading.Event()
+    release = threading.Event()
+    outcome = {}
+
+    def first_writer():
+        try:
+            with transaction.atomic():
+                post_unwrapped(txn, "first", 1000)
+                holding.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    def second_writer():
+        try:
+            holding.wait(30)
+            outcome["entry"] = post(txn, key="second", amount=400)
+        except Exception as exc:  # noqa: BLE001 - asserted below
+            outcome["error"] = exc
+        finally:
+            done.set()
+            connections.close_all()
+
+    threads = [threading.Thread(target=first_writer), threading.Thread(target=second_writer)]
+    for thread in threads:
+        thread.start()
+    assert holding.wait(30)
+    assert not done.wait(0.5), "the second writer should wait for the first one's account"
+    release.set()
+    for thread in threads:
+        thread.join(30)
+
+    assert "error" not in outcome, outcome.get("error")
+    assert Account.objects.filter(category=HOLD, escrow_transaction=txn).count() == 1
+    assert outcome["entry"].postings.count() == 2
+    assert transaction_balances(escrow_transaction=txn) == {HOLD: 1400}
+    assert not [b for b in ledger_breaches() if b.rule == "balanced-entries"]
+
+
+def post_unwrapped(txn, key, amount):
+    """``post`` inside the caller's atomic block."""
+    return entry_post(idempotency_key=key, kind=EntryKind.PAYMENT_VERIFIED, memo="test", escrow_transaction=txn,
+                      lines=[debit(CLEARING, amount), credit(HOLD, amount)])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL posting function")
+def test_a_new_entry_is_one_statement_the_call_of_the_posting_function(seller, buyer, django_assert_num_queries):
+    """Issue 18: PostgreSQL planned the former one-statement CTE anew for every entry, which cost more
+    than the inserts; the plans inside ``ledger_entry_post`` are kept, so only this call is planned."""
+    txn = scenarios.create(seller, buyer)
+    post(txn, key="accounts-exist")
+    with django_assert_num_queries(1) as captured:  # inside the test's transaction: no savepoint
+        entry = post_unwrapped(txn, "second", 250)
+    assert captured.captured_queries[0]["sql"].startswith("SELECT posted_entry, posted_lines FROM ledger_entry_post(")
+    assert transaction_balances(escrow_transaction=txn) == {HOLD: 1250}
+    assert [(p.side, p.amount) for p in entry.postings.all()] == [("D", 250), ("C", 250)]
