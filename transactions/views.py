@@ -120,7 +120,7 @@ def quote(request):
 @login_required
 @require_GET
 def detail(request, reference):
-    txn = selectors.transaction_get_for_party(user=request.user, reference=reference)
+    txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
     return _render_detail(request, txn)
 
 
@@ -140,7 +140,15 @@ def _render_detail(request, txn, *, ship_form=None, status=200):
         "reason_form": ReasonForm(), "ship_form": ship_form or ShipForm(),
         "clock": selectors.inspection_clock(escrow_transaction=txn, user=request.user),
         **_invitation_share(request, txn),
+        **_unread_count_if_known(txn),
     }, status=status)
+
+
+def _unread_count_if_known(txn) -> dict:
+    """The header's unread count, when the page's own query read it (``selectors.transaction_detail_for_party``);
+    otherwise the context processor counts (``notifications.context_processors``)."""
+    count = getattr(txn, "viewer_unread_notifications", None)
+    return {} if count is None else {"unread_notification_count": count}
 
 
 def _invitation_share(request, txn) -> dict:
