@@ -1,6 +1,5 @@
 from django import template
 
-from refunds import policy
 from refunds.access import may_see_refund_request
 from refunds.models import RefundRequest
 from refunds.selectors import return_shipment_of
@@ -37,5 +36,4 @@ def dispute_card(context, escrow_transaction):
             if may_see_refund_request(user, refund):
                 refunds.append(refund)
     return {"txn": escrow_transaction, "dispute": dispute, "refunds": refunds,
-            "whatsapp_link": policy.whatsapp_link(escrow_transaction.reference),
             "is_buyer": user.pk == escrow_transaction.buyer_id}
