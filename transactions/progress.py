@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
-from django.utils.translation import pgettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from intrasa.money import rupiah_on_one_line
 from intrasa.wib import format_wib
@@ -22,6 +22,15 @@ class Step:
     key: str
     label: str
     state: str  # "done", "current", "todo", "branch" (the road the transaction left the main path by)
+
+    @property
+    def state_text(self) -> str:
+        """The state in words, for screen readers (the stepper shows it by its look)."""
+        return str(_STATE_TEXT[self.state])
+
+
+_STATE_TEXT = {"done": gettext_lazy("done"), "current": gettext_lazy("now"), "branch": gettext_lazy("ended"),
+               "todo": gettext_lazy("later")}
 
 
 # The main road, each step with the timestamp that says it happened.
@@ -156,6 +165,15 @@ class TimelineEntry:
     label: str
     event: TransactionEvent  # the latest TransactionEvent of the run (its time, actor and reason are shown)
     count: int
+
+    @property
+    def role(self) -> str:
+        """Who acted, as a role ("Buyer", "System"). Read from the choices once, not rebuilt per
+        line as ``get_actor_role_display`` does."""
+        return str(_ROLE_LABELS.get(self.event.actor_role, self.event.actor_role))
+
+
+_ROLE_LABELS = dict(TransactionEvent.Role.choices)
 
 
 def timeline(events: Iterable[TransactionEvent]) -> list[TimelineEntry]:

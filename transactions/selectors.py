@@ -1,5 +1,5 @@
 """Reading transactions with a constant number of queries per page."""
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, Func, IntegerField, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django_fsm import can_proceed, has_transition_perm
@@ -60,6 +60,45 @@ def transaction_get_for_party(*, user, reference: str) -> EscrowTransaction:
         raise Http404 from None
 
 
+def transaction_detail_for_party(*, user, reference: str) -> EscrowTransaction:
+    """The transaction page's transaction, in one query with what its cards would each ask for:
+
+    * the parties (``select_related``) and the dispute, a one-to-one (``txn.dispute`` needs no query);
+    * ``refund_requests_exist`` and ``viewer_payouts_exist``: whether the refund card and the payout
+      card have anything to show, so that they query only when they do (most transactions have
+      neither);
+    * ``viewer_unread_notifications``: the header's unread count for ``user``.
+
+    Nothing here is cached: it is one statement, so what it says about the cards and the badge is
+    what the database held at the same instant as the transaction row. The dispute, refund and
+    payout rows belong to apps above this one (DESIGN §2); they are reached by the relation names
+    those apps gave them on the transaction, never imported. Anyone but a party gets 404."""
+    from notifications.models import Notification
+
+    # COUNT without GROUP BY: one row, 0 when there is none.
+    unread = (Notification.objects.filter(recipient=user, read_at__isnull=True).order_by()
+              .values(count=Func("pk", function="COUNT")))
+    qs = (EscrowTransaction.objects.select_related("seller", "buyer", "dispute")
+          .annotate(refund_requests_exist=Exists(_rows_pointing_here("refund_requests")),
+                    viewer_payouts_exist=Exists(_rows_pointing_here("payouts").filter(recipient=user)),
+                    viewer_unread_notifications=Subquery(unread, output_field=IntegerField())))
+    try:
+        txn = qs.get(reference=reference)
+    except EscrowTransaction.DoesNotExist:
+        raise Http404 from None
+    # Checked here rather than in the WHERE clause (the same 404 either way: existence is not leaked).
+    if user.pk not in (txn.seller_id, txn.buyer_id):
+        raise Http404
+    return txn
+
+
+def _rows_pointing_here(relation: str):
+    """The rows of the model that points at the transaction of the outer query by ``relation`` (the
+    ``related_name`` it gave itself), for an ``Exists``."""
+    model = EscrowTransaction._meta.get_field(relation).related_model
+    return model._default_manager.filter(escrow_transaction=OuterRef("pk")).order_by()
+
+
 def transaction_get_by_invitation(*, token: str) -> EscrowTransaction:
     try:
         return EscrowTransaction.objects.select_related("seller", "buyer").get(invitation_token=token)
@@ -68,7 +107,9 @@ def transaction_get_by_invitation(*, token: str) -> EscrowTransaction:
 
 
 def transaction_timeline(*, escrow_transaction):
-    return escrow_transaction.events.select_related("actor").order_by("created_at", "id")
+    """The events in order. Their readers show the actor's role (``actor_role``), not the actor: the
+    user row is not joined."""
+    return escrow_transaction.events.order_by("created_at", "id")
 
 
 # The actions a party can take from the detail page, in display order.

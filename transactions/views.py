@@ -120,13 +120,14 @@ def quote(request):
 @login_required
 @require_GET
 def detail(request, reference):
-    txn = selectors.transaction_get_for_party(user=request.user, reference=reference)
+    txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
     return _render_detail(request, txn)
 
 
 def _render_detail(request, txn, *, ship_form=None, status=200):
     role = txn.role_of(request.user)
     postings = list(transaction_postings(escrow_transaction=txn))
+    actions = selectors.available_actions(escrow_transaction=txn, user=request.user)
     return render(request, "transactions/detail.html", {
         "txn": txn,
         "role": role,
@@ -135,12 +136,24 @@ def _render_detail(request, txn, *, ship_form=None, status=200):
         "next_step": progress.next_step(txn, role, refund_pending=money_statement(postings)["refund_pending"]),
         "live_token": selectors.live_token(txn),
         "timeline": progress.timeline(selectors.transaction_timeline(escrow_transaction=txn)),
-        "actions": selectors.available_actions(escrow_transaction=txn, user=request.user),
+        "actions": actions,
         "postings": postings,
-        "reason_form": ReasonForm(), "ship_form": ship_form or ShipForm(),
+        # The forms of the actions shown, and only those.
+        "reason_form": ReasonForm() if "refund" in actions else None,
+        "ship_form": ship_form or (ShipForm() if "ship" in actions else None),
         "clock": selectors.inspection_clock(escrow_transaction=txn, user=request.user),
-        **_invitation_share(request, txn),
+        # The invitation card: for the seller, until the buyer accepts.
+        **(_invitation_share(request, txn) if role == "seller" and txn.status == Status.CREATED
+           and not txn.accepted_at else {}),
+        **_unread_count_if_known(txn),
     }, status=status)
+
+
+def _unread_count_if_known(txn) -> dict:
+    """The header's unread count, when the page's own query read it (``selectors.transaction_detail_for_party``);
+    otherwise the context processor counts (``notifications.context_processors``)."""
+    count = getattr(txn, "viewer_unread_notifications", None)
+    return {} if count is None else {"unread_notification_count": count}
 
 
 def _invitation_share(request, txn) -> dict:

@@ -12,6 +12,10 @@ def payouts_card(context, escrow_transaction):
     """The payouts ``request.user`` receives from the transaction, with their parts, and for an
     open payout the honest expected time: the whole queue played forward under the daily limit
     and the night window (``selectors.payout_schedule``, a constant number of queries)."""
+    if not getattr(escrow_transaction, "viewer_payouts_exist", True):
+        # The transaction page's own query found none for this viewer
+        # (``transactions.selectors.transaction_detail_for_party``): nothing to ask again.
+        return {"payouts": []}
     payouts = list(payouts_for(escrow_transaction=escrow_transaction, user=context["request"].user))
     if any(payout.status in OPEN_PAYOUT for payout in payouts):
         outlooks, _plan = payout_schedule()

@@ -1,6 +1,5 @@
 from django import template
 
-from refunds import policy
 from refunds.access import may_see_refund_request
 from refunds.models import RefundRequest
 from refunds.selectors import return_shipment_of
@@ -19,17 +18,22 @@ def dispute_open_form(context, escrow_transaction):
 
 @register.inclusion_tag("disputes/_card.html", takes_context=True)
 def dispute_card(context, escrow_transaction):
-    """The dispute and refund summary of the transaction page (two queries)."""
-    dispute = Dispute.objects.filter(escrow_transaction=escrow_transaction).first()
+    """The dispute and refund summary of the transaction page. No query when the transaction page's
+    own query brought the dispute along and found no refund request
+    (``transactions.selectors.transaction_detail_for_party``); otherwise at most two."""
     user = context["request"].user
+    try:
+        dispute = escrow_transaction.dispute  # loaded with the transaction on its page
+    except Dispute.DoesNotExist:
+        dispute = None
     refunds = []
-    for refund in (RefundRequest.objects.filter(escrow_transaction=escrow_transaction)
-                   .select_related("return_shipment").order_by("created_at")):
-        refund.escrow_transaction = escrow_transaction  # loaded already: the check needs no query
-        # The return's RMA number, which both parties quote to each other and to the courier.
-        refund.shipment = return_shipment_of(refund)
-        if may_see_refund_request(user, refund):
-            refunds.append(refund)
+    if getattr(escrow_transaction, "refund_requests_exist", True):
+        for refund in (RefundRequest.objects.filter(escrow_transaction=escrow_transaction)
+                       .select_related("return_shipment").order_by("created_at")):
+            refund.escrow_transaction = escrow_transaction  # loaded already: the check needs no query
+            # The return's RMA number, which both parties quote to each other and to the courier.
+            refund.shipment = return_shipment_of(refund)
+            if may_see_refund_request(user, refund):
+                refunds.append(refund)
     return {"txn": escrow_transaction, "dispute": dispute, "refunds": refunds,
-            "whatsapp_link": policy.whatsapp_link(escrow_transaction.reference),
             "is_buyer": user.pk == escrow_transaction.buyer_id}
