@@ -19,7 +19,6 @@ from typing import Callable
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.sessions.models import Session
 from django.core.files import File
 from django.core.mail import EmailMultiAlternatives
 from django.core.serializers.json import DjangoJSONEncoder
@@ -40,6 +39,7 @@ from intrasa import locks
 from intrasa.errors import ServiceError
 from intrasa.jobs import enqueue
 from intrasa.ratelimit import client_ip
+from intrasa.sessions import sessions_end
 from intrasa.wib import format_wib, to_wib
 from notifications.models import Notification
 from notifications.services import notify
@@ -417,11 +417,9 @@ def account_erase(*, user):
         if not transacted:
             ConsentEvent.objects.filter(user=locked).delete()
 
-        # Sessions: those recorded at login are deleted; any other stops working because the
-        # password hash changes and the account is inactive.
-        session_keys = [key for key in LoginRecord.objects.filter(user=locked).values_list("session_key", flat=True)
-                        if key]
-        Session.objects.filter(session_key__in=session_keys).delete()
+        # Sessions: those recorded at login are ended (row and cached copy); any other stops
+        # working because the password hash changes and the account is inactive.
+        sessions_end(LoginRecord.objects.filter(user=locked).values_list("session_key", flat=True))
 
         cleared = {"subject": "", "body": "", "params": {}, "email": "", "link": ""}
         Notification.objects.filter(recipient=locked).update(**cleared)

@@ -385,12 +385,12 @@ PRIVACY_OFFICER_EMAIL = env.str("PRIVACY_OFFICER_EMAIL", default="privasi@intras
 SESSION_COOKIE_HTTPONLY = True
 # With Redis, sessions are read from the cache and written through to the database, the record: a
 # logged-in page costs no session SELECT. Django's own logout, password change and session cycling
-# delete the cached copy too; code that deletes Session rows itself must delete the cached copy as
-# well, or make the session fail ``get_user`` (tests/security/test_session_cache.py). Without Redis
+# delete the cached copy too; code that ends someone's sessions itself calls
+# ``intrasa.sessions.sessions_end`` (tests/security/test_session_cache.py). Without Redis
 # the cache is per process, where a logout in one process would leave the session alive in another:
 # sessions stay in the database alone.
-SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if REDIS_URL
-                  else "django.contrib.sessions.backends.db")
+# ``intrasa.sessions`` is ``cached_db`` that keeps pages and logouts working while Redis is down.
+SESSION_ENGINE = "intrasa.sessions" if REDIS_URL else "django.contrib.sessions.backends.db"
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

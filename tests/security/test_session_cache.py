@@ -68,13 +68,47 @@ def test_a_password_change_ends_the_other_sessions_and_keeps_this_one(seller, pa
 
 
 def test_a_session_row_deleted_directly_no_longer_authenticates_once_the_account_is_closed(seller):
-    """Account erasure (``privacy.services``) deletes the session rows it recorded with a queryset,
-    which leaves the cached copy in Redis; the copy is refused anyway because the erasure also
-    disables the account and changes its password hash (``get_user`` checks both on every request).
-    tests/privacy/test_erasure.py drives the real erasure; this is the mechanism on its own."""
+    """Defence in depth: a session whose row went some other way than through the engine (a cached
+    copy left behind) is refused once the account is disabled and its password hash changed, as
+    account erasure does (``get_user`` checks both on every request)."""
     _client, cookie = _login(seller)
     Session.objects.filter(session_key=cookie).delete()
     seller.is_active = False
     seller.set_unusable_password()
     seller.save(update_fields=["is_active", "password"])
     assert not _is_logged_in(_replay(cookie))
+
+
+def test_ending_someones_sessions_ends_the_cached_copies(seller):
+    """What account erasure calls: the row and the cached copy go, with the account still active."""
+    from intrasa.sessions import sessions_end
+
+    _client, cookie = _login(seller)
+    assert _is_logged_in(_replay(cookie))
+    sessions_end([cookie, ""])
+    assert not Session.objects.filter(session_key=cookie).exists()
+    assert not _is_logged_in(_replay(cookie))
+
+
+@pytest.fixture
+def redis_down(monkeypatch):
+    """Every call of the session cache fails as it does when Redis is unreachable."""
+    import redis
+    from django.core.cache import caches
+
+    session_cache = caches[settings.SESSION_CACHE_ALIAS]
+
+    def unreachable(*args, **kwargs):
+        raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+
+    for name in ("get", "set", "delete", "has_key"):
+        monkeypatch.setattr(session_cache, name, unreachable)
+
+
+def test_pages_and_logout_work_from_the_database_while_redis_is_down(seller, redis_down, caplog):
+    client, cookie = _login(seller)
+    assert _is_logged_in(client)
+    assert client.post(reverse("accounts:logout")).status_code == 302
+    assert not Session.objects.filter(session_key=cookie).exists()
+    assert not _is_logged_in(_replay(cookie))
+    assert "session cache" in caplog.text and "could not be deleted" in caplog.text
