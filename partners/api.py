@@ -76,8 +76,9 @@ different request is refused with 422 `idempotency_key_reused`. Keys are per par
 
 **Rate limits.** {settings.PARTNER_API_RATE_LIMIT} requests per key per minute. Every answer carries
 `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds); a 429 adds `Retry-After`.
-An address that sends {PARTNER_API_BAD_KEYS.limit} keys that open nothing within an hour gets 429 for
-every keyed request until that hour is over.
+An address that sends {PARTNER_API_BAD_KEYS.limit} wrong keys (no key has that secret) within an hour gets
+429 for every keyed request until that hour is over. A revoked or expired key of yours is answered 401
+and does not count: it only uses its own per-minute budget.
 
 **Webhooks.** Each transition of your transaction is POSTed to your webhook URL as JSON
 `{{"id", "type", "sequence", "created_at", "data": {{"reference", "external_id", "action",
@@ -129,9 +130,14 @@ class ApiKeyAuth(HttpBearer):
         ip = client_ip(request)
         if PARTNER_API_BAD_KEYS.exhausted(ip):
             raise RateLimited(PARTNER_API_BAD_KEYS.window, bad_keys=True)
-        key = services.api_key_authenticate(raw_key=token)
+        check = services.api_key_check(raw_key=token)
+        # Only guesses count against the address: a malformed key costs no look-up, and a retired
+        # key (a worker left on the key rotated out) is the partner's own, which must not shut its
+        # live key out from that address. A retired key is bounded by its own budget below.
+        key = check.key or check.retired
         if key is None:
-            PARTNER_API_BAD_KEYS.hit(ip)
+            if check.guess:
+                PARTNER_API_BAD_KEYS.hit(ip)
             return None
         now = time.time()
         window = PARTNER_API.window
@@ -140,6 +146,8 @@ class ApiKeyAuth(HttpBearer):
         request.partner_ratelimit = (PARTNER_API.limit, max(0, PARTNER_API.limit - count), reset)
         if count > PARTNER_API.limit:
             raise RateLimited(reset)
+        if check.key is None:
+            return None  # retired: 401
         if self.scope is not None and self.scope not in key.scopes:
             raise services.PartnerError(_("This API key lacks the scope %(scope)s.") % {"scope": self.scope},
                                         code="insufficient_scope", status=403)

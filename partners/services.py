@@ -13,6 +13,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -229,21 +230,41 @@ def api_key_revoke(*, api_key: ApiKey, actor, reason: str) -> ApiKey:
     return key
 
 
-def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
-    """The usable key behind ``raw_key``, or ``None``. Notes when it was last used (at most once
-    a minute, so a busy partner does not write on every request)."""
+@dataclass(frozen=True)
+class ApiKeyCheck:
+    """What a raw key opens. ``key``: the usable key, or None. ``retired``: a key of a partner whose
+    secret matches but that no longer opens anything (revoked, expired after a rotation, or of a
+    deactivated partner): its holder had the secret, so it is no guess. ``guess``: looked up, and
+    no key has that secret. A malformed key is neither (it is never looked up)."""
+
+    key: ApiKey | None = None
+    retired: ApiKey | None = None
+    guess: bool = False
+
+
+def api_key_check(*, raw_key: str) -> ApiKeyCheck:
+    """``api_key_authenticate``, telling a guess apart from a retired key and from a malformed one
+    (the partner API's per-address budget counts only guesses: ``partners.api.ApiKeyAuth``)."""
     # Only the characters a key is made of (hex key id, url-safe secret): anything else, a NUL
     # above all, would otherwise reach the database lookup (a NUL there is a 500, not a 401).
     if not isinstance(raw_key, str) or len(raw_key) > 200 or not API_KEY_FORMAT.fullmatch(raw_key):
-        return None
+        return ApiKeyCheck()
     prefix, _sep, secret = raw_key.removeprefix(KEY_PREFIX).partition("_")
     key = ApiKey.objects.select_related("partner").filter(prefix=prefix).first()
-    if key is None or not signing.digests_match(secret, key.secret_hash) or not key.is_usable():
-        return None
+    if key is None or not signing.digests_match(secret, key.secret_hash):
+        return ApiKeyCheck(guess=True)
+    if not key.is_usable():
+        return ApiKeyCheck(retired=key)
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > dt.timedelta(minutes=1):
         ApiKey.objects.filter(pk=key.pk).update(last_used_at=now)
-    return key
+    return ApiKeyCheck(key=key)
+
+
+def api_key_authenticate(*, raw_key: str) -> ApiKey | None:
+    """The usable key behind ``raw_key``, or ``None``. Notes when it was last used (at most once
+    a minute, so a busy partner does not write on every request)."""
+    return api_key_check(raw_key=raw_key).key
 
 
 # --- consent: linking a seller --------------------------------------------------------------

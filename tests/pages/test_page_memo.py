@@ -182,3 +182,23 @@ def test_a_settings_change_drops_the_kept_pages(verified, settings):
     assert kept(look_up(client, verified.reference))
     settings.PUBLIC_LOOKUP_LIMIT = 7
     assert not kept(look_up(client, verified.reference))
+
+
+def test_a_kept_page_is_per_path_and_shows_the_visitors_own_path_escaped(verified):
+    """The path is part of the key: the form's value and the language switch's ``next`` field are the
+    visitor's own, never the path of whoever was served first, and markup in a query stays text."""
+    client = Client()
+    warm(client, verified.reference)
+    assert kept(look_up(client, verified.reference))
+    crafted = f"{PAGE}?reference={verified.reference.lower()}&utm=%22%3E%3Cscript%3Ealert(1)%3C/script%3E"
+    for _ in range(2):
+        response = client.get(crafted)
+        body = response.content.decode()
+        assert response.status_code == 200
+        assert "<script>alert(1)" not in body
+        assert f'value="{verified.reference.lower()}"' in body  # the form shows what this visitor typed
+        next_field = re.search(r'name="next" type="hidden" value="([^"]*)"', body)[1]
+        assert "utm=%22%3E%3Cscript%3Ealert(1)%3C/script%3E" in next_field
+    assert kept(response)
+    plain = look_up(client, verified.reference)
+    assert kept(plain) and "utm=" not in plain.content.decode()

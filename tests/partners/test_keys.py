@@ -107,3 +107,57 @@ def test_a_right_key_does_not_count_against_the_address(client, setup):
 
     for _ in range(PARTNER_API_BAD_KEYS.limit + 5):
         assert get(client, setup.raw_key).status_code == 200
+
+
+def test_a_retired_key_of_the_partner_does_not_lock_its_live_key_out(client, setup):
+    """A worker left on the key rotated out (or revoked) is the partner's own mistake, not a guess:
+    it is refused (401) but must not shut the partner's new key out of the API from that address."""
+    from intrasa.ratelimit import PARTNER_API_BAD_KEYS
+
+    new_key, new_raw = services.api_key_rotate(api_key=setup.key, actor=setup.staff, reason="rotasi berkala")
+    ApiKey.objects.filter(pk=setup.key.pk).update(expires_at=timezone.now() - dt.timedelta(seconds=1))
+    revoked, revoked_raw = services.api_key_issue(partner=setup.partner, actor=setup.staff, reason="lama",
+                                                  scopes=[SCOPE_TRANSACTIONS_READ])
+    services.api_key_revoke(api_key=revoked, actor=setup.staff, reason="bocor")
+    for _ in range(PARTNER_API_BAD_KEYS.limit):
+        assert get(client, setup.raw_key).status_code == 401
+        assert get(client, revoked_raw).status_code == 401
+    assert get(client, new_raw).status_code == 200
+
+
+def test_a_retired_key_is_bounded_by_its_own_budget(client, setup):
+    """Not counted against the address, a retired key's look-ups are still bounded: by the key's
+    per-minute budget, like a live key's."""
+    from intrasa.ratelimit import PARTNER_API
+
+    services.api_key_revoke(api_key=setup.key, actor=setup.staff, reason="bocor")
+    for _ in range(PARTNER_API.limit):
+        assert get(client, setup.raw_key).status_code == 401
+    refused = client.get("/api/v1/transactions", HTTP_AUTHORIZATION=f"Bearer {setup.raw_key}",
+                         HTTP_ACCEPT_LANGUAGE="en")
+    assert refused.status_code == 429
+    assert refused.json()["error"]["message"] == "Too many requests for this API key; try again after Retry-After seconds."
+
+
+def test_a_malformed_key_is_never_looked_up_and_does_not_count(client, setup, django_assert_num_queries):
+    """A key that cannot be one (a stray space, a truncated copy) costs no look-up, so it is not what
+    the address budget bounds: a partner's one misconfigured service must not lock out the others."""
+    from intrasa.ratelimit import PARTNER_API_BAD_KEYS
+
+    for _ in range(PARTNER_API_BAD_KEYS.limit + 1):
+        with django_assert_num_queries(0):
+            assert get(client, setup.raw_key + " ").status_code == 401
+    assert get(client, setup.raw_key).status_code == 200
+
+
+def test_the_bad_key_refusal_is_in_the_callers_language(client, setup):
+    from intrasa.ratelimit import PARTNER_API_BAD_KEYS
+
+    wrong = setup.raw_key[:-3] + ("aaa" if not setup.raw_key.endswith("aaa") else "bbb")
+    for _ in range(PARTNER_API_BAD_KEYS.limit):
+        get(client, wrong)
+    english = client.get("/api/v1/transactions", HTTP_AUTHORIZATION=f"Bearer {wrong}", HTTP_ACCEPT_LANGUAGE="en")
+    assert english.status_code == 429
+    assert english.json() == {"error": {"code": "rate_limited", "details": [], "message": (
+        "Too many requests with an API key that is not valid came from your address; try again after "
+        "Retry-After seconds.")}}
