@@ -169,7 +169,8 @@ DOCUMENT_RENDERS = RateLimit("document-render", limit=20, window=10 * 60)
 # Partner API requests per API key (partners.api), per clock-aligned minute: the window's end is
 # known, so the answers carry exact RateLimit-Reset and Retry-After headers.
 PARTNER_API = RateLimit("partner-api", limit=settings.PARTNER_API_RATE_LIMIT, window=60)
-# Partner API requests with a key that opens nothing, per client IP: keys are too long to guess,
-# but each attempt costs a database look-up. Once used up, every keyed request from that address
-# is refused before the look-up (even with a right key) until the hour is over.
+# Partner API guesses per client IP: keys no key has (unknown id or wrong secret). Keys are too
+# long to guess, but each attempt costs a database look-up. Once used up, every keyed request from
+# that address is refused before the look-up (even with a right key) until the hour is over. A
+# revoked or expired key of the partner's own is answered 401 and does not count (partners.api).
 PARTNER_API_BAD_KEYS = RateLimit("partner-api-bad-key", limit=20, window=60 * 60)

@@ -31,6 +31,7 @@ class PagesConfig(AppConfig):
 
         from . import page_memo
 
-        # A kept Cek Transaksi page shows settings (the look-up limits): a test that changes one
-        # must not be served a page rendered before (settings never change in production).
+        # A kept Cek Transaksi page was rendered under the settings of its time (languages,
+        # templates, static files): a test that overrides one must not be served a page rendered
+        # before (settings never change in a running production process).
         setting_changed.connect(page_memo.forget_on_setting_changed, dispatch_uid="pages.page_memo.settings")

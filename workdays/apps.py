@@ -11,8 +11,8 @@ class WorkdaysConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
-        from .calendar import forget_overrides
+        from .calendar import forget_overrides_now_and_on_commit
         from .models import CalendarOverride
 
-        post_save.connect(forget_overrides, sender=CalendarOverride, dispatch_uid="workdays.forget_on_save")
-        post_delete.connect(forget_overrides, sender=CalendarOverride, dispatch_uid="workdays.forget_on_delete")
+        post_save.connect(forget_overrides_now_and_on_commit, sender=CalendarOverride, dispatch_uid="workdays.forget_on_save")
+        post_delete.connect(forget_overrides_now_and_on_commit, sender=CalendarOverride, dispatch_uid="workdays.forget_on_delete")

@@ -24,6 +24,16 @@ def forget_overrides(**kwargs) -> None:
     cache.delete(OVERRIDES_CACHE_KEY)
 
 
+def forget_overrides_now_and_on_commit(**kwargs) -> None:
+    """A saved or deleted override (any path: the services, the admin, a shell): forgotten now, and
+    again once committed, because a request that loads the calendar between the save and the commit
+    still reads the old rows and would cache them for an hour."""
+    from django.db import transaction
+
+    forget_overrides()
+    transaction.on_commit(forget_overrides)
+
+
 @lru_cache(maxsize=32)
 def _package_holidays(year: int) -> dict[dt.date, str]:
     return dict(

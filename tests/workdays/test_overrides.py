@@ -59,6 +59,20 @@ def test_the_cache_is_forgotten_after_commit_not_before(planner, django_capture_
     assert not working_calendar().is_working_day(THURSDAY)  # …and not after it
 
 
+def test_a_row_saved_outside_the_services_is_also_forgotten_after_commit(django_capture_on_commit_callbacks):
+    """A shell or a data migration saving the model directly: the signal forgets now and on commit."""
+    from django.core.cache import cache
+
+    from workdays.calendar import OVERRIDES_CACHE_KEY
+
+    with django_capture_on_commit_callbacks() as callbacks:
+        CalendarOverride.objects.create(date=THURSDAY, kind="holiday", name="Hari libur baru")
+        cache.set(OVERRIDES_CACHE_KEY, {})  # another process read the calendar before the commit
+    for callback in callbacks:
+        callback()
+    assert not working_calendar().is_working_day(THURSDAY)
+
+
 def test_change_records_before_and_after(planner):
     override = services.calendar_override_save(actor=planner, reason="Libur", date=THURSDAY, kind="holiday",
                                                name="Libur")
