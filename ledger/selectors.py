@@ -55,6 +55,19 @@ def transaction_postings(*, escrow_transaction):
     )
 
 
+# What the transaction page reads of a ledger line: who may see it (``refunds.access.visible_postings``:
+# its entry and its account's category), the money statement (``money_statement``: the entry's kind,
+# the side, the amount) and which documents exist (``documents.selectors``: the account's category).
+MONEY_LINE_FIELDS = ("entry_id", "side", "amount", "entry__kind", "account__category")
+
+
+def transaction_money_lines(*, escrow_transaction):
+    """``transaction_postings`` with only the columns the transaction page reads (``MONEY_LINE_FIELDS``),
+    for a page shown on every visit: the memo, the idempotency key and the timestamps of each line's
+    entry and account are not selected. Reading any other field of these lines costs a query per line."""
+    return transaction_postings(escrow_transaction=escrow_transaction).only(*MONEY_LINE_FIELDS)
+
+
 def money_statement(postings) -> dict[str, int]:
     """A transaction's money in plain words, from its already loaded ``postings`` (no query): what the
     buyer paid, the service fee, what INTRASA still holds, what is waiting for and what has reached

@@ -62,6 +62,22 @@ def test_format_wib_in_both_languages():
         assert format_wib(dt.datetime(2026, 6, 11, 14, 0, tzinfo=WIB)) == "Kamis, 11 Juni 2026 14.00 WIB"
 
 
+@given(st.datetimes(min_value=dt.datetime(1900, 1, 1), max_value=dt.datetime(2200, 12, 31),
+                    timezones=st.just(dt.timezone.utc)),
+       st.sampled_from(["id", "en"]))
+def test_format_wib_writes_what_django_date_format_writes(moment, language):
+    """``format_wib`` builds the date from the day and month names itself (it is called a dozen times
+    per page); the text must stay exactly what ``formats.date_format(…, "l, j F Y")`` gives."""
+    from django.utils import formats
+
+    local = moment.astimezone(WIB)
+    with translation.override(language):
+        expected_date = formats.date_format(local, "l, j F Y")
+        expected_time = local.strftime("%H.%M" if language == "id" else "%H:%M")
+        assert format_wib(moment, with_time=False) == expected_date
+        assert format_wib(moment) == f"{expected_date} {expected_time} WIB"
+
+
 def test_references_are_valid_random_and_formatted():
     references = {generate_reference() for _ in range(2000)}
     assert len(references) == 2000

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from intrasa.money import format_rupiah, rupiah_on_one_line
-from ledger.selectors import money_statement, transaction_postings
+from ledger.selectors import money_statement, transaction_money_lines
 
 from . import progress, selectors, services
 from .fees import FeeScheduleError, fee_quote
@@ -126,7 +126,7 @@ def detail(request, reference):
 
 def _render_detail(request, txn, *, ship_form=None, status=200):
     role = txn.role_of(request.user)
-    postings = list(transaction_postings(escrow_transaction=txn))
+    postings = list(transaction_money_lines(escrow_transaction=txn))
     actions = selectors.available_actions(escrow_transaction=txn, user=request.user)
     return render(request, "transactions/detail.html", {
         "txn": txn,

@@ -2,7 +2,8 @@
 and per process, then reused.
 
 For the parts of every page that depend on nothing but the language and the code: the footer and
-the logged-out navigation (links and translated words). Rendering them is a fifth of a public
+the navigation links, logged out and logged in (links and translated words; the unread badge and the
+logout form's CSRF token sit between the logged-in pieces, outside them). Rendering them is a fifth of a public
 page's template time (a dozen ``{% url %}`` reversals and translations per request, profiled in
 ``benchmarks/profiles``); their text changes only with a deploy, which starts new processes. What
 is inside must not read the context (no user, no request, no CSRF token, no transaction): the tag

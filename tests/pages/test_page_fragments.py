@@ -101,3 +101,31 @@ def test_every_transition_shows_at_once_on_the_transaction_page_and_cek_transaks
                                           tracking_number="JNE0012345678"))
     txn = shown(escrow_services.escrow_confirm(escrow_transaction=txn, buyer=buyer))
     assert txn.status == Status.CONFIRMED
+
+
+def test_the_logged_in_navigation_keeps_each_readers_badge_and_logout_token(settings, seller, buyer):
+    """The logged-in links are kept per language; the unread count and the logout form's CSRF token
+    inside the navigation are still each reader's own, on every request."""
+    from notifications.models import Notification
+
+    settings.DEBUG = False
+    fragments._rendered.clear()
+    for n in range(3):
+        Notification.objects.create(event_key=f"nav-{n}", kind="confirmed_buyer", recipient=buyer,
+                                    email=buyer.email, subject="s", body="b")
+    pages = {}
+    for user in (seller, buyer, seller):
+        client = Client(enforce_csrf_checks=True)
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = "id"
+        client.force_login(user)
+        pages[user.pk] = (client, client.get(reverse("transactions:dashboard")).content.decode())
+    assert fragments._rendered  # the second seller page reused the fragments
+    seller_page, buyer_page = pages[seller.pk][1], pages[buyer.pk][1]
+    assert 'data-testid="unread-count">3<' in buyer_page and 'data-testid="unread-count"' not in seller_page
+    assert reverse("notifications:list") in seller_page and "Keluar" in seller_page
+
+    client, page = pages[buyer.pk]
+    token = re.search(r'action="{}" class="inline"><input type="hidden" name="csrfmiddlewaretoken" '
+                      r'value="([^"]+)"'.format(re.escape(reverse("accounts:logout"))), page).group(1)
+    assert client.post(reverse("accounts:logout"), {"csrfmiddlewaretoken": token}).status_code == 302
+    assert "_auth_user_id" not in client.session
