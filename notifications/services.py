@@ -100,13 +100,8 @@ def notify_many(notices: list[dict]) -> None:
     if not rows:
         return
     ids = [notification.pk for notification in _insert_all_unless_recorded(list(rows.values()))]
-
-    def enqueue_emails() -> None:
-        for pk in ids:
-            _enqueue_email(pk)
-
     if ids:
-        transaction.on_commit(enqueue_emails)
+        transaction.on_commit(lambda: _enqueue_emails(ids))
 
 
 def _enqueue_email(notification_id: int) -> None:
@@ -118,6 +113,23 @@ def _enqueue_email(notification_id: int) -> None:
         send_notification_email.delay(notification_id)
     except Exception:  # noqa: BLE001 - any broker failure; the outbox row is the retry
         logger.exception("could not enqueue notification %s; the periodic job will send it", notification_id)
+
+
+def _enqueue_emails(notification_ids: list[int]) -> None:
+    """``_enqueue_email`` for the notifications of one event, ``EMAILS_PER_TASK`` to a task: the
+    worker claims them in one statement and marks them sent in another (both parties of a
+    transition cost one task, not two)."""
+    from .tasks import EMAILS_PER_TASK, send_notification_emails
+
+    for start in range(0, len(notification_ids), EMAILS_PER_TASK):
+        batch = notification_ids[start:start + EMAILS_PER_TASK]
+        if len(batch) == 1:
+            _enqueue_email(batch[0])
+            continue
+        try:
+            send_notification_emails.delay(batch)
+        except Exception:  # noqa: BLE001 - any broker failure; the outbox rows are the retry
+            logger.exception("could not enqueue notifications %s; the periodic job will send them", batch)
 
 
 def notification_mark_read(*, user, notification_ids=None) -> int:

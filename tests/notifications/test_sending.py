@@ -124,3 +124,49 @@ def test_smtp_and_the_tasks_have_time_limits():
     task = app.tasks["notifications.tasks.send_notification_email"]
     assert 0 < task.soft_time_limit < task.time_limit <= app.conf.task_time_limit
     assert tasks.CLAIM_LEASE.total_seconds() > task.time_limit
+
+
+@pytest.mark.django_db(transaction=True)
+def test_both_parties_emails_travel_in_one_task_each_sent_once(buyer, seller, django_assert_num_queries):
+    first, second = outbox_row(buyer, "first"), outbox_row(seller, "second")
+    with django_assert_num_queries(2):  # one claim for both, one mark for both
+        tasks.send_notification_emails([first.pk, second.pk])
+    assert sorted(m.to[0] for m in mail.outbox) == sorted([buyer.email, seller.email])
+    assert Notification.objects.filter(email_sent_at__isnull=False).count() == 2
+    tasks.send_notification_emails([first.pk, second.pk])  # Redis delivered the task again
+    tasks.send_notification_email(second.pk)
+    assert len(mail.outbox) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_batch_failing_on_its_second_email_keeps_the_first_sent_and_gives_the_second_back(buyer, seller,
+                                                                                           monkeypatch):
+    first, second = outbox_row(buyer, "first"), outbox_row(seller, "second")
+    original = locmem.EmailBackend.send_messages
+
+    def refuses_the_seller(self, messages):
+        if messages[0].to == [seller.email]:
+            raise smtplib.SMTPRecipientsRefused({seller.email: (550, b"no")})
+        return original(self, messages)
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", refuses_the_seller)
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        tasks.send_notification_emails([first.pk, second.pk])
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.email_sent_at is not None
+    assert second.email_sent_at is None and second.email_claimed_at is None  # the sweep's again
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", original)
+    Notification.objects.update(created_at=timezone.now() - dt.timedelta(minutes=5))
+    assert tasks.send_pending_emails() == 1
+    assert [m.to for m in mail.outbox] == [[buyer.email], [seller.email]]
+
+
+def test_a_batch_task_has_time_limits_within_the_claim_lease():
+    from intrasa.celery import app
+
+    task = app.tasks["notifications.tasks.send_notification_emails"]
+    assert 0 < task.soft_time_limit < task.time_limit <= app.conf.task_time_limit
+    assert tasks.CLAIM_LEASE.total_seconds() > task.time_limit
+    with pytest.raises(ValueError):
+        tasks.send_notification_emails(list(range(tasks.EMAILS_PER_TASK + 1)))
