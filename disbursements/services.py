@@ -108,13 +108,19 @@ def _default_destination(user) -> PayoutDestination | None:
 
 # --- planning -------------------------------------------------------------------------------
 
-def seller_payout_plan(*, escrow_transaction, amount: int, actor=None) -> Payout:
+def seller_payout_plan(*, escrow_transaction, amount: int, actor=None, first_release: bool = False) -> Payout:
     """Plan paying the seller what the escrow release (or a split) made payable: one seller payout
     per transaction, so a flow run twice plans it once. Called by name by the flows that release
-    escrow money (``escrow.services``, ``disputes.services``), inside their database transaction."""
-    existing = escrow_transaction.payouts.filter(purpose=Payout.Purpose.SELLER_PAYOUT).first()
-    if existing is not None:
-        return existing
+    escrow money (``escrow.services``, ``disputes.services``), inside their database transaction.
+
+    ``first_release``: the caller has just confirmed the transaction from *shipped*, under its lock.
+    A shipped transaction never had a payout (it is reached only from verified, and no state with
+    a payout leads back to it), so there is none to look up: the flow cannot run twice, its
+    confirmation would be refused first."""
+    if not first_release:
+        existing = escrow_transaction.payouts.filter(purpose=Payout.Purpose.SELLER_PAYOUT).first()
+        if existing is not None:
+            return existing
     return payout_plan(escrow_transaction=escrow_transaction, purpose=Payout.Purpose.SELLER_PAYOUT,
                        recipient=escrow_transaction.seller, amount=amount, actor=actor)
 

@@ -78,7 +78,7 @@ def escrow_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
     with transaction.atomic():
         txn = _lock_unless_reversed(escrow_transaction)
         txn = transaction_services.transaction_confirm(escrow_transaction=txn, buyer=buyer)
-        seller_payout_plan(escrow_transaction=txn, amount=txn.seller_receives, actor=buyer)
+        seller_payout_plan(escrow_transaction=txn, amount=txn.seller_receives, actor=buyer, first_release=True)
         return txn
 
 
@@ -89,7 +89,7 @@ def escrow_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
         txn = _lock_unless_reversed(escrow_transaction)
         confirmed = transaction_services.transaction_auto_confirm(escrow_transaction=txn)
         if confirmed is not None:
-            seller_payout_plan(escrow_transaction=confirmed, amount=confirmed.seller_receives)
+            seller_payout_plan(escrow_transaction=confirmed, amount=confirmed.seller_receives, first_release=True)
         return confirmed
 
 

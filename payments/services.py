@@ -111,6 +111,9 @@ class _Started:
     bill: Bill
     needs_provider: bool
     to_withdraw: list[Bill]
+    # A bill ``_start`` just wrote: its first Post Data is counted in its row already, and it pays
+    # ``members`` transactions (what Post Data's description says), so neither is asked again.
+    members: int | None = None
 
 
 def _covered_ids(bill: Bill) -> list[int]:
@@ -206,9 +209,13 @@ def _start(escrow_transaction: EscrowTransaction, buyer, channel_code: str) -> _
             )
         else:
             assert channel is not None  # every code but BANK_TRANSFER was checked to be a channel above
+            # Counted as posted from the start: the intent is committed before Post Data goes out (a
+            # notification may come back before its answer does, and must find the bill posted), and
+            # a post that never went out is one never answered (re-posted under the same bill_no).
             bill = Bill.objects.create(
                 escrow_transaction=lead, method=channel.method, channel_code=channel.code,
                 bill_no=_new_bill_no(lead, bills_so_far), amount=amount_due, expires_at=expires_at,
+                creation_attempts=1,
             )
         if len(group) > 1:
             BillShare.objects.bulk_create([
@@ -223,7 +230,7 @@ def _start(escrow_transaction: EscrowTransaction, buyer, channel_code: str) -> _
                 member, action="payment_method_chosen", actor=buyer, role=TransactionEvent.Role.BUYER,
                 data={"channel": channel_code, "bill_no": bill.bill_no,
                       **({"together": [other.reference for other in group]} if len(group) > 1 else {})})
-        return _Started(bill, channel_code != BANK_TRANSFER, open_bills)
+        return _Started(bill, channel_code != BANK_TRANSFER, open_bills, members=len(group))
 
 
 def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) -> Bill:
@@ -244,7 +251,7 @@ def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) 
     if not started.needs_provider:
         return started.bill
     try:
-        return _post_bill(started.bill.pk, client, bill=started.bill)
+        return _post_bill(started.bill.pk, client, bill=started.bill, members=started.members)
     except errors.FaspayRejected as exc:
         raise PaymentError(_("The payment provider refused this method for this transaction. Please "
                              "choose another method."), code="provider_refused") from exc
@@ -254,14 +261,17 @@ def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) 
                              "a second bill for the same method."), code="provider_unavailable") from exc
 
 
-def _bill_request(bill: Bill) -> faspay_debit.BillRequest:
+def _bill_request(bill: Bill, members: int | None = None) -> faspay_debit.BillRequest:
     """What Post Data sends for ``bill``; built only from the bill's own rows, so a re-post is the
-    same request (Faspay returns the same bill for the same ``bill_no`` and data)."""
+    same request (Faspay returns the same bill for the same ``bill_no`` and data). ``members``: how
+    many transactions it pays, when the caller just wrote its shares (one bill, one transaction,
+    has none)."""
     txn = bill.escrow_transaction
     buyer = txn.buyer
     # Bills are created only for the buyer bound to the transaction (_start), who is never unbound.
     assert buyer is not None
-    others = bill.shares.count() - 1  # a shared bill names its first transaction and how many more
+    # A shared bill names its first transaction and how many more.
+    others = (bill.shares.count() if members is None else members) - 1
     description = f"INTRASA {txn.reference}" + (f" +{others}" if others > 0 else "")
     return faspay_debit.BillRequest(
         bill_no=bill.bill_no, bill_description=description, amount=bill.amount,
@@ -272,16 +282,18 @@ def _bill_request(bill: Bill) -> faspay_debit.BillRequest:
     )
 
 
-def _post_bill(bill_id: int, client, bill: Bill | None = None) -> Bill:
+def _post_bill(bill_id: int, client, bill: Bill | None = None, members: int | None = None) -> Bill:
     """Send Post Data for ``bill_id`` (first time or again, same ``bill_no``) and record the answer.
     Raises the provider's exception after recording it, so the caller can tell the buyer.
     ``bill``: the row as ``_start`` just wrote it, with its transaction and buyer (no need to read
-    it again: Post Data is built only from fields fixed at creation)."""
+    it again: Post Data is built only from fields fixed at creation); ``members``: given for such a
+    bill, whose first post its creation counted (``_start``) and whose shares it wrote."""
     if bill is None or not Bill.escrow_transaction.is_cached(bill):
         bill = Bill.objects.select_related("escrow_transaction__buyer").get(pk=bill_id)
-    Bill.objects.filter(pk=bill_id).update(creation_attempts=F("creation_attempts") + 1)
+    if members is None:  # a re-post: counted before it goes out, in its own committed statement
+        Bill.objects.filter(pk=bill_id).update(creation_attempts=F("creation_attempts") + 1)
     try:
-        created = client.create_bill(_bill_request(bill))
+        created = client.create_bill(_bill_request(bill, members))
     except errors.FaspayRejected as exc:
         _bill_record_refusal(bill_id, exc)
         raise
