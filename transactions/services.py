@@ -13,11 +13,13 @@ request). They are called only by the flows that take those next steps by name: 
 ``disputes.services`` (dispute resolution). ``tests/test_architecture.py`` keeps it so, and
 ``ledger_check`` proves no owed Rupiah is left without its payout or refund request.
 """
+import copy
 import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.db.models.signals import post_save
 from django.urls import reverse
 from django.utils import timezone
@@ -128,10 +130,25 @@ def _notify_parties(txn, notices: list[tuple]) -> None:
                  for user, kind, extra in notices if user is not None])
 
 
-def _fresh(user):
+def _fresh(user, locked_txn=None):
     """The user's row as committed (an email verified in another tab counts; a stale object
-    handed in by a caller does not decide who may answer an invitation)."""
+    handed in by a caller does not decide who may answer an invitation). From ``locked_txn``
+    when its lock read the fields that decide it (``_with_committed_user``), as committed when
+    the lock was asked for; otherwise read here."""
+    if locked_txn is not None and hasattr(locked_txn, "acting_user_email_verified_at"):
+        fresh = copy.copy(user)  # the caller's object is left as it was handed in
+        fresh.email = locked_txn.acting_user_email
+        fresh.email_verified_at = locked_txn.acting_user_email_verified_at
+        return fresh
     return User.objects.get(pk=user.pk)
+
+
+def _with_committed_user(user) -> dict:
+    """What ``invitation_refusal`` needs of ``user`` as committed, read by the transaction's lock
+    statement itself (``locks.lock_transaction``'s ``annotate``): no statement of its own."""
+    committed = User.objects.filter(pk=user.pk)
+    return {"acting_user_email": Subquery(committed.values("email")[:1]),
+            "acting_user_email_verified_at": Subquery(committed.values("email_verified_at")[:1])}
 
 
 def _require_reason(reason: str) -> str:
@@ -305,7 +322,7 @@ def invitation_path(txn: EscrowTransaction) -> str:
 def transaction_accept(*, escrow_transaction, buyer) -> EscrowTransaction:
     """The invited buyer reviewed the terms and accepts; the payment window starts."""
     with transaction.atomic():
-        txn = _lock(escrow_transaction)
+        txn = locks.lock_transaction(escrow_transaction, annotate=_with_committed_user(buyer))
         if txn.buyer_id == buyer.pk:
             return txn  # accepting twice changes nothing
         if txn.status != Status.CREATED:
@@ -315,7 +332,7 @@ def transaction_accept(*, escrow_transaction, buyer) -> EscrowTransaction:
                                          code="taken")
         if buyer.pk == txn.seller_id:
             raise TransactionActionError(_("You cannot buy from yourself."), code="self_dealing")
-        refusal = invitation_refusal(escrow_transaction=txn, user=_fresh(buyer))
+        refusal = invitation_refusal(escrow_transaction=txn, user=_fresh(buyer, txn))
         if refusal is not None:
             raise TransactionActionError(refusal[1], code=refusal[0])
         now = timezone.now()

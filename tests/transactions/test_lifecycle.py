@@ -290,3 +290,21 @@ def test_a_payment_reversed_by_the_provider_blocks_the_release(seller, buyer):
     assert excinfo.value.code == "payment_reversed"
     txn.refresh_from_db()
     assert txn.status == Status.SHIPPED and not JournalEntry.objects.filter(kind="escrow_release").exists()
+
+
+def test_accepting_judges_the_buyer_as_committed_not_as_handed_in(seller, buyer):
+    """The lock statement reads the buyer's address and verification (no statement of its own):
+    what the database says decides, whatever the caller's object still says."""
+    from accounts.models import User
+
+    stale = User.objects.get(pk=buyer.pk)
+    User.objects.filter(pk=buyer.pk).update(email_verified_at=None)  # unverified since it was read
+    txn = scenarios.create(seller, buyer)
+    with pytest.raises(TransactionActionError) as refused:
+        services.transaction_accept(escrow_transaction=txn, buyer=stale)
+    assert refused.value.code == "email_unverified"
+    assert stale.email_verified_at is not None  # the caller's object is left as it was
+
+    User.objects.filter(pk=buyer.pk).update(email_verified_at=timezone.now())
+    stale.email_verified_at = None  # verified in another tab since this object was read
+    assert services.transaction_accept(escrow_transaction=txn, buyer=stale).buyer_id == buyer.pk
