@@ -55,6 +55,7 @@ from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction, Status, TransactionEvent
+from transactions.writes import Update, write_together
 from workdays.calendar import working_calendar
 
 from . import selectors
@@ -225,11 +226,16 @@ def _start(escrow_transaction: EscrowTransaction, buyer, channel_code: str) -> _
         for member in group:
             # Every transaction the bill pays waits as long as the bill can be paid.
             member.payment_due_at = expires_at
-            member.save(update_fields=["payment_due_at", "updated_at"])
-            transaction_services.transaction_record_event(
-                member, action="payment_method_chosen", actor=buyer, role=TransactionEvent.Role.BUYER,
+        # Their rows and their events in one statement (transactions.writes).
+        write_together(
+            updates=[Update(member, ["payment_due_at", "updated_at"], expected={"status": member.status})
+                     for member in group],
+            inserts=[TransactionEvent(
+                escrow_transaction=member, action="payment_method_chosen", actor=buyer,
+                actor_role=TransactionEvent.Role.BUYER,
                 data={"channel": channel_code, "bill_no": bill.bill_no,
                       **({"together": [other.reference for other in group]} if len(group) > 1 else {})})
+                for member in group])
         return _Started(bill, channel_code != BANK_TRANSFER, open_bills, members=len(group))
 
 

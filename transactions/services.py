@@ -44,6 +44,7 @@ from .delivery import DeliverySource
 from .fees import FeeQuote, FeeScheduleError, fee_quote
 from .models import Category, EscrowTransaction, Status, TransactionEvent
 from .references import generate_reference
+from .writes import Update, write_together
 
 Role = TransactionEvent.Role
 
@@ -86,11 +87,14 @@ def transaction_record_event(escrow_transaction, *, action: str, actor, role: st
 
 
 def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None, check_permission=True,
-                action: str | None = None, setting: dict | None = None):
+                action: str | None = None, setting: dict | None = None, notices=None):
     """Run transition ``name`` on the locked ``txn``, save it and record the timeline event
     (under ``action`` when the same transition means something more specific, e.g. a split).
     ``setting``: fields the step sets with the transition (its timestamps), set once the transition
-    is allowed and saved with it in the same UPDATE."""
+    is allowed and saved with it in the same UPDATE. ``notices``: a function giving the
+    notifications of the transition (``_party_notice``), called once the transition and
+    ``setting`` are applied; the row, its event and those notifications are written in one
+    statement (``transactions.writes``)."""
     method = getattr(txn, name)
     if not can_proceed(method):
         raise TransactionActionError(
@@ -105,9 +109,11 @@ def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None
     method()
     for field, value in (setting or {}).items():
         setattr(txn, field, value)
-    txn.save()
-    return transaction_record_event(txn, action=action or name, actor=actor, role=role, reason=reason,
-                  from_status=from_status, to_status=txn.status, data=data)
+    event = TransactionEvent(escrow_transaction=txn, action=action or name, actor=actor, actor_role=role,
+                             reason=reason, from_status=from_status, to_status=txn.status, data=data or {})
+    write_together(updates=[Update(txn, expected={"status": from_status})], inserts=[event],
+                   notices=[notice for notice in (notices() if notices else []) if notice is not None])
+    return event
 
 
 def _context(txn, **extra) -> dict:
@@ -115,11 +121,19 @@ def _context(txn, **extra) -> dict:
             "seller": txn.seller.full_name, **extra}
 
 
-def _notify_party(txn, user, kind: str, suffix: str = "", **extra) -> None:
+def _party_notice(txn, user, kind: str, suffix: str = "", **extra) -> dict | None:
+    """The notification of ``kind`` to one party (``notify``'s keyword arguments), or ``None``
+    without that party."""
     if user is None:
-        return
-    notify(event_key=f"txn:{txn.reference}:{kind}{suffix}:{user.pk}", kind=kind, recipient=user,
-           context=_context(txn, **extra), link=txn.get_absolute_url())
+        return None
+    return {"event_key": f"txn:{txn.reference}:{kind}{suffix}:{user.pk}", "kind": kind, "recipient": user,
+            "context": _context(txn, **extra), "link": txn.get_absolute_url()}
+
+
+def _notify_party(txn, user, kind: str, suffix: str = "", **extra) -> None:
+    notice = _party_notice(txn, user, kind, suffix, **extra)
+    if notice is not None:
+        notify(**notice)
 
 
 def _notify_parties(txn, notices: list[tuple]) -> None:
@@ -222,7 +236,7 @@ def transaction_create(
         try:
             with transaction.atomic():
                 _refuse_unless_seller_may_invite(seller, by_email=bool(buyer_email))
-                txn = EscrowTransaction.objects.create(
+                txn = EscrowTransaction(
                     reference=generate_reference(), seller=seller, buyer_email=buyer_email,
                     buyer_phone=buyer_phone, title=title, description=description, category=category,
                     price=price, shipping_cost=shipping_cost, fee_payer=fee_payer,
@@ -233,14 +247,16 @@ def transaction_create(
                     is_licence_or_voucher=is_licence_or_voucher,
                     invitation_expires_at=now + dt.timedelta(days=settings.INTRASA_INVITATION_EXPIRY_DAYS),
                 )
-                transaction_record_event(txn, action="created", actor=seller, role=Role.SELLER, to_status=txn.status,
-                       data={"amount_due": txn.amount_due, "fee": txn.fee_amount})
+                event = TransactionEvent(escrow_transaction=txn, action="created", actor=seller, actor_role=Role.SELLER,
+                                         to_status=txn.status, data={"amount_due": txn.amount_due, "fee": txn.fee_amount})
+                invitation = []
                 if buyer_email and send_invitation:
-                    notify(
-                        event_key=f"txn:{txn.reference}:invitation", kind="invitation", email=buyer_email,
-                        context=_context(txn, deadline=format_wib(txn.invitation_expires_at)),
-                        link=invitation_path(txn),
-                    )
+                    invitation.append({
+                        "event_key": f"txn:{txn.reference}:invitation", "kind": "invitation", "email": buyer_email,
+                        "context": _context(txn, deadline=format_wib(txn.invitation_expires_at)),
+                        "link": invitation_path(txn)})
+                # The row, its first event and the invitation: one statement (transactions.writes).
+                write_together(inserts=[txn, event], notices=invitation)
                 return txn
         except IntegrityError as exc:  # a reference collision (55 random bits): draw again
             if "reference" not in str(exc):
@@ -341,10 +357,13 @@ def transaction_accept(*, escrow_transaction, buyer) -> EscrowTransaction:
         txn.buyer = buyer
         txn.accepted_at = now
         txn.payment_due_at = now + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
-        txn.save(update_fields=["buyer", "accepted_at", "payment_due_at", "updated_at"])
-        transaction_record_event(txn, action="accepted", actor=buyer, role=Role.BUYER,
-               data={"payment_due_at": txn.payment_due_at.isoformat()})
-        _notify_party(txn, txn.seller, "accepted", buyer=buyer.full_name, buyer_email=buyer.email)
+        event = TransactionEvent(escrow_transaction=txn, action="accepted", actor=buyer, actor_role=Role.BUYER,
+                                 data={"payment_due_at": txn.payment_due_at.isoformat()})
+        write_together(updates=[Update(txn, ["buyer", "accepted_at", "payment_due_at", "updated_at"],
+                                       expected={"status": txn.status})],
+                       inserts=[event],
+                       notices=[_party_notice(txn, txn.seller, "accepted", buyer=buyer.full_name,
+                                              buyer_email=buyer.email)])
         return txn
 
 
@@ -435,16 +454,17 @@ def transaction_verify(
         _transition(txn, "verify", actor=None, role=Role.SYSTEM, check_permission=False,
                     data={"payment_reference": payment_reference, "amount": amount_received},
                     setting={"verified_at": now, "amount_received": amount_received,
-                             "shipping_deadline": working_calendar().add_working_days(now, txn.shipping_days)})
+                             "shipping_deadline": working_calendar().add_working_days(now, txn.shipping_days)},
+                    notices=lambda: [
+                        _party_notice(txn, txn.seller, "payment_verified_seller",
+                                      deadline=format_wib(txn.shipping_deadline)),
+                        _party_notice(txn, txn.buyer, "payment_verified_buyer")])
         entry_post(
             idempotency_key=f"payment-verified:{txn.pk}", kind=EntryKind.PAYMENT_VERIFIED,
             memo=f"{txn.reference} payment {payment_reference}", escrow_transaction=txn,
             lines=[*(funding or [debit(clearing_category, amount_received)]),
                    credit(AccountCategory.ESCROW_HOLD, amount_received)],
         )
-        deadline = format_wib(txn.shipping_deadline)
-        _notify_parties(txn, [(txn.seller, "payment_verified_seller", {"deadline": deadline}),
-                              (txn.buyer, "payment_verified_buyer", {})])
         return txn
 
 
@@ -497,13 +517,14 @@ def transaction_ship(
             txn.delivery_source = DeliverySource.SELLER_DELIVERY
         txn.inspection_ends_at = delivery.inspection_deadline(start=start, inspection_days=txn.inspection_days,
                                                               extended=False, calendar=calendar)
-        # One UPDATE: the transition saves the row with the shipment's fields.
-        _transition(txn, "ship", actor=seller, role=Role.SELLER,
-                    data={"courier": courier, "tracking_number": tracking_number})
         shipment = (f"{txn.get_courier_display()} {txn.tracking_number}" if txn.needs_shipping
                     else delivery_note[:100])
-        _notify_party(txn, txn.buyer, "shipped", shipment=shipment,
-                      deadline=format_wib(txn.inspection_ends_at))
+        # One statement: the transition saves the row with the shipment's fields, its event and the
+        # buyer's notice.
+        _transition(txn, "ship", actor=seller, role=Role.SELLER,
+                    data={"courier": courier, "tracking_number": tracking_number},
+                    notices=lambda: [_party_notice(txn, txn.buyer, "shipped", shipment=shipment,
+                                                   deadline=format_wib(txn.inspection_ends_at))])
         return txn
 
 
@@ -524,10 +545,10 @@ def _release_to_seller(txn, *, actor) -> None:
     )
 
 
-def _after_confirmation(txn) -> None:
-    """After the confirm transition, which saved ``confirmed_at`` with the row (set before it)."""
-    _notify_parties(txn, [(txn.seller, "confirmed_seller", {"amount": format_rupiah(txn.seller_receives)}),
-                          (txn.buyer, "confirmed_buyer", {})])
+def _confirmation_notices(txn) -> list[dict | None]:
+    """Both parties' notices of the confirm transition (written with it, ``_transition``)."""
+    return [_party_notice(txn, txn.seller, "confirmed_seller", amount=format_rupiah(txn.seller_receives)),
+            _party_notice(txn, txn.buyer, "confirmed_buyer")]
 
 
 def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
@@ -535,9 +556,8 @@ def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
     with _step_atomic(escrow_transaction):
         txn = _lock(escrow_transaction)
         txn.confirmed_at = timezone.now()
-        _transition(txn, "confirm", actor=buyer, role=Role.BUYER)
+        _transition(txn, "confirm", actor=buyer, role=Role.BUYER, notices=lambda: _confirmation_notices(txn))
         _release_to_seller(txn, actor=buyer)
-        _after_confirmation(txn)
         return txn
 
 
@@ -550,9 +570,8 @@ def transaction_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
         txn.confirmed_at = timezone.now()
         txn.auto_confirmed = True
         _transition(txn, "confirm", actor=None, role=Role.SYSTEM, check_permission=False,
-                    reason="inspection period ended")
+                    reason="inspection period ended", notices=lambda: _confirmation_notices(txn))
         _release_to_seller(txn, actor=None)
-        _after_confirmation(txn)
         return txn
 
 
@@ -622,9 +641,9 @@ def transaction_resolve_release(*, escrow_transaction, staff, reason: str) -> Es
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         txn.confirmed_at = timezone.now()
-        _transition(txn, "resolve_release", actor=staff, role=Role.STAFF, reason=reason)
+        _transition(txn, "resolve_release", actor=staff, role=Role.STAFF, reason=reason,
+                    notices=lambda: _confirmation_notices(txn))
         _release_to_seller(txn, actor=staff)
-        _after_confirmation(txn)
         return txn
 
 

@@ -1,0 +1,158 @@
+"""A state change, its timeline event and its notifications, written in one statement.
+
+A step of the escrow lifecycle changes the transaction's row, appends its timeline event and tells
+the parties: three writes that always go together, in the service's database transaction, with
+the row locked. On PostgreSQL ``write_together`` sends them as one statement — a ``WITH`` whose
+parts are the very ``UPDATE`` and ``INSERT`` statements Django would send one by one (compiled by
+Django's own SQL compilers, so every field is prepared as a ``save()`` would prepare it) — and then
+does what ``save()`` does after them: ids on the new rows, the FSM's concurrency check (the row
+still had the state the transition started from), ``pre_save`` / ``post_save`` for the optional
+listeners (the public cache, the partner API's webhooks), the notifications' emails after commit.
+Elsewhere (SQLite, the development default) the same rows are saved one by one.
+
+The parts of a ``WITH`` see the same snapshot and none sees another's writes; the rows written here
+never need to (a new row refers to a new transaction by ``(SELECT id FROM …)``, the only
+dependency), and no trigger on these tables reads another of them.
+"""
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from django.db import connection
+from django.db.models import Model
+from django.db.models.expressions import RawSQL
+from django.db.models.signals import post_save, pre_save
+from django.db.models.sql import InsertQuery, UpdateQuery
+from django_fsm import ConcurrentTransition
+
+from notifications.services import notifications_build, notifications_insert_sql, notifications_inserted, notify_many
+
+
+@dataclass
+class Update:
+    """Save ``instance`` (``fields`` only, or all of them) if its row still has ``expected``."""
+
+    instance: Model
+    fields: Sequence[str] | None = None
+    expected: dict = field(default_factory=dict)
+
+
+def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] = (),
+                   notices: Sequence[dict] = ()) -> None:
+    """Write ``updates``, then ``inserts`` (new rows; one may point at an earlier new row of the
+    list through its foreign key) and ``notices`` (``notifications.services.notify_many``'s), as one
+    statement on PostgreSQL. Raises ``ConcurrentTransition`` when an update found its row changed."""
+    if connection.vendor != "postgresql":
+        _one_by_one(updates, inserts, notices)
+        return
+    for update in updates:
+        pre_save.send(sender=type(update.instance), instance=update.instance, raw=False, using=connection.alias,
+                      update_fields=frozenset(update.fields) if update.fields is not None else None)
+    for row in inserts:
+        pre_save.send(sender=type(row), instance=row, raw=False, using=connection.alias, update_fields=None)
+    parts, params, selected = [], [], []
+    for n, update in enumerate(updates):
+        sql, update_params = _update_sql(update)
+        parts.append(f"u{n} AS ({sql} RETURNING 1)")
+        params.extend(update_params)
+        selected.append(f"(SELECT count(*) FROM u{n})")
+    for n, row in enumerate(inserts):
+        sql, insert_params = _insert_sql(row, earlier=list(inserts[:n]))
+        parts.append(f"i{n} AS ({sql})")
+        params.extend(insert_params)
+        selected.append(f"(SELECT {connection.ops.quote_name(row._meta.pk.column)} FROM i{n})")
+    notifications = notifications_build(list(notices))
+    if notifications:
+        sql, notice_params = notifications_insert_sql(notifications)
+        parts.append(f"n AS ({sql})")
+        params.extend(notice_params)
+        tail = " FROM (VALUES (1)) AS one (x) LEFT JOIN n ON TRUE"
+        selected += ["n.id", "n.event_key"]
+    else:
+        tail = ""
+    with connection.cursor() as cursor:
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(selected)}{tail}", params)
+        rows = cursor.fetchall()
+    first = rows[0]
+    for n, update in enumerate(updates):
+        if first[n] != 1:
+            raise ConcurrentTransition(f"{update.instance._meta.label} {update.instance.pk} changed since it was locked")
+    for n, row in enumerate(inserts):
+        row.pk = first[len(updates) + n]
+        row._state.adding = False
+        row._state.db = connection.alias
+        _point_at_saved(row, inserts[:n])
+    if notifications:
+        notifications_inserted(notifications, [(row[-2], row[-1]) for row in rows if row[-2] is not None])
+    for update in updates:
+        if hasattr(update.instance, "_update_initial_state"):
+            update.instance._update_initial_state()  # the FSM's next concurrency check starts here
+        post_save.send(sender=type(update.instance), instance=update.instance, created=False, raw=False,
+                       using=connection.alias,
+                       update_fields=frozenset(update.fields) if update.fields is not None else None)
+    for row in inserts:
+        post_save.send(sender=type(row), instance=row, created=True, raw=False, using=connection.alias,
+                       update_fields=None)
+
+
+def _update_sql(update: Update) -> tuple[str, tuple]:
+    """The ``UPDATE`` that ``save(update_fields=…)`` sends, with the row's expected values added to
+    its ``WHERE`` (what ``ConcurrentTransitionMixin`` adds for the state field)."""
+    instance, meta = update.instance, update.instance._meta
+    if update.fields is None:
+        fields = [f for f in meta.local_concrete_fields if not f.primary_key and not f.generated]
+    else:
+        fields = [meta.get_field(name) for name in update.fields]
+    values = [(f, None, f.pre_save(instance, False)) for f in fields]
+    queryset = type(instance)._base_manager.using(connection.alias).filter(pk=instance.pk, **update.expected)
+    query = queryset.query.chain(UpdateQuery)
+    query.add_update_fields(values)
+    return query.get_compiler(connection.alias).as_sql()
+
+
+def _insert_sql(row: Model, *, earlier: list[Model]) -> tuple[str, tuple]:
+    """The ``INSERT … RETURNING id`` that ``save()`` sends for a new row; a foreign key to a row of
+    ``earlier`` (not saved yet) becomes ``(SELECT id FROM i<n>)``."""
+    meta = row._meta
+    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+    pointers = {}
+    for f in fields:
+        if f.is_relation and f.is_cached(row):
+            target = f.get_cached_value(row)
+            position = next((n for n, other in enumerate(earlier) if other is target), None)
+            if position is not None and target.pk is None:
+                pointers[f.attname] = RawSQL(f"(SELECT {connection.ops.quote_name(target._meta.pk.column)} "
+                                             f"FROM i{position})", ())
+    saved = {attname: getattr(row, attname) for attname in pointers}
+    try:
+        for attname, pointer in pointers.items():
+            row.__dict__[attname] = pointer
+        query = InsertQuery(type(row))
+        query.insert_values(fields, [row])
+        compiler = query.get_compiler(connection.alias)
+        compiler.returning_fields = [meta.pk]
+        [(sql, params)] = compiler.as_sql()
+    finally:
+        row.__dict__.update(saved)
+    return sql, params
+
+
+def _point_at_saved(row: Model, earlier: Sequence[Model]) -> None:
+    """A new row's foreign keys to rows saved with it take their ids, as ``save()`` would."""
+    for f in row._meta.concrete_fields:
+        if f.is_relation and f.is_cached(row):
+            target = f.get_cached_value(row)
+            if target is not None and any(target is other for other in earlier):
+                row.__dict__[f.attname] = target.pk  # not through the descriptor: the cached object stays
+
+
+def _one_by_one(updates: Sequence[Update], inserts: Sequence[Model], notices: Sequence[dict]) -> None:
+    for update in updates:
+        if update.expected:
+            current = type(update.instance)._base_manager.filter(pk=update.instance.pk, **update.expected)
+            if not current.exists():
+                raise ConcurrentTransition(f"{update.instance._meta.label} {update.instance.pk} changed since it was locked")
+        update.instance.save(update_fields=update.fields)
+    for row in inserts:
+        row.save(force_insert=True)  # save() takes the id of a related row saved after it was assigned
+    if notices:
+        notify_many(list(notices))
