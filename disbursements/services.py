@@ -50,6 +50,7 @@ from notifications.services import notify, notify_many
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction
 from transactions.models import Status as TxnStatus
+from transactions.writes import write_together
 from workdays.calendar import working_calendar
 
 from . import quota, rules, selectors
@@ -145,12 +146,14 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
         destination = _default_destination(recipient)
     paying = destination is not None and destination.can_receive_payouts
     if paying:
-        payout.start_paying()  # its parts follow in this database transaction: one INSERT, already paying
-    payout.save()
-    if paying:
         assert destination is not None
-        _create_parts(payout, destination, actor=actor, first=True)
-    elif destination is not None and destination.kind == PayoutDestination.Kind.BANK \
+        payout.start_paying()  # its parts follow in this database transaction: written already paying
+        parts = _new_parts(payout, destination, actor=actor, first=True)
+        write_together(inserts=[payout, *parts])  # the payout and its parts: one statement
+        _dispatch_after_commit(parts)
+    else:
+        payout.save()
+    if not paying and destination is not None and destination.kind == PayoutDestination.Kind.BANK \
             and destination.verification == PayoutDestination.Verification.UNVERIFIED:
         from .tasks import verify_destination
 
@@ -161,8 +164,30 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
 
 
 def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None, amount: int | None = None,
-                  retry_of: Disbursement | None = None, split_day: dt.date | None = None,
-                  first: bool = False) -> list[Disbursement]:
+                  retry_of: Disbursement | None = None, split_day: dt.date | None = None) -> list[Disbursement]:
+    """The parts of ``payout`` (planned earlier) to ``destination``, saved; the payout is paying."""
+    parts = _new_parts(payout, destination, actor=actor, amount=amount, retry_of=retry_of, split_day=split_day)
+    for part in parts:
+        part.save(force_insert=True)
+    payout.start_paying()
+    payout.save(update_fields=["status"])
+    _dispatch_after_commit(parts)
+    return parts
+
+
+def _dispatch_after_commit(parts: list[Disbursement]) -> None:
+    from .tasks import dispatch_disbursement
+
+    for part in parts:
+        if part.not_before is None:
+            dispatch_disbursement.delay_on_commit(part.pk)
+
+
+def _new_parts(payout: Payout, destination: PayoutDestination, *, actor=None, amount: int | None = None,
+               retry_of: Disbursement | None = None, split_day: dt.date | None = None,
+               first: bool = False) -> list[Disbursement]:
+    """The parts paying ``payout`` (or ``amount`` of it) to ``destination``, not saved yet. ``first``:
+    the payout is being planned and has none yet."""
     kind = Disbursement.Kind.EWALLET if destination.kind == PayoutDestination.Kind.EWALLET else Disbursement.Kind.BANK
     now = timezone.now()
     amounts = _split(amount or payout.amount, kind, split_day or wib_date(rules.earliest_send(now, kind)))
@@ -171,7 +196,7 @@ def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None,
     parts = []
     for index, part_amount in enumerate(amounts, start=1):
         hold = rules.night_hold_until(now, kind)
-        parts.append(Disbursement.objects.create(
+        parts.append(Disbursement(
             payout=payout, sequence=start + index, kind=kind, amount=part_amount,
             partner_reference_no=new_partner_reference(reference), destination=destination,
             bank_code=destination.bank_code, account_number=destination.account_number,
@@ -181,14 +206,6 @@ def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None,
             not_before=hold, waiting_for=Disbursement.Wait.NIGHT if hold else "",
             created_by=actor, retry_of=retry_of if index == 1 else None,
         ))
-    if not first:  # a payout just planned was written already paying (payout_plan)
-        payout.start_paying()
-        payout.save(update_fields=["status"])
-    from .tasks import dispatch_disbursement
-
-    for part in parts:
-        if part.not_before is None:
-            dispatch_disbursement.delay_on_commit(part.pk)
     return parts
 
 

@@ -194,16 +194,17 @@ def _start(escrow_transaction: EscrowTransaction, buyer, channel_code: str) -> _
                 # Same method for the same transactions: show the same bill, or re-post a creation
                 # Faspay never answered.
                 return _Started(current, current.status == Bill.Status.CREATING, [])
+        withdrawn = []
         for current in open_bills:  # another method, or another set of transactions: withdraw it
+            withdrawn.append(Update(current, expected={"status": current.status}))
             current.cancel()
             current.cancelled_at = now
             current.next_check_at = now  # keep asking: it may have been paid meanwhile
-            current.save()
         expires_at = now + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
         code = 0
         if channel_code == BANK_TRANSFER:
             amount, code = _unique_amount(amount_due)
-            bill = Bill.objects.create(
+            bill = Bill(
                 escrow_transaction=lead, method=Method.BANK_TRANSFER, channel_code=BANK_TRANSFER,
                 bill_no=_new_bill_no(lead, bills_so_far), amount=amount, unique_code=code, status=Bill.Status.PENDING,
                 pay_code=settings.INTRASA_ESCROW_BANK_ACCOUNT, expires_at=expires_at,
@@ -213,29 +214,28 @@ def _start(escrow_transaction: EscrowTransaction, buyer, channel_code: str) -> _
             # Counted as posted from the start: the intent is committed before Post Data goes out (a
             # notification may come back before its answer does, and must find the bill posted), and
             # a post that never went out is one never answered (re-posted under the same bill_no).
-            bill = Bill.objects.create(
+            bill = Bill(
                 escrow_transaction=lead, method=channel.method, channel_code=channel.code,
                 bill_no=_new_bill_no(lead, bills_so_far), amount=amount_due, expires_at=expires_at,
                 creation_attempts=1,
             )
-        if len(group) > 1:
-            BillShare.objects.bulk_create([
-                BillShare(bill=bill, escrow_transaction=member,
-                          amount=member.amount_due - (code if member.pk == lead.pk else 0))
-                for member in group])
+        shares = [BillShare(bill=bill, escrow_transaction=member,
+                            amount=member.amount_due - (code if member.pk == lead.pk else 0))
+                  for member in group] if len(group) > 1 else []
         for member in group:
             # Every transaction the bill pays waits as long as the bill can be paid.
             member.payment_due_at = expires_at
-        # Their rows and their events in one statement (transactions.writes).
+        # The bills withdrawn, the new bill and its shares, the transactions' rows and their events:
+        # one statement (transactions.writes).
         write_together(
-            updates=[Update(member, ["payment_due_at", "updated_at"], expected={"status": member.status})
-                     for member in group],
-            inserts=[TransactionEvent(
+            updates=[*withdrawn, *(Update(member, ["payment_due_at", "updated_at"], expected={"status": member.status})
+                                   for member in group)],
+            inserts=[bill, *shares, *(TransactionEvent(
                 escrow_transaction=member, action="payment_method_chosen", actor=buyer,
                 actor_role=TransactionEvent.Role.BUYER,
                 data={"channel": channel_code, "bill_no": bill.bill_no,
                       **({"together": [other.reference for other in group]} if len(group) > 1 else {})})
-                for member in group])
+                for member in group)])
         return _Started(bill, channel_code != BANK_TRANSFER, open_bills, members=len(group))
 
 

@@ -235,7 +235,7 @@ def transaction_create(
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                _refuse_unless_seller_may_invite(seller, by_email=bool(buyer_email))
+                created_today = _refuse_unless_seller_may_invite(seller, by_email=bool(buyer_email))
                 txn = EscrowTransaction(
                     reference=generate_reference(), seller=seller, buyer_email=buyer_email,
                     buyer_phone=buyer_phone, title=title, description=description, category=category,
@@ -255,8 +255,12 @@ def transaction_create(
                         "event_key": f"txn:{txn.reference}:invitation", "kind": "invitation", "email": buyer_email,
                         "context": _context(txn, deadline=format_wib(txn.invitation_expires_at)),
                         "link": invitation_path(txn)})
-                # The row, its first event and the invitation: one statement (transactions.writes).
-                write_together(inserts=[txn, event], notices=invitation)
+                # The row, its first event and the invitation: one statement (transactions.writes),
+                # which also counts the seller's transactions of the day before it; over the limit,
+                # the refusal rolls it back.
+                counted = write_together(inserts=[txn, event], notices=invitation,
+                                         counts={"created_today": created_today})
+                _refuse_over_daily_limit(counted["created_today"])
                 return txn
         except IntegrityError as exc:  # a reference collision (55 random bits): draw again
             if "reference" not in str(exc):
@@ -264,12 +268,14 @@ def transaction_create(
     raise TransactionActionError(_("Please try again."), code="reference_collision")
 
 
-def _refuse_unless_seller_may_invite(seller, *, by_email: bool) -> None:
+def _refuse_unless_seller_may_invite(seller, *, by_email: bool):
     """Inside ``transaction_create``'s transaction. An invitation is an email from INTRASA to
     anyone, in the seller's name: only a seller who proved their own address may send one, and
     only ``INTRASA_INVITATIONS_PER_DAY`` transactions per WIB calendar day. The seller's row is
     locked first, so concurrent requests are counted one after the other (the count is the
-    database's, not a cache's: it survives restarts and cannot be raced)."""
+    database's, not a cache's: it survives restarts and cannot be raced). Returns the seller's
+    transactions of the day, which the caller counts after the lock was granted — in its write
+    (``_refuse_over_daily_limit``), a statement that began after the lock's holder committed."""
     locked = locks.lock("accounts.User", seller.pk)
     if by_email and locked.email_verified_at is None:
         raise TransactionActionError(
@@ -279,7 +285,11 @@ def _refuse_unless_seller_may_invite(seller, *, by_email: bool) -> None:
             code="email_unverified",
         )
     start_of_day = now_wib().replace(hour=0, minute=0, second=0, microsecond=0)
-    created_today = EscrowTransaction.objects.filter(seller=locked, created_at__gte=start_of_day).count()
+    return EscrowTransaction.objects.filter(seller=locked, created_at__gte=start_of_day)
+
+
+def _refuse_over_daily_limit(created_today: int) -> None:
+    """``created_today``: the seller's transactions of the day before this one."""
     if created_today >= settings.INTRASA_INVITATIONS_PER_DAY:
         raise TransactionActionError(
             _("You have created %(limit)d transactions today, the most one account may create per "

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from django.db import connection
-from django.db.models import Model
+from django.db.models import Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
@@ -37,13 +37,20 @@ class Update:
 
 
 def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] = (),
-                   notices: Sequence[dict] = ()) -> None:
+                   notices: Sequence[dict] = (), counts: dict[str, QuerySet] | None = None) -> dict[str, int]:
     """Write ``updates``, then ``inserts`` (new rows; one may point at an earlier new row of the
     list through its foreign key) and ``notices`` (``notifications.services.notify_many``'s), as one
-    statement on PostgreSQL. Raises ``ConcurrentTransition`` when an update found its row changed."""
+    statement on PostgreSQL. Raises ``ConcurrentTransition`` when an update found its row changed.
+
+    ``counts``: querysets counted by the same statement, returned by name — as committed before it
+    began, so *without* the rows it writes. A caller holding the lock that serialises a limit
+    checks the limit on them after the write and raises to roll it back: the statement runs after
+    the lock was granted, so it sees every row written by whoever held it before."""
+    counts = counts or {}
     if connection.vendor != "postgresql":
+        counted = {name: queryset.count() for name, queryset in counts.items()}
         _one_by_one(updates, inserts, notices)
-        return
+        return counted
     for update in updates:
         pre_save.send(sender=type(update.instance), instance=update.instance, raw=False, using=connection.alias,
                       update_fields=frozenset(update.fields) if update.fields is not None else None)
@@ -60,6 +67,11 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
         parts.append(f"i{n} AS ({sql})")
         params.extend(insert_params)
         selected.append(f"(SELECT {connection.ops.quote_name(row._meta.pk.column)} FROM i{n})")
+    select_params: list = []
+    for queryset in counts.values():
+        sql, count_params = queryset.values("pk").query.get_compiler(connection.alias).as_sql()
+        selected.append(f"(SELECT count(*) FROM ({sql}) AS counted_{len(selected)})")
+        select_params.extend(count_params)
     notifications = notifications_build(list(notices))
     if notifications:
         sql, notice_params = notifications_insert_sql(notifications)
@@ -70,7 +82,7 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
     else:
         tail = ""
     with connection.cursor() as cursor:
-        cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(selected)}{tail}", params)
+        cursor.execute(f"WITH {', '.join(parts)} SELECT {', '.join(selected)}{tail}", [*params, *select_params])
         rows = cursor.fetchall()
     first = rows[0]
     for n, update in enumerate(updates):
@@ -83,6 +95,7 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
         _point_at_saved(row, inserts[:n])
     if notifications:
         notifications_inserted(notifications, [(row[-2], row[-1]) for row in rows if row[-2] is not None])
+    counted = {name: first[len(updates) + len(inserts) + n] for n, name in enumerate(counts)}
     for update in updates:
         if hasattr(update.instance, "_update_initial_state"):
             update.instance._update_initial_state()  # the FSM's next concurrency check starts here
@@ -92,6 +105,7 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
     for row in inserts:
         post_save.send(sender=type(row), instance=row, created=True, raw=False, using=connection.alias,
                        update_fields=None)
+    return counted
 
 
 def _update_sql(update: Update) -> tuple[str, tuple]:
