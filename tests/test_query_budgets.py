@@ -215,7 +215,7 @@ def test_resolve_cycle_costs_at_most_eight_statements_per_part(seller, buyer, fa
 # ``transactions.writes``: the rows a step changes and adds, its event and its notices in one
 # statement.
 LIFECYCLE_BUDGETS = {
-    "create": 3,  # fee tiers, the seller's lock, one write (the row, its event, the invitation; today's count)
+    "create": 2,  # the seller's lock (with the fee schedule), one write (the row, its event, the invitation; today's count)
     "accept": 2,  # lock (with the parties, the partner binding and the buyer as committed), one write
     "payment_start": 4,  # lock, the bills locked at once, the unique amount, one write (bill, UPDATE, event)
     "ship": 2,  # lock, one write (UPDATE, event, notice)

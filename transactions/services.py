@@ -18,8 +18,10 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
+from django.db.models.functions import JSONObject
 from django.db.models.signals import post_save
 from django.urls import reverse
 from django.utils import timezone
@@ -41,8 +43,8 @@ from workdays.calendar import working_calendar
 
 from . import delivery, tracking
 from .delivery import DeliverySource
-from .fees import FeeQuote, FeeScheduleError, fee_quote
-from .models import Category, EscrowTransaction, Status, TransactionEvent
+from .fees import TIER_FIELDS, FeeQuote, FeeScheduleError, fee_quote
+from .models import Category, EscrowTransaction, FeeTier, Status, TransactionEvent
 from .references import generate_reference
 from .writes import Update, write_together
 
@@ -223,19 +225,22 @@ def transaction_create(
     buyer_email = canonical_email(buyer_email)
     if buyer_email and buyer_email == canonical_email(seller.email):
         raise TransactionActionError(_("You cannot invite yourself as the buyer."), code="self_dealing")
-    if quote is None:
-        try:
-            quote = fee_quote(price=price, shipping_cost=shipping_cost, fee_payer=fee_payer)
-        except FeeScheduleError as exc:
-            raise TransactionActionError(str(exc), code="fee") from exc
-    elif (quote.price, quote.shipping_cost) != (price, shipping_cost) or quote.seller_fee >= quote.value:
+    if quote is not None and ((quote.price, quote.shipping_cost) != (price, shipping_cost)
+                              or quote.seller_fee >= quote.value):
         raise TransactionActionError(_("Please try again."), code="fee")
 
     now = timezone.now()
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                created_today = _refuse_unless_seller_may_invite(seller, by_email=bool(buyer_email))
+                locked, created_today = _refuse_unless_seller_may_invite(seller, by_email=bool(buyer_email),
+                                                                         with_fee_schedule=quote is None)
+                if quote is None:
+                    try:
+                        quote = fee_quote(price=price, shipping_cost=shipping_cost, fee_payer=fee_payer,
+                                          tiers=_fee_schedule_read_with(locked))
+                    except FeeScheduleError as exc:
+                        raise TransactionActionError(str(exc), code="fee") from exc
                 txn = EscrowTransaction(
                     reference=generate_reference(), seller=seller, buyer_email=buyer_email,
                     buyer_phone=buyer_phone, title=title, description=description, category=category,
@@ -268,15 +273,32 @@ def transaction_create(
     raise TransactionActionError(_("Please try again."), code="reference_collision")
 
 
-def _refuse_unless_seller_may_invite(seller, *, by_email: bool):
+def _fee_schedule_column() -> dict:
+    """The fee schedule in force as one column of the seller's lock statement (``annotate``): the
+    tiers, in order, as JSON objects — read with the lock, not by a statement of its own, and as
+    fresh as a read just before it (no cache: a changed schedule counts from the next creation)."""
+    tiers = FeeTier.objects.order_by("min_amount").values(tier=JSONObject(id="id", **{name: name for name in TIER_FIELDS}))
+    return {"fee_schedule": ArraySubquery(tiers)}
+
+
+def _fee_schedule_read_with(locked_seller) -> list[FeeTier] | None:
+    """The tiers ``_fee_schedule_column`` read with the seller's lock (``None``: not read, e.g. on
+    SQLite, and ``fee_quote`` reads them itself)."""
+    rows = getattr(locked_seller, "fee_schedule", None)
+    return None if rows is None else [FeeTier(**row) for row in rows]
+
+
+def _refuse_unless_seller_may_invite(seller, *, by_email: bool, with_fee_schedule: bool = False):
     """Inside ``transaction_create``'s transaction. An invitation is an email from INTRASA to
     anyone, in the seller's name: only a seller who proved their own address may send one, and
     only ``INTRASA_INVITATIONS_PER_DAY`` transactions per WIB calendar day. The seller's row is
     locked first, so concurrent requests are counted one after the other (the count is the
-    database's, not a cache's: it survives restarts and cannot be raced). Returns the seller's
-    transactions of the day, which the caller counts after the lock was granted — in its write
-    (``_refuse_over_daily_limit``), a statement that began after the lock's holder committed."""
-    locked = locks.lock("accounts.User", seller.pk)
+    database's, not a cache's: it survives restarts and cannot be raced). Returns the locked seller
+    (with the fee schedule, ``with_fee_schedule`` on PostgreSQL: ``_fee_schedule_column``) and the
+    seller's transactions of the day, which the caller counts after the lock was granted — in its
+    write (``_refuse_over_daily_limit``), a statement that began after the lock's holder committed."""
+    annotate = _fee_schedule_column() if with_fee_schedule and connection.vendor == "postgresql" else None
+    locked = locks.lock("accounts.User", seller.pk, annotate=annotate)
     if by_email and locked.email_verified_at is None:
         raise TransactionActionError(
             _("Verify your email address before inviting a buyer by email: invitations are sent by "
@@ -285,7 +307,7 @@ def _refuse_unless_seller_may_invite(seller, *, by_email: bool):
             code="email_unverified",
         )
     start_of_day = now_wib().replace(hour=0, minute=0, second=0, microsecond=0)
-    return EscrowTransaction.objects.filter(seller=locked, created_at__gte=start_of_day)
+    return locked, EscrowTransaction.objects.filter(seller=locked, created_at__gte=start_of_day)
 
 
 def _refuse_over_daily_limit(created_today: int) -> None:
