@@ -41,6 +41,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition
 
 from audit.models import AuditEntry
 from audit.services import audit_record
@@ -306,7 +307,7 @@ def _post_bill(bill_id: int, client, bill: Bill | None = None, members: int | No
     except errors.FaspayUnavailable as exc:
         _bill_record_unanswered(bill_id, str(exc))
         raise
-    bill = _bill_record_created(bill_id, created)
+    bill = _bill_record_created(bill_id, created, as_written=bill if members is not None else None)
     if bill.status == Bill.Status.CANCELLED:
         _cancel_at_provider(client, bill)  # abandoned while unconfirmed: now we can cancel it
     return bill
@@ -325,24 +326,44 @@ def bill_confirm_creation(*, bill_id: int, client=None) -> Bill:
         return Bill.objects.get(pk=bill_id)
 
 
-def _bill_record_created(bill_id: int, created: results.CreatedBill) -> Bill:
+# What Faspay's answer to Post Data changes on a bill.
+_CREATED_FIELDS = ["provider_trx_id", "pay_code", "qr_content", "redirect_url", "error", "status", "next_check_at"]
+
+
+def _bill_record_created(bill_id: int, created: results.CreatedBill, as_written: Bill | None = None) -> Bill:
+    """Record Faspay's answer to Post Data. ``as_written``: the bill as ``_start`` wrote it (being
+    created, no trx_id): one conditional UPDATE records the answer if the row is still so — it
+    waits for and re-checks any concurrent writer, as the lock would — and only when something
+    came first (a notification, the buyer's withdrawal) is the row read under its lock."""
+    if as_written is not None and as_written.status == Bill.Status.CREATING and not as_written.provider_trx_id:
+        try:
+            with transaction.atomic():
+                _apply_created(as_written, created, timezone.now())
+                write_together(updates=[Update(as_written, _CREATED_FIELDS,
+                                               expected={"status": Bill.Status.CREATING, "provider_trx_id": ""})])
+            return as_written
+        except ConcurrentTransition:
+            pass  # the row changed since it was written: read it under its lock below
     with transaction.atomic():
         bill = _lock_bill(bill_id)
         if bill.provider_trx_id:
             return bill  # a notification (or another re-post) told us first
-        bill.provider_trx_id = created.trx_id
-        bill.pay_code = created.trx_id if bill.method != Method.QRIS else ""
-        bill.qr_content = created.qr_content
-        bill.redirect_url = created.redirect_url
-        bill.error = ""
-        now = timezone.now()
-        if bill.status == Bill.Status.CREATING:
-            bill.record_created()
-            bill.next_check_at = next_check_at(bill, now)
-        else:
-            bill.next_check_at = now  # abandoned or paid meanwhile: ask about it now
+        _apply_created(bill, created, timezone.now())
         bill.save()
         return bill
+
+
+def _apply_created(bill: Bill, created: results.CreatedBill, now) -> None:
+    bill.provider_trx_id = created.trx_id
+    bill.pay_code = created.trx_id if bill.method != Method.QRIS else ""
+    bill.qr_content = created.qr_content
+    bill.redirect_url = created.redirect_url
+    bill.error = ""
+    if bill.status == Bill.Status.CREATING:
+        bill.record_created()
+        bill.next_check_at = next_check_at(bill, now)
+    else:
+        bill.next_check_at = now  # abandoned or paid meanwhile: ask about it now
 
 
 def _bill_record_refusal(bill_id: int, exc: errors.FaspayRejected) -> None:
