@@ -471,17 +471,27 @@ def _record_many(answers: list[_Answer], owners: dict[int, tuple[int, int]]) -> 
     """Apply answers to their parts in one transaction; ``owners`` maps each part to its payout and
     escrow transaction (which never change). Locks follow ``intrasa.locks``: the transactions (a last success closes one), then
     the payouts (two parts finishing at once cannot both miss its completion), then the parts —
-    each kind in one statement. The parts, payouts and timeline rows then change in bulk
+    each kind in one statement, or the three rows of a single answer in one
+    (``locks.lock_with_owners``). The parts, payouts and timeline rows then change in bulk
     (``_Effects``): a batch of answers costs a few statements plus about three per success."""
     now = timezone.now()
     part_ids = [answer.part_id for answer in answers]
     with transaction.atomic():
-        txns = {txn.pk: txn for txn in locks.lock_all(
-            EscrowTransaction.objects.filter(pk__in={owners[pk][1] for pk in part_ids}).select_related("seller", "buyer"))}
-        payouts = {payout.pk: payout for payout in locks.lock_all(
-            Payout.objects.filter(pk__in={owners[pk][0] for pk in part_ids}).select_related("recipient"))}
-        parts = {part.pk: part for part in locks.lock_all(
-            Disbursement.objects.filter(pk__in=part_ids).select_related("destination"))}
+        if len(part_ids) == 1:  # one answer (a part's own dispatch): its three rows in one statement
+            part = locks.lock_with_owners(Disbursement, part_ids[0], owners=("payout__escrow_transaction", "payout"),
+                                          related=("destination", "payout__recipient",
+                                                   "payout__escrow_transaction__seller",
+                                                   "payout__escrow_transaction__buyer"))
+            txns = {part.payout.escrow_transaction_id: part.payout.escrow_transaction}
+            payouts, parts = {part.payout_id: part.payout}, {part.pk: part}
+        else:
+            txns = {txn.pk: txn for txn in locks.lock_all(
+                EscrowTransaction.objects.filter(pk__in={owners[pk][1] for pk in part_ids})
+                .select_related("seller", "buyer"))}
+            payouts = {payout.pk: payout for payout in locks.lock_all(
+                Payout.objects.filter(pk__in={owners[pk][0] for pk in part_ids}).select_related("recipient"))}
+            parts = {part.pk: part for part in locks.lock_all(
+                Disbursement.objects.filter(pk__in=part_ids).select_related("destination"))}
         for payout in payouts.values():
             payout.escrow_transaction = txns[payout.escrow_transaction_id]
         effects = _Effects(now)

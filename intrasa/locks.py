@@ -148,6 +148,38 @@ def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool
     return row
 
 
+def lock_with_owners(model_or_label, pk, *, owners: tuple[str, ...], related: tuple[str, ...] = ()) -> Any:
+    """Lock row ``pk`` and the rows it belongs to in one statement, and return it with them joined
+    (``owners``: their paths, outermost first, e.g. a payout part's
+    ``("payout__escrow_transaction", "payout")``; ``related``: more rows joined, not locked).
+
+    The order is this module's: PostgreSQL locks the tables of a joined row in the order of its
+    ``FOR UPDATE OF`` list, which is ``owners`` then the row — the locks ``lock`` would take one
+    by one, owner first, and each owner must rank before what it owns (checked here). One row only:
+    the rows of several would be locked owner, row, owner, row."""
+    model = _model(model_or_label)
+    chain = []
+    for path in owners:
+        owner = model
+        for name in path.split("__"):
+            owner = owner._meta.get_field(name).related_model
+        chain.append((path, owner))
+        _check_order(_label(owner))
+    _check_order(_label(model), pk)
+    queryset = (model._default_manager.filter(pk=pk).select_related(*owners, *related)
+                .select_for_update(of=(*owners, "self")))
+    row = queryset.get()
+    state = _held_rank_state()
+    state["instances"][(_label(model), str(pk))] = row
+    for path, owner in chain:
+        held = row
+        for name in path.split("__"):
+            held = getattr(held, name)
+        state["held"].add((_label(owner), str(held.pk)))
+        state["instances"][(_label(owner), str(held.pk))] = held
+    return row
+
+
 def lock_first(queryset: QuerySet[M]) -> M | None:
     """Lock the first row of ``queryset`` (in its own order) and return it, or ``None``."""
     _check_order(_label(queryset.model))
