@@ -160,7 +160,7 @@ def lock_with_owners(model_or_label, pk, *, owners: tuple[str, ...], related: tu
     model = _model(model_or_label)
     chain = []
     for path in owners:
-        owner = model
+        owner: Any = model
         for name in path.split("__"):
             owner = owner._meta.get_field(name).related_model
         chain.append((path, owner))

@@ -16,6 +16,7 @@ dependency), and no trigger on these tables reads another of them.
 """
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from django.db import connection
 from django.db.models import Model, QuerySet
@@ -37,9 +38,10 @@ class Update:
 
 
 def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] = (),
-                   notices: Sequence[dict] = (), counts: dict[str, QuerySet] | None = None) -> dict[str, int]:
+                   notices: Sequence[dict | None] = (), counts: dict[str, QuerySet] | None = None) -> dict[str, int]:
     """Write ``updates``, then ``inserts`` (new rows; one may point at an earlier new row of the
-    list through its foreign key) and ``notices`` (``notifications.services.notify_many``'s), as one
+    list through its foreign key) and ``notices`` (``notifications.services.notify_many``'s; ``None``
+    for a party that is not there), as one
     statement on PostgreSQL. Raises ``ConcurrentTransition`` when an update found its row changed.
 
     ``counts``: querysets counted by the same statement, returned by name — as committed before it
@@ -47,16 +49,19 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
     checks the limit on them after the write and raises to roll it back: the statement runs after
     the lock was granted, so it sees every row written by whoever held it before."""
     counts = counts or {}
+    present: list[dict] = [notice for notice in notices if notice is not None]
     if connection.vendor != "postgresql":
         counted = {name: queryset.count() for name, queryset in counts.items()}
-        _one_by_one(updates, inserts, notices)
+        _one_by_one(updates, inserts, present)
         return counted
     for update in updates:
         pre_save.send(sender=type(update.instance), instance=update.instance, raw=False, using=connection.alias,
                       update_fields=frozenset(update.fields) if update.fields is not None else None)
     for row in inserts:
         pre_save.send(sender=type(row), instance=row, raw=False, using=connection.alias, update_fields=None)
-    parts, params, selected = [], [], []
+    parts: list[str] = []
+    params: list = []
+    selected: list[str] = []
     for n, update in enumerate(updates):
         sql, update_params = _update_sql(update)
         parts.append(f"u{n} AS ({sql} RETURNING 1)")
@@ -66,13 +71,13 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
         sql, insert_params = _insert_sql(row, earlier=list(inserts[:n]))
         parts.append(f"i{n} AS ({sql})")
         params.extend(insert_params)
-        selected.append(f"(SELECT {connection.ops.quote_name(row._meta.pk.column)} FROM i{n})")
+        selected.append(f"(SELECT {connection.ops.quote_name(str(row._meta.pk.column))} FROM i{n})")
     select_params: list = []
     for queryset in counts.values():
         sql, count_params = queryset.values("pk").query.get_compiler(connection.alias).as_sql()
         selected.append(f"(SELECT count(*) FROM ({sql}) AS counted_{len(selected)})")
         select_params.extend(count_params)
-    notifications = notifications_build(list(notices))
+    notifications = notifications_build(present)
     if notifications:
         sql, notice_params = notifications_insert_sql(notifications)
         parts.append(f"n AS ({sql})")
@@ -112,13 +117,14 @@ def _update_sql(update: Update) -> tuple[str, tuple]:
     """The ``UPDATE`` that ``save(update_fields=…)`` sends, with the row's expected values added to
     its ``WHERE`` (what ``ConcurrentTransitionMixin`` adds for the state field)."""
     instance, meta = update.instance, update.instance._meta
+    fields: list[Any]
     if update.fields is None:
         fields = [f for f in meta.local_concrete_fields if not f.primary_key and not f.generated]
     else:
         fields = [meta.get_field(name) for name in update.fields]
     values = [(f, None, f.pre_save(instance, False)) for f in fields]
     queryset = type(instance)._base_manager.using(connection.alias).filter(pk=instance.pk, **update.expected)
-    query = queryset.query.chain(UpdateQuery)
+    query: Any = queryset.query.chain(UpdateQuery)
     query.add_update_fields(values)
     return query.get_compiler(connection.alias).as_sql()
 
@@ -127,7 +133,7 @@ def _insert_sql(row: Model, *, earlier: list[Model]) -> tuple[str, tuple]:
     """The ``INSERT … RETURNING id`` that ``save()`` sends for a new row; a foreign key to a row of
     ``earlier`` (not saved yet) becomes ``(SELECT id FROM i<n>)``."""
     meta = row._meta
-    fields = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
+    fields: list[Any] = [f for f in meta.local_concrete_fields if f is not meta.auto_field and not f.generated]
     pointers = {}
     for f in fields:
         if f.is_relation and f.is_cached(row):
@@ -152,7 +158,8 @@ def _insert_sql(row: Model, *, earlier: list[Model]) -> tuple[str, tuple]:
 
 def _point_at_saved(row: Model, earlier: Sequence[Model]) -> None:
     """A new row's foreign keys to rows saved with it take their ids, as ``save()`` would."""
-    for f in row._meta.concrete_fields:
+    concrete: list[Any] = list(row._meta.concrete_fields)
+    for f in concrete:
         if f.is_relation and f.is_cached(row):
             target = f.get_cached_value(row)
             if target is not None and any(target is other for other in earlier):
