@@ -481,13 +481,14 @@ def _record_many(answers: list[_Answer], owners: dict[int, tuple[int, int]]) -> 
             part = locks.lock_with_owners(Disbursement, part_ids[0], owners=("payout__escrow_transaction", "payout"),
                                           related=("destination", "payout__recipient",
                                                    "payout__escrow_transaction__seller",
-                                                   "payout__escrow_transaction__buyer"))
+                                                   "payout__escrow_transaction__buyer",
+                                                   "payout__escrow_transaction__partner_transaction"))
             txns = {part.payout.escrow_transaction_id: part.payout.escrow_transaction}
             payouts, parts = {part.payout_id: part.payout}, {part.pk: part}
         else:
             txns = {txn.pk: txn for txn in locks.lock_all(
                 EscrowTransaction.objects.filter(pk__in={owners[pk][1] for pk in part_ids})
-                .select_related("seller", "buyer"))}
+                .select_related("seller", "buyer", "partner_transaction"))}
             payouts = {payout.pk: payout for payout in locks.lock_all(
                 Payout.objects.filter(pk__in={owners[pk][0] for pk in part_ids}).select_related("recipient"))}
             parts = {part.pk: part for part in locks.lock_all(

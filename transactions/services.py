@@ -22,7 +22,6 @@ from django.contrib.postgres.expressions import ArraySubquery
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Subquery
 from django.db.models.functions import JSONObject
-from django.db.models.signals import post_save
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -617,8 +616,8 @@ def transaction_mark_disbursed(*, escrow_transaction) -> EscrowTransaction:
 
 def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction], only_settled: bool = False) -> None:
     """``transaction_mark_disbursed`` for several transactions at once (a batch of payout answers),
-    each already locked by the caller in this database transaction: one balance query for all, one
-    UPDATE per transaction, their timeline events in one INSERT. ``only_settled``: a transaction that
+    each already locked by the caller in this database transaction: one balance query for all, then
+    their rows and timeline events in one statement (``transactions.writes``). ``only_settled``: a transaction that
     still owes its seller (a second seller payout on its way, after a refused refund was released to
     the seller) is left as it is instead of refused; its last payout marks it."""
     if not escrow_transactions:
@@ -628,7 +627,7 @@ def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction],
             raise locks.LockOrderError(f"mark {txn.reference} disbursed with its row locked")
     owed = transactions_seller_payable(ids=[txn.pk for txn in escrow_transactions])
     now = timezone.now()
-    events = []
+    updates, events = [], []
     for txn in escrow_transactions:
         if only_settled and owed.get(txn.pk, 0) != 0:
             continue
@@ -643,16 +642,14 @@ def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction],
         from_status = txn.status
         txn.mark_disbursed()
         txn.closed_at = now
-        txn.save()
+        updates.append(Update(txn, expected={"status": from_status}))
         events.append(TransactionEvent(escrow_transaction=txn, action="mark_disbursed", actor=None,
                                        actor_role=Role.SYSTEM, from_status=from_status, to_status=txn.status,
                                        data={}))
-    TransactionEvent.objects.bulk_create(events)
-    # bulk_create sends no post_save; the timeline's optional listeners (the partner API's webhook
-    # events) are promised every saved event, so each is announced as a save would announce it.
-    for event in events:
-        post_save.send(sender=TransactionEvent, instance=event, created=True, raw=False, using=event._state.db,
-                       update_fields=None)
+    # Every row and every event in one statement, each announced as a save would announce it (the
+    # timeline's optional listeners, the partner API's webhook events, are promised every event).
+    if updates:
+        write_together(updates=updates, inserts=events)
 
 
 # --- disputes and refunds -------------------------------------------------------------------
