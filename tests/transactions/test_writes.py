@@ -70,3 +70,17 @@ def test_a_new_row_points_at_the_new_transaction_written_with_it(seller, buyer):
     created = TransactionEvent.objects.get(escrow_transaction=txn, action="created")
     assert created.escrow_transaction_id == txn.pk
     assert Notification.objects.filter(event_key=f"txn:{txn.reference}:invitation", email=buyer.email).exists()
+
+
+def test_the_models_written_together_have_no_save_of_their_own_to_skip():
+    """``write_together`` does what ``Model.save()`` does, not what an override would add: a model
+    it writes that gains a ``save()`` must be written another way (or the override moved)."""
+    from django.db.models import Model
+
+    from disbursements.models import Disbursement, Payout
+    from payments.models import Bill, BillShare
+
+    assert all(model.save is Model.save or model.save.__qualname__.startswith("ConcurrentTransitionMixin")
+               for model in (EscrowTransaction, Bill, BillShare, Payout, Disbursement))
+    # The timeline's own save() only refuses to write an event twice; write_together only inserts.
+    assert TransactionEvent.save.__qualname__ == "TransactionEvent.save"
