@@ -15,12 +15,13 @@ request). They are called only by the flows that take those next steps by name: 
 """
 import copy
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Subquery
+from django.db.models import QuerySet, Subquery
 from django.db.models.functions import JSONObject
 from django.urls import reverse
 from django.utils import timezone
@@ -45,6 +46,7 @@ from .delivery import DeliverySource
 from .fees import TIER_FIELDS, FeeQuote, FeeScheduleError, fee_quote
 from .models import Category, EscrowTransaction, FeeTier, Status, TransactionEvent
 from .references import generate_reference
+from .selectors import escrow_hold_other_than
 from .writes import Update, write_together
 
 Role = TransactionEvent.Role
@@ -87,15 +89,25 @@ def transaction_record_event(escrow_transaction, *, action: str, actor, role: st
 
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Refuse the step, after its write, when ``rows`` (a query counted by that write, after the
+    transaction's lock) has any row: ``error`` is raised and the step's block rolls it all back."""
+
+    rows: QuerySet
+    error: ServiceError
+
+
 def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None, check_permission=True,
-                action: str | None = None, setting: dict | None = None, notices=None):
+                action: str | None = None, setting: dict | None = None, notices=None,
+                refusals: Sequence[Refusal] = ()):
     """Run transition ``name`` on the locked ``txn``, save it and record the timeline event
     (under ``action`` when the same transition means something more specific, e.g. a split).
     ``setting``: fields the step sets with the transition (its timestamps), set once the transition
     is allowed and saved with it in the same UPDATE. ``notices``: a function giving the
     notifications of the transition (``_party_notice``), called once the transition and
     ``setting`` are applied; the row, its event and those notifications are written in one
-    statement (``transactions.writes``)."""
+    statement (``transactions.writes``), which also counts the ``refusals``' rows."""
     method = getattr(txn, name)
     if not can_proceed(method):
         raise TransactionActionError(
@@ -112,8 +124,12 @@ def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None
         setattr(txn, field, value)
     event = TransactionEvent(escrow_transaction=txn, action=action or name, actor=actor, actor_role=role,
                              reason=reason, from_status=from_status, to_status=txn.status, data=data or {})
-    write_together(updates=[Update(txn, expected={"status": from_status})], inserts=[event],
-                   notices=[notice for notice in (notices() if notices else []) if notice is not None])
+    counted = write_together(updates=[Update(txn, expected={"status": from_status})], inserts=[event],
+                             notices=[notice for notice in (notices() if notices else []) if notice is not None],
+                             counts={str(n): refusal.rows for n, refusal in enumerate(refusals)})
+    for n, refusal in enumerate(refusals):
+        if counted[str(n)]:
+            raise refusal.error
     return event
 
 
@@ -559,12 +575,26 @@ def transaction_ship(
         return txn
 
 
-def _release_to_seller(txn, *, actor) -> None:
-    """Post the escrow release: the hold goes to seller payable and fee revenue."""
-    held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
-    if held != txn.amount_received:
-        raise TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
-                                     code="ledger_mismatch")
+def _escrow_balance_mismatch() -> TransactionActionError:
+    return TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
+                                  code="ledger_mismatch")
+
+
+def _escrow_hold_refusal(txn) -> Refusal:
+    """The release's check that the escrow hold is what the buyer paid, counted in the step's write."""
+    return Refusal(escrow_hold_other_than(escrow_transaction=txn, expected=txn.amount_received),
+                   _escrow_balance_mismatch())
+
+
+def _release_to_seller(txn, *, actor, hold_checked: bool = False) -> None:
+    """Post the escrow release: the hold goes to seller payable and fee revenue. ``hold_checked``:
+    the step's write counted ``_escrow_hold_refusal`` under the same lock, so the hold is known."""
+    if hold_checked:
+        held = txn.amount_received
+    else:
+        held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
+        if held != txn.amount_received:
+            raise _escrow_balance_mismatch()
     entry_post(
         idempotency_key=f"escrow-release:{txn.pk}", kind=EntryKind.ESCROW_RELEASE,
         memo=f"{txn.reference} released to seller", escrow_transaction=txn, actor=actor,
@@ -582,13 +612,16 @@ def _confirmation_notices(txn) -> list[dict | None]:
             _party_notice(txn, txn.buyer, "confirmed_buyer")]
 
 
-def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
-    """The buyer confirms receipt (FAQ step 5): the money is released to the seller."""
+def transaction_confirm(*, escrow_transaction, buyer, refusals: Sequence[Refusal] = ()) -> EscrowTransaction:
+    """The buyer confirms receipt (FAQ step 5): the money is released to the seller. ``refusals``:
+    the flow's own reasons not to release (``escrow``: a reversed payment), checked by the
+    confirmation's write together with the escrow hold."""
     with _step_atomic(escrow_transaction):
         txn = _lock(escrow_transaction)
         txn.confirmed_at = timezone.now()
-        _transition(txn, "confirm", actor=buyer, role=Role.BUYER, notices=lambda: _confirmation_notices(txn))
-        _release_to_seller(txn, actor=buyer)
+        _transition(txn, "confirm", actor=buyer, role=Role.BUYER, notices=lambda: _confirmation_notices(txn),
+                    refusals=[*refusals, _escrow_hold_refusal(txn)])
+        _release_to_seller(txn, actor=buyer, hold_checked=True)
         return txn
 
 
