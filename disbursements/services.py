@@ -24,11 +24,12 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Case, F, Max, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -107,6 +108,19 @@ def _default_destination(user) -> PayoutDestination | None:
     return payout_destination_default(owner=user)
 
 
+def _default_destination_with_day_limit(user, now: dt.datetime) -> tuple[PayoutDestination | None, int | None]:
+    """``_default_destination`` and the Daily Nominal Total in force (``quota.limit_for``) on the
+    day its first part may go out from ``now``, read by one query: splitting the payout needs both.
+    That day depends on the account's kind (the night window), so the query picks it."""
+    def day_limit(kind: str):
+        return quota.limit_for_expression(wib_date(rules.earliest_send(now, kind)))
+
+    destination: Any = payout_destination_default(owner=user, day_limit=Case(
+        When(kind=PayoutDestination.Kind.EWALLET, then=day_limit(Disbursement.Kind.EWALLET)),
+        default=day_limit(Disbursement.Kind.BANK)))
+    return destination, (destination.day_limit if destination is not None else None)
+
+
 # --- planning -------------------------------------------------------------------------------
 
 def seller_payout_plan(*, escrow_transaction, amount: int, actor=None, first_release: bool = False) -> Payout:
@@ -142,13 +156,14 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
         escrow_transaction=escrow_transaction, purpose=purpose, recipient=recipient, amount=amount,
         reason=reason[:255], due_at=due_at,
     )
+    day_limit = None
     if destination is None and use_default:
-        destination = _default_destination(recipient)
+        destination, day_limit = _default_destination_with_day_limit(recipient, now)
     paying = destination is not None and destination.can_receive_payouts
     if paying:
         assert destination is not None
         payout.start_paying()  # its parts follow in this database transaction: written already paying
-        parts = _new_parts(payout, destination, actor=actor, first=True)
+        parts = _new_parts(payout, destination, actor=actor, first=True, now=now, day_limit=day_limit)
         write_together(inserts=[payout, *parts])  # the payout and its parts: one statement
         _dispatch_after_commit(parts)
     else:
@@ -185,12 +200,15 @@ def _dispatch_after_commit(parts: list[Disbursement]) -> None:
 
 def _new_parts(payout: Payout, destination: PayoutDestination, *, actor=None, amount: int | None = None,
                retry_of: Disbursement | None = None, split_day: dt.date | None = None,
-               first: bool = False) -> list[Disbursement]:
+               first: bool = False, now: dt.datetime | None = None,
+               day_limit: int | None = None) -> list[Disbursement]:
     """The parts paying ``payout`` (or ``amount`` of it) to ``destination``, not saved yet. ``first``:
-    the payout is being planned and has none yet."""
+    the payout is being planned and has none yet. ``day_limit``: the Daily Nominal Total in force
+    on the day the parts may first go out from ``now``, when the caller read it already."""
     kind = Disbursement.Kind.EWALLET if destination.kind == PayoutDestination.Kind.EWALLET else Disbursement.Kind.BANK
-    now = timezone.now()
-    amounts = _split(amount or payout.amount, kind, split_day or wib_date(rules.earliest_send(now, kind)))
+    now = now or timezone.now()
+    amounts = _split(amount or payout.amount, kind, split_day or wib_date(rules.earliest_send(now, kind)),
+                     day_limit=None if split_day else day_limit)
     reference = payout.escrow_transaction.reference
     start = 0 if first else payout.parts.aggregate(last=Max("sequence"))["last"] or 0  # first: a payout just planned
     parts = []
@@ -209,11 +227,12 @@ def _new_parts(payout: Payout, destination: PayoutDestination, *, actor=None, am
     return parts
 
 
-def _split(amount: int, kind: str, day: dt.date) -> list[int]:
-    """Parts no larger than a transfer of ``kind`` may be nor than ``day``'s Daily Nominal Total,
-    none smaller than the minimum a bank or e-wallet accepts."""
+def _split(amount: int, kind: str, day: dt.date, *, day_limit: int | None = None) -> list[int]:
+    """Parts no larger than a transfer of ``kind`` may be nor than ``day``'s Daily Nominal Total
+    (``day_limit`` when the caller read it with its destination), none smaller than the minimum a
+    bank or e-wallet accepts."""
     minimum = rules.min_part(kind)
-    limit = max(rules.part_limit(kind, quota.limit_for(day)), 2 * minimum)
+    limit = max(rules.part_limit(kind, quota.limit_for(day) if day_limit is None else day_limit), 2 * minimum)
     return rules.split_amount(amount, limit, minimum)
 
 

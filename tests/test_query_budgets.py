@@ -220,9 +220,10 @@ LIFECYCLE_BUDGETS = {
     "payment_start": 4,  # lock, the bills locked at once, the unique amount, one write (bill, UPDATE, event)
     "ship": 2,  # lock, one write (UPDATE, event, notice)
     # lock, one write (UPDATE, event, both notices; counting the reversed bills and an escrow hold
-    # other than received, either refusing it), ledger entry, the payout planned (account, day limit,
-    # one write of the payout and its part, audit; none looked up: it was shipped, so it has none)
-    "confirm": 7,
+    # other than received, either refusing it), ledger entry, the payout planned (account with the
+    # day's limit, one write of the payout and its part, audit; none looked up: it was shipped, so it
+    # has none)
+    "confirm": 6,
     "email": 2,  # the worker: claim and read in one statement, then mark it sent
     "both_emails": 2,  # both parties' emails of one event, in one task: the same two statements
     # the worker: the part locked, its quota, its UPDATE; SendMe; its transaction, payout and part
