@@ -226,10 +226,14 @@ def _start(escrow_transaction: EscrowTransaction, buyer, channel_code: str) -> _
         for member in group:
             # Every transaction the bill pays waits as long as the bill can be paid.
             member.payment_due_at = expires_at
-        # The bills withdrawn, the new bill and its shares, the transactions' rows and their events:
-        # one statement (transactions.writes).
+        if withdrawn:
+            # A statement of its own, before the new bill: one_open_bill_per_transaction holds only
+            # once the old bill is withdrawn, and the parts of one WITH run in no promised order.
+            write_together(updates=withdrawn)
+        # The new bill and its shares, the transactions' rows and their events: one statement
+        # (transactions.writes).
         write_together(
-            updates=[*withdrawn, *(Update(member, ["payment_due_at", "updated_at"], expected={"status": member.status})
+            updates=[*(Update(member, ["payment_due_at", "updated_at"], expected={"status": member.status})
                                    for member in group)],
             inserts=[bill, *shares, *(TransactionEvent(
                 escrow_transaction=member, action="payment_method_chosen", actor=buyer,

@@ -10,31 +10,52 @@ still had the state the transition started from), ``pre_save`` / ``post_save`` f
 listeners (the public cache, the partner API's webhooks), the notifications' emails after commit.
 Elsewhere (SQLite, the development default) the same rows are saved one by one.
 
-The parts of a ``WITH`` see the same snapshot and none sees another's writes; the rows written here
-never need to (a new row refers to a new transaction by ``(SELECT id FROM …)``, the only
-dependency), and no trigger on these tables reads another of them.
+The parts of a ``WITH`` see the same snapshot and none sees another's writes, and PostgreSQL runs
+them in an order it does not promise. So what callers must guarantee: no part needs another's
+effect — a new row may refer to a new row of the same statement only by ``(SELECT id FROM …)``;
+no constraint (a unique index, partial or not, a check, a trigger) may hold only if one part runs
+before another (withdrawing a bill and inserting the open bill that replaces it are two
+statements: ``one_open_bill_per_transaction`` would depend on the order); and no trigger on these
+tables reads a row another part writes.
+
+A refused write leaves nothing: ``write_together`` runs only inside an atomic block, and when a
+row's state check fails it marks that block for rollback before raising, since the event and the
+notifications went in the same statement (a caller catching ``ConcurrentTransition`` cannot commit
+them).
 """
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-from django.db import connection
+from django.db import connection, transaction
 from django.db.models import Model, QuerySet
 from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_save, pre_save
 from django.db.models.sql import InsertQuery, UpdateQuery
-from django_fsm import ConcurrentTransition
+from django_fsm import ConcurrentTransition, ConcurrentTransitionMixin
 
 from notifications.services import notifications_build, notifications_insert_sql, notifications_inserted, notify_many
 
 
 @dataclass
 class Update:
-    """Save ``instance`` (``fields`` only, or all of them) if its row still has ``expected``."""
+    """Save ``instance`` (``fields`` only, or all of them) if its row still has ``expected``.
+
+    ``expected`` defaults to what ``ConcurrentTransitionMixin``'s ``save()`` checks: the FSM fields'
+    state as last read or saved (nothing for a model without the mixin). A caller wanting no
+    check says so with ``expected={}``."""
 
     instance: Model
     fields: Sequence[str] | None = None
-    expected: dict = field(default_factory=dict)
+    expected: dict | None = None
+
+    def expected_values(self) -> dict:
+        if self.expected is not None:
+            return self.expected
+        if not isinstance(self.instance, ConcurrentTransitionMixin):
+            return {}
+        # The states the mixin remembers (its _do_update filters on them, name-mangled).
+        return dict(self.instance._ConcurrentTransitionMixin__initial_states)  # type: ignore[attr-defined]
 
 
 def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] = (),
@@ -42,12 +63,16 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
     """Write ``updates``, then ``inserts`` (new rows; one may point at an earlier new row of the
     list through its foreign key) and ``notices`` (``notifications.services.notify_many``'s; ``None``
     for a party that is not there), as one
-    statement on PostgreSQL. Raises ``ConcurrentTransition`` when an update found its row changed.
+    statement on PostgreSQL. Raises ``ConcurrentTransition`` when an update found its row changed,
+    the enclosing atomic block then marked for rollback.
 
     ``counts``: querysets counted by the same statement, returned by name — as committed before it
     began, so *without* the rows it writes. A caller holding the lock that serialises a limit
     checks the limit on them after the write and raises to roll it back: the statement runs after
     the lock was granted, so it sees every row written by whoever held it before."""
+    if not connection.in_atomic_block:
+        raise transaction.TransactionManagementError(
+            "write_together runs inside transaction.atomic(): a refused write must be rolled back whole")
     counts = counts or {}
     present: list[dict] = [notice for notice in notices if notice is not None]
     if connection.vendor != "postgresql":
@@ -92,12 +117,15 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
     first = rows[0]
     for n, update in enumerate(updates):
         if first[n] != 1:
+            transaction.set_rollback(True)  # the event and notices of this statement go with it
             raise ConcurrentTransition(f"{update.instance._meta.label} {update.instance.pk} changed since it was locked")
     for n, row in enumerate(inserts):
         row.pk = first[len(updates) + n]
         row._state.adding = False
         row._state.db = connection.alias
         _point_at_saved(row, inserts[:n])
+        if hasattr(row, "_update_initial_state"):
+            row._update_initial_state()  # as save() does: the next save checks the state written here
     if notifications:
         notifications_inserted(notifications, [(row[-2], row[-1]) for row in rows if row[-2] is not None])
     counted = {name: first[len(updates) + len(inserts) + n] for n, name in enumerate(counts)}
@@ -123,7 +151,7 @@ def _update_sql(update: Update) -> tuple[str, tuple]:
     else:
         fields = [meta.get_field(name) for name in update.fields]
     values = [(f, None, f.pre_save(instance, False)) for f in fields]
-    queryset = type(instance)._base_manager.using(connection.alias).filter(pk=instance.pk, **update.expected)
+    queryset = type(instance)._base_manager.using(connection.alias).filter(pk=instance.pk, **update.expected_values())
     query: Any = queryset.query.chain(UpdateQuery)
     query.add_update_fields(values)
     return query.get_compiler(connection.alias).as_sql()
@@ -168,9 +196,11 @@ def _point_at_saved(row: Model, earlier: Sequence[Model]) -> None:
 
 def _one_by_one(updates: Sequence[Update], inserts: Sequence[Model], notices: Sequence[dict]) -> None:
     for update in updates:
-        if update.expected:
-            current = type(update.instance)._base_manager.filter(pk=update.instance.pk, **update.expected)
+        expected = update.expected_values()
+        if expected:
+            current = type(update.instance)._base_manager.filter(pk=update.instance.pk, **expected)
             if not current.exists():
+                transaction.set_rollback(True)
                 raise ConcurrentTransition(f"{update.instance._meta.label} {update.instance.pk} changed since it was locked")
         update.instance.save(update_fields=update.fields)
     for row in inserts:

@@ -3,6 +3,7 @@ statement, with everything ``save()`` would have done around them."""
 import pytest
 from django.db import connection, transaction
 from django.db.models.signals import post_save
+from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django_fsm import ConcurrentTransition
 
@@ -84,3 +85,82 @@ def test_the_models_written_together_have_no_save_of_their_own_to_skip():
                for model in (EscrowTransaction, Bill, BillShare, Payout, Disbursement))
     # The timeline's own save() only refuses to write an event twice; write_together only inserts.
     assert TransactionEvent.save.__qualname__ == "TransactionEvent.save"
+
+
+def test_a_refused_write_leaves_no_event_or_notice_even_when_the_caller_catches_and_commits(seller, buyer):
+    """The event and the notice go in the refused update's statement: the block is rolled back."""
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    events, notes = TransactionEvent.objects.count(), Notification.objects.count()
+    notice = {"event_key": f"test:{txn.pk}:refused", "kind": "accepted", "recipient": seller,
+              "context": services._context(txn, buyer="x", buyer_email="x"), "link": "/"}
+    with transaction.atomic():
+        try:
+            write_together(updates=[Update(txn, ["title", "updated_at"], expected={"status": Status.CANCELLED})],
+                           inserts=[TransactionEvent(escrow_transaction=txn, action="note", actor_role="system")],
+                           notices=[notice])
+        except ConcurrentTransition:
+            pass
+    assert TransactionEvent.objects.count() == events
+    assert Notification.objects.count() == notes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_an_atomic_block_nothing_is_written(seller, buyer):
+    txn = scenarios.create(seller, buyer)
+    events = TransactionEvent.objects.count()
+    with pytest.raises(TransactionManagementError):
+        write_together(inserts=[TransactionEvent(escrow_transaction=txn, action="note", actor_role="system")])
+    assert TransactionEvent.objects.count() == events
+
+
+def test_a_row_inserted_is_saved_again_as_one_saved_by_save(seller, buyer):
+    """save() re-bases ConcurrentTransitionMixin's remembered state after an INSERT; so does
+    write_together (the payout payout_plan returns, in progress, is saved again without a refusal)."""
+    from disbursements.models import Payout
+    from disbursements.services import payout_plan
+    from tests.disbursements.conftest import verified_bank
+
+    verified_bank(seller)
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    with transaction.atomic():
+        payout = payout_plan(escrow_transaction=txn, purpose=Payout.Purpose.SELLER_PAYOUT, recipient=seller,
+                             amount=1000)
+        assert payout.status == Payout.Status.IN_PROGRESS
+        payout.reason = "edited"
+        payout.save()
+    assert Payout.objects.get(pk=payout.pk).reason == "edited"
+
+
+def test_the_state_is_checked_unless_the_caller_says_otherwise(seller, buyer):
+    """As ConcurrentTransitionMixin's save(): the row must still have the state it was read with."""
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    EscrowTransaction.objects.filter(pk=txn.pk).update(status=Status.CANCELLED)  # someone else, meanwhile
+    txn.title = "Judul lain"
+    with pytest.raises(ConcurrentTransition), transaction.atomic():
+        write_together(updates=[Update(txn, ["title", "updated_at"])])
+    assert EscrowTransaction.objects.get(pk=txn.pk).title != "Judul lain"
+    with transaction.atomic():
+        write_together(updates=[Update(txn, ["title", "updated_at"], expected={})])  # explicitly unchecked
+    assert EscrowTransaction.objects.get(pk=txn.pk).title == "Judul lain"
+
+
+def test_switching_method_withdraws_the_open_bill_before_the_statement_writing_the_new_one(seller, buyer):
+    """one_open_bill_per_transaction must not depend on the order PostgreSQL runs a WITH's parts
+    in: the old bill is withdrawn by a statement of its own, before the one inserting the new."""
+    from payments import services as payment_services
+    from payments.models import Bill
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    bill_table = connection.ops.quote_name(Bill._meta.db_table)
+    with CaptureQueriesContext(connection) as first_choice:
+        payment_services._start(txn, buyer, "702")
+    assert not any(f"UPDATE {bill_table}" in q["sql"] for q in first_choice.captured_queries)  # nothing to withdraw
+    with CaptureQueriesContext(connection) as captured:
+        payment_services._start(txn, buyer, "800")
+    writes = [q["sql"] for q in captured.captured_queries if q["sql"].startswith("WITH")]
+    withdrawing = [n for n, sql in enumerate(writes) if f"UPDATE {bill_table}" in sql]
+    inserting = [n for n, sql in enumerate(writes) if f"INSERT INTO {bill_table}" in sql]
+    assert len(withdrawing) == 1 and len(inserting) == 1 and withdrawing[0] < inserting[0]
+    assert f"INSERT INTO {bill_table}" not in writes[withdrawing[0]]
+    assert Bill.objects.filter(escrow_transaction=txn, status__in=["creating", "pending"]).count() == 1
+
