@@ -95,14 +95,15 @@ def _bind_inserted(notifications: list[Notification], returned) -> list[Notifica
     return inserted
 
 
-def notifications_inserted(notifications: list[Notification], returned) -> list[Notification]:
+def notifications_inserted(notifications: list[Notification], returned, *, one_event: bool = False
+                           ) -> list[Notification]:
     """After ``notifications_insert_sql`` ran in the caller's statement: the rows it inserted get
     their ids (``returned``: its ``(id, event_key)`` rows) and their emails go after commit, as
-    ``notify_many``'s do. Returns the rows inserted."""
+    ``notify_many``'s do (``one_event``: the same). Returns the rows inserted."""
     inserted = _bind_inserted(notifications, returned)
     ids = [notification.pk for notification in inserted]
     if ids:
-        transaction.on_commit(lambda: _enqueue_emails(ids))
+        transaction.on_commit(lambda: _enqueue_emails(ids, one_event=one_event))
     return inserted
 
 
@@ -127,17 +128,21 @@ def notifications_build(notices: list[dict]) -> list[Notification]:
     return list(rows.values())
 
 
-def notify_many(notices: list[dict]) -> None:
+def notify_many(notices: list[dict], *, one_event: bool = False) -> None:
     """``notify`` for several events at once (a batch of payout answers, both parties of one
     transition), in one INSERT whatever their number (a key recorded already, even by a
     concurrent writer, is skipped), with the emails of the rows inserted after commit. Each
-    notice holds ``notify``'s keyword arguments."""
+    notice holds ``notify``'s keyword arguments.
+
+    ``one_event``: the notices announce one event of one transaction (both parties of a
+    transition); only then do their emails share a task. Unrelated people's emails never do: a
+    refused address or a slow server for one must not hold back or re-send another's."""
     rows = notifications_build(notices)
     if not rows:
         return
     ids = [notification.pk for notification in _insert_all_unless_recorded(rows)]
     if ids:
-        transaction.on_commit(lambda: _enqueue_emails(ids))
+        transaction.on_commit(lambda: _enqueue_emails(ids, one_event=one_event))
 
 
 def _enqueue_email(notification_id: int) -> None:
@@ -151,12 +156,16 @@ def _enqueue_email(notification_id: int) -> None:
         logger.exception("could not enqueue notification %s; the periodic job will send it", notification_id)
 
 
-def _enqueue_emails(notification_ids: list[int]) -> None:
-    """``_enqueue_email`` for the notifications of one event, ``EMAILS_PER_TASK`` to a task: the
-    worker claims them in one statement and marks them sent in another (both parties of a
-    transition cost one task, not two)."""
+def _enqueue_emails(notification_ids: list[int], *, one_event: bool) -> None:
+    """``_enqueue_email`` for each notification; those of one event (``one_event``) go
+    ``EMAILS_PER_TASK`` to a task: the worker claims them in one statement and marks them sent in
+    another (both parties of a transition cost one task, not two)."""
     from .tasks import EMAILS_PER_TASK, send_notification_emails
 
+    if not one_event:
+        for notification_id in notification_ids:
+            _enqueue_email(notification_id)
+        return
     for start in range(0, len(notification_ids), EMAILS_PER_TASK):
         batch = notification_ids[start:start + EMAILS_PER_TASK]
         if len(batch) == 1:

@@ -10,15 +10,21 @@ SMTP server's acceptance and the mark leaves a claim to expire (``CLAIM_LEASE``,
 task's hard time limit): the email is then sent again, once — the price of not holding a lock
 over the network, and harmless for a notification.
 
-The notifications of one event (both parties of a transition) travel in one task
-(``send_notification_emails``): claimed together in one statement, marked sent together in
-another, each email still sent once under the same rule.
+The notifications of one event of one transaction (both parties of a transition), and only
+those, travel in one task (``send_notification_emails``): claimed together in one statement,
+marked sent together in another after both went out. That widens the window above: a worker
+killed while sending the second email (or before the mark) leaves the first unmarked too, so after
+the lease both are sent again, the first for a second time. Delivery is at least once, as it always was; the
+pair is the most one death can repeat, and unrelated people's emails never share a task (one
+refused address or a slow server never holds back or repeats another's). The lease must outlast
+the pair task's hard time limit, ``EMAILS_PER_TASK`` times one email's: checked at import.
 """
 import datetime as dt
 import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.mail import EmailMultiAlternatives
 from django.db import connection
 from django.db.models import Q
@@ -144,6 +150,18 @@ def send_notification_email(notification_id: int) -> None:
 # At most this many emails per ``send_notification_emails`` task (both parties of one transition):
 # its time limits are this many times one email's, and stay well within ``CLAIM_LEASE``.
 EMAILS_PER_TASK = 2
+
+
+def require_lease_beyond_time_limits(lease: dt.timedelta, email_time_limit_seconds: int) -> None:
+    """A claim must outlive the longest task holding it (the pair's hard time limit): otherwise
+    the sweep would send an email again while its task is still sending it."""
+    if lease.total_seconds() <= email_time_limit_seconds * EMAILS_PER_TASK:
+        raise ImproperlyConfigured(
+            f"notifications.tasks.CLAIM_LEASE ({lease}) must exceed {EMAILS_PER_TASK} × "
+            f"CELERY_EMAIL_TASK_TIME_LIMIT ({email_time_limit_seconds} s)")
+
+
+require_lease_beyond_time_limits(CLAIM_LEASE, settings.CELERY_EMAIL_TASK_TIME_LIMIT)
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True,

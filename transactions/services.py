@@ -158,7 +158,7 @@ def _notify_parties(txn, notices: list[tuple]) -> None:
     INSERT for all of them."""
     notify_many([{"event_key": f"txn:{txn.reference}:{kind}:{user.pk}", "kind": kind, "recipient": user,
                   "context": _context(txn, **extra), "link": txn.get_absolute_url()}
-                 for user, kind, extra in notices if user is not None])
+                 for user, kind, extra in notices if user is not None], one_event=True)
 
 
 def _fresh(user, locked_txn=None):

@@ -55,7 +55,7 @@ class Update:
         if not isinstance(self.instance, ConcurrentTransitionMixin):
             return {}
         # The states the mixin remembers (its _do_update filters on them, name-mangled).
-        return dict(self.instance._ConcurrentTransitionMixin__initial_states)  # type: ignore[attr-defined]
+        return dict(self.instance._ConcurrentTransitionMixin__initial_states)
 
 
 def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] = (),
@@ -66,6 +66,10 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
     statement on PostgreSQL. Raises ``ConcurrentTransition`` when an update found its row changed,
     the enclosing atomic block then marked for rollback.
 
+    ``notices`` announce one event of one subject (the parties of one transaction's step: their
+    event keys share ``txn:<reference>``), so their emails may share a task (``notify_many``'s
+    ``one_event``).
+
     ``counts``: querysets counted by the same statement, returned by name — as committed before it
     began, so *without* the rows it writes. A caller holding the lock that serialises a limit
     checks the limit on them after the write and raises to roll it back: the statement runs after
@@ -75,6 +79,9 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
             "write_together runs inside transaction.atomic(): a refused write must be rolled back whole")
     counts = counts or {}
     present: list[dict] = [notice for notice in notices if notice is not None]
+    if len({tuple(notice["event_key"].split(":")[:2]) for notice in present}) > 1:
+        raise ValueError("write_together's notices announce one event of one subject; "
+                         f"not {[notice['event_key'] for notice in present]}")
     if connection.vendor != "postgresql":
         counted = {name: queryset.count() for name, queryset in counts.items()}
         _one_by_one(updates, inserts, present)
@@ -127,7 +134,8 @@ def write_together(*, updates: Sequence[Update] = (), inserts: Sequence[Model] =
         if hasattr(row, "_update_initial_state"):
             row._update_initial_state()  # as save() does: the next save checks the state written here
     if notifications:
-        notifications_inserted(notifications, [(row[-2], row[-1]) for row in rows if row[-2] is not None])
+        notifications_inserted(notifications, [(row[-2], row[-1]) for row in rows if row[-2] is not None],
+                               one_event=True)
     counted = {name: first[len(updates) + len(inserts) + n] for n, name in enumerate(counts)}
     for update in updates:
         if hasattr(update.instance, "_update_initial_state"):
@@ -206,4 +214,4 @@ def _one_by_one(updates: Sequence[Update], inserts: Sequence[Model], notices: Se
     for row in inserts:
         row.save(force_insert=True)  # save() takes the id of a related row saved after it was assigned
     if notices:
-        notify_many(list(notices))
+        notify_many(list(notices), one_event=True)

@@ -170,3 +170,49 @@ def test_a_batch_task_has_time_limits_within_the_claim_lease():
     assert tasks.CLAIM_LEASE.total_seconds() > task.time_limit
     with pytest.raises(ValueError):
         tasks.send_notification_emails(list(range(tasks.EMAILS_PER_TASK + 1)))
+
+
+def _tasks_enqueued(monkeypatch) -> list:
+    enqueued: list = []
+    monkeypatch.setattr(tasks.send_notification_email, "delay", lambda pk: enqueued.append([pk]))
+    monkeypatch.setattr(tasks.send_notification_emails, "delay", lambda pks: enqueued.append(list(pks)))
+    return enqueued
+
+
+@pytest.mark.django_db
+def test_unrelated_peoples_emails_never_share_a_task(buyer, seller, monkeypatch, django_capture_on_commit_callbacks):
+    """A batch of notices (payout answers to different sellers): one refused address or a worker's
+    death must not hold back or re-send another person's email."""
+    from notifications.services import notify_many
+
+    enqueued = _tasks_enqueued(monkeypatch)
+    notices = [{"event_key": f"disbursement:{n}:succeeded", "kind": "confirmed_buyer", "recipient": person,
+                "context": {"reference": "INT-1", "title": "T", "seller": "S", "buyer": "B", "amount": "Rp 1"}}
+               for n, person in enumerate((buyer, seller))]
+    with django_capture_on_commit_callbacks(execute=True):
+        notify_many(notices)
+    assert sorted(len(batch) for batch in enqueued) == [1, 1]
+
+
+@pytest.mark.django_db
+def test_both_parties_of_one_transition_share_a_task(buyer, seller, monkeypatch, django_capture_on_commit_callbacks):
+    from tests import scenarios
+    from transactions import services
+    from transactions.models import Status
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    enqueued = _tasks_enqueued(monkeypatch)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.transaction_confirm(escrow_transaction=txn, buyer=buyer)
+    confirmed = set(Notification.objects.filter(event_key__startswith=f"txn:{txn.reference}:confirmed_")
+                    .values_list("pk", flat=True))
+    assert len(confirmed) == 2 and [set(batch) for batch in enqueued if set(batch) & confirmed] == [confirmed]
+
+
+def test_the_claim_lease_must_outlast_the_pair_task_s_hard_time_limit():
+    from django.core.exceptions import ImproperlyConfigured
+
+    limit = settings.CELERY_EMAIL_TASK_TIME_LIMIT
+    tasks.require_lease_beyond_time_limits(tasks.CLAIM_LEASE, limit)  # as configured: imported fine
+    with pytest.raises(ImproperlyConfigured):
+        tasks.require_lease_beyond_time_limits(dt.timedelta(seconds=limit * tasks.EMAILS_PER_TASK), limit)

@@ -164,3 +164,17 @@ def test_switching_method_withdraws_the_open_bill_before_the_statement_writing_t
     assert f"INSERT INTO {bill_table}" not in writes[withdrawing[0]]
     assert Bill.objects.filter(escrow_transaction=txn, status__in=["creating", "pending"]).count() == 1
 
+
+
+def test_notices_of_two_subjects_are_refused_before_anything_is_written(seller, buyer):
+    """Their emails may share a task (one event's both parties), so they must be one event's."""
+    first = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    second = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    notices = [services._party_notice(txn, seller, "accepted", buyer=buyer.full_name, buyer_email=buyer.email,
+                                      suffix=":again") for txn in (first, second)]
+    events = TransactionEvent.objects.count()
+    with pytest.raises(ValueError), transaction.atomic():
+        write_together(inserts=[TransactionEvent(escrow_transaction=first, action="note", actor_role="system")],
+                       notices=notices)
+    assert TransactionEvent.objects.count() == events
+
