@@ -178,3 +178,111 @@ def test_notices_of_two_subjects_are_refused_before_anything_is_written(seller, 
                        notices=notices)
     assert TransactionEvent.objects.count() == events
 
+
+class _RolledBack(Exception):
+    pass
+
+
+def _write_together_by_save(*, updates=(), inserts=(), notices=(), counts=None):
+    """``write_together`` as ``save()`` would do it: its path for databases other than PostgreSQL."""
+    from transactions import writes
+
+    counted = {name: queryset.count() for name, queryset in (counts or {}).items()}
+    writes._one_by_one(updates, inserts, [notice for notice in notices if notice is not None])
+    return counted
+
+
+def _lifecycle_as_written(seller, buyer, monkeypatch, *, by_save: bool):
+    """The rows (every column) and the signals of a lifecycle to confirmation — a transaction
+    created, accepted, a bill, a bill withdrawn for another, paid, shipped, confirmed, its payout
+    and disbursement planned — written by ``write_together`` or by ``save()``; then rolled back."""
+    import re
+    from datetime import date, datetime
+    from uuid import UUID
+
+    from django.db.models.signals import pre_save
+
+    from disbursements import services as disbursement_services
+    from disbursements.models import Disbursement, Payout
+    from payments import services as payment_services
+    from payments.models import Bill, BillShare
+
+    written_models = (EscrowTransaction, TransactionEvent, Bill, BillShare, Payout, Disbursement)
+    signals: list[tuple] = []
+    written: dict[type, set] = {}
+
+    def before(sender, instance, raw, using, update_fields, **kwargs):
+        if sender in written_models:
+            signals.append(("pre_save", sender.__name__, instance._state.adding, raw, using,
+                            sorted(update_fields) if update_fields is not None else None))
+
+    def after(sender, instance, created, raw, using, update_fields, **kwargs):
+        if sender in written_models:
+            signals.append(("post_save", sender.__name__, created, raw, using,
+                            sorted(update_fields) if update_fields is not None else None))
+            written.setdefault(sender, set()).add(instance.pk)
+
+    rows: dict[str, list[dict]] = {}
+    pre_save.connect(before, dispatch_uid="equivalence_pre")
+    post_save.connect(after, dispatch_uid="equivalence_post")
+    try:
+        with monkeypatch.context() as patch:
+            if by_save:
+                for module in (services, payment_services, disbursement_services):
+                    patch.setattr(module, "write_together", _write_together_by_save)
+            # What is drawn at random is drawn the same in both runs.
+            patch.setattr(payment_services, "_unique_amount", lambda amount_due: (amount_due - 7, 7))
+            patch.setattr(disbursement_services, "new_partner_reference", lambda reference: f"DSB{reference}")
+            try:
+                with transaction.atomic():
+                    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+                    payment_services._start(txn, buyer, "800")
+                    payment_services._start(txn, buyer, payment_services.BANK_TRANSFER)  # withdraws the 800 bill
+                    txn = scenarios.advance(txn, buyer, Status.CONFIRMED)
+                    new_ids = {(model, pk): n for model, pks in written.items() for n, pk in enumerate(sorted(pks))}
+
+                    def same_in_both(model, field, value):
+                        if field.primary_key:
+                            return "id"
+                        if field.is_relation and (field.related_model, value) in new_ids:
+                            return ("new", field.related_model.__name__, new_ids[field.related_model, value])
+                        if isinstance(value, datetime | date | UUID):
+                            return type(value).__name__  # the moment differs from one run to the next
+                        drawn = {txn.reference: "REF", txn.reference.replace("-", ""): "REF",
+                                 txn.invitation_token: "TOKEN"}  # drawn at random for each new transaction
+                        text = repr(value)
+                        for random, same in drawn.items():
+                            text = text.replace(random, same) if random else text
+                        return re.sub(r"\d{4}-\d\d-\d\dT[\d:.]+(\+\d\d:\d\d)?", "moment", text)  # in JSON data
+
+                    for model, pks in sorted(written.items(), key=lambda item: item[0].__name__):
+                        fields = model._meta.concrete_fields
+                        rows[model.__name__] = [
+                            {field.attname: same_in_both(model, field, getattr(row, field.attname)) for field in fields}
+                            for row in model._base_manager.filter(pk__in=pks).order_by("pk")]
+                    notes = Notification.objects.filter(event_key__contains=txn.reference).order_by("event_key")
+                    rows["Notification"] = [
+                        {field.attname: same_in_both(Notification, field, getattr(row, field.attname))
+                         for field in Notification._meta.concrete_fields} for row in notes]
+                    raise _RolledBack
+            except _RolledBack:
+                pass
+    finally:
+        pre_save.disconnect(dispatch_uid="equivalence_pre")
+        post_save.disconnect(dispatch_uid="equivalence_post")
+    return rows, sorted(signals, key=repr)
+
+
+def test_write_together_writes_the_rows_and_sends_the_signals_save_would(seller, buyer, monkeypatch):
+    from tests.disbursements.conftest import verified_bank
+
+    verified_bank(seller)  # the seller's account, the same in both runs
+    together_rows, together_signals = _lifecycle_as_written(seller, buyer, monkeypatch, by_save=False)
+    saved_rows, saved_signals = _lifecycle_as_written(seller, buyer, monkeypatch, by_save=True)
+    assert set(together_rows) == {"EscrowTransaction", "TransactionEvent", "Bill", "Payout", "Disbursement",
+                                  "Notification"}
+    assert together_rows["Bill"][0]["status"] == repr("cancelled")  # an update went through too
+    for model in together_rows:
+        for together, saved in zip(together_rows[model], saved_rows[model], strict=True):
+            assert {k: v for k, v in together.items() if saved[k] != v} == {}, (model, saved)
+    assert together_signals == saved_signals
