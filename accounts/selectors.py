@@ -12,9 +12,10 @@ def payout_destination_list(*, owner):
     )
 
 
-def payout_destination_default(*, owner) -> PayoutDestination | None:
-    """Where the owner's money goes when they named no account: their default, else their newest."""
-    return payout_destination_list(owner=owner).first()
+def payout_destination_default(*, owner, **annotations) -> PayoutDestination | None:
+    """Where the owner's money goes when they named no account: their default, else their newest.
+    ``annotations``: expressions a caller needs with it, read by the same query."""
+    return payout_destination_list(owner=owner).annotate(**annotations).first()
 
 
 def payout_destination_get_for_owner(*, owner, pk: int) -> PayoutDestination:

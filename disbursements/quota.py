@@ -7,15 +7,27 @@ updater's row lock, so any number of workers together never exceed the limit; no
 import datetime as dt
 
 from django.conf import settings
-from django.db.models import F
-from django.db.models.functions import Greatest
+from django.db.models import F, Subquery, Value
+from django.db.models.functions import Coalesce, Greatest
 
 from .models import DailyLimitChange, DailyQuota
 
 
+def _changes_in_force(day: dt.date):
+    return DailyLimitChange.objects.filter(effective_from__lte=day).order_by("-effective_from", "-created_at")
+
+
 def limit_for(day: dt.date) -> int:
-    change = DailyLimitChange.objects.filter(effective_from__lte=day).order_by("-effective_from", "-created_at").first()
+    change = _changes_in_force(day).first()
     return change.limit if change else settings.SENDME_DAILY_NOMINAL_TOTAL
+
+
+def limit_for_expression(day: dt.date) -> Coalesce:
+    """``limit_for(day)`` as an expression, for a query that reads it with other rows (no query of
+    its own)."""
+    limit_field = DailyLimitChange._meta.get_field("limit")
+    return Coalesce(Subquery(_changes_in_force(day).values("limit")[:1]),
+                    Value(settings.SENDME_DAILY_NOMINAL_TOTAL, output_field=limit_field), output_field=limit_field)
 
 
 def quota_for(day: dt.date) -> DailyQuota:

@@ -24,11 +24,12 @@ import datetime as dt
 import logging
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import F, Max
+from django.db.models import Case, F, Max, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -50,6 +51,7 @@ from notifications.services import notify, notify_many
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction
 from transactions.models import Status as TxnStatus
+from transactions.writes import write_together
 from workdays.calendar import working_calendar
 
 from . import quota, rules, selectors
@@ -106,15 +108,34 @@ def _default_destination(user) -> PayoutDestination | None:
     return payout_destination_default(owner=user)
 
 
+def _default_destination_with_day_limit(user, now: dt.datetime) -> tuple[PayoutDestination | None, int | None]:
+    """``_default_destination`` and the Daily Nominal Total in force (``quota.limit_for``) on the
+    day its first part may go out from ``now``, read by one query: splitting the payout needs both.
+    That day depends on the account's kind (the night window), so the query picks it."""
+    def day_limit(kind: str):
+        return quota.limit_for_expression(wib_date(rules.earliest_send(now, kind)))
+
+    destination: Any = payout_destination_default(owner=user, day_limit=Case(
+        When(kind=PayoutDestination.Kind.EWALLET, then=day_limit(Disbursement.Kind.EWALLET)),
+        default=day_limit(Disbursement.Kind.BANK)))
+    return destination, (destination.day_limit if destination is not None else None)
+
+
 # --- planning -------------------------------------------------------------------------------
 
-def seller_payout_plan(*, escrow_transaction, amount: int, actor=None) -> Payout:
+def seller_payout_plan(*, escrow_transaction, amount: int, actor=None, first_release: bool = False) -> Payout:
     """Plan paying the seller what the escrow release (or a split) made payable: one seller payout
     per transaction, so a flow run twice plans it once. Called by name by the flows that release
-    escrow money (``escrow.services``, ``disputes.services``), inside their database transaction."""
-    existing = escrow_transaction.payouts.filter(purpose=Payout.Purpose.SELLER_PAYOUT).first()
-    if existing is not None:
-        return existing
+    escrow money (``escrow.services``, ``disputes.services``), inside their database transaction.
+
+    ``first_release``: the caller has just confirmed the transaction from *shipped*, under its lock.
+    A shipped transaction never had a payout (it is reached only from verified, and no state with
+    a payout leads back to it), so there is none to look up: the flow cannot run twice, its
+    confirmation would be refused first."""
+    if not first_release:
+        existing = escrow_transaction.payouts.filter(purpose=Payout.Purpose.SELLER_PAYOUT).first()
+        if existing is not None:
+            return existing
     return payout_plan(escrow_transaction=escrow_transaction, purpose=Payout.Purpose.SELLER_PAYOUT,
                        recipient=escrow_transaction.seller, amount=amount, actor=actor)
 
@@ -135,16 +156,19 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
         escrow_transaction=escrow_transaction, purpose=purpose, recipient=recipient, amount=amount,
         reason=reason[:255], due_at=due_at,
     )
+    day_limit = None
     if destination is None and use_default:
-        destination = _default_destination(recipient)
+        destination, day_limit = _default_destination_with_day_limit(recipient, now)
     paying = destination is not None and destination.can_receive_payouts
     if paying:
-        payout.start_paying()  # its parts follow in this database transaction: one INSERT, already paying
-    payout.save()
-    if paying:
         assert destination is not None
-        _create_parts(payout, destination, actor=actor, first=True)
-    elif destination is not None and destination.kind == PayoutDestination.Kind.BANK \
+        payout.start_paying()  # its parts follow in this database transaction: written already paying
+        parts = _new_parts(payout, destination, actor=actor, first=True, now=now, day_limit=day_limit)
+        write_together(inserts=[payout, *parts])  # the payout and its parts: one statement
+        _dispatch_after_commit(parts)
+    else:
+        payout.save()
+    if not paying and destination is not None and destination.kind == PayoutDestination.Kind.BANK \
             and destination.verification == PayoutDestination.Verification.UNVERIFIED:
         from .tasks import verify_destination
 
@@ -155,17 +179,42 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
 
 
 def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None, amount: int | None = None,
-                  retry_of: Disbursement | None = None, split_day: dt.date | None = None,
-                  first: bool = False) -> list[Disbursement]:
+                  retry_of: Disbursement | None = None, split_day: dt.date | None = None) -> list[Disbursement]:
+    """The parts of ``payout`` (planned earlier) to ``destination``, saved; the payout is paying."""
+    parts = _new_parts(payout, destination, actor=actor, amount=amount, retry_of=retry_of, split_day=split_day)
+    for part in parts:
+        part.save(force_insert=True)
+    payout.start_paying()
+    payout.save(update_fields=["status"])
+    _dispatch_after_commit(parts)
+    return parts
+
+
+def _dispatch_after_commit(parts: list[Disbursement]) -> None:
+    from .tasks import dispatch_disbursement
+
+    for part in parts:
+        if part.not_before is None:
+            dispatch_disbursement.delay_on_commit(part.pk)
+
+
+def _new_parts(payout: Payout, destination: PayoutDestination, *, actor=None, amount: int | None = None,
+               retry_of: Disbursement | None = None, split_day: dt.date | None = None,
+               first: bool = False, now: dt.datetime | None = None,
+               day_limit: int | None = None) -> list[Disbursement]:
+    """The parts paying ``payout`` (or ``amount`` of it) to ``destination``, not saved yet. ``first``:
+    the payout is being planned and has none yet. ``day_limit``: the Daily Nominal Total in force
+    on the day the parts may first go out from ``now``, when the caller read it already."""
     kind = Disbursement.Kind.EWALLET if destination.kind == PayoutDestination.Kind.EWALLET else Disbursement.Kind.BANK
-    now = timezone.now()
-    amounts = _split(amount or payout.amount, kind, split_day or wib_date(rules.earliest_send(now, kind)))
+    now = now or timezone.now()
+    amounts = _split(amount or payout.amount, kind, split_day or wib_date(rules.earliest_send(now, kind)),
+                     day_limit=None if split_day else day_limit)
     reference = payout.escrow_transaction.reference
     start = 0 if first else payout.parts.aggregate(last=Max("sequence"))["last"] or 0  # first: a payout just planned
     parts = []
     for index, part_amount in enumerate(amounts, start=1):
         hold = rules.night_hold_until(now, kind)
-        parts.append(Disbursement.objects.create(
+        parts.append(Disbursement(
             payout=payout, sequence=start + index, kind=kind, amount=part_amount,
             partner_reference_no=new_partner_reference(reference), destination=destination,
             bank_code=destination.bank_code, account_number=destination.account_number,
@@ -175,22 +224,15 @@ def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None,
             not_before=hold, waiting_for=Disbursement.Wait.NIGHT if hold else "",
             created_by=actor, retry_of=retry_of if index == 1 else None,
         ))
-    if not first:  # a payout just planned was written already paying (payout_plan)
-        payout.start_paying()
-        payout.save(update_fields=["status"])
-    from .tasks import dispatch_disbursement
-
-    for part in parts:
-        if part.not_before is None:
-            dispatch_disbursement.delay_on_commit(part.pk)
     return parts
 
 
-def _split(amount: int, kind: str, day: dt.date) -> list[int]:
-    """Parts no larger than a transfer of ``kind`` may be nor than ``day``'s Daily Nominal Total,
-    none smaller than the minimum a bank or e-wallet accepts."""
+def _split(amount: int, kind: str, day: dt.date, *, day_limit: int | None = None) -> list[int]:
+    """Parts no larger than a transfer of ``kind`` may be nor than ``day``'s Daily Nominal Total
+    (``day_limit`` when the caller read it with its destination), none smaller than the minimum a
+    bank or e-wallet accepts."""
     minimum = rules.min_part(kind)
-    limit = max(rules.part_limit(kind, quota.limit_for(day)), 2 * minimum)
+    limit = max(rules.part_limit(kind, quota.limit_for(day) if day_limit is None else day_limit), 2 * minimum)
     return rules.split_amount(amount, limit, minimum)
 
 
@@ -448,17 +490,28 @@ def _record_many(answers: list[_Answer], owners: dict[int, tuple[int, int]]) -> 
     """Apply answers to their parts in one transaction; ``owners`` maps each part to its payout and
     escrow transaction (which never change). Locks follow ``intrasa.locks``: the transactions (a last success closes one), then
     the payouts (two parts finishing at once cannot both miss its completion), then the parts —
-    each kind in one statement. The parts, payouts and timeline rows then change in bulk
+    each kind in one statement, or the three rows of a single answer in one
+    (``locks.lock_with_owners``). The parts, payouts and timeline rows then change in bulk
     (``_Effects``): a batch of answers costs a few statements plus about three per success."""
     now = timezone.now()
     part_ids = [answer.part_id for answer in answers]
     with transaction.atomic():
-        txns = {txn.pk: txn for txn in locks.lock_all(
-            EscrowTransaction.objects.filter(pk__in={owners[pk][1] for pk in part_ids}).select_related("seller", "buyer"))}
-        payouts = {payout.pk: payout for payout in locks.lock_all(
-            Payout.objects.filter(pk__in={owners[pk][0] for pk in part_ids}).select_related("recipient"))}
-        parts = {part.pk: part for part in locks.lock_all(
-            Disbursement.objects.filter(pk__in=part_ids).select_related("destination"))}
+        if len(part_ids) == 1:  # one answer (a part's own dispatch): its three rows in one statement
+            part = locks.lock_with_owners(Disbursement, part_ids[0], owners=("payout__escrow_transaction", "payout"),
+                                          related=("destination", "payout__recipient",
+                                                   "payout__escrow_transaction__seller",
+                                                   "payout__escrow_transaction__buyer",
+                                                   "payout__escrow_transaction__partner_transaction"))
+            txns = {part.payout.escrow_transaction_id: part.payout.escrow_transaction}
+            payouts, parts = {part.payout_id: part.payout}, {part.pk: part}
+        else:
+            txns = {txn.pk: txn for txn in locks.lock_all(
+                EscrowTransaction.objects.filter(pk__in={owners[pk][1] for pk in part_ids})
+                .select_related("seller", "buyer", "partner_transaction"))}
+            payouts = {payout.pk: payout for payout in locks.lock_all(
+                Payout.objects.filter(pk__in={owners[pk][0] for pk in part_ids}).select_related("recipient"))}
+            parts = {part.pk: part for part in locks.lock_all(
+                Disbursement.objects.filter(pk__in=part_ids).select_related("destination"))}
         for payout in payouts.values():
             payout.escrow_transaction = txns[payout.escrow_transaction_id]
         effects = _Effects(now)

@@ -4,7 +4,8 @@ receivers on the way (DESIGN.md §3).
 
 Release to the seller: the buyer confirms (``escrow_confirm``) or the inspection period ends
 (``escrow_auto_confirm``) →
-  1. ``payments.selectors.payment_reversed`` — nothing is released on a payment the provider took back;
+  1. ``payments.selectors.payment_reversed`` — nothing is released on a payment the provider took back
+     (the confirmation counts ``bills_reversed`` in its own write, after the lock);
   2. ``transactions.services.transaction_confirm`` / ``transaction_auto_confirm`` — escrow hold →
      seller payable + fee revenue;
   3. ``disbursements.services.seller_payout_plan`` — the seller's payout (1×24 working hours).
@@ -51,14 +52,19 @@ from disbursements.services import payout_plan, seller_payout_plan
 from intrasa import locks
 from payments import services as payment_services
 from payments.models import Bill
-from payments.selectors import payment_reversed
+from payments.selectors import bills_reversed, payment_reversed
 from refunds import policy as refund_policy
 from refunds import services as refund_services
 from refunds.models import RefundRequest, ReturnShipment
 from refunds.services import refund_request_for_escrow_refund, refund_request_for_owed_payment, refund_request_for_statement_line
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction
-from transactions.services import TransactionActionError
+from transactions.services import Refusal, TransactionActionError
+
+
+def _payment_reversed_error() -> TransactionActionError:
+    return TransactionActionError(_("The payment was reversed by the provider; INTRASA staff will contact "
+                                    "you before anything is released."), code="payment_reversed")
 
 
 def _lock_unless_reversed(escrow_transaction) -> EscrowTransaction:
@@ -66,8 +72,7 @@ def _lock_unless_reversed(escrow_transaction) -> EscrowTransaction:
     release money of a payment the provider took back."""
     txn = locks.lock_transaction(escrow_transaction)
     if payment_reversed(escrow_transaction=txn):
-        raise TransactionActionError(_("The payment was reversed by the provider; INTRASA staff will contact "
-                                       "you before anything is released."), code="payment_reversed")
+        raise _payment_reversed_error()
     return txn
 
 
@@ -76,9 +81,13 @@ def _lock_unless_reversed(escrow_transaction) -> EscrowTransaction:
 def escrow_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
     """The buyer confirms receipt (FAQ step 5): release the money and plan the seller's payout."""
     with transaction.atomic():
-        txn = _lock_unless_reversed(escrow_transaction)
-        txn = transaction_services.transaction_confirm(escrow_transaction=txn, buyer=buyer)
-        seller_payout_plan(escrow_transaction=txn, amount=txn.seller_receives, actor=buyer)
+        # Locked first (a reversal is recorded under the same lock); the confirmation's write
+        # counts the reversed bills and refuses (rolling it back) if there is one.
+        txn = locks.lock_transaction(escrow_transaction)
+        txn = transaction_services.transaction_confirm(
+            escrow_transaction=txn, buyer=buyer,
+            refusals=[Refusal(bills_reversed(escrow_transaction=txn), _payment_reversed_error())])
+        seller_payout_plan(escrow_transaction=txn, amount=txn.seller_receives, actor=buyer, first_release=True)
         return txn
 
 
@@ -89,7 +98,7 @@ def escrow_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
         txn = _lock_unless_reversed(escrow_transaction)
         confirmed = transaction_services.transaction_auto_confirm(escrow_transaction=txn)
         if confirmed is not None:
-            seller_payout_plan(escrow_transaction=confirmed, amount=confirmed.seller_receives)
+            seller_payout_plan(escrow_transaction=confirmed, amount=confirmed.seller_receives, first_release=True)
         return confirmed
 
 

@@ -120,26 +120,63 @@ M = TypeVar("M", bound=Model)
 
 @overload
 def lock(model_or_label: type[M], pk, *, related: tuple[str, ...] = (), skip_locked: Literal[False] = False,
-         **filters) -> M: ...
+         annotate: dict | None = None, **filters) -> M: ...
 @overload
 def lock(model_or_label: type[M], pk, *, related: tuple[str, ...] = (), skip_locked: Literal[True],
-         **filters) -> M | None: ...
+         annotate: dict | None = None, **filters) -> M | None: ...
 @overload
 def lock(model_or_label: str, pk, *, related: tuple[str, ...] = (), skip_locked: bool = False,
-         **filters) -> Any: ...
-def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool = False, **filters):
+         annotate: dict | None = None, **filters) -> Any: ...
+def lock(model_or_label, pk, *, related: tuple[str, ...] = (), skip_locked: bool = False, annotate: dict | None = None,
+         **filters):
     """Lock one row (``SELECT … FOR UPDATE``) and return it, with ``related`` rows joined but not
-    locked; ``filters`` must hold too (e.g. the owner). With ``skip_locked``, ``None`` when another
-    worker holds it (or it does not exist); otherwise a missing row raises ``DoesNotExist``."""
+    locked and ``annotate`` (scalar subqueries: values of other rows, read not locked, as committed
+    when the statement began) set on it; ``filters`` must hold too (e.g. the owner). With
+    ``skip_locked``, ``None`` when another worker holds it (or it does not exist); otherwise a
+    missing row raises ``DoesNotExist``."""
     model = _model(model_or_label)
     _check_order(_label(model), pk)
     # _default_manager: the manager Django's generic code uses; ``objects`` on every INTRASA model.
     queryset = model._default_manager.select_for_update(of=("self",), skip_locked=skip_locked).filter(pk=pk, **filters)
     if related:
         queryset = queryset.select_related(*related)
+    if annotate:
+        queryset = queryset.annotate(**annotate)
     row = queryset.first() if skip_locked else queryset.get()
     if row is not None:
         _held_rank_state()["instances"][(_label(model), str(pk))] = row
+    return row
+
+
+def lock_with_owners(model_or_label, pk, *, owners: tuple[str, ...], related: tuple[str, ...] = ()) -> Any:
+    """Lock row ``pk`` and the rows it belongs to in one statement, and return it with them joined
+    (``owners``: their paths, outermost first, e.g. a payout part's
+    ``("payout__escrow_transaction", "payout")``; ``related``: more rows joined, not locked).
+
+    The order is this module's: PostgreSQL locks the tables of a joined row in the order of its
+    ``FOR UPDATE OF`` list, which is ``owners`` then the row — the locks ``lock`` would take one
+    by one, owner first, and each owner must rank before what it owns (checked here). One row only:
+    the rows of several would be locked owner, row, owner, row."""
+    model = _model(model_or_label)
+    chain = []
+    for path in owners:
+        owner: Any = model
+        for name in path.split("__"):
+            owner = owner._meta.get_field(name).related_model
+        chain.append((path, owner))
+        _check_order(_label(owner))
+    _check_order(_label(model), pk)
+    queryset = (model._default_manager.filter(pk=pk).select_related(*owners, *related)
+                .select_for_update(of=(*owners, "self")))
+    row = queryset.get()
+    state = _held_rank_state()
+    state["instances"][(_label(model), str(pk))] = row
+    for path, owner in chain:
+        held = row
+        for name in path.split("__"):
+            held = getattr(held, name)
+        state["held"].add((_label(owner), str(held.pk)))
+        state["instances"][(_label(owner), str(held.pk))] = held
     return row
 
 
@@ -181,13 +218,15 @@ def is_locked_instance(row: Model) -> bool:
     return _held_rank_state()["instances"].get((_label(type(row)), str(row.pk))) is row
 
 
-def lock_transaction(escrow_transaction) -> Any:
+def lock_transaction(escrow_transaction, *, annotate: dict | None = None) -> Any:
     """The escrow transaction, locked first of all, with its parties joined and its partner
     binding, if any (joined, not locked: the timeline's partner listener needs it at every
     transition, and a transaction is bound to a partner only in the database transaction that
-    creates it, so the joined answer holds until commit). The very object the caller locked in
-    this chain is returned as it is (``is_locked_instance``): a flow's steps do not read it again."""
+    creates it, so the joined answer holds until commit); ``annotate`` as for ``lock``. The very
+    object the caller locked in this chain is returned as it is (``is_locked_instance``, without
+    ``annotate``): a flow's steps do not read it again."""
     if isinstance(escrow_transaction, Model) and is_locked_instance(escrow_transaction):
         return escrow_transaction
     pk = escrow_transaction.pk if isinstance(escrow_transaction, Model) else escrow_transaction
-    return lock("transactions.EscrowTransaction", pk, related=("seller", "buyer", "partner_transaction"))
+    return lock("transactions.EscrowTransaction", pk, related=("seller", "buyer", "partner_transaction"),
+                annotate=annotate)

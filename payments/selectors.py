@@ -77,7 +77,14 @@ def bill_current(*, escrow_transaction) -> Bill | None:
             or bills.filter(status__in=[Bill.Status.PAID, Bill.Status.VERIFIED]).first())
 
 
+def bills_reversed(*, escrow_transaction):
+    """The bills of this transaction whose payment the provider reversed after INTRASA verified it:
+    while there is one, the money is not INTRASA's to release until staff sort it out. A query, so
+    a release can count it in its own write, after the transaction's lock."""
+    return bills_of(escrow_transaction=escrow_transaction).filter(flag=Bill.Flag.REVERSED)
+
+
 def payment_reversed(*, escrow_transaction) -> bool:
-    """Did the provider reverse a payment of this transaction that INTRASA had verified? Then the
-    money is not INTRASA's to release until staff sort it out (the release flows ask first)."""
-    return bills_of(escrow_transaction=escrow_transaction).filter(flag=Bill.Flag.REVERSED).exists()
+    """Did the provider reverse a payment of this transaction that INTRASA had verified? (the
+    release flows ask first, or count ``bills_reversed`` in their write)."""
+    return bills_reversed(escrow_transaction=escrow_transaction).exists()

@@ -41,6 +41,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition
 
 from audit.models import AuditEntry
 from audit.services import audit_record
@@ -55,6 +56,7 @@ from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction, Status, TransactionEvent
+from transactions.writes import Update, write_together
 from workdays.calendar import working_calendar
 
 from . import selectors
@@ -111,6 +113,9 @@ class _Started:
     bill: Bill
     needs_provider: bool
     to_withdraw: list[Bill]
+    # A bill ``_start`` just wrote: its first Post Data is counted in its row already, and it pays
+    # ``members`` transactions (what Post Data's description says), so neither is asked again.
+    members: int | None = None
 
 
 def _covered_ids(bill: Bill) -> list[int]:
@@ -190,40 +195,53 @@ def _start(escrow_transaction: EscrowTransaction, buyer, channel_code: str) -> _
                 # Same method for the same transactions: show the same bill, or re-post a creation
                 # Faspay never answered.
                 return _Started(current, current.status == Bill.Status.CREATING, [])
+        withdrawn = []
         for current in open_bills:  # another method, or another set of transactions: withdraw it
+            withdrawn.append(Update(current, expected={"status": current.status}))
             current.cancel()
             current.cancelled_at = now
             current.next_check_at = now  # keep asking: it may have been paid meanwhile
-            current.save()
         expires_at = now + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
         code = 0
         if channel_code == BANK_TRANSFER:
             amount, code = _unique_amount(amount_due)
-            bill = Bill.objects.create(
+            bill = Bill(
                 escrow_transaction=lead, method=Method.BANK_TRANSFER, channel_code=BANK_TRANSFER,
                 bill_no=_new_bill_no(lead, bills_so_far), amount=amount, unique_code=code, status=Bill.Status.PENDING,
                 pay_code=settings.INTRASA_ESCROW_BANK_ACCOUNT, expires_at=expires_at,
             )
         else:
             assert channel is not None  # every code but BANK_TRANSFER was checked to be a channel above
-            bill = Bill.objects.create(
+            # Counted as posted from the start: the intent is committed before Post Data goes out (a
+            # notification may come back before its answer does, and must find the bill posted), and
+            # a post that never went out is one never answered (re-posted under the same bill_no).
+            bill = Bill(
                 escrow_transaction=lead, method=channel.method, channel_code=channel.code,
                 bill_no=_new_bill_no(lead, bills_so_far), amount=amount_due, expires_at=expires_at,
+                creation_attempts=1,
             )
-        if len(group) > 1:
-            BillShare.objects.bulk_create([
-                BillShare(bill=bill, escrow_transaction=member,
-                          amount=member.amount_due - (code if member.pk == lead.pk else 0))
-                for member in group])
+        shares = [BillShare(bill=bill, escrow_transaction=member,
+                            amount=member.amount_due - (code if member.pk == lead.pk else 0))
+                  for member in group] if len(group) > 1 else []
         for member in group:
             # Every transaction the bill pays waits as long as the bill can be paid.
             member.payment_due_at = expires_at
-            member.save(update_fields=["payment_due_at", "updated_at"])
-            transaction_services.transaction_record_event(
-                member, action="payment_method_chosen", actor=buyer, role=TransactionEvent.Role.BUYER,
+        if withdrawn:
+            # A statement of its own, before the new bill: one_open_bill_per_transaction holds only
+            # once the old bill is withdrawn, and the parts of one WITH run in no promised order.
+            write_together(updates=withdrawn)
+        # The new bill and its shares, the transactions' rows and their events: one statement
+        # (transactions.writes).
+        write_together(
+            updates=[*(Update(member, ["payment_due_at", "updated_at"], expected={"status": member.status})
+                                   for member in group)],
+            inserts=[bill, *shares, *(TransactionEvent(
+                escrow_transaction=member, action="payment_method_chosen", actor=buyer,
+                actor_role=TransactionEvent.Role.BUYER,
                 data={"channel": channel_code, "bill_no": bill.bill_no,
                       **({"together": [other.reference for other in group]} if len(group) > 1 else {})})
-        return _Started(bill, channel_code != BANK_TRANSFER, open_bills)
+                for member in group)])
+        return _Started(bill, channel_code != BANK_TRANSFER, open_bills, members=len(group))
 
 
 def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) -> Bill:
@@ -244,7 +262,7 @@ def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) 
     if not started.needs_provider:
         return started.bill
     try:
-        return _post_bill(started.bill.pk, client, bill=started.bill)
+        return _post_bill(started.bill.pk, client, bill=started.bill, members=started.members)
     except errors.FaspayRejected as exc:
         raise PaymentError(_("The payment provider refused this method for this transaction. Please "
                              "choose another method."), code="provider_refused") from exc
@@ -254,14 +272,17 @@ def payment_start(*, escrow_transaction, buyer, channel_code: str, client=None) 
                              "a second bill for the same method."), code="provider_unavailable") from exc
 
 
-def _bill_request(bill: Bill) -> faspay_debit.BillRequest:
+def _bill_request(bill: Bill, members: int | None = None) -> faspay_debit.BillRequest:
     """What Post Data sends for ``bill``; built only from the bill's own rows, so a re-post is the
-    same request (Faspay returns the same bill for the same ``bill_no`` and data)."""
+    same request (Faspay returns the same bill for the same ``bill_no`` and data). ``members``: how
+    many transactions it pays, when the caller just wrote its shares (one bill, one transaction,
+    has none)."""
     txn = bill.escrow_transaction
     buyer = txn.buyer
     # Bills are created only for the buyer bound to the transaction (_start), who is never unbound.
     assert buyer is not None
-    others = bill.shares.count() - 1  # a shared bill names its first transaction and how many more
+    # A shared bill names its first transaction and how many more.
+    others = (bill.shares.count() if members is None else members) - 1
     description = f"INTRASA {txn.reference}" + (f" +{others}" if others > 0 else "")
     return faspay_debit.BillRequest(
         bill_no=bill.bill_no, bill_description=description, amount=bill.amount,
@@ -272,23 +293,25 @@ def _bill_request(bill: Bill) -> faspay_debit.BillRequest:
     )
 
 
-def _post_bill(bill_id: int, client, bill: Bill | None = None) -> Bill:
+def _post_bill(bill_id: int, client, bill: Bill | None = None, members: int | None = None) -> Bill:
     """Send Post Data for ``bill_id`` (first time or again, same ``bill_no``) and record the answer.
     Raises the provider's exception after recording it, so the caller can tell the buyer.
     ``bill``: the row as ``_start`` just wrote it, with its transaction and buyer (no need to read
-    it again: Post Data is built only from fields fixed at creation)."""
+    it again: Post Data is built only from fields fixed at creation); ``members``: given for such a
+    bill, whose first post its creation counted (``_start``) and whose shares it wrote."""
     if bill is None or not Bill.escrow_transaction.is_cached(bill):
         bill = Bill.objects.select_related("escrow_transaction__buyer").get(pk=bill_id)
-    Bill.objects.filter(pk=bill_id).update(creation_attempts=F("creation_attempts") + 1)
+    if members is None:  # a re-post: counted before it goes out, in its own committed statement
+        Bill.objects.filter(pk=bill_id).update(creation_attempts=F("creation_attempts") + 1)
     try:
-        created = client.create_bill(_bill_request(bill))
+        created = client.create_bill(_bill_request(bill, members))
     except errors.FaspayRejected as exc:
         _bill_record_refusal(bill_id, exc)
         raise
     except errors.FaspayUnavailable as exc:
         _bill_record_unanswered(bill_id, str(exc))
         raise
-    bill = _bill_record_created(bill_id, created)
+    bill = _bill_record_created(bill_id, created, as_written=bill if members is not None else None)
     if bill.status == Bill.Status.CANCELLED:
         _cancel_at_provider(client, bill)  # abandoned while unconfirmed: now we can cancel it
     return bill
@@ -307,24 +330,44 @@ def bill_confirm_creation(*, bill_id: int, client=None) -> Bill:
         return Bill.objects.get(pk=bill_id)
 
 
-def _bill_record_created(bill_id: int, created: results.CreatedBill) -> Bill:
+# What Faspay's answer to Post Data changes on a bill.
+_CREATED_FIELDS = ["provider_trx_id", "pay_code", "qr_content", "redirect_url", "error", "status", "next_check_at"]
+
+
+def _bill_record_created(bill_id: int, created: results.CreatedBill, as_written: Bill | None = None) -> Bill:
+    """Record Faspay's answer to Post Data. ``as_written``: the bill as ``_start`` wrote it (being
+    created, no trx_id): one conditional UPDATE records the answer if the row is still so — it
+    waits for and re-checks any concurrent writer, as the lock would — and only when something
+    came first (a notification, the buyer's withdrawal) is the row read under its lock."""
+    if as_written is not None and as_written.status == Bill.Status.CREATING and not as_written.provider_trx_id:
+        try:
+            with transaction.atomic():
+                _apply_created(as_written, created, timezone.now())
+                write_together(updates=[Update(as_written, _CREATED_FIELDS,
+                                               expected={"status": Bill.Status.CREATING, "provider_trx_id": ""})])
+            return as_written
+        except ConcurrentTransition:
+            pass  # the row changed since it was written: read it under its lock below
     with transaction.atomic():
         bill = _lock_bill(bill_id)
         if bill.provider_trx_id:
             return bill  # a notification (or another re-post) told us first
-        bill.provider_trx_id = created.trx_id
-        bill.pay_code = created.trx_id if bill.method != Method.QRIS else ""
-        bill.qr_content = created.qr_content
-        bill.redirect_url = created.redirect_url
-        bill.error = ""
-        now = timezone.now()
-        if bill.status == Bill.Status.CREATING:
-            bill.record_created()
-            bill.next_check_at = next_check_at(bill, now)
-        else:
-            bill.next_check_at = now  # abandoned or paid meanwhile: ask about it now
+        _apply_created(bill, created, timezone.now())
         bill.save()
         return bill
+
+
+def _apply_created(bill: Bill, created: results.CreatedBill, now) -> None:
+    bill.provider_trx_id = created.trx_id
+    bill.pay_code = created.trx_id if bill.method != Method.QRIS else ""
+    bill.qr_content = created.qr_content
+    bill.redirect_url = created.redirect_url
+    bill.error = ""
+    if bill.status == Bill.Status.CREATING:
+        bill.record_created()
+        bill.next_check_at = next_check_at(bill, now)
+    else:
+        bill.next_check_at = now  # abandoned or paid meanwhile: ask about it now
 
 
 def _bill_record_refusal(bill_id: int, exc: errors.FaspayRejected) -> None:

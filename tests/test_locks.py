@@ -99,3 +99,37 @@ def test_the_lock_carries_the_partner_binding_for_the_timeline(paid, django_asse
         with django_assert_num_queries(1):  # the event's INSERT alone
             services.transaction_record_event(locked, action="note", actor=None, role="system", reason="x",
                                               to_status=locked.status)
+
+
+def _confirmed_part(seller, buyer):
+    from disbursements.models import Disbursement
+    from tests.disbursements.conftest import verified_bank
+
+    verified_bank(seller)
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    return Disbursement.objects.get(payout__escrow_transaction=txn)
+
+
+def test_a_part_and_its_owners_are_locked_in_one_statement_in_the_documented_order(seller, buyer,
+                                                                                   django_assert_num_queries):
+    part = _confirmed_part(seller, buyer)
+    with transaction.atomic():
+        with django_assert_num_queries(1) as captured:
+            locked = locks.lock_with_owners("disbursements.Disbursement", part.pk,
+                                            owners=("payout__escrow_transaction", "payout"))
+        sql = captured.captured_queries[0]["sql"]
+        assert sql.endswith('FOR UPDATE OF "transactions_escrowtransaction", "disbursements_payout", '
+                            '"disbursements_disbursement"')  # PostgreSQL locks a joined row in this order
+        assert locks.is_held("transactions.EscrowTransaction", locked.payout.escrow_transaction_id)
+        assert locks.is_held("disbursements.Payout", locked.payout_id)
+        assert locks.is_held("disbursements.Disbursement", part.pk)
+        assert locks.lock_transaction(locked.payout.escrow_transaction) is locked.payout.escrow_transaction
+
+
+def test_owners_locked_after_what_ranks_below_them_are_refused(seller, buyer):
+    part = _confirmed_part(seller, buyer)
+    with pytest.raises(locks.LockOrderError, match="transactions.EscrowTransaction locked after"):
+        with transaction.atomic():
+            locks.lock("disbursements.Disbursement", part.pk)
+            locks.lock_with_owners("disbursements.Disbursement", part.pk,
+                                   owners=("payout__escrow_transaction", "payout"))

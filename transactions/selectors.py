@@ -19,6 +19,20 @@ def refund_outstanding(transaction_field: str = "pk"):
     return Coalesce(Subquery(owed), 0)
 
 
+def escrow_hold_other_than(*, escrow_transaction, expected: int):
+    """The transaction if its escrow hold is not ``expected`` (else no row): a release counts it in
+    its own write (``transactions.writes``' ``counts``), after the transaction's lock, instead of
+    reading the balance first."""
+    from ledger.models import AccountCategory, Posting
+    from ledger.selectors import SIGNED
+
+    held = (Posting.objects.filter(account__escrow_transaction=OuterRef("pk"),
+                                   account__category=AccountCategory.ESCROW_HOLD)
+            .values("account__escrow_transaction").annotate(total=-Sum(SIGNED)).values("total"))
+    return (EscrowTransaction.objects.filter(pk=escrow_transaction.pk)
+            .annotate(held=Coalesce(Subquery(held), 0)).exclude(held=expected))
+
+
 def with_refund_outstanding(qs):
     """Annotate ``EscrowTransaction.buyer_refund_outstanding`` (one subquery instead of a query per row)."""
     return qs.annotate(_buyer_refund_outstanding=refund_outstanding())

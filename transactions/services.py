@@ -13,12 +13,16 @@ request). They are called only by the flows that take those next steps by name: 
 ``disputes.services`` (dispute resolution). ``tests/test_architecture.py`` keeps it so, and
 ``ledger_check`` proves no owed Rupiah is left without its payout or refund request.
 """
+import copy
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models.signals import post_save
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet, Subquery
+from django.db.models.functions import JSONObject
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -39,9 +43,11 @@ from workdays.calendar import working_calendar
 
 from . import delivery, tracking
 from .delivery import DeliverySource
-from .fees import FeeQuote, FeeScheduleError, fee_quote
-from .models import Category, EscrowTransaction, Status, TransactionEvent
+from .fees import TIER_FIELDS, FeeQuote, FeeScheduleError, fee_quote
+from .models import Category, EscrowTransaction, FeeTier, Status, TransactionEvent
 from .references import generate_reference
+from .selectors import escrow_hold_other_than
+from .writes import Update, write_together
 
 Role = TransactionEvent.Role
 
@@ -83,12 +89,25 @@ def transaction_record_event(escrow_transaction, *, action: str, actor, role: st
 
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Refuse the step, after its write, when ``rows`` (a query counted by that write, after the
+    transaction's lock) has any row: ``error`` is raised and the step's block rolls it all back."""
+
+    rows: QuerySet
+    error: ServiceError
+
+
 def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None, check_permission=True,
-                action: str | None = None, setting: dict | None = None):
+                action: str | None = None, setting: dict | None = None, notices=None,
+                refusals: Sequence[Refusal] = ()):
     """Run transition ``name`` on the locked ``txn``, save it and record the timeline event
     (under ``action`` when the same transition means something more specific, e.g. a split).
     ``setting``: fields the step sets with the transition (its timestamps), set once the transition
-    is allowed and saved with it in the same UPDATE."""
+    is allowed and saved with it in the same UPDATE. ``notices``: a function giving the
+    notifications of the transition (``_party_notice``), called once the transition and
+    ``setting`` are applied; the row, its event and those notifications are written in one
+    statement (``transactions.writes``), which also counts the ``refusals``' rows."""
     method = getattr(txn, name)
     if not can_proceed(method):
         raise TransactionActionError(
@@ -103,9 +122,15 @@ def _transition(txn, name: str, *, actor, role: str, reason: str = "", data=None
     method()
     for field, value in (setting or {}).items():
         setattr(txn, field, value)
-    txn.save()
-    return transaction_record_event(txn, action=action or name, actor=actor, role=role, reason=reason,
-                  from_status=from_status, to_status=txn.status, data=data)
+    event = TransactionEvent(escrow_transaction=txn, action=action or name, actor=actor, actor_role=role,
+                             reason=reason, from_status=from_status, to_status=txn.status, data=data or {})
+    counted = write_together(updates=[Update(txn, expected={"status": from_status})], inserts=[event],
+                             notices=[notice for notice in (notices() if notices else []) if notice is not None],
+                             counts={str(n): refusal.rows for n, refusal in enumerate(refusals)})
+    for n, refusal in enumerate(refusals):
+        if counted[str(n)]:
+            raise refusal.error
+    return event
 
 
 def _context(txn, **extra) -> dict:
@@ -113,11 +138,19 @@ def _context(txn, **extra) -> dict:
             "seller": txn.seller.full_name, **extra}
 
 
-def _notify_party(txn, user, kind: str, suffix: str = "", **extra) -> None:
+def _party_notice(txn, user, kind: str, suffix: str = "", **extra) -> dict | None:
+    """The notification of ``kind`` to one party (``notify``'s keyword arguments), or ``None``
+    without that party."""
     if user is None:
-        return
-    notify(event_key=f"txn:{txn.reference}:{kind}{suffix}:{user.pk}", kind=kind, recipient=user,
-           context=_context(txn, **extra), link=txn.get_absolute_url())
+        return None
+    return {"event_key": f"txn:{txn.reference}:{kind}{suffix}:{user.pk}", "kind": kind, "recipient": user,
+            "context": _context(txn, **extra), "link": txn.get_absolute_url()}
+
+
+def _notify_party(txn, user, kind: str, suffix: str = "", **extra) -> None:
+    notice = _party_notice(txn, user, kind, suffix, **extra)
+    if notice is not None:
+        notify(**notice)
 
 
 def _notify_parties(txn, notices: list[tuple]) -> None:
@@ -125,13 +158,28 @@ def _notify_parties(txn, notices: list[tuple]) -> None:
     INSERT for all of them."""
     notify_many([{"event_key": f"txn:{txn.reference}:{kind}:{user.pk}", "kind": kind, "recipient": user,
                   "context": _context(txn, **extra), "link": txn.get_absolute_url()}
-                 for user, kind, extra in notices if user is not None])
+                 for user, kind, extra in notices if user is not None], one_event=True)
 
 
-def _fresh(user):
+def _fresh(user, locked_txn=None):
     """The user's row as committed (an email verified in another tab counts; a stale object
-    handed in by a caller does not decide who may answer an invitation)."""
+    handed in by a caller does not decide who may answer an invitation). From ``locked_txn``
+    when its lock read the fields that decide it (``_with_committed_user``), as committed when
+    the lock was asked for; otherwise read here."""
+    if locked_txn is not None and hasattr(locked_txn, "acting_user_email_verified_at"):
+        fresh = copy.copy(user)  # the caller's object is left as it was handed in
+        fresh.email = locked_txn.acting_user_email
+        fresh.email_verified_at = locked_txn.acting_user_email_verified_at
+        return fresh
     return User.objects.get(pk=user.pk)
+
+
+def _with_committed_user(user) -> dict:
+    """What ``invitation_refusal`` needs of ``user`` as committed, read by the transaction's lock
+    statement itself (``locks.lock_transaction``'s ``annotate``): no statement of its own."""
+    committed = User.objects.filter(pk=user.pk)
+    return {"acting_user_email": Subquery(committed.values("email")[:1]),
+            "acting_user_email_verified_at": Subquery(committed.values("email_verified_at")[:1])}
 
 
 def _require_reason(reason: str) -> str:
@@ -192,20 +240,23 @@ def transaction_create(
     buyer_email = canonical_email(buyer_email)
     if buyer_email and buyer_email == canonical_email(seller.email):
         raise TransactionActionError(_("You cannot invite yourself as the buyer."), code="self_dealing")
-    if quote is None:
-        try:
-            quote = fee_quote(price=price, shipping_cost=shipping_cost, fee_payer=fee_payer)
-        except FeeScheduleError as exc:
-            raise TransactionActionError(str(exc), code="fee") from exc
-    elif (quote.price, quote.shipping_cost) != (price, shipping_cost) or quote.seller_fee >= quote.value:
+    if quote is not None and ((quote.price, quote.shipping_cost) != (price, shipping_cost)
+                              or quote.seller_fee >= quote.value):
         raise TransactionActionError(_("Please try again."), code="fee")
 
     now = timezone.now()
     for _attempt in range(5):
         try:
             with transaction.atomic():
-                _refuse_unless_seller_may_invite(seller, by_email=bool(buyer_email))
-                txn = EscrowTransaction.objects.create(
+                locked, created_today = _refuse_unless_seller_may_invite(seller, by_email=bool(buyer_email),
+                                                                         with_fee_schedule=quote is None)
+                if quote is None:
+                    try:
+                        quote = fee_quote(price=price, shipping_cost=shipping_cost, fee_payer=fee_payer,
+                                          tiers=_fee_schedule_read_with(locked))
+                    except FeeScheduleError as exc:
+                        raise TransactionActionError(str(exc), code="fee") from exc
+                txn = EscrowTransaction(
                     reference=generate_reference(), seller=seller, buyer_email=buyer_email,
                     buyer_phone=buyer_phone, title=title, description=description, category=category,
                     price=price, shipping_cost=shipping_cost, fee_payer=fee_payer,
@@ -216,14 +267,20 @@ def transaction_create(
                     is_licence_or_voucher=is_licence_or_voucher,
                     invitation_expires_at=now + dt.timedelta(days=settings.INTRASA_INVITATION_EXPIRY_DAYS),
                 )
-                transaction_record_event(txn, action="created", actor=seller, role=Role.SELLER, to_status=txn.status,
-                       data={"amount_due": txn.amount_due, "fee": txn.fee_amount})
+                event = TransactionEvent(escrow_transaction=txn, action="created", actor=seller, actor_role=Role.SELLER,
+                                         to_status=txn.status, data={"amount_due": txn.amount_due, "fee": txn.fee_amount})
+                invitation = []
                 if buyer_email and send_invitation:
-                    notify(
-                        event_key=f"txn:{txn.reference}:invitation", kind="invitation", email=buyer_email,
-                        context=_context(txn, deadline=format_wib(txn.invitation_expires_at)),
-                        link=invitation_path(txn),
-                    )
+                    invitation.append({
+                        "event_key": f"txn:{txn.reference}:invitation", "kind": "invitation", "email": buyer_email,
+                        "context": _context(txn, deadline=format_wib(txn.invitation_expires_at)),
+                        "link": invitation_path(txn)})
+                # The row, its first event and the invitation: one statement (transactions.writes),
+                # which also counts the seller's transactions of the day before it; over the limit,
+                # the refusal rolls it back.
+                counted = write_together(inserts=[txn, event], notices=invitation,
+                                         counts={"created_today": created_today})
+                _refuse_over_daily_limit(counted["created_today"])
                 return txn
         except IntegrityError as exc:  # a reference collision (55 random bits): draw again
             if "reference" not in str(exc):
@@ -231,13 +288,32 @@ def transaction_create(
     raise TransactionActionError(_("Please try again."), code="reference_collision")
 
 
-def _refuse_unless_seller_may_invite(seller, *, by_email: bool) -> None:
+def _fee_schedule_column() -> dict:
+    """The fee schedule in force as one column of the seller's lock statement (``annotate``): the
+    tiers, in order, as JSON objects — read with the lock, not by a statement of its own, and as
+    fresh as a read just before it (no cache: a changed schedule counts from the next creation)."""
+    tiers = FeeTier.objects.order_by("min_amount").values(tier=JSONObject(id="id", **{name: name for name in TIER_FIELDS}))
+    return {"fee_schedule": ArraySubquery(tiers)}
+
+
+def _fee_schedule_read_with(locked_seller) -> list[FeeTier] | None:
+    """The tiers ``_fee_schedule_column`` read with the seller's lock (``None``: not read, e.g. on
+    SQLite, and ``fee_quote`` reads them itself)."""
+    rows = getattr(locked_seller, "fee_schedule", None)
+    return None if rows is None else [FeeTier(**row) for row in rows]
+
+
+def _refuse_unless_seller_may_invite(seller, *, by_email: bool, with_fee_schedule: bool = False):
     """Inside ``transaction_create``'s transaction. An invitation is an email from INTRASA to
     anyone, in the seller's name: only a seller who proved their own address may send one, and
     only ``INTRASA_INVITATIONS_PER_DAY`` transactions per WIB calendar day. The seller's row is
     locked first, so concurrent requests are counted one after the other (the count is the
-    database's, not a cache's: it survives restarts and cannot be raced)."""
-    locked = locks.lock("accounts.User", seller.pk)
+    database's, not a cache's: it survives restarts and cannot be raced). Returns the locked seller
+    (with the fee schedule, ``with_fee_schedule`` on PostgreSQL: ``_fee_schedule_column``) and the
+    seller's transactions of the day, which the caller counts after the lock was granted — in its
+    write (``_refuse_over_daily_limit``), a statement that began after the lock's holder committed."""
+    annotate = _fee_schedule_column() if with_fee_schedule and connection.vendor == "postgresql" else None
+    locked = locks.lock("accounts.User", seller.pk, annotate=annotate)
     if by_email and locked.email_verified_at is None:
         raise TransactionActionError(
             _("Verify your email address before inviting a buyer by email: invitations are sent by "
@@ -246,7 +322,11 @@ def _refuse_unless_seller_may_invite(seller, *, by_email: bool) -> None:
             code="email_unverified",
         )
     start_of_day = now_wib().replace(hour=0, minute=0, second=0, microsecond=0)
-    created_today = EscrowTransaction.objects.filter(seller=locked, created_at__gte=start_of_day).count()
+    return locked, EscrowTransaction.objects.filter(seller=locked, created_at__gte=start_of_day)
+
+
+def _refuse_over_daily_limit(created_today: int) -> None:
+    """``created_today``: the seller's transactions of the day before this one."""
     if created_today >= settings.INTRASA_INVITATIONS_PER_DAY:
         raise TransactionActionError(
             _("You have created %(limit)d transactions today, the most one account may create per "
@@ -305,7 +385,7 @@ def invitation_path(txn: EscrowTransaction) -> str:
 def transaction_accept(*, escrow_transaction, buyer) -> EscrowTransaction:
     """The invited buyer reviewed the terms and accepts; the payment window starts."""
     with transaction.atomic():
-        txn = _lock(escrow_transaction)
+        txn = locks.lock_transaction(escrow_transaction, annotate=_with_committed_user(buyer))
         if txn.buyer_id == buyer.pk:
             return txn  # accepting twice changes nothing
         if txn.status != Status.CREATED:
@@ -315,7 +395,7 @@ def transaction_accept(*, escrow_transaction, buyer) -> EscrowTransaction:
                                          code="taken")
         if buyer.pk == txn.seller_id:
             raise TransactionActionError(_("You cannot buy from yourself."), code="self_dealing")
-        refusal = invitation_refusal(escrow_transaction=txn, user=_fresh(buyer))
+        refusal = invitation_refusal(escrow_transaction=txn, user=_fresh(buyer, txn))
         if refusal is not None:
             raise TransactionActionError(refusal[1], code=refusal[0])
         now = timezone.now()
@@ -324,10 +404,13 @@ def transaction_accept(*, escrow_transaction, buyer) -> EscrowTransaction:
         txn.buyer = buyer
         txn.accepted_at = now
         txn.payment_due_at = now + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
-        txn.save(update_fields=["buyer", "accepted_at", "payment_due_at", "updated_at"])
-        transaction_record_event(txn, action="accepted", actor=buyer, role=Role.BUYER,
-               data={"payment_due_at": txn.payment_due_at.isoformat()})
-        _notify_party(txn, txn.seller, "accepted", buyer=buyer.full_name, buyer_email=buyer.email)
+        event = TransactionEvent(escrow_transaction=txn, action="accepted", actor=buyer, actor_role=Role.BUYER,
+                                 data={"payment_due_at": txn.payment_due_at.isoformat()})
+        write_together(updates=[Update(txn, ["buyer", "accepted_at", "payment_due_at", "updated_at"],
+                                       expected={"status": txn.status})],
+                       inserts=[event],
+                       notices=[_party_notice(txn, txn.seller, "accepted", buyer=buyer.full_name,
+                                              buyer_email=buyer.email)])
         return txn
 
 
@@ -418,16 +501,17 @@ def transaction_verify(
         _transition(txn, "verify", actor=None, role=Role.SYSTEM, check_permission=False,
                     data={"payment_reference": payment_reference, "amount": amount_received},
                     setting={"verified_at": now, "amount_received": amount_received,
-                             "shipping_deadline": working_calendar().add_working_days(now, txn.shipping_days)})
+                             "shipping_deadline": working_calendar().add_working_days(now, txn.shipping_days)},
+                    notices=lambda: [
+                        _party_notice(txn, txn.seller, "payment_verified_seller",
+                                      deadline=format_wib(txn.shipping_deadline)),
+                        _party_notice(txn, txn.buyer, "payment_verified_buyer")])
         entry_post(
             idempotency_key=f"payment-verified:{txn.pk}", kind=EntryKind.PAYMENT_VERIFIED,
             memo=f"{txn.reference} payment {payment_reference}", escrow_transaction=txn,
             lines=[*(funding or [debit(clearing_category, amount_received)]),
                    credit(AccountCategory.ESCROW_HOLD, amount_received)],
         )
-        deadline = format_wib(txn.shipping_deadline)
-        _notify_parties(txn, [(txn.seller, "payment_verified_seller", {"deadline": deadline}),
-                              (txn.buyer, "payment_verified_buyer", {})])
         return txn
 
 
@@ -480,22 +564,37 @@ def transaction_ship(
             txn.delivery_source = DeliverySource.SELLER_DELIVERY
         txn.inspection_ends_at = delivery.inspection_deadline(start=start, inspection_days=txn.inspection_days,
                                                               extended=False, calendar=calendar)
-        # One UPDATE: the transition saves the row with the shipment's fields.
-        _transition(txn, "ship", actor=seller, role=Role.SELLER,
-                    data={"courier": courier, "tracking_number": tracking_number})
         shipment = (f"{txn.get_courier_display()} {txn.tracking_number}" if txn.needs_shipping
                     else delivery_note[:100])
-        _notify_party(txn, txn.buyer, "shipped", shipment=shipment,
-                      deadline=format_wib(txn.inspection_ends_at))
+        # One statement: the transition saves the row with the shipment's fields, its event and the
+        # buyer's notice.
+        _transition(txn, "ship", actor=seller, role=Role.SELLER,
+                    data={"courier": courier, "tracking_number": tracking_number},
+                    notices=lambda: [_party_notice(txn, txn.buyer, "shipped", shipment=shipment,
+                                                   deadline=format_wib(txn.inspection_ends_at))])
         return txn
 
 
-def _release_to_seller(txn, *, actor) -> None:
-    """Post the escrow release: the hold goes to seller payable and fee revenue."""
-    held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
-    if held != txn.amount_received:
-        raise TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
-                                     code="ledger_mismatch")
+def _escrow_balance_mismatch() -> TransactionActionError:
+    return TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
+                                  code="ledger_mismatch")
+
+
+def _escrow_hold_refusal(txn) -> Refusal:
+    """The release's check that the escrow hold is what the buyer paid, counted in the step's write."""
+    return Refusal(escrow_hold_other_than(escrow_transaction=txn, expected=txn.amount_received),
+                   _escrow_balance_mismatch())
+
+
+def _release_to_seller(txn, *, actor, hold_checked: bool = False) -> None:
+    """Post the escrow release: the hold goes to seller payable and fee revenue. ``hold_checked``:
+    the step's write counted ``_escrow_hold_refusal`` under the same lock, so the hold is known."""
+    if hold_checked:
+        held = txn.amount_received
+    else:
+        held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
+        if held != txn.amount_received:
+            raise _escrow_balance_mismatch()
     entry_post(
         idempotency_key=f"escrow-release:{txn.pk}", kind=EntryKind.ESCROW_RELEASE,
         memo=f"{txn.reference} released to seller", escrow_transaction=txn, actor=actor,
@@ -507,20 +606,22 @@ def _release_to_seller(txn, *, actor) -> None:
     )
 
 
-def _after_confirmation(txn) -> None:
-    """After the confirm transition, which saved ``confirmed_at`` with the row (set before it)."""
-    _notify_parties(txn, [(txn.seller, "confirmed_seller", {"amount": format_rupiah(txn.seller_receives)}),
-                          (txn.buyer, "confirmed_buyer", {})])
+def _confirmation_notices(txn) -> list[dict | None]:
+    """Both parties' notices of the confirm transition (written with it, ``_transition``)."""
+    return [_party_notice(txn, txn.seller, "confirmed_seller", amount=format_rupiah(txn.seller_receives)),
+            _party_notice(txn, txn.buyer, "confirmed_buyer")]
 
 
-def transaction_confirm(*, escrow_transaction, buyer) -> EscrowTransaction:
-    """The buyer confirms receipt (FAQ step 5): the money is released to the seller."""
+def transaction_confirm(*, escrow_transaction, buyer, refusals: Sequence[Refusal] = ()) -> EscrowTransaction:
+    """The buyer confirms receipt (FAQ step 5): the money is released to the seller. ``refusals``:
+    the flow's own reasons not to release (``escrow``: a reversed payment), checked by the
+    confirmation's write together with the escrow hold."""
     with _step_atomic(escrow_transaction):
         txn = _lock(escrow_transaction)
         txn.confirmed_at = timezone.now()
-        _transition(txn, "confirm", actor=buyer, role=Role.BUYER)
-        _release_to_seller(txn, actor=buyer)
-        _after_confirmation(txn)
+        _transition(txn, "confirm", actor=buyer, role=Role.BUYER, notices=lambda: _confirmation_notices(txn),
+                    refusals=[*refusals, _escrow_hold_refusal(txn)])
+        _release_to_seller(txn, actor=buyer, hold_checked=True)
         return txn
 
 
@@ -533,9 +634,8 @@ def transaction_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
         txn.confirmed_at = timezone.now()
         txn.auto_confirmed = True
         _transition(txn, "confirm", actor=None, role=Role.SYSTEM, check_permission=False,
-                    reason="inspection period ended")
+                    reason="inspection period ended", notices=lambda: _confirmation_notices(txn))
         _release_to_seller(txn, actor=None)
-        _after_confirmation(txn)
         return txn
 
 
@@ -549,8 +649,8 @@ def transaction_mark_disbursed(*, escrow_transaction) -> EscrowTransaction:
 
 def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction], only_settled: bool = False) -> None:
     """``transaction_mark_disbursed`` for several transactions at once (a batch of payout answers),
-    each already locked by the caller in this database transaction: one balance query for all, one
-    UPDATE per transaction, their timeline events in one INSERT. ``only_settled``: a transaction that
+    each already locked by the caller in this database transaction: one balance query for all, then
+    their rows and timeline events in one statement (``transactions.writes``). ``only_settled``: a transaction that
     still owes its seller (a second seller payout on its way, after a refused refund was released to
     the seller) is left as it is instead of refused; its last payout marks it."""
     if not escrow_transactions:
@@ -560,7 +660,7 @@ def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction],
             raise locks.LockOrderError(f"mark {txn.reference} disbursed with its row locked")
     owed = transactions_seller_payable(ids=[txn.pk for txn in escrow_transactions])
     now = timezone.now()
-    events = []
+    updates, events = [], []
     for txn in escrow_transactions:
         if only_settled and owed.get(txn.pk, 0) != 0:
             continue
@@ -575,16 +675,14 @@ def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction],
         from_status = txn.status
         txn.mark_disbursed()
         txn.closed_at = now
-        txn.save()
+        updates.append(Update(txn, expected={"status": from_status}))
         events.append(TransactionEvent(escrow_transaction=txn, action="mark_disbursed", actor=None,
                                        actor_role=Role.SYSTEM, from_status=from_status, to_status=txn.status,
                                        data={}))
-    TransactionEvent.objects.bulk_create(events)
-    # bulk_create sends no post_save; the timeline's optional listeners (the partner API's webhook
-    # events) are promised every saved event, so each is announced as a save would announce it.
-    for event in events:
-        post_save.send(sender=TransactionEvent, instance=event, created=True, raw=False, using=event._state.db,
-                       update_fields=None)
+    # Every row and every event in one statement, each announced as a save would announce it (the
+    # timeline's optional listeners, the partner API's webhook events, are promised every event).
+    if updates:
+        write_together(updates=updates, inserts=events)
 
 
 # --- disputes and refunds -------------------------------------------------------------------
@@ -605,9 +703,9 @@ def transaction_resolve_release(*, escrow_transaction, staff, reason: str) -> Es
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         txn.confirmed_at = timezone.now()
-        _transition(txn, "resolve_release", actor=staff, role=Role.STAFF, reason=reason)
+        _transition(txn, "resolve_release", actor=staff, role=Role.STAFF, reason=reason,
+                    notices=lambda: _confirmation_notices(txn))
         _release_to_seller(txn, actor=staff)
-        _after_confirmation(txn)
         return txn
 
 

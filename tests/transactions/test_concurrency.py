@@ -74,3 +74,17 @@ def test_buyer_confirms_while_auto_confirm_and_a_dispute_fire(seller, buyer):
     assert txn.auto_confirmed == (winner == 1)
     assert JournalEntry.objects.filter(kind="escrow_release").count() == (winner != 2)
     call_command("ledger_check")
+
+
+def test_concurrent_creations_never_pass_the_daily_limit(seller, settings):
+    """The day's count is read by the creation's own write, a statement that begins once the
+    seller's lock is granted: every creation that held the lock before is counted."""
+    settings.INTRASA_INVITATIONS_PER_DAY = 3
+    scenarios.create(seller, buyer_email="pertama@example.co.id")
+    outcomes = race(*[lambda n=n: scenarios.create(seller, buyer_email=f"pembeli{n}@example.co.id")
+                      for n in range(6)])
+    assert sorted(outcomes, key=str) == ["daily_limit"] * 4 + ["ok"] * 2
+    assert EscrowTransaction.objects.filter(seller=seller).count() == 3
+    from notifications.models import Notification
+
+    assert Notification.objects.filter(kind="invitation").count() == 3  # the refused ones rolled back

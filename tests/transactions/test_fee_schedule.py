@@ -252,3 +252,24 @@ def test_admin_says_once_why_a_range_is_impossible(client, root, in_english):
     assert response.context["adminform"].form.non_field_errors() == [
         "The upper limit of a tier cannot be below its lower limit."]
     assert FeeTier.objects.count() == len(DEFAULT_TIERS)
+
+
+def test_a_creation_quotes_the_schedule_in_force_read_with_the_seller_s_lock(editor):
+    """The schedule is read by the seller's lock statement, not kept anywhere: a change counts
+    from the very next creation, and a creation costs no statement of its own for it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests import scenarios
+    from tests.factories import UserFactory
+
+    seller = UserFactory(email="penjual.tarif@example.co.id")
+    before = scenarios.create(seller, buyer_email="a@example.co.id", price=500_000, shipping_cost=0)
+    tier = FeeTier.objects.get(min_amount=10_000)
+    fees.fee_tier_change(fee_tier=tier, actor=editor, reason="Biaya naik",
+                         values={**{f: getattr(tier, f) for f in fees.TIER_FIELDS}, "flat_fee": before.fee_amount + 1_000})
+    with CaptureQueriesContext(connection) as captured:
+        after = scenarios.create(seller, buyer_email="b@example.co.id", price=500_000, shipping_cost=0)
+    assert after.fee_amount == before.fee_amount + 1_000
+    if connection.vendor == "postgresql":
+        assert not any(q["sql"].startswith('SELECT "transactions_feetier"') for q in captured.captured_queries)

@@ -288,5 +288,53 @@ def test_a_payment_reversed_by_the_provider_blocks_the_release(seller, buyer):
     with pytest.raises(TransactionActionError) as excinfo:
         escrow_services.escrow_confirm(escrow_transaction=txn, buyer=buyer)
     assert excinfo.value.code == "payment_reversed"
+    _assert_nothing_of_the_confirmation_written(txn)
+
+
+def _assert_nothing_of_the_confirmation_written(txn):
+    """The confirmation's write counts its refusals and is rolled back with the refusal: no state,
+    event, notice, ledger entry or payout of it is left."""
+    from disbursements.models import Payout
+
     txn.refresh_from_db()
-    assert txn.status == Status.SHIPPED and not JournalEntry.objects.filter(kind="escrow_release").exists()
+    assert txn.status == Status.SHIPPED and txn.confirmed_at is None
+    assert not JournalEntry.objects.filter(kind="escrow_release").exists()
+    assert not TransactionEvent.objects.filter(escrow_transaction=txn, action="confirm").exists()
+    assert not Notification.objects.filter(event_key__startswith=f"txn:{txn.reference}:confirmed_").exists()
+    assert not Payout.objects.filter(escrow_transaction=txn).exists()
+
+
+def test_a_release_that_does_not_find_the_escrow_hold_it_expects_is_refused(seller, buyer):
+    """The hold is checked by the confirmation's own write (after the lock), not read before it:
+    a transaction whose hold is not what it says was received releases nothing."""
+    from django.db.models import F
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    EscrowTransaction.objects.filter(pk=txn.pk).update(amount_received=F("amount_received") + 1000)
+    with pytest.raises(TransactionActionError) as excinfo:
+        escrow_services.escrow_confirm(escrow_transaction=txn.pk, buyer=buyer)
+    assert excinfo.value.code == "ledger_mismatch"
+    _assert_nothing_of_the_confirmation_written(txn)
+    # As received, the same confirmation releases exactly the hold.
+    EscrowTransaction.objects.filter(pk=txn.pk).update(amount_received=F("amount_received") - 1000)
+    txn = escrow_services.escrow_confirm(escrow_transaction=txn.pk, buyer=buyer)
+    assert txn.status == Status.CONFIRMED
+    assert transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0) == 0
+
+
+def test_accepting_judges_the_buyer_as_committed_not_as_handed_in(seller, buyer):
+    """The lock statement reads the buyer's address and verification (no statement of its own):
+    what the database says decides, whatever the caller's object still says."""
+    from accounts.models import User
+
+    stale = User.objects.get(pk=buyer.pk)
+    User.objects.filter(pk=buyer.pk).update(email_verified_at=None)  # unverified since it was read
+    txn = scenarios.create(seller, buyer)
+    with pytest.raises(TransactionActionError) as refused:
+        services.transaction_accept(escrow_transaction=txn, buyer=stale)
+    assert refused.value.code == "email_unverified"
+    assert stale.email_verified_at is not None  # the caller's object is left as it was
+
+    User.objects.filter(pk=buyer.pk).update(email_verified_at=timezone.now())
+    stale.email_verified_at = None  # verified in another tab since this object was read
+    assert services.transaction_accept(escrow_transaction=txn, buyer=stale).buyer_id == buyer.pk
