@@ -40,7 +40,7 @@ from django.utils.translation import get_language
 
 from .public_cache import FACTS_SECONDS
 
-ENTRIES = 512
+ENTRIES = 2048
 # Stands for the CSRF token in a kept page: random per process, never sent to anyone (each
 # response has it replaced), so no visitor's input can forge it.
 _CSRF_MARK = f"csrf{secrets.token_hex(16)}"
