@@ -653,6 +653,13 @@ def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction],
     their rows and timeline events in one statement (``transactions.writes``). ``only_settled``: a transaction that
     still owes its seller (a second seller payout on its way, after a refused refund was released to
     the seller) is left as it is instead of refused; its last payout marks it."""
+    # Two seller payouts of one transaction (the second after a refused refund was released to
+    # the seller) can complete in the same batch: the transaction is then named twice, and is
+    # marked once (a second UPDATE of the row in the same statement would refuse the whole batch).
+    first_of_each: dict[int, EscrowTransaction] = {}
+    for txn in escrow_transactions:
+        first_of_each.setdefault(txn.pk, txn)
+    escrow_transactions = list(first_of_each.values())
     if not escrow_transactions:
         return
     for txn in escrow_transactions:

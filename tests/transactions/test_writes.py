@@ -286,3 +286,23 @@ def test_write_together_writes_the_rows_and_sends_the_signals_save_would(seller,
         for together, saved in zip(together_rows[model], saved_rows[model], strict=True):
             assert {k: v for k, v in together.items() if saved[k] != v} == {}, (model, saved)
     assert together_signals == saved_signals
+
+
+def test_a_transaction_named_twice_in_a_batch_of_payout_answers_is_marked_disbursed_once(seller, buyer, monkeypatch):
+    """Two seller payouts of one transaction (the second after a refused refund was released to the
+    seller) can complete in the same batch: the batch names the transaction twice, as two locked
+    objects. It must be marked once, not refuse the whole batch (which would leave every answer of
+    the batch unrecorded, and the same refusal on every later cycle)."""
+    from intrasa import locks
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    # The seller's payouts have all been paid: nothing is owed any more (the ledger part is the
+    # payout services' business; here only the batch's bookkeeping is under test).
+    monkeypatch.setattr(services, "transactions_seller_payable", lambda ids: {})
+    with transaction.atomic():
+        first = locks.lock(EscrowTransaction, txn.pk)
+        second = EscrowTransaction.objects.get(pk=txn.pk)  # the other payout's copy of the same row
+        services.transactions_mark_disbursed(escrow_transactions=[first, second], only_settled=True)
+    txn.refresh_from_db()
+    assert txn.status == Status.DISBURSED
+    assert TransactionEvent.objects.filter(escrow_transaction=txn, action="mark_disbursed").count() == 1
