@@ -18,6 +18,11 @@ holding one of its parts. Rows of the same kind are locked in primary-key order 
 The order is checked as locks are taken: asking for a lock that ranks *below* one already held in
 the same database transaction raises ``LockOrderError``, in every environment — a wrong order is a
 latent deadlock, and it is better found by the first test that runs the path than in production.
+One write locks a row without this module, by design: a conditional UPDATE (``transactions.writes``,
+``Update(expected=…)``) locks the one row it changes and re-checks it after any wait, in a
+statement of its own with nothing else held (payments' record of Faspay's answer to Post Data);
+it cannot wait on anyone holding a lock it already has.
+
 The module names models by label, so it imports no app (it sits with the basics in the import
 direction of DESIGN.md §2).
 """
