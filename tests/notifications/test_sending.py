@@ -80,18 +80,25 @@ def test_a_failed_send_gives_the_email_back_to_the_sweep(buyer, monkeypatch):
     assert len(mail.outbox) == 1
 
 
+def refuse_mail_to(monkeypatch, address):
+    """The mail server refuses ``address`` (550); other recipients are delivered. Returns the
+    backend's own ``send_messages``, to put back."""
+    original = locmem.EmailBackend.send_messages
+
+    def refusing(self, messages):
+        if messages[0].to == [address]:
+            raise smtplib.SMTPRecipientsRefused({address: (550, b"no")})
+        return original(self, messages)
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", refusing)
+    return original
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_sweep_goes_on_past_an_email_that_fails(buyer, seller, monkeypatch):
     first, second = outbox_row(buyer, "first"), outbox_row(seller, "second")
     Notification.objects.update(created_at=timezone.now() - dt.timedelta(minutes=5))
-    original = locmem.EmailBackend.send_messages
-
-    def refuses_the_buyer(self, messages):
-        if messages[0].to == [buyer.email]:
-            raise smtplib.SMTPRecipientsRefused({buyer.email: (550, b"no")})
-        return original(self, messages)
-
-    monkeypatch.setattr(locmem.EmailBackend, "send_messages", refuses_the_buyer)
+    refuse_mail_to(monkeypatch, buyer.email)
     assert tasks.send_pending_emails() == 1
     assert [m.to for m in mail.outbox] == [[seller.email]]
     first.refresh_from_db()
@@ -142,14 +149,7 @@ def test_both_parties_emails_travel_in_one_task_each_sent_once(buyer, seller, dj
 def test_a_batch_failing_on_its_second_email_keeps_the_first_sent_and_gives_the_second_back(buyer, seller,
                                                                                            monkeypatch):
     first, second = outbox_row(buyer, "first"), outbox_row(seller, "second")
-    original = locmem.EmailBackend.send_messages
-
-    def refuses_the_seller(self, messages):
-        if messages[0].to == [seller.email]:
-            raise smtplib.SMTPRecipientsRefused({seller.email: (550, b"no")})
-        return original(self, messages)
-
-    monkeypatch.setattr(locmem.EmailBackend, "send_messages", refuses_the_seller)
+    original = refuse_mail_to(monkeypatch, seller.email)
     with pytest.raises(smtplib.SMTPRecipientsRefused):
         tasks.send_notification_emails([first.pk, second.pk])
     first.refresh_from_db()
