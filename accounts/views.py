@@ -26,6 +26,7 @@ from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import i18n as i18n_views
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -158,15 +159,21 @@ def signup(request):
         return redirect(settings.LOGIN_REDIRECT_URL)
     # Every submission counts, not only successful ones: the form tells whether an address
     # already has an account, so attempts are what a prober spends.
-    if request.method == "POST" and not ratelimit.SIGNUP.hit(ratelimit.client_ip(request)):
-        messages.error(request, _("Too many sign-up attempts from your network in the last hour. "
-                                  "Please try again later."))
+    if request.method == "POST" and not ratelimit.SIGNUP.hit(ip := ratelimit.client_ip(request)):
+        retry_after = ratelimit.SIGNUP.seconds_left(ip)
+        minutes = ratelimit.minutes_to_wait(retry_after)
+        messages.error(request, ngettext(
+            "Too many sign-up attempts from your network in the last hour. Please try again in %(minutes)d minute.",
+            "Too many sign-up attempts from your network in the last hour. Please try again in %(minutes)d minutes.",
+            minutes) % {"minutes": minutes})
         # What was typed comes back (never the passwords), but is not validated: that would
         # answer the "does this address have an account?" question the limit is there to ration.
         typed = {name: request.POST.get(name, "") for name in ("full_name", "email", "phone")}
         form = SignUpForm(initial=typed)
-        return render(request, "accounts/signup.html",
-                      {"form": form, "next": _safe_next(request) or ""}, status=429)
+        response = render(request, "accounts/signup.html",
+                          {"form": form, "next": _safe_next(request) or ""}, status=429)
+        response["Retry-After"] = str(retry_after)
+        return response
     form = SignUpForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data

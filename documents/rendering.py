@@ -63,7 +63,12 @@ def document_cache_key(template_name: str, context: dict, *, language: str) -> s
 
 
 class RenderLimitReached(Exception):
-    """The reader rendered ``RENDERS_PER_USER.limit`` documents in the window; try later."""
+    """The reader rendered ``RENDERS_PER_USER.limit`` documents in the window; try again in
+    ``retry_after`` seconds, when the reader's window ends."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
 
 
 def cached_pdf(template_name: str, context: dict, *, language: str, user) -> bytes:
@@ -74,7 +79,7 @@ def cached_pdf(template_name: str, context: dict, *, language: str, user) -> byt
     if pdf is not None:
         return pdf
     if not RENDERS_PER_USER.hit(str(user.pk)):
-        raise RenderLimitReached
+        raise RenderLimitReached(RENDERS_PER_USER.seconds_left(str(user.pk)))
     pdf = render_pdf(template_name, context, language=language)
     cache.set(key, pdf, CACHE_SECONDS)
     return pdf

@@ -8,8 +8,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from intrasa.qr import qr_svg
+from intrasa.ratelimit import minutes_to_wait
 
-from .rendering import RENDERS_PER_USER, RenderLimitReached, cached_pdf
+from .rendering import RenderLimitReached, cached_pdf
 from .selectors import document_context, document_transaction_get
 
 
@@ -27,10 +28,10 @@ def download(request, reference, kind):
     context["staff_view"] = request.user.is_staff
     try:
         pdf = cached_pdf(kind.template, context, language=request.user.preferred_language, user=request.user)
-    except RenderLimitReached:
-        minutes = RENDERS_PER_USER.window // 60
-        response = render(request, "documents/too_many.html", {"txn": txn, "minutes": minutes}, status=429)
-        response["Retry-After"] = str(RENDERS_PER_USER.window)
+    except RenderLimitReached as exc:
+        response = render(request, "documents/too_many.html",
+                          {"txn": txn, "minutes": minutes_to_wait(exc.retry_after)}, status=429)
+        response["Retry-After"] = str(exc.retry_after)
         return response
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="INTRASA-{kind.slug}-{txn.reference}.pdf"'

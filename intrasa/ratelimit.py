@@ -14,10 +14,14 @@ site is declared at the bottom of this module, so the whole policy reads in one 
   call. Other cache backends use ``add`` + ``incr`` (two calls, fine for development).
 * **Fixed windows.** A counter lives ``window`` seconds from its first attempt, then starts from zero.
   An attacker gets at most ``limit`` tries per window, which is what matters.
+* **Refusals say the time left.** A refused client is told when its window ends (``seconds_left``:
+  the counter's remaining time to live, read only when refusing), in ``Retry-After`` and in the
+  message's minutes, not the whole window.
 * **No personal data in the cache.** Keys are hashed. When the cache is unreachable the request
   fails loudly rather than running unlimited.
 """
 import hashlib
+import math
 import weakref
 from dataclasses import dataclass
 from typing import Any
@@ -135,9 +139,27 @@ class RateLimit:
         """Forget the attempts for ``parts``."""
         cache.delete(self._key(parts))
 
+    def seconds_left(self, *parts: str) -> int:
+        """Seconds until the current window for ``parts`` ends: how long a refused client must wait
+        (``Retry-After``). One more round trip, so it is read only when refusing. On Redis it is the
+        counter's time to live; where that cannot be read (another cache backend, or no window is
+        open) it is the whole window, an upper bound."""
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(backend, RedisCache):
+            ttl = _redis_client(backend).ttl(backend.make_and_validate_key(self._key(parts)))
+            if ttl >= 0:  # -2: no counter, -1: no expiry (cannot happen: EXPIRE … NX is in every count)
+                return max(1, min(int(ttl), self.window))
+        return self.window
+
     @property
     def window_minutes(self) -> int:
         return self.window // 60
+
+
+def minutes_to_wait(seconds: int) -> int:
+    """Whole minutes to tell a person who must wait ``seconds``: rounded up, at least one, so "try
+    again in N minutes" is never too early."""
+    return max(1, math.ceil(seconds / 60))
 
 
 # --- every limit of the site (logins: django-axes, settings AXES_*) ---------------------------

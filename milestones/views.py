@@ -7,10 +7,12 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from documents.rendering import RENDERS_PER_USER, RenderLimitReached, cached_pdf
+from documents.rendering import RenderLimitReached, cached_pdf
+from intrasa.ratelimit import minutes_to_wait
 from transactions import progress
 from transactions.forms import ReasonForm
 from transactions.models import Status
@@ -137,9 +139,12 @@ def plan_pdf(request, token):
     try:
         pdf = cached_pdf("milestones/plan_pdf.html", {"plan": plan, "rows": _rows(plan, None)},
                          language=request.user.preferred_language, user=request.user)
-    except RenderLimitReached:
-        response = HttpResponse(_("Too many documents at once; please try again in a few minutes."), status=429)
-        response["Retry-After"] = str(RENDERS_PER_USER.window)
+    except RenderLimitReached as exc:
+        minutes = minutes_to_wait(exc.retry_after)
+        response = HttpResponse(ngettext("Too many documents at once; please try again in %(minutes)d minute.",
+                                         "Too many documents at once; please try again in %(minutes)d minutes.",
+                                         minutes) % {"minutes": minutes}, status=429)
+        response["Retry-After"] = str(exc.retry_after)
         return response
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="INTRASA-termin-{plan.pk}.pdf"'

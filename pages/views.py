@@ -8,9 +8,8 @@ from dataclasses import dataclass
 
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.utils.functional import SimpleLazyObject
-from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.functional import SimpleLazyObject, cached_property
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -24,14 +23,25 @@ from .selectors import LookupOutcome
 
 
 class RateLimited(Exception):
-    def __init__(self, limit: ratelimit.RateLimit):
+    """A look-up refused by ``limit`` for the client ``parts`` (its IP address)."""
+
+    def __init__(self, limit: ratelimit.RateLimit, *parts: str):
         super().__init__(limit.name)
         self.limit = limit
+        self.parts = parts
+
+    @cached_property
+    def retry_after(self) -> int:
+        """Seconds until this client's window ends (one Redis round trip, only for a refusal)."""
+        return self.limit.seconds_left(*self.parts)
 
     @property
     def message(self) -> str:
-        return _("Too many look-ups from your connection. For your security, please try again in "
-                 "%(minutes)d minutes.") % {"minutes": self.limit.window_minutes}
+        minutes = ratelimit.minutes_to_wait(self.retry_after)
+        return ngettext("Too many look-ups from your connection. For your security, please try again in "
+                        "%(minutes)d minute.",
+                        "Too many look-ups from your connection. For your security, please try again in "
+                        "%(minutes)d minutes.", minutes) % {"minutes": minutes}
 
 
 def _limited_lookup(request, lookup, *, is_unknown):
@@ -43,16 +53,16 @@ def _limited_lookup(request, lookup, *, is_unknown):
     ip = ratelimit.client_ip(request)
     refused, _values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ip)  # one round trip
     if refused is not None:
-        raise RateLimited(refused)
+        raise RateLimited(refused, ip)
     result = lookup()
     if is_unknown(result) and not ratelimit.PUBLIC_UNKNOWN.hit(ip):
-        raise RateLimited(ratelimit.PUBLIC_UNKNOWN)
+        raise RateLimited(ratelimit.PUBLIC_UNKNOWN, ip)
     return result
 
 
 def _too_many(request, template: str, context: dict, exc: RateLimited):
     response = render(request, template, {**context, "rate_limited": exc.message}, status=429)
-    response["Retry-After"] = str(exc.limit.window)
+    response["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -87,7 +97,7 @@ def _read_facts(request, text: str) -> _FactsRead:
     ip = ratelimit.client_ip(request)
     refused, values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ip, read=read)
     if refused is not None:
-        raise RateLimited(refused)
+        raise RateLimited(refused, ip)
     if outcome != LookupOutcome.FOUND:
         return _FactsRead(outcome)
     facts_json, generation = public_cache.cached_facts(*values[:2]) if read else (None, "")
@@ -101,7 +111,7 @@ def _read_facts(request, text: str) -> _FactsRead:
                 public_cache.store(reference, generation, facts_json)
     if facts is None:
         if not ratelimit.PUBLIC_UNKNOWN.hit(ip):
-            raise RateLimited(ratelimit.PUBLIC_UNKNOWN)
+            raise RateLimited(ratelimit.PUBLIC_UNKNOWN, ip)
         return _FactsRead(LookupOutcome.UNKNOWN, reference=reference)
     return _FactsRead(LookupOutcome.FOUND, reference=reference, facts=facts, facts_json=facts_json or "",
                       calendar_raw=values[2] if read else None)
@@ -143,7 +153,7 @@ def check_transaction_api(request, reference):
         lookup = _read_facts(request, reference).lookup()
     except RateLimited as exc:
         response = JsonResponse({"error": "rate_limited", "message": exc.message}, status=429)
-        response["Retry-After"] = str(exc.limit.window)
+        response["Retry-After"] = str(exc.retry_after)
         return response
     if lookup.outcome != LookupOutcome.FOUND:
         status, code, message = API_ERRORS[lookup.outcome]

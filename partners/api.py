@@ -129,7 +129,7 @@ class ApiKeyAuth(HttpBearer):
     def authenticate(self, request, token):
         ip = client_ip(request)
         if PARTNER_API_BAD_KEYS.exhausted(ip):
-            raise RateLimited(PARTNER_API_BAD_KEYS.window, bad_keys=True)
+            raise RateLimited(PARTNER_API_BAD_KEYS.seconds_left(ip), bad_keys=True)
         check = services.api_key_check(raw_key=token)
         # Only guesses count against the address: a malformed key costs no look-up, and a retired
         # key (a worker left on the key rotated out) is the partner's own, which must not shut its

@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from intrasa import ratelimit
@@ -53,11 +53,16 @@ def _share(request, link) -> dict:
     return {"link_url": url, "share_message": message}
 
 
-def _too_many(request, limit: ratelimit.RateLimit):
-    message = _("Too many requests from your connection. For your security, please try again in "
-                "%(minutes)d minutes.") % {"minutes": limit.window_minutes}
+def _too_many(request, limit: ratelimit.RateLimit, ip: str):
+    """429, saying when this address's window of ``limit`` ends (``Retry-After`` and the message)."""
+    retry_after = limit.seconds_left(ip)
+    minutes = ratelimit.minutes_to_wait(retry_after)
+    message = ngettext("Too many requests from your connection. For your security, please try again in "
+                       "%(minutes)d minute.",
+                       "Too many requests from your connection. For your security, please try again in "
+                       "%(minutes)d minutes.", minutes) % {"minutes": minutes}
     response = render(request, "paylinks/unknown.html", {"rate_limited": message}, status=429)
-    response["Retry-After"] = str(limit.window)
+    response["Retry-After"] = str(retry_after)
     return response
 
 
@@ -67,11 +72,11 @@ def _public_link(request, token):
     has, even a right guess is not answered, so tokens cannot be found by trying."""
     ip = ratelimit.client_ip(request)
     if ratelimit.PUBLIC_UNKNOWN.exhausted(ip):
-        return None, _too_many(request, ratelimit.PUBLIC_UNKNOWN)
+        return None, _too_many(request, ratelimit.PUBLIC_UNKNOWN, ip)
     link = selectors.payment_link_get_public(token=token)
     if link is None:
         if not ratelimit.PUBLIC_UNKNOWN.hit(ip):
-            return None, _too_many(request, ratelimit.PUBLIC_UNKNOWN)
+            return None, _too_many(request, ratelimit.PUBLIC_UNKNOWN, ip)
         return None, render(request, "paylinks/unknown.html", status=404)
     return link, None
 
@@ -151,8 +156,9 @@ def qr_png_download(request, token):
     link, answer = _public_link(request, token)
     if answer is not None:
         return answer
-    if not ratelimit.PAYLINK_QR_IMAGES.hit(ratelimit.client_ip(request)):
-        return _too_many(request, ratelimit.PAYLINK_QR_IMAGES)
+    ip = ratelimit.client_ip(request)
+    if not ratelimit.PAYLINK_QR_IMAGES.hit(ip):
+        return _too_many(request, ratelimit.PAYLINK_QR_IMAGES, ip)
     response = HttpResponse(qr_png(request.build_absolute_uri(link.get_absolute_url()), box_size=16),
                             content_type="image/png")
     response["Content-Disposition"] = f'attachment; filename="intrasa-link-{link.token}.png"'

@@ -86,7 +86,9 @@ def test_ten_sign_ups_per_hour_from_one_ip(english):
     assert response.status_code == 429
     assert not User.objects.filter(email="baru10@example.co.id").exists()
     messages = [str(m) for m in response.context["messages"]]
-    assert "Too many sign-up attempts from your network in the last hour. Please try again later." in messages
+    # The window opened with the first sign-up, moments ago: nearly the whole hour is left.
+    assert "Too many sign-up attempts from your network in the last hour. Please try again in 60 minutes." in messages
+    assert 3595 <= int(response["Retry-After"]) <= 3600
     assert response.context["form"]["email"].value() == "baru10@example.co.id"
     assert "kopi-tubruk" not in response.content.decode()
 

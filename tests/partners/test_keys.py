@@ -96,7 +96,7 @@ def test_an_address_that_tries_too_many_wrong_keys_is_refused_before_any_look_up
     assert refused.status_code == 429
     assert refused.json()["error"]["code"] == "rate_limited"
     assert "kunci API yang tidak sah" in refused.json()["error"]["message"]
-    assert int(refused["Retry-After"]) == PARTNER_API_BAD_KEYS.window
+    assert PARTNER_API_BAD_KEYS.window - 5 <= int(refused["Retry-After"]) <= PARTNER_API_BAD_KEYS.window  # time left
     assert get(client, wrong).status_code == 429
     # Another address is not affected, and requests without a key never count.
     assert get(Client(REMOTE_ADDR="10.1.2.3"), setup.raw_key).status_code == 200

@@ -16,7 +16,8 @@ def test_guessing_tokens_uses_up_the_unknown_budget_then_even_a_right_one_is_ref
     for attempt in range(settings.PUBLIC_UNKNOWN_LOOKUP_LIMIT):
         assert client.get(f"/tautan/{'x' * 10}{attempt:06d}/").status_code == 404
     refused = client.get(f"/tautan/{'x' * 10}999999/")
-    assert refused.status_code == 429 and int(refused["Retry-After"]) == ratelimit.PUBLIC_UNKNOWN.window
+    assert refused.status_code == 429
+    assert ratelimit.PUBLIC_UNKNOWN.window - 5 <= int(refused["Retry-After"]) <= ratelimit.PUBLIC_UNKNOWN.window
     right = client.get(link.get_absolute_url())
     assert right.status_code == 429  # a lucky guess after many is not answered either
     body = right.content.decode()
@@ -40,4 +41,4 @@ def test_qr_images_are_limited_per_address_with_a_message_in_english_too(client,
     client.cookies["django_language"] = "en"
     refused = client.get(url)
     assert refused.status_code == 429 and "Too many requests from your connection" in refused.content.decode()
-    assert int(refused["Retry-After"]) == ratelimit.PAYLINK_QR_IMAGES.window
+    assert ratelimit.PAYLINK_QR_IMAGES.window - 5 <= int(refused["Retry-After"]) <= ratelimit.PAYLINK_QR_IMAGES.window
