@@ -44,7 +44,7 @@ def _environ(path: str, cookie: str = "") -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=1000, help="requests per endpoint (default 1000)")
-    parser.add_argument("--only", action="append", help="profile only this endpoint (bare, page, json, detail)")
+    parser.add_argument("--only", action="append", help="profile only this endpoint (bare, limited, logged-in, page, json, detail)")
     args = parser.parse_args()
     os.chdir(REPO)
     os.environ.setdefault("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/intrasa_bench")
@@ -72,7 +72,9 @@ def main() -> int:
     client.force_login(type(txns[0]).seller.field.related_model.objects.get(pk=me))
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     endpoints = {
-        "bare": ([ "/bench/bare/"], ""),
+        "bare": (["/bench/bare/"], ""),
+        "limited": (["/bench/limited/"], ""),
+        "logged-in": (["/bench/logged-in/"], cookie),
         "page": ([f"/cek-transaksi/?reference={t.reference}" for t in txns], ""),
         "json": ([f"/api/cek-transaksi/{t.reference}/" for t in txns], ""),
         "detail": ([f"/transaksi/{t.reference}/" for t in txns if t.seller_id == me], cookie),

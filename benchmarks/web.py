@@ -3,6 +3,10 @@ detail page, next to a bare Django view on the same gunicorn in the same run.
 
 The figure that matters is each page's share of the bare view's throughput: the machine, the load
 generator and gunicorn cancel out; what is left is what the page costs.
+
+Two more reference views (``benchmarks/urls.py``) measure the floor under each page: the bare view
+plus Cek Transaksi's exact rate-limit count (one Redis round trip), and the bare view logged in
+(session + user). "÷ its floor" is what the page costs on top of what it cannot skip.
 """
 from django.conf import settings
 from django.test import Client
@@ -14,6 +18,11 @@ SECTION = "web"
 SECONDS = 10
 CONNECTIONS = 6
 WORKERS = 3  # production's gunicorn command (Dockerfile)
+LIMITED = "bare view + the exact rate-limit count (/bench/limited/)"
+LOGGED_IN = "bare view, logged in (/bench/logged-in/)"
+PAGE = "Cek Transaksi page (/cek-transaksi/?reference=…)"
+JSON = "Cek Transaksi JSON (/api/cek-transaksi/<ref>/)"
+DETAIL = "transaction detail, logged in (/transaksi/<ref>/)"
 
 
 def _per_request(paths: list[str], *, user=None) -> tuple[str, set[int]]:
@@ -69,10 +78,11 @@ def run(table: Table, pairs, txns, server: Server) -> None:
     mine = [t.reference for t in txns if t.seller_id == me.pk]
     targets = [
         ("bare Django view (/bench/bare/)", ["/bench/bare/"], None),
-        ("Cek Transaksi page (/cek-transaksi/?reference=…)",
-         [f"/cek-transaksi/?reference={r}" for r in references], None),
-        ("Cek Transaksi JSON (/api/cek-transaksi/<ref>/)", [f"/api/cek-transaksi/{r}/" for r in references], None),
-        ("transaction detail, logged in (/transaksi/<ref>/)", [f"/transaksi/{r}/" for r in mine], me),
+        (LIMITED, ["/bench/limited/"], None),
+        (LOGGED_IN, ["/bench/logged-in/"], me),
+        (PAGE, [f"/cek-transaksi/?reference={r}" for r in references], None),
+        (JSON, [f"/api/cek-transaksi/{r}/" for r in references], None),
+        (DETAIL, [f"/transaksi/{r}/" for r in mine], me),
     ]
     tool = "wrk" if loadgen.wrk_available() else "Python threads"
     print(f"\n== web: {len(txns)} transactions; load: {tool}, {CONNECTIONS} connections, {SECONDS} s per page",
@@ -96,8 +106,14 @@ def run(table: Table, pairs, txns, server: Server) -> None:
         short = label.split(" (")[0]
         table.add(SECTION, f"{short} ÷ bare view (throughput)", f"{measured[label].rps / bare:.2f}",
                   f"{bare / measured[label].rps:.1f}× the cost of the bare view")
+    for label, floor in ((PAGE, LIMITED), (JSON, LIMITED), (DETAIL, LOGGED_IN)):
+        short, floor_short = label.split(" (")[0], floor.split(" (")[0]
+        table.add(SECTION, f"{short} ÷ its floor, the {floor_short} (throughput)",
+                  f"{measured[label].rps / measured[floor].rps:.2f}",
+                  f"{measured[floor].rps:,.0f} req/s for the floor alone; the floor ÷ bare view: "
+                  f"{measured[floor].rps / bare:.2f}")
     bare_p99 = measured[targets[0][0]].p99_ms
-    for label, _paths, _user in targets[1:3]:
+    for label in (PAGE, JSON):
         short = label.split(" (")[0]
         table.add(SECTION, f"{short}: p99 ÷ bare view's p99", f"{measured[label].p99_ms / bare_p99:.1f}",
                   f"{measured[label].p99_ms:.1f} ms ÷ {bare_p99:.1f} ms under the same load")
