@@ -457,6 +457,9 @@ INTRASA_ESCROW_BANK_HOLDER = env.str("INTRASA_ESCROW_BANK_HOLDER", default="PT I
 SENDME_MAX_BANK_TRANSFER = env.int("SENDME_MAX_BANK_TRANSFER", default=50_000_000)
 SENDME_MAX_EWALLET_TOPUP = env.int("SENDME_MAX_EWALLET_TOPUP", default=5_000_000)
 SENDME_DAILY_NOMINAL_TOTAL = env.int("SENDME_DAILY_NOMINAL_TOTAL", default=50_000_000)
+# How long the transaction page keeps the queue's replay for payouts' expected times
+# (disbursements.selectors.payout_outlooks): an expected time shown is at most this old.
+PAYOUT_OUTLOOK_SECONDS = env.int("PAYOUT_OUTLOOK_SECONDS", default=60)
 # The smallest part a split may leave (banks and e-wallets refuse a transfer of a few Rupiah).
 SENDME_MIN_BANK_TRANSFER = env.int("SENDME_MIN_BANK_TRANSFER", default=10_000)
 SENDME_MIN_EWALLET_TOPUP = env.int("SENDME_MIN_EWALLET_TOPUP", default=10_000)
