@@ -37,7 +37,9 @@ from django.db.models import Model, QuerySet
 # Lower ranks are locked first.
 LOCK_ORDER = (
     # A payment link and a milestone plan are locked before the transactions they start: creating a
-    # transaction locks its seller (the daily limit), so what gates the creation comes first.
+    # transaction locks its seller (the daily limit), so what gates the creation comes first. A
+    # payment link's start locks its buyer too (the cap of unpaid holds): both people at once, in
+    # primary-key order (paylinks.services).
     "paylinks.PaymentLink",
     "milestones.MilestonePlan",
     "accounts.User",

@@ -35,7 +35,8 @@ Proposal → acceptance → milestones opened:
   auto-confirmed when its inspection period ends (``escrow_auto_confirm``); its payout or refund is
   its own. A dispute on one milestone freezes only that milestone's money.
 
-Locks: the plan's row first, then what ``transaction_create`` locks (the seller), then the
+Locks: the plan's row first, then its two people, seller and buyer, in primary-key order
+(``_lock_parties``: opening a milestone locks the seller and writes the buyer's key), then the
 transactions (``intrasa.locks``: milestone plan → person → escrow transaction).
 
 A milestone's delivery deadline: ``shipping_days`` of its transaction are the working days from
@@ -80,6 +81,15 @@ class MilestonePlanError(ServiceError):
 def _lock(plan) -> MilestonePlan:
     pk = plan.pk if isinstance(plan, MilestonePlan) else plan
     return locks.lock(MilestonePlan, pk, related=("seller", "buyer"))
+
+
+def _lock_parties(plan: MilestonePlan, buyer_id) -> None:
+    """Lock the plan's two people (after the plan, before its transactions: ``intrasa.locks``), in
+    primary-key order. Opening a milestone locks its seller (``transaction_create``: the daily
+    count) and writes its buyer's key (a share lock on the buyer's row); were the seller locked first
+    each time, A accepting B's plan while B accepts A's would deadlock. Both at once, in one order,
+    they queue."""
+    locks.lock_all(User.objects.filter(pk__in={plan.seller_id, buyer_id}))
 
 
 def _require_reason(reason: str) -> str:
@@ -202,6 +212,7 @@ def milestone_plan_accept(*, plan, buyer) -> MilestonePlan:
         plan = _lock(plan)
         if plan.buyer_id == buyer.pk:
             return plan  # accepting twice changes nothing
+        _lock_parties(plan, buyer.pk)
         refusal = milestone_plan_refusal(plan=plan, user=buyer)
         if refusal is not None:
             raise MilestonePlanError(refusal[1], code=refusal[0])
@@ -280,6 +291,7 @@ def milestone_open(*, plan, position: int, actor) -> EscrowTransaction:
         refusal = milestone_open_refusal(plan=plan, milestone=milestone, previous=milestones.get(position - 1))
         if refusal is not None:
             raise MilestonePlanError(refusal, code="not_openable")
+        _lock_parties(plan, plan.buyer_id)
         txn = _open(plan, milestone)
         audit_record(actor=actor, action="milestone_plan.open", target=plan,
                      data={"milestone": position, "reference": txn.reference})

@@ -18,11 +18,35 @@ transactions already started after the one before it committed. Cancelled and ex
 do not count (the item is still for sale). A buyer who already has an unpaid transaction from the
 link is sent back to it instead of starting a second.
 
-The seller's daily limit of new transactions (``INTRASA_INVITATIONS_PER_DAY``) applies to the
-transactions a link starts, as to invitations: it is the same service.
+Holds, and why they are bounded. A transaction a buyer started and has not paid yet ("awaiting
+payment") holds one of the link's slots until it is paid, cancelled or expires at the end of the
+payment window. A few accounts could press "Buy" everywhere and never pay, selling a seller out.
+So (the lead's decision, against payment-link griefing):
+
+* **The seller's daily invitation limit does not apply.** ``INTRASA_INVITATIONS_PER_DAY`` exists so
+  a seller cannot spam invitations into other people's inboxes; on a link the buyer acts and the
+  seller sends nothing. Transactions started here are neither refused nor counted by it
+  (``transaction_create(started_by_buyer=True)``); every other check of ``transaction_create``
+  applies. Invitations from the website's form, milestone plans and the partner API still count.
+* **A buyer holds at most ``INTRASA_PAYMENT_LINK_UNPAID_PER_BUYER`` unpaid link transactions at once**
+  (default 3), across every link and seller (``payment_link_unpaid_holds``). Over it, "Buy" is
+  refused with a message asking them to pay for one or cancel it first, and the link's page lists
+  them. Ordinary invitations the buyer accepted are not link holds and do not count. A transaction
+  whose payment came up short waits for payment again and counts again; it does not stop that payment.
+* **The buyer releases a hold by cancelling it** (``transaction_cancel`` by the buyer, before any
+  payment): a cancelled transaction no longer counts, neither for the link nor for the buyer.
+* **The seller sees it**: the link's pages show how many counted transactions are awaiting payment
+  and how many are paid (``selectors.payment_link_list_for_seller``).
+
+The buyer's cap holds when the same buyer presses "Buy" on several links at once (several link
+locks): after the link, ``payment_link_start`` locks the two people (buyer and seller, in primary-key
+order, ``locks.lock_all``) before counting. The buyer's lock serialises their starts; taking both in
+one order also means A buying from B's link while B buys from A's queue instead of deadlocking
+(accepting writes the buyer's key while the seller's row is locked for the daily count).
 """
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
@@ -38,6 +62,7 @@ from transactions.fees import FeeQuote, FeeScheduleError, fee_quote
 from transactions.models import Category, EscrowTransaction, Status
 
 from .models import PaymentLink, PaymentLinkUse
+from .selectors import payment_link_unpaid_holds
 
 # Transactions that ended without payment: they do not use up the link's limit.
 ENDED_UNPAID = (Status.CANCELLED, Status.EXPIRED)
@@ -192,7 +217,20 @@ def payment_link_refusal(*, payment_link: PaymentLink, user=None) -> tuple[str, 
         if user.email_verified_at is None:
             return "email_unverified", _("Verify your email address first: open the link we emailed to %(email)s, "
                                          "or send yourself a new one from your profile page.") % {"email": user.email}
+        if _holds_too_many(link, user):
+            return "unpaid_holds", _(
+                "You already hold the most unpaid transactions from payment links that one buyer may hold at "
+                "once (%(limit)d). Please pay for one or cancel it if you no longer want it, then press Buy "
+                "again.") % {"limit": settings.INTRASA_PAYMENT_LINK_UNPAID_PER_BUYER}
     return None
+
+
+def _holds_too_many(link: PaymentLink, buyer) -> bool:
+    """Whether ``buyer`` is at the cap of unpaid link transactions (see the module doc) — unless one of
+    them is from this link: pressing "Buy" again then only sends them back to it. One query."""
+    held = payment_link_unpaid_holds(buyer=buyer).aggregate(
+        all=Count("pk"), here=Count("pk", filter=Q(payment_link_use__payment_link=link)))
+    return held["all"] >= settings.INTRASA_PAYMENT_LINK_UNPAID_PER_BUYER and not held["here"]
 
 
 def payment_link_start(*, payment_link, buyer) -> EscrowTransaction:
@@ -208,13 +246,17 @@ def payment_link_start(*, payment_link, buyer) -> EscrowTransaction:
                                                     status=Status.CREATED).first())
         if waiting is not None:
             return waiting
+        # The buyer (their cap of unpaid holds, counted below) and the seller (the checks of
+        # transaction_create), in one order: see the module doc.
+        locks.lock_all(User.objects.filter(pk__in={buyer.pk, link.seller_id}))
         refusal = payment_link_refusal(payment_link=link, user=buyer)
         if refusal is not None:
             raise PaymentLinkError(refusal[1], code=refusal[0])
         terms = {field: getattr(link, field) for field in TERMS}
         try:
             txn = transaction_services.transaction_create(
-                seller=link.seller, buyer_email=canonical_email(buyer.email), send_invitation=False, **terms)
+                seller=link.seller, buyer_email=canonical_email(buyer.email), send_invitation=False,
+                started_by_buyer=True, **terms)
             txn = transaction_services.transaction_accept(escrow_transaction=txn, buyer=buyer)
         except transaction_services.TransactionActionError as exc:
             raise PaymentLinkError(exc.message, code=exc.code) from exc

@@ -3,6 +3,7 @@
 A link that cannot start a transaction (unknown, paused, closed, used up, its seller unverified)
 answers with a page that says so in the visitor's language: 404 for an unknown token, 200 with the
 reason otherwise (the offer is still shown, without the button)."""
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
@@ -98,9 +99,12 @@ def public(request, token):
                                     "before the deadline.") % {"reference": txn.reference})
         return redirect(txn)
     refusal = services.payment_link_refusal(payment_link=link, user=request.user)
+    holds = (selectors.payment_link_unpaid_holds(buyer=request.user)
+             if refusal and refusal[0] == "unpaid_holds" else [])
     return render(request, "paylinks/public.html", {
         "link": link, "quote": services.payment_link_quote(link),
         "refusal_code": refusal[0] if refusal else "", "refusal": refusal[1] if refusal else "",
+        "unpaid_holds": holds,
     })
 
 
@@ -115,6 +119,7 @@ def manage(request, token):
         "refusal": services.payment_link_refusal(payment_link=link),
         "limit_form": LimitForm(initial={"max_transactions": link.max_transactions}),
         "transactions": selectors.payment_link_transactions(payment_link=link)[:100],
+        "unpaid_per_buyer": settings.INTRASA_PAYMENT_LINK_UNPAID_PER_BUYER,
     })
 
 

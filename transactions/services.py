@@ -196,6 +196,7 @@ def transaction_create(
     fee_payer: str, inspection_days: int, shipping_days: int, buyer_email: str = "",
     buyer_phone: str = "", accepts_returns: bool = False, restocking_fee_basis_points: int = 0,
     is_licence_or_voucher: bool = False, send_invitation: bool = True, quote: FeeQuote | None = None,
+    started_by_buyer: bool = False,
 ) -> EscrowTransaction:
     """The seller creates a transaction and invites the buyer (FAQ step 1).
 
@@ -203,7 +204,13 @@ def transaction_create(
     same database transaction: a payment link (``paylinks``) and a milestone plan (``milestones``).
     They pass ``send_invitation=False`` (no invitation email to the person who is acting) and the
     plan passes ``quote``, the milestone's share of the fee computed once on the plan's whole value
-    (``milestones.fees``), instead of a fee of its own."""
+    (``milestones.fees``), instead of a fee of its own.
+
+    ``started_by_buyer``: the buyer, not the seller, started it — only a payment link, where the
+    buyer presses "Buy" on the seller's standing offer. It is no invitation, so the seller's daily
+    limit of invitations neither refuses nor counts it (``_refuse_unless_seller_may_invite``); every
+    other check here applies. A milestone plan is the seller's proposal to a buyer they named: it
+    counts, as the website's form and the partner API do."""
     if not check_rupiah_range(price, minimum=settings.INTRASA_MIN_TRANSACTION_AMOUNT,
                               maximum=settings.INTRASA_MAX_TRANSACTION_AMOUNT):
         raise TransactionActionError(
@@ -250,6 +257,7 @@ def transaction_create(
             with transaction.atomic():
                 locked, created_today = _refuse_unless_seller_may_invite(seller, by_email=bool(buyer_email),
                                                                          with_fee_schedule=quote is None)
+                counts = {} if started_by_buyer else {"created_today": created_today}
                 if quote is None:
                     try:
                         quote = fee_quote(price=price, shipping_cost=shipping_cost, fee_payer=fee_payer,
@@ -278,9 +286,9 @@ def transaction_create(
                 # The row, its first event and the invitation: one statement (transactions.writes),
                 # which also counts the seller's transactions of the day before it; over the limit,
                 # the refusal rolls it back.
-                counted = write_together(inserts=[txn, event], notices=invitation,
-                                         counts={"created_today": created_today})
-                _refuse_over_daily_limit(counted["created_today"])
+                counted = write_together(inserts=[txn, event], notices=invitation, counts=counts)
+                if not started_by_buyer:
+                    _refuse_over_daily_limit(counted["created_today"])
                 return txn
         except IntegrityError as exc:  # a reference collision (55 random bits): draw again
             if "reference" not in str(exc):
@@ -306,8 +314,11 @@ def _fee_schedule_read_with(locked_seller) -> list[FeeTier] | None:
 def _refuse_unless_seller_may_invite(seller, *, by_email: bool, with_fee_schedule: bool = False):
     """Inside ``transaction_create``'s transaction. An invitation is an email from INTRASA to
     anyone, in the seller's name: only a seller who proved their own address may send one, and
-    only ``INTRASA_INVITATIONS_PER_DAY`` transactions per WIB calendar day. The seller's row is
-    locked first, so concurrent requests are counted one after the other (the count is the
+    only ``INTRASA_INVITATIONS_PER_DAY`` transactions per WIB calendar day. Transactions a buyer
+    started from the seller's payment link (``started_by_buyer``; they have a ``payment_link_use``)
+    are not invitations: the seller sent nobody anything, so they do not use up the day's limit —
+    or a few buyers who press "Buy" and never pay could stop the seller inviting anyone. The
+    seller's row is locked first, so concurrent requests are counted one after the other (the count is the
     database's, not a cache's: it survives restarts and cannot be raced). Returns the locked seller
     (with the fee schedule, ``with_fee_schedule`` on PostgreSQL: ``_fee_schedule_column``) and the
     seller's transactions of the day, which the caller counts after the lock was granted — in its
@@ -322,7 +333,8 @@ def _refuse_unless_seller_may_invite(seller, *, by_email: bool, with_fee_schedul
             code="email_unverified",
         )
     start_of_day = now_wib().replace(hour=0, minute=0, second=0, microsecond=0)
-    return locked, EscrowTransaction.objects.filter(seller=locked, created_at__gte=start_of_day)
+    return locked, EscrowTransaction.objects.filter(seller=locked, created_at__gte=start_of_day,
+                                                    payment_link_use__isnull=True)
 
 
 def _refuse_over_daily_limit(created_today: int) -> None:

@@ -428,8 +428,12 @@ PERMISSIONS_POLICY: dict[str, list[str]] = {
 }
 
 # --- Business rules (whole Rupiah) ----------------------------------------------------------
-# Transactions (each one an invitation to a buyer) one seller may create per WIB calendar day.
+# Transactions (each one an invitation to a buyer) one seller may create per WIB calendar day. Those a
+# buyer starts from the seller's payment link are not invitations and do not count (paylinks.services).
 INTRASA_INVITATIONS_PER_DAY = env.int("INTRASA_INVITATIONS_PER_DAY", default=20)
+# Unpaid transactions one buyer may hold at once from payment links (all links, all sellers), so a few
+# accounts pressing "Buy" and never paying cannot sell out a seller's link (paylinks.services).
+INTRASA_PAYMENT_LINK_UNPAID_PER_BUYER = env.int("INTRASA_PAYMENT_LINK_UNPAID_PER_BUYER", default=3)
 # Smallest and largest transaction price a seller may create.
 INTRASA_MIN_TRANSACTION_AMOUNT = env.int("INTRASA_MIN_TRANSACTION_AMOUNT", default=10_000)
 INTRASA_MAX_TRANSACTION_AMOUNT = env.int("INTRASA_MAX_TRANSACTION_AMOUNT", default=1_000_000_000)

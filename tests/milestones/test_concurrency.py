@@ -33,3 +33,15 @@ def test_the_job_and_the_buyer_open_the_next_milestone_once(seller, buyer):
                     lambda: services.milestone_open(plan=plan.pk, position=2, actor=buyer))
     assert sorted(outcomes) == ["not_openable", "ok"]
     assert EscrowTransaction.objects.count() == 2
+
+
+def test_two_people_accepting_each_others_plans_at_once_do_not_deadlock(seller, buyer, settings):
+    """Opening a milestone locks its seller (the daily count) and writes its buyer's key; with both
+    people locked in one order, A accepting B's plan while B accepts A's queue instead of
+    deadlocking (``milestones.services``)."""
+    settings.INTRASA_INVITATIONS_PER_DAY = 1_000
+    for _ in range(4):
+        of_seller, of_buyer = propose(seller, buyer), propose(buyer, seller)
+        outcomes = race(lambda plan=of_seller: services.milestone_plan_accept(plan=plan.pk, buyer=buyer),
+                        lambda plan=of_buyer: services.milestone_plan_accept(plan=plan.pk, buyer=seller))
+        assert outcomes == ["ok", "ok"]
