@@ -1,4 +1,6 @@
 """A partner with a key and a linked seller, made through the real services (as staff would)."""
+import time
+import types
 import uuid
 from dataclasses import dataclass
 
@@ -7,6 +9,15 @@ import pytest
 from partners import services
 from partners.models import KEY_SCOPES, LINK_SCOPES
 from tests.factories import StaffFactory
+
+
+@pytest.fixture(autouse=True)
+def _one_rate_limit_minute(monkeypatch):
+    """The API key's budget is per clock-aligned minute (``partners.api``): a test that spends it
+    across a minute boundary would find it full again and see 200/401 where it expects 429. Every
+    partner test runs within one minute of the API's clock, 20 s into it."""
+    pinned = time.time() // 60 * 60 + 20
+    monkeypatch.setattr("partners.api.time", types.SimpleNamespace(time=lambda: pinned))
 
 
 @dataclass
