@@ -123,6 +123,29 @@ def _payout_parts(party: Party, destination: PayoutDestination, n: int, tag: str
     SandboxTransfer.objects.bulk_create(transfers, batch_size=BATCH)
 
 
+# --- the transaction page's expected payout time ----------------------------------------------
+
+def _payout_card(table: Table, size: int) -> None:
+    """What the payout card's expected time costs with ``size`` parts waiting: the queue played forward
+    (``payout_schedule``, whose cost grows with the queue) on a view that finds the kept replay old,
+    and the kept replay (``payout_outlooks``) on every other view for ``PAYOUT_OUTLOOK_SECONDS``."""
+    from django.core.cache import cache
+
+    from disbursements import selectors
+
+    payout = Payout.objects.filter(status=Payout.Status.IN_PROGRESS).order_by("-pk").first()
+    cache.delete_many([selectors.OUTLOOKS_FRESH_KEY, selectors.OUTLOOKS_REPLAY_LOCK])
+    with counting() as replay:
+        outlooks = selectors.payout_outlooks(payout_ids=[payout.pk])
+    with counting() as kept:
+        again = selectors.payout_outlooks(payout_ids=[payout.pk])
+    if payout.pk not in outlooks or again[payout.pk].expected_at != outlooks[payout.pk].expected_at:
+        raise RuntimeError("the payout card's expected time was not computed, or not kept")
+    table.add(SECTION, f"payout card's expected time, {size:,} parts waiting: queue replayed", fmt_ms(replay.seconds),
+              f"{replay.queries} SQL; then kept for {settings.PAYOUT_OUTLOOK_SECONDS} s: "
+              f"{kept.seconds * 1000:.2f} ms, {kept.queries} SQL + 1 cache round trip per view")
+
+
 # --- running one cycle ----------------------------------------------------------------------------
 
 def _cycle(table: Table, job: str, task, size: int, results: list) -> None:
@@ -156,6 +179,7 @@ def run(table: Table, control) -> list:
             _cycle(table, "poll_pending_bills", payment_tasks.poll_pending_bills, size, results)
         for size in SIZES:
             _payout_parts(party, destination, size, tag=f"Q{size}", pending=False)
+            _payout_card(table, size)
             _cycle(table, "dispatch_due_disbursements", disbursement_tasks.dispatch_due_disbursements, size, results)
         for size in SIZES:
             _payout_parts(party, destination, size, tag=f"P{size}", pending=True)
