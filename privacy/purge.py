@@ -7,6 +7,11 @@ doing it twice, and a run that dies half-way leaves nothing half-done that the n
 finish. Every step is idempotent (a purged file is marked by an empty name, an anonymised text by
 ``ANONYMISED``), so a second run finds nothing more to do.
 
+Nothing around an escrow transaction is removed while an obligation of it is still in motion (a
+return of goods, a refund, a payout, a dispute, …), and its periods count from the end of the last
+one: ``privacy.obligations`` is the one list of them, and every step here that touches a
+transaction's records asks it.
+
 The ledger is never touched: this module does not import it. What stays of a financial record
 after its period is what the ledger needs (amounts, dates, references) and nothing that names a
 person. Each run is reported to the log and in a ``RetentionRun`` with its audit row.
