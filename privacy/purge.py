@@ -7,6 +7,11 @@ doing it twice, and a run that dies half-way leaves nothing half-done that the n
 finish. Every step is idempotent (a purged file is marked by an empty name, an anonymised text by
 ``ANONYMISED``), so a second run finds nothing more to do.
 
+Nothing around an escrow transaction is removed while an obligation of it is still in motion (a
+return of goods, a refund, a payout, a dispute, …), and its periods count from the end of the last
+one: ``privacy.obligations`` is the one list of them, and every step here that touches a
+transaction's records asks it.
+
 The ledger is never touched: this module does not import it. What stays of a financial record
 after its period is what the ledger needs (amounts, dates, references) and nothing that names a
 person. Each run is reported to the log and in a ``RetentionRun`` with its audit row.
@@ -16,21 +21,21 @@ import logging
 from collections import Counter
 
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from accounts.models import PayoutDestination
 from audit.models import AuditEntry
 from audit.services import audit_record
-from disbursements.models import Disbursement, Payout
+from disbursements.models import Disbursement
 from disputes.models import Dispute, DisputeMessage, Evidence, SettlementOffer
 from intrasa import locks
 from notifications.models import Notification
 from payments.models import BankStatementLine
-from refunds.models import RefundDocument, RefundRequest
+from refunds.models import RefundDocument, RefundRequest, ReturnShipment
 from transactions.models import CLOSED_STATES, EscrowTransaction, TransactionEvent
 
-from . import retention
+from . import obligations, retention
 from .models import (
     ConsentEvent,
     EmailChangeRequest,
@@ -137,7 +142,8 @@ def _staff_access_log(now) -> Counter:
 
 def _dispute_conversations(now) -> Counter:
     cutoff = retention.DISPUTE_CONVERSATIONS.period.cutoff(now)
-    due = Q(dispute__status=Dispute.Status.RESOLVED, dispute__resolved_at__lte=cutoff)
+    due = (Q(dispute__status=Dispute.Status.RESOLVED, dispute__resolved_at__lte=cutoff)
+           & ~obligations.in_motion(since=cutoff, via="dispute__escrow_transaction"))
     counts = Counter()
     counts["evidence_files"] = _delete_files(Evidence, Evidence.objects.filter(due).exclude(file=""))
     counts["dispute_messages"] = _batches(
@@ -146,14 +152,18 @@ def _dispute_conversations(now) -> Counter:
     _batches(SettlementOffer.objects.filter(due).exclude(note="", response_note=""),
              lambda pks: SettlementOffer.objects.filter(pk__in=pks).update(note="", response_note=""))
     counts["dispute_texts"] = _batches(
-        Dispute.objects.filter(status=Dispute.Status.RESOLVED, resolved_at__lte=cutoff).exclude(description=ANONYMISED),
+        Dispute.objects.filter(status=Dispute.Status.RESOLVED, resolved_at__lte=cutoff).exclude(description=ANONYMISED)
+        .exclude(obligations.in_motion(since=cutoff, via="escrow_transaction")),
         lambda pks: Dispute.objects.filter(pk__in=pks).update(description=ANONYMISED))
     return counts
 
 
 def _refund_documents(now) -> Counter:
     cutoff = retention.REFUND_DOCUMENTS.period.cutoff(now)
-    closed = Q(status__in=[RefundRequest.Status.COMPLETED, RefundRequest.Status.REJECTED], completed_at__lte=cutoff)
+    # A request rejected after its returned goods were rejected is not over while the goods travel
+    # back to the buyer: the obligations keep its documents until then, and the period from then.
+    closed = (Q(status__in=[RefundRequest.Status.COMPLETED, RefundRequest.Status.REJECTED], completed_at__lte=cutoff)
+              & ~obligations.in_motion(since=cutoff, via="escrow_transaction"))
     counts = Counter()
     counts["refund_document_files"] = _delete_files(
         RefundDocument, RefundDocument.objects.filter(request__in=RefundRequest.objects.filter(closed)).exclude(file=""))
@@ -176,14 +186,12 @@ def _identities(now) -> Counter:
 
 def _transaction_records(now) -> Counter:
     """Anonymise closed transactions past their period: nothing in or around them names a person
-    any more; amounts, dates and references stay for the ledger."""
+    any more; amounts, dates and references stay for the ledger. The period counts from the end of
+    the last obligation of the transaction (``privacy.obligations``), which may be long after it
+    closed: a refund, a payout, the goods of a rejected return travelling back to the buyer."""
     cutoff = retention.TRANSACTION_RECORDS.period.cutoff(now)
-    later_refund = RefundRequest.objects.filter(escrow_transaction=OuterRef("pk")).filter(
-        Q(status__in=RefundRequest.OPEN_STATUSES) | Q(completed_at__gt=cutoff))
-    later_payout = Payout.objects.filter(escrow_transaction=OuterRef("pk")).filter(
-        ~Q(status=Payout.Status.COMPLETED) | Q(completed_at__gt=cutoff))
     due = (EscrowTransaction.objects.filter(status__in=CLOSED_STATES, closed_at__lte=cutoff)
-           .exclude(title=ANONYMISED).exclude(Exists(later_refund)).exclude(Exists(later_payout)))
+           .exclude(title=ANONYMISED).exclude(obligations.in_motion(since=cutoff)))
 
     def handle(pks):
         EscrowTransaction.objects.filter(pk__in=pks).update(
@@ -194,6 +202,10 @@ def _transaction_records(now) -> Counter:
         TransactionEvent.objects.filter(escrow_transaction__in=pks).update(reason="", data={})
         Dispute.objects.filter(escrow_transaction__in=pks).update(resolution_reason="", escalation_reason="")
         RefundRequest.objects.filter(escrow_transaction__in=pks).update(description="", rejected_reason="")
+        # The return's addresses, receipt numbers and notes; the RMA number stays as a reference.
+        ReturnShipment.objects.filter(refund_request__escrow_transaction__in=pks).update(
+            address="", receipt_number="", inspection_note="", decision_reason="", buyer_address="",
+            resend_receipt_number="")
         parts = Disbursement.objects.filter(payout__escrow_transaction__in=pks)
         for part in parts.exclude(account_name="", account_number="", ewallet_phone=""):
             Disbursement.objects.filter(pk=part.pk).update(

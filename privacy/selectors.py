@@ -18,8 +18,9 @@ from intrasa.money import format_rupiah
 from intrasa.wib import WIB
 from ledger.models import AccountCategory, Posting
 from ledger.selectors import SIGNED, normal_balance
-from payments.models import BankStatementLine
+from payments.models import BankStatementLine, Bill
 from refunds.models import RefundRequest
+from refunds.selectors import return_shipments_in_motion
 from transactions.models import CLOSED_STATES, EscrowTransaction
 
 from . import consents, retention
@@ -90,9 +91,11 @@ def erasure_blocker_register(key: str, blocker: Callable[..., list[str]]) -> Non
 def erasure_blockers(*, user) -> list[str]:
     """Why ``user``'s account cannot be erased now, one sentence per open thing; empty if it can.
 
-    Anything still in motion needs the person: an open transaction, dispute or refund, a payout
-    or transfer that is not final, or money the ledger still holds for or owes on one of their
-    transactions.
+    Anything still in motion needs the person: an open transaction, dispute or refund, a return of
+    goods not finished, a payment not verified yet, a payout or transfer that is not final, or money
+    the ledger still holds for or owes on one of their transactions. (What keeps a transaction's
+    data from the retention job is ``privacy.obligations``; an erasure keeps the transaction
+    records themselves, so it need not wait for Finance's reconciliation.)
     """
     reasons = []
     if user.is_staff or user.is_superuser:
@@ -102,6 +105,7 @@ def erasure_blockers(*, user) -> list[str]:
         reasons.append(_("Transaction %(reference)s is not closed yet (%(status)s).")
                        % {"reference": txn.reference, "status": txn.get_status_display()})
     party_txn = Q(escrow_transaction__seller=user) | Q(escrow_transaction__buyer=user)
+    party_return = Q(refund_request__escrow_transaction__seller=user) | Q(refund_request__escrow_transaction__buyer=user)
     for dispute in (Dispute.objects.filter(party_txn).exclude(status=Dispute.Status.RESOLVED)
                     .select_related("escrow_transaction")):
         reasons.append(_("The dispute on %(reference)s is still open.")
@@ -110,6 +114,18 @@ def erasure_blockers(*, user) -> list[str]:
                 .select_related("escrow_transaction")):
         reasons.append(_("The refund request for %(reference)s is still being handled (%(status)s).")
                        % {"reference": req.escrow_transaction.reference, "status": req.get_status_display()})
+    # A rejected request may still have goods travelling back to the buyer, who must say where and
+    # receive them, and a seller who must send them (``refunds.policy``: RESEND_*).
+    for shipment in (return_shipments_in_motion().filter(party_return)
+                     .select_related("refund_request__escrow_transaction")):
+        reasons.append(_("The return of the goods of %(reference)s is not finished yet (%(status)s).")
+                       % {"reference": shipment.refund_request.escrow_transaction.reference,
+                          "status": shipment.get_status_display()})
+    # Money that arrived after the transaction closed is owed back to the buyer once verified.
+    for bill in (Bill.objects.filter(escrow_transaction__buyer=user, status=Bill.Status.PAID)
+                 .select_related("escrow_transaction")):
+        reasons.append(_("A payment for %(reference)s is still being verified.")
+                       % {"reference": bill.escrow_transaction.reference})
     for payout in (Payout.objects.filter(recipient=user).exclude(status=Payout.Status.COMPLETED)
                    .select_related("escrow_transaction")):
         reasons.append(_("The payout of %(amount)s for %(reference)s is not finished (%(status)s).")

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import Count, Max, OuterRef, Q, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import BigIntegerField, Count, Max, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Cast, TruncMonth
 from django.utils import timezone
 
 from disbursements import selectors as payout_selectors
@@ -19,6 +19,7 @@ from payments.models import Bill
 from transactions.models import EscrowTransaction, Status, TransactionEvent
 
 from . import rules
+from .models import ReconciliationItem
 from .services import merchant_joined_on, penalty_first_month
 
 # --- SendMe deposit ---------------------------------------------------------------------------
@@ -328,3 +329,27 @@ def sla_counts(*, now: dt.datetime | None = None) -> dict:
     return {**txn, **bills, **payouts, "disputes": disputes_by_age(now), "refunds": refunds_by_stage(),
             "now": now}
 
+
+
+# --- differences Finance still work on --------------------------------------------------------
+
+def transactions_with_open_reconciliation(*, resolved_after: dt.datetime | None = None):
+    """Primary keys of the transactions a reconciliation item is still open on: the nightly
+    reconciliation found a difference on the transaction itself, on one of its bills or on one of
+    its SendMe transfers, and Finance have not resolved it (they need the payer, the account and
+    its holder to do so). With ``resolved_after``, also those whose item was resolved after that
+    moment."""
+    unresolved = Q(state=ReconciliationItem.State.OPEN)
+    if resolved_after is not None:
+        unresolved |= Q(resolved_at__gt=resolved_after)
+
+    def targets(model):
+        # The item names its target generically (label and primary key as text).
+        return (ReconciliationItem.objects.filter(unresolved, object_type=model._meta.label).exclude(object_id="")
+                .annotate(target=Cast("object_id", BigIntegerField())).values("target"))
+
+    return EscrowTransaction.objects.filter(
+        Q(pk__in=targets(EscrowTransaction))
+        | Q(pk__in=Bill.objects.filter(pk__in=targets(Bill)).values("escrow_transaction_id"))
+        | Q(pk__in=Disbursement.objects.filter(pk__in=targets(Disbursement)).values("payout__escrow_transaction_id"))
+    ).values("pk")
