@@ -39,6 +39,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from intrasa.wib import to_wib
 
@@ -119,16 +120,21 @@ def lockout_ends_at(request, credentials=None) -> dt.datetime:
 
 def lockout_message(ends_at: dt.datetime) -> str:
     minutes = max(1, math.ceil((ends_at - timezone.now()).total_seconds() / 60))
-    return _(
+    return ngettext(
+        "Too many failed log-in attempts for this account or from your network. For your security, "
+        "logging in is paused until %(time)s WIB (in about %(minutes)d minute); the right password "
+        "does not work before then either. If you forgot your password, reset it.",
         "Too many failed log-in attempts for this account or from your network. For your security, "
         "logging in is paused until %(time)s WIB (in about %(minutes)d minutes); the right password "
-        "does not work before then either. If you forgot your password, reset it."
+        "does not work before then either. If you forgot your password, reset it.",
+        minutes,
     ) % {"time": to_wib(ends_at).strftime("%H.%M"), "minutes": minutes}
 
 
 def lockout_response(request, original_response=None, credentials=None):
     """``AXES_LOCKOUT_CALLABLE``: the login form the person used, again, with the message; 429."""
-    messages.error(request, lockout_message(lockout_ends_at(request, credentials)))
+    ends_at = lockout_ends_at(request, credentials)
+    messages.error(request, lockout_message(ends_at))
     typed = request.POST.get("username", "")
     if request.path == reverse("admin:login"):
         from django.contrib import admin
@@ -146,5 +152,7 @@ def lockout_response(request, original_response=None, credentials=None):
         context = {"form": form, "next": request.POST.get("next", "")}
         template = "registration/login.html"
     response = TemplateResponse(request, template, context, status=429)
+    # Like every 429 of the site (intrasa.ratelimit): when trying again can work, rounded up.
+    response["Retry-After"] = str(max(1, math.ceil((ends_at - timezone.now()).total_seconds())))
     response.render()
     return response

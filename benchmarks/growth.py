@@ -126,24 +126,30 @@ def _payout_parts(party: Party, destination: PayoutDestination, n: int, tag: str
 # --- the transaction page's expected payout time ----------------------------------------------
 
 def _payout_card(table: Table, size: int) -> None:
-    """What the payout card's expected time costs with ``size`` parts waiting: the queue played forward
-    (``payout_schedule``, whose cost grows with the queue) on a view that finds the kept replay old,
-    and the kept replay (``payout_outlooks``) on every other view for ``PAYOUT_OUTLOOK_SECONDS``."""
+    """What the payout card's expected time costs with ``size`` parts just queued: the queue played
+    forward (``payout_schedule``, whose cost grows with the queue) on a view that finds the kept
+    replay old, and the kept replay (``payout_outlooks``: one cache read) on every other view for
+    ``PAYOUT_OUTLOOK_SECONDS``. The label gives what the replay really covers: every part still to
+    send and every open payout (earlier sizes leave payouts open whose parts were cancelled)."""
     from django.core.cache import cache
 
     from disbursements import selectors
 
-    payout = Payout.objects.filter(status=Payout.Status.IN_PROGRESS).order_by("-pk").first()
+    payout = (Payout.objects.filter(status=Payout.Status.IN_PROGRESS).order_by("-pk")
+              .prefetch_related("parts").first())  # with its parts, as the card loads it
+    waiting = Disbursement.objects.filter(status__in=selectors.TO_SEND).count()
+    open_payouts = Payout.objects.filter(status__in=selectors.OPEN_PAYOUT).count()
     cache.delete_many([selectors.OUTLOOKS_FRESH_KEY, selectors.OUTLOOKS_REPLAY_LOCK])
     with counting() as replay:
-        outlooks = selectors.payout_outlooks(payout_ids=[payout.pk])
+        outlooks = selectors.payout_outlooks(payouts=[payout])
     with counting() as kept:
-        again = selectors.payout_outlooks(payout_ids=[payout.pk])
+        again = selectors.payout_outlooks(payouts=[payout])
     if payout.pk not in outlooks or again[payout.pk].expected_at != outlooks[payout.pk].expected_at:
         raise RuntimeError("the payout card's expected time was not computed, or not kept")
-    table.add(SECTION, f"payout card's expected time, {size:,} parts waiting: queue replayed", fmt_ms(replay.seconds),
-              f"{replay.queries} SQL; then kept for {settings.PAYOUT_OUTLOOK_SECONDS} s: "
-              f"{kept.seconds * 1000:.2f} ms, {kept.queries} SQL + 1 cache round trip per view")
+    table.add(SECTION, f"payout card's expected time, {size:,} parts queued: queue replayed", fmt_ms(replay.seconds),
+              f"{replay.queries} SQL over {waiting:,} parts to send, {open_payouts:,} open payouts; then kept for "
+              f"{settings.PAYOUT_OUTLOOK_SECONDS} s: {kept.seconds * 1000:.2f} ms and {kept.queries} SQL per view "
+              f"(one cache read)")
 
 
 # --- running one cycle ----------------------------------------------------------------------------

@@ -9,7 +9,9 @@ not before 05.00 — and so gives every open payout an honest expected time, and
 forecast the payouts today's limit cannot carry.
 """
 import datetime as dt
-from dataclasses import dataclass, field
+import hashlib
+import logging
+from dataclasses import dataclass, field, replace
 
 from django.conf import settings
 from django.core.cache import cache
@@ -20,6 +22,8 @@ from intrasa.wib import WIB, wib_date
 
 from . import rules
 from .models import DailyLimitChange, DailyQuota, Disbursement, Payout
+
+logger = logging.getLogger(__name__)
 
 # The order the dispatcher takes queued parts in: the promise due first; refunds carry their own
 # policy deadline, payouts without one go last; then first planned first.
@@ -47,6 +51,8 @@ class Outlook:
     expected_at: dt.datetime | None = None
     reason: str = ""  # "" | daily_limit | night | destination | held | failed | beyond_horizon
     parts: list = field(default_factory=list)  # (part id, amount, planned instant or None)
+    # What it was computed from: the payout's status and its unfinished parts' (``outlook_stamp``).
+    stamp: str = ""
 
     @property
     def late(self) -> bool:
@@ -137,7 +143,9 @@ def payout_schedule(*, now: dt.datetime | None = None) -> tuple[dict, dict]:
              .select_related("payout", "retried_by").order_by(*QUEUE_ORDER))
     plan = {}
     finished: dict[int, dt.datetime | None] = {}  # payout pk -> when its last part lands (None: unknown)
+    part_states: dict[int, list[tuple[int, str]]] = {pk: [] for pk in payouts}
     for part in parts:
+        part_states[part.payout_id].append((part.pk, part.status))
         outlook = outlooks[part.payout_id]
         if part.status in (Disbursement.Status.FAILED, Disbursement.Status.REVERSED):
             if not hasattr(part, "retried_by"):
@@ -188,42 +196,92 @@ def payout_schedule(*, now: dt.datetime | None = None) -> tuple[dict, dict]:
     for pk, outlook in outlooks.items():
         if pk in finished and outlook.reason not in ("held", "failed", "destination"):
             outlook.expected_at = finished[pk]
+        outlook.stamp = _stamp(payouts[pk].status, part_states[pk])
     return outlooks, plan
 
 
 # The transaction page's expected times come from ``payout_schedule``, whose cost grows with the
 # queue: about 15 ms with 100 parts waiting and 1.6 s with 10 000 (a night of bank transfers at
-# scale). A page must not pay that on every view, so the replay is kept in the cache:
+# scale; benchmarks "growth"). A page must not pay that on every view, so the replay is kept in the
+# cache (``payout_outlooks``):
 # * it is played again once it is ``PAYOUT_OUTLOOK_SECONDS`` old (``OUTLOOKS_FRESH_KEY`` gone), or
-#   when a payout asked for is not in it (a payout newer than the replay);
+#   when a payout asked for is not in it as the payout is now (a newer payout, or one that moved);
 # * by one process at a time, and at most once per ``OUTLOOKS_REPLAY_PAUSE`` seconds
-#   (``OUTLOOKS_REPLAY_LOCK``): the others show what is kept, for at most twice the kept time, and a
-#   payout not yet in it shows no expected time until a later view;
-# * only open payouts are asked for (the card shows a finished payout's own times, not a forecast).
+#   (``OUTLOOKS_REPLAY_LOCK``): the others show what is kept (at most twice the kept time old);
+# * a kept outlook is shown only while the payout is as it was when the queue was played: the same
+#   status and the same unfinished parts in the same states (``outlook_stamp``, checked against the
+#   rows the card has just read); otherwise the card shows no expected time until a new replay;
+# * an expected time already past is said as "now" (parts on their way when the queue was played);
+# * only open payouts are asked for (the card shows a finished payout's own times, not a forecast);
+# * when the cache or the replay fails, the card shows no expected time (logged), never an error.
 # The dispatcher, the morning forecast and the treasury page play the queue themselves, fresh.
-OUTLOOKS_KEY = "payout-outlook:v1:{}"
-OUTLOOKS_FRESH_KEY = "payout-outlook:v1:fresh"
-OUTLOOKS_REPLAY_LOCK = "payout-outlook:v1:replaying"
+FINISHED_PARTS = (Disbursement.Status.SUCCEEDED, Disbursement.Status.CANCELLED)  # payout_schedule skips them
+# The kept form is plain values (no pickled class), under a key named after the fields it holds: a
+# release that changes ``Outlook`` reads its own keys, never another release's.
+_KEPT_FIELDS = ("stamp", "due_at", "expected_at", "reason", "parts")
+_KEPT_FORMAT = hashlib.sha256(",".join(_KEPT_FIELDS).encode()).hexdigest()[:8]
+OUTLOOKS_KEY = f"payout-outlook:{_KEPT_FORMAT}:{{}}"
+OUTLOOKS_FRESH_KEY = f"payout-outlook:{_KEPT_FORMAT}:fresh"
+OUTLOOKS_REPLAY_LOCK = "payout-outlook:replaying"
 OUTLOOKS_REPLAY_PAUSE = 10
 
 
-def payout_outlooks(*, payout_ids) -> dict[int, Outlook]:
-    """The expected time of each open payout in ``payout_ids`` (``Outlook``), from the kept replay of
-    the queue (one cache round trip), or from a new replay when the kept one is old or lacks one of
-    them. A payout missing from the answer has no expected time to show yet."""
-    if not payout_ids:
+def _stamp(status: str, parts) -> str:
+    return status + "|" + ",".join(f"{pk}:{state}" for pk, state in sorted(parts) if state not in FINISHED_PARTS)
+
+
+def outlook_stamp(payout: Payout) -> str:
+    """The state a payout's expected time depends on, from the payout and its parts as loaded
+    (``payouts_for`` prefetches them: no query)."""
+    return _stamp(payout.status, [(part.pk, part.status) for part in payout.parts.all()])
+
+
+def payout_outlooks(*, payouts) -> dict[int, Outlook]:
+    """The expected time (``Outlook``) of each open payout of ``payouts`` (with their parts loaded),
+    from the kept replay of the queue (one cache round trip), or from a new replay when the kept one
+    is old or does not match a payout as it is now (see above). A payout missing from the answer has
+    no expected time to show now."""
+    stamps = {payout.pk: outlook_stamp(payout) for payout in payouts}
+    if not stamps:
         return {}
-    keys = {OUTLOOKS_KEY.format(pk): pk for pk in payout_ids}
+    try:
+        kept, fresh = _kept_outlooks(stamps)
+        if (fresh and len(kept) == len(stamps)) or not cache.add(OUTLOOKS_REPLAY_LOCK, 1,
+                                                                  timeout=OUTLOOKS_REPLAY_PAUSE):
+            return _as_of_now(kept)
+        outlooks, _plan = payout_schedule()
+        _keep(outlooks)
+    except Exception:  # the cache or the replay failed: no expected time beats an error page
+        logger.exception("payout outlooks unavailable: the payout card shows no expected time")
+        return {}
+    return _as_of_now({pk: outlooks[pk] for pk, stamp in stamps.items()
+                       if pk in outlooks and outlooks[pk].stamp == stamp})
+
+
+def _kept_outlooks(stamps: dict[int, str]) -> tuple[dict[int, Outlook], bool]:
+    keys = {OUTLOOKS_KEY.format(pk): pk for pk in stamps}
     found = cache.get_many([*keys, OUTLOOKS_FRESH_KEY])
     fresh = found.pop(OUTLOOKS_FRESH_KEY, None) is not None
-    kept = {keys[key]: outlook for key, outlook in found.items()}
-    if (fresh and len(kept) == len(keys)) or not cache.add(OUTLOOKS_REPLAY_LOCK, 1, timeout=OUTLOOKS_REPLAY_PAUSE):
-        return kept
-    outlooks, _plan = payout_schedule()
-    kept_seconds = settings.PAYOUT_OUTLOOK_SECONDS
-    cache.set_many({OUTLOOKS_KEY.format(pk): outlook for pk, outlook in outlooks.items()}, timeout=2 * kept_seconds)
-    cache.set(OUTLOOKS_FRESH_KEY, 1, timeout=kept_seconds)
-    return {pk: outlooks[pk] for pk in payout_ids if pk in outlooks}
+    kept = {}
+    for key, values in found.items():
+        pk = keys[key]
+        outlook = Outlook(payout_id=pk, **dict(zip(_KEPT_FIELDS, values, strict=True)))
+        if outlook.stamp == stamps[pk]:
+            kept[pk] = outlook
+    return kept, fresh
+
+
+def _keep(outlooks: dict[int, Outlook]) -> None:
+    seconds = max(1, settings.PAYOUT_OUTLOOK_SECONDS)
+    cache.set_many({OUTLOOKS_KEY.format(pk): tuple(getattr(outlook, name) for name in _KEPT_FIELDS)
+                    for pk, outlook in outlooks.items()}, timeout=2 * seconds)
+    cache.set(OUTLOOKS_FRESH_KEY, 1, timeout=seconds)
+
+
+def _as_of_now(outlooks: dict[int, Outlook]) -> dict[int, Outlook]:
+    now = timezone.now()
+    return {pk: (replace(outlook, expected_at=now) if outlook.expected_at and outlook.expected_at < now else outlook)
+            for pk, outlook in outlooks.items()}
 
 
 def promise_forecast(*, now: dt.datetime | None = None) -> DayForecast:

@@ -140,15 +140,18 @@ class RateLimit:
         cache.delete(self._key(parts))
 
     def seconds_left(self, *parts: str) -> int:
-        """Seconds until the current window for ``parts`` ends: how long a refused client must wait
-        (``Retry-After``). One more round trip, so it is read only when refusing. On Redis it is the
-        counter's time to live; where that cannot be read (another cache backend, or no window is
-        open) it is the whole window, an upper bound."""
+        """Seconds until the current window for ``parts`` ends, rounded up: how long a refused client
+        must wait (``Retry-After``), never less. One more round trip, so it is read only when refusing.
+        On Redis it is the counter's time to live in milliseconds (``TTL`` rounds to the nearest
+        second, which can be early); 1 when the counter is gone (its window ended since the refusal);
+        the whole window where the time left cannot be read (another cache backend), an upper bound."""
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
-            ttl = _redis_client(backend).ttl(backend.make_and_validate_key(self._key(parts)))
-            if ttl >= 0:  # -2: no counter, -1: no expiry (cannot happen: EXPIRE … NX is in every count)
-                return max(1, min(int(ttl), self.window))
+            left_ms = _redis_client(backend).pttl(backend.make_and_validate_key(self._key(parts)))
+            if left_ms == -2:  # no counter: the window ended between the refusal and this read
+                return 1
+            if left_ms >= 0:  # -1 (no expiry) cannot happen: every count sets one (EXPIRE … NX)
+                return max(1, math.ceil(left_ms / 1000))
         return self.window
 
     @property

@@ -19,7 +19,7 @@ def payouts_card(context, escrow_transaction):
         return {"payouts": []}
     payouts = list(payouts_for(escrow_transaction=escrow_transaction, user=context["request"].user))
     open_payouts = [payout for payout in payouts if payout.status in OPEN_PAYOUT]
-    outlooks = payout_outlooks(payout_ids=[payout.pk for payout in open_payouts])
+    outlooks = payout_outlooks(payouts=open_payouts)
     for payout in open_payouts:
         payout.outlook = outlooks.get(payout.pk)
     return {"payouts": payouts}

@@ -2,7 +2,8 @@
 (``selectors.payout_schedule``): its cost grows with the queue (about 1.6 s with 10 000 parts
 waiting, benchmarks/RESULTS.md "growth"). The page keeps the replay (``selectors.payout_outlooks``)
 and plays the queue again only when the kept one is older than ``PAYOUT_OUTLOOK_SECONDS``, one
-process at a time; what it shows is never older than that, and never about a finished payout."""
+process at a time: what it shows is at most twice that old, only while the payout is as it was when
+the queue was played, and never about a finished payout."""
 import pytest
 from django.core.cache import cache
 from django.test import Client
@@ -112,10 +113,26 @@ def test_a_finished_payout_shows_no_expected_time_though_one_is_kept(night, fake
     assert EXPECTED not in page(seller, txn)
 
 
-def test_outlooks_are_kept_only_for_open_payouts_asked_for(night, fake_sendme, seller, buyer, replays):  # noqa: F811
+def test_the_selector_answers_for_the_payouts_given_with_their_parts(night, fake_sendme, seller, buyer, replays):  # noqa: F811
+    from disbursements.selectors import payouts_for
+
     txn = confirm(seller, buyer, 2_000_000)
-    payout = Payout.objects.get(escrow_transaction=txn)
-    assert selectors.payout_outlooks(payout_ids=[]) == {}
-    [outlook] = selectors.payout_outlooks(payout_ids=[payout.pk]).values()
+    assert selectors.payout_outlooks(payouts=[]) == {}
+    [payout] = payouts_for(escrow_transaction=txn, user=seller)
+    [outlook] = selectors.payout_outlooks(payouts=[payout]).values()
     assert outlook.payout_id == payout.pk and outlook.expected_at == at(TUESDAY, 5)
+    assert outlook.stamp == selectors.outlook_stamp(payout)
     assert len(replays) == 1
+
+
+def test_an_expected_time_already_past_is_said_as_now(night, fake_sendme, seller, buyer, clock):  # noqa: F811
+    """Parts on their way when the queue was played are expected "now"; a view a minute later must
+    not promise a time that has passed."""
+    from disbursements.selectors import payouts_for
+
+    txn = confirm(seller, buyer, 2_000_000)
+    [payout] = payouts_for(escrow_transaction=txn, user=seller)
+    kept = selectors.payout_outlooks(payouts=[payout])[payout.pk]
+    clock.set(at(TUESDAY, 5, 30))  # past the expected 05.00, the kept replay unchanged
+    [later] = selectors.payout_outlooks(payouts=[payout]).values()
+    assert kept.expected_at == at(TUESDAY, 5) and later.expected_at == at(TUESDAY, 5, 30)

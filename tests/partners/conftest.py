@@ -17,7 +17,9 @@ def _one_rate_limit_minute(monkeypatch):
     across a minute boundary would find it full again and see 200/401 where it expects 429. Every
     partner test runs within one minute of the API's clock, 20 s into it."""
     pinned = time.time() // 60 * 60 + 20
-    monkeypatch.setattr("partners.api.time", types.SimpleNamespace(time=lambda: pinned))
+    pinned_time = types.SimpleNamespace(**{name: getattr(time, name) for name in dir(time) if not name.startswith("_")})
+    pinned_time.time = lambda: pinned
+    monkeypatch.setattr("partners.api.time", pinned_time)
 
 
 @dataclass

@@ -6,8 +6,10 @@ Each case uses up one limit by writing its counter as if the window had opened l
 ``LEFT`` seconds to go, then asks once: 429, ``Retry-After`` of ``LEFT`` (one less if a second ticks
 over), and "3 menit" in the words of the answer where it has words (Bahasa Indonesia, the default).
 """
+import math
+
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.urls import reverse
 
 from intrasa import ratelimit
@@ -24,9 +26,14 @@ def use_up(limit: ratelimit.RateLimit, *parts: str, left: int = LEFT) -> None:
     cache.set(limit._key(parts), limit.limit, timeout=left)
 
 
-def assert_says_time_left(response, *, words=True):
+def assert_says_time_left(response, limit: ratelimit.RateLimit, *parts: str, words=True):
+    """429 with a ``Retry-After`` that is not earlier than the window's end (the counter's time to live
+    read after the answer, in milliseconds) and not later than ``LEFT``: true however long the request
+    took, on any machine."""
     assert response.status_code == 429
-    assert LEFT - 1 <= int(response["Retry-After"]) <= LEFT
+    backend = caches["default"]
+    left_ms = ratelimit._redis_client(backend).pttl(backend.make_and_validate_key(limit._key(parts)))
+    assert math.ceil(left_ms / 1000) <= int(response["Retry-After"]) <= LEFT, (response["Retry-After"], left_ms)
     if words:
         assert "3 menit" in response.content.decode()
 
@@ -34,16 +41,18 @@ def assert_says_time_left(response, *, words=True):
 def test_cek_transaksi_page_json_and_payment_check_over_the_lookup_budget(client, seller, buyer):
     txn = scenarios.create(seller, buyer)
     use_up(ratelimit.PUBLIC_LOOKUPS, IP)
-    assert_says_time_left(client.get(reverse("pages:check_transaction"), {"reference": txn.reference}))
-    assert_says_time_left(client.get(reverse("pages:check_transaction_api", args=[txn.reference])))
-    assert_says_time_left(client.get(reverse("pages:check_payment"), {"code": txn.reference}))
+    for path, query in ((reverse("pages:check_transaction"), {"reference": txn.reference}),
+                        (reverse("pages:check_transaction_api", args=[txn.reference]), {}),
+                        (reverse("pages:check_payment"), {"code": txn.reference})):
+        assert_says_time_left(client.get(path, query), ratelimit.PUBLIC_LOOKUPS, IP)
 
 
 def test_cek_transaksi_after_too_many_unknown_references(client, seller, buyer):
     txn = scenarios.create(seller, buyer)
     use_up(ratelimit.PUBLIC_UNKNOWN, IP)
-    assert_says_time_left(client.get(reverse("pages:check_transaction"), {"reference": txn.reference}))
-    assert_says_time_left(client.get(reverse("pages:check_transaction_api", args=[txn.reference])))
+    for path, query in ((reverse("pages:check_transaction"), {"reference": txn.reference}),
+                        (reverse("pages:check_transaction_api", args=[txn.reference]), {})):
+        assert_says_time_left(client.get(path, query), ratelimit.PUBLIC_UNKNOWN, IP)
 
 
 def test_payment_link_page_and_its_qr_code(client, seller):
@@ -51,9 +60,9 @@ def test_payment_link_page_and_its_qr_code(client, seller):
 
     link = make_link(seller)
     use_up(ratelimit.PAYLINK_QR_IMAGES, IP)
-    assert_says_time_left(client.get(reverse("paylinks:qr_png", args=[link.token])))
+    assert_says_time_left(client.get(reverse("paylinks:qr_png", args=[link.token])), ratelimit.PAYLINK_QR_IMAGES, IP)
     use_up(ratelimit.PUBLIC_UNKNOWN, IP)
-    assert_says_time_left(client.get(link.get_absolute_url()))
+    assert_says_time_left(client.get(link.get_absolute_url()), ratelimit.PUBLIC_UNKNOWN, IP)
 
 
 def test_a_transaction_document(client, seller, buyer):
@@ -61,7 +70,7 @@ def test_a_transaction_document(client, seller, buyer):
     use_up(ratelimit.DOCUMENT_RENDERS, str(buyer.pk))
     client.force_login(buyer)
     refused = client.get(reverse("documents:download", kwargs={"reference": txn.reference, "kind": "kuitansi"}))
-    assert_says_time_left(refused)
+    assert_says_time_left(refused, ratelimit.DOCUMENT_RENDERS, str(buyer.pk))
 
 
 def test_a_milestone_plan_document(client, seller, buyer):
@@ -72,13 +81,14 @@ def test_a_milestone_plan_document(client, seller, buyer):
     milestone_services.milestone_plan_accept(plan=plan, buyer=buyer)
     use_up(ratelimit.DOCUMENT_RENDERS, str(buyer.pk))
     client.force_login(buyer)
-    assert_says_time_left(client.get(reverse("milestones:pdf", args=[plan.token])))
+    assert_says_time_left(client.get(reverse("milestones:pdf", args=[plan.token])), ratelimit.DOCUMENT_RENDERS,
+                          str(buyer.pk))
 
 
 def test_the_partner_api_after_too_many_wrong_keys(client):
     use_up(ratelimit.PARTNER_API_BAD_KEYS, IP)
     refused = client.get("/api/v1/transactions", HTTP_AUTHORIZATION="Bearer " + "k" * 60)
-    assert_says_time_left(refused, words=False)  # the message points at Retry-After itself
+    assert_says_time_left(refused, ratelimit.PARTNER_API_BAD_KEYS, IP, words=False)  # the message names Retry-After
 
 
 def test_sign_up_attempts(client):
@@ -86,11 +96,18 @@ def test_sign_up_attempts(client):
     refused = client.post(reverse("accounts:signup"), {
         "full_name": "Orang Baru", "email": "baru@example.co.id", "phone": "0812 3456 0001",
         "password1": "kopi-tubruk-pagi-hari", "password2": "kopi-tubruk-pagi-hari"})
-    assert_says_time_left(refused)
+    assert_says_time_left(refused, ratelimit.SIGNUP, IP)
 
 
-def test_without_a_window_the_whole_window_is_said():
-    """No counter (or a backend that cannot tell): the upper bound, the whole window."""
+def test_a_window_that_ended_since_the_refusal_says_try_again_now():
+    """No counter any more when the time left is read: its window ended a moment ago."""
+    assert ratelimit.PUBLIC_LOOKUPS.seconds_left("10.9.9.9") == 1
+
+
+def test_another_cache_backend_says_the_whole_window(settings):
+    """A backend that cannot tell the time left (local memory, ``make run`` without Redis): the
+    upper bound."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     assert ratelimit.PUBLIC_LOOKUPS.seconds_left("10.9.9.9") == ratelimit.PUBLIC_LOOKUPS.window
 
 
