@@ -1,7 +1,11 @@
 """Reading refund requests with a constant number of queries per page."""
+from django.db.models import CharField, OuterRef, Subquery
+from django.db.models.functions import Cast
 from django.http import Http404
 
+from accounts.models import PayoutDestination
 from accounts.selectors import payout_destination_default
+from audit.models import AuditEntry
 
 from . import access
 from .models import RefundDocument, RefundRequest
@@ -33,11 +37,21 @@ def refund_accounts_usable(*, buyer):
     return buyer.payout_destinations.filter(is_archived=False).exclude(verification__in=REFUSED_FOR_REFUNDS)
 
 
+# The audit row Finance's e-wallet check writes (``accounts.services.payout_destination_review_ewallet``):
+# its ``reason`` is what Finance said, and the only place those words are kept.
+EWALLET_REVIEW_ACTION = "payout_destination.ewallet_review"
+
+
 def refund_accounts_refused(*, buyer) -> list:
-    """The buyer's accounts no refund can go to, with the name found on them: the refund page says why
-    they are not offered, so a buyer whose account was refused knows what to add instead."""
+    """The buyer's accounts no refund can go to, with the name found on them and, for an e-wallet Finance
+    refused, Finance's own words (``refusal_reason``, from their latest refusal in the audit trail): the
+    refund page says why they are not offered, so a buyer whose account was refused knows what to add
+    instead. One query."""
+    refusals = (AuditEntry.objects.filter(action=EWALLET_REVIEW_ACTION, object_type=PayoutDestination._meta.label,
+                                          object_id=Cast(OuterRef("pk"), CharField()), data__confirmed=False)
+                .order_by("-created_at", "-id").values("reason")[:1])
     return list(buyer.payout_destinations.filter(is_archived=False, verification__in=REFUSED_FOR_REFUNDS)
-                .order_by("created_at"))
+                .annotate(refusal_reason=Subquery(refusals)).order_by("created_at"))
 
 
 def return_shipment_of(refund_request):
