@@ -13,7 +13,7 @@ from .models import RefundDocument, RefundRequest
 
 def refund_requests_for(*, escrow_transaction):
     return (RefundRequest.objects.filter(escrow_transaction=escrow_transaction)
-            .select_related("destination", "payout", "handler", "return_shipment")
+            .select_related("destination", "payout", "handler", "return_shipment", "bill")
             .prefetch_related("documents", "payout__parts__destination").order_by("created_at"))
 
 
