@@ -222,3 +222,26 @@ def test_every_place_shows_the_same_refund_by_date(client, seller, buyer, financ
     with translation.override("en"):
         assert f"and {format_wib(expected, with_time=False)}" in \
             Notification.objects.get(kind="refund_approved", recipient=buyer).body
+
+
+def test_the_public_refund_date_carries_no_personal_data(client, disputed, dispute_officer, seller, buyer):
+    """What Cek Transaksi keeps to compute the date (``PublicFacts.refund_clocks``) is a step, a time and a
+    payment method: nothing of the return address, the courier receipt, the account or the people."""
+    from pages.selectors import public_facts
+
+    verified_bank(buyer, number="7009998888")
+    request = authorised_return(disputed, dispute_officer)
+    services.return_address_give(return_shipment=request.return_shipment, seller=seller,
+                                 address="Jl. Kenanga Rahasia 12, Bandung 40111, 0812-7777-6666")
+    services.return_ship_back(return_shipment=request.return_shipment, buyer=buyer, courier="jne",
+                              receipt_number="JNE7788990011")
+    txn = request.escrow_transaction
+    facts = public_facts(reference=txn.reference)
+    assert facts.refund_clocks
+    outputs = [facts.to_json(),
+               client.get(reverse("pages:check_transaction_api", args=[txn.reference])).content.decode(),
+               client.get(reverse("pages:check_transaction"), {"reference": txn.reference}).content.decode()]
+    private = ["Kenanga", "0812-7777-6666", "JNE7788990011", "7009998888", buyer.full_name, buyer.email,
+               seller.full_name, seller.email]
+    for output in outputs:
+        assert not [value for value in private if value in output]
