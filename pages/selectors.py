@@ -7,11 +7,12 @@ addresses) and return small frozen dataclasses that have no field for a name, an
 number, an address or an account number. Templates and the JSON API never see a model instance.
 Timeline entries carry the step and the time, never the free-text reason or the actor.
 
-Costs: a transaction look-up is at most four queries whatever its history (the transaction, its
-timeline, the working-day calendar for a computed deadline, and its ledger balances when it was
-refunded) — plus, while a refunded transaction's refund is owed, its open refund requests and their
-documents (``refunds.selectors.refund_clocks``) — and none when ``pages.public_cache`` has its facts — plus one for a milestone of a
-plan (its neighbours' statuses, never cached); a payment-code look-up is one.
+Costs: a transaction look-up is a constant number of queries whatever its history — the
+transaction, its timeline and the working-day calendar for a computed deadline; for a refunded one
+also its ledger balances and, while its refund is owed, its open refund requests with their
+documents (and the buyer's default account when a request names none: ``refunds.selectors``) — and
+none when ``pages.public_cache`` has its facts; plus one for a milestone of a plan (its neighbours'
+statuses, never cached). A payment-code look-up is one.
 """
 import datetime as dt
 import json
