@@ -8,8 +8,8 @@ number, an address or an account number. Templates and the JSON API never see a 
 Timeline entries carry the step and the time, never the free-text reason or the actor.
 
 Costs: a transaction look-up is a constant number of queries whatever its history — the
-transaction, its timeline and the working-day calendar for a computed deadline; for a refunded one
-also its ledger balances and, while its refund is owed, its open refund requests with their
+transaction, its timeline and the working-day calendar for a computed deadline; for a refunded (or
+expired or cancelled) one also its ledger balances and, while its refund is owed, its open refund requests with their
 documents (and the buyer's default account when a request names none: ``refunds.selectors``) — and
 none when ``pages.public_cache`` has its facts; plus one for a milestone of a plan (its neighbours'
 statuses, never cached). A payment-code look-up is one.
@@ -47,10 +47,15 @@ from workdays.calendar import working_calendar
 
 # FAQ: the seller is paid "dalam waktu maksimal 1x24 jam kerja" after the buyer's confirmation.
 PAYOUT_WORKING_HOURS = 24
-# A refunded transaction's date is when its refunds reach the buyer: ``refunds.policy.refund_reaches_buyer_by``
-# over the clocks of its open refunds (``refunds.selectors.refund_clocks``), the same date the refund page,
-# the refund emails and the refund receipt show. The clocks are public facts (no personal data: a step, a
+# A refunded transaction's date (or a closed unfunded one's that owes a payment back) is when its refunds
+# reach the buyer: ``refunds.policy.refund_reaches_buyer_by`` over the clocks of its open refunds
+# (``refunds.selectors.refund_clocks``), the same date the refund page, the refund emails and the refund
+# receipt show. The clocks are public facts (no personal data: a step, a
 # time and a payment method), so the date follows the working-day calendar and the time of the look-up.
+
+# Closed statuses in which the buyer's refund is the transaction's only dated step: refunded, and closed
+# without being funded (a payment that arrived after it expired or was cancelled is owed back whole).
+REFUND_DUE_STATUSES = frozenset({Status.REFUNDED, Status.EXPIRED, Status.CANCELLED})
 
 # Only the columns the public view needs; touching any other field would cost a query and is a bug.
 _PUBLIC_FIELDS = (
@@ -182,13 +187,13 @@ class PublicFacts:
     inspection_ends_at: dt.datetime | None
     confirmed_at: dt.datetime | None
     closed_at: dt.datetime | None
-    refund_payable: bool  # the buyer's refund is still owed (ledger), for a refunded transaction
+    refund_payable: bool  # the buyer's refund is still owed (ledger), for a refunded, expired or cancelled one
     events: tuple[tuple[str, str, dt.datetime], ...]  # public steps: (action, to_status, at)
     # A milestone of a plan: the plan's token, the milestone's number and the plan's count (never change).
     plan_token: str = ""
     milestone_number: int | None = None
     milestone_count: int | None = None
-    # Where each open refund of a refunded transaction stands (``refunds.policy.RefundClock``).
+    # Where each open refund of such a transaction stands (``refunds.policy.RefundClock``).
     refund_clocks: tuple[RefundClock, ...] = ()
 
     _TIMES = ("accepted_at", "invitation_expires_at", "payment_due_at", "shipping_deadline",
@@ -233,7 +238,7 @@ def _next_due(facts: PublicFacts, calendar=None) -> PublicDeadline | None:
     elif status == Status.CONFIRMED and facts.confirmed_at:
         due = (calendar or working_calendar()).add_working_hours(facts.confirmed_at, PAYOUT_WORKING_HOURS)
         return PublicDeadline("payout", str(_("The seller is paid out by")), due)
-    elif status == Status.REFUNDED and facts.refund_payable and facts.refund_clocks:
+    elif status in REFUND_DUE_STATUSES and facts.refund_payable and facts.refund_clocks:
         due = latest_refund_due_by(facts.refund_clocks, calendar=calendar or working_calendar())
         return PublicDeadline("refund", str(_("The refund reaches the buyer's own bank account or e-wallet "
                                               "by")), due)
@@ -255,9 +260,9 @@ def public_reference(text: str) -> tuple[str, str]:
 
 def public_facts(*, reference: str) -> PublicFacts | None:
     """The facts of the transaction with this (canonical) reference, from the database: two
-    queries (the transaction, its timeline); a refunded one adds its ledger balances and, while its
-    refund is owed, its open refund requests with their documents (and the buyer's default account
-    when a request names none)."""
+    queries (the transaction, its timeline); a refunded, expired or cancelled one adds its ledger
+    balances and, while a refund is owed, its open refund requests with their documents (and the
+    buyer's default account when a request names none)."""
     events = TransactionEvent.objects.only(*_EVENT_FIELDS).order_by("created_at", "id")
     # The plan's event brings its data along (only that event's: the others' stays in the database).
     events = events.annotate(plan_data=Case(When(action=PLAN_EVENT, then="data"), output_field=JSONField()))
@@ -267,7 +272,7 @@ def public_facts(*, reference: str) -> PublicFacts | None:
     if txn is None:
         return None
     refund_payable, clocks = False, []
-    if txn.status == Status.REFUNDED and txn.closed_at:
+    if txn.status in REFUND_DUE_STATUSES and txn.closed_at:
         balances = transaction_balances(escrow_transaction=txn)
         refund_payable = balances.get(AccountCategory.BUYER_REFUND_PAYABLE, 0) > 0
         if refund_payable:

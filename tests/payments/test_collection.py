@@ -301,3 +301,11 @@ def test_a_late_payment_refund_keeps_its_own_plain_words(faspay, client, accepte
     assert "Failed payment that was charged" in english and "less than" not in english
     assert ("Your payment of Rp 1.290.000 arrived after the transaction had closed without payment, so it could not "
             "fund it. The full Rp 1.290.000 is refunded to you, to a bank account or e-wallet in your own name.") in english
+    # Cek Transaksi: an expired transaction that owes a payment back shows when it reaches the buyer — the
+    # same date as the refund page (``refunds.policy``: the refund-by date), never nothing.
+    from refunds.selectors import refund_due_by
+
+    client.logout()
+    data = client.get(reverse("pages:check_transaction_api", args=[accepted.reference])).json()
+    assert data["status"] == "expired" and data["next_due"]["step"] == "refund"
+    assert dt.datetime.fromisoformat(data["next_due"]["at"]) == refund_due_by(escrow_transaction=accepted)
