@@ -36,6 +36,7 @@ from payments.channels import channel_get
 from payments.models import Bill
 from payments.selectors import bills_of
 from refunds.access import Record, may_see, visible_postings
+from refunds.selectors import refund_due_by
 from transactions.models import EscrowTransaction, Status
 from transactions.progress import timeline as timeline_for_people
 from transactions.selectors import transaction_timeline
@@ -168,10 +169,13 @@ def document_context(*, kind: DocumentKind, escrow_transaction: EscrowTransactio
     timeline = list(transaction_timeline(escrow_transaction=txn))
     transfers = []
     returns = []
+    refund_by = None
     if kind is REFUND_RECEIPT:
         refund_event = next((e for e in reversed(timeline) if e.action == "refund"), None)
         transfers = refund_transfers(escrow_transaction=txn)
         returns = refund_returns(escrow_transaction=txn)
+        # The one refund-by date (``refunds.policy``), as on Cek Transaksi and the refund page.
+        refund_by = refund_due_by(escrow_transaction=txn)
     return {
         "kind": kind,
         "txn": txn,
@@ -186,6 +190,7 @@ def document_context(*, kind: DocumentKind, escrow_transaction: EscrowTransactio
         "refund": _movement(postings, AccountCategory.BUYER_REFUND_PAYABLE),
         "refund_event": refund_event,
         "refund_transfers": transfers,
+        "refund_by": refund_by,
         "returns": returns,
         "check_url": check_url(txn.reference),
         "is_receipt": txn.verified_at is not None,

@@ -19,13 +19,23 @@ class PagesConfig(AppConfig):
         from . import public_cache
 
         # Cache invalidation only (pages.public_cache): the public facts of a transaction change
-        # with the transaction's row, its timeline and its ledger entries.
+        # with the transaction's row, its timeline, its ledger entries and its refunds.
         post_save.connect(public_cache.transaction_saved, sender=EscrowTransaction,
                           dispatch_uid="pages.public_cache.transaction")
         post_save.connect(public_cache.related_saved, sender=TransactionEvent,
                           dispatch_uid="pages.public_cache.event")
         post_save.connect(public_cache.related_saved, sender=JournalEntry,
                           dispatch_uid="pages.public_cache.entry")
+        # A refunded transaction's refund-by date follows its refunds' steps (``refunds.policy``).
+        from disbursements.models import Payout
+        from refunds.models import RefundDocument, RefundRequest, ReturnShipment
+
+        post_save.connect(public_cache.related_saved, sender=RefundRequest, dispatch_uid="pages.public_cache.refund")
+        post_save.connect(public_cache.refund_payout_saved, sender=Payout, dispatch_uid="pages.public_cache.payout")
+        post_save.connect(public_cache.refund_part_saved, sender=ReturnShipment,
+                          dispatch_uid="pages.public_cache.return")
+        post_save.connect(public_cache.refund_part_saved, sender=RefundDocument,
+                          dispatch_uid="pages.public_cache.refund_document")
 
         from django.test.signals import setting_changed
 

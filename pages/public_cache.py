@@ -7,8 +7,9 @@ The look-up reads it on the same Redis round trip as its rate-limit counters
 
 **Never stale after a change.** Every key has a *generation*: a random token stored next to it.
 
-* A writer (any save of the transaction, of one of its timeline events, or of a ledger entry of
-  the transaction: ``pages.apps`` connects the receivers) sets a new token and deletes the facts,
+* A writer (any save of the transaction, of one of its timeline events, of a ledger entry of
+  the transaction, or of one of its refunds — request, payout, return shipment, document — on which
+  the refund-by date depends: ``pages.apps`` connects the receivers) sets a new token and deletes the facts,
   once at once and once more **after its database transaction commits**.
 * A reader that misses reads the token on the same trip, queries the database, and stores the
   facts *only if the token is still the one it read* (a Lua compare-and-set), tagged with it.
@@ -172,6 +173,31 @@ def _related_reference(instance) -> str:
     if cached is not None:
         return cached.reference
     return _reference_of_transaction_id(pk)
+
+
+def _reference_of_refund_request_id(pk) -> str:
+    from refunds.models import RefundRequest
+
+    return (RefundRequest.objects.filter(pk=pk).values_list("escrow_transaction__reference", flat=True).first()
+            or "")
+
+
+def refund_part_saved(sender, instance, raw=False, **kwargs):
+    """A refund's return shipment (``refund_request``) or document (``request``) changed: the refunded
+    transaction's refund-by date may have (``refunds.policy``)."""
+    if raw or _backend() is None:
+        return
+    field = "refund_request" if hasattr(instance, "refund_request_id") else "request"
+    request = instance._state.fields_cache.get(field)
+    txn = request._state.fields_cache.get("escrow_transaction") if request is not None else None
+    forget(txn.reference if txn is not None else _reference_of_refund_request_id(getattr(instance, f"{field}_id")))
+
+
+def refund_payout_saved(sender, instance, raw=False, **kwargs):
+    """A buyer's refund payout changed (an account named, a transfer failed or arrived): as above. A
+    seller's payout changes nothing public, so costs nothing here."""
+    if instance.purpose == "buyer_refund":
+        related_saved(sender, instance, raw=raw, **kwargs)
 
 
 def transaction_saved(sender, instance, raw=False, **kwargs):

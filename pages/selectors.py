@@ -7,10 +7,12 @@ addresses) and return small frozen dataclasses that have no field for a name, an
 number, an address or an account number. Templates and the JSON API never see a model instance.
 Timeline entries carry the step and the time, never the free-text reason or the actor.
 
-Costs: a transaction look-up is at most four queries whatever its history (the transaction, its
-timeline, the working-day calendar for a computed deadline, and its ledger balances when it was
-refunded), and none when ``pages.public_cache`` has its facts — plus one for a milestone of a
-plan (its neighbours' statuses, never cached); a payment-code look-up is one.
+Costs: a transaction look-up is a constant number of queries whatever its history — the
+transaction, its timeline and the working-day calendar for a computed deadline; for a refunded (or
+expired or cancelled) one also its ledger balances and, while its refund is owed, its open refund requests with their
+documents (and the buyer's default account when a request names none: ``refunds.selectors``) — and
+none when ``pages.public_cache`` has its facts; plus one for a milestone of a plan (its neighbours'
+statuses, never cached). A payment-code look-up is one.
 """
 import datetime as dt
 import json
@@ -28,6 +30,8 @@ from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
 from payments.channels import channel_get
 from payments.models import Bill
+from refunds.policy import RefundClock
+from refunds.selectors import latest_refund_due_by, refund_clocks
 from transactions.fees import tier_fee
 from transactions.models import (
     ACTION_LABELS,
@@ -43,10 +47,15 @@ from workdays.calendar import working_calendar
 
 # FAQ: the seller is paid "dalam waktu maksimal 1x24 jam kerja" after the buyer's confirmation.
 PAYOUT_WORKING_HOURS = 24
-# Refund policy §3: the transfer to the buyer's own account takes 3–7 working days (VA/QRIS/e-wallet
-# usually 1–3; ``refunds.policy.transfer_window``); Cek Transaksi promises the upper bound. None of the
-# methods INTRASA offers is refunded to the original payment (``refunds.policy``: refund route).
-REFUND_WORKING_DAYS = 7
+# A refunded transaction's date (or a closed unfunded one's that owes a payment back) is when its refunds
+# reach the buyer: ``refunds.policy.refund_reaches_buyer_by`` over the clocks of its open refunds
+# (``refunds.selectors.refund_clocks``), the same date the refund page, the refund emails and the refund
+# receipt show. The clocks are public facts (no personal data: a step, a
+# time and a payment method), so the date follows the working-day calendar and the time of the look-up.
+
+# Closed statuses in which the buyer's refund is the transaction's only dated step: refunded, and closed
+# without being funded (a payment that arrived after it expired or was cancelled is owed back whole).
+REFUND_DUE_STATUSES = frozenset({Status.REFUNDED, Status.EXPIRED, Status.CANCELLED})
 
 # Only the columns the public view needs; touching any other field would cost a query and is a bug.
 _PUBLIC_FIELDS = (
@@ -178,12 +187,14 @@ class PublicFacts:
     inspection_ends_at: dt.datetime | None
     confirmed_at: dt.datetime | None
     closed_at: dt.datetime | None
-    refund_payable: bool  # the buyer's refund is still owed (ledger), for a refunded transaction
+    refund_payable: bool  # the buyer's refund is still owed (ledger), for a refunded, expired or cancelled one
     events: tuple[tuple[str, str, dt.datetime], ...]  # public steps: (action, to_status, at)
     # A milestone of a plan: the plan's token, the milestone's number and the plan's count (never change).
     plan_token: str = ""
     milestone_number: int | None = None
     milestone_count: int | None = None
+    # Where each open refund of such a transaction stands (``refunds.policy.RefundClock``).
+    refund_clocks: tuple[RefundClock, ...] = ()
 
     _TIMES = ("accepted_at", "invitation_expires_at", "payment_due_at", "shipping_deadline",
               "inspection_ends_at", "confirmed_at", "closed_at")
@@ -192,6 +203,8 @@ class PublicFacts:
         data = {name: getattr(self, name) for name in self.__dataclass_fields__ if name != "events"}
         data.update({name: (data[name].isoformat() if data[name] else None) for name in self._TIMES})
         data["events"] = [[action, to_status, at.isoformat()] for action, to_status, at in self.events]
+        data["refund_clocks"] = [[clock.since.isoformat(), list(clock.steps), clock.family]
+                                 for clock in self.refund_clocks]
         return json.dumps(data, separators=(",", ":"))
 
     @classmethod
@@ -201,6 +214,8 @@ class PublicFacts:
             data[name] = dt.datetime.fromisoformat(data[name]) if data[name] else None
         data["events"] = tuple((action, to_status, dt.datetime.fromisoformat(at))
                                for action, to_status, at in data["events"])
+        data["refund_clocks"] = tuple(RefundClock(dt.datetime.fromisoformat(since), tuple(steps), family)
+                                      for since, steps, family in data.get("refund_clocks", ()))
         return cls(**data)
 
 
@@ -223,8 +238,8 @@ def _next_due(facts: PublicFacts, calendar=None) -> PublicDeadline | None:
     elif status == Status.CONFIRMED and facts.confirmed_at:
         due = (calendar or working_calendar()).add_working_hours(facts.confirmed_at, PAYOUT_WORKING_HOURS)
         return PublicDeadline("payout", str(_("The seller is paid out by")), due)
-    elif status == Status.REFUNDED and facts.closed_at and facts.refund_payable:
-        due = (calendar or working_calendar()).add_working_days(facts.closed_at, REFUND_WORKING_DAYS)
+    elif status in REFUND_DUE_STATUSES and facts.refund_payable and facts.refund_clocks:
+        due = latest_refund_due_by(facts.refund_clocks, calendar=calendar or working_calendar())
         return PublicDeadline("refund", str(_("The refund reaches the buyer's own bank account or e-wallet "
                                               "by")), due)
     # Paid (verification runs by itself), disputed (no date until the parties agree or staff
@@ -245,7 +260,9 @@ def public_reference(text: str) -> tuple[str, str]:
 
 def public_facts(*, reference: str) -> PublicFacts | None:
     """The facts of the transaction with this (canonical) reference, from the database: two
-    queries (the transaction, its timeline), three for a refunded one (its ledger balances)."""
+    queries (the transaction, its timeline); a refunded, expired or cancelled one adds its ledger
+    balances and, while a refund is owed, its open refund requests with their documents (and the
+    buyer's default account when a request names none)."""
     events = TransactionEvent.objects.only(*_EVENT_FIELDS).order_by("created_at", "id")
     # The plan's event brings its data along (only that event's: the others' stays in the database).
     events = events.annotate(plan_data=Case(When(action=PLAN_EVENT, then="data"), output_field=JSONField()))
@@ -254,16 +271,19 @@ def public_facts(*, reference: str) -> PublicFacts | None:
            .filter(reference=reference).first())
     if txn is None:
         return None
-    refund_payable = False
-    if txn.status == Status.REFUNDED and txn.closed_at:
+    refund_payable, clocks = False, []
+    if txn.status in REFUND_DUE_STATUSES and txn.closed_at:
         balances = transaction_balances(escrow_transaction=txn)
         refund_payable = balances.get(AccountCategory.BUYER_REFUND_PAYABLE, 0) > 0
+        if refund_payable:
+            clocks = refund_clocks(escrow_transaction=txn)
     return PublicFacts(
         reference=txn.reference, status=txn.status, amount=txn.amount_due, paid=txn.paid_at is not None,
         verified=txn.verified_at is not None, accepted_at=txn.accepted_at,
         invitation_expires_at=txn.invitation_expires_at, payment_due_at=txn.payment_due_at,
         shipping_deadline=txn.shipping_deadline, inspection_ends_at=txn.inspection_ends_at,
         confirmed_at=txn.confirmed_at, closed_at=txn.closed_at, refund_payable=refund_payable,
+        refund_clocks=tuple(clocks),
         events=tuple((e.action, e.to_status, e.created_at) for e in txn.public_events
                      if e.to_status or e.action in _PUBLIC_NON_STATE_ACTIONS),
         **_milestone_facts(txn),

@@ -114,6 +114,20 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
         return (self.case in PAYMENT_CASES and self.bill_id is None and self.statement_line_id is None
                 and self.charge_booked_at is None)
 
+    @property
+    def owed_back_why(self) -> str:
+        """Why INTRASA itself found this payment owed back — ``"double"``, ``"excess"``, ``"short"`` or
+        ``"late"`` (``payments.services._owe_back``), as recorded in the key
+        ``refunds.services.refund_request_for_owed_payment`` opened the request with — or ``""`` for
+        any other request. A short and a late payment share the seed's category "transaksi gagal namun
+        terpotong" (``policy.OWED_BACK_CASES``); the refund page tells the buyer which one it was."""
+        from .policy import OWED_BACK_CASES
+
+        if self.bill_id is None or not self.source_key.startswith("bill:"):
+            return ""
+        why = self.source_key.rsplit(":", 1)[-1]
+        return why if why in OWED_BACK_CASES else ""
+
     # --- transitions (bodies empty: refunds.services sets the fields) ----------------------------
 
     @transition(field=status, source=Status.AWAITING_DOCUMENTS, target=Status.IN_REVIEW)

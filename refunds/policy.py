@@ -85,7 +85,9 @@ Decisions taken where the seed is silent or does not fit INTRASA, written down h
   transaction price ("nilai refund menyesuaikan harga setelah diskon"). The voucher rules are encoded
   (``promo_code_outcome``) for when vouchers exist.
 """
+import datetime as dt
 from dataclasses import dataclass
+from enum import StrEnum
 from urllib.parse import quote
 
 from django.db import models
@@ -530,6 +532,95 @@ INSPECTION_WORKING_HOURS = 2 * 24
 RETURN_ADDRESS_WORKING_DAYS = 2
 RETURN_SHIP_WORKING_DAYS = 3
 RETURN_TRANSIT_WORKING_DAYS = 7
+
+
+# --- The refund-by date: the latest a refund reaches the buyer, from where it stands ---------------
+#
+# Decision: every place that promises when a refund arrives (Cek Transaksi and its JSON, the refund page,
+# the refund emails, the refund receipt) shows one date, ``refund_reaches_buyer_by``, computed here from a
+# ``RefundClock``: the step the refund is in now, when that step started, the steps still to come and the
+# buyer's payment method. Each step counts its own window from the policy (working days or working hours
+# on the ``workdays`` calendar, WIB), so the date is the true upper bound *for the case the refund is in*:
+# a return waiting for the goods adds the remaining return windows, the inspection, INTRASA's approval and
+# the transfer; an approved refund queued for transfer only the method's transfer window; an e-wallet not
+# confirmed yet Finance's check (``STAFF_TASK_WORKING_HOURS``) before the transfer. A step held by a party
+# (the buyer, the seller, the bank) that is already past its deadline passes to a named staff member
+# (``StaffTask``) with ``STAFF_TASK_WORKING_HOURS`` more, as ``refunds.services.refund_next_step`` says, and
+# the date follows: the promise moves only when the case moves.
+
+
+class RefundStep(StrEnum):
+    """A step of a refund that takes time, in the order a refund may go through them (internal names:
+    people read the date, and the step's own text on the refund page, ``refunds.services.NextStep``)."""
+
+    RETURN_ADDRESS = "address"  # the seller gives the return address
+    RETURN_SHIPMENT = "ship_back"  # the buyer ships the goods back
+    RETURN_TRANSIT = "transit"  # the goods travel back to the seller
+    INSPECTION = "inspection"  # the seller inspects them
+    INSPECTION_DECISION = "decision"  # INTRASA staff decide on a rejected inspection
+    DOCUMENTS = "documents"  # the buyer adds the missing documents
+    RECORD_DOCUMENTS = "records"  # INTRASA records the documents only it can
+    APPROVAL = "approval"  # Finance verify and approve
+    ACCOUNT = "account"  # the buyer names an account in their own name
+    EWALLET_CHECK = "ewallet"  # Finance confirm an e-wallet's registered name
+    FAILED_TRANSFER = "failed"  # Finance resolve a failed transfer
+    TRANSFER = "transfer"  # the transfer reaches the buyer (the method's window)
+
+
+# (working days, working hours) of each step; the transfer's is the method's (``transfer_window``).
+REFUND_STEP_WINDOWS: dict[str, tuple[int, int]] = {
+    RefundStep.RETURN_ADDRESS: (RETURN_ADDRESS_WORKING_DAYS, 0),
+    RefundStep.RETURN_SHIPMENT: (RETURN_SHIP_WORKING_DAYS, 0),
+    RefundStep.RETURN_TRANSIT: (RETURN_TRANSIT_WORKING_DAYS, 0),
+    RefundStep.INSPECTION: (0, INSPECTION_WORKING_HOURS),
+    RefundStep.INSPECTION_DECISION: (0, STAFF_TASK_WORKING_HOURS),
+    RefundStep.DOCUMENTS: (DOCUMENTS_STALL_WORKING_DAYS, 0),
+    RefundStep.RECORD_DOCUMENTS: (0, INSPECTION_WORKING_HOURS),
+    RefundStep.APPROVAL: (0, APPROVAL_WORKING_HOURS),
+    RefundStep.ACCOUNT: (ACCOUNT_STALL_WORKING_DAYS, 0),
+    RefundStep.EWALLET_CHECK: (0, STAFF_TASK_WORKING_HOURS),
+    RefundStep.FAILED_TRANSFER: (0, STAFF_TASK_WORKING_HOURS),
+}
+# Steps INTRASA's own staff hold: late, they stay theirs (the overdue digest chases them); every other
+# step passes to staff once late.
+STAFF_HELD_STEPS = frozenset({RefundStep.INSPECTION_DECISION, RefundStep.RECORD_DOCUMENTS, RefundStep.APPROVAL,
+                              RefundStep.EWALLET_CHECK, RefundStep.FAILED_TRANSFER})
+# The steps after approval, by what INTRASA knows of the buyer's refund account: a bank account (checked by
+# the bank's inquiry when chosen) or a confirmed e-wallet is paid at once; an e-wallet nobody confirmed
+# waits for Finance; no account at all waits for the buyer, who may then name an e-wallet.
+PAYOUT_STEPS: dict[str, tuple[str, ...]] = {
+    "ready": (RefundStep.TRANSFER,),
+    "ewallet": (RefundStep.EWALLET_CHECK, RefundStep.TRANSFER),
+    "none": (RefundStep.ACCOUNT, RefundStep.EWALLET_CHECK, RefundStep.TRANSFER),
+}
+
+
+@dataclass(frozen=True)
+class RefundClock:
+    """Where one refund stands, in plain values: ``steps[0]`` is the step it is in, started at ``since``;
+    the rest are still to come; ``family`` is the buyer's payment method (the transfer window)."""
+
+    since: dt.datetime
+    steps: tuple[str, ...]
+    family: str
+
+
+def _step_end(step: str, start: dt.datetime, family: str, calendar) -> dt.datetime:
+    if step == RefundStep.TRANSFER:
+        return calendar.add_working_days(start, transfer_window(family)[1])
+    days, hours = REFUND_STEP_WINDOWS[step]
+    return calendar.add_working_hours(calendar.add_working_days(start, days), hours)
+
+
+def refund_reaches_buyer_by(clock: RefundClock, *, now: dt.datetime, calendar) -> dt.datetime:
+    """The latest the refund reaches the buyer (section above): each step's window after the one before,
+    and the current step, if a party let it pass its deadline, handed to staff for their window."""
+    at = clock.since
+    for index, step in enumerate(clock.steps):
+        at = _step_end(step, at, clock.family, calendar)
+        if index == 0 and now >= at and step not in STAFF_HELD_STEPS:
+            at = calendar.add_working_hours(at, STAFF_TASK_WORKING_HOURS)
+    return at
 
 
 # --- Returned goods after an upheld rejection: the way back to the buyer ----------------------------

@@ -1,26 +1,30 @@
 """Reading refund requests with a constant number of queries per page."""
 import datetime as dt
 
-from django.db.models import Q
+from django.db.models import CharField, Max, OuterRef, Q, Subquery
+from django.db.models.functions import Cast
 from django.http import Http404
+from django.utils import timezone
 
+from accounts.models import PayoutDestination
 from accounts.selectors import payout_destination_default
+from audit.models import AuditEntry
+from disbursements.models import Disbursement, Payout
+from workdays.calendar import working_calendar
 
-from . import access
+from . import access, policy
 from .models import RefundDocument, RefundRequest, ReturnShipment
 
 
 def refund_requests_for(*, escrow_transaction):
     return (RefundRequest.objects.filter(escrow_transaction=escrow_transaction)
-            .select_related("destination", "payout", "handler", "return_shipment")
+            .select_related("destination", "payout", "handler", "return_shipment", "bill")
             .prefetch_related("documents", "payout__parts__destination").order_by("created_at"))
 
 
 def refund_transfers(*, refund_request) -> list:
     """The transfers that actually reached the buyer for this request (SendMe reported them paid):
     amount, when, and where (``destination.label``, masked). Uses the prefetched parts."""
-    from disbursements.models import Disbursement
-
     if refund_request.payout_id is None:
         return []
     return [part for part in refund_request.payout.parts.all() if part.status == Disbursement.Status.SUCCEEDED]
@@ -36,11 +40,21 @@ def refund_accounts_usable(*, buyer):
     return buyer.payout_destinations.filter(is_archived=False).exclude(verification__in=REFUSED_FOR_REFUNDS)
 
 
+# The audit row Finance's e-wallet check writes (``accounts.services.payout_destination_review_ewallet``):
+# its ``reason`` is what Finance said, and the only place those words are kept.
+EWALLET_REVIEW_ACTION = "payout_destination.ewallet_review"
+
+
 def refund_accounts_refused(*, buyer) -> list:
-    """The buyer's accounts no refund can go to, with the name found on them: the refund page says why
-    they are not offered, so a buyer whose account was refused knows what to add instead."""
+    """The buyer's accounts no refund can go to, with the name found on them and, for an e-wallet Finance
+    refused, Finance's own words (``refusal_reason``, from their latest refusal in the audit trail): the
+    refund page says why they are not offered, so a buyer whose account was refused knows what to add
+    instead. One query."""
+    refusals = (AuditEntry.objects.filter(action=EWALLET_REVIEW_ACTION, object_type=PayoutDestination._meta.label,
+                                          object_id=Cast(OuterRef("pk"), CharField()), data__confirmed=False)
+                .order_by("-created_at", "-id").values("reason")[:1])
     return list(buyer.payout_destinations.filter(is_archived=False, verification__in=REFUSED_FOR_REFUNDS)
-                .order_by("created_at"))
+                .annotate(refusal_reason=Subquery(refusals)).order_by("created_at"))
 
 
 def return_shipment_of(refund_request):
@@ -119,3 +133,108 @@ def refund_transfer_destination(refund_request):
     the buyer's default (``disbursements.services.payout_plan`` picks it the same way); ``None``
     when the buyer has none yet (the payout then waits for one)."""
     return refund_request.destination or payout_destination_default(owner=refund_request.buyer)
+
+
+# --- The refund-by date (``policy``: the refund-by date) ---------------------------------------------
+#
+# The one place that reads where a refund stands and turns it into ``policy.RefundClock``; every page,
+# email and document that says when a refund arrives asks ``refund_request_due_by`` (one request) or
+# ``refund_due_by`` (a transaction: its latest open refund), and Cek Transaksi keeps the clocks in its
+# public facts (``pages.selectors``), so all of them show the same date.
+
+def _payout_readiness(refund_request) -> str:
+    """What INTRASA knows of the account the refund would be paid to (``policy.PAYOUT_STEPS``)."""
+    destination = refund_request.destination or payout_destination_default(owner=refund_request.buyer_id)
+    if destination is None or destination.verification in REFUSED_FOR_REFUNDS:
+        return "none"
+    if not policy.ewallet_name_confirmed(kind=destination.kind, verification=destination.verification):
+        return "ewallet"
+    return "ready"
+
+
+def refund_transfer_failed_at(payout):
+    """When the refund payout's last transfer failed or was reversed (the staff task's clock)."""
+    return (Disbursement.objects.filter(payout=payout, status__in=[Disbursement.Status.FAILED,
+                                                                   Disbursement.Status.REVERSED])
+            .aggregate(at=Max("completed_at"))["at"])
+
+
+_RETURN_STEPS = {
+    # A return's status → (when its current step started, the return steps from it on).
+    "awaiting_address": ("created_at", (policy.RefundStep.RETURN_ADDRESS, policy.RefundStep.RETURN_SHIPMENT,
+                                        policy.RefundStep.RETURN_TRANSIT, policy.RefundStep.INSPECTION)),
+    "awaiting_shipment": ("address_given_at", (policy.RefundStep.RETURN_SHIPMENT, policy.RefundStep.RETURN_TRANSIT,
+                                               policy.RefundStep.INSPECTION)),
+    "shipped_back": ("shipped_back_at", (policy.RefundStep.RETURN_TRANSIT, policy.RefundStep.INSPECTION)),
+    "arrived": ("arrived_at", (policy.RefundStep.INSPECTION,)),
+    "rejected": ("inspected_at", (policy.RefundStep.INSPECTION_DECISION,)),
+}
+
+
+def refund_clock(refund_request) -> "policy.RefundClock | None":
+    """Where ``refund_request`` stands (``policy.RefundClock``), or ``None`` when no refund is on its way
+    to the buyer any more (refunded, rejected, or the transfer already arrived). Reads the request's
+    return shipment, payout, destination and documents (``refund_requests_for`` loads them with it), and
+    the buyer's default account when the request names none."""
+    req = refund_request
+    family = req.payment_family
+    statuses = RefundRequest.Status
+    if req.status in (statuses.COMPLETED, statuses.REJECTED):
+        return None
+    if req.status == statuses.PAYING:
+        payout, since = req.payout, req.approved_at or req.created_at
+        if payout is not None and payout.status == Payout.Status.COMPLETED:
+            return None
+        if payout is None or payout.status == Payout.Status.AWAITING_DESTINATION:
+            readiness = _payout_readiness(req) if req.destination is not None else "none"
+            if readiness == "ewallet":
+                since = max(since, req.destination.created_at)
+            return policy.RefundClock(since, policy.PAYOUT_STEPS[readiness], family)
+        if payout.status == Payout.Status.NEEDS_ACTION:
+            return policy.RefundClock(refund_transfer_failed_at(payout) or since,
+                                      (policy.RefundStep.FAILED_TRANSFER, policy.RefundStep.TRANSFER), family)
+        return policy.RefundClock(since, policy.PAYOUT_STEPS["ready"], family)
+    after_approval = (policy.RefundStep.APPROVAL, *policy.PAYOUT_STEPS[_payout_readiness(req)])
+    if req.status == statuses.IN_REVIEW:
+        return policy.RefundClock(req.documents_complete_at or req.created_at, after_approval, family)
+    # Waiting for the documents: first for the goods to come back, when they do.
+    shipment = return_shipment_of(req) if req.goods_return else None
+    if shipment is not None and shipment.status in _RETURN_STEPS:
+        field, steps = _RETURN_STEPS[shipment.status]
+        return policy.RefundClock(getattr(shipment, field) or req.created_at, (*steps, *after_approval), family)
+    documents = list(req.documents.all())
+    since = max([req.created_at, *(d.created_at for d in documents if d.source == RefundDocument.Source.BUYER)])
+    missing = policy.missing_documents(req.case, {d.kind for d in documents}, goods_return=req.goods_return)
+    step = (policy.RefundStep.DOCUMENTS if any(policy.who_supplies(kind) == "buyer" for kind in missing)
+            else policy.RefundStep.RECORD_DOCUMENTS)
+    return policy.RefundClock(since, (step, *after_approval), family)
+
+
+def refund_request_due_by(refund_request, *, now=None, calendar=None):
+    """The latest ``refund_request`` reaches the buyer (``policy.refund_reaches_buyer_by``), or ``None``."""
+    clock = refund_clock(refund_request)
+    if clock is None:
+        return None
+    return policy.refund_reaches_buyer_by(clock, now=now or timezone.now(), calendar=calendar or working_calendar())
+
+
+def refund_clocks(*, escrow_transaction) -> list:
+    """The clocks of the transaction's open refunds (those still on their way to the buyer)."""
+    requests = (RefundRequest.objects.filter(escrow_transaction=escrow_transaction,
+                                             status__in=RefundRequest.OPEN_STATUSES)
+                .select_related("destination", "payout", "return_shipment").prefetch_related("documents"))
+    return [clock for clock in map(refund_clock, requests) if clock is not None]
+
+
+def refund_due_by(*, escrow_transaction, now=None, calendar=None):
+    """The latest the transaction's open refunds all reach the buyer, or ``None`` when none is on its way."""
+    clocks = refund_clocks(escrow_transaction=escrow_transaction)
+    return latest_refund_due_by(clocks, now=now, calendar=calendar)
+
+
+def latest_refund_due_by(clocks, *, now=None, calendar=None):
+    """The latest of ``clocks``' refund-by dates (``None`` without a clock)."""
+    if not clocks:
+        return None
+    now, calendar = now or timezone.now(), calendar or working_calendar()
+    return max(policy.refund_reaches_buyer_by(clock, now=now, calendar=calendar) for clock in clocks)

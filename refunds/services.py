@@ -44,7 +44,7 @@ from workdays.calendar import working_calendar
 from . import policy
 from .models import RefundDocument, RefundRequest, ReturnShipment, ShortShipmentClaim
 from .policy import Document, PaymentFamily, RefundCase
-from .selectors import refund_transfer_destination
+from .selectors import refund_request_due_by, refund_transfer_destination, refund_transfer_failed_at
 
 METHOD_FAMILY = {"va": PaymentFamily.VIRTUAL_ACCOUNT, "retail": PaymentFamily.RETAIL, "qris": PaymentFamily.QRIS,
                  "bank_transfer": PaymentFamily.BANK_TRANSFER}
@@ -483,13 +483,16 @@ def refund_approve(*, refund_request, actor, reason: str,
                            "destination": getattr(refund_transfer_destination(req), "pk", None)})
         refund_task_refresh(refund_request=req)
         needs_account = req.payout.status == Payout.Status.AWAITING_DESTINATION and not held_for_review
+        # The same refund-by date as every page (``policy``: the refund-by date): an account still to
+        # name, or an e-wallet Finance still check, comes before the transfer window.
+        refund_by = refund_request_due_by(req, now=now, calendar=calendar)
         for party in _parties(req):
             if needs_account and party == req.buyer:
                 # Nothing is "being transferred" yet: the buyer is told the one step that is theirs.
                 _notify(req, party, "refund_needs_account")
             else:
                 _notify(req, party, "refund_approved", earliest=format_wib(req.transfer_from, with_time=False),
-                        latest=format_wib(req.transfer_by, with_time=False))
+                        latest=format_wib(refund_by, with_time=False))
         return req
 
 
@@ -703,12 +706,6 @@ class NextStep:
     task: str = ""  # a policy.StaffTask when the holder is INTRASA
 
 
-def _failed_at(payout) -> dt.datetime | None:
-    return (Disbursement.objects.filter(payout=payout, status__in=[Disbursement.Status.FAILED,
-                                                                   Disbursement.Status.REVERSED])
-            .aggregate(at=Max("completed_at"))["at"])
-
-
 def _staff_step(task: str, due_at) -> NextStep:
     return NextStep("intrasa", str(policy.StaffTask(task).label), due_at, task)
 
@@ -764,7 +761,8 @@ def refund_next_step(refund_request: RefundRequest, *, now: dt.datetime | None =
                            calendar.add_working_hours(stall, policy.STAFF_TASK_WORKING_HOURS))
     if payout.status == Payout.Status.NEEDS_ACTION:
         return _staff_step(policy.StaffTask.FIX_FAILED_TRANSFER,
-                           calendar.add_working_hours(_failed_at(payout) or now, policy.STAFF_TASK_WORKING_HOURS))
+                           calendar.add_working_hours(refund_transfer_failed_at(payout) or now,
+                                                      policy.STAFF_TASK_WORKING_HOURS))
     if req.transfer_by is not None and now > req.transfer_by and payout.status != Payout.Status.COMPLETED:
         return _staff_step(policy.StaffTask.CHASE_LATE_TRANSFER,
                            calendar.add_working_hours(req.transfer_by, policy.STAFF_TASK_WORKING_HOURS))

@@ -7,6 +7,7 @@ from django.urls import reverse
 from intrasa import ratelimit as throttle
 from pages import public_cache, selectors
 from tests import scenarios
+from tests.disputes.conftest import finance  # noqa: F401 - a Finance member approves refunds
 from transactions import services
 from transactions.models import Status
 
@@ -197,3 +198,48 @@ def test_a_rolled_back_savepoint_does_not_swallow_the_bump_on_commit(verified, r
             public_cache.forget(verified.reference)  # registers the bump on commit again
     assert len(callbacks) == 1
     assert _bumps(redis_calls) == 3  # now (twice: two blocks) and on commit
+
+
+def test_a_refund_step_moves_the_cached_refund_by_date_at_once(client, seller, buyer, finance,  # noqa: F811
+                                                               django_capture_on_commit_callbacks):
+    """The refund-by date depends on where the refund stands (``refunds.policy``): a step of the refund
+    request (an approval, an account named) forgets the cached facts like a transition does."""
+    import datetime as dt
+    from unittest import mock
+
+    from accounts.services import payout_destination_add_ewallet
+    from escrow import services as escrow_services
+    from intrasa.wib import WIB
+    from refunds import services as refund_services
+    from refunds.models import RefundRequest
+
+    monday = dt.datetime(2026, 11, 2, 10, 0, tzinfo=WIB)
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    with mock.patch("django.utils.timezone.now", return_value=monday):
+        escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
+    request = RefundRequest.objects.get(escrow_transaction=txn)
+
+    def due(at):
+        with mock.patch("django.utils.timezone.now", return_value=at):
+            return client.get(api(txn.reference)).json()["next_due"]["at"]
+
+    first = due(monday)
+    assert due(monday) == first  # served from the cache
+    tuesday = monday + dt.timedelta(days=1)
+    with mock.patch("django.utils.timezone.now", return_value=tuesday), \
+            django_capture_on_commit_callbacks(execute=True):
+        refund_services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap")
+    approved = due(tuesday)
+    assert approved != first  # approved a day before its deadline: the account step starts a day earlier
+    thursday = monday + dt.timedelta(days=2)  # the buyer names an e-wallet on Wednesday
+    with mock.patch("django.utils.timezone.now", return_value=thursday), \
+            django_capture_on_commit_callbacks(execute=True):
+        wallet = payout_destination_add_ewallet(owner=buyer, provider="gpy", phone="081234567890",
+                                                registered_name=buyer.full_name)
+        refund_services.refund_choose_destination(refund_request=request, buyer=buyer, destination=wallet)
+    assert due(thursday) != approved
+    request.refresh_from_db()
+    with mock.patch("django.utils.timezone.now", return_value=thursday):
+        from refunds.selectors import refund_request_due_by
+
+        assert dt.datetime.fromisoformat(due(thursday)) == refund_request_due_by(request)

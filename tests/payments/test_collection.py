@@ -253,3 +253,59 @@ def test_only_the_buyer_can_open_the_payment_page(faspay, client, accepted, sell
         assert client.get(reverse("payments:pay", args=[accepted.reference])).status_code == 404
         assert client.post(reverse("payments:pay", args=[accepted.reference]), {"channel": "702"}).status_code == 404
     assert not Bill.objects.exists()
+
+
+def _refund_card(client, buyer, txn) -> str:
+    """The text of the buyer's refund card on the refund page, tags removed."""
+    import re
+
+    client.force_login(buyer)
+    html = client.get(reverse("refunds:detail", args=[txn.reference])).content.decode()
+    card = html.split('data-testid="refund-request"')[1].split("</section>")[0]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", card)).replace("\xa0", " ")
+
+
+def test_a_short_payment_refund_says_plainly_what_happened_in_both_languages(faspay, client, accepted, buyer,
+                                                                            settings):
+    """The seed files a short payment under "transaksi gagal namun terpotong"; the buyer reads what happened."""
+    bill = start(accepted, buyer, "702")
+    faspay("bill_pay_wrong_amount", trx_id=bill.provider_trx_id, amount=1_000_000)
+    refresh(bill, accepted)
+    assert bill.flag == Bill.Flag.SHORT
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = _refund_card(client, buyer, accepted)
+    assert "Failed payment that was charged" in english  # the seed's category stays the heading
+    assert ("You paid Rp 1.000.000, less than the Rp 1.290.000 due, so it could not fund the transaction. "
+            "The Rp 1.000.000 you paid is refunded to you, to a bank account or e-wallet in your own name.") in english
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "id"
+    indonesian = _refund_card(client, buyer, accepted)
+    assert "Pembayaran gagal namun terpotong" in indonesian
+    assert ("Anda membayar Rp 1.000.000, kurang dari tagihan Rp 1.290.000, sehingga pembayaran itu tidak dapat "
+            "mendanai transaksi. Rp 1.000.000 yang Anda bayarkan dikembalikan kepada Anda, ke rekening bank atau "
+            "e-wallet atas nama Anda sendiri.") in indonesian
+
+
+def test_a_late_payment_refund_keeps_its_own_plain_words(faspay, client, accepted, buyer, settings):
+    """Also filed under "failed but charged", a payment that arrived after the transaction closed is not
+    told it was short: it says what happened to it."""
+    from transactions import tasks as transaction_tasks
+
+    bill = start(accepted, buyer, "702")
+    type(accepted).objects.filter(pk=accepted.pk).update(payment_due_at=timezone.now() - dt.timedelta(minutes=1))
+    assert transaction_tasks.expire_unpaid_transactions() == 1
+    faspay("bill_pay", trx_id=bill.provider_trx_id)  # the provider still took it
+    refresh(bill, accepted)
+    assert bill.flag == Bill.Flag.LATE
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = _refund_card(client, buyer, accepted)
+    assert "Failed payment that was charged" in english and "less than" not in english
+    assert ("Your payment of Rp 1.290.000 arrived after the transaction had closed without payment, so it could not "
+            "fund it. The full Rp 1.290.000 is refunded to you, to a bank account or e-wallet in your own name.") in english
+    # Cek Transaksi: an expired transaction that owes a payment back shows when it reaches the buyer — the
+    # same date as the refund page (``refunds.policy``: the refund-by date), never nothing.
+    from refunds.selectors import refund_due_by
+
+    client.logout()
+    data = client.get(reverse("pages:check_transaction_api", args=[accepted.reference])).json()
+    assert data["status"] == "expired" and data["next_due"]["step"] == "refund"
+    assert dt.datetime.fromisoformat(data["next_due"]["at"]) == refund_due_by(escrow_transaction=accepted)

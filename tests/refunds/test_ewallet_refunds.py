@@ -129,3 +129,32 @@ def test_approval_never_pays_a_default_ewallet_nobody_checked(disputed, dispute_
     assert request.destination == wallet and request.payout.status == "awaiting_destination"
     assert not Disbursement.objects.exists()
     assert request.handler_task == StaffTask.REVIEW_EWALLET_NAME
+
+
+@pytest.mark.django_db
+def test_the_refund_page_shows_finances_reason_next_to_the_refused_ewallet(client, disputed, dispute_officer,
+                                                                          finance, buyer):
+    """The buyer hears Finance's words in the notification; the refund page, where the buyer acts, shows
+    them too, next to the wallet and the name found. They are staff text: escaped like any other."""
+    request = _approved_refund(disputed, dispute_officer, finance)
+    wallet = _wallet(buyer, buyer.full_name)
+    services.refund_choose_destination(refund_request=request, buyer=buyer, destination=wallet)
+    reason = 'Aplikasi DANA menampilkan <b>nama lain</b> & "bukan" pembeli'
+    services.refund_ewallet_review(refund_request=request, actor=finance, confirmed=False, seen_name="SITI AMINAH",
+                                   reason=reason)
+    # A bank account found in another name has no Finance reason: it keeps its sentence alone.
+    BankDestinationFactory(owner=buyer, account_number="7001239999", account_holder_name=buyer.full_name,
+                           verified_name="ANDI LAIN", verification=PayoutDestination.Verification.NAME_MISMATCH)
+    client.force_login(buyer)
+    html = client.get(reverse("refunds:detail", kwargs={"reference": request.escrow_transaction.reference})
+                      ).content.decode()
+    refused_list = html.split('data-testid="refused-accounts"')[1].split("</div>")[0]
+    [wallet_item] = [item for item in refused_list.split("<li>") if "SITI AMINAH" in item]
+    assert wallet.label in wallet_item
+    assert ('data-testid="refusal-reason">Aplikasi DANA menampilkan &lt;b&gt;nama lain&lt;/b&gt; &amp; '
+            '&quot;bukan&quot; pembeli<') in wallet_item
+    assert "<b>nama lain</b>" not in html
+    [bank_item] = [item for item in refused_list.split("<li>") if "ANDI LAIN" in item]
+    assert "refusal-reason" not in bank_item
+    # The notification said the same words.
+    assert reason in Notification.objects.get(kind="refund_account_refused", recipient=buyer).body

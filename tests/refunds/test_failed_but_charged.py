@@ -136,3 +136,15 @@ def test_only_finance_book_and_only_with_the_buyers_evidence(client, seller, buy
         services.refund_charge_book(refund_request=request, actor=finance, source="statement", reason="Mutasi",
                                     statement_line_id=1)
     assert refused.value.code == "evidence_missing"
+
+
+@pytest.mark.django_db
+def test_a_failed_payment_the_buyer_reported_keeps_its_own_wording(client, in_english, seller, buyer):
+    """Only the payments INTRASA itself found short or late get their sentence: a charge the buyer reported
+    reads as the seed's category, with the buyer's own chronology."""
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    _buyer_reports(in_english, txn, buyer, "150.000")
+    html = in_english.get(reverse("refunds:detail", kwargs={"reference": txn.reference})).content.decode()
+    card = html.split('data-testid="refund-request"')[1].split("</section>")[0]
+    assert "Failed payment that was charged" in card
+    assert 'data-testid="refund-explained"' not in card and "less than" not in card
