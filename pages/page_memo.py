@@ -15,9 +15,13 @@ once per distinct set of them and reused.
   ``next`` field are rendered from it).
 
 Nothing else of the request goes in, so the page is only kept for visitors it cannot differ for:
-not logged in (no name, no badge), no message waiting to be shown. A milestone's page is never
-kept: its plan's other milestones are read from the database on every look-up
-(``pages.selectors.public_plan``). The CSRF token of the language switch is per visitor: the page
+not logged in (no name, no badge), no message waiting to be shown; and only for facts the page is a
+function of (``may_keep``). A milestone's page is never kept: its plan's other milestones are read
+from the database on every look-up (``pages.selectors.public_plan``). Nor is the page of a refund
+still owed: its refund-by date also depends on the time of the look-up (a party's step that passed
+its deadline goes to staff with more time: ``refunds.policy.refund_reaches_buyer_by``).
+
+The CSRF token of the language switch is per visitor: the page
 is rendered with a per-process random mark in its place, and each response gets its own token
 (``get_token``, which also sets the cookie as a normal render would).
 
@@ -85,6 +89,11 @@ def forget_all() -> None:
 
 def forget_on_setting_changed(**kwargs) -> None:
     forget_all()
+
+
+def may_keep(facts) -> bool:
+    """Whether the page of these public facts is a function of the key alone (see above)."""
+    return not facts.plan_token and not facts.refund_clocks
 
 
 def render_public_page(request, template_name: str, context: dict, *, facts_json: str,

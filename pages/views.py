@@ -130,7 +130,7 @@ def check_transaction(request):
             return _too_many(request, "pages/check_transaction.html", context, exc)
         # Rendered only if the kept page (pages.page_memo) does not already have it.
         context["lookup"] = SimpleLazyObject(found.lookup)
-        if found.facts is not None and not found.facts.plan_token and found.calendar_raw is not None:
+        if found.facts is not None and page_memo.may_keep(found.facts) and found.calendar_raw is not None:
             return page_memo.render_public_page(request, "pages/check_transaction.html", context,
                                                 facts_json=found.facts_json, calendar_raw=found.calendar_raw)
     return render(request, "pages/check_transaction.html", context)

@@ -245,3 +245,23 @@ def test_the_public_refund_date_carries_no_personal_data(client, disputed, dispu
                seller.full_name, seller.email]
     for output in outputs:
         assert not [value for value in private if value in output]
+
+
+def test_the_kept_cek_transaksi_page_never_shows_a_refund_date_the_clock_has_moved(client, disputed, dispute_officer,
+                                                                                     buyer):
+    """The date depends on the time of the look-up (a late party step passes to staff), not only on the
+    facts: Cek Transaksi's kept pages (``pages.page_memo``, keyed by the facts) must not serve it."""
+    verified_bank(buyer)
+    request = authorised_return(disputed, dispute_officer)
+    txn = request.escrow_transaction
+    late = request.return_shipment.address_due_at + dt.timedelta(minutes=1)
+    before, after = public_due(client, txn, MONDAY), public_due(client, txn, late)
+    assert after > before
+    url = reverse("pages:check_transaction") + f"?reference={txn.reference}"
+    with now_is(MONDAY):
+        first = client.get(url).content.decode()
+    with now_is(late):
+        second = client.get(url).content.decode()
+    with translation.override(re.search(r'<html lang="([a-z-]+)"', first).group(1)):
+        assert format_wib(before) in first
+        assert format_wib(after) in second and format_wib(before) not in second
