@@ -140,10 +140,27 @@ def _staff_access_log(now) -> Counter:
     return Counter(staff_access_log=_batches(StaffAccessLog.objects.filter(at__lte=cutoff), handle))
 
 
+def disputes_past_their_period(cutoff: dt.datetime, *, via: str = "") -> Q:
+    """Resolved disputes (reached through ``via``, e.g. ``"dispute__"``) whose conversation is past its
+    period when its anchor must be at or before ``cutoff``: resolved by then, and nothing of its
+    transaction finished after it (``privacy.obligations``). The breach command asks the same."""
+    return (Q(**{f"{via}status": Dispute.Status.RESOLVED, f"{via}resolved_at__lte": cutoff})
+            & ~obligations.in_motion(since=cutoff, via=f"{via}escrow_transaction"))
+
+
+def refund_requests_past_their_period(cutoff: dt.datetime, *, via: str = "") -> Q:
+    """Closed refund requests (reached through ``via``, e.g. ``"request__"``) whose documents are past
+    their period when its anchor must be at or before ``cutoff``. A request rejected after its returned
+    goods were rejected is not over while the goods travel back to the buyer: the obligations keep
+    its documents until then, and the period from then."""
+    closed = [RefundRequest.Status.COMPLETED, RefundRequest.Status.REJECTED]
+    return (Q(**{f"{via}status__in": closed, f"{via}completed_at__lte": cutoff})
+            & ~obligations.in_motion(since=cutoff, via=f"{via}escrow_transaction"))
+
+
 def _dispute_conversations(now) -> Counter:
     cutoff = retention.DISPUTE_CONVERSATIONS.period.cutoff(now)
-    due = (Q(dispute__status=Dispute.Status.RESOLVED, dispute__resolved_at__lte=cutoff)
-           & ~obligations.in_motion(since=cutoff, via="dispute__escrow_transaction"))
+    due = disputes_past_their_period(cutoff, via="dispute__")
     counts = Counter()
     counts["evidence_files"] = _delete_files(Evidence, Evidence.objects.filter(due).exclude(file=""))
     counts["dispute_messages"] = _batches(
@@ -152,18 +169,14 @@ def _dispute_conversations(now) -> Counter:
     _batches(SettlementOffer.objects.filter(due).exclude(note="", response_note=""),
              lambda pks: SettlementOffer.objects.filter(pk__in=pks).update(note="", response_note=""))
     counts["dispute_texts"] = _batches(
-        Dispute.objects.filter(status=Dispute.Status.RESOLVED, resolved_at__lte=cutoff).exclude(description=ANONYMISED)
-        .exclude(obligations.in_motion(since=cutoff, via="escrow_transaction")),
+        Dispute.objects.filter(disputes_past_their_period(cutoff)).exclude(description=ANONYMISED),
         lambda pks: Dispute.objects.filter(pk__in=pks).update(description=ANONYMISED))
     return counts
 
 
 def _refund_documents(now) -> Counter:
     cutoff = retention.REFUND_DOCUMENTS.period.cutoff(now)
-    # A request rejected after its returned goods were rejected is not over while the goods travel
-    # back to the buyer: the obligations keep its documents until then, and the period from then.
-    closed = (Q(status__in=[RefundRequest.Status.COMPLETED, RefundRequest.Status.REJECTED], completed_at__lte=cutoff)
-              & ~obligations.in_motion(since=cutoff, via="escrow_transaction"))
+    closed = refund_requests_past_their_period(cutoff)
     counts = Counter()
     counts["refund_document_files"] = _delete_files(
         RefundDocument, RefundDocument.objects.filter(request__in=RefundRequest.objects.filter(closed)).exclude(file=""))

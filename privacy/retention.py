@@ -179,7 +179,9 @@ TRANSACTION_RECORDS = RetentionRule(
     contents=_("Transactions and their timelines, payments, payouts and refunds with the account "
                "number and holder name paid to, dispute decisions, and the ledger"),
     period=Period(years=10, from_year_end=True),
-    anchor=_("the transaction is closed"),
+    # The end of the transaction's last obligation (``privacy.obligations``), where the purge counts from.
+    anchor=_("the transaction is closed and every refund, return of goods, payout and payment check on it "
+             "is finished"),
     purpose=_("Company-records and tax law require financial records and their evidence to be kept."),
     legal_basis=FINANCIAL_RECORDS,
     at_end=_("Names, contact details, descriptions, tracking numbers and account numbers (except "
@@ -214,7 +216,9 @@ DISPUTE_CONVERSATIONS = RetentionRule(
     contents=_("The complaint, messages, settlement notes, and uploaded photos, videos and documents "
                "(chat attachments included)"),
     period=Period(years=5),
-    anchor=_("the dispute is resolved"),
+    # Not before the rest of its transaction is finished (``privacy.purge``: the same obligations).
+    anchor=_("the dispute is resolved, its transaction is closed and every refund, return of goods, payout "
+             "and payment check on it is finished"),
     purpose=_("To show how a dispute was decided if the decision is challenged. The law leaves the "
               "period to us; we chose the longest period any rule here sets for records about a "
               "person (5 years), to be safe."),
@@ -228,7 +232,9 @@ REFUND_DOCUMENTS = RetentionRule(
     contents=_("Uploaded proofs of payment, bank or e-wallet statements, return receipts and the "
                "chronology of the request"),
     period=Period(years=5),
-    anchor=_("the refund request is closed"),
+    # Not before the rest of its transaction is finished (``privacy.purge``: the same obligations).
+    anchor=_("the refund request is closed, its transaction is closed and every refund, return of goods, "
+             "payout and payment check on it is finished"),
     purpose=_("To show why a refund was granted or refused. The refund itself (amount, account, "
               "transfer) is a transaction record. The period is our conservative choice, as for "
               "disputes."),

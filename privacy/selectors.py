@@ -23,7 +23,7 @@ from refunds.models import RefundRequest
 from refunds.selectors import return_shipments_in_motion
 from transactions.models import CLOSED_STATES, EscrowTransaction
 
-from . import consents, retention
+from . import consents, obligations, retention
 from .models import ConsentEvent, EmailChangeRequest, LoginRecord, PersonalDataExport, ProfileChange, StaffAccessLog
 
 # --- consents ---------------------------------------------------------------------------------
@@ -156,16 +156,24 @@ def erasure_blockers(*, user) -> list[str]:
 
 @dataclass(frozen=True)
 class KeptItem:
-    """One kind of record an erasure keeps: how many, and until when (from the retention table)."""
+    """One kind of record an erasure keeps: how many, and until when (from the retention table).
+    ``at_least``: something around them is still in motion, so their period has not started yet and
+    ``until`` is the earliest it can end (counted from now), not the day it will."""
 
     rule: retention.RetentionRule
     count: int
     until: dt.datetime | None
+    at_least: bool = False
 
     @classmethod
     def from_stored(cls, entry: dict) -> "KeptItem":
         until = parse_datetime(entry["until"]) if entry.get("until") else None
-        return cls(retention.BY_KEY[entry["rule"]], entry["count"], until)
+        return cls(retention.BY_KEY[entry["rule"]], entry["count"], until, entry.get("at_least", False))
+
+    def to_stored(self) -> dict:
+        """What ``ErasureRecord.kept`` holds of it (read back by ``from_stored``)."""
+        return {"rule": self.rule.key, "count": self.count,
+                "until": self.until.isoformat() if self.until else None, "at_least": self.at_least}
 
     @property
     def what(self) -> str:
@@ -191,43 +199,59 @@ COUNT_TEXT = {
 }
 
 
-def _latest_until(rule: retention.RetentionRule, anchors) -> dt.datetime | None:
+def _kept(rule: retention.RetentionRule, anchors: list[dt.datetime | None], now: dt.datetime) -> KeptItem:
+    """``rule``'s records with these anchors (``None``: one is still in motion, so its period starts
+    at the earliest now), kept until the last of their periods ends."""
     period = rule.period
-    anchors = [anchor for anchor in anchors if anchor is not None]
-    if period is None or not anchors:  # kept while the account is open: no end date to show
+    if period is None:  # kept while the account is open: no end date to show
+        return KeptItem(rule, len(anchors), None)
+    at_least = None in anchors
+    return KeptItem(rule, len(anchors), max(period.until(now if anchor is None else anchor) for anchor in anchors),
+                    at_least)
+
+
+def _later(first: dt.datetime | None, second: dt.datetime | None) -> dt.datetime | None:
+    """The later of two moments; ``None`` (still in motion) if either is."""
+    if first is None or second is None:
         return None
-    return max(period.until(anchor) for anchor in anchors)
+    return max(first, second)
 
 
 def erasure_kept(*, user, now: dt.datetime | None = None) -> list[KeptItem]:
     """What INTRASA keeps after erasing ``user`` now, and until when, for the page before the
-    confirmation, the confirmation email and the erasure record."""
+    confirmation, the confirmation email and the erasure record.
+
+    Every record around a transaction counts its period from where the retention job counts it
+    (``privacy.purge``): from the end of the transaction's last obligation
+    (``privacy.obligations.last_finished``) — and a dispute's conversation or a refund request's
+    documents not before the dispute was resolved or the request closed. While one is still in
+    motion the date is a lower bound, from now."""
     now = now or timezone.now()
     items = []
-    txns = EscrowTransaction.objects.filter(_party(user))
-    closings = list(txns.values_list("closed_at", flat=True))
-    if closings:
+    finished = obligations.last_finished(EscrowTransaction.objects.filter(_party(user)))
+    if finished:
         items.append(KeptItem(retention.IDENTITY_AFTER_ERASURE, 1, retention.IDENTITY_AFTER_ERASURE.until(now)))
-        items.append(KeptItem(retention.TRANSACTION_RECORDS, len(closings), _latest_until(
-            retention.TRANSACTION_RECORDS, [closed or now for closed in closings])))
+        items.append(_kept(retention.TRANSACTION_RECORDS, list(finished.values()), now))
     lines = list(BankStatementLine.objects.filter(matched_bill__escrow_transaction__buyer=user)
                  .values_list("booked_on", flat=True))
     if lines:
-        items.append(KeptItem(retention.BANK_STATEMENT_LINES, len(lines), _latest_until(
-            retention.BANK_STATEMENT_LINES, [dt.datetime.combine(day, dt.time(12), tzinfo=WIB) for day in lines])))
+        items.append(_kept(retention.BANK_STATEMENT_LINES,
+                           [dt.datetime.combine(day, dt.time(12), tzinfo=WIB) for day in lines], now))
     audit = AuditEntry.objects.filter(Q(actor=user) | Q(object_type=user._meta.label, object_id=str(user.pk)))
     audit_count = audit.count()
     # The erasure itself is recorded now, so the trail lasts at least from now.
     items.append(KeptItem(retention.AUDIT_TRAIL, audit_count + 1, retention.AUDIT_TRAIL.until(now)))
     party_txn = Q(escrow_transaction__seller=user) | Q(escrow_transaction__buyer=user)
-    resolved = list(Dispute.objects.filter(party_txn).values_list("resolved_at", flat=True))
-    if resolved:
-        items.append(KeptItem(retention.DISPUTE_CONVERSATIONS, len(resolved), _latest_until(
-            retention.DISPUTE_CONVERSATIONS, [at or now for at in resolved])))
-    refunds = list(RefundRequest.objects.filter(buyer=user).values_list("completed_at", flat=True))
+    disputes = Dispute.objects.filter(party_txn).values_list("status", "resolved_at", "escrow_transaction_id")
+    if disputes:
+        items.append(_kept(retention.DISPUTE_CONVERSATIONS, [
+            _later(resolved_at if status == Dispute.Status.RESOLVED else None, finished.get(txn_id))
+            for status, resolved_at, txn_id in disputes], now))
+    refunds = RefundRequest.objects.filter(buyer=user).values_list("status", "completed_at", "escrow_transaction_id")
     if refunds:
-        items.append(KeptItem(retention.REFUND_DOCUMENTS, len(refunds), _latest_until(
-            retention.REFUND_DOCUMENTS, [at or now for at in refunds])))
+        items.append(_kept(retention.REFUND_DOCUMENTS, [
+            _later(completed_at if status not in RefundRequest.OPEN_STATUSES else None, finished.get(txn_id))
+            for status, completed_at, txn_id in refunds], now))
     logins = LoginRecord.objects.filter(user=user).aggregate(count=Count("pk"), latest=Max("at"))
     if logins["count"]:
         items.append(KeptItem(retention.LOGIN_RECORDS, logins["count"], retention.LOGIN_RECORDS.until(logins["latest"])))

@@ -400,8 +400,7 @@ def account_erase(*, user):
         old = {"full_name": locked.full_name, "email": locked.email, "phone": locked.phone}
         erasure = ErasureRecord.objects.create(
             user=locked, erased_at=now, language=locked.preferred_language, confirmation_email=old["email"],
-            kept=[{"rule": item.rule.key, "count": item.count,
-                   "until": item.until.isoformat() if item.until else None} for item in kept],
+            kept=[item.to_stored() for item in kept],
         )
         transacted = EscrowTransaction.objects.filter(seller=locked).exists() or \
             EscrowTransaction.objects.filter(buyer=locked).exists()

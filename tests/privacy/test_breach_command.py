@@ -68,3 +68,26 @@ def test_the_operator_must_be_staff(buyer):
     with pytest.raises(CommandError):
         call_command("affected_users", "--operator", buyer.email, "--reason", "x", "--from", "2026-01-01",
                      "--to", "2026-01-02")
+
+
+def test_files_the_purge_still_keeps_for_an_obligation_in_motion_count_as_exposed(dpo, seller, buyer):
+    """A dispute resolved and a refund request closed more than 5 years ago, but the goods of the
+    rejected return still travel back to the buyer: the retention job keeps the evidence and the
+    documents (``privacy.obligations``), so a breach today exposes them and their people are told."""
+    from disputes.models import Dispute, Evidence
+    from refunds.models import RefundRequest, ReturnShipment
+
+    from .conftest import refund_document_file
+    from .test_purge_in_motion import long_ago, return_shipment
+
+    txn = cancelled(seller, buyer)
+    return_shipment(ReturnShipment.Status.RESENT)(txn, buyer)
+    refund_document_file(RefundRequest.objects.get(escrow_transaction=txn), uploader=buyer)
+    dispute = Dispute.objects.create(escrow_transaction=txn, reason="wrong_item", description="Warna salah",
+                                     opened_by=buyer, status=Dispute.Status.RESOLVED, resolved_at=long_ago())
+    Evidence.objects.create(dispute=dispute, uploaded_by=seller, role="seller", purpose="photo", file="disputes/x.png",
+                            original_name="x.png", content_type="image/png", size=1, sha256="0" * 64)
+    today = timezone.localdate().isoformat()
+    assert [r["account_id"] for r in run("--from", today, "--to", today, "--kind", "refund-documents")] == [
+        str(buyer.pk)]
+    assert [r["account_id"] for r in run("--from", today, "--to", today, "--kind", "evidence")] == [str(seller.pk)]

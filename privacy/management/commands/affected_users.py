@@ -29,7 +29,7 @@ from intrasa.wib import WIB
 from notifications.models import Notification
 from refunds.models import RefundDocument
 
-from ... import retention
+from ... import purge, retention
 from ...models import ErasureRecord, LoginRecord, PersonalDataExport, StaffAccessLog
 
 KINDS = ("accounts", "logins", "staff-access", "evidence", "refund-documents", "payout-destinations",
@@ -72,15 +72,18 @@ def affected(*, kinds, start, end, ip=None, staff=None) -> dict[int, dict[str, i
             accesses = accesses.filter(staff__email__iexact=staff)
         add("staff-access", accesses.values_list("subject_id", flat=True))
     # Files and texts count if they were created before the window ended and their retention period
-    # had not ended before it started (a purged file could not leak).
+    # had not ended before it started (a purged file could not leak) — asked as the retention job asks
+    # it, from the end of the transaction's last obligation.
     dispute_gone = retention.DISPUTE_CONVERSATIONS.period.cutoff(start)
     if "evidence" in kinds:
-        add("evidence", Evidence.objects.filter(created_at__lte=end).exclude(
-            dispute__status="resolved", dispute__resolved_at__lte=dispute_gone).values_list("uploaded_by_id", flat=True))
+        add("evidence", Evidence.objects.filter(created_at__lte=end)
+            .exclude(purge.disputes_past_their_period(dispute_gone, via="dispute__"))
+            .values_list("uploaded_by_id", flat=True))
     refund_gone = retention.REFUND_DOCUMENTS.period.cutoff(start)
     if "refund-documents" in kinds:
         add("refund-documents", RefundDocument.objects.filter(created_at__lte=end, uploaded_by__isnull=False)
-            .exclude(request__completed_at__lte=refund_gone).values_list("request__buyer_id", flat=True))
+            .exclude(purge.refund_requests_past_their_period(refund_gone, via="request__"))
+            .values_list("request__buyer_id", flat=True))
     if "payout-destinations" in kinds:
         add("payout-destinations", PayoutDestination.objects.filter(created_at__lte=end)
             .values_list("owner_id", flat=True))
