@@ -17,9 +17,10 @@ once per distinct set of them and reused.
 Nothing else of the request goes in, so the page is only kept for visitors it cannot differ for:
 not logged in (no name, no badge), no message waiting to be shown; and only for facts the page is a
 function of (``may_keep``). A milestone's page is never kept: its plan's other milestones are read
-from the database on every look-up (``pages.selectors.public_plan``). Nor is the page of a refund
-still owed: its refund-by date also depends on the time of the look-up (a party's step that passed
-its deadline goes to staff with more time: ``refunds.policy.refund_reaches_buyer_by``).
+from the database on every look-up (``pages.selectors.public_plan``). The page of a refund still owed
+is the one page that also depends on the time of the look-up: its refund-by date (a party's step that
+passed its deadline goes to staff with more time: ``refunds.policy.refund_reaches_buyer_by``). That
+date, computed for this look-up, is part of its key (``varies_with``).
 
 The CSRF token of the language switch is per visitor: the page
 is rendered with a per-process random mark in its place, and each response gets its own token
@@ -92,18 +93,19 @@ def forget_on_setting_changed(**kwargs) -> None:
 
 
 def may_keep(facts) -> bool:
-    """Whether the page of these public facts is a function of the key alone (see above)."""
-    return not facts.plan_token and not facts.refund_clocks
+    """Whether the page of these public facts is a function of the key (see above)."""
+    return not facts.plan_token
 
 
 def render_public_page(request, template_name: str, context: dict, *, facts_json: str,
-                       calendar_raw) -> HttpResponse:
+                       calendar_raw, varies_with: str = "") -> HttpResponse:
     """``render(request, template_name, context)``, from the kept page when one was rendered from
-    the same facts, calendar, language and path (see the module's docstring)."""
+    the same facts, calendar, language and path, and the same ``varies_with``: what the page shows
+    that depends on the time of the look-up (see the module's docstring)."""
     if not _same_for_every_visitor(request):
         return render(request, template_name, context)
     key = (get_language(), request.get_full_path(), facts_json,
-           calendar_raw if isinstance(calendar_raw, bytes | str | None) else repr(calendar_raw))
+           calendar_raw if isinstance(calendar_raw, bytes | str | None) else repr(calendar_raw), varies_with)
     html = _kept(key)
     if html is None:
         html = render_to_string(template_name, {**context, "csrf_token": _CSRF_MARK}, request)

@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from intrasa import ratelimit
+from refunds.selectors import latest_refund_due_by
 from transactions.fees import FeeScheduleError, fee_quote
 from workdays.calendar import WorkingCalendar
 
@@ -77,6 +78,14 @@ class _FactsRead:
     facts_json: str = ""
     calendar_raw: object = None
 
+    def varies_with(self) -> str:
+        """What the found transaction's page shows that depends on the time of the look-up, not only
+        on the facts: a refund still owed has its refund-by date (``pages.page_memo``)."""
+        if self.facts is None or not self.facts.refund_clocks:
+            return ""
+        due = latest_refund_due_by(self.facts.refund_clocks, calendar=WorkingCalendar.from_cached(self.calendar_raw))
+        return due.isoformat() if due else ""
+
     def lookup(self) -> selectors.TransactionLookup:
         """The public view, labels in the active language (no query except a milestone's plan)."""
         if self.facts is None:
@@ -132,7 +141,8 @@ def check_transaction(request):
         context["lookup"] = SimpleLazyObject(found.lookup)
         if found.facts is not None and page_memo.may_keep(found.facts) and found.calendar_raw is not None:
             return page_memo.render_public_page(request, "pages/check_transaction.html", context,
-                                                facts_json=found.facts_json, calendar_raw=found.calendar_raw)
+                                                facts_json=found.facts_json, calendar_raw=found.calendar_raw,
+                                                varies_with=found.varies_with())
     return render(request, "pages/check_transaction.html", context)
 
 

@@ -258,10 +258,16 @@ def test_the_kept_cek_transaksi_page_never_shows_a_refund_date_the_clock_has_mov
     before, after = public_due(client, txn, MONDAY), public_due(client, txn, late)
     assert after > before
     url = reverse("pages:check_transaction") + f"?reference={txn.reference}"
+    from pages import page_memo
+
+    page_memo.forget_all()
     with now_is(MONDAY):
         first = client.get(url).content.decode()
+        client.get(url)
+    assert len(page_memo._pages) == 1  # kept (and served again) while its date holds
     with now_is(late):
         second = client.get(url).content.decode()
+    assert len(page_memo._pages) == 2  # the moved date is another page
     with translation.override(re.search(r'<html lang="([a-z-]+)"', first).group(1)):
         assert format_wib(before) in first
         assert format_wib(after) in second and format_wib(before) not in second
