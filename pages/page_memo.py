@@ -1,4 +1,6 @@
-"""Cek Transaksi's page, kept rendered per process for the visitors who would all see it the same.
+"""Cek Transaksi's page, kept rendered per process for the visitors who would all see it the same;
+and its JSON API's body, kept the same way (``kept_json``: the same facts, calendar, language and
+time-dependent date; it has no path, token or visitor in it).
 
 Why: with the facts in Redis (``pages.public_cache``) a look-up costs one Redis round trip and no
 query, and rendering the page's templates was then five times the cost of everything else
@@ -95,6 +97,18 @@ def forget_on_setting_changed(**kwargs) -> None:
 def may_keep(facts) -> bool:
     """Whether the page of these public facts is a function of the key (see above)."""
     return not facts.plan_token
+
+
+def kept_json(render, *, facts_json: str, calendar_raw, varies_with: str = "") -> str:
+    """The JSON API's body (``render()``), kept like the page: it is computed from the same facts,
+    calendar and time-dependent date, in the active language, and has nothing of the visitor."""
+    key = ("json", get_language(), facts_json,
+           calendar_raw if isinstance(calendar_raw, bytes | str | None) else repr(calendar_raw), varies_with)
+    body = _kept(key)
+    if body is None:
+        body = render()
+        _keep(key, body)
+    return body
 
 
 def render_public_page(request, template_name: str, context: dict, *, facts_json: str,

@@ -4,9 +4,11 @@ Every look-up (Cek Transaksi, its JSON API, the payment check) goes through ``_l
 which applies the two public look-up budgets of ``intrasa.ratelimit`` (``PUBLIC_LOOKUPS``,
 ``PUBLIC_UNKNOWN``) before and after the selector runs.
 """
+import json
 from dataclasses import dataclass
 
-from django.http import JsonResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.functional import SimpleLazyObject, cached_property
 from django.utils.translation import gettext_lazy, ngettext
@@ -160,11 +162,17 @@ API_ERRORS = {
 def check_transaction_api(request, reference):
     """Cek Transaksi for integrators: JSON, same data and same limits as the page (README)."""
     try:
-        lookup = _read_facts(request, reference).lookup()
+        found = _read_facts(request, reference)
     except RateLimited as exc:
         response = JsonResponse({"error": "rate_limited", "message": exc.message}, status=429)
         response["Retry-After"] = str(exc.retry_after)
         return response
+    if found.facts is not None and page_memo.may_keep(found.facts) and found.calendar_raw is not None:
+        return HttpResponse(page_memo.kept_json(
+            lambda: json.dumps(found.lookup().transaction.as_json(), cls=DjangoJSONEncoder),
+            facts_json=found.facts_json, calendar_raw=found.calendar_raw, varies_with=found.varies_with()),
+            content_type="application/json")
+    lookup = found.lookup()
     if lookup.outcome != LookupOutcome.FOUND:
         status, code, message = API_ERRORS[lookup.outcome]
         return JsonResponse({"error": code, "message": str(message)}, status=status)

@@ -202,3 +202,20 @@ def test_a_kept_page_is_per_path_and_shows_the_visitors_own_path_escaped(verifie
     assert kept(response)
     plain = look_up(client, verified.reference)
     assert kept(plain) and "utm=" not in plain.content.decode()
+
+
+def test_the_json_api_is_kept_from_the_same_facts_and_changes_with_them(verified, seller):
+    """The JSON body is kept like the page (``page_memo.kept_json``): served again for the same facts,
+    calendar and language, and a transition's new facts are a new body at once."""
+    client = Client()
+    url = reverse("pages:check_transaction_api", args=[verified.reference])
+    first = client.get(url).json()
+    client.get(url)
+    bodies = [key for key in page_memo._pages if key[0] == "json"]
+    assert len(bodies) == 1 and client.get(url).json() == first
+    services.transaction_ship(escrow_transaction=verified, seller=seller, courier="jne",
+                              tracking_number="JNE0012345678")
+    after = client.get(url).json()
+    assert after["status"] == Status.SHIPPED and first["status"] == Status.VERIFIED
+    assert client.get(url, HTTP_ACCEPT_LANGUAGE="en").json()["status"] == Status.SHIPPED
+    assert len([key for key in page_memo._pages if key[0] == "json"]) >= 2
