@@ -1,5 +1,4 @@
 """Reading refund requests with a constant number of queries per page."""
-import datetime as dt
 
 from django.db.models import CharField, Max, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
@@ -68,24 +67,18 @@ def return_shipment_of(refund_request):
         return None
 
 
-def return_shipments_in_motion(*, finished_after: dt.datetime | None = None):
+def return_shipments_in_motion():
     """Returns on which someone still has a step (the steps ``services.refund_next_step`` gives): the
     goods going to the seller while the refund request is open (address, shipping, arrival,
     inspection, INTRASA's decision on a rejection), or going back to the buyer after an upheld
     rejection (``ReturnShipment.RESEND_OPEN_STATUSES``), when the request itself is already closed
     as rejected. A return whose request closed otherwise has no step left: the goods stay where they
-    are. With ``finished_after``, also the returns that ended after that moment (accepted at
-    inspection or by INTRASA, or back with the buyer), since a retention period counts from then."""
+    are. When a finished return ended is the privacy rules' question (``privacy.obligations``)."""
     statuses = ReturnShipment.Status
     still_moving = (Q(status__in=ReturnShipment.RESEND_OPEN_STATUSES)
                     | Q(refund_request__status__in=RefundRequest.OPEN_STATUSES)
                     & ~Q(status__in=[statuses.ACCEPTED, statuses.BACK_WITH_BUYER]))
-    if finished_after is None:
-        return ReturnShipment.objects.filter(still_moving)
-    finished_later = (Q(status=statuses.BACK_WITH_BUYER, back_with_buyer_at__gt=finished_after)
-                      | Q(status=statuses.ACCEPTED, inspected_at__gt=finished_after)
-                      | Q(status=statuses.ACCEPTED, decided_at__gt=finished_after))
-    return ReturnShipment.objects.filter(still_moving | finished_later)
+    return ReturnShipment.objects.filter(still_moving)
 
 
 def refund_request_get_for_buyer(*, user, pk: int) -> RefundRequest:

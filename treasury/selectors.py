@@ -333,15 +333,12 @@ def sla_counts(*, now: dt.datetime | None = None) -> dict:
 
 # --- differences Finance still work on --------------------------------------------------------
 
-def transactions_with_open_reconciliation(*, resolved_after: dt.datetime | None = None):
+def transactions_with_open_reconciliation():
     """Primary keys of the transactions a reconciliation item is still open on: the nightly
     reconciliation found a difference on the transaction itself, on one of its bills or on one of
     its SendMe transfers, and Finance have not resolved it (they need the payer, the account and
-    its holder to do so). With ``resolved_after``, also those whose item was resolved after that
-    moment."""
+    its holder to do so)."""
     unresolved = Q(state=ReconciliationItem.State.OPEN)
-    if resolved_after is not None:
-        unresolved |= Q(resolved_at__gt=resolved_after)
 
     def targets(model):
         # The item names its target generically (label and primary key as text).

@@ -32,24 +32,26 @@ def _warm(client):
     assert client.get(reverse("pages:check_transaction_api", args=[generate_reference()])).status_code != 429
 
 
-def test_retry_after_is_never_earlier_than_the_end_of_the_window(client):
+def _refused_with(client, left_ms: int):
+    """A look-up refused with ``left_ms`` milliseconds left on the used-up window; the answer and the
+    milliseconds still left once it was given."""
     _warm(client)
     redis, key = _redis_key(ratelimit.PUBLIC_LOOKUPS, IP)
-    # Used up, with 60.3 s left: the Redis TTL of that reads 60, the wait is 61 whole seconds.
-    redis.set(key, ratelimit.PUBLIC_LOOKUPS.limit + 1, px=60_300)
+    redis.set(key, ratelimit.PUBLIC_LOOKUPS.limit + 1, px=left_ms)
     refused = client.get(reverse("pages:check_transaction_api", args=[generate_reference()]))
-    left_ms = redis.pttl(key)
+    return refused, redis.pttl(key)
+
+
+def test_retry_after_is_never_earlier_than_the_end_of_the_window(client):
+    # Used up, with 60.3 s left: the Redis TTL of that reads 60, the wait is 61 whole seconds.
+    refused, left_ms = _refused_with(client, 60_300)
     assert refused.status_code == 429
     assert int(refused["Retry-After"]) * 1000 >= left_ms, (refused["Retry-After"], left_ms)
 
 
 def test_the_minutes_said_are_never_earlier_than_the_end_of_the_window(client):
     """minutes_to_wait promises "never too early"; fed a TTL rounded down it says 1 minute for 60.45 s."""
-    _warm(client)
-    redis, key = _redis_key(ratelimit.PUBLIC_LOOKUPS, IP)
-    redis.set(key, ratelimit.PUBLIC_LOOKUPS.limit + 1, px=60_450)
-    refused = client.get(reverse("pages:check_transaction_api", args=[generate_reference()]))
-    left_ms = redis.pttl(key)
+    refused, left_ms = _refused_with(client, 60_450)
     if left_ms <= 60_000:
         pytest.skip("the request took longer than the fraction of a second the test leaves")
     assert "2 menit" in refused.json()["message"], refused.json()["message"]
