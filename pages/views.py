@@ -80,6 +80,12 @@ class _FactsRead:
     facts_json: str = ""
     calendar_raw: object = None
 
+    @property
+    def may_keep(self) -> bool:
+        """Whether the answer for these facts may be kept rendered (``pages.page_memo``): found, read
+        through the cache (facts and calendar), and a function of them (not a milestone)."""
+        return self.facts is not None and self.calendar_raw is not None and page_memo.may_keep(self.facts)
+
     def varies_with(self) -> str:
         """What the found transaction's page shows that depends on the time of the look-up, not only
         on the facts: a refund still owed has its refund-by date (``pages.page_memo``)."""
@@ -141,7 +147,7 @@ def check_transaction(request):
             return _too_many(request, "pages/check_transaction.html", context, exc)
         # Rendered only if the kept page (pages.page_memo) does not already have it.
         context["lookup"] = SimpleLazyObject(found.lookup)
-        if found.facts is not None and page_memo.may_keep(found.facts) and found.calendar_raw is not None:
+        if found.may_keep:
             return page_memo.render_public_page(request, "pages/check_transaction.html", context,
                                                 facts_json=found.facts_json, calendar_raw=found.calendar_raw,
                                                 varies_with=found.varies_with())
@@ -167,7 +173,7 @@ def check_transaction_api(request, reference):
         response = JsonResponse({"error": "rate_limited", "message": exc.message}, status=429)
         response["Retry-After"] = str(exc.retry_after)
         return response
-    if found.facts is not None and page_memo.may_keep(found.facts) and found.calendar_raw is not None:
+    if found.may_keep:
         return HttpResponse(page_memo.kept_json(
             lambda: json.dumps(found.lookup().transaction.as_json(), cls=DjangoJSONEncoder),
             facts_json=found.facts_json, calendar_raw=found.calendar_raw, varies_with=found.varies_with()),
