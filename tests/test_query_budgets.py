@@ -6,6 +6,8 @@ must not move, and it must stay within the page's own budget below. A page that 
 rows one by one (an N+1) fails here before it is slow in production.
 """
 import datetime as dt
+import re
+from types import SimpleNamespace
 
 import pytest
 from django.urls import reverse
@@ -45,10 +47,29 @@ BUDGETS = {
     "dashboard_status": ("seller", 2),  # the dashboard's live-status poll
     "login": ("anonymous", 0),
     "signup": ("anonymous", 0),
+    "password_reset": ("anonymous", 0),
+    "password_change": ("seller", 2),
+    "health": ("anonymous", 1),  # SELECT 1: the database answers
+    "destinations_status": ("seller", 2),  # the payout accounts' verification poll
+    "dispute_seller": ("seller", 7),
+    "refund_buyer": ("buyer", 10),  # the refund page: the request, its documents, return, payout, refund-by date
+    "receipt_pdf": ("buyer", 5),  # documents: the receipt (kuitansi) PDF
+    "links": ("seller", 3),  # payment links with their unpaid and paid counts
+    "link_create": ("seller", 2),
+    "link_manage": ("seller", 6),
+    "link_public": ("buyer", 5),  # the buyer's view of a link, with their unpaid holds across the site
+    "link_qr": ("anonymous", 1),
+    "plans": ("seller", 3),
+    "plan_create": ("seller", 2),
+    "plan_seller": ("seller", 4),
+    "plan_buyer": ("buyer", 4),
+    "plan_pdf": ("buyer", 3),
+    "partner_links": ("seller", 3),  # the partner platforms the seller connected
+    "erase": ("seller", 18),  # what stops an erasure and what is kept until when (privacy.obligations)
 }
 
 
-def _paths(txn, disputed, invited, payable):
+def _paths(txn, disputed, invited, payable, more):
     return {
         "home": reverse("home"),
         "check_transaction": reverse("pages:check_transaction") + f"?reference={txn.reference}",
@@ -73,17 +94,36 @@ def _paths(txn, disputed, invited, payable):
         "dashboard_status": reverse("transactions:dashboard_status"),
         "login": reverse("accounts:login"),
         "signup": reverse("accounts:signup"),
+        "password_reset": reverse("accounts:password_reset"),
+        "password_change": reverse("accounts:password_change"),
+        "health": reverse("health"),
+        "destinations_status": reverse("accounts:destinations_status"),
+        "dispute_seller": reverse("disputes:detail", args=[disputed.reference]),
+        "refund_buyer": reverse("refunds:detail", args=[more.refunded.reference]),
+        "receipt_pdf": reverse("documents:download", kwargs={"reference": txn.reference, "kind": "kuitansi"}),
+        "links": reverse("paylinks:list"),
+        "link_create": reverse("paylinks:create"),
+        "link_manage": reverse("paylinks:manage", args=[more.link.token]),
+        "link_public": more.link.get_absolute_url(),
+        "link_qr": reverse("paylinks:qr_png", args=[more.link.token]),
+        "plans": reverse("milestones:list"),
+        "plan_create": reverse("milestones:create"),
+        "plan_seller": more.plan.get_absolute_url(),
+        "plan_buyer": more.plan.get_absolute_url(),
+        "plan_pdf": reverse("milestones:pdf", args=[more.plan.token]),
+        "partner_links": reverse("partners:links"),
+        "erase": reverse("privacy:erase"),
     }
 
 
-def _counts(django_assert_num_queries, clients, txn, disputed, invited, payable):
+def _counts(django_assert_num_queries, clients, txn, disputed, invited, payable, more):
     from django.core.cache import cache
 
     cache.clear()  # the first Cek Transaksi look-up reads the database, the second the cache
     for client in clients.values():  # each session back in the cache, as every request after login finds it
         client.get(reverse("home"))
     counts = {}
-    for page, path in _paths(txn, disputed, invited, payable).items():
+    for page, path in _paths(txn, disputed, invited, payable, more).items():
         who, budget = BUDGETS[page]
         try:
             with django_assert_num_queries(budget) as captured:
@@ -95,8 +135,10 @@ def _counts(django_assert_num_queries, clients, txn, disputed, invited, payable)
     return counts
 
 
-def test_every_journey_page_costs_the_same_queries_with_more_rows(seller, buyer, django_assert_num_queries):
+def test_every_journey_page_costs_the_same_queries_with_more_rows(seller, buyer, django_assert_num_queries, settings):
     from django.test import Client
+
+    settings.INTRASA_INVITATIONS_PER_DAY = 100  # the growth below creates more than a day's invitations
 
     clients = {"anonymous": Client(), "seller": Client(), "buyer": Client()}
     clients["seller"].force_login(seller)
@@ -108,7 +150,8 @@ def test_every_journey_page_costs_the_same_queries_with_more_rows(seller, buyer,
         clients[who].get(reverse("home"))
     invited = scenarios.create(seller, buyer)
     payable = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
-    few = _counts(django_assert_num_queries, clients, txn, disputed, invited, payable)
+    more = SimpleNamespace(refunded=_refunded(seller, buyer), link=_link_bought(seller), plan=_plan(seller, buyer))
+    few = _counts(django_assert_num_queries, clients, txn, disputed, invited, payable, more)
 
     for _ in range(12):
         scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
@@ -116,8 +159,42 @@ def test_every_journey_page_costs_the_same_queries_with_more_rows(seller, buyer,
         from disputes import services as dispute_services
 
         dispute_services.dispute_post_message(dispute=disputed.dispute, author=buyer, body=f"Pesan ke-{n}")
-    many = _counts(django_assert_num_queries, clients, txn, disputed, invited, payable)
+    for _ in range(3):  # more refunds, links with their purchases, plans with their milestones
+        _refunded(seller, buyer)
+        _link_bought(seller, link=more.link)
+        _link_bought(seller)
+        _plan(seller, buyer)
+    many = _counts(django_assert_num_queries, clients, txn, disputed, invited, payable, more)
     assert many == few
+
+
+def _refunded(seller, buyer):
+    from escrow import services as escrow_services
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
+    return txn
+
+
+def _link_bought(seller, link=None):
+    """A payment link (a new one unless given) with one more buyer's transaction started from it."""
+    from paylinks import services as link_services
+    from tests.factories import UserFactory
+    from tests.paylinks.test_payment_links import make_link
+
+    link = link or make_link(seller)
+    person = UserFactory()
+    scenarios.advance(link_services.payment_link_start(payment_link=link, buyer=person), person, Status.VERIFIED)
+    return link
+
+
+def _plan(seller, buyer):
+    from milestones import services as plan_services
+    from tests.milestones.conftest import propose
+
+    plan = propose(seller, buyer)
+    plan_services.milestone_plan_accept(plan=plan, buyer=buyer)
+    return plan
 
 
 # --- the periodic payout jobs: SQL per payout part -------------------------------------------------
@@ -312,3 +389,60 @@ def test_escrow_lifecycle_costs_its_budget_per_step(seller, buyer, fake_sendme, 
 
     assert "Sari" in mail.outbox[-3].body
     assert Notification.objects.filter(pk__in=both_notices, email_sent_at__isnull=False).count() == 2
+
+
+# --- every page is in the table above ---------------------------------------------------------------
+# What answers a GET but is not a page of the journeys, and why it has no budget here.
+NOT_JOURNEY_PAGES = {
+    # Staff steps: staff only, and nothing on them grows with rows.
+    "accounts:staff_second_factor": "staff's second factor",
+    "accounts:staff_authenticator": "staff's authenticator set-up",
+    "privacy:staff_access": "staff's reason before opening someone's data (a form)",
+    # One-time links from an email: one row looked up by its token, then a redirect.
+    "accounts:verify_email": "one-time link",
+    "accounts:password_reset_confirm": "one-time link",
+    "privacy:email_confirm": "one-time link",
+    "notifications:open": "marks one notification read and redirects to its page",
+    # Redirects and confirmations with no data of their own.
+    "accounts:password_reset_done": "a sentence, no data",
+    "accounts:password_reset_complete": "a sentence, no data",
+    "accounts:password_change_done": "a sentence, no data",
+    "accounts:set_language": "redirects (the switch is a POST)",
+    # Files served from storage: one row looked up by its key (their own tests check who may).
+    "disputes:evidence": "a file",
+    "refunds:document": "a file",
+    "privacy:export_download": "a file",
+    "payments:qris_image": "the QR image of the payment page's one bill",
+    # Answers for scripts, not pages: an htmx fragment with its own tests, the partner consent step.
+    "transactions:quote": "the fee quote fragment of the create form (no rows read but the fee schedule)",
+    "partners:authorize": "the partner consent step (tests/partners/test_consent.py)",
+}
+
+
+def test_every_page_that_answers_a_get_has_a_budget(client, seller):
+    """A new page fails here until it has its budget above (or a reason in NOT_JOURNEY_PAGES)."""
+    from urllib.parse import urlsplit
+
+    from django.urls import resolve
+
+    from tests.security.test_access import routes
+
+    stand_in = SimpleNamespace(reference="INT-AAAA-BBBB-CCCC", invitation_token="t", token="t",
+                               get_absolute_url=lambda: reverse("paylinks:public", args=["t"]))
+    plan = SimpleNamespace(token="t", get_absolute_url=lambda: reverse("milestones:detail", args=["t"]))
+    more = SimpleNamespace(refunded=stand_in, link=stand_in, plan=plan)
+    budgeted = {resolve(urlsplit(path).path).view_name
+                for path in _paths(stand_in, stand_in, stand_in, stand_in, more).values()}
+    client.force_login(seller)
+    answers_get = set()
+    for route, _name in routes():
+        if route.startswith(("api/v1/", "dev/")):
+            continue  # the partner API: tests/partners/test_query_costs.py; dev/: never mounted in production
+        path = "/" + re.sub(r"<(?:(\w+):)?(\w+)>", "1", route)
+        view_name = resolve(path).view_name
+        if client.get(path).status_code != 405:
+            answers_get.add(view_name)
+    unbudgeted = answers_get - budgeted - set(NOT_JOURNEY_PAGES)
+    assert not unbudgeted, f"pages without a query budget: {sorted(unbudgeted)}"
+    stale = set(NOT_JOURNEY_PAGES) - answers_get
+    assert not stale, f"NOT_JOURNEY_PAGES names what no longer answers a GET: {sorted(stale)}"
