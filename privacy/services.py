@@ -61,6 +61,7 @@ from .models import (
     RetainedIdentity,
     StaffAccessLog,
 )
+from .purge import ANONYMISED
 
 logger = logging.getLogger(__name__)
 
@@ -382,7 +383,9 @@ def account_erase(*, user):
     in ``ErasureRecord.kept`` and in the confirmation email). The ledger is not touched. Nothing
     can start a transaction in the erased account's name afterwards: its payment links are closed,
     and the registered steps of the apps above privacy revoke its partner links and withdraw the
-    milestone plans it proposed that nobody answered (answered plans stay, as financial records).
+    milestone plans it proposed that nobody answered. The offers it made that never became a
+    transaction (payment links and milestone plans) are anonymised; those that did are part of the
+    transaction records and stay with them until the retention job.
     """
     from .selectors import erasure_blockers, erasure_kept
 
@@ -471,6 +474,10 @@ def _close_payment_links(user) -> None:
     says so. Transactions it started are transaction records and stay."""
     for link in PaymentLink.objects.filter(seller=user).exclude(status=PaymentLink.Status.CLOSED):
         paylink_services.payment_link_close(payment_link=link, seller=user)
+    # A link that started no transaction is an offer nobody took: nothing needs the seller's words any
+    # more. One that did is part of those transactions' records and goes with them (``privacy.purge``).
+    unused = PaymentLink.objects.filter(seller=user, uses__isnull=True).values_list("pk", flat=True)
+    paylink_services.payment_links_anonymise(payment_link_ids=list(unused), text=ANONYMISED)
 
 
 def _enqueue_erasure_confirmation(erasure_id: int) -> None:

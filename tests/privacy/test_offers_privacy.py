@@ -9,6 +9,7 @@ person made that never became transactions at once, and is refused while a plan 
 import datetime as dt
 
 import pytest
+from django.urls import reverse
 from django.utils import timezone
 
 from milestones import services as milestone_services
@@ -159,8 +160,11 @@ def test_erasure_is_refused_while_a_milestone_transaction_is_open(seller, buyer)
 
 
 @pytest.mark.django_db
-def test_the_retention_table_says_how_long_offers_are_kept(client):
-    page = client.get("/privasi/").content.decode()
+def test_the_retention_table_and_the_erasure_page_say_what_happens_to_offers(client, buyer):
+    client.force_login(buyer)
+    erase_page = client.get(reverse("privacy:erase")).content.decode()
+    assert "milestone plans and payment links you made that never became a transaction" in erase_page
+    page = client.get(reverse("privacy:notice")).content.decode()
     assert "Offers that never became a transaction" in page
     rule = retention.BY_KEY["unaccepted_offers"]
     assert rule.period == retention.Period(years=5)

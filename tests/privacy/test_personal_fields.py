@@ -14,13 +14,12 @@ from accounts.models import EWALLET_PROVIDERS, PayoutDestination
 from disbursements.models import Disbursement, Payout, RetryApproval
 from disputes.models import Dispute, SettlementOffer
 from milestones import services as milestone_services
-from notifications.models import Notification
 from notifications.services import notify
-from payments.models import BankStatementLine
 from paylinks import services as paylink_services
 from paylinks.models import PaymentLink
+from payments.models import BankStatementLine
 from privacy import coverage, purge, retention, services
-from privacy.models import EmailChangeRequest, ErasureRecord, PersonalDataExport, RetainedIdentity, StaffAccessLog
+from privacy.models import EmailChangeRequest, ErasureRecord, RetainedIdentity, StaffAccessLog
 from refunds.models import RefundRequest, ReturnShipment
 from tests.factories import BankDestinationFactory, UserFactory
 from tests.milestones.conftest import propose
