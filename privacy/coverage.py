@@ -93,10 +93,12 @@ SANDBOX = ("The Faspay stand-in's own tables (sandbox/): test data for developme
            "records of anyone.")
 RETAINED = ("The identity an erasure copies apart because anti-money-laundering law requires it (UU 8/2010 "
             "Pasal 21): created by erasure, deleted by the retention job after 5 years.")
-OFFER = ("Erasure anonymises the offers the person made that never became a transaction; an offer that did "
-         "become transactions is part of their records (kept until their period ends, then anonymised by "
-         "the retention job). A plan that never became a transaction is anonymised 5 years after it was "
-         "declined, withdrawn or proposed (rule 'unaccepted_offers').")
+OFFER = ("Erasure anonymises the offers the person made that never became a transaction (milestone plans "
+         "declined, withdrawn or unanswered; payment links that started none); an offer that did become "
+         "transactions is part of their records (kept until their period ends, then anonymised by the "
+         "retention job with them). One that never did is anonymised 5 years after the plan was declined, "
+         "withdrawn or proposed, or the link closed (rule 'unaccepted_offers'). An open link is the seller's "
+         "live listing.")
 
 TXN = "transaction_records"
 
@@ -117,8 +119,9 @@ FIELDS: dict[str, Handling] = {
        for name in ("account_number", "account_holder_name", "ewallet_phone", "verified_name")},
     # transactions
     "transactions.EscrowTransaction.buyer_email": Handling(purge=(TXN,), erasure=True, kept=(
-        "Erasure clears it where the erased person is the buyer; a seller's erasure keeps the buyer's (another "
-        "person's) address with the transaction record until the retention job.")),
+        "Erasure clears it where the erased person is the buyer or was invited and never accepted (a closed "
+        "invitation; an open one keeps it, or anyone with its link could accept it); a seller's erasure keeps "
+        "the buyer's (another person's) address with the transaction record until the retention job.")),
     "transactions.EscrowTransaction.buyer_phone": Handling(purge=(TXN,), erasure=True, kept=(
         "As buyer_email: cleared by the buyer's erasure, otherwise kept with the transaction record.")),
     "transactions.EscrowTransaction.title": Handling(purge=(TXN,), kept=FINANCIAL),

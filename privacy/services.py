@@ -31,6 +31,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from accounts.models import PayoutDestination
+from accounts.validators import canonical_email
 from audit.models import AuditEntry
 from audit.services import audit_record
 from disbursements.models import Disbursement
@@ -46,7 +47,7 @@ from notifications.services import notify
 from paylinks import services as paylink_services
 from paylinks.models import PaymentLink
 from refunds.models import RefundRequest
-from transactions.models import EscrowTransaction
+from transactions.models import CLOSED_STATES, EscrowTransaction
 
 from . import consents, retention
 from . import export as export_module
@@ -440,6 +441,11 @@ def account_erase(*, user):
         # The invitation address of transactions they bought in is their old email: the buyer
         # link says who it was.
         EscrowTransaction.objects.filter(buyer=locked).update(buyer_email="", buyer_phone="")
+        # An invitation to their address that ended without being accepted holds nothing of theirs but
+        # the address. (One still open keeps it: emptied, anyone with its link could accept it. It
+        # goes with the transaction records.)
+        EscrowTransaction.objects.filter(buyer__isnull=True, status__in=CLOSED_STATES,
+                                         buyer_email=canonical_email(old["email"])).update(buyer_email="")
 
         with history_suppressed():
             locked.full_name = ERASED_NAME.format(pk=locked.pk)

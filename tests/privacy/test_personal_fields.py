@@ -21,10 +21,11 @@ from payments.models import BankStatementLine
 from privacy import coverage, purge, retention, services
 from privacy.models import EmailChangeRequest, ErasureRecord, RetainedIdentity, StaffAccessLog
 from refunds.models import RefundRequest, ReturnShipment
+from tests import scenarios
 from tests.factories import BankDestinationFactory, UserFactory
 from tests.milestones.conftest import propose
 from transactions import services as txn_services
-from transactions.models import EscrowTransaction
+from transactions.models import CLOSED_STATES, EscrowTransaction
 
 from .conftest import cancelled, refund_document_file, resolved_dispute
 from .test_offers_privacy import TERMS, accepted_and_ended_unpaid
@@ -185,7 +186,9 @@ PERSON_ROWS = {
     "notifications.Notification": lambda person: Q(recipient=person),
     "privacy.EmailChangeRequest": lambda person: Q(user=person),
     "privacy.PersonalDataExport": lambda person: Q(user=person),
-    "transactions.EscrowTransaction": lambda person: Q(buyer=person),
+    # Where they are the buyer, and invitations to their address that ended without being accepted.
+    "transactions.EscrowTransaction": lambda person: Q(buyer=person) | Q(
+        buyer__isnull=True, buyer_email=person.email, status__in=CLOSED_STATES),
     "milestones.MilestonePlan": lambda person: Q(buyer=person) | Q(pk__in=[plan.pk for plan in person.invited_to]),
 }
 
@@ -197,6 +200,9 @@ def test_every_field_declared_erased_is_erased_by_account_erasure(seller, buyer)
     buyer.save()
     cancelled(seller, buyer)
     EscrowTransaction.objects.filter(buyer=buyer).update(buyer_phone=buyer.phone)
+    never_accepted = txn_services.transaction_cancel(escrow_transaction=scenarios.create(seller, buyer), actor=seller,
+                                                     reason="Salah alamat")
+    assert never_accepted.buyer_id is None and never_accepted.buyer_email == buyer.email
     notify(event_key="pd", kind="confirmed_buyer", recipient=buyer,
            context={"reference": "INT-1", "title": "t", "amount": "Rp 1", "seller": "s"})
     EmailChangeRequest.objects.create(user=buyer, new_email="budi.baru@example.co.id", token_digest="e" * 64,
