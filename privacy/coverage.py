@@ -88,9 +88,9 @@ BY_CODE = ("Written by INTRASA's code from references, amounts and provider code
 COMPANY = ("INTRASA's own operational records (its own bank accounts, Faspay's invoices, daily limits, "
            "partner companies, holidays), written by staff about the company's business, not about a "
            "customer.")
-SANDBOX = ("The Faspay stand-in's own tables (sandbox/): test data for development and the test suite; "
-           "production refuses to enable it (intrasa.urls, intrasa.settings.production). Not INTRASA's "
-           "records of anyone.")
+SANDBOX = ("The Faspay stand-in's own tables (sandbox/): made-up data for development and the test suite. "
+           "It is off unless DEBUG or FASPAY_SANDBOX_ENABLED (intrasa.settings.base), and production refuses "
+           "sandbox credentials (intrasa.settings.production). Not INTRASA's records of anyone.")
 RETAINED = ("The identity an erasure copies apart because anti-money-laundering law requires it (UU 8/2010 "
             "Pasal 21): created by erasure, deleted by the retention job after 5 years.")
 OFFER = ("Erasure anonymises the offers the person made that never became a transaction (milestone plans "
