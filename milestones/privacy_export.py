@@ -1,4 +1,5 @@
-"""The milestone plans section of a person's data archive (UU PDP Pasal 7, 13, 32).
+"""Milestone plans in privacy: the section of a person's data archive (UU PDP Pasal 7, 13, 32),
+what account erasure does to plans, and the retention job's step for them.
 
 It lives here, not in ``privacy.export``, because privacy sits below milestones in the import
 direction (DESIGN.md §2) and may not import it; ``MilestonesConfig.ready()`` registers it with
@@ -6,6 +7,8 @@ direction (DESIGN.md §2) and may not import it; ``MilestonesConfig.ready()`` re
 the name the plan page shows, never by contact details, so the buyer's email address the seller
 typed is shown only to the buyer it belongs to.
 """
+from collections import Counter
+
 from django.conf import settings
 from django.db.models import Prefetch, Q
 from django.utils import translation
@@ -13,9 +16,11 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.validators import canonical_email
+from privacy import purge as privacy_purge
 from privacy.export import Collected, Section
 
 from .models import Milestone, MilestonePlan
+from .selectors import plans_past_their_period
 
 
 def collect(user) -> Collected:
@@ -64,19 +69,25 @@ SECTION = Section("milestone_plans", _("Milestone plans"), ("milestones.Mileston
 def erase(*, user) -> None:
     """When a person's account is erased, plans they proposed that no buyer answered yet are
     withdrawn (``milestones.services``): accepting one would open transactions in an erased
-    account's name. Answered plans stay as they are: their milestones are escrow transactions, kept
-    as financial records.
+    account's name. Every plan they proposed that never became a transaction (withdrawn now,
+    withdrawn before, or declined) is then anonymised: nothing needs their words any more. An
+    accepted plan stays as it is: its milestones are escrow transactions, kept as financial records,
+    and the plan goes with them (``purge`` below).
 
     The address a seller invited the person at is the person's email: it is cleared from the plans
     they bought (as from their transactions' invitations, ``privacy.services.account_erase``) and
     from plans still proposed to it (nobody can accept those any more: no account has an empty
     address). Runs before the account is locked and renamed, so ``user.email`` is still the old one."""
-    from .services import milestone_plan_cancel
+    from .services import milestone_plan_cancel, milestone_plans_anonymise
 
     with translation.override(settings.LANGUAGE_CODE):  # the audit trail is read by staff
         reason = str(ERASURE_REASON)
     for plan in MilestonePlan.objects.filter(seller=user, status=MilestonePlan.Status.PROPOSED):
         milestone_plan_cancel(plan=plan, seller=user, reason=reason)
+    never_accepted = MilestonePlan.objects.filter(
+        seller=user, status__in=[MilestonePlan.Status.DECLINED, MilestonePlan.Status.CANCELLED])
+    milestone_plans_anonymise(plan_ids=list(never_accepted.values_list("pk", flat=True)),
+                              text=privacy_purge.ANONYMISED)
     invited = canonical_email(user.email)
     MilestonePlan.objects.filter(Q(buyer=user) | Q(buyer__isnull=True, buyer_email=invited)).update(buyer_email="")
 
@@ -93,3 +104,13 @@ def erasure_blockers(*, user) -> list[str]:
              .distinct().order_by("created_at", "id"))
     return [gettext("The milestone plan “%(title)s” still has milestones to open.") % {"title": plan.title}
             for plan in plans]
+
+
+def purge(now) -> Counter:
+    """The retention job's step for plans (registered with ``privacy.purge.purge_step_register``):
+    anonymise, in locked batches, the plans ``selectors.plans_past_their_period`` finds due."""
+    from .services import milestone_plans_anonymise
+
+    return Counter(milestone_plans=privacy_purge.batches(
+        plans_past_their_period(now=now),
+        lambda pks: milestone_plans_anonymise(plan_ids=pks, text=privacy_purge.ANONYMISED)))

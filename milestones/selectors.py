@@ -1,8 +1,10 @@
 """Reading milestone plans: the plan with its milestones and their transactions in two queries."""
-from django.db.models import Prefetch, Q
+from django.db.models import Exists, OuterRef, Prefetch, Q
 from django.http import Http404
 
-from transactions.models import Category
+from privacy import retention
+from privacy.purge import ANONYMISED, transactions_past_their_period
+from transactions.models import Category, EscrowTransaction
 
 from .models import Milestone, MilestonePlan
 
@@ -39,3 +41,26 @@ def upfront_billed_together(escrow_transaction) -> list[int] | None:
         return None
     return list(Milestone.objects.filter(plan_id=plan_id, escrow_transaction__isnull=False)
                 .order_by("position").values_list("escrow_transaction_id", flat=True))
+
+
+def plans_past_their_period(*, now):
+    """Plans whose personal data (the buyer's email, titles, description) are past their period at
+    ``now``, for the retention job (``milestones.privacy_export.purge``).
+
+    * An accepted plan is part of its milestones' transaction records: due when every milestone has
+      a transaction and every one of them is past the transaction-records period — the same
+      ``privacy.purge.transactions_past_their_period`` that anonymises them, so never while one is
+      still in motion (``privacy.obligations``), and never while a milestone is still to open.
+    * A plan that never became a transaction is an offer (``privacy.retention.UNACCEPTED_OFFERS``):
+      counted from when it was declined or withdrawn, or, left unanswered, from when it was proposed.
+    """
+    due_transactions = EscrowTransaction.objects.filter(transactions_past_their_period(now))
+    # ``exclude`` keeps a milestone without a transaction (its escrow_transaction is null): not yet due.
+    milestones = Milestone.objects.filter(plan=OuterRef("pk"))
+    not_due = milestones.exclude(escrow_transaction__in=due_transactions)
+    offers_cutoff = retention.UNACCEPTED_OFFERS.period.cutoff(now)
+    statuses = MilestonePlan.Status
+    return (MilestonePlan.objects.exclude(title=ANONYMISED)
+            .filter(Q(Exists(milestones), ~Exists(not_due), status=statuses.ACCEPTED)
+                    | Q(status__in=[statuses.DECLINED, statuses.CANCELLED], closed_at__lte=offers_cutoff)
+                    | Q(status=statuses.PROPOSED, created_at__lte=offers_cutoff)))

@@ -258,6 +258,17 @@ def milestone_plan_cancel(*, plan, seller, reason: str) -> MilestonePlan:
         return plan
 
 
+def milestone_plans_anonymise(*, plan_ids, text: str) -> int:
+    """Replace what people wrote on these plans — the buyer's email address, the title, the
+    description and the milestones' titles — with ``text`` (the address with nothing). Called by the
+    retention job (``milestones.privacy_export.purge``, rows locked) and by account erasure for plans
+    that never became transactions (``milestones.privacy_export.erase``). Amounts, dates, the status
+    and the link to each milestone's transaction stay."""
+    count = MilestonePlan.objects.filter(pk__in=plan_ids).update(buyer_email="", title=text, description=text)
+    Milestone.objects.filter(plan_id__in=plan_ids).update(title=text)
+    return count
+
+
 def milestone_open_refusal(*, plan: MilestonePlan, milestone: Milestone, previous: Milestone | None,
                            today: dt.date | None = None) -> str | None:
     """Why the milestone cannot be opened now (a message), or ``None``."""

@@ -176,6 +176,15 @@ def payment_link_close(*, payment_link, seller) -> PaymentLink:
         return _transition(_lock_own(payment_link, seller), "close", seller=seller)
 
 
+def payment_links_anonymise(*, payment_link_ids, text: str) -> int:
+    """Replace the title and description of closed links with ``text`` (the retention job and account
+    erasure, ``privacy``: the seller's words about what they sold are personal data once the link and
+    what it started no longer need them). Only closed links: an open one is the seller's live listing.
+    The caller holds the rows' locks or needs none (a closed link never changes again)."""
+    return PaymentLink.objects.filter(pk__in=payment_link_ids, status=PaymentLink.Status.CLOSED).update(
+        title=text, description=text)
+
+
 def payment_link_set_limit(*, payment_link, seller, max_transactions: int | None) -> PaymentLink:
     """Change how many transactions the link may start (``None``: no limit). A limit below what
     it already started simply stops new ones; nothing started is touched."""

@@ -30,7 +30,9 @@ The obligations (each read from the app that owns it, in its own words of "not f
 
 Looked at and not obligations of a closed transaction: a milestone plan keeps its own copy of what
 its next milestones need (``milestones.services`` opens them from the plan, never from an earlier
-milestone's transaction); a partner's webhook carries only the reference and the statuses, written
+milestone's transaction), and its own personal data go when every milestone's transaction is past its
+period (``milestones.selectors.plans_past_their_period``, asking ``privacy.purge`` the same
+question); a partner's webhook carries only the reference and the statuses, written
 when the event happened (``partners.services.webhook_event_record``); a payment link starts new transactions and needs nothing from
 old ones; an erasure request is refused while any obligation of the person's is in motion
 (``privacy.selectors.erasure_blockers``, which names the same ones to the person).

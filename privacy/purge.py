@@ -12,6 +12,12 @@ return of goods, a refund, a payout, a dispute, …), and its periods count from
 one: ``privacy.obligations`` is the one list of them, and every step here that touches a
 transaction's records asks it.
 
+Apps above privacy (DESIGN.md §2: privacy cannot import them) register their own steps from their
+``AppConfig.ready()`` with ``purge_step_register`` (milestone plans: ``milestones.privacy_export``);
+they find their due rows with ``transactions_past_their_period`` and handle them with ``batches``,
+so they follow the same rules. ``privacy.coverage`` lists every field that can hold personal data
+and which rule here removes it; the test suite proves each.
+
 The ledger is never touched: this module does not import it. What stays of a financial record
 after its period is what the ledger needs (amounts, dates, references) and nothing that names a
 person. Each run is reported to the log and in a ``RetentionRun`` with its audit row.
@@ -19,18 +25,21 @@ person. Each run is reported to the log and in a ``RetentionRun`` with its audit
 import datetime as dt
 import logging
 from collections import Counter
+from collections.abc import Callable
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import PayoutDestination
 from audit.models import AuditEntry
 from audit.services import audit_record
-from disbursements.models import Disbursement
+from disbursements.models import Disbursement, RetryApproval
 from disputes.models import Dispute, DisputeMessage, Evidence, SettlementOffer
 from intrasa import locks
 from notifications.models import Notification
+from paylinks import services as paylink_services
+from paylinks.models import PaymentLink
 from payments.models import BankStatementLine
 from refunds.models import RefundDocument, RefundRequest, ReturnShipment
 from transactions.models import CLOSED_STATES, EscrowTransaction, TransactionEvent
@@ -71,6 +80,11 @@ def _batches(queryset, handle) -> int:
             total += handle(pks)
         if len(pks) < BATCH:
             return total
+
+
+def batches(queryset, handle) -> int:
+    """``_batches`` for the steps apps above privacy register (``purge_step_register``)."""
+    return _batches(queryset, handle)
 
 
 def _delete(model, queryset) -> int:
@@ -163,6 +177,9 @@ def _dispute_conversations(now) -> Counter:
     due = disputes_past_their_period(cutoff, via="dispute__")
     counts = Counter()
     counts["evidence_files"] = _delete_files(Evidence, Evidence.objects.filter(due).exclude(file=""))
+    # A file's name is the uploader's words too ("KTP Budi.jpg"); the page still lists that a file was there.
+    _batches(Evidence.objects.filter(due).exclude(original_name=ANONYMISED),
+             lambda pks: Evidence.objects.filter(pk__in=pks).update(original_name=ANONYMISED))
     counts["dispute_messages"] = _batches(
         DisputeMessage.objects.filter(due).exclude(body=ANONYMISED),
         lambda pks: DisputeMessage.objects.filter(pk__in=pks).update(body=ANONYMISED))
@@ -178,8 +195,13 @@ def _refund_documents(now) -> Counter:
     cutoff = retention.REFUND_DOCUMENTS.period.cutoff(now)
     closed = refund_requests_past_their_period(cutoff)
     counts = Counter()
-    counts["refund_document_files"] = _delete_files(
-        RefundDocument, RefundDocument.objects.filter(request__in=RefundRequest.objects.filter(closed)).exclude(file=""))
+    documents = RefundDocument.objects.filter(request__in=RefundRequest.objects.filter(closed))
+    counts["refund_document_files"] = _delete_files(RefundDocument, documents.exclude(file=""))
+    # The file's name and why a document was waived are the buyer's or staff's words about the case.
+    _batches(documents.exclude(original_name__in=["", ANONYMISED]),
+             lambda pks: RefundDocument.objects.filter(pk__in=pks).update(original_name=ANONYMISED))
+    _batches(documents.exclude(waived_reason__in=["", ANONYMISED]),
+             lambda pks: RefundDocument.objects.filter(pk__in=pks).update(waived_reason=ANONYMISED))
     counts["refund_chronologies"] = _batches(
         RefundRequest.objects.filter(closed).exclude(description=""),
         lambda pks: RefundRequest.objects.filter(pk__in=pks).update(description=""))
@@ -202,14 +224,12 @@ def _transaction_records(now) -> Counter:
     any more; amounts, dates and references stay for the ledger. The period counts from the end of
     the last obligation of the transaction (``privacy.obligations``), which may be long after it
     closed: a refund, a payout, the goods of a rejected return travelling back to the buyer."""
-    cutoff = retention.TRANSACTION_RECORDS.period.cutoff(now)
-    due = (EscrowTransaction.objects.filter(status__in=CLOSED_STATES, closed_at__lte=cutoff)
-           .exclude(title=ANONYMISED).exclude(obligations.in_motion(since=cutoff)))
+    due = EscrowTransaction.objects.filter(transactions_past_their_period(now)).exclude(title=ANONYMISED)
 
     def handle(pks):
         EscrowTransaction.objects.filter(pk__in=pks).update(
             title=ANONYMISED, description=ANONYMISED, buyer_email="", buyer_phone="", tracking_number="",
-            delivery_note="")
+            delivery_note="", inspection_extension_reason="")
         # Timeline rows are append-only while they are needed; at the end of the period the law
         # asks for their personal parts to go (UU PDP Pasal 44): reasons and details, not the steps.
         TransactionEvent.objects.filter(escrow_transaction__in=pks).update(reason="", data={})
@@ -220,6 +240,8 @@ def _transaction_records(now) -> Counter:
             address="", receipt_number="", inspection_note="", decision_reason="", buyer_address="",
             resend_receipt_number="")
         parts = Disbursement.objects.filter(payout__escrow_transaction__in=pks)
+        # Staff's words on a failed transfer sent again (often about the recipient and their account).
+        RetryApproval.objects.filter(failed__in=parts).update(reason=ANONYMISED, decision_note="")
         for part in parts.exclude(account_name="", account_number="", ewallet_phone=""):
             Disbursement.objects.filter(pk=part.pk).update(
                 account_number=_last_four(part.account_number), ewallet_phone=_last_four(part.ewallet_phone),
@@ -239,6 +261,27 @@ def _transaction_records(now) -> Counter:
     return Counter(transactions_anonymised=_batches(due, handle))
 
 
+def transactions_past_their_period(now: dt.datetime) -> Q:
+    """Transactions whose records are past the transaction-records period at ``now``: closed, and
+    nothing of them finished after the cutoff (``privacy.obligations``). Whatever belongs to a
+    transaction's records goes with them: the steps of payment links and milestone plans ask the same."""
+    cutoff = retention.TRANSACTION_RECORDS.period.cutoff(now)
+    return Q(status__in=CLOSED_STATES, closed_at__lte=cutoff) & ~obligations.in_motion(since=cutoff)
+
+
+def _payment_links(now) -> Counter:
+    """A closed payment link goes with the records of the transactions it started, once every one of
+    them is past its period; a link closed without starting one is an offer (``UNACCEPTED_OFFERS``).
+    A link still open is the seller's live listing (erasure closes it)."""
+    started = EscrowTransaction.objects.filter(payment_link_use__payment_link=OuterRef("pk"))
+    not_yet_due = started.exclude(transactions_past_their_period(now))
+    offers_cutoff = retention.UNACCEPTED_OFFERS.period.cutoff(now)
+    due = (PaymentLink.objects.filter(status=PaymentLink.Status.CLOSED).exclude(title=ANONYMISED)
+           .filter(Q(Exists(started), ~Exists(not_yet_due)) | Q(~Exists(started), closed_at__lte=offers_cutoff)))
+    return Counter(payment_links=_batches(due, lambda pks: paylink_services.payment_links_anonymise(
+        payment_link_ids=pks, text=ANONYMISED)))
+
+
 def _last_four(number: str) -> str:
     return f"****{number[-4:]}" if number else ""
 
@@ -246,8 +289,10 @@ def _last_four(number: str) -> str:
 def _bank_statement_lines(now) -> Counter:
     cutoff = retention.BANK_STATEMENT_LINES.period.cutoff(now)
     due = BankStatementLine.objects.filter(booked_on__lte=cutoff.date()).exclude(description=ANONYMISED)
+    # Why staff matched a line to a payer names the payer as much as the description does.
     return Counter(bank_statement_lines=_batches(
-        due, lambda pks: BankStatementLine.objects.filter(pk__in=pks).update(description=ANONYMISED)))
+        due, lambda pks: BankStatementLine.objects.filter(pk__in=pks).update(description=ANONYMISED,
+                                                                             assigned_reason="")))
 
 
 def _audit_trail(now) -> Counter:
@@ -257,8 +302,16 @@ def _audit_trail(now) -> Counter:
 
 STEPS = (
     _login_records, _data_exports, _email_changes, _notifications, _staff_access_log, _dispute_conversations,
-    _refund_documents, _identities, _transaction_records, _bank_statement_lines, _audit_trail,
+    _refund_documents, _identities, _transaction_records, _payment_links, _bank_statement_lines, _audit_trail,
 )
+
+# Steps of apps above privacy, by app: ``step(now)`` returns a Counter of what it removed, as the steps
+# above do. Registered from the app's ``AppConfig.ready()``; the same key again replaces it.
+_REGISTERED_STEPS: dict[str, Callable[[dt.datetime], Counter]] = {}
+
+
+def purge_step_register(key: str, step: Callable[[dt.datetime], Counter]) -> None:
+    _REGISTERED_STEPS[key] = step
 
 
 def retention_apply(*, now: dt.datetime | None = None) -> RetentionRun:
@@ -266,7 +319,7 @@ def retention_apply(*, now: dt.datetime | None = None) -> RetentionRun:
     started = timezone.now()
     now = now or started
     removed = Counter()
-    for step in STEPS:
+    for step in (*STEPS, *list(_REGISTERED_STEPS.values())):
         removed.update(step(now))
     removed = {key: count for key, count in sorted(removed.items()) if count}
     with transaction.atomic():

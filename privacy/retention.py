@@ -176,8 +176,9 @@ IDENTITY_AFTER_ERASURE = RetentionRule(
 TRANSACTION_RECORDS = RetentionRule(
     key="transaction_records",
     record=_("Transaction and payment records"),
-    contents=_("Transactions and their timelines, payments, payouts and refunds with the account "
-               "number and holder name paid to, dispute decisions, and the ledger"),
+    contents=_("Transactions and their timelines, the milestone plans and payment links they came from, "
+               "payments, payouts and refunds with the account number and holder name paid to, dispute "
+               "decisions, and the ledger"),
     period=Period(years=10, from_year_end=True),
     # The end of the transaction's last obligation (``privacy.obligations``), where the purge counts from.
     anchor=_("the transaction is closed and every refund, return of goods, payout and payment check on it "
@@ -242,6 +243,26 @@ REFUND_DOCUMENTS = RetentionRule(
     at_end=_("Files are deleted and the chronology is removed; typed numbers (order, RMA) stay with "
              "the transaction records."),
 )
+# A milestone plan the buyer never accepted and a payment link closed without starting a transaction
+# are offers and nothing else: no money moved, no transaction record refers to them. The law leaves
+# their period to us (value-based, as disputes and refund documents): the same conservative 5 years.
+# An unanswered plan counts from the day it was proposed: once anonymised nobody can accept it (its
+# invited address is empty). An offer that did become transactions is part of their records
+# (TRANSACTION_RECORDS, ``privacy.purge``), and a link still open is the seller's live listing.
+UNACCEPTED_OFFERS = RetentionRule(
+    key="unaccepted_offers",
+    record=_("Offers that never became a transaction"),
+    contents=_("Milestone plans the buyer declined or never answered, plans the seller withdrew, and payment "
+               "links closed without a purchase: the buyer's email address, titles and descriptions"),
+    period=Period(years=5),
+    anchor=_("the plan is declined or withdrawn (or proposed, if nobody answered it), or the payment link "
+             "is closed"),
+    purpose=_("To answer questions about an offer that was made. The law leaves the period to us; we chose "
+              "5 years, as for disputes. When you erase your account, the offers you made are anonymised "
+              "at once."),
+    legal_basis=VALUE_BASED,
+    at_end=_("The buyer's email address, titles and descriptions are removed; amounts and dates stay."),
+)
 NOTIFICATIONS = RetentionRule(
     key="notifications",
     record=_("Notifications and emails we sent you"),
@@ -301,7 +322,7 @@ STAFF_ACCESS_LOG = RetentionRule(
 
 RULES: tuple[RetentionRule, ...] = (
     ACCOUNT, IDENTITY_AFTER_ERASURE, TRANSACTION_RECORDS, BANK_STATEMENT_LINES, AUDIT_TRAIL,
-    DISPUTE_CONVERSATIONS, REFUND_DOCUMENTS, NOTIFICATIONS, LOGIN_RECORDS, DATA_EXPORTS, EMAIL_CHANGES,
+    DISPUTE_CONVERSATIONS, REFUND_DOCUMENTS, UNACCEPTED_OFFERS, NOTIFICATIONS, LOGIN_RECORDS, DATA_EXPORTS, EMAIL_CHANGES,
     STAFF_ACCESS_LOG,
 )
 BY_KEY = {rule.key: rule for rule in RULES}

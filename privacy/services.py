@@ -31,6 +31,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 
 from accounts.models import PayoutDestination
+from accounts.validators import canonical_email
 from audit.models import AuditEntry
 from audit.services import audit_record
 from disbursements.models import Disbursement
@@ -46,7 +47,7 @@ from notifications.services import notify
 from paylinks import services as paylink_services
 from paylinks.models import PaymentLink
 from refunds.models import RefundRequest
-from transactions.models import EscrowTransaction
+from transactions.models import CLOSED_STATES, EscrowTransaction
 
 from . import consents, retention
 from . import export as export_module
@@ -61,6 +62,7 @@ from .models import (
     RetainedIdentity,
     StaffAccessLog,
 )
+from .purge import ANONYMISED
 
 logger = logging.getLogger(__name__)
 
@@ -382,7 +384,9 @@ def account_erase(*, user):
     in ``ErasureRecord.kept`` and in the confirmation email). The ledger is not touched. Nothing
     can start a transaction in the erased account's name afterwards: its payment links are closed,
     and the registered steps of the apps above privacy revoke its partner links and withdraw the
-    milestone plans it proposed that nobody answered (answered plans stay, as financial records).
+    milestone plans it proposed that nobody answered. The offers it made that never became a
+    transaction (payment links and milestone plans) are anonymised; those that did are part of the
+    transaction records and stay with them until the retention job.
     """
     from .selectors import erasure_blockers, erasure_kept
 
@@ -437,6 +441,11 @@ def account_erase(*, user):
         # The invitation address of transactions they bought in is their old email: the buyer
         # link says who it was.
         EscrowTransaction.objects.filter(buyer=locked).update(buyer_email="", buyer_phone="")
+        # An invitation to their address that ended without being accepted holds nothing of theirs but
+        # the address. (One still open keeps it: emptied, anyone with its link could accept it. It
+        # goes with the transaction records.)
+        EscrowTransaction.objects.filter(buyer__isnull=True, status__in=CLOSED_STATES,
+                                         buyer_email=canonical_email(old["email"])).update(buyer_email="")
 
         with history_suppressed():
             locked.full_name = ERASED_NAME.format(pk=locked.pk)
@@ -471,6 +480,10 @@ def _close_payment_links(user) -> None:
     says so. Transactions it started are transaction records and stay."""
     for link in PaymentLink.objects.filter(seller=user).exclude(status=PaymentLink.Status.CLOSED):
         paylink_services.payment_link_close(payment_link=link, seller=user)
+    # A link that started no transaction is an offer nobody took: nothing needs the seller's words any
+    # more. One that did is part of those transactions' records and goes with them (``privacy.purge``).
+    unused = PaymentLink.objects.filter(seller=user, uses__isnull=True).values_list("pk", flat=True)
+    paylink_services.payment_links_anonymise(payment_link_ids=list(unused), text=ANONYMISED)
 
 
 def _enqueue_erasure_confirmation(erasure_id: int) -> None:

@@ -103,7 +103,8 @@ def test_goods_on_their_way_back_to_the_buyer_keep_the_parties_data_until_the_pe
         disputed, dispute_officer, finance, seller, buyer):  # noqa: F811
     shipment = upheld_rejection(disputed, dispute_officer, finance, seller, buyer)
     txn = shipment.refund_request.escrow_transaction
-    document_name = RefundDocument.objects.get(original_name="resi-retur.pdf").file.name
+    document = RefundDocument.objects.get(original_name="resi-retur.pdf")
+    document_name = document.file.name
     finished_long_ago(txn)
     assert shipment.status == ReturnShipment.Status.RESEND_ADDRESS
 
@@ -139,8 +140,9 @@ def test_goods_on_their_way_back_to_the_buyer_keep_the_parties_data_until_the_pe
     assert (shipment.address, shipment.receipt_number, shipment.inspection_note, shipment.decision_reason,
             shipment.buyer_address, shipment.resend_receipt_number) == ("", "", "", "", "", "")
     assert shipment.rma_number  # a reference, kept with the transaction records
-    document = RefundDocument.objects.get(original_name="resi-retur.pdf")
+    document.refresh_from_db()
     assert not document.file and not document.file.storage.exists(document_name)
+    assert document.original_name == purge.ANONYMISED  # the file's name was the buyer's words too
     assert RefundRequest.objects.get(pk=shipment.refund_request_id).rejected_reason == ""
     assert set(DisputeMessage.objects.filter(dispute__escrow_transaction=txn).values_list("body", flat=True)) == {
         purge.ANONYMISED}

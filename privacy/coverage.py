@@ -1,0 +1,205 @@
+"""Every model field that can hold personal data, and what removes it: the retention job
+(``privacy.purge``), account erasure (``privacy.services.account_erase``), or nothing — then with the
+reason it is kept.
+
+``personal_fields()`` finds the fields in every concrete model of the project's own apps: email and
+file fields, and text fields whose name says they hold a name, a contact, an address, an account, or
+free text a person wrote (a description, a note, a message, a statement, a title, a reason...).
+``FIELDS`` declares each one. The test suite (``tests/privacy/test_personal_fields.py``) fails when a
+field is found that is not declared here, when a declaration names a field that no longer exists,
+and — for every declaration — when the retention job or the erasure does not in fact remove what
+it is declared to remove. Adding a field that can hold personal data therefore means deciding here
+how it goes, and showing it.
+
+A declaration (``Handling``):
+
+* ``purge`` — the keys of the retention rules (``privacy.retention``) under which the retention job
+  removes or anonymises the field once its period is over (empty: the job never does);
+* ``erasure`` — ``True`` when account erasure removes the erased person's own values of it at once;
+* ``kept`` — required when either of the two does not reach every value: why, and what happens
+  instead (a financial record kept until its period ends, an identity the law requires, a text
+  written by code that names nobody, ...).
+"""
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.apps import apps
+from django.conf import settings
+from django.db import models
+
+# Field names that say the field holds personal data: a person's name, contact, address or account,
+# or free text someone wrote (whole words of the name, so ``ewallet_phone`` and ``original_name``
+# match and ``phonetic`` would not).
+PERSONAL_NAME = re.compile(r"(^|_)(name|email|phone|msisdn|address|account|holder|description|note|message|"
+                           r"statement|title|reason|body|subject|label|receipt|tracking)($|_)")
+PERSONAL_TYPES = (models.EmailField, models.FileField)  # ImageField is a FileField
+TEXT_TYPES = (models.CharField, models.TextField)
+
+
+def _project_apps():
+    root = Path(settings.BASE_DIR).resolve()
+    for config in apps.get_app_configs():
+        path = Path(config.path).resolve()
+        if path.is_relative_to(root) and ".venv" not in path.parts and "site-packages" not in path.parts:
+            yield config
+
+
+def is_personal(field) -> bool:
+    if field.is_relation or not getattr(field, "concrete", True):  # unbound fields have no ``concrete`` yet
+        return False
+    if isinstance(field, PERSONAL_TYPES):
+        return True
+    # A field with choices holds one of the project's own codes, never a person's text.
+    return isinstance(field, TEXT_TYPES) and not field.choices and bool(PERSONAL_NAME.search(field.name))
+
+
+def personal_fields() -> list[str]:
+    """``app_label.Model.field`` of every field of the project's concrete models that can hold
+    personal data."""
+    found = []
+    for config in _project_apps():
+        for model in config.get_models():
+            if model._meta.abstract or model._meta.proxy:
+                continue
+            found += [f"{model._meta.label}.{field.name}" for field in model._meta.concrete_fields if is_personal(field)]
+    return found
+
+
+@dataclass(frozen=True)
+class Handling:
+    purge: tuple[str, ...] = ()
+    erasure: bool = False
+    kept: str = ""
+
+
+# --- reasons shared by several fields ----------------------------------------------------------------
+
+ACCOUNT_OPEN = "The account itself: kept as long as it is open (retention rule 'account'); erasure ends it."
+FINANCIAL = ("A transaction record (UU 8/1997 Pasal 11, KUP Pasal 28): erasure keeps it, the retention job "
+             "anonymises it when the transaction's period ends (privacy.obligations decide when).")
+CONVERSATION = ("Kept by erasure with the dispute it belongs to (the other party and staff still need it if "
+                "the decision is challenged); removed by the retention job.")
+REFUND_FILE = "Kept by erasure with the refund request it supports; removed by the retention job."
+AUDIT = ("The audit trail and the staff access log are the record of processing and of who acted (UU PDP "
+         "Pasal 31, 35): erasure keeps them, the retention job deletes them at the end of their period.")
+BY_CODE = ("Written by INTRASA's code from references, amounts and provider codes, never by a person: it "
+           "names nobody.")
+COMPANY = ("INTRASA's own operational records (its own bank accounts, Faspay's invoices, daily limits, "
+           "partner companies, holidays), written by staff about the company's business, not about a "
+           "customer.")
+SANDBOX = ("The Faspay stand-in's own tables (sandbox/): made-up data for development and the test suite. "
+           "It is off unless DEBUG or FASPAY_SANDBOX_ENABLED (intrasa.settings.base), and production refuses "
+           "sandbox credentials (intrasa.settings.production). Not INTRASA's records of anyone.")
+RETAINED = ("The identity an erasure copies apart because anti-money-laundering law requires it (UU 8/2010 "
+            "Pasal 21): created by erasure, deleted by the retention job after 5 years.")
+OFFER = ("Erasure anonymises the offers the person made that never became a transaction (milestone plans "
+         "declined, withdrawn or unanswered; payment links that started none); an offer that did become "
+         "transactions is part of their records (kept until their period ends, then anonymised by the "
+         "retention job with them). One that never did is anonymised 5 years after the plan was declined, "
+         "withdrawn or proposed, or the link closed (rule 'unaccepted_offers'). An open link is the seller's "
+         "live listing.")
+
+TXN = "transaction_records"
+
+FIELDS: dict[str, Handling] = {
+    # audit
+    "audit.AuditEntry.actor_label": Handling(purge=("audit_trail",), kept=AUDIT),
+    "audit.AuditEntry.reason": Handling(purge=("audit_trail",), kept=AUDIT),
+    # workdays: the name of a holiday or a collective leave day.
+    "workdays.CalendarOverride.name": Handling(kept=COMPANY),
+    # accounts
+    "accounts.User.email": Handling(erasure=True, kept=ACCOUNT_OPEN),
+    "accounts.User.full_name": Handling(erasure=True, kept=ACCOUNT_OPEN),
+    "accounts.User.phone": Handling(erasure=True, kept=ACCOUNT_OPEN),
+    **{f"accounts.PayoutDestination.{name}": Handling(purge=(TXN,), kept=(
+        "Erasure deletes the destinations no money was sent to; one money was sent to (or a refund aimed at) "
+        "is a payout record, kept archived until its transactions' period ends, then the retention job keeps "
+        "only the last four digits."))
+       for name in ("account_number", "account_holder_name", "ewallet_phone", "verified_name")},
+    # transactions
+    "transactions.EscrowTransaction.buyer_email": Handling(purge=(TXN,), erasure=True, kept=(
+        "Erasure clears it where the erased person is the buyer or was invited and never accepted (a closed "
+        "invitation; an open one keeps it, or anyone with its link could accept it); a seller's erasure keeps "
+        "the buyer's (another person's) address with the transaction record until the retention job.")),
+    "transactions.EscrowTransaction.buyer_phone": Handling(purge=(TXN,), erasure=True, kept=(
+        "As buyer_email: cleared by the buyer's erasure, otherwise kept with the transaction record.")),
+    "transactions.EscrowTransaction.title": Handling(purge=(TXN,), kept=FINANCIAL),
+    "transactions.EscrowTransaction.description": Handling(purge=(TXN,), kept=FINANCIAL),
+    "transactions.EscrowTransaction.tracking_number": Handling(purge=(TXN,), kept=FINANCIAL),
+    "transactions.EscrowTransaction.delivery_note": Handling(purge=(TXN,), kept=FINANCIAL),
+    "transactions.EscrowTransaction.inspection_extension_reason": Handling(purge=(TXN,), kept=FINANCIAL),
+    "transactions.TransactionEvent.reason": Handling(purge=(TXN,), kept=FINANCIAL),
+    # notifications
+    "notifications.Notification.email": Handling(purge=("notifications",), erasure=True),
+    "notifications.Notification.subject": Handling(purge=("notifications",), erasure=True),
+    "notifications.Notification.body": Handling(purge=("notifications",), erasure=True),
+    # payments
+    "payments.BankStatementLine.description": Handling(purge=("bank_statement_lines",), kept=(
+        "INTRASA's bank statement is bookkeeping evidence: erasure keeps it, the retention job removes the "
+        "payer's name after 10 years.")),
+    "payments.BankStatementLine.assigned_reason": Handling(purge=("bank_statement_lines",), kept=(
+        "Why staff matched the line to a payer: kept by erasure with the line, removed with its description.")),
+    # disbursements
+    "disbursements.Payout.reason": Handling(kept=BY_CODE),
+    "disbursements.Disbursement.account_number": Handling(purge=(TXN,), kept=FINANCIAL),
+    "disbursements.Disbursement.account_name": Handling(purge=(TXN,), kept=FINANCIAL),
+    "disbursements.Disbursement.ewallet_phone": Handling(purge=(TXN,), kept=FINANCIAL),
+    "disbursements.Disbursement.description": Handling(kept=BY_CODE + " (disbursements.rules.transfer_description)"),
+    "disbursements.Disbursement.last_response_message": Handling(kept=BY_CODE + " (SendMe's answer)"),
+    "disbursements.Disbursement.failure_reason": Handling(kept=BY_CODE),
+    "disbursements.RetryApproval.reason": Handling(purge=(TXN,), kept=FINANCIAL),
+    "disbursements.RetryApproval.decision_note": Handling(purge=(TXN,), kept=FINANCIAL),
+    "disbursements.DailyLimitChange.reason": Handling(kept=COMPANY),
+    # disputes
+    "disputes.Dispute.description": Handling(purge=("dispute_conversations",), kept=CONVERSATION),
+    "disputes.Dispute.escalation_reason": Handling(purge=(TXN,), kept=FINANCIAL),
+    "disputes.Dispute.resolution_reason": Handling(purge=(TXN,), kept=FINANCIAL),
+    "disputes.DisputeMessage.body": Handling(purge=("dispute_conversations",), kept=CONVERSATION),
+    "disputes.Evidence.file": Handling(purge=("dispute_conversations",), kept=CONVERSATION),
+    "disputes.Evidence.original_name": Handling(purge=("dispute_conversations",), kept=CONVERSATION),
+    "disputes.SettlementOffer.note": Handling(purge=("dispute_conversations",), kept=CONVERSATION),
+    "disputes.SettlementOffer.response_note": Handling(purge=("dispute_conversations",), kept=CONVERSATION),
+    # refunds
+    "refunds.RefundRequest.description": Handling(purge=("refund_documents",), kept=REFUND_FILE),
+    "refunds.RefundRequest.rejected_reason": Handling(purge=(TXN,), kept=FINANCIAL),
+    "refunds.RefundDocument.file": Handling(purge=("refund_documents",), kept=REFUND_FILE),
+    "refunds.RefundDocument.original_name": Handling(purge=("refund_documents",), kept=REFUND_FILE),
+    "refunds.RefundDocument.waived_reason": Handling(purge=("refund_documents",), kept=REFUND_FILE),
+    **{f"refunds.ReturnShipment.{name}": Handling(purge=(TXN,), kept=FINANCIAL)
+       for name in ("address", "receipt_number", "inspection_note", "decision_reason", "buyer_address",
+                    "resend_receipt_number")},
+    # sandbox
+    **{f"sandbox.{name}": Handling(kept=SANDBOX)
+       for name in ("DepositAccount.account_no", "Transfer.beneficiary_account_no", "Transfer.beneficiary_account_name",
+                    "Transfer.source_account_no", "Transfer.description", "Bill.cust_name",
+                    "RegisteredAccount.holder_name", "Shipment.receipt_number")},
+    # treasury: INTRASA's withdrawals from its own SendMe deposit to its own bank account.
+    **{f"treasury.WithdrawalInstruction.{name}": Handling(kept=COMPANY)
+       for name in ("bank_name", "account_number", "account_holder", "reason")},
+    "treasury.FaspayInvoice.note": Handling(kept=COMPANY),
+    # privacy
+    "privacy.EmailChangeRequest.new_email": Handling(purge=("email_change_requests",), erasure=True),
+    "privacy.PersonalDataExport.file": Handling(purge=("data_exports",), erasure=True),
+    "privacy.StaffAccessLog.staff_label": Handling(purge=("staff_access_log",), kept=AUDIT),
+    "privacy.StaffAccessLog.reason": Handling(purge=("staff_access_log",), kept=AUDIT),
+    "privacy.ErasureRecord.confirmation_email": Handling(kept=(
+        "Written by erasure so the confirmation can be sent, and emptied as soon as it is sent "
+        "(privacy.services.erasure_confirmation_send; tests/privacy/test_erasure.py).")),
+    "privacy.RetainedIdentity.full_name": Handling(purge=("identity_after_erasure",), kept=RETAINED),
+    "privacy.RetainedIdentity.email": Handling(purge=("identity_after_erasure",), kept=RETAINED),
+    "privacy.RetainedIdentity.phone": Handling(purge=("identity_after_erasure",), kept=RETAINED),
+    # paylinks
+    "paylinks.PaymentLink.title": Handling(purge=(TXN, "unaccepted_offers"), kept=OFFER),
+    "paylinks.PaymentLink.description": Handling(purge=(TXN, "unaccepted_offers"), kept=OFFER),
+    # milestones
+    "milestones.MilestonePlan.buyer_email": Handling(purge=(TXN, "unaccepted_offers"), erasure=True, kept=(
+        "Erasure clears the invited person's own address from every plan; the seller's erasure keeps the "
+        "buyer's (another person's) address of an accepted plan with its transaction records. " + OFFER)),
+    "milestones.MilestonePlan.title": Handling(purge=(TXN, "unaccepted_offers"), kept=OFFER),
+    "milestones.MilestonePlan.description": Handling(purge=(TXN, "unaccepted_offers"), kept=OFFER),
+    "milestones.Milestone.title": Handling(purge=(TXN, "unaccepted_offers"), kept=OFFER),
+    # partners: a forum or marketplace (a company) and the label staff gave one of its API keys.
+    "partners.Partner.name": Handling(kept=COMPANY),
+    "partners.ApiKey.label": Handling(kept=COMPANY),
+}
