@@ -30,6 +30,7 @@ from collections.abc import Callable
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
+from django_fsm import FSMFieldMixin
 
 from accounts.models import PayoutDestination
 from audit.models import AuditEntry
@@ -64,8 +65,13 @@ ANONYMISED = "—"
 
 
 def _locked_batch(queryset) -> list:
-    """Up to ``BATCH`` primary keys of ``queryset``, locked; rows another run holds are skipped."""
-    return [row.pk for row in locks.lock_all(queryset.only("pk"), skip_locked=True, limit=BATCH)]
+    """Up to ``BATCH`` primary keys of ``queryset``, locked; rows another run holds are skipped.
+
+    A state machine's row reads its state fields as it is built (django-fsm's
+    ConcurrentTransitionMixin): they come with the keys, or each row would cost a query of its own."""
+    state_fields = [field.attname for field in queryset.model._meta.concrete_fields
+                    if isinstance(field, FSMFieldMixin)]
+    return [row.pk for row in locks.lock_all(queryset.only("pk", *state_fields), skip_locked=True, limit=BATCH)]
 
 
 def _batches(queryset, handle) -> int:
