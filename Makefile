@@ -37,10 +37,11 @@ run: deps
 system-deps:
 	@bash scripts/system-deps.sh
 
+# --durations: the 30 slowest tests close every run (and CI log), where keeping the suite near five minutes starts.
 test: deps system-deps
 	$(PY) manage.py compilemessages --ignore=.venv -v0
 	DJANGO_SETTINGS_MODULE=intrasa.settings.test $(PY) manage.py makemigrations --check --dry-run
-	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not long" $(TEST_ARGS)
+	$(PY) -m pytest $(PYTEST_PARALLEL) -m "not long" --durations=30 $(TEST_ARGS)
 
 test-long: deps system-deps
 	$(PY) manage.py compilemessages --ignore=.venv -v0
