@@ -1,0 +1,163 @@
+"""Rate limits that are judged by what a look-up finds hold exactly under a burst.
+
+The budgets for guesses (``PARTNER_API_BAD_KEYS``: keys that open nothing; ``PUBLIC_UNKNOWN``:
+references, payment codes and payment-link tokens that are no one's) can only be counted after the
+look-up, once it is known that it was a guess. A budget checked before the look-up and counted after
+it lets a burst through: every request of the burst passes the check before the first count lands.
+Each look-up therefore takes a place first (``RateLimit.reserve``), keeps it when it was a guess and
+gives it back otherwise. Each test fires more requests than the limit at once, with real threads
+(each its own connection), a barrier, real Redis, and a look-up slowed down so that the burst is
+certainly in flight together; exactly ``limit`` guesses may be looked up.
+"""
+import threading
+import time
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from intrasa import ratelimit
+from tests.concurrency import race
+from tests.pages.test_check_transaction import unknown_reference
+
+IP = "10.20.30.40"
+SLOW = 0.2  # seconds a look-up takes: long enough for the whole burst to arrive meanwhile
+
+
+def slowed(monkeypatch, target: str) -> list:
+    """Count the calls of ``target`` (a dotted path), each made ``SLOW`` seconds long."""
+    module_path, name = target.rsplit(".", 1)
+    module = __import__(module_path, fromlist=[name])
+    real = getattr(module, name)
+    calls = []
+    lock = threading.Lock()
+
+    def counted(*args, **kwargs):
+        with lock:
+            calls.append(1)
+        time.sleep(SLOW)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, counted)
+    return calls
+
+
+def burst(requests: list) -> list[int]:
+    """Send ``requests`` (functions of a fresh client) at once; the status codes, in order."""
+    statuses: list = [None] * len(requests)
+
+    def send(index, request):
+        statuses[index] = request(Client(REMOTE_ADDR=IP)).status_code
+
+    race(*[lambda index=index, request=request: send(index, request) for index, request in enumerate(requests)])
+    return statuses
+
+
+# --- the partner API: keys that open nothing ----------------------------------------------------
+
+def wrong_key(n: int) -> str:
+    """Well formed (so looked up), and no key's."""
+    return f"intrasa_{n:016x}_{'s' * 43}"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_wrong_api_keys_looks_up_exactly_the_limit(monkeypatch):
+    limit = ratelimit.PARTNER_API_BAD_KEYS.limit
+    looked_up = slowed(monkeypatch, "partners.services.api_key_check")
+
+    statuses = burst([lambda client, n=n: client.get("/api/v1/transactions",
+                                                     HTTP_AUTHORIZATION=f"Bearer {wrong_key(n)}")
+                      for n in range(limit + 10)])
+
+    assert len(looked_up) == limit
+    assert sorted(statuses) == [401] * limit + [429] * 10
+    assert ratelimit.PARTNER_API_BAD_KEYS.exhausted(IP)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_the_partners_own_key_is_never_taken_for_guesses(monkeypatch, seller, settings):
+    """More requests with the right key at once than the address may send wrong ones: every one is
+    answered (a request waits for a place while the others are looked up), and none counts."""
+    from tests.partners.conftest import make_partner
+
+    settings.PARTNER_WEBHOOK_ALLOW_PRIVATE = True
+    _partner, _secret, _key, raw, _staff = make_partner()
+    limit = ratelimit.PARTNER_API_BAD_KEYS.limit
+    looked_up = slowed(monkeypatch, "partners.services.api_key_check")
+
+    statuses = burst([lambda client: client.get("/api/v1/transactions", HTTP_AUTHORIZATION=f"Bearer {raw}")]
+                     * (limit + 5))
+
+    assert statuses == [200] * (limit + 5)
+    assert len(looked_up) == limit + 5
+    assert not ratelimit.PARTNER_API_BAD_KEYS.exhausted(IP)
+    assert ratelimit.PARTNER_API_BAD_KEYS.reserve(IP) is not None  # every place was given back
+
+
+# --- the public look-ups: references, payment codes and payment-link tokens that are no one's ----
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["page", "api"])
+def test_a_burst_of_unknown_references_looks_up_exactly_the_unknown_limit(monkeypatch, path):
+    unknown = ratelimit.PUBLIC_UNKNOWN.limit
+    burst_size = ratelimit.PUBLIC_LOOKUPS.limit  # as many as the look-up budget lets through
+    assert burst_size > unknown
+    looked_up = slowed(monkeypatch, "pages.selectors.public_facts")
+
+    def look_up(n):
+        if path == "page":
+            return lambda client: client.get(reverse("pages:check_transaction"), {"reference": unknown_reference(n)})
+        return lambda client: client.get(reverse("pages:check_transaction_api", args=[unknown_reference(n)]))
+
+    statuses = burst([look_up(n) for n in range(1, burst_size + 1)])
+
+    assert len(looked_up) == unknown
+    assert sorted(statuses) == [200 if path == "page" else 404] * unknown + [429] * (burst_size - unknown)
+    assert ratelimit.PUBLIC_UNKNOWN.exhausted(IP)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_lucky_guess_in_a_burst_is_not_answered_after_the_unknown_budget(monkeypatch, seller, buyer):
+    """The promise of ``PUBLIC_UNKNOWN``: once an address has guessed too often, a right guess is not
+    answered either. With one place left, a burst of guesses and the right reference: one guess is
+    looked up, and the right reference only if its turn came before that guess's (then it gives its
+    place back to the next one)."""
+    from tests import scenarios
+
+    txn = scenarios.create(seller, buyer)
+    for _ in range(ratelimit.PUBLIC_UNKNOWN.limit - 1):
+        ratelimit.PUBLIC_UNKNOWN.hit(IP)
+    looked_up = slowed(monkeypatch, "pages.selectors.public_facts")
+    references = [unknown_reference(n) for n in range(1, 8)] + [txn.reference]
+
+    statuses = burst([lambda client, reference=reference: client.get(
+        reverse("pages:check_transaction_api", args=[reference])) for reference in references])
+
+    assert statuses.count(404) == 1
+    assert len(looked_up) == 1 + statuses.count(200) <= 2
+    assert statuses.count(429) == len(references) - len(looked_up)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_unknown_payment_codes_looks_up_exactly_the_unknown_limit(monkeypatch):
+    unknown = ratelimit.PUBLIC_UNKNOWN.limit
+    burst_size = ratelimit.PUBLIC_LOOKUPS.limit
+    looked_up = slowed(monkeypatch, "pages.selectors.payment_instruction_check")
+
+    statuses = burst([lambda client, n=n: client.get(reverse("pages:check_payment"), {"code": f"88300{n:011d}"})
+                      for n in range(1, burst_size + 1)])
+
+    assert len(looked_up) == unknown
+    assert sorted(statuses) == [200] * unknown + [429] * (burst_size - unknown)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_burst_of_unknown_payment_link_tokens_looks_up_exactly_the_unknown_limit(monkeypatch):
+    unknown = ratelimit.PUBLIC_UNKNOWN.limit
+    looked_up = slowed(monkeypatch, "paylinks.selectors.payment_link_get_public")
+
+    statuses = burst([lambda client, n=n: client.get(reverse("paylinks:public", args=[f"tebakan{n:04d}"]))
+                      for n in range(unknown + 10)])
+
+    assert len(looked_up) == unknown
+    assert sorted(statuses) == [404] * unknown + [429] * 10
