@@ -161,3 +161,91 @@ def test_a_burst_of_unknown_payment_link_tokens_looks_up_exactly_the_unknown_lim
 
     assert len(looked_up) == unknown
     assert sorted(statuses) == [404] * unknown + [429] * 10
+
+
+# --- the places themselves (intrasa.ratelimit.reserve) ------------------------------------------
+
+def test_a_place_kept_counts_and_a_place_given_back_does_not():
+    limit = ratelimit.RateLimit("test-places", limit=2, window=60)
+    limit.reserve("a").give_back()
+    assert limit.reserve("a").keep() == 1
+    assert limit.reserve("a").keep() == 2
+    assert limit.reserve("a") is None and limit.exhausted("a")
+    assert limit.reserve("b") is not None  # another key has its own places
+
+
+def test_places_in_flight_make_a_request_wait_then_it_gets_the_one_given_back():
+    limit = ratelimit.RateLimit("test-wait", limit=1, window=60)
+    first = limit.reserve("a")
+    threading.Timer(0.1, first.give_back).start()
+    started = time.monotonic()
+    second = limit.reserve("a")
+    assert second is not None and 0.05 < time.monotonic() - started < ratelimit.RESERVE_WAIT
+    second.keep()
+    assert limit.reserve("a") is None  # the one guess allowed is counted: used up, no waiting
+
+
+def test_a_request_waiting_for_a_place_that_is_kept_is_refused_at_once_then():
+    limit = ratelimit.RateLimit("test-wait-kept", limit=1, window=60)
+    first = limit.reserve("a")
+    threading.Timer(0.1, first.keep).start()
+    started = time.monotonic()
+    assert limit.reserve("a") is None
+    assert time.monotonic() - started < ratelimit.RESERVE_WAIT / 2
+
+
+def test_a_place_left_behind_by_a_killed_process_is_dropped(monkeypatch):
+    monkeypatch.setattr(ratelimit, "PLACE_SECONDS", 1)
+    monkeypatch.setattr(ratelimit, "RESERVE_WAIT", 0.1)
+    limit = ratelimit.RateLimit("test-left-behind", limit=1, window=60)
+    assert limit.reserve("a") is not None  # never kept nor given back
+    assert limit.reserve("a") is None  # busy all along the wait
+    time.sleep(1.1)
+    assert limit.reserve("a") is not None
+
+
+def test_each_step_of_a_place_is_one_round_trip(monkeypatch):
+    import redis
+
+    limit = ratelimit.RateLimit("test-place-trips", limit=5, window=60)
+    limit.reserve("a").keep()  # scripts registered
+    calls = []
+    execute_command = redis.Redis.execute_command
+
+    def counting(self, *args, **kwargs):
+        calls.append(args[0])
+        return execute_command(self, *args, **kwargs)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counting)
+    place = limit.reserve("a")
+    assert calls == ["EVALSHA"]
+    place.keep()
+    assert calls == ["EVALSHA", "EVALSHA"]
+    limit.reserve("a").give_back()
+    assert calls == ["EVALSHA", "EVALSHA", "EVALSHA", "ZREM"]
+
+
+def test_without_redis_the_places_hold_exactly_within_a_process(settings):
+    """``make run`` without Redis: local memory, one process; a burst of threads still takes exactly
+    ``limit`` places, and places given back are free again."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                                   "LOCATION": "exact-limits"}}
+    limit = ratelimit.RateLimit("test-locmem", limit=5, window=60)
+    limit.reserve("a").give_back()
+    taken = []
+    barrier = threading.Barrier(12)
+
+    def guess():
+        barrier.wait(timeout=10)
+        place = limit.reserve("a")
+        if place is not None:
+            time.sleep(SLOW)
+            taken.append(place.keep())
+
+    threads = [threading.Thread(target=guess) for _ in range(12)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(taken) == [1, 2, 3, 4, 5]
+    assert limit.reserve("a") is None
