@@ -249,3 +249,15 @@ def test_without_redis_the_places_hold_exactly_within_a_process(settings):
         thread.join(timeout=30)
     assert sorted(taken) == [1, 2, 3, 4, 5]
     assert limit.reserve("a") is None
+
+
+def test_a_look_up_that_fails_gives_its_place_back():
+    limit = ratelimit.RateLimit("test-failing-look-up", limit=1, window=60)
+
+    def broken():
+        raise ConnectionError("database gone")
+
+    with pytest.raises(ConnectionError):
+        limit.reserve("a").look_up(broken, is_guess=lambda result: True)
+    assert limit.reserve("a").look_up(lambda: None, is_guess=lambda result: result is None) is None  # the place was free
+    assert limit.reserve("a") is None  # that one was a guess, kept
