@@ -22,6 +22,12 @@ authentication, even with the right password, while a lock holds. INTRASA config
   logging in to an account of their own now and then.
 * **The refusal** (``lockout_response``) is the login form again, status 429, with a message in
   the person's language that says until when (WIB) logins are paused.
+* **Not exact under a burst.** Axes checks the lock before the password is checked and counts the
+  failure after, so logins in flight at the same moment all pass the check: at the limit, up to
+  (concurrent login requests − 1) more passwords are checked than the limit allows, per account and
+  per address (bounded by the web workers serving at once). Unlike ``intrasa.ratelimit``'s guess
+  budgets (``RateLimit.reserve``), this is left to axes
+  (tests/security/test_exact_limits.py, the expected failure).
 
 Staff unlock an account by deleting its rows under *Axes → Access attempts* in the admin, or with
 ``python manage.py axes_reset_username <email>``.
