@@ -115,6 +115,21 @@ if ARGV[3] ~= '' and count <= tonumber(ARGV[5]) and not (spare > 0 and result[3 
 end
 return result
 """
+# Places in flight for budgets counted elsewhere (``Places``): KEYS the place sets, ARGV[1] the token,
+# ARGV[2] PLACE_SECONDS in ms. Returns, per set, how many places it holds with this one.
+_TAKE_PLACES = """
+local now = redis.call('TIME')
+local ms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+local lifetime = tonumber(ARGV[2])
+local counts = {}
+for i = 1, #KEYS do
+  redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', ms - lifetime)
+  redis.call('ZADD', KEYS[i], ms, ARGV[1])
+  redis.call('PEXPIRE', KEYS[i], lifetime)
+  counts[i] = redis.call('ZCARD', KEYS[i])
+end
+return counts
+"""
 _scripts: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 
 
@@ -360,6 +375,55 @@ class Reservation:
             _redis_client(backend).zrem(backend.make_and_validate_key(self.limit._places_key(self.parts)), self.token)
         else:
             self.limit._give_back_generic(backend, self.parts)
+
+
+@dataclass(frozen=True)
+class Places:
+    """Look-ups in flight, per key, for a budget whose count lives elsewhere (django-axes' failures,
+    in the database: ``accounts.login_limits``). The caller takes its places *before* it reads that
+    count and gives them back only *after* its own attempt is counted there, so at every moment each
+    attempt is in one or the other (or both): ``count + places > limit`` means a look-up now could
+    be one too many. Places lapse after ``PLACE_SECONDS`` like ``RateLimit.reserve``'s."""
+
+    name: str
+
+    def _key(self, parts: tuple[str, ...]) -> str:
+        digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:40]
+        return f"places:{self.name}:{digest}"
+
+    def take(self, token: str, *keys: tuple[str, ...]) -> list[int]:
+        """A place under ``token`` for each key (a tuple of parts); how many each holds with it. On
+        Redis one round trip."""
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(backend, RedisCache):
+            redis_keys = [backend.make_and_validate_key(self._key(parts)) for parts in keys]
+            return [int(n) for n in _script(_redis_client(backend), _TAKE_PLACES)(
+                keys=redis_keys, args=[token, PLACE_SECONDS * 1000])]
+        counts = []
+        for parts in keys:
+            backend.add(self._key(parts), 0, timeout=PLACE_SECONDS)
+            try:
+                counts.append(backend.incr(self._key(parts)))
+            except ValueError:  # lapsed between add() and incr()
+                backend.add(self._key(parts), 1, timeout=PLACE_SECONDS)
+                counts.append(1)
+        return counts
+
+    def give_back(self, token: str, *keys: tuple[str, ...]) -> None:
+        """Free the places ``token`` took (nothing if it took none). On Redis one round trip."""
+        backend = caches[DEFAULT_CACHE_ALIAS]
+        if isinstance(backend, RedisCache):
+            pipeline = _redis_client(backend).pipeline(transaction=False)
+            for parts in keys:
+                pipeline.zrem(backend.make_and_validate_key(self._key(parts)), token)
+            pipeline.execute()
+            return
+        for parts in keys:
+            try:
+                if (backend.get(self._key(parts)) or 0) > 0:
+                    backend.decr(self._key(parts))
+            except ValueError:  # lapsed meanwhile
+                pass
 
 
 def minutes_to_wait(seconds: int) -> int:
