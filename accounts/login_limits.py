@@ -22,13 +22,24 @@ authentication, even with the right password, while a lock holds. INTRASA config
   logging in to an account of their own now and then.
 * **The refusal** (``lockout_response``) is the login form again, status 429, with a message in
   the person's language that says until when (WIB) logins are paused.
+* **Exact under a burst.** Axes checks the lock before the password is checked and counts the
+  failure after, so logins in flight at the same moment would all pass the check, and every one
+  of their passwords be tried. So a login attempt also takes a *place* per account and per address
+  (``intrasa.ratelimit.Places``, in the cache) before its failures are read, and gives it back once
+  its failure is recorded (or it logged in): failures plus places never exceed a limit, and an
+  attempt that finds the rest of its account's or address's budget taken by attempts in flight waits
+  for them (``RESERVE_WAIT``; after that it goes ahead, as axes alone would let it).
 
 Staff unlock an account by deleting its rows under *Axes → Access attempts* in the admin, or with
 ``python manage.py axes_reset_username <email>``.
 """
 import datetime as dt
 import math
+import random
+import secrets
+import time
 
+from axes.conf import settings as axes_settings
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off
 from axes.models import AccessAttempt
@@ -41,6 +52,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from intrasa import ratelimit
 from intrasa.wib import to_wib
 
 from .validators import canonical_email
@@ -69,6 +81,9 @@ def _limits() -> tuple[int, int]:
     return settings.AXES_FAILURE_LIMIT, settings.LOGIN_FAILURES_PER_IP
 
 
+LOGIN_PLACES = ratelimit.Places("login")
+
+
 class LoginAttemptHandler(AxesDatabaseHandler):
     """Axes' database handler with a per-IP limit of its own and a reset that spares the IP count
     (see the module docstring). Attempts are rows in the database: visible to staff in the admin,
@@ -85,6 +100,69 @@ class LoginAttemptHandler(AxesDatabaseHandler):
         account_limit, ip_limit = _limits()
         by_account, by_ip = self._failures(request, credentials)
         return max(by_account, by_ip * account_limit // ip_limit)
+
+    def is_allowed(self, request, credentials=None) -> bool:
+        """Axes' checks, and for an attempt whose password is about to be checked (``credentials``:
+        from ``AxesStandaloneBackend``) places taken first, so that no burst checks more passwords
+        than the limits leave (module docstring)."""
+        if credentials is None or not axes_settings.AXES_LOCK_OUT_AT_FAILURE:
+            return super().is_allowed(request, credentials)
+        if axes_settings.AXES_ONLY_ADMIN_SITE and not self.is_admin_request(request):
+            return True
+        if self.is_blacklisted(request, credentials):
+            return False
+        if self.is_whitelisted(request, credentials):
+            return True
+        return self._take_places(request, credentials)
+
+    def _place_keys(self, request, credentials) -> list[tuple[tuple[str, ...], int]]:
+        account_limit, ip_limit = _limits()
+        username = get_client_username(request, credentials)
+        keys = [(("account", username), account_limit)] if username else []
+        if request.axes_ip_address:
+            keys.append((("ip", request.axes_ip_address), ip_limit))
+        return keys
+
+    def _take_places(self, request, credentials) -> bool:
+        self._give_back_places(request)  # a second authenticate() in one request: one place at a time
+        account_limit, ip_limit = _limits()
+        keys = self._place_keys(request, credentials)
+        parts = [key for key, _limit in keys]
+        deadline = time.monotonic() + ratelimit.RESERVE_WAIT
+        while True:
+            token = secrets.token_hex(8)
+            in_flight = LOGIN_PLACES.take(token, *parts)  # before the failures are read (module docstring)
+            by_account, by_ip = self._failures(request, credentials)
+            failures = {"account": by_account, "ip": by_ip}
+            if by_account >= account_limit or by_ip >= ip_limit:
+                LOGIN_PLACES.give_back(token, *parts)
+                return False  # locked: axes' own refusal
+            if all(failures[key[0]] + taken <= limit for (key, limit), taken in zip(keys, in_flight, strict=True)):
+                request.intrasa_login_places = (token, parts)
+                return True
+            LOGIN_PLACES.give_back(token, *parts)  # the rest is taken by attempts in flight: wait
+            if time.monotonic() >= deadline:
+                return True  # they take too long: go ahead, as axes alone would
+            time.sleep(ratelimit.RESERVE_POLL * (1 + random.random()))  # noqa: S311 - jitter, not a secret
+
+    def _give_back_places(self, request) -> None:
+        held = getattr(request, "intrasa_login_places", None)
+        if held is not None:
+            request.intrasa_login_places = None
+            LOGIN_PLACES.give_back(held[0], *held[1])
+
+    def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
+        try:
+            super().user_login_failed(sender, credentials, request, **kwargs)  # the failure recorded…
+        finally:
+            if request is not None:
+                self._give_back_places(request)  # …then the place freed: never neither
+
+    def user_logged_in(self, sender, request, user, **kwargs):
+        try:
+            super().user_logged_in(sender, request, user, **kwargs)
+        finally:
+            self._give_back_places(request)
 
     def reset_user_attempts(self, request, credentials=None) -> int:
         username = get_client_username(request, credentials)

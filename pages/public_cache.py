@@ -3,7 +3,7 @@
 What is kept: ``pages.selectors.PublicFacts`` as JSON (the public columns, the public timeline,
 one ledger fact; no label, no language, no personal data), per reference, for ``FACTS_SECONDS``.
 The look-up reads it on the same Redis round trip as its rate-limit counters
-(``RateLimit.hit_unless(read=…)``), so a hit is one Redis call and zero SQL.
+(``RateLimit.hit_reserving(read=…)``), so a hit is one Redis call and zero SQL.
 
 **Never stale after a change.** Every key has a *generation*: a random token stored next to it.
 

@@ -51,16 +51,15 @@ def _limited_lookup(request, lookup, *, is_unknown):
     """Run ``lookup()`` within the per-IP budgets; raise ``RateLimited`` when over one of them.
 
     The "unknown" budget is checked before anything is looked up, so that once a client has
-    guessed too often even a lucky guess is not answered.
+    guessed too often even a lucky guess is not answered; and each look-up takes a place in it
+    first (on the same round trip), kept if the answer is "unknown", so that a burst of guesses
+    cannot all pass that check before the first of them is counted.
     """
     ip = ratelimit.client_ip(request)
-    refused, _values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ip)  # one round trip
+    refused, place, _values = ratelimit.PUBLIC_LOOKUPS.hit_reserving(ratelimit.PUBLIC_UNKNOWN, ip)  # one round trip
     if refused is not None:
         raise RateLimited(refused, ip)
-    result = lookup()
-    if is_unknown(result) and not ratelimit.PUBLIC_UNKNOWN.hit(ip):
-        raise RateLimited(ratelimit.PUBLIC_UNKNOWN, ip)
-    return result
+    return place.look_up(lookup, is_guess=is_unknown)
 
 
 def _too_many(request, template: str, context: dict, exc: RateLimited):
@@ -112,23 +111,32 @@ def _read_facts(request, text: str) -> _FactsRead:
     read = ((*public_cache.keys(reference), public_cache.calendar_key())
             if outcome == LookupOutcome.FOUND and public_cache.enabled() else ())
     ip = ratelimit.client_ip(request)
-    refused, values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ip, read=read)
+    if outcome != LookupOutcome.FOUND:  # refused without a look-up: no guess to make a place for
+        refused, values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ip, read=read)
+        place = None
+    else:  # a place in the unknown budget, unless the facts are cached (no look-up, no guess)
+        refused, place, values = ratelimit.PUBLIC_LOOKUPS.hit_reserving(
+            ratelimit.PUBLIC_UNKNOWN, ip, read=read, spared_by=2 if read else 0)
     if refused is not None:
         raise RateLimited(refused, ip)
     if outcome != LookupOutcome.FOUND:
         return _FactsRead(outcome)
     facts_json, generation = public_cache.cached_facts(*values[:2]) if read else (None, "")
     if facts_json is not None:
+        if place is not None:
+            place.give_back()
         facts = selectors.PublicFacts.from_json(facts_json)
     else:
-        facts = selectors.public_facts(reference=reference)
+        if place is None:  # facts were cached but under an old generation: a look-up after all
+            place = ratelimit.PUBLIC_UNKNOWN.reserve(ip)
+            if place is None:
+                raise RateLimited(ratelimit.PUBLIC_UNKNOWN, ip)
+        facts = place.look_up(lambda: selectors.public_facts(reference=reference), is_guess=lambda found: found is None)
         if facts is not None:
             facts_json = facts.to_json()
             if read:
                 public_cache.store(reference, generation, facts_json)
     if facts is None:
-        if not ratelimit.PUBLIC_UNKNOWN.hit(ip):
-            raise RateLimited(ratelimit.PUBLIC_UNKNOWN, ip)
         return _FactsRead(LookupOutcome.UNKNOWN, reference=reference)
     return _FactsRead(LookupOutcome.FOUND, reference=reference, facts=facts, facts_json=facts_json or "",
                       calendar_raw=values[2] if read else None)

@@ -128,16 +128,17 @@ class ApiKeyAuth(HttpBearer):
 
     def authenticate(self, request, token):
         ip = client_ip(request)
-        if PARTNER_API_BAD_KEYS.exhausted(ip):
+        # A place in the address's budget before the look-up, kept only if the key was a guess: a
+        # burst of guesses cannot all pass a check made before the first of them is counted.
+        place = PARTNER_API_BAD_KEYS.reserve(ip)
+        if place is None:
             raise RateLimited(PARTNER_API_BAD_KEYS.seconds_left(ip), bad_keys=True)
-        check = services.api_key_check(raw_key=token)
         # Only guesses count against the address: a malformed key costs no look-up, and a retired
         # key (a worker left on the key rotated out) is the partner's own, which must not shut its
         # live key out from that address. A retired key is bounded by its own budget below.
+        check = place.look_up(lambda: services.api_key_check(raw_key=token), is_guess=lambda check: check.guess)
         key = check.key or check.retired
         if key is None:
-            if check.guess:
-                PARTNER_API_BAD_KEYS.hit(ip)
             return None
         now = time.time()
         window = PARTNER_API.window

@@ -70,14 +70,15 @@ def _too_many(request, limit: ratelimit.RateLimit, ip: str):
 def _public_link(request, token):
     """``(link, None)``, or ``(None, the answer)`` when ``token`` is no link's or the address has used
     up the public "unknown" budget (``ratelimit.PUBLIC_UNKNOWN``, shared with Cek Transaksi): once it
-    has, even a right guess is not answered, so tokens cannot be found by trying."""
+    has, even a right guess is not answered, so tokens cannot be found by trying. The look-up takes a
+    place in that budget first, kept if the token is no link's, so that a burst of guesses cannot all
+    pass the check before the first of them is counted."""
     ip = ratelimit.client_ip(request)
-    if ratelimit.PUBLIC_UNKNOWN.exhausted(ip):
+    place = ratelimit.PUBLIC_UNKNOWN.reserve(ip)
+    if place is None:
         return None, _too_many(request, ratelimit.PUBLIC_UNKNOWN, ip)
-    link = selectors.payment_link_get_public(token=token)
+    link = place.look_up(lambda: selectors.payment_link_get_public(token=token), is_guess=lambda link: link is None)
     if link is None:
-        if not ratelimit.PUBLIC_UNKNOWN.hit(ip):
-            return None, _too_many(request, ratelimit.PUBLIC_UNKNOWN, ip)
         return None, render(request, "paylinks/unknown.html", status=404)
     return link, None
 
