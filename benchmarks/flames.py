@@ -66,7 +66,9 @@ def main() -> int:
     if not EscrowTransaction.objects.exists():
         print("seeding the benchmark's transactions…", flush=True)
         seed.seed_web(count=300, people=7)
-    txns = list(EscrowTransaction.objects.order_by("id").only("reference", "seller_id"))
+    # The web section's 300 (seeded first), as make bench rotates through: after a full make bench
+    # the database also holds the growth section's thousands, which no page of the run looks up.
+    txns = list(EscrowTransaction.objects.order_by("id")[:300])
     me = txns[0].seller_id
     client = Client()
     client.force_login(type(txns[0]).seller.field.related_model.objects.get(pk=me))
