@@ -83,3 +83,24 @@ def test_an_anonymised_offers_title_is_not_left_in_the_audit_trail(seller, buyer
     left = [(entry.action, entry.object_repr) for entry in AuditEntry.objects.all()
             if any(title in entry.object_repr for title in titles)]
     assert left == []
+
+
+@pytest.mark.django_db
+def test_a_plan_anonymised_by_the_retention_job_offers_no_milestone_to_open(seller, buyer):
+    """An accepted plan whose milestones all ended unpaid goes with its transactions' records
+    (milestones.selectors.plans_past_their_period), yet milestone_open_refusal still says its
+    milestones can be opened again (ENDED_UNPAID). Trying it fails deep in transaction_create with
+    "Give the buyer's email address or mobile number." (the purge emptied buyer_email): the wrong
+    message to the buyer or seller who clicked, on a page that offered the button."""
+    from milestones import services as milestone_services
+    from milestones.models import MilestonePlan
+
+    from .test_offers_privacy import accepted_and_ended_unpaid
+    from .test_purge_in_motion import TWELVE_YEARS
+
+    plan = accepted_and_ended_unpaid(seller, buyer, amounts=(1_000_000, 1_000_000))
+    purge.retention_apply(now=timezone.now() + TWELVE_YEARS)
+    plan = MilestonePlan.objects.get(pk=plan.pk)
+    first = plan.milestones.select_related("escrow_transaction").get(position=1)
+
+    assert milestone_services.milestone_open_refusal(plan=plan, milestone=first, previous=None) is not None
