@@ -274,6 +274,10 @@ def milestone_open_refusal(*, plan: MilestonePlan, milestone: Milestone, previou
     """Why the milestone cannot be opened now (a message), or ``None``."""
     if plan.status != MilestonePlan.Status.ACCEPTED:
         return _("The buyer has not accepted the plan.")
+    if not plan.buyer_email:
+        # Emptied by the retention job (the plan went with its transactions' records) or by the buyer's
+        # erasure: a milestone would open as a transaction for nobody (``_open``).
+        return _("This plan has ended: the buyer's details are no longer kept, so no milestone can be opened.")
     current = milestone.escrow_transaction
     if current is not None and current.status not in ENDED_UNPAID:
         return _("This milestone is already open.")

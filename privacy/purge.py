@@ -42,7 +42,7 @@ from notifications.models import Notification
 from paylinks import services as paylink_services
 from paylinks.models import PaymentLink
 from payments.models import BankStatementLine
-from refunds.models import RefundDocument, RefundRequest, ReturnShipment
+from refunds.models import RefundDocument, RefundRequest, ReturnShipment, ShortShipmentClaim
 from transactions.models import CLOSED_STATES, EscrowTransaction, TransactionEvent
 
 from . import obligations, retention
@@ -191,6 +191,9 @@ def _dispute_conversations(now) -> Counter:
         lambda pks: DisputeMessage.objects.filter(pk__in=pks).update(body=ANONYMISED))
     _batches(SettlementOffer.objects.filter(due).exclude(note="", response_note=""),
              lambda pks: SettlementOffer.objects.filter(pk__in=pks).update(note="", response_note=""))
+    # What the buyer said was missing from the parcel: their words about the case, as the description.
+    _batches(ShortShipmentClaim.objects.filter(due).exclude(missing_items=ANONYMISED),
+             lambda pks: ShortShipmentClaim.objects.filter(pk__in=pks).update(missing_items=ANONYMISED))
     counts["dispute_texts"] = _batches(
         Dispute.objects.filter(disputes_past_their_period(cutoff)).exclude(description=ANONYMISED),
         lambda pks: Dispute.objects.filter(pk__in=pks).update(description=ANONYMISED))

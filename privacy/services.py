@@ -444,8 +444,11 @@ def account_erase(*, user):
         # An invitation to their address that ended without being accepted holds nothing of theirs but
         # the address. (One still open keeps it: emptied, anyone with its link could accept it. It
         # goes with the transaction records.)
-        EscrowTransaction.objects.filter(buyer__isnull=True, status__in=CLOSED_STATES,
-                                         buyer_email=canonical_email(old["email"])).update(buyer_email="")
+        unaccepted = EscrowTransaction.objects.filter(buyer__isnull=True, status__in=CLOSED_STATES)
+        unaccepted.filter(buyer_email=canonical_email(old["email"])).update(buyer_email="")
+        # The same for an invitation sent to their mobile number (both normalised E.164 by the forms).
+        if old["phone"]:
+            unaccepted.filter(buyer_phone=old["phone"]).update(buyer_phone="")
 
         with history_suppressed():
             locked.full_name = ERASED_NAME.format(pk=locked.pk)

@@ -20,7 +20,7 @@ from paylinks.models import PaymentLink
 from payments.models import BankStatementLine
 from privacy import coverage, purge, retention, services
 from privacy.models import EmailChangeRequest, ErasureRecord, RetainedIdentity, StaffAccessLog
-from refunds.models import RefundRequest, ReturnShipment
+from refunds.models import RefundRequest, ReturnShipment, ShortShipmentClaim
 from tests import scenarios
 from tests.factories import BankDestinationFactory, UserFactory
 from tests.milestones.conftest import propose
@@ -99,6 +99,7 @@ def _finished_world(seller, buyer, officer, staff):
     refund_document_file(request, uploader=buyer)
     SettlementOffer.objects.create(dispute=dispute, proposed_by=buyer, role="buyer", outcome="refund", buyer_amount=1,
                                    respond_by=now)
+    ShortShipmentClaim.objects.create(dispute=dispute, missing_items="x", missing_value=1)
     if not ReturnShipment.objects.filter(refund_request=request).exists():
         ReturnShipment.objects.create(refund_request=request, rma_number="RMA-PD-1", address_due_at=now)
     ReturnShipment.objects.filter(refund_request=request).update(status=ReturnShipment.Status.ACCEPTED,
