@@ -80,11 +80,16 @@ def _batches(queryset, handle) -> int:
     total = 0
     while True:
         with transaction.atomic():
-            pks = _locked_batch(queryset)
-            if not pks:
+            locked = _locked_batch(queryset)
+            if not locked:
                 return total
-            total += handle(pks)
-        if len(pks) < BATCH:
+            # Asked again now that the rows are held: the locking statement judged the subqueries
+            # of "due" (other tables: a milestone reopened, a refund started) on the snapshot it
+            # started with, and a change committed while it waited for a row would go unseen.
+            pks = list(queryset.filter(pk__in=locked).values_list("pk", flat=True))
+            if pks:
+                total += handle(pks)
+        if len(locked) < BATCH:
             return total
 
 
