@@ -73,6 +73,11 @@ class MilestonePlan(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return self.title
 
+    @property
+    def audit_label(self) -> str:
+        """The plan in the audit trail, without its title (``audit.services.audit_record``)."""
+        return f"{self._meta.verbose_name} {self.token}"
+
     def get_absolute_url(self) -> str:
         return reverse("milestones:detail", kwargs={"token": self.token})
 

@@ -69,6 +69,11 @@ class PaymentLink(ConcurrentTransitionMixin, models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.token})"
 
+    @property
+    def audit_label(self) -> str:
+        """The link in the audit trail, without the seller's title (``audit.services.audit_record``)."""
+        return f"{self._meta.verbose_name} {self.token}"
+
     def get_absolute_url(self) -> str:
         return reverse("paylinks:public", kwargs={"token": self.token})
 

@@ -325,3 +325,8 @@ class ShortShipmentClaim(models.Model):
 
     def __str__(self) -> str:
         return f"{self.missing_items[:40]} · {self.missing_value}"
+
+    @property
+    def audit_label(self) -> str:
+        """The claim in the audit trail, without the buyer's words (``audit.services.audit_record``)."""
+        return f"{self._meta.verbose_name} #{self.pk} · {self.missing_value}"

@@ -60,8 +60,6 @@ def test_erasure_clears_the_persons_phone_from_closed_invitations_they_never_acc
     assert EscrowTransaction.objects.get(pk=invitation.pk).buyer_phone == ""
 
 
-@pytest.mark.xfail(strict=True, reason="open defect (review-today): audit_record keeps str(target), the offer's "
-                   "title, in object_repr; the fix is the lead's call (the audit trail is append-only)")
 @pytest.mark.django_db
 def test_an_anonymised_offers_title_is_not_left_in_the_audit_trail(seller, buyer):
     """audit_record stores ``str(target)`` as object_repr: a plan's title, a link's "title (token)". The
