@@ -46,6 +46,10 @@ class Payout(ConcurrentTransitionMixin, models.Model):
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     # FAQ: payout within 1×24 working hours of the buyer's confirmation.
     due_at = models.DateTimeField(_("promised by"), null=True, blank=True, db_index=True)
+    # When the money last set off to an account: parts made for the account the payout was waiting for,
+    # for another account after a failure, or a failed part sent again (not a re-split for the daily
+    # limit: the same send). A refund's transfer window counts from it (``refunds.policy``).
+    sending_since = models.DateTimeField(_("sent on its way at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 

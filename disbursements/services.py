@@ -142,14 +142,16 @@ def seller_payout_plan(*, escrow_transaction, amount: int, actor=None, first_rel
 
 def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, reason: str = "",
                 destination: PayoutDestination | None = None, actor=None,
-                due_at: dt.datetime | None = None, use_default: bool = True) -> Payout:
+                due_at: dt.datetime | None = None, use_default: bool = True,
+                now: dt.datetime | None = None) -> Payout:
     """Plan paying ``amount`` to ``recipient``; call inside the transaction that made it payable.
 
     ``due_at`` is the promise the payout queue is ordered by: a seller payout's is the FAQ's 1×24
     working hours from now; a refund brings its own (the refund policy's transfer time).
     ``use_default=False``: only ``destination`` (the caller applied its own rules, e.g. refunds'
-    same-name rule); without one the payout waits for an account."""
-    now = timezone.now()
+    same-name rule); without one the payout waits for an account. ``now``: the caller's moment of the
+    decision (a refund's approval), so the money sets off (``sending_since``) at that very instant."""
+    now = now or timezone.now()
     if due_at is None and purpose == Payout.Purpose.SELLER_PAYOUT:
         due_at = working_calendar().add_working_hours(now, rules.PAYOUT_PROMISE_WORKING_HOURS)
     payout = Payout(
@@ -163,6 +165,7 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
     if paying:
         assert destination is not None
         payout.start_paying()  # its parts follow in this database transaction: written already paying
+        payout.sending_since = now
         parts = _new_parts(payout, destination, actor=actor, first=True, now=now, day_limit=day_limit)
         write_together(inserts=[payout, *parts])  # the payout and its parts: one statement
         _dispatch_after_commit(parts)
@@ -180,12 +183,15 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
 
 def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None, amount: int | None = None,
                   retry_of: Disbursement | None = None, split_day: dt.date | None = None) -> list[Disbursement]:
-    """The parts of ``payout`` (planned earlier) to ``destination``, saved; the payout is paying."""
+    """The parts of ``payout`` (planned earlier) to ``destination``, saved; the payout is paying. Unless they
+    only re-split a part for the daily limit (``split_day``), the money sets off now (``sending_since``)."""
     parts = _new_parts(payout, destination, actor=actor, amount=amount, retry_of=retry_of, split_day=split_day)
     for part in parts:
         part.save(force_insert=True)
     payout.start_paying()
-    payout.save(update_fields=["status"])
+    if split_day is None:
+        payout.sending_since = timezone.now()
+    payout.save(update_fields=["status", "sending_since"])
     _dispatch_after_commit(parts)
     return parts
 
@@ -718,8 +724,10 @@ def _fail(part: Disbursement, reason: str, now: dt.datetime) -> None:
     payout.need_action()
     payout.save(update_fields=["status"])
     if part.destination and part.last_response_code[:3] == "404" and part.last_response_code[-2:] == "11":
-        PayoutDestination.objects.filter(pk=part.destination.pk).update(
-            verification=PayoutDestination.Verification.INVALID)
+        # Saved, not a queryset update: the account's listeners (the public refund-by date of its
+        # owner's refunds, ``pages.public_cache``) hear of it.
+        part.destination.verification = PayoutDestination.Verification.INVALID
+        part.destination.save(update_fields=["verification"])
     txn = payout.escrow_transaction
     audit_record(actor=None, action="disbursement.failed", target=part, reason=reason,
                  data={"reference": txn.reference, "code": part.last_response_code})
@@ -918,9 +926,10 @@ def disbursement_retry(*, disbursement: Disbursement, actor, destination: Payout
         _check_retry_destination(failed, destination)
         failed.requeue_same_reference()
         failed.save()
+        payout.sending_since = timezone.now()  # sent again: a refund's transfer window starts again
         if not _needs_a_person(payout):
             payout.start_paying()
-            payout.save(update_fields=["status"])
+        payout.save(update_fields=["status", "sending_since"])
         audit_record(actor=actor, action="disbursement.retry", target=failed,
                      data={"reference": failed.partner_reference_no, "same_reference": True,
                            "previous_code": failed.last_response_code})
