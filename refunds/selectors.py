@@ -231,6 +231,14 @@ def refund_clock(refund_request) -> "policy.RefundClock | None":
     return policy.RefundClock(since, (step, *after_approval), family)
 
 
+def refund_references_for_account(*, owner_id) -> list[str]:
+    """The references of the transactions whose open refunds an account of ``owner_id`` may be an input of
+    (``refund_clock`` reads the account a refund names, and the buyer's default account when it names none):
+    those whose refund-by date may move when that person's accounts change. One query."""
+    return list(RefundRequest.objects.filter(buyer_id=owner_id, status__in=RefundRequest.OPEN_STATUSES)
+                .values_list("escrow_transaction__reference", flat=True).distinct())
+
+
 def refund_request_due_by(refund_request, *, now=None, calendar=None):
     """The latest ``refund_request`` reaches the buyer (``policy.refund_reaches_buyer_by``), or ``None``."""
     clock = refund_clock(refund_request)
