@@ -140,23 +140,36 @@ def seller_payout_plan(*, escrow_transaction, amount: int, actor=None, first_rel
                        recipient=escrow_transaction.seller, amount=amount, actor=actor)
 
 
+def _set_off(payout: Payout, now: dt.datetime) -> list[str]:
+    """The money sets off to an account now (``Payout.sending_since``); a promise counted in working days
+    from then (a refund's) moves with it. Returns the fields changed."""
+    payout.sending_since = now
+    if payout.due_working_days is None:
+        return ["sending_since"]
+    payout.due_at = working_calendar().add_working_days(now, payout.due_working_days)
+    return ["sending_since", "due_at"]
+
+
 def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, reason: str = "",
                 destination: PayoutDestination | None = None, actor=None,
                 due_at: dt.datetime | None = None, use_default: bool = True,
-                now: dt.datetime | None = None) -> Payout:
+                now: dt.datetime | None = None, due_working_days: int | None = None) -> Payout:
     """Plan paying ``amount`` to ``recipient``; call inside the transaction that made it payable.
 
     ``due_at`` is the promise the payout queue is ordered by: a seller payout's is the FAQ's 1×24
-    working hours from now; a refund brings its own (the refund policy's transfer time).
+    working hours from now; a refund brings its own (the refund policy's transfer time), as
+    ``due_working_days`` counted from when the money sets off (the account may come later).
     ``use_default=False``: only ``destination`` (the caller applied its own rules, e.g. refunds'
     same-name rule); without one the payout waits for an account. ``now``: the caller's moment of the
     decision (a refund's approval), so the money sets off (``sending_since``) at that very instant."""
     now = now or timezone.now()
+    if due_working_days is not None:
+        due_at = working_calendar().add_working_days(now, due_working_days)  # at the earliest it sets off now
     if due_at is None and purpose == Payout.Purpose.SELLER_PAYOUT:
         due_at = working_calendar().add_working_hours(now, rules.PAYOUT_PROMISE_WORKING_HOURS)
     payout = Payout(
         escrow_transaction=escrow_transaction, purpose=purpose, recipient=recipient, amount=amount,
-        reason=reason[:255], due_at=due_at,
+        reason=reason[:255], due_at=due_at, due_working_days=due_working_days,
     )
     day_limit = None
     if destination is None and use_default:
@@ -165,7 +178,7 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
     if paying:
         assert destination is not None
         payout.start_paying()  # its parts follow in this database transaction: written already paying
-        payout.sending_since = now
+        _set_off(payout, now)
         parts = _new_parts(payout, destination, actor=actor, first=True, now=now, day_limit=day_limit)
         write_together(inserts=[payout, *parts])  # the payout and its parts: one statement
         _dispatch_after_commit(parts)
@@ -189,9 +202,8 @@ def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None,
     for part in parts:
         part.save(force_insert=True)
     payout.start_paying()
-    if split_day is None:
-        payout.sending_since = timezone.now()
-    payout.save(update_fields=["status", "sending_since"])
+    changed = _set_off(payout, timezone.now()) if split_day is None else []
+    payout.save(update_fields=["status", *changed])
     _dispatch_after_commit(parts)
     return parts
 
@@ -926,10 +938,10 @@ def disbursement_retry(*, disbursement: Disbursement, actor, destination: Payout
         _check_retry_destination(failed, destination)
         failed.requeue_same_reference()
         failed.save()
-        payout.sending_since = timezone.now()  # sent again: a refund's transfer window starts again
+        changed = _set_off(payout, timezone.now())  # sent again: a refund's transfer window starts again
         if not _needs_a_person(payout):
             payout.start_paying()
-        payout.save(update_fields=["status", "sending_since"])
+        payout.save(update_fields=["status", *changed])
         audit_record(actor=actor, action="disbursement.retry", target=failed,
                      data={"reference": failed.partner_reference_no, "same_reference": True,
                            "previous_code": failed.last_response_code})

@@ -307,14 +307,12 @@ def transfer_window(family: str) -> tuple[int, int]:
 # metode awal: 3–7 hari kerja") follows the approval ("setelah ... disetujui & diverifikasi"), and INTRASA pays
 # every refund to a substitute account in the buyer's own name (section 4, "kami akan meminta rekening
 # pengganti"; module docstring): no transfer can start before that account is known. So the window counts from
-# the **latest** of
+# the **later** of the approval and the moment the money can set off to an account in the buyer's own name:
 #
-# * the approval;
-# * the moment the buyer named, or corrected, the refund account (``RefundRequest.account_named_at``: the
-#   refund page; a new account after a transfer to a wrong one failed);
-# * the moment the money set off to it (``Payout.sending_since``: the payout got its account — from the refund
+# * once it has set off, that moment (``Payout.sending_since``: the payout got its account — from the refund
 #   page, the profile page once the bank's inquiry checked it, or Finance's e-wallet check — or a failed
-#   transfer was sent again).
+#   transfer was sent again, e.g. to the new account the buyer named after a transfer to a wrong one failed);
+# * until then, the moment the buyer named, or corrected, the refund account (``RefundRequest.account_named_at``).
 #
 # A refund approved on day D whose account is named on D+3 reaches the buyer by D+3 plus the method's window,
 # in working days. Every place that counts the window — the refund-by date (``refund_reaches_buyer_by``), the
@@ -323,8 +321,10 @@ def transfer_window(family: str) -> tuple[int, int]:
 
 def transfer_starts_at(*, approved_at: dt.datetime, account_named_at: dt.datetime | None = None,
                        sent_at: dt.datetime | None = None) -> dt.datetime:
-    """The moment the method's transfer window starts (section above): the latest of the three."""
-    return max(moment for moment in (approved_at, account_named_at, sent_at) if moment is not None)
+    """The moment the method's transfer window starts (section above). ``sent_at``, once the money set off,
+    already follows the account it went to: an account named after that does not move a transfer under way."""
+    ready = sent_at if sent_at is not None else account_named_at
+    return approved_at if ready is None else max(approved_at, ready)
 
 
 def transfer_arrives_between(start: dt.datetime, family: str, calendar) -> tuple[dt.datetime, dt.datetime]:

@@ -471,13 +471,15 @@ def refund_approve(*, refund_request, actor, reason: str,
         held_for_review = awaits_ewallet_review(destination)
         now = timezone.now()
         calendar = working_calendar()
-        # At the earliest, the window starts now (``policy.transfer_starts_at``): the payout queue orders a
-        # refund by its own timeline, the policy's latest transfer day from here.
-        earliest, latest = policy.transfer_arrives_between(now, req.payment_family, calendar)
+        # At the earliest, the window starts now (``policy.transfer_starts_at``). The payout queue orders a
+        # refund by its own timeline: the policy's latest transfer day from when the money sets off, which
+        # the payout moves itself when the account comes later (``Payout.due_working_days``).
+        earliest, _latest = policy.transfer_arrives_between(now, req.payment_family, calendar)
         req.payout = payout_plan(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND, recipient=req.buyer,
                                  amount=req.amount, reason=f"Refund {req.case} {txn.reference}",
                                  destination=None if held_for_review else destination, actor=actor,
-                                 use_default=False, due_at=latest, now=now)
+                                 use_default=False, now=now,
+                                 due_working_days=policy.transfer_window(req.payment_family)[1])
         req.approve()
         req.destination = destination
         req.approved_by, req.approved_at = actor, now

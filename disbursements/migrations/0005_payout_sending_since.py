@@ -25,5 +25,10 @@ class Migration(migrations.Migration):
             name='sending_since',
             field=models.DateTimeField(blank=True, null=True, verbose_name='sent on its way at'),
         ),
+        migrations.AddField(
+            model_name='payout',
+            name='due_working_days',
+            field=models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='working days from when it is sent'),
+        ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

@@ -75,6 +75,8 @@ def test_the_rule_counts_from_the_later_of_approval_and_the_account():
     assert policy.transfer_starts_at(approved_at=MONDAY, account_named_at=THURSDAY) == THURSDAY
     assert policy.transfer_starts_at(approved_at=THURSDAY, account_named_at=MONDAY) == THURSDAY
     assert policy.transfer_starts_at(approved_at=MONDAY, account_named_at=None, sent_at=FRIDAY) == FRIDAY
+    # Sent on Thursday: an account named on Friday does not move the transfer already under way.
+    assert policy.transfer_starts_at(approved_at=MONDAY, account_named_at=FRIDAY, sent_at=THURSDAY) == THURSDAY
     # Thursday 5 + 3 working days = Tuesday 10; + 7 = Monday 16 (the weekend of 7–8 skipped).
     assert policy.transfer_arrives_between(THURSDAY, policy.PaymentFamily.BANK_TRANSFER, calendar) == (
         dt.datetime(2026, 11, 10, 10, 0, tzinfo=WIB), dt.datetime(2026, 11, 16, 10, 0, tzinfo=WIB))
@@ -98,6 +100,8 @@ def test_an_account_named_three_days_after_approval_starts_the_window_that_day(c
     by = dt.datetime(2026, 11, 16, 10, 0, tzinfo=WIB)  # 7 working days from Thursday 5, not from Monday 2
     wrong = dt.datetime(2026, 11, 11, 10, 0, tzinfo=WIB)  # 7 working days from the approval
     assert public_due(client, txn, THURSDAY + MINUTE) == by
+    # The payout queue (its order, the treasury's "overdue", the forecast alert) holds the same promise.
+    assert request.payout.due_at == by
     with now_is(THURSDAY + MINUTE):
         assert selectors.refund_request_due_by(request) == by
         assert selectors.refund_transfer_window(request) == (dt.datetime(2026, 11, 10, 10, 0, tzinfo=WIB), by)
@@ -132,6 +136,7 @@ def test_an_account_added_on_the_profile_page_later_starts_the_window_when_it_is
     assert request.destination is None and request.payout.status == Payout.Status.IN_PROGRESS
     by = dt.datetime(2026, 11, 16, 10, 0, tzinfo=WIB)
     assert public_due(client, request.escrow_transaction, THURSDAY + MINUTE) == by
+    assert request.payout.due_at == by
     assert services.refund_next_step(request, now=dt.datetime(2026, 11, 12, 10, 0, tzinfo=WIB)).holder == "bank"
 
 
@@ -168,5 +173,6 @@ def test_a_new_account_after_a_transfer_to_a_wrong_one_failed_starts_the_window_
     assert request.payout.status == Payout.Status.IN_PROGRESS
     by = dt.datetime(2026, 11, 17, 10, 0, tzinfo=WIB)  # Friday 6 + 7 working days
     assert public_due(client, txn, FRIDAY + MINUTE) == by
+    assert request.payout.due_at == by
     assert services.refund_next_step(request, now=dt.datetime(2026, 11, 12, 10, 0, tzinfo=WIB)).holder == "bank"
     assert services.refund_next_step(request, now=by + MINUTE).task == StaffTask.CHASE_LATE_TRANSFER
