@@ -176,3 +176,9 @@ def test_a_new_account_after_a_transfer_to_a_wrong_one_failed_starts_the_window_
     assert request.payout.due_at == by
     assert services.refund_next_step(request, now=dt.datetime(2026, 11, 12, 10, 0, tzinfo=WIB)).holder == "bank"
     assert services.refund_next_step(request, now=by + MINUTE).task == StaffTask.CHASE_LATE_TRANSFER
+
+
+def test_the_policy_page_says_where_the_window_counts_from(client):
+    page = client.get(reverse("pages:refund_policy")).content.decode()  # in English here (``_english``)
+    said = _text(page.split('data-testid="transfer-counts-from"')[1].split("</p>")[0])
+    assert "counts from the approval, or from the day an account in your own name is known" in said
