@@ -11,7 +11,7 @@ class PagesConfig(AppConfig):
     verbose_name = _("Public pages")
 
     def ready(self):
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
         from ledger.models import JournalEntry
         from transactions.models import EscrowTransaction, TransactionEvent
@@ -41,6 +41,8 @@ class PagesConfig(AppConfig):
                           dispatch_uid="pages.public_cache.refund_document")
         post_save.connect(public_cache.refund_account_saved, sender=PayoutDestination,
                           dispatch_uid="pages.public_cache.refund_account")
+        post_delete.connect(public_cache.refund_account_saved, sender=PayoutDestination,
+                            dispatch_uid="pages.public_cache.refund_account_deleted")
 
         from django.test.signals import setting_changed
 

@@ -202,7 +202,8 @@ def refund_payout_saved(sender, instance, raw=False, **kwargs):
 
 
 def refund_account_saved(sender, instance, raw=False, **kwargs):
-    """A payout account changed (added, archived, made the default, checked by the bank, confirmed by Finance):
+    """A payout account changed (added, archived, made the default, checked by the bank, confirmed by Finance,
+    or deleted):
     the refund-by date of each open refund of its owner may have, since the clock reads the account a refund
     names or the owner's default one (``refunds.selectors.refund_clock``). A seller's accounts (no open refund
     as a buyer) cost one query here and forget nothing."""

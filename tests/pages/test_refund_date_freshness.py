@@ -9,7 +9,8 @@ clock must forget the cached facts of the transactions it touches. The inputs, f
 * its return shipment's step                                                 — ``ReturnShipment``
 * its payout (waiting for an account, failed, sent again)                    — ``Payout``
 * the account it goes to, or the buyer's default account when it names none:
-  added, archived, made the default, checked by the bank, confirmed by Finance — ``PayoutDestination``
+  added, archived, made the default, checked by the bank, a name mismatch approved by staff, an e-wallet
+  confirmed by Finance                                                         — ``PayoutDestination``
   (the profile page: these were the stale ones, up to 10 minutes)
 
 Each test warms the cache (the same date twice), changes one input through the real view or service with
@@ -26,7 +27,12 @@ from django.urls import reverse
 from django.utils import translation
 
 from accounts.models import PayoutDestination
-from accounts.services import payout_destination_add_bank, payout_destination_add_ewallet, payout_destination_review_ewallet
+from accounts.services import (
+    payout_destination_add_bank,
+    payout_destination_add_ewallet,
+    payout_destination_approve,
+    payout_destination_review_ewallet,
+)
 from disbursements import services as disbursement_services
 from disputes import services as dispute_services
 from escrow import services as escrow_services
@@ -211,3 +217,14 @@ def test_finance_confirm_an_ewallets_name(seller, buyer, finance, django_capture
     with changes_the_date(request.escrow_transaction, django_capture_on_commit_callbacks):
         payout_destination_review_ewallet(destination=wallet, actor=finance, confirmed=True,
                                           reason="Tangkapan layar aplikasi OVO")
+
+
+def test_staff_approve_a_holder_name_mismatch(seller, buyer, finance, django_capture_on_commit_callbacks):  # noqa: F811
+    """The admin's "approve the holder-name mismatch" (a shortened name): the account can take the refund."""
+    account = payout_destination_add_bank(owner=buyer, bank_code="014", account_number="7001234567",
+                                          account_holder_name=buyer.full_name)
+    disbursement_services.destination_verify(destination_id=account.pk, client=Inquiry("B PEMBELI"))
+    request = in_review(seller, buyer)
+    with changes_the_date(request.escrow_transaction, django_capture_on_commit_callbacks):
+        payout_destination_approve(destination=account, actor=finance, reason="Nama disingkat oleh bank")
+    assert PayoutDestination.objects.get(pk=account.pk).verification == PayoutDestination.Verification.APPROVED
