@@ -52,6 +52,14 @@ MONDAY = dt.datetime(2026, 11, 2, 10, 0, tzinfo=WIB)
 LATER = MONDAY + dt.timedelta(days=1)
 
 
+@pytest.fixture(autouse=True)
+def _language_kept():
+    """The look-ups in English activate it for the thread (``LocaleMiddleware``): put back what was active, so
+    no later test on this worker starts in another language."""
+    with translation.override(translation.get_language()):
+        yield
+
+
 @contextmanager
 def now_is(moment):
     with mock.patch("django.utils.timezone.now", return_value=moment):
