@@ -46,6 +46,14 @@ class Payout(ConcurrentTransitionMixin, models.Model):
     reason = models.CharField(_("reason"), max_length=255, blank=True)
     # FAQ: payout within 1×24 working hours of the buyer's confirmation.
     due_at = models.DateTimeField(_("promised by"), null=True, blank=True, db_index=True)
+    # When the money last set off to an account: parts made for the account the payout was waiting for,
+    # for another account after a failure, or a failed part sent again (not a re-split for the daily
+    # limit: the same send). A refund's transfer window counts from it (``refunds.policy``).
+    sending_since = models.DateTimeField(_("sent on its way at"), null=True, blank=True)
+    # A refund's promise is a window from when the money sets off (the refund policy's working days, given by
+    # ``refunds``): ``due_at`` moves with ``sending_since``. Empty: ``due_at`` is fixed (a seller's payout).
+    due_working_days = models.PositiveSmallIntegerField(_("working days from when it is sent"), null=True,
+                                                        blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 

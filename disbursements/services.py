@@ -140,21 +140,36 @@ def seller_payout_plan(*, escrow_transaction, amount: int, actor=None, first_rel
                        recipient=escrow_transaction.seller, amount=amount, actor=actor)
 
 
+def _set_off(payout: Payout, now: dt.datetime) -> list[str]:
+    """The money sets off to an account now (``Payout.sending_since``); a promise counted in working days
+    from then (a refund's) moves with it. Returns the fields changed."""
+    payout.sending_since = now
+    if payout.due_working_days is None:
+        return ["sending_since"]
+    payout.due_at = working_calendar().add_working_days(now, payout.due_working_days)
+    return ["sending_since", "due_at"]
+
+
 def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, reason: str = "",
                 destination: PayoutDestination | None = None, actor=None,
-                due_at: dt.datetime | None = None, use_default: bool = True) -> Payout:
+                due_at: dt.datetime | None = None, use_default: bool = True,
+                now: dt.datetime | None = None, due_working_days: int | None = None) -> Payout:
     """Plan paying ``amount`` to ``recipient``; call inside the transaction that made it payable.
 
     ``due_at`` is the promise the payout queue is ordered by: a seller payout's is the FAQ's 1×24
-    working hours from now; a refund brings its own (the refund policy's transfer time).
+    working hours from now; a refund brings its own (the refund policy's transfer time), as
+    ``due_working_days`` counted from when the money sets off (the account may come later).
     ``use_default=False``: only ``destination`` (the caller applied its own rules, e.g. refunds'
-    same-name rule); without one the payout waits for an account."""
-    now = timezone.now()
+    same-name rule); without one the payout waits for an account. ``now``: the caller's moment of the
+    decision (a refund's approval), so the money sets off (``sending_since``) at that very instant."""
+    now = now or timezone.now()
+    if due_working_days is not None:
+        due_at = working_calendar().add_working_days(now, due_working_days)  # at the earliest it sets off now
     if due_at is None and purpose == Payout.Purpose.SELLER_PAYOUT:
         due_at = working_calendar().add_working_hours(now, rules.PAYOUT_PROMISE_WORKING_HOURS)
     payout = Payout(
         escrow_transaction=escrow_transaction, purpose=purpose, recipient=recipient, amount=amount,
-        reason=reason[:255], due_at=due_at,
+        reason=reason[:255], due_at=due_at, due_working_days=due_working_days,
     )
     day_limit = None
     if destination is None and use_default:
@@ -163,6 +178,7 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
     if paying:
         assert destination is not None
         payout.start_paying()  # its parts follow in this database transaction: written already paying
+        _set_off(payout, now)
         parts = _new_parts(payout, destination, actor=actor, first=True, now=now, day_limit=day_limit)
         write_together(inserts=[payout, *parts])  # the payout and its parts: one statement
         _dispatch_after_commit(parts)
@@ -180,12 +196,14 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
 
 def _create_parts(payout: Payout, destination: PayoutDestination, *, actor=None, amount: int | None = None,
                   retry_of: Disbursement | None = None, split_day: dt.date | None = None) -> list[Disbursement]:
-    """The parts of ``payout`` (planned earlier) to ``destination``, saved; the payout is paying."""
+    """The parts of ``payout`` (planned earlier) to ``destination``, saved; the payout is paying. Unless they
+    only re-split a part for the daily limit (``split_day``), the money sets off now (``sending_since``)."""
     parts = _new_parts(payout, destination, actor=actor, amount=amount, retry_of=retry_of, split_day=split_day)
     for part in parts:
         part.save(force_insert=True)
     payout.start_paying()
-    payout.save(update_fields=["status"])
+    changed = _set_off(payout, timezone.now()) if split_day is None else []
+    payout.save(update_fields=["status", *changed])
     _dispatch_after_commit(parts)
     return parts
 
@@ -718,8 +736,10 @@ def _fail(part: Disbursement, reason: str, now: dt.datetime) -> None:
     payout.need_action()
     payout.save(update_fields=["status"])
     if part.destination and part.last_response_code[:3] == "404" and part.last_response_code[-2:] == "11":
-        PayoutDestination.objects.filter(pk=part.destination.pk).update(
-            verification=PayoutDestination.Verification.INVALID)
+        # Saved, not a queryset update: the account's listeners (the public refund-by date of its
+        # owner's refunds, ``pages.public_cache``) hear of it.
+        part.destination.verification = PayoutDestination.Verification.INVALID
+        part.destination.save(update_fields=["verification"])
     txn = payout.escrow_transaction
     audit_record(actor=None, action="disbursement.failed", target=part, reason=reason,
                  data={"reference": txn.reference, "code": part.last_response_code})
@@ -918,9 +938,10 @@ def disbursement_retry(*, disbursement: Disbursement, actor, destination: Payout
         _check_retry_destination(failed, destination)
         failed.requeue_same_reference()
         failed.save()
+        changed = _set_off(payout, timezone.now())  # sent again: a refund's transfer window starts again
         if not _needs_a_person(payout):
             payout.start_paying()
-            payout.save(update_fields=["status"])
+        payout.save(update_fields=["status", *changed])
         audit_record(actor=actor, action="disbursement.retry", target=failed,
                      data={"reference": failed.partner_reference_no, "same_reference": True,
                            "previous_code": failed.last_response_code})

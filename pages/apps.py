@@ -11,7 +11,7 @@ class PagesConfig(AppConfig):
     verbose_name = _("Public pages")
 
     def ready(self):
-        from django.db.models.signals import post_save
+        from django.db.models.signals import post_delete, post_save
 
         from ledger.models import JournalEntry
         from transactions.models import EscrowTransaction, TransactionEvent
@@ -26,7 +26,10 @@ class PagesConfig(AppConfig):
                           dispatch_uid="pages.public_cache.event")
         post_save.connect(public_cache.related_saved, sender=JournalEntry,
                           dispatch_uid="pages.public_cache.entry")
-        # A refunded transaction's refund-by date follows its refunds' steps (``refunds.policy``).
+        # A refunded transaction's refund-by date follows its refunds' steps (``refunds.policy``): every
+        # input of ``refunds.selectors.refund_clock`` — the request, its return shipment, documents and
+        # payout, and the buyer's payout accounts (the one a refund names, or the default) — forgets it.
+        from accounts.models import PayoutDestination
         from disbursements.models import Payout
         from refunds.models import RefundDocument, RefundRequest, ReturnShipment
 
@@ -36,6 +39,10 @@ class PagesConfig(AppConfig):
                           dispatch_uid="pages.public_cache.return")
         post_save.connect(public_cache.refund_part_saved, sender=RefundDocument,
                           dispatch_uid="pages.public_cache.refund_document")
+        post_save.connect(public_cache.refund_account_saved, sender=PayoutDestination,
+                          dispatch_uid="pages.public_cache.refund_account")
+        post_delete.connect(public_cache.refund_account_saved, sender=PayoutDestination,
+                            dispatch_uid="pages.public_cache.refund_account_deleted")
 
         from django.test.signals import setting_changed
 

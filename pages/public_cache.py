@@ -8,8 +8,9 @@ The look-up reads it on the same Redis round trip as its rate-limit counters
 **Never stale after a change.** Every key has a *generation*: a random token stored next to it.
 
 * A writer (any save of the transaction, of one of its timeline events, of a ledger entry of
-  the transaction, or of one of its refunds — request, payout, return shipment, document — on which
-  the refund-by date depends: ``pages.apps`` connects the receivers) sets a new token and deletes the facts,
+  the transaction, or of what its refund-by date is computed from — a refund's request, payout, return
+  shipment or document, and the buyer's payout accounts: every input of ``refunds.selectors.refund_clock``;
+  ``pages.apps`` connects the receivers) sets a new token and deletes the facts,
   once at once and once more **after its database transaction commits**.
 * A reader that misses reads the token on the same trip, queries the database, and stores the
   facts *only if the token is still the one it read* (a Lua compare-and-set), tagged with it.
@@ -198,6 +199,20 @@ def refund_payout_saved(sender, instance, raw=False, **kwargs):
     seller's payout changes nothing public, so costs nothing here."""
     if instance.purpose == "buyer_refund":
         related_saved(sender, instance, raw=raw, **kwargs)
+
+
+def refund_account_saved(sender, instance, raw=False, **kwargs):
+    """A payout account changed (added, archived, made the default, checked by the bank, confirmed by Finance,
+    or deleted):
+    the refund-by date of each open refund of its owner may have, since the clock reads the account a refund
+    names or the owner's default one (``refunds.selectors.refund_clock``). A seller's accounts (no open refund
+    as a buyer) cost one query here and forget nothing."""
+    if raw or _backend() is None:
+        return
+    from refunds.selectors import refund_references_for_account
+
+    for reference in refund_references_for_account(owner_id=instance.owner_id):
+        forget(reference)
 
 
 def transaction_saved(sender, instance, raw=False, **kwargs):

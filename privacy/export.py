@@ -47,7 +47,9 @@ from paylinks.models import PaymentLink, PaymentLinkUse
 from payments.channels import channel_get
 from payments.models import Bill
 from refunds.models import RefundDocument, RefundRequest, ReturnShipment
+from refunds.selectors import refund_transfer_window
 from transactions.models import EscrowTransaction
+from workdays.calendar import working_calendar
 
 from . import consents
 from .models import (
@@ -276,11 +278,13 @@ def _payouts(user) -> Collected:
 
 def _refunds(user) -> Collected:
     requests = (RefundRequest.objects.filter(buyer=user)
-                .select_related("escrow_transaction", "destination", "return_shipment")
+                .select_related("escrow_transaction", "destination", "return_shipment", "payout")
                 .prefetch_related(Prefetch("documents", queryset=RefundDocument.objects.order_by("created_at", "id")))
                 .order_by("created_at", "id"))
     records, files = [], []
+    calendar = working_calendar()
     for req in requests:
+        window = refund_transfer_window(req, calendar=calendar)
         documents = []
         for doc in req.documents.all():
             entry = {"added_at": doc.created_at, "document": doc.get_kind_display(), "from": doc.get_source_display(),
@@ -303,8 +307,9 @@ def _refunds(user) -> Collected:
             "refund_to": req.destination.label if req.destination_id else "",
             "created_at": req.created_at,
             "approved_at": req.approved_at,
-            "arrives_from": req.transfer_from,
-            "arrives_by": req.transfer_by,
+            # Computed, as every page shows them (``refunds.policy.transfer_starts_at``); none before it starts.
+            "arrives_from": window[0] if window else None,
+            "arrives_by": window[1] if window else None,
             "rejected_reason": req.rejected_reason,
             "completed_at": req.completed_at,
             "documents": documents,

@@ -65,8 +65,9 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
     approved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                     related_name="+", verbose_name=_("approved by"))
     approved_at = models.DateTimeField(_("approved at"), null=True, blank=True)
-    transfer_from = models.DateTimeField(_("arrives from"), null=True, blank=True)
-    transfer_by = models.DateTimeField(_("arrives by"), null=True, blank=True)
+    # When the buyer last named (or corrected) the account this refund goes to: the transfer window cannot
+    # start before it (``policy.transfer_starts_at``; the dates themselves are computed, never stored).
+    account_named_at = models.DateTimeField(_("refund account named at"), null=True, blank=True)
     rejected_reason = models.TextField(_("rejection reason"), blank=True)
     closed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
                                   related_name="+", verbose_name=_("closed by"))

@@ -303,6 +303,36 @@ def transfer_window(family: str) -> tuple[int, int]:
     return TRANSFER_WORKING_DAYS.get(family, TRANSFER_WORKING_DAYS[PaymentFamily.BANK_TRANSFER])
 
 
+# When the transfer window starts. Decision, from the seed: the transfer (section 3, "Proses transfer ke
+# metode awal: 3–7 hari kerja") follows the approval ("setelah ... disetujui & diverifikasi"), and INTRASA pays
+# every refund to a substitute account in the buyer's own name (section 4, "kami akan meminta rekening
+# pengganti"; module docstring): no transfer can start before that account is known. So the window counts from
+# the **later** of the approval and the moment the money can set off to an account in the buyer's own name:
+#
+# * once it has set off, that moment (``Payout.sending_since``: the payout got its account — from the refund
+#   page, the profile page once the bank's inquiry checked it, or Finance's e-wallet check — or a failed
+#   transfer was sent again, e.g. to the new account the buyer named after a transfer to a wrong one failed);
+# * until then, the moment the buyer named, or corrected, the refund account (``RefundRequest.account_named_at``).
+#
+# A refund approved on day D whose account is named on D+3 reaches the buyer by D+3 plus the method's window,
+# in working days. Every place that counts the window — the refund-by date (``refund_reaches_buyer_by``), the
+# window shown on the refund page, the approval message and the staff chase of a late transfer — counts it
+# from this one moment (``refunds.selectors.refund_transfer_starts_at`` reads it from the rows).
+
+def transfer_starts_at(*, approved_at: dt.datetime, account_named_at: dt.datetime | None = None,
+                       sent_at: dt.datetime | None = None) -> dt.datetime:
+    """The moment the method's transfer window starts (section above). ``sent_at``, once the money set off,
+    already follows the account it went to: an account named after that does not move a transfer under way."""
+    ready = sent_at if sent_at is not None else account_named_at
+    return approved_at if ready is None else max(approved_at, ready)
+
+
+def transfer_arrives_between(start: dt.datetime, family: str, calendar) -> tuple[dt.datetime, dt.datetime]:
+    """The earliest and the latest the transfer reaches the buyer, for a window that started at ``start``."""
+    earliest, latest = transfer_window(family)
+    return calendar.add_working_days(start, earliest), calendar.add_working_days(start, latest)
+
+
 # --- 4) Method -----------------------------------------------------------------------------------
 
 
@@ -598,7 +628,8 @@ PAYOUT_STEPS: dict[str, tuple[str, ...]] = {
 @dataclass(frozen=True)
 class RefundClock:
     """Where one refund stands, in plain values: ``steps[0]`` is the step it is in, started at ``since``;
-    the rest are still to come; ``family`` is the buyer's payment method (the transfer window)."""
+    the rest are still to come; ``family`` is the buyer's payment method (the transfer window). A clock whose
+    step is the transfer starts at ``transfer_starts_at``, never at the approval alone."""
 
     since: dt.datetime
     steps: tuple[str, ...]
@@ -607,7 +638,7 @@ class RefundClock:
 
 def _step_end(step: str, start: dt.datetime, family: str, calendar) -> dt.datetime:
     if step == RefundStep.TRANSFER:
-        return calendar.add_working_days(start, transfer_window(family)[1])
+        return transfer_arrives_between(start, family, calendar)[1]
     days, hours = REFUND_STEP_WINDOWS[step]
     return calendar.add_working_hours(calendar.add_working_days(start, days), hours)
 

@@ -164,6 +164,28 @@ _RETURN_STEPS = {
 }
 
 
+def refund_transfer_starts_at(refund_request):
+    """When the request's transfer window starts (``policy.transfer_starts_at``): the latest of its approval,
+    the buyer naming the refund account, and its payout setting off to an account. Reads the loaded payout."""
+    req = refund_request
+    payout = req.payout if req.payout_id is not None else None
+    return policy.transfer_starts_at(approved_at=req.approved_at or req.created_at,
+                                     account_named_at=req.account_named_at,
+                                     sent_at=payout.sending_since if payout is not None else None)
+
+
+def refund_transfer_window(refund_request, *, calendar=None):
+    """``(earliest, latest)`` the transfer reaches the buyer once it is on its way — approved and its payout
+    paying an account (``policy.transfer_arrives_between`` from ``refund_transfer_starts_at``) — else ``None``:
+    the window has not started."""
+    req = refund_request
+    if req.status != RefundRequest.Status.PAYING or req.payout_id is None \
+            or req.payout.status != Payout.Status.IN_PROGRESS:
+        return None
+    return policy.transfer_arrives_between(refund_transfer_starts_at(req), req.payment_family,
+                                           calendar or working_calendar())
+
+
 def refund_clock(refund_request) -> "policy.RefundClock | None":
     """Where ``refund_request`` stands (``policy.RefundClock``), or ``None`` when no refund is on its way
     to the buyer any more (refunded, rejected, or the transfer already arrived). Reads the request's
@@ -175,18 +197,24 @@ def refund_clock(refund_request) -> "policy.RefundClock | None":
     if req.status in (statuses.COMPLETED, statuses.REJECTED):
         return None
     if req.status == statuses.PAYING:
-        payout, since = req.payout, req.approved_at or req.created_at
+        payout, approved = req.payout, req.approved_at or req.created_at
         if payout is not None and payout.status == Payout.Status.COMPLETED:
             return None
         if payout is None or payout.status == Payout.Status.AWAITING_DESTINATION:
             readiness = _payout_readiness(req) if req.destination is not None else "none"
-            if readiness == "ewallet":
-                since = max(since, req.destination.created_at)
-            return policy.RefundClock(since, policy.PAYOUT_STEPS[readiness], family)
+            if readiness == "none":  # the buyer's step: counted from the approval (``ACCOUNT_STALL_WORKING_DAYS``)
+                return policy.RefundClock(approved, policy.PAYOUT_STEPS["none"], family)
+            # An account named, not paid yet (Finance's e-wallet check): its steps start when it was named.
+            return policy.RefundClock(policy.transfer_starts_at(approved_at=approved,
+                                                                account_named_at=req.account_named_at),
+                                      policy.PAYOUT_STEPS[readiness], family)
         if payout.status == Payout.Status.NEEDS_ACTION:
-            return policy.RefundClock(refund_transfer_failed_at(payout) or since,
+            # Finance resolve the failed transfer from the failure, or from the new account the buyer named
+            # after it (a transfer to a wrong account): then the transfer's window.
+            failed_at = refund_transfer_failed_at(payout) or refund_transfer_starts_at(req)
+            return policy.RefundClock(max(failed_at, req.account_named_at or failed_at),
                                       (policy.RefundStep.FAILED_TRANSFER, policy.RefundStep.TRANSFER), family)
-        return policy.RefundClock(since, policy.PAYOUT_STEPS["ready"], family)
+        return policy.RefundClock(refund_transfer_starts_at(req), policy.PAYOUT_STEPS["ready"], family)
     after_approval = (policy.RefundStep.APPROVAL, *policy.PAYOUT_STEPS[_payout_readiness(req)])
     if req.status == statuses.IN_REVIEW:
         return policy.RefundClock(req.documents_complete_at or req.created_at, after_approval, family)
@@ -201,6 +229,14 @@ def refund_clock(refund_request) -> "policy.RefundClock | None":
     step = (policy.RefundStep.DOCUMENTS if any(policy.who_supplies(kind) == "buyer" for kind in missing)
             else policy.RefundStep.RECORD_DOCUMENTS)
     return policy.RefundClock(since, (step, *after_approval), family)
+
+
+def refund_references_for_account(*, owner_id) -> list[str]:
+    """The references of the transactions whose open refunds an account of ``owner_id`` may be an input of
+    (``refund_clock`` reads the account a refund names, and the buyer's default account when it names none):
+    those whose refund-by date may move when that person's accounts change. One query."""
+    return list(RefundRequest.objects.filter(buyer_id=owner_id, status__in=RefundRequest.OPEN_STATUSES)
+                .values_list("escrow_transaction__reference", flat=True).distinct())
 
 
 def refund_request_due_by(refund_request, *, now=None, calendar=None):

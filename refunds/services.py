@@ -44,7 +44,12 @@ from workdays.calendar import working_calendar
 from . import policy
 from .models import RefundDocument, RefundRequest, ReturnShipment, ShortShipmentClaim
 from .policy import Document, PaymentFamily, RefundCase
-from .selectors import refund_request_due_by, refund_transfer_destination, refund_transfer_failed_at
+from .selectors import (
+    refund_request_due_by,
+    refund_transfer_destination,
+    refund_transfer_failed_at,
+    refund_transfer_window,
+)
 
 METHOD_FAMILY = {"va": PaymentFamily.VIRTUAL_ACCOUNT, "retail": PaymentFamily.RETAIL, "qris": PaymentFamily.QRIS,
                  "bank_transfer": PaymentFamily.BANK_TRANSFER}
@@ -465,18 +470,19 @@ def refund_approve(*, refund_request, actor, reason: str,
         destination = explicit or _default_destination_of(req.buyer)
         held_for_review = awaits_ewallet_review(destination)
         now = timezone.now()
-        earliest, latest = policy.transfer_window(req.payment_family)
         calendar = working_calendar()
-        # The payout queue orders a refund by its own timeline: the policy's latest transfer day.
+        # At the earliest, the window starts now (``policy.transfer_starts_at``). The payout queue orders a
+        # refund by its own timeline: the policy's latest transfer day from when the money sets off, which
+        # the payout moves itself when the account comes later (``Payout.due_working_days``).
+        earliest, _latest = policy.transfer_arrives_between(now, req.payment_family, calendar)
         req.payout = payout_plan(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND, recipient=req.buyer,
                                  amount=req.amount, reason=f"Refund {req.case} {txn.reference}",
                                  destination=None if held_for_review else destination, actor=actor,
-                                 use_default=False, due_at=calendar.add_working_days(now, latest))
+                                 use_default=False, now=now,
+                                 due_working_days=policy.transfer_window(req.payment_family)[1])
         req.approve()
         req.destination = destination
         req.approved_by, req.approved_at = actor, now
-        req.transfer_from = calendar.add_working_days(now, earliest)
-        req.transfer_by = calendar.add_working_days(now, latest)
         req.save()
         audit_record(actor=actor, action="refund.approve", target=req, reason=reason,
                      data={"amount": req.amount, "payout": req.payout.pk,
@@ -491,7 +497,7 @@ def refund_approve(*, refund_request, actor, reason: str,
                 # Nothing is "being transferred" yet: the buyer is told the one step that is theirs.
                 _notify(req, party, "refund_needs_account")
             else:
-                _notify(req, party, "refund_approved", earliest=format_wib(req.transfer_from, with_time=False),
+                _notify(req, party, "refund_approved", earliest=format_wib(earliest, with_time=False),
                         latest=format_wib(refund_by, with_time=False))
         return req
 
@@ -575,8 +581,9 @@ def refund_choose_destination(*, refund_request, buyer, destination: PayoutDesti
         req = _lock(refund_request)
         if not req.is_open:
             raise RefundError(_("This request is closed."), code="closed")
-        req.destination = destination
-        req.save(update_fields=["destination"])
+        # The transfer window cannot start before the account is named (``policy.transfer_starts_at``).
+        req.destination, req.account_named_at = destination, timezone.now()
+        req.save(update_fields=["destination", "account_named_at"])
         audit_record(actor=buyer, action="refund.destination", target=req, data={"destination": destination.pk})
         payout = req.payout
     if payout is not None and payout.status == Payout.Status.AWAITING_DESTINATION \
@@ -749,7 +756,7 @@ def refund_next_step(refund_request: RefundRequest, *, now: dt.datetime | None =
     payout = req.payout
     if payout is not None and payout.status == Payout.Status.AWAITING_DESTINATION \
             and req.destination is not None and awaits_ewallet_review(req.destination):
-        since = max(req.approved_at or now, req.destination.created_at)
+        since = policy.transfer_starts_at(approved_at=req.approved_at or now, account_named_at=req.account_named_at)
         return _staff_step(policy.StaffTask.REVIEW_EWALLET_NAME,
                            calendar.add_working_hours(since, policy.STAFF_TASK_WORKING_HOURS))
     if payout is None or payout.status == Payout.Status.AWAITING_DESTINATION:
@@ -763,10 +770,14 @@ def refund_next_step(refund_request: RefundRequest, *, now: dt.datetime | None =
         return _staff_step(policy.StaffTask.FIX_FAILED_TRANSFER,
                            calendar.add_working_hours(refund_transfer_failed_at(payout) or now,
                                                       policy.STAFF_TASK_WORKING_HOURS))
-    if req.transfer_by is not None and now > req.transfer_by and payout.status != Payout.Status.COMPLETED:
+    # The bank's step: the method's window from when the transfer started (``policy.transfer_starts_at``:
+    # approval, the account named, the money sent), the same count as the refund-by date.
+    window = refund_transfer_window(req, calendar=calendar)
+    transfer_by = window[1] if window else None
+    if transfer_by is not None and now > transfer_by:
         return _staff_step(policy.StaffTask.CHASE_LATE_TRANSFER,
-                           calendar.add_working_hours(req.transfer_by, policy.STAFF_TASK_WORKING_HOURS))
-    return NextStep("bank", _("The transfer is on its way to your account."), req.transfer_by)
+                           calendar.add_working_hours(transfer_by, policy.STAFF_TASK_WORKING_HOURS))
+    return NextStep("bank", _("The transfer is on its way to your account."), transfer_by)
 
 
 def _task_holder(current):

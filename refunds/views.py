@@ -64,6 +64,7 @@ def detail(request, reference):
         item.handler_name = item.handler.full_name.split()[0] if item.handler and item.handler.full_name else ""
         item.window = policy.transfer_window(item.payment_family)
         item.refund_by = selectors.refund_request_due_by(item)  # the one refund-by date (policy)
+        item.transfer_window = selectors.refund_transfer_window(item)  # counted from the same start
         item.sent = selectors.refund_transfers(refund_request=item)
         item.shipment = selectors.return_shipment_of(item)
         if is_buyer:

@@ -11,7 +11,7 @@ from ledger.models import AccountCategory, JournalEntry
 from ledger.selectors import transaction_balances
 from notifications.models import Notification
 from payments.models import Bill
-from refunds import policy, services, tasks
+from refunds import policy, selectors, services, tasks
 from refunds.models import RefundDocument, RefundRequest
 from refunds.policy import Document
 from refunds.services import refund_request_for_owed_payment
@@ -20,6 +20,7 @@ from tests.disbursements.conftest import verified_bank
 from tests.disputes.conftest import image_upload, pdf_upload
 from tests.factories import BankDestinationFactory
 from transactions.models import Status
+from workdays.calendar import working_calendar
 
 
 @pytest.fixture(autouse=True)
@@ -175,8 +176,10 @@ def test_refund_paid_end_to_end_through_the_sendme_sandbox(sendme, client, dispu
     request.refresh_from_db()
     part = Disbursement.objects.get(payout=request.payout)
     assert part.status == Disbursement.Status.SUCCEEDED and part.amount == txn.amount_received
-    assert request.payout.purpose == Payout.Purpose.BUYER_REFUND and request.transfer_by > request.transfer_from
-    assert request.payout.due_at == request.transfer_by  # the payout queue orders it by its own timeline
+    earliest, latest = policy.transfer_arrives_between(selectors.refund_transfer_starts_at(request),
+                                                       request.payment_family, working_calendar())
+    assert request.payout.purpose == Payout.Purpose.BUYER_REFUND and latest > earliest
+    assert request.payout.due_at == latest  # the payout queue orders it by its own timeline
     assert tasks.complete_paid_refunds() == 1
     request.refresh_from_db()
     txn.refresh_from_db()

@@ -106,7 +106,7 @@ def test_approved_and_queued_is_the_transfer_window_from_approval(client, seller
         request = services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap")
     assert request.payout.status != "awaiting_destination"
     expected = days(wednesday, latest_transfer_day(request))
-    assert expected == request.transfer_by
+    assert expected == selectors.refund_transfer_window(request)[1]
     assert public_due(client, request.escrow_transaction, wednesday) == expected
     assert expected > old_promise(request.escrow_transaction)
 
