@@ -43,6 +43,18 @@ def _empty_cache():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Every test starts in the site's default language. A request with ``Accept-Language: en``
+    leaves English active on the worker's thread, and a later test on that worker would then see
+    English where it expects Indonesian, failing or passing by the order the tests ran in."""
+    from django.conf import settings
+    from django.utils import translation
+
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _media_in_tmp(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
 
