@@ -58,7 +58,7 @@ def plans_past_their_period(*, now):
     # ``exclude`` keeps a milestone without a transaction (its escrow_transaction is null): not yet due.
     milestones = Milestone.objects.filter(plan=OuterRef("pk"))
     not_due = milestones.exclude(escrow_transaction__in=due_transactions)
-    offers_cutoff = retention.UNACCEPTED_OFFERS.period.cutoff(now)
+    offers_cutoff = retention.UNACCEPTED_OFFERS.cutoff(now)
     statuses = MilestonePlan.Status
     return (MilestonePlan.objects.exclude(title=ANONYMISED)
             .filter(Q(Exists(milestones), ~Exists(not_due), status=statuses.ACCEPTED)

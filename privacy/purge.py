@@ -122,7 +122,7 @@ def _delete_files(model, queryset) -> int:
 def _login_records(now) -> Counter:
     from axes.models import AccessAttempt, AccessFailureLog
 
-    cutoff = retention.LOGIN_RECORDS.period.cutoff(now)
+    cutoff = retention.LOGIN_RECORDS.cutoff(now)
     return Counter(
         login_records=_delete(LoginRecord, LoginRecord.objects.filter(at__lte=cutoff)),
         failed_logins=_delete(AccessFailureLog, AccessFailureLog.objects.filter(attempt_time__lte=cutoff))
@@ -130,7 +130,7 @@ def _login_records(now) -> Counter:
 
 
 def _data_exports(now) -> Counter:
-    cutoff = retention.DATA_EXPORTS.period.cutoff(now)
+    cutoff = retention.DATA_EXPORTS.cutoff(now)
     due = PersonalDataExport.objects.filter(ready_at__lte=cutoff).exclude(file="")
 
     def handle(pks):
@@ -143,18 +143,18 @@ def _data_exports(now) -> Counter:
 
 
 def _email_changes(now) -> Counter:
-    cutoff = retention.EMAIL_CHANGES.period.cutoff(now)
+    cutoff = retention.EMAIL_CHANGES.cutoff(now)
     return Counter(email_change_requests=_delete(
         EmailChangeRequest, EmailChangeRequest.objects.filter(created_at__lte=cutoff)))
 
 
 def _notifications(now) -> Counter:
-    cutoff = retention.NOTIFICATIONS.period.cutoff(now)
+    cutoff = retention.NOTIFICATIONS.cutoff(now)
     return Counter(notifications=_delete(Notification, Notification.objects.filter(created_at__lte=cutoff)))
 
 
 def _staff_access_log(now) -> Counter:
-    cutoff = retention.STAFF_ACCESS_LOG.period.cutoff(now)
+    cutoff = retention.STAFF_ACCESS_LOG.cutoff(now)
 
     def handle(pks):
         if connection.vendor == "postgresql":
@@ -184,9 +184,9 @@ def refund_requests_past_their_period(cutoff: dt.datetime, *, via: str = "") -> 
 
 
 def _dispute_conversations(now) -> Counter:
-    cutoff = retention.DISPUTE_CONVERSATIONS.period.cutoff(now)
+    cutoff = retention.DISPUTE_CONVERSATIONS.cutoff(now)
     due = disputes_past_their_period(cutoff, via="dispute__")
-    counts = Counter()
+    counts: Counter[str] = Counter()
     counts["evidence_files"] = _delete_files(Evidence, Evidence.objects.filter(due).exclude(file=""))
     # A file's name is the uploader's words too ("KTP Budi.jpg"); the page still lists that a file was there.
     _batches(Evidence.objects.filter(due).exclude(original_name=ANONYMISED),
@@ -206,9 +206,9 @@ def _dispute_conversations(now) -> Counter:
 
 
 def _refund_documents(now) -> Counter:
-    cutoff = retention.REFUND_DOCUMENTS.period.cutoff(now)
+    cutoff = retention.REFUND_DOCUMENTS.cutoff(now)
     closed = refund_requests_past_their_period(cutoff)
-    counts = Counter()
+    counts: Counter[str] = Counter()
     documents = RefundDocument.objects.filter(request__in=RefundRequest.objects.filter(closed))
     counts["refund_document_files"] = _delete_files(RefundDocument, documents.exclude(file=""))
     # The file's name and why a document was waived are the buyer's or staff's words about the case.
@@ -223,10 +223,10 @@ def _refund_documents(now) -> Counter:
 
 
 def _identities(now) -> Counter:
-    counts = Counter()
+    counts: Counter[str] = Counter()
     counts["retained_identities"] = _delete(
         RetainedIdentity, RetainedIdentity.objects.filter(delete_after__lte=now))
-    cutoff = retention.IDENTITY_AFTER_ERASURE.period.cutoff(now)
+    cutoff = retention.IDENTITY_AFTER_ERASURE.cutoff(now)
     erased = ErasureRecord.objects.filter(erased_at__lte=cutoff).values("user_id")
     counts["profile_changes"] = _delete(ProfileChange, ProfileChange.objects.filter(user__in=erased))
     counts["consent_records"] = _delete(ConsentEvent, ConsentEvent.objects.filter(user__in=erased))
@@ -279,7 +279,7 @@ def transactions_past_their_period(now: dt.datetime) -> Q:
     """Transactions whose records are past the transaction-records period at ``now``: closed, and
     nothing of them finished after the cutoff (``privacy.obligations``). Whatever belongs to a
     transaction's records goes with them: the steps of payment links and milestone plans ask the same."""
-    cutoff = retention.TRANSACTION_RECORDS.period.cutoff(now)
+    cutoff = retention.TRANSACTION_RECORDS.cutoff(now)
     return Q(status__in=CLOSED_STATES, closed_at__lte=cutoff) & ~obligations.in_motion(since=cutoff)
 
 
@@ -289,7 +289,7 @@ def _payment_links(now) -> Counter:
     A link still open is the seller's live listing (erasure closes it)."""
     started = EscrowTransaction.objects.filter(payment_link_use__payment_link=OuterRef("pk"))
     not_yet_due = started.exclude(transactions_past_their_period(now))
-    offers_cutoff = retention.UNACCEPTED_OFFERS.period.cutoff(now)
+    offers_cutoff = retention.UNACCEPTED_OFFERS.cutoff(now)
     due = (PaymentLink.objects.filter(status=PaymentLink.Status.CLOSED).exclude(title=ANONYMISED)
            .filter(Q(Exists(started), ~Exists(not_yet_due)) | Q(~Exists(started), closed_at__lte=offers_cutoff)))
     return Counter(payment_links=_batches(due, lambda pks: paylink_services.payment_links_anonymise(
@@ -301,7 +301,7 @@ def _last_four(number: str) -> str:
 
 
 def _bank_statement_lines(now) -> Counter:
-    cutoff = retention.BANK_STATEMENT_LINES.period.cutoff(now)
+    cutoff = retention.BANK_STATEMENT_LINES.cutoff(now)
     due = BankStatementLine.objects.filter(booked_on__lte=cutoff.date()).exclude(description=ANONYMISED)
     # Why staff matched a line to a payer names the payer as much as the description does.
     return Counter(bank_statement_lines=_batches(
@@ -310,7 +310,7 @@ def _bank_statement_lines(now) -> Counter:
 
 
 def _audit_trail(now) -> Counter:
-    cutoff = retention.AUDIT_TRAIL.period.cutoff(now)
+    cutoff = retention.AUDIT_TRAIL.cutoff(now)
     return Counter(audit_entries=_delete(AuditEntry, AuditEntry.objects.filter(created_at__lte=cutoff)))
 
 
@@ -332,10 +332,10 @@ def retention_apply(*, now: dt.datetime | None = None) -> RetentionRun:
     """Apply every retention rule as of ``now`` (default: the current time); report what went."""
     started = timezone.now()
     now = now or started
-    removed = Counter()
+    counted: Counter[str] = Counter()
     for step in (*STEPS, *list(_REGISTERED_STEPS.values())):
-        removed.update(step(now))
-    removed = {key: count for key, count in sorted(removed.items()) if count}
+        counted.update(step(now))
+    removed = {key: count for key, count in sorted(counted.items()) if count}
     with transaction.atomic():
         run = RetentionRun.objects.create(started_at=started, finished_at=timezone.now(), as_of=now, removed=removed)
         audit_record(actor=None, action="privacy.retention_run", target=run, data={"removed": removed})

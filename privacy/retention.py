@@ -141,6 +141,13 @@ class RetentionRule:
     def until(self, anchor: dt.datetime) -> dt.datetime | None:
         return self.period.until(anchor) if self.period is not None else None
 
+    def cutoff(self, now: dt.datetime) -> dt.datetime:
+        """The latest anchor whose record is past its period at ``now`` (``privacy.purge``). A rule
+        with no period (kept while the account is open) has none: the purge never asks for it."""
+        if self.period is None:
+            raise ValueError(f"{self.key} is kept while the account is open: it has no cutoff")
+        return self.period.cutoff(now)
+
 
 FINANCIAL_RECORDS = ("UU No. 8/1997 tentang Dokumen Perusahaan, Pasal 11 ayat (1); "
                      "UU No. 28/2007 (KUP), Pasal 28 ayat (11); PP No. 71/2019, Pasal 16 ayat (2); "

@@ -74,12 +74,12 @@ def affected(*, kinds, start, end, ip=None, staff=None) -> dict[int, dict[str, i
     # Files and texts count if they were created before the window ended and their retention period
     # had not ended before it started (a purged file could not leak) — asked as the retention job asks
     # it, from the end of the transaction's last obligation.
-    dispute_gone = retention.DISPUTE_CONVERSATIONS.period.cutoff(start)
+    dispute_gone = retention.DISPUTE_CONVERSATIONS.cutoff(start)
     if "evidence" in kinds:
         add("evidence", Evidence.objects.filter(created_at__lte=end)
             .exclude(purge.disputes_past_their_period(dispute_gone, via="dispute__"))
             .values_list("uploaded_by_id", flat=True))
-    refund_gone = retention.REFUND_DOCUMENTS.period.cutoff(start)
+    refund_gone = retention.REFUND_DOCUMENTS.cutoff(start)
     if "refund-documents" in kinds:
         add("refund-documents", RefundDocument.objects.filter(created_at__lte=end, uploaded_by__isnull=False)
             .exclude(purge.refund_requests_past_their_period(refund_gone, via="request__"))
@@ -92,7 +92,7 @@ def affected(*, kinds, start, end, ip=None, staff=None) -> dict[int, dict[str, i
             .values_list("user_id", flat=True))
     if "notifications" in kinds:
         add("notifications", Notification.objects.filter(
-            created_at__lte=end, created_at__gt=retention.NOTIFICATIONS.period.cutoff(start))
+            created_at__lte=end, created_at__gt=retention.NOTIFICATIONS.cutoff(start))
             .values_list("recipient_id", flat=True))
     return found
 
