@@ -7,12 +7,9 @@ late transfer all count from it, never from the approval alone.
 Dates are stated by hand on the working-day calendar (WIB; November 2026 has no public holiday)."""
 import datetime as dt
 import re
-from contextlib import contextmanager
 from types import SimpleNamespace
-from unittest import mock
 
 import pytest
-from django.core.management import call_command
 from django.urls import reverse
 
 from accounts.services import payout_destination_add_bank
@@ -27,6 +24,9 @@ from tests import scenarios
 from tests.disbursements.conftest import verified_bank
 from tests.disbursements.fakes import answer, fake_sendme  # noqa: F401 - fixture
 from tests.disputes.conftest import _staff_in
+
+# The books balance after every test here too, and the clock is set the same way.
+from tests.refunds.test_refund_by import _books_balance, now_is  # noqa: F401 - autouse fixture
 from transactions.models import Status
 from workdays.calendar import working_calendar
 
@@ -36,18 +36,6 @@ MONDAY = dt.datetime(2026, 11, 2, 10, 0, tzinfo=WIB)
 THURSDAY = dt.datetime(2026, 11, 5, 10, 0, tzinfo=WIB)  # D+3
 FRIDAY = dt.datetime(2026, 11, 6, 10, 0, tzinfo=WIB)
 MINUTE = dt.timedelta(minutes=1)
-
-
-@pytest.fixture(autouse=True)
-def _books_balance():
-    yield
-    call_command("ledger_check")
-
-
-@contextmanager
-def now_is(moment):
-    with mock.patch("django.utils.timezone.now", return_value=moment):
-        yield
 
 
 def public_due(client, txn, at) -> dt.datetime:
