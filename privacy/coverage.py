@@ -218,7 +218,9 @@ FIELDS: dict[str, Handling] = {
     "privacy.ConsentEvent.wording": Handling(kept=(
         "The consent text INTRASA showed, copied as shown: INTRASA's words, not the person's; the record "
         "goes with the consent records (rule 'identity_after_erasure').")),
-    "treasury.ReconciliationItem.resolution": Handling(kept=(
-        "Staff's note on how a mismatch between INTRASA's books and Faspay's was settled: a treasury record "
-        "about references and amounts. (Review: staff may name a payer here; no rule removes it.)")),
+    # Staff's note on how a mismatch between INTRASA's books and Faspay's was settled often names the
+    # payer or the account holder: it goes with the records of the transaction it was about (the item
+    # itself, its references and amounts, stays for the books). A difference on no transaction (a
+    # Faspay invoice) is about INTRASA's own money.
+    "treasury.ReconciliationItem.resolution": Handling(purge=(TXN,), kept=FINANCIAL),
 }

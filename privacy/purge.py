@@ -44,6 +44,7 @@ from paylinks.models import PaymentLink
 from payments.models import BankStatementLine
 from refunds.models import RefundDocument, RefundRequest, ReturnShipment, ShortShipmentClaim
 from transactions.models import CLOSED_STATES, EscrowTransaction, TransactionEvent
+from treasury.selectors import reconciliation_items_on
 
 from . import obligations, retention
 from .models import (
@@ -254,6 +255,8 @@ def _transaction_records(now) -> Counter:
             address="", receipt_number="", inspection_note="", decision_reason="", buyer_address="",
             resend_receipt_number="")
         parts = Disbursement.objects.filter(payout__escrow_transaction__in=pks)
+        # Finance's notes on settling a difference with Faspay about them (they name payers and holders).
+        reconciliation_items_on(pks).exclude(resolution__in=["", ANONYMISED]).update(resolution=ANONYMISED)
         # Staff's words on a failed transfer sent again (often about the recipient and their account).
         RetryApproval.objects.filter(failed__in=parts).update(reason=ANONYMISED, decision_note="")
         for part in parts.exclude(account_name="", account_number="", ewallet_phone=""):

@@ -185,7 +185,7 @@ TRANSACTION_RECORDS = RetentionRule(
     record=_("Transaction and payment records"),
     contents=_("Transactions and their timelines, the milestone plans and payment links they came from, "
                "payments, payouts and refunds with the account number and holder name paid to, dispute "
-               "decisions, and the ledger"),
+               "decisions, Finance's notes on settling a difference with the payment provider, and the ledger"),
     period=Period(years=10, from_year_end=True),
     # The end of the transaction's last obligation (``privacy.obligations``), where the purge counts from.
     anchor=_("the transaction is closed and every refund, return of goods, payout and payment check on it "

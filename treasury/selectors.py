@@ -350,3 +350,18 @@ def transactions_with_open_reconciliation():
         | Q(pk__in=Bill.objects.filter(pk__in=targets(Bill)).values("escrow_transaction_id"))
         | Q(pk__in=Disbursement.objects.filter(pk__in=targets(Disbursement)).values("payout__escrow_transaction_id"))
     ).values("pk")
+
+
+def reconciliation_items_on(transaction_ids):
+    """The reconciliation items about these transactions: on a transaction itself, on one of its
+    bills or on one of its SendMe transfers (the item names its target by label and primary key as
+    text), whatever their state. The retention job removes Finance's notes on them with the
+    transactions' records (``privacy.purge``)."""
+    ids = list(transaction_ids)
+    bills = Bill.objects.filter(escrow_transaction_id__in=ids).values_list("pk", flat=True)
+    parts = Disbursement.objects.filter(payout__escrow_transaction_id__in=ids).values_list("pk", flat=True)
+
+    def on(model, pks):
+        return Q(object_type=model._meta.label, object_id__in=[str(pk) for pk in pks])
+
+    return ReconciliationItem.objects.filter(on(EscrowTransaction, ids) | on(Bill, bills) | on(Disbursement, parts))

@@ -26,6 +26,7 @@ from tests.factories import BankDestinationFactory, UserFactory
 from tests.milestones.conftest import propose
 from transactions import services as txn_services
 from transactions.models import CLOSED_STATES, EscrowTransaction
+from treasury.models import ReconciliationItem
 
 from .conftest import cancelled, refund_document_file, resolved_dispute
 from .test_offers_privacy import TERMS, accepted_and_ended_unpaid
@@ -116,6 +117,12 @@ def _finished_world(seller, buyer, officer, staff):
                                 status=Disbursement.Status.SUCCEEDED, completed_at=now)
     RetryApproval.objects.create(failed=failed, destination=destination, reason="x", requested_by=staff,
                                  status=RetryApproval.Status.APPROVED)
+    for target in (txn, failed):  # Finance settled a difference on the transaction and on one of its transfers
+        ReconciliationItem.objects.create(
+            day=now.date(), source=ReconciliationItem.Source.SENDME_STATUS, code="status_mismatch",
+            reference=f"PD-{target._meta.model_name}-{target.pk}", object_type=target._meta.label,
+            object_id=str(target.pk), state=ReconciliationItem.State.RESOLVED, resolution="x", resolved_by=staff,
+            resolved_at=now)
     wallet = PayoutDestination.objects.create(owner=payee, kind="ewallet", ewallet_provider=next(iter(EWALLET_PROVIDERS)),
                                               ewallet_phone="081200002222", account_holder_name="Penerima Dana")
     Disbursement.objects.create(payout=payout, sequence=3, kind="ewallet", amount=1, destination=wallet,
