@@ -129,19 +129,28 @@ class LoginAttemptHandler(AxesDatabaseHandler):
         keys = self._place_keys(request, credentials)
         parts = [key for key, _limit in keys]
         deadline = time.monotonic() + ratelimit.RESERVE_WAIT
+        failures = None  # read from the database only to decide: first, and to confirm places that fit
+
+        def fits(failures, in_flight) -> bool:
+            return all(failures[key[0]] + taken <= limit for (key, limit), taken in zip(keys, in_flight, strict=True))
+
         while True:
             token = secrets.token_hex(8)
             in_flight = LOGIN_PLACES.take(token, *parts)  # before the failures are read (module docstring)
-            by_account, by_ip = self._failures(request, credentials)
-            failures = {"account": by_account, "ip": by_ip}
-            if by_account >= account_limit or by_ip >= ip_limit:
-                LOGIN_PLACES.give_back(token, *parts)
-                return False  # locked: axes' own refusal
-            if all(failures[key[0]] + taken <= limit for (key, limit), taken in zip(keys, in_flight, strict=True)):
-                request.intrasa_login_places = (token, parts)
-                return True
+            # Failures only grow, so places that do not fit the last count read do not fit now either:
+            # a waiting attempt polls the cache, not the database; it reads again to decide.
+            out_of_time = time.monotonic() >= deadline
+            if failures is None or fits(failures, in_flight) or out_of_time:
+                by_account, by_ip = self._failures(request, credentials)
+                failures = {"account": by_account, "ip": by_ip}
+                if by_account >= account_limit or by_ip >= ip_limit:
+                    LOGIN_PLACES.give_back(token, *parts)
+                    return False  # locked: axes' own refusal
+                if fits(failures, in_flight):
+                    request.intrasa_login_places = (token, parts)
+                    return True
             LOGIN_PLACES.give_back(token, *parts)  # the rest is taken by attempts in flight: wait
-            if time.monotonic() >= deadline:
+            if out_of_time:
                 return True  # they take too long: go ahead, as axes alone would
             time.sleep(ratelimit.RESERVE_POLL * (1 + random.random()))  # noqa: S311 - jitter, not a secret
 

@@ -341,3 +341,26 @@ def test_places_count_what_is_in_flight_and_lapse(settings, monkeypatch, backend
         monkeypatch.setattr(ratelimit, "PLACE_SECONDS", 1)
         time.sleep(1.1)
         assert places.take("four", ("a",)) == [1]
+
+
+@pytest.mark.django_db
+def test_a_login_waiting_for_a_place_reads_the_failures_only_to_decide(monkeypatch, settings,
+                                                                      django_assert_max_num_queries):
+    """Waiting costs Redis polls, not database reads: every poll used to read the account's and the
+    address's failures again (2 queries per poll, up to RESERVE_WAIT), so a burst of logins held in
+    wait multiplied its load on PostgreSQL. The failures are read to decide, once before and once to
+    confirm a place."""
+    from axes.handlers.proxy import AxesProxyHandler
+    from django.test import RequestFactory
+
+    from accounts.login_limits import LOGIN_PLACES, LoginAttemptHandler
+
+    monkeypatch.setattr(ratelimit, "RESERVE_WAIT", 0.3)
+    request = RequestFactory().post("/akun/masuk/", REMOTE_ADDR=IP)
+    AxesProxyHandler.update_request(request)  # what axes' middleware sets on every request
+    credentials = {"username": "sibuk@example.co.id"}
+    held = [LOGIN_PLACES.take(f"in-flight-{n}", ("account", "sibuk@example.co.id"))
+            for n in range(settings.AXES_FAILURE_LIMIT)]  # every place of the account held by others
+    assert held[-1] == [settings.AXES_FAILURE_LIMIT]
+    with django_assert_max_num_queries(4):
+        assert LoginAttemptHandler().is_allowed(request, credentials) is True  # waited, then went ahead
