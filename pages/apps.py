@@ -13,36 +13,32 @@ class PagesConfig(AppConfig):
     def ready(self):
         from django.db.models.signals import post_delete, post_save
 
+        from accounts.models import PayoutDestination
+        from disbursements.models import Payout
         from ledger.models import JournalEntry
+        from refunds.models import RefundDocument, RefundRequest, ReturnShipment
         from transactions.models import EscrowTransaction, TransactionEvent
 
         from . import public_cache
 
-        # Cache invalidation only (pages.public_cache): the public facts of a transaction change
-        # with the transaction's row, its timeline, its ledger entries and its refunds.
-        post_save.connect(public_cache.transaction_saved, sender=EscrowTransaction,
-                          dispatch_uid="pages.public_cache.transaction")
-        post_save.connect(public_cache.related_saved, sender=TransactionEvent,
-                          dispatch_uid="pages.public_cache.event")
-        post_save.connect(public_cache.related_saved, sender=JournalEntry,
-                          dispatch_uid="pages.public_cache.entry")
-        # A refunded transaction's refund-by date follows its refunds' steps (``refunds.policy``): every
-        # input of ``refunds.selectors.refund_clock`` — the request, its return shipment, documents and
-        # payout, and the buyer's payout accounts (the one a refund names, or the default) — forgets it.
-        from accounts.models import PayoutDestination
-        from disbursements.models import Payout
-        from refunds.models import RefundDocument, RefundRequest, ReturnShipment
-
-        post_save.connect(public_cache.related_saved, sender=RefundRequest, dispatch_uid="pages.public_cache.refund")
-        post_save.connect(public_cache.refund_payout_saved, sender=Payout, dispatch_uid="pages.public_cache.payout")
-        post_save.connect(public_cache.refund_part_saved, sender=ReturnShipment,
-                          dispatch_uid="pages.public_cache.return")
-        post_save.connect(public_cache.refund_part_saved, sender=RefundDocument,
-                          dispatch_uid="pages.public_cache.refund_document")
-        post_save.connect(public_cache.refund_account_saved, sender=PayoutDestination,
-                          dispatch_uid="pages.public_cache.refund_account")
-        post_delete.connect(public_cache.refund_account_saved, sender=PayoutDestination,
-                            dispatch_uid="pages.public_cache.refund_account_deleted")
+        # Cache invalidation only (pages.public_cache): these receivers forget a transaction's
+        # cached public facts and move nothing. The facts change with the transaction's row, its
+        # timeline and its ledger entries; a refunded transaction's refund-by date follows every
+        # input of ``refunds.selectors.refund_clock``: the request, its return shipment, documents
+        # and payout, and the buyer's payout accounts (the one a refund names, or the default).
+        forgetting = (
+            (post_save, EscrowTransaction, public_cache.transaction_saved, "transaction"),
+            (post_save, TransactionEvent, public_cache.related_saved, "event"),
+            (post_save, JournalEntry, public_cache.related_saved, "entry"),
+            (post_save, RefundRequest, public_cache.related_saved, "refund"),
+            (post_save, Payout, public_cache.refund_payout_saved, "payout"),
+            (post_save, ReturnShipment, public_cache.refund_part_saved, "return"),
+            (post_save, RefundDocument, public_cache.refund_part_saved, "refund_document"),
+            (post_save, PayoutDestination, public_cache.refund_account_saved, "refund_account"),
+            (post_delete, PayoutDestination, public_cache.refund_account_saved, "refund_account_deleted"),
+        )
+        for signal, sender, receiver, name in forgetting:
+            signal.connect(receiver, sender=sender, dispatch_uid=f"pages.public_cache.{name}")
 
         from django.test.signals import setting_changed
 
