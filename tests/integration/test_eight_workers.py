@@ -2,8 +2,6 @@
 times the Daily Nominal Total, every task delivered twice: the day's sum never exceeds the limit,
 nothing is sent twice, the rest waits for the next day."""
 import random
-import signal
-import subprocess
 from collections import Counter
 
 import pytest
@@ -17,7 +15,7 @@ from tests import scenarios
 from tests.disbursements.conftest import verified_bank
 from transactions.models import Status
 
-from .workers import QUEUE, start_worker, wait_for
+from .workers import QUEUE, start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow, pytest.mark.long,
               pytest.mark.skipif(connection.vendor != "postgresql", reason="workers need a shared database")]
@@ -56,11 +54,7 @@ def test_eight_worker_processes_respect_the_daily_limit(sendme, seller, buyer, l
         log.seek(0)
         assert settled, log.read()[-3000:]
     finally:
-        workers.send_signal(signal.SIGTERM)
-        try:
-            workers.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            workers.kill()
+        stop_worker(workers)
         log.close()
 
     sent = Disbursement.objects.filter(status=Disbursement.Status.SUCCEEDED)

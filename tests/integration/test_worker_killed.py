@@ -4,7 +4,6 @@ After a restart the transfer is resolved by a status inquiry under the same part
 exactly one payout, at SendMe and in the ledger.
 """
 import signal
-import subprocess
 import time
 
 import pytest
@@ -17,7 +16,7 @@ from intrasa import celery_app
 from ledger.models import JournalEntry
 from transactions.models import Status
 
-from .workers import QUEUE, start_worker, wait_for
+from .workers import QUEUE, start_worker, stop_worker, wait_for
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow,
               pytest.mark.skipif(connection.vendor != "postgresql", reason="a worker needs a shared database")]
@@ -45,11 +44,10 @@ def test_worker_killed_mid_sendme_call_ends_in_exactly_one_payout(sendme, confir
             "the worker never reached SendMe"
         part.refresh_from_db()
         assert part.status == Disbursement.Status.SENDING
-        first.send_signal(signal.SIGKILL)
+        first.send_signal(signal.SIGKILL)  # the worker dies inside the call: no warm shutdown
         first.wait(timeout=10)
     finally:
-        if first.poll() is None:
-            first.kill()
+        stop_worker(first, grace=0)
 
     second = start_worker(live_server, settings, log)
     try:
@@ -60,11 +58,7 @@ def test_worker_killed_mid_sendme_call_ends_in_exactly_one_payout(sendme, confir
         # The redelivered dispatch message (acks_late) arrives too and must do nothing.
         time.sleep(4)
     finally:
-        second.send_signal(signal.SIGTERM)
-        try:
-            second.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            second.kill()
+        stop_worker(second, grace=20)
         log.close()
 
     part.refresh_from_db()

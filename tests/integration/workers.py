@@ -1,5 +1,6 @@
 """Real Celery workers for integration tests: a subprocess on the test database and Redis."""
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -30,7 +31,30 @@ def start_worker(live_server, settings, log, *, pool="solo", concurrency=1):
         [sys.executable, "-m", "celery", "-A", "intrasa", "worker", f"--pool={pool}", f"--concurrency={concurrency}",
          "-Q", QUEUE,
          "--without-heartbeat", "--without-gossip", "--without-mingle", "--loglevel=INFO"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+        # Its own process group, so that stopping it reaches the prefork pool's children too.
+        start_new_session=True)
+
+
+def stop_worker(worker, *, grace=30):
+    """A warm shutdown (SIGTERM: running tasks finish), then SIGKILL to the whole process group.
+    A pool child left behind would keep its connection to the test database and its place in the
+    broker's queue after the test has ended, where the next test's flush waits on it."""
+    if worker.poll() is None:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(timeout=grace)
+        except subprocess.TimeoutExpired:
+            pass
+    _signal_group(worker, signal.SIGKILL)
+    worker.wait(timeout=10)
+
+
+def _signal_group(worker, signum):
+    try:
+        os.killpg(worker.pid, signum)
+    except ProcessLookupError:
+        pass
 
 
 def wait_for(predicate, timeout=60, interval=0.2):

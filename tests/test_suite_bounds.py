@@ -1,0 +1,24 @@
+"""The suite itself: a hang is a failure with a traceback, never a CI run held until it is killed.
+
+A test-long run once stopped after 12 of its 14 tests and printed nothing more until CI's limit
+ended it, so nobody could tell which test waited on what."""
+
+
+def test_every_test_has_a_time_limit(request):
+    assert request.config.pluginmanager.hasplugin("timeout"), "pytest-timeout is not installed"
+    assert 0 < float(request.config.getini("timeout")) <= 600
+
+
+def test_a_hanging_test_fails_with_every_threads_stack(pytester):
+    pytester.makepyfile(test_hang="""
+        import threading
+
+        def test_waits_on_a_thread_that_never_ends():
+            never = threading.Event()
+            waiter = threading.Thread(target=never.wait, name="stuck-request", daemon=True)
+            waiter.start()
+            waiter.join()
+    """)
+    result = pytester.runpytest_subprocess("-p", "no:django", "-p", "no:cacheprovider", "--timeout=2")
+    result.assert_outcomes(failed=1)
+    result.stdout.fnmatch_lines(["*Timeout*", "*Stack of stuck-request*"])
