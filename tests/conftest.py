@@ -27,6 +27,25 @@ def pytest_collection_modifyitems(items):
                             append=False)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _test_database_dropped_at_the_end(django_db_setup):
+    """The live server's request threads end without closing their PostgreSQL connections, so the
+    test database could not be dropped ("is being accessed by other users") and every CI log
+    carried that warning. At the end of the session, nothing of ours is still using it."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    import psycopg
+
+    settings = connection.settings_dict
+    with psycopg.connect(host=settings["HOST"] or "127.0.0.1", port=settings["PORT"] or 5432,
+                         user=settings["USER"], dbname="postgres", autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s "
+                      "AND pid <> pg_backend_pid()", [settings["NAME"]])
+
+
 @pytest.fixture(autouse=True)
 def _serialized_rollback_everywhere(django_db_serialized_rollback):
     """The same for transactional tests that come through ``live_server`` without a marker."""
