@@ -29,8 +29,11 @@ SECTION = Section("partner_links", _("Partners you linked your account to"), ("p
 def erase(*, user) -> None:
     """When the seller's account is erased, every live link is revoked (``partners.services``): the
     partner can no longer create transactions in an erased account's name. Transactions it made
-    stay, as the transaction records they are."""
-    from .services import link_revoke
+    stay, as the transaction records they are. When the buyer's is, the partner API's stored answers
+    (``IdempotencyRecord``, kept a few days for retries) no longer show their email address or
+    mobile number (called before erasure replaces the account's own address)."""
+    from .services import idempotency_answers_scrub, link_revoke
 
     for link_id in SellerLink.objects.filter(user=user, revoked_at__isnull=True).values_list("pk", flat=True):
         link_revoke(link_id=link_id, user=user)
+    idempotency_answers_scrub(user=user)

@@ -18,10 +18,11 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from accounts.validators import canonical_email
 from audit.services import audit_record
 from intrasa import locks
 from intrasa.errors import ServiceError
@@ -366,6 +367,30 @@ def idempotent_call(*, partner: Partner, key: str, fingerprint: str,
             status, body = refusal_status(exc), {"error": {"code": exc.code, "message": exc.message, "details": []}}
         IdempotencyRecord.objects.filter(pk=record.pk).update(response_status=status, response_body=body)
         return status, body, False
+
+
+# The fields of a stored answer (``api.transaction_body``) that hold the invited buyer's contact.
+BUYER_CONTACT = ("buyer_email", "buyer_phone")
+
+
+def idempotency_answers_scrub(*, user) -> int:
+    """Empty the buyer's email address and mobile number from the stored answers about ``user``
+    (account erasure, before the account's own address is replaced): the answers about transactions
+    they bought in, and those about an invitation to their address or number. The answer stays, so a
+    retry still gets it and creates nothing twice; it is deleted by ``partner_records_prune`` in any
+    case. Returns how many answers changed."""
+    references = list(EscrowTransaction.objects.filter(buyer=user).values_list("reference", flat=True))
+    about = (Q(response_body__reference__in=references)
+             | Q(response_body__buyer_email__iexact=canonical_email(user.email)))
+    if user.phone:
+        about |= Q(response_body__buyer_phone=user.phone)
+    changed = 0
+    for pk, body in IdempotencyRecord.objects.filter(about).values_list("pk", "response_body"):
+        if isinstance(body, dict) and any(body.get(field) for field in BUYER_CONTACT):
+            IdempotencyRecord.objects.filter(pk=pk).update(
+                response_body={**body, **{field: "" for field in BUYER_CONTACT if field in body}})
+            changed += 1
+    return changed
 
 
 # --- transactions on behalf of a linked seller ----------------------------------------------

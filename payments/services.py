@@ -480,6 +480,28 @@ def notification_receive(*, payload: dict, client=None) -> NotificationReceipt:
     return NotificationReceipt(client.notification_reply(notification), bill.pk)
 
 
+def provider_notifications_minimise(*, bill_ids) -> int:
+    """Keep of the stored notifications about these bills only the fields Faspay documents
+    (``faspay.debit.NOTIFICATION_FIELDS``: references, amounts, status, channel, signature) and drop
+    whatever else came with them (a customer's name, email or mobile number on some channels).
+
+    The retention job calls it when every transaction a bill paid is past its period
+    (``privacy.purge``); the amounts reconciliation reads stay. Returns how many payloads changed;
+    a second call changes nothing."""
+    changed = 0
+    with transaction.atomic():
+        for pk, payload in (ProviderNotification.objects.filter(bill__in=list(bill_ids))
+                            .select_for_update().values_list("pk", "payload")):
+            if not isinstance(payload, dict):
+                kept: dict = {}
+            else:
+                kept = {key: value for key, value in payload.items() if key in faspay_debit.NOTIFICATION_FIELDS}
+            if kept != payload:
+                ProviderNotification.objects.filter(pk=pk).update(payload=kept)
+                changed += 1
+    return changed
+
+
 # --- verification ---------------------------------------------------------------------------
 
 def bill_inquire(*, bill_id: int, client=None) -> results.PaymentStatus | None:

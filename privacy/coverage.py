@@ -2,9 +2,10 @@
 (``privacy.purge``), account erasure (``privacy.services.account_erase``), or nothing — then with the
 reason it is kept.
 
-``personal_fields()`` finds the fields in every concrete model of the project's own apps: email and
-file fields, and text fields whose name says they hold a name, a contact, an address, an account, or
-free text a person wrote (a description, a note, a message, a statement, a title, a reason...).
+``personal_fields()`` finds the fields in every concrete model of the project's own apps: email,
+file, IP-address and JSON fields (a JSON value can carry anything), and text fields whose name says
+they hold a name, a contact, an address, an account, or free text a person wrote (a description, a
+note, a message, a statement, a title, a reason...).
 ``FIELDS`` declares each one. The test suite (``tests/privacy/test_personal_fields.py``) fails when a
 field is found that is not declared here, when a declaration names a field that no longer exists,
 and — for every declaration — when the retention job or the erasure does not in fact remove what
@@ -33,7 +34,9 @@ from django.db import models
 # match and ``phonetic`` would not).
 PERSONAL_NAME = re.compile(r"(^|_)(name|email|phone|msisdn|address|account|holder|description|note|message|"
                            r"statement|title|reason|body|subject|label|receipt|tracking)($|_)")
-PERSONAL_TYPES = (models.EmailField, models.FileField)  # ImageField is a FileField
+# An IP address identifies a person (UU PDP); a JSON value can carry anything a caller put in it.
+PERSONAL_TYPES = (models.EmailField, models.FileField, models.GenericIPAddressField,
+                  models.JSONField)  # ImageField is a FileField
 TEXT_TYPES = (models.CharField, models.TextField)
 
 
@@ -109,6 +112,8 @@ FIELDS: dict[str, Handling] = {
     # audit
     "audit.AuditEntry.actor_label": Handling(purge=("audit_trail",), kept=AUDIT),
     "audit.AuditEntry.reason": Handling(purge=("audit_trail",), kept=AUDIT),
+    # What an action changed, as its service wrote it (masked addresses, statuses, amounts, a learnt trx_id).
+    "audit.AuditEntry.data": Handling(purge=("audit_trail",), kept=AUDIT),
     # workdays: the name of a holiday or a collective leave day.
     "workdays.CalendarOverride.name": Handling(kept=COMPANY),
     # accounts
@@ -133,16 +138,30 @@ FIELDS: dict[str, Handling] = {
     "transactions.EscrowTransaction.delivery_note": Handling(purge=(TXN,), kept=FINANCIAL),
     "transactions.EscrowTransaction.inspection_extension_reason": Handling(purge=(TXN,), kept=FINANCIAL),
     "transactions.TransactionEvent.reason": Handling(purge=(TXN,), kept=FINANCIAL),
+    # The step's details: courier and tracking number, scan locations, who accepted a split by agreement
+    # (a full name), payment references and amounts.
+    "transactions.TransactionEvent.data": Handling(purge=(TXN,), kept=FINANCIAL),
     # notifications
     "notifications.Notification.email": Handling(purge=("notifications",), erasure=True),
     "notifications.Notification.subject": Handling(purge=("notifications",), erasure=True),
     "notifications.Notification.body": Handling(purge=("notifications",), erasure=True),
+    # The values the message was rendered from: references, titles, amounts, the seller's full name.
+    "notifications.Notification.params": Handling(purge=("notifications",), erasure=True, kept=(
+        "Erasure empties the erased person's own notifications; the seller's name in a notification sent to "
+        "the buyer (another person) stays in the buyer's copy of the message they received, and goes with it "
+        "when the retention job deletes it (rule 'notifications', 2 years).")),
     # payments
     "payments.BankStatementLine.description": Handling(purge=("bank_statement_lines",), kept=(
         "INTRASA's bank statement is bookkeeping evidence: erasure keeps it, the retention job removes the "
         "payer's name after 10 years.")),
     "payments.BankStatementLine.assigned_reason": Handling(purge=("bank_statement_lines",), kept=(
         "Why staff matched the line to a payer: kept by erasure with the line, removed with its description.")),
+    # A Faspay payment notification exactly as received: references, amounts, status, channel, and
+    # whatever else Faspay put in it (a customer's name, email or mobile number on some channels).
+    "payments.ProviderNotification.payload": Handling(purge=(TXN,), kept=(
+        FINANCIAL + " The retention job keeps only the notification fields Faspay documents (references, "
+                    "amounts, status, channel: faspay.debit.NOTIFICATION_FIELDS), once every transaction the "
+                    "bill paid is past its period.")),
     # disbursements
     "disbursements.Payout.reason": Handling(kept=BY_CODE),
     "disbursements.Disbursement.account_number": Handling(purge=(TXN,), kept=FINANCIAL),
@@ -180,7 +199,8 @@ FIELDS: dict[str, Handling] = {
        for name in ("DepositAccount.account_no", "Transfer.beneficiary_account_no", "Transfer.beneficiary_account_name",
                     "Transfer.source_account_no", "Transfer.description", "Bill.cust_name",
                     "RegisteredAccount.holder_name", "Shipment.receipt_number", "Bill.qr_content",
-                    "Callback.last_error")},
+                    "Callback.last_error", "Transfer.request_payload", "Bill.request_payload",
+                    "Callback.payload", "Callback.log", "Shipment.events")},
     # treasury: INTRASA's withdrawals from its own SendMe deposit to its own bank account.
     **{f"treasury.WithdrawalInstruction.{name}": Handling(kept=COMPANY)
        for name in ("bank_name", "account_number", "account_holder", "reason")},
@@ -190,6 +210,13 @@ FIELDS: dict[str, Handling] = {
     "privacy.PersonalDataExport.file": Handling(purge=("data_exports",), erasure=True),
     "privacy.StaffAccessLog.staff_label": Handling(purge=("staff_access_log",), kept=AUDIT),
     "privacy.StaffAccessLog.reason": Handling(purge=("staff_access_log",), kept=AUDIT),
+    "privacy.StaffAccessLog.ip_address": Handling(purge=("staff_access_log",), kept=AUDIT),
+    "privacy.LoginRecord.ip_address": Handling(purge=("login_records",), kept=(
+        "Where a login came from, kept to investigate logins that were not the person (UU PDP Pasal 35, 39): "
+        "erasure keeps the records for the rest of their year and says so in the erasure record "
+        "(privacy.selectors.erasure_kept); the retention job deletes them one year after the login.")),
+    "privacy.ErasureRecord.kept": Handling(kept=BY_CODE + " (the retention rules' keys, counts and dates)"),
+    "privacy.RetentionRun.removed": Handling(kept=BY_CODE + " (how many rows of each kind went)"),
     "privacy.ErasureRecord.confirmation_email": Handling(kept=(
         "Written by erasure so the confirmation can be sent, and emptied as soon as it is sent "
         "(privacy.services.erasure_confirmation_send; tests/privacy/test_erasure.py).")),
@@ -210,6 +237,18 @@ FIELDS: dict[str, Handling] = {
     "partners.Partner.name": Handling(kept=COMPANY),
     "partners.ApiKey.label": Handling(kept=COMPANY),
     "partners.Partner.redirect_uris": Handling(kept=COMPANY),
+    **{f"partners.{name}.scopes": Handling(kept=BY_CODE + " (permission codes from partners.models)")
+       for name in ("ApiKey", "SellerLink")},
+    "partners.WebhookEvent.payload": Handling(kept=BY_CODE + (
+        " (partners.services.webhook_event_record: the event's id, type and sequence, the transaction's "
+        "reference and statuses, and the partner's own order id)")),
+    # The answer a retried POST gets again: a transaction as the partner API shows it (the buyer's email
+    # and mobile number, the seller's title and description).
+    "partners.IdempotencyRecord.response_body": Handling(erasure=True, kept=(
+        "Erasure empties the erased person's email address and mobile number from the stored answers that "
+        "hold them (partners.services.idempotency_answers_scrub), keeping the answer so that a retry still "
+        "creates nothing twice; every answer is deleted PARTNER_IDEMPOTENCY_DAYS (7) days after it was "
+        "given by the partners' daily housekeeping (partners.services.partner_records_prune).")),
     "partners.WebhookAttempt.response_excerpt": Handling(kept=(
         "The start of what a partner company's server answered to a webhook (which carries only references "
         "and statuses): the company's words, not a customer's.")),
@@ -223,4 +262,9 @@ FIELDS: dict[str, Handling] = {
     # itself, its references and amounts, stays for the books). A difference on no transaction (a
     # Faspay invoice) is about INTRASA's own money.
     "treasury.ReconciliationItem.resolution": Handling(purge=(TXN,), kept=FINANCIAL),
+    # What the check saw: INTRASA's snapshot and Faspay's answer as it came (a SendMe status answer names
+    # the recipient and their account number, a mutation of the deposit account its remark). On a
+    # transaction it goes with the transaction's records; one on no transaction is about INTRASA's own
+    # deposit account.
+    "treasury.ReconciliationItem.evidence": Handling(purge=(TXN,), kept=FINANCIAL + " " + COMPANY),
 }

@@ -41,7 +41,8 @@ from intrasa import locks
 from notifications.models import Notification
 from paylinks import services as paylink_services
 from paylinks.models import PaymentLink
-from payments.models import BankStatementLine
+from payments import services as payment_services
+from payments.models import BankStatementLine, Bill
 from refunds.models import RefundDocument, RefundRequest, ReturnShipment, ShortShipmentClaim
 from transactions.models import CLOSED_STATES, EscrowTransaction, TransactionEvent
 from treasury.selectors import reconciliation_items_on
@@ -255,8 +256,17 @@ def _transaction_records(now) -> Counter:
             address="", receipt_number="", inspection_note="", decision_reason="", buyer_address="",
             resend_receipt_number="")
         parts = Disbursement.objects.filter(payout__escrow_transaction__in=pks)
-        # Finance's notes on settling a difference with Faspay about them (they name payers and holders).
-        reconciliation_items_on(pks).exclude(resolution__in=["", ANONYMISED]).update(resolution=ANONYMISED)
+        # Finance's notes on settling a difference with Faspay about them (they name payers and holders),
+        # and what the check saw (Faspay's answers name the recipient and their account).
+        items = reconciliation_items_on(pks)
+        items.exclude(resolution__in=["", ANONYMISED]).update(resolution=ANONYMISED)
+        items.exclude(evidence={}).update(evidence={})
+        # Faspay's notifications about their bills, once every transaction a bill paid (a milestone
+        # plan's bill pays several) is past its period: the last of them to go takes it.
+        bills = Bill.objects.filter(Q(escrow_transaction__in=pks) | Q(shares__escrow_transaction__in=pks))
+        others = EscrowTransaction.objects.filter(Q(bills=OuterRef("pk")) | Q(bill_shares__bill=OuterRef("pk")))
+        payment_services.provider_notifications_minimise(bill_ids=bills.exclude(Exists(
+            others.exclude(pk__in=pks).exclude(transactions_past_their_period(now)))).values_list("pk", flat=True))
         # Staff's words on a failed transfer sent again (often about the recipient and their account).
         RetryApproval.objects.filter(failed__in=parts).update(reason=ANONYMISED, decision_note="")
         for part in parts.exclude(account_name="", account_number="", ewallet_phone=""):

@@ -15,15 +15,17 @@ from disbursements.models import Disbursement, Payout, RetryApproval
 from disputes.models import Dispute, SettlementOffer
 from milestones import services as milestone_services
 from notifications.services import notify
+from partners.models import IdempotencyRecord
 from paylinks import services as paylink_services
 from paylinks.models import PaymentLink
-from payments.models import BankStatementLine
+from payments.models import BankStatementLine, ProviderNotification
 from privacy import coverage, purge, retention, services
 from privacy.models import EmailChangeRequest, ErasureRecord, RetainedIdentity, StaffAccessLog
 from refunds.models import RefundRequest, ReturnShipment, ShortShipmentClaim
 from tests import scenarios
 from tests.factories import BankDestinationFactory, UserFactory
 from tests.milestones.conftest import propose
+from tests.partners.conftest import make_partner
 from transactions import services as txn_services
 from transactions.models import CLOSED_STATES, EscrowTransaction
 from treasury.models import ReconciliationItem
@@ -35,6 +37,7 @@ from .test_purge_in_motion import finished_long_ago
 
 SENTINEL = "SENTINEL-PD-0042"
 SENTINEL_EMAIL = "sentinel-pd@example.invalid"
+SENTINEL_IP = "203.0.113.77"  # TEST-NET-3 (RFC 5737)
 FORTY_YEARS = dt.timedelta(days=366 * 40)
 
 
@@ -56,6 +59,8 @@ def test_every_field_that_can_hold_personal_data_is_declared():
 def test_the_finder_looks_at_types_and_names():
     assert coverage.is_personal(models.EmailField(name="anything"))
     assert coverage.is_personal(models.ImageField(name="avatar"))
+    assert coverage.is_personal(models.GenericIPAddressField(name="ip_address"))
+    assert coverage.is_personal(models.JSONField(name="payload"))
     for name in ("full_name", "ewallet_phone", "buyer_address", "account_no", "delivery_note", "title",
                  "rejected_reason", "statement", "last_response_message"):
         assert coverage.is_personal(models.CharField(name=name, max_length=10)), name
@@ -129,6 +134,10 @@ def _finished_world(seller, buyer, officer, staff):
                                 ewallet_provider=wallet.ewallet_provider, ewallet_phone=wallet.ewallet_phone,
                                 partner_reference_no="PD-3", description="x", status=Disbursement.Status.SUCCEEDED,
                                 completed_at=now)
+    # Faspay's notification about the transaction's bill (its payload is replaced by a marker below).
+    ProviderNotification.objects.create(trx_id="PD-TRX-1", bill_no=txn.bills.first().bill_no, status_code="2",
+                                        payload={}, bill=txn.bills.first())
+    services.login_record_create(user=buyer, ip_address="198.51.100.7", user_agent="x", session_key="")
     finished_long_ago(txn)
     RefundRequest.objects.filter(pk=request.pk).update(status=RefundRequest.Status.COMPLETED)
     Dispute.objects.filter(pk=dispute.pk).update(status=Dispute.Status.RESOLVED)
@@ -138,7 +147,7 @@ def _finished_world(seller, buyer, officer, staff):
     BankStatementLine.objects.create(booked_on=now.date(), description="x", amount=1, bank_reference="PD-1",
                                      imported_by=staff)
     StaffAccessLog.objects.create(staff=staff, staff_label=SENTINEL, kind="user_profile", object_id="1", subject=buyer,
-                                  path="/", reason=SENTINEL)
+                                  path="/", reason=SENTINEL, ip_address=SENTINEL_IP)
     EmailChangeRequest.objects.create(user=seller, new_email="x@example.co.id", token_digest="f" * 64, expires_at=now)
     export_ready_at(buyer, now)
     notify(event_key="pd", kind="confirmed_buyer", recipient=buyer,
@@ -160,10 +169,23 @@ def _scoped(model):
     return model.objects.filter(scope()) if scope else model.objects.all()
 
 
+def _sentinel(field):
+    """The marker a field gets, by its type: inside a value of a JSON field, an address of an IP field."""
+    if isinstance(field, models.JSONField):
+        return {"x": SENTINEL}
+    if isinstance(field, models.GenericIPAddressField):
+        return SENTINEL_IP
+    value = SENTINEL_EMAIL if isinstance(field, models.EmailField) else SENTINEL
+    return value[:field.max_length] if field.max_length else value
+
+
 def _holding(model, field):
     rows = _scoped(model)
     if isinstance(field, models.FileField):
         return rows.exclude(**{field.name: ""})
+    if isinstance(field, models.GenericIPAddressField):
+        return rows.filter(**{field.name: SENTINEL_IP})
+    # On a JSON field, icontains looks at the whole value written out as JSON text.
     return rows.filter(**{f"{field.name}__icontains": "sentinel"})
 
 
@@ -174,9 +196,7 @@ def test_every_field_declared_purged_is_purged_by_the_retention_job(seller, buye
     for label in declared:
         model, field = field_of(label)
         if model._meta.label not in CREATED_WITH_SENTINELS and not isinstance(field, models.FileField):
-            value = SENTINEL_EMAIL if isinstance(field, models.EmailField) else SENTINEL
-            rows = _scoped(model).filter(SENTINEL_ROWS.get(label, Q()))
-            rows.update(**{field.name: value[:field.max_length] if field.max_length else value})
+            _scoped(model).filter(SENTINEL_ROWS.get(label, Q())).update(**{field.name: _sentinel(field)})
         assert _holding(model, field).exists(), f"{label}: the world has no row holding it, so nothing shows it purged"
 
     purge.retention_apply(now=timezone.now() + FORTY_YEARS)
@@ -198,6 +218,9 @@ PERSON_ROWS = {
     "transactions.EscrowTransaction": lambda person: Q(buyer=person) | Q(
         buyer__isnull=True, buyer_email=person.email, status__in=CLOSED_STATES),
     "milestones.MilestonePlan": lambda person: Q(buyer=person) | Q(pk__in=[plan.pk for plan in person.invited_to]),
+    # The partner API's stored answers showing their address or number.
+    "partners.IdempotencyRecord": lambda person: Q(response_body__buyer_email__iexact=person.email) | Q(
+        response_body__buyer_phone=person.phone),
 }
 
 
@@ -217,6 +240,10 @@ def test_every_field_declared_erased_is_erased_by_account_erasure(seller, buyer)
                                       expires_at=now)
     export_ready_at(buyer, now)
     accepted_and_ended_unpaid(seller, buyer, amounts=(1_000_000, 1_000_000))
+    partner = make_partner()[0]
+    IdempotencyRecord.objects.create(partner=partner, key="pd-1", fingerprint="f", response_status=201,
+                                     response_body={"reference": "INT-PD", "buyer_email": buyer.email,
+                                                    "buyer_phone": buyer.phone, "title": "t"})
     buyer.invited_to = [propose(seller, buyer),
                         milestone_services.milestone_plan_decline(plan=propose(seller, buyer), user=buyer, reason="x")]
 
@@ -230,9 +257,12 @@ def test_every_field_declared_erased_is_erased_by_account_erasure(seller, buyer)
         assert rows, f"{label}: the person has no value of it, so nothing shows it erased"
         before[label] = rows
 
+    email, phone = buyer.email, buyer.phone
     services.account_erase(user=buyer)
 
     for label in declared:
         model, field = field_of(label)
         after = dict(model.objects.filter(pk__in=before[label]).values_list("pk", field.name))
         assert all(after.get(pk) != value for pk, value in before[label].items()), label
+        if isinstance(field, models.JSONField):  # changed is not enough: the person's contact is gone from it
+            assert not [value for value in after.values() if email in str(value) or phone in str(value)], label
