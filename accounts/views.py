@@ -29,6 +29,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import i18n as i18n_views
 from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 from django_otp import login as otp_login
@@ -308,12 +309,25 @@ def email_verification_resend(request):
     return redirect(reverse("accounts:profile") + EMAIL_ANCHOR)
 
 
+@csrf_exempt
 def set_language(request):
     """Django's ``set_language`` (cookie and redirect), which also saves the choice on a logged-in
-    person's account: their emails and their next visit on another device follow it too."""
+    person's account: their emails and their next visit on another device follow it too.
+
+    CSRF: a member's switch writes to their account, so it needs the token like every other form. A
+    visitor's only sets their language cookie, which a cross-site form could set anyway by sending
+    them to any page with a language; asking for a token there made every public page create one
+    (and its cookie) for every visitor (base.html renders it for members only)."""
+    if request.user.is_authenticated:
+        return _set_members_language(request)
+    return i18n_views.set_language(request)
+
+
+@csrf_protect
+def _set_members_language(request):
     response = i18n_views.set_language(request)
     language = request.POST.get(i18n_views.LANGUAGE_QUERY_PARAMETER)
-    if request.method == "POST" and request.user.is_authenticated and language in dict(settings.LANGUAGES):
+    if request.method == "POST" and language in dict(settings.LANGUAGES):
         user_set_language(user=request.user, language=language)
     return response
 

@@ -124,4 +124,6 @@ def render_public_page(request, template_name: str, context: dict, *, facts_json
     if html is None:
         html = render_to_string(template_name, {**context, "csrf_token": _CSRF_MARK}, request)
         _keep(key, html)
-    return HttpResponse(html.replace(_CSRF_MARK, get_token(request)))
+    # A visitor's page has no form that needs a token (base.html: the language switch asks members
+    # only); a kept page that has one gets this visitor's token, never another's.
+    return HttpResponse(html.replace(_CSRF_MARK, get_token(request)) if _CSRF_MARK in html else html)
