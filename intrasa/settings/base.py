@@ -93,8 +93,9 @@ MIDDLEWARE = [
     "accounts.middleware.UserLanguageMiddleware",
     # Who is acting (profile history) and what staff open (the staff access log): privacy.middleware.
     "privacy.middleware.PrivacyMiddleware",
-    # Last, as django-axes asks: turns a refused login into accounts.login_limits.lockout_response.
-    "axes.middleware.AxesMiddleware",
+    # Last, as django-axes asks: turns a refused login into accounts.login_limits.lockout_response
+    # (axes' middleware, which also frees the request's login places once it is answered).
+    "accounts.login_limits.LoginLimitMiddleware",
 ]
 
 ROOT_URLCONF = "intrasa.urls"

@@ -40,8 +40,6 @@ def _places_held(*key) -> int:
 # --- logins --------------------------------------------------------------------------------------
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="LOGIN_PLACES.take raises redis.ConnectionError out of authenticate(): "
-                                       "every login answers 500 while Redis is down")
 def test_a_right_password_logs_in_while_redis_is_down(redis_down):
     """Logins are limited by axes in the database; the places of a burst are an extra in the cache.
     Before the places, a login needed no Redis; with them, Redis down must not shut every login out."""
@@ -51,7 +49,6 @@ def test_a_right_password_logs_in_while_redis_is_down(redis_down):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="LOGIN_PLACES.take raises redis.ConnectionError: 500, and no failure counted")
 def test_a_wrong_password_is_counted_while_redis_is_down(redis_down):
     from axes.models import AccessAttempt
 
@@ -62,9 +59,6 @@ def test_a_wrong_password_is_counted_while_redis_is_down(redis_down):
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(strict=True, reason="places are given back only on user_login_failed / user_logged_in; the admin "
-                                       "form refuses a non-staff account after authenticate() succeeded, so neither "
-                                       "is sent and the places stay held for PLACE_SECONDS")
 def test_the_right_password_of_a_non_staff_account_on_the_admin_login_gives_its_places_back():
     """The admin form refuses a right password of an account that is not staff after ``authenticate()``
     succeeded: neither ``user_login_failed`` nor ``user_logged_in`` is sent, so the places taken for the
