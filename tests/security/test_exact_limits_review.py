@@ -110,5 +110,35 @@ def test_a_right_key_refused_while_places_are_in_flight_is_not_told_to_wait_the_
 
     response = Client(REMOTE_ADDR=IP).get("/api/v1/transactions", HTTP_AUTHORIZATION=f"Bearer {raw}")
 
-    if response.status_code == 429:  # refused for places in flight: they are given back or lapse within a minute
-        assert int(response["Retry-After"]) <= ratelimit.PLACE_SECONDS
+    assert response.status_code == 429, response.content[:300]  # refused after the wait: the places are still held
+    assert int(response["Retry-After"]) <= ratelimit.PLACE_SECONDS  # they are given back, or lapse, within that
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.xfail(strict=True, reason="the same None from reserve(): Cek Transaksi refused after waiting for places "
+                                       "in flight tells the person to try again in 60 minutes (Retry-After: the "
+                                       "unknown counter's time to live), although a place frees within PLACE_SECONDS")
+def test_cek_transaksi_refused_while_places_are_in_flight_is_not_told_to_wait_the_hour(monkeypatch):
+    monkeypatch.setattr(ratelimit, "RESERVE_WAIT", 0.2)
+    limit = ratelimit.PUBLIC_UNKNOWN
+    limit.reserve(IP).keep()  # one mistaken reference, earlier this hour
+    in_flight = [limit.reserve(IP) for _ in range(limit.limit - 1)]  # other look-ups from the same office
+    assert all(in_flight)
+
+    response = Client(REMOTE_ADDR=IP).get(reverse("pages:check_transaction"), {"reference": unknown_reference(2)})
+
+    assert response.status_code == 429, response.content[:300]  # refused after the wait: the places are still held
+    assert int(response["Retry-After"]) <= ratelimit.PLACE_SECONDS  # they are given back, or lapse, within that
+
+
+@pytest.mark.django_db
+@pytest.mark.xfail(strict=True, reason="client_ip keys every budget by the whole REMOTE_ADDR: an IPv6 client holds "
+                                       "a /64 (2^64 addresses) and takes a fresh 'per address' budget per address; "
+                                       "the lead must choose the prefix (commonly /64) for the limits and axes")
+def test_one_ipv6_network_shares_the_unknown_budget():
+    def guess(address, n):
+        return Client(REMOTE_ADDR=address).get(reverse("pages:check_transaction"), {"reference": unknown_reference(n)})
+
+    for n in range(ratelimit.PUBLIC_UNKNOWN.limit):
+        assert guess(f"2001:db8:1:2::{n + 1:x}", n + 1).status_code == 200
+    assert guess("2001:db8:1:2::ffff", 99).status_code == 429
