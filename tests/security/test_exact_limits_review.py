@@ -93,10 +93,6 @@ def test_the_partner_api_does_not_answer_500_while_redis_is_down(redis_down):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=True, reason="reserve() answers None both when the guesses are used up and when the "
-                                       "wait for a place held by look-ups in flight ran out; the caller then gives "
-                                       "the counter's whole time to live (up to an hour) as Retry-After, and the "
-                                       "partner's right key is told it sent too many keys that are not valid")
 def test_a_right_key_refused_while_places_are_in_flight_is_not_told_to_wait_the_hour(monkeypatch, seller, settings):
     from tests.partners.conftest import make_partner
 
@@ -115,9 +111,6 @@ def test_a_right_key_refused_while_places_are_in_flight_is_not_told_to_wait_the_
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.xfail(strict=True, reason="the same None from reserve(): Cek Transaksi refused after waiting for places "
-                                       "in flight tells the person to try again in 60 minutes (Retry-After: the "
-                                       "unknown counter's time to live), although a place frees within PLACE_SECONDS")
 def test_cek_transaksi_refused_while_places_are_in_flight_is_not_told_to_wait_the_hour(monkeypatch):
     monkeypatch.setattr(ratelimit, "RESERVE_WAIT", 0.2)
     limit = ratelimit.PUBLIC_UNKNOWN
