@@ -48,7 +48,6 @@ import redis
 from axes.conf import settings as axes_settings
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off
-from axes.middleware import AxesMiddleware
 from axes.models import AccessAttempt
 from django.conf import settings
 from django.contrib import messages
@@ -203,16 +202,16 @@ def give_back_login_places(request) -> None:
             logger.warning("login places: the cache is unreachable; the places lapse after PLACE_SECONDS")
 
 
-class LoginLimitMiddleware(AxesMiddleware):
-    """Axes' middleware (last in ``MIDDLEWARE``, as axes asks), and the login places of the request
-    given back once it is answered, whatever the view did after ``authenticate()`` (module docstring).
-    Synchronous only: under ASGI, Django adapts it, so the places are freed after the view, not before."""
+class LoginLimitMiddleware:
+    """Gives back the login places of a request once it is answered, whatever the view did after
+    ``authenticate()`` (module docstring). Just before axes' middleware, so it wraps it and the view."""
 
-    async_capable = False
+    def __init__(self, get_response):
+        self.get_response = get_response
 
     def __call__(self, request):
         try:
-            return super().__call__(request)
+            return self.get_response(request)
         finally:
             give_back_login_places(request)
 

@@ -93,9 +93,10 @@ MIDDLEWARE = [
     "accounts.middleware.UserLanguageMiddleware",
     # Who is acting (profile history) and what staff open (the staff access log): privacy.middleware.
     "privacy.middleware.PrivacyMiddleware",
-    # Last, as django-axes asks: turns a refused login into accounts.login_limits.lockout_response
-    # (axes' middleware, which also frees the request's login places once it is answered).
+    # Frees the login places a request took (accounts.login_limits) once it is answered.
     "accounts.login_limits.LoginLimitMiddleware",
+    # Last, as django-axes asks: turns a refused login into accounts.login_limits.lockout_response.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "intrasa.urls"
