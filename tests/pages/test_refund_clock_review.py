@@ -88,3 +88,27 @@ def test_a_new_account_after_a_failed_transfer_moves_every_date_together(seller,
 
     # From the retry to the new account (the latest of approval, account named, money sent): not Monday's.
     assert due == working_calendar().add_working_days(thursday, policy.transfer_window(request.payment_family)[1])
+
+
+def test_an_ewallet_confirmed_by_finance_after_approval_moves_every_date_together(seller, buyer, finance,  # noqa: F811
+                                                                                 fake_sendme):  # noqa: F811
+    from accounts.services import payout_destination_add_ewallet
+
+    request = in_review(seller, buyer)
+    monday = dt.datetime(2026, 11, 2, 22, 0, tzinfo=WIB)
+    with now_is(monday):
+        request = services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap")
+    tuesday = monday + dt.timedelta(days=1, hours=3)  # past WIB midnight: Wednesday 01:00
+    with now_is(tuesday):
+        wallet = payout_destination_add_ewallet(owner=buyer, provider="ovo", phone="081234567891",
+                                                registered_name=buyer.full_name)
+        services.refund_choose_destination(refund_request=request, buyer=buyer, destination=wallet)
+    friday = monday + dt.timedelta(days=4)
+    with now_is(friday):
+        services.refund_ewallet_review(refund_request=request, actor=finance, confirmed=True,
+                                       reason="Tangkapan layar aplikasi OVO")
+    due = assert_one_date(request, friday)
+    from refunds import policy
+    from workdays.calendar import working_calendar
+
+    assert due == working_calendar().add_working_days(friday, policy.transfer_window(request.payment_family)[1])
