@@ -28,17 +28,23 @@ authentication, even with the right password, while a lock holds. INTRASA config
   (``intrasa.ratelimit.Places``, in the cache) before its failures are read, and gives it back once
   its failure is recorded (or it logged in): failures plus places never exceed a limit, and an
   attempt that finds the rest of its account's or address's budget taken by attempts in flight waits
-  for them (``RESERVE_WAIT``; after that it goes ahead, as axes alone would let it).
+  for them (``RESERVE_WAIT``; after that it goes ahead, as axes alone would let it). The places are
+  an extra over axes, which keeps its counts in the database: when the cache is unreachable a login
+  goes ahead as axes alone would (logged), never a 500. A request never holds a place past its
+  response (``LoginLimitMiddleware``): a form may refuse a right password after ``authenticate()``
+  (the admin login, for an account that is not staff), and then neither signal comes.
 
 Staff unlock an account by deleting its rows under *Axes → Access attempts* in the admin, or with
 ``python manage.py axes_reset_username <email>``.
 """
 import datetime as dt
+import logging
 import math
 import random
 import secrets
 import time
 
+import redis
 from axes.conf import settings as axes_settings
 from axes.handlers.database import AxesDatabaseHandler
 from axes.helpers import get_client_username, get_cool_off
@@ -56,6 +62,8 @@ from intrasa import ratelimit
 from intrasa.wib import to_wib
 
 from .validators import canonical_email
+
+logger = logging.getLogger(__name__)
 
 
 def axes_username(request, credentials=None) -> str | None:
@@ -113,7 +121,12 @@ class LoginAttemptHandler(AxesDatabaseHandler):
             return False
         if self.is_whitelisted(request, credentials):
             return True
-        return self._take_places(request, credentials)
+        try:
+            return self._take_places(request, credentials)
+        except redis.RedisError:
+            logger.warning("login places: the cache is unreachable; the login is limited by axes alone")
+            request.intrasa_login_places = None  # places taken before the error lapse (PLACE_SECONDS)
+            return super().is_allowed(request, credentials)
 
     def _place_keys(self, request, credentials) -> list[tuple[tuple[str, ...], int]]:
         account_limit, ip_limit = _limits()
@@ -155,10 +168,7 @@ class LoginAttemptHandler(AxesDatabaseHandler):
             time.sleep(ratelimit.RESERVE_POLL * (1 + random.random()))  # noqa: S311 - jitter, not a secret
 
     def _give_back_places(self, request) -> None:
-        held = getattr(request, "intrasa_login_places", None)
-        if held is not None:
-            request.intrasa_login_places = None
-            LOGIN_PLACES.give_back(held[0], *held[1])
+        give_back_login_places(request)
 
     def user_login_failed(self, sender, credentials: dict, request=None, **kwargs):
         try:
@@ -179,6 +189,31 @@ class LoginAttemptHandler(AxesDatabaseHandler):
             return 0
         count, _details = AccessAttempt.objects.filter(username=username).delete()
         return count
+
+
+def give_back_login_places(request) -> None:
+    """Free the login places ``request`` holds, if any. A cache error is logged: the places lapse."""
+    held = getattr(request, "intrasa_login_places", None)
+    if held is not None:
+        request.intrasa_login_places = None
+        try:
+            LOGIN_PLACES.give_back(held[0], *held[1])
+        except redis.RedisError:
+            logger.warning("login places: the cache is unreachable; the places lapse after PLACE_SECONDS")
+
+
+class LoginLimitMiddleware:
+    """Gives back the login places of a request once it is answered, whatever the view did after
+    ``authenticate()`` (module docstring). Just before axes' middleware, so it wraps it and the view."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        try:
+            return self.get_response(request)
+        finally:
+            give_back_login_places(request)
 
 
 def lockout_ends_at(request, credentials=None) -> dt.datetime:

@@ -16,7 +16,8 @@ site is declared at the bottom of this module, so the whole policy reads in one 
   An attacker gets at most ``limit`` tries per window, which is what matters.
 * **Refusals say the time left.** A refused client is told when its window ends (``seconds_left``:
   the counter's remaining time to live, read only when refusing), in ``Retry-After`` and in the
-  message's minutes, not the whole window.
+  message's minutes, not the whole window; a refusal for places in flight, when they free
+  (``retry_after``).
 * **Places for look-ups that may be guesses.** Some budgets count only guesses (an API key that
   opens nothing, a reference that is no transaction's), and whether a request is one is known only
   after the look-up it should be spared. Checking the budget before and counting after would let a
@@ -324,6 +325,13 @@ class RateLimit:
             if left_ms >= 0:  # -1 (no expiry) cannot happen: every count sets one (EXPIRE … NX)
                 return max(1, math.ceil(left_ms / 1000))
         return self.window
+
+    def retry_after(self, *parts: str) -> int:
+        """Seconds a request refused by this limit must wait: the window's end (``seconds_left``) when
+        the limit is used up; when only places of look-ups in flight filled it (``reserve`` waited in
+        vain), at most ``PLACE_SECONDS``, by when they are given back or lapse. One more read."""
+        left = self.seconds_left(*parts)
+        return left if self.exhausted(*parts) else min(left, PLACE_SECONDS)
 
     @property
     def window_minutes(self) -> int:

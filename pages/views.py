@@ -35,8 +35,8 @@ class RateLimited(Exception):
 
     @cached_property
     def retry_after(self) -> int:
-        """Seconds until this client's window ends (one Redis round trip, only for a refusal)."""
-        return self.limit.seconds_left(*self.parts)
+        """Seconds until this client may try again (``RateLimit.retry_after``; read only for a refusal)."""
+        return self.limit.retry_after(*self.parts)
 
     @property
     def message(self) -> str:

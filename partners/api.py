@@ -132,7 +132,7 @@ class ApiKeyAuth(HttpBearer):
         # burst of guesses cannot all pass a check made before the first of them is counted.
         place = PARTNER_API_BAD_KEYS.reserve(ip)
         if place is None:
-            raise RateLimited(PARTNER_API_BAD_KEYS.seconds_left(ip), bad_keys=True)
+            raise RateLimited(PARTNER_API_BAD_KEYS.retry_after(ip), bad_keys=True)
         # Only guesses count against the address: a malformed key costs no look-up, and a retired
         # key (a worker left on the key rotated out) is the partner's own, which must not shut its
         # live key out from that address. A retired key is bounded by its own budget below.

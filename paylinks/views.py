@@ -56,7 +56,7 @@ def _share(request, link) -> dict:
 
 def _too_many(request, limit: ratelimit.RateLimit, ip: str):
     """429, saying when this address's window of ``limit`` ends (``Retry-After`` and the message)."""
-    retry_after = limit.seconds_left(ip)
+    retry_after = limit.retry_after(ip)
     minutes = ratelimit.minutes_to_wait(retry_after)
     message = ngettext("Too many requests from your connection. For your security, please try again in "
                        "%(minutes)d minute.",

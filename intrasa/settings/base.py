@@ -94,6 +94,8 @@ MIDDLEWARE = [
     "accounts.middleware.UserLanguageMiddleware",
     # Who is acting (profile history) and what staff open (the staff access log): privacy.middleware.
     "privacy.middleware.PrivacyMiddleware",
+    # Frees the login places a request took (accounts.login_limits) once it is answered.
+    "accounts.login_limits.LoginLimitMiddleware",
     # Last, as django-axes asks: turns a refused login into accounts.login_limits.lockout_response.
     "axes.middleware.AxesMiddleware",
 ]
