@@ -12,6 +12,9 @@ admin.site.site_header = _("INTRASA staff")
 admin.site.site_title = _("INTRASA staff")
 admin.site.index_title = _("Operations")
 
+# Redis unreachable answers 503 with Retry-After, not 500 (intrasa.views.server_error).
+handler500 = "intrasa.views.server_error"
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.health, name="health"),

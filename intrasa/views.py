@@ -1,11 +1,17 @@
 """Site-wide pages that belong to no single app."""
+import sys
+
+import redis
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
+from django.views import defaults
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+
+from .unavailable import unavailable
 
 
 @require_GET
@@ -20,6 +26,18 @@ def health(request):
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
     return JsonResponse({"status": "ok"})
+
+
+# --- When a part of the service does not answer ------------------------------------------------
+
+def server_error(request):
+    """``handler500``. Redis unreachable is not a bug in the request: the rate limits cannot be
+    checked, so the request is refused, not served unlimited (``intrasa.ratelimit``), and the person
+    is told to try again shortly (503 with ``Retry-After``), in their language, as JSON on the APIs.
+    Anything else is Django's own 500."""
+    if isinstance(sys.exception(), redis.RedisError):
+        return unavailable(request)
+    return defaults.server_error(request)
 
 
 # --- The development outbox (DEBUG only; intrasa.outbox) ------------------------------------

@@ -15,6 +15,7 @@ import time
 import uuid
 from typing import Annotated, Literal
 
+import redis
 from csp.decorators import csp_update
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
@@ -27,7 +28,8 @@ from pydantic import AfterValidator, ConfigDict, StrictBool, StrictInt, StrictSt
 
 from intrasa.errors import ServiceError
 from intrasa.money import BIGINT_MAX
-from intrasa.ratelimit import PARTNER_API, PARTNER_API_BAD_KEYS, client_ip
+from intrasa.ratelimit import PARTNER_API, PARTNER_API_BAD_KEYS, counted_address
+from intrasa.unavailable import UNAVAILABLE_RETRY_AFTER, unavailable_message
 from transactions.forms import ReasonForm, TransactionCreateForm
 from transactions.models import Status as TransactionStatus
 from transactions.services import invitation_path
@@ -127,7 +129,7 @@ class ApiKeyAuth(HttpBearer):
         self.scope = scope
 
     def authenticate(self, request, token):
-        ip = client_ip(request)
+        ip = counted_address(request)
         # A place in the address's budget before the look-up, kept only if the key was a guess: a
         # burst of guesses cannot all pass a check made before the first of them is counted.
         place = PARTNER_API_BAD_KEYS.reserve(ip)
@@ -226,6 +228,15 @@ def _rate_limited(request, exc: RateLimited):
                else _("Too many requests for this API key; try again after Retry-After seconds."))
     response = error_response(request, 429, "rate_limited", message)
     response["Retry-After"] = str(exc.retry_after)
+    return response
+
+
+@api.exception_handler(redis.RedisError)
+def _unavailable(request, exc):
+    """Redis unreachable: the key's limits cannot be checked, so the call is refused, to be retried."""
+    logger.exception("partner API: the cache is unreachable")
+    response = error_response(request, 503, "temporarily_unavailable", unavailable_message())
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
     return response
 
 
