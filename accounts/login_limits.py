@@ -79,10 +79,12 @@ def axes_username(request, credentials=None) -> str | None:
 
 
 def axes_client_ip(request) -> str | None:
-    """``AXES_CLIENT_IP_CALLABLE``: the same policy as ``intrasa.ratelimit.client_ip``
-    (``REMOTE_ADDR``, never a forwarded header), but ``None`` rather than a placeholder when there is
-    none (a login made by code), since axes stores it in an IP address column."""
-    return request.META.get("REMOTE_ADDR") or None
+    """``AXES_CLIENT_IP_CALLABLE``: the address the other limits count by
+    (``intrasa.ratelimit.counted_address``: ``REMOTE_ADDR``, never a forwarded header; an IPv6
+    client's /64), but ``None`` rather than a placeholder when there is none (a login made by code),
+    since axes stores it in an IP address column."""
+    address = request.META.get("REMOTE_ADDR")
+    return ratelimit.network_of(address) if address else None
 
 
 def _limits() -> tuple[int, int]:

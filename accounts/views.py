@@ -107,7 +107,7 @@ class PasswordResetView(auth_views.PasswordResetView):
     success_url = reverse_lazy("accounts:password_reset_done")
 
     def form_valid(self, form):
-        ip = ratelimit.client_ip(self.request)
+        ip = ratelimit.counted_address(self.request)
         # An IP address over its limit does not use up the account's allowance: someone flooding
         # from one place must not lock the real owner out of their own reset.
         allowed = ratelimit.PASSWORD_RESET_PER_IP.hit(ip)
@@ -160,7 +160,7 @@ def signup(request):
         return redirect(settings.LOGIN_REDIRECT_URL)
     # Every submission counts, not only successful ones: the form tells whether an address
     # already has an account, so attempts are what a prober spends.
-    if request.method == "POST" and not ratelimit.SIGNUP.hit(ip := ratelimit.client_ip(request)):
+    if request.method == "POST" and not ratelimit.SIGNUP.hit(ip := ratelimit.counted_address(request)):
         retry_after = ratelimit.SIGNUP.seconds_left(ip)
         minutes = ratelimit.minutes_to_wait(retry_after)
         messages.error(request, ngettext(

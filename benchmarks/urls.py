@@ -20,7 +20,7 @@ def bare(request):
 
 
 def limited(request):
-    refused, _values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ratelimit.client_ip(request))
+    refused, _values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ratelimit.counted_address(request))
     return HttpResponse(b"ok" if refused is None else b"refused", content_type="text/plain")
 
 

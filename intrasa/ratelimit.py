@@ -33,7 +33,9 @@ site is declared at the bottom of this module, so the whole policy reads in one 
 * **No personal data in the cache.** Keys are hashed. When the cache is unreachable the request
   fails loudly rather than running unlimited.
 """
+import functools
 import hashlib
+import ipaddress
 import math
 import secrets
 import time
@@ -58,6 +60,32 @@ def client_ip(request) -> str:
     (``accounts.login_limits.axes_client_ip``).
     """
     return request.META.get("REMOTE_ADDR") or "unknown"
+
+
+# An IPv6 client is given a whole /64 network (2^64 addresses; RFC 6177), and picks a fresh address in
+# it at will (privacy extensions do so by themselves): a budget per address would be a budget per
+# guess. Limits count an IPv6 client by its /64, an IPv4 one by its address.
+IPV6_COUNTED_PREFIX = 64
+
+
+def counted_address(request) -> str:
+    """The address a per-address limit counts this request against (``client_ip``, narrowed to its
+    /64 network's first address for IPv6; an IPv4-mapped IPv6 address counts as the IPv4 one). Still
+    an IP address, so django-axes can store it (``accounts.login_limits.axes_client_ip``)."""
+    return network_of(client_ip(request))
+
+
+@functools.lru_cache(maxsize=4096)
+def network_of(address: str) -> str:
+    if ":" not in address:  # IPv4 (or "unknown"): the address itself
+        return address
+    try:
+        ip = ipaddress.IPv6Address(address)
+    except ValueError:
+        return address
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((ip, IPV6_COUNTED_PREFIX), strict=False).network_address)
 
 
 # A place (``RateLimit.reserve``) is held at most this long: longer than a request may run (gunicorn

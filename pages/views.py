@@ -55,7 +55,7 @@ def _limited_lookup(request, lookup, *, is_unknown):
     first (on the same round trip), kept if the answer is "unknown", so that a burst of guesses
     cannot all pass that check before the first of them is counted.
     """
-    ip = ratelimit.client_ip(request)
+    ip = ratelimit.counted_address(request)
     refused, place, _values = ratelimit.PUBLIC_LOOKUPS.hit_reserving(ratelimit.PUBLIC_UNKNOWN, ip)  # one round trip
     if refused is not None:
         raise RateLimited(refused, ip)
@@ -110,7 +110,7 @@ def _read_facts(request, text: str) -> _FactsRead:
     outcome, reference = selectors.public_reference(text)
     read = ((*public_cache.keys(reference), public_cache.calendar_key())
             if outcome == LookupOutcome.FOUND and public_cache.enabled() else ())
-    ip = ratelimit.client_ip(request)
+    ip = ratelimit.counted_address(request)
     if outcome != LookupOutcome.FOUND:  # refused without a look-up: no guess to make a place for
         refused, values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ip, read=read)
         place = None

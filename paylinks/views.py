@@ -73,7 +73,7 @@ def _public_link(request, token):
     has, even a right guess is not answered, so tokens cannot be found by trying. The look-up takes a
     place in that budget first, kept if the token is no link's, so that a burst of guesses cannot all
     pass the check before the first of them is counted."""
-    ip = ratelimit.client_ip(request)
+    ip = ratelimit.counted_address(request)
     place = ratelimit.PUBLIC_UNKNOWN.reserve(ip)
     if place is None:
         return None, _too_many(request, ratelimit.PUBLIC_UNKNOWN, ip)
@@ -162,7 +162,7 @@ def qr_png_download(request, token):
     link, answer = _public_link(request, token)
     if answer is not None:
         return answer
-    ip = ratelimit.client_ip(request)
+    ip = ratelimit.counted_address(request)
     if not ratelimit.PAYLINK_QR_IMAGES.hit(ip):
         return _too_many(request, ratelimit.PAYLINK_QR_IMAGES, ip)
     response = HttpResponse(qr_png(request.build_absolute_uri(link.get_absolute_url()), box_size=16),
