@@ -490,14 +490,15 @@ def provider_notifications_minimise(*, bill_ids) -> int:
     a second call changes nothing."""
     changed = 0
     with transaction.atomic():
-        for pk, payload in (ProviderNotification.objects.filter(bill__in=list(bill_ids))
-                            .select_for_update().values_list("pk", "payload")):
+        for notification in locks.lock_all(ProviderNotification.objects.filter(bill__in=list(bill_ids))
+                                           .only("pk", "payload")):
+            payload = notification.payload
             if not isinstance(payload, dict):
                 kept: dict = {}
             else:
                 kept = {key: value for key, value in payload.items() if key in faspay_debit.NOTIFICATION_FIELDS}
             if kept != payload:
-                ProviderNotification.objects.filter(pk=pk).update(payload=kept)
+                ProviderNotification.objects.filter(pk=notification.pk).update(payload=kept)
                 changed += 1
     return changed
 
