@@ -821,21 +821,29 @@ def refund_task_refresh(*, refund_request: RefundRequest, now: dt.datetime | Non
     return step
 
 
+# Open requests read per query by the beat job below (each is then refreshed in its own transaction).
+REFRESH_BATCH = 500
+
+
 def refund_tasks_refresh_all(*, now: dt.datetime | None = None) -> int:
     """Beat job: re-read the next step of every open request (steps stall with time; payouts fail or
-    wait in the disbursements app); returns how many tasks changed."""
+    wait in the disbursements app); returns how many tasks changed. Every one, a batch at a time: it
+    once read the 500 oldest only, and with more open a newer request's stalled step never reached
+    anyone."""
     changed = 0
     # A rejected return whose goods are still on their way back to the buyer has steps too.
-    ids = list(RefundRequest.objects.filter(
+    open_requests = RefundRequest.objects.filter(
         Q(status__in=RefundRequest.OPEN_STATUSES)
         | Q(status=RefundRequest.Status.REJECTED, return_shipment__status__in=ReturnShipment.RESEND_OPEN_STATUSES))
-        .order_by("created_at").values_list("pk", flat=True)[:500])
-    for pk in ids:
-        with transaction.atomic():
-            req = _lock(pk)
-            before = (req.handler_task, req.handler_due_at)
-            refund_task_refresh(refund_request=req, now=now)
-            changed += (req.handler_task, req.handler_due_at) != before
+    after = 0
+    while ids := list(open_requests.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:REFRESH_BATCH]):
+        for pk in ids:
+            with transaction.atomic():
+                req = _lock(pk)
+                before = (req.handler_task, req.handler_due_at)
+                refund_task_refresh(refund_request=req, now=now)
+                changed += (req.handler_task, req.handler_due_at) != before
+        after = ids[-1]
     return changed
 
 

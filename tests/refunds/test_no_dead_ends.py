@@ -145,6 +145,24 @@ def test_documents_the_buyer_never_sends_pass_to_staff_after_the_limit(seller, f
 
 
 @pytest.mark.django_db
+def test_every_open_request_is_looked_at_however_many_are_open(seller, finance, buyer, monkeypatch):
+    """The beat job looked at the 500 oldest open requests only: with more open, a newer request's
+    stalled step never reached a named staff member. It now goes through all of them, a batch at a
+    time (here batches of 2, for 3 requests)."""
+    monkeypatch.setattr(services, "REFRESH_BATCH", 2)
+    requests = []
+    for _ in range(3):
+        txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+        requests.append(services.refund_request_submit(escrow_transaction=txn, buyer=buyer, case="failed_payment",
+                                                       amount=100_000, description="Terpotong tapi gagal"))
+    latest = max(request.created_at for request in requests)
+    stall = working_calendar().add_working_days(latest, policy.DOCUMENTS_STALL_WORKING_DAYS)
+    assert services.refund_tasks_refresh_all(now=stall + dt.timedelta(minutes=1)) == 3
+    assert all(task == StaffTask.HELP_WITH_DOCUMENTS
+               for task in RefundRequest.objects.values_list("handler_task", flat=True))
+
+
+@pytest.mark.django_db
 def test_a_buyer_without_a_refund_account_is_chased_by_a_named_person(disputed, dispute_officer, finance, buyer):
     request = _refund(disputed(reason="not_received", description="Hilang"), dispute_officer)
     # The buyer has no account yet.
