@@ -14,6 +14,36 @@ def backfill(apps, schema_editor):
                                         object_id=Cast(OuterRef("pk"), CharField()))
               .order_by("-created_at", "-id").values("created_at")[:1])
     RefundRequest.objects.filter(destination__isnull=False).update(account_named_at=Subquery(chosen))
+    promise_moves_with_the_money(apps, schema_editor)
+
+
+# The latest transfer day of each payment method's window (``refunds.policy.TRANSFER_WORKING_DAYS``
+# on the day of this migration; a migration keeps the values it was written with).
+LATEST_TRANSFER_WORKING_DAY = {"bank_transfer": 7, "retail": 7, "va": 3, "qris": 3, "ewallet": 3, "card": 14,
+                               "instalment": 14, "paylater": 14}
+
+
+def promise_moves_with_the_money(apps, schema_editor):
+    """A refund payout made before ``Payout.due_working_days`` kept the promise counted from the
+    approval. It now counts its working days from when the money sets off, like every new one: from
+    ``sending_since`` when it has set off, or from the next time it does."""
+    from workdays.calendar import WorkingCalendar
+
+    RefundRequest = apps.get_model("refunds", "RefundRequest")
+    Payout = apps.get_model("disbursements", "Payout")
+    CalendarOverride = apps.get_model("workdays", "CalendarOverride")
+    calendar = None
+    for payout_id, family in (RefundRequest.objects.filter(payout__isnull=False, payout__due_working_days__isnull=True)
+                              .values_list("payout_id", "payment_family")):
+        days = LATEST_TRANSFER_WORKING_DAY.get(family, LATEST_TRANSFER_WORKING_DAY["bank_transfer"])
+        payout = Payout.objects.get(pk=payout_id)
+        payout.due_working_days = days
+        if payout.sending_since is not None:
+            if calendar is None:
+                calendar = WorkingCalendar({day: (kind != "working_day", name) for day, kind, name
+                                            in CalendarOverride.objects.values_list("date", "kind", "name")})
+            payout.due_at = calendar.add_working_days(payout.sending_since, days)
+        payout.save(update_fields=["due_working_days", "due_at"])
 
 
 class Migration(migrations.Migration):
@@ -21,6 +51,8 @@ class Migration(migrations.Migration):
     dependencies = [
         ('refunds', '0009_return_goods_back_to_buyer_after_upheld_rejection'),
         ('audit', '0001_initial'),
+        ('disbursements', '0005_payout_sending_since'),
+        ('workdays', '0001_initial'),
     ]
 
     # ``transfer_from`` / ``transfer_by`` were counted from the approval once, and went stale when the buyer

@@ -170,3 +170,32 @@ def test_the_policy_page_says_where_the_window_counts_from(client):
     page = client.get(reverse("pages:refund_policy")).content.decode()  # in English here (``_english``)
     said = _text(page.split('data-testid="transfer-counts-from"')[1].split("</p>")[0])
     assert "counts from the approval, or from the day an account in your own name is known" in said
+
+
+def test_refund_payouts_made_before_the_moving_promise_are_given_it_by_the_migration(seller, buyer, finance):
+    """refunds 0010 gives a refund payout made before ``due_working_days`` its promise counted from when
+    the money set off (the policy's latest day), and one still waiting for an account the days to count
+    when it sets off; a payout that has them already is left as it is."""
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("refunds.migrations.0010_refund_account_named_at")
+    waiting = approved_without_an_account(seller, buyer, finance)
+    sent = approved_without_an_account(seller, buyer, finance)
+    current = approved_without_an_account(seller, buyer, finance)
+    approval_promise = working_calendar().add_working_days(MONDAY, 7)
+    # As the rows of an older version: the promise fixed at approval, nothing to move it; one set off on Thursday.
+    Payout.objects.filter(pk__in=[waiting.payout_id, sent.payout_id]).update(due_working_days=None,
+                                                                             due_at=approval_promise)
+    Payout.objects.filter(pk=sent.payout_id).update(sending_since=THURSDAY)
+    Payout.objects.filter(pk=current.payout_id).update(due_at=approval_promise + dt.timedelta(days=30))
+
+    migration.promise_moves_with_the_money(apps, None)
+
+    waiting_payout, sent_payout, current_payout = (Payout.objects.get(pk=request.payout_id)
+                                                   for request in (waiting, sent, current))
+    assert (waiting_payout.due_working_days, waiting_payout.due_at) == (7, approval_promise)
+    assert sent_payout.due_working_days == 7
+    assert sent_payout.due_at == dt.datetime(2026, 11, 16, 10, 0, tzinfo=WIB)  # Thursday + 7 working days
+    assert current_payout.due_at == approval_promise + dt.timedelta(days=30)
