@@ -22,3 +22,21 @@ def test_a_hanging_test_fails_with_every_threads_stack(pytester):
     result = pytester.runpytest_subprocess("-p", "no:django", "-p", "no:cacheprovider", "--timeout=2")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(["*Timeout*", "*Stack of stuck-request*"])
+
+
+def test_a_record_logged_after_the_capture_closed_is_dropped_quietly(capsys):
+    import io
+    import logging
+    import sys
+
+    from tests.log_handlers import CurrentStderrHandler
+
+    handler = CurrentStderrHandler()
+    closed = io.StringIO()
+    closed.close()
+    real, sys.stderr = sys.stderr, closed
+    try:
+        handler.emit(logging.LogRecord("django.request", logging.WARNING, __file__, 1, "Gateway Timeout", (), None))
+    finally:
+        sys.stderr = real
+    assert "Logging error" not in capsys.readouterr().err

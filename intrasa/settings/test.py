@@ -57,6 +57,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+LOGGING["handlers"]["console"] = {"()": "tests.log_handlers.CurrentStderrHandler"}  # noqa: F405
 
 # Transactional tests reset the database in a few statements instead of a TRUNCATE of every table
 # and a row-by-row reload (tests/fast_postgresql/base.py says how, and why it is the same state).
