@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.validators import canonical_email
 from privacy import purge as privacy_purge
 from privacy.export import Collected, Section
+from privacy.selectors import former_addresses, sent_to_former_addresses
 
 from .models import Milestone, MilestonePlan
 from .selectors import plans_past_their_period
@@ -77,7 +78,10 @@ def erase(*, user) -> None:
     The address a seller invited the person at is the person's email: it is cleared from the plans
     they bought (as from their transactions' invitations, ``privacy.services.account_erase``) and
     from plans still proposed to it (nobody can accept those any more: no account has an empty
-    address). Runs before the account is locked and renamed, so ``user.email`` is still the old one."""
+    address). So is an address they used before changing it, from the plans proposed to it while it
+    was theirs (``privacy.selectors.former_addresses``): one proposed to it before or after is someone
+    else's. Runs before the account is locked and renamed, so ``user.email`` is still the old one and
+    the history of their changes is still there."""
     from .services import milestone_plan_cancel, milestone_plans_anonymise
 
     with translation.override(settings.LANGUAGE_CODE):  # the audit trail is read by staff
@@ -90,6 +94,9 @@ def erase(*, user) -> None:
                               text=privacy_purge.ANONYMISED)
     invited = canonical_email(user.email)
     MilestonePlan.objects.filter(Q(buyer=user) | Q(buyer__isnull=True, buyer_email=invited)).update(buyer_email="")
+    sent_then = sent_to_former_addresses(former_addresses(user=user), email_field="buyer_email")
+    if sent_then is not None:
+        MilestonePlan.objects.filter(sent_then, buyer__isnull=True).update(buyer_email="")
 
 
 ERASURE_REASON = _("The seller's account was erased.")

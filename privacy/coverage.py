@@ -128,10 +128,14 @@ FIELDS: dict[str, Handling] = {
     # transactions
     "transactions.EscrowTransaction.buyer_email": Handling(purge=(TXN,), erasure=True, kept=(
         "Erasure clears it where the erased person is the buyer or was invited and never accepted (a closed "
-        "invitation; an open one keeps it, or anyone with its link could accept it); a seller's erasure keeps "
+        "invitation; an open one keeps it, or anyone with its link could accept it), at their current "
+        "address and at each former one for the time it was theirs (privacy.selectors.former_addresses: "
+        "an invitation sent to it before or after is someone else's and keeps it); a seller's erasure keeps "
         "the buyer's (another person's) address with the transaction record until the retention job.")),
     "transactions.EscrowTransaction.buyer_phone": Handling(purge=(TXN,), erasure=True, kept=(
-        "As buyer_email: cleared by the buyer's erasure, otherwise kept with the transaction record.")),
+        "As buyer_email: cleared by the buyer's erasure, and from closed invitations never accepted sent to "
+        "their current number or to a former one while it was theirs; otherwise kept with the transaction "
+        "record.")),
     "transactions.EscrowTransaction.title": Handling(purge=(TXN,), kept=FINANCIAL),
     "transactions.EscrowTransaction.description": Handling(purge=(TXN,), kept=FINANCIAL),
     "transactions.EscrowTransaction.tracking_number": Handling(purge=(TXN,), kept=FINANCIAL),
@@ -228,7 +232,9 @@ FIELDS: dict[str, Handling] = {
     "paylinks.PaymentLink.description": Handling(purge=(TXN, "unaccepted_offers"), kept=OFFER),
     # milestones
     "milestones.MilestonePlan.buyer_email": Handling(purge=(TXN, "unaccepted_offers"), erasure=True, kept=(
-        "Erasure clears the invited person's own address from every plan; the seller's erasure keeps the "
+        "Erasure clears the invited person's own address from every plan, and a former address of theirs "
+        "from the plans proposed to it while it was theirs (one proposed before or after is someone else's "
+        "and keeps it; privacy.selectors.former_addresses); the seller's erasure keeps the "
         "buyer's (another person's) address of an accepted plan with its transaction records. " + OFFER)),
     "milestones.MilestonePlan.title": Handling(purge=(TXN, "unaccepted_offers"), kept=OFFER),
     "milestones.MilestonePlan.description": Handling(purge=(TXN, "unaccepted_offers"), kept=OFFER),

@@ -11,6 +11,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from accounts.validators import canonical_email
 from audit.models import AuditEntry
 from disbursements.models import Disbursement, Payout
 from disputes.models import Dispute
@@ -57,6 +58,48 @@ def users_consenting(*, purpose: str):
 
 def profile_changes_for(*, user):
     return ProfileChange.objects.filter(user=user).select_related("changed_by").order_by("-changed_at", "-id")
+
+
+@dataclass(frozen=True)
+class FormerAddress:
+    """An email address or mobile number ``user`` had before changing it, and when it was theirs:
+    from the previous change of that field (or from joining, for the first) until this change. Before
+    and after, the address may have been someone else's. Email addresses in their canonical form, as
+    invitations and plans store them; mobile numbers as stored (normalised E.164)."""
+
+    field: str
+    value: str
+    since: dt.datetime
+    until: dt.datetime
+
+
+def former_addresses(*, user) -> list[FormerAddress]:
+    """``user``'s former email addresses and mobile numbers, from the history of their profile
+    (``ProfileChange``); an empty one (no number yet) is not an address."""
+    fields = (ProfileChange.Field.EMAIL, ProfileChange.Field.PHONE)
+    since: dict[str, dt.datetime] = {field: user.date_joined for field in fields}
+    found = []
+    for change in ProfileChange.objects.filter(user=user, field__in=fields).order_by("changed_at", "id"):
+        value = canonical_email(change.old_value) if change.field == ProfileChange.Field.EMAIL else change.old_value
+        if value:
+            found.append(FormerAddress(change.field, value, since[change.field], change.changed_at))
+        since[change.field] = change.changed_at
+    return found
+
+
+def sent_to_former_addresses(addresses: list[FormerAddress], *, email_field: str = "", phone_field: str = "",
+                             created_field: str = "created_at") -> Q | None:
+    """The rows addressed to one of ``addresses`` (by ``email_field`` / ``phone_field``) and created
+    while it was the person's; ``None`` when there is none to look for."""
+    lookups: dict[str, str] = {ProfileChange.Field.EMAIL: email_field, ProfileChange.Field.PHONE: phone_field}
+    condition = None
+    for address in addresses:
+        if not lookups[address.field]:
+            continue
+        one = Q(**{lookups[address.field]: address.value, f"{created_field}__gte": address.since,
+                   f"{created_field}__lt": address.until})
+        condition = one if condition is None else condition | one
+    return condition
 
 
 def exports_for(*, user):

@@ -388,7 +388,7 @@ def account_erase(*, user):
     transaction (payment links and milestone plans) are anonymised; those that did are part of the
     transaction records and stay with them until the retention job.
     """
-    from .selectors import erasure_blockers, erasure_kept
+    from .selectors import erasure_blockers, erasure_kept, former_addresses, sent_to_former_addresses
 
     with transaction.atomic():
         # Rows ranked before the account in the lock order are handled first (undone if refused).
@@ -402,6 +402,8 @@ def account_erase(*, user):
         with translation.override(locked.preferred_language):
             kept = erasure_kept(user=locked, now=now)
         old = {"full_name": locked.full_name, "email": locked.email, "phone": locked.phone}
+        # Read before the history of changes may go below.
+        former = former_addresses(user=locked)
         erasure = ErasureRecord.objects.create(
             user=locked, erased_at=now, language=locked.preferred_language, confirmation_email=old["email"],
             kept=[item.to_stored() for item in kept],
@@ -449,6 +451,12 @@ def account_erase(*, user):
         # The same for an invitation sent to their mobile number (both normalised E.164 by the forms).
         if old["phone"]:
             unaccepted.filter(buyer_phone=old["phone"]).update(buyer_phone="")
+        # And to an address or number they used before changing it, for the time it was theirs: an
+        # address changes hands, so one sent to it before or after is someone else's.
+        for column, sent in (("buyer_email", sent_to_former_addresses(former, email_field="buyer_email")),
+                             ("buyer_phone", sent_to_former_addresses(former, phone_field="buyer_phone"))):
+            if sent is not None:
+                unaccepted.filter(sent).update(**{column: ""})
 
         with history_suppressed():
             locked.full_name = ERASED_NAME.format(pk=locked.pk)
