@@ -349,6 +349,26 @@ def test_refused_confirmations_back_off_are_given_up_and_cannot_starve_a_newer_o
     assert tasks.send_pending_erasure_confirmations() == 0 and len(asked) == 1 + 2 * (backoff.MAX_ATTEMPTS_REFUSED - 1)
 
 
+@pytest.mark.django_db
+def test_staff_see_which_erasure_confirmations_were_given_up(client, customer_service_officer, in_english):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    given_up, pending = (services.account_erase(user=UserFactory()) for _n in range(2))
+    ErasureRecord.objects.filter(pk=given_up.pk).update(confirmation_attempts=3, confirmation_failed_at=timezone.now(),
+                                                       confirmation_email="")
+    customer_service_officer.user_permissions.add(Permission.objects.get(codename="view_erasurerecord"))
+    client.force_login(customer_service_officer)
+    changelist = reverse("admin:privacy_erasurerecord_changelist")
+    page = client.get(changelist + "?confirmation_failed_at__isempty=0")
+    assert page.status_code == 200 and [e.pk for e in page.context["cl"].result_list] == [given_up.pk]
+    assert [e.pk for e in client.get(changelist + "?confirmation_failed_at__isempty=1").context["cl"].result_list] == \
+        [pending.pk]
+    assert "Failed confirmation attempts" in page.content.decode()
+
+
 # --- the ledger is never touched -----------------------------------------------------------------
 
 @pytest.mark.django_db(transaction=True)
