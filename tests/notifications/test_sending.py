@@ -360,3 +360,18 @@ def test_staff_see_which_emails_failed_and_which_were_given_up(client, customer_
     assert "Failed email attempts" in page and "Email given up at" in page and "Given up" in page
     detail = client.get(reverse("admin:notifications_notification_change", args=[given_up.pk]))
     assert "Email given up at" in detail.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_stopped_mid_send_is_no_failed_attempt(buyer, monkeypatch):
+    notification = outbox_row(buyer)
+
+    def stopped(self, messages):
+        raise SystemExit("worker shutting down")
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", stopped)
+    with pytest.raises(SystemExit):
+        tasks.send_notification_email(notification.pk)
+    notification.refresh_from_db()
+    assert notification.email_claimed_at is None and notification.email_attempts == 0
+    assert notification.email_retry_at is None and notification.email_failed_at is None
