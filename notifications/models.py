@@ -34,6 +34,11 @@ class Notification(models.Model):
     email_sent_at = models.DateTimeField(_("email sent at"), null=True, blank=True)
     # A worker's claim on sending the email (notifications.tasks): set before SMTP, outside any lock.
     email_claimed_at = models.DateTimeField(_("email being sent since"), null=True, blank=True, editable=False)
+    # Failed sends so far, when the next may be tried, and when the email was given up on
+    # (notifications.backoff): one that always fails is tried less and less often, then never again.
+    email_attempts = models.PositiveSmallIntegerField(_("failed email attempts"), default=0, editable=False)
+    email_retry_at = models.DateTimeField(_("email to be tried again at"), null=True, blank=True, editable=False)
+    email_failed_at = models.DateTimeField(_("email given up at"), null=True, blank=True, editable=False)
     read_at = models.DateTimeField(_("read at"), null=True, blank=True)
 
     class Meta:

@@ -5,10 +5,16 @@ at once (``email_claimed_at``), then talks to the SMTP server holding no lock an
 transaction (DESIGN.md §3: a slow mail server must never hold a row lock or a database
 connection's transaction), then marks it sent in another short statement. Two workers given the
 same task (Redis redelivers; the periodic sweep overlaps) cannot both claim it, so one email goes
-out. A failed send gives the claim back for the sweep to retry. Only a worker that dies between the
-SMTP server's acceptance and the mark leaves a claim to expire (``CLAIM_LEASE``, longer than the
-task's hard time limit): the email is then sent again, once — the price of not holding a lock
-over the network, and harmless for a notification.
+out. A failed send gives the claim back for the sweep to retry, not at once but after a backoff
+(``email_attempts``, ``email_retry_at``; ``notifications.backoff``), and after too many failures,
+or a few permanent refusals, gives up on the email (``email_failed_at``, logged as an error, shown in
+the admin): it is never sent again, by the sweep or by any task. So an address the mail server
+always refuses costs a handful of tries instead of one every sweep, and the sweep, which takes the
+due emails lowest id first, a batch at a time, never spends its whole batch on such emails while a
+newer one waits. Only a worker that dies between the SMTP server's acceptance and the mark leaves
+a claim to expire (``CLAIM_LEASE``, longer than the task's hard time limit): the email is then
+sent again, once — the price of not holding a lock over the network, and harmless for a
+notification.
 
 The notifications of one event of one transaction (both parties of a transition), and only
 those, travel in one task (``send_notification_emails``): claimed together in one statement,
@@ -31,6 +37,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
+from . import backoff
 from .models import Notification
 
 logger = logging.getLogger(__name__)
@@ -40,7 +47,9 @@ CLAIM_LEASE = dt.timedelta(minutes=10)
 
 
 def _claimable(now):
-    return Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - CLAIM_LEASE)
+    """Not held by a worker, not waiting for its next try, not given up."""
+    return ((Q(email_claimed_at__isnull=True) | Q(email_claimed_at__lt=now - CLAIM_LEASE))
+            & (Q(email_retry_at__isnull=True) | Q(email_retry_at__lte=now)) & Q(email_failed_at__isnull=True))
 
 
 def _claim(notification_ids: list[int]):
@@ -70,13 +79,14 @@ def _claim_returning(notification_ids: list[int], now) -> list[Notification]:
     person = [str(field.column) for field in person_fields]
     sql = (f"WITH claimed AS (UPDATE {quote(Notification._meta.db_table)} SET email_claimed_at = %s "
            f"WHERE id = ANY(%s) AND email_sent_at IS NULL AND email <> '' "
-           f"AND (email_claimed_at IS NULL OR email_claimed_at < %s) RETURNING *) "
+           f"AND (email_claimed_at IS NULL OR email_claimed_at < %s) "
+           f"AND (email_retry_at IS NULL OR email_retry_at <= %s) AND email_failed_at IS NULL RETURNING *) "
            f"SELECT {', '.join('claimed.' + quote(column) for column in own)}, "
            f"{', '.join('person.' + quote(column) for column in person)} "
            f"FROM claimed LEFT JOIN {quote(User._meta.db_table)} person ON person.id = claimed.recipient_id "
            f"ORDER BY claimed.id")
     with connection.cursor() as cursor:
-        cursor.execute(sql, [now, list(notification_ids), now - CLAIM_LEASE])
+        cursor.execute(sql, [now, list(notification_ids), now - CLAIM_LEASE, now])
         rows = cursor.fetchall()
     return [_notification_from_row(row, own_fields, person_fields) for row in rows]
 
@@ -113,7 +123,8 @@ def _message(notification: Notification) -> EmailMultiAlternatives:
 
 def _send_claimed(notification_ids: list[int]) -> None:
     """Claim the emails, send each (SMTP, bounded by EMAIL_TIMEOUT: no transaction is open here),
-    then mark those sent in one statement and give the others back for the sweep to retry. A
+    then mark those sent in one statement and give the others back for the sweep: the one that
+    failed with its next try after a backoff (or given up), those not tried yet as they were. A
     failure is raised again once the emails sent are marked: one refused address does not get
     the others of its batch sent twice."""
     claimed_at, notifications = _claim(notification_ids)
@@ -134,9 +145,28 @@ def _send_claimed(notification_ids: list[int]) -> None:
     if sent:
         mine.filter(pk__in=sent).update(email_sent_at=timezone.now())
     if failure is not None:
-        # Give the rest back: the periodic sweep retries them.
-        mine.filter(pk__in=[n.pk for n in notifications if n.pk not in sent]).update(email_claimed_at=None)
+        failed, untried = notifications[len(sent)], notifications[len(sent) + 1:]
+        if untried:
+            mine.filter(pk__in=[n.pk for n in untried]).update(email_claimed_at=None)
+        _give_back_failed(mine.filter(pk=failed.pk), failed, failure)
         raise failure
+
+
+def _give_back_failed(mine, notification: Notification, failure: BaseException) -> None:
+    """Give the claim on an email that failed back for its next try after a backoff, or give it up.
+    A worker being stopped (not an ``Exception``) is no attempt: the email is given back as it was."""
+    if not isinstance(failure, Exception):
+        mine.update(email_claimed_at=None)
+        return
+    now = timezone.now()
+    attempts = notification.email_attempts + 1
+    retry_at = backoff.next_try(attempts=attempts, failure=failure, now=now)
+    if retry_at is None:
+        mine.update(email_claimed_at=None, email_attempts=attempts, email_retry_at=None, email_failed_at=now)
+        logger.error("gave up on notification email %s after %s failed attempts: %r",
+                     notification.pk, attempts, failure)
+    else:
+        mine.update(email_claimed_at=None, email_attempts=attempts, email_retry_at=retry_at)
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True,
@@ -175,20 +205,25 @@ def send_notification_emails(notification_ids: list[int]) -> None:
     _send_claimed(notification_ids)
 
 
+# How many due emails one run of the sweep tries, lowest id first.
+SWEEP_BATCH = 500
+
+
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
 def send_pending_emails() -> int:
     """Safety net: emails whose task was never enqueued or never finished (broker down, worker
-    killed, SMTP server down) are sent here; ``send_notification_email`` still sends each once."""
+    killed, SMTP server down) are sent here; ``send_notification_email`` still sends each once.
+    Emails waiting for their next try, or given up, are not taken: they cannot fill the batch."""
     now = timezone.now()
     cutoff = now - dt.timedelta(minutes=2)
     ids = list(Notification.objects.filter(_claimable(now), email_sent_at__isnull=True, created_at__lte=cutoff)
-               .exclude(email="").order_by("pk").values_list("pk", flat=True)[:500])
+               .exclude(email="").order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
     sent = 0
     for pk in ids:
         try:
             send_notification_email(pk)
-        except Exception:  # noqa: BLE001 - one failing address or a mail server down: the next run retries
-            logger.exception("could not send notification email %s; the next sweep retries", pk)
+        except Exception:  # noqa: BLE001 - one failing address or a mail server down: tried again after a backoff
+            logger.exception("could not send notification email %s; retried after a backoff, or given up", pk)
         else:
             sent += 1
     return sent

@@ -51,9 +51,11 @@ class RetainedIdentityInline(admin.StackedInline):
 
 @admin.register(ErasureRecord)
 class ErasureRecordAdmin(ReadOnlyAdmin):
-    list_display = ("erased_at", "user", "confirmation_sent_at")
+    list_display = ("erased_at", "user", "confirmation_sent_at", "confirmation_attempts", "confirmation_failed_at")
+    list_filter = (("confirmation_failed_at", admin.EmptyFieldListFilter),)
     date_hierarchy = "erased_at"
-    fields = ("user", "erased_at", "kept", "language", "confirmation_sent_at")
+    fields = ("user", "erased_at", "kept", "language", "confirmation_sent_at", "confirmation_attempts",
+              "confirmation_retry_at", "confirmation_failed_at")
     readonly_fields = fields
     inlines = [RetainedIdentityInline]
 

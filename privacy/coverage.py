@@ -222,7 +222,7 @@ FIELDS: dict[str, Handling] = {
     "privacy.ErasureRecord.kept": Handling(kept=BY_CODE + " (the retention rules' keys, counts and dates)"),
     "privacy.RetentionRun.removed": Handling(kept=BY_CODE + " (how many rows of each kind went)"),
     "privacy.ErasureRecord.confirmation_email": Handling(kept=(
-        "Written by erasure so the confirmation can be sent, and emptied as soon as it is sent "
+        "Written by erasure so the confirmation can be sent, and emptied as soon as it is sent or given up "
         "(privacy.services.erasure_confirmation_send; tests/privacy/test_erasure.py).")),
     "privacy.RetainedIdentity.full_name": Handling(purge=("identity_after_erasure",), kept=RETAINED),
     "privacy.RetainedIdentity.email": Handling(purge=("identity_after_erasure",), kept=RETAINED),

@@ -223,7 +223,7 @@ class StaffAccessLog(models.Model):
 class ErasureRecord(models.Model):
     """An account erased at its owner's request: the proof that the request was honoured and what
     was kept. ``confirmation_email`` holds the old address only until the confirmation email is
-    sent (the identity itself, when kept, is in ``RetainedIdentity``)."""
+    sent, or given up on (the identity itself, when kept, is in ``RetainedIdentity``)."""
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+",
                                 verbose_name=_("account"))
@@ -235,6 +235,14 @@ class ErasureRecord(models.Model):
     # A worker's claim on sending the confirmation (privacy.services.erasure_confirmation_send).
     confirmation_claimed_at = models.DateTimeField(_("confirmation being sent since"), null=True, blank=True,
                                                    editable=False)
+    # Failed sends so far, when the next may be tried, and when it was given up on (the address is
+    # then forgotten): one that always fails is tried less and less often (notifications.backoff).
+    confirmation_attempts = models.PositiveSmallIntegerField(_("failed confirmation attempts"), default=0,
+                                                             editable=False)
+    confirmation_retry_at = models.DateTimeField(_("confirmation to be tried again at"), null=True, blank=True,
+                                                 editable=False)
+    confirmation_failed_at = models.DateTimeField(_("confirmation given up at"), null=True, blank=True,
+                                                  editable=False)
 
     class Meta:
         ordering = ["-erased_at"]

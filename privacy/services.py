@@ -42,6 +42,7 @@ from intrasa.jobs import enqueue
 from intrasa.ratelimit import client_ip
 from intrasa.sessions import sessions_end
 from intrasa.wib import format_wib, to_wib
+from notifications import backoff
 from notifications.models import Notification
 from notifications.services import notify
 from paylinks import services as paylink_services
@@ -506,8 +507,11 @@ CONFIRMATION_CLAIM_LEASE = dt.timedelta(minutes=10)
 
 
 def erasure_confirmation_claimable(now):
-    return (Q(confirmation_claimed_at__isnull=True)
-            | Q(confirmation_claimed_at__lt=now - CONFIRMATION_CLAIM_LEASE))
+    """Not held by a worker, not waiting for its next try, not given up."""
+    return ((Q(confirmation_claimed_at__isnull=True)
+             | Q(confirmation_claimed_at__lt=now - CONFIRMATION_CLAIM_LEASE))
+            & (Q(confirmation_retry_at__isnull=True) | Q(confirmation_retry_at__lte=now))
+            & Q(confirmation_failed_at__isnull=True))
 
 
 def erasure_confirmation_send(*, erasure_id: int) -> bool:
@@ -517,8 +521,11 @@ def erasure_confirmation_send(*, erasure_id: int) -> bool:
     No lock or transaction is held while the SMTP server answers (DESIGN.md §3): the worker claims
     the confirmation with one autocommitted conditional UPDATE (two workers cannot both win),
     sends, then records it sent and forgets the address. A failed send gives the claim back for
-    the periodic sweep; only a worker dying between the server's acceptance and that record can
-    make the confirmation go out twice, after the lease."""
+    the periodic sweep, to be tried again after a backoff; after too many failures, or a few
+    permanent refusals, the confirmation is given up, logged as an error, and the address forgotten
+    (``notifications.backoff``: an address always refused cannot take the sweep's batch from the
+    others). Only a worker dying between the server's acceptance and that record can make the
+    confirmation go out twice, after the lease."""
     from .selectors import KeptItem
 
     now = timezone.now()
@@ -540,11 +547,29 @@ def erasure_confirmation_send(*, erasure_id: int) -> bool:
         message = EmailMultiAlternatives(str(subject), text, to=[erasure.confirmation_email])
         message.attach_alternative(html, "text/html")
         message.send()  # bounded by EMAIL_TIMEOUT; no transaction is open here
-    except BaseException:
-        mine.update(confirmation_claimed_at=None)
+    except BaseException as failure:
+        _erasure_confirmation_give_back(mine, erasure, failure)
         raise
     mine.update(confirmation_sent_at=timezone.now(), confirmation_email="")
     return True
+
+
+def _erasure_confirmation_give_back(mine, erasure: ErasureRecord, failure: BaseException) -> None:
+    """The claim back, with the next try after a backoff, or the confirmation given up and its
+    address forgotten. A worker being stopped (not an ``Exception``) is no attempt."""
+    if not isinstance(failure, Exception):
+        mine.update(confirmation_claimed_at=None)
+        return
+    now = timezone.now()
+    attempts = erasure.confirmation_attempts + 1
+    retry_at = backoff.next_try(attempts=attempts, failure=failure, now=now)
+    if retry_at is None:
+        mine.update(confirmation_claimed_at=None, confirmation_attempts=attempts, confirmation_retry_at=None,
+                    confirmation_failed_at=now, confirmation_email="")
+        logger.error("gave up on the confirmation of erasure %s after %s failed attempts: %r",
+                     erasure.pk, attempts, failure)
+    else:
+        mine.update(confirmation_claimed_at=None, confirmation_attempts=attempts, confirmation_retry_at=retry_at)
 
 
 # --- staff access log -------------------------------------------------------------------------

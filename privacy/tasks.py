@@ -24,20 +24,25 @@ def send_erasure_confirmation(erasure_id: int) -> None:
     services.erasure_confirmation_send(erasure_id=erasure_id)
 
 
+# How many due confirmations one run of the sweep tries, lowest id first.
+SWEEP_BATCH = 200
+
+
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
 def send_pending_erasure_confirmations() -> int:
-    """Safety net for confirmations whose task was lost (broker down, worker killed)."""
+    """Safety net for confirmations whose task was lost (broker down, worker killed). Those waiting
+    for their next try after a failure, or given up, are not taken: they cannot fill the batch."""
     now = timezone.now()
     cutoff = now - dt.timedelta(minutes=2)
     ids = list(ErasureRecord.objects.filter(services.erasure_confirmation_claimable(now),
                                             confirmation_sent_at__isnull=True, erased_at__lte=cutoff)
-               .exclude(confirmation_email="").order_by("pk").values_list("pk", flat=True)[:200])
+               .exclude(confirmation_email="").order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
     sent = 0
     for pk in ids:
         try:
             sent += services.erasure_confirmation_send(erasure_id=pk)
-        except Exception:  # noqa: BLE001 - one failing address or the mail server down: the next run retries
-            logger.exception("could not send erasure confirmation %s; the next sweep retries", pk)
+        except Exception:  # noqa: BLE001 - one failing address or the mail server down: tried again after a backoff
+            logger.exception("could not send erasure confirmation %s; retried after a backoff, or given up", pk)
     return sent
 
 

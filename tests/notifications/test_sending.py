@@ -11,13 +11,18 @@ from django.core.mail.backends import locmem
 from django.db import connection, connections
 from django.utils import timezone
 
-from notifications import tasks
+from notifications import backoff, tasks
 from notifications.models import Notification
 
 
 def outbox_row(buyer, key="sending") -> Notification:
     return Notification.objects.create(event_key=key, kind="confirmed_buyer", recipient=buyer, email=buyer.email,
                                        subject="S", body="B", language="id")
+
+
+def _backoff_passes():
+    """Time goes by until every email waiting for a retry is due again."""
+    Notification.objects.filter(email_retry_at__isnull=False).update(email_retry_at=timezone.now())
 
 
 def row_is_locked_elsewhere(pk: int) -> bool:
@@ -74,8 +79,11 @@ def test_a_failed_send_gives_the_email_back_to_the_sweep(buyer, monkeypatch):
         tasks.send_notification_email(notification.pk)
     notification.refresh_from_db()
     assert notification.email_sent_at is None and notification.email_claimed_at is None
+    assert notification.email_attempts == 1 and notification.email_retry_at > timezone.now()
     monkeypatch.setattr(locmem.EmailBackend, "send_messages", original)
     Notification.objects.filter(pk=notification.pk).update(created_at=timezone.now() - dt.timedelta(minutes=5))
+    assert tasks.send_pending_emails() == 0  # not before its backoff
+    _backoff_passes()
     assert tasks.send_pending_emails() == 1
     assert len(mail.outbox) == 1
 
@@ -156,8 +164,10 @@ def test_a_batch_failing_on_its_second_email_keeps_the_first_sent_and_gives_the_
     second.refresh_from_db()
     assert first.email_sent_at is not None
     assert second.email_sent_at is None and second.email_claimed_at is None  # the sweep's again
+    assert (first.email_attempts, second.email_attempts) == (0, 1)
     monkeypatch.setattr(locmem.EmailBackend, "send_messages", original)
     Notification.objects.update(created_at=timezone.now() - dt.timedelta(minutes=5))
+    _backoff_passes()
     assert tasks.send_pending_emails() == 1
     assert [m.to for m in mail.outbox] == [[buyer.email], [seller.email]]
 
@@ -216,3 +226,152 @@ def test_the_claim_lease_must_outlast_the_pair_task_s_hard_time_limit():
     tasks.require_lease_beyond_time_limits(tasks.CLAIM_LEASE, limit)  # as configured: imported fine
     with pytest.raises(ImproperlyConfigured):
         tasks.require_lease_beyond_time_limits(dt.timedelta(seconds=limit * tasks.EMAILS_PER_TASK), limit)
+
+
+# --- an email that keeps failing backs off, then is given up on ------------------------------------
+
+def _sweepable():
+    Notification.objects.update(created_at=timezone.now() - dt.timedelta(minutes=5))
+
+
+def count_attempts(monkeypatch, failure=None, failing="refused") -> list:
+    """Every address the mail server is asked to deliver to; ``failure`` (if given) is raised for
+    the addresses starting with ``failing``, the others are delivered."""
+    asked: list = []
+    original = locmem.EmailBackend.send_messages
+
+    def server(self, messages):
+        asked.append(messages[0].to[0])
+        if failure is not None and messages[0].to[0].startswith(failing):
+            raise failure
+        return original(self, messages)
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", server)
+    return asked
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_emails_back_off_and_cannot_starve_a_newer_one(buyer, seller, monkeypatch):
+    """A full batch of addresses the server refuses, all older than a good email whose own task was
+    lost: the sweep tries them once, then leaves them for their backoff and sends the good one."""
+    monkeypatch.setattr(tasks, "SWEEP_BATCH", 3)
+    refused = [Notification.objects.create(event_key=f"refused-{n}", kind="confirmed_buyer", recipient=buyer,
+                                           email=f"refused{n}@example.invalid", subject="S", body="B")
+               for n in range(3)]
+    good = outbox_row(seller, "good")
+    assert good.pk > max(n.pk for n in refused)
+    _sweepable()
+    asked = count_attempts(monkeypatch, smtplib.SMTPRecipientsRefused({"x": (550, b"no such user")}))
+    assert tasks.send_pending_emails() == 0
+    assert sorted(asked) == sorted(n.email for n in refused)
+    asked.clear()
+    assert tasks.send_pending_emails() == 1
+    assert asked == [seller.email]  # the refused ones wait for their backoff
+    good.refresh_from_db()
+    assert good.email_sent_at is not None and [m.to for m in mail.outbox] == [[seller.email]]
+    now = timezone.now()
+    for notification in refused:
+        notification.refresh_from_db()
+        assert notification.email_attempts == 1 and notification.email_claimed_at is None
+        assert now + dt.timedelta(minutes=4) < notification.email_retry_at <= now + dt.timedelta(minutes=5)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refused_address_is_given_up_after_a_few_tries_and_never_sent_again(buyer, monkeypatch, caplog):
+    notification = Notification.objects.create(event_key="refused", kind="confirmed_buyer", recipient=buyer,
+                                               email="refused@example.invalid", subject="S", body="B")
+    _sweepable()
+    asked = count_attempts(monkeypatch, smtplib.SMTPRecipientsRefused({"x": (550, b"no such user")}))
+    for _try in range(backoff.MAX_ATTEMPTS_REFUSED):
+        tasks.send_pending_emails()
+        _backoff_passes()
+    assert len(asked) == backoff.MAX_ATTEMPTS_REFUSED
+    notification.refresh_from_db()
+    assert notification.email_failed_at is not None and notification.email_sent_at is None
+    assert notification.email_attempts == backoff.MAX_ATTEMPTS_REFUSED and notification.email_claimed_at is None
+    assert [r.levelname for r in caplog.records if r.getMessage().startswith("gave up")] == ["ERROR"]
+    # Given up: neither the sweep nor a task redelivered by the broker sends it again.
+    Notification.objects.update(email_retry_at=None)
+    assert tasks.send_pending_emails() == 0
+    tasks.send_notification_email(notification.pk)
+    assert len(asked) == backoff.MAX_ATTEMPTS_REFUSED and mail.outbox == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_mail_server_that_keeps_failing_is_tried_less_often_for_about_a_day_and_a_half(buyer, monkeypatch):
+    notification = outbox_row(buyer)
+    _sweepable()
+    asked = count_attempts(monkeypatch, smtplib.SMTPServerDisconnected("the mail server went away"), failing="")
+    waits = []
+    for _try in range(backoff.MAX_ATTEMPTS):
+        before = timezone.now()
+        assert tasks.send_pending_emails() == 0
+        assert tasks.send_pending_emails() == 0  # not tried again before its time
+        notification.refresh_from_db()
+        if notification.email_retry_at is not None:
+            waits.append(notification.email_retry_at - before)
+        _backoff_passes()
+    assert len(asked) == backoff.MAX_ATTEMPTS
+    assert notification.email_failed_at is not None and notification.email_attempts == backoff.MAX_ATTEMPTS
+    minutes = [round(wait.total_seconds() / 60) for wait in waits]
+    assert minutes == [5, 10, 20, 40, 80, 160, 320, 360, 360, 360, 360]
+    assert dt.timedelta(days=1.25) < sum(waits, dt.timedelta()) < dt.timedelta(days=1.75)
+
+
+def test_only_a_refusal_of_this_email_gives_up_early():
+    refused = backoff.is_refused
+    assert refused(smtplib.SMTPRecipientsRefused({"a@example.invalid": (550, b"no such user")}))
+    assert refused(smtplib.SMTPDataError(554, b"message rejected"))
+    assert not refused(smtplib.SMTPRecipientsRefused({"a@example.invalid": (450, b"mailbox busy")}))
+    assert not refused(smtplib.SMTPRecipientsRefused({"a@example.invalid": (550, b"no"),
+                                                      "b@example.invalid": (451, b"later")}))
+    # Our sender, our credentials, the server itself: every email's problem, not this one's.
+    assert not refused(smtplib.SMTPSenderRefused(553, b"sender not allowed", "noreply@example.invalid"))
+    assert not refused(smtplib.SMTPAuthenticationError(535, b"bad credentials"))
+    assert not refused(smtplib.SMTPServerDisconnected("gone"))
+    assert not refused(TimeoutError())
+
+
+@pytest.mark.django_db
+def test_staff_see_which_emails_failed_and_which_were_given_up(client, customer_service_officer, buyer, seller,
+                                                               in_english):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    customer_service_officer.user_permissions.add(Permission.objects.get(codename="view_notification"))
+    client.force_login(customer_service_officer)
+
+    given_up, retrying, sent = outbox_row(buyer, "given-up"), outbox_row(seller, "retrying"), outbox_row(buyer, "sent")
+    now = timezone.now()
+    Notification.objects.filter(pk=given_up.pk).update(email_attempts=3, email_failed_at=now)
+    Notification.objects.filter(pk=retrying.pk).update(email_attempts=2, email_retry_at=now)
+    Notification.objects.filter(pk=sent.pk).update(email_sent_at=now)
+    changelist = reverse("admin:notifications_notification_changelist")
+
+    def listed(query):
+        page = client.get(changelist + query)
+        assert page.status_code == 200
+        return {n.event_key for n in page.context["cl"].result_list}
+
+    assert listed("?email_state=given_up") == {"given-up"}
+    assert listed("?email_state=retrying") == {"retrying"}
+    assert listed("?email_state=sent") == {"sent"}
+    page = client.get(changelist).content.decode()
+    assert "Failed email attempts" in page and "Email given up at" in page and "Given up" in page
+    detail = client.get(reverse("admin:notifications_notification_change", args=[given_up.pk]))
+    assert "Email given up at" in detail.content.decode()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_stopped_mid_send_is_no_failed_attempt(buyer, monkeypatch):
+    notification = outbox_row(buyer)
+
+    def stopped(self, messages):
+        raise SystemExit("worker shutting down")
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", stopped)
+    with pytest.raises(SystemExit):
+        tasks.send_notification_email(notification.pk)
+    notification.refresh_from_db()
+    assert notification.email_claimed_at is None and notification.email_attempts == 0
+    assert notification.email_retry_at is None and notification.email_failed_at is None

@@ -279,6 +279,9 @@ def test_the_confirmation_goes_out_with_no_transaction_open_and_comes_back_after
     assert send_pending_erasure_confirmations() == 0 and tried == [False]
     erasure.refresh_from_db()
     assert erasure.confirmation_email == "budi@example.co.id" and erasure.confirmation_claimed_at is None
+    assert erasure.confirmation_attempts == 1 and erasure.confirmation_retry_at > timezone.now()
+    assert send_pending_erasure_confirmations() == 0 and tried == [False]  # not before its backoff
+    ErasureRecord.objects.filter(pk=erasure.pk).update(confirmation_retry_at=timezone.now())
     seen = []
 
     def up(self, messages):
@@ -290,6 +293,80 @@ def test_the_confirmation_goes_out_with_no_transaction_open_and_comes_back_after
     assert seen == [False] and len(mail.outbox) == 1
     erasure.refresh_from_db()
     assert erasure.confirmation_email == "" and erasure.confirmation_sent_at is not None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refused_confirmations_back_off_are_given_up_and_cannot_starve_a_newer_one(monkeypatch, caplog):
+    """Confirmations to addresses the mail server refuses, all older than a good one whose task was
+    lost: the sweep tries them, leaves them for their backoff and sends the good one; after a few
+    refusals it gives them up and forgets the address, which will never be used."""
+    import smtplib
+
+    from django.core import mail
+    from django.core.mail.backends import locmem
+
+    from notifications import backoff
+    from privacy import tasks
+    from tests.factories import UserFactory
+
+    monkeypatch.setattr(tasks, "SWEEP_BATCH", 2)
+    addresses = ["refused0@example.invalid", "refused1@example.invalid", "good@example.invalid"]
+    erasures = [services.account_erase(user=UserFactory(email=address)) for address in addresses]
+    for address, erasure in zip(addresses, erasures, strict=True):  # as if their tasks had been lost
+        ErasureRecord.objects.filter(pk=erasure.pk).update(
+            confirmation_sent_at=None, confirmation_claimed_at=None, confirmation_email=address,
+            erased_at=timezone.now() - dt.timedelta(minutes=5))
+    mail.outbox.clear()
+    refused, good = erasures[:2], erasures[2]
+    asked = []
+    original = locmem.EmailBackend.send_messages
+
+    def server(self, messages):
+        asked.append(messages[0].to[0])
+        if messages[0].to[0].startswith("refused"):
+            raise smtplib.SMTPRecipientsRefused({messages[0].to[0]: (550, b"no such user")})
+        return original(self, messages)
+
+    monkeypatch.setattr(locmem.EmailBackend, "send_messages", server)
+    assert tasks.send_pending_erasure_confirmations() == 0
+    assert sorted(asked) == ["refused0@example.invalid", "refused1@example.invalid"]
+    asked.clear()
+    assert tasks.send_pending_erasure_confirmations() == 1
+    assert asked == ["good@example.invalid"] and [m.to for m in mail.outbox] == [["good@example.invalid"]]
+    good.refresh_from_db()
+    assert good.confirmation_sent_at is not None
+    for _try in range(backoff.MAX_ATTEMPTS_REFUSED - 1):
+        ErasureRecord.objects.filter(confirmation_retry_at__isnull=False).update(confirmation_retry_at=timezone.now())
+        tasks.send_pending_erasure_confirmations()
+    assert len(asked) == 1 + 2 * (backoff.MAX_ATTEMPTS_REFUSED - 1)
+    for erasure in refused:
+        erasure.refresh_from_db()
+        assert erasure.confirmation_failed_at is not None and erasure.confirmation_sent_at is None
+        assert erasure.confirmation_attempts == backoff.MAX_ATTEMPTS_REFUSED
+        assert erasure.confirmation_email == ""  # never to be sent: the address is not kept
+    assert len([r for r in caplog.records if r.levelname == "ERROR" and r.getMessage().startswith("gave up")]) == 2
+    ErasureRecord.objects.update(confirmation_retry_at=None)
+    assert tasks.send_pending_erasure_confirmations() == 0 and len(asked) == 1 + 2 * (backoff.MAX_ATTEMPTS_REFUSED - 1)
+
+
+@pytest.mark.django_db
+def test_staff_see_which_erasure_confirmations_were_given_up(client, customer_service_officer, in_english):
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    given_up, pending = (services.account_erase(user=UserFactory()) for _n in range(2))
+    ErasureRecord.objects.filter(pk=given_up.pk).update(confirmation_attempts=3, confirmation_failed_at=timezone.now(),
+                                                       confirmation_email="")
+    customer_service_officer.user_permissions.add(Permission.objects.get(codename="view_erasurerecord"))
+    client.force_login(customer_service_officer)
+    changelist = reverse("admin:privacy_erasurerecord_changelist")
+    page = client.get(changelist + "?confirmation_failed_at__isempty=0")
+    assert page.status_code == 200 and [e.pk for e in page.context["cl"].result_list] == [given_up.pk]
+    assert [e.pk for e in client.get(changelist + "?confirmation_failed_at__isempty=1").context["cl"].result_list] == \
+        [pending.pk]
+    assert "Failed confirmation attempts" in page.content.decode()
 
 
 # --- the ledger is never touched -----------------------------------------------------------------
