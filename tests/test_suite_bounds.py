@@ -40,3 +40,14 @@ def test_a_record_logged_after_the_capture_closed_is_dropped_quietly(capsys):
     finally:
         sys.stderr = real
     assert "Logging error" not in capsys.readouterr().err
+
+
+def test_every_console_handler_of_the_test_process_writes_to_the_current_stderr():
+    import logging
+
+    from tests.log_handlers import CurrentStderrHandler
+
+    loggers = [logging.getLogger()] + [logging.getLogger(name) for name in logging.root.manager.loggerDict]
+    bound = [f"{logger.name}: {handler!r}" for logger in loggers for handler in getattr(logger, "handlers", [])
+             if type(handler) is logging.StreamHandler and not isinstance(handler, CurrentStderrHandler)]
+    assert not bound, bound

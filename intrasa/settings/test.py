@@ -58,6 +58,11 @@ EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = VAR_DIR / "test-media"  # noqa: F405
 LOGGING["root"]["level"] = "WARNING"  # noqa: F405
 LOGGING["handlers"]["console"] = {"()": "tests.log_handlers.CurrentStderrHandler"}  # noqa: F405
+# Django's own console handlers (DEFAULT_LOGGING: "django" when DEBUG is on, which some tests turn on,
+# and "django.server") are bound to the stderr of the moment Django was set up, which pytest closes;
+# their records go to the console handler above instead.
+LOGGING["loggers"]["django"] = {"handlers": [], "propagate": True}  # noqa: F405
+LOGGING["loggers"]["django.server"] = {"handlers": ["console"], "propagate": False}  # noqa: F405
 
 # Transactional tests reset the database in a few statements instead of a TRUNCATE of every table
 # and a row-by-row reload (tests/fast_postgresql/base.py says how, and why it is the same state).
