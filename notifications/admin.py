@@ -1,7 +1,9 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from .models import Notification
+from .services import notification_emails_try_again
 
 
 class EmailStateFilter(admin.SimpleListFilter):
@@ -32,6 +34,21 @@ class NotificationAdmin(admin.ModelAdmin):
     search_fields = ("email", "subject", "event_key")
     list_select_related = ("recipient",)
     readonly_fields = ("email_attempts", "email_retry_at", "email_failed_at")
+    actions = ["try_again"]
+
+    @admin.action(description=_("Try the given-up emails again"), permissions=["try_again"])
+    def try_again(self, request, queryset):
+        count = notification_emails_try_again(notification_ids=queryset.values_list("pk", flat=True),
+                                              actor=request.user)
+        self.message_user(request, ngettext(
+            "%(count)d given-up email will be tried again within five minutes.",
+            "%(count)d given-up emails will be tried again within five minutes.", count) % {"count": count},
+            messages.SUCCESS if count else messages.WARNING)
+
+    def has_try_again_permission(self, request):
+        """Anyone on staff who may see the emails may ask for one to be tried again: it sends nothing
+        that was not meant to go, and one that fails again is given up again."""
+        return self.has_view_permission(request)
 
     def has_add_permission(self, request):
         return False

@@ -43,7 +43,13 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            # The sweep (notifications.tasks.send_pending_emails, every 5 minutes) reads the emails still
+            # to send, lowest id first: a few rows, not the whole table of sent ones.
+            models.Index(fields=["id"], name="notification_email_to_send",
+                         condition=models.Q(email_sent_at__isnull=True, email_failed_at__isnull=True)),
+        ]
         verbose_name = _("notification")
         verbose_name_plural = _("notifications")
 

@@ -182,3 +182,22 @@ def notification_mark_read(*, user, notification_ids=None) -> int:
     if notification_ids is not None:
         qs = qs.filter(pk__in=notification_ids)
     return qs.update(read_at=timezone.now())
+
+
+def notification_emails_try_again(*, notification_ids, actor) -> int:
+    """Staff's "try again" on emails given up on (``notifications.backoff``), e.g. after a mail
+    server outage longer than the backoff's day and a half: their failures are forgotten and the
+    sweep (``notifications.tasks.send_pending_emails``, every 5 minutes) sends them; an email sent,
+    or not given up, is left as it is. Audited per email. Returns how many will be tried again."""
+    from audit.services import audit_record
+
+    with transaction.atomic():
+        given_up = list(Notification.objects.filter(pk__in=list(notification_ids), email_sent_at__isnull=True,
+                                                    email_failed_at__isnull=False).order_by("pk"))
+        for notification in given_up:
+            audit_record(actor=actor, action="notification.email_try_again", target=notification,
+                         data={"failed_attempts": notification.email_attempts,
+                               "given_up_at": notification.email_failed_at.isoformat()})
+        Notification.objects.filter(pk__in=[n.pk for n in given_up]).update(
+            email_failed_at=None, email_attempts=0, email_retry_at=None, email_claimed_at=None)
+    return len(given_up)

@@ -375,3 +375,50 @@ def test_a_worker_stopped_mid_send_is_no_failed_attempt(buyer, monkeypatch):
     notification.refresh_from_db()
     assert notification.email_claimed_at is None and notification.email_attempts == 0
     assert notification.email_retry_at is None and notification.email_failed_at is None
+
+
+@pytest.mark.django_db
+def test_staff_try_given_up_emails_again_and_the_sweep_sends_them(client, customer_service_officer, buyer, seller,
+                                                                  in_english):
+    """After a mail server outage longer than the backoff's day and a half, staff ask for the given-up
+    emails to be tried again; one sent, or still being tried, is left as it is. Audited per email."""
+    from django.contrib.auth.models import Permission
+    from django.urls import reverse
+
+    from audit.models import AuditEntry
+
+    customer_service_officer.user_permissions.add(Permission.objects.get(codename="view_notification"))
+    client.force_login(customer_service_officer)
+    given_up, retrying = outbox_row(buyer, "given-up"), outbox_row(seller, "retrying")
+    long_ago = timezone.now() - dt.timedelta(days=2)
+    Notification.objects.filter(pk__in=[given_up.pk, retrying.pk]).update(created_at=long_ago)
+    Notification.objects.filter(pk=given_up.pk).update(email_attempts=12, email_failed_at=timezone.now())
+    Notification.objects.filter(pk=retrying.pk).update(email_attempts=2,
+                                                       email_retry_at=timezone.now() + dt.timedelta(hours=1))
+
+    response = client.post(reverse("admin:notifications_notification_changelist"),
+                           {"action": "try_again", "_selected_action": [given_up.pk, retrying.pk]}, follow=True)
+
+    assert "1 given-up email will be tried again within five minutes." in response.content.decode()
+    given_up.refresh_from_db()
+    assert (given_up.email_failed_at, given_up.email_attempts, given_up.email_retry_at) == (None, 0, None)
+    assert Notification.objects.get(pk=retrying.pk).email_attempts == 2  # not given up: left as it is
+    entry = AuditEntry.objects.get(action="notification.email_try_again")
+    assert entry.actor == customer_service_officer and entry.data["failed_attempts"] == 12
+    mail.outbox.clear()
+    assert tasks.send_pending_emails() == 1
+    assert [message.to for message in mail.outbox] == [[given_up.email]]
+
+
+@pytest.mark.django_db
+def test_the_sweep_reads_the_emails_to_send_through_their_own_index():
+    """The notifications table keeps every email sent for two years; the sweep, every 5 minutes, must
+    not read them all to find the few still to send."""
+    now = timezone.now()
+    sweep = (Notification.objects.filter(tasks._claimable(now), email_sent_at__isnull=True,
+                                         created_at__lte=now).exclude(email="").order_by("pk")
+             .values_list("pk", flat=True)[:tasks.SWEEP_BATCH])
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        plan = sweep.explain()
+    assert "notification_email_to_send" in plan, plan
