@@ -195,9 +195,10 @@ def notification_emails_try_again(*, notification_ids, actor) -> int:
         given_up = list(Notification.objects.filter(pk__in=list(notification_ids), email_sent_at__isnull=True,
                                                     email_failed_at__isnull=False).order_by("pk"))
         for notification in given_up:
+            given_up_at = notification.email_failed_at
+            assert given_up_at is not None  # the filter above
             audit_record(actor=actor, action="notification.email_try_again", target=notification,
-                         data={"failed_attempts": notification.email_attempts,
-                               "given_up_at": notification.email_failed_at.isoformat()})
+                         data={"failed_attempts": notification.email_attempts, "given_up_at": given_up_at.isoformat()})
         Notification.objects.filter(pk__in=[n.pk for n in given_up]).update(
             email_failed_at=None, email_attempts=0, email_retry_at=None, email_claimed_at=None)
     return len(given_up)
