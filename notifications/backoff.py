@@ -12,6 +12,7 @@ full patience.
 """
 import datetime as dt
 import smtplib
+from typing import NamedTuple
 
 FIRST_WAIT = dt.timedelta(minutes=5)
 LONGEST_WAIT = dt.timedelta(hours=6)
@@ -44,3 +45,16 @@ def next_try(*, attempts: int, failure: BaseException, now: dt.datetime) -> dt.d
     if attempts >= limit:
         return None
     return now + wait_after(attempts)
+
+
+class AfterFailure(NamedTuple):
+    attempts: int  # failed attempts, this one included
+    retry_at: dt.datetime | None  # when to try again; None once given up
+    given_up_at: dt.datetime | None
+
+
+def after_failure(*, previous_attempts: int, failure: BaseException, now: dt.datetime) -> AfterFailure:
+    """What an outbox row records after a failed send: its attempts, and its next try or the give-up."""
+    attempts = previous_attempts + 1
+    retry_at = next_try(attempts=attempts, failure=failure, now=now)
+    return AfterFailure(attempts, retry_at, now if retry_at is None else None)

@@ -158,15 +158,12 @@ def _give_back_failed(mine, notification: Notification, failure: BaseException) 
     if not isinstance(failure, Exception):
         mine.update(email_claimed_at=None)
         return
-    now = timezone.now()
-    attempts = notification.email_attempts + 1
-    retry_at = backoff.next_try(attempts=attempts, failure=failure, now=now)
-    if retry_at is None:
-        mine.update(email_claimed_at=None, email_attempts=attempts, email_retry_at=None, email_failed_at=now)
+    step = backoff.after_failure(previous_attempts=notification.email_attempts, failure=failure, now=timezone.now())
+    mine.update(email_claimed_at=None, email_attempts=step.attempts, email_retry_at=step.retry_at,
+                email_failed_at=step.given_up_at)
+    if step.given_up_at is not None:
         logger.error("gave up on notification email %s after %s failed attempts: %r",
-                     notification.pk, attempts, failure)
-    else:
-        mine.update(email_claimed_at=None, email_attempts=attempts, email_retry_at=retry_at)
+                     notification.pk, step.attempts, failure)
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True,

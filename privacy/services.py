@@ -560,16 +560,15 @@ def _erasure_confirmation_give_back(mine, erasure: ErasureRecord, failure: BaseE
     if not isinstance(failure, Exception):
         mine.update(confirmation_claimed_at=None)
         return
-    now = timezone.now()
-    attempts = erasure.confirmation_attempts + 1
-    retry_at = backoff.next_try(attempts=attempts, failure=failure, now=now)
-    if retry_at is None:
-        mine.update(confirmation_claimed_at=None, confirmation_attempts=attempts, confirmation_retry_at=None,
-                    confirmation_failed_at=now, confirmation_email="")
+    step = backoff.after_failure(previous_attempts=erasure.confirmation_attempts, failure=failure,
+                                 now=timezone.now())
+    # Given up, the address goes too: it was kept only to send this.
+    forget = {"confirmation_email": ""} if step.given_up_at is not None else {}
+    mine.update(confirmation_claimed_at=None, confirmation_attempts=step.attempts,
+                confirmation_retry_at=step.retry_at, confirmation_failed_at=step.given_up_at, **forget)
+    if step.given_up_at is not None:
         logger.error("gave up on the confirmation of erasure %s after %s failed attempts: %r",
-                     erasure.pk, attempts, failure)
-    else:
-        mine.update(confirmation_claimed_at=None, confirmation_attempts=attempts, confirmation_retry_at=retry_at)
+                     erasure.pk, step.attempts, failure)
 
 
 # --- staff access log -------------------------------------------------------------------------
