@@ -431,6 +431,10 @@ def account_erase(*, user):
         Notification.objects.filter(recipient=locked).update(**cleared)
         # Emails sent to the address before it had an account (an invitation to buy).
         Notification.objects.filter(recipient__isnull=True, email__iexact=old["email"]).update(**cleared)
+        # And to an address they used before changing it, while it was theirs (after, it is someone else's).
+        sent_then = sent_to_former_addresses(former, email_field="email__iexact")
+        if sent_then is not None:
+            Notification.objects.filter(sent_then, recipient__isnull=True).update(**cleared)
         # The link sent to a new address has no recipient account: found by its event key.
         for change_id in EmailChangeRequest.objects.filter(user=locked).values_list("pk", flat=True):
             Notification.objects.filter(event_key__startswith=f"privacy:email_change:{change_id}:").update(**cleared)

@@ -120,3 +120,20 @@ def test_an_invitation_from_before_the_person_joined_keeps_a_former_address(sell
     services.account_erase(user=person)
 
     assert row(before)[0] == OLD_EMAIL
+
+
+def test_emails_sent_to_a_former_address_without_an_account_are_cleared_for_the_time_it_was_theirs(buyer):
+    """An email to an address with no account behind it (an invitation to buy, before the person
+    signed up with that address or after they changed to it) has no recipient to be found by."""
+    def sent_to(address, key):
+        return Notification.objects.create(event_key=key, kind="invitation", recipient=None, email=address,
+                                           subject="Undangan dari Budi", body="Budi mengundang Anda", language="id")
+
+    then = sent_to(OLD_EMAIL.upper(), "then")
+    change_email(buyer, NEW_EMAIL)
+    since = sent_to(OLD_EMAIL, "since")  # the old address is someone else's now
+
+    services.account_erase(user=buyer)
+
+    assert Notification.objects.values_list("email", "subject", "body").get(pk=then.pk) == ("", "", "")
+    assert Notification.objects.values_list("email", "subject").get(pk=since.pk) == (OLD_EMAIL, "Undangan dari Budi")
