@@ -114,6 +114,11 @@ class JournalEntry(models.Model):
     )
     posted_at = models.DateTimeField(_("posted at"), auto_now_add=True, db_index=True)
 
+    # Not a column: the account categories of the lines, set by ``ledger.services.entry_post`` on the
+    # entry it announces (post_save), so a listener can tell whether the entry concerns it without a
+    # query. ``None`` on an entry loaded from the database or saved any other way.
+    posted_categories: frozenset[str] | None = None
+
     class Meta:
         ordering = ["posted_at", "id"]
         verbose_name = _("journal entry")

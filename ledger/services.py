@@ -98,10 +98,12 @@ def entry_post(
         if existing.kind != kind or _signature(posted) != _signature(lines):
             raise LedgerError(f"idempotency key {idempotency_key!r} was used for a different entry")
         return existing
-    entry = JournalEntry.objects.create(
+    entry = JournalEntry(
         idempotency_key=idempotency_key, kind=kind, memo=memo[:255],
         escrow_transaction=escrow_transaction, created_by=actor, reverses=reverses,
     )
+    entry.posted_categories = frozenset(line.category for line in lines)
+    entry.save(force_insert=True)
     accounts = _accounts_for({line.category for line in lines}, escrow_transaction)
     Posting.objects.bulk_create([
         Posting(entry=entry, account=accounts[line.category], side=line.side, amount=line.amount)
@@ -145,6 +147,7 @@ def _post_in_one_statement(*, idempotency_key, kind, memo, lines, escrow_transac
                          escrow_transaction=escrow_transaction, created_by=actor, reverses=reverses, posted_at=posted_at)
     entry._state.adding = False
     entry._state.db = connection.alias
+    entry.posted_categories = frozenset(line.category for line in lines)
     posted = set(posted_lines)
     missing = [line for n, line in enumerate(lines) if n not in posted]
     if missing:  # an account a concurrent writer was creating when the function looked for it

@@ -29,7 +29,7 @@ class PagesConfig(AppConfig):
         forgetting = (
             (post_save, EscrowTransaction, public_cache.transaction_saved, "transaction"),
             (post_save, TransactionEvent, public_cache.related_saved, "event"),
-            (post_save, JournalEntry, public_cache.related_saved, "entry"),
+            (post_save, JournalEntry, public_cache.entry_posted, "entry"),
             (post_save, RefundRequest, public_cache.related_saved, "refund"),
             (post_save, Payout, public_cache.refund_payout_saved, "payout"),
             (post_save, ReturnShipment, public_cache.refund_part_saved, "return"),

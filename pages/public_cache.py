@@ -223,3 +223,15 @@ def transaction_saved(sender, instance, raw=False, **kwargs):
 def related_saved(sender, instance, raw=False, **kwargs):
     if not raw and _backend() is not None:
         forget(_related_reference(instance))
+
+
+def entry_posted(sender, instance, raw=False, **kwargs):
+    """A ledger entry was posted: only one on an account the facts read can change them. The ledger's
+    service tells which accounts (``JournalEntry.posted_categories``); an entry saved any other way
+    is assumed to matter."""
+    from .selectors import LEDGER_CATEGORIES_READ
+
+    categories = getattr(instance, "posted_categories", None)
+    if categories is not None and not categories & LEDGER_CATEGORIES_READ:
+        return
+    related_saved(sender, instance, raw=raw, **kwargs)

@@ -258,6 +258,12 @@ def public_reference(text: str) -> tuple[str, str]:
     return LookupOutcome.FOUND, reference
 
 
+# The ledger accounts whose balances the public facts read (``public_facts``). An entry touching none of
+# them cannot change what Cek Transaksi shows, so posting it forgets nothing (``pages.public_cache``):
+# read another category here and it must be added to this set.
+LEDGER_CATEGORIES_READ = frozenset({AccountCategory.BUYER_REFUND_PAYABLE})
+
+
 def public_facts(*, reference: str) -> PublicFacts | None:
     """The facts of the transaction with this (canonical) reference, from the database: two
     queries (the transaction, its timeline); a refunded, expired or cancelled one adds its ledger
@@ -274,7 +280,7 @@ def public_facts(*, reference: str) -> PublicFacts | None:
     refund_payable, clocks = False, []
     if txn.status in REFUND_DUE_STATUSES and txn.closed_at:
         balances = transaction_balances(escrow_transaction=txn)
-        refund_payable = balances.get(AccountCategory.BUYER_REFUND_PAYABLE, 0) > 0
+        refund_payable = balances.get(AccountCategory.BUYER_REFUND_PAYABLE, 0) > 0  # LEDGER_CATEGORIES_READ
         if refund_payable:
             clocks = refund_clocks(escrow_transaction=txn)
     return PublicFacts(

@@ -246,3 +246,85 @@ def test_a_refund_step_moves_the_cached_refund_by_date_at_once(client, seller, b
         from refunds.selectors import refund_request_due_by
 
         assert dt.datetime.fromisoformat(due(thursday)) == refund_request_due_by(request)
+
+
+def _entry_alone(txn, key, lines):
+    """An entry posted on its own, in a block that saves nothing else of the transaction."""
+    from django.db import transaction
+
+    from ledger.models import EntryKind
+    from ledger.services import entry_post
+
+    with transaction.atomic():
+        entry_post(idempotency_key=key, kind=EntryKind.PAYMENT_VERIFIED, memo="test", escrow_transaction=txn,
+                   lines=lines)
+
+
+def test_an_entry_on_an_account_the_facts_read_forgets_them(verified, redis_calls,
+                                                            django_capture_on_commit_callbacks):
+    """The public facts read the transaction's buyer refund payable (``public_facts``): an entry that
+    moves it, with nothing else saved, must still forget them now and on commit."""
+    from ledger.models import AccountCategory
+    from ledger.services import credit, debit
+
+    assert AccountCategory.BUYER_REFUND_PAYABLE in selectors.LEDGER_CATEGORIES_READ
+    redis_calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        _entry_alone(verified, "test-public-facts:refund-payable", [
+            debit(AccountCategory.ESCROW_HOLD, 1_000), credit(AccountCategory.BUYER_REFUND_PAYABLE, 1_000)])
+    assert _bumps(redis_calls) == 2
+
+
+def test_an_entry_on_accounts_the_facts_never_read_costs_no_redis(verified, redis_calls,
+                                                                  django_capture_on_commit_callbacks):
+    """An entry whose lines touch none of ``LEDGER_CATEGORIES_READ`` cannot change what Cek Transaksi
+    shows, so posting it alone sends nothing to Redis (the ledger's own cost stays the database's)."""
+    from ledger.models import AccountCategory
+    from ledger.services import credit, debit
+
+    assert not {AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_HOLD} & selectors.LEDGER_CATEGORIES_READ
+    redis_calls.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        _entry_alone(verified, "test-public-facts:clearing", [
+            debit(AccountCategory.PROVIDER_CLEARING, 1_000), credit(AccountCategory.ESCROW_HOLD, 1_000)])
+    assert redis_calls == []
+
+
+def test_an_entry_of_unknown_lines_forgets_the_facts(verified, redis_calls, django_capture_on_commit_callbacks):
+    """A JournalEntry saved without the ledger's service (no lines known to the listener) is assumed to
+    matter: the safe default is to forget."""
+    from django.db import transaction
+
+    from ledger.models import EntryKind, JournalEntry
+
+    redis_calls.clear()
+    with django_capture_on_commit_callbacks(execute=True), transaction.atomic():
+        JournalEntry.objects.create(idempotency_key="test-public-facts:unknown", kind=EntryKind.PAYMENT_VERIFIED,
+                                    memo="test", escrow_transaction=verified)
+    assert _bumps(redis_calls) == 2
+
+
+def test_the_facts_read_the_ledger_only_through_the_declared_categories(monkeypatch, seller, buyer):
+    """``public_facts`` must read no ledger balance outside ``LEDGER_CATEGORIES_READ``; otherwise an entry
+    on another account could leave the cached facts stale."""
+    from ledger.models import AccountCategory
+
+    refunded = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    services.transaction_refund(escrow_transaction=refunded, actor=seller, reason="Stok habis")
+    read = []
+
+    class Recording(dict):
+        def get(self, key, default=None):
+            read.append(key)
+            return super().get(key, default)
+
+        def __getitem__(self, key):
+            read.append(key)
+            return super().__getitem__(key)
+
+    original = selectors.transaction_balances
+    monkeypatch.setattr(selectors, "transaction_balances", lambda **kw: Recording(original(**kw)))
+    facts = selectors.public_facts(reference=refunded.reference)
+    assert facts is not None and read, "a refunded transaction's facts read its balances"
+    assert set(read) <= selectors.LEDGER_CATEGORIES_READ
+    assert AccountCategory.BUYER_REFUND_PAYABLE in read
