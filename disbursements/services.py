@@ -150,6 +150,25 @@ def _set_off(payout: Payout, now: dt.datetime) -> list[str]:
     return ["sending_since", "due_at"]
 
 
+def payout_promise_recount(*, payout: Payout) -> bool:
+    """Count an open payout's promise again on the working-day calendar of now, when it is counted in
+    working days from when the money set off (a refund's: ``Payout.due_working_days``). Staff may have
+    declared a day off, or a working day, since it was counted; the buyer's refund-by date is computed
+    on the calendar of now, and the queue's promise (its order, the treasury's "overdue") must say the
+    same date. The caller holds the payout's lock (``intrasa.locks``). Returns whether it moved."""
+    if payout.due_working_days is None or payout.sending_since is None or payout.status not in selectors.OPEN_PAYOUT:
+        return False
+    due_at = working_calendar().add_working_days(payout.sending_since, payout.due_working_days)
+    if due_at == payout.due_at:
+        return False
+    before, payout.due_at = payout.due_at, due_at
+    payout.save(update_fields=["due_at"])
+    audit_record(actor=None, action="payout.promise_recounted", target=payout,
+                 reason="working-day calendar changed",
+                 data={"before": before.isoformat() if before else None, "after": due_at.isoformat()})
+    return True
+
+
 def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, reason: str = "",
                 destination: PayoutDestination | None = None, actor=None,
                 due_at: dt.datetime | None = None, use_default: bool = True,

@@ -827,9 +827,12 @@ REFRESH_BATCH = 500
 
 def refund_tasks_refresh_all(*, now: dt.datetime | None = None) -> int:
     """Beat job: re-read the next step of every open request (steps stall with time; payouts fail or
-    wait in the disbursements app); returns how many tasks changed. Every one, a batch at a time: it
+    wait in the disbursements app), and its payout's promise on the calendar of now (staff may have
+    declared a day off since it was counted); returns how many tasks changed. Every one, a batch at a time: it
     once read the 500 oldest only, and with more open a newer request's stalled step never reached
     anyone."""
+    from disbursements.services import payout_promise_recount
+
     changed = 0
     # A rejected return whose goods are still on their way back to the buyer has steps too.
     open_requests = RefundRequest.objects.filter(
@@ -840,6 +843,8 @@ def refund_tasks_refresh_all(*, now: dt.datetime | None = None) -> int:
         for pk in ids:
             with transaction.atomic():
                 req = _lock(pk)
+                if req.payout_id is not None:  # a day off declared since the money set off moves its promise
+                    payout_promise_recount(payout=locks.lock(Payout, req.payout_id))
                 before = (req.handler_task, req.handler_due_at)
                 refund_task_refresh(refund_request=req, now=now)
                 changed += (req.handler_task, req.handler_due_at) != before

@@ -1,8 +1,13 @@
 """Staff changes of the working-day calendar: every override is saved or removed here, with a
 reason and an audit row, in one database transaction (the admin calls these).
 
-An override moves every deadline that counts working days — payout promises, refund approval
-times, inspection periods — so it is a change of the product's rules, recorded like one. The
+An override moves the deadlines that count working days — payout promises, refund approval
+times, inspection periods — so it is a change of the product's rules, recorded like one. Those
+computed when shown (a refund's refund-by date, Cek Transaksi's payout estimate) move at once; a
+refund's transfer promise in the payout queue follows within the refund beat job
+(``refunds.services.refund_tasks_refresh_all``); a deadline stored when its step began (a seller's
+payout promise, an approval or reply time, an inspection's end) keeps the date it was given, and
+the override counts for every deadline set after it. The
 cached calendar (``workdays.calendar``) is forgotten after the change commits, so no process
 caches the old calendar again between the change and its commit.
 """

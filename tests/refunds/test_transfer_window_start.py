@@ -199,3 +199,41 @@ def test_refund_payouts_made_before_the_moving_promise_are_given_it_by_the_migra
     assert sent_payout.due_working_days == 7
     assert sent_payout.due_at == dt.datetime(2026, 11, 16, 10, 0, tzinfo=WIB)  # Thursday + 7 working days
     assert current_payout.due_at == approval_promise + dt.timedelta(days=30)
+
+
+def test_a_day_off_declared_while_the_money_is_on_its_way_moves_the_queue_promise_with_the_buyers_date(
+        client, seller, buyer, finance, django_capture_on_commit_callbacks):
+    """Staff declare Tuesday 10 November a collective leave day after the refund set off on Thursday 5. The
+    buyer's refund-by date moves at once (computed on the calendar of now); the payout queue's promise
+    (``Payout.due_at``: its order, the treasury's "overdue") must follow, or staff would chase the bank a
+    day before the date the buyer was given. The refund beat job recounts it."""
+    from django.contrib.auth.models import Permission
+
+    from tests.factories import StaffFactory
+    from workdays.services import calendar_override_save
+
+    request = approved_without_an_account(seller, buyer, finance)
+    txn = request.escrow_transaction
+    with now_is(THURSDAY):
+        request = services.refund_choose_destination(refund_request=request, buyer=buyer,
+                                                     destination=verified_bank(buyer))
+    assert Payout.objects.get(pk=request.payout_id).due_at == dt.datetime(2026, 11, 16, 10, 0, tzinfo=WIB)
+    planner = StaffFactory(email="kalender@intrasa.co.id")
+    planner.user_permissions.add(*Permission.objects.filter(content_type__app_label="workdays"))
+    planner = type(planner).objects.get(pk=planner.pk)
+    with now_is(FRIDAY), django_capture_on_commit_callbacks(execute=True):
+        override = calendar_override_save(actor=planner, reason="SKB cuti bersama", date=dt.date(2026, 11, 10),
+                                          kind="cuti_bersama", name="Cuti bersama")
+    moved = dt.datetime(2026, 11, 17, 10, 0, tzinfo=WIB)
+    assert public_due(client, txn, FRIDAY + MINUTE) == moved
+    with now_is(FRIDAY + MINUTE):
+        services.refund_tasks_refresh_all()
+    assert Payout.objects.get(pk=request.payout_id).due_at == moved
+    # And back when the day is a working day again.
+    from workdays.services import calendar_override_delete
+
+    with now_is(FRIDAY + 2 * MINUTE), django_capture_on_commit_callbacks(execute=True):
+        calendar_override_delete(override=override, actor=planner, reason="Dibatalkan")
+    with now_is(FRIDAY + 3 * MINUTE):
+        services.refund_tasks_refresh_all()
+    assert Payout.objects.get(pk=request.payout_id).due_at == dt.datetime(2026, 11, 16, 10, 0, tzinfo=WIB)
