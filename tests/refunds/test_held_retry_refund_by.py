@@ -18,7 +18,7 @@ from refunds import services
 from refunds.models import RefundRequest
 from tests import scenarios
 from tests.disbursements.conftest import verified_bank
-from tests.disbursements.fakes import answer, fake_sendme  # noqa: F401 - fixture
+from tests.disbursements.fakes import accepted, answer, fake_sendme  # noqa: F401 - fixture
 from tests.disputes.conftest import _staff_in, finance  # noqa: F401 - finance: a Finance member approves refunds
 from tests.refunds.test_refund_by import _books_balance, now_is  # noqa: F401 - autouse fixture
 from tests.refunds.test_transfer_window_start import FRIDAY, MINUTE, MONDAY, public_due
@@ -66,3 +66,34 @@ def test_a_transfer_held_after_a_retry_does_not_bring_the_refund_by_date_back_to
     request = RefundRequest.objects.select_related("payout").get(pk=request.pk)
     # Finance's task to resolve the held transfer is not due before it was held.
     assert services.refund_next_step(request, now=FRIDAY + 2 * HOUR).due_at > FRIDAY + HOUR
+
+
+def test_a_transfer_reversed_after_days_pending_gets_a_refund_by_date_still_ahead(client, seller, buyer, finance,
+                                                                                  fake_sendme):  # noqa: F811
+    """The same clock, another way in: a transfer SendMe kept pending for days and then reports reversed (04)
+    has no failure time (``Disbursement.reverse`` sets no ``completed_at``), so the clock of the payout needing
+    action counts from when the money set off, Monday: Finance's window and the transfer's end before the
+    reversal was even known — the date shown is already past."""
+    verified_bank(buyer)
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    with now_is(MONDAY):
+        escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
+        request = services.refund_approve(refund_request=RefundRequest.objects.get(escrow_transaction=txn),
+                                          actor=finance, reason="Dokumen lengkap")
+    part = request.payout.parts.get()
+    fake_sendme.answers = [accepted(part.partner_reference_no, status="03")]  # accepted, in process
+    with now_is(MONDAY + HOUR):
+        disbursement_services.disbursement_dispatch(disbursement_id=part.pk)
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.PENDING
+    reversed_at = dt.datetime(2026, 11, 12, 10, 0, tzinfo=WIB)  # Thursday of the next week
+    fake_sendme.status_answers = [accepted(part.partner_reference_no, status="04", code="2003600")]
+    with now_is(reversed_at):
+        disbursement_services.disbursement_inquire(disbursement_id=part.pk)
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.REVERSED
+    assert Payout.objects.get(pk=request.payout_id).status == Payout.Status.NEEDS_ACTION
+    looked_up = reversed_at + MINUTE
+    assert public_due(client, txn, looked_up) > looked_up  # Wednesday 11 November 18.00, a day ago
+    request = RefundRequest.objects.select_related("payout").get(pk=request.pk)
+    assert services.refund_next_step(request, now=looked_up).due_at > reversed_at
