@@ -54,6 +54,9 @@ class Payout(ConcurrentTransitionMixin, models.Model):
     # ``refunds``): ``due_at`` moves with ``sending_since``. Empty: ``due_at`` is fixed (a seller's payout).
     due_working_days = models.PositiveSmallIntegerField(_("working days from when it is sent"), null=True,
                                                         blank=True)
+    # When the payout last came to need a person (a part failed for good, was reversed or was held): Finance's
+    # time to resolve it, and a refund's refund-by date while it waits, count from then (``refunds.selectors``).
+    needs_action_since = models.DateTimeField(_("needs action since"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
 
@@ -79,8 +82,9 @@ class Payout(ConcurrentTransitionMixin, models.Model):
 
     @transition(field=status, source=[Status.IN_PROGRESS, Status.NEEDS_ACTION, Status.COMPLETED],
                 target=Status.NEEDS_ACTION)
-    def need_action(self):
+    def need_action(self, *, at):
         """A part failed for good, was reversed or is held: a person decides (retry, other account)."""
+        self.needs_action_since = at
 
 
 class Disbursement(ConcurrentTransitionMixin, models.Model):

@@ -675,8 +675,8 @@ def _hold_unlisted(part: Disbursement, result: TransferAnswer) -> None:
         else f"{result.response_code}/{result.latest_status}"
     part.hold_unlisted(code=code, message=result.message)
     payout = part.payout
-    payout.need_action()
-    payout.save(update_fields=["status"])
+    payout.need_action(at=timezone.now())
+    payout.save(update_fields=["status", "needs_action_since"])
     txn = payout.escrow_transaction
     audit_record(actor=None, action="disbursement.held_unlisted", target=part,
                  reason=part.failure_reason, data={"reference": txn.reference, "code": code,
@@ -752,8 +752,8 @@ def _fail(part: Disbursement, reason: str, now: dt.datetime) -> None:
         quota.release(part.quota_day, part.amount)
         part.quota_day = None  # released once: a later answer cannot give the quota back twice
     payout = part.payout
-    payout.need_action()
-    payout.save(update_fields=["status"])
+    payout.need_action(at=now)
+    payout.save(update_fields=["status", "needs_action_since"])
     if part.destination and part.last_response_code[:3] == "404" and part.last_response_code[-2:] == "11":
         # Saved, not a queryset update: the account's listeners (the public refund-by date of its
         # owner's refunds, ``pages.public_cache``) hear of it.
@@ -782,8 +782,8 @@ def _reverse(part: Disbursement, now: dt.datetime) -> None:
             memo=f"{txn.reference} {part.partner_reference_no} reversed", escrow_transaction=txn,
             lines=[debit(AccountCategory.SENDME_DEPOSIT, part.amount), credit(_ledger_category(part), part.amount)],
         )
-    payout.need_action()
-    payout.save(update_fields=["status"])
+    payout.need_action(at=now)
+    payout.save(update_fields=["status", "needs_action_since"])
     audit_record(actor=None, action="disbursement.reversed", target=part,
                  reason="SendMe latestTransactionStatus 04", data={"reference": txn.reference})
 

@@ -1,6 +1,6 @@
 """Reading refund requests with a constant number of queries per page."""
 
-from django.db.models import CharField, Max, OuterRef, Q, Subquery
+from django.db.models import CharField, OuterRef, Q, Subquery
 from django.db.models.functions import Cast
 from django.http import Http404
 from django.utils import timezone
@@ -146,10 +146,10 @@ def _payout_readiness(refund_request) -> str:
 
 
 def refund_transfer_failed_at(payout):
-    """When the refund payout's last transfer failed or was reversed (the staff task's clock)."""
-    return (Disbursement.objects.filter(payout=payout, status__in=[Disbursement.Status.FAILED,
-                                                                   Disbursement.Status.REVERSED])
-            .aggregate(at=Max("completed_at"))["at"])
+    """When the refund payout last came to need a person: a transfer failed for good, was reversed (known
+    when SendMe said so, whatever day the money had set off) or was held on an unlisted answer. The staff
+    task's clock and the buyer's date count from it; never from a failure already retried."""
+    return payout.needs_action_since
 
 
 _RETURN_STEPS = {
