@@ -51,7 +51,7 @@ class Outlook:
     expected_at: dt.datetime | None = None
     reason: str = ""  # "" | daily_limit | night | destination | held | failed | beyond_horizon
     parts: list = field(default_factory=list)  # (part id, amount, planned instant or None)
-    # What it was computed from: the payout's status and its unfinished parts' (``outlook_stamp``).
+    # What it was computed from: the payout's status, its promise and its unfinished parts' (``outlook_stamp``).
     stamp: str = ""
 
     @property
@@ -196,7 +196,7 @@ def payout_schedule(*, now: dt.datetime | None = None) -> tuple[dict, dict]:
     for pk, outlook in outlooks.items():
         if pk in finished and outlook.reason not in ("held", "failed", "destination"):
             outlook.expected_at = finished[pk]
-        outlook.stamp = _stamp(payouts[pk].status, part_states[pk])
+        outlook.stamp = _stamp(payouts[pk].status, payouts[pk].due_at, part_states[pk])
     return outlooks, plan
 
 
@@ -209,7 +209,7 @@ def payout_schedule(*, now: dt.datetime | None = None) -> tuple[dict, dict]:
 # * by one process at a time, and at most once per ``OUTLOOKS_REPLAY_PAUSE`` seconds
 #   (``OUTLOOKS_REPLAY_LOCK``): the others show what is kept (at most twice the kept time old);
 # * a kept outlook is shown only while the payout is as it was when the queue was played: the same
-#   status and the same unfinished parts in the same states (``outlook_stamp``, checked against the
+#   status, the same promise and the same unfinished parts in the same states (``outlook_stamp``, checked against the
 #   rows the card has just read); otherwise the card shows no expected time until a new replay;
 # * an expected time already past is said as "now" (parts on their way when the queue was played);
 # * only open payouts are asked for (the card shows a finished payout's own times, not a forecast);
@@ -226,14 +226,16 @@ OUTLOOKS_REPLAY_LOCK = "payout-outlook:replaying"
 OUTLOOKS_REPLAY_PAUSE = 10
 
 
-def _stamp(status: str, parts) -> str:
-    return status + "|" + ",".join(f"{pk}:{state}" for pk, state in sorted(parts) if state not in FINISHED_PARTS)
+def _stamp(status: str, due_at: dt.datetime | None, parts) -> str:
+    # The promise too: the refund beat job moves it (a day off declared) without touching status or parts.
+    return (status + "|" + (due_at.isoformat() if due_at else "") + "|"
+            + ",".join(f"{pk}:{state}" for pk, state in sorted(parts) if state not in FINISHED_PARTS))
 
 
 def outlook_stamp(payout: Payout) -> str:
     """The state a payout's expected time depends on, from the payout and its parts as loaded
     (``payouts_for`` prefetches them: no query)."""
-    return _stamp(payout.status, [(part.pk, part.status) for part in payout.parts.all()])
+    return _stamp(payout.status, payout.due_at, [(part.pk, part.status) for part in payout.parts.all()])
 
 
 def payout_outlooks(*, payouts) -> dict[int, Outlook]:
