@@ -232,6 +232,12 @@ MESSAGES = {
         _("Refund for {reference} completed"),
         _("{amount} for \"{title}\" was refunded to the buyer. The refund receipt is on the transaction page."),
     ),
+    "refund_given_back": (
+        _("Refund for {reference}: the bank sent it back"),
+        _("The bank returned the refund of {amount} for \"{title}\" to INTRASA after it had been reported as "
+          "sent. The money is safe with INTRASA and is still yours: our team will send it again. Check that your "
+          "account on the refund page is correct; the date it reaches you is there too."),
+    ),
     # --- returns and booked charges (refunds.services) ---
     "return_next_step": (
         _("Return for {reference}: the next step"),

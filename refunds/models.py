@@ -147,6 +147,11 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
     def complete(self):
         """The transfer succeeded: the money is at the buyer."""
 
+    @transition(field=status, source=Status.COMPLETED, target=Status.PAYING)
+    def reopen(self):
+        """The bank gave the transfer back after it was reported paid (SendMe 04): the money is owed to the
+        buyer again and is paid again from here."""
+
 
 class RefundDocument(models.Model):
     """One document of a request: a typed value (order or RMA number), an uploaded file, or a

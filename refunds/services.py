@@ -648,11 +648,39 @@ def refund_complete(*, refund_request) -> RefundRequest | None:
         return req
 
 
+def refund_reopen(*, refund_request) -> RefundRequest | None:
+    """Open again a closed request whose transfer the bank gave back (reported paid, then reversed: SendMe
+    04). The reversal's ledger entry made the money owed to the buyer again and left the payout waiting for
+    Finance; the request is that debt's record (``ledger_check``: a refund payable has an open request), so
+    its staff task, the buyer's refund-by date and Cek Transaksi count again, from the reversal."""
+    with transaction.atomic():
+        req = _lock(refund_request)
+        if req.status != RefundRequest.Status.COMPLETED or req.payout is None \
+                or req.payout.status != Payout.Status.NEEDS_ACTION:
+            return None
+        req.reopen()
+        req.completed_at = None
+        req.save(update_fields=["status", "completed_at"])
+        given_back_at = req.payout.needs_action_since or timezone.now()
+        audit_record(actor=None, action="refund.reopened", target=req, reason="the bank gave the transfer back",
+                     data={"payout": req.payout_id, "given_back_at": given_back_at.isoformat()})
+        refund_task_refresh(refund_request=req)
+        # One email per time the bank gives the money back (the key of ``_notify`` would keep only the first).
+        notify(event_key=f"refund:{req.pk}:given_back:{given_back_at.isoformat()}", kind="refund_given_back",
+               recipient=req.buyer, context=_context(req), link=req.get_absolute_url())
+        return req
+
+
 def refund_complete_paid() -> int:
-    """Beat job: close every request whose refund payout has completed."""
+    """Beat job: close every request whose refund payout has completed, and open again every closed one
+    whose transfer the bank gave back since (``refund_reopen``). Handled rows leave both sets."""
     ids = list(RefundRequest.objects.filter(status=RefundRequest.Status.PAYING,
                                             payout__status=Payout.Status.COMPLETED).values_list("pk", flat=True)[:200])
-    return sum(1 for pk in ids if refund_complete(refund_request=pk) is not None)
+    closed = sum(1 for pk in ids if refund_complete(refund_request=pk) is not None)
+    given_back = list(RefundRequest.objects.filter(status=RefundRequest.Status.COMPLETED,
+                                                   payout__status=Payout.Status.NEEDS_ACTION)
+                      .values_list("pk", flat=True)[:200])
+    return closed + sum(1 for pk in given_back if refund_reopen(refund_request=pk) is not None)
 
 
 def refund_alert_overdue_approvals() -> int:

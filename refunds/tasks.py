@@ -7,7 +7,8 @@ from . import services
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
 def complete_paid_refunds() -> int:
-    """Close refund requests whose SendMe payout has completed and tell both parties."""
+    """Close refund requests whose SendMe payout has completed and tell both parties; open again those
+    whose transfer the bank gave back since, and tell the buyer."""
     return services.refund_complete_paid()
 
 

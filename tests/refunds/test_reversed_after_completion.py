@@ -4,7 +4,7 @@ days later (04, through a callback's inquiry). The money is owed to the buyer ag
 (buyer refund payable) and the payout needs action — but the request stays *completed*: its refund has no
 clock (``refunds.selectors.refund_clocks`` reads open requests only), so Cek Transaksi shows no date by
 which the refund reaches the buyer, and the refund beat job (which now also recounts the payout's promise,
-8f161b2) never looks at it."""
+8f161b2) never looks at it. The refund beat job now opens such a request again (``refund_reopen``)."""
 import datetime as dt
 
 import pytest
@@ -16,6 +16,7 @@ from escrow import services as escrow_services
 from intrasa.wib import WIB
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
+from notifications.models import Notification
 from refunds import services
 from refunds.models import RefundRequest
 from tests import scenarios
@@ -50,6 +51,15 @@ def test_a_refund_transfer_the_bank_gave_back_after_the_request_closed_still_has
     assert Payout.objects.get(pk=request.payout_id).status == Payout.Status.NEEDS_ACTION
     owed = transaction_balances(escrow_transaction=txn)[AccountCategory.BUYER_REFUND_PAYABLE]
     assert owed == request.amount  # owed to the buyer again
+    # The refund beat job (every minute: ``refunds-complete-paid``) opens the request again.
+    with now_is(THURSDAY):
+        assert services.refund_complete_paid() == 1
+    request.refresh_from_db()
+    assert request.status == RefundRequest.Status.PAYING and request.completed_at is None
+    assert request.handler_task  # Finance hold the next step: send it again
+    assert Notification.objects.filter(recipient=buyer, kind="refund_given_back").count() == 1
+    with now_is(THURSDAY):
+        assert services.refund_complete_paid() == 0  # once
     with now_is(THURSDAY + dt.timedelta(minutes=1)):
         data = client.get(reverse("pages:check_transaction_api", args=[txn.reference])).json()
     assert data["next_due"] is not None and data["next_due"]["step"] == "refund", data["next_due"]
