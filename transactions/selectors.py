@@ -6,7 +6,7 @@ from django_fsm import can_proceed, has_transition_perm
 
 from intrasa.prepared import Prepared
 
-from .models import EscrowTransaction, Status
+from .models import EscrowTransaction, Status, TransactionEvent
 
 
 def refund_outstanding(transaction_field: str = "pk"):
@@ -130,8 +130,19 @@ def transaction_get_by_invitation(*, token: str) -> EscrowTransaction:
 
 def transaction_timeline(*, escrow_transaction):
     """The events in order. Their readers show the actor's role (``actor_role``), not the actor: the
-    user row is not joined."""
-    return escrow_transaction.events.order_by("created_at", "id")
+    user row is not joined. A list, read by a statement compiled once per process (``intrasa.prepared``);
+    each event's ``escrow_transaction`` is the one given (no query), as through ``escrow_transaction.events``."""
+    events = _TIMELINE.rows(transaction_pk=escrow_transaction.pk)
+    for event in events:
+        event.escrow_transaction = escrow_transaction
+    return events
+
+
+def _timeline(*, transaction_pk: int):
+    return TransactionEvent.objects.filter(escrow_transaction_id=transaction_pk).order_by("created_at", "id")
+
+
+_TIMELINE = Prepared(_timeline, transaction_pk=int)
 
 
 # The actions a party can take from the detail page, in display order.
