@@ -34,10 +34,14 @@ _STAND_INS: dict[type, Callable[[int], Any]] = {
 
 
 class _Compiled:
-    def __init__(self, queryset: QuerySet):
+    def __init__(self, queryset: Any):  # its private state is read: how ModelIterable reads it
         if (queryset._iterable_class is not ModelIterable or queryset._prefetch_related_lookups
                 or queryset._known_related_objects):
             raise TypeError("Prepared reads only model rows (no values(), prefetch_related() or related managers)")
+        if any(getattr(type(queryset), name) is not getattr(QuerySet, name)
+               for name in ("__iter__", "iterator", "_fetch_all")):
+            # A queryset class that reads its rows its own way would be bypassed here.
+            raise TypeError(f"{type(queryset).__name__} changes how rows are read: not prepared")
         self.db = queryset.db
         compiler = queryset.query.get_compiler(using=self.db)
         sql, params = compiler.as_sql()
@@ -48,7 +52,8 @@ class _Compiled:
         fields = klass_info["select_fields"]
         self.start, self.end = fields[0], fields[-1] + 1
         self.init_list = [column[0].target.attname for column in self.select[self.start:self.end]]
-        self.related_populators = get_related_populators(klass_info, self.select, self.db)
+        # Django 5.2's signature (the stubs already have a later version's ``fetch_mode``).
+        self.related_populators = get_related_populators(klass_info, self.select, self.db)  # type: ignore[call-arg]
         self.converters = compiler.get_converters([column[0] for column in self.select[:compiler.col_count]])
 
 

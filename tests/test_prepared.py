@@ -3,7 +3,7 @@ query, with each call's values."""
 import pytest
 from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
-from django.db.models import Exists, Func, IntegerField, OuterRef, Subquery
+from django.db.models import Exists, Func, IntegerField, OuterRef, QuerySet, Subquery
 from django.test.utils import CaptureQueriesContext
 
 from intrasa.prepared import Prepared
@@ -84,3 +84,13 @@ def test_only_model_rows_are_prepared():
                       reference=str)
     with pytest.raises(TypeError):
         values.rows(reference="INT-NONE-NONE-NONE")
+
+
+def test_a_queryset_that_reads_its_rows_its_own_way_is_not_bypassed():
+    class Logged(QuerySet):
+        def _fetch_all(self):
+            super()._fetch_all()
+
+    logged = Prepared(lambda *, reference: Logged(EscrowTransaction).filter(reference=reference), reference=str)
+    with pytest.raises(TypeError, match="Logged"):
+        logged.rows(reference="INT-NONE-NONE-NONE")
