@@ -2,7 +2,7 @@
 
 Django builds and compiles a queryset on every call. For the transaction page's one query (four
 joined tables, ~95 columns, three subqueries) that is ~2.5 ms of Python per request before
-PostgreSQL sees the statement, more than the database spends on it (``benchmarks/profiles/detail.txt``).
+PostgreSQL sees the statement, more than the database spends on it (``benchmarks/flames.py --only detail``).
 ``Prepared`` builds the queryset once, with a stand-in value for each placeholder, keeps its SQL and
 what the compiler knows of its columns, and per call sends that SQL with the call's values and turns
 the rows into model instances exactly as the ORM does (``django.db.models.query.ModelIterable``):
