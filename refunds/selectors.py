@@ -9,6 +9,7 @@ from accounts.models import PayoutDestination
 from accounts.selectors import payout_destination_default
 from audit.models import AuditEntry
 from disbursements.models import Disbursement, Payout
+from intrasa.prepared import Prepared
 from workdays.calendar import working_calendar
 
 from . import access, policy
@@ -19,6 +20,24 @@ def refund_requests_for(*, escrow_transaction):
     return (RefundRequest.objects.filter(escrow_transaction=escrow_transaction)
             .select_related("destination", "payout", "handler", "return_shipment", "bill")
             .prefetch_related("documents", "payout__parts__destination").order_by("created_at"))
+
+
+def refund_requests_on_transaction_page(*, escrow_transaction) -> list[RefundRequest]:
+    """The requests the transaction page's dispute card lists, each with its return shipment (if any),
+    in one query whose SQL is compiled once per process (``intrasa.prepared``). Each request's
+    ``escrow_transaction`` is the one given (no query)."""
+    requests = _ON_TRANSACTION_PAGE.rows(transaction_pk=escrow_transaction.pk)
+    for request in requests:
+        request.escrow_transaction = escrow_transaction
+    return requests
+
+
+def _on_transaction_page(*, transaction_pk: int):
+    return (RefundRequest.objects.filter(escrow_transaction_id=transaction_pk)
+            .select_related("return_shipment").order_by("created_at"))
+
+
+_ON_TRANSACTION_PAGE = Prepared(_on_transaction_page, transaction_pk=int)
 
 
 def refund_transfers(*, refund_request) -> list:

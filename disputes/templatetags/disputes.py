@@ -1,8 +1,7 @@
 from django import template
 
 from refunds.access import may_see_refund_request
-from refunds.models import RefundRequest
-from refunds.selectors import return_shipment_of
+from refunds.selectors import refund_requests_on_transaction_page, return_shipment_of
 
 from ..forms import DisputeOpenForm
 from ..models import Dispute
@@ -28,9 +27,8 @@ def dispute_card(context, escrow_transaction):
         dispute = None
     refunds = []
     if getattr(escrow_transaction, "refund_requests_exist", True):
-        for refund in (RefundRequest.objects.filter(escrow_transaction=escrow_transaction)
-                       .select_related("return_shipment").order_by("created_at")):
-            refund.escrow_transaction = escrow_transaction  # loaded already: the check needs no query
+        # Each with the page's transaction: the check below needs no query.
+        for refund in refund_requests_on_transaction_page(escrow_transaction=escrow_transaction):
             # The return's RMA number, which both parties quote to each other and to the courier.
             refund.shipment = return_shipment_of(refund)
             if may_see_refund_request(user, refund):

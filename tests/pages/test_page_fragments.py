@@ -39,6 +39,9 @@ def test_each_language_gets_its_own_header_and_footer(settings):
     assert "Check a transaction" in english and "Refund policy" in english and "Log in" in english
     assert "Refund policy" not in again_id and "Log in" not in again_id
     assert no_token(again_id) == no_token(first_id)  # reused, and the same as when it was rendered
+    # The language switch, kept per language too, marks the reader's language.
+    assert '<option value="id" selected>' in again_id and '<option value="en" selected>' not in again_id
+    assert '<option value="en" selected>' in english and '<option value="id" selected>' not in english
 
 
 def test_the_reused_pieces_are_what_rendering_them_gives(settings):
