@@ -34,7 +34,7 @@ SECTION = "money"
 LIFECYCLE_SECONDS = 25
 LIFECYCLE_MAX = 200
 LEDGER_SECONDS = 8
-LEDGER_MAX = 5000
+LEDGER_MAX = 20_000  # per thread: bounds the rows a run adds; above 8 s of posting, so no thread stops early
 PGBENCH_SECONDS = 15
 
 
