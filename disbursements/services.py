@@ -769,7 +769,8 @@ def _fail(part: Disbursement, reason: str, now: dt.datetime) -> None:
 
 
 def _reverse(part: Disbursement, now: dt.datetime) -> None:
-    """A transfer that succeeded was reversed (04): the money is owed again; staff are alerted."""
+    """A transfer that succeeded was reversed (04): the money is owed again; staff are alerted. A seller's
+    transaction already marked paid out waits for its payout again."""
     if part.status == Disbursement.Status.REVERSED:
         return
     was_succeeded = part.status == Disbursement.Status.SUCCEEDED
@@ -786,6 +787,14 @@ def _reverse(part: Disbursement, now: dt.datetime) -> None:
     payout.save(update_fields=["status", "needs_action_since"])
     audit_record(actor=None, action="disbursement.reversed", target=part,
                  reason="SendMe latestTransactionStatus 04", data={"reference": txn.reference})
+    if payout.purpose == Payout.Purpose.SELLER_PAYOUT and was_succeeded:
+        # Paid out, then given back: the transaction waits for its payout again, and the seller is told.
+        # (A refund given back reopens its request: ``refunds.services.refund_reopen``, which tells the buyer.)
+        transaction_services.transaction_payout_given_back(escrow_transaction=txn)
+        notify(event_key=f"disbursement:{part.pk}:given_back", kind="payout_failed", recipient=payout.recipient,
+               context={"reference": txn.reference, "title": txn.title, "seller": txn.seller.full_name,
+                        "amount": format_rupiah(part.amount), "reason": _("the bank returned the transfer")},
+               link="/akun/profil/")
 
 
 # --- resolving ------------------------------------------------------------------------------

@@ -59,6 +59,7 @@ EVENT_TYPES = {
     "ship": "transaction.shipped",
     "confirm": "transaction.confirmed",
     "mark_disbursed": "transaction.disbursed",
+    "payout_given_back": "transaction.payout_returned",  # the bank gave the payout back: it is sent again
     "cancel": "transaction.cancelled",
     "expire": "transaction.expired",
     "open_dispute": "transaction.disputed",

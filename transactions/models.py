@@ -324,6 +324,11 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
         """All held money goes back to the buyer: the seller cancels after payment (e.g. out of
         stock) or staff decide a dispute for the buyer."""
 
+    @transition(field=status, source=Status.DISBURSED, target=Status.CONFIRMED)
+    def payout_given_back(self):
+        """The bank gave the seller's payout back after it was reported paid (SendMe 04): the money is owed
+        to the seller again, and the transaction waits again for the seller's payout."""
+
     @transition(field=status, source=[Status.REFUNDED, Status.CONFIRMED, Status.DISBURSED], target=Status.CONFIRMED)
     def release_refused_refund(self):
         """INTRASA upheld the seller's rejection of the returned goods: the money that was owed back to
@@ -342,6 +347,7 @@ ACTION_LABELS = {
     "ship": _("Shipped / delivered"),
     "confirm": _("Receipt confirmed"),
     "mark_disbursed": _("Paid out to seller"),
+    "payout_given_back": _("The bank returned the payout: to be sent again"),
     "cancel": _("Cancelled"),
     "expire": _("Expired"),
     "open_dispute": _("Dispute opened"),

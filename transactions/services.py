@@ -704,6 +704,21 @@ def transactions_mark_disbursed(*, escrow_transactions: list[EscrowTransaction],
         write_together(updates=updates, inserts=events)
 
 
+def transaction_payout_given_back(*, escrow_transaction: EscrowTransaction) -> EscrowTransaction:
+    """The bank gave a seller payout back after the transaction was marked paid out (SendMe 04): the
+    reversal's ledger entry owes the money to the seller again, so the transaction no longer says "Paid
+    out to seller" and waits again for the payout; the payout's next success marks it paid out again
+    (``transactions_mark_disbursed``). Called by name by the disbursement flow that recorded the
+    reversal, in its database transaction, with the transaction locked."""
+    txn = escrow_transaction
+    if not locks.is_held("transactions.EscrowTransaction", txn.pk):
+        raise locks.LockOrderError(f"put {txn.reference} back to waiting for its payout with its row locked")
+    if txn.status == Status.DISBURSED:
+        _transition(txn, "payout_given_back", actor=None, role=Role.SYSTEM, check_permission=False,
+                    setting={"closed_at": None})
+    return txn
+
+
 # --- disputes and refunds -------------------------------------------------------------------
 
 def transaction_open_dispute(*, escrow_transaction, buyer, reason: str) -> EscrowTransaction:
