@@ -12,17 +12,14 @@ import pytest
 
 from disbursements import services as disbursement_services
 from disbursements.models import Disbursement, Payout
-from escrow import services as escrow_services
 from intrasa.wib import WIB
 from refunds import services
 from refunds.models import RefundRequest
-from tests import scenarios
 from tests.disbursements.conftest import verified_bank
 from tests.disbursements.fakes import accepted, answer, fake_sendme  # noqa: F401 - fixture
 from tests.disputes.conftest import _staff_in, finance  # noqa: F401 - finance: a Finance member approves refunds
 from tests.refunds.test_refund_by import _books_balance, now_is  # noqa: F401 - autouse fixture
-from tests.refunds.test_transfer_window_start import FRIDAY, MINUTE, MONDAY, public_due
-from transactions.models import Status
+from tests.refunds.test_transfer_window_start import FRIDAY, MINUTE, MONDAY, approved_on_monday, public_due
 
 pytestmark = pytest.mark.django_db
 HOUR = dt.timedelta(hours=1)
@@ -31,11 +28,8 @@ HOUR = dt.timedelta(hours=1)
 def test_a_transfer_held_after_a_retry_does_not_bring_the_refund_by_date_back_to_the_first_failure(
         client, seller, buyer, finance, fake_sendme):  # noqa: F811
     verified_bank(buyer, number="7000000001")  # the default account: the bank says it does not exist
-    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
-    with now_is(MONDAY):
-        escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
-        request = services.refund_approve(refund_request=RefundRequest.objects.get(escrow_transaction=txn),
-                                          actor=finance, reason="Dokumen lengkap")
+    request = approved_on_monday(seller, buyer, finance)
+    txn = request.escrow_transaction
     first = request.payout.parts.get()
     fake_sendme.answers = [answer("4041811", "Invalid Account")]
     with now_is(MONDAY + HOUR):
@@ -75,11 +69,8 @@ def test_a_transfer_reversed_after_days_pending_gets_a_refund_by_date_still_ahea
     action counts from when the money set off, Monday: Finance's window and the transfer's end before the
     reversal was even known — the date shown is already past."""
     verified_bank(buyer)
-    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
-    with now_is(MONDAY):
-        escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
-        request = services.refund_approve(refund_request=RefundRequest.objects.get(escrow_transaction=txn),
-                                          actor=finance, reason="Dokumen lengkap")
+    request = approved_on_monday(seller, buyer, finance)
+    txn = request.escrow_transaction
     part = request.payout.parts.get()
     fake_sendme.answers = [accepted(part.partner_reference_no, status="03")]  # accepted, in process
     with now_is(MONDAY + HOUR):

@@ -12,20 +12,17 @@ from django.urls import reverse
 
 from disbursements import services as disbursement_services
 from disbursements.models import Disbursement, Payout
-from escrow import services as escrow_services
 from intrasa.wib import WIB
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
 from notifications.models import Notification
 from refunds import services
 from refunds.models import RefundRequest
-from tests import scenarios
 from tests.disbursements.conftest import verified_bank
 from tests.disbursements.fakes import accepted, fake_sendme  # noqa: F401 - fixture
 from tests.disputes.conftest import finance  # noqa: F401 - a Finance member approves refunds
 from tests.refunds.test_refund_by import _books_balance, now_is  # noqa: F401 - autouse fixture
-from tests.refunds.test_transfer_window_start import MONDAY, THURSDAY
-from transactions.models import Status
+from tests.refunds.test_transfer_window_start import MONDAY, THURSDAY, approved_on_monday
 
 pytestmark = pytest.mark.django_db
 
@@ -33,11 +30,8 @@ pytestmark = pytest.mark.django_db
 def test_a_refund_transfer_the_bank_gave_back_after_the_request_closed_still_has_a_refund_by_date(
         client, seller, buyer, finance, fake_sendme):  # noqa: F811
     verified_bank(buyer)
-    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
-    with now_is(MONDAY):
-        escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
-        request = services.refund_approve(refund_request=RefundRequest.objects.get(escrow_transaction=txn),
-                                          actor=finance, reason="Dokumen lengkap")
+    request = approved_on_monday(seller, buyer, finance)
+    txn = request.escrow_transaction
     part = request.payout.parts.get()
     with now_is(MONDAY + dt.timedelta(hours=1)):
         disbursement_services.disbursement_dispatch(disbursement_id=part.pk)  # SendMe: paid

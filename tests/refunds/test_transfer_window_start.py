@@ -45,13 +45,19 @@ def public_due(client, txn, at) -> dt.datetime:
     return dt.datetime.fromisoformat(data["next_due"]["at"])
 
 
-def approved_without_an_account(seller, buyer, finance) -> RefundRequest:
-    """The seller cancels a bank-transfer payment on Monday; Finance approve at once; the buyer has no account."""
+def approved_on_monday(seller, buyer, finance) -> RefundRequest:
+    """The seller cancels a bank-transfer payment on Monday; Finance approve at once."""
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     with now_is(MONDAY):
         escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
         request = services.refund_approve(refund_request=RefundRequest.objects.get(escrow_transaction=txn),
                                           actor=finance, reason="Dokumen lengkap")
+    return request
+
+
+def approved_without_an_account(seller, buyer, finance) -> RefundRequest:
+    """The seller cancels a bank-transfer payment on Monday; Finance approve at once; the buyer has no account."""
+    request = approved_on_monday(seller, buyer, finance)
     assert request.payment_family == policy.PaymentFamily.BANK_TRANSFER
     assert policy.transfer_window(request.payment_family) == (3, 7)
     assert request.payout.status == Payout.Status.AWAITING_DESTINATION
