@@ -11,13 +11,14 @@ the model, its ``select_related`` objects, deferred fields and annotations, conv
     PAGE = Prepared(lambda *, user_pk, reference: Thing.objects.filter(...), user_pk=int, reference=str)
     PAGE.rows(user_pk=user.pk, reference=reference)   # a list of Thing
 
-Each placeholder is declared with its type (``int`` or ``str``) and must reach the SQL as a parameter
-(a lookup value, not a table or column name): the stand-in values are found among the compiled
-parameters and replaced there, and a placeholder that is not found is refused. The statement is the
-same for every value, so only what ``build`` does with a value as a *parameter* may depend on it.
+Each placeholder is declared with its type (``int`` or ``str``; a call's value of another type, ``None``
+included, is refused) and must reach the SQL as a parameter, as given (a lookup value, not a table or
+column name, not changed on the way): the build is compiled twice, with two sets of stand-in values, and
+every parameter that differs between the two must be a placeholder's stand-in, found there and replaced
+by each call's value. A placeholder not found, a changed one, or a statement whose text depends on a
+value is refused. A build must not read the clock or the settings: what it reads is kept with the SQL.
 Queries are still counted and logged (the connection's own cursor runs it).
 """
-import itertools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -26,10 +27,14 @@ from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 
-_STAND_INS: dict[type, Callable[[int], Any]] = {
-    # Values no caller sends: a negative key and a string PostgreSQL would not even accept.
-    int: lambda n: -2_000_000_000 + n,
-    str: lambda n: f"\x00prepared-placeholder-{n}\x00",
+# Two sets of values no caller sends; the build is compiled with each. A value the build changes on the way
+# (``lower()``, ``strip()``, ``abs()``, a LIKE pattern) then shows as a parameter that differs between the two
+# statements without being either stand-in, and is refused. Strings in mixed case with blanks around them (so
+# case and blank changes show); ints positive and small (Django compiles a value outside a field's range
+# away, and a small positive field would refuse a large one).
+_STAND_INS: dict[type, tuple[Callable[[int], Any], Callable[[int], Any]]] = {
+    int: (lambda n: 30_011 + n, lambda n: 30_517 + n),
+    str: (lambda n: f" Prepared Stand-In {n} A ", lambda n: f" Prepared Stand-In {n} B "),
 }
 
 
@@ -57,6 +62,20 @@ class _Compiled:
         self.converters = compiler.get_converters([column[0] for column in self.select[:compiler.col_count]])
 
 
+def _same(value, stand_in) -> bool:
+    """``value`` (a compiled parameter) is ``stand_in`` as given. An int may come wrapped in the
+    driver's sized type (``Int2(30012)`` for a small integer field): a subclass of int."""
+    if isinstance(stand_in, str):
+        return type(value) is str and value == stand_in
+    return isinstance(value, int) and not isinstance(value, bool) and value == stand_in
+
+
+def _as_compiled(compiled_param, value):
+    """A call's value in the type the compiler gave the stand-in (``Int2``, ``Int8``…, or plain)."""
+    kind = type(compiled_param)
+    return kind(value) if isinstance(compiled_param, int) and kind is not int else value
+
+
 class Prepared:
     def __init__(self, build: Callable[..., QuerySet], **placeholders: type):
         unknown = [name for name, kind in placeholders.items() if kind not in _STAND_INS]
@@ -70,12 +89,24 @@ class Prepared:
     def _compile(self) -> _Compiled:
         with self._lock:
             if self._compiled is None:
-                counter = itertools.count(1)
-                stand_ins = {name: _STAND_INS[kind](next(counter)) for name, kind in self.placeholders.items()}
-                compiled = _Compiled(self.build(**stand_ins))
-                positions = {name: [n for n, param in enumerate(compiled.params)
-                                    if type(param) is type(value) and param == value]
-                             for name, value in stand_ins.items()}
+                names = list(self.placeholders)
+                first = {name: _STAND_INS[self.placeholders[name]][0](n) for n, name in enumerate(names, 1)}
+                second = {name: _STAND_INS[self.placeholders[name]][1](n) for n, name in enumerate(names, 1)}
+                compiled = _Compiled(self.build(**first))
+                other = self.build(**second)
+                other_sql, other_params = other.query.get_compiler(using=other.db).as_sql()
+                if other_sql != compiled.sql or len(other_params) != len(compiled.params):
+                    raise ValueError("the statement's text depends on a placeholder's value: not prepared")
+                positions: dict[str, list[int]] = {name: [] for name in names}
+                for n, (one, two) in enumerate(zip(compiled.params, other_params, strict=True)):
+                    if type(one) is type(two) and one == two:
+                        continue  # a constant of the statement
+                    owner = next((name for name in names
+                                  if _same(one, first[name]) and _same(two, second[name])), None)
+                    if owner is None:
+                        raise ValueError(f"parameter {n} follows a placeholder but is not its value as given "
+                                         "(the build changes it): not prepared")
+                    positions[owner].append(n)
                 missing = [name for name, found in positions.items() if not found]
                 if missing:
                     raise ValueError(f"placeholders not among the statement's parameters: {missing}")
@@ -86,11 +117,14 @@ class Prepared:
         """The model instances of the statement run with ``values`` (one query)."""
         if values.keys() != self.placeholders.keys():
             raise TypeError(f"expected the values of {sorted(self.placeholders)}, got {sorted(values)}")
+        wrong = [name for name, value in values.items() if type(value) is not self.placeholders[name]]
+        if wrong:  # None would be ``= NULL`` (the ORM says ``IS NULL``); another type may fail in the database
+            raise TypeError(f"values not of their declared type: {wrong}")
         compiled = self._compiled or self._compile()
         params = list(compiled.params)
         for name, positions in self._positions.items():
             for n in positions:
-                params[n] = values[name]
+                params[n] = _as_compiled(compiled.params[n], values[name])
         connection = connections[compiled.db]
         with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)

@@ -91,6 +91,8 @@ def transaction_detail_for_party(*, user, reference: str) -> EscrowTransaction:
     The dispute, refund and payout rows belong to apps above this one (DESIGN §2); they are reached by
     the relation names those apps gave them on the transaction, never imported. Anyone but a party
     gets 404."""
+    if not user.is_authenticated or not isinstance(user.pk, int):  # nobody is no party, not even to an invitation
+        raise Http404
     rows = _DETAIL_FOR_PARTY.rows(user_pk=user.pk, reference=reference)
     # Checked here rather than in the WHERE clause (the same 404 either way: existence is not leaked).
     if not rows or user.pk not in (rows[0].seller_id, rows[0].buyer_id):
