@@ -675,8 +675,7 @@ def _hold_unlisted(part: Disbursement, result: TransferAnswer) -> None:
         else f"{result.response_code}/{result.latest_status}"
     part.hold_unlisted(code=code, message=result.message)
     payout = part.payout
-    payout.need_action(at=timezone.now())
-    payout.save(update_fields=["status", "needs_action_since"])
+    _payout_needs_action(payout, timezone.now())
     txn = payout.escrow_transaction
     audit_record(actor=None, action="disbursement.held_unlisted", target=part,
                  reason=part.failure_reason, data={"reference": txn.reference, "code": code,
@@ -752,8 +751,7 @@ def _fail(part: Disbursement, reason: str, now: dt.datetime) -> None:
         quota.release(part.quota_day, part.amount)
         part.quota_day = None  # released once: a later answer cannot give the quota back twice
     payout = part.payout
-    payout.need_action(at=now)
-    payout.save(update_fields=["status", "needs_action_since"])
+    _payout_needs_action(payout, now)
     if part.destination and part.last_response_code[:3] == "404" and part.last_response_code[-2:] == "11":
         # Saved, not a queryset update: the account's listeners (the public refund-by date of its
         # owner's refunds, ``pages.public_cache``) hear of it.
@@ -762,7 +760,20 @@ def _fail(part: Disbursement, reason: str, now: dt.datetime) -> None:
     txn = payout.escrow_transaction
     audit_record(actor=None, action="disbursement.failed", target=part, reason=reason,
                  data={"reference": txn.reference, "code": part.last_response_code})
-    notify(event_key=f"disbursement:{part.pk}:failed", kind="payout_failed", recipient=payout.recipient,
+    _tell_transfer_failed(part, event="failed", reason=reason)
+
+
+def _payout_needs_action(payout: Payout, at: dt.datetime) -> None:
+    """A part failed for good, was reversed or is held: the payout waits for a person from ``at``."""
+    payout.need_action(at=at)
+    payout.save(update_fields=["status", "needs_action_since"])
+
+
+def _tell_transfer_failed(part: Disbursement, *, event: str, reason: str) -> None:
+    """Email the recipient that this transfer did not reach them and the money is safe (``payout_failed``)."""
+    payout = part.payout
+    txn = payout.escrow_transaction
+    notify(event_key=f"disbursement:{part.pk}:{event}", kind="payout_failed", recipient=payout.recipient,
            context={"reference": txn.reference, "title": txn.title, "seller": txn.seller.full_name,
                     "amount": format_rupiah(part.amount), "reason": reason},
            link="/akun/profil/")
@@ -783,18 +794,14 @@ def _reverse(part: Disbursement, now: dt.datetime) -> None:
             memo=f"{txn.reference} {part.partner_reference_no} reversed", escrow_transaction=txn,
             lines=[debit(AccountCategory.SENDME_DEPOSIT, part.amount), credit(_ledger_category(part), part.amount)],
         )
-    payout.need_action(at=now)
-    payout.save(update_fields=["status", "needs_action_since"])
+    _payout_needs_action(payout, now)
     audit_record(actor=None, action="disbursement.reversed", target=part,
                  reason="SendMe latestTransactionStatus 04", data={"reference": txn.reference})
     if payout.purpose == Payout.Purpose.SELLER_PAYOUT and was_succeeded:
         # Paid out, then given back: the transaction waits for its payout again, and the seller is told.
         # (A refund given back reopens its request: ``refunds.services.refund_reopen``, which tells the buyer.)
         transaction_services.transaction_payout_given_back(escrow_transaction=txn)
-        notify(event_key=f"disbursement:{part.pk}:given_back", kind="payout_failed", recipient=payout.recipient,
-               context={"reference": txn.reference, "title": txn.title, "seller": txn.seller.full_name,
-                        "amount": format_rupiah(part.amount), "reason": _("the bank returned the transfer")},
-               link="/akun/profil/")
+        _tell_transfer_failed(part, event="given_back", reason=_("the bank returned the transfer"))
 
 
 # --- resolving ------------------------------------------------------------------------------

@@ -28,7 +28,7 @@ from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
 
 # Two sets of values no caller sends; the build is compiled with each. A value the build changes on the way
-# (``lower()``, ``strip()``, ``abs()``, a LIKE pattern) then shows as a parameter that differs between the two
+# (``lower()``, ``strip()``, ``+ 1``, a LIKE pattern) then shows as a parameter that differs between the two
 # statements without being either stand-in, and is refused. Strings in mixed case with blanks around them (so
 # case and blank changes show); ints positive and small (Django compiles a value outside a field's range
 # away, and a small positive field would refuse a large one).

@@ -164,13 +164,6 @@ def _payout_readiness(refund_request) -> str:
     return "ready"
 
 
-def refund_transfer_failed_at(payout):
-    """When the refund payout last came to need a person: a transfer failed for good, was reversed (known
-    when SendMe said so, whatever day the money had set off) or was held on an unlisted answer. The staff
-    task's clock and the buyer's date count from it; never from a failure already retried."""
-    return payout.needs_action_since
-
-
 _RETURN_STEPS = {
     # A return's status → (when its current step started, the return steps from it on).
     "awaiting_address": ("created_at", (policy.RefundStep.RETURN_ADDRESS, policy.RefundStep.RETURN_SHIPMENT,
@@ -230,7 +223,9 @@ def refund_clock(refund_request) -> "policy.RefundClock | None":
         if payout.status == Payout.Status.NEEDS_ACTION:
             # Finance resolve the failed transfer from the failure, or from the new account the buyer named
             # after it (a transfer to a wrong account): then the transfer's window.
-            failed_at = refund_transfer_failed_at(payout) or refund_transfer_starts_at(req)
+            # Since the payout came to need a person: a transfer failed, was reversed or was held
+            # (``Payout.needs_action_since``), never a failure already retried.
+            failed_at = payout.needs_action_since or refund_transfer_starts_at(req)
             return policy.RefundClock(max(failed_at, req.account_named_at or failed_at),
                                       (policy.RefundStep.FAILED_TRANSFER, policy.RefundStep.TRANSFER), family)
         return policy.RefundClock(refund_transfer_starts_at(req), policy.PAYOUT_STEPS["ready"], family)

@@ -47,7 +47,6 @@ from .policy import Document, PaymentFamily, RefundCase
 from .selectors import (
     refund_request_due_by,
     refund_transfer_destination,
-    refund_transfer_failed_at,
     refund_transfer_window,
 )
 
@@ -796,7 +795,7 @@ def refund_next_step(refund_request: RefundRequest, *, now: dt.datetime | None =
                            calendar.add_working_hours(stall, policy.STAFF_TASK_WORKING_HOURS))
     if payout.status == Payout.Status.NEEDS_ACTION:
         return _staff_step(policy.StaffTask.FIX_FAILED_TRANSFER,
-                           calendar.add_working_hours(refund_transfer_failed_at(payout) or now,
+                           calendar.add_working_hours(payout.needs_action_since or now,
                                                       policy.STAFF_TASK_WORKING_HOURS))
     # The bank's step: the method's window from when the transfer started (``policy.transfer_starts_at``:
     # approval, the account named, the money sent), the same count as the refund-by date.

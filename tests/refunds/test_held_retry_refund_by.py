@@ -2,7 +2,7 @@
 whose first transfer failed, was sent again to another account (a new reference, a second person approves:
 the money set off again, ``Payout.sending_since``, and the promise moved with it), and whose new transfer
 is then *held* (an unlisted SendMe answer: no failure, Finance ask Faspay). The refund clock of a payout
-needing action counts from ``refunds.selectors.refund_transfer_failed_at``: the latest failed or reversed
+needing action counts from (then) ``refunds.selectors.refund_transfer_failed_at``: the latest failed or reversed
 part, here the first transfer, already retried days before — so the buyer's refund-by date jumps back
 before the date they were given when the money set off again (and before the queue's promise), and the
 staff task is overdue the moment it is created."""
