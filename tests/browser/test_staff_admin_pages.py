@@ -40,7 +40,10 @@ def test_an_officer_resolves_from_the_case_page_and_finance_exports_with_default
     page.wait_for_selector("[data-testid=seller-deadline]")
     thumbnail = page.locator("img[data-testid=evidence-thumbnail]")
     thumbnail.scroll_into_view_if_needed()
-    assert thumbnail.evaluate("img => img.complete && img.naturalWidth") == 240  # drawn, not blocked
+    # The preview is loading="lazy": scrolling starts the request, so wait for it to settle before
+    # asking what was drawn (a CSP block or a 403 settles too, with naturalWidth 0).
+    page.wait_for_function("img => img.complete", arg=thumbnail.element_handle())
+    assert thumbnail.evaluate("img => img.naturalWidth") == 240  # drawn, not blocked
     staff.shot("case-open")
 
     page.click("[data-testid=step-release]")
