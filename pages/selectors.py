@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
+from disbursements.rules import PAYOUT_PROMISE_WORKING_HOURS  # FAQ 1×24: one number, the queue's and Cek's
 from intrasa.wib import to_wib
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
@@ -45,8 +46,6 @@ from transactions.models import (
 from transactions.references import ReferenceStatus, normalize_reference, parse_reference
 from workdays.calendar import working_calendar
 
-# FAQ: the seller is paid "dalam waktu maksimal 1x24 jam kerja" after the buyer's confirmation.
-PAYOUT_WORKING_HOURS = 24
 # A refunded transaction's date (or a closed unfunded one's that owes a payment back) is when its refunds
 # reach the buyer: ``refunds.policy.refund_reaches_buyer_by`` over the clocks of its open refunds
 # (``refunds.selectors.refund_clocks``), the same date the refund page, the refund emails and the refund
@@ -236,7 +235,8 @@ def _next_due(facts: PublicFacts, calendar=None) -> PublicDeadline | None:
         return PublicDeadline("confirm", str(_("The buyer confirms receipt by (otherwise confirmed "
                                                "automatically)")), facts.inspection_ends_at)
     elif status == Status.CONFIRMED and facts.confirmed_at:
-        due = (calendar or working_calendar()).add_working_hours(facts.confirmed_at, PAYOUT_WORKING_HOURS)
+        calendar = calendar or working_calendar()
+        due = calendar.add_working_hours(facts.confirmed_at, PAYOUT_PROMISE_WORKING_HOURS)
         return PublicDeadline("payout", str(_("The seller is paid out by")), due)
     elif status in REFUND_DUE_STATUSES and facts.refund_payable and facts.refund_clocks:
         due = latest_refund_due_by(facts.refund_clocks, calendar=calendar or working_calendar())
