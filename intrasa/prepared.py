@@ -17,23 +17,12 @@ column name, not changed on the way): the build is compiled twice, with two sets
 every parameter that differs between the two must be a placeholder's stand-in, found there and replaced
 by each call's value. A placeholder not found, a changed one, or a statement whose text depends on a
 value is refused. A build must not read the clock or the settings: what it reads is kept with the SQL.
-Queries are still counted and logged (through the connection's own cursor wrapper).
-
-On PostgreSQL the statement is also planned once per connection: it runs as a server-side prepared
-statement (psycopg's ``prepare=True``), planned by PostgreSQL on first use and kept for the
-connection. Planning the transaction page's read cost PostgreSQL more than running it (0.87 ms
-against 0.45 ms, ``EXPLAIN ANALYZE``). Django leaves psycopg's prepared statements off so that a
-pooler in transaction mode keeps working; here only ``Prepared``'s statements are prepared (Django's
-own cursors bind on the client and never prepare), and ``DB_PREPARED_STATEMENTS=false`` turns
-this off for a pooler that cannot carry them (PgBouncer before 1.21, or without
-``max_prepared_statements``). psycopg forgets and re-prepares them after a rollback.
+Queries are still counted and logged (the connection's own cursor runs it).
 """
-import functools
 import threading
 from collections.abc import Callable
 from typing import Any
 
-from django.conf import settings
 from django.db import connections
 from django.db.models import Model, QuerySet
 from django.db.models.query import ModelIterable, get_related_populators
@@ -137,7 +126,7 @@ class Prepared:
             for n in positions:
                 params[n] = _as_compiled(compiled.params[n], values[name])
         connection = connections[compiled.db]
-        with _cursor(connection) as cursor:
+        with connection.cursor() as cursor:
             cursor.execute(compiled.sql, params)
             fetched = cursor.fetchall()
         objects = []
@@ -156,51 +145,3 @@ class Prepared:
                 setattr(obj, name, row[position])
             objects.append(obj)
         return objects
-
-
-# psycopg prepares nothing while a connection's ``prepare_threshold`` is None (as Django leaves it);
-# with a number, a server-binding cursor prepares after that many runs, or at once when asked. Only
-# ``PreparingCursor`` binds on the server, and it always asks, so the number is never reached.
-_PREPARE_ONLY_WHEN_ASKED = 2**31
-
-
-def _cursor(connection):
-    """The connection's cursor (counted, logged, errors wrapped as Django's), preparing its
-    statements on PostgreSQL: what ``connection.cursor()`` does, with a ``PreparingCursor``."""
-    if connection.vendor != "postgresql" or not settings.DB_PREPARED_STATEMENTS:
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    driver_connection = connection.connection
-    if driver_connection.prepare_threshold is None:
-        driver_connection.prepare_threshold = _PREPARE_ONLY_WHEN_ASKED
-    with connection.wrap_database_errors:
-        return connection._prepare_cursor(_preparing_cursor_class()(driver_connection))
-
-
-@functools.cache
-def _preparing_cursor_class():
-    import psycopg  # only on PostgreSQL
-    from django.db.backends.postgresql.base import ServerBindingCursor
-
-    class StatementAsLogged:
-        """What Django's query log reads of a cursor's last statement (``cursor._query.query``, the
-        SQL with its values), which psycopg leaves unset after running a prepared statement (and
-        never reads itself). Composed only when read: nothing is logged in production."""
-
-        def __init__(self, driver_connection, query, params):
-            self._driver_connection, self._query, self._params = driver_connection, query, params
-
-        @property
-        def query(self) -> bytes:
-            return psycopg.ClientCursor(self._driver_connection).mogrify(self._query, self._params).encode()
-
-    class PreparingCursor(ServerBindingCursor):
-        """Django's server-binding cursor, asking psycopg to prepare every statement it runs."""
-
-        def execute(self, query, params=None, *, prepare=None, binary=None):
-            super().execute(query, params, prepare=True, binary=binary)
-            self._query = StatementAsLogged(self.connection, query, params)
-            return self
-
-    return PreparingCursor
