@@ -7,7 +7,7 @@ Runs in-process, through Django's WSGI handler (the whole middleware stack, like
 it), on the benchmark's database and Redis (``BENCH_DATABASE_URL`` / ``BENCH_REDIS_URL``; the
 database is seeded the way ``make bench`` seeds it when it has no transactions yet). For each
 endpoint it writes ``benchmarks/profiles/<name>.svg`` (a flame graph, via flameprof) and
-``<name>.txt`` (the top functions by cumulative time), kept in the repository next to RESULTS.md,
+``<name>.txt`` (the top functions by cumulative time; not committed: they are per machine),
 and ``var/profiles/<name>.prof`` (cProfile, for snakeviz or pstats); it prints the mean time per
 request, SQL statements and Redis round trips per request.
 """
