@@ -1,0 +1,113 @@
+"""The seller's payout promise (FAQ: within 1×24 working hours of the buyer's confirmation) follows the
+working-day calendar, as a refund's does (``payout_promise_recount``). Staff may declare a day off, or a
+working day, after the promise was counted; Cek Transaksi counts the date on the calendar of now, and the
+seller's payout card ("Promised by", "later than promised"), the queue's order and the treasury's
+"overdue" read the stored ``Payout.due_at``. Without a recount the two disagree: the card promises a day
+that is now a holiday, and Finance is told a payout is overdue on a day nobody works.
+
+Dates are stated by hand (WIB; November 2026 has no public holiday): confirmed Friday 6 November 16.00,
+24 working hours later is Monday 9 November 16.00."""
+import datetime as dt
+
+import pytest
+from django.contrib.auth.models import Permission
+from django.urls import reverse
+
+from audit.models import AuditEntry
+from disbursements import services
+from disbursements.models import Payout
+from intrasa.wib import WIB
+from tests import scenarios
+from tests.factories import StaffFactory
+from tests.refunds.test_refund_by import now_is
+from transactions.models import Status
+from workdays.services import calendar_override_delete, calendar_override_save
+
+pytestmark = pytest.mark.django_db
+
+FRIDAY_AFTERNOON = dt.datetime(2026, 11, 6, 16, 0, tzinfo=WIB)
+MONDAY_AFTERNOON = dt.datetime(2026, 11, 9, 16, 0, tzinfo=WIB)
+TUESDAY_AFTERNOON = dt.datetime(2026, 11, 10, 16, 0, tzinfo=WIB)
+SATURDAY = dt.datetime(2026, 11, 7, 10, 0, tzinfo=WIB)
+MINUTE = dt.timedelta(minutes=1)
+
+
+def confirmed_on_friday(seller, buyer) -> Payout:
+    """The seller has no payout account yet: the payout waits for one, open."""
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    with now_is(FRIDAY_AFTERNOON):
+        scenarios.advance(txn, buyer, Status.CONFIRMED)
+    payout = Payout.objects.get(escrow_transaction=txn, purpose=Payout.Purpose.SELLER_PAYOUT)
+    assert payout.status == Payout.Status.AWAITING_DESTINATION
+    assert payout.due_at == MONDAY_AFTERNOON
+    return payout
+
+
+def calendar_planner():
+    planner = StaffFactory(email="kalender@intrasa.co.id")
+    planner.user_permissions.add(*Permission.objects.filter(content_type__app_label="workdays"))
+    return type(planner).objects.get(pk=planner.pk)
+
+
+def public_payout_due(client, txn, at) -> dt.datetime:
+    with now_is(at):
+        data = client.get(reverse("pages:check_transaction_api", args=[txn.reference])).json()
+    assert data["next_due"]["step"] == "payout"
+    return dt.datetime.fromisoformat(data["next_due"]["at"])
+
+
+def test_a_day_off_declared_after_the_confirmation_moves_the_promise_and_back(
+        client, seller, buyer, django_capture_on_commit_callbacks):
+    payout = confirmed_on_friday(seller, buyer)
+    txn = payout.escrow_transaction
+    planner = calendar_planner()
+    with now_is(SATURDAY), django_capture_on_commit_callbacks(execute=True):
+        override = calendar_override_save(actor=planner, reason="SKB cuti bersama", date=dt.date(2026, 11, 9),
+                                          kind="cuti_bersama", name="Cuti bersama")
+    assert public_payout_due(client, txn, SATURDAY + MINUTE) == TUESDAY_AFTERNOON
+    with now_is(SATURDAY + MINUTE):
+        assert services.payout_promises_recount_all() == 1
+    payout.refresh_from_db()
+    assert payout.due_at == TUESDAY_AFTERNOON  # the card, the queue and the treasury now say Cek's date
+    record = AuditEntry.objects.filter(action="payout.promise_recounted", object_id=str(payout.pk)).get()
+    assert record.data == {"before": MONDAY_AFTERNOON.isoformat(), "after": TUESDAY_AFTERNOON.isoformat()}
+    with now_is(SATURDAY + 2 * MINUTE), django_capture_on_commit_callbacks(execute=True):
+        calendar_override_delete(override=override, actor=planner, reason="Dibatalkan")
+    with now_is(SATURDAY + 3 * MINUTE):
+        assert services.payout_promises_recount_all() == 1
+    payout.refresh_from_db()
+    assert payout.due_at == MONDAY_AFTERNOON == public_payout_due(client, txn, SATURDAY + 3 * MINUTE)
+
+
+def test_an_unchanged_calendar_moves_nothing_and_records_nothing(seller, buyer):
+    payout = confirmed_on_friday(seller, buyer)
+    with now_is(SATURDAY):
+        assert services.payout_promises_recount_all() == 0
+    payout.refresh_from_db()
+    assert payout.due_at == MONDAY_AFTERNOON
+    assert not AuditEntry.objects.filter(action="payout.promise_recounted").exists()
+
+
+def test_a_paid_payout_and_one_promised_before_the_promise_was_kept_stay_as_they_are(
+        seller, buyer, django_capture_on_commit_callbacks):
+    open_payout = confirmed_on_friday(seller, buyer)
+    # Planned before payouts kept where their promise counts from: its promise is fixed, as it was.
+    Payout.objects.filter(pk=open_payout.pk).update(promise_counted_from=None)
+    paid = confirmed_on_friday(seller, buyer)
+    Payout.objects.filter(pk=paid.pk).update(status=Payout.Status.COMPLETED)
+    with now_is(SATURDAY), django_capture_on_commit_callbacks(execute=True):
+        calendar_override_save(actor=calendar_planner(), reason="SKB cuti bersama", date=dt.date(2026, 11, 9),
+                               kind="cuti_bersama", name="Cuti bersama")
+    with now_is(SATURDAY + MINUTE):
+        assert services.payout_promises_recount_all() == 0
+    assert set(Payout.objects.values_list("due_at", flat=True)) == {MONDAY_AFTERNOON}
+
+
+def test_the_beat_runs_the_recount_on_the_housekeeping_queue(settings):
+    from celery import current_app
+
+    jobs = [job for job in settings.CELERY_BEAT_SCHEDULE.values()
+            if job["task"] == "disbursements.tasks.recount_payout_promises"]
+    assert len(jobs) == 1 and jobs[0]["schedule"] <= 900
+    route = current_app.amqp.router.route({}, "disbursements.tasks.recount_payout_promises")
+    assert route["queue"].name == "housekeeping"
