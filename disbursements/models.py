@@ -54,6 +54,11 @@ class Payout(ConcurrentTransitionMixin, models.Model):
     # ``refunds``): ``due_at`` moves with ``sending_since``. Empty: ``due_at`` is fixed (a seller's payout).
     due_working_days = models.PositiveSmallIntegerField(_("working days from when it is sent"), null=True,
                                                         blank=True)
+    # A seller's promise is the FAQ's 1×24 working hours from when the payout was planned (the buyer's
+    # confirmation, or the decision that released the money): kept so that ``due_at`` can be counted again
+    # when staff change the working-day calendar. Empty for a refund, and for a seller payout planned before
+    # it was kept (its ``due_at`` stays as it was).
+    promise_counted_from = models.DateTimeField(_("promise counted from"), null=True, blank=True)
     # When the payout last came to need a person (a part failed for good, was reversed or was held): Finance's
     # time to resolve it, and a refund's refund-by date while it waits, count from then (``refunds.selectors``).
     needs_action_since = models.DateTimeField(_("needs action since"), null=True, blank=True)

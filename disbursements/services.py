@@ -29,7 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, F, Max, When
+from django.db.models import Case, F, Max, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -150,16 +150,32 @@ def _set_off(payout: Payout, now: dt.datetime) -> list[str]:
     return ["sending_since", "due_at"]
 
 
+def _seller_promise(counted_from: dt.datetime) -> dt.datetime:
+    """FAQ: the seller is paid within 1×24 working hours (of the buyer's confirmation)."""
+    return working_calendar().add_working_hours(counted_from, rules.PAYOUT_PROMISE_WORKING_HOURS)
+
+
+def _promise_on_todays_calendar(payout: Payout) -> dt.datetime | None:
+    """The payout's promise counted again on the working-day calendar of now; None when it is fixed."""
+    if payout.due_working_days is not None and payout.sending_since is not None:  # a refund's window
+        return working_calendar().add_working_days(payout.sending_since, payout.due_working_days)
+    if payout.promise_counted_from is not None:  # a seller's 1×24
+        return _seller_promise(payout.promise_counted_from)
+    return None
+
+
 def payout_promise_recount(*, payout: Payout) -> bool:
-    """Count an open payout's promise again on the working-day calendar of now, when it is counted in
-    working days from when the money set off (a refund's: ``Payout.due_working_days``). Staff may have
-    declared a day off, or a working day, since it was counted; the buyer's refund-by date is computed
-    on the calendar of now, and the queue's promise (its order, the treasury's "overdue") must say the
-    same date. The caller holds the payout's lock (``intrasa.locks``). Returns whether it moved."""
-    if payout.due_working_days is None or payout.sending_since is None or payout.status not in selectors.OPEN_PAYOUT:
+    """Count an open payout's promise again on the working-day calendar of now: a refund's, in working days
+    from when the money set off (``Payout.due_working_days``), and a seller's, the FAQ's 1×24 working hours
+    from when it was planned (``Payout.promise_counted_from``). Staff may have declared a day off, or a
+    working day, since it was counted; Cek Transaksi and the buyer's refund-by date are computed on the
+    calendar of now, and the queue's promise (its order, the payout card's "promised by", the treasury's
+    "overdue") must say the same date. The caller holds the payout's lock (``intrasa.locks``). Returns
+    whether it moved."""
+    if payout.status not in selectors.OPEN_PAYOUT:
         return False
-    due_at = working_calendar().add_working_days(payout.sending_since, payout.due_working_days)
-    if due_at == payout.due_at:
+    due_at = _promise_on_todays_calendar(payout)
+    if due_at is None or due_at == payout.due_at:
         return False
     before, payout.due_at = payout.due_at, due_at
     payout.save(update_fields=["due_at"])
@@ -167,6 +183,26 @@ def payout_promise_recount(*, payout: Payout) -> bool:
                  reason="working-day calendar changed",
                  data={"before": before.isoformat() if before else None, "after": due_at.isoformat()})
     return True
+
+
+# Open payouts read per query by the beat job below (each is then recounted in its own transaction).
+RECOUNT_BATCH = 500
+
+
+def payout_promises_recount_all() -> int:
+    """Beat job: every open payout whose promise is counted on the working-day calendar, counted again
+    (``payout_promise_recount``), a batch at a time, each under its lock in its own transaction: staff
+    changing the calendar is not a money event, so the promises follow within the job's period. Returns
+    how many moved. (The refund beat job also recounts its refunds' payouts, before it reads their dates.)"""
+    movable = Payout.objects.filter(status__in=selectors.OPEN_PAYOUT).filter(
+        Q(due_working_days__isnull=False, sending_since__isnull=False) | Q(promise_counted_from__isnull=False))
+    moved, after = 0, 0
+    while ids := list(movable.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:RECOUNT_BATCH]):
+        for pk in ids:
+            with transaction.atomic():
+                moved += payout_promise_recount(payout=locks.lock(Payout, pk))
+        after = ids[-1]
+    return moved
 
 
 def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, reason: str = "",
@@ -184,11 +220,14 @@ def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, rea
     now = now or timezone.now()
     if due_working_days is not None:
         due_at = working_calendar().add_working_days(now, due_working_days)  # at the earliest it sets off now
+    promise_counted_from = None
     if due_at is None and purpose == Payout.Purpose.SELLER_PAYOUT:
-        due_at = working_calendar().add_working_hours(now, rules.PAYOUT_PROMISE_WORKING_HOURS)
+        promise_counted_from = now
+        due_at = _seller_promise(now)
     payout = Payout(
         escrow_transaction=escrow_transaction, purpose=purpose, recipient=recipient, amount=amount,
         reason=reason[:255], due_at=due_at, due_working_days=due_working_days,
+        promise_counted_from=promise_counted_from,
     )
     day_limit = None
     if destination is None and use_default:

@@ -48,6 +48,13 @@ def forecast_payout_promises() -> int:
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def recount_payout_promises() -> int:
+    """Open payouts' promises counted again on the working-day calendar of now (staff may have declared
+    a day off, or a working day, since they were counted)."""
+    return services.payout_promises_recount_all()
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
 def inquire_disbursement(disbursement_id: int) -> str:
     return services.disbursement_inquire(disbursement_id=disbursement_id)
 

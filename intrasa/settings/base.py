@@ -181,6 +181,8 @@ CELERY_EMAIL_TASK_TIME_LIMIT = env.int("CELERY_EMAIL_TASK_TIME_LIMIT", default=9
 CELERY_TASK_DEFAULT_QUEUE = "celery"
 CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "payouts", "collections", "email", "housekeeping")]
 CELERY_TASK_ROUTES = {
+    # A scan after a calendar change, not money in flight: it must not queue among SendMe calls.
+    "disbursements.tasks.recount_payout_promises": {"queue": "housekeeping"},
     "disbursements.tasks.*": {"queue": "payouts"},
     "escrow.tasks.check_bill": {"queue": "collections"},
     "escrow.tasks.poll_pending_bills": {"queue": "collections"},
@@ -220,6 +222,11 @@ CELERY_BEAT_SCHEDULE = {
     "disbursements-forecast-promises": {
         "task": "disbursements.tasks.forecast_payout_promises",
         "schedule": crontab(hour=4, minute=30),
+    },
+    # Staff may change the working-day calendar at any time: the promises counted on it follow.
+    "disbursements-recount-promises": {
+        "task": "disbursements.tasks.recount_payout_promises",
+        "schedule": 900.0,
     },
     "disbursements-resolve-due": {
         "task": "disbursements.tasks.resolve_due_disbursements",

@@ -14,7 +14,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from audit.models import AuditEntry
-from disbursements import services
+from disbursements import selectors, services
 from disbursements.models import Payout
 from intrasa.wib import WIB
 from tests import scenarios
@@ -69,14 +69,20 @@ def test_a_day_off_declared_after_the_confirmation_moves_the_promise_and_back(
         assert services.payout_promises_recount_all() == 1
     payout.refresh_from_db()
     assert payout.due_at == TUESDAY_AFTERNOON  # the card, the queue and the treasury now say Cek's date
+    with now_is(SATURDAY + 2 * MINUTE):  # the seller's payout card: "promised by" and the queue's replay
+        [card] = selectors.payouts_for(escrow_transaction=txn, user=seller)
+        assert card.due_at == TUESDAY_AFTERNOON
+        outlook = selectors.payout_outlooks(payouts=[card]).get(card.pk)
+        assert outlook is None or outlook.due_at == TUESDAY_AFTERNOON
     record = AuditEntry.objects.filter(action="payout.promise_recounted", object_id=str(payout.pk)).get()
-    assert record.data == {"before": MONDAY_AFTERNOON.isoformat(), "after": TUESDAY_AFTERNOON.isoformat()}
-    with now_is(SATURDAY + 2 * MINUTE), django_capture_on_commit_callbacks(execute=True):
+    assert {key: dt.datetime.fromisoformat(value) for key, value in record.data.items()} == {
+        "before": MONDAY_AFTERNOON, "after": TUESDAY_AFTERNOON}
+    with now_is(SATURDAY + 3 * MINUTE), django_capture_on_commit_callbacks(execute=True):
         calendar_override_delete(override=override, actor=planner, reason="Dibatalkan")
-    with now_is(SATURDAY + 3 * MINUTE):
+    with now_is(SATURDAY + 4 * MINUTE):
         assert services.payout_promises_recount_all() == 1
     payout.refresh_from_db()
-    assert payout.due_at == MONDAY_AFTERNOON == public_payout_due(client, txn, SATURDAY + 3 * MINUTE)
+    assert payout.due_at == MONDAY_AFTERNOON == public_payout_due(client, txn, SATURDAY + 4 * MINUTE)
 
 
 def test_an_unchanged_calendar_moves_nothing_and_records_nothing(seller, buyer):
