@@ -51,7 +51,7 @@ class Payout(ConcurrentTransitionMixin, models.Model):
     # limit: the same send). A refund's transfer window counts from it (``refunds.policy``).
     sending_since = models.DateTimeField(_("sent on its way at"), null=True, blank=True)
     # A refund's promise is a window from when the money sets off (the refund policy's working days, given by
-    # ``refunds``): ``due_at`` moves with ``sending_since``. Empty: ``due_at`` is fixed (a seller's payout).
+    # ``refunds``): ``due_at`` moves with ``sending_since``. Empty for a seller's payout (``promise_counted_from``).
     due_working_days = models.PositiveSmallIntegerField(_("working days from when it is sent"), null=True,
                                                         blank=True)
     # A seller's promise is the FAQ's 1×24 working hours from when the payout was planned (the buyer's

@@ -150,31 +150,34 @@ def _set_off(payout: Payout, now: dt.datetime) -> list[str]:
     return ["sending_since", "due_at"]
 
 
-def _seller_promise(counted_from: dt.datetime) -> dt.datetime:
+def _seller_promise(counted_from: dt.datetime, calendar=None) -> dt.datetime:
     """FAQ: the seller is paid within 1×24 working hours (of the buyer's confirmation)."""
-    return working_calendar().add_working_hours(counted_from, rules.PAYOUT_PROMISE_WORKING_HOURS)
+    return (calendar or working_calendar()).add_working_hours(counted_from, rules.PAYOUT_PROMISE_WORKING_HOURS)
 
 
-def _promise_on_todays_calendar(payout: Payout) -> dt.datetime | None:
-    """The payout's promise counted again on the working-day calendar of now; None when it is fixed."""
-    if payout.due_working_days is not None and payout.sending_since is not None:  # a refund's window
-        return working_calendar().add_working_days(payout.sending_since, payout.due_working_days)
-    if payout.promise_counted_from is not None:  # a seller's 1×24
-        return _seller_promise(payout.promise_counted_from)
+def _promise_on(calendar, *, due_working_days, sending_since, promise_counted_from) -> dt.datetime | None:
+    """A payout's promise counted on ``calendar``; None when it is fixed."""
+    if due_working_days is not None and sending_since is not None:  # a refund's window from when it set off
+        return calendar.add_working_days(sending_since, due_working_days)
+    if promise_counted_from is not None:  # a seller's 1×24
+        return _seller_promise(promise_counted_from, calendar)
     return None
 
 
-def payout_promise_recount(*, payout: Payout) -> bool:
+def payout_promise_recount(*, payout: Payout, calendar=None, now: dt.datetime | None = None) -> bool:
     """Count an open payout's promise again on the working-day calendar of now: a refund's, in working days
     from when the money set off (``Payout.due_working_days``), and a seller's, the FAQ's 1×24 working hours
     from when it was planned (``Payout.promise_counted_from``). Staff may have declared a day off, or a
     working day, since it was counted; Cek Transaksi and the buyer's refund-by date are computed on the
     calendar of now, and the queue's promise (its order, the payout card's "promised by", the treasury's
-    "overdue") must say the same date. The caller holds the payout's lock (``intrasa.locks``). Returns
-    whether it moved."""
-    if payout.status not in selectors.OPEN_PAYOUT:
+    "overdue") must say the same date. A promise that has already passed is not counted again: it was
+    broken, and a day off declared afterwards does not make it "not yet due". The caller holds the payout's
+    lock (``intrasa.locks``). Returns whether it moved."""
+    now = now or timezone.now()
+    if payout.status not in selectors.OPEN_PAYOUT or (payout.due_at is not None and payout.due_at <= now):
         return False
-    due_at = _promise_on_todays_calendar(payout)
+    due_at = _promise_on(calendar or working_calendar(), due_working_days=payout.due_working_days,
+                         sending_since=payout.sending_since, promise_counted_from=payout.promise_counted_from)
     if due_at is None or due_at == payout.due_at:
         return False
     before, payout.due_at = payout.due_at, due_at
@@ -185,23 +188,24 @@ def payout_promise_recount(*, payout: Payout) -> bool:
     return True
 
 
-# Open payouts read per query by the beat job below (each is then recounted in its own transaction).
-RECOUNT_BATCH = 500
-
-
-def payout_promises_recount_all() -> int:
-    """Beat job: every open payout whose promise is counted on the working-day calendar, counted again
-    (``payout_promise_recount``), a batch at a time, each under its lock in its own transaction: staff
-    changing the calendar is not a money event, so the promises follow within the job's period. Returns
-    how many moved. (The refund beat job also recounts its refunds' payouts, before it reads their dates.)"""
-    movable = Payout.objects.filter(status__in=selectors.OPEN_PAYOUT).filter(
-        Q(due_working_days__isnull=False, sending_since__isnull=False) | Q(promise_counted_from__isnull=False))
-    moved, after = 0, 0
-    while ids := list(movable.filter(pk__gt=after).order_by("pk").values_list("pk", flat=True)[:RECOUNT_BATCH]):
-        for pk in ids:
-            with transaction.atomic():
-                moved += payout_promise_recount(payout=locks.lock(Payout, pk))
-        after = ids[-1]
+def payout_promises_recount_all(*, now: dt.datetime | None = None) -> int:
+    """Beat job: every open payout whose promise is counted on the working-day calendar and has not passed,
+    counted again (``payout_promise_recount``). The calendar changes a few times a year, so the promises are
+    first counted from one plain read (one calendar, no lock); only a payout whose promise differs is locked,
+    counted again under its lock and saved, each in its own transaction. Returns how many moved. (The refund
+    beat job also recounts its refunds' payouts, before it reads their dates.)"""
+    now = now or timezone.now()
+    calendar = working_calendar()
+    stale = [pk for pk, due_at, *counted in Payout.objects.filter(
+        Q(due_working_days__isnull=False, sending_since__isnull=False) | Q(promise_counted_from__isnull=False),
+        status__in=selectors.OPEN_PAYOUT, due_at__gt=now).values_list(
+            "pk", "due_at", "due_working_days", "sending_since", "promise_counted_from").iterator()
+        if due_at != _promise_on(calendar, due_working_days=counted[0], sending_since=counted[1],
+                                 promise_counted_from=counted[2])]
+    moved = 0
+    for pk in stale:
+        with transaction.atomic():
+            moved += payout_promise_recount(payout=locks.lock(Payout, pk), calendar=calendar, now=now)
     return moved
 
 

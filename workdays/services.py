@@ -3,11 +3,12 @@ reason and an audit row, in one database transaction (the admin calls these).
 
 An override moves the deadlines that count working days — payout promises, refund approval
 times, inspection periods — so it is a change of the product's rules, recorded like one. Those
-computed when shown (a refund's refund-by date, Cek Transaksi's payout estimate) move at once; a
-refund's transfer promise in the payout queue follows within the refund beat job
-(``refunds.services.refund_tasks_refresh_all``); a deadline stored when its step began (a seller's
-payout promise, an approval or reply time, an inspection's end) keeps the date it was given, and
-the override counts for every deadline set after it. The
+computed when shown (a refund's refund-by date, Cek Transaksi's payout estimate) move at once; the
+payout queue's promises (a refund's transfer window, a seller's 1×24) follow within a beat job
+(``disbursements.services.payout_promises_recount_all``), unless already broken: a promise that has
+passed stays broken; a deadline stored when its step began (an approval or reply time, an
+inspection's end) keeps the date it was given, and the override counts for every deadline set
+after it. The
 cached calendar (``workdays.calendar``) is forgotten after the change commits, so no process
 caches the old calendar again between the change and its commit.
 """

@@ -117,3 +117,39 @@ def test_the_beat_runs_the_recount_on_the_housekeeping_queue(settings):
     assert len(jobs) == 1 and jobs[0]["schedule"] <= 900
     route = current_app.amqp.router.route({}, "disbursements.tasks.recount_payout_promises")
     assert route["queue"].name == "housekeeping"
+
+
+def test_a_promise_already_broken_stays_broken(seller, buyer, django_capture_on_commit_callbacks):
+    """Confirmed Thursday 09.00, promised Friday 09.00; at 10.00 the payout is late. Declaring that Friday
+    off afterwards must not turn the broken promise into one "not yet due" (the treasury's overdue count,
+    the card's "later than promised", the morning forecast's late list all read it)."""
+    thursday, friday = dt.datetime(2026, 11, 5, 9, 0, tzinfo=WIB), dt.datetime(2026, 11, 6, 9, 0, tzinfo=WIB)
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    with now_is(thursday):
+        scenarios.advance(txn, buyer, Status.CONFIRMED)
+    payout = Payout.objects.get(escrow_transaction=txn)
+    assert payout.due_at == friday
+    with now_is(friday + dt.timedelta(hours=1)), django_capture_on_commit_callbacks(execute=True):
+        calendar_override_save(actor=calendar_planner(), reason="Kantor tutup", date=dt.date(2026, 11, 6),
+                               kind="holiday", name="Kantor tutup")
+    with now_is(friday + dt.timedelta(hours=1, minutes=1)):
+        assert services.payout_promises_recount_all() == 0
+        assert services.payout_promise_recount(payout=Payout.objects.get(pk=payout.pk)) is False
+    payout.refresh_from_db()
+    assert payout.due_at == friday
+
+
+def test_the_beat_job_reads_in_one_query_however_many_payouts_are_open(seller, buyer):
+    """Nothing changed (the usual case, every 15 minutes): one plain read, no lock, no write."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries_with(count: int) -> int:
+        while Payout.objects.filter(status=Payout.Status.AWAITING_DESTINATION).count() < count:
+            confirmed_on_friday(seller, buyer)
+        with now_is(SATURDAY), CaptureQueriesContext(connection) as captured:
+            assert services.payout_promises_recount_all() == 0
+        assert not any("FOR UPDATE" in query["sql"] for query in captured.captured_queries)
+        return len(captured)
+
+    assert queries_with(1) == queries_with(4) <= 2  # the payouts (and the calendar's overrides, if not cached)
