@@ -196,12 +196,13 @@ def payout_promises_recount_all(*, now: dt.datetime | None = None) -> int:
     beat job also recounts its refunds' payouts, before it reads their dates.)"""
     now = now or timezone.now()
     calendar = working_calendar()
-    stale = [pk for pk, due_at, *counted in Payout.objects.filter(
+    promises = Payout.objects.filter(
         Q(due_working_days__isnull=False, sending_since__isnull=False) | Q(promise_counted_from__isnull=False),
-        status__in=selectors.OPEN_PAYOUT, due_at__gt=now).values_list(
-            "pk", "due_at", "due_working_days", "sending_since", "promise_counted_from").iterator()
-        if due_at != _promise_on(calendar, due_working_days=counted[0], sending_since=counted[1],
-                                 promise_counted_from=counted[2])]
+        status__in=selectors.OPEN_PAYOUT, due_at__gt=now,
+    ).values_list("pk", "due_at", "due_working_days", "sending_since", "promise_counted_from")
+    stale = [pk for pk, due_at, days, since, counted_from in promises.iterator()
+             if due_at != _promise_on(calendar, due_working_days=days, sending_since=since,
+                                      promise_counted_from=counted_from)]
     moved = 0
     for pk in stale:
         with transaction.atomic():
