@@ -18,6 +18,7 @@ from disbursements import selectors, services
 from disbursements.models import Payout
 from intrasa.wib import WIB
 from tests import scenarios
+from tests.disputes.conftest import finance  # noqa: F401 - Finance upholds a rejection
 from tests.factories import StaffFactory
 from tests.refunds.test_refund_by import now_is
 from transactions.models import Status
@@ -153,3 +154,25 @@ def test_the_beat_job_reads_in_one_query_however_many_payouts_are_open(seller, b
         return len(captured)
 
     assert queries_with(1) == queries_with(4) <= 2  # the payouts (and the calendar's overrides, if not cached)
+
+
+def test_a_second_seller_payout_after_an_upheld_rejection_is_promised_and_shown_from_that_decision(
+        client, seller, buyer, finance):
+    """A split on Monday pays the seller's own part; the buyer returns the goods, the seller rejects them and
+    Finance upholds the rejection on Wednesday: the rest is released then, and the seller's second payout is
+    promised 1×24 working hours from Wednesday. Cek Transaksi counted from the first confirmation (Monday),
+    a date already past, while the card said Thursday."""
+    from escrow import services as escrow_services
+    from tests.refunds.test_rejections import _goods_rejected, _non_defect_split
+
+    monday, wednesday = dt.datetime(2026, 11, 2, 10, 0, tzinfo=WIB), dt.datetime(2026, 11, 4, 10, 0, tzinfo=WIB)
+    with now_is(monday):
+        request = _non_defect_split(seller, buyer)
+    txn = request.escrow_transaction
+    with now_is(wednesday):
+        escrow_services.escrow_return_rejection_uphold(return_shipment=_goods_rejected(request, seller, buyer),
+                                                       actor=finance, reason="Barang yang kembali berbeda")
+    second = Payout.objects.filter(escrow_transaction=txn, purpose=Payout.Purpose.SELLER_PAYOUT).latest("pk")
+    thursday = dt.datetime(2026, 11, 5, 10, 0, tzinfo=WIB)
+    assert second.due_at == thursday
+    assert public_payout_due(client, txn, wednesday + MINUTE) == thursday
