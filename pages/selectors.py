@@ -236,7 +236,8 @@ def _next_due(facts: PublicFacts, calendar=None) -> PublicDeadline | None:
                                                "automatically)")), facts.inspection_ends_at)
     elif status == Status.CONFIRMED and facts.confirmed_at:
         calendar = calendar or working_calendar()
-        due = calendar.add_working_hours(facts.confirmed_at, PAYOUT_PROMISE_WORKING_HOURS)
+        due = calendar.add_working_hours(_released_at(facts.events, facts.confirmed_at),
+                                         PAYOUT_PROMISE_WORKING_HOURS)
         return PublicDeadline("payout", str(_("The seller is paid out by")), due)
     elif status in REFUND_DUE_STATUSES and facts.refund_payable and facts.refund_clocks:
         due = latest_refund_due_by(facts.refund_clocks, calendar=calendar or working_calendar())
@@ -245,6 +246,20 @@ def _next_due(facts: PublicFacts, calendar=None) -> PublicDeadline | None:
     # Paid (verification runs by itself), disputed (no date until the parties agree or staff
     # decide) and closed transactions have no dated next step.
     return None
+
+
+# A payout the bank gave back reopens the transaction (disbursed → confirmed) without a new promise.
+_REOPENED_WITHOUT_A_RELEASE = {"payout_given_back"}
+
+
+def _released_at(events, confirmed_at: dt.datetime) -> dt.datetime:
+    """When the seller's money was last released (the transaction last became confirmed): the seller's
+    payout promise counts from then (``disbursements.services.payout_plan``). Usually the buyer's
+    confirmation; after an upheld rejection of returned goods, the release of the rest (a second payout),
+    while ``confirmed_at`` keeps the first confirmation."""
+    released = [at for action, to_status, at in events
+                if to_status == Status.CONFIRMED and action not in _REOPENED_WITHOUT_A_RELEASE]
+    return released[-1] if released else confirmed_at
 
 
 def public_reference(text: str) -> tuple[str, str]:
