@@ -72,9 +72,8 @@ def transaction_money_lines(*, escrow_transaction) -> list[Posting]:
 
 
 def _money_lines(*, transaction_pk: int):
-    return (Posting.objects.filter(entry__escrow_transaction_id=transaction_pk)
-            .select_related("entry", "account").order_by("entry__posted_at", "entry_id", "id")
-            .only(*MONEY_LINE_FIELDS))
+    # ``transaction_postings`` itself (a primary key stands for the transaction in its lookup).
+    return transaction_postings(escrow_transaction=transaction_pk).only(*MONEY_LINE_FIELDS)
 
 
 _MONEY_LINES = Prepared(_money_lines, transaction_pk=int)
