@@ -8,22 +8,21 @@ promised") for up to twice ``PAYOUT_OUTLOOK_SECONDS``."""
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Permission
 
 from disbursements import selectors
 from intrasa.wib import WIB
 from refunds import services
 from tests.disbursements.conftest import verified_bank
 from tests.disputes.conftest import finance  # noqa: F401 - a Finance member approves refunds
-from tests.factories import StaffFactory
 from tests.refunds.test_refund_by import _books_balance, now_is  # noqa: F401 - autouse fixture
 from tests.refunds.test_transfer_window_start import FRIDAY, MINUTE, THURSDAY, approved_without_an_account
+from tests.workdays.test_overrides import planner  # noqa: F401 - a staff member who may change the calendar
 from workdays.services import calendar_override_save
 
 pytestmark = pytest.mark.django_db
 
 
-def test_a_kept_outlook_does_not_outlive_a_recounted_promise(seller, buyer, finance,
+def test_a_kept_outlook_does_not_outlive_a_recounted_promise(seller, buyer, finance, planner,  # noqa: F811
                                                              django_capture_on_commit_callbacks):
     request = approved_without_an_account(seller, buyer, finance)
     txn = request.escrow_transaction
@@ -33,9 +32,6 @@ def test_a_kept_outlook_does_not_outlive_a_recounted_promise(seller, buyer, fina
         payout = selectors.payouts_for(escrow_transaction=txn, user=buyer).get()
         assert selectors.payout_outlooks(payouts=[payout])[payout.pk].due_at == \
             dt.datetime(2026, 11, 16, 10, 0, tzinfo=WIB)
-    planner = StaffFactory(email="kalender@intrasa.co.id")
-    planner.user_permissions.add(*Permission.objects.filter(content_type__app_label="workdays"))
-    planner = type(planner).objects.get(pk=planner.pk)
     with now_is(FRIDAY), django_capture_on_commit_callbacks(execute=True):
         calendar_override_save(actor=planner, reason="SKB cuti bersama", date=dt.date(2026, 11, 10),
                                kind="cuti_bersama", name="Cuti bersama")

@@ -10,7 +10,6 @@ Dates are stated by hand (WIB; November 2026 has no public holiday): confirmed F
 import datetime as dt
 
 import pytest
-from django.contrib.auth.models import Permission
 from django.urls import reverse
 
 from audit.models import AuditEntry
@@ -19,8 +18,8 @@ from disbursements.models import Payout
 from intrasa.wib import WIB
 from tests import scenarios
 from tests.disputes.conftest import finance  # noqa: F401 - Finance upholds a rejection
-from tests.factories import StaffFactory
 from tests.refunds.test_refund_by import now_is
+from tests.workdays.test_overrides import planner  # noqa: F401 - a staff member who may change the calendar
 from transactions.models import Status
 from workdays.services import calendar_override_delete, calendar_override_save
 
@@ -44,12 +43,6 @@ def confirmed_on_friday(seller, buyer) -> Payout:
     return payout
 
 
-def calendar_planner():
-    planner = StaffFactory(email="kalender@intrasa.co.id")
-    planner.user_permissions.add(*Permission.objects.filter(content_type__app_label="workdays"))
-    return type(planner).objects.get(pk=planner.pk)
-
-
 def public_payout_due(client, txn, at) -> dt.datetime:
     with now_is(at):
         data = client.get(reverse("pages:check_transaction_api", args=[txn.reference])).json()
@@ -58,10 +51,9 @@ def public_payout_due(client, txn, at) -> dt.datetime:
 
 
 def test_a_day_off_declared_after_the_confirmation_moves_the_promise_and_back(
-        client, seller, buyer, django_capture_on_commit_callbacks):
+        client, seller, buyer, planner, django_capture_on_commit_callbacks):  # noqa: F811
     payout = confirmed_on_friday(seller, buyer)
     txn = payout.escrow_transaction
-    planner = calendar_planner()
     with now_is(SATURDAY), django_capture_on_commit_callbacks(execute=True):
         override = calendar_override_save(actor=planner, reason="SKB cuti bersama", date=dt.date(2026, 11, 9),
                                           kind="cuti_bersama", name="Cuti bersama")
@@ -96,14 +88,14 @@ def test_an_unchanged_calendar_moves_nothing_and_records_nothing(seller, buyer):
 
 
 def test_a_paid_payout_and_one_promised_before_the_promise_was_kept_stay_as_they_are(
-        seller, buyer, django_capture_on_commit_callbacks):
+        seller, buyer, planner, django_capture_on_commit_callbacks):  # noqa: F811
     open_payout = confirmed_on_friday(seller, buyer)
     # Planned before payouts kept where their promise counts from: its promise is fixed, as it was.
     Payout.objects.filter(pk=open_payout.pk).update(promise_counted_from=None)
     paid = confirmed_on_friday(seller, buyer)
     Payout.objects.filter(pk=paid.pk).update(status=Payout.Status.COMPLETED)
     with now_is(SATURDAY), django_capture_on_commit_callbacks(execute=True):
-        calendar_override_save(actor=calendar_planner(), reason="SKB cuti bersama", date=dt.date(2026, 11, 9),
+        calendar_override_save(actor=planner, reason="SKB cuti bersama", date=dt.date(2026, 11, 9),
                                kind="cuti_bersama", name="Cuti bersama")
     with now_is(SATURDAY + MINUTE):
         assert services.payout_promises_recount_all() == 0
@@ -120,7 +112,7 @@ def test_the_beat_runs_the_recount_on_the_housekeeping_queue(settings):
     assert route["queue"].name == "housekeeping"
 
 
-def test_a_promise_already_broken_stays_broken(seller, buyer, django_capture_on_commit_callbacks):
+def test_a_promise_already_broken_stays_broken(seller, buyer, planner, django_capture_on_commit_callbacks):  # noqa: F811
     """Confirmed Thursday 09.00, promised Friday 09.00; at 10.00 the payout is late. Declaring that Friday
     off afterwards must not turn the broken promise into one "not yet due" (the treasury's overdue count,
     the card's "later than promised", the morning forecast's late list all read it)."""
@@ -131,7 +123,7 @@ def test_a_promise_already_broken_stays_broken(seller, buyer, django_capture_on_
     payout = Payout.objects.get(escrow_transaction=txn)
     assert payout.due_at == friday
     with now_is(friday + dt.timedelta(hours=1)), django_capture_on_commit_callbacks(execute=True):
-        calendar_override_save(actor=calendar_planner(), reason="Kantor tutup", date=dt.date(2026, 11, 6),
+        calendar_override_save(actor=planner, reason="Kantor tutup", date=dt.date(2026, 11, 6),
                                kind="holiday", name="Kantor tutup")
     with now_is(friday + dt.timedelta(hours=1, minutes=1)):
         assert services.payout_promises_recount_all() == 0

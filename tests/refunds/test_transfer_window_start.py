@@ -27,6 +27,7 @@ from tests.disputes.conftest import _staff_in
 
 # The books balance after every test here too, and the clock is set the same way.
 from tests.refunds.test_refund_by import _books_balance, now_is  # noqa: F401 - autouse fixture
+from tests.workdays.test_overrides import planner  # noqa: F401 - a staff member who may change the calendar
 from transactions.models import Status
 from workdays.calendar import working_calendar
 
@@ -208,14 +209,11 @@ def test_refund_payouts_made_before_the_moving_promise_are_given_it_by_the_migra
 
 
 def test_a_day_off_declared_while_the_money_is_on_its_way_moves_the_queue_promise_with_the_buyers_date(
-        client, seller, buyer, finance, django_capture_on_commit_callbacks):
+        client, seller, buyer, finance, planner, django_capture_on_commit_callbacks):  # noqa: F811
     """Staff declare Tuesday 10 November a collective leave day after the refund set off on Thursday 5. The
     buyer's refund-by date moves at once (computed on the calendar of now); the payout queue's promise
     (``Payout.due_at``: its order, the treasury's "overdue") must follow, or staff would chase the bank a
     day before the date the buyer was given. The refund beat job recounts it."""
-    from django.contrib.auth.models import Permission
-
-    from tests.factories import StaffFactory
     from workdays.services import calendar_override_save
 
     request = approved_without_an_account(seller, buyer, finance)
@@ -224,9 +222,6 @@ def test_a_day_off_declared_while_the_money_is_on_its_way_moves_the_queue_promis
         request = services.refund_choose_destination(refund_request=request, buyer=buyer,
                                                      destination=verified_bank(buyer))
     assert Payout.objects.get(pk=request.payout_id).due_at == dt.datetime(2026, 11, 16, 10, 0, tzinfo=WIB)
-    planner = StaffFactory(email="kalender@intrasa.co.id")
-    planner.user_permissions.add(*Permission.objects.filter(content_type__app_label="workdays"))
-    planner = type(planner).objects.get(pk=planner.pk)
     with now_is(FRIDAY), django_capture_on_commit_callbacks(execute=True):
         override = calendar_override_save(actor=planner, reason="SKB cuti bersama", date=dt.date(2026, 11, 10),
                                           kind="cuti_bersama", name="Cuti bersama")
