@@ -10,10 +10,13 @@ class DisbursementsConfig(AppConfig):
     verbose_name = _("Disbursements")
 
     def ready(self):
-        # An optional listener (DESIGN.md §3): a new bank account is checked at once rather than at
+        # Optional listeners (DESIGN.md §3): a new bank account is checked at once rather than at
         # its first payout. Payouts themselves are planned by name by the flow that releases money.
         from accounts.signals import payout_destination_added
+        from workdays.signals import calendar_changed
 
-        from .services import on_destination_added
+        from .services import on_calendar_changed, on_destination_added
 
         payout_destination_added.connect(on_destination_added, dispatch_uid="disbursements.verify_destination")
+        # Staff changed the working-day calendar: the open payouts' promises are counted again on it.
+        calendar_changed.connect(on_calendar_changed, dispatch_uid="disbursements.recount_promises")

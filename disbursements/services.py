@@ -41,7 +41,7 @@ from faspay import outcomes, signing, urls
 from faspay.errors import FaspayUnavailable
 from faspay.results import TransferAnswer, TransferResult
 from faspay.sendme import default_client
-from intrasa import locks
+from intrasa import jobs, locks
 from intrasa.errors import ServiceError
 from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib, wib_date
@@ -189,7 +189,7 @@ def payout_promise_recount(*, payout: Payout, calendar=None, now: dt.datetime | 
 
 
 def payout_promises_recount_all(*, now: dt.datetime | None = None) -> int:
-    """Beat job: every open payout whose promise is counted on the working-day calendar and has not passed,
+    """Every open payout whose promise is counted on the working-day calendar and has not passed,
     counted again (``payout_promise_recount``). The calendar changes a few times a year, so the promises are
     first counted from one plain read (one calendar, no lock); only a payout whose promise differs is locked,
     counted again under its lock and saved, each in its own transaction. Returns how many moved. (The refund
@@ -208,6 +208,13 @@ def payout_promises_recount_all(*, now: dt.datetime | None = None) -> int:
         with transaction.atomic():
             moved += payout_promise_recount(payout=locks.lock(Payout, pk), calendar=calendar, now=now)
     return moved
+
+
+def on_calendar_changed(sender, **kwargs) -> None:
+    """Receiver of ``workdays.signals.calendar_changed`` (after the change committed): the promises
+    are counted again at once, on the housekeeping queue rather than in the staff member's request.
+    If the broker cannot take it, the 15-minute beat job of the same task does it."""
+    jobs.enqueue("disbursements.tasks.recount_payout_promises")
 
 
 def payout_plan(*, escrow_transaction, purpose: str, recipient, amount: int, reason: str = "",

@@ -50,7 +50,8 @@ def forecast_payout_promises() -> int:
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
 def recount_payout_promises() -> int:
     """Open payouts' promises counted again on the working-day calendar of now (staff may have declared
-    a day off, or a working day, since they were counted)."""
+    a day off, or a working day, since they were counted): enqueued when a calendar change commits,
+    and run by beat every 15 minutes for a change whose task the broker could not take."""
     return services.payout_promises_recount_all()
 
 

@@ -4,13 +4,14 @@ reason and an audit row, in one database transaction (the admin calls these).
 An override moves the deadlines that count working days — payout promises, refund approval
 times, inspection periods — so it is a change of the product's rules, recorded like one. Those
 computed when shown (a refund's refund-by date, Cek Transaksi's payout estimate) move at once; the
-payout queue's promises (a refund's transfer window, a seller's 1×24) follow within a beat job
-(``disbursements.services.payout_promises_recount_all``), unless already broken: a promise that has
-passed stays broken; a deadline stored when its step began (an approval or reply time, an
-inspection's end) keeps the date it was given, and the override counts for every deadline set
-after it. The
-cached calendar (``workdays.calendar``) is forgotten after the change commits, so no process
-caches the old calendar again between the change and its commit.
+payout queue's promises (a refund's transfer window, a seller's 1×24) are counted again as soon as
+the change commits (``signals.calendar_changed``: disbursements enqueues
+``payout_promises_recount_all``; its 15-minute beat job catches up if the broker could not take
+it), unless already broken: a promise that has passed stays broken. A deadline stored when its step
+began (an approval or reply time, an inspection's end) keeps the date it was given, and the
+override counts for every deadline set after it. The cached calendar (``workdays.calendar``) is
+forgotten after the change commits, so no process caches the old calendar again between the change
+and its commit.
 """
 import datetime as dt
 
@@ -23,6 +24,7 @@ from intrasa.errors import ServiceError
 
 from .calendar import forget_overrides
 from .models import CalendarOverride
+from .signals import calendar_changed
 
 
 class CalendarOverrideError(ServiceError):
@@ -68,6 +70,12 @@ def calendar_override_check(*, date, kind: str, name: str, override: CalendarOve
     return name[:200]
 
 
+def _after_commit() -> None:
+    """The calendar changed: no process keeps the old one, and whoever counts on it is told."""
+    forget_overrides()
+    calendar_changed.send(sender=CalendarOverride)
+
+
 def _save(override: CalendarOverride) -> None:
     try:
         with transaction.atomic():
@@ -96,7 +104,7 @@ def calendar_override_save(*, actor, reason: str, date, kind: str, name: str,
         _save(row)
         audit_record(actor=actor, action="calendar_override.change" if before else "calendar_override.add",
                      target=row, reason=reason, data={"before": before, "after": after} if before else {"after": after})
-        transaction.on_commit(forget_overrides)
+        transaction.on_commit(_after_commit)
         return row
 
 
@@ -109,4 +117,4 @@ def calendar_override_delete(*, override, actor, reason: str) -> None:
         audit_record(actor=actor, action="calendar_override.delete", target=row, reason=reason,
                      data={"before": calendar_override_values(row)})
         row.delete()
-        transaction.on_commit(forget_overrides)
+        transaction.on_commit(_after_commit)

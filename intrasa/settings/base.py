@@ -223,7 +223,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "disbursements.tasks.forecast_payout_promises",
         "schedule": crontab(hour=4, minute=30),
     },
-    # Staff may change the working-day calendar at any time: the promises counted on it follow.
+    # A change of the working-day calendar enqueues this at once (workdays.signals.calendar_changed);
+    # the beat is the net for a change whose task the broker could not take.
     "disbursements-recount-promises": {
         "task": "disbursements.tasks.recount_payout_promises",
         "schedule": 900.0,

@@ -213,7 +213,8 @@ def test_a_day_off_declared_while_the_money_is_on_its_way_moves_the_queue_promis
     """Staff declare Tuesday 10 November a collective leave day after the refund set off on Thursday 5. The
     buyer's refund-by date moves at once (computed on the calendar of now); the payout queue's promise
     (``Payout.due_at``: its order, the treasury's "overdue") must follow, or staff would chase the bank a
-    day before the date the buyer was given. The refund beat job recounts it."""
+    day before the date the buyer was given. It is recounted when the change commits (and the refund beat job
+    recounts it again, finding it right)."""
     from workdays.services import calendar_override_save
 
     request = approved_without_an_account(seller, buyer, finance)
@@ -226,6 +227,7 @@ def test_a_day_off_declared_while_the_money_is_on_its_way_moves_the_queue_promis
         override = calendar_override_save(actor=planner, reason="SKB cuti bersama", date=dt.date(2026, 11, 10),
                                           kind="cuti_bersama", name="Cuti bersama")
     moved = dt.datetime(2026, 11, 17, 10, 0, tzinfo=WIB)
+    assert Payout.objects.get(pk=request.payout_id).due_at == moved  # recounted when the change committed
     assert public_due(client, txn, FRIDAY + MINUTE) == moved
     with now_is(FRIDAY + MINUTE):
         services.refund_tasks_refresh_all()
