@@ -367,7 +367,9 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
                 refund_case, return_shipping_payer = RefundCase.SHORT_SHIPMENT, ReturnShippingPayer.NONE
         except refund_services.RefundError as exc:
             raise DisputeError(exc.message, code=exc.code) from None
-    if outcome != SettlementOffer.Outcome.REFUND and payment_reversed(escrow_transaction=txn):
+    # Whatever the outcome: a reversed payment is back with the buyer already, so neither the seller nor
+    # (again) the buyer is paid from it until staff settle the reversal with Faspay.
+    if payment_reversed(escrow_transaction=txn):
         raise DisputeError(_("The payment was reversed by the provider; INTRASA staff will contact you before "
                              "anything is released."), code="payment_reversed")
     try:

@@ -11,6 +11,7 @@ Release to the seller: the buyer confirms (``escrow_confirm``) or the inspection
   3. ``disbursements.services.seller_payout_plan`` — the seller's payout (1×24 working hours).
 
 Refund after payment: the seller cannot deliver (``escrow_cancel_and_refund``) →
+  0. ``payments.selectors.payment_reversed`` — nor is a payment the provider took back refunded (twice);
   1. ``transactions.services.transaction_refund`` — escrow hold → buyer refund payable;
   2. ``refunds.services.refund_request_for_escrow_refund`` — the request that carries it to the buyer.
 
@@ -106,10 +107,11 @@ def escrow_auto_confirm(*, escrow_transaction) -> EscrowTransaction | None:
 
 def escrow_cancel_and_refund(*, escrow_transaction, actor, reason: str) -> EscrowTransaction:
     """The seller cannot deliver after the buyer paid (out of stock, a changed delivery estimate the
-    buyer refused): everything held goes back to the buyer, through a refund request."""
+    buyer refused): everything held goes back to the buyer, through a refund request. Not a payment the
+    provider reversed: that money is back with the buyer already."""
     with transaction.atomic():
-        txn = transaction_services.transaction_refund(escrow_transaction=escrow_transaction, actor=actor,
-                                                      reason=reason)
+        txn = _lock_unless_reversed(escrow_transaction)
+        txn = transaction_services.transaction_refund(escrow_transaction=txn, actor=actor, reason=reason)
         refund_request_for_escrow_refund(escrow_transaction=txn, amount=txn.amount_received or 0, reason=reason)
         return txn
 

@@ -37,7 +37,7 @@ from ledger.selectors import transaction_balances
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from payments.models import Bill
-from payments.selectors import bill_funding
+from payments.selectors import bill_funding, payment_reversed
 from transactions.models import Category, Courier
 from workdays.calendar import working_calendar
 
@@ -449,6 +449,10 @@ def refund_approve(*, refund_request, actor, reason: str,
         if req.needs_charge_booked:
             raise RefundError(_("This charge is not in INTRASA's books yet: book it from the bank statement or "
                                 "Faspay's report first."), code="charge_not_booked")
+        if payment_reversed(escrow_transaction=txn):  # the buyer has this money back from the provider
+            raise RefundError(_("The buyer's payment was reversed by the provider, so the money is back with the "
+                                "buyer already: settle the reversal with Faspay before anything is refunded."),
+                              code="payment_reversed")
         if policy.refund_route(req.payment_family) == policy.Route.ISSUER:
             raise RefundError(_("Card, instalment and paylater refunds go back through the issuer, not by "
                                 "transfer."), code="issuer_route")
