@@ -9,6 +9,7 @@ in the transition's own database transaction and delivered by ``partners.tasks``
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 import secrets
 import time
@@ -44,6 +45,8 @@ from .models import (
     WebhookAttempt,
     WebhookEvent,
 )
+
+logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "intrasa_"
 API_KEY_FORMAT = re.compile(r"intrasa_[0-9a-f]{1,16}_[A-Za-z0-9_-]{1,100}", re.ASCII)
@@ -500,12 +503,17 @@ def webhook_deliver(*, event_id: int) -> str:
         result = webhook_http.PostResult(None, "", "the partner has no webhook URL", 0)
     else:
         stamp = int(time.time())
-        result = webhook_http.post(url=url, body=body, headers={
-            signing.TIMESTAMP_HEADER: str(stamp),
-            signing.SIGNATURE_HEADER: signing.sign(secret=secret, timestamp=stamp, body=body),
-            "INTRASA-Event-Id": str(event.public_id), "INTRASA-Event-Type": event.event_type,
-            "INTRASA-Sequence": str(event.sequence), "User-Agent": "INTRASA-Webhooks/1",
-        })
+        try:
+            result = webhook_http.post(url=url, body=body, headers={
+                signing.TIMESTAMP_HEADER: str(stamp),
+                signing.SIGNATURE_HEADER: signing.sign(secret=secret, timestamp=stamp, body=body),
+                "INTRASA-Event-Id": str(event.public_id), "INTRASA-Event-Type": event.event_type,
+                "INTRASA-Sequence": str(event.sequence), "User-Agent": "INTRASA-Webhooks/1",
+            })
+        except Exception as exc:  # noqa: BLE001 - whatever failed, the attempt is counted below: an
+            # exception here would leave the event leased, never counted, due again and again.
+            logger.exception("webhook %s to partner %s failed unexpectedly", event.pk, partner.pk)
+            result = webhook_http.PostResult(None, "", f"failed: {type(exc).__name__}", 0)
     with transaction.atomic():
         event = locks.lock(WebhookEvent, event_id)
         done_at = timezone.now()

@@ -9,7 +9,8 @@
   actually reached before a byte is sent: a name that resolves differently a moment later (DNS
   rebinding) reaches nothing inside. (Behind an egress proxy the peer is the proxy, which is
   not checked; the proxy enforces the egress policy.)
-* At most ``EXCERPT_BYTES`` of the answer are read and kept, for the partner and staff to see.
+* At most ``EXCERPT_BYTES`` of the answer are read and kept, for the partner and staff to see, as text
+  PostgreSQL can store (no NUL); the attempt is recorded whatever the partner answers.
 """
 import ipaddress
 import socket
@@ -85,7 +86,11 @@ def check_destination(url: str, *, allow_private: bool | None = None, resolve: b
     is resolved at each delivery."""
     if allow_private is None:
         allow_private = settings.PARTNER_WEBHOOK_ALLOW_PRIVATE
-    parts = urlsplit(url)
+    try:  # an unbalanced "[" or a port that is not 0–65535 raises when parsed or read
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - read for its check
+    except ValueError:
+        raise UnsafeDestination("the URL is not valid") from None
     schemes = {"https", "http"} if allow_private else {"https"}
     if parts.scheme not in schemes or not parts.hostname:
         raise UnsafeDestination("only https URLs are allowed")
@@ -157,6 +162,13 @@ _session.mount("http://", _PeerCheckingAdapter())
 _session.mount("https://", _PeerCheckingAdapter())
 
 
+def _storable(text: str) -> str:
+    """Text as a PostgreSQL text column takes it: a NUL (which a partner's answer or an error message
+    quoting it may hold) would make the attempt's own record fail, and the attempt would be sent again
+    and again without ever being counted."""
+    return text.replace("\x00", "\ufffd")
+
+
 def post(*, url: str, body: bytes, headers: dict[str, str]) -> PostResult:
     started = time.monotonic()
 
@@ -166,7 +178,7 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> PostResult:
     try:
         check_destination(url)
     except UnsafeDestination as exc:
-        return PostResult(None, "", f"refused: {exc}"[:300], 0)
+        return PostResult(None, "", _storable(f"refused: {exc}"[:300]), 0)
     timeout = (settings.PARTNER_WEBHOOK_CONNECT_TIMEOUT, settings.PARTNER_WEBHOOK_READ_TIMEOUT)
     try:
         with _session.post(url, data=body, headers={"Content-Type": "application/json", **headers},
@@ -176,6 +188,7 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> PostResult:
                 raw += chunk
                 if len(raw) >= EXCERPT_BYTES:
                     break
-            return PostResult(response.status_code, raw[:EXCERPT_BYTES].decode("utf-8", "replace"), "", elapsed())
+            return PostResult(response.status_code, _storable(raw[:EXCERPT_BYTES].decode("utf-8", "replace")), "",
+                              elapsed())
     except requests.RequestException as exc:
-        return PostResult(None, "", f"{type(exc).__name__}: {exc}"[:300], elapsed())
+        return PostResult(None, "", _storable(f"{type(exc).__name__}: {exc}"[:300]), elapsed())

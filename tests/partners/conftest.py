@@ -88,6 +88,7 @@ class Receiver:
         self.requests: list[dict] = []
         self.answers: list[int] = []
         self.delay = 0.0  # seconds the endpoint takes to answer
+        self.body: bytes | None = None  # what the endpoint answers (default: a short JSON or text)
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -99,7 +100,8 @@ class Receiver:
                     time.sleep(receiver.delay)
                 status = receiver.answers.pop(0) if receiver.answers else 200
                 receiver.requests.append({"headers": dict(self.headers), "body": body, "status": status})
-                answer = b'{"ok": true}' if status < 300 else b"endpoint down for maintenance"
+                answer = receiver.body if receiver.body is not None else (
+                    b'{"ok": true}' if status < 300 else b"endpoint down for maintenance")
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
