@@ -29,6 +29,7 @@ from intrasa.uploads import image_thumbnail
 from intrasa.wib import format_wib
 from refunds import policy
 from refunds.policy import RefundCase
+from transactions.selectors import refundable_in_full
 
 from . import selectors, services
 from .models import Dispute, DisputeMessage, Evidence, SettlementOffer
@@ -244,12 +245,13 @@ class DisputeAdmin(ReadOnlyAdmin):
         held = txn.amount_received or 0
         rows = [(_("Held in escrow"), format_rupiah(held)), (_("Service fee"), format_rupiah(txn.fee_amount))]
         case = policy.DISPUTE_REFUND_CASE[obj.reason]
+        in_full = refundable_in_full(escrow_transaction=txn)  # what the buyer paid (a unique code stays INTRASA's)
         if case in policy.SELLER_FAULT_CASES:
             figure = policy.refund_amount(case, price=txn.price, shipping_cost=txn.shipping_cost,
-                                          buyer_fee=txn.buyer_fee, held=held)
+                                          buyer_fee=txn.buyer_fee, held=in_full)
             rows.append((_("Seller's fault: full refund"), format_rupiah(figure.amount)))
         figure = policy.refund_amount(policy.RefundCase.RETURN_NON_DEFECT, price=txn.price,
-                                      shipping_cost=txn.shipping_cost, buyer_fee=txn.buyer_fee, held=held)
+                                      shipping_cost=txn.shipping_cost, buyer_fee=txn.buyer_fee, held=in_full)
         rows.append((_("Non-defect return: item value minus restocking fee"), format_rupiah(figure.amount)))
         return format_html_join("", "<div>{}: <strong>{}</strong></div>", rows)
 

@@ -29,6 +29,7 @@ from refunds import services as refund_services
 from refunds.policy import DisputeReason, RefundCase, ReturnShippingPayer
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction, can_resolve_disputes
+from transactions.selectors import refundable_in_full
 from workdays.calendar import working_calendar
 
 from .models import Dispute, DisputeMessage, Evidence, PartyRole, SettlementOffer
@@ -101,8 +102,8 @@ def _store_evidence(dispute, *, uploader, role, upload, checked, purpose, messag
 def offer_summary(outcome: str, buyer_amount: int, held: int) -> str:
     if outcome == SettlementOffer.Outcome.RELEASE:
         return _("release everything to the seller")
-    if outcome == SettlementOffer.Outcome.REFUND:
-        return _("refund the buyer in full (%(amount)s)") % {"amount": format_rupiah(held)}
+    if outcome == SettlementOffer.Outcome.REFUND:  # the amount a refund in full gives the buyer
+        return _("refund the buyer in full (%(amount)s)") % {"amount": format_rupiah(buyer_amount)}
     return _("%(buyer)s to the buyer, %(seller)s to the seller before the service fee") % {
         "buyer": format_rupiah(buyer_amount), "seller": format_rupiah(held - buyer_amount)}
 
@@ -211,21 +212,22 @@ def dispute_post_message(*, dispute, author, body: str, upload=None,
 
 def _validate_outcome(dispute: Dispute, outcome: str, buyer_amount: int | None, *, seller_agrees: bool) -> int:
     """``seller_agrees``: a settlement offer takes effect only with the seller's consent (they propose
-    or accept it), and the licence/voucher exclusion never applies when the seller agrees."""
-    held = dispute.escrow_transaction.amount_received or 0
+    or accept it), and the licence/voucher exclusion never applies when the seller agrees. A refund is
+    of what the buyer paid (``refundable_in_full``: a bank transfer's unique-code discount stays INTRASA's)."""
     if outcome == SettlementOffer.Outcome.RELEASE:
         return 0
     if refund_services.refund_excluded(dispute.escrow_transaction, dispute_reason=dispute.reason,
                                        seller_agrees=seller_agrees):
         raise DisputeError(_("Delivered or activated digital licences and voucher codes are not refundable."),
                            code="excluded")
+    in_full = refundable_in_full(escrow_transaction=dispute.escrow_transaction)
     if outcome == SettlementOffer.Outcome.REFUND:
-        return held
+        return in_full
     if outcome != SettlementOffer.Outcome.SPLIT:
         raise DisputeError(_("Choose an outcome."), code="outcome_required")
-    if not check_rupiah_range(buyer_amount, minimum=1, maximum=held - 1):
+    if not check_rupiah_range(buyer_amount, minimum=1, maximum=in_full - 1):
         raise DisputeError(_("In a split the buyer's amount must be more than %(min)s and less than %(max)s.")
-                           % {"min": format_rupiah(0), "max": format_rupiah(held)}, code="invalid_split")
+                           % {"min": format_rupiah(0), "max": format_rupiah(in_full)}, code="invalid_split")
     return buyer_amount
 
 
@@ -359,6 +361,7 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
     """
     txn = dispute.escrow_transaction
     held = txn.amount_received or 0
+    in_full = refundable_in_full(escrow_transaction=txn)  # what the buyer paid: a refund in full gives it back
     if outcome == SettlementOffer.Outcome.SPLIT and dispute.reason == DisputeReason.SHORT_SHIPMENT:
         # The missing part of a short shipment, and nothing more; the buyer keeps what arrived.
         try:
@@ -401,7 +404,7 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
             return_agreed=return_shipping_payer != policy.ReturnShippingPayer.NONE)
     elif outcome == SettlementOffer.Outcome.REFUND:
         request = refund_services.refund_request_for_escrow_refund(
-            escrow_transaction=txn, amount=held, reason=reason, dispute=dispute,
+            escrow_transaction=txn, amount=in_full, reason=reason, dispute=dispute,
             return_agreed=return_shipping_payer != policy.ReturnShippingPayer.NONE)
     else:
         request = None
@@ -456,11 +459,11 @@ def dispute_accept_return(*, dispute, actor, note: str = "") -> Dispute:
             raise DisputeError(_("Only a return without a defect is accepted this way."), code="not_a_return")
         if not dispute.is_open:
             raise DisputeError(_("This dispute is resolved."), code="resolved")
-        held = txn.amount_received or 0
+        in_full = refundable_in_full(escrow_transaction=txn)
         figure = policy.refund_amount(RefundCase.RETURN_NON_DEFECT, price=txn.price, shipping_cost=txn.shipping_cost,
-                                      buyer_fee=txn.buyer_fee, held=held,
+                                      buyer_fee=txn.buyer_fee, held=in_full,
                                       restocking_fee_basis_points=txn.restocking_fee_basis_points)
-        outcome = SettlementOffer.Outcome.SPLIT if figure.amount < held else SettlementOffer.Outcome.REFUND
+        outcome = SettlementOffer.Outcome.SPLIT if figure.amount < in_full else SettlementOffer.Outcome.REFUND
         reason = (_("Return without a defect accepted: %(amount)s back to the buyer (item value %(price)s less "
                     "restocking fee %(fee)s; shipping not refunded) when the goods are back.")
                   % {"amount": format_rupiah(figure.amount), "price": format_rupiah(txn.price),

@@ -60,6 +60,7 @@ from refunds.models import RefundRequest, ReturnShipment
 from refunds.services import refund_request_for_escrow_refund, refund_request_for_owed_payment, refund_request_for_statement_line
 from transactions import services as transaction_services
 from transactions.models import EscrowTransaction
+from transactions.selectors import refundable_in_full
 from transactions.services import Refusal, TransactionActionError
 
 
@@ -111,8 +112,9 @@ def escrow_cancel_and_refund(*, escrow_transaction, actor, reason: str) -> Escro
     provider reversed: that money is back with the buyer already."""
     with transaction.atomic():
         txn = _lock_unless_reversed(escrow_transaction)
+        amount = refundable_in_full(escrow_transaction=txn)  # what the buyer paid (before the refund posts)
         txn = transaction_services.transaction_refund(escrow_transaction=txn, actor=actor, reason=reason)
-        refund_request_for_escrow_refund(escrow_transaction=txn, amount=txn.amount_received or 0, reason=reason)
+        refund_request_for_escrow_refund(escrow_transaction=txn, amount=amount, reason=reason)
         return txn
 
 

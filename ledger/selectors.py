@@ -30,6 +30,25 @@ def category_balance(*, category: str) -> int:
     return normal_balance(category, total)
 
 
+def transaction_discount(*, escrow_transaction) -> int:
+    """The unique-code discount INTRASA added to this transaction's escrow when a bank transfer funded
+    it (the buyer transferred that much less), less what a refund took back: the part of the hold
+    the buyer never paid. One query."""
+    total = (Posting.objects.filter(entry__escrow_transaction=escrow_transaction, account__category=A.PAYMENT_DISCOUNT)
+             .aggregate(total=Sum(SIGNED))["total"] or 0)
+    return normal_balance(A.PAYMENT_DISCOUNT, total)
+
+
+def transaction_discount_taken_back(*, escrow_transaction) -> int:
+    """The unique-code discount a refund in full took back from this transaction's escrow
+    (``transaction_discount``) and no later release gave back to it: what a refund refused after all
+    restores, so the seller is paid as on any release. One query."""
+    total = (Posting.objects.filter(entry__escrow_transaction=escrow_transaction, account__category=A.PAYMENT_DISCOUNT,
+                                    entry__kind__in=[K.ESCROW_REFUND, K.ESCROW_RELEASE])
+             .aggregate(total=Sum(SIGNED))["total"] or 0)
+    return max(-total, 0)  # credits (taken back) less debits (restored)
+
+
 def transaction_balances(*, escrow_transaction) -> dict[str, int]:
     """Balances of the per-transaction accounts of one transaction, in one query."""
     rows = (
@@ -81,9 +100,10 @@ _MONEY_LINES = Prepared(_money_lines, transaction_pk=int)
 
 def money_statement(postings) -> dict[str, int]:
     """A transaction's money in plain words, from its already loaded ``postings`` (no query): what the
-    buyer paid, the service fee, what INTRASA still holds, what is waiting for and what has reached
-    the seller and the buyer. The same flows as ``transactions.checks`` (paid = paid out + refunded
-    + fees + still held), so the customer's statement and the ledger check cannot disagree.
+    buyer paid, INTRASA's bank-transfer discount (the unique code) on top of it, the service fee, what
+    INTRASA still holds, what is waiting for and what has reached the seller and the buyer. The same
+    flows as ``transactions.checks`` (paid + discount = paid out + refunded + fees + still held), so
+    the customer's statement and the ledger check cannot disagree.
 
     Customers see this instead of the double-entry lines, which stay for staff (admin, evidence)."""
     flow: dict[tuple[str, str, str], int] = {}
@@ -94,9 +114,14 @@ def money_statement(postings) -> dict[str, int]:
         signed = p.amount if p.side == Posting.Side.DEBIT else -p.amount
         balance[p.account.category] = balance.get(p.account.category, 0) + signed
     owed = {category: normal_balance(category, total) for category, total in balance.items()}
+    # A bank transfer's unique code: INTRASA's discount, added to the escrow when it was funded (the buyer
+    # transferred that much less), taken back by a refund in full, restored if that refund was refused.
+    funding_discount = flow.get((K.PAYMENT_VERIFIED, A.PAYMENT_DISCOUNT, "D"), 0)
     return {
-        "paid": flow.get((K.PAYMENT_VERIFIED, A.ESCROW_HOLD, "C"), 0)
+        "paid": flow.get((K.PAYMENT_VERIFIED, A.ESCROW_HOLD, "C"), 0) - funding_discount
         + flow.get((K.PAYMENT_UNMATCHED, A.BUYER_REFUND_PAYABLE, "C"), 0),
+        "discount": funding_discount - flow.get((K.ESCROW_REFUND, A.PAYMENT_DISCOUNT, "C"), 0)
+        + flow.get((K.ESCROW_RELEASE, A.PAYMENT_DISCOUNT, "D"), 0),
         "fee": flow.get((K.ESCROW_RELEASE, A.FEE_REVENUE, "C"), 0) - flow.get((K.REVERSAL, A.FEE_REVENUE, "D"), 0),
         "held": owed.get(A.ESCROW_HOLD, 0),
         "seller_pending": owed.get(A.SELLER_PAYABLE, 0),

@@ -79,6 +79,14 @@ def pay_by_transfer(txn, buyer, *, amount=None):
     return txn
 
 
+def buyer_paid(txn) -> int:
+    """What the buyer transferred for ``txn``: the verified bill's amount, i.e. the amount due less the bank
+    transfer's unique code (INTRASA's discount). A refund in full gives back this, not the amount held."""
+    from payments.models import Bill
+
+    return Bill.objects.get(escrow_transaction=txn, status=Bill.Status.VERIFIED).paid_amount
+
+
 def open_dispute(txn, buyer, description="Barang rusak", reason="defective"):
     """The buyer opens a dispute the one way there is (the disputes app): the money freezes."""
     from disputes import services as dispute_services

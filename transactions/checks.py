@@ -4,7 +4,8 @@ with ``ledger_check``:
 * ``escrow-hold-matches-state``: a transaction's escrow hold equals the amount received while it is
   in a held state (verified, shipped, disputed) and is zero in every other state;
 * ``escrow-liability-total``: all escrow holds together equal the money held for open transactions;
-* ``paid-equals-accounted``: paid (including return shipping INTRASA advanced to the buyer) =
+* ``paid-equals-accounted``: paid (including return shipping INTRASA advanced to the buyer, less a
+  unique-code discount a refund took back and no refused refund restored) =
   disbursed + refunded + fees + still held + still payable;
 * ``no-negative-accounts``: no per-transaction account is negative.
 """
@@ -24,8 +25,13 @@ def money_figures(flow: dict, bal: dict) -> tuple[int, int, int, int, int]:
             + flow.get((EntryKind.PAYMENT_UNMATCHED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
             # Return shipping INTRASA advanced to the buyer (refunds.policy: seller's fault, PP).
             + flow.get((EntryKind.RETURN_SHIPPING_ADVANCED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
-            # ... less an advance taken back when the refund was refused (refunds.policy: refused returns).
-            - flow.get((EntryKind.REVERSAL, AccountCategory.BUYER_PROTECTION_COST, "C"), 0))
+            # ... less an advance taken back when the refund was refused (refunds.policy: refused returns),
+            - flow.get((EntryKind.REVERSAL, AccountCategory.BUYER_PROTECTION_COST, "C"), 0)
+            # ... and less a bank transfer's unique-code discount taken back by a refund in full (the buyer
+            # gets what they paid: ``transactions.services.transaction_refund``), unless a refused refund's
+            # release restored it.
+            - flow.get((EntryKind.ESCROW_REFUND, AccountCategory.PAYMENT_DISCOUNT, "C"), 0)
+            + flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.PAYMENT_DISCOUNT, "D"), 0))
     fees = (flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.FEE_REVENUE, "C"), 0)
             - flow.get((EntryKind.REVERSAL, AccountCategory.FEE_REVENUE, "D"), 0))
     disbursed = (flow.get((EntryKind.PAYOUT, AccountCategory.SELLER_PAYABLE, "D"), 0)

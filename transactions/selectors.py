@@ -21,6 +21,16 @@ def refund_outstanding(transaction_field: str = "pk"):
     return Coalesce(Subquery(owed), 0)
 
 
+def refundable_in_full(*, escrow_transaction) -> int:
+    """What a refund in full gives the buyer: the money held, less INTRASA's unique-code discount on a
+    bank transfer (refund policy §2: the refund follows the price after the discount; the buyer never
+    paid the code). The most a split can give the buyer is less than this. One query."""
+    from ledger.selectors import transaction_discount
+
+    held = escrow_transaction.amount_received or 0
+    return held - min(transaction_discount(escrow_transaction=escrow_transaction), held)
+
+
 def escrow_hold_other_than(*, escrow_transaction, expected: int):
     """The transaction if its escrow hold is not ``expected`` (else no row): a release counts it in
     its own write (``transactions.writes``' ``counts``), after the transaction's lock, instead of

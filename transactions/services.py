@@ -36,7 +36,13 @@ from intrasa.errors import ServiceError
 from intrasa.money import BIGINT_MAX, check_rupiah_range, format_rupiah
 from intrasa.wib import format_wib, now_wib
 from ledger.models import AccountCategory, EntryKind
-from ledger.selectors import transaction_balances, transaction_fee_booked, transactions_seller_payable
+from ledger.selectors import (
+    transaction_balances,
+    transaction_discount,
+    transaction_discount_taken_back,
+    transaction_fee_booked,
+    transactions_seller_payable,
+)
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify, notify_many
 from workdays.calendar import working_calendar
@@ -744,8 +750,10 @@ def transaction_resolve_release(*, escrow_transaction, staff, reason: str) -> Es
 
 
 def transaction_refund(*, escrow_transaction, actor, reason: str, by_agreement: bool = False) -> EscrowTransaction:
-    """All held money goes back to the buyer: the seller cancels after payment, staff decide a
-    dispute, or (``by_agreement``) the parties settled a dispute that way, ``actor`` having accepted."""
+    """All held money goes back: the seller cancels after payment, staff decide a dispute, or
+    (``by_agreement``) the parties settled a dispute that way, ``actor`` having accepted. The buyer is
+    owed what they paid (``selectors.refundable_in_full``); a bank transfer's unique-code discount,
+    which INTRASA added to the escrow, goes back to INTRASA's discount account."""
     reason = _require_reason(reason)
     with transaction.atomic():
         txn = _lock(escrow_transaction)
@@ -758,16 +766,18 @@ def transaction_refund(*, escrow_transaction, actor, reason: str, by_agreement: 
         _transition(txn, "refund", actor=actor, role=role, reason=reason, check_permission=not by_agreement,
                     data={"by_agreement": True, "accepted_by": actor.full_name} if by_agreement else None)
         held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
+        discount = min(transaction_discount(escrow_transaction=txn), held)
         entry_post(
             idempotency_key=f"escrow-refund:{txn.pk}", kind=EntryKind.ESCROW_REFUND,
             memo=f"{txn.reference} returned to buyer", escrow_transaction=txn, actor=actor,
             lines=[debit(AccountCategory.ESCROW_HOLD, held),
-                   credit(AccountCategory.BUYER_REFUND_PAYABLE, held)],
+                   credit(AccountCategory.BUYER_REFUND_PAYABLE, held - discount),
+                   *([credit(AccountCategory.PAYMENT_DISCOUNT, discount)] if discount else [])],
         )
         txn.closed_at = timezone.now()
         txn.save(update_fields=["closed_at", "updated_at"])
         for party in (txn.buyer, txn.seller):
-            _notify_party(txn, party, "refunded", reason=reason, amount=format_rupiah(held))
+            _notify_party(txn, party, "refunded", reason=reason, amount=format_rupiah(held - discount))
         return txn
 
 
@@ -791,10 +801,11 @@ def transaction_resolve_split(*, escrow_transaction, actor, buyer_amount: int, s
         if txn.status == Status.DISPUTED and held != txn.amount_received:
             raise TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
                                          code="ledger_mismatch")
-        if not isinstance(buyer_amount, int) or not 0 <= buyer_amount < held:
+        in_full = held - min(transaction_discount(escrow_transaction=txn), held)  # what the buyer paid
+        if not isinstance(buyer_amount, int) or not 0 <= buyer_amount < in_full:
             raise TransactionActionError(
                 _("The buyer's amount must be at least %(min)s and less than %(max)s (for everything, "
-                  "refund in full).") % {"min": format_rupiah(0), "max": format_rupiah(held)},
+                  "refund in full).") % {"min": format_rupiah(0), "max": format_rupiah(in_full)},
                 code="invalid_split")
         if min(seller_amount, fee) < 0 or buyer_amount + seller_amount + fee != held:
             raise TransactionActionError(_("The split does not add up to the money held."), code="invalid_split")
@@ -843,12 +854,18 @@ def transaction_release_refused_refund(*, escrow_transaction, actor, amount: int
     if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= owed:
         raise TransactionActionError(_("The ledger does not owe %(amount)s to the buyer; staff have been alerted.")
                                      % {"amount": format_rupiah(amount)}, code="ledger_mismatch")
-    fee = min(max(txn.fee_amount - transaction_fee_booked(escrow_transaction=txn), 0), amount)
-    seller = amount - fee
+    # A refund in full gave a bank transfer's unique-code discount back to INTRASA (``transaction_refund``);
+    # released to the seller after all, the escrow is whole again, as on any release.
+    restored = transaction_discount_taken_back(escrow_transaction=txn)
+    fee = min(max(txn.fee_amount - transaction_fee_booked(escrow_transaction=txn), 0), amount + restored)
+    seller = amount + restored - fee
     data = {"refund_request": refund_request_id, "amount": amount, "seller_amount": seller, "fee": fee}
+    if restored:
+        data["discount_restored"] = restored
     _transition(txn, "release_refused_refund", actor=actor, role=Role.STAFF, check_permission=False, reason=reason,
                 data=data)
-    lines = [debit(AccountCategory.BUYER_REFUND_PAYABLE, amount)]
+    lines = [debit(AccountCategory.BUYER_REFUND_PAYABLE, amount),
+             *([debit(AccountCategory.PAYMENT_DISCOUNT, restored)] if restored else [])]
     if seller:
         lines.append(credit(AccountCategory.SELLER_PAYABLE, seller))
     if fee:

@@ -110,6 +110,7 @@ def test_a_dispute_the_buyer_wins_in_full_ends_with_the_money_at_the_buyer(peopl
     officer = _staff_in("Dispute officer", "dimas@intrasa.co.id", "Dimas Petugas")
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
     held = txn.amount_received
+    paid = scenarios.buyer_paid(txn)  # what a refund in full gives back (the unique code stays INTRASA's)
     tracking = tmp_path / "lacak-resi.png"
     Image.new("RGB", (64, 48), (30, 30, 200)).save(tracking, "PNG")
 
@@ -132,12 +133,12 @@ def test_a_dispute_the_buyer_wins_in_full_ends_with_the_money_at_the_buyer(peopl
     staff.page.click("input[type=submit]")
     staff.page.wait_for_url(f"**/admin/disputes/dispute/{dispute.pk}/change/")
     request = RefundRequest.objects.get()
-    assert request.case == "not_received" and request.amount == held and not request.goods_return
+    assert request.case == "not_received" and request.amount == paid and not request.goods_return
 
     # Until the transfer succeeded the transaction and the receipt say "in progress", never "refunded".
     assert transaction_status(buyer_person, txn) == IN_PROGRESS
     receipt = pdf_text(buyer_person.page.request.get(REFUND_RECEIPT.format(reference=txn.reference)).body())
-    assert "Pengembalian dana sedang diproses" in receipt and rupiah(held) in receipt
+    assert "Pengembalian dana sedang diproses" in receipt and rupiah(paid) in receipt
     _refund_page(buyer_person, txn)
     step = buyer_person.page.locator("[data-testid=next-step]")
     assert step.count() == 1 and step.get_attribute("data-holder") == "intrasa" and "Fani" in step.inner_text()

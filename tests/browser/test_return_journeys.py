@@ -86,14 +86,14 @@ def test_a_seller_fault_return_pays_the_return_shipping_too(people, sendme, sell
     dispute_services.dispute_resolve(dispute=dispute, staff=dispute_officer, outcome="refund",
                                      reason="Salah kirim terbukti dari foto", return_shipping=30_000)
     request = RefundRequest.objects.get()
-    held = txn.amount_received
-    assert request.amount == held + 30_000
+    paid = scenarios.buyer_paid(txn)  # a refund in full gives back what the buyer paid, and the return shipping
+    assert request.amount == paid + 30_000
     seller_person = signed_in(people, seller, "seller")
     buyer_person = signed_in(people, buyer, "buyer", viewport=None)  # a desktop this time
     _return_goes_back(seller_person, buyer_person, txn, request)
     refund_services.refund_approve(refund_request=request, actor=finance, reason="Inspeksi: salah kirim")
     buyer_adds_account_and_is_paid(buyer_person, sendme, txn, request, "7009992002")
-    assert request.payout.amount == held + 30_000  # item, shipping, fee and the return shipping: paid
+    assert request.payout.amount == paid + 30_000  # item, shipping, fee and the return shipping: paid
 
 
 def test_a_short_shipment_refunds_the_missing_part(people, sendme, seller, buyer):

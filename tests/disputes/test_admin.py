@@ -13,6 +13,7 @@ from disputes.models import Dispute, DisputeMessage
 from ledger.models import AccountCategory
 from ledger.selectors import transaction_balances
 from refunds.models import RefundRequest
+from tests import scenarios
 from transactions.models import Status
 
 from .conftest import image_upload
@@ -107,7 +108,7 @@ def test_refund_in_full_from_the_admin_starts_a_refund_request(client, disputed,
     txn.refresh_from_db()
     assert txn.status == Status.REFUNDED
     request = RefundRequest.objects.get()
-    assert request.case == "not_received" and request.amount == txn.amount_received
+    assert request.case == "not_received" and request.amount == scenarios.buyer_paid(txn)
     assert request.status == RefundRequest.Status.IN_REVIEW  # reference and verified payment are ours
     assert txn.events.get(action="refund").actor == officer
 

@@ -232,7 +232,7 @@ def test_accepted_refund_offer_refunds_in_full(disputed, buyer, seller):
     txn.refresh_from_db()
     assert txn.status == Status.REFUNDED
     request = RefundRequest.objects.get()
-    assert request.case == "cancellation" and request.amount == txn.amount_received
+    assert request.case == "cancellation" and request.amount == scenarios.buyer_paid(txn)
     assert "accepted by Sari Penjual" in txn.events.get(action="refund").reason
 
 

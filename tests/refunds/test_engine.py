@@ -39,7 +39,7 @@ def test_seller_cancellation_after_payment_starts_a_cancellation_refund(seller, 
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
     request = RefundRequest.objects.get()
-    assert request.case == "cancellation" and request.amount == txn.amount_due
+    assert request.case == "cancellation" and request.amount == scenarios.buyer_paid(txn)
     assert request.status == RefundRequest.Status.IN_REVIEW
     assert request.approval_due_at is not None
     kinds = set(request.documents.values_list("kind", flat=True))
@@ -175,7 +175,7 @@ def test_refund_paid_end_to_end_through_the_sendme_sandbox(sendme, client, dispu
     services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap dan sesuai")
     request.refresh_from_db()
     part = Disbursement.objects.get(payout=request.payout)
-    assert part.status == Disbursement.Status.SUCCEEDED and part.amount == txn.amount_received
+    assert part.status == Disbursement.Status.SUCCEEDED and part.amount == scenarios.buyer_paid(txn)
     earliest, latest = policy.transfer_arrives_between(selectors.refund_transfer_starts_at(request),
                                                        request.payment_family, working_calendar())
     assert request.payout.purpose == Payout.Purpose.BUYER_REFUND and latest > earliest

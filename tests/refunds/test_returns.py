@@ -132,13 +132,13 @@ def test_seller_fault_return_shipping_both_ways_is_paid_not_only_recorded(seller
     dispute_services.dispute_resolve(dispute=dispute, staff=dispute_officer, outcome="refund",
                                      reason="Salah kirim terbukti", return_shipping=30_000)
     request = RefundRequest.objects.get()
-    held = txn.amount_received
-    assert request.amount == held + 30_000 and request.uncovered_amount == 30_000
-    assert transaction_balances(escrow_transaction=txn)[AccountCategory.BUYER_REFUND_PAYABLE] == held + 30_000
+    paid = scenarios.buyer_paid(txn)  # a refund in full gives back what the buyer paid, and the return shipping
+    assert request.amount == paid + 30_000 and request.uncovered_amount == 30_000
+    assert transaction_balances(escrow_transaction=txn)[AccountCategory.BUYER_REFUND_PAYABLE] == paid + 30_000
     assert category_balance(category=AccountCategory.BUYER_PROTECTION_COST) == 30_000
     for kind, value in ((Document.RETURN_RECEIPT, "JNE-RETUR-1"), (Document.INSPECTION_RESULT, "Salah warna")):
         services.refund_document_add(refund_request=request, kind=kind, actor=officer, value=value)
     verified_bank(buyer, number="7009990999")
     services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap, sesuai kebijakan")
     request.refresh_from_db()
-    assert request.payout.amount == held + 30_000  # the whole entitlement goes out in the transfer
+    assert request.payout.amount == paid + 30_000  # the whole entitlement goes out in the transfer

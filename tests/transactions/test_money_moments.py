@@ -116,7 +116,7 @@ def test_transaction_page_shows_stepper_next_step_and_no_ledger_lines(client, se
     assert 'data-testid="ledger-lines"' not in html and "Escrow hold" not in html and "Debit" not in html
     txn.refresh_from_db()
     statement = money_statement(list(transaction_postings(escrow_transaction=txn)))
-    assert statement["paid"] == txn.amount_due
+    assert statement["paid"] == scenarios.buyer_paid(txn) and statement["paid"] + statement["discount"] == txn.amount_due
     assert statement["fee"] == txn.fee_amount
     assert statement["held"] == 0
     assert statement["paid_out"] + statement["seller_pending"] == txn.seller_receives
@@ -129,6 +129,7 @@ def test_money_statement_of_a_refund(seller, buyer):
     statement = money_statement(list(transaction_postings(escrow_transaction=txn)))
     assert statement["held"] == 0 and statement["fee"] == 0
     assert statement["refund_pending"] + statement["refunded"] == statement["paid"] > 0
+    assert statement["discount"] == 0  # the unique code went back to INTRASA with the refund
 
 
 def test_timeline_collapses_repeated_method_choices_and_translates_them(client, seller, buyer):
