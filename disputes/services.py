@@ -340,6 +340,12 @@ def dispute_resolve(*, dispute, staff, outcome: str, reason: str, buyer_amount: 
             raise DisputeError(_("You are not allowed to resolve disputes."), code="forbidden")
         if not dispute.is_open:
             raise DisputeError(_("This dispute is resolved."), code="resolved")
+        if return_shipping and policy.dispute_refund_case(dispute.reason) != RefundCase.RETURN_SELLER_FAULT:
+            # Refund policy §2: return shipping (PP) only "jika sudah mengirim balik" — goods the seller got
+            # wrong that the buyer sent back. Not shipped, not received, cancelled: there were none.
+            raise DisputeError(_("Return shipping is refunded only for goods the buyer sent back because of the "
+                                 "seller's fault (defective, wrong or not as described); this dispute has none."),
+                               code="return_shipping")
         amount = _validate_outcome(dispute, outcome, buyer_amount, seller_agrees=False)
         _resolve(dispute, outcome=outcome, buyer_amount=amount, actor=staff, reason=reason, by_agreement=False,
                  refund_case=refund_case, return_shipping=return_shipping)
@@ -412,7 +418,7 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
         seller_payout_plan(escrow_transaction=txn, amount=seller_amount, actor=actor)
     if request is not None and return_shipping:
         case = policy.dispute_refund_case(dispute.reason)
-        if case in policy.SELLER_FAULT_CASES:
+        if case == RefundCase.RETURN_SELLER_FAULT:  # goods sent back (``dispute_resolve`` refuses it otherwise)
             figure = policy.refund_amount(case, price=txn.price,
                                           shipping_cost=txn.shipping_cost, buyer_fee=txn.buyer_fee,
                                           held=txn.amount_received or 0, return_shipping=return_shipping,
