@@ -60,7 +60,9 @@ staff, shown once, scoped ({", ".join(KEY_SCOPES)}), rotatable and revocable.
 **Linking a seller.** Send the seller to `/mitra/otorisasi/?client_id=…&redirect_uri=…&scope=transactions:read
 transactions:write&state=…`. After they approve, INTRASA redirects to your `redirect_uri` with
 `code` and your `state`; exchange the code (single use, 2 minutes) at `POST /api/v1/links/exchange`
-for a `link_id`. A denial returns `error=access_denied`.
+for a `link_id`. A denial returns `error=access_denied`. Reading a transaction needs the seller's
+`transactions:read` as well as the key's: without it the transaction answers 403 `insufficient_scope`
+and the list leaves it out.
 
 **Idempotency.** Every POST needs an `Idempotency-Key` header (up to 255 printable characters,
 e.g. a UUID). A retry with the same key returns the first answer (with `Idempotent-Replayed: true`)
@@ -472,6 +474,16 @@ def _own_transaction(request, reference: str) -> PartnerTransaction:
     return bound
 
 
+def _readable_transaction(request, reference: str) -> PartnerTransaction:
+    """The partner's own transaction, if the seller lets it read it: the key's scope is not enough, the
+    seller's consent (the link's scopes, as last approved) must include ``transactions:read`` too."""
+    bound = _own_transaction(request, reference)
+    if SCOPE_TRANSACTIONS_READ not in bound.link.scopes:
+        _refuse(403, "insufficient_scope", _("The seller did not grant this partner the scope %(scope)s.")
+                % {"scope": SCOPE_TRANSACTIONS_READ})
+    return bound
+
+
 # --- links --------------------------------------------------------------------------------------
 
 def _link_body(link) -> dict:
@@ -578,14 +590,14 @@ def transaction_list(request, filters: Query[TransactionFilters]):
 @api.get("/transactions/{reference}", response={200: TransactionOut, **ERRORS}, tags=["transactions"],
          summary="One transaction", auth=ApiKeyAuth(SCOPE_TRANSACTIONS_READ))
 def transaction_detail(request, reference: str):
-    return Status(200, transaction_body(_own_transaction(request, reference)))
+    return Status(200, transaction_body(_readable_transaction(request, reference)))
 
 
 @api.get("/transactions/{reference}/timeline", response={200: list[TimelineEntry], **ERRORS},
          tags=["transactions"], summary="The transaction's timeline (no personal data)",
          auth=ApiKeyAuth(SCOPE_TRANSACTIONS_READ))
 def transaction_timeline(request, reference: str):
-    bound = _own_transaction(request, reference)
+    bound = _readable_transaction(request, reference)
     return Status(200, [{"action": event.action, "label": event.label, "from_status": event.from_status or None,
                          "to_status": event.to_status or None, "role": event.actor_role, "at": event.created_at}
                         for event in selectors.partner_transaction_timeline(partner_transaction=bound)])
@@ -594,7 +606,7 @@ def transaction_timeline(request, reference: str):
 @api.get("/transactions/{reference}/links", response={200: Links, **ERRORS}, tags=["transactions"],
          summary="The buyer-facing links to show on your site", auth=ApiKeyAuth(SCOPE_TRANSACTIONS_READ))
 def transaction_links(request, reference: str):
-    return Status(200, transaction_body(_own_transaction(request, reference))["links"])
+    return Status(200, transaction_body(_readable_transaction(request, reference))["links"])
 
 
 @api.post("/transactions/{reference}/cancel", response={200: TransactionOut, **ERRORS}, tags=["transactions"],

@@ -10,7 +10,7 @@ from django.utils import timezone
 from transactions.models import TransactionEvent
 from transactions.selectors import refund_outstanding
 
-from .models import PartnerTransaction, SellerLink, WebhookAttempt, WebhookEvent
+from .models import SCOPE_TRANSACTIONS_READ, PartnerTransaction, SellerLink, WebhookAttempt, WebhookEvent
 
 
 class CursorError(ValueError):
@@ -38,8 +38,12 @@ def partner_transaction_list(*, partner, status: str | None = None, created_afte
                              created_before: dt.datetime | None = None, cursor: str | None = None,
                              limit: int = 50) -> tuple[list[PartnerTransaction], str | None]:
     """One page of the partner's transactions, newest first (keyset pagination on
-    ``(created_at, id)``: stable while new ones arrive), and the cursor of the next page."""
-    qs = (PartnerTransaction.objects.filter(partner=partner)
+    ``(created_at, id)``: stable while new ones arrive), and the cursor of the next page. Only those
+    whose seller lets the partner read them (the link's scopes include ``transactions:read``)."""
+    # ``icontains`` on the JSON text rather than JSON containment, which SQLite (``make run``) lacks;
+    # the quotes make it match the whole scope, and scopes are a fixed vocabulary (``LINK_SCOPES``).
+    readable = Q(link__scopes__icontains=f'"{SCOPE_TRANSACTIONS_READ}"')
+    qs = (PartnerTransaction.objects.filter(readable, partner=partner)
           .select_related("escrow_transaction", "link").order_by("-created_at", "-id"))
     if status:
         qs = qs.filter(escrow_transaction__status=status)
