@@ -347,6 +347,8 @@ def dispute_resolve(*, dispute, staff, outcome: str, reason: str, buyer_amount: 
                                  "seller's fault (defective, wrong or not as described); this dispute has none."),
                                code="return_shipping")
         amount = _validate_outcome(dispute, outcome, buyer_amount, seller_agrees=False)
+        if RefundCase.RETURN_NON_DEFECT in (policy.dispute_refund_case(dispute.reason), refund_case):
+            _within_the_non_defect_refund(dispute.escrow_transaction, outcome, amount)
         _resolve(dispute, outcome=outcome, buyer_amount=amount, actor=staff, reason=reason, by_agreement=False,
                  refund_case=refund_case, return_shipping=return_shipping)
         return dispute
@@ -441,6 +443,20 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
                                       "outcome": dispute.get_outcome_display(), "reason": reason})
     audit_record(actor=actor, action="dispute.resolve", target=dispute, reason=reason,
                  data={"outcome": outcome, "buyer_amount": buyer_amount, "by_agreement": by_agreement})
+
+
+def _within_the_non_defect_refund(txn, outcome: str, buyer_amount: int) -> None:
+    """Refund policy §2: a return without a defect refunds the item value only (shipping is not refunded),
+    less the seller's restocking fee — whoever decides it, staff included."""
+    in_full = refundable_in_full(escrow_transaction=txn)
+    most = policy.refund_amount(RefundCase.RETURN_NON_DEFECT, price=txn.price, shipping_cost=txn.shipping_cost,
+                                buyer_fee=txn.buyer_fee, held=in_full,
+                                restocking_fee_basis_points=txn.restocking_fee_basis_points).amount
+    if outcome == SettlementOffer.Outcome.REFUND and most < in_full or (
+            outcome == SettlementOffer.Outcome.SPLIT and buyer_amount > most):
+        raise DisputeError(_("A return without a defect refunds at most the item value less the restocking fee "
+                             "(%(amount)s); shipping is not refunded.") % {"amount": format_rupiah(most)},
+                           code="non_defect_limit")
 
 
 def _lock_for_seller_or_officer(dispute, actor) -> tuple[Dispute, EscrowTransaction, bool]:
