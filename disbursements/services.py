@@ -361,6 +361,23 @@ def on_destination_added(sender, *, destination_id, **kwargs) -> None:
 
 # --- sending --------------------------------------------------------------------------------
 
+# A refund part of a reversed payment is looked at again this often (until staff settle the reversal).
+REVERSED_PAYMENT_RECHECK = dt.timedelta(hours=1)
+
+
+def _refunds_of_reversed_payments(parts) -> set[int]:
+    """The parts (of ``parts``, payouts loaded) that refund a buyer whose payment the provider reversed
+    (``payments.selectors``): the buyer has that money back, so sending would pay them twice. Approval
+    refuses such a refund; this covers one approved before the reversal was known, whose account came
+    later or which waited for the daily limit. One or two queries, none without a refund part."""
+    from payments.selectors import transactions_with_reversed_payment
+
+    refunds = {part.pk: part.payout.escrow_transaction_id for part in parts
+               if part.payout.purpose == Payout.Purpose.BUYER_REFUND}
+    reversed_ids = transactions_with_reversed_payment(ids=set(refunds.values()))
+    return {pk for pk, txn_id in refunds.items() if txn_id in reversed_ids}
+
+
 def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
     """Lock the part and reserve its quota; ``None`` when it must not (or cannot yet) be sent.
 
@@ -372,6 +389,11 @@ def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
         if part is None or part.status != Disbursement.Status.QUEUED:
             return None  # another worker has it, or it is already on its way
         if part.not_before and part.not_before > now:
+            return None
+        if _refunds_of_reversed_payments([part]):
+            logger.warning("refund part %s not sent: the buyer's payment was reversed by the provider", part.pk)
+            part.not_before = now + REVERSED_PAYMENT_RECHECK
+            part.save(update_fields=["not_before"])
             return None
         hold = rules.night_hold_until(now, part.kind)
         if hold is not None:
@@ -491,9 +513,15 @@ def _reserve_many(ids: list[int], now: dt.datetime) -> list[Disbursement]:
         limit = None
         reserved: list[Disbursement] = []
         waiting: list[Disbursement] = []
+        not_to_send = _refunds_of_reversed_payments(locked.values())
         for pk in ids:
             part = locked.get(pk)
             if part is None or (part.not_before and part.not_before > now):
+                continue
+            if pk in not_to_send:  # the buyer has this money back from the provider: waits for staff
+                logger.warning("refund part %s not sent: the buyer's payment was reversed by the provider", pk)
+                part.not_before = now + REVERSED_PAYMENT_RECHECK
+                waiting.append(part)
                 continue
             hold = rules.night_hold_until(now, part.kind)
             if hold is not None:

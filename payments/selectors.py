@@ -84,6 +84,19 @@ def bills_reversed(*, escrow_transaction):
     return bills_of(escrow_transaction=escrow_transaction).filter(flag=Bill.Flag.REVERSED)
 
 
+def transactions_with_reversed_payment(*, ids) -> set[int]:
+    """Which of the transactions ``ids`` have a payment the provider reversed (``payment_reversed``
+    for many at once: two queries, own bills and shared bills)."""
+    ids = list(ids)
+    if not ids:
+        return set()
+    own = Bill.objects.filter(flag=Bill.Flag.REVERSED, escrow_transaction__in=ids).values_list(
+        "escrow_transaction_id", flat=True)
+    shared = BillShare.objects.filter(bill__flag=Bill.Flag.REVERSED, escrow_transaction__in=ids).values_list(
+        "escrow_transaction_id", flat=True)
+    return set(own) | set(shared)
+
+
 def payment_reversed(*, escrow_transaction) -> bool:
     """Did the provider reverse a payment of this transaction that INTRASA had verified? (the
     release flows ask first, or count ``bills_reversed`` in their write)."""

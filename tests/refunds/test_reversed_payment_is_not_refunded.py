@@ -66,3 +66,27 @@ def test_finance_cannot_approve_a_refund_whose_payment_was_reversed_after_the_re
     request.refresh_from_db()
     assert request.status == RefundRequest.Status.IN_REVIEW and request.payout_id is None
     assert not Payout.objects.filter(escrow_transaction=txn, purpose=Payout.Purpose.BUYER_REFUND).exists()
+
+
+def test_a_refund_approved_before_the_reversal_is_not_sent_after_it(seller, buyer, officer, finance):  # noqa: F811
+    """Approved while the buyer had no account (the payout waits for one); the provider then reverses the
+    payment; the buyer adds an account: the transfer must not go out (hostile review of the fix above)."""
+    from disbursements.models import Disbursement
+    from tests.disbursements.conftest import verified_bank
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    dispute = scenarios.open_dispute(txn, buyer, reason="not_received", description="Paket tidak datang")
+    scenarios.resolve_dispute(dispute, officer, "refund", reason="Barang tidak sampai")
+    request = RefundRequest.objects.get(escrow_transaction=txn)
+    refund_services.refund_approve(refund_request=request, actor=finance, reason="Dokumen lengkap")
+    request.refresh_from_db()
+    assert request.payout.status == Payout.Status.AWAITING_DESTINATION
+    reversed_by_the_provider(txn)
+    refund_services.refund_choose_destination(refund_request=request, buyer=buyer, destination=verified_bank(buyer))
+    from disbursements.services import disbursement_dispatch
+
+    part = Disbursement.objects.get(payout=request.payout)
+    disbursement_dispatch(disbursement_id=part.pk)  # what the dispatch task and the due scan call
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.QUEUED and part.sent_at is None  # never sent
+    assert part.not_before is not None
