@@ -30,13 +30,14 @@ def category_balance(*, category: str) -> int:
     return normal_balance(category, total)
 
 
-def transaction_discount(*, escrow_transaction) -> int:
+def transaction_discount(*, escrow_transaction, as_funded: bool = False) -> int:
     """The unique-code discount INTRASA added to this transaction's escrow when a bank transfer funded
     it (the buyer transferred that much less), less what a refund took back: the part of the hold
-    the buyer never paid. One query."""
-    total = (Posting.objects.filter(entry__escrow_transaction=escrow_transaction, account__category=A.PAYMENT_DISCOUNT)
-             .aggregate(total=Sum(SIGNED))["total"] or 0)
-    return normal_balance(A.PAYMENT_DISCOUNT, total)
+    the buyer never paid. ``as_funded``: the discount the funding added, whatever happened since. One query."""
+    postings = Posting.objects.filter(entry__escrow_transaction=escrow_transaction, account__category=A.PAYMENT_DISCOUNT)
+    if as_funded:
+        postings = postings.filter(entry__kind=K.PAYMENT_VERIFIED)
+    return normal_balance(A.PAYMENT_DISCOUNT, postings.aggregate(total=Sum(SIGNED))["total"] or 0)
 
 
 def transaction_discount_taken_back(*, escrow_transaction) -> int:

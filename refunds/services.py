@@ -33,7 +33,7 @@ from intrasa.money import RUPIAH_CEILING, check_rupiah_range, format_rupiah
 from intrasa.uploads import check_upload, private_path
 from intrasa.wib import format_wib
 from ledger.models import AccountCategory, EntryKind
-from ledger.selectors import transaction_balances
+from ledger.selectors import transaction_balances, transaction_discount
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from payments.models import Bill
@@ -124,8 +124,11 @@ def _system_documents(req: RefundRequest) -> None:
                          _("Provider confirmation of %(bill)s (%(amount)s)")
                          % {"bill": bill.bill_no, "amount": format_rupiah(bill.paid_amount or 0)}))
     elif txn.verified_at is not None:
+        # What the buyer paid: the amount received less INTRASA's bank-transfer discount (the unique code),
+        # as funded (a refund in full has taken the discount back by now).
+        paid = (txn.amount_received or 0) - transaction_discount(escrow_transaction=txn, as_funded=True)
         docs.append((Document.PROOF_OF_PAYMENT, _("Payment of %(amount)s verified on %(at)s")
-                     % {"amount": format_rupiah(txn.amount_received or 0), "at": format_wib(txn.verified_at)}))
+                     % {"amount": format_rupiah(paid), "at": format_wib(txn.verified_at)}))
     RefundDocument.objects.bulk_create([
         RefundDocument(request=req, kind=kind, source=RefundDocument.Source.SYSTEM, value=str(value)[:255])
         for kind, value in docs

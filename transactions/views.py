@@ -128,18 +128,22 @@ def _render_detail(request, txn, *, ship_form=None, status=200):
     role = txn.role_of(request.user)
     postings = list(transaction_money_lines(escrow_transaction=txn))
     actions = selectors.available_actions(escrow_transaction=txn, user=request.user)
+    statement = money_statement(postings)
     return render(request, "transactions/detail.html", {
         "txn": txn,
         "role": role,
         "status_label": progress.status_label(txn),
         "steps": progress.steps(txn),
-        "next_step": progress.next_step(txn, role, refund_pending=money_statement(postings)["refund_pending"]),
+        "next_step": progress.next_step(txn, role, refund_pending=statement["refund_pending"]),
         "live_token": selectors.live_token(txn),
         "timeline": progress.timeline(selectors.transaction_timeline(escrow_transaction=txn)),
         "actions": actions,
         "postings": postings,
         # The forms of the actions shown, and only those.
         "reason_form": ReasonForm() if "refund" in actions else None,
+        # What cancel-and-refund gives the buyer: the hold, less INTRASA's bank-transfer discount
+        # (``transactions.selectors.refundable_in_full``, read here from the lines already loaded).
+        "refund_in_full": statement["held"] - statement["discount"] if "refund" in actions else None,
         "ship_form": ship_form or (ShipForm() if "ship" in actions else None),
         "clock": selectors.inspection_clock(escrow_transaction=txn, user=request.user),
         # The invitation card: for the seller, until the buyer accepts.

@@ -68,3 +68,21 @@ def test_a_settlement_offer_of_a_full_refund_says_what_the_buyer_gets(seller, bu
     dispute = scenarios.open_dispute(txn, buyer)
     offer = dispute_services.offer_propose(dispute=dispute, proposer=seller, outcome="refund")
     assert offer.buyer_amount == bill.paid_amount
+
+
+def test_the_seller_is_told_and_the_request_documents_what_the_buyer_paid(client, seller, buyer):
+    """The cancel-and-refund confirmation and the request's proof of payment say the amount the buyer paid."""
+    from django.urls import reverse
+
+    from intrasa.money import format_rupiah
+    from refunds.models import RefundDocument
+
+    txn, bill = paid_with_a_code(seller, buyer)
+    client.force_login(seller)
+    page = client.get(reverse("transactions:detail", args=[txn.reference])).content.decode()
+    confirmation = page[page.index('data-testid="refund-understood"'):][:600]
+    assert format_rupiah(bill.paid_amount).replace(" ", "\xa0") in confirmation.replace("&nbsp;", "\xa0")
+    assert format_rupiah(txn.amount_due).replace(" ", "\xa0") not in confirmation.replace("&nbsp;", "\xa0")
+    escrow_services.escrow_cancel_and_refund(escrow_transaction=txn, actor=seller, reason="Stok habis")
+    proof = RefundDocument.objects.get(request__escrow_transaction=txn, kind="proof_of_payment")
+    assert format_rupiah(bill.paid_amount) in proof.value and format_rupiah(txn.amount_due) not in proof.value
