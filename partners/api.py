@@ -193,6 +193,39 @@ def _service_error(request, exc: ServiceError):
     return error_response(request, services.refusal_status(exc), exc.code, exc.message)
 
 
+# Pydantic's own messages are English only: each kind of error it reports is said here, in the
+# request's language (Indonesian unless Accept-Language asks for English), with its limits.
+_FIELD_MESSAGES = {
+    "missing": lambda ctx: _("This field is required."),
+    "extra_forbidden": lambda ctx: _("This field is not accepted."),
+    "int_type": lambda ctx: _("Enter a whole number."),
+    "int_parsing": lambda ctx: _("Enter a whole number."),
+    "int_from_float": lambda ctx: _("Enter a whole number."),
+    "bool_type": lambda ctx: _("Enter true or false."),
+    "bool_parsing": lambda ctx: _("Enter true or false."),
+    "string_type": lambda ctx: _("Enter text."),
+    "string_too_long": lambda ctx: _("Enter at most %(limit)s characters.") % {"limit": ctx.get("max_length")},
+    "string_too_short": lambda ctx: _("Enter at least %(limit)s characters.") % {"limit": ctx.get("min_length")},
+    "uuid_type": lambda ctx: _("Enter a valid id (a UUID)."),
+    "uuid_parsing": lambda ctx: _("Enter a valid id (a UUID)."),
+    "greater_than_equal": lambda ctx: _("Enter a value of at least %(limit)s.") % {"limit": ctx.get("ge")},
+    "less_than_equal": lambda ctx: _("Enter a value of at most %(limit)s.") % {"limit": ctx.get("le")},
+    "greater_than": lambda ctx: _("Enter a value greater than %(limit)s.") % {"limit": ctx.get("gt")},
+    "less_than": lambda ctx: _("Enter a value less than %(limit)s.") % {"limit": ctx.get("lt")},
+    "literal_error": lambda ctx: _("Choose one of: %(choices)s.") % {"choices": ctx.get("expected")},
+    "datetime_type": lambda ctx: _("Enter a date and time (ISO 8601)."),
+    "datetime_parsing": lambda ctx: _("Enter a date and time (ISO 8601)."),
+    "datetime_from_date_parsing": lambda ctx: _("Enter a date and time (ISO 8601)."),
+    # Our own validators raise ValueError with a message already in the request's language.
+    "value_error": lambda ctx: str(ctx.get("error", "")) or _("This value is not valid."),
+}
+
+
+def _field_message(error: dict) -> str:
+    say = _FIELD_MESSAGES.get(str(error.get("type", "")))
+    return say(error.get("ctx") or {}) if say else _("This value is not valid.")
+
+
 @api.exception_handler(ValidationError)
 def _validation_error(request, exc: ValidationError):
     details = []
@@ -200,7 +233,7 @@ def _validation_error(request, exc: ValidationError):
         location = [str(part) for part in error.get("loc", ())[1:]]
         if location and location[0] in ("payload", "filters"):  # the view's parameter, not a field
             location = location[1:]
-        details.append({"field": ".".join(location) or "body", "message": str(error.get("msg", ""))})
+        details.append({"field": ".".join(location) or "body", "message": _field_message(error)})
     return error_response(request, 422, "invalid_request", _("The request is not valid; see the details."), details)
 
 
@@ -339,7 +372,7 @@ class TimelineEntry(Schema):
 
 def _without_nul(value: str) -> str:
     if "\x00" in value:
-        raise ValueError("must not contain a NUL character")
+        raise ValueError(_("Remove the NUL character from this text."))
     return value
 
 
