@@ -727,6 +727,12 @@ def refund_document_waive(*, refund_request, kind: str, actor, reason: str) -> R
             raise RefundError(_("%(document)s is not missing from this request.")
                               % {"document": Document(kind).label if kind in Document.values else kind},
                               code="not_missing")
+        shipment = ReturnShipment.objects.filter(refund_request=req).first()
+        if kind == Document.INSPECTION_RESULT and shipment is not None \
+                and shipment.status == ReturnShipment.Status.REJECTED:
+            # The seller rejected the goods: INTRASA decides (overrule or uphold, with a reason), it is not waived.
+            raise RefundError(_("The seller rejected the returned goods: decide the rejection (overrule or uphold) "
+                                "instead of waiving the inspection result."), code="rejection_pending")
         doc = RefundDocument.objects.create(request=req, kind=kind, source=RefundDocument.Source.STAFF,
                                             waived_reason=reason, uploaded_by=actor)
         audit_record(actor=actor, action="refund.document_waive", target=req, reason=reason, data={"kind": kind})
