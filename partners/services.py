@@ -494,7 +494,7 @@ def webhook_deliver(*, event_id: int) -> str:
             return "not_due"
         if _earlier_undelivered(event):
             return "waiting"
-        lease = settings.PARTNER_WEBHOOK_CONNECT_TIMEOUT + settings.PARTNER_WEBHOOK_READ_TIMEOUT + 30
+        lease = webhook_http.attempt_deadline() + 30  # longer than any attempt can take (its deadline)
         WebhookEvent.objects.filter(pk=event.pk).update(next_attempt_at=now + dt.timedelta(seconds=lease))
         partner = event.partner
         url, secret = partner.webhook_url, partner.webhook_secret

@@ -1,6 +1,10 @@
 """Posting one webhook to a partner: the HTTP side, outside any database transaction.
 
 * **Explicit timeouts** (connect, read) and no redirects: a 3xx is an answer, not a new address.
+* **One deadline per attempt** (connect + read timeout in all): the timeouts bound each socket
+  operation, so an endpoint that answers one byte just within each could hold a worker for hours,
+  and the event's lease (``services.webhook_deliver``) would run out and let a second delivery start.
+  At the deadline the attempt's sockets are shut down and the attempt fails.
 * **SSRF guard.** A partner's URL must not make INTRASA call into its own network: only ``https``,
   and every address the host name resolves to must be a public one (not loopback, private,
   link-local — the cloud metadata address —, reserved or multicast). Development and tests allow
@@ -14,6 +18,7 @@
 """
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -121,12 +126,48 @@ def check_destination(url: str, *, allow_private: bool | None = None, resolve: b
             raise UnsafeDestination(f"{parts.hostname} resolves to a non-public address")
 
 
+# The sockets the current attempt opened (per thread), for its deadline to shut down.
+_attempt = threading.local()
+
+
+class _Deadline:
+    """Shuts down the sockets an attempt opened once ``seconds`` have passed (a timer thread): a recv
+    blocked in the middle of a trickled answer returns at once and the request fails."""
+
+    def __init__(self, seconds: float):
+        self.sockets: list[socket.socket] = []
+        self.passed = False
+        self._timer = threading.Timer(seconds, self._cut)
+        self._timer.daemon = True
+
+    def _cut(self) -> None:
+        self.passed = True
+        for sock in list(self.sockets):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed
+                pass
+
+    def __enter__(self):
+        _attempt.deadline = self
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self._timer.cancel()
+        _attempt.deadline = None
+
+
 class _PeerChecked:
     """A connection that, once connected and before TLS or the request, refuses a peer that is
-    not a public address (the resolver may answer the connection differently from the check)."""
+    not a public address (the resolver may answer the connection differently from the check); and
+    is handed to the attempt's deadline."""
 
     def _new_conn(self):
         sock = super()._new_conn()
+        deadline = getattr(_attempt, "deadline", None)
+        if deadline is not None:
+            deadline.sockets.append(sock)
         if not settings.PARTNER_WEBHOOK_ALLOW_PRIVATE:
             peer = ipaddress.ip_address(str(sock.getpeername()[0]).split("%")[0])
             if not _is_public(peer):
@@ -180,15 +221,24 @@ def post(*, url: str, body: bytes, headers: dict[str, str]) -> PostResult:
     except UnsafeDestination as exc:
         return PostResult(None, "", _storable(f"refused: {exc}"[:300]), 0)
     timeout = (settings.PARTNER_WEBHOOK_CONNECT_TIMEOUT, settings.PARTNER_WEBHOOK_READ_TIMEOUT)
-    try:
-        with _session.post(url, data=body, headers={"Content-Type": "application/json", **headers},
-                           timeout=timeout, allow_redirects=False, stream=True) as response:
-            raw = b""
-            for chunk in response.iter_content(chunk_size=EXCERPT_BYTES):
-                raw += chunk
-                if len(raw) >= EXCERPT_BYTES:
-                    break
-            return PostResult(response.status_code, _storable(raw[:EXCERPT_BYTES].decode("utf-8", "replace")), "",
-                              elapsed())
-    except requests.RequestException as exc:
-        return PostResult(None, "", _storable(f"{type(exc).__name__}: {exc}"[:300]), elapsed())
+    with _Deadline(attempt_deadline()) as deadline:
+        try:
+            with _session.post(url, data=body, headers={"Content-Type": "application/json", **headers},
+                               timeout=timeout, allow_redirects=False, stream=True) as response:
+                raw = b""
+                for chunk in response.iter_content(chunk_size=EXCERPT_BYTES):
+                    raw += chunk
+                    if len(raw) >= EXCERPT_BYTES:
+                        break
+                if not deadline.passed:
+                    return PostResult(response.status_code,
+                                      _storable(raw[:EXCERPT_BYTES].decode("utf-8", "replace")), "", elapsed())
+        except requests.RequestException as exc:
+            if not deadline.passed:
+                return PostResult(None, "", _storable(f"{type(exc).__name__}: {exc}"[:300]), elapsed())
+    return PostResult(None, "", f"no complete answer within {attempt_deadline():g} s", elapsed())
+
+
+def attempt_deadline() -> float:
+    """Seconds one attempt may take in all: the connect and the read timeout together."""
+    return settings.PARTNER_WEBHOOK_CONNECT_TIMEOUT + settings.PARTNER_WEBHOOK_READ_TIMEOUT
