@@ -21,13 +21,14 @@ def refund_outstanding(transaction_field: str = "pk"):
     return Coalesce(Subquery(owed), 0)
 
 
-def refundable_in_full(*, escrow_transaction) -> int:
-    """What a refund in full gives the buyer: the money held, less INTRASA's unique-code discount on a
-    bank transfer (refund policy §2: the refund follows the price after the discount; the buyer never
-    paid the code). The most a split can give the buyer is less than this. One query."""
+def refundable_in_full(*, escrow_transaction, held: int | None = None) -> int:
+    """What a refund in full gives the buyer: the money held (``held``, the ledger's hold when the
+    caller read it; else the amount received), less INTRASA's unique-code discount on a bank transfer
+    (refund policy §2: the refund follows the price after the discount; the buyer never paid the
+    code). The most a split can give the buyer is less than this. One query."""
     from ledger.selectors import transaction_discount
 
-    held = escrow_transaction.amount_received or 0
+    held = (escrow_transaction.amount_received or 0) if held is None else held
     return held - min(transaction_discount(escrow_transaction=escrow_transaction), held)
 
 

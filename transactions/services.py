@@ -38,7 +38,6 @@ from intrasa.wib import format_wib, now_wib
 from ledger.models import AccountCategory, EntryKind
 from ledger.selectors import (
     transaction_balances,
-    transaction_discount,
     transaction_discount_taken_back,
     transaction_fee_booked,
     transactions_seller_payable,
@@ -52,7 +51,7 @@ from .delivery import DeliverySource
 from .fees import TIER_FIELDS, FeeQuote, FeeScheduleError, fee_quote
 from .models import Category, EscrowTransaction, FeeTier, Status, TransactionEvent
 from .references import generate_reference
-from .selectors import escrow_hold_other_than
+from .selectors import escrow_hold_other_than, refundable_in_full
 from .writes import Update, write_together
 
 Role = TransactionEvent.Role
@@ -766,7 +765,7 @@ def transaction_refund(*, escrow_transaction, actor, reason: str, by_agreement: 
         _transition(txn, "refund", actor=actor, role=role, reason=reason, check_permission=not by_agreement,
                     data={"by_agreement": True, "accepted_by": actor.full_name} if by_agreement else None)
         held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
-        discount = min(transaction_discount(escrow_transaction=txn), held)
+        discount = held - refundable_in_full(escrow_transaction=txn, held=held)
         entry_post(
             idempotency_key=f"escrow-refund:{txn.pk}", kind=EntryKind.ESCROW_REFUND,
             memo=f"{txn.reference} returned to buyer", escrow_transaction=txn, actor=actor,
@@ -801,7 +800,7 @@ def transaction_resolve_split(*, escrow_transaction, actor, buyer_amount: int, s
         if txn.status == Status.DISPUTED and held != txn.amount_received:
             raise TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
                                          code="ledger_mismatch")
-        in_full = held - min(transaction_discount(escrow_transaction=txn), held)  # what the buyer paid
+        in_full = refundable_in_full(escrow_transaction=txn, held=held)  # what the buyer paid
         if not isinstance(buyer_amount, int) or not 0 <= buyer_amount < in_full:
             raise TransactionActionError(
                 _("The buyer's amount must be at least %(min)s and less than %(max)s (for everything, "
