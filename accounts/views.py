@@ -38,6 +38,7 @@ from intrasa import ratelimit
 from intrasa.qr import qr_svg
 
 from . import tokens
+from .backends import BACKEND_PATH
 from .forms import (
     AuthenticatorConfirmForm,
     BankDestinationForm,
@@ -188,7 +189,7 @@ def signup(request):
         except ValidationError as error:
             add_service_errors(form, error, field_map={"password": "password2"})
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user, backend=BACKEND_PATH)
             # The sign-up email counts as the first send, so "send it again" waits its turn.
             ratelimit.VERIFICATION_EMAIL.hit(str(user.pk))
             messages.success(request, _("Welcome to INTRASA, %(name)s.") % {"name": user.get_short_name()})

@@ -311,7 +311,7 @@ AUTH_USER_MODEL = "accounts.User"
 # django-axes first: it refuses authentication (even with the right password) while a lock holds.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "accounts.backends.UserBackend",  # Django's ModelBackend, its per-request read compiled once
 ]
 LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "transactions:dashboard"

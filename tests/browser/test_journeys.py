@@ -222,7 +222,7 @@ def login_cookie(user, person):
 
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = "accounts.backends.UserBackend"
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     if user.is_staff:
         from tests.staff_login import mark_session_verified
