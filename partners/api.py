@@ -94,7 +94,9 @@ signature over the raw bytes in constant time and refuse timestamps older than 5
 2xx within 10 seconds. Delivery is at least once (deduplicate by `id`), in `sequence` order per
 transaction; failures are retried with exponential backoff (30 s doubling to 6 h) for
 {settings.PARTNER_WEBHOOK_RETRY_DAYS} days. Every attempt is listed at
-`GET /api/v1/webhooks/events/{{id}}`; `POST …/redeliver` sends an event again.
+`GET /api/v1/webhooks/events/{{id}}`; `POST …/redeliver` sends an event again. A webhook follows the
+same consent as reading: while the seller's link lacks `transactions:read` (or the partner is
+deactivated) its events are withheld (an attempt is recorded, nothing is sent) and left out of the list.
 """
 
 
@@ -511,7 +513,7 @@ def _readable_transaction(request, reference: str) -> PartnerTransaction:
     """The partner's own transaction, if the seller lets it read it: the key's scope is not enough, the
     seller's consent (the link's scopes, as last approved) must include ``transactions:read`` too."""
     bound = _own_transaction(request, reference)
-    if SCOPE_TRANSACTIONS_READ not in bound.link.scopes:
+    if not bound.link.lets_partner_read:
         _refuse(403, "insufficient_scope", _("The seller did not grant this partner the scope %(scope)s.")
                 % {"scope": SCOPE_TRANSACTIONS_READ})
     return bound

@@ -115,6 +115,13 @@ class SellerLink(models.Model):
     def is_active(self) -> bool:
         return self.revoked_at is None
 
+    @property
+    def lets_partner_read(self) -> bool:
+        """The seller's consent to reading, by request or by webhook: ``transactions:read`` among the
+        scopes as last approved. A revoked link keeps them: the partner may still follow the
+        transactions it made (``services.link_revoke``). ``selectors.readable`` is the same rule as a filter."""
+        return SCOPE_TRANSACTIONS_READ in self.scopes
+
 
 class AuthorizationCode(models.Model):
     """The short-lived, single-use code the consent page hands back through the partner's redirect

@@ -34,16 +34,20 @@ def decode_cursor(cursor: str) -> tuple[dt.datetime, int]:
         raise CursorError("invalid cursor") from None
 
 
+def readable(link_path: str = "link") -> Q:
+    """``SellerLink.lets_partner_read`` as a filter on the rows whose link is at ``link_path``.
+    ``icontains`` on the JSON text rather than JSON containment, which SQLite (``make run``) lacks;
+    the quotes make it match the whole scope, and scopes are a fixed vocabulary (``LINK_SCOPES``)."""
+    return Q(**{f"{link_path}__scopes__icontains": f'"{SCOPE_TRANSACTIONS_READ}"'})
+
+
 def partner_transaction_list(*, partner, status: str | None = None, created_after: dt.datetime | None = None,
                              created_before: dt.datetime | None = None, cursor: str | None = None,
                              limit: int = 50) -> tuple[list[PartnerTransaction], str | None]:
     """One page of the partner's transactions, newest first (keyset pagination on
     ``(created_at, id)``: stable while new ones arrive), and the cursor of the next page. Only those
     whose seller lets the partner read them (the link's scopes include ``transactions:read``)."""
-    # ``icontains`` on the JSON text rather than JSON containment, which SQLite (``make run``) lacks;
-    # the quotes make it match the whole scope, and scopes are a fixed vocabulary (``LINK_SCOPES``).
-    readable = Q(link__scopes__icontains=f'"{SCOPE_TRANSACTIONS_READ}"')
-    qs = (PartnerTransaction.objects.filter(readable, partner=partner)
+    qs = (PartnerTransaction.objects.filter(readable(), partner=partner)
           .select_related("escrow_transaction", "link").order_by("-created_at", "-id"))
     if status:
         qs = qs.filter(escrow_transaction__status=status)
@@ -84,7 +88,9 @@ def link_get(*, partner, public_id) -> SellerLink | None:
 
 
 def webhook_event_list(*, partner, reference: str | None = None, limit: int = 100) -> QuerySet[WebhookEvent]:
-    qs = (WebhookEvent.objects.filter(partner=partner).select_related("partner_transaction__escrow_transaction")
+    """The partner's events of transactions it may read (``readable``), newest first."""
+    qs = (WebhookEvent.objects.filter(readable("partner_transaction__link"), partner=partner)
+          .select_related("partner_transaction__escrow_transaction")
           .order_by("-created_at", "-id"))
     if reference:
         qs = qs.filter(partner_transaction__escrow_transaction__reference=reference)
@@ -92,7 +98,7 @@ def webhook_event_list(*, partner, reference: str | None = None, limit: int = 10
 
 
 def webhook_event_get(*, partner, public_id) -> WebhookEvent | None:
-    return (WebhookEvent.objects.filter(partner=partner, public_id=public_id)
+    return (WebhookEvent.objects.filter(readable("partner_transaction__link"), partner=partner, public_id=public_id)
             .select_related("partner_transaction__escrow_transaction").first())
 
 

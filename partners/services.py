@@ -312,7 +312,8 @@ def link_approve(*, partner: Partner, user, scopes: list[str], redirect_uri: str
 
 def link_revoke(*, link_id: int, user) -> SellerLink:
     """The seller withdraws the partner's access (from their profile). Transactions already made
-    stay, and their webhooks still reach the partner; new ones cannot be created."""
+    stay, and the partner may still follow them (read and webhooks, as far as the link's scopes let
+    it: ``SellerLink.lets_partner_read``); new ones cannot be created."""
     with transaction.atomic():
         try:
             link = locks.lock(SellerLink, link_id, related=("partner",), user=user)  # only one's own
@@ -477,6 +478,17 @@ def _earlier_undelivered(event: WebhookEvent) -> bool:
                                        gave_up_at__isnull=True).exists()
 
 
+def _withheld_because(event: WebhookEvent) -> str:
+    """Why this event may not be sent now, or "". A webhook is a read the partner did not ask for, so
+    it needs what ``GET /transactions/{reference}`` needs: a partner staff have not deactivated (its
+    keys are refused), and the seller's consent to reading (``SellerLink.lets_partner_read``)."""
+    if not event.partner.is_active:
+        return "withheld: the partner is deactivated"
+    if not event.partner_transaction.link.lets_partner_read:
+        return "withheld: the seller did not grant transactions:read"
+    return ""
+
+
 def webhook_deliver(*, event_id: int) -> str:
     """One delivery attempt of a due event; returns what happened (for logs and tests).
 
@@ -484,10 +496,14 @@ def webhook_deliver(*, event_id: int) -> str:
     first undelivered of its transaction, then a lease: ``next_attempt_at`` moves past the longest
     call so another worker does not send it at the same time) and commit; post it, signed; record
     the attempt and the next retry (exponential backoff, for ``PARTNER_WEBHOOK_RETRY_DAYS``) or the
-    delivery, and after a delivery enqueue the next event of the same transaction."""
+    delivery, and after a delivery enqueue the next event of the same transaction.
+
+    An event the partner may not read now (``_withheld_because``) is not posted: the attempt is
+    recorded with the reason and retried on the same backoff, so delivery resumes if the partner is
+    reactivated or the seller grants reading again, and ends like any undeliverable event."""
     now = timezone.now()
     with transaction.atomic():
-        event = locks.lock(WebhookEvent, event_id, related=("partner",), skip_locked=True)
+        event = locks.lock(WebhookEvent, event_id, related=("partner", "partner_transaction__link"), skip_locked=True)
         if event is None or event.delivered_at is not None or event.gave_up_at is not None:
             return "done"
         if event.next_attempt_at is None or event.next_attempt_at > now:
@@ -498,8 +514,11 @@ def webhook_deliver(*, event_id: int) -> str:
         WebhookEvent.objects.filter(pk=event.pk).update(next_attempt_at=now + dt.timedelta(seconds=lease))
         partner = event.partner
         url, secret = partner.webhook_url, partner.webhook_secret
+        withheld = _withheld_because(event)
     body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
-    if not url:
+    if withheld:
+        result = webhook_http.PostResult(None, "", withheld, 0)
+    elif not url:
         result = webhook_http.PostResult(None, "", "the partner has no webhook URL", 0)
     else:
         stamp = int(time.time())
@@ -537,7 +556,7 @@ def webhook_deliver(*, event_id: int) -> str:
                                                             next_attempt_at=None)
             return "gave_up"
         WebhookEvent.objects.filter(pk=event.pk).update(attempt_count=attempts, next_attempt_at=retry_at)
-        return "retry"
+        return "withheld" if withheld else "retry"
 
 
 def webhook_redeliver(*, event: WebhookEvent) -> WebhookEvent:
