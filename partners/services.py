@@ -330,9 +330,11 @@ def authorization_code_exchange(*, partner: Partner, code: str, redirect_uri: st
     """The partner trades a code (single use, two minutes) for the link it stands for."""
     with transaction.atomic():
         found = AuthorizationCode.objects.filter(code_hash=signing.digest(code or ""), partner=partner).first()
-        locked = locks.lock(AuthorizationCode, found.pk, related=("link",)) if found else None
+        locked = locks.lock(AuthorizationCode, found.pk, related=("link__user",)) if found else None
+        # A seller whose account was disabled or erased since approving gives no link (``_live_link``).
         if locked is None or locked.used_at is not None or locked.expires_at <= timezone.now() \
-                or locked.redirect_uri != redirect_uri or locked.link.revoked_at is not None:
+                or locked.redirect_uri != redirect_uri or locked.link.revoked_at is not None \
+                or not locked.link.user.is_active:
             raise PartnerError(_("The authorization code is unknown, expired or already used."),
                                code="invalid_grant", status=400)
         locked.used_at = timezone.now()

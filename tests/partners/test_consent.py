@@ -134,3 +134,14 @@ def test_the_seller_revokes_the_link_from_their_profile(client, partner, seller,
     assert response.status_code == 302
     assert SellerLink.objects.get(pk=link.pk).revoked_at is not None
     assert client.post("/mitra/tautan/999999/cabut/").status_code == 302  # unknown: a message, not a 500
+
+
+def test_a_code_of_a_seller_whose_account_was_disabled_since_is_refused(client, partner, seller):
+    """Staff disabled the account (or it was erased) within the code's two minutes: the partner gets no
+    link id and no name, as ``_live_link`` gives such a seller's link no more orders."""
+    client.force_login(seller)
+    code = parse_qs(urlsplit(approve(client, partner)["Location"]).query)["code"][0]
+    type(seller).objects.filter(pk=seller.pk).update(is_active=False)
+    api = exchange(client, partner, code)
+    assert api.status_code == 400 and api.json()["error"]["code"] == "invalid_grant"
+    assert seller.full_name not in api.content.decode()
