@@ -1,4 +1,5 @@
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from transactions.forms import TransactionValueMixin, price_field, shipping_cost_field
@@ -13,6 +14,17 @@ class ReferenceForm(forms.Form):
         help_text=_("The reference number of the transaction, for example INT-7K2M-9QXD-4RHT. Lower "
                     "case and missing dashes are fine."),
     )
+
+
+def valid_reference_text(query) -> str | None:
+    """What a bound ``ReferenceForm`` would clean from ``query``, or None when it would refuse it:
+    the form's own field (``base_fields``, never changed) judges, without building the form. Building
+    it deep-copies its fields, a tenth of Cek Transaksi's time once the answer is cached; the page
+    builds the form only when it is rendered (``pages.views.check_transaction``)."""
+    try:
+        return ReferenceForm.base_fields["reference"].clean(query.get("reference"))
+    except ValidationError:
+        return None
 
 
 class PaymentCodeForm(forms.Form):

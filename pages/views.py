@@ -21,7 +21,7 @@ from transactions.fees import FeeScheduleError, fee_quote
 from workdays.calendar import WorkingCalendar
 
 from . import page_memo, public_cache, selectors
-from .forms import FeeCalculatorForm, PaymentCodeForm, ReferenceForm
+from .forms import FeeCalculatorForm, PaymentCodeForm, ReferenceForm, valid_reference_text
 from .selectors import LookupOutcome
 
 
@@ -146,11 +146,14 @@ def _read_facts(request, text: str) -> _FactsRead:
 @require_GET
 def check_transaction(request):
     """Cek Transaksi: the status of a transaction by its reference number, without personal data."""
-    form = ReferenceForm(request.GET if "reference" in request.GET else None)
+    asked = "reference" in request.GET
+    text = valid_reference_text(request.GET) if asked else None
+    # Built only if rendered: a kept page (``pages.page_memo``) has it already.
+    form = SimpleLazyObject(lambda: ReferenceForm(request.GET if asked else None))
     context = {"form": form, "limits": (ratelimit.PUBLIC_LOOKUPS, ratelimit.PUBLIC_UNKNOWN)}
-    if form.is_bound and form.is_valid():
+    if text is not None:
         try:
-            found = _read_facts(request, form.cleaned_data["reference"])
+            found = _read_facts(request, text)
         except RateLimited as exc:
             return _too_many(request, "pages/check_transaction.html", context, exc)
         # Rendered only if the kept page (pages.page_memo) does not already have it.

@@ -208,3 +208,27 @@ def test_the_counter_is_atomic_under_concurrency():
     with ThreadPoolExecutor(max_workers=8) as pool:
         results = list(pool.map(lambda _: limit.hit("203.0.113.7"), range(40)))
     assert results.count(True) == 15
+
+
+@pytest.mark.parametrize("text", ["", "   ", "x" * 41, "INT-\x00ABC", " int-abcd-efgh-ijkl ", "INT-7K2M-9QXD-4RHT"])
+def test_the_reference_is_judged_by_the_forms_own_field(text):
+    """The page judges the reference without building the form (``valid_reference_text``): it must
+    accept and clean exactly what the bound form would."""
+    from django.http import QueryDict
+
+    from pages.forms import ReferenceForm, valid_reference_text
+
+    query = QueryDict(mutable=True)
+    query["reference"] = text
+    form = ReferenceForm(query)
+    assert valid_reference_text(query) == (form.cleaned_data["reference"] if form.is_valid() else None)
+
+
+@pytest.mark.parametrize("text", ["", "x" * 41])  # (a NUL byte is refused before any view: 400)
+def test_a_refused_reference_shows_the_forms_error_and_counts_nothing(client, text):
+    response = client.get(PAGE, {"reference": text}, HTTP_ACCEPT_LANGUAGE="en")
+    assert response.status_code == 200
+    assert 'class="errorlist' in response.content.decode()
+    assert 'data-testid="outcome-' not in response.content.decode()
+    for _ in range(throttle.PUBLIC_LOOKUPS.limit + 2):  # nothing counted: never refused
+        assert client.get(PAGE, {"reference": text}).status_code == 200
