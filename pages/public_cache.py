@@ -60,6 +60,19 @@ def enabled() -> bool:
     return _backend() is not None
 
 
+def lookup_keys(reference: str) -> tuple[str, ...]:
+    """What a look-up of ``reference`` reads on its one round trip, as raw Redis keys: its generation,
+    its facts and the calendar (``keys``, ``calendar_key``); none when the facts are not kept here.
+    ``make_key`` without the memcached key check: the reference is canonical ([A-Z0-9-]), the rest constant."""
+    from workdays.calendar import OVERRIDES_CACHE_KEY
+
+    backend = _backend()
+    if backend is None:
+        return ()
+    return (backend.make_key(f"public-status:gen:{reference}"), backend.make_key(f"public-status:facts:{reference}"),
+            backend.make_key(OVERRIDES_CACHE_KEY))
+
+
 def keys(reference: str) -> tuple[str, str]:
     """``(generation key, facts key)`` of ``reference`` as raw Redis keys."""
     backend = _backend()

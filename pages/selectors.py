@@ -15,6 +15,7 @@ none when ``pages.public_cache`` has its facts; plus one for a milestone of a pl
 statuses, never cached). A payment-code look-up is one.
 """
 import datetime as dt
+import functools
 import json
 from dataclasses import dataclass
 from decimal import Decimal
@@ -208,6 +209,15 @@ class PublicFacts:
 
     @classmethod
     def from_json(cls, text: str | bytes) -> "PublicFacts":
+        """The facts of ``text`` (``to_json``). Every cached look-up parses the same few texts again:
+        parsed once per process per distinct text (bounded), the object being immutable (frozen,
+        tuples, datetimes) and a function of the text alone."""
+        if cls is PublicFacts:
+            return _facts_of_json(text)
+        return cls._parse(text)
+
+    @classmethod
+    def _parse(cls, text: str | bytes) -> "PublicFacts":
         data = json.loads(text)
         for name in cls._TIMES:
             data[name] = dt.datetime.fromisoformat(data[name]) if data[name] else None
@@ -216,6 +226,11 @@ class PublicFacts:
         data["refund_clocks"] = tuple(RefundClock(dt.datetime.fromisoformat(since), tuple(steps), family)
                                       for since, steps, family in data.get("refund_clocks", ()))
         return cls(**data)
+
+
+@functools.lru_cache(maxsize=4096)
+def _facts_of_json(text: str | bytes) -> PublicFacts:
+    return PublicFacts._parse(text)
 
 
 def _next_due(facts: PublicFacts, calendar=None) -> PublicDeadline | None:

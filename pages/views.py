@@ -108,8 +108,7 @@ def _read_facts(request, text: str) -> _FactsRead:
     trips as possible: the budgets and the cached facts (``pages.public_cache``) come on one Redis
     call; the database is asked only when the facts are not cached (and they are then stored)."""
     outcome, reference = selectors.public_reference(text)
-    read = ((*public_cache.keys(reference), public_cache.calendar_key())
-            if outcome == LookupOutcome.FOUND and public_cache.enabled() else ())
+    read = public_cache.lookup_keys(reference) if outcome == LookupOutcome.FOUND else ()
     ip = ratelimit.counted_address(request)
     if outcome != LookupOutcome.FOUND:  # refused without a look-up: no guess to make a place for
         refused, values = ratelimit.PUBLIC_LOOKUPS.hit_unless(ratelimit.PUBLIC_UNKNOWN, ip, read=read)

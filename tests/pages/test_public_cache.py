@@ -328,3 +328,23 @@ def test_the_facts_read_the_ledger_only_through_the_declared_categories(monkeypa
     assert facts is not None and read, "a refunded transaction's facts read its balances"
     assert set(read) <= selectors.LEDGER_CATEGORIES_READ
     assert AccountCategory.BUYER_REFUND_PAYABLE in read
+
+
+def test_a_look_up_reads_the_keys_the_writers_write(verified):
+    """The look-up's keys (``lookup_keys``, built without the memcached check) are the very keys that
+    writers change and ``keys``/``calendar_key`` name: a mismatch would serve facts nobody invalidates."""
+    assert public_cache.lookup_keys(verified.reference) == (*public_cache.keys(verified.reference),
+                                                            public_cache.calendar_key())
+
+
+def test_parsed_facts_are_shared_only_because_they_cannot_change(verified):
+    import dataclasses
+
+    text = selectors.public_facts(reference=verified.reference).to_json()
+    facts = selectors.PublicFacts.from_json(text)
+    assert selectors.PublicFacts.from_json(text) is facts  # parsed once per process
+    assert facts.to_json() == text
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        facts.status = "confirmed"  # type: ignore[misc]
+    for field in dataclasses.fields(facts):  # nothing inside that a reader could change either
+        assert isinstance(getattr(facts, field.name), (str, int, bool, tuple, type(None), __import__("datetime").datetime))
