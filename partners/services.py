@@ -381,21 +381,32 @@ BUYER_CONTACT = ("buyer_email", "buyer_phone")
 
 
 def idempotency_answers_scrub(*, user) -> int:
-    """Empty the buyer's email address and mobile number from the stored answers about ``user``
-    (account erasure, before the account's own address is replaced): the answers about transactions
-    they bought in, and those about an invitation to their address or number. The answer stays, so a
-    retry still gets it and creates nothing twice; it is deleted by ``partner_records_prune`` in any
-    case. Returns how many answers changed."""
+    """Empty ``user``'s personal data from the partner API's stored answers (account erasure, before
+    the account's own address is replaced): as a buyer, the email address and mobile number of the
+    answers about transactions they bought in and about an invitation to their address or number; as
+    a seller, their name in the answers to a link exchange (``/links/exchange``) of their links. The
+    answer stays, so a retry still gets it and creates nothing twice; it is deleted by
+    ``partner_records_prune`` in any case. Returns how many answers changed."""
     references = list(EscrowTransaction.objects.filter(buyer=user).values_list("reference", flat=True))
+    link_ids = [str(public_id) for public_id in SellerLink.objects.filter(user=user).values_list("public_id", flat=True)]
     about = (Q(response_body__reference__in=references)
              | Q(response_body__buyer_email__iexact=canonical_email(user.email)))
     if user.phone:
         about |= Q(response_body__buyer_phone=user.phone)
+    if link_ids:
+        about |= Q(response_body__link_id__in=link_ids)
+    email = canonical_email(user.email)
     changed = 0
     for pk, body in IdempotencyRecord.objects.filter(about).values_list("pk", "response_body"):
-        if isinstance(body, dict) and any(body.get(field) for field in BUYER_CONTACT):
-            IdempotencyRecord.objects.filter(pk=pk).update(
-                response_body={**body, **{field: "" for field in BUYER_CONTACT if field in body}})
+        if not isinstance(body, dict):
+            continue
+        as_buyer = (body.get("reference") in references or (user.phone and body.get("buyer_phone") == user.phone)
+                    or bool(email) and canonical_email(str(body.get("buyer_email") or "")) == email)
+        personal = [field for field in BUYER_CONTACT if as_buyer and body.get(field)]
+        if body.get("link_id") in link_ids and body.get("seller_name"):
+            personal.append("seller_name")
+        if personal:
+            IdempotencyRecord.objects.filter(pk=pk).update(response_body={**body, **dict.fromkeys(personal, "")})
             changed += 1
     return changed
 

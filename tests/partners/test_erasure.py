@@ -48,3 +48,26 @@ def test_erasure_reaches_the_answers_about_transactions_the_person_bought_in(cli
     privacy_services.account_erase(user=buyer)
 
     assert "andi.lama" not in str(IdempotencyRecord.objects.get(key="order-3").response_body)
+
+
+def test_erasure_empties_the_sellers_name_from_the_stored_link_exchange(client, setup):
+    """The answer to ``POST /links/exchange`` carries the seller's name; it is kept for retries and
+    must not keep the name of an erased account."""
+    import json
+
+    from partners import services
+
+    seller = UserFactory(full_name="Sekar Ayu Penjual", email="sekar@example.co.id")
+    _link, code = services.link_approve(partner=setup.partner, user=seller, scopes=["transactions:read"],
+                                        redirect_uri="https://forum.example/callback")
+    exchanged = client.post("/api/v1/links/exchange", data=json.dumps(
+        {"code": code, "redirect_uri": "https://forum.example/callback"}), content_type="application/json",
+        **setup.headers(HTTP_IDEMPOTENCY_KEY="ex-9"))
+    assert exchanged.status_code == 200 and exchanged.json()["seller_name"] == "Sekar Ayu Penjual"
+    others = {record.pk: record.response_body for record in IdempotencyRecord.objects.exclude(key="ex-9")}
+
+    privacy_services.account_erase(user=seller)
+
+    stored = IdempotencyRecord.objects.get(key="ex-9").response_body
+    assert "Sekar" not in json.dumps(stored) and stored["link_id"] == exchanged.json()["link_id"]
+    assert {record.pk: record.response_body for record in IdempotencyRecord.objects.exclude(key="ex-9")} == others
