@@ -249,10 +249,10 @@ FIELDS: dict[str, Handling] = {
         " (partners.services.webhook_event_record: the event's id, type and sequence, the transaction's "
         "reference and statuses, and the partner's own order id)")),
     # The answer a retried POST gets again: a transaction as the partner API shows it (the buyer's email
-    # and mobile number, the seller's title and description).
+    # and mobile number, the seller's title and description), or a seller's link (the seller's name).
     "partners.IdempotencyRecord.response_body": Handling(erasure=True, kept=(
-        "Erasure empties the erased person's email address and mobile number from the stored answers that "
-        "hold them (partners.services.idempotency_answers_scrub), keeping the answer so that a retry still "
+        "Erasure empties the erased person's email address and mobile number, and as a seller their name, from "
+        "the stored answers that hold them (partners.services.idempotency_answers_scrub), keeping the answer so that a retry still "
         "creates nothing twice; every answer is deleted PARTNER_IDEMPOTENCY_DAYS (7) days after it was "
         "given by the partners' daily housekeeping (partners.services.partner_records_prune).")),
     "partners.WebhookAttempt.response_excerpt": Handling(kept=(
