@@ -11,9 +11,22 @@ expires, so that delete is tried twice and then logged as an error for someone t
 """
 import logging
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.backends import cached_db
 
 logger = logging.getLogger(__name__)
+
+
+# Sessions started before ``accounts.backends.UserBackend`` name Django's ModelBackend, which it is
+# with one read compiled once: read as UserBackend's, so a deploy logs nobody out.
+_RENAMED_BACKENDS = {"django.contrib.auth.backends.ModelBackend": "accounts.backends.UserBackend"}
+
+
+def _current_backend(data: dict) -> dict:
+    renamed = _RENAMED_BACKENDS.get(data.get(BACKEND_SESSION_KEY))
+    if renamed is not None:
+        data[BACKEND_SESSION_KEY] = renamed
+    return data
 
 
 class SessionStore(cached_db.SessionStore):
@@ -24,7 +37,7 @@ class SessionStore(cached_db.SessionStore):
             logger.warning("session cache unreadable; reading the session from the database", exc_info=True)
             data = None
         if data is not None:
-            return data
+            return _current_backend(data)
         stored = self._get_session_from_db()
         if not stored:
             return {}
@@ -33,7 +46,7 @@ class SessionStore(cached_db.SessionStore):
             self._cache.set(self.cache_key, data, self.get_expiry_age(expiry=stored.expire_date))
         except Exception:  # noqa: BLE001 - the page works from the database; the cache refills later
             logger.warning("session cache unwritable", exc_info=True)
-        return data
+        return _current_backend(data)
 
     def exists(self, session_key):
         """Is this key taken (a new session's key must not be)? The database answers when Redis cannot."""

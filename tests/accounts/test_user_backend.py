@@ -63,3 +63,13 @@ def test_a_password_change_elsewhere_logs_the_old_session_out(client):
     response = client.get("/transaksi/")
     assert response.status_code == 302
     assert response["Location"].startswith(resolve_url(settings.LOGIN_URL))
+
+
+def test_a_session_started_before_the_backend_was_renamed_stays_logged_in(client, settings):
+    """Live sessions name Django's ModelBackend (``intrasa.sessions`` reads them as UserBackend's):
+    a deploy logs nobody out."""
+    assert settings.SESSION_ENGINE == "intrasa.sessions"
+    user = UserFactory()
+    client.force_login(user, backend="django.contrib.auth.backends.ModelBackend")
+    response = client.get("/transaksi/")
+    assert response.status_code == 200 and response.wsgi_request.user == user
