@@ -23,7 +23,7 @@ _RENAMED_BACKENDS = {"django.contrib.auth.backends.ModelBackend": "accounts.back
 
 
 def _current_backend(data: dict) -> dict:
-    renamed = _RENAMED_BACKENDS.get(data.get(BACKEND_SESSION_KEY))
+    renamed = _RENAMED_BACKENDS.get(str(data.get(BACKEND_SESSION_KEY, "")))
     if renamed is not None:
         data[BACKEND_SESSION_KEY] = renamed
     return data
