@@ -96,7 +96,8 @@ transaction; failures are retried with exponential backoff (30 s doubling to 6 h
 {settings.PARTNER_WEBHOOK_RETRY_DAYS} days. Every attempt is listed at
 `GET /api/v1/webhooks/events/{{id}}`; `POST …/redeliver` sends an event again. A webhook follows the
 same consent as reading: while the seller's link lacks `transactions:read` (or the partner is
-deactivated) its events are withheld (an attempt is recorded, nothing is sent) and left out of the list.
+deactivated) its events are withheld (an attempt is recorded, nothing is sent) and left out of the list;
+once the seller grants reading, `POST …/redeliver` sends them.
 """
 
 

@@ -35,6 +35,7 @@ from . import signing, webhook_http
 from .models import (
     KEY_SCOPES,
     LINK_SCOPES,
+    SCOPE_TRANSACTIONS_READ,
     SCOPE_TRANSACTIONS_WRITE,
     ApiKey,
     AuthorizationCode,
@@ -302,12 +303,26 @@ def link_approve(*, partner: Partner, user, scopes: list[str], redirect_uri: str
         elif link.scopes != scopes:
             SellerLink.objects.filter(pk=link.pk).update(scopes=scopes)
             link.scopes = scopes
+        _read_consent_follows(partner=partner, user=user, scopes=scopes)
         AuthorizationCode.objects.create(
             partner=partner, link=link, code_hash=signing.digest(code), redirect_uri=redirect_uri,
             expires_at=timezone.now() + dt.timedelta(seconds=AUTHORIZATION_CODE_SECONDS))
         audit_record(actor=user, action="partner.link_approve", target=link, data={"partner": partner.name,
                                                                                     "scopes": scopes})
     return link, code
+
+
+def _read_consent_follows(*, partner: Partner, user, scopes: list[str]) -> None:
+    """Reading follows the seller's latest answer to this partner, for the transactions made under the
+    links they removed too (``SellerLink.lets_partner_read`` reads a transaction's own link): otherwise
+    removing a link and approving again without ``transactions:read`` would leave every older
+    transaction readable, where narrowing the live link hides them."""
+    reads = SCOPE_TRANSACTIONS_READ in scopes
+    for old in SellerLink.objects.filter(partner=partner, user=user, revoked_at__isnull=False):
+        wanted = [scope for scope in LINK_SCOPES
+                  if scope in old.scopes and scope != SCOPE_TRANSACTIONS_READ or scope == SCOPE_TRANSACTIONS_READ and reads]
+        if wanted != old.scopes:
+            SellerLink.objects.filter(pk=old.pk).update(scopes=wanted)
 
 
 def link_revoke(*, link_id: int, user) -> SellerLink:
@@ -491,15 +506,20 @@ def _earlier_undelivered(event: WebhookEvent) -> bool:
                                        gave_up_at__isnull=True).exists()
 
 
-def _withheld_because(event: WebhookEvent) -> str:
-    """Why this event may not be sent now, or "". A webhook is a read the partner did not ask for, so
-    it needs what ``GET /transactions/{reference}`` needs: a partner staff have not deactivated (its
-    keys are refused), and the seller's consent to reading (``SellerLink.lets_partner_read``)."""
+def _withheld_because(event: WebhookEvent) -> tuple[str, bool]:
+    """Why this event may not be sent now ("" if it may), and whether that ends its delivery. A webhook
+    is a read the partner did not ask for, so it needs what ``GET /transactions/{reference}`` needs:
+    a partner staff have not deactivated (its keys are refused; retried on the backoff, as staff may
+    reactivate it), and the seller's consent to reading (``SellerLink.lets_partner_read``; without it
+    the event ends at once rather than being retried for days: a seller may grant only
+    ``transactions:write``, and consent given later lets the partner ask for the event again).
+    Judged when the attempt is claimed: a partner deactivated during an attempt's HTTP call (at most
+    ``webhook_http.attempt_deadline()``) still receives that one."""
     if not event.partner.is_active:
-        return "withheld: the partner is deactivated"
+        return "withheld: the partner is deactivated", False
     if not event.partner_transaction.link.lets_partner_read:
-        return "withheld: the seller did not grant transactions:read"
-    return ""
+        return "withheld: the seller did not grant transactions:read", True
+    return "", False
 
 
 def webhook_deliver(*, event_id: int) -> str:
@@ -513,7 +533,8 @@ def webhook_deliver(*, event_id: int) -> str:
 
     An event the partner may not read now (``_withheld_because``) is not posted: the attempt is
     recorded with the reason and retried on the same backoff, so delivery resumes if the partner is
-    reactivated or the seller grants reading again, and ends like any undeliverable event."""
+    reactivated, and ends like any undeliverable event; one the seller does not let the partner read
+    ends at once (redelivered on request once the seller grants reading)."""
     now = timezone.now()
     with transaction.atomic():
         event = locks.lock(WebhookEvent, event_id, related=("partner", "partner_transaction__link"), skip_locked=True)
@@ -527,7 +548,7 @@ def webhook_deliver(*, event_id: int) -> str:
         WebhookEvent.objects.filter(pk=event.pk).update(next_attempt_at=now + dt.timedelta(seconds=lease))
         partner = event.partner
         url, secret = partner.webhook_url, partner.webhook_secret
-        withheld = _withheld_because(event)
+        withheld, withheld_for_good = _withheld_because(event)
     body = json.dumps(event.payload, separators=(",", ":"), sort_keys=True).encode()
     if withheld:
         result = webhook_http.PostResult(None, "", withheld, 0)
@@ -564,10 +585,10 @@ def webhook_deliver(*, event_id: int) -> str:
                 enqueue("partners.tasks.deliver_webhook", following)
             return "delivered"
         retry_at = done_at + _backoff(attempts)
-        if retry_at - event.created_at > dt.timedelta(days=settings.PARTNER_WEBHOOK_RETRY_DAYS):
+        if withheld_for_good or retry_at - event.created_at > dt.timedelta(days=settings.PARTNER_WEBHOOK_RETRY_DAYS):
             WebhookEvent.objects.filter(pk=event.pk).update(attempt_count=attempts, gave_up_at=done_at,
                                                             next_attempt_at=None)
-            return "gave_up"
+            return "withheld" if withheld_for_good else "gave_up"
         WebhookEvent.objects.filter(pk=event.pk).update(attempt_count=attempts, next_attempt_at=retry_at)
         return "withheld" if withheld else "retry"
 

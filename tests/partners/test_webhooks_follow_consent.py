@@ -3,15 +3,18 @@ status, so it follows the same consent as ``GET /transactions/{reference}`` (hos
 partner staff deactivated (its keys refused at once) went on receiving its sellers' transactions by
 webhook, and so did a partner whose seller withdrew ``transactions:read``.
 
-Such an event is withheld: no HTTP request, an attempt recorded with the reason, retried on the usual
-backoff (so delivery resumes when the partner is reactivated or the seller grants reading again) and
-given up after ``PARTNER_WEBHOOK_RETRY_DAYS`` like any undeliverable event. The partner's own view of
-its events (``GET /webhooks/events``) leaves out what it may not read, as the transaction list does."""
+Such an event is withheld: no HTTP request, an attempt recorded with the reason. For a deactivated
+partner it is retried on the usual backoff (delivery resumes when staff reactivate it) and given up
+after ``PARTNER_WEBHOOK_RETRY_DAYS``; without the seller's consent it ends at once (a seller may grant
+only ``transactions:write``: no point retrying for days), and the partner may ask for it again once
+the seller grants reading. The partner's own view of its events (``GET /webhooks/events``) leaves out
+what it may not read, as the transaction list does. Reading follows the seller's latest answer to the
+partner, for transactions of links they removed too."""
 import pytest
 from django.utils import timezone
 
 from partners import services
-from partners.models import SCOPE_TRANSACTIONS_WRITE, WebhookAttempt, WebhookEvent
+from partners.models import LINK_SCOPES, SCOPE_TRANSACTIONS_WRITE, WebhookAttempt, WebhookEvent
 from tests.partners.conftest import post_json, terms
 
 pytestmark = pytest.mark.django_db
@@ -61,15 +64,24 @@ def test_a_deactivated_partner_receives_nothing_until_reactivated(client, hooked
     assert len(receiver.requests) == 2
 
 
-def test_without_the_sellers_read_consent_nothing_is_sent(client, hooked, receiver, seller,
-                                                          django_capture_on_commit_callbacks):
+def test_without_the_sellers_read_consent_nothing_is_sent_until_granted_and_asked(
+        client, hooked, receiver, seller, django_capture_on_commit_callbacks):
     withdraw_reading(hooked, seller)
     event = created(client, hooked, django_capture_on_commit_callbacks)
     assert receiver.requests == []
     attempt = WebhookAttempt.objects.get(event=event)
     assert attempt.status_code is None and "transactions:read" in attempt.error
-    event.refresh_from_db()
-    assert event.delivered_at is None and event.attempt_count == 1
+    event.refresh_from_db()  # ended at once, not retried for days
+    assert event.delivered_at is None and event.attempt_count == 1 and event.gave_up_at is not None
+    assert event.next_attempt_at is None
+
+    services.link_approve(partner=hooked.partner, user=seller, scopes=list(LINK_SCOPES),
+                          redirect_uri="https://forum.example/callback")
+    with django_capture_on_commit_callbacks(execute=True):
+        again = client.post(f"/api/v1/webhooks/events/{event.public_id}/redeliver",
+                            **hooked.headers(HTTP_IDEMPOTENCY_KEY="r-1"))
+    assert again.status_code == 202
+    assert len(receiver.requests) == 1 and receiver.payloads()[0]["id"] == str(event.public_id)
 
 
 def test_withheld_to_the_end_is_given_up_like_any_undeliverable_event(client, hooked, receiver, seller, settings,
@@ -89,14 +101,43 @@ def test_a_later_event_waits_behind_a_withheld_one(client, hooked, receiver, sel
     """Order per transaction holds: the scan does not offer a later event while an earlier one is withheld."""
     from partners import selectors
 
-    withdraw_reading(hooked, seller)
+    receiver.answers = [500]
     event = created(client, hooked, django_capture_on_commit_callbacks)
+    deactivate(hooked)
+    due_now(event)
+    assert services.webhook_deliver(event_id=event.pk) == "withheld"
     later = WebhookEvent.objects.create(partner=event.partner, partner_transaction=event.partner_transaction,
                                         sequence=event.sequence + 1, event_type="transaction.cancelled",
                                         payload={}, next_attempt_at=timezone.now())
     assert later.pk not in selectors.due_webhook_event_ids(limit=100)
     assert services.webhook_deliver(event_id=later.pk) == "waiting"
-    assert receiver.requests == []
+    assert len(receiver.requests) == 1  # the first attempt, before staff deactivated the partner
+
+
+@pytest.mark.parametrize("reads_again", [False, True])
+def test_reading_follows_the_sellers_latest_answer_for_links_they_removed(client, hooked, receiver, seller,
+                                                                          reads_again,
+                                                                          django_capture_on_commit_callbacks):
+    """Removing the link and approving again without reading must not leave the older transactions
+    readable (narrowing the live link hides them); approving with reading shows them again."""
+    event = created(client, hooked, django_capture_on_commit_callbacks)
+    reference = event.partner_transaction.escrow_transaction.reference
+    services.link_revoke(link_id=hooked.link.pk, user=seller)
+    assert client.get(f"/api/v1/transactions/{reference}", **hooked.headers()).status_code == 200
+    services.link_approve(partner=hooked.partner, user=seller,
+                          scopes=list(LINK_SCOPES) if reads_again else [SCOPE_TRANSACTIONS_WRITE],
+                          redirect_uri="https://forum.example/callback")
+    read = client.get(f"/api/v1/transactions/{reference}", **hooked.headers())
+    listed = client.get("/api/v1/webhooks/events", **hooked.headers()).json()
+    if reads_again:
+        assert read.status_code == 200 and [e["id"] for e in listed] == [str(event.public_id)]
+    else:
+        assert read.status_code == 403 and listed == []
+        later = WebhookEvent.objects.create(partner=event.partner, partner_transaction=event.partner_transaction,
+                                            sequence=event.sequence + 1, event_type="transaction.cancelled",
+                                            payload={}, next_attempt_at=timezone.now())
+        assert services.webhook_deliver(event_id=later.pk) == "withheld"
+        assert len(receiver.requests) == 1
 
 
 def test_the_partners_event_list_leaves_out_what_it_may_not_read(client, hooked, receiver, seller,
