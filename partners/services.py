@@ -458,8 +458,14 @@ def partner_transaction_create(*, partner: Partner, link_public_id, external_id:
 
 def partner_transaction_cancel(*, partner_transaction: PartnerTransaction, reason: str) -> EscrowTransaction:
     """Cancel before payment, as the seller, through ``transaction_cancel`` (which refuses once
-    anything was paid). The link must still be live: a seller who revoked it gave no more orders."""
-    _live_link(partner=partner_transaction.partner, link_public_id=partner_transaction.link.public_id,
+    anything was paid). The seller must let the partner act for them now: their live link to the
+    partner, with ``transactions:write`` (the transaction's own link, or the one they approved after
+    removing it; as reading follows their latest answer, ``_read_consent_follows``). A seller who
+    removed the link and did not approve again gave no more orders."""
+    seller_id = partner_transaction.link.user_id
+    live = (SellerLink.objects.filter(partner_id=partner_transaction.partner_id, user_id=seller_id,
+                                      revoked_at__isnull=True).values_list("public_id", flat=True).first())
+    _live_link(partner=partner_transaction.partner, link_public_id=live or partner_transaction.link.public_id,
                scope=SCOPE_TRANSACTIONS_WRITE)
     reason = f"{partner_transaction.partner.name}: {(reason or '').strip()}"
     return transaction_services.transaction_cancel(escrow_transaction=partner_transaction.escrow_transaction,

@@ -165,3 +165,23 @@ def test_the_invitation_email_goes_out_as_from_the_website(client, setup, django
     with django_capture_on_commit_callbacks(execute=True):
         create(client, setup)
     assert any("pembeli@example.co.id" in message.to for message in mail.outbox)
+
+
+@pytest.mark.parametrize("approved_again", [None, ["transactions:read"], ["transactions:read", "transactions:write"]])
+def test_cancel_follows_the_sellers_latest_answer_after_a_removed_link(client, setup, seller, approved_again):
+    """Acting for the seller needs their consent now, whichever link the transaction was made under: a
+    seller who removed the link and approved the partner again may have it cancelled; one who did not,
+    or approved only reading, may not."""
+    made = create(client, setup)
+    services.link_revoke(link_id=setup.link.pk, user=seller)
+    if approved_again:
+        services.link_approve(partner=setup.partner, user=seller, scopes=approved_again,
+                              redirect_uri="https://forum.example/callback")
+    response = post_json(client, f"/api/v1/transactions/{made['reference']}/cancel", {"reason": "stok habis"},
+                         setup, key="c-1")
+    status = EscrowTransaction.objects.get(reference=made["reference"]).status
+    if approved_again and "transactions:write" in approved_again:
+        assert response.status_code == 200 and status == Status.CANCELLED
+    else:
+        assert response.status_code in (403, 404) and status == Status.CREATED
+        assert response.json()["error"]["code"] == ("insufficient_scope" if approved_again else "link_not_found")
