@@ -97,7 +97,7 @@ transaction; failures are retried with exponential backoff (30 s doubling to 6 h
 `GET /api/v1/webhooks/events/{{id}}`; `POST …/redeliver` sends an event again. A webhook follows the
 same consent as reading: while the seller's link lacks `transactions:read` (or the partner is
 deactivated) its events are withheld (an attempt is recorded, nothing is sent) and left out of the list;
-once the seller grants reading, `POST …/redeliver` sends them.
+once the seller grants reading (or staff reactivate the partner) they go out, in order.
 """
 
 

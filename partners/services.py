@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -304,6 +304,8 @@ def link_approve(*, partner: Partner, user, scopes: list[str], redirect_uri: str
             SellerLink.objects.filter(pk=link.pk).update(scopes=scopes)
             link.scopes = scopes
         _read_consent_follows(partner=partner, user=user, scopes=scopes)
+        if SCOPE_TRANSACTIONS_READ in scopes:
+            _resume_events_withheld_for_consent(partner=partner, user=user)
         AuthorizationCode.objects.create(
             partner=partner, link=link, code_hash=signing.digest(code), redirect_uri=redirect_uri,
             expires_at=timezone.now() + dt.timedelta(seconds=AUTHORIZATION_CODE_SECONDS))
@@ -323,6 +325,22 @@ def _read_consent_follows(*, partner: Partner, user, scopes: list[str]) -> None:
                   if scope in old.scopes and scope != SCOPE_TRANSACTIONS_READ or scope == SCOPE_TRANSACTIONS_READ and reads]
         if wanted != old.scopes:
             SellerLink.objects.filter(pk=old.pk).update(scopes=wanted)
+
+
+def _resume_events_withheld_for_consent(*, partner: Partner, user) -> None:
+    """The seller now lets the partner read: the events that ended for want of that consent (their last
+    attempt says so) are due again, and go out in sequence order per transaction with the ones that
+    follow (an earlier undelivered event holds the later ones back), as if they had waited."""
+    last_error = Subquery(WebhookAttempt.objects.filter(event=OuterRef("pk")).order_by("-attempted_at", "-id")
+                          .values("error")[:1])
+    ended = list(WebhookEvent.objects.filter(partner=partner, partner_transaction__link__user=user,
+                                             delivered_at__isnull=True, gave_up_at__isnull=False)
+                 .annotate(last_error=last_error).filter(last_error=WITHHELD_FOR_CONSENT)
+                 .values_list("pk", flat=True))
+    if ended:
+        WebhookEvent.objects.filter(pk__in=ended).update(gave_up_at=None, next_attempt_at=timezone.now())
+        for event_id in ended:
+            enqueue("partners.tasks.deliver_webhook", event_id)
 
 
 def link_revoke(*, link_id: int, user) -> SellerLink:
@@ -512,19 +530,25 @@ def _earlier_undelivered(event: WebhookEvent) -> bool:
                                        gave_up_at__isnull=True).exists()
 
 
+WITHHELD_FOR_PARTNER = "withheld: the partner is deactivated"
+WITHHELD_FOR_CONSENT = "withheld: the seller did not grant transactions:read"
+
+
 def _withheld_because(event: WebhookEvent) -> tuple[str, bool]:
     """Why this event may not be sent now ("" if it may), and whether that ends its delivery. A webhook
     is a read the partner did not ask for, so it needs what ``GET /transactions/{reference}`` needs:
     a partner staff have not deactivated (its keys are refused; retried on the backoff, as staff may
     reactivate it), and the seller's consent to reading (``SellerLink.lets_partner_read``; without it
-    the event ends at once rather than being retried for days: a seller may grant only
-    ``transactions:write``, and consent given later lets the partner ask for the event again).
-    Judged when the attempt is claimed: a partner deactivated during an attempt's HTTP call (at most
-    ``webhook_http.attempt_deadline()``) still receives that one."""
+    the event ends at once rather than being retried for days, as a seller may grant only
+    ``transactions:write``; consent given later makes it due again, in order:
+    ``_resume_events_withheld_for_consent``). Judged when the attempt is claimed: a partner deactivated
+    or a consent withdrawn during an attempt's HTTP call (at most ``webhook_http.attempt_deadline()``)
+    still lets that one through, and consent given between the claim and the end of an attempt that
+    withheld the event leaves it ended (``redeliver`` sends it)."""
     if not event.partner.is_active:
-        return "withheld: the partner is deactivated", False
+        return WITHHELD_FOR_PARTNER, False
     if not event.partner_transaction.link.lets_partner_read:
-        return "withheld: the seller did not grant transactions:read", True
+        return WITHHELD_FOR_CONSENT, True
     return "", False
 
 
@@ -540,7 +564,7 @@ def webhook_deliver(*, event_id: int) -> str:
     An event the partner may not read now (``_withheld_because``) is not posted: the attempt is
     recorded with the reason and retried on the same backoff, so delivery resumes if the partner is
     reactivated, and ends like any undeliverable event; one the seller does not let the partner read
-    ends at once (redelivered on request once the seller grants reading)."""
+    ends at once, and is due again when the seller grants reading."""
     now = timezone.now()
     with transaction.atomic():
         event = locks.lock(WebhookEvent, event_id, related=("partner", "partner_transaction__link"), skip_locked=True)

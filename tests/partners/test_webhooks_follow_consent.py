@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from partners import services
 from partners.models import LINK_SCOPES, SCOPE_TRANSACTIONS_WRITE, WebhookAttempt, WebhookEvent
+from tests.factories import UserFactory
 from tests.partners.conftest import post_json, terms
 
 pytestmark = pytest.mark.django_db
@@ -75,13 +76,44 @@ def test_without_the_sellers_read_consent_nothing_is_sent_until_granted_and_aske
     assert event.delivered_at is None and event.attempt_count == 1 and event.gave_up_at is not None
     assert event.next_attempt_at is None
 
+    with django_capture_on_commit_callbacks(execute=True):  # the seller grants reading: due again
+        services.link_approve(partner=hooked.partner, user=seller, scopes=list(LINK_SCOPES),
+                              redirect_uri="https://forum.example/callback")
+    assert len(receiver.requests) == 1 and receiver.payloads()[0]["id"] == str(event.public_id)
+    event.refresh_from_db()
+    assert event.delivered_at is not None and event.gave_up_at is None
+
+
+def test_events_ended_for_consent_go_out_in_order_with_the_later_ones(client, hooked, receiver, seller,
+                                                                      django_capture_on_commit_callbacks):
+    """Review: an ended event no longer held later ones back, so a later event went out first and the
+    earlier one, redelivered, after it (cancelled before created)."""
+    withdraw_reading(hooked, seller)
+    event = created(client, hooked, django_capture_on_commit_callbacks)
+    later = WebhookEvent.objects.create(partner=event.partner, partner_transaction=event.partner_transaction,
+                                        sequence=event.sequence + 1, event_type="transaction.cancelled",
+                                        payload={"sequence": event.sequence + 1}, next_attempt_at=None)
     services.link_approve(partner=hooked.partner, user=seller, scopes=list(LINK_SCOPES),
                           redirect_uri="https://forum.example/callback")
-    with django_capture_on_commit_callbacks(execute=True):
-        again = client.post(f"/api/v1/webhooks/events/{event.public_id}/redeliver",
-                            **hooked.headers(HTTP_IDEMPOTENCY_KEY="r-1"))
-    assert again.status_code == 202
-    assert len(receiver.requests) == 1 and receiver.payloads()[0]["id"] == str(event.public_id)
+    due_now(later)
+    assert services.webhook_deliver(event_id=later.pk) == "waiting"  # the resumed earlier one goes first
+    assert services.webhook_deliver(event_id=event.pk) == "delivered"
+    assert services.webhook_deliver(event_id=later.pk) == "delivered"
+    assert [payload.get("sequence") for payload in receiver.payloads()] == [event.sequence, event.sequence + 1]
+
+
+def test_granting_reading_resumes_only_this_sellers_events_with_this_partner(client, hooked, receiver, seller,
+                                                                             django_capture_on_commit_callbacks):
+    from tests.partners.conftest import link_seller, make_partner
+
+    withdraw_reading(hooked, seller)
+    event = created(client, hooked, django_capture_on_commit_callbacks)
+    other_partner = make_partner(name="Pasar Lain", webhook_url=receiver.url)[0]
+    services.link_approve(partner=other_partner, user=seller, scopes=list(LINK_SCOPES),
+                          redirect_uri="https://forum.example/callback")
+    link_seller(hooked.partner, UserFactory())
+    event.refresh_from_db()
+    assert event.gave_up_at is not None and receiver.requests == []
 
 
 def test_withheld_to_the_end_is_given_up_like_any_undeliverable_event(client, hooked, receiver, seller, settings,
