@@ -645,8 +645,20 @@ def transaction_links(request, reference: str):
     return Status(200, transaction_body(_readable_transaction(request, reference))["links"])
 
 
-@api.post("/transactions/{reference}/cancel", response={200: TransactionOut, **ERRORS}, tags=["transactions"],
-          summary="Cancel before the buyer pays (as the seller)", auth=ApiKeyAuth(SCOPE_TRANSACTIONS_WRITE))
+class CancelledOut(Schema):
+    """The answer to a cancel when the seller does not let the partner read the transaction."""
+    reference: str
+    external_id: str
+    link_id: uuid.UUID
+    status: str
+    status_label: str
+    closed_at: dt.datetime | None
+
+
+@api.post("/transactions/{reference}/cancel", response={200: TransactionOut | CancelledOut, **ERRORS},
+          tags=["transactions"], auth=ApiKeyAuth(SCOPE_TRANSACTIONS_WRITE),
+          summary="Cancel before the buyer pays (as the seller); the whole transaction only with the seller's "
+                  "transactions:read")
 def transaction_cancel(request, response: HttpResponse, reference: str, payload: CancelIn,
                        idempotency_key: str | None = IDEMPOTENCY_KEY):
     _check_idempotency_key(idempotency_key)
@@ -658,7 +670,11 @@ def transaction_cancel(request, response: HttpResponse, reference: str, payload:
     def work():
         services.partner_transaction_cancel(partner_transaction=bound, reason=form.cleaned_data["reason"])
         bound.escrow_transaction.refresh_from_db()
-        return 200, transaction_body(bound)
+        bound.link.refresh_from_db(fields=["scopes"])
+        body = transaction_body(bound)
+        if not bound.link.lets_partner_read:  # acting is not reading: the outcome, not the transaction
+            body = {name: body[name] for name in CancelledOut.model_fields}
+        return 200, body
 
     return _idempotent(request, response, idempotency_key, payload.model_dump(), work)
 

@@ -182,6 +182,24 @@ def test_cancel_follows_the_sellers_latest_answer_after_a_removed_link(client, s
     status = EscrowTransaction.objects.get(reference=made["reference"]).status
     if approved_again and "transactions:write" in approved_again:
         assert response.status_code == 200 and status == Status.CANCELLED
+        assert response.json()["buyer_email"] == "pembeli@example.co.id"  # it may read: the whole transaction
     else:
         assert response.status_code in (403, 404) and status == Status.CREATED
         assert response.json()["error"]["code"] == ("insufficient_scope" if approved_again else "link_not_found")
+
+
+def test_a_cancel_without_the_sellers_read_consent_answers_the_outcome_only(client, setup, seller):
+    """Review: the cancel answered the whole transaction (buyer contact, acceptance) to a partner the
+    seller does not let read it."""
+    made = create(client, setup)
+    services.link_approve(partner=setup.partner, user=seller, scopes=["transactions:write"],
+                          redirect_uri="https://forum.example/callback")
+    assert get(client, setup, f"/api/v1/transactions/{made['reference']}").status_code == 403
+    response = post_json(client, f"/api/v1/transactions/{made['reference']}/cancel", {"reason": "stok habis"},
+                         setup, key="c-1")
+    assert response.status_code == 200
+    assert set(response.json()) == {"reference", "external_id", "link_id", "status", "status_label", "closed_at"}
+    assert response.json()["status"] == "cancelled" and "pembeli" not in response.content.decode()
+    again = post_json(client, f"/api/v1/transactions/{made['reference']}/cancel", {"reason": "stok habis"},
+                      setup, key="c-1")
+    assert again.json() == response.json() and again["Idempotent-Replayed"] == "true"
