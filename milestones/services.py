@@ -67,6 +67,11 @@ from .fees import plan_quote
 from .models import Milestone, MilestonePlan
 
 MIN_MILESTONES, MAX_MILESTONES = 2, 10
+# Due dates lie within a year of the proposal: a plan is work agreed now, and a date years away
+# (9999-12-31 was accepted) would have cost every opening a walk through the calendar to it.
+MAX_DUE_DAYS = 366
+# A milestone's transaction gives its seller at most this many working days to deliver.
+MAX_SHIPPING_DAYS = 30
 # A milestone's transaction in one of these lets the next one open (milestone by milestone).
 DONE_WITH = frozenset({Status.CONFIRMED, Status.DISBURSED, Status.REFUNDED})
 # A milestone whose transaction ended unpaid (the payment window ran out, or it was cancelled before
@@ -129,6 +134,8 @@ def milestone_plan_propose(*, seller, buyer_email: str, title: str, description:
         if not isinstance(item["due_date"], dt.date) or item["due_date"] < previous_due:
             raise MilestonePlanError(_("Due dates must be today or later, each on or after the one before."),
                                      code="invalid_due_date")
+        if (item["due_date"] - today).days > MAX_DUE_DAYS:
+            raise MilestonePlanError(_("Due dates must be within a year from today."), code="invalid_due_date")
         if not (item.get("title") or "").strip():
             raise MilestonePlanError(_("Give every milestone a title."), code="title_required")
         previous_due = item["due_date"]
@@ -185,7 +192,8 @@ def _open(plan: MilestonePlan, milestone: Milestone) -> EscrowTransaction:
     block, the plan locked)."""
     count = plan.milestones.count()
     today = now_wib().date()
-    shipping_days = min(30, max(1, working_calendar().working_days_between(today, milestone.due_date)))
+    shipping_days = max(1, working_calendar().working_days_between(today, milestone.due_date,
+                                                                   at_most=MAX_SHIPPING_DAYS))
     quote = FeeQuote(milestone.amount, 0, milestone.fee_amount, milestone.buyer_fee, milestone.seller_fee)
     label = _("Milestone %(number)d of %(count)d") % {"number": milestone.position, "count": count}
     try:
@@ -196,6 +204,11 @@ def _open(plan: MilestonePlan, milestone: Milestone) -> EscrowTransaction:
             shipping_days=shipping_days, buyer_email=plan.buyer_email, send_invitation=False, quote=quote)
         txn = transaction_services.transaction_accept(escrow_transaction=txn, buyer=plan.buyer)
     except transaction_services.TransactionActionError as exc:
+        if exc.code == "daily_limit":  # the seller's limit, met while the buyer accepts or the plan moves on
+            raise MilestonePlanError(_(
+                "The seller has started as many transactions today as one account may (%(limit)d), "
+                "milestones included. This milestone can open from tomorrow (00.00 WIB).")
+                % {"limit": settings.INTRASA_INVITATIONS_PER_DAY}, code=exc.code) from exc
         raise MilestonePlanError(exc.message, code=exc.code) from exc
     transaction_services.transaction_record_event(
         txn, action="milestone_plan", actor=plan.buyer, role="buyer",

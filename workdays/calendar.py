@@ -124,10 +124,11 @@ class WorkingCalendar:
             day = self.next_working_day(day)
             cursor = dt.datetime.combine(day, dt.time(0, 0), WIB)
 
-    def working_days_between(self, start: dt.date, end: dt.date) -> int:
-        """Working days in ``(start, end]``."""
+    def working_days_between(self, start: dt.date, end: dt.date, *, at_most: int | None = None) -> int:
+        """Working days in ``(start, end]``, counted no further than ``at_most`` when given (the walk is
+        a day at a time: a caller that caps the result must not walk to a far date first)."""
         count, day = 0, start
-        while day < end:
+        while day < end and (at_most is None or count < at_most):
             day += ONE_DAY
             count += self.is_working_day(day)
         return count
