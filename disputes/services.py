@@ -369,7 +369,9 @@ def _resolve(dispute: Dispute, *, outcome: str, buyer_amount: int, actor, reason
     """
     txn = dispute.escrow_transaction
     held = txn.amount_received or 0
-    in_full = refundable_in_full(escrow_transaction=txn)  # what the buyer paid: a refund in full gives it back
+    # What the buyer paid, which a refund in full gives back: read before the refund posts (it takes the
+    # unique-code discount back, after which the ledger no longer shows it).
+    in_full = refundable_in_full(escrow_transaction=txn) if outcome == SettlementOffer.Outcome.REFUND else 0
     if outcome == SettlementOffer.Outcome.SPLIT and dispute.reason == DisputeReason.SHORT_SHIPMENT:
         # The missing part of a short shipment, and nothing more; the buyer keeps what arrived.
         try:

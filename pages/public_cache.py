@@ -69,15 +69,19 @@ def lookup_keys(reference: str) -> tuple[str, ...]:
     backend = _backend()
     if backend is None:
         return ()
-    return (backend.make_key(f"public-status:gen:{reference}"), backend.make_key(f"public-status:facts:{reference}"),
-            backend.make_key(OVERRIDES_CACHE_KEY))
+    return (*(backend.make_key(name) for name in _names(reference)), backend.make_key(OVERRIDES_CACHE_KEY))
+
+
+def _names(reference: str) -> tuple[str, str]:
+    """The cache names of ``reference``'s generation and facts (before the cache's prefix)."""
+    return f"public-status:gen:{reference}", f"public-status:facts:{reference}"
 
 
 def keys(reference: str) -> tuple[str, str]:
     """``(generation key, facts key)`` of ``reference`` as raw Redis keys."""
     backend = _backend()
-    return (backend.make_and_validate_key(f"public-status:gen:{reference}"),
-            backend.make_and_validate_key(f"public-status:facts:{reference}"))
+    generation, facts = (backend.make_and_validate_key(name) for name in _names(reference))
+    return generation, facts
 
 
 def calendar_key() -> str:

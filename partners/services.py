@@ -422,13 +422,12 @@ def idempotency_answers_scrub(*, user) -> int:
     ``partner_records_prune`` in any case. Returns how many answers changed."""
     references = list(EscrowTransaction.objects.filter(buyer=user).values_list("reference", flat=True))
     link_ids = [str(public_id) for public_id in SellerLink.objects.filter(user=user).values_list("public_id", flat=True)]
-    about = (Q(response_body__reference__in=references)
-             | Q(response_body__buyer_email__iexact=canonical_email(user.email)))
+    email = canonical_email(user.email)
+    about = Q(response_body__reference__in=references) | Q(response_body__buyer_email__iexact=email)
     if user.phone:
         about |= Q(response_body__buyer_phone=user.phone)
     if link_ids:
         about |= Q(response_body__link_id__in=link_ids)
-    email = canonical_email(user.email)
     changed = 0
     for pk, body in IdempotencyRecord.objects.filter(about).values_list("pk", "response_body"):
         if not isinstance(body, dict):
