@@ -29,6 +29,8 @@ class Dispute(ConcurrentTransitionMixin, models.Model):
         RELEASE = "release", _("Released to the seller")
         REFUND = "refund", _("Refunded to the buyer in full")
         SPLIT = "split", _("Split between buyer and seller")
+        # The provider took the payment back: the buyer has the money, nothing is left to decide.
+        TAKEN_BACK = "taken_back", _("Returned to the buyer by the payment provider")
 
     escrow_transaction = models.OneToOneField(
         "transactions.EscrowTransaction", on_delete=models.PROTECT, related_name="dispute",

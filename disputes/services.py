@@ -546,3 +546,31 @@ def dispute_escalate_overdue() -> int:
                 _escalate(dispute, _("the seller did not reply in time"), now)
                 escalated += 1
     return escalated
+
+
+def dispute_close_payment_taken_back(*, escrow_transaction: EscrowTransaction, actor, reason: str) -> Dispute | None:
+    """The provider took the disputed payment back and staff booked it (``escrow.services``'
+    ``escrow_book_provider_reversal``, which ended the transaction refunded): the buyer has the money, so
+    nothing is left to decide. The dispute ends with that outcome; pending offers close, and both parties
+    read why in the dispute. ``None`` when the transaction has no dispute still open."""
+    dispute_id = Dispute.objects.filter(escrow_transaction=escrow_transaction,
+                                        status__in=[Dispute.Status.OPEN, Dispute.Status.ESCALATED]) \
+        .values_list("pk", flat=True).first()
+    if dispute_id is None:
+        return None
+    dispute = _lock(dispute_id)
+    if dispute.status not in (Dispute.Status.OPEN, Dispute.Status.ESCALATED):
+        return None
+    dispute.resolve()
+    dispute.outcome = Dispute.Outcome.TAKEN_BACK
+    dispute.resolution_reason = reason
+    dispute.resolved_by = actor
+    dispute.resolved_at = timezone.now()
+    dispute.save()
+    dispute.offers.filter(status=SettlementOffer.Status.PENDING).update(status=SettlementOffer.Status.CLOSED)
+    DisputeMessage.objects.create(dispute=dispute, role=PartyRole.SYSTEM, body=_(
+        "Closed: the payment provider returned the payment to the buyer, so INTRASA no longer holds any money "
+        "for this transaction. %(reason)s") % {"reason": reason})
+    audit_record(actor=actor, action="dispute.close_payment_taken_back", target=dispute, reason=reason,
+                 data={"outcome": Dispute.Outcome.TAKEN_BACK})
+    return dispute

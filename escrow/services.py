@@ -39,6 +39,14 @@ upheld it (``escrow_return_rejection_uphold``; rule: ``refunds.policy``, rejecti
      split) — the seller's payout;
   4. ``refunds.services.refund_notify_released`` — both parties are told.
 
+A payment the provider took back: Faspay reported it reversed (``payments.services.bill_apply_status`` flags
+the bill; every release and refund of it is refused meanwhile) and staff book it from Faspay's report
+(``escrow_book_provider_reversal``) →
+  1. ``payments.services.bill_book_reversal`` — out of the clearing account: from the escrow hold while it is
+     held (``transactions.services.transaction_take_back_payment``: the transaction ends refunded, by the
+     provider), else owed to INTRASA to recover; a payment never verified reopens its transaction;
+  2. ``disputes.services.dispute_close_payment_taken_back`` — a dispute of a transaction it ended closes.
+
 Dispute resolution is the disputes app's own flow (``disputes.services``: release, refund or split,
 then the refund request and the payout), since every step it needs sits below it.
 
@@ -50,6 +58,7 @@ from django.utils.translation import gettext as _
 
 from disbursements.models import Payout
 from disbursements.services import payout_plan, seller_payout_plan
+from disputes import services as dispute_services
 from intrasa import locks
 from payments import services as payment_services
 from payments.models import Bill
@@ -209,3 +218,19 @@ def statement_line_match_and_refund(*, line_id: int, reference: str, actor, reas
                                                       reason=reason)
         txn = EscrowTransaction.objects.select_related("buyer").get(pk=txn.pk)
         return refund_request_for_statement_line(escrow_transaction=txn, line=line, actor=actor, reason=reason)
+
+
+# --- a payment the provider took back ---------------------------------------------------------
+
+def escrow_book_provider_reversal(*, bill_id: int, actor, reason: str) -> list[payment_services.ReversalBooked]:
+    """Staff book a payment Faspay reported reversed (the module docstring's flow), in one database
+    transaction: the ledger stops counting the money as collected, and a transaction it ended has its
+    dispute closed."""
+    with transaction.atomic():
+        booked = payment_services.bill_book_reversal(bill_id=bill_id, actor=actor, reason=reason)
+        for item in booked:
+            if item.was_disputed:
+                dispute_services.dispute_close_payment_taken_back(
+                    escrow_transaction=EscrowTransaction.objects.get(pk=item.escrow_transaction_id), actor=actor,
+                    reason=reason)
+        return booked

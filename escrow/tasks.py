@@ -23,10 +23,12 @@ def check_bill(bill_id: int) -> str:
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
 def poll_pending_bills() -> int:
     """Ask about the bills due for a check, oldest-due first, in one batch per run: open and paid
-    bills, cancelled ones (they may be paid anyway) and creations Faspay never answered."""
+    bills, cancelled ones (they may be paid anyway), creations Faspay never answered, and verified
+    bills a notification asked about whose inquiry failed (Faspay's news of a reversal)."""
     due = list(
         Bill.objects.filter(
-            Q(status__in=[Bill.Status.CREATING, Bill.Status.PENDING, Bill.Status.PAID, Bill.Status.CANCELLED])
+            Q(status__in=[Bill.Status.CREATING, Bill.Status.PENDING, Bill.Status.PAID, Bill.Status.CANCELLED,
+                          Bill.Status.VERIFIED])
             & Q(next_check_at__lte=timezone.now())
         ).exclude(method=Method.BANK_TRANSFER).order_by("next_check_at").values_list("pk", flat=True)[:POLL_BATCH]
     )

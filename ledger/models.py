@@ -36,12 +36,16 @@ class AccountCategory(models.TextChoices):
     BUYER_PROTECTION_COST = "buyer_protection_cost", _("Return shipping advanced to buyers (expense)")
     # SendMe withdrawal fees and their VAT (terms A and B).
     WITHDRAWAL_FEES = "withdrawal_fees", _("SendMe withdrawal fees (expense)")
+    # A payment the provider took back after its money had left the escrow (released to the seller, or
+    # refunded by INTRASA too): the buyer has it twice or the seller was paid from it. Staff recover it
+    # (``escrow.services.escrow_book_provider_reversal``); until then it is owed to INTRASA.
+    REVERSAL_RECEIVABLE = "reversal_receivable", _("Reversed payments to recover (receivable)")
 
 
 DEBIT_NORMAL = {
     AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_BANK, AccountCategory.SENDME_DEPOSIT,
     AccountCategory.PAYMENT_DISCOUNT, AccountCategory.OPERATING_BANK, AccountCategory.WITHDRAWAL_FEES,
-    AccountCategory.BUYER_PROTECTION_COST,
+    AccountCategory.BUYER_PROTECTION_COST, AccountCategory.REVERSAL_RECEIVABLE,
 }
 PER_TRANSACTION = {
     AccountCategory.ESCROW_HOLD, AccountCategory.SELLER_PAYABLE, AccountCategory.BUYER_REFUND_PAYABLE,
@@ -94,6 +98,9 @@ class EntryKind(models.TextChoices):
     REFUND_SENT = "refund_sent", _("Refund sent to buyer")
     WITHDRAWAL = "withdrawal", _("Withdrawal from the SendMe deposit")
     REVERSAL = "reversal", _("Correction (reversing entry)")
+    # The provider took a verified payment back (Faspay payment_status_code 4), booked by staff: out of
+    # the clearing account, from the escrow hold while it is held, else to the reversal receivable.
+    PAYMENT_TAKEN_BACK = "payment_taken_back", _("Payment taken back by the provider")
 
 
 class JournalEntry(models.Model):

@@ -103,7 +103,8 @@ def money_statement(postings) -> dict[str, int]:
     """A transaction's money in plain words, from its already loaded ``postings`` (no query): what the
     buyer paid, INTRASA's bank-transfer discount (the unique code) on top of it, the service fee, what
     INTRASA still holds, what is waiting for and what has reached the seller and the buyer. The same
-    flows as ``transactions.checks`` (paid + discount = paid out + refunded + fees + still held), so
+    flows as ``transactions.checks`` (paid + discount = paid out + refunded + returned by the payment provider
+    + fees + still held), so
     the customer's statement and the ledger check cannot disagree.
 
     Customers see this instead of the double-entry lines, which stay for staff (admin, evidence)."""
@@ -122,7 +123,8 @@ def money_statement(postings) -> dict[str, int]:
         "paid": flow.get((K.PAYMENT_VERIFIED, A.ESCROW_HOLD, "C"), 0) - funding_discount
         + flow.get((K.PAYMENT_UNMATCHED, A.BUYER_REFUND_PAYABLE, "C"), 0),
         "discount": funding_discount - flow.get((K.ESCROW_REFUND, A.PAYMENT_DISCOUNT, "C"), 0)
-        + flow.get((K.ESCROW_RELEASE, A.PAYMENT_DISCOUNT, "D"), 0),
+        + flow.get((K.ESCROW_RELEASE, A.PAYMENT_DISCOUNT, "D"), 0)
+        - flow.get((K.PAYMENT_TAKEN_BACK, A.PAYMENT_DISCOUNT, "C"), 0),
         "fee": flow.get((K.ESCROW_RELEASE, A.FEE_REVENUE, "C"), 0) - flow.get((K.REVERSAL, A.FEE_REVENUE, "D"), 0),
         "held": owed.get(A.ESCROW_HOLD, 0),
         "seller_pending": owed.get(A.SELLER_PAYABLE, 0),
@@ -131,6 +133,9 @@ def money_statement(postings) -> dict[str, int]:
         "refund_pending": owed.get(A.BUYER_REFUND_PAYABLE, 0),
         "refunded": flow.get((K.REFUND_SENT, A.BUYER_REFUND_PAYABLE, "D"), 0)
         - flow.get((K.PAYOUT_REVERSED, A.BUYER_REFUND_PAYABLE, "C"), 0),
+        # The payment provider took the payment back while INTRASA held it (a reversal staff booked).
+        "returned_by_provider": flow.get((K.PAYMENT_TAKEN_BACK, A.ESCROW_HOLD, "D"), 0)
+        - flow.get((K.PAYMENT_TAKEN_BACK, A.PAYMENT_DISCOUNT, "C"), 0),
     }
 
 

@@ -51,6 +51,20 @@ MESSAGES = {
         _("Your payment of {amount} for \"{title}\" is verified and held safely by INTRASA until "
           "you confirm receipt."),
     ),
+    # Faspay took the buyer's payment back (a reversal) while INTRASA held it; staff booked it
+    # (``transactions.services.transaction_take_back_payment``).
+    "payment_taken_back_buyer": (
+        _("Your payment for {reference} was returned to you by the payment provider"),
+        _("The payment provider reversed your payment of {amount} for \"{title}\" and returned it to you, "
+          "so INTRASA no longer holds it. The transaction has ended: nothing will be paid to the seller and "
+          "no other refund will be sent. If you did not expect this, contact INTRASA."),
+    ),
+    "payment_taken_back_seller": (
+        _("The buyer's payment for {reference} was reversed by the payment provider"),
+        _("The payment provider reversed the buyer's payment of {amount} for \"{title}\" and returned it to "
+          "the buyer, so INTRASA no longer holds any money for this transaction and will not pay it out. "
+          "Do not ship. If you already shipped the goods, contact INTRASA: staff will help you recover them."),
+    ),
     "goods_received": (
         _("{reference}: the buyer received the goods"),
         _("The buyer marked \"{title}\" as received. The inspection period runs until {deadline}; without a "

@@ -87,8 +87,10 @@ and does not count: it only uses its own per-minute budget.
 **Webhooks.** Each transition of your transaction is POSTed to your webhook URL as JSON
 `{{"id", "type", "sequence", "created_at", "data": {{"reference", "external_id", "action",
 "from_status", "to_status"}}}}`, of type `transaction.created`, `.accepted`, `.paid`, `.verified`,
-`.payment_short`, `.shipped`, `.confirmed`, `.disbursed`, `.cancelled`, `.expired`, `.disputed`,
-`.dispute_released`, `.dispute_split` or `.refunded`. Headers: `{TIMESTAMP_HEADER}` (Unix seconds) and
+`.payment_short`, `.shipped`, `.confirmed`, `.disbursed`, `.payout_returned`, `.cancelled`, `.expired`,
+`.disputed`, `.dispute_released`, `.dispute_split`, `.refunded` or `.payment_reversed` (the payment
+provider took the buyer's payment back: `to_status` says whether the transaction waits for a payment
+again or ended). Headers: `{TIMESTAMP_HEADER}` (Unix seconds) and
 `{SIGNATURE_HEADER}: v1=<hex HMAC-SHA256(signing secret, timestamp + "." + raw body)>`. Verify the
 signature over the raw bytes in constant time and refuse timestamps older than 5 minutes. Answer
 2xx within 10 seconds. Delivery is at least once (deduplicate by `id`), in `sequence` order per

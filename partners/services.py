@@ -70,6 +70,10 @@ EVENT_TYPES = {
     "resolve_release": "transaction.dispute_released",
     "resolve_split": "transaction.dispute_split",
     "refund": "transaction.refunded",
+    # The payment provider took the buyer's payment back: before it was verified (the transaction waits for
+    # a payment again) or while INTRASA held it (the transaction ends refunded, by the provider).
+    "reopen_after_reversal": "transaction.payment_reversed",
+    "take_back_payment": "transaction.payment_reversed",
 }
 
 

@@ -3,7 +3,8 @@ and the nightly ledger job through ``ledger.checks.register_cross_check``).
 
 * ``collected-equals-booked``: per transaction, the amounts of its verified bills (what the
   provider or the bank statement says was collected) equal the cash the ledger booked in for it
-  (clearing-account debits of verified and owed-back payments). A payment outside the ledger, or
+  (clearing-account debits of verified and owed-back payments, less the credits of payments the
+  provider took back: a booked reversal's bill is no longer collected). A payment outside the ledger, or
   an amount booked that nobody collected, breaks it.
 * ``shared-bill-adds-up``: a bill shared by several transactions (a milestone plan paid up front)
   collected, over its shares, exactly what it was paid; each share counts as its transaction's
@@ -35,11 +36,17 @@ FUNDING_FLAGS = (Bill.Flag.NONE, Bill.Flag.EXCESS)
 
 
 def _booked_in_per_transaction() -> dict[int, int]:
-    rows = (Posting.objects.filter(side=Posting.Side.DEBIT, account__category__in=CLEARING,
-                                   entry__kind__in=[EntryKind.PAYMENT_VERIFIED, EntryKind.PAYMENT_UNMATCHED],
-                                   entry__escrow_transaction__isnull=False)
-            .values("entry__escrow_transaction").annotate(total=Sum("amount")))
-    return {row["entry__escrow_transaction"]: row["total"] for row in rows}
+    """Cash the ledger booked in per transaction: clearing debits of verified and owed-back payments,
+    less the clearing credits of payments the provider took back (a booked reversal)."""
+    booked: dict[int, int] = defaultdict(int)
+    for kinds, side, sign in (([EntryKind.PAYMENT_VERIFIED, EntryKind.PAYMENT_UNMATCHED], Posting.Side.DEBIT, 1),
+                              ([EntryKind.PAYMENT_TAKEN_BACK], Posting.Side.CREDIT, -1)):
+        rows = (Posting.objects.filter(side=side, account__category__in=CLEARING, entry__kind__in=kinds,
+                                       entry__escrow_transaction__isnull=False)
+                .values("entry__escrow_transaction").annotate(total=Sum("amount")))
+        for row in rows:
+            booked[row["entry__escrow_transaction"]] += sign * row["total"]
+    return {pk: total for pk, total in booked.items() if total}
 
 
 def collected_equals_booked() -> list[Breach]:
@@ -92,9 +99,13 @@ def escrow_on_stated_amount() -> list[Breach]:
                                         account__category=AccountCategory.ESCROW_HOLD)
                  .values_list("entry__escrow_transaction", flat=True))
     sources = [s for s in Bill.AmountSource.values if s]
-    stated = set(Bill.objects.filter(status=Bill.Status.VERIFIED, flag__in=FUNDING_FLAGS, amount_source__in=sources)
+    # A bill the provider later took back funded the escrow all the same (its reversal overwrote the flag
+    # it had, and booking it moved it to ``reversed``): its stated amount still proves the funding.
+    funding = Q(status=Bill.Status.VERIFIED, flag__in=FUNDING_FLAGS) | Q(
+        status__in=[Bill.Status.VERIFIED, Bill.Status.REVERSED], flag=Bill.Flag.REVERSED)
+    stated = set(Bill.objects.filter(funding, amount_source__in=sources)
                  .exclude(pk__in=BillShare.objects.values("bill")).values_list("escrow_transaction", flat=True))
-    stated |= set(BillShare.objects.filter(held=True, bill__status=Bill.Status.VERIFIED,
+    stated |= set(BillShare.objects.filter(held=True, bill__status__in=[Bill.Status.VERIFIED, Bill.Status.REVERSED],
                                            bill__amount_source__in=sources).values_list("escrow_transaction", flat=True))
     unproven = funded - stated
     references = EscrowTransaction.objects.filter(pk__in=unproven).values_list("reference", flat=True)

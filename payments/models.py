@@ -13,6 +13,9 @@ A bill is a state machine (transitions declared once, below; the status field is
   back to the buyer).
 * ``cancelled``, ``expired``, ``failed`` (Faspay refused to create it): none of them is final for
   money. Any bill INTRASA ever sent can still be paid, and such a payment is placed like any other.
+* ``reversed``: Faspay took a paid bill's money back (``payment_status_code`` 4, which only flags the
+  bill) and staff booked it: the ledger no longer counts the money as collected
+  (``escrow.services.escrow_book_provider_reversal``).
 """
 from django.conf import settings
 from django.db import models
@@ -33,6 +36,7 @@ class Bill(ConcurrentTransitionMixin, models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         EXPIRED = "expired", _("Expired")
         FAILED = "failed", _("Could not be created")
+        REVERSED = "reversed", _("Taken back by the provider: booked")
 
     class Flag(models.TextChoices):
         NONE = "", _("None")
@@ -78,6 +82,7 @@ class Bill(ConcurrentTransitionMixin, models.Model):
     paid_at = models.DateTimeField(_("paid at"), null=True, blank=True)
     verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    reversal_booked_at = models.DateTimeField(_("reversal booked at"), null=True, blank=True)
     # When the provider settles the cash to INTRASA (channel's D+n, REFERENCE.md §6).
     settlement_expected_at = models.DateTimeField(_("cash expected at"), null=True, blank=True)
     # Polling: newer bills are asked more often (payments.polling).
@@ -91,7 +96,8 @@ class Bill(ConcurrentTransitionMixin, models.Model):
         ordering = ["-created_at"]
         verbose_name = _("bill")
         verbose_name_plural = _("bills")
-        permissions = [("record_provider_payment", _("Can record a paid amount from Faspay's report"))]
+        permissions = [("record_provider_payment", _("Can record a paid amount from Faspay's report")),
+                       ("book_provider_reversal", _("Can book a payment the provider reversed"))]
         constraints = [
             models.UniqueConstraint(
                 fields=["escrow_transaction"], condition=models.Q(status__in=["creating", "pending"]),
@@ -151,6 +157,11 @@ class Bill(ConcurrentTransitionMixin, models.Model):
     def settle(self):
         """The paid amount is known from a source that states it and the money is in the ledger:
         held in escrow, or owed back to the buyer."""
+
+    @transition(field=status, source=[Status.PAID, Status.VERIFIED], target=Status.REVERSED)
+    def book_reversal(self):
+        """Faspay reported the payment reversed (the bill is flagged) and staff booked it: the money is
+        out of the clearing account, taken from the escrow hold or owed to INTRASA to recover."""
 
 
 class ProviderNotification(models.Model):

@@ -1,6 +1,7 @@
 from django.db.models import Q, QuerySet
 from django.http import Http404
 
+from ledger.models import AccountCategory, EntryKind, Posting
 from transactions.models import EscrowTransaction
 
 from .models import Bill, BillShare
@@ -65,6 +66,22 @@ def bill_funding(*, escrow_transaction) -> Bill | None:
     return (own | shared).order_by("pk").first()
 
 
+def bill_owed_back(*, bill) -> tuple[dict[int, int], bool]:
+    """What ``bill`` owed back to the buyer, per transaction, by the ledger (``payments.services._owe_back``'s
+    entries, keyed ``bill:<pk>:…``), and whether it could not fund its own transaction at all (owed back
+    in full: paid short, twice, or after the transaction closed). One query."""
+    per_transaction: dict[int, int] = {}
+    not_funding = False
+    rows = Posting.objects.filter(
+        entry__kind=EntryKind.PAYMENT_UNMATCHED, entry__idempotency_key__startswith=f"bill:{bill.pk}:",
+        side=Posting.Side.CREDIT, account__category=AccountCategory.BUYER_REFUND_PAYABLE,
+    ).values_list("entry__escrow_transaction_id", "entry__idempotency_key", "amount")
+    for txn_id, key, amount in rows:
+        per_transaction[txn_id] = per_transaction.get(txn_id, 0) + amount
+        not_funding = not_funding or key.rsplit(":", 1)[-1] in ("short", "double", "late")
+    return per_transaction, not_funding
+
+
 def bill_shares(*, bill) -> list[BillShare]:
     """The transactions a shared bill pays, in the order they were billed (empty for an ordinary bill)."""
     return list(bill.shares.select_related("escrow_transaction").order_by("pk"))
@@ -77,11 +94,17 @@ def bill_current(*, escrow_transaction) -> Bill | None:
             or bills.filter(status__in=[Bill.Status.PAID, Bill.Status.VERIFIED]).first())
 
 
+# Faspay reported the payment reversed (the flag) and staff have not booked it yet (the status).
+REVERSAL_UNBOOKED = Q(flag=Bill.Flag.REVERSED, status__in=[Bill.Status.PAID, Bill.Status.VERIFIED])
+
+
 def bills_reversed(*, escrow_transaction):
-    """The bills of this transaction whose payment the provider reversed after INTRASA verified it:
-    while there is one, the money is not INTRASA's to release until staff sort it out. A query, so
-    a release can count it in its own write, after the transaction's lock."""
-    return bills_of(escrow_transaction=escrow_transaction).filter(flag=Bill.Flag.REVERSED)
+    """The bills of this transaction whose payment the provider reversed and staff have not booked yet
+    (``escrow.services.escrow_book_provider_reversal``): while there is one, the money is not INTRASA's
+    to release or refund. A query, so a release can count it in its own write, after the transaction's
+    lock. Once booked, the ledger no longer counts that money, and the transaction's other money (a
+    later payment) moves again."""
+    return bills_of(escrow_transaction=escrow_transaction).filter(REVERSAL_UNBOOKED)
 
 
 def transactions_with_reversed_payment(*, ids) -> set[int]:
@@ -90,14 +113,14 @@ def transactions_with_reversed_payment(*, ids) -> set[int]:
     ids = list(ids)
     if not ids:
         return set()
-    own = Bill.objects.filter(flag=Bill.Flag.REVERSED, escrow_transaction__in=ids).values_list(
+    own = Bill.objects.filter(REVERSAL_UNBOOKED, escrow_transaction__in=ids).values_list(
         "escrow_transaction_id", flat=True)
-    shared = BillShare.objects.filter(bill__flag=Bill.Flag.REVERSED, escrow_transaction__in=ids).values_list(
-        "escrow_transaction_id", flat=True)
+    shared = BillShare.objects.filter(bill__in=Bill.objects.filter(REVERSAL_UNBOOKED),
+                                      escrow_transaction__in=ids).values_list("escrow_transaction_id", flat=True)
     return set(own) | set(shared)
 
 
 def payment_reversed(*, escrow_transaction) -> bool:
-    """Did the provider reverse a payment of this transaction that INTRASA had verified? (the
+    """Did the provider reverse a payment of this transaction that staff have not booked yet? (the
     release flows ask first, or count ``bills_reversed`` in their write)."""
     return bills_reversed(escrow_transaction=escrow_transaction).exists()

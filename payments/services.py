@@ -55,7 +55,7 @@ from ledger.models import AccountCategory, EntryKind
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from transactions import services as transaction_services
-from transactions.models import EscrowTransaction, Status, TransactionEvent
+from transactions.models import HELD_STATES, EscrowTransaction, Status, TransactionEvent
 from transactions.writes import Update, write_together
 from workdays.calendar import working_calendar
 
@@ -507,11 +507,15 @@ def provider_notifications_minimise(*, bill_ids) -> int:
 
 def bill_inquire(*, bill_id: int, client=None) -> results.PaymentStatus | None:
     """Ask Faspay about the bill (a network call: never inside a database transaction). ``None``
-    when there is nothing to apply: a bank transfer, a bill verified already, a failed inquiry
-    (polling asks again), or a creation Faspay never answered (re-posted here to learn its trx_id)."""
+    when there is nothing to apply: a bank transfer, a bill verified already that no notification asked
+    about since, a booked reversal, a failed inquiry (polling asks again), or a creation Faspay never
+    answered (re-posted here to learn its trx_id)."""
     bill = Bill.objects.only("pk", "method", "channel_code", "provider_trx_id", "status", "bill_no",
-                             "created_at", "creation_attempts").get(pk=bill_id)
-    if bill.channel_code == BANK_TRANSFER or bill.status == Bill.Status.VERIFIED:
+                             "created_at", "creation_attempts", "next_check_at").get(pk=bill_id)
+    if bill.channel_code == BANK_TRANSFER or bill.status not in INQUIRED:
+        return None
+    if bill.status == Bill.Status.VERIFIED and bill.next_check_at is None:
+        # Verified and nobody asked: only a notification about it (Faspay's news of a reversal) sets a check.
         return None
     client = client or faspay_debit.default_client()
     if not bill.provider_trx_id:
@@ -527,6 +531,10 @@ def bill_inquire(*, bill_id: int, client=None) -> results.PaymentStatus | None:
         return None
 
 
+# A verified bill is asked about again only when Faspay notified something about it (``notification_receive``
+# sets its ``next_check_at``): polling stops at verification, so that notification is the only news of a
+# reversal. A booked reversal (``reversed``) has nothing left to learn.
+INQUIRED = frozenset(Bill.Status) - {Bill.Status.REVERSED}
 STILL_WAITING = (faspay_debit.STATUS_UNPROCESSED, faspay_debit.STATUS_IN_PROCESS, faspay_debit.STATUS_UNKNOWN)
 GONE = (faspay_debit.STATUS_EXPIRED, faspay_debit.STATUS_CANCELLED, faspay_debit.STATUS_FAILED, faspay_debit.STATUS_NO_BILL)
 
@@ -538,8 +546,11 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
     bill = Bill.objects.get(pk=bill_id)
     now = timezone.now()
     if status.status_code in STILL_WAITING and bill.expires_at + dt.timedelta(days=1) >= now:
-        # The common answer while polling: nothing happened, only the next look is scheduled.
-        Bill.objects.filter(pk=bill_id).update(checks=F("checks") + 1, next_check_at=next_check_at(bill, now))
+        # The common answer while polling: nothing happened, only the next look is scheduled (none for a
+        # verified bill: it was asked about once, after a notification).
+        Bill.objects.filter(pk=bill_id).update(
+            checks=F("checks") + 1,
+            next_check_at=None if bill.status == Bill.Status.VERIFIED else next_check_at(bill, now))
         return owed
     with transaction.atomic():
         txn = _lock_bill_transactions(bill)
@@ -569,6 +580,8 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
         elif bill.expires_at + dt.timedelta(days=1) < now and bill.status in (Bill.Status.PENDING, Bill.Status.CANCELLED):
             bill.expire()  # the provider keeps saying "unprocessed" long after expiry
             bill.next_check_at = None
+        if bill.status == Bill.Status.VERIFIED:
+            bill.next_check_at = None  # asked once, after a notification; polling never asks a verified bill
         bill.save()
         return owed
 
@@ -834,6 +847,137 @@ def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str
         _bill_settle(txn, bill, owed)
         bill.save()
         return owed
+
+
+# --- a payment the provider took back ---------------------------------------------------------
+
+@dataclass(frozen=True)
+class ReversalBooked:
+    """What booking a reversed payment did for one transaction the bill paid: ``taken_from_hold`` left the
+    escrow hold (the transaction ended refunded, by the provider); ``to_recover`` had left the escrow
+    before (released to the seller, or refunded by INTRASA too) and is now owed to INTRASA;
+    ``was_disputed``: the transaction had an open dispute, which the flow closes."""
+
+    escrow_transaction_id: int
+    reference: str
+    taken_from_hold: int
+    to_recover: int
+    was_disputed: bool
+    reopened: bool
+
+
+def _bill_money_by_transaction(bill: Bill, members: list[EscrowTransaction]) -> dict[int, tuple[int, int, int]]:
+    """What the verified ``bill`` brought in for each transaction it paid, by the ledger: (into the escrow
+    hold from the clearing account, INTRASA's unique-code discount added to it, owed back to the buyer)."""
+    owed_back, not_funding = selectors.bill_owed_back(bill=bill)
+    shares = {share.escrow_transaction_id: share for share in selectors.bill_shares(bill=bill)}
+    money = {}
+    for member in members:
+        discount = bill.unique_code if member.pk == bill.escrow_transaction_id else 0
+        if shares:
+            share = shares[member.pk]
+            funded = share.amount if share.held else 0
+        else:
+            funded = 0 if not_funding or member.verified_at is None else bill.amount
+        money[member.pk] = (funded, discount if funded else 0, owed_back.get(member.pk, 0))
+    return money
+
+
+def bill_book_reversal(*, bill_id: int, actor, reason: str) -> list[ReversalBooked]:
+    """Staff book a payment Faspay reported reversed (``bill_apply_status`` only flags the bill, and every
+    release and refund of it is refused meanwhile): from here on the ledger no longer counts the money as
+    collected, as Faspay no longer does. Per transaction the bill paid:
+
+    * still held in escrow: the hold leaves through the clearing account and the transaction ends
+      refunded, by the provider (``transaction_services.transaction_take_back_payment``);
+    * already released to the seller, or refunded by INTRASA too (and what was owed back and has reached
+      the buyer): it is owed to INTRASA (``REVERSAL_RECEIVABLE``) and staff recover it;
+    * paid but never verified: nothing was booked; the transaction waits for a payment again.
+
+    Refused while any of that money is still owed to the buyer and has not reached them (an open refund):
+    the buyer has it from the provider, so it must not be sent, and the refund's own flow has no way yet
+    to end it as settled by the provider. Returns what it did per transaction; the caller
+    (``escrow.services.escrow_book_provider_reversal``) closes their open disputes."""
+    from ledger.selectors import transaction_balances
+
+    reason = (reason or "").strip()
+    if not (actor.is_staff and actor.has_perm("payments.book_provider_reversal")):
+        raise StaffPaymentError(_("You are not allowed to book reversed payments."), code="forbidden")
+    if not reason:
+        raise StaffPaymentError(_("Please give a reason and the Faspay report that shows the reversal."),
+                                code="reason_required")
+    bill = Bill.objects.filter(pk=bill_id).first()
+    if bill is None:
+        raise StaffPaymentError(_("This bill does not exist."), code="unknown_bill")
+    with transaction.atomic():
+        txn = _lock_bill_transactions(bill)
+        bill = _lock_bill(bill_id)
+        if bill.flag != Bill.Flag.REVERSED or bill.status not in (Bill.Status.PAID, Bill.Status.VERIFIED):
+            raise StaffPaymentError(_("Only a paid bill that Faspay reported reversed, and that is not booked yet, "
+                                      "can be booked as reversed."), code="not_reversed")
+        members = _members(txn, bill)
+        booked: list[ReversalBooked] = []
+        if bill.status == Bill.Status.PAID:
+            # Never verified: nothing of it is in the ledger. A transaction it alone moved to "paid" waits for
+            # a payment again (as after a short payment), unless another paid bill is being verified for it.
+            for member in members:
+                another_paid = selectors.bills_of(escrow_transaction=member).filter(status=Bill.Status.PAID) \
+                    .exclude(pk=bill.pk).exists()
+                reopened = member.status == Status.PAID and not another_paid
+                if reopened:
+                    transaction_services.transaction_reopen_for_payment(
+                        escrow_transaction=member, reason=f"{bill.bill_no}: payment reversed by the provider",
+                        data={"bill": bill.bill_no, "reversed": True}, action="reopen_after_reversal")
+                booked.append(ReversalBooked(member.pk, member.reference, 0, 0, False, reopened))
+        else:
+            money = _bill_money_by_transaction(bill, members)
+            brought_in = sum(funded + owed for funded, _discount, owed in money.values())
+            if brought_in != bill.paid_amount:
+                raise StaffPaymentError(
+                    _("The ledger booked %(booked)s for this bill, but it was paid %(paid)s: run the ledger check "
+                      "before booking the reversal.") % {"booked": format_rupiah(brought_in),
+                                                         "paid": format_rupiah(bill.paid_amount or 0)},
+                    code="ledger_mismatch")
+            balances = {member.pk: transaction_balances(escrow_transaction=member) for member in members}
+            for member in members:
+                still_owed = balances[member.pk].get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
+                if still_owed:
+                    raise StaffPaymentError(
+                        _("%(amount)s is still owed back to the buyer of %(reference)s and has not reached them. "
+                          "The buyer has this payment back from Faspay, so that refund must not be sent: settle "
+                          "it with finance before booking the reversal.")
+                        % {"amount": format_rupiah(still_owed), "reference": member.reference},
+                        code="refund_open")
+            clearing = _clearing_for(bill)
+            for member in members:
+                funded, discount, owed = money[member.pk]
+                was_disputed = member.status == Status.DISPUTED
+                taken = 0
+                if funded and member.status in HELD_STATES:
+                    transaction_services.transaction_take_back_payment(
+                        escrow_transaction=member, actor=actor, reason=reason, clearing_category=clearing,
+                        collected=funded, discount=discount, bill_no=bill.bill_no)
+                    _refresh(member)
+                    taken = funded
+                to_recover = funded + owed - taken
+                if to_recover:
+                    # It left the escrow before Faspay took it back: paid to the seller, or to the buyer too.
+                    entry_post(
+                        idempotency_key=f"bill:{bill.pk}:txn:{member.pk}:taken-back", kind=EntryKind.PAYMENT_TAKEN_BACK,
+                        memo=f"{member.reference} {bill.bill_no} taken back by the provider after it left the "
+                             f"escrow: to recover", escrow_transaction=member, actor=actor,
+                        lines=[debit(AccountCategory.REVERSAL_RECEIVABLE, to_recover), credit(clearing, to_recover)])
+                booked.append(ReversalBooked(member.pk, member.reference, taken, to_recover, was_disputed and bool(taken),
+                                             False))
+        bill.book_reversal()
+        bill.reversal_booked_at = timezone.now()
+        bill.next_check_at = None
+        bill.save()
+        audit_record(actor=actor, action="payment.reversal_booked", target=bill, reason=reason,
+                     data={"bill": bill.bill_no, "paid": bill.paid_amount, "transactions": [
+                         {"reference": item.reference, "taken_from_hold": item.taken_from_hold,
+                          "to_recover": item.to_recover, "reopened": item.reopened} for item in booked]})
+        return booked
 
 
 # --- bank transfer: the bank statement is the provider ------------------------------------------

@@ -6,7 +6,8 @@ with ``ledger_check``:
 * ``escrow-liability-total``: all escrow holds together equal the money held for open transactions;
 * ``paid-equals-accounted``: paid (including return shipping INTRASA advanced to the buyer, less a
   unique-code discount a refund took back and no refused refund restored) =
-  disbursed + refunded + fees + still held + still payable;
+  disbursed + refunded (by INTRASA, or by the payment provider taking the payment back) + fees + still
+  held + still payable;
 * ``no-negative-accounts``: no per-transaction account is negative.
 """
 from django.db.models import Sum
@@ -31,13 +32,18 @@ def money_figures(flow: dict, bal: dict) -> tuple[int, int, int, int, int]:
             # gets what they paid: ``transactions.services.transaction_refund``), unless a refused refund's
             # release restored it.
             - flow.get((EntryKind.ESCROW_REFUND, AccountCategory.PAYMENT_DISCOUNT, "C"), 0)
-            + flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.PAYMENT_DISCOUNT, "D"), 0))
+            + flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.PAYMENT_DISCOUNT, "D"), 0)
+            # ... and less the discount a payment the provider took back returned to INTRASA.
+            - flow.get((EntryKind.PAYMENT_TAKEN_BACK, AccountCategory.PAYMENT_DISCOUNT, "C"), 0))
     fees = (flow.get((EntryKind.ESCROW_RELEASE, AccountCategory.FEE_REVENUE, "C"), 0)
             - flow.get((EntryKind.REVERSAL, AccountCategory.FEE_REVENUE, "D"), 0))
     disbursed = (flow.get((EntryKind.PAYOUT, AccountCategory.SELLER_PAYABLE, "D"), 0)
                  - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.SELLER_PAYABLE, "C"), 0))
     refunded = (flow.get((EntryKind.REFUND_SENT, AccountCategory.BUYER_REFUND_PAYABLE, "D"), 0)
-                - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0))
+                - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
+                # Returned to the buyer by the payment provider itself (a reversal staff booked).
+                + flow.get((EntryKind.PAYMENT_TAKEN_BACK, AccountCategory.ESCROW_HOLD, "D"), 0)
+                - flow.get((EntryKind.PAYMENT_TAKEN_BACK, AccountCategory.PAYMENT_DISCOUNT, "C"), 0))
     payable = bal.get(AccountCategory.SELLER_PAYABLE, 0) + bal.get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
     return paid, disbursed, refunded, fees, payable
 

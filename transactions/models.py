@@ -162,6 +162,8 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
     confirmed_at = models.DateTimeField(_("confirmed at"), null=True, blank=True)
     auto_confirmed = models.BooleanField(_("confirmed automatically"), default=False)
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
+    # The provider took the buyer's payment back while INTRASA held it (``take_back_payment``).
+    payment_taken_back_at = models.DateTimeField(_("payment taken back by the provider at"), null=True, blank=True)
     confirm_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
     shipping_reminder_sent_at = models.DateTimeField(null=True, blank=True, editable=False)
 
@@ -324,6 +326,11 @@ class EscrowTransaction(ConcurrentTransitionMixin, models.Model):
         """All held money goes back to the buyer: the seller cancels after payment (e.g. out of
         stock) or staff decide a dispute for the buyer."""
 
+    @transition(field=status, source=list(HELD_STATES), target=Status.REFUNDED)
+    def take_back_payment(self):
+        """Faspay took the buyer's payment back (a reversal) while INTRASA held it, and staff booked it:
+        the buyer has the money from the provider, so nothing is paid out, and no refund is sent."""
+
     @transition(field=status, source=Status.DISBURSED, target=Status.CONFIRMED)
     def payout_given_back(self):
         """The bank gave the seller's payout back after it was reported paid (SendMe 04): the money is owed
@@ -344,10 +351,12 @@ ACTION_LABELS = {
     "mark_paid": _("Payment received"),
     "verify": _("Payment verified"),
     "reopen_for_payment": _("Payment short: waiting for a new payment"),
+    "reopen_after_reversal": _("Payment reversed by the provider before it was verified: waiting for a new payment"),
     "ship": _("Shipped / delivered"),
     "confirm": _("Receipt confirmed"),
     "mark_disbursed": _("Paid out to seller"),
     "payout_given_back": _("The bank returned the payout: to be sent again"),
+    "take_back_payment": _("The payment provider returned the payment to the buyer"),
     "cancel": _("Cancelled"),
     "expire": _("Expired"),
     "open_dispute": _("Dispute opened"),
@@ -447,6 +456,8 @@ def _short_payment_reason(data: dict) -> str:
 
 SYSTEM_REASONS = {
     "reopen_for_payment": _short_payment_reason,
+    "reopen_after_reversal": lambda data: str(_("The payment provider took the payment back before INTRASA verified "
+                                                "it, so nothing is held: the buyer can pay again.")),
     "confirm": lambda data: str(_("The inspection period ended without a word from the buyer: receipt is confirmed "
                                   "automatically.")),
 }

@@ -150,6 +150,12 @@ def _next_step(txn: EscrowTransaction, role: str | None) -> str:
     if status == Status.DISPUTED:
         return _("The money is frozen while the dispute is open. Follow the dispute below: it says who must "
                  "answer and by when.")
+    if status == Status.REFUNDED and txn.payment_taken_back_at is not None:
+        if seller:
+            return _("The payment provider returned the buyer's payment to the buyer, so INTRASA holds nothing "
+                     "for this transaction and pays nothing out. Do not ship; if you already did, contact INTRASA.")
+        return _("The payment provider returned your payment to you. The transaction has ended; no other refund "
+                 "will be sent.")
     if status == Status.REFUNDED:
         if seller:
             return _("The buyer's payment is being returned to the buyer. Nothing more is needed from you.")

@@ -532,16 +532,17 @@ def transaction_verify(
         return txn
 
 
-def transaction_reopen_for_payment(*, escrow_transaction, reason: str, data: dict | None = None) -> EscrowTransaction:
-    """A short payment was confirmed: the transaction waits for a full payment again. ``data`` (the
-    bill, ``paid`` and ``billed``) lets the timeline say it in the reader's language
-    (``TransactionEvent.shown_reason``)."""
+def transaction_reopen_for_payment(*, escrow_transaction, reason: str, data: dict | None = None,
+                                   action: str | None = None) -> EscrowTransaction:
+    """A short payment was confirmed (or, ``action="reopen_after_reversal"``, the provider took back a payment
+    before it was verified): the transaction waits for a full payment again. ``data`` (the bill, ``paid``
+    and ``billed``) lets the timeline say it in the reader's language (``TransactionEvent.shown_reason``)."""
     with transaction.atomic():
         txn = _lock(escrow_transaction)
         if txn.status == Status.CREATED:
             return txn
         _transition(txn, "reopen_for_payment", actor=None, role=Role.SYSTEM, check_permission=False, reason=reason,
-                    data=data)
+                    data=data, action=action)
         txn.paid_at = None
         txn.payment_due_at = timezone.now() + dt.timedelta(hours=settings.INTRASA_PAYMENT_WINDOW_HOURS)
         txn.save(update_fields=["paid_at", "payment_due_at", "updated_at"])
@@ -721,6 +722,39 @@ def transaction_payout_given_back(*, escrow_transaction: EscrowTransaction) -> E
     if txn.status == Status.DISBURSED:
         _transition(txn, "payout_given_back", actor=None, role=Role.SYSTEM, check_permission=False,
                     setting={"closed_at": None})
+    return txn
+
+
+def transaction_take_back_payment(*, escrow_transaction: EscrowTransaction, actor, reason: str,
+                                  clearing_category: str, collected: int, discount: int,
+                                  bill_no: str) -> EscrowTransaction:
+    """Faspay took the buyer's payment back (a reversal) while INTRASA held it in escrow, and staff
+    book it: the hold leaves through the clearing account the payment came in by (``collected``, what
+    the buyer paid) and INTRASA's unique-code ``discount`` goes back to the discount account. The
+    buyer has the money from the provider, so the transaction ends refunded with nothing to send, and
+    both parties are told. Called by name by the reversal's flow (``payments.services.bill_book_reversal``)
+    in its database transaction, with the transaction locked and staff's permission checked."""
+    txn = escrow_transaction
+    if not locks.is_held("transactions.EscrowTransaction", txn.pk):
+        raise locks.LockOrderError(f"take the payment of {txn.reference} back with its row locked")
+    reason = _require_reason(reason)
+    held = transaction_balances(escrow_transaction=txn).get(AccountCategory.ESCROW_HOLD, 0)
+    if held != collected + discount or held != txn.amount_received:
+        raise TransactionActionError(_("The escrow balance does not match; staff have been alerted."),
+                                     code="ledger_mismatch")
+    now = timezone.now()
+    amount = format_rupiah(collected)
+    _transition(txn, "take_back_payment", actor=actor, role=Role.STAFF, check_permission=False, reason=reason,
+                data={"bill": bill_no, "amount": collected},
+                setting={"closed_at": now, "payment_taken_back_at": now},
+                notices=lambda: [_party_notice(txn, txn.buyer, "payment_taken_back_buyer", amount=amount),
+                                 _party_notice(txn, txn.seller, "payment_taken_back_seller", amount=amount)])
+    entry_post(
+        idempotency_key=f"payment-taken-back:{txn.pk}", kind=EntryKind.PAYMENT_TAKEN_BACK,
+        memo=f"{txn.reference} {bill_no} payment taken back by the provider", escrow_transaction=txn, actor=actor,
+        lines=[debit(AccountCategory.ESCROW_HOLD, held), credit(clearing_category, collected),
+               *([credit(AccountCategory.PAYMENT_DISCOUNT, discount)] if discount else [])],
+    )
     return txn
 
 

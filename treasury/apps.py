@@ -10,7 +10,7 @@ FINANCE_PERMISSIONS = (
     "treasury.view_treasury", "treasury.export_data", "treasury.view_withdrawalinstruction",
     "treasury.add_withdrawalinstruction", "treasury.change_withdrawalinstruction",
     "treasury.view_reconciliationitem", "treasury.change_reconciliationitem",
-    "payments.view_bill", "payments.record_provider_payment",
+    "payments.view_bill", "payments.record_provider_payment", "payments.book_provider_reversal",
 )
 
 

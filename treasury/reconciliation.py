@@ -134,13 +134,18 @@ def _stated_amounts(bills: list[Bill], client) -> dict[int, int]:
 
 def _faspay_booked_in(txn_ids) -> dict[int, int]:
     """Faspay collections the ledger booked in per transaction: debits of the Faspay clearing
-    account by verified and owed-back payments (bank transfers book to the escrow bank account and
-    are reconciled against the bank statement)."""
-    rows = (Posting.objects.filter(side=Posting.Side.DEBIT, entry__escrow_transaction__in=txn_ids,
-                                   account__category=AccountCategory.PROVIDER_CLEARING,
-                                   entry__kind__in=[EntryKind.PAYMENT_VERIFIED, EntryKind.PAYMENT_UNMATCHED])
-            .values("entry__escrow_transaction").annotate(total=Sum("amount")))
-    return {row["entry__escrow_transaction"]: row["total"] for row in rows}
+    account by verified and owed-back payments, less its credits by payments Faspay took back and
+    staff booked (bank transfers book to the escrow bank account and are reconciled against the bank
+    statement)."""
+    booked: dict[int, int] = defaultdict(int)
+    for kinds, side, sign in (([EntryKind.PAYMENT_VERIFIED, EntryKind.PAYMENT_UNMATCHED], Posting.Side.DEBIT, 1),
+                              ([EntryKind.PAYMENT_TAKEN_BACK], Posting.Side.CREDIT, -1)):
+        rows = (Posting.objects.filter(side=side, entry__escrow_transaction__in=txn_ids, entry__kind__in=kinds,
+                                       account__category=AccountCategory.PROVIDER_CLEARING)
+                .values("entry__escrow_transaction").annotate(total=Sum("amount")))
+        for row in rows:
+            booked[row["entry__escrow_transaction"]] += sign * row["total"]
+    return dict(booked)
 
 
 def _notified_trx_ids(bills: list[Bill]) -> dict[int, str]:

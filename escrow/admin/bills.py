@@ -1,6 +1,6 @@
 """Staff pages that place collected money — finance recording the amount Faspay's report shows for
-a paid bill, and importing the escrow account's bank statement — with the bills' list they start
-from. Placing money may owe it back to the buyer, so each calls its flow (``escrow.services``)."""
+a paid bill, booking a payment Faspay reversed, and importing the escrow account's bank statement —
+with the bills' list they start from. Placing money may owe it back to the buyer, so each calls its flow (``escrow.services``)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -36,6 +36,31 @@ class AwaitingAmountFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ReversalFilter(admin.SimpleListFilter):
+    """Finance's second queue: payments Faspay reported reversed, not booked yet (their money is frozen)."""
+
+    title = gettext_lazy("reversal")
+    parameter_name = "reversal"
+
+    def lookups(self, request, model_admin):
+        return [("to_book", gettext_lazy("Reversed by Faspay, not booked yet")),
+                ("booked", gettext_lazy("Reversal booked"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "to_book":
+            return queryset.filter(flag=Bill.Flag.REVERSED, status__in=[Bill.Status.PAID, Bill.Status.VERIFIED])
+        if self.value() == "booked":
+            return queryset.filter(status=Bill.Status.REVERSED)
+        return queryset
+
+
+class BookReversalForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason and source"), widget=forms.Textarea(attrs={"rows": 3}),
+                             max_length=2000,
+                             help_text=gettext_lazy("Which Faspay report (and its date) shows the reversal. Both "
+                                                    "parties read it on the transaction's timeline."))
+
+
 class ProviderAmountForm(forms.Form):
     # What Faspay's report says: bounded by what the service accepts, whatever the bill asked.
     amount = RupiahField(label=gettext_lazy("Amount Faspay collected (Rp)"), min_value=1)
@@ -47,10 +72,10 @@ class ProviderAmountForm(forms.Form):
 
 @admin.register(Bill)
 class BillAdmin(ReadOnlyAdmin):
-    list_display = ("bill_no", "transaction", "method", "channel_code", "amount_display", "status", "flag",
+    list_display = ("bill_no", "transaction", "method", "channel_code", "amount_display", "status", "flag_display",
                     "paid_amount_display", "created_at", "expires_at", "settlement_expected_at")
     readonly_fields = ("transaction",)
-    list_filter = (AwaitingAmountFilter, "status", "flag", "method", "channel_code")
+    list_filter = (AwaitingAmountFilter, ReversalFilter, "status", "flag", "method", "channel_code")
     search_fields = ("bill_no", "provider_trx_id", "pay_code", "escrow_transaction__reference")
     list_select_related = ("escrow_transaction",)
     date_hierarchy = "created_at"
@@ -71,9 +96,45 @@ class BillAdmin(ReadOnlyAdmin):
             return format_html('<a href="{}">{}</a>', url, _("unknown: record it"))
         return format_rupiah(obj.paid_amount) if obj.paid_amount is not None else "—"
 
+    @admin.display(description=gettext_lazy("Flag"), ordering="flag")
+    def flag_display(self, obj):
+        if obj.flag == Bill.Flag.REVERSED and obj.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
+            # Finance books it (the view checks the permission).
+            url = reverse("admin:payments_bill_book_reversal", args=[obj.pk])
+            return format_html('<a href="{}">{}</a>', url, _("reversed: book it"))
+        return obj.get_flag_display() if obj.flag else "—"
+
     def get_urls(self):
         return [path("<int:pk>/record-amount/", self.admin_site.admin_view(self.record_amount_view),
-                     name="payments_bill_record_amount"), *super().get_urls()]
+                     name="payments_bill_record_amount"),
+                path("<int:pk>/book-reversal/", self.admin_site.admin_view(self.book_reversal_view),
+                     name="payments_bill_book_reversal"), *super().get_urls()]
+
+    def book_reversal_view(self, request, pk):
+        """Book a payment Faspay reported reversed, from Faspay's report (``escrow_book_provider_reversal``)."""
+        if not request.user.has_perm("payments.book_provider_reversal"):
+            raise PermissionDenied
+        bill = Bill.objects.select_related("escrow_transaction").filter(pk=pk).first()
+        if bill is None:
+            raise PermissionDenied
+        form = BookReversalForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                booked = services.escrow_book_provider_reversal(bill_id=bill.pk, actor=request.user,
+                                                                reason=form.cleaned_data["reason"])
+            except StaffPaymentError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The reversal of %(bill)s is booked.") % {"bill": bill.bill_no})
+                for item in booked:
+                    if item.to_recover:
+                        messages.warning(request, _("%(reference)s: %(amount)s had already left the escrow and is "
+                                                    "now owed to INTRASA; recover it.") % {
+                            "reference": item.reference, "amount": format_rupiah(item.to_recover)})
+                return redirect(reverse("admin:payments_bill_changelist") + "?reversal=booked")
+        return render(request, "admin/payments/bill/book_reversal.html", {
+            **self.admin_site.each_context(request), "form": form, "bill": bill, "opts": self.model._meta,
+            "title": _("Book a payment Faspay reversed")})
 
     def record_amount_view(self, request, pk):
         """Record what Faspay's report says a paid bill collected (its notification was lost)."""

@@ -1,0 +1,265 @@
+"""A payment the provider took back (Faspay ``payment_status_code`` 4) is booked by staff, so that what
+Faspay collected equals what the ledger holds, owes or paid per transaction (DESIGN.md §4) instead of the
+ledger holding money Faspay no longer has, on a transaction frozen for good.
+
+Flagging the reversal (``bill_apply_status``) only freezes the money; booking it
+(``escrow.services.escrow_book_provider_reversal``) moves it:
+
+* held in escrow: out of the hold, the transaction ends refunded *by the provider* (no refund is sent, no
+  payout), its dispute closes, both parties are told;
+* already released to the seller: owed to INTRASA (the reversal receivable), for staff to recover;
+* paid but never verified: nothing was booked; the transaction waits for a payment again, and a later
+  payment moves it as any other (the freeze lifts once the reversal is booked);
+* still owed back to the buyer and not sent: refused (the buyer has it from Faspay), nothing changes.
+
+Every scenario ends with ``ledger_check`` green.
+"""
+import pytest
+from django.core.management import call_command
+from django.urls import reverse
+from django.utils import translation
+
+from audit.models import AuditEntry
+from disbursements.models import Payout
+from disputes.models import Dispute
+from escrow import services as escrow_services
+from ledger.models import AccountCategory, EntryKind, Posting
+from ledger.selectors import category_balance, money_statement, transaction_balances, transaction_postings
+from notifications.models import Notification
+from payments import checks as payment_checks
+from payments.models import Bill
+from payments.services import StaffPaymentError
+from refunds.models import RefundRequest
+from tests import scenarios
+from tests.disputes.conftest import officer  # noqa: F401 - staff who decide disputes
+from transactions import progress
+from transactions.models import Status, TransactionEvent
+
+from .steps import pay_with_lost_notification, poll_now, refresh, start
+
+REASON = "Faspay transaction report 28 Nov: payment_status_code 4 (reversal)"
+
+
+@pytest.fixture(autouse=True)
+def _books_balance_after_each_scenario(db):
+    yield
+    call_command("ledger_check")
+
+
+def reversed_by_the_provider(txn) -> Bill:
+    """What ``payments.services.bill_apply_status`` records when Faspay answers code 4 for a paid bill."""
+    bill = Bill.objects.get(escrow_transaction=txn, status__in=[Bill.Status.PAID, Bill.Status.VERIFIED])
+    Bill.objects.filter(pk=bill.pk).update(flag=Bill.Flag.REVERSED)
+    return bill
+
+
+def book(bill, staff, reason=REASON):
+    return escrow_services.escrow_book_provider_reversal(bill_id=bill.pk, actor=staff, reason=reason)
+
+
+# --- held in escrow ---------------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_a_held_payment_faspay_reversed_ends_refunded_by_the_provider(faspay, live_server, client, accepted, buyer,
+                                                                        seller, finance_officer):
+    """End to end over real HTTP: Faspay reverses a verified payment of a disputed transaction; finance
+    books it in the admin; the ledger stops counting the money and the dispute closes."""
+    bill = start(accepted, buyer, "702")
+    faspay("bill_pay", trx_id=bill.provider_trx_id)
+    refresh(bill, accepted)
+    assert accepted.status == Status.VERIFIED
+    txn = scenarios.advance(accepted, buyer, Status.SHIPPED)
+    dispute = scenarios.open_dispute(txn, buyer, reason="not_received", description="Paket tidak datang")
+
+    faspay("bill_reverse", trx_id=bill.provider_trx_id)  # the notification (code 4) and the inquiry flag it
+    refresh(bill, txn)
+    assert bill.flag == Bill.Flag.REVERSED and bill.status == Bill.Status.VERIFIED
+    assert txn.status == Status.DISPUTED  # frozen: nothing is released or refunded meanwhile
+    # The ledger still holds money Faspay no longer has: the cross-check says so until it is booked.
+    assert payment_checks.collected_equals_booked() == []  # the flagged bill still counts as collected
+
+    url = reverse("admin:payments_bill_book_reversal", args=[bill.pk])
+    client.force_login(finance_officer)
+    queue = client.get(reverse("admin:payments_bill_changelist") + "?reversal=to_book").content.decode()
+    assert bill.bill_no in queue and url in queue
+    assert client.post(url, {"reason": " "}).status_code == 200  # no reason: the form says so, nothing moves
+    assert Bill.objects.get(pk=bill.pk).status == Bill.Status.VERIFIED
+    response = client.post(url, {"reason": REASON})
+    assert response.status_code == 302
+
+    refresh(bill, txn, dispute)
+    assert bill.status == Bill.Status.REVERSED and bill.reversal_booked_at is not None
+    assert txn.status == Status.REFUNDED and txn.payment_taken_back_at is not None and txn.closed_at is not None
+    assert dispute.status == Dispute.Status.RESOLVED and dispute.outcome == Dispute.Outcome.TAKEN_BACK
+    assert dispute.resolved_by == finance_officer
+    balances = transaction_balances(escrow_transaction=txn)
+    assert balances.get(AccountCategory.ESCROW_HOLD, 0) == 0
+    assert balances.get(AccountCategory.BUYER_REFUND_PAYABLE, 0) == 0
+    assert not RefundRequest.objects.filter(escrow_transaction=txn).exists()
+    assert not Payout.objects.filter(escrow_transaction=txn).exists()
+    # What Faspay collected (nothing: it took it back) equals what the ledger booked in for the transaction.
+    collected = sum(b["payment_total"] or 0 for b in faspay.state()["bills"]
+                    if b["bill_no"] == bill.bill_no and b["status"] == "2")
+    taken_back = Posting.objects.filter(entry__escrow_transaction=txn, entry__kind=EntryKind.PAYMENT_TAKEN_BACK,
+                                        account__category=AccountCategory.PROVIDER_CLEARING, side="C")
+    assert collected == 0 and sum(p.amount for p in taken_back) == bill.paid_amount
+    # Both parties are told; the timeline says who booked it and why.
+    kinds = set(Notification.objects.filter(event_key__startswith=f"txn:{txn.reference}:").values_list("kind",
+                                                                                                      flat=True))
+    assert {"payment_taken_back_buyer", "payment_taken_back_seller"} <= kinds
+    event = TransactionEvent.objects.get(escrow_transaction=txn, action="take_back_payment")
+    assert event.actor == finance_officer and event.reason == REASON
+    assert AuditEntry.objects.filter(action="payment.reversal_booked", actor=finance_officer).exists()
+    # Booking it twice is refused.
+    with pytest.raises(StaffPaymentError) as again:
+        book(bill, finance_officer)
+    assert again.value.code == "not_reversed"
+
+
+def test_the_parties_read_that_the_provider_returned_the_payment(client, seller, buyer, finance_officer, in_english):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    bill = reversed_by_the_provider(txn)
+    paid = scenarios.buyer_paid(txn)
+    book(bill, finance_officer)
+    txn.refresh_from_db()
+    assert txn.status == Status.REFUNDED and txn.status_label == "Refunded to buyer"
+    # A bank transfer's unique code was INTRASA's discount: it goes back to INTRASA, the buyer got what they paid.
+    statement = money_statement(list(transaction_postings(escrow_transaction=txn)))
+    assert statement["returned_by_provider"] == paid and statement["discount"] == 0
+    assert statement["held"] == statement["refund_pending"] == statement["refunded"] == 0
+    assert "returned your payment to you" in progress.next_step(txn, "buyer")
+    assert "Do not ship" in progress.next_step(txn, "seller")
+    client.force_login(buyer)
+    page = client.get(txn.get_absolute_url()).content.decode()
+    assert "Returned to the buyer by the payment provider" in page
+    assert "The payment provider returned the payment to the buyer" in page  # the timeline
+    from tests.documents.test_pdfs import pdf_text
+
+    receipt = client.get(reverse("documents:download", kwargs={"reference": txn.reference, "kind": "kuitansi"}))
+    # The receipt is written in the buyer's language (Bahasa Indonesia, the default).
+    assert "Dikembalikan ke pembeli oleh penyedia pembayaran" in pdf_text(receipt)
+
+
+def test_a_held_payment_reversed_before_shipping_is_booked_without_a_dispute(seller, buyer, finance_officer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    bill = reversed_by_the_provider(txn)
+    [booked] = book(bill, finance_officer)
+    assert booked.taken_from_hold == bill.paid_amount and booked.to_recover == 0 and not booked.was_disputed
+    txn.refresh_from_db()
+    assert txn.status == Status.REFUNDED
+    assert category_balance(category=AccountCategory.REVERSAL_RECEIVABLE) == 0
+
+
+# --- already released ---------------------------------------------------------------------------------
+
+def test_a_payment_reversed_after_its_release_is_owed_to_intrasa(seller, buyer, finance_officer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    bill = reversed_by_the_provider(txn)
+    before = transaction_balances(escrow_transaction=txn)
+    [booked] = book(bill, finance_officer)
+    assert booked.taken_from_hold == 0 and booked.to_recover == bill.paid_amount
+    txn.refresh_from_db()
+    assert txn.status == Status.CONFIRMED  # the seller's money was released; recovering it is staff's
+    assert transaction_balances(escrow_transaction=txn) == before  # the transaction's own accounts are untouched
+    assert category_balance(category=AccountCategory.REVERSAL_RECEIVABLE) == bill.paid_amount
+    assert payment_checks.collected_equals_booked() == []
+
+
+def test_finance_is_told_what_to_recover_in_the_admin(client, seller, buyer, finance_officer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    bill = reversed_by_the_provider(txn)
+    client.force_login(finance_officer)
+    response = client.post(reverse("admin:payments_bill_book_reversal", args=[bill.pk]), {"reason": REASON},
+                           follow=True)
+    shown = [str(message) for message in response.context["messages"]]
+    assert any(txn.reference in message for message in shown), shown
+    assert bill.bill_no in response.content.decode()  # back on the booked queue
+
+
+# --- never verified -----------------------------------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_reversed_before_it_was_verified_reopens_the_transaction(faspay, live_server, accepted, buyer,
+                                                                           finance_officer):
+    """Paid at Faspay, its notification lost and no amount stated (so never verified), then reversed: nothing
+    was booked, and the transaction waits for a payment again."""
+    bill = start(accepted, buyer, "702")
+    pay_with_lost_notification(faspay, live_server, bill)
+    refresh(bill, accepted)
+    assert bill.status == Bill.Status.PAID and accepted.status == Status.PAID
+    faspay("bill_reverse", trx_id=bill.provider_trx_id)
+    poll_now()
+    refresh(bill)
+    assert bill.flag == Bill.Flag.REVERSED and bill.status == Bill.Status.PAID
+    [booked] = book(bill, finance_officer)
+    assert booked.reopened and booked.taken_from_hold == booked.to_recover == 0
+    txn = accepted
+    txn.refresh_from_db()
+    assert txn.status == Status.CREATED and txn.paid_at is None
+    event = TransactionEvent.objects.filter(escrow_transaction=txn).latest("pk")
+    with translation.override("en"):
+        assert event.action == "reopen_after_reversal" and "took the payment back" in event.shown_reason
+    # The freeze lifts once it is booked: a new payment is held and released as any other.
+    txn = scenarios.advance(txn, buyer, Status.CONFIRMED)
+    assert txn.status == Status.CONFIRMED
+    assert transaction_balances(escrow_transaction=txn).get(AccountCategory.SELLER_PAYABLE) == txn.seller_receives
+
+
+# --- refused, nothing changes -------------------------------------------------------------------------
+
+def test_a_reversal_is_not_booked_over_a_refund_still_owed(seller, buyer, officer, finance_officer):  # noqa: F811
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    dispute = scenarios.open_dispute(txn, buyer, reason="not_received", description="Paket tidak datang")
+    scenarios.resolve_dispute(dispute, officer, "refund", reason="Barang tidak sampai")
+    bill = reversed_by_the_provider(txn)
+    before = transaction_balances(escrow_transaction=txn)
+    with pytest.raises(StaffPaymentError) as refused:
+        book(bill, finance_officer)
+    assert refused.value.code == "refund_open" and txn.reference in refused.value.message
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.VERIFIED and transaction_balances(escrow_transaction=txn) == before
+
+
+def test_only_finance_with_a_reason_books_a_reported_reversal(client, seller, buyer, finance_officer,
+                                                              customer_service_officer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    bill = Bill.objects.get(escrow_transaction=txn, status=Bill.Status.VERIFIED)
+    with pytest.raises(StaffPaymentError) as not_reported:
+        book(bill, finance_officer)
+    assert not_reported.value.code == "not_reversed"  # Faspay never said so
+    reversed_by_the_provider(txn)
+    for staff, reason, code in ((customer_service_officer, REASON, "forbidden"), (buyer, REASON, "forbidden"),
+                                (finance_officer, "   ", "reason_required")):
+        with pytest.raises(StaffPaymentError) as refused:
+            book(bill, staff, reason)
+        assert refused.value.code == code
+    url = reverse("admin:payments_bill_book_reversal", args=[bill.pk])
+    client.force_login(customer_service_officer)
+    assert client.post(url, {"reason": REASON}).status_code == 403
+    txn.refresh_from_db()
+    bill.refresh_from_db()
+    assert txn.status == Status.VERIFIED and bill.status == Bill.Status.VERIFIED
+
+
+# --- Faspay's reversal notification is acted on -------------------------------------------------------
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reversal_notification_for_a_verified_payment_freezes_it(faspay, accepted, buyer, seller):
+    """Verified bills are no longer polled, so Faspay's notification is the only news of a reversal: it
+    must lead to a status inquiry even though the bill is verified (it used to be skipped, leaving the
+    money releasable), and a failed inquiry is retried by the poller."""
+    bill = start(accepted, buyer, "702")
+    faspay("bill_pay", trx_id=bill.provider_trx_id)
+    refresh(bill, accepted)
+    assert bill.status == Bill.Status.VERIFIED and bill.next_check_at is None
+    faspay("fault", kind="http_500", scope="debit.inquiry", count=1)
+    faspay("bill_reverse", trx_id=bill.provider_trx_id)
+    refresh(bill)
+    assert bill.flag == "" and bill.next_check_at is not None  # the inquiry failed: asked again later
+    poll_now()
+    refresh(bill, accepted)
+    assert bill.flag == Bill.Flag.REVERSED and bill.next_check_at is None
+    with pytest.raises(Exception) as refused:
+        scenarios.advance(scenarios.advance(accepted, buyer, Status.SHIPPED), buyer, Status.CONFIRMED)
+    assert getattr(refused.value, "code", "") == "payment_reversed"
+
