@@ -45,7 +45,10 @@ the bill; every release and refund of it is refused meanwhile) and staff book it
   1. ``payments.services.bill_book_reversal`` — out of the clearing account: from the escrow hold while it is
      held (``transactions.services.transaction_take_back_payment``: the transaction ends refunded, by the
      provider), else owed to INTRASA to recover; a payment never verified reopens its transaction;
-  2. ``disputes.services.dispute_close_payment_taken_back`` — a dispute of a transaction it ended closes.
+     money owed back to the buyer and not sent leaves the buyer refund payable;
+  2. ``refunds.services.refund_request_close_returned_by_provider`` — the refund requests that would have
+     returned that money close (``refund_requests_of_reversed_payment``): the buyer has it from Faspay;
+  3. ``disputes.services.dispute_close_payment_taken_back`` — a dispute of a transaction it ended closes.
 
 Dispute resolution is the disputes app's own flow (``disputes.services``: release, refund or split,
 then the refund request and the payout), since every step it needs sits below it.
@@ -62,7 +65,7 @@ from disputes import services as dispute_services
 from intrasa import locks
 from payments import services as payment_services
 from payments.models import Bill
-from payments.selectors import bills_reversed, payment_reversed
+from payments.selectors import bill_funded_transactions, bills_reversed, payment_reversed
 from refunds import policy as refund_policy
 from refunds import services as refund_services
 from refunds.models import RefundRequest, ReturnShipment
@@ -224,10 +227,24 @@ def statement_line_match_and_refund(*, line_id: int, reference: str, actor, reas
 
 def escrow_book_provider_reversal(*, bill_id: int, actor, reason: str) -> list[payment_services.ReversalBooked]:
     """Staff book a payment Faspay reported reversed (the module docstring's flow), in one database
-    transaction: the ledger stops counting the money as collected, and a transaction it ended has its
-    dispute closed."""
+    transaction: the ledger stops counting the money as collected, the refund requests that would have
+    returned it close (the buyer has it from Faspay), and a transaction it ended has its dispute closed.
+    Nothing changes when any step refuses."""
     with transaction.atomic():
-        booked = payment_services.bill_book_reversal(bill_id=bill_id, actor=actor, reason=reason)
+        bill = Bill.objects.filter(pk=bill_id).first()  # none: the booking below says so
+        carrying = [] if bill is None else refund_services.refund_requests_of_reversed_payment(
+            bill=bill, funded_transaction_ids=bill_funded_transactions(bill=bill))
+        returned: dict[int, int] = {}
+        for request in carrying:
+            returned[request.escrow_transaction_id] = returned.get(request.escrow_transaction_id, 0) + request.amount
+        booked = payment_services.bill_book_reversal(bill_id=bill_id, actor=actor, reason=reason,
+                                                     returned_to_buyer=returned)
+        for request in carrying:
+            try:
+                refund_services.refund_request_close_returned_by_provider(refund_request=request, actor=actor,
+                                                                          reason=reason)
+            except refund_services.RefundError as exc:
+                raise payment_services.StaffPaymentError(exc.message, code=exc.code) from None
         for item in booked:
             if item.was_disputed:
                 dispute_services.dispute_close_payment_taken_back(

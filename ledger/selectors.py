@@ -135,6 +135,7 @@ def money_statement(postings) -> dict[str, int]:
         - flow.get((K.PAYOUT_REVERSED, A.BUYER_REFUND_PAYABLE, "C"), 0),
         # The payment provider took the payment back while INTRASA held it (a reversal staff booked).
         "returned_by_provider": flow.get((K.PAYMENT_TAKEN_BACK, A.ESCROW_HOLD, "D"), 0)
+        + flow.get((K.PAYMENT_TAKEN_BACK, A.BUYER_REFUND_PAYABLE, "D"), 0)
         - flow.get((K.PAYMENT_TAKEN_BACK, A.PAYMENT_DISCOUNT, "C"), 0),
     }
 

@@ -207,6 +207,12 @@ MESSAGES = {
           "account or e-wallet (none of INTRASA's payment methods can be refunded by the provider). It arrives "
           "between {earliest} and {latest}; the time the bank or platform needs is outside INTRASA's control."),
     ),
+    "refund_returned_by_provider": (
+        _("Refund request for {reference} closed: the payment provider returned your payment"),
+        _("The payment provider reversed your payment for \"{title}\" and returned the money to you, so this "
+          "refund request is closed and INTRASA sends nothing more for it. If you did not get the money back, "
+          "contact INTRASA."),
+    ),
     "refund_rejected": (
         _("Refund request for {reference} rejected"),
         _("The refund request for \"{title}\" was rejected. Reason: {reason}"),

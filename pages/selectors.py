@@ -446,6 +446,10 @@ def _digits(text: str) -> str:
     return "".join(ch for ch in text if not ch.isspace() and ch not in "-.")
 
 
+# The only bill states whose number people may still pay to.
+LIVE_BILL_STATUSES = frozenset({Bill.Status.CREATING, Bill.Status.PENDING})
+
+
 def payment_instruction_check(*, text: str) -> PaymentCheck:
     """Does ``text`` (a virtual account number, a payment code or a reference) belong to a live
     INTRASA payment? One query at most."""
@@ -475,7 +479,7 @@ def payment_instruction_check(*, text: str) -> PaymentCheck:
     bill = (Bill.objects.filter(pay_code=code).exclude(status=Bill.Status.FAILED)
             .select_related("escrow_transaction")
             .only("id", "status", "channel_code", "amount", "expires_at", "paid_at", "cancelled_at",
-                  "escrow_transaction__reference", "escrow_transaction__status")
+                  "reversal_booked_at", "escrow_transaction__reference", "escrow_transaction__status")
             .order_by("-created_at").first())
     if bill is None:
         return PaymentCheck(PaymentCheckOutcome.NOT_FOUND)
@@ -486,9 +490,14 @@ def payment_instruction_check(*, text: str) -> PaymentCheck:
         return PaymentCheck(PaymentCheckOutcome.PAID_BILL, paid_at=bill.paid_at, **facts)
     if bill.status == Bill.Status.CANCELLED:
         return PaymentCheck(PaymentCheckOutcome.CLOSED_BILL, ended_at=bill.cancelled_at, **facts)
+    if bill.status == Bill.Status.REVERSED:  # paid, then taken back by Faspay: never to be paid again
+        return PaymentCheck(PaymentCheckOutcome.CLOSED_BILL, ended_at=bill.reversal_booked_at, **facts)
     if bill.status == Bill.Status.EXPIRED or bill.expires_at <= timezone.now():
         return PaymentCheck(PaymentCheckOutcome.EXPIRED_BILL, ended_at=bill.expires_at, **facts)
-    return PaymentCheck(PaymentCheckOutcome.LIVE_BILL, pay_before=bill.expires_at, **facts)
+    if bill.status in LIVE_BILL_STATUSES:
+        return PaymentCheck(PaymentCheckOutcome.LIVE_BILL, pay_before=bill.expires_at, **facts)
+    # A status added later is never told to people as payable by default.
+    return PaymentCheck(PaymentCheckOutcome.CLOSED_BILL, ended_at=bill.expires_at, **facts)
 
 
 # --- Biaya Layanan ------------------------------------------------------------------------------

@@ -82,6 +82,36 @@ def bill_owed_back(*, bill) -> tuple[dict[int, int], bool]:
     return per_transaction, not_funding
 
 
+def bill_money_by_transaction(*, bill, members) -> dict[int, tuple[int, int, int]]:
+    """What the verified ``bill`` brought in for each of ``members`` (the transactions it paid), by the ledger:
+    (into the escrow hold from the clearing account, INTRASA's unique-code discount added to it, owed back to
+    the buyer). Two queries."""
+    owed_back, not_funding = bill_owed_back(bill=bill)
+    shares = {share.escrow_transaction_id: share for share in bill_shares(bill=bill)}
+    money = {}
+    for member in members:
+        discount = bill.unique_code if member.pk == bill.escrow_transaction_id else 0
+        if shares:
+            share = shares[member.pk]
+            funded = share.amount if share.held else 0
+        else:
+            funded = 0 if not_funding or member.verified_at is None else bill.amount
+        money[member.pk] = (funded, discount if funded else 0, owed_back.get(member.pk, 0))
+    return money
+
+
+def bill_funded_transactions(*, bill: Bill) -> set[int]:
+    """The transactions whose escrow the verified ``bill`` funded (``bill_money_by_transaction``); empty for
+    a bill that was never verified. A few queries."""
+    if bill.status not in (Bill.Status.VERIFIED, Bill.Status.REVERSED):
+        return set()
+    shares = bill_shares(bill=bill)
+    ids = [share.escrow_transaction_id for share in shares] or [bill.escrow_transaction_id]
+    members = list(EscrowTransaction.objects.filter(pk__in=ids).only("id", "verified_at"))
+    return {pk for pk, (funded, _discount, _owed) in bill_money_by_transaction(bill=bill, members=members).items()
+            if funded}
+
+
 def bill_shares(*, bill) -> list[BillShare]:
     """The transactions a shared bill pays, in the order they were billed (empty for an ordinary bill)."""
     return list(bill.shares.select_related("escrow_transaction").order_by("pk"))

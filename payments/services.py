@@ -475,7 +475,8 @@ def notification_receive(*, payload: dict, client=None) -> NotificationReceipt:
             _bill_paid_at_provider(txn, bill, amount=notification.paid_amount,
                                    source=Bill.AmountSource.NOTIFICATION,
                                    reference=notification.payment_reference, paid_at=notification.paid_at)
-        bill.next_check_at = timezone.now()
+        if bill.status in INQUIRED:
+            bill.next_check_at = timezone.now()
         bill.save()
     return NotificationReceipt(client.notification_reply(notification), bill.pk)
 
@@ -559,6 +560,16 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
         bill.checks += 1
         bill.next_check_at = next_check_at(bill, now)
         code = status.status_code
+        if bill.flag == Bill.Flag.REVERSED or bill.status == Bill.Status.REVERSED:
+            # Faspay said it took this payment back: only staff settle it now (``bill_book_reversal``), whatever
+            # Faspay answers later. Placing it would overwrite the flag and lift the freeze.
+            if code != faspay_debit.STATUS_REVERSED:
+                audit_record(actor=None, action="payment.status_after_reversal", target=bill,
+                             reason="Faspay answers another status for a payment it reported reversed",
+                             data={"trx_id": bill.provider_trx_id, "status": code})
+            bill.next_check_at = None
+            bill.save()
+            return owed
         if code == faspay_debit.STATUS_PAID and bill.status != Bill.Status.VERIFIED:
             _bill_paid_at_provider(txn, bill, amount=status.paid_amount, source=Bill.AmountSource.INQUIRY,
                                    reference=status.payment_reference, paid_at=status.paid_at)
@@ -591,8 +602,8 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
 def _bill_paid_at_provider(txn, bill, *, amount: int | None, source: str, reference: str, paid_at) -> None:
     """The provider says ``bill`` was paid. Record it (and the amount, when the source states one);
     the transaction is ``paid`` while the money is being verified."""
-    if bill.status == Bill.Status.VERIFIED:
-        return
+    if bill.status in (Bill.Status.VERIFIED, Bill.Status.REVERSED):
+        return  # placed already, or taken back by Faspay and booked: a late "paid" changes nothing
     now = timezone.now()
     if bill.status != Bill.Status.PAID:
         bill.mark_paid()
@@ -639,7 +650,11 @@ def _funded_by_another_bill(txn, bill) -> bool:
 
 
 def _bill_settle(txn, bill, owed: list[OwedBack]) -> None:
-    """The amount of ``bill`` is known: put the money in escrow or owe it back (module docstring)."""
+    """The amount of ``bill`` is known: put the money in escrow or owe it back (module docstring). Never
+    a payment Faspay reported reversed: its money is not INTRASA's to place (``bill_book_reversal``)."""
+    if bill.flag == Bill.Flag.REVERSED:
+        raise StaffPaymentError(_("Faspay reported this payment reversed: book the reversal instead."),
+                                code="payment_reversed")
     paid = bill.paid_amount
     bill.settle()
     now = timezone.now()
@@ -828,6 +843,9 @@ def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str
     with transaction.atomic():
         txn = _lock_bill_transactions(bill)
         bill = _lock_bill(bill_id)
+        if bill.flag == Bill.Flag.REVERSED:
+            raise StaffPaymentError(_("Faspay reported this payment reversed: book the reversal instead."),
+                                    code="payment_reversed")
         if bill.status != Bill.Status.PAID or bill.amount_known:
             raise StaffPaymentError(_("Only a paid bill whose amount is not known yet can be recorded."),
                                     code="not_awaiting_amount")
@@ -854,36 +872,23 @@ def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str
 @dataclass(frozen=True)
 class ReversalBooked:
     """What booking a reversed payment did for one transaction the bill paid: ``taken_from_hold`` left the
-    escrow hold (the transaction ended refunded, by the provider); ``to_recover`` had left the escrow
-    before (released to the seller, or refunded by INTRASA too) and is now owed to INTRASA;
-    ``was_disputed``: the transaction had an open dispute, which the flow closes."""
+    escrow hold (the transaction ended refunded, by the provider); ``taken_from_refunds`` was owed back to
+    the buyer and not sent (its refund requests close); ``to_recover`` had left INTRASA before (released to
+    the seller, or refunded by INTRASA too) and is now owed to INTRASA; ``was_disputed``: the transaction
+    had an open dispute, which the flow closes; ``reopened``: a payment never verified, the transaction
+    waits for a payment again."""
 
     escrow_transaction_id: int
     reference: str
-    taken_from_hold: int
-    to_recover: int
-    was_disputed: bool
-    reopened: bool
+    taken_from_hold: int = 0
+    taken_from_refunds: int = 0
+    to_recover: int = 0
+    was_disputed: bool = False
+    reopened: bool = False
 
 
-def _bill_money_by_transaction(bill: Bill, members: list[EscrowTransaction]) -> dict[int, tuple[int, int, int]]:
-    """What the verified ``bill`` brought in for each transaction it paid, by the ledger: (into the escrow
-    hold from the clearing account, INTRASA's unique-code discount added to it, owed back to the buyer)."""
-    owed_back, not_funding = selectors.bill_owed_back(bill=bill)
-    shares = {share.escrow_transaction_id: share for share in selectors.bill_shares(bill=bill)}
-    money = {}
-    for member in members:
-        discount = bill.unique_code if member.pk == bill.escrow_transaction_id else 0
-        if shares:
-            share = shares[member.pk]
-            funded = share.amount if share.held else 0
-        else:
-            funded = 0 if not_funding or member.verified_at is None else bill.amount
-        money[member.pk] = (funded, discount if funded else 0, owed_back.get(member.pk, 0))
-    return money
-
-
-def bill_book_reversal(*, bill_id: int, actor, reason: str) -> list[ReversalBooked]:
+def bill_book_reversal(*, bill_id: int, actor, reason: str,
+                       returned_to_buyer: dict[int, int] | None = None) -> list[ReversalBooked]:
     """Staff book a payment Faspay reported reversed (``bill_apply_status`` only flags the bill, and every
     release and refund of it is refused meanwhile): from here on the ledger no longer counts the money as
     collected, as Faspay no longer does. Per transaction the bill paid:
@@ -892,12 +897,12 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str) -> list[ReversalBook
       refunded, by the provider (``transaction_services.transaction_take_back_payment``);
     * already released to the seller, or refunded by INTRASA too (and what was owed back and has reached
       the buyer): it is owed to INTRASA (``REVERSAL_RECEIVABLE``) and staff recover it;
+    * owed back to the buyer and not sent yet (``returned_to_buyer``, per transaction: the open refund
+      requests carrying it, which the caller closes): off the buyer refund payable, as the buyer has it;
     * paid but never verified: nothing was booked; the transaction waits for a payment again.
 
-    Refused while any of that money is still owed to the buyer and has not reached them (an open refund):
-    the buyer has it from the provider, so it must not be sent, and the refund's own flow has no way yet
-    to end it as settled by the provider. Returns what it did per transaction; the caller
-    (``escrow.services.escrow_book_provider_reversal``) closes their open disputes."""
+    Returns what it did per transaction; the caller (``escrow.services.escrow_book_provider_reversal``)
+    closes those refund requests and the open disputes."""
     from ledger.selectors import transaction_balances
 
     reason = (reason or "").strip()
@@ -917,7 +922,11 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str) -> list[ReversalBook
                                       "can be booked as reversed."), code="not_reversed")
         members = _members(txn, bill)
         booked: list[ReversalBooked] = []
+        returned_to_buyer = returned_to_buyer or {}
         if bill.status == Bill.Status.PAID:
+            if any(returned_to_buyer.values()):
+                raise StaffPaymentError(_("A payment that was never verified owes nothing back to the buyer."),
+                                        code="ledger_mismatch")
             # Never verified: nothing of it is in the ledger. A transaction it alone moved to "paid" waits for
             # a payment again (as after a short payment), unless another paid bill is being verified for it.
             for member in members:
@@ -928,9 +937,9 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str) -> list[ReversalBook
                     transaction_services.transaction_reopen_for_payment(
                         escrow_transaction=member, reason=f"{bill.bill_no}: payment reversed by the provider",
                         data={"bill": bill.bill_no, "reversed": True}, action="reopen_after_reversal")
-                booked.append(ReversalBooked(member.pk, member.reference, 0, 0, False, reopened))
+                booked.append(ReversalBooked(member.pk, member.reference, reopened=reopened))
         else:
-            money = _bill_money_by_transaction(bill, members)
+            money = selectors.bill_money_by_transaction(bill=bill, members=members)
             brought_in = sum(funded + owed for funded, _discount, owed in money.values())
             if brought_in != bill.paid_amount:
                 raise StaffPaymentError(
@@ -938,16 +947,6 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str) -> list[ReversalBook
                       "before booking the reversal.") % {"booked": format_rupiah(brought_in),
                                                          "paid": format_rupiah(bill.paid_amount or 0)},
                     code="ledger_mismatch")
-            balances = {member.pk: transaction_balances(escrow_transaction=member) for member in members}
-            for member in members:
-                still_owed = balances[member.pk].get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
-                if still_owed:
-                    raise StaffPaymentError(
-                        _("%(amount)s is still owed back to the buyer of %(reference)s and has not reached them. "
-                          "The buyer has this payment back from Faspay, so that refund must not be sent: settle "
-                          "it with finance before booking the reversal.")
-                        % {"amount": format_rupiah(still_owed), "reference": member.reference},
-                        code="refund_open")
             clearing = _clearing_for(bill)
             for member in members:
                 funded, discount, owed = money[member.pk]
@@ -959,7 +958,21 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str) -> list[ReversalBook
                         collected=funded, discount=discount, bill_no=bill.bill_no)
                     _refresh(member)
                     taken = funded
-                to_recover = funded + owed - taken
+                # Owed back to the buyer and not sent: the buyer has it from Faspay (its refunds close).
+                returned = returned_to_buyer.get(member.pk, 0)
+                still_owed = transaction_balances(escrow_transaction=member).get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
+                if not 0 <= returned <= min(still_owed, funded + owed - taken):
+                    raise StaffPaymentError(
+                        _("The refunds of %(reference)s do not match what this bill brought in: run the ledger "
+                          "check before booking the reversal.") % {"reference": member.reference},
+                        code="ledger_mismatch")
+                if returned:
+                    entry_post(
+                        idempotency_key=f"bill:{bill.pk}:txn:{member.pk}:taken-back-owed",
+                        kind=EntryKind.PAYMENT_TAKEN_BACK, escrow_transaction=member, actor=actor,
+                        memo=f"{member.reference} {bill.bill_no} owed back, taken back by the provider instead",
+                        lines=[debit(AccountCategory.BUYER_REFUND_PAYABLE, returned), credit(clearing, returned)])
+                to_recover = funded + owed - taken - returned
                 if to_recover:
                     # It left the escrow before Faspay took it back: paid to the seller, or to the buyer too.
                     entry_post(
@@ -967,8 +980,9 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str) -> list[ReversalBook
                         memo=f"{member.reference} {bill.bill_no} taken back by the provider after it left the "
                              f"escrow: to recover", escrow_transaction=member, actor=actor,
                         lines=[debit(AccountCategory.REVERSAL_RECEIVABLE, to_recover), credit(clearing, to_recover)])
-                booked.append(ReversalBooked(member.pk, member.reference, taken, to_recover, was_disputed and bool(taken),
-                                             False))
+                booked.append(ReversalBooked(member.pk, member.reference, taken_from_hold=taken,
+                                             taken_from_refunds=returned, to_recover=to_recover,
+                                             was_disputed=was_disputed and bool(taken)))
         bill.book_reversal()
         bill.reversal_booked_at = timezone.now()
         bill.next_check_at = None
@@ -976,7 +990,8 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str) -> list[ReversalBook
         audit_record(actor=actor, action="payment.reversal_booked", target=bill, reason=reason,
                      data={"bill": bill.bill_no, "paid": bill.paid_amount, "transactions": [
                          {"reference": item.reference, "taken_from_hold": item.taken_from_hold,
-                          "to_recover": item.to_recover, "reopened": item.reopened} for item in booked]})
+                          "taken_from_refunds": item.taken_from_refunds, "to_recover": item.to_recover,
+                          "reopened": item.reopened} for item in booked]})
         return booked
 
 
@@ -1100,7 +1115,7 @@ def bill_record_charge_from_report(*, bill_id: int, amount: int, trx_id: str, ac
     with transaction.atomic():
         txn = _lock_bill_transactions(bill)
         bill = _lock_bill(bill_id)
-        if bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
+        if bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED, Bill.Status.REVERSED):
             raise StaffPaymentError(_("INTRASA already recorded this bill as paid."), code="already_paid")
         if txn.status in (Status.CREATED, Status.PAID) and not _funded_by_another_bill(txn, bill):
             raise StaffPaymentError(_("This payment would fund the transaction itself, so nothing is owed back: "

@@ -180,7 +180,7 @@ def refund_requests_past_their_period(cutoff: dt.datetime, *, via: str = "") -> 
     their period when its anchor must be at or before ``cutoff``. A request rejected after its returned
     goods were rejected is not over while the goods travel back to the buyer: the obligations keep
     its documents until then, and the period from then."""
-    closed = [RefundRequest.Status.COMPLETED, RefundRequest.Status.REJECTED]
+    closed = [RefundRequest.Status.COMPLETED, RefundRequest.Status.REJECTED, RefundRequest.Status.RETURNED_BY_PROVIDER]
     return (Q(**{f"{via}status__in": closed, f"{via}completed_at__lte": cutoff})
             & ~obligations.in_motion(since=cutoff, via=f"{via}escrow_transaction"))
 

@@ -24,6 +24,8 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
         PAYING = "paying", _("Approved: being transferred")
         COMPLETED = "completed", _("Refunded")
         REJECTED = "rejected", _("Rejected")
+        # Faspay took the buyer's payment back (a reversal staff booked): the buyer has this money already.
+        RETURNED_BY_PROVIDER = "returned_by_provider", _("Returned by the payment provider")
 
     OPEN_STATUSES = (Status.AWAITING_DOCUMENTS, Status.IN_REVIEW, Status.PAYING)
 
@@ -142,6 +144,11 @@ class RefundRequest(ConcurrentTransitionMixin, models.Model):
     @transition(field=status, source=[Status.AWAITING_DOCUMENTS, Status.IN_REVIEW], target=Status.REJECTED)
     def reject(self):
         """Finance refused, with a reason the buyer is told."""
+
+    @transition(field=status, source=[Status.AWAITING_DOCUMENTS, Status.IN_REVIEW], target=Status.RETURNED_BY_PROVIDER)
+    def close_returned_by_provider(self):
+        """Faspay took back the payment this refund would return, and staff booked the reversal: the money
+        reached the buyer through the provider, so nothing is sent (never once a transfer is planned)."""
 
     @transition(field=status, source=Status.PAYING, target=Status.COMPLETED)
     def complete(self):

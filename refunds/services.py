@@ -22,6 +22,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_fsm import can_proceed
 
 from accounts.models import PayoutDestination
 from audit.services import audit_record
@@ -764,6 +765,9 @@ def refund_next_step(refund_request: RefundRequest, *, now: dt.datetime | None =
     calendar = working_calendar()
     if req.status == RefundRequest.Status.COMPLETED:
         return NextStep("", _("Refunded."), req.completed_at)
+    if req.status == RefundRequest.Status.RETURNED_BY_PROVIDER:
+        return NextStep("", _("The payment provider returned this payment to you; nothing more is sent."),
+                        req.completed_at)
     if req.status == RefundRequest.Status.REJECTED:
         shipment = _shipment_of(req) if req.goods_return else None
         if shipment is not None and shipment.status in ReturnShipment.RESEND_OPEN_STATUSES:
@@ -1485,3 +1489,46 @@ def short_shipment_claim_settle(*, dispute, amount: int, by_agreement: bool) -> 
                             "claimed.") % {"max": format_rupiah(claim.missing_value)}, code="over_missing_value")
     ShortShipmentClaim.objects.filter(pk=claim.pk).update(agreed_at=timezone.now(), agreed_amount=amount)
     return claim
+
+
+# --- a payment the provider took back ---------------------------------------------------------
+
+def refund_requests_of_reversed_payment(*, bill, funded_transaction_ids) -> list[RefundRequest]:
+    """The open requests that would return money of ``bill``, a payment Faspay took back: what the bill owed
+    back (``bill``'s own requests), and — for the transactions whose escrow the bill funded
+    (``funded_transaction_ids``) — the refunds of that escrow (a refund in full, a dispute's split). The
+    reversal's flow (``escrow.services.escrow_book_provider_reversal``) closes them. One query."""
+    carrying = Q(bill=bill) | Q(escrow_transaction__in=list(funded_transaction_ids),
+                                source_key__regex=r"^(escrow-refund|dispute-split):")
+    return list(RefundRequest.objects.filter(carrying, status__in=RefundRequest.OPEN_STATUSES).order_by("pk"))
+
+
+def refund_request_close_returned_by_provider(*, refund_request, actor, reason: str) -> RefundRequest:
+    """Close a request whose money Faspay returned to the buyer by reversing the payment (the reversal's flow
+    takes that money off the buyer refund payable in the same database transaction): nothing is sent, and
+    the buyer is told why. Refused once its transfer is planned (approved) or when it includes return
+    shipping INTRASA advanced, which is not the payment's money."""
+    with transaction.atomic():
+        req = _lock(refund_request)
+        if req.status == RefundRequest.Status.PAYING:
+            raise RefundError(_("The refund for %(reference)s is already approved and its transfer planned; it is "
+                                "held while the payment is reversed. Ask engineering to withdraw the transfer "
+                                "before booking the reversal.") % {"reference": req.escrow_transaction.reference},
+                              code="paying")
+        if req.uncovered_amount:
+            raise RefundError(_("The refund for %(reference)s includes %(amount)s of return shipping INTRASA "
+                                "advanced, which Faspay did not return: settle that refund with finance before "
+                                "booking the reversal.") % {"reference": req.escrow_transaction.reference,
+                                                            "amount": format_rupiah(req.uncovered_amount)},
+                              code="includes_advance")
+        if not can_proceed(req.close_returned_by_provider):
+            raise RefundError(_("This refund request is already closed."), code="closed")
+        req.close_returned_by_provider()
+        req.closed_by = actor
+        req.completed_at = timezone.now()
+        req.save(update_fields=["status", "closed_by", "completed_at"])
+        audit_record(actor=actor, action="refund.returned_by_provider", target=req, reason=reason,
+                     data={"amount": req.amount, "bill": req.bill_id})
+        _notify(req, req.buyer, "refund_returned_by_provider")
+        refund_task_refresh(refund_request=req)
+        return req

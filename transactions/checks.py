@@ -41,8 +41,10 @@ def money_figures(flow: dict, bal: dict) -> tuple[int, int, int, int, int]:
                  - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.SELLER_PAYABLE, "C"), 0))
     refunded = (flow.get((EntryKind.REFUND_SENT, AccountCategory.BUYER_REFUND_PAYABLE, "D"), 0)
                 - flow.get((EntryKind.PAYOUT_REVERSED, AccountCategory.BUYER_REFUND_PAYABLE, "C"), 0)
-                # Returned to the buyer by the payment provider itself (a reversal staff booked).
+                # Returned to the buyer by the payment provider itself (a reversal staff booked): from the hold,
+                # or what was owed back to the buyer and not yet sent.
                 + flow.get((EntryKind.PAYMENT_TAKEN_BACK, AccountCategory.ESCROW_HOLD, "D"), 0)
+                + flow.get((EntryKind.PAYMENT_TAKEN_BACK, AccountCategory.BUYER_REFUND_PAYABLE, "D"), 0)
                 - flow.get((EntryKind.PAYMENT_TAKEN_BACK, AccountCategory.PAYMENT_DISCOUNT, "C"), 0))
     payable = bal.get(AccountCategory.SELLER_PAYABLE, 0) + bal.get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
     return paid, disbursed, refunded, fees, payable

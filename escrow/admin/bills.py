@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy
 
 from escrow import services
 from intrasa.admin import ReadOnlyAdmin
+from intrasa.errors import ServiceError
 from intrasa.forms import RupiahField
 from intrasa.money import format_rupiah
 from payments.admin import transaction_link
@@ -122,7 +123,7 @@ class BillAdmin(ReadOnlyAdmin):
             try:
                 booked = services.escrow_book_provider_reversal(bill_id=bill.pk, actor=request.user,
                                                                 reason=form.cleaned_data["reason"])
-            except StaffPaymentError as exc:
+            except ServiceError as exc:  # refused by any step of the flow: nothing changed
                 form.add_error(None, exc.message)
             else:
                 messages.success(request, _("The reversal of %(bill)s is booked.") % {"bill": bill.bill_no})

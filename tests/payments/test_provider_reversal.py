@@ -207,17 +207,135 @@ def test_a_payment_reversed_before_it_was_verified_reopens_the_transaction(faspa
 
 # --- refused, nothing changes -------------------------------------------------------------------------
 
-def test_a_reversal_is_not_booked_over_a_refund_still_owed(seller, buyer, officer, finance_officer):  # noqa: F811
+def test_a_refund_still_owed_for_the_payment_closes_as_returned_by_the_provider(client, seller, buyer,
+                                                                               officer,  # noqa: F811
+                                                                               finance_officer):
+    """A dispute decided as a refund, its transfer not planned yet; then Faspay takes the payment back. The
+    buyer has the money from Faspay: the refund request closes, nothing is sent, nothing is owed."""
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
     dispute = scenarios.open_dispute(txn, buyer, reason="not_received", description="Paket tidak datang")
     scenarios.resolve_dispute(dispute, officer, "refund", reason="Barang tidak sampai")
+    request = RefundRequest.objects.get(escrow_transaction=txn)
+    assert request.status == RefundRequest.Status.IN_REVIEW
+    bill = reversed_by_the_provider(txn)
+    [booked] = book(bill, finance_officer)
+    assert booked.taken_from_refunds == request.amount and booked.taken_from_hold == booked.to_recover == 0
+    request.refresh_from_db()
+    assert request.status == RefundRequest.Status.RETURNED_BY_PROVIDER and request.payout_id is None
+    assert transaction_balances(escrow_transaction=txn).get(AccountCategory.BUYER_REFUND_PAYABLE, 0) == 0
+    assert Notification.objects.filter(kind="refund_returned_by_provider", recipient=buyer).exists()
+    assert not Payout.objects.filter(escrow_transaction=txn).exists()
+    client.force_login(buyer)
+    for url in (request.get_absolute_url(), txn.get_absolute_url()):
+        page = client.get(url)
+        assert page.status_code == 200
+        assert "Dikembalikan oleh penyedia pembayaran" in page.content.decode()
+
+
+def test_a_reversed_double_payment_closes_its_refund_and_the_escrow_moves_on(seller, buyer, finance_officer):
+    """The escrow is funded by one payment; a second one (a double payment, owed back, its refund request
+    open) is the one Faspay takes back. Booking it closes that refund, and the first payment's money is
+    released as any other (hostile review: the whole transaction used to stay frozen)."""
+    from django.utils import timezone
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    now = timezone.now()
+    double = Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTDOUBLE0001",
+                                 amount=txn.amount_due, status=Bill.Status.PAID, provider_trx_id="9988776657",
+                                 paid_at=now, expires_at=now + timezone.timedelta(hours=24), creation_attempts=1)
+    escrow_services.bill_record_provider_amount(bill_id=double.pk, amount=double.amount, actor=finance_officer,
+                                                reason="Faspay report")
+    double.refresh_from_db()
+    assert double.flag == Bill.Flag.DOUBLE
+    request = RefundRequest.objects.get(escrow_transaction=txn, bill=double)
+    Bill.objects.filter(pk=double.pk).update(flag=Bill.Flag.REVERSED)
+    [booked] = book(double, finance_officer)
+    assert booked.taken_from_refunds == double.amount and booked.taken_from_hold == booked.to_recover == 0
+    request.refresh_from_db()
+    assert request.status == RefundRequest.Status.RETURNED_BY_PROVIDER
+    txn.refresh_from_db()
+    assert txn.status == Status.VERIFIED  # the first payment still funds the escrow
+    txn = scenarios.advance(txn, buyer, Status.CONFIRMED)
+    assert transaction_balances(escrow_transaction=txn).get(AccountCategory.SELLER_PAYABLE) == txn.seller_receives
+
+
+def test_a_reversal_is_not_booked_over_a_refund_whose_transfer_is_planned(seller, buyer, officer,  # noqa: F811
+                                                                          finance_officer):
+    from refunds import services as refund_services
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    dispute = scenarios.open_dispute(txn, buyer, reason="not_received", description="Paket tidak datang")
+    scenarios.resolve_dispute(dispute, officer, "refund", reason="Barang tidak sampai")
+    request = RefundRequest.objects.get(escrow_transaction=txn)
+    refund_services.refund_approve(refund_request=request, actor=finance_officer, reason="Dokumen lengkap")
+    request.refresh_from_db()
+    assert request.status == RefundRequest.Status.PAYING
     bill = reversed_by_the_provider(txn)
     before = transaction_balances(escrow_transaction=txn)
     with pytest.raises(StaffPaymentError) as refused:
         book(bill, finance_officer)
-    assert refused.value.code == "refund_open" and txn.reference in refused.value.message
+    assert refused.value.code == "paying" and txn.reference in refused.value.message
     bill.refresh_from_db()
-    assert bill.status == Bill.Status.VERIFIED and transaction_balances(escrow_transaction=txn) == before
+    request.refresh_from_db()
+    assert bill.status == Bill.Status.VERIFIED and request.status == RefundRequest.Status.PAYING
+    assert transaction_balances(escrow_transaction=txn) == before  # the whole booking rolled back
+
+
+# --- a flagged payment is never placed again ----------------------------------------------------------
+
+def test_a_payment_faspay_reported_reversed_is_never_placed(seller, buyer, finance_officer, settings):
+    """Recording its amount (it sits in finance's "amount unknown" queue too) or a later "paid" answer from
+    Faspay would settle the bill, overwrite the flag and lift the freeze (hostile review)."""
+    from django.utils import timezone
+
+    from faspay import results
+    from payments import services as payment_services
+    from payments.selectors import payment_reversed
+    from tests.payments.notifications import notification_payload
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    now = timezone.now()
+    bill = Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTFLAGGED001",
+                               amount=txn.amount_due, status=Bill.Status.PAID, provider_trx_id="9988776655",
+                               paid_at=now, expires_at=now + timezone.timedelta(hours=24), creation_attempts=1,
+                               flag=Bill.Flag.REVERSED)
+    with pytest.raises(StaffPaymentError) as refused:
+        escrow_services.bill_record_provider_amount(bill_id=bill.pk, amount=bill.amount + 5_000,
+                                                    actor=finance_officer, reason="Faspay report")
+    assert refused.value.code == "payment_reversed"
+    paid_again = results.PaymentStatus(trx_id=bill.provider_trx_id, bill_no=bill.bill_no, status_code="2",
+                                       status_description="Payment Success", paid_amount=bill.amount,
+                                       payment_reference="X1", paid_at=now)
+    payment_services.bill_apply_status(bill_id=bill.pk, status=paid_again)
+    bill.refresh_from_db()
+    assert bill.flag == Bill.Flag.REVERSED and bill.status == Bill.Status.PAID and payment_reversed(escrow_transaction=txn)
+    assert AuditEntry.objects.filter(action="payment.status_after_reversal").exists()
+
+    # Booked: a late "paid" notification is recorded and answered, and changes nothing (it used to be a 500).
+    book(bill, finance_officer)
+    receipt = payment_services.notification_receive(payload=notification_payload(settings, bill))
+    bill.refresh_from_db()
+    assert receipt.bill_id == bill.pk and bill.status == Bill.Status.REVERSED and bill.next_check_at is None
+
+
+def test_the_public_payment_check_never_calls_a_reversed_bill_payable(seller, buyer, finance_officer):
+    from django.utils import timezone
+
+    from pages.selectors import LIVE_BILL_STATUSES, PaymentCheckOutcome, payment_instruction_check
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    now = timezone.now()
+    bill = Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTFLAGGED002",
+                               amount=txn.amount_due, status=Bill.Status.PAID, provider_trx_id="9988776658",
+                               pay_code="9988776658", paid_at=now, expires_at=now + timezone.timedelta(hours=24),
+                               creation_attempts=1, flag=Bill.Flag.REVERSED)
+    book(bill, finance_officer)
+    assert payment_instruction_check(text="9988776658").outcome == PaymentCheckOutcome.CLOSED_BILL
+    # The class: only a bill being created or waiting for payment is live, whatever statuses are added.
+    for status in Bill.Status.values:
+        Bill.objects.filter(pk=bill.pk).update(status=status)
+        live = payment_instruction_check(text="9988776658").outcome == PaymentCheckOutcome.LIVE_BILL
+        assert live == (status in LIVE_BILL_STATUSES), status
 
 
 def test_only_finance_with_a_reason_books_a_reported_reversal(client, seller, buyer, finance_officer,
