@@ -53,6 +53,17 @@ def reversed_by_the_provider(txn) -> Bill:
     return bill
 
 
+def paid_va_bill(txn, bill_no: str, trx_id: str, **extra) -> Bill:
+    """A VA bill Faspay says was paid whose amount no source stated yet (its notification was lost), as
+    polling leaves it; ``extra`` sets the flag or the payment code."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    return Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no=bill_no,
+                               amount=txn.amount_due, status=Bill.Status.PAID, provider_trx_id=trx_id, paid_at=now,
+                               expires_at=now + timezone.timedelta(hours=24), creation_attempts=1, **extra)
+
+
 def book(bill, staff, reason=REASON):
     return escrow_services.escrow_book_provider_reversal(bill_id=bill.pk, actor=staff, reason=reason)
 
@@ -236,13 +247,8 @@ def test_a_reversed_double_payment_closes_its_refund_and_the_escrow_moves_on(sel
     """The escrow is funded by one payment; a second one (a double payment, owed back, its refund request
     open) is the one Faspay takes back. Booking it closes that refund, and the first payment's money is
     released as any other (hostile review: the whole transaction used to stay frozen)."""
-    from django.utils import timezone
-
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
-    now = timezone.now()
-    double = Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTDOUBLE0001",
-                                 amount=txn.amount_due, status=Bill.Status.PAID, provider_trx_id="9988776657",
-                                 paid_at=now, expires_at=now + timezone.timedelta(hours=24), creation_attempts=1)
+    double = paid_va_bill(txn, "INTDOUBLE0001", "9988776657")
     escrow_services.bill_record_provider_amount(bill_id=double.pk, amount=double.amount, actor=finance_officer,
                                                 reason="Faspay report")
     double.refresh_from_db()
@@ -295,10 +301,7 @@ def test_a_payment_faspay_reported_reversed_is_never_placed(seller, buyer, finan
 
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
     now = timezone.now()
-    bill = Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTFLAGGED001",
-                               amount=txn.amount_due, status=Bill.Status.PAID, provider_trx_id="9988776655",
-                               paid_at=now, expires_at=now + timezone.timedelta(hours=24), creation_attempts=1,
-                               flag=Bill.Flag.REVERSED)
+    bill = paid_va_bill(txn, "INTFLAGGED001", "9988776655", flag=Bill.Flag.REVERSED)
     with pytest.raises(StaffPaymentError) as refused:
         escrow_services.bill_record_provider_amount(bill_id=bill.pk, amount=bill.amount + 5_000,
                                                     actor=finance_officer, reason="Faspay report")
@@ -319,16 +322,10 @@ def test_a_payment_faspay_reported_reversed_is_never_placed(seller, buyer, finan
 
 
 def test_the_public_payment_check_never_calls_a_reversed_bill_payable(seller, buyer, finance_officer):
-    from django.utils import timezone
-
     from pages.selectors import LIVE_BILL_STATUSES, PaymentCheckOutcome, payment_instruction_check
 
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
-    now = timezone.now()
-    bill = Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTFLAGGED002",
-                               amount=txn.amount_due, status=Bill.Status.PAID, provider_trx_id="9988776658",
-                               pay_code="9988776658", paid_at=now, expires_at=now + timezone.timedelta(hours=24),
-                               creation_attempts=1, flag=Bill.Flag.REVERSED)
+    bill = paid_va_bill(txn, "INTFLAGGED002", "9988776658", pay_code="9988776658", flag=Bill.Flag.REVERSED)
     book(bill, finance_officer)
     assert payment_instruction_check(text="9988776658").outcome == PaymentCheckOutcome.CLOSED_BILL
     # The class: only a bill being created or waiting for payment is live, whatever statuses are added.
