@@ -251,3 +251,11 @@ def escrow_book_provider_reversal(*, bill_id: int, actor, reason: str) -> list[p
                     escrow_transaction=EscrowTransaction.objects.get(pk=item.escrow_transaction_id), actor=actor,
                     reason=reason)
         return booked
+
+
+def bill_reversal_settle(*, bill_id: int, amount: int, how: str, actor, reason: str) -> int:
+    """Finance record what they recovered of a booked reversal's receivable, or write it off
+    (``payments.services.bill_reversal_settle``); returns what is still to recover."""
+    with transaction.atomic():
+        return payment_services.bill_reversal_settle(bill_id=bill_id, amount=amount, how=how, actor=actor,
+                                                     reason=reason)

@@ -40,12 +40,14 @@ class AccountCategory(models.TextChoices):
     # refunded by INTRASA too): the buyer has it twice or the seller was paid from it. Staff recover it
     # (``escrow.services.escrow_book_provider_reversal``); until then it is owed to INTRASA.
     REVERSAL_RECEIVABLE = "reversal_receivable", _("Reversed payments to recover (receivable)")
+    # What finance could not recover of it, written off with a reason (``payments.services``).
+    REVERSAL_LOSS = "reversal_loss", _("Reversed payments not recovered (expense)")
 
 
 DEBIT_NORMAL = {
     AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_BANK, AccountCategory.SENDME_DEPOSIT,
     AccountCategory.PAYMENT_DISCOUNT, AccountCategory.OPERATING_BANK, AccountCategory.WITHDRAWAL_FEES,
-    AccountCategory.BUYER_PROTECTION_COST, AccountCategory.REVERSAL_RECEIVABLE,
+    AccountCategory.BUYER_PROTECTION_COST, AccountCategory.REVERSAL_RECEIVABLE, AccountCategory.REVERSAL_LOSS,
 }
 PER_TRANSACTION = {
     AccountCategory.ESCROW_HOLD, AccountCategory.SELLER_PAYABLE, AccountCategory.BUYER_REFUND_PAYABLE,
@@ -101,6 +103,9 @@ class EntryKind(models.TextChoices):
     # The provider took a verified payment back (Faspay payment_status_code 4), booked by staff: out of
     # the clearing account, from the escrow hold while it is held, else to the reversal receivable.
     PAYMENT_TAKEN_BACK = "payment_taken_back", _("Payment taken back by the provider")
+    # Finance recovered (from the seller or the buyer, into the operating account) or wrote off what a
+    # reversal left owed to INTRASA.
+    REVERSAL_SETTLED = "reversal_settled", _("Reversed payment recovered or written off")
 
 
 class JournalEntry(models.Model):

@@ -17,6 +17,8 @@ and the nightly ledger job through ``ledger.checks.register_cross_check``).
   source stated (an assumed amount).
 * ``suspense-equals-unmatched-lines``: the suspense account equals the statement credits booked to
   it that staff have not yet matched to a payer.
+* ``reversal-receivable-not-negative``: no booked reversal was recovered or written off beyond what it
+  left owed to INTRASA.
 """
 import datetime as dt
 from collections import defaultdict
@@ -127,6 +129,18 @@ def suspense_equals_unmatched_lines() -> list[Breach]:
     return []
 
 
+def reversal_receivable_not_negative() -> list[Breach]:
+    """No booked reversal was recovered or written off beyond what it left owed to INTRASA (the receivable's
+    postings are keyed ``bill:<pk>:…``; there are as many as there were reversals)."""
+    left: dict[str, int] = defaultdict(int)
+    for key, side, amount in Posting.objects.filter(account__category=AccountCategory.REVERSAL_RECEIVABLE).values_list(
+            "entry__idempotency_key", "side", "amount"):
+        bill = key.split(":", 2)[1] if key.startswith("bill:") else key
+        left[bill] += amount if side == Posting.Side.DEBIT else -amount
+    return [Breach("reversal-receivable-not-negative", f"bill #{bill}", f"recovered {-amount} more than was owed")
+            for bill, amount in sorted(left.items()) if amount < 0]
+
+
 def collection_breaches() -> list[Breach]:
     return (collected_equals_booked() + shares_add_up() + paid_bills_unsettled() + paid_transactions_stuck()
-            + escrow_on_stated_amount() + suspense_equals_unmatched_lines())
+            + escrow_on_stated_amount() + suspense_equals_unmatched_lines() + reversal_receivable_not_negative())

@@ -112,6 +112,14 @@ def bill_funded_transactions(*, bill: Bill) -> set[int]:
             if funded}
 
 
+def reversal_to_recover(*, bill) -> int:
+    """What a booked reversal of ``bill`` left owed to INTRASA and finance have not recovered or written off
+    yet: the reversal receivable's postings of that bill (keyed ``bill:<pk>:…``). One query."""
+    rows = Posting.objects.filter(account__category=AccountCategory.REVERSAL_RECEIVABLE,
+                                  entry__idempotency_key__startswith=f"bill:{bill.pk}:").values_list("side", "amount")
+    return sum(amount if side == Posting.Side.DEBIT else -amount for side, amount in rows)
+
+
 def bill_shares(*, bill) -> list[BillShare]:
     """The transactions a shared bill pays, in the order they were billed (empty for an ordinary bill)."""
     return list(bill.shares.select_related("escrow_transaction").order_by("pk"))

@@ -51,7 +51,7 @@ from intrasa import locks
 from intrasa.errors import ServiceError
 from intrasa.jobs import enqueue
 from intrasa.money import format_rupiah
-from ledger.models import AccountCategory, EntryKind
+from ledger.models import AccountCategory, EntryKind, JournalEntry
 from ledger.services import credit, debit, entry_post
 from notifications.services import notify
 from transactions import services as transaction_services
@@ -993,6 +993,48 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str,
                           "taken_from_refunds": item.taken_from_refunds, "to_recover": item.to_recover,
                           "reopened": item.reopened} for item in booked]})
         return booked
+
+
+class ReversalSettlement(str):
+    """How finance settle what a reversal left owed to INTRASA (``bill_reversal_settle``)."""
+
+    RECOVERED = "recovered"  # the seller (or the buyer paid twice) paid it back, into INTRASA's operating account
+    WRITTEN_OFF = "written_off"  # it cannot be recovered: INTRASA bears it
+
+
+def bill_reversal_settle(*, bill_id: int, amount: int, how: str, actor, reason: str) -> int:
+    """Finance record what they recovered of a booked reversal's receivable (money the seller had been paid,
+    or the buyer had been refunded, before Faspay took the payment back), or write off what cannot be; the
+    reason says from whom and how. Returns what is still to recover."""
+    reason = (reason or "").strip()
+    if not (actor.is_staff and actor.has_perm("payments.book_provider_reversal")):
+        raise StaffPaymentError(_("You are not allowed to book reversed payments."), code="forbidden")
+    if not reason:
+        raise StaffPaymentError(_("Please give a reason: from whom it was recovered, or why it cannot be."),
+                                code="reason_required")
+    if how not in (ReversalSettlement.RECOVERED, ReversalSettlement.WRITTEN_OFF):
+        raise StaffPaymentError(_("Choose recovered or written off."), code="invalid_choice")
+    bill = Bill.objects.filter(pk=bill_id).first()
+    if bill is None:
+        raise StaffPaymentError(_("This bill does not exist."), code="unknown_bill")
+    with transaction.atomic():
+        _lock_bill_transactions(bill)
+        bill = _lock_bill(bill_id)
+        outstanding = selectors.reversal_to_recover(bill=bill)
+        if bill.status != Bill.Status.REVERSED or outstanding <= 0:
+            raise StaffPaymentError(_("Nothing of this bill's reversal is left to recover."), code="nothing_to_recover")
+        if not isinstance(amount, int) or isinstance(amount, bool) or not 0 < amount <= outstanding:
+            raise StaffPaymentError(_("Enter an amount from %(min)s up to %(max)s.") % {
+                "min": format_rupiah(1), "max": format_rupiah(outstanding)}, code="invalid_amount")
+        settled = JournalEntry.objects.filter(idempotency_key__startswith=f"bill:{bill.pk}:settled:").count()
+        source = (AccountCategory.OPERATING_BANK if how == ReversalSettlement.RECOVERED
+                  else AccountCategory.REVERSAL_LOSS)
+        entry_post(idempotency_key=f"bill:{bill.pk}:settled:{settled + 1}", kind=EntryKind.REVERSAL_SETTLED,
+                   memo=f"{bill.bill_no} reversal {how}", escrow_transaction=bill.escrow_transaction, actor=actor,
+                   lines=[debit(source, amount), credit(AccountCategory.REVERSAL_RECEIVABLE, amount)])
+        audit_record(actor=actor, action=f"payment.reversal_{how}", target=bill, reason=reason,
+                     data={"amount": amount, "left": outstanding - amount})
+        return outstanding - amount
 
 
 # --- bank transfer: the bank statement is the provider ------------------------------------------

@@ -18,6 +18,7 @@ from intrasa.forms import RupiahField
 from intrasa.money import format_rupiah
 from payments.admin import transaction_link
 from payments.models import BankStatementLine, Bill
+from payments.selectors import reversal_to_recover
 from payments.services import StaffPaymentError, StatementLine
 from payments.statement import statement_rows
 
@@ -62,6 +63,16 @@ class BookReversalForm(forms.Form):
                                                     "parties read it on the transaction's timeline."))
 
 
+class ReversalSettleForm(forms.Form):
+    amount = RupiahField(label=gettext_lazy("Amount (Rp)"), min_value=1)
+    how = forms.ChoiceField(label=gettext_lazy("What happened"), widget=forms.RadioSelect, choices=[
+        ("recovered", gettext_lazy("Recovered: paid back into INTRASA's operating account")),
+        ("written_off", gettext_lazy("Written off: it cannot be recovered"))])
+    reason = forms.CharField(label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+                             help_text=gettext_lazy("From whom it was recovered and the bank reference, or why it "
+                                                    "cannot be."))
+
+
 class ProviderAmountForm(forms.Form):
     # What Faspay's report says: bounded by what the service accepts, whatever the bill asked.
     amount = RupiahField(label=gettext_lazy("Amount Faspay collected (Rp)"), min_value=1)
@@ -103,13 +114,43 @@ class BillAdmin(ReadOnlyAdmin):
             # Finance books it (the view checks the permission).
             url = reverse("admin:payments_bill_book_reversal", args=[obj.pk])
             return format_html('<a href="{}">{}</a>', url, _("reversed: book it"))
+        if obj.status == Bill.Status.REVERSED:
+            # What it left owed to INTRASA, if anything, is recovered or written off there.
+            url = reverse("admin:payments_bill_settle_reversal", args=[obj.pk])
+            return format_html('<a href="{}">{}</a>', url, _("reversal booked: recover"))
         return obj.get_flag_display() if obj.flag else "—"
 
     def get_urls(self):
         return [path("<int:pk>/record-amount/", self.admin_site.admin_view(self.record_amount_view),
                      name="payments_bill_record_amount"),
                 path("<int:pk>/book-reversal/", self.admin_site.admin_view(self.book_reversal_view),
-                     name="payments_bill_book_reversal"), *super().get_urls()]
+                     name="payments_bill_book_reversal"),
+                path("<int:pk>/settle-reversal/", self.admin_site.admin_view(self.settle_reversal_view),
+                     name="payments_bill_settle_reversal"), *super().get_urls()]
+
+    def settle_reversal_view(self, request, pk):
+        """Record what finance recovered of a booked reversal's receivable, or write it off."""
+        if not request.user.has_perm("payments.book_provider_reversal"):
+            raise PermissionDenied
+        bill = Bill.objects.select_related("escrow_transaction").filter(pk=pk, status=Bill.Status.REVERSED).first()
+        if bill is None:
+            raise PermissionDenied
+        to_recover = reversal_to_recover(bill=bill)
+        form = ReversalSettleForm(request.POST or None, initial={"amount": to_recover or None})
+        if request.method == "POST" and form.is_valid():
+            try:
+                left = services.bill_reversal_settle(bill_id=bill.pk, amount=form.cleaned_data["amount"],
+                                                     how=form.cleaned_data["how"], actor=request.user,
+                                                     reason=form.cleaned_data["reason"])
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("Recorded. Still to recover for %(bill)s: %(amount)s.") % {
+                    "bill": bill.bill_no, "amount": format_rupiah(left)})
+                return redirect(reverse("admin:payments_bill_changelist") + "?reversal=booked")
+        return render(request, "admin/payments/bill/settle_reversal.html", {
+            **self.admin_site.each_context(request), "form": form, "bill": bill, "to_recover": to_recover,
+            "opts": self.model._meta, "title": _("Recover a reversed payment")})
 
     def book_reversal_view(self, request, pk):
         """Book a payment Faspay reported reversed, from Faspay's report (``escrow_book_provider_reversal``)."""

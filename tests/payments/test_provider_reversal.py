@@ -176,6 +176,34 @@ def test_a_payment_reversed_after_its_release_is_owed_to_intrasa(seller, buyer, 
     assert payment_checks.collected_equals_booked() == []
 
 
+def test_finance_recover_or_write_off_what_a_reversal_left_owed(client, seller, buyer, finance_officer,
+                                                                 customer_service_officer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    bill = reversed_by_the_provider(txn)
+    book(bill, finance_officer)
+    owed = bill.paid_amount
+    url = reverse("admin:payments_bill_settle_reversal", args=[bill.pk])
+    client.force_login(customer_service_officer)
+    assert client.post(url, {"amount": "1", "how": "recovered", "reason": "x"}).status_code == 403
+    client.force_login(finance_officer)
+    assert f"Rp{owed:,}".replace(",", ".") in client.get(url).content.decode().replace("\xa0", "").replace(" ", "")
+    too_much = client.post(url, {"amount": str(owed + 1), "how": "recovered", "reason": "Transfer dari penjual"})
+    assert too_much.status_code == 200 and category_balance(category=AccountCategory.REVERSAL_RECEIVABLE) == owed
+    assert client.post(url, {"amount": "1000000", "how": "recovered",
+                             "reason": "Penjual mentransfer kembali, ref BCA 123"}).status_code == 302
+    assert category_balance(category=AccountCategory.OPERATING_BANK) == 1_000_000
+    escrow_services.bill_reversal_settle(bill_id=bill.pk, amount=owed - 1_000_000, how="written_off",
+                                         actor=finance_officer, reason="Penjual tidak dapat dihubungi")
+    assert category_balance(category=AccountCategory.REVERSAL_RECEIVABLE) == 0
+    assert category_balance(category=AccountCategory.REVERSAL_LOSS) == owed - 1_000_000
+    with pytest.raises(StaffPaymentError) as nothing_left:
+        escrow_services.bill_reversal_settle(bill_id=bill.pk, amount=1, how="recovered", actor=finance_officer,
+                                             reason="lagi")
+    assert nothing_left.value.code == "nothing_to_recover"
+    assert set(AuditEntry.objects.filter(action__startswith="payment.reversal_").values_list("action", flat=True)) == {
+        "payment.reversal_booked", "payment.reversal_recovered", "payment.reversal_written_off"}
+
+
 def test_finance_is_told_what_to_recover_in_the_admin(client, seller, buyer, finance_officer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
     bill = reversed_by_the_provider(txn)
