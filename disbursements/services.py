@@ -29,7 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.db.models import Case, F, Max, Q, When
+from django.db.models import Case, F, Max, OuterRef, Q, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -361,21 +361,20 @@ def on_destination_added(sender, *, destination_id, **kwargs) -> None:
 
 # --- sending --------------------------------------------------------------------------------
 
-# A refund part of a reversed payment is looked at again this often (until staff settle the reversal).
+# A payout part of a reversed payment is looked at again this often (until staff book the reversal).
 REVERSED_PAYMENT_RECHECK = dt.timedelta(hours=1)
 
 
-def _refunds_of_reversed_payments(parts) -> set[int]:
-    """The parts (of ``parts``, payouts loaded) that refund a buyer whose payment the provider reversed
-    (``payments.selectors``): the buyer has that money back, so sending would pay them twice. Approval
-    refuses such a refund; this covers one approved before the reversal was known, whose account came
-    later or which waited for the daily limit. One or two queries, none without a refund part."""
-    from payments.selectors import transactions_with_reversed_payment
+def _of_unbooked_reversal() -> dict:
+    """The annotation a payout part's lock reads along with the part (no query of its own): whether its
+    transaction has a payment the provider reversed and staff have not booked yet (``payments.selectors``).
+    Then a refund would pay the buyer twice (the buyer has the money back) and a seller payout would pay out
+    money Faspay took back. Approval refuses such a refund; this covers one approved before the reversal was
+    known, and every seller payout, whose account came later or which waited for the daily limit. Booking
+    the reversal decides what is still sent."""
+    from payments.selectors import unbooked_reversal_of
 
-    refunds = {part.pk: part.payout.escrow_transaction_id for part in parts
-               if part.payout.purpose == Payout.Purpose.BUYER_REFUND}
-    reversed_ids = transactions_with_reversed_payment(ids=set(refunds.values()))
-    return {pk for pk, txn_id in refunds.items() if txn_id in reversed_ids}
+    return {"of_unbooked_reversal": unbooked_reversal_of(OuterRef("payout__escrow_transaction"))}
 
 
 def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
@@ -385,13 +384,13 @@ def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
     planned) would wait forever: it is re-split instead (``_resplit``)."""
     resplit = False
     with transaction.atomic():
-        part = locks.lock(Disbursement, part_id, skip_locked=True)
+        part = locks.lock(Disbursement, part_id, skip_locked=True, annotate=_of_unbooked_reversal())
         if part is None or part.status != Disbursement.Status.QUEUED:
             return None  # another worker has it, or it is already on its way
         if part.not_before and part.not_before > now:
             return None
-        if _refunds_of_reversed_payments([part]):
-            logger.warning("refund part %s not sent: the buyer's payment was reversed by the provider", part.pk)
+        if part.of_unbooked_reversal:
+            logger.warning("payout part %s not sent: the buyer's payment was reversed by the provider", part.pk)
             part.not_before = now + REVERSED_PAYMENT_RECHECK
             part.save(update_fields=["not_before"])
             return None
@@ -509,17 +508,16 @@ def _reserve_many(ids: list[int], now: dt.datetime) -> list[Disbursement]:
     with transaction.atomic():
         locked = {part.pk: part for part in locks.lock_all(
             Disbursement.objects.filter(pk__in=ids, status=Disbursement.Status.QUEUED)
-            .select_related("payout__recipient"), skip_locked=True)}
+            .select_related("payout__recipient").annotate(**_of_unbooked_reversal()), skip_locked=True)}
         limit = None
         reserved: list[Disbursement] = []
         waiting: list[Disbursement] = []
-        not_to_send = _refunds_of_reversed_payments(locked.values())
         for pk in ids:
             part = locked.get(pk)
             if part is None or (part.not_before and part.not_before > now):
                 continue
-            if pk in not_to_send:  # the buyer has this money back from the provider: waits for staff
-                logger.warning("refund part %s not sent: the buyer's payment was reversed by the provider", pk)
+            if part.of_unbooked_reversal:  # Faspay took this payment back: waits for staff to book it
+                logger.warning("payout part %s not sent: the buyer's payment was reversed by the provider", pk)
                 part.not_before = now + REVERSED_PAYMENT_RECHECK
                 waiting.append(part)
                 continue

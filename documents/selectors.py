@@ -30,7 +30,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
-from ledger.models import AccountCategory, Posting
+from ledger.models import AccountCategory, EntryKind, Posting
 from ledger.selectors import money_statement, transaction_postings
 from payments.channels import channel_get
 from payments.models import Bill
@@ -73,7 +73,10 @@ def document_available(kind: DocumentKind, txn: EscrowTransaction, postings) -> 
         return (txn.confirmed_at is not None or txn.status in (Status.CONFIRMED, Status.DISBURSED)
                 or _touches(postings, AccountCategory.SELLER_PAYABLE))
     if kind is REFUND_RECEIPT:
-        return txn.status == Status.REFUNDED or _touches(postings, AccountCategory.BUYER_REFUND_PAYABLE)
+        # Not for a payment Faspay took back while INTRASA held it: INTRASA refunded nothing (the payment
+        # receipt says what happened), unless money was owed back to the buyer besides.
+        return ((txn.status == Status.REFUNDED and txn.payment_taken_back_at is None)
+                or _touches(postings, AccountCategory.BUYER_REFUND_PAYABLE))
     return False
 
 
@@ -118,17 +121,24 @@ class Movement:
     owed: int  # credited to the party's payable account
     sent: int  # debited from it again: paid out / refunded
     lines: tuple[Posting, ...]  # the lines of that account
+    # Debited because Faspay took the payment back (a booked reversal): it reached the buyer through the
+    # provider, not through INTRASA, and is not owed any more.
+    taken_back: int = 0
 
     @property
     def outstanding(self) -> int:
-        return self.owed - self.sent
+        return self.owed - self.sent - self.taken_back
 
 
 def _movement(postings, category: str) -> Movement:
+    lines = tuple(p for p in postings if p.account.category == category)
+    taken_back = sum(p.amount for p in lines
+                     if p.side == Posting.Side.DEBIT and p.entry.kind == EntryKind.PAYMENT_TAKEN_BACK)
     return Movement(
         owed=_sum(postings, category, Posting.Side.CREDIT),
-        sent=_sum(postings, category, Posting.Side.DEBIT),
-        lines=tuple(p for p in postings if p.account.category == category),
+        sent=_sum(postings, category, Posting.Side.DEBIT) - taken_back,
+        lines=lines,
+        taken_back=taken_back,
     )
 
 

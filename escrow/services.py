@@ -236,7 +236,11 @@ def escrow_book_provider_reversal(*, bill_id: int, actor, reason: str) -> list[p
             bill=bill, funded_transaction_ids=bill_funded_transactions(bill=bill))
         returned: dict[int, int] = {}
         for request in carrying:
-            returned[request.escrow_transaction_id] = returned.get(request.escrow_transaction_id, 0) + request.amount
+            try:
+                amount = refund_services.refund_returned_by_provider(request)
+            except refund_services.RefundError as exc:
+                raise payment_services.StaffPaymentError(exc.message, code=exc.code) from None
+            returned[request.escrow_transaction_id] = returned.get(request.escrow_transaction_id, 0) + amount
         booked = payment_services.bill_book_reversal(bill_id=bill_id, actor=actor, reason=reason,
                                                      returned_to_buyer=returned)
         for request in carrying:

@@ -213,6 +213,11 @@ MESSAGES = {
           "refund request is closed and INTRASA sends nothing more for it. If you did not get the money back, "
           "contact INTRASA."),
     ),
+    "refund_reduced_returned_by_provider": (
+        _("Refund for {reference}: the payment provider returned your payment"),
+        _("The payment provider reversed your payment for \"{title}\" and returned {returned} to you. INTRASA "
+          "still refunds the return shipping it agreed to pay, {left}: the refund page says what happens next."),
+    ),
     "refund_rejected": (
         _("Refund request for {reference} rejected"),
         _("The refund request for \"{title}\" was rejected. Reason: {reason}"),

@@ -1,4 +1,4 @@
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, Q, QuerySet
 from django.http import Http404
 
 from ledger.models import AccountCategory, EntryKind, Posting
@@ -143,6 +143,14 @@ def bills_reversed(*, escrow_transaction):
     lock. Once booked, the ledger no longer counts that money, and the transaction's other money (a
     later payment) moves again."""
     return bills_of(escrow_transaction=escrow_transaction).filter(REVERSAL_UNBOOKED)
+
+
+def unbooked_reversal_of(transaction_ref) -> Exists:
+    """``EXISTS`` a bill of the transaction ``transaction_ref`` (an ``OuterRef`` to its id), own or shared, whose
+    payment Faspay reversed and staff have not booked: for a statement that reads it along with its rows
+    (a payout part's lock), at no query of its own."""
+    return Exists(Bill.objects.filter(REVERSAL_UNBOOKED).filter(
+        Q(escrow_transaction=transaction_ref) | Q(shares__escrow_transaction=transaction_ref)))
 
 
 def transactions_with_reversed_payment(*, ids) -> set[int]:

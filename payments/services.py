@@ -973,6 +973,16 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str,
                         memo=f"{member.reference} {bill.bill_no} owed back, taken back by the provider instead",
                         lines=[debit(AccountCategory.BUYER_REFUND_PAYABLE, returned), credit(clearing, returned)])
                 to_recover = funded + owed - taken - returned
+                if funded and not taken and member.status in (Status.CONFIRMED, Status.DISBURSED):
+                    unsent = transaction_balances(escrow_transaction=member).get(AccountCategory.SELLER_PAYABLE, 0)
+                    if unsent:
+                        # Its payout is held while the reversal is unbooked (``disbursements.services``); sending it
+                        # after booking would pay the seller money Faspay took back.
+                        raise StaffPaymentError(
+                            _("%(amount)s of this payment is still waiting to be paid out to the seller of "
+                              "%(reference)s; it is held while the payment is reversed. Withdrawing an unsent "
+                              "payout is not possible yet: ask engineering before booking the reversal.")
+                            % {"amount": format_rupiah(unsent), "reference": member.reference}, code="payout_unsent")
                 if to_recover:
                     # It left the escrow before Faspay took it back: paid to the seller, or to the buyer too.
                     entry_post(

@@ -1503,32 +1503,42 @@ def refund_requests_of_reversed_payment(*, bill, funded_transaction_ids) -> list
     return list(RefundRequest.objects.filter(carrying, status__in=RefundRequest.OPEN_STATUSES).order_by("pk"))
 
 
+def refund_returned_by_provider(refund_request: RefundRequest) -> int:
+    """What of this open request Faspay returned to the buyer by reversing the payment: all of it but the
+    return shipping INTRASA advanced (``uncovered_amount``), which the buyer is still owed. Refused once its
+    transfer is planned (approved): that payout cannot be withdrawn yet."""
+    req = refund_request
+    if req.status == RefundRequest.Status.PAYING:
+        raise RefundError(_("The refund for %(reference)s is already approved and its transfer planned; it is "
+                            "held while the payment is reversed. Withdrawing a planned transfer is not possible "
+                            "yet: ask engineering before booking the reversal.")
+                          % {"reference": req.escrow_transaction.reference}, code="paying")
+    return req.amount - req.uncovered_amount
+
+
 def refund_request_close_returned_by_provider(*, refund_request, actor, reason: str) -> RefundRequest:
-    """Close a request whose money Faspay returned to the buyer by reversing the payment (the reversal's flow
-    takes that money off the buyer refund payable in the same database transaction): nothing is sent, and
-    the buyer is told why. Refused once its transfer is planned (approved) or when it includes return
-    shipping INTRASA advanced, which is not the payment's money."""
+    """Faspay returned this request's money to the buyer by reversing the payment (the reversal's flow takes it
+    off the buyer refund payable in the same database transaction): the request closes and nothing is sent;
+    or, when it includes return shipping INTRASA advanced, it goes on for that advance alone. The buyer is
+    told which."""
     with transaction.atomic():
         req = _lock(refund_request)
-        if req.status == RefundRequest.Status.PAYING:
-            raise RefundError(_("The refund for %(reference)s is already approved and its transfer planned; it is "
-                                "held while the payment is reversed. Ask engineering to withdraw the transfer "
-                                "before booking the reversal.") % {"reference": req.escrow_transaction.reference},
-                              code="paying")
-        if req.uncovered_amount:
-            raise RefundError(_("The refund for %(reference)s includes %(amount)s of return shipping INTRASA "
-                                "advanced, which Faspay did not return: settle that refund with finance before "
-                                "booking the reversal.") % {"reference": req.escrow_transaction.reference,
-                                                            "amount": format_rupiah(req.uncovered_amount)},
-                              code="includes_advance")
+        returned = refund_returned_by_provider(req)
         if not can_proceed(req.close_returned_by_provider):
             raise RefundError(_("This refund request is already closed."), code="closed")
-        req.close_returned_by_provider()
-        req.closed_by = actor
-        req.completed_at = timezone.now()
-        req.save(update_fields=["status", "closed_by", "completed_at"])
+        if req.uncovered_amount:
+            req.amount = req.uncovered_amount  # the return shipping INTRASA advanced: still the buyer's
+            req.save(update_fields=["amount"])
+            _notify(req, req.buyer, "refund_reduced_returned_by_provider",
+                    returned=format_rupiah(returned), left=format_rupiah(req.amount))
+        else:
+            req.close_returned_by_provider()
+            req.closed_by = actor
+            req.completed_at = timezone.now()
+            req.save(update_fields=["status", "closed_by", "completed_at"])
+            _notify(req, req.buyer, "refund_returned_by_provider")
         audit_record(actor=actor, action="refund.returned_by_provider", target=req, reason=reason,
-                     data={"amount": req.amount, "bill": req.bill_id})
-        _notify(req, req.buyer, "refund_returned_by_provider")
+                     data={"returned": returned, "left": req.amount if req.uncovered_amount else 0,
+                           "bill": req.bill_id})
         refund_task_refresh(refund_request=req)
         return req

@@ -1,6 +1,6 @@
 """A milestone plan paid up front is one Faspay bill that funds every milestone's own escrow; Faspay then
 takes the whole payment back (a reversal). Booking it treats each milestone by where its share is: the
-ones still held end refunded by the provider (a disputed one's dispute closes), one already released to
+ones still held end refunded by the provider (a disputed one's dispute closes), one already paid out to
 the seller becomes owed to INTRASA. What Faspay collected for the plan (nothing, now) equals what the
 ledger booked in for it, and ``ledger_check`` passes."""
 import pytest
@@ -17,13 +17,14 @@ from tests import scenarios
 from tests.payments.steps import poll_now
 from transactions.models import EscrowTransaction, Status
 
-from .conftest import deliver
+from .conftest import deliver, sendme, verified_bank  # noqa: F401 - SendMe sandbox on the live server
 from .test_upfront_bill import accepted_plan
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def test_a_reversed_upfront_bill_is_booked_milestone_by_milestone(faspay, seller, buyer, finance_officer):
+def test_a_reversed_upfront_bill_is_booked_milestone_by_milestone(faspay, sendme, seller, buyer, finance_officer):
+    verified_bank(seller)  # milestone 1's release is paid out at once
     plan, txns = accepted_plan(seller, buyer)
     bill = payment_services.payment_start(escrow_transaction=txns[0], buyer=buyer, channel_code="702")
     faspay("bill_pay", trx_id=bill.provider_trx_id)
@@ -31,7 +32,7 @@ def test_a_reversed_upfront_bill_is_booked_milestone_by_milestone(faspay, seller
     assert bill.status == Bill.Status.VERIFIED
     first, second, third = (EscrowTransaction.objects.get(pk=t.pk) for t in txns)
     deliver(first)
-    escrow_services.escrow_confirm(escrow_transaction=first, buyer=buyer)  # milestone 1 released
+    escrow_services.escrow_confirm(escrow_transaction=first, buyer=buyer)  # milestone 1 released, paid out
     deliver(second)
     dispute = scenarios.open_dispute(EscrowTransaction.objects.get(pk=second.pk), buyer,
                                      description="Desain tidak sesuai brief")
@@ -48,7 +49,7 @@ def test_a_reversed_upfront_bill_is_booked_milestone_by_milestone(faspay, seller
     assert booked[third.pk].taken_from_hold == shares[third.pk] and not booked[third.pk].was_disputed
 
     first, second, third = (EscrowTransaction.objects.get(pk=t.pk) for t in txns)
-    assert first.status == Status.CONFIRMED  # its money had gone to the seller: INTRASA recovers it
+    assert first.status == Status.DISBURSED  # its money had gone to the seller: INTRASA recovers it
     assert second.status == third.status == Status.REFUNDED
     assert Dispute.objects.get(pk=dispute.pk).outcome == Dispute.Outcome.TAKEN_BACK
     for txn in (second, third):

@@ -7,7 +7,10 @@ Flagging the reversal (``bill_apply_status``) only freezes the money; booking it
 
 * held in escrow: out of the hold, the transaction ends refunded *by the provider* (no refund is sent, no
   payout), its dispute closes, both parties are told;
-* already released to the seller: owed to INTRASA (the reversal receivable), for staff to recover;
+* already paid out to the seller: owed to INTRASA (the reversal receivable), for finance to recover or
+  write off; released but not paid out yet: the payout is held and booking refused (it cannot be
+  withdrawn yet);
+* owed back to the buyer and not sent: off the buyer refund payable, its refund request closed;
 * paid but never verified: nothing was booked; the transaction waits for a payment again, and a later
   payment moves it as any other (the freeze lifts once the reversal is booked);
 * still owed back to the buyer and not sent: refused (the buyer has it from Faspay), nothing changes.
@@ -31,6 +34,7 @@ from payments.models import Bill
 from payments.services import StaffPaymentError
 from refunds.models import RefundRequest
 from tests import scenarios
+from tests.disbursements.conftest import confirmed, sendme  # noqa: F401 - a release paid out over SendMe
 from tests.disputes.conftest import officer  # noqa: F401 - staff who decide disputes
 from transactions import progress
 from transactions.models import Status, TransactionEvent
@@ -149,6 +153,9 @@ def test_the_parties_read_that_the_provider_returned_the_payment(client, seller,
     receipt = client.get(reverse("documents:download", kwargs={"reference": txn.reference, "kind": "kuitansi"}))
     # The receipt is written in the buyer's language (Bahasa Indonesia, the default).
     assert "Dikembalikan ke pembeli oleh penyedia pembayaran" in pdf_text(receipt)
+    # INTRASA refunded nothing: there is no refund receipt to offer.
+    assert client.get(reverse("documents:download", kwargs={"reference": txn.reference,
+                                                            "kind": "kuitansi-pengembalian"})).status_code == 404
 
 
 def test_a_held_payment_reversed_before_shipping_is_booked_without_a_dispute(seller, buyer, finance_officer):
@@ -163,22 +170,74 @@ def test_a_held_payment_reversed_before_shipping_is_booked_without_a_dispute(sel
 
 # --- already released ---------------------------------------------------------------------------------
 
-def test_a_payment_reversed_after_its_release_is_owed_to_intrasa(seller, buyer, finance_officer):
-    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_reversed_after_its_payout_is_owed_to_intrasa(sendme, confirmed, finance_officer):
+    txn = confirmed()
+    txn.refresh_from_db()
+    assert txn.status == Status.DISBURSED  # paid out to the seller over SendMe
     bill = reversed_by_the_provider(txn)
     before = transaction_balances(escrow_transaction=txn)
     [booked] = book(bill, finance_officer)
     assert booked.taken_from_hold == 0 and booked.to_recover == bill.paid_amount
     txn.refresh_from_db()
-    assert txn.status == Status.CONFIRMED  # the seller's money was released; recovering it is staff's
+    assert txn.status == Status.DISBURSED  # the seller has the money; recovering it is finance's
     assert transaction_balances(escrow_transaction=txn) == before  # the transaction's own accounts are untouched
     assert category_balance(category=AccountCategory.REVERSAL_RECEIVABLE) == bill.paid_amount
     assert payment_checks.collected_equals_booked() == []
 
 
-def test_finance_recover_or_write_off_what_a_reversal_left_owed(client, seller, buyer, finance_officer,
-                                                                 customer_service_officer):
+def test_a_seller_payout_not_sent_is_held_and_the_booking_refused(seller, buyer, finance_officer):
+    """Released, the seller's payout waiting for an account; Faspay takes the payment back. The payout is not
+    sent (it would pay out money Faspay took back), and booking is refused rather than counting it as already
+    paid out (hostile review)."""
+    from disbursements.models import Disbursement
+    from disbursements.services import disbursement_dispatch, payout_use_destination
+    from tests.disbursements.conftest import verified_bank
+
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    payout = Payout.objects.get(escrow_transaction=txn, purpose=Payout.Purpose.SELLER_PAYOUT)
+    assert payout.status == Payout.Status.AWAITING_DESTINATION
+    bill = reversed_by_the_provider(txn)
+    payout_use_destination(payout=payout, destination=verified_bank(seller), actor=seller)
+    part = Disbursement.objects.get(payout=payout)
+    disbursement_dispatch(disbursement_id=part.pk)
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.QUEUED and part.sent_at is None and part.not_before is not None
+    before = transaction_balances(escrow_transaction=txn)
+    with pytest.raises(StaffPaymentError) as refused:
+        book(bill, finance_officer)
+    assert refused.value.code == "payout_unsent" and txn.reference in refused.value.message
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.VERIFIED and transaction_balances(escrow_transaction=txn) == before
+
+
+def test_a_refund_with_return_shipping_advanced_goes_on_for_the_advance_alone(seller, buyer, officer,  # noqa: F811
+                                                                             finance_officer):
+    """A dispute decided as a refund with return shipping INTRASA advances; then Faspay takes the payment
+    back. The buyer has the payment from Faspay, and is still owed the advance: the request goes on for it
+    (hostile review: booking used to be refused for good)."""
+    from disputes import services as dispute_services
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    dispute = scenarios.open_dispute(txn, buyer, reason="defective", description="Layar retak")
+    dispute_services.dispute_resolve(dispute=dispute, staff=officer, outcome="refund", reason="Barang rusak",
+                                     return_shipping=30_000)
+    request = RefundRequest.objects.get(escrow_transaction=txn)
+    assert request.uncovered_amount > 0
+    advance = request.uncovered_amount
+    bill = reversed_by_the_provider(txn)
+    [booked] = book(bill, finance_officer)
+    assert booked.taken_from_refunds == bill.paid_amount and booked.to_recover == 0
+    request.refresh_from_db()
+    assert request.is_open and request.amount == advance
+    assert transaction_balances(escrow_transaction=txn).get(AccountCategory.BUYER_REFUND_PAYABLE) == advance
+    assert Notification.objects.filter(kind="refund_reduced_returned_by_provider", recipient=buyer).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_finance_recover_or_write_off_what_a_reversal_left_owed(sendme, confirmed, client, finance_officer,
+                                                                 customer_service_officer):
+    txn = confirmed()
     bill = reversed_by_the_provider(txn)
     book(bill, finance_officer)
     owed = bill.paid_amount
@@ -204,8 +263,9 @@ def test_finance_recover_or_write_off_what_a_reversal_left_owed(client, seller, 
         "payment.reversal_booked", "payment.reversal_recovered", "payment.reversal_written_off"}
 
 
-def test_finance_is_told_what_to_recover_in_the_admin(client, seller, buyer, finance_officer):
-    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+@pytest.mark.django_db(transaction=True)
+def test_finance_is_told_what_to_recover_in_the_admin(sendme, confirmed, client, finance_officer):
+    txn = confirmed()
     bill = reversed_by_the_provider(txn)
     client.force_login(finance_officer)
     response = client.post(reverse("admin:payments_bill_book_reversal", args=[bill.pk]), {"reason": REASON},
@@ -269,6 +329,12 @@ def test_a_refund_still_owed_for_the_payment_closes_as_returned_by_the_provider(
         page = client.get(url)
         assert page.status_code == 200
         assert "Dikembalikan oleh penyedia pembayaran" in page.content.decode()
+    # The refund receipt says the provider returned it, not that a refund is still in progress (review).
+    from tests.documents.test_pdfs import pdf_text
+
+    text = pdf_text(client.get(reverse("documents:download", kwargs={"reference": txn.reference,
+                                                                      "kind": "kuitansi-pengembalian"})))
+    assert "Dikembalikan ke pembeli oleh penyedia pembayaran" in text and "sedang diproses" not in text
 
 
 def test_a_reversed_double_payment_closes_its_refund_and_the_escrow_moves_on(seller, buyer, finance_officer):

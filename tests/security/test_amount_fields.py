@@ -175,8 +175,20 @@ def world(seller, buyer):
 
     reported = refund_services.refund_request_submit(escrow_transaction=verified, buyer=buyer, case="failed_payment",
                                                      amount=10_000, description="Terpotong tapi gagal")
+    # A payment Faspay took back after INTRASA had paid it out, booked: finance recover what it left owed.
+    from ledger.models import AccountCategory, EntryKind
+    from ledger.services import credit, debit, entry_post
+
+    taken_back = Bill.objects.create(
+        escrow_transaction=paid, method="va", channel_code="702", bill_no="INTREVERSED0001",
+        provider_trx_id="7020000000000002", amount=paid.amount_due, status=Bill.Status.REVERSED,
+        flag=Bill.Flag.REVERSED, paid_amount=paid.amount_due, expires_at=timezone.now(), creation_attempts=1)
+    entry_post(idempotency_key=f"bill:{taken_back.pk}:txn:{paid.pk}:taken-back", kind=EntryKind.PAYMENT_TAKEN_BACK,
+               memo="taken back after its payout", escrow_transaction=paid,
+               lines=[debit(AccountCategory.REVERSAL_RECEIVABLE, 100_000),
+                      credit(AccountCategory.PROVIDER_CLEARING, 100_000)])
     return {"seller": seller, "buyer": buyer, "dispute": dispute, "verified": verified, "root": root,
-            "awaiting_bill": awaiting, "reported_charge": reported}
+            "awaiting_bill": awaiting, "reported_charge": reported, "taken_back_bill": taken_back}
 
 
 def snapshot():
@@ -276,6 +288,12 @@ def provider_amount(client, w, field, value):
         "reason": "Laporan transaksi Faspay", "trx_id": "", field: value})
 
 
+def reversal_recovery(client, w, field, value):
+    client.force_login(w["root"])
+    return client.post(reverse("admin:payments_bill_settle_reversal", args=[w["taken_back_bill"].pk]), {
+        "how": "recovered", "reason": "Penjual mentransfer kembali", field: value})
+
+
 def short_shipment(client, w, field, value):
     client.force_login(w["buyer"])
     return client.post(reverse("disputes:open", args=[w["verified"].reference]), {
@@ -345,6 +363,7 @@ WALKS = {
     "treasury.forms.WithdrawalForm.amount": withdrawal,
     "treasury.forms.FaspayInvoiceForm.penalty": faspay_invoice,
     "escrow.admin.bills.ProviderAmountForm.amount": provider_amount,
+    "escrow.admin.bills.ReversalSettleForm.amount": reversal_recovery,
     **{f"transactions.admin.FeeTierForm.{name}": fee_tier
        for name in ("min_amount", "max_amount", "flat_fee", "minimum_fee", "maximum_fee")},
 }
