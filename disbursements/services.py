@@ -888,7 +888,7 @@ def disbursement_resolve(*, disbursement_id: int, client=None) -> str:
     now = timezone.now()
     client = client or default_client()
     with transaction.atomic():
-        part = locks.lock(Disbursement, disbursement_id, skip_locked=True)
+        part = locks.lock(Disbursement, disbursement_id, skip_locked=True, annotate=_of_unbooked_reversal())
         if part is None or part.next_attempt_at is None or part.next_attempt_at > now:
             return part.status if part else ""
         if part.status == Disbursement.Status.RETRYING:
@@ -912,7 +912,13 @@ def _resend_allowed(part: Disbursement, now: dt.datetime) -> bool:
     """A resend is a send: it obeys the night window, and its amount counts on the quota of the
     WIB day it goes out. A part first sent yesterday moves its reservation to today (SendMe did not
     process it yesterday, so yesterday's quota gives it back); if today cannot carry it, it waits
-    for the next day. ``False`` (with the part's next look set) when it must wait."""
+    for the next day. Nor does it go out while its transaction has a payment Faspay reversed and staff
+    have not booked (``_of_unbooked_reversal``, read by the part's lock). ``False`` (with the part's next
+    look set) when it must wait."""
+    if part.__dict__["of_unbooked_reversal"]:  # set by every lock that leads here (a KeyError if one forgets)
+        logger.warning("payout part %s not resent: the buyer's payment was reversed by the provider", part.pk)
+        part.next_attempt_at = now + REVERSED_PAYMENT_RECHECK
+        return False
     hold = rules.night_hold_until(now, part.kind)
     if hold is not None:
         part.next_attempt_at, part.waiting_for = hold, Disbursement.Wait.NIGHT
@@ -983,7 +989,8 @@ def _claim_for_resolve(ids: list[int], now: dt.datetime) -> tuple[list[Disbursem
     waiting: list[Disbursement] = []
     with transaction.atomic():
         locked = {part.pk: part for part in locks.lock_all(
-            Disbursement.objects.filter(pk__in=ids).select_related("payout__recipient"), skip_locked=True)}
+            Disbursement.objects.filter(pk__in=ids).select_related("payout__recipient")
+            .annotate(**_of_unbooked_reversal()), skip_locked=True)}
         for pk in ids:
             part = locked.get(pk)
             if part is None or part.next_attempt_at is None or part.next_attempt_at > now:

@@ -150,6 +150,11 @@ def escrow_return_rejection_uphold(*, return_shipment, actor, reason: str,
         if req is None:  # already upheld: the money moved then
             return RefundRequest.objects.get(return_shipment=shipment_pk)
         escrow_part = req.amount - req.uncovered_amount
+        if not escrow_part:
+            # Nothing of the escrow is left in this request (Faspay took the payment back and the request went
+            # on for INTRASA's return-shipping advance alone, which ``return_inspection_uphold`` took back).
+            refund_services.refund_notify_rejection_upheld(refund_request=req)
+            return req
         seller_amount = transaction_services.transaction_release_refused_refund(
             escrow_transaction=txn, actor=actor, amount=escrow_part, reason=req.rejected_reason,
             refund_request_id=req.pk)

@@ -1285,6 +1285,12 @@ def return_resend_mark_received(*, return_shipment, buyer) -> ReturnShipment:
         return shipment
 
 
+def refund_notify_rejection_upheld(*, refund_request: RefundRequest) -> None:
+    """Tell the buyer that INTRASA upheld the seller's rejection of the returned goods when nothing of the
+    escrow was left to release (the payment provider had returned the payment to the buyer already)."""
+    _notify(refund_request, refund_request.buyer, "refund_rejected", reason=refund_request.rejected_reason)
+
+
 def refund_notify_released(*, refund_request: RefundRequest, seller_amount: int) -> None:
     """Tell both parties that the refused refund's money went to the seller (the flow that released it
     calls this once the money moved)."""

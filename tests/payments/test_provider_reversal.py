@@ -35,6 +35,7 @@ from payments.services import StaffPaymentError
 from refunds.models import RefundRequest
 from tests import scenarios
 from tests.disbursements.conftest import confirmed, sendme  # noqa: F401 - a release paid out over SendMe
+from tests.disbursements.fakes import fake_sendme  # noqa: F401 - a SendMe double choosing its answers
 from tests.disputes.conftest import officer  # noqa: F401 - staff who decide disputes
 from transactions import progress
 from transactions.models import Status, TransactionEvent
@@ -211,6 +212,38 @@ def test_a_seller_payout_not_sent_is_held_and_the_booking_refused(seller, buyer,
     assert bill.status == Bill.Status.VERIFIED and transaction_balances(escrow_transaction=txn) == before
 
 
+def test_a_seller_payout_waiting_to_be_resent_is_not_resent_while_unbooked(seller, buyer, finance_officer,
+                                                                              fake_sendme, settings):
+    """SendMe did not process the payout ("429"): it waits to be resent under the same reference. Faspay then
+    takes the payment back: the resend (a send too) waits like a first send (third review)."""
+    from disbursements import tasks as disbursement_tasks
+    from disbursements.models import Disbursement
+    from tests.disbursements.conftest import verified_bank
+    from tests.disbursements.fakes import answer
+
+    settings.SENDME_NIGHT_HOLD_BANK = False
+    verified_bank(seller)
+    fake_sendme.answers = [answer("4291800", "Too Many Requests")]
+    from disbursements.services import disbursement_dispatch
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    part = Disbursement.objects.get(payout__escrow_transaction=txn)
+    disbursement_dispatch(disbursement_id=part.pk)  # what the task enqueued on commit does
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.RETRYING and len(fake_sendme.sent) == 1
+    bill = reversed_by_the_provider(txn)
+    from django.utils import timezone
+
+    Disbursement.objects.filter(pk=part.pk).update(next_attempt_at=timezone.now())
+    disbursement_tasks.resolve_due_disbursements()
+    part.refresh_from_db()
+    assert part.status == Disbursement.Status.RETRYING and len(fake_sendme.sent) == 1  # not resent
+    assert part.next_attempt_at > timezone.now()
+    with pytest.raises(StaffPaymentError) as refused:
+        book(bill, finance_officer)
+    assert refused.value.code == "payout_unsent"
+
+
 def test_a_refund_with_return_shipping_advanced_goes_on_for_the_advance_alone(seller, buyer, officer,  # noqa: F811
                                                                              finance_officer):
     """A dispute decided as a refund with return shipping INTRASA advances; then Faspay takes the payment
@@ -232,6 +265,25 @@ def test_a_refund_with_return_shipping_advanced_goes_on_for_the_advance_alone(se
     assert request.is_open and request.amount == advance
     assert transaction_balances(escrow_transaction=txn).get(AccountCategory.BUYER_REFUND_PAYABLE) == advance
     assert Notification.objects.filter(kind="refund_reduced_returned_by_provider", recipient=buyer).exists()
+
+    # The goods go back and the seller rejects them; INTRASA upholds it. Nothing of the escrow is left to
+    # release (Faspay returned the payment): the advance is taken back and the request closes (third review).
+    from refunds import services as refund_services
+    from refunds.models import ReturnShipment
+
+    shipment = ReturnShipment.objects.get(refund_request=request)
+    if shipment.status == ReturnShipment.Status.AWAITING_ADDRESS:
+        refund_services.return_address_give(return_shipment=shipment, seller=seller, address="Jl. Merdeka 1, Bandung")
+    refund_services.return_ship_back(return_shipment=shipment, buyer=buyer, courier="jne",
+                                     receipt_number="JNE0099887766")
+    refund_services.return_inspect(return_shipment=shipment, seller=seller, accepted=False, note="Bukan barang kami")
+    escrow_services.escrow_return_rejection_uphold(return_shipment=shipment, actor=finance_officer,
+                                                   reason="Penolakan sah")
+    request.refresh_from_db()
+    txn.refresh_from_db()
+    assert request.status == RefundRequest.Status.REJECTED and txn.status == Status.REFUNDED
+    assert transaction_balances(escrow_transaction=txn).get(AccountCategory.BUYER_REFUND_PAYABLE, 0) == 0
+    assert not Payout.objects.filter(escrow_transaction=txn).exists()
 
 
 @pytest.mark.django_db(transaction=True)
