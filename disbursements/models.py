@@ -123,6 +123,8 @@ class Disbursement(ConcurrentTransitionMixin, models.Model):
         DAILY_LIMIT = "daily_limit", _("Daily limit reached: waits for the next day")
         NIGHT = "night", _("Bank transfers wait until 05.00 WIB")
         DESTINATION = "destination", _("Waiting for a verified payout account")
+        # Faspay took the buyer's payment back and staff have not booked it yet (``payments.services``).
+        REVERSED_PAYMENT = "reversed", _("Held: the payment provider reversed the buyer's payment")
 
     payout = models.ForeignKey(Payout, on_delete=models.PROTECT, related_name="parts", verbose_name=_("payout"))
     sequence = models.PositiveSmallIntegerField(_("part"))

@@ -391,8 +391,8 @@ def _reserve(part_id: int, now: dt.datetime) -> Disbursement | None:
             return None
         if part.of_unbooked_reversal:
             logger.warning("payout part %s not sent: the buyer's payment was reversed by the provider", part.pk)
-            part.not_before = now + REVERSED_PAYMENT_RECHECK
-            part.save(update_fields=["not_before"])
+            part.not_before, part.waiting_for = now + REVERSED_PAYMENT_RECHECK, Disbursement.Wait.REVERSED_PAYMENT
+            part.save(update_fields=["not_before", "waiting_for"])
             return None
         hold = rules.night_hold_until(now, part.kind)
         if hold is not None:
@@ -518,7 +518,7 @@ def _reserve_many(ids: list[int], now: dt.datetime) -> list[Disbursement]:
                 continue
             if part.of_unbooked_reversal:  # Faspay took this payment back: waits for staff to book it
                 logger.warning("payout part %s not sent: the buyer's payment was reversed by the provider", pk)
-                part.not_before = now + REVERSED_PAYMENT_RECHECK
+                part.not_before, part.waiting_for = now + REVERSED_PAYMENT_RECHECK, Disbursement.Wait.REVERSED_PAYMENT
                 waiting.append(part)
                 continue
             hold = rules.night_hold_until(now, part.kind)
@@ -917,7 +917,7 @@ def _resend_allowed(part: Disbursement, now: dt.datetime) -> bool:
     look set) when it must wait."""
     if part.__dict__["of_unbooked_reversal"]:  # set by every lock that leads here (a KeyError if one forgets)
         logger.warning("payout part %s not resent: the buyer's payment was reversed by the provider", part.pk)
-        part.next_attempt_at = now + REVERSED_PAYMENT_RECHECK
+        part.next_attempt_at, part.waiting_for = now + REVERSED_PAYMENT_RECHECK, Disbursement.Wait.REVERSED_PAYMENT
         return False
     hold = rules.night_hold_until(now, part.kind)
     if hold is not None:

@@ -977,11 +977,13 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str,
                     unsent = transaction_balances(escrow_transaction=member).get(AccountCategory.SELLER_PAYABLE, 0)
                     if unsent:
                         # Its payout is held while the reversal is unbooked (``disbursements.services``); sending it
-                        # after booking would pay the seller money Faspay took back.
+                        # after booking would pay the seller money Faspay took back. A part already at SendMe is
+                        # not held: its result is awaited, then booking counts it as paid out (to recover).
                         raise StaffPaymentError(
-                            _("%(amount)s of this payment is still waiting to be paid out to the seller of "
-                              "%(reference)s; it is held while the payment is reversed. Withdrawing an unsent "
-                              "payout is not possible yet: ask engineering before booking the reversal.")
+                            _("%(amount)s of this payment is not paid out to the seller of %(reference)s yet: a "
+                              "transfer already at SendMe is awaited (book the reversal once its result is known); "
+                              "one not sent is held while the payment is reversed, and withdrawing it is not "
+                              "possible yet: ask engineering.")
                             % {"amount": format_rupiah(unsent), "reference": member.reference}, code="payout_unsent")
                 if to_recover:
                     # It left the escrow before Faspay took it back: paid to the seller, or to the buyer too.

@@ -187,7 +187,7 @@ def test_a_payment_reversed_after_its_payout_is_owed_to_intrasa(sendme, confirme
     assert payment_checks.collected_equals_booked() == []
 
 
-def test_a_seller_payout_not_sent_is_held_and_the_booking_refused(seller, buyer, finance_officer):
+def test_a_seller_payout_not_sent_is_held_and_the_booking_refused(seller, buyer, finance_officer, settings):
     """Released, the seller's payout waiting for an account; Faspay takes the payment back. The payout is not
     sent (it would pay out money Faspay took back), and booking is refused rather than counting it as already
     paid out (hostile review)."""
@@ -195,6 +195,7 @@ def test_a_seller_payout_not_sent_is_held_and_the_booking_refused(seller, buyer,
     from disbursements.services import disbursement_dispatch, payout_use_destination
     from tests.disbursements.conftest import verified_bank
 
+    settings.SENDME_NIGHT_HOLD_BANK = False  # sent at the wall clock's time, which may be night
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
     payout = Payout.objects.get(escrow_transaction=txn, purpose=Payout.Purpose.SELLER_PAYOUT)
     assert payout.status == Payout.Status.AWAITING_DESTINATION
@@ -204,6 +205,7 @@ def test_a_seller_payout_not_sent_is_held_and_the_booking_refused(seller, buyer,
     disbursement_dispatch(disbursement_id=part.pk)
     part.refresh_from_db()
     assert part.status == Disbursement.Status.QUEUED and part.sent_at is None and part.not_before is not None
+    assert part.waiting_for == Disbursement.Wait.REVERSED_PAYMENT  # the payout card says why it waits
     before = transaction_balances(escrow_transaction=txn)
     with pytest.raises(StaffPaymentError) as refused:
         book(bill, finance_officer)
@@ -238,7 +240,7 @@ def test_a_seller_payout_waiting_to_be_resent_is_not_resent_while_unbooked(selle
     disbursement_tasks.resolve_due_disbursements()
     part.refresh_from_db()
     assert part.status == Disbursement.Status.RETRYING and len(fake_sendme.sent) == 1  # not resent
-    assert part.next_attempt_at > timezone.now()
+    assert part.next_attempt_at > timezone.now() and part.waiting_for == Disbursement.Wait.REVERSED_PAYMENT
     with pytest.raises(StaffPaymentError) as refused:
         book(bill, finance_officer)
     assert refused.value.code == "payout_unsent"
