@@ -32,7 +32,7 @@ from intrasa.ratelimit import PARTNER_API, PARTNER_API_BAD_KEYS, counted_address
 from intrasa.unavailable import UNAVAILABLE_RETRY_AFTER, unavailable_message
 from transactions.forms import ReasonForm, TransactionCreateForm
 from transactions.models import Status as TransactionStatus
-from transactions.services import invitation_path
+from transactions.services import TransactionActionError, invitation_path
 
 from . import selectors, services
 from .models import (
@@ -670,7 +670,16 @@ def transaction_cancel(request, response: HttpResponse, reference: str, payload:
     bound = _own_transaction(request, reference)
 
     def work():
-        services.partner_transaction_cancel(partner_transaction=bound, reason=form.cleaned_data["reason"])
+        try:
+            services.partner_transaction_cancel(partner_transaction=bound, reason=form.cleaned_data["reason"])
+        except TransactionActionError as exc:
+            bound.link.refresh_from_db(fields=["scopes"])
+            if exc.code == "illegal_transition" and not bound.link.lets_partner_read:
+                # The refusal names the status ("not possible while … Paid"): a partner the seller does not let
+                # read the transaction learns only that it can no longer be cancelled.
+                raise services.PartnerError(_("This transaction can no longer be cancelled."),
+                                            code="illegal_transition", status=409) from None
+            raise
         bound.escrow_transaction.refresh_from_db()
         bound.link.refresh_from_db(fields=["scopes"])
         body = transaction_body(bound)

@@ -203,3 +203,19 @@ def test_a_cancel_without_the_sellers_read_consent_answers_the_outcome_only(clie
     again = post_json(client, f"/api/v1/transactions/{made['reference']}/cancel", {"reason": "stok habis"},
                       setup, key="c-1")
     assert again.json() == response.json() and again["Idempotent-Replayed"] == "true"
+
+
+def test_a_refused_cancel_does_not_tell_a_partner_without_read_consent_that_it_was_paid(client, setup, seller,
+                                                                                       buyer):
+    """The refusal of a cancel after payment said "not possible while the transaction is Paid": the status,
+    to a partner the seller does not let read the transaction (left alone in stop 33's review)."""
+    made = create(client, setup, buyer_email=buyer.email)
+    scenarios.advance(EscrowTransaction.objects.get(reference=made["reference"]), buyer, Status.VERIFIED)
+    services.link_approve(partner=setup.partner, user=seller, scopes=["transactions:write"],
+                          redirect_uri="https://forum.example/callback")
+    refused = post_json(client, f"/api/v1/transactions/{made['reference']}/cancel", {"reason": "x"}, setup, key="c-9")
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "illegal_transition"
+    text = refused.content.decode()
+    for status in Status:  # neither the code nor the label of any status, in either language
+        assert f'"{status.value}"' not in text and str(status.label) not in text
+    assert EscrowTransaction.objects.get(reference=made["reference"]).status == Status.VERIFIED
