@@ -239,21 +239,18 @@ def escrow_book_provider_reversal(*, bill_id: int, actor, reason: str) -> list[p
         bill = Bill.objects.filter(pk=bill_id).first()  # none: the booking below says so
         carrying = [] if bill is None else refund_services.refund_requests_of_reversed_payment(
             bill=bill, funded_transaction_ids=bill_funded_transactions(bill=bill))
-        returned: dict[int, int] = {}
-        for request in carrying:
-            try:
+        try:  # a refund step's refusal is the booking's, told to staff the same way
+            returned: dict[int, int] = {}
+            for request in carrying:
                 amount = refund_services.refund_returned_by_provider(request)
-            except refund_services.RefundError as exc:
-                raise payment_services.StaffPaymentError(exc.message, code=exc.code) from None
-            returned[request.escrow_transaction_id] = returned.get(request.escrow_transaction_id, 0) + amount
-        booked = payment_services.bill_book_reversal(bill_id=bill_id, actor=actor, reason=reason,
-                                                     returned_to_buyer=returned)
-        for request in carrying:
-            try:
+                returned[request.escrow_transaction_id] = returned.get(request.escrow_transaction_id, 0) + amount
+            booked = payment_services.bill_book_reversal(bill_id=bill_id, actor=actor, reason=reason,
+                                                         returned_to_buyer=returned)
+            for request in carrying:
                 refund_services.refund_request_close_returned_by_provider(refund_request=request, actor=actor,
                                                                           reason=reason)
-            except refund_services.RefundError as exc:
-                raise payment_services.StaffPaymentError(exc.message, code=exc.code) from None
+        except refund_services.RefundError as exc:
+            raise payment_services.StaffPaymentError(exc.message, code=exc.code) from None
         for item in booked:
             if item.was_disputed:
                 dispute_services.dispute_close_payment_taken_back(

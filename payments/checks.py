@@ -31,24 +31,11 @@ from ledger.models import AccountCategory, EntryKind, Posting
 from transactions.models import EscrowTransaction, Status
 
 from .models import BankStatementLine, Bill, BillShare
+from .selectors import clearing_booked_in
 
 UNSETTLED_GRACE = dt.timedelta(days=1)
 CLEARING = (AccountCategory.PROVIDER_CLEARING, AccountCategory.ESCROW_BANK)
 FUNDING_FLAGS = (Bill.Flag.NONE, Bill.Flag.EXCESS)
-
-
-def _booked_in_per_transaction() -> dict[int, int]:
-    """Cash the ledger booked in per transaction: clearing debits of verified and owed-back payments,
-    less the clearing credits of payments the provider took back (a booked reversal)."""
-    booked: dict[int, int] = defaultdict(int)
-    for kinds, side, sign in (([EntryKind.PAYMENT_VERIFIED, EntryKind.PAYMENT_UNMATCHED], Posting.Side.DEBIT, 1),
-                              ([EntryKind.PAYMENT_TAKEN_BACK], Posting.Side.CREDIT, -1)):
-        rows = (Posting.objects.filter(side=side, account__category__in=CLEARING, entry__kind__in=kinds,
-                                       entry__escrow_transaction__isnull=False)
-                .values("entry__escrow_transaction").annotate(total=Sum("amount")))
-        for row in rows:
-            booked[row["entry__escrow_transaction"]] += sign * row["total"]
-    return {pk: total for pk, total in booked.items() if total}
 
 
 def collected_equals_booked() -> list[Breach]:
@@ -61,7 +48,7 @@ def collected_equals_booked() -> list[Breach]:
     for txn_id, amount in BillShare.objects.filter(bill__status=Bill.Status.VERIFIED).values_list(
             "escrow_transaction", "collected"):
         collected[txn_id] += amount or 0
-    booked = _booked_in_per_transaction()
+    booked = clearing_booked_in(categories=CLEARING)
     differing = {pk for pk in set(collected) | set(booked) if collected.get(pk, 0) != booked.get(pk, 0)}
     references = dict(EscrowTransaction.objects.filter(pk__in=differing).values_list("pk", "reference"))
     return [Breach("collected-equals-booked", references.get(pk, f"#{pk}"),

@@ -843,9 +843,6 @@ def bill_record_provider_amount(*, bill_id: int, amount: int, actor, reason: str
     with transaction.atomic():
         txn = _lock_bill_transactions(bill)
         bill = _lock_bill(bill_id)
-        if bill.flag == Bill.Flag.REVERSED:
-            raise StaffPaymentError(_("Faspay reported this payment reversed: book the reversal instead."),
-                                    code="payment_reversed")
         if bill.status != Bill.Status.PAID or bill.amount_known:
             raise StaffPaymentError(_("Only a paid bill whose amount is not known yet can be recorded."),
                                     code="not_awaiting_amount")
@@ -887,6 +884,19 @@ class ReversalBooked:
     reopened: bool = False
 
 
+def _reversal_staff_action(*, bill_id: int, actor, reason: str, reason_missing: str) -> tuple[Bill, str]:
+    """The checks every staff action on a reversal makes first: the permission, a reason, the bill."""
+    reason = (reason or "").strip()
+    if not (actor.is_staff and actor.has_perm("payments.book_provider_reversal")):
+        raise StaffPaymentError(_("You are not allowed to book reversed payments."), code="forbidden")
+    if not reason:
+        raise StaffPaymentError(reason_missing, code="reason_required")
+    bill = Bill.objects.filter(pk=bill_id).first()
+    if bill is None:
+        raise StaffPaymentError(_("This bill does not exist."), code="unknown_bill")
+    return bill, reason
+
+
 def bill_book_reversal(*, bill_id: int, actor, reason: str,
                        returned_to_buyer: dict[int, int] | None = None) -> list[ReversalBooked]:
     """Staff book a payment Faspay reported reversed (``bill_apply_status`` only flags the bill, and every
@@ -905,15 +915,9 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str,
     closes those refund requests and the open disputes."""
     from ledger.selectors import transaction_balances
 
-    reason = (reason or "").strip()
-    if not (actor.is_staff and actor.has_perm("payments.book_provider_reversal")):
-        raise StaffPaymentError(_("You are not allowed to book reversed payments."), code="forbidden")
-    if not reason:
-        raise StaffPaymentError(_("Please give a reason and the Faspay report that shows the reversal."),
-                                code="reason_required")
-    bill = Bill.objects.filter(pk=bill_id).first()
-    if bill is None:
-        raise StaffPaymentError(_("This bill does not exist."), code="unknown_bill")
+    bill, reason = _reversal_staff_action(
+        bill_id=bill_id, actor=actor, reason=reason,
+        reason_missing=_("Please give a reason and the Faspay report that shows the reversal."))
     with transaction.atomic():
         txn = _lock_bill_transactions(bill)
         bill = _lock_bill(bill_id)
@@ -958,9 +962,10 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str,
                         collected=funded, discount=discount, bill_no=bill.bill_no)
                     _refresh(member)
                     taken = funded
+                balances = transaction_balances(escrow_transaction=member)  # after the hold was taken back
                 # Owed back to the buyer and not sent: the buyer has it from Faspay (its refunds close).
                 returned = returned_to_buyer.get(member.pk, 0)
-                still_owed = transaction_balances(escrow_transaction=member).get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
+                still_owed = balances.get(AccountCategory.BUYER_REFUND_PAYABLE, 0)
                 if not 0 <= returned <= min(still_owed, funded + owed - taken):
                     raise StaffPaymentError(
                         _("The refunds of %(reference)s do not match what this bill brought in: run the ledger "
@@ -974,7 +979,7 @@ def bill_book_reversal(*, bill_id: int, actor, reason: str,
                         lines=[debit(AccountCategory.BUYER_REFUND_PAYABLE, returned), credit(clearing, returned)])
                 to_recover = funded + owed - taken - returned
                 if funded and not taken and member.status in (Status.CONFIRMED, Status.DISBURSED):
-                    unsent = transaction_balances(escrow_transaction=member).get(AccountCategory.SELLER_PAYABLE, 0)
+                    unsent = balances.get(AccountCategory.SELLER_PAYABLE, 0)
                     if unsent:
                         # Its payout is held while the reversal is unbooked (``disbursements.services``); sending it
                         # after booking would pay the seller money Faspay took back. A part already at SendMe is
@@ -1018,17 +1023,11 @@ def bill_reversal_settle(*, bill_id: int, amount: int, how: str, actor, reason: 
     """Finance record what they recovered of a booked reversal's receivable (money the seller had been paid,
     or the buyer had been refunded, before Faspay took the payment back), or write off what cannot be; the
     reason says from whom and how. Returns what is still to recover."""
-    reason = (reason or "").strip()
-    if not (actor.is_staff and actor.has_perm("payments.book_provider_reversal")):
-        raise StaffPaymentError(_("You are not allowed to book reversed payments."), code="forbidden")
-    if not reason:
-        raise StaffPaymentError(_("Please give a reason: from whom it was recovered, or why it cannot be."),
-                                code="reason_required")
+    bill, reason = _reversal_staff_action(
+        bill_id=bill_id, actor=actor, reason=reason,
+        reason_missing=_("Please give a reason: from whom it was recovered, or why it cannot be."))
     if how not in (ReversalSettlement.RECOVERED, ReversalSettlement.WRITTEN_OFF):
         raise StaffPaymentError(_("Choose recovered or written off."), code="invalid_choice")
-    bill = Bill.objects.filter(pk=bill_id).first()
-    if bill is None:
-        raise StaffPaymentError(_("This bill does not exist."), code="unknown_bill")
     with transaction.atomic():
         _lock_bill_transactions(bill)
         bill = _lock_bill(bill_id)

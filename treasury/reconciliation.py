@@ -27,14 +27,15 @@ import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from django.db.models import Q, Sum
+from django.db.models import Q
 
 from disbursements.models import Disbursement
 from faspay import debit, errors, results, sendme
 from intrasa.wib import WIB
-from ledger.models import AccountCategory, EntryKind, Posting
+from ledger.models import AccountCategory
 from payments.channels import Method
 from payments.models import Bill, ProviderNotification
+from payments.selectors import clearing_booked_in
 
 from .models import ReconciliationItem, WithdrawalInstruction
 
@@ -132,22 +133,6 @@ def _stated_amounts(bills: list[Bill], client) -> dict[int, int]:
     return stated
 
 
-def _faspay_booked_in(txn_ids) -> dict[int, int]:
-    """Faspay collections the ledger booked in per transaction: debits of the Faspay clearing
-    account by verified and owed-back payments, less its credits by payments Faspay took back and
-    staff booked (bank transfers book to the escrow bank account and are reconciled against the bank
-    statement)."""
-    booked: dict[int, int] = defaultdict(int)
-    for kinds, side, sign in (([EntryKind.PAYMENT_VERIFIED, EntryKind.PAYMENT_UNMATCHED], Posting.Side.DEBIT, 1),
-                              ([EntryKind.PAYMENT_TAKEN_BACK], Posting.Side.CREDIT, -1)):
-        rows = (Posting.objects.filter(side=side, entry__escrow_transaction__in=txn_ids, entry__kind__in=kinds,
-                                       account__category=AccountCategory.PROVIDER_CLEARING)
-                .values("entry__escrow_transaction").annotate(total=Sum("amount")))
-        for row in rows:
-            booked[row["entry__escrow_transaction"]] += sign * row["total"]
-    return dict(booked)
-
-
 def _notified_trx_ids(bills: list[Bill]) -> dict[int, str]:
     """The trx_id Faspay's own notification gave a bill whose Post Data was never answered."""
     return dict(ProviderNotification.objects.filter(bill__in=[b for b in bills if not b.provider_trx_id])
@@ -214,7 +199,9 @@ def _reconcile_collected_with_ledger(report, bills, collected, unknown_amount) -
     confirmed) already have their own item."""
     txns = {bill.escrow_transaction_id: bill.escrow_transaction for bill in bills}
     comparable = [pk for pk in txns if pk not in unknown_amount]
-    booked = _faspay_booked_in(comparable)
+    # Faspay collections only: bank transfers book to the escrow bank account and are reconciled against the
+    # bank statement.
+    booked = clearing_booked_in(categories=[AccountCategory.PROVIDER_CLEARING], transaction_ids=comparable)
     for pk in comparable:
         booked_faspay = booked.get(pk, 0)
         if collected.get(pk, 0) != booked_faspay:

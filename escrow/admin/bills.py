@@ -120,6 +120,17 @@ class BillAdmin(ReadOnlyAdmin):
             return format_html('<a href="{}">{}</a>', url, _("reversal booked: recover"))
         return obj.get_flag_display() if obj.flag else "—"
 
+    @staticmethod
+    def _bill_for(request, pk, permission: str, **filters) -> Bill:
+        """The bill a staff page acts on, for a user with ``permission``; a bill that does not exist (or does
+        not match ``filters``) is refused like a missing permission."""
+        if not request.user.has_perm(permission):
+            raise PermissionDenied
+        bill = Bill.objects.select_related("escrow_transaction").filter(pk=pk, **filters).first()
+        if bill is None:
+            raise PermissionDenied
+        return bill
+
     def get_urls(self):
         return [path("<int:pk>/record-amount/", self.admin_site.admin_view(self.record_amount_view),
                      name="payments_bill_record_amount"),
@@ -130,11 +141,7 @@ class BillAdmin(ReadOnlyAdmin):
 
     def settle_reversal_view(self, request, pk):
         """Record what finance recovered of a booked reversal's receivable, or write it off."""
-        if not request.user.has_perm("payments.book_provider_reversal"):
-            raise PermissionDenied
-        bill = Bill.objects.select_related("escrow_transaction").filter(pk=pk, status=Bill.Status.REVERSED).first()
-        if bill is None:
-            raise PermissionDenied
+        bill = self._bill_for(request, pk, "payments.book_provider_reversal", status=Bill.Status.REVERSED)
         to_recover = reversal_to_recover(bill=bill)
         form = ReversalSettleForm(request.POST or None, initial={"amount": to_recover or None})
         if request.method == "POST" and form.is_valid():
@@ -154,11 +161,7 @@ class BillAdmin(ReadOnlyAdmin):
 
     def book_reversal_view(self, request, pk):
         """Book a payment Faspay reported reversed, from Faspay's report (``escrow_book_provider_reversal``)."""
-        if not request.user.has_perm("payments.book_provider_reversal"):
-            raise PermissionDenied
-        bill = Bill.objects.select_related("escrow_transaction").filter(pk=pk).first()
-        if bill is None:
-            raise PermissionDenied
+        bill = self._bill_for(request, pk, "payments.book_provider_reversal")
         form = BookReversalForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
@@ -180,11 +183,7 @@ class BillAdmin(ReadOnlyAdmin):
 
     def record_amount_view(self, request, pk):
         """Record what Faspay's report says a paid bill collected (its notification was lost)."""
-        if not request.user.has_perm("payments.record_provider_payment"):
-            raise PermissionDenied
-        bill = Bill.objects.select_related("escrow_transaction").filter(pk=pk).first()
-        if bill is None:
-            raise PermissionDenied
+        bill = self._bill_for(request, pk, "payments.record_provider_payment")
         form = ProviderAmountForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
