@@ -32,10 +32,13 @@ BUDGETS = {
     "privacy_notice": ("anonymous", 0),
     "dashboard": ("seller", 6),  # with the live-status token (count and last change, one aggregate)
     "create": ("seller", 2),
-    # The user, the transaction with its dispute, what its cards have and the unread count (one
-    # query: transactions.selectors.transaction_detail_for_party), its ledger lines, its timeline.
-    "detail_seller": ("seller", 4),
-    "detail_buyer": ("buyer", 4),
+    # Rendered: the user, the page's version with the access check and the unread count (one query:
+    # transactions.selectors.transaction_page_version_for_party), the transaction with its dispute and
+    # what its cards have (transaction_detail_for_party), its ledger lines, its timeline.
+    "detail_seller": ("seller", 5),
+    # Kept (transactions.page_cache): the user and the version's query.
+    "detail_seller_kept": ("seller", 2),
+    "detail_buyer": ("buyer", 5),
     "dispute_buyer": ("buyer", 7),
     "notifications": ("seller", 4),
     "profile": ("seller", 3),
@@ -82,6 +85,7 @@ def _paths(txn, disputed, invited, payable, more):
         "dashboard": reverse("transactions:dashboard"),
         "create": reverse("transactions:create"),
         "detail_seller": reverse("transactions:detail", args=[txn.reference]),
+        "detail_seller_kept": reverse("transactions:detail", args=[txn.reference]),
         "detail_buyer": reverse("transactions:detail", args=[txn.reference]),
         "dispute_buyer": reverse("disputes:detail", args=[disputed.reference]),
         "notifications": reverse("notifications:list"),

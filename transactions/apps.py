@@ -14,3 +14,10 @@ class TransactionsConfig(AppConfig):
         from .checks import transaction_ledger_breaches
 
         register_cross_check(transaction_ledger_breaches)
+
+        from django.test.signals import setting_changed
+
+        from . import page_cache
+
+        # A kept transaction page was rendered under the settings of its time (tests override them).
+        setting_changed.connect(page_cache.forget_everything, dispatch_uid="transactions.page_cache.settings")

@@ -491,3 +491,27 @@ class FeeTier(models.Model):
     def __str__(self) -> str:
         upper = f"{self.max_amount:,}" if self.max_amount is not None else "∞"
         return f"{self.min_amount:,} – {upper}"
+
+
+class PageChange(models.Model):
+    """One committed change to something the transaction page shows: written by PostgreSQL triggers
+    (``transactions.page_cache``), never by Python. The page keeps its rendered body under the
+    number of these rows for the transaction and for its two parties (its *version*): rows are only
+    ever added, so any commit that changes what the page shows raises the number, whatever wrote it
+    (a service, a ``QuerySet.update()``, staff in psql), in whatever order concurrent writers commit.
+    Inserts take no lock on the transaction row, so the lock order (DESIGN §3) is not touched.
+
+    Exactly one of the two ids is set; neither is a foreign key (an insert here must not take a
+    share lock on the transaction or the user)."""
+
+    escrow_transaction_id = models.BigIntegerField(_("transaction"), null=True, blank=True)
+    user_id = models.BigIntegerField(_("party"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("transaction page change")
+        verbose_name_plural = _("transaction page changes")
+        indexes = [
+            models.Index(fields=["escrow_transaction_id"], condition=models.Q(escrow_transaction_id__isnull=False),
+                         name="page_change_transaction"),
+            models.Index(fields=["user_id"], condition=models.Q(user_id__isnull=False), name="page_change_party"),
+        ]

@@ -6,7 +6,7 @@ from django_fsm import can_proceed, has_transition_perm
 
 from intrasa.prepared import Prepared
 
-from .models import EscrowTransaction, Status, TransactionEvent
+from .models import EscrowTransaction, PageChange, Status, TransactionEvent
 
 
 def refund_outstanding(transaction_field: str = "pk"):
@@ -125,6 +125,44 @@ def _detail_for_party(*, user_pk: int, reference: str):
 
 
 _DETAIL_FOR_PARTY = Prepared(_detail_for_party, user_pk=int, reference=str)
+
+
+def transaction_page_version_for_party(*, user, reference: str):
+    """The transaction page's per-request read when its body may be kept (``transactions.page_cache``):
+    the same access check and 404 as ``transaction_detail_for_party``, the page's version (the
+    ``PageChange`` rows of the transaction and of its two parties) and the header's unread count, in one
+    statement on indexes. The version is read before any of the rows it covers (a miss renders after)."""
+    from .page_cache import PageVersion
+
+    if not user.is_authenticated or not isinstance(user.pk, int):
+        raise Http404
+    rows = _PAGE_VERSION_FOR_PARTY.rows(user_pk=user.pk, reference=reference)
+    if not rows or user.pk not in (rows[0].seller_id, rows[0].buyer_id):
+        raise Http404
+    txn = rows[0]
+    return PageVersion(transaction_pk=txn.pk, version=txn.page_changes + txn.party_changes,
+                       unread_notification_count=txn.viewer_unread_notifications)
+
+
+def _count(queryset):
+    """``COUNT(*)`` of ``queryset`` as a scalar subquery (one row, 0 when there is none)."""
+    return Subquery(queryset.order_by().values(count=Func("pk", function="COUNT")), output_field=IntegerField())
+
+
+def _page_version_for_party(*, user_pk: int, reference: str):
+    from notifications.models import Notification
+
+    parties = Q(user_id=OuterRef("seller_id")) | Q(user_id=OuterRef("buyer_id"))
+    # The status too: the FSM mixin reads it when the row is loaded (a deferred field would cost a query).
+    return (EscrowTransaction.objects.only("seller_id", "buyer_id", "status")
+            .annotate(page_changes=_count(PageChange.objects.filter(escrow_transaction_id=OuterRef("pk"))),
+                      party_changes=_count(PageChange.objects.filter(parties)),
+                      viewer_unread_notifications=_count(
+                          Notification.objects.filter(recipient_id=user_pk, read_at__isnull=True)))
+            .filter(reference=reference))
+
+
+_PAGE_VERSION_FOR_PARTY = Prepared(_page_version_for_party, user_pk=int, reference=str)
 
 
 def _rows_pointing_here(relation: str):

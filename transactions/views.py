@@ -3,9 +3,12 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -14,7 +17,7 @@ from django_htmx.http import trigger_client_event
 from intrasa.money import format_rupiah, rupiah_on_one_line
 from ledger.selectors import money_statement, transaction_money_lines
 
-from . import progress, selectors, services
+from . import page_cache, progress, selectors, services
 from .fees import FeeScheduleError, fee_quote
 from .forms import FeeQuoteForm, ReasonForm, ShipForm, TransactionCreateForm
 from .models import Status
@@ -120,16 +123,63 @@ def quote(request):
 @login_required
 @require_GET
 def detail(request, reference):
-    txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
-    return _render_detail(request, txn)
+    """The transaction page. Its body is kept between requests while nothing it shows changed
+    (``page_cache``): a request then costs the access check with the page's version (one query) and the
+    header."""
+    if not page_cache.enabled():
+        txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
+        return _render_detail(request, txn)
+    version = selectors.transaction_page_version_for_party(user=request.user, reference=reference)
+    kept = {"user_pk": request.user.pk, "host": request.get_host()}
+    body = page_cache.kept_body(version, **kept, csrf_token=get_token(request))
+    if body is None:
+        # Read after the version: what is kept is at least as new as the version it is kept under.
+        txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
+        stand_in = page_cache.csrf_stand_in()
+        rendered = render_to_string(DETAIL_BODY, {**_detail_context(request, txn), "csrf_token": stand_in}, request)
+        page_cache.keep_body(version, **kept, body=rendered, stand_in=stand_in, deadlines=_deadlines_shown(txn))
+        body = rendered.replace(stand_in, get_token(request))
+    return _detail_page(request, reference, body, unread=version.unread_notification_count)
+
+
+DETAIL_BODY = "transactions/_detail_body.html"
 
 
 def _render_detail(request, txn, *, ship_form=None, status=200):
+    """The page rendered now, not kept: with a refused form's errors, or where bodies are not kept."""
+    body = render_to_string(DETAIL_BODY, _detail_context(request, txn, ship_form=ship_form), request)
+    return _detail_page(request, txn.reference, body, unread=getattr(txn, "viewer_unread_notifications", None),
+                        status=status)
+
+
+def _detail_page(request, reference, body, *, unread, status=200):
+    """The body inside the site's frame (header, messages, footer), which is rendered for each request."""
+    context = {"reference": reference, "body": mark_safe(body)}  # noqa: S308 (our own rendered template)
+    if unread is not None:  # the page's query counted; otherwise the context processor does
+        context["unread_notification_count"] = unread
+    return render(request, "transactions/detail.html", context, status=status)
+
+
+def _deadlines_shown(txn) -> list:
+    """Every time the page may change by the clock alone (an action allowed until a deadline, a deadline
+    shown as ahead): the transaction's dates and its dispute's answer-by date. A kept body expires at the
+    first of them still to come."""
+    from django.db.models import DateTimeField
+
+    dates = [getattr(txn, field.attname) for field in txn._meta.concrete_fields if isinstance(field, DateTimeField)]
+    dispute = txn._state.fields_cache.get("dispute")
+    if dispute is not None:
+        dates += [getattr(dispute, field.attname) for field in dispute._meta.concrete_fields
+                  if isinstance(field, DateTimeField)]
+    return dates
+
+
+def _detail_context(request, txn, *, ship_form=None) -> dict:
     role = txn.role_of(request.user)
     postings = list(transaction_money_lines(escrow_transaction=txn))
     actions = selectors.available_actions(escrow_transaction=txn, user=request.user)
     statement = money_statement(postings)
-    return render(request, "transactions/detail.html", {
+    return {
         "txn": txn,
         "role": role,
         "status_label": progress.status_label(txn),
@@ -149,15 +199,7 @@ def _render_detail(request, txn, *, ship_form=None, status=200):
         # The invitation card: for the seller, until the buyer accepts.
         **(_invitation_share(request, txn) if role == "seller" and txn.status == Status.CREATED
            and not txn.accepted_at else {}),
-        **_unread_count_if_known(txn),
-    }, status=status)
-
-
-def _unread_count_if_known(txn) -> dict:
-    """The header's unread count, when the page's own query read it (``selectors.transaction_detail_for_party``);
-    otherwise the context processor counts (``notifications.context_processors``)."""
-    count = getattr(txn, "viewer_unread_notifications", None)
-    return {} if count is None else {"unread_notification_count": count}
+    }
 
 
 def _invitation_share(request, txn) -> dict:

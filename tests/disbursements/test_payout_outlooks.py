@@ -41,6 +41,11 @@ def replays(monkeypatch):
 
 
 def page(user, txn) -> str:
+    """The transaction page rendered (not its body kept from the view before: transactions.page_cache),
+    which is when its payout card asks for the queue's replay."""
+    from transactions import page_cache
+
+    page_cache.forget_everything()
     client = Client()
     client.force_login(user)
     response = client.get(txn.get_absolute_url())

@@ -1,8 +1,10 @@
 """The transaction page costs a few queries in every state, the same with many rows, and still shows
 at once what changed beside the transaction row: a refund request, a payout, a dispute, a new
-notification. Its cards are not cached; the page's one query says whether each has anything to show
-(``transactions.selectors.transaction_detail_for_party``), and these tests would fail if that
-answer were stale or wrong."""
+notification. Rendered, its one query says whether each card has anything to show
+(``transactions.selectors.transaction_detail_for_party``); kept (``transactions.page_cache``), it costs
+the user and one query (access, version, unread count). These tests would fail if either were stale."""
+import re
+
 import pytest
 from django.core.cache import cache
 from django.db import connection
@@ -17,6 +19,7 @@ from refunds.policy import RefundCase
 from tests import scenarios
 from tests.disbursements.conftest import verified_bank
 from tests.disbursements.fakes import fake_sendme  # noqa: F401  (fixture: SendMe answers in-process)
+from transactions import page_cache
 from transactions.models import EscrowTransaction, Status
 
 pytestmark = pytest.mark.django_db
@@ -33,15 +36,21 @@ def _logged_in(user):
     return client
 
 
-def _queries(client, txn):
+def _queries(client, txn, *, kept=False):
     from disbursements import selectors as payout_selectors
 
+    if not kept:  # the body rendered, not the one kept from the request before
+        page_cache.forget_everything()
     # As if the kept replay of the payout queue were old: the page plays it again (the worst case).
     cache.delete_many([payout_selectors.OUTLOOKS_FRESH_KEY, payout_selectors.OUTLOOKS_REPLAY_LOCK])
     with CaptureQueriesContext(connection) as captured:
         response = client.get(_url(txn))
     assert response.status_code == 200
     return response, [query["sql"] for query in captured.captured_queries]
+
+
+def _without_csrf(response) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", response.content.decode())
 
 
 def _remind(user, txn, key):
@@ -70,11 +79,13 @@ def _states(seller, buyer):
     }
 
 
-# The user, the transaction (with its dispute, whether its refund and payout cards have rows, the
+# Kept: the user, then access, version and unread count in one statement.
+KEPT = 2
+# Rendered: the same two, the transaction (with its dispute, whether its refund and payout cards have rows, the
 # unread count), its ledger lines, its timeline. A payout card with rows adds its payouts and their
 # parts; an open payout adds the queue played forward (disbursements.selectors.payout_schedule) when
 # the kept replay is old (payout_outlooks): ``_queries`` measures that worst case, replay included.
-CEILING = 4
+CEILING = 5
 PAYOUT_CARD = 2
 PAYOUT_SCHEDULE = 5
 
@@ -94,6 +105,9 @@ def test_the_page_costs_a_few_queries_in_every_state_and_the_same_with_more_rows
                 ceiling += PAYOUT_CARD + PAYOUT_SCHEDULE
             assert len(queries) <= ceiling, (name, role, queries)
             assert not any("django_session" in sql for sql in queries), (name, role)
+            kept_response, kept_queries = _queries(client, txn, kept=True)
+            assert len(kept_queries) == KEPT, (name, role, kept_queries)
+            assert _without_csrf(kept_response) == _without_csrf(response), (name, role)
 
     # More of everything the page lists or counts: timeline events, notifications, other transactions.
     for txn in states.values():

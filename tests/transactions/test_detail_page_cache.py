@@ -1,0 +1,225 @@
+"""The transaction page's kept body (``transactions.page_cache``) is never stale after a write, whatever made
+the write, and never carries one request's token, viewer or language into another's page.
+
+The class test: every table the page reads (its SQL captured in every state, both parties) either records
+its changes (a ``intrasa_page_change_*`` trigger, found in PostgreSQL's catalogue) or is listed below with
+the reason it need not; and a raw SQL write to a row of each recording table moves the version."""
+import datetime as dt
+import re
+
+import pytest
+from django.db import connection, transaction
+from django.test import Client
+from django.urls import reverse
+from django.utils import timezone
+
+from ledger.models import AccountCategory, EntryKind
+from ledger.services import credit, debit, entry_post
+from refunds import services as refund_services
+from refunds.models import ReturnShipment
+from refunds.policy import RefundCase
+from tests import scenarios
+from tests.disbursements.fakes import fake_sendme  # noqa: F401  (fixture: SendMe answers in-process)
+from tests.transactions.test_detail_page_cost import _logged_in, _queries, _states, _url
+from transactions import page_cache, selectors
+from transactions.models import EscrowTransaction, Status
+
+pytestmark = pytest.mark.django_db
+
+# Read by the page but not part of its version, and why that is safe.
+NOT_RECORDED = {
+    # The header's unread count: read on every request by the version's own statement, never kept.
+    "notifications_notification": "read live",
+    # Written in one statement with their entry (ledger_journalentry records it) and never changed after.
+    "ledger_posting": "append-only, with its entry",
+    "ledger_account": "created with the transaction's first entry, never changed",
+    # The payout card's expected time plays the whole queue forward under the daily limit; it is kept
+    # PAYOUT_OUTLOOK_SECONDS on its own, and the body at most PAGE_SECONDS.
+    "disbursements_dailyquota": "bounded by time",
+    "disbursements_dailylimitchange": "bounded by time",
+}
+
+
+def _recording_tables() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'intrasa_page_change_%'")
+        return {row[0] for row in cursor.fetchall()}
+
+
+def _version(user, txn) -> int:
+    return selectors.transaction_page_version_for_party(user=user, reference=txn.reference).version
+
+
+@pytest.fixture
+def every_state(seller, buyer, fake_sendme):  # noqa: F811
+    states = _states(seller, buyer)
+    refunded = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    request = refund_services.refund_request_submit(
+        escrow_transaction=refunded, buyer=buyer, case=RefundCase.DOUBLE_PAYMENT, amount=10_000,
+        description="Terpotong dua kali dari rekening saya.")
+    # A return shipment written straight to the table: the triggers must not care who writes.
+    ReturnShipment.objects.create(refund_request=request, rma_number="RMA-PAGE-1",
+                                  address_due_at=timezone.now() + dt.timedelta(days=2))
+    states["refund"] = refunded
+    return states
+
+
+def test_every_table_the_page_reads_records_its_changes_or_says_why_not(seller, buyer, every_state):
+    read: dict[str, set[str]] = {}
+    for name, txn in every_state.items():
+        for role, user in (("seller", seller), ("buyer", buyer)):
+            if role == "buyer" and name == "invited":
+                continue
+            for sql in _queries(_logged_in(user), txn)[1]:
+                for table in re.findall(r'(?:FROM|JOIN)\s+"(\w+)"', sql):
+                    read.setdefault(table, set()).add(name)
+    recording = _recording_tables()
+    unaccounted = set(read) - recording - set(NOT_RECORDED) - {"transactions_pagechange"}
+    assert not unaccounted, f"read by the transaction page, but a write to it would not move the version: {unaccounted}"
+    # The cards the states above show were all read (else this test would prove nothing about them).
+    assert {"disbursements_payout", "disbursements_disbursement", "disputes_dispute", "refunds_refundrequest",
+            "refunds_returnshipment", "transactions_transactionevent", "ledger_journalentry"} <= set(read)
+
+
+def _a_row_of(table: str, txn) -> int | None:
+    """The id of a row of ``table`` that belongs to ``txn`` (for ``accounts_user``: its seller)."""
+    links = {
+        "transactions_escrowtransaction": "id = %s",
+        "transactions_transactionevent": "escrow_transaction_id = %s",
+        "ledger_journalentry": "escrow_transaction_id = %s",
+        "disbursements_payout": "escrow_transaction_id = %s",
+        "disbursements_disbursement": "payout_id IN (SELECT id FROM disbursements_payout WHERE escrow_transaction_id = %s)",
+        "disputes_dispute": "escrow_transaction_id = %s",
+        "refunds_refundrequest": "escrow_transaction_id = %s",
+        "refunds_returnshipment": "refund_request_id IN (SELECT id FROM refunds_refundrequest WHERE escrow_transaction_id = %s)",
+    }
+    with connection.cursor() as cursor:
+        if table == "accounts_user":
+            return txn.seller_id
+        cursor.execute(f"SELECT id FROM {table} WHERE {links[table]} ORDER BY id LIMIT 1", [txn.pk])  # noqa: S608
+        row = cursor.fetchone()
+    return row[0] if row else None
+
+
+def test_a_raw_write_to_any_recording_table_moves_the_version(seller, buyer, every_state):
+    """Not through the ORM's signals: an UPDATE in SQL, as ``QuerySet.update()`` or psql would send it."""
+    tested = set()
+    append_only = {"ledger_journalentry"}  # refused by the ledger's own triggers; its inserts are tested below
+    for table in sorted(_recording_tables() - append_only):
+        for txn in every_state.values():
+            row = _a_row_of(table, txn)
+            if row is None:
+                continue
+            before = _version(seller, txn)
+            with connection.cursor() as cursor:
+                column = "full_name" if table == "accounts_user" else "id"
+                value = "Sari Penjual Baru" if table == "accounts_user" else row
+                cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [value, row])  # noqa: S608
+            assert _version(seller, txn) > before, table
+            tested.add(table)
+            break
+    assert tested == _recording_tables() - append_only
+    # A ledger entry alone, the transaction's row untouched (the ledger's PostgreSQL function writes it).
+    txn = every_state["accepted"]
+    before = _version(seller, txn)
+    with transaction.atomic():
+        entry_post(idempotency_key="page-version", kind=EntryKind.PAYMENT_VERIFIED, memo="test", escrow_transaction=txn,
+                   lines=[debit(AccountCategory.PROVIDER_CLEARING, 1000), credit(AccountCategory.ESCROW_HOLD, 1000)])
+    assert _version(seller, txn) == before + 1
+
+
+def test_a_party_logging_in_moves_nothing(seller, buyer):
+    """Only a change the page shows counts: a login (last_login) keeps the page kept."""
+    txn = scenarios.create(seller, buyer)
+    before = _version(seller, txn)
+    _logged_in(seller)
+    type(seller).objects.filter(pk=seller.pk).update(last_login=timezone.now())
+    assert _version(seller, txn) == before
+
+
+def test_a_write_the_orm_signals_never_see_shows_at_once(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    client = _logged_in(seller)
+    assert "Kamera Mirrorless Bekas" in client.get(_url(txn)).content.decode()
+    assert client.get(_url(txn)).content.decode().count("Budi Pembeli") >= 1  # kept now
+    EscrowTransaction.objects.filter(pk=txn.pk).update(title="Kamera Mirrorless Baru")
+    type(buyer).objects.filter(pk=buyer.pk).update(full_name="Budi Santoso")
+    page = client.get(_url(txn)).content.decode()
+    assert "Kamera Mirrorless Baru" in page and "Budi Santoso" in page and "Budi Pembeli" not in page
+
+
+def test_a_kept_page_is_served_without_rendering_and_carries_this_requests_csrf_token(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    for client in (first, second):
+        client.force_login(seller)
+    rendered = first.get(_url(txn)).content.decode()
+    kept_response, kept_queries = _queries(second, txn, kept=True)
+    assert len(kept_queries) == 2  # the user, then access + version + unread count
+    kept = kept_response.content.decode()
+    tokens = {re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[0] for page in (rendered, kept)}
+    assert len(tokens) == 2 and not any(token.startswith("csrf-") for token in tokens)
+    assert "csrf-" not in kept  # the stand-in never reaches a page
+    # The kept page's form works for its own session: ship with its token.
+    token = re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', kept)[0]
+    response = second.post(reverse("transactions:act", args=[txn.reference, "ship"]),
+                           {"csrfmiddlewaretoken": token, "courier": "jne", "tracking_number": "JNE0012345678"})
+    assert response.status_code == 302
+    txn.refresh_from_db()
+    assert txn.status == Status.SHIPPED
+    assert "ship-form" not in second.get(_url(txn)).content.decode()  # and the page moved on at once
+
+
+def test_each_party_and_each_language_has_its_own_page(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    seller_client, buyer_client = _logged_in(seller), _logged_in(buyer)
+    seller_page = seller_client.get(_url(txn)).content.decode()
+    buyer_page = buyer_client.get(_url(txn)).content.decode()
+    assert 'id="ship-form"' in seller_page and 'id="ship-form"' not in buyer_page
+    assert 'id="ship-form"' not in buyer_client.get(_url(txn)).content.decode()  # kept: still the buyer's own
+    seller_client.cookies["django_language"] = "en"
+    english = seller_client.get(_url(txn)).content.decode()
+    assert "What you can do now" in english and "What you can do now" not in seller_page
+
+
+def test_a_deadline_passing_ends_a_kept_page_though_nothing_was_written(seller, buyer, monkeypatch):
+    """The buyer may extend the inspection period until it ends: the kept page must not offer it after."""
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.SHIPPED)
+    txn.refresh_from_db()
+    client = _logged_in(buyer)
+    assert 'data-testid="extend-inspection"' in client.get(_url(txn)).content.decode()
+    assert 'data-testid="extend-inspection"' in client.get(_url(txn)).content.decode()  # kept
+    later = txn.inspection_ends_at + dt.timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert 'data-testid="extend-inspection"' not in client.get(_url(txn)).content.decode()
+
+
+def test_a_kept_page_lasts_at_most_page_seconds(seller, buyer, monkeypatch):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    client = _logged_in(seller)
+    client.get(_url(txn))
+    assert len(_queries(client, txn, kept=True)[1]) == 2
+    real_now = timezone.now
+    monkeypatch.setattr(timezone, "now", lambda: real_now() + dt.timedelta(seconds=page_cache.PAGE_SECONDS + 1))
+    assert len(_queries(client, txn, kept=True)[1]) > 2
+
+
+def test_a_stranger_gets_404_though_the_page_is_kept(seller, buyer, stranger):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    _logged_in(seller).get(_url(txn))
+    assert _logged_in(stranger).get(_url(txn)).status_code == 404
+
+
+def test_not_kept_where_the_version_is_not_real(settings):
+    """SQLite (``make run``) has no triggers, and a per-process cache would miss the worker's writes."""
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    assert not page_cache.enabled()
+
+
+def test_turned_off_every_request_renders(seller, buyer, settings):
+    settings.TRANSACTION_PAGE_CACHE = False
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    client = _logged_in(seller)
+    client.get(_url(txn))
+    response, queries = _queries(client, txn, kept=True)
+    assert len(queries) > 2 and 'id="ship-form"' in response.content.decode()

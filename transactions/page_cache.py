@@ -1,0 +1,163 @@
+"""The transaction page's rendered body, kept between requests and never stale after a change.
+
+Rendering the page (its cards, ledger lines, timeline) costs about ten times what a logged-in request
+costs without it (``benchmarks/flames.py --only detail``). Most requests for a page find nothing changed
+since the last one: a party refreshing, the live poll's swap. So the body is kept, keyed by the
+transaction's **version**, which one small query reads on every request together with the access
+check (``transactions.selectors.transaction_page_version_for_party``):
+
+* **Version.** PostgreSQL triggers add a ``PageChange`` row in the same database transaction as every
+  write to a row the page shows: the transaction, its timeline events and ledger entries (their
+  postings and accounts are written with the entry and never change), its payouts and their parts,
+  its dispute, its refund requests and their return shipments, and a party's name (a row for the
+  user, counted for each of their transactions). The version is the number of those rows for the
+  transaction and its two parties. Rows are only added, so every commit raises it — whatever made the
+  write (a service, ``QuerySet.update()``, psql) and in whatever order concurrent writers commit
+  (a sequence's maximum would not: a smaller id can commit after a larger one). The triggers insert;
+  they lock nothing, so the lock order of DESIGN §3 is untouched.
+* **Read before render.** A miss reads the version first and the page's rows after, so a body is
+  kept under a version at most as new as what it shows: a later writer's commit raises the version
+  and the kept body is never found again.
+* **What is not in the version** is bounded by time instead: the payout card's expected time (the
+  whole queue played forward, itself kept ``PAYOUT_OUTLOOK_SECONDS``), the working-day calendar, and
+  what the clock alone changes (an extension allowed until a deadline). A body is kept at most
+  ``PAGE_SECONDS`` and never past the next deadline the transaction or its dispute shows.
+* **Per request, never kept:** the header (viewer, unread count, messages) is rendered around the
+  kept body each time; the CSRF token is rendered into the body as a random stand-in kept with it and
+  replaced by the request's token. The key holds the viewer (role, what they may see), the language
+  and the host (the invitation link is absolute).
+
+Only on PostgreSQL (the triggers) with a shared cache: ``make run`` on SQLite renders every time.
+"""
+import datetime as dt
+import logging
+import secrets
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.core.cache import DEFAULT_CACHE_ALIAS, caches
+from django.core.cache.backends.locmem import LocMemCache
+from django.db import connection
+from django.utils import timezone
+from django.utils.translation import get_language
+
+# Never longer than the payout card's own keep time: the expected payout time then lags at most twice that.
+PAGE_SECONDS = 60
+# A salt of the keys that tests move on ``setting_changed`` (``forget_everything``): a body rendered
+# under other settings (templates, languages) is not served after an override.
+_generation = secrets.token_hex(4)
+logger = logging.getLogger(__name__)
+
+
+def enabled() -> bool:
+    """Kept only where the version is real (PostgreSQL's triggers) and the cache is shared by every process
+    (the web workers and the Celery worker: a write in one must be seen by the next request in any)."""
+    return (getattr(settings, "TRANSACTION_PAGE_CACHE", True) and connection.vendor == "postgresql"
+            and not isinstance(caches[DEFAULT_CACHE_ALIAS], LocMemCache))
+
+
+@dataclass(frozen=True)
+class PageVersion:
+    """What the per-request query says about the page: the transaction, its version, the viewer's unread count."""
+
+    transaction_pk: int
+    version: int
+    unread_notification_count: int
+
+
+def _key(version: PageVersion, *, user_pk: int, host: str) -> str:
+    return (f"txn-page:{_generation}:{version.transaction_pk}:{version.version}:{user_pk}:"
+            f"{get_language()}:{host}")
+
+
+def kept_body(version: PageVersion, *, user_pk: int, host: str, csrf_token: str) -> str | None:
+    """The body kept for this version and viewer, with the request's CSRF token in it; None on a miss
+    or once its deadline has passed."""
+    try:
+        kept = caches[DEFAULT_CACHE_ALIAS].get(_key(version, user_pk=user_pk, host=host))
+    except redis.RedisError:  # the page is rendered instead: logged-in pages work without Redis
+        logger.exception("transaction page cache unavailable: rendering the page")
+        return None
+    if kept is None:
+        return None
+    stand_in, fresh_until, body = kept
+    if timezone.now().timestamp() >= fresh_until:
+        return None
+    return body.replace(stand_in, csrf_token)
+
+
+def csrf_stand_in() -> str:
+    """The CSRF token a kept body is rendered with: random, so no text of the page can contain it."""
+    return f"csrf-{secrets.token_hex(16)}"
+
+
+def keep_body(version: PageVersion, *, user_pk: int, host: str, body: str, stand_in: str,
+              deadlines: list[dt.datetime | None]) -> None:
+    """Keep ``body`` (rendered with ``stand_in`` as its CSRF token) until ``PAGE_SECONDS`` from now or the
+    first of ``deadlines`` still ahead, whichever comes first."""
+    now = timezone.now()
+    fresh_until = now + dt.timedelta(seconds=PAGE_SECONDS)
+    for deadline in deadlines:
+        if deadline is not None and now < deadline < fresh_until:
+            fresh_until = deadline
+    seconds = (fresh_until - now).total_seconds()
+    if seconds <= 0:
+        return
+    try:
+        caches[DEFAULT_CACHE_ALIAS].set(_key(version, user_pk=user_pk, host=host),
+                                        (stand_in, fresh_until.timestamp(), body), timeout=max(1, int(seconds) + 1))
+    except redis.RedisError:
+        logger.exception("transaction page cache unavailable: the page is not kept")
+
+
+def forget_everything(**kwargs) -> None:
+    """``setting_changed``: kept bodies were rendered under the old settings (tests only; production
+    settings do not change in a running process)."""
+    global _generation
+    _generation = secrets.token_hex(4)
+
+
+# --- the triggers (used by migrations: changing what they generate needs a new migration) -------------
+
+def trigger_sql(name: str, *, table: str, transaction_id: str = "", user_id: str = "",
+                update_of: str = "", when: str = "") -> tuple[str, str]:
+    """``(create, drop)`` SQL for a trigger that adds a ``PageChange`` after each insert, update or delete
+    of a row of ``table``: for the transaction ``transaction_id`` names, or for the party ``user_id``
+    names, each an SQL expression over ``r`` (the row: the new one, the old one on delete), NULL for none.
+    ``update_of``/``when`` narrow it to updates of one column that change it."""
+    target, expression = ("escrow_transaction_id", transaction_id) if transaction_id else ("user_id", user_id)
+    events = f"UPDATE OF {update_of}" if update_of else "INSERT OR UPDATE OR DELETE"
+    condition = f" WHEN ({when})" if when else ""
+    function = f"intrasa_page_change_{name}"
+    create = f"""
+CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE r record;
+BEGIN
+    IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
+    INSERT INTO transactions_pagechange ({target})
+        SELECT changed FROM (SELECT {expression}) AS found(changed) WHERE changed IS NOT NULL;
+    RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS {function} ON {table};
+CREATE TRIGGER {function} AFTER {events} ON {table} FOR EACH ROW{condition} EXECUTE FUNCTION {function}();
+"""
+    drop = f"DROP TRIGGER IF EXISTS {function} ON {table}; DROP FUNCTION IF EXISTS {function}();"
+    return create, drop
+
+
+def triggers_operation(*triggers: tuple[str, str]):
+    """A migration operation installing ``triggers`` (from ``trigger_sql``) on PostgreSQL, nothing elsewhere."""
+    from django.db import migrations
+
+    def forward(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            for create, _drop in triggers:
+                schema_editor.execute(create)
+
+    def backward(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            for _create, drop in triggers:
+                schema_editor.execute(drop)
+
+    return migrations.RunPython(forward, backward)
