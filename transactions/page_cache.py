@@ -42,12 +42,18 @@ from django.db import connection
 from django.utils import timezone
 from django.utils.translation import get_language
 
-# Never longer than the payout card's own keep time: the expected payout time then lags at most twice that.
+# At most this, and never longer than the payout card keeps its replay (``PAYOUT_OUTLOOK_SECONDS``): the
+# expected payout time then lags at most twice that. Also how long a body from before a deploy may be served.
 PAGE_SECONDS = 60
-# A salt of the keys that tests move on ``setting_changed`` (``forget_everything``): a body rendered
-# under other settings (templates, languages) is not served after an override.
-_generation = secrets.token_hex(4)
+# A salt of the keys. The same in every process (the web workers share kept bodies); tests move it on
+# ``setting_changed`` (``forget_everything``), so that a body rendered under other settings (templates,
+# languages) is not served after an override.
+_generation = "1"
 logger = logging.getLogger(__name__)
+
+
+# The render context's list a card appends its clock-driven times to (see ``keep_body``).
+SHOWN_DEADLINES = "shown_deadlines"
 
 
 def enabled() -> bool:
@@ -95,9 +101,14 @@ def csrf_stand_in() -> str:
 def keep_body(version: PageVersion, *, user_pk: int, host: str, body: str, stand_in: str,
               deadlines: list[dt.datetime | None]) -> None:
     """Keep ``body`` (rendered with ``stand_in`` as its CSRF token) until ``PAGE_SECONDS`` from now or the
-    first of ``deadlines`` still ahead, whichever comes first."""
+    first of ``deadlines`` still ahead, whichever comes first.
+
+    ``deadlines``: every time at which the body may change by the clock alone. The view gives the
+    transaction's and its dispute's dates; a card that shows something the clock changes adds its own
+    to the render context's ``shown_deadlines`` (``SHOWN_DEADLINES``), as the payout card does for a promise
+    that turns "later than promised" when it passes."""
     now = timezone.now()
-    fresh_until = now + dt.timedelta(seconds=PAGE_SECONDS)
+    fresh_until = now + dt.timedelta(seconds=min(PAGE_SECONDS, settings.PAYOUT_OUTLOOK_SECONDS))
     for deadline in deadlines:
         if deadline is not None and now < deadline < fresh_until:
             fresh_until = deadline
@@ -118,29 +129,31 @@ def forget_everything(**kwargs) -> None:
     _generation = secrets.token_hex(4)
 
 
-# --- the triggers (used by migrations: changing what they generate needs a new migration) -------------
+# --- the triggers (their SQL is part of migrations: never change what this generates; add a new function) --
 
-def trigger_sql(name: str, *, table: str, transaction_id: str = "", user_id: str = "",
-                update_of: str = "", when: str = "") -> tuple[str, str]:
-    """``(create, drop)`` SQL for a trigger that adds a ``PageChange`` after each insert, update or delete
-    of a row of ``table``: for the transaction ``transaction_id`` names, or for the party ``user_id``
-    names, each an SQL expression over ``r`` (the row: the new one, the old one on delete), NULL for none.
-    ``update_of``/``when`` narrow it to updates of one column that change it."""
-    target, expression = ("escrow_transaction_id", transaction_id) if transaction_id else ("user_id", user_id)
-    events = f"UPDATE OF {update_of}" if update_of else "INSERT OR UPDATE OR DELETE"
-    condition = f" WHEN ({when})" if when else ""
+def trigger_sql(name: str, *, table: str, transactions: str = "", parties: str = "",
+                changed: str = "") -> tuple[str, str]:
+    """``(create, drop)`` SQL for a trigger that adds ``PageChange`` rows after each insert, update or delete
+    of a row of ``table``: one per transaction id that the SELECT ``transactions`` returns, or per party (user
+    id) that ``parties`` returns, each a query over ``r`` (the row: the new one, the old one on delete).
+    ``changed``, a condition over OLD and NEW, skips updates that change nothing the page shows. It is
+    tested inside the function, not in a WHEN clause or an ``UPDATE OF`` list, which would make
+    PostgreSQL refuse every later change of those columns' types."""
+    target, rows = ("escrow_transaction_id", transactions) if transactions else ("user_id", parties)
     function = f"intrasa_page_change_{name}"
+    skip = f"IF TG_OP = 'UPDATE' AND NOT ({changed}) THEN RETURN NULL; END IF;" if changed else ""
     create = f"""
 CREATE OR REPLACE FUNCTION {function}() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE r record;
 BEGIN
+    {skip}
     IF TG_OP = 'DELETE' THEN r := OLD; ELSE r := NEW; END IF;
     INSERT INTO transactions_pagechange ({target})
-        SELECT changed FROM (SELECT {expression}) AS found(changed) WHERE changed IS NOT NULL;
+        SELECT changed FROM ({rows}) AS found(changed) WHERE changed IS NOT NULL;
     RETURN NULL;
 END $$;
 DROP TRIGGER IF EXISTS {function} ON {table};
-CREATE TRIGGER {function} AFTER {events} ON {table} FOR EACH ROW{condition} EXECUTE FUNCTION {function}();
+CREATE TRIGGER {function} AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH ROW EXECUTE FUNCTION {function}();
 """
     drop = f"DROP TRIGGER IF EXISTS {function} ON {table}; DROP FUNCTION IF EXISTS {function}();"
     return create, drop

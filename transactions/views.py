@@ -135,9 +135,10 @@ def detail(request, reference):
     if body is None:
         # Read after the version: what is kept is at least as new as the version it is kept under.
         txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
-        stand_in = page_cache.csrf_stand_in()
-        rendered = render_to_string(DETAIL_BODY, {**_detail_context(request, txn), "csrf_token": stand_in}, request)
-        page_cache.keep_body(version, **kept, body=rendered, stand_in=stand_in, deadlines=_deadlines_shown(txn))
+        stand_in, shown_deadlines = page_cache.csrf_stand_in(), _deadlines_shown(txn)
+        rendered = render_to_string(DETAIL_BODY, {**_detail_context(request, txn), "csrf_token": stand_in,
+                                                  page_cache.SHOWN_DEADLINES: shown_deadlines}, request)
+        page_cache.keep_body(version, **kept, body=rendered, stand_in=stand_in, deadlines=shown_deadlines)
         body = rendered.replace(stand_in, get_token(request))
     return _detail_page(request, reference, body, unread=version.unread_notification_count)
 
@@ -162,8 +163,8 @@ def _detail_page(request, reference, body, *, unread, status=200):
 
 def _deadlines_shown(txn) -> list:
     """Every time the page may change by the clock alone (an action allowed until a deadline, a deadline
-    shown as ahead): the transaction's dates and its dispute's answer-by date. A kept body expires at the
-    first of them still to come."""
+    shown as ahead): the transaction's dates and its dispute's. Its cards add theirs while it renders
+    (``page_cache.SHOWN_DEADLINES``); a kept body expires at the first of them still to come."""
     from django.db.models import DateTimeField
 
     dates = [getattr(txn, field.attname) for field in txn._meta.concrete_fields if isinstance(field, DateTimeField)]

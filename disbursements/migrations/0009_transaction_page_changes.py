@@ -13,8 +13,8 @@ class Migration(migrations.Migration):
 
     operations = [
         triggers_operation(
-            trigger_sql("payout", table="disbursements_payout", transaction_id="r.escrow_transaction_id"),
+            trigger_sql("payout", table="disbursements_payout", transactions="SELECT r.escrow_transaction_id"),
             trigger_sql("payout_part", table="disbursements_disbursement",
-                        transaction_id="(SELECT escrow_transaction_id FROM disbursements_payout WHERE id = r.payout_id)"),
+                        transactions="SELECT escrow_transaction_id FROM disbursements_payout WHERE id = r.payout_id"),
         ),
     ]

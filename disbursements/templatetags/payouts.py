@@ -20,6 +20,11 @@ def payouts_card(context, escrow_transaction):
     payouts = list(payouts_for(escrow_transaction=escrow_transaction, user=context["request"].user))
     open_payouts = [payout for payout in payouts if payout.status in OPEN_PAYOUT]
     outlooks = payout_outlooks(payouts=open_payouts)
+    shown_deadlines = context.get("shown_deadlines")  # transactions.page_cache.SHOWN_DEADLINES
     for payout in open_payouts:
         payout.outlook = outlooks.get(payout.pk)
+        if shown_deadlines is not None:
+            # By the clock alone, the card turns "later than promised" at the promise, and an expected
+            # time that passes is shown as now: a kept page must not outlive either.
+            shown_deadlines += [payout.due_at, getattr(payout.outlook, "expected_at", None)]
     return {"payouts": payouts}

@@ -13,6 +13,6 @@ class Migration(migrations.Migration):
 
     operations = [
         triggers_operation(
-            trigger_sql("dispute", table="disputes_dispute", transaction_id="r.escrow_transaction_id"),
+            trigger_sql("dispute", table="disputes_dispute", transactions="SELECT r.escrow_transaction_id"),
         ),
     ]

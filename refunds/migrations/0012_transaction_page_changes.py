@@ -13,8 +13,9 @@ class Migration(migrations.Migration):
 
     operations = [
         triggers_operation(
-            trigger_sql("refund_request", table="refunds_refundrequest", transaction_id="r.escrow_transaction_id"),
+            trigger_sql("refund_request", table="refunds_refundrequest", transactions="SELECT r.escrow_transaction_id"),
             trigger_sql("return_shipment", table="refunds_returnshipment",
-                        transaction_id="(SELECT escrow_transaction_id FROM refunds_refundrequest WHERE id = r.refund_request_id)"),
+                        transactions="SELECT escrow_transaction_id FROM refunds_refundrequest "
+                                     "WHERE id = r.refund_request_id"),
         ),
     ]

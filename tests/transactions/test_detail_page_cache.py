@@ -6,8 +6,11 @@ its changes (a ``intrasa_page_change_*`` trigger, found in PostgreSQL's catalogu
 the reason it need not; and a raw SQL write to a row of each recording table moves the version."""
 import datetime as dt
 import re
+import subprocess
+import sys
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.db import connection, transaction
 from django.test import Client
 from django.urls import reverse
@@ -19,7 +22,9 @@ from refunds import services as refund_services
 from refunds.models import ReturnShipment
 from refunds.policy import RefundCase
 from tests import scenarios
+from tests.disbursements.conftest import verified_bank
 from tests.disbursements.fakes import fake_sendme  # noqa: F401  (fixture: SendMe answers in-process)
+from tests.factories import UserFactory
 from tests.transactions.test_detail_page_cost import _logged_in, _queries, _states, _url
 from transactions import page_cache, selectors
 from transactions.models import EscrowTransaction, Status
@@ -37,6 +42,12 @@ NOT_RECORDED = {
     # PAYOUT_OUTLOOK_SECONDS on its own, and the body at most PAGE_SECONDS.
     "disbursements_dailyquota": "bounded by time",
     "disbursements_dailylimitchange": "bounded by time",
+    # What a permission is (its name, its model): written by migrations, never by a running site. Who holds
+    # one is recorded (accounts_user_user_permissions, accounts_user_groups, auth_group_permissions).
+    "auth_permission": "definitions",
+    "django_content_type": "definitions",
+    # A group's own row is its name; deleting it deletes its memberships and grants, which are recorded.
+    "auth_group": "its name only",
 }
 
 
@@ -61,13 +72,24 @@ def every_state(seller, buyer, fake_sendme):  # noqa: F811
     ReturnShipment.objects.create(refund_request=request, rma_number="RMA-PAGE-1",
                                   address_due_at=timezone.now() + dt.timedelta(days=2))
     states["refund"] = refunded
+    # A party who is also staff: what they may see on the page follows their permissions.
+    staff_seller = UserFactory(full_name="Staf Penjual", is_staff=True)
+    staff_seller.user_permissions.add(Permission.objects.get(codename="view_refundrequest"))
+    group = Group.objects.create(name="Finance (page test)")
+    group.permissions.add(Permission.objects.get(codename="view_escrowtransaction"))
+    staff_seller.groups.add(group)
+    staff_sold = scenarios.advance(scenarios.create(staff_seller, buyer), buyer, Status.VERIFIED)
+    refund_services.refund_request_submit(
+        escrow_transaction=staff_sold, buyer=buyer, case=RefundCase.DOUBLE_PAYMENT, amount=10_000,
+        description="Terpotong dua kali dari rekening saya.")
+    states["staff_seller"] = staff_sold
     return states
 
 
 def test_every_table_the_page_reads_records_its_changes_or_says_why_not(seller, buyer, every_state):
     read: dict[str, set[str]] = {}
     for name, txn in every_state.items():
-        for role, user in (("seller", seller), ("buyer", buyer)):
+        for role, user in (("seller", txn.seller), ("buyer", buyer)):
             if role == "buyer" and name == "invited":
                 continue
             for sql in _queries(_logged_in(user), txn)[1]:
@@ -78,7 +100,8 @@ def test_every_table_the_page_reads_records_its_changes_or_says_why_not(seller, 
     assert not unaccounted, f"read by the transaction page, but a write to it would not move the version: {unaccounted}"
     # The cards the states above show were all read (else this test would prove nothing about them).
     assert {"disbursements_payout", "disbursements_disbursement", "disputes_dispute", "refunds_refundrequest",
-            "refunds_returnshipment", "transactions_transactionevent", "ledger_journalentry"} <= set(read)
+            "refunds_returnshipment", "transactions_transactionevent", "ledger_journalentry",
+            "accounts_user_user_permissions", "accounts_user_groups", "auth_group_permissions"} <= set(read)
 
 
 def _a_row_of(table: str, txn) -> int | None:
@@ -93,9 +116,15 @@ def _a_row_of(table: str, txn) -> int | None:
         "refunds_refundrequest": "escrow_transaction_id = %s",
         "refunds_returnshipment": "refund_request_id IN (SELECT id FROM refunds_refundrequest WHERE escrow_transaction_id = %s)",
     }
+    parties = {"accounts_user_user_permissions": "user_id = %s", "accounts_user_groups": "user_id = %s",
+               "auth_group_permissions": "group_id IN (SELECT group_id FROM accounts_user_groups WHERE user_id = %s)"}
     with connection.cursor() as cursor:
         if table == "accounts_user":
             return txn.seller_id
+        if table in parties:
+            cursor.execute(f"SELECT id FROM {table} WHERE {parties[table]} ORDER BY id LIMIT 1", [txn.seller_id])  # noqa: S608
+            row = cursor.fetchone()
+            return row[0] if row else None
         cursor.execute(f"SELECT id FROM {table} WHERE {links[table]} ORDER BY id LIMIT 1", [txn.pk])  # noqa: S608
         row = cursor.fetchone()
     return row[0] if row else None
@@ -110,12 +139,12 @@ def test_a_raw_write_to_any_recording_table_moves_the_version(seller, buyer, eve
             row = _a_row_of(table, txn)
             if row is None:
                 continue
-            before = _version(seller, txn)
+            before = _version(txn.seller, txn)
             with connection.cursor() as cursor:
                 column = "full_name" if table == "accounts_user" else "id"
-                value = "Sari Penjual Baru" if table == "accounts_user" else row
+                value = "Nama Baru" if table == "accounts_user" else row
                 cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [value, row])  # noqa: S608
-            assert _version(seller, txn) > before, table
+            assert _version(txn.seller, txn) > before, table
             tested.add(table)
             break
     assert tested == _recording_tables() - append_only
@@ -126,6 +155,82 @@ def test_a_raw_write_to_any_recording_table_moves_the_version(seller, buyer, eve
         entry_post(idempotency_key="page-version", kind=EntryKind.PAYMENT_VERIFIED, memo="test", escrow_transaction=txn,
                    lines=[debit(AccountCategory.PROVIDER_CLEARING, 1000), credit(AccountCategory.ESCROW_HOLD, 1000)])
     assert _version(seller, txn) == before + 1
+
+
+def test_a_staff_party_who_loses_a_permission_stops_seeing_what_it_showed_at_once(seller, buyer):
+    """A seller who is also staff with ``refunds.view_refundrequest`` sees the buyer's double-payment refund
+    request (``refunds.access``); revoked by a plain update, as a script would, the kept page must follow."""
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    refund_services.refund_request_submit(
+        escrow_transaction=txn, buyer=buyer, case=RefundCase.DOUBLE_PAYMENT, amount=10_000,
+        description="Terpotong dua kali dari rekening saya.")
+    type(seller).objects.filter(pk=seller.pk).update(is_staff=True)
+    seller.user_permissions.add(Permission.objects.get(codename="view_refundrequest"))
+    client = _logged_in(seller)
+    assert 'data-testid="refund-link"' in client.get(_url(txn)).content.decode()
+    assert 'data-testid="refund-link"' in client.get(_url(txn)).content.decode()  # kept
+    type(seller).objects.filter(pk=seller.pk).update(is_staff=False)
+    seller.user_permissions.clear()
+    assert 'data-testid="refund-link"' not in client.get(_url(txn)).content.decode()
+
+
+def test_a_later_migration_may_change_the_type_of_a_column_the_triggers_read(seller):
+    """The triggers test columns inside their functions, not in WHEN or UPDATE OF, on which PostgreSQL
+    would refuse any ALTER COLUMN TYPE of them (an ordinary AlterField)."""
+    from django.db import models
+
+    user_model = type(seller)
+    old = user_model._meta.get_field("full_name")
+    new = models.CharField(max_length=old.max_length + 50, verbose_name="full name")
+    new.set_attributes_from_name("full_name")
+    new.model = user_model
+    with connection.schema_editor() as editor:
+        editor.alter_field(user_model, old, new)
+    before = _version(seller, txn := scenarios.create(seller, buyer=None))
+    user_model.objects.filter(pk=seller.pk).update(full_name="Sari Penjual Setelah Migrasi")
+    assert _version(seller, txn) == before + 1
+
+
+def test_every_web_process_finds_the_bodies_another_kept():
+    """gunicorn's workers import the module each: the keys must not differ between them."""
+    code = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'intrasa.settings.test'); "
+            "django.setup(); from transactions import page_cache; print(page_cache._generation)")
+    generations = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+                   for _ in range(2)}
+    assert len(generations) == 1
+
+
+def test_a_payout_promise_passing_ends_a_kept_page(seller, buyer, fake_sendme, monkeypatch):  # noqa: F811
+    """The payout card turns "later than promised" when the promise passes behind the expected time (an expected
+    time already past is shown as now): by the clock alone, so the promise is a deadline of the kept page."""
+    from disbursements import selectors as payout_selectors
+    from disbursements.models import Payout
+    from disbursements.templatetags import payouts as payouts_tag
+
+    verified_bank(seller)
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    payout = Payout.objects.get(escrow_transaction=txn, recipient=seller)
+    due = timezone.now() + dt.timedelta(seconds=30)
+    Payout.objects.filter(pk=payout.pk).update(due_at=due, status=Payout.Status.IN_PROGRESS)
+
+    def kept_replay(*, payouts):  # a kept replay: expected 10 s before the promise, as of now
+        return payout_selectors._as_of_now({p.pk: payout_selectors.Outlook(
+            payout_id=p.pk, due_at=p.due_at, expected_at=due - dt.timedelta(seconds=10), reason="daily_limit")
+            for p in payouts})
+
+    monkeypatch.setattr(payouts_tag, "payout_outlooks", kept_replay)
+    client = _logged_in(seller)
+
+    def expected_line():
+        page = client.get(_url(txn)).content.decode()
+        before, _marker, after = page.partition('data-testid="payout-expected"')
+        return before[-60:] + after[:60]
+
+    assert "warning" not in expected_line()
+    assert "warning" not in expected_line()  # kept
+    later = due + dt.timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    assert "warning" in expected_line()
 
 
 def test_a_party_logging_in_moves_nothing(seller, buyer):

@@ -11,6 +11,7 @@ class Migration(migrations.Migration):
         ('transactions', '0006_provider_reversal_booked'),
         ('ledger', '0009_reversal_settled'),
         ('accounts', '0005_canonical_emails'),
+        ('auth', '0012_alter_user_first_name_max_length'),
     ]
 
     operations = [
@@ -30,10 +31,18 @@ class Migration(migrations.Migration):
         # What the transaction page shows from this app and the apps below it (transactions.page_cache).
         # Ledger entries: their postings and accounts are written with them and never change.
         triggers_operation(
-            trigger_sql("transaction", table="transactions_escrowtransaction", transaction_id="r.id"),
-            trigger_sql("event", table="transactions_transactionevent", transaction_id="r.escrow_transaction_id"),
-            trigger_sql("entry", table="ledger_journalentry", transaction_id="r.escrow_transaction_id"),
-            trigger_sql("party_name", table="accounts_user", user_id="r.id", update_of="full_name",
-                        when="OLD.full_name IS DISTINCT FROM NEW.full_name"),
+            trigger_sql("transaction", table="transactions_escrowtransaction", transactions="SELECT r.id"),
+            trigger_sql("event", table="transactions_transactionevent",
+                        transactions="SELECT r.escrow_transaction_id"),
+            trigger_sql("entry", table="ledger_journalentry", transactions="SELECT r.escrow_transaction_id"),
+            # A party: the name the page shows, and what they may see there (staff, their permissions).
+            trigger_sql("party", table="accounts_user", parties="SELECT r.id",
+                        changed="OLD.full_name IS DISTINCT FROM NEW.full_name OR OLD.is_staff IS DISTINCT FROM "
+                                "NEW.is_staff OR OLD.is_superuser IS DISTINCT FROM NEW.is_superuser OR "
+                                "OLD.is_active IS DISTINCT FROM NEW.is_active"),
+            trigger_sql("party_permission", table="accounts_user_user_permissions", parties="SELECT r.user_id"),
+            trigger_sql("party_group", table="accounts_user_groups", parties="SELECT r.user_id"),
+            trigger_sql("group_permission", table="auth_group_permissions",
+                        parties="SELECT user_id FROM accounts_user_groups WHERE group_id = r.group_id"),
         ),
     ]
