@@ -24,8 +24,8 @@ check (``transactions.selectors.transaction_page_version_for_party``):
   ``PAGE_SECONDS`` and never past the next deadline the transaction or its dispute shows.
 * **Per request, never kept:** the header (viewer, unread count, messages) is rendered around the
   kept body each time; the CSRF token is rendered into the body as a random stand-in kept with it and
-  replaced by the request's token. The key holds the viewer (role, what they may see), the language
-  and the host (the invitation link is absolute).
+  replaced by the request's token. The key holds the viewer (role; staff and superuser flags as this
+  request loaded them), the language, and the scheme and host (the invitation link is absolute).
 
 Only on PostgreSQL (the triggers) with a shared cache: ``make run`` on SQLite renders every time.
 """
@@ -72,16 +72,22 @@ class PageVersion:
     unread_notification_count: int
 
 
-def _key(version: PageVersion, *, user_pk: int, host: str) -> str:
-    return (f"txn-page:{_generation}:{version.transaction_pk}:{version.version}:{user_pk}:"
-            f"{get_language()}:{host}")
+def _key(version: PageVersion, request) -> str:
+    """The viewer as this request loaded them, before the version was read: the flags that decide what they
+    may see (staff, superuser) are in the key, so a body rendered with flags a commit has since changed is
+    never found by a request that loaded the new ones. The language, and the scheme and host of the
+    absolute links (the invitation)."""
+    user = request.user
+    viewer = f"{user.pk}.{int(user.is_staff)}{int(user.is_superuser)}"
+    return (f"txn-page:{_generation}:{version.transaction_pk}:{version.version}:{viewer}:"
+            f"{get_language()}:{request.scheme}://{request.get_host()}")
 
 
-def kept_body(version: PageVersion, *, user_pk: int, host: str, csrf_token: str) -> str | None:
+def kept_body(version: PageVersion, request, *, csrf_token: str) -> str | None:
     """The body kept for this version and viewer, with the request's CSRF token in it; None on a miss
     or once its deadline has passed."""
     try:
-        kept = caches[DEFAULT_CACHE_ALIAS].get(_key(version, user_pk=user_pk, host=host))
+        kept = caches[DEFAULT_CACHE_ALIAS].get(_key(version, request))
     except redis.RedisError:  # the page is rendered instead: logged-in pages work without Redis
         logger.exception("transaction page cache unavailable: rendering the page")
         return None
@@ -98,7 +104,7 @@ def csrf_stand_in() -> str:
     return f"csrf-{secrets.token_hex(16)}"
 
 
-def keep_body(version: PageVersion, *, user_pk: int, host: str, body: str, stand_in: str,
+def keep_body(version: PageVersion, request, *, body: str, stand_in: str,
               deadlines: list[dt.datetime | None]) -> None:
     """Keep ``body`` (rendered with ``stand_in`` as its CSRF token) until ``PAGE_SECONDS`` from now or the
     first of ``deadlines`` still ahead, whichever comes first.
@@ -116,7 +122,7 @@ def keep_body(version: PageVersion, *, user_pk: int, host: str, body: str, stand
     if seconds <= 0:
         return
     try:
-        caches[DEFAULT_CACHE_ALIAS].set(_key(version, user_pk=user_pk, host=host),
+        caches[DEFAULT_CACHE_ALIAS].set(_key(version, request),
                                         (stand_in, fresh_until.timestamp(), body), timeout=max(1, int(seconds) + 1))
     except redis.RedisError:
         logger.exception("transaction page cache unavailable: the page is not kept")

@@ -130,15 +130,14 @@ def detail(request, reference):
         txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
         return _render_detail(request, txn)
     version = selectors.transaction_page_version_for_party(user=request.user, reference=reference)
-    kept = {"user_pk": request.user.pk, "host": request.get_host()}
-    body = page_cache.kept_body(version, **kept, csrf_token=get_token(request))
+    body = page_cache.kept_body(version, request, csrf_token=get_token(request))
     if body is None:
         # Read after the version: what is kept is at least as new as the version it is kept under.
         txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
         stand_in, shown_deadlines = page_cache.csrf_stand_in(), _deadlines_shown(txn)
         rendered = render_to_string(DETAIL_BODY, {**_detail_context(request, txn), "csrf_token": stand_in,
                                                   page_cache.SHOWN_DEADLINES: shown_deadlines}, request)
-        page_cache.keep_body(version, **kept, body=rendered, stand_in=stand_in, deadlines=shown_deadlines)
+        page_cache.keep_body(version, request, body=rendered, stand_in=stand_in, deadlines=shown_deadlines)
         body = rendered.replace(stand_in, get_token(request))
     return _detail_page(request, reference, body, unread=version.unread_notification_count)
 

@@ -174,6 +174,38 @@ def test_a_staff_party_who_loses_a_permission_stops_seeing_what_it_showed_at_onc
     assert 'data-testid="refund-link"' not in client.get(_url(txn)).content.decode()
 
 
+def test_a_staff_flag_revoked_while_a_request_runs_is_not_kept_for_the_next(seller, buyer, monkeypatch):
+    """The request loaded its user (staff) before the revoke committed and read the version after it: its body,
+    rendered for a staff viewer, is kept under the new version, but not for a viewer loaded without the flag."""
+    from transactions import views
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    refund_services.refund_request_submit(
+        escrow_transaction=txn, buyer=buyer, case=RefundCase.DOUBLE_PAYMENT, amount=10_000,
+        description="Terpotong dua kali dari rekening saya.")
+    type(seller).objects.filter(pk=seller.pk).update(is_staff=True)
+    seller.user_permissions.add(Permission.objects.get(codename="view_refundrequest"))
+    client = _logged_in(seller)
+    read_version = selectors.transaction_page_version_for_party
+
+    def revoked_meanwhile(*, user, reference):  # another process commits between the user's load and the version
+        type(seller).objects.filter(pk=seller.pk).update(is_staff=False)
+        return read_version(user=user, reference=reference)
+
+    monkeypatch.setattr(views.selectors, "transaction_page_version_for_party", revoked_meanwhile)
+    assert 'data-testid="refund-link"' in client.get(_url(txn)).content.decode()  # as the request's user saw it
+    monkeypatch.setattr(views.selectors, "transaction_page_version_for_party", read_version)
+    assert 'data-testid="refund-link"' not in client.get(_url(txn)).content.decode()
+
+
+def test_the_invitation_link_keeps_the_scheme_it_was_asked_over(seller, buyer):
+    txn = scenarios.create(seller, buyer)
+    client = _logged_in(seller)
+    assert 'value="https://' in client.get(_url(txn), secure=True).content.decode()
+    plain = client.get(_url(txn), secure=False).content.decode()
+    assert 'value="http://' in plain and 'value="https://' not in plain
+
+
 def test_a_later_migration_may_change_the_type_of_a_column_the_triggers_read(seller):
     """The triggers test columns inside their functions, not in WHEN or UPDATE OF, on which PostgreSQL
     would refuse any ALTER COLUMN TYPE of them (an ordinary AlterField)."""
