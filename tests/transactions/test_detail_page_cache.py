@@ -157,15 +157,22 @@ def test_a_raw_write_to_any_recording_table_moves_the_version(seller, buyer, eve
     assert _version(seller, txn) == before + 1
 
 
-def test_a_staff_party_who_loses_a_permission_stops_seeing_what_it_showed_at_once(seller, buyer):
-    """A seller who is also staff with ``refunds.view_refundrequest`` sees the buyer's double-payment refund
-    request (``refunds.access``); revoked by a plain update, as a script would, the kept page must follow."""
+def _a_buyers_refund_a_staff_seller_may_see(seller, buyer):
+    """A buyer's double-payment refund request, which the seller sees only as staff with
+    ``refunds.view_refundrequest`` (``refunds.access``); the seller is made so."""
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     refund_services.refund_request_submit(
         escrow_transaction=txn, buyer=buyer, case=RefundCase.DOUBLE_PAYMENT, amount=10_000,
         description="Terpotong dua kali dari rekening saya.")
     type(seller).objects.filter(pk=seller.pk).update(is_staff=True)
     seller.user_permissions.add(Permission.objects.get(codename="view_refundrequest"))
+    return txn
+
+
+def test_a_staff_party_who_loses_a_permission_stops_seeing_what_it_showed_at_once(seller, buyer):
+    """A seller who is also staff with ``refunds.view_refundrequest`` sees the buyer's double-payment refund
+    request (``refunds.access``); revoked by a plain update, as a script would, the kept page must follow."""
+    txn = _a_buyers_refund_a_staff_seller_may_see(seller, buyer)
     client = _logged_in(seller)
     assert 'data-testid="refund-link"' in client.get(_url(txn)).content.decode()
     assert 'data-testid="refund-link"' in client.get(_url(txn)).content.decode()  # kept
@@ -179,12 +186,7 @@ def test_a_staff_flag_revoked_while_a_request_runs_is_not_kept_for_the_next(sell
     rendered for a staff viewer, is kept under the new version, but not for a viewer loaded without the flag."""
     from transactions import views
 
-    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
-    refund_services.refund_request_submit(
-        escrow_transaction=txn, buyer=buyer, case=RefundCase.DOUBLE_PAYMENT, amount=10_000,
-        description="Terpotong dua kali dari rekening saya.")
-    type(seller).objects.filter(pk=seller.pk).update(is_staff=True)
-    seller.user_permissions.add(Permission.objects.get(codename="view_refundrequest"))
+    txn = _a_buyers_refund_a_staff_seller_may_see(seller, buyer)
     client = _logged_in(seller)
     read_version = selectors.transaction_page_version_for_party
 
