@@ -1,10 +1,10 @@
-"""The transaction page's rendered body, kept between requests and never stale after a change.
+"""The transaction page, kept rendered between requests and never stale after a change.
 
-Rendering the page (its cards, ledger lines, timeline) costs about ten times what a logged-in request
-costs without it (``benchmarks/flames.py --only detail``). Most requests for a page find nothing changed
-since the last one: a party refreshing, the live poll's swap. So the body is kept, keyed by the
-transaction's **version**, which one small query reads on every request together with the access
-check (``transactions.selectors.transaction_page_version_for_party``):
+Rendering the page (its cards, ledger lines, timeline, the site's frame) costs about ten times what a
+logged-in request costs without it (``benchmarks/flames.py --only detail``). Most requests for a page find
+nothing changed since the last one: a party refreshing, the live poll's swap. So the page is kept, keyed
+by the transaction's **version**, which one small query reads on every request together with the access
+check and the header's unread count (``transactions.selectors.transaction_page_version_for_party``):
 
 * **Version.** PostgreSQL triggers add a ``PageChange`` row in the same database transaction as every
   write to a row the page shows: the transaction, its timeline events and ledger entries (their
@@ -15,21 +15,23 @@ check (``transactions.selectors.transaction_page_version_for_party``):
   write (a service, ``QuerySet.update()``, psql) and in whatever order concurrent writers commit
   (a sequence's maximum would not: a smaller id can commit after a larger one). The triggers insert;
   they lock nothing, so the lock order of DESIGN §3 is untouched.
-* **Read before render.** A miss reads the version first and the page's rows after, so a body is
+* **Read before render.** A miss reads the version first and the page's rows after, so a page is
   kept under a version at most as new as what it shows: a later writer's commit raises the version
-  and the kept body is never found again.
+  and the kept page is never found again.
 * **What is not in the version** is bounded by time instead: the payout card's expected time (the
   whole queue played forward, itself kept ``PAYOUT_OUTLOOK_SECONDS``), the working-day calendar, and
-  what the clock alone changes (an extension allowed until a deadline). A body is kept at most
-  ``PAGE_SECONDS`` and never past the next deadline the transaction or its dispute shows.
-* **Per request, never kept:** the header (viewer, unread count, messages) is rendered around the
-  kept body each time; the CSRF token is rendered into the body as a random stand-in kept with it and
-  replaced by the request's token. The key holds the viewer (role; staff and superuser flags as this
-  request loaded them), the language, and the scheme and host (the invitation link is absolute).
+  what the clock alone changes (an extension allowed until a deadline). A page is kept at most
+  ``PAGE_SECONDS`` and never past the next deadline it shows.
+* **Per request:** the CSRF token (every form's, the header's too) is rendered as a random stand-in kept
+  with the page and replaced by the request's token. What else differs is in the key: the viewer (role;
+  staff and superuser flags as this request loaded them), the header's unread count, the language, the
+  scheme and host (the invitation link is absolute) and the path with its query (the language form sends
+  it back). A page with a message to show (after an action) is rendered for that request and not kept.
 
 Only on PostgreSQL (the triggers) with a shared cache: ``make run`` on SQLite renders every time.
 """
 import datetime as dt
+import hashlib
 import logging
 import secrets
 from dataclasses import dataclass
@@ -43,16 +45,16 @@ from django.utils import timezone
 from django.utils.translation import get_language
 
 # At most this, and never longer than the payout card keeps its replay (``PAYOUT_OUTLOOK_SECONDS``): the
-# expected payout time then lags at most twice that. Also how long a body from before a deploy may be served.
+# expected payout time then lags at most twice that. Also how long a page from before a deploy may be served.
 PAGE_SECONDS = 60
 # A salt of the keys. The same in every process (the web workers share kept bodies); tests move it on
-# ``setting_changed`` (``forget_everything``), so that a body rendered under other settings (templates,
+# ``setting_changed`` (``forget_everything``), so that a page rendered under other settings (templates,
 # languages) is not served after an override.
 _generation = "1"
 logger = logging.getLogger(__name__)
 
 
-# The render context's list a card appends its clock-driven times to (see ``keep_body``).
+# The render context's list a card appends its clock-driven times to (see ``keep_page``).
 SHOWN_DEADLINES = "shown_deadlines"
 
 
@@ -74,17 +76,17 @@ class PageVersion:
 
 def _key(version: PageVersion, request) -> str:
     """The viewer as this request loaded them, before the version was read: the flags that decide what they
-    may see (staff, superuser) are in the key, so a body rendered with flags a commit has since changed is
-    never found by a request that loaded the new ones. The language, and the scheme and host of the
-    absolute links (the invitation)."""
+    may see (staff, superuser) are in the key, so a page rendered with flags a commit has since changed is
+    never found by a request that loaded the new ones. Their unread count, the language, the scheme and host
+    of the absolute links (the invitation), and the path with its query (hashed: it is the visitor's text)."""
     user = request.user
-    viewer = f"{user.pk}.{int(user.is_staff)}{int(user.is_superuser)}"
-    return (f"txn-page:{_generation}:{version.transaction_pk}:{version.version}:{viewer}:"
-            f"{get_language()}:{request.scheme}://{request.get_host()}")
+    viewer = f"{user.pk}.{int(user.is_staff)}{int(user.is_superuser)}.{version.unread_notification_count}"
+    where = hashlib.sha256(f"{request.scheme}://{request.get_host()}{request.get_full_path()}".encode()).hexdigest()
+    return f"txn-page:{_generation}:{version.transaction_pk}:{version.version}:{viewer}:{get_language()}:{where[:32]}"
 
 
-def kept_body(version: PageVersion, request, *, csrf_token: str) -> str | None:
-    """The body kept for this version and viewer, with the request's CSRF token in it; None on a miss
+def kept_page(version: PageVersion, request, *, csrf_token: str) -> str | None:
+    """The page kept for this version and request, with the request's CSRF token in it; None on a miss
     or once its deadline has passed."""
     try:
         kept = caches[DEFAULT_CACHE_ALIAS].get(_key(version, request))
@@ -93,23 +95,23 @@ def kept_body(version: PageVersion, request, *, csrf_token: str) -> str | None:
         return None
     if kept is None:
         return None
-    stand_in, fresh_until, body = kept
+    stand_in, fresh_until, page = kept
     if timezone.now().timestamp() >= fresh_until:
         return None
-    return body.replace(stand_in, csrf_token)
+    return page.replace(stand_in, csrf_token)
 
 
 def csrf_stand_in() -> str:
-    """The CSRF token a kept body is rendered with: random, so no text of the page can contain it."""
+    """The CSRF token a kept page is rendered with: random, so no text of the page can contain it."""
     return f"csrf-{secrets.token_hex(16)}"
 
 
-def keep_body(version: PageVersion, request, *, body: str, stand_in: str,
+def keep_page(version: PageVersion, request, *, page: str, stand_in: str,
               deadlines: list[dt.datetime | None]) -> None:
-    """Keep ``body`` (rendered with ``stand_in`` as its CSRF token) until ``PAGE_SECONDS`` from now or the
+    """Keep ``page`` (rendered with ``stand_in`` as its CSRF token) until ``PAGE_SECONDS`` from now or the
     first of ``deadlines`` still ahead, whichever comes first.
 
-    ``deadlines``: every time at which the body may change by the clock alone. The view gives the
+    ``deadlines``: every time at which the page may change by the clock alone. The view gives the
     transaction's and its dispute's dates; a card that shows something the clock changes adds its own
     to the render context's ``shown_deadlines`` (``SHOWN_DEADLINES``), as the payout card does for a promise
     that turns "later than promised" when it passes."""
@@ -123,7 +125,7 @@ def keep_body(version: PageVersion, request, *, body: str, stand_in: str,
         return
     try:
         caches[DEFAULT_CACHE_ALIAS].set(_key(version, request),
-                                        (stand_in, fresh_until.timestamp(), body), timeout=max(1, int(seconds) + 1))
+                                        (stand_in, fresh_until.timestamp(), page), timeout=max(1, int(seconds) + 1))
     except redis.RedisError:
         logger.exception("transaction page cache unavailable: the page is not kept")
 

@@ -1,6 +1,7 @@
 """Pages of the escrow transaction. Thin: forms in, services called, messages out."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages import get_messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
@@ -8,7 +9,6 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.http import urlencode
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -123,47 +123,45 @@ def quote(request):
 @login_required
 @require_GET
 def detail(request, reference):
-    """The transaction page. Its body is kept between requests while nothing it shows changed
-    (``page_cache``): a request then costs the access check with the page's version (one query) and the
-    header."""
+    """The transaction page. Kept whole between requests while nothing it shows changed (``page_cache``):
+    a request then costs the access check with the page's version (one query) and one cache read."""
     if not page_cache.enabled():
         txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
         return _render_detail(request, txn)
     version = selectors.transaction_page_version_for_party(user=request.user, reference=reference)
-    body = page_cache.kept_body(version, request, csrf_token=get_token(request))
-    if body is None:
+    csrf_token = get_token(request)
+    # A message to show (after an action) is this request's alone: that page is rendered and not kept.
+    keep = not get_messages(request)
+    page = page_cache.kept_page(version, request, csrf_token=csrf_token) if keep else None
+    if page is None:
         # Read after the version: what is kept is at least as new as the version it is kept under.
         txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
         stand_in, shown_deadlines = page_cache.csrf_stand_in(), _deadlines_shown(txn)
-        rendered = render_to_string(DETAIL_BODY, {**_detail_context(request, txn), "csrf_token": stand_in,
-                                                  page_cache.SHOWN_DEADLINES: shown_deadlines}, request)
-        page_cache.keep_body(version, request, body=rendered, stand_in=stand_in, deadlines=shown_deadlines)
-        body = rendered.replace(stand_in, get_token(request))
-    return _detail_page(request, reference, body, unread=version.unread_notification_count)
+        rendered = render_to_string(DETAIL, {
+            **_detail_context(request, txn), "csrf_token": stand_in, page_cache.SHOWN_DEADLINES: shown_deadlines,
+            "unread_notification_count": version.unread_notification_count}, request)
+        if keep:
+            page_cache.keep_page(version, request, page=rendered, stand_in=stand_in, deadlines=shown_deadlines)
+        page = rendered.replace(stand_in, csrf_token)
+    return HttpResponse(page)
 
 
-DETAIL_BODY = "transactions/_detail_body.html"
+DETAIL = "transactions/detail.html"
 
 
 def _render_detail(request, txn, *, ship_form=None, status=200):
-    """The page rendered now, not kept: with a refused form's errors, or where bodies are not kept."""
-    body = render_to_string(DETAIL_BODY, _detail_context(request, txn, ship_form=ship_form), request)
-    return _detail_page(request, txn.reference, body, unread=getattr(txn, "viewer_unread_notifications", None),
-                        status=status)
-
-
-def _detail_page(request, reference, body, *, unread, status=200):
-    """The body inside the site's frame (header, messages, footer), which is rendered for each request."""
-    context = {"reference": reference, "body": mark_safe(body)}  # noqa: S308 (our own rendered template)
-    if unread is not None:  # the page's query counted; otherwise the context processor does
-        context["unread_notification_count"] = unread
-    return render(request, "transactions/detail.html", context, status=status)
+    """The page rendered now, not kept: with a refused form's errors, or where pages are not kept."""
+    context = _detail_context(request, txn, ship_form=ship_form)
+    count = getattr(txn, "viewer_unread_notifications", None)
+    if count is not None:  # the page's query counted; otherwise the context processor does
+        context["unread_notification_count"] = count
+    return render(request, DETAIL, context, status=status)
 
 
 def _deadlines_shown(txn) -> list:
     """Every time the page may change by the clock alone (an action allowed until a deadline, a deadline
     shown as ahead): the transaction's dates and its dispute's. Its cards add theirs while it renders
-    (``page_cache.SHOWN_DEADLINES``); a kept body expires at the first of them still to come."""
+    (``page_cache.SHOWN_DEADLINES``); a kept page expires at the first of them still to come."""
     from django.db.models import DateTimeField
 
     dates = [getattr(txn, field.attname) for field in txn._meta.concrete_fields if isinstance(field, DateTimeField)]

@@ -41,7 +41,7 @@ def replays(monkeypatch):
 
 
 def page(user, txn) -> str:
-    """The transaction page rendered (not its body kept from the view before: transactions.page_cache),
+    """The transaction page rendered (not the page kept from the view before: transactions.page_cache),
     which is when its payout card asks for the queue's replay."""
     from transactions import page_cache
 

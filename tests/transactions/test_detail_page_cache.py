@@ -1,4 +1,4 @@
-"""The transaction page's kept body (``transactions.page_cache``) is never stale after a write, whatever made
+"""The transaction page's kept page (``transactions.page_cache``) is never stale after a write, whatever made
 the write, and never carries one request's token, viewer or language into another's page.
 
 The class test: every table the page reads (its SQL captured in every state, both parties) either records
@@ -39,7 +39,7 @@ NOT_RECORDED = {
     "ledger_posting": "append-only, with its entry",
     "ledger_account": "created with the transaction's first entry, never changed",
     # The payout card's expected time plays the whole queue forward under the daily limit; it is kept
-    # PAYOUT_OUTLOOK_SECONDS on its own, and the body at most PAGE_SECONDS.
+    # PAYOUT_OUTLOOK_SECONDS on its own, and the page at most PAGE_SECONDS.
     "disbursements_dailyquota": "bounded by time",
     "disbursements_dailylimitchange": "bounded by time",
     # What a permission is (its name, its model): written by migrations, never by a running site. Who holds
@@ -182,7 +182,7 @@ def test_a_staff_party_who_loses_a_permission_stops_seeing_what_it_showed_at_onc
 
 
 def test_a_staff_flag_revoked_while_a_request_runs_is_not_kept_for_the_next(seller, buyer, monkeypatch):
-    """The request loaded its user (staff) before the revoke committed and read the version after it: its body,
+    """The request loaded its user (staff) before the revoke committed and read the version after it: its page,
     rendered for a staff viewer, is kept under the new version, but not for a viewer loaded without the flag."""
     from transactions import views
 
@@ -362,3 +362,26 @@ def test_turned_off_every_request_renders(seller, buyer, settings):
     client.get(_url(txn))
     response, queries = _queries(client, txn, kept=True)
     assert len(queries) > 2 and 'id="ship-form"' in response.content.decode()
+
+
+def test_a_message_after_an_action_is_shown_once_and_never_kept(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    client = _logged_in(seller)
+    client.get(_url(txn))
+    response = client.post(reverse("transactions:act", args=[txn.reference, "ship"]),
+                           {"courier": "jne", "tracking_number": "JNE0012345678"}, follow=True)
+    shown = re.search(r'<div class="messages" role="status">.*?</div>', response.content.decode(), re.S)
+    assert shown and "JNE" not in shown.group(0) and len(shown.group(0)) > 60  # the sentence, in Indonesian
+    again = client.get(_url(txn)).content.decode()
+    assert shown.group(0) not in again and 'class="messages"' not in again
+    assert 'class="messages"' not in client.get(_url(txn)).content.decode()  # kept now, still without it
+
+
+def test_the_language_form_sends_back_the_path_it_was_shown_on(seller, buyer):
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    client = _logged_in(seller)
+    plain = client.get(_url(txn)).content.decode()
+    asked = client.get(_url(txn) + "?dari=notifikasi").content.decode()
+    assert f'name="next" type="hidden" value="{_url(txn)}"' in plain
+    assert f'name="next" type="hidden" value="{_url(txn)}?dari=notifikasi"' in asked
+    assert f'name="next" type="hidden" value="{_url(txn)}"' in client.get(_url(txn)).content.decode()
