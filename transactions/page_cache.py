@@ -25,8 +25,10 @@ check and the header's unread count (``transactions.selectors.transaction_page_v
 * **Per request:** the CSRF token (every form's, the header's too) is rendered as a random stand-in kept
   with the page and replaced by the request's token. What else differs is in the key: the viewer (role;
   staff and superuser flags as this request loaded them), the header's unread count, the language, the
-  scheme and host (the invitation link is absolute) and the path with its query (the language form sends
-  it back). A page with a message to show (after an action) is rendered for that request and not kept.
+  scheme and host (the invitation link is absolute) and the path (the language form sends it back).
+  A page with a message to show (after an action) is rendered for that request and not kept, and so is
+  a request with a query string: the page reads none, and each string would otherwise keep a page of
+  its own (a party could fill Redis, whose eviction would then take the rate-limit counters).
 
 Only on PostgreSQL (the triggers) with a shared cache: ``make run`` on SQLite renders every time.
 """
@@ -47,10 +49,11 @@ from django.utils.translation import get_language
 # At most this, and never longer than the payout card keeps its replay (``PAYOUT_OUTLOOK_SECONDS``): the
 # expected payout time then lags at most twice that. Also how long a page from before a deploy may be served.
 PAGE_SECONDS = 60
-# A salt of the keys. The same in every process (the web workers share kept bodies); tests move it on
-# ``setting_changed`` (``forget_everything``), so that a page rendered under other settings (templates,
-# languages) is not served after an override.
-_generation = "1"
+# A salt of the keys: the release's static files (a kept page links their hashed names, which the
+# serving release must have), the same in every process of one release (the web workers share kept
+# pages). Tests move it on ``setting_changed`` (``forget_everything``), so that a page rendered under
+# other settings (templates, languages) is not served after an override.
+_generation = ""
 logger = logging.getLogger(__name__)
 
 
@@ -74,15 +77,26 @@ class PageVersion:
     unread_notification_count: int
 
 
+def _salt() -> str:
+    """The key salt: the static manifest's hash where the files have hashed names (production), else constant."""
+    global _generation
+    if not _generation:
+        from django.contrib.staticfiles.storage import staticfiles_storage
+
+        _generation = getattr(staticfiles_storage, "manifest_hash", "") or "static"
+    return _generation
+
+
 def _key(version: PageVersion, request) -> str:
     """The viewer as this request loaded them, before the version was read: the flags that decide what they
     may see (staff, superuser) are in the key, so a page rendered with flags a commit has since changed is
     never found by a request that loaded the new ones. Their unread count, the language, the scheme and host
-    of the absolute links (the invitation), and the path with its query (hashed: it is the visitor's text)."""
+    of the absolute links (the invitation), and the path (the language form sends it back; only a request
+    without a query string is served from or kept here, ``keepable``)."""
     user = request.user
     viewer = f"{user.pk}.{int(user.is_staff)}{int(user.is_superuser)}.{version.unread_notification_count}"
-    where = hashlib.sha256(f"{request.scheme}://{request.get_host()}{request.get_full_path()}".encode()).hexdigest()
-    return f"txn-page:{_generation}:{version.transaction_pk}:{version.version}:{viewer}:{get_language()}:{where[:32]}"
+    where = hashlib.sha256(f"{request.scheme}://{request.get_host()}{request.path}".encode()).hexdigest()
+    return f"txn-page:{_salt()}:{version.transaction_pk}:{version.version}:{viewer}:{get_language()}:{where[:32]}"
 
 
 def kept_page(version: PageVersion, request, *, csrf_token: str) -> str | None:
@@ -130,8 +144,16 @@ def keep_page(version: PageVersion, request, *, page: str, stand_in: str,
         logger.exception("transaction page cache unavailable: the page is not kept")
 
 
+def keepable(request) -> bool:
+    """Whether this request's page may be served from, and kept in, the cache: not when it has a message to
+    show (after an action; that page is this request's alone) or a query string (see the module's note)."""
+    from django.contrib.messages import get_messages
+
+    return not request.META.get("QUERY_STRING") and not get_messages(request)
+
+
 def forget_everything(**kwargs) -> None:
-    """``setting_changed``: kept bodies were rendered under the old settings (tests only; production
+    """``setting_changed``: kept pages were rendered under the old settings (tests only; production
     settings do not change in a running process)."""
     global _generation
     _generation = secrets.token_hex(4)

@@ -1,7 +1,6 @@
 """Pages of the escrow transaction. Thin: forms in, services called, messages out."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.messages import get_messages
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse, JsonResponse
 from django.middleware.csrf import get_token
@@ -130,8 +129,7 @@ def detail(request, reference):
         return _render_detail(request, txn)
     version = selectors.transaction_page_version_for_party(user=request.user, reference=reference)
     csrf_token = get_token(request)
-    # A message to show (after an action) is this request's alone: that page is rendered and not kept.
-    keep = not get_messages(request)
+    keep = page_cache.keepable(request)
     page = page_cache.kept_page(version, request, csrf_token=csrf_token) if keep else None
     if page is None:
         # Read after the version: what is kept is at least as new as the version it is kept under.

@@ -228,7 +228,7 @@ def test_a_later_migration_may_change_the_type_of_a_column_the_triggers_read(sel
 def test_every_web_process_finds_the_bodies_another_kept():
     """gunicorn's workers import the module each: the keys must not differ between them."""
     code = ("import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'intrasa.settings.test'); "
-            "django.setup(); from transactions import page_cache; print(page_cache._generation)")
+            "django.setup(); from transactions import page_cache; print(page_cache._salt())")
     generations = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
                    for _ in range(2)}
     assert len(generations) == 1
@@ -377,11 +377,40 @@ def test_a_message_after_an_action_is_shown_once_and_never_kept(seller, buyer):
     assert 'class="messages"' not in client.get(_url(txn)).content.decode()  # kept now, still without it
 
 
-def test_the_language_form_sends_back_the_path_it_was_shown_on(seller, buyer):
+def test_a_query_string_is_answered_but_never_kept(seller, buyer):
+    """The language form sends the path with its query back, and each query string would keep a page of its
+    own: a party could fill Redis with them (and its eviction would take the rate-limit counters)."""
+    from django.core.cache import caches
+
+    from intrasa.ratelimit import _redis_client
+
+    def kept():
+        return set(_redis_client(caches["default"]).keys("*txn-page*"))
+
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     client = _logged_in(seller)
     plain = client.get(_url(txn)).content.decode()
-    asked = client.get(_url(txn) + "?dari=notifikasi").content.decode()
+    kept_keys = kept()
+    for n in range(3):
+        response, queries = _queries(client, txn, kept=True, query=f"?n={n}")
+        assert len(queries) > 2
+        assert f'name="next" type="hidden" value="{_url(txn)}?n={n}"' in response.content.decode()
+    assert kept() == kept_keys and len(kept_keys) == 1
     assert f'name="next" type="hidden" value="{_url(txn)}"' in plain
-    assert f'name="next" type="hidden" value="{_url(txn)}?dari=notifikasi"' in asked
     assert f'name="next" type="hidden" value="{_url(txn)}"' in client.get(_url(txn)).content.decode()
+
+
+def test_a_release_with_other_static_files_has_other_keys(monkeypatch):
+    """A kept page links the hashed names of its release's static files: another release must not serve it."""
+    from django.contrib.staticfiles.storage import staticfiles_storage
+    from django.utils.functional import empty
+
+    if staticfiles_storage._wrapped is empty:
+        staticfiles_storage._setup()
+    storage_class = type(staticfiles_storage._wrapped)
+    monkeypatch.setattr(page_cache, "_generation", "")
+    monkeypatch.setattr(storage_class, "manifest_hash", "release-a", raising=False)
+    assert page_cache._salt() == "release-a"
+    monkeypatch.setattr(page_cache, "_generation", "")
+    monkeypatch.setattr(storage_class, "manifest_hash", "release-b", raising=False)
+    assert page_cache._salt() == "release-b"

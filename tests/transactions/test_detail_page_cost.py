@@ -36,7 +36,7 @@ def _logged_in(user):
     return client
 
 
-def _queries(client, txn, *, kept=False):
+def _queries(client, txn, *, kept=False, query=""):
     from disbursements import selectors as payout_selectors
 
     if not kept:  # the body rendered, not the one kept from the request before
@@ -44,9 +44,9 @@ def _queries(client, txn, *, kept=False):
     # As if the kept replay of the payout queue were old: the page plays it again (the worst case).
     cache.delete_many([payout_selectors.OUTLOOKS_FRESH_KEY, payout_selectors.OUTLOOKS_REPLAY_LOCK])
     with CaptureQueriesContext(connection) as captured:
-        response = client.get(_url(txn))
+        response = client.get(_url(txn) + query)
     assert response.status_code == 200
-    return response, [query["sql"] for query in captured.captured_queries]
+    return response, [captured_query["sql"] for captured_query in captured.captured_queries]
 
 
 def _without_csrf(response) -> str:
