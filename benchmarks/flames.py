@@ -72,7 +72,11 @@ def main() -> int:
     me = txns[0].seller_id
     client = Client()
     client.force_login(type(txns[0]).seller.field.related_model.objects.get(pk=me))
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    from django.middleware.csrf import _get_new_csrf_string
+
+    # As a logged-in browser sends them: the session, and the CSRF cookie it got with its first page.
+    cookie = (f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}; "
+              f"{settings.CSRF_COOKIE_NAME}={_get_new_csrf_string()}")
     endpoints = {
         "bare": (["/bench/bare/"], ""),
         "limited": (["/bench/limited/"], ""),

@@ -66,6 +66,15 @@ def _per_request(paths: list[str], *, user=None) -> tuple[str, set[int]]:
             f"(first look-up: {span(cold_q)} SQL + {span(cold_r)} Redis)"), statuses
 
 
+def _browser_cookies(user) -> str:
+    """The cookies a logged-in browser sends: its session, and the CSRF cookie it got with its first page
+    (without it every page that shows a form would make a new CSRF secret and set the cookie again)."""
+    from django.middleware.csrf import _get_new_csrf_string
+
+    return (f"{settings.SESSION_COOKIE_NAME}={_session_cookie(user)}; "
+            f"{settings.CSRF_COOKIE_NAME}={_get_new_csrf_string()}")
+
+
 def _session_cookie(user) -> str:
     client = Client()
     client.force_login(user)
@@ -93,7 +102,7 @@ def run(table: Table, pairs, txns, server: Server) -> None:
             costs, statuses = _per_request(paths[:40], user=user)
             if statuses != {200}:
                 raise RuntimeError(f"{label}: expected 200 from every path, got {sorted(statuses)}")
-            headers = {"Cookie": f"{settings.SESSION_COOKIE_NAME}={_session_cookie(user)}"} if user else {}
+            headers = {"Cookie": _browser_cookies(user)} if user else {}
             result = loadgen.run(server.url, paths, seconds=SECONDS, connections=CONNECTIONS, headers=headers)
             if result.errors:
                 raise RuntimeError(f"{label}: {result.errors} failed requests under load")

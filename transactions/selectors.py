@@ -159,7 +159,7 @@ def _page_version_for_party(*, user_pk: int, reference: str):
                       party_changes=_count(PageChange.objects.filter(parties)),
                       viewer_unread_notifications=_count(
                           Notification.objects.filter(recipient_id=user_pk, read_at__isnull=True)))
-            .filter(reference=reference))
+            .filter(reference=reference).order_by())
 
 
 _PAGE_VERSION_FOR_PARTY = Prepared(_page_version_for_party, user_pk=int, reference=str)
