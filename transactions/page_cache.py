@@ -189,6 +189,31 @@ CREATE TRIGGER {function} AFTER INSERT OR UPDATE OR DELETE ON {table} FOR EACH R
     return create, drop
 
 
+def unchanged_but(*columns: str) -> str:
+    """A ``changed`` condition: the row changed in a column other than ``columns``, bookkeeping the page never
+    shows (a poll's next attempt). Every other column counts, one added later too."""
+    dropped = ", ".join(f"'{column}'" for column in columns)
+    return f"to_jsonb(OLD) - ARRAY[{dropped}] IS DISTINCT FROM to_jsonb(NEW) - ARRAY[{dropped}]"
+
+
+def triggers_replaced(*pairs: tuple[tuple[str, str], tuple[str, str]]):
+    """A migration operation replacing triggers: each pair is ``(new, old)`` from ``trigger_sql``; backwards puts
+    the old ones back. On PostgreSQL only."""
+    from django.db import migrations
+
+    def forward(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            for (create, _drop), _old in pairs:
+                schema_editor.execute(create)
+
+    def backward(apps, schema_editor):
+        if schema_editor.connection.vendor == "postgresql":
+            for _new, (create, _drop) in pairs:
+                schema_editor.execute(create)
+
+    return migrations.RunPython(forward, backward)
+
+
 def triggers_operation(*triggers: tuple[str, str]):
     """A migration operation installing ``triggers`` (from ``trigger_sql``) on PostgreSQL, nothing elsewhere."""
     from django.db import migrations

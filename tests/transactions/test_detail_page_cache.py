@@ -130,6 +130,18 @@ def _a_row_of(table: str, txn) -> int | None:
     return row[0] if row else None
 
 
+# Text columns a raw write must not touch: constrained to their choices, or not free text.
+_CONSTRAINED = {"status", "kind", "purpose", "method", "category", "action", "flag", "outcome", "case", "reason_code",
+                "from_status", "to_status", "actor_role", "side", "courier", "fee_payer", "delivery_source",
+                "waiting_for", "password", "email", "reference", "invitation_token", "phone"}
+
+
+def _a_free_text_column(cursor, table: str) -> str | None:
+    cursor.execute("SELECT column_name FROM information_schema.columns WHERE table_name = %s "
+                   "AND data_type IN ('text', 'character varying') ORDER BY ordinal_position", [table])
+    return next((name for (name,) in cursor.fetchall() if name not in _CONSTRAINED), None)
+
+
 def test_a_raw_write_to_any_recording_table_moves_the_version(seller, buyer, every_state):
     """Not through the ORM's signals: an UPDATE in SQL, as ``QuerySet.update()`` or psql would send it."""
     tested = set()
@@ -141,9 +153,11 @@ def test_a_raw_write_to_any_recording_table_moves_the_version(seller, buyer, eve
                 continue
             before = _version(txn.seller, txn)
             with connection.cursor() as cursor:
-                column = "full_name" if table == "accounts_user" else "id"
-                value = "Nama Baru" if table == "accounts_user" else row
-                cursor.execute(f"UPDATE {table} SET {column} = %s WHERE id = %s", [value, row])  # noqa: S608
+                column = _a_free_text_column(cursor, table)
+                if column is None:  # a join table: rewriting the row is the write
+                    cursor.execute(f"UPDATE {table} SET id = id WHERE id = %s", [row])  # noqa: S608
+                else:
+                    cursor.execute(f"UPDATE {table} SET {column} = {column} || '·' WHERE id = %s", [row])  # noqa: S608
             assert _version(txn.seller, txn) > before, table
             tested.add(table)
             break
@@ -414,3 +428,22 @@ def test_a_release_with_other_static_files_has_other_keys(monkeypatch):
     monkeypatch.setattr(page_cache, "_generation", "")
     monkeypatch.setattr(storage_class, "manifest_hash", "release-b", raising=False)
     assert page_cache._salt() == "release-b"
+
+
+def test_bookkeeping_the_page_never_shows_keeps_the_version(seller, buyer, fake_sendme):  # noqa: F811
+    """A pending part's poll schedule and the courier tracking's last check change nothing shown: the kept page
+    stays kept and the page-change table does not grow each poll. Any other column still counts."""
+    from disbursements.models import Disbursement
+
+    verified_bank(seller)
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CONFIRMED)
+    part = Disbursement.objects.filter(payout__escrow_transaction=txn).first()
+    assert part is not None
+    before = _version(seller, txn)
+    Disbursement.objects.filter(pk=part.pk).update(next_attempt_at=timezone.now(), attempts=part.attempts + 3)
+    EscrowTransaction.objects.filter(pk=txn.pk).update(tracking_checked_at=timezone.now())
+    assert _version(seller, txn) == before
+    Disbursement.objects.filter(pk=part.pk).update(failure_reason="Rekening tujuan ditutup")
+    assert _version(seller, txn) == before + 1
+    EscrowTransaction.objects.filter(pk=txn.pk).update(tracking_checked_at=timezone.now(), title="Judul baru")
+    assert _version(seller, txn) == before + 2
