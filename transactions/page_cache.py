@@ -199,33 +199,23 @@ def unchanged_but(*columns: str) -> str:
 def triggers_replaced(*pairs: tuple[tuple[str, str], tuple[str, str]]):
     """A migration operation replacing triggers: each pair is ``(new, old)`` from ``trigger_sql``; backwards puts
     the old ones back. On PostgreSQL only."""
-    from django.db import migrations
-
-    def forward(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for (create, _drop), _old in pairs:
-                schema_editor.execute(create)
-
-    def backward(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for _new, (create, _drop) in pairs:
-                schema_editor.execute(create)
-
-    return migrations.RunPython(forward, backward)
+    return _on_postgresql(forward=[new[0] for new, _old in pairs], backward=[old[0] for _new, old in pairs])
 
 
 def triggers_operation(*triggers: tuple[str, str]):
     """A migration operation installing ``triggers`` (from ``trigger_sql``) on PostgreSQL, nothing elsewhere."""
+    return _on_postgresql(forward=[create for create, _drop in triggers],
+                          backward=[drop for _create, drop in triggers])
+
+
+def _on_postgresql(*, forward: list[str], backward: list[str]):
     from django.db import migrations
 
-    def forward(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for create, _drop in triggers:
-                schema_editor.execute(create)
+    def run(statements):
+        def operation(apps, schema_editor):
+            if schema_editor.connection.vendor == "postgresql":
+                for sql in statements:
+                    schema_editor.execute(sql)
+        return operation
 
-    def backward(apps, schema_editor):
-        if schema_editor.connection.vendor == "postgresql":
-            for _create, drop in triggers:
-                schema_editor.execute(drop)
-
-    return migrations.RunPython(forward, backward)
+    return migrations.RunPython(run(forward), run(backward))

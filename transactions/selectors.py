@@ -102,25 +102,36 @@ def transaction_detail_for_party(*, user, reference: str) -> EscrowTransaction:
     The dispute, refund and payout rows belong to apps above this one (DESIGN §2); they are reached by
     the relation names those apps gave them on the transaction, never imported. Anyone but a party
     gets 404."""
+    return _party_row(_DETAIL_FOR_PARTY, user=user, reference=reference)
+
+
+def _party_row(read: Prepared, *, user, reference: str):
+    """The one row ``read`` finds for ``reference`` if ``user`` is a party to it; else 404. The party is
+    checked here rather than in the WHERE clause (the same 404 either way: existence is not leaked)."""
     if not user.is_authenticated or not isinstance(user.pk, int):  # nobody is no party, not even to an invitation
         raise Http404
-    rows = _DETAIL_FOR_PARTY.rows(user_pk=user.pk, reference=reference)
-    # Checked here rather than in the WHERE clause (the same 404 either way: existence is not leaked).
+    rows = read.rows(user_pk=user.pk, reference=reference)
     if not rows or user.pk not in (rows[0].seller_id, rows[0].buyer_id):
         raise Http404
     return rows[0]
 
 
-def _detail_for_party(*, user_pk: int, reference: str):
+def _count(queryset):
+    """``COUNT(*)`` of ``queryset`` as a scalar subquery (no GROUP BY: one row, 0 when there is none)."""
+    return Subquery(queryset.order_by().values(count=Func("pk", function="COUNT")), output_field=IntegerField())
+
+
+def _unread_count(user_pk: int):
     from notifications.models import Notification
 
-    # COUNT without GROUP BY: one row, 0 when there is none.
-    unread = (Notification.objects.filter(recipient_id=user_pk, read_at__isnull=True).order_by()
-              .values(count=Func("pk", function="COUNT")))
+    return _count(Notification.objects.filter(recipient_id=user_pk, read_at__isnull=True))
+
+
+def _detail_for_party(*, user_pk: int, reference: str):
     return (EscrowTransaction.objects.select_related("seller", "buyer", "dispute")
             .annotate(refund_requests_exist=Exists(_rows_pointing_here("refund_requests")),
                       viewer_payouts_exist=Exists(_rows_pointing_here("payouts").filter(recipient_id=user_pk)),
-                      viewer_unread_notifications=Subquery(unread, output_field=IntegerField()))
+                      viewer_unread_notifications=_unread_count(user_pk))
             .filter(reference=reference))
 
 
@@ -128,37 +139,24 @@ _DETAIL_FOR_PARTY = Prepared(_detail_for_party, user_pk=int, reference=str)
 
 
 def transaction_page_version_for_party(*, user, reference: str):
-    """The transaction page's per-request read when its body may be kept (``transactions.page_cache``):
+    """The transaction page's per-request read when the page may be kept (``transactions.page_cache``):
     the same access check and 404 as ``transaction_detail_for_party``, the page's version (the
     ``PageChange`` rows of the transaction and of its two parties) and the header's unread count, in one
     statement on indexes. The version is read before any of the rows it covers (a miss renders after)."""
     from .page_cache import PageVersion
 
-    if not user.is_authenticated or not isinstance(user.pk, int):
-        raise Http404
-    rows = _PAGE_VERSION_FOR_PARTY.rows(user_pk=user.pk, reference=reference)
-    if not rows or user.pk not in (rows[0].seller_id, rows[0].buyer_id):
-        raise Http404
-    txn = rows[0]
+    txn = _party_row(_PAGE_VERSION_FOR_PARTY, user=user, reference=reference)
     return PageVersion(transaction_pk=txn.pk, version=txn.page_changes + txn.party_changes,
                        unread_notification_count=txn.viewer_unread_notifications)
 
 
-def _count(queryset):
-    """``COUNT(*)`` of ``queryset`` as a scalar subquery (one row, 0 when there is none)."""
-    return Subquery(queryset.order_by().values(count=Func("pk", function="COUNT")), output_field=IntegerField())
-
-
 def _page_version_for_party(*, user_pk: int, reference: str):
-    from notifications.models import Notification
-
     parties = Q(user_id=OuterRef("seller_id")) | Q(user_id=OuterRef("buyer_id"))
     # The status too: the FSM mixin reads it when the row is loaded (a deferred field would cost a query).
     return (EscrowTransaction.objects.only("seller_id", "buyer_id", "status")
             .annotate(page_changes=_count(PageChange.objects.filter(escrow_transaction_id=OuterRef("pk"))),
                       party_changes=_count(PageChange.objects.filter(parties)),
-                      viewer_unread_notifications=_count(
-                          Notification.objects.filter(recipient_id=user_pk, read_at__isnull=True)))
+                      viewer_unread_notifications=_unread_count(user_pk))
             .filter(reference=reference).order_by())
 
 

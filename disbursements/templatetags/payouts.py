@@ -2,6 +2,8 @@
 this one) shows payouts without importing them."""
 from django import template
 
+from transactions.page_cache import SHOWN_DEADLINES
+
 from ..selectors import OPEN_PAYOUT, payout_outlooks, payouts_for
 
 register = template.Library()
@@ -20,7 +22,7 @@ def payouts_card(context, escrow_transaction):
     payouts = list(payouts_for(escrow_transaction=escrow_transaction, user=context["request"].user))
     open_payouts = [payout for payout in payouts if payout.status in OPEN_PAYOUT]
     outlooks = payout_outlooks(payouts=open_payouts)
-    shown_deadlines = context.get("shown_deadlines")  # transactions.page_cache.SHOWN_DEADLINES
+    shown_deadlines = context.get(SHOWN_DEADLINES)
     for payout in open_payouts:
         payout.outlook = outlooks.get(payout.pk)
         if shown_deadlines is not None:
