@@ -30,8 +30,10 @@ site is declared at the bottom of this module, so the whole policy reads in one 
   owner's many requests at once are never taken for guesses. Places live in a sorted set next to
   the counter, each with its time; one left behind by a killed process is dropped after
   ``PLACE_SECONDS`` (longer than any request may run).
-* **No personal data in the cache.** Keys are hashed. When the cache is unreachable the request
-  fails loudly rather than running unlimited.
+* **No personal data in the cache.** Keys are hashed (``_digest``). They are a limit's name and a
+  hex digest, so they are built with ``make_key``: Django's memcached key check (a loop over every
+  character) has nothing to find in them. When the cache is unreachable the request fails loudly
+  rather than running unlimited.
 """
 import functools
 import hashlib
@@ -46,9 +48,7 @@ from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 
-# One Redis client per cache backend instance (Django keeps one instance per thread); the client
-# shares that backend's connection pool.
-_redis_clients: "weakref.WeakKeyDictionary[RedisCache, object]" = weakref.WeakKeyDictionary()
+from intrasa.cache import redis_client
 
 
 def client_ip(request) -> str:
@@ -162,6 +162,13 @@ return counts
 _scripts: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 
 
+@functools.lru_cache(maxsize=4096)
+def _digest(parts: tuple[str, ...]) -> str:
+    """What a cache key holds of ``parts`` (an address, a user id…): hashed, so no personal data is in
+    the cache. Kept for the recent clients: every limit of a request hashes the same parts."""
+    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:40]
+
+
 def _script(client, source: str):
     """``source`` registered once per Redis client (``EVALSHA``, one round trip a call)."""
     registered = _scripts.setdefault(client, {})
@@ -171,14 +178,6 @@ def _script(client, source: str):
     return script
 
 
-def _redis_client(backend: RedisCache):
-    client = _redis_clients.get(backend)
-    if client is None:
-        client = backend._cache.get_client(write=True)
-        _redis_clients[backend] = client
-    return client
-
-
 @dataclass(frozen=True)
 class RateLimit:
     name: str
@@ -186,16 +185,15 @@ class RateLimit:
     window: int  # seconds; fixed windows from the first counted attempt
 
     def _key(self, parts: tuple[str, ...]) -> str:
-        digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:40]
-        return f"ratelimit:{self.name}:{digest}"
+        return f"ratelimit:{self.name}:{_digest(parts)}"
 
     def count(self, *parts: str) -> int:
         """Count one attempt for ``parts`` and return how many this window has seen."""
         key = self._key(parts)
         backend = caches[DEFAULT_CACHE_ALIAS]  # this thread's backend instance
         if isinstance(backend, RedisCache):
-            redis_key = backend.make_and_validate_key(key)
-            pipeline = _redis_client(backend).pipeline(transaction=True)
+            redis_key = backend.make_key(key)
+            pipeline = redis_client(backend).pipeline(transaction=True)
             pipeline.incr(redis_key)
             pipeline.expire(redis_key, self.window, nx=True)
             count, _expiry_set = pipeline.execute()
@@ -241,10 +239,10 @@ class RateLimit:
     def _hit_unless(self, blocker, parts, read, *, reserve, spared_by):
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
-            client = _redis_client(backend)
+            client = redis_client(backend)
             token = secrets.token_hex(8) if reserve else ""
-            keys = [backend.make_and_validate_key(blocker._key(parts)), backend.make_and_validate_key(self._key(parts)),
-                    backend.make_and_validate_key(blocker._places_key(parts)), *read]
+            keys = [backend.make_key(blocker._key(parts)), backend.make_key(self._key(parts)),
+                    backend.make_key(blocker._places_key(parts)), *read]
             refused, count, taken, *values = _script(client, _HIT_UNLESS)(keys=keys, args=[
                 blocker.limit, self.window, token, PLACE_SECONDS * 1000, self.limit, spared_by])
             if refused:
@@ -287,8 +285,8 @@ class RateLimit:
         return self._reserve_generic(backend, parts)
 
     def _take_place(self, backend, parts, token) -> int:
-        keys = [backend.make_and_validate_key(self._key(parts)), backend.make_and_validate_key(self._places_key(parts))]
-        return int(_script(_redis_client(backend), _RESERVE)(keys=keys, args=[self.limit, token, PLACE_SECONDS * 1000]))
+        keys = [backend.make_key(self._key(parts)), backend.make_key(self._places_key(parts))]
+        return int(_script(redis_client(backend), _RESERVE)(keys=keys, args=[self.limit, token, PLACE_SECONDS * 1000]))
 
     def _wait_for_place(self, parts) -> "Reservation | None":
         backend = caches[DEFAULT_CACHE_ALIAS]
@@ -347,7 +345,7 @@ class RateLimit:
         the whole window where the time left cannot be read (another cache backend), an upper bound."""
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
-            left_ms = _redis_client(backend).pttl(backend.make_and_validate_key(self._key(parts)))
+            left_ms = redis_client(backend).pttl(backend.make_key(self._key(parts)))
             if left_ms == -2:  # no counter: the window ended between the refusal and this read
                 return 1
             if left_ms >= 0:  # -1 (no expiry) cannot happen: every count sets one (EXPIRE … NX)
@@ -383,9 +381,9 @@ class Reservation:
         the count, never over the limit while places are kept within ``PLACE_SECONDS``."""
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
-            keys = [backend.make_and_validate_key(self.limit._key(self.parts)),
-                    backend.make_and_validate_key(self.limit._places_key(self.parts))]
-            return int(_script(_redis_client(backend), _KEEP)(keys=keys, args=[self.token, self.limit.window]))
+            keys = [backend.make_key(self.limit._key(self.parts)),
+                    backend.make_key(self.limit._places_key(self.parts))]
+            return int(_script(redis_client(backend), _KEEP)(keys=keys, args=[self.token, self.limit.window]))
         count = self.limit._count_generic(backend, self.limit._key(self.parts))
         self.limit._give_back_generic(backend, self.parts)
         return count
@@ -408,7 +406,7 @@ class Reservation:
         """Free the place without counting anything (one ``ZREM``)."""
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
-            _redis_client(backend).zrem(backend.make_and_validate_key(self.limit._places_key(self.parts)), self.token)
+            redis_client(backend).zrem(backend.make_key(self.limit._places_key(self.parts)), self.token)
         else:
             self.limit._give_back_generic(backend, self.parts)
 
@@ -424,16 +422,15 @@ class Places:
     name: str
 
     def _key(self, parts: tuple[str, ...]) -> str:
-        digest = hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:40]
-        return f"places:{self.name}:{digest}"
+        return f"places:{self.name}:{_digest(parts)}"
 
     def take(self, token: str, *keys: tuple[str, ...]) -> list[int]:
         """A place under ``token`` for each key (a tuple of parts); how many each holds with it. On
         Redis one round trip."""
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
-            redis_keys = [backend.make_and_validate_key(self._key(parts)) for parts in keys]
-            return [int(n) for n in _script(_redis_client(backend), _TAKE_PLACES)(
+            redis_keys = [backend.make_key(self._key(parts)) for parts in keys]
+            return [int(n) for n in _script(redis_client(backend), _TAKE_PLACES)(
                 keys=redis_keys, args=[token, PLACE_SECONDS * 1000])]
         counts = []
         for parts in keys:
@@ -449,9 +446,9 @@ class Places:
         """Free the places ``token`` took (nothing if it took none). On Redis one round trip."""
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
-            pipeline = _redis_client(backend).pipeline(transaction=False)
+            pipeline = redis_client(backend).pipeline(transaction=False)
             for parts in keys:
-                pipeline.zrem(backend.make_and_validate_key(self._key(parts)), token)
+                pipeline.zrem(backend.make_key(self._key(parts)), token)
             pipeline.execute()
             return
         for parts in keys:

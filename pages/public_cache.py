@@ -34,6 +34,8 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 
+from intrasa.cache import redis_client
+
 FACTS_SECONDS = 10 * 60
 GENERATION_SECONDS = 2 * 24 * 60 * 60
 
@@ -112,12 +114,10 @@ def cached_facts(generation, stored):
 
 def store(reference: str, generation: str, facts_json: str) -> bool:
     """Keep ``facts_json`` for ``reference`` unless a writer changed its generation meanwhile."""
-    from intrasa.ratelimit import _redis_client
-
     backend = _backend()
     if backend is None:
         return False
-    client = _redis_client(backend)
+    client = redis_client(backend)
     script = _scripts.get(id(client))
     if script is None or script[0] is not client:
         script = _scripts[id(client)] = (client, client.register_script(_STORE_IF_CURRENT))
@@ -128,14 +128,12 @@ def _bump(reference: str) -> None:
     """New generation, facts deleted. A Redis failure is logged, never raised: the write that
     called this (a payment, a transition) must not fail for a cache; facts expire after
     ``FACTS_SECONDS`` at the latest, which bounds what a Redis outage can leave behind."""
-    from intrasa.ratelimit import _redis_client
-
     backend = _backend()
     if backend is None:
         return
     generation_key, facts_key = keys(reference)
     try:
-        pipeline = _redis_client(backend).pipeline(transaction=True)
+        pipeline = redis_client(backend).pipeline(transaction=True)
         pipeline.set(generation_key, secrets.token_hex(8), ex=GENERATION_SECONDS)
         pipeline.delete(facts_key)
         pipeline.execute()

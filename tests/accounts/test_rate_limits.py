@@ -158,8 +158,14 @@ def test_a_hit_is_one_round_trip_on_a_reused_redis_client(monkeypatch):
         round_trips.append([command[0][0] for command in pipeline.command_stack])
         return execute(pipeline, *args, **kwargs)
 
+    init = redis.Redis.__init__
+
+    def counting_init(self, *args, **kwargs):
+        clients_made.append(1)
+        return init(self, *args, **kwargs)
+
     with monkeypatch.context() as patch:  # undone before the cache is cleared after the test
-        patch.setattr(backend._cache, "get_client", lambda *a, **k: clients_made.append(1))
+        patch.setattr(redis.Redis, "__init__", counting_init)
         patch.setattr(redis.client.Pipeline, "execute", counting_execute)
         patch.setattr(redis.Redis, "execute_command", lambda self, *args, **kwargs: single_commands.append(args[0]))
         results = [limit.hit("a") for _ in range(5)]

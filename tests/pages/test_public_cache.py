@@ -5,6 +5,7 @@ from django.core.cache import caches
 from django.urls import reverse
 
 from intrasa import ratelimit as throttle
+from intrasa.cache import redis_client
 from pages import public_cache, selectors
 from tests import scenarios
 from tests.disputes.conftest import finance  # noqa: F401 - a Finance member approves refunds
@@ -80,10 +81,10 @@ def test_a_transition_is_shown_at_once(client, verified, buyer, seller):
 
 def test_a_ledger_entry_of_the_transaction_changes_the_generation(verified, seller):
     generation_key, _facts_key = public_cache.keys(verified.reference)
-    redis_client = throttle._redis_client(caches["default"])
-    before = redis_client.get(generation_key)
+    client = redis_client(caches["default"])
+    before = client.get(generation_key)
     services.transaction_refund(escrow_transaction=verified, actor=seller, reason="Stok habis")
-    assert redis_client.get(generation_key) != before
+    assert client.get(generation_key) != before
 
 
 def test_facts_read_before_a_commit_are_never_served_after_it(client, verified, seller,
@@ -97,14 +98,14 @@ def test_facts_read_before_a_commit_are_never_served_after_it(client, verified, 
                                   tracking_number="JNE0012345678")
         # A reader between the first invalidation and the commit: it sees the old row (other
         # connection) and the current generation, and stores the old facts.
-        generation, stored = throttle._redis_client(caches["default"]).mget(public_cache.keys(verified.reference))
+        generation, stored = redis_client(caches["default"]).mget(public_cache.keys(verified.reference))
         assert public_cache.cached_facts(generation, stored) == (None, public_cache._decode(generation))
         assert public_cache.store(verified.reference, public_cache._decode(generation), old_facts.to_json())
     assert client.get(api(verified.reference)).json()["status"] == "shipped"
 
 
 def test_a_store_is_refused_once_the_generation_moved(verified, seller):
-    generation, _stored = throttle._redis_client(caches["default"]).mget(public_cache.keys(verified.reference))
+    generation, _stored = redis_client(caches["default"]).mget(public_cache.keys(verified.reference))
     seen = public_cache._decode(generation)
     facts = selectors.public_facts(reference=verified.reference)
     public_cache.forget(verified.reference)

@@ -13,6 +13,7 @@ from django.core.cache import cache, caches
 from django.urls import reverse
 
 from intrasa import ratelimit
+from intrasa.cache import redis_client
 from tests import scenarios
 from transactions.models import Status
 
@@ -32,7 +33,7 @@ def assert_says_time_left(response, limit: ratelimit.RateLimit, *parts: str, wor
     took, on any machine."""
     assert response.status_code == 429
     backend = caches["default"]
-    left_ms = ratelimit._redis_client(backend).pttl(backend.make_and_validate_key(limit._key(parts)))
+    left_ms = redis_client(backend).pttl(backend.make_and_validate_key(limit._key(parts)))
     assert math.ceil(left_ms / 1000) <= int(response["Retry-After"]) <= LEFT, (response["Retry-After"], left_ms)
     if words:
         assert "3 menit" in response.content.decode()

@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from intrasa import ratelimit
+from intrasa.cache import redis_client
 from transactions.references import generate_reference
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,7 @@ IP = "127.0.0.1"  # the test client's REMOTE_ADDR
 
 def _redis_key(limit: ratelimit.RateLimit, *parts: str):
     backend = caches["default"]
-    return ratelimit._redis_client(backend), backend.make_and_validate_key(limit._key(parts))
+    return redis_client(backend), backend.make_and_validate_key(limit._key(parts))
 
 
 def _warm(client):

@@ -396,10 +396,10 @@ def test_a_query_string_is_answered_but_never_kept(seller, buyer):
     own: a party could fill Redis with them (and its eviction would take the rate-limit counters)."""
     from django.core.cache import caches
 
-    from intrasa.ratelimit import _redis_client
+    from intrasa.cache import redis_client
 
     def kept():
-        return set(_redis_client(caches["default"]).keys("*txn-page*"))
+        return set(redis_client(caches["default"]).keys("*txn-page*"))
 
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     client = _logged_in(seller)
