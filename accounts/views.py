@@ -28,13 +28,13 @@ from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views import i18n as i18n_views
-from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 from django_otp import login as otp_login
 
 from intrasa import ratelimit
+from intrasa.http import never_cache
 from intrasa.qr import qr_svg
 
 from . import tokens

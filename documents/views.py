@@ -4,9 +4,9 @@ from csp.decorators import csp_exempt
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from intrasa.http import never_cache
 from intrasa.qr import qr_svg
 from intrasa.ratelimit import minutes_to_wait
 

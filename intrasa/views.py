@@ -8,9 +8,9 @@ from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from .http import never_cache
 from .unavailable import unavailable
 
 

@@ -8,10 +8,10 @@ from django.urls import reverse
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from documents.rendering import RenderLimitReached, cached_pdf
+from intrasa.http import never_cache
 from intrasa.ratelimit import minutes_to_wait
 from transactions import progress
 from transactions.forms import ReasonForm

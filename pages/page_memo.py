@@ -111,18 +111,19 @@ def kept_json(render, *, facts_json: str, calendar_raw, varies_with: str = "") -
     return body
 
 
-def render_public_page(request, template_name: str, context: dict, *, facts_json: str,
+def render_public_page(request, template_name: str, context, *, facts_json: str,
                        calendar_raw, varies_with: str = "") -> HttpResponse:
-    """``render(request, template_name, context)``, from the kept page when one was rendered from
+    """``render(request, template_name, context())``, from the kept page when one was rendered from
     the same facts, calendar, language and path, and the same ``varies_with``: what the page shows
-    that depends on the time of the look-up (see the module's docstring)."""
+    that depends on the time of the look-up (see the module's docstring). ``context`` is called only
+    when the page is rendered."""
     if not _same_for_every_visitor(request):
-        return render(request, template_name, context)
+        return render(request, template_name, context())
     key = (get_language(), request.get_full_path(), facts_json,
            calendar_raw if isinstance(calendar_raw, bytes | str | None) else repr(calendar_raw), varies_with)
     html = _kept(key)
     if html is None:
-        html = render_to_string(template_name, {**context, "csrf_token": _CSRF_MARK}, request)
+        html = render_to_string(template_name, {**context(), "csrf_token": _CSRF_MARK}, request)
         _keep(key, html)
     # A visitor's page has no form that needs a token (base.html: the language switch asks members
     # only); a kept page that has one gets this visitor's token, never another's.

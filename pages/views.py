@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from django.core.serializers.json import DjangoJSONEncoder
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
-from django.utils.functional import SimpleLazyObject, cached_property
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from intrasa import ratelimit
+from intrasa.http import never_cache
 from refunds.selectors import latest_refund_due_by
 from transactions.fees import FeeScheduleError, fee_quote
 from workdays.calendar import WorkingCalendar
@@ -66,6 +66,9 @@ def _too_many(request, template: str, context: dict, exc: RateLimited):
     response = render(request, template, {**context, "rate_limited": exc.message}, status=429)
     response["Retry-After"] = str(exc.retry_after)
     return response
+
+
+CHECK_TRANSACTION_TEMPLATE = "pages/check_transaction.html"
 
 
 @dataclass(frozen=True)
@@ -147,21 +150,22 @@ def check_transaction(request):
     """Cek Transaksi: the status of a transaction by its reference number, without personal data."""
     asked = "reference" in request.GET
     text = valid_reference_text(request.GET) if asked else None
-    # Built only if rendered: a kept page (``pages.page_memo``) has it already.
-    form = SimpleLazyObject(lambda: ReferenceForm(request.GET if asked else None))
-    context = {"form": form, "limits": (ratelimit.PUBLIC_LOOKUPS, ratelimit.PUBLIC_UNKNOWN)}
-    if text is not None:
-        try:
-            found = _read_facts(request, text)
-        except RateLimited as exc:
-            return _too_many(request, "pages/check_transaction.html", context, exc)
-        # Rendered only if the kept page (pages.page_memo) does not already have it.
-        context["lookup"] = SimpleLazyObject(found.lookup)
-        if found.may_keep:
-            return page_memo.render_public_page(request, "pages/check_transaction.html", context,
-                                                facts_json=found.facts_json, calendar_raw=found.calendar_raw,
-                                                varies_with=found.varies_with())
-    return render(request, "pages/check_transaction.html", context)
+
+    def context(**more):  # built only when rendered: a kept page (``pages.page_memo``) has it already
+        return {"form": ReferenceForm(request.GET if asked else None),
+                "limits": (ratelimit.PUBLIC_LOOKUPS, ratelimit.PUBLIC_UNKNOWN), **more}
+
+    if text is None:
+        return render(request, CHECK_TRANSACTION_TEMPLATE, context())
+    try:
+        found = _read_facts(request, text)
+    except RateLimited as exc:
+        return _too_many(request, CHECK_TRANSACTION_TEMPLATE, context(), exc)
+    if found.may_keep:
+        return page_memo.render_public_page(request, CHECK_TRANSACTION_TEMPLATE, lambda: context(lookup=found.lookup()),
+                                            facts_json=found.facts_json, calendar_raw=found.calendar_raw,
+                                            varies_with=found.varies_with())
+    return render(request, CHECK_TRANSACTION_TEMPLATE, context(lookup=found.lookup()))
 
 
 API_ERRORS = {

@@ -9,8 +9,9 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from intrasa.http import never_cache
 
 from . import access, consents, retention, selectors, services
 from .forms import ConsentForm, EmailChangeForm, ErasureForm, StaffAccessReasonForm
