@@ -66,5 +66,5 @@ LOGGING["loggers"]["django.server"] = {"handlers": ["console"], "propagate": Fal
 
 # Transactional tests reset the database in a few statements instead of a TRUNCATE of every table
 # and a row-by-row reload (tests/fast_postgresql/base.py says how, and why it is the same state).
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":  # noqa: F405
+if DATABASES["default"]["ENGINE"] == "intrasa.postgresql":  # noqa: F405
     DATABASES["default"]["ENGINE"] = "tests.fast_postgresql"  # noqa: F405

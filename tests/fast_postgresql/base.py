@@ -15,14 +15,17 @@ This backend does the same two steps in a few statements:
   refuse a DELETE of a posted entry in the product) do not fire, exactly as ``TRUNCATE`` fires none;
 * **reload**: empty the seeded tables and copy their rows back from the snapshot.
 
-The result is the state Django's way gives, row for row; ``session_replication_role`` needs a
+It is the product's backend (``intrasa.postgresql``: the health check without a round trip) with
+those two steps. The result is the state Django's way gives, row for row; ``session_replication_role`` needs a
 superuser, which the suite's ``postgres`` user is (README, "Tests"). Nothing here is used outside
 the test settings.
 """
 import json
 
 from django.db import transaction
-from django.db.backends.postgresql import base, creation, operations
+from django.db.backends.postgresql import creation, operations
+
+from intrasa.postgresql import base
 
 SEED_SCHEMA = "test_seed"
 WITHOUT_TRIGGERS = "SET LOCAL session_replication_role = replica"
