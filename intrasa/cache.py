@@ -32,6 +32,7 @@ pipelines: ``intrasa.ratelimit``, ``pages.public_cache``).
 """
 import os
 import socket
+import ssl
 import time
 import weakref
 
@@ -43,18 +44,20 @@ from django.core.cache.backends.redis import RedisCacheClient
 def _closed_or_holding_data(connection) -> bool:
     """Whether the server closed ``connection`` or it holds bytes no command is waiting for: what the
     pool checks before lending a connection (``can_read``), here in one ``recv`` that peeks without
-    waiting and takes nothing."""
+    waiting and takes nothing. Whatever goes wrong while looking counts as closed: a new connection is
+    always safe."""
     sock = connection._sock
     if sock is None:
         return False  # not connected: the next send connects
-    if sock.gettimeout() is not None:  # a socket timeout is configured: Python would wait for data first
-        return connection.can_read()
     try:
+        if isinstance(sock, ssl.SSLSocket) or sock.gettimeout() is not None:
+            # TLS refuses recv flags, and with a timeout Python would wait for data first: the pool's way.
+            return bool(connection.can_read())
         sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
         return True  # b"": closed by the server; else bytes of a reply nobody read
     except BlockingIOError:
         return False  # nothing to read: ready for a command
-    except OSError:
+    except Exception:  # closed (redis.ConnectionError), OSError, ValueError…
         return True
 
 

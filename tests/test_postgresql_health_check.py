@@ -1,5 +1,7 @@
 """intrasa.postgresql: a reused connection is checked by its socket, not by a SELECT 1 round trip;
 one the server closed is replaced before the request's first query (on the suite's PostgreSQL)."""
+import os
+import resource
 import time
 
 import psycopg
@@ -53,3 +55,35 @@ def test_a_connection_inside_a_transaction_is_judged_by_the_server(monkeypatch):
         cursor.execute("SELECT 1")  # the test's transaction is open: not idle
     assert connection.is_usable() is True
     assert asked == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_idle_for_longer_is_checked_with_a_round_trip(monkeypatch):
+    """A NAT or firewall drops an idle flow without a word: only a round trip shows it, so a connection not
+    used for ``RECENTLY_USED_SECONDS`` gets Django's SELECT 1."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    asked = []
+    monkeypatch.setattr(DjangosWrapper, "is_usable", lambda self: asked.append(1) or True)
+    assert connection.is_usable() is True and asked == []  # just used: the socket says
+    connection._used_at -= 60
+    assert connection.is_usable() is True and asked == [1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_connection_past_file_descriptor_1024_is_usable():
+    """select.select refuses descriptors past 1024 (a busy worker has them): the check must not turn every
+    request into a reconnection."""
+    soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 1200:
+        pytest.skip("too few file descriptors allowed")
+    connection.close()  # the lowest free descriptors taken first, then the connection opened past them
+    opened = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        assert connection.connection.fileno() >= 1024
+        assert connection.is_usable() is True
+    finally:
+        for descriptor in opened:
+            os.close(descriptor)

@@ -127,3 +127,32 @@ def test_a_forked_child_opens_its_own_connection_and_leaves_the_parents_open():
     cache.set("connection-probe", 3)
     assert cache.get("connection-probe") == 3
     assert client.client_id() == parent_id
+
+
+def test_with_a_socket_timeout_an_idle_connection_the_server_closed_is_replaced():
+    """With a socket timeout (or TLS) the look is the pool's ``can_read``: a closed connection raises there,
+    which must count as closed, not fail every later command of the thread."""
+    client = _warm()
+    client.connection._sock.settimeout(5)
+    with redis.Redis.from_url(_url()) as other:
+        other.client_kill_filter(_id=client.client_id())
+    for value in (8, 9):
+        _idle(client)
+        cache.set("connection-probe", value)
+        assert cache.get("connection-probe") == value
+
+
+def test_a_look_that_fails_in_any_way_counts_as_closed(monkeypatch):
+    """TLS sockets refuse recv flags (ValueError); whatever the look raises, the command goes on a new connection."""
+    client = _warm()
+    client.connection._sock.settimeout(5)
+
+    def refusing(self, *args, **kwargs):
+        raise ValueError("non-zero flags not allowed in calls to recv() on <class 'ssl.SSLSocket'>")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(redis.connection.AbstractConnection, "can_read", refusing)
+        for value in (10, 11, 12):
+            _idle(client)
+            cache.set("connection-probe", value)
+            assert cache.get("connection-probe") == value
