@@ -53,12 +53,17 @@ def _serialized_rollback_everywhere(django_db_serialized_rollback):
 
 @pytest.fixture(autouse=True)
 def _empty_cache():
-    """Rate-limit counters live in the cache (Redis in the suite): every test starts from zero."""
+    """Rate-limit counters live in the cache (Redis in the suite): every test starts from zero. Kept
+    transaction pages also live in each process's memory (``transactions.page_cache``): forgotten too."""
     from django.core.cache import cache
 
+    from transactions import page_cache
+
     cache.clear()
+    page_cache.forget_everything()
     yield
     cache.clear()
+    page_cache.forget_everything()
 
 
 @pytest.fixture(autouse=True)

@@ -30,12 +30,19 @@ check and the header's unread count (``transactions.selectors.transaction_page_v
   a request with a query string: the page reads none, and each string would otherwise keep a page of
   its own (a party could fill Redis, whose eviction would then take the rate-limit counters).
 
+**Two places.** A kept page is in Redis (every web process finds it) and in this process's memory
+(``LOCAL_PAGES``, least recently used dropped): a request that finds it here pays no Redis round trip
+for it. Both are found by the same key, which the version read of this request computed, and both
+hold the page with the time it is fresh until: a copy in memory is as fresh as the one in Redis.
+
 Only on PostgreSQL (the triggers) with a shared cache: ``make run`` on SQLite renders every time.
 """
 import datetime as dt
 import hashlib
 import logging
 import secrets
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 
 import redis
@@ -99,19 +106,47 @@ def _key(version: PageVersion, request) -> str:
     return f"txn-page:{_salt()}:{version.transaction_pk}:{version.version}:{viewer}:{get_language()}:{where[:32]}"
 
 
+# Pages kept in this process's memory too (see the module's docstring): ~10 KB each.
+LOCAL_PAGES = 512
+_local_pages: "OrderedDict[str, tuple[str, float, str]]" = OrderedDict()
+_local_lock = threading.Lock()  # gthread workers share a process
+
+
+def _kept_here(key: str, now: float) -> tuple[str, float, str] | None:
+    with _local_lock:
+        kept = _local_pages.get(key)
+        if kept is None:
+            return None
+        if now >= kept[1]:
+            del _local_pages[key]
+            return None
+        _local_pages.move_to_end(key)
+        return kept
+
+
+def _keep_here(key: str, kept: tuple[str, float, str]) -> None:
+    with _local_lock:
+        _local_pages[key] = kept
+        _local_pages.move_to_end(key)
+        while len(_local_pages) > LOCAL_PAGES:
+            _local_pages.popitem(last=False)
+
+
 def kept_page(version: PageVersion, request, *, csrf_token: str) -> str | None:
     """The page kept for this version and request, with the request's CSRF token in it; None on a miss
-    or once its deadline has passed."""
-    try:
-        kept = caches[DEFAULT_CACHE_ALIAS].get(_key(version, request))
-    except redis.RedisError:  # the page is rendered instead: logged-in pages work without Redis
-        logger.exception("transaction page cache unavailable: rendering the page")
-        return None
+    or once its deadline has passed. This process's copy first, then Redis's."""
+    key, now = _key(version, request), timezone.now().timestamp()
+    kept = _kept_here(key, now)
     if kept is None:
-        return None
-    stand_in, fresh_until, page = kept
-    if timezone.now().timestamp() >= fresh_until:
-        return None
+        try:
+            kept = caches[DEFAULT_CACHE_ALIAS].get(key)
+        except redis.RedisError:  # the page is rendered instead: logged-in pages work without Redis
+            logger.exception("transaction page cache unavailable: rendering the page")
+            return None
+        if kept is None or now >= kept[1]:
+            return None
+        _keep_here(key, kept)
+    stand_in, _fresh_until, page = kept
     return page.replace(stand_in, csrf_token)
 
 
@@ -137,9 +172,10 @@ def keep_page(version: PageVersion, request, *, page: str, stand_in: str,
     seconds = (fresh_until - now).total_seconds()
     if seconds <= 0:
         return
+    key, kept = _key(version, request), (stand_in, fresh_until.timestamp(), page)
+    _keep_here(key, kept)
     try:
-        caches[DEFAULT_CACHE_ALIAS].set(_key(version, request),
-                                        (stand_in, fresh_until.timestamp(), page), timeout=max(1, int(seconds) + 1))
+        caches[DEFAULT_CACHE_ALIAS].set(key, kept, timeout=max(1, int(seconds) + 1))
     except redis.RedisError:
         logger.exception("transaction page cache unavailable: the page is not kept")
 
@@ -157,6 +193,8 @@ def forget_everything(**kwargs) -> None:
     settings do not change in a running process)."""
     global _generation
     _generation = secrets.token_hex(4)
+    with _local_lock:
+        _local_pages.clear()
 
 
 # --- the triggers (their SQL is part of migrations: never change what this generates; add a new function) --

@@ -301,6 +301,33 @@ def test_a_write_the_orm_signals_never_see_shows_at_once(seller, buyer):
     assert "Kamera Mirrorless Baru" in page and "Budi Santoso" in page and "Budi Pembeli" not in page
 
 
+def test_a_page_this_process_kept_costs_no_redis_round_trip_and_another_process_finds_it_in_redis(seller, buyer,
+                                                                                                 monkeypatch):
+    import redis
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    client = _logged_in(seller)
+    rendered = client.get(_url(txn)).content.decode()
+    sent = []
+    send = redis.connection.Connection.send_packed_command
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command",
+                        lambda self, command, *a, **k: sent.append(command) or send(self, command, *a, **k))
+    kept_here = client.get(_url(txn))
+    assert kept_here.context is None  # not rendered
+    assert len(sent) == 1  # the session; the page came from this process's memory
+    with page_cache._local_lock:  # as another web process: nothing of its own in memory
+        page_cache._local_pages.clear()
+    sent.clear()
+    from_redis = client.get(_url(txn))
+    assert from_redis.context is None and len(sent) == 2  # the session, then the page from Redis
+    assert _without_tokens(kept_here.content.decode()) == _without_tokens(from_redis.content.decode()) \
+        == _without_tokens(rendered)
+
+
+def _without_tokens(page: str) -> str:
+    return re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", page)
+
+
 def test_a_kept_page_is_served_without_rendering_and_carries_this_requests_csrf_token(seller, buyer):
     txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
     first, second = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
