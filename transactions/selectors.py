@@ -1,4 +1,5 @@
 """Reading transactions with a constant number of queries per page."""
+from django.db import connection
 from django.db.models import Count, Exists, Func, IntegerField, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -6,7 +7,7 @@ from django_fsm import can_proceed, has_transition_perm
 
 from intrasa.prepared import Prepared
 
-from .models import EscrowTransaction, PageChange, Status, TransactionEvent
+from .models import EscrowTransaction, Status, TransactionEvent
 
 
 def refund_outstanding(transaction_field: str = "pk"):
@@ -142,25 +143,23 @@ def transaction_page_version_for_party(*, user, reference: str):
     """The transaction page's per-request read when the page may be kept (``transactions.page_cache``):
     the same access check and 404 as ``transaction_detail_for_party``, the page's version (the
     ``PageChange`` rows of the transaction and of its two parties) and the header's unread count, in one
-    statement on indexes. The version is read before any of the rows it covers (a miss renders after)."""
+    statement on indexes: the PL/pgSQL function of migration transactions 0009, whose plan PostgreSQL
+    keeps per connection (PostgreSQL only, as the page cache is). The version is read before any of the
+    rows it covers (a miss renders after)."""
     from .page_cache import PageVersion
 
-    txn = _party_row(_PAGE_VERSION_FOR_PARTY, user=user, reference=reference)
-    return PageVersion(transaction_pk=txn.pk, version=txn.page_changes + txn.party_changes,
-                       unread_notification_count=txn.viewer_unread_notifications)
-
-
-def _page_version_for_party(*, user_pk: int, reference: str):
-    parties = Q(user_id=OuterRef("seller_id")) | Q(user_id=OuterRef("buyer_id"))
-    # The status too: the FSM mixin reads it when the row is loaded (a deferred field would cost a query).
-    return (EscrowTransaction.objects.only("seller_id", "buyer_id", "status")
-            .annotate(page_changes=_count(PageChange.objects.filter(escrow_transaction_id=OuterRef("pk"))),
-                      party_changes=_count(PageChange.objects.filter(parties)),
-                      viewer_unread_notifications=_unread_count(user_pk))
-            .filter(reference=reference).order_by())
-
-
-_PAGE_VERSION_FOR_PARTY = Prepared(_page_version_for_party, user_pk=int, reference=str)
+    if not user.is_authenticated or not isinstance(user.pk, int):  # as _party_row
+        raise Http404
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT * FROM intrasa_transaction_page_version(%s, %s)", [user.pk, reference])
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404
+    transaction_pk, seller_pk, buyer_pk, page_changes, party_changes, unread = row
+    if user.pk not in (seller_pk, buyer_pk):  # the same 404: existence is not leaked
+        raise Http404
+    return PageVersion(transaction_pk=transaction_pk, version=page_changes + party_changes,
+                       unread_notification_count=unread)
 
 
 def _rows_pointing_here(relation: str):

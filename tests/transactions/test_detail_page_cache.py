@@ -86,6 +86,29 @@ def every_state(seller, buyer, fake_sendme):  # noqa: F811
     return states
 
 
+def test_the_version_function_counts_what_the_orm_counts_in_every_state(seller, buyer, stranger, every_state):
+    """The per-request read is a PL/pgSQL function (migration transactions 0009): its counts are the ORM's."""
+    from django.db.models import Q
+    from django.http import Http404
+
+    from notifications.models import Notification
+    from transactions.models import PageChange
+
+    for txn in every_state.values():
+        for viewer in filter(None, (txn.seller, txn.buyer)):
+            read = selectors.transaction_page_version_for_party(user=viewer, reference=txn.reference)
+            parties = Q(user_id=txn.seller_id) | Q(user_id=txn.buyer_id) if txn.buyer_id else Q(user_id=txn.seller_id)
+            assert read.transaction_pk == txn.pk
+            assert read.version == (PageChange.objects.filter(escrow_transaction_id=txn.pk).count()
+                                    + PageChange.objects.filter(parties).count()) > 0
+            assert read.unread_notification_count == Notification.objects.filter(
+                recipient=viewer, read_at__isnull=True).count()
+        with pytest.raises(Http404):
+            selectors.transaction_page_version_for_party(user=stranger, reference=txn.reference)
+    with pytest.raises(Http404):
+        selectors.transaction_page_version_for_party(user=seller, reference="INT-0000-0000-0000")
+
+
 def test_every_table_the_page_reads_records_its_changes_or_says_why_not(seller, buyer, every_state):
     read: dict[str, set[str]] = {}
     for name, txn in every_state.items():
