@@ -31,7 +31,7 @@ check and the header's unread count (``transactions.selectors.transaction_page_v
   its own (a party could fill Redis, whose eviction would then take the rate-limit counters).
 
 **Two places.** A kept page is in Redis (every web process finds it) and in this process's memory
-(``LOCAL_PAGES``, least recently used dropped): a request that finds it here pays no Redis round trip
+(``LOCAL_CHARACTERS`` in all, least recently used dropped): a request that finds it here pays no Redis round trip
 for it. Both are found by the same key, which the version read of this request computed, and both
 hold the page with the time it is fresh until: a copy in memory is as fresh as the one in Redis.
 
@@ -42,6 +42,7 @@ import hashlib
 import logging
 import secrets
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -75,6 +76,10 @@ def enabled() -> bool:
             and not isinstance(caches[DEFAULT_CACHE_ALIAS], LocMemCache))
 
 
+class PageVersionUnavailable(Exception):
+    """The version cannot be read (its function's migration has not run): render the page, keep nothing."""
+
+
 @dataclass(frozen=True)
 class PageVersion:
     """What the per-request query says about the page: the transaction, its version, the viewer's unread count."""
@@ -106,30 +111,50 @@ def _key(version: PageVersion, request) -> str:
     return f"txn-page:{_salt()}:{version.transaction_pk}:{version.version}:{viewer}:{get_language()}:{where[:32]}"
 
 
-# Pages kept in this process's memory too (see the module's docstring): ~10 KB each.
-LOCAL_PAGES = 512
-_local_pages: "OrderedDict[str, tuple[str, float, str]]" = OrderedDict()
+# Pages kept in this process's memory too (see the module's docstring), bounded by their total length (a page
+# is ~9,000 characters, stored 2 bytes each when it has a non-Latin-1 character such as "—": ~18 KB) and
+# never one longer than a page should be (a transaction with a very long timeline is read from Redis).
+LOCAL_CHARACTERS = 2_000_000  # ~4 MB per process
+LOCAL_PAGE_CHARACTERS = 100_000
+_local_pages: "OrderedDict[str, tuple[tuple[str, float, str], float]]" = OrderedDict()
+_local_characters = 0
 _local_lock = threading.Lock()  # gthread workers share a process
 
 
 def _kept_here(key: str, now: float) -> tuple[str, float, str] | None:
+    """This process's copy, while fresh by the wall clock (deadlines are wall-clock times) and by the
+    monotonic one (a wall clock stepped back must not keep it past ``PAGE_SECONDS``)."""
     with _local_lock:
-        kept = _local_pages.get(key)
-        if kept is None:
+        entry = _local_pages.get(key)
+        if entry is None:
             return None
-        if now >= kept[1]:
-            del _local_pages[key]
+        kept, monotonic_until = entry
+        if now >= kept[1] or time.monotonic() >= monotonic_until:
+            _forget_here(key)
             return None
         _local_pages.move_to_end(key)
         return kept
 
 
-def _keep_here(key: str, kept: tuple[str, float, str]) -> None:
+def _keep_here(key: str, kept: tuple[str, float, str], now: float) -> None:
+    global _local_characters
+    if len(kept[2]) > LOCAL_PAGE_CHARACTERS:
+        return
+    monotonic_until = time.monotonic() + min(PAGE_SECONDS, kept[1] - now)
     with _local_lock:
-        _local_pages[key] = kept
-        _local_pages.move_to_end(key)
-        while len(_local_pages) > LOCAL_PAGES:
-            _local_pages.popitem(last=False)
+        _forget_here(key)
+        _local_pages[key] = (kept, monotonic_until)
+        _local_characters += len(kept[2])
+        while _local_characters > LOCAL_CHARACTERS:
+            _forget_here(next(iter(_local_pages)))
+
+
+def _forget_here(key: str) -> None:
+    """Drop this process's copy (with ``_local_lock`` held)."""
+    global _local_characters
+    entry = _local_pages.pop(key, None)
+    if entry is not None:
+        _local_characters -= len(entry[0][2])
 
 
 def kept_page(version: PageVersion, request, *, csrf_token: str) -> str | None:
@@ -145,7 +170,7 @@ def kept_page(version: PageVersion, request, *, csrf_token: str) -> str | None:
             return None
         if kept is None or now >= kept[1]:
             return None
-        _keep_here(key, kept)
+        _keep_here(key, kept, now)
     stand_in, _fresh_until, page = kept
     return page.replace(stand_in, csrf_token)
 
@@ -173,7 +198,7 @@ def keep_page(version: PageVersion, request, *, page: str, stand_in: str,
     if seconds <= 0:
         return
     key, kept = _key(version, request), (stand_in, fresh_until.timestamp(), page)
-    _keep_here(key, kept)
+    _keep_here(key, kept, now.timestamp())
     try:
         caches[DEFAULT_CACHE_ALIAS].set(key, kept, timeout=max(1, int(seconds) + 1))
     except redis.RedisError:
@@ -193,8 +218,15 @@ def forget_everything(**kwargs) -> None:
     settings do not change in a running process)."""
     global _generation
     _generation = secrets.token_hex(4)
+    forget_kept_here()
+
+
+def forget_kept_here() -> None:
+    """Drop every copy in this process's memory (as another web process sees the cache)."""
+    global _local_characters
     with _local_lock:
         _local_pages.clear()
+        _local_characters = 0
 
 
 # --- the triggers (their SQL is part of migrations: never change what this generates; add a new function) --

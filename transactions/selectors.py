@@ -1,9 +1,10 @@
 """Reading transactions with a constant number of queries per page."""
-from django.db import connection
+from django.db import ProgrammingError, connection
 from django.db.models import Count, Exists, Func, IntegerField, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django_fsm import can_proceed, has_transition_perm
+from psycopg.errors import UndefinedFunction
 
 from intrasa.prepared import Prepared
 
@@ -145,14 +146,22 @@ def transaction_page_version_for_party(*, user, reference: str):
     ``PageChange`` rows of the transaction and of its two parties) and the header's unread count, in one
     statement on indexes: the PL/pgSQL function of migration transactions 0009, whose plan PostgreSQL
     keeps per connection (PostgreSQL only, as the page cache is). The version is read before any of the
-    rows it covers (a miss renders after)."""
-    from .page_cache import PageVersion
+    rows it covers (a miss renders after). ``PageVersionUnavailable`` when the function is not there (the
+    migration not run yet): the caller renders the page."""
+    from .page_cache import PageVersion, PageVersionUnavailable
 
     if not user.is_authenticated or not isinstance(user.pk, int):  # as _party_row
         raise Http404
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT * FROM intrasa_transaction_page_version(%s, %s)", [user.pk, reference])
-        row = cursor.fetchone()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT * FROM intrasa_transaction_page_version(%s, %s)", [user.pk, reference])
+            row = cursor.fetchone()
+    except ProgrammingError as exc:
+        # Code deployed before its migration ran (or after it was rolled back): the page is rendered instead.
+        # Inside an atomic block the failed statement has aborted the transaction: nothing to fall back on.
+        if isinstance(exc.__cause__, UndefinedFunction) and not connection.in_atomic_block:
+            raise PageVersionUnavailable from exc
+        raise
     if row is None:
         raise Http404
     transaction_pk, seller_pk, buyer_pk, page_changes, party_changes, unread = row

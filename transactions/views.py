@@ -1,4 +1,6 @@
 """Pages of the escrow transaction. Thin: forms in, services called, messages out."""
+import logging
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -20,6 +22,8 @@ from . import page_cache, progress, selectors, services
 from .fees import FeeScheduleError, fee_quote
 from .forms import FeeQuoteForm, ReasonForm, ShipForm, TransactionCreateForm
 from .models import Status
+
+logger = logging.getLogger(__name__)
 
 
 @login_required
@@ -127,7 +131,11 @@ def detail(request, reference):
     if not page_cache.enabled():
         txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
         return _render_detail(request, txn)
-    version = selectors.transaction_page_version_for_party(user=request.user, reference=reference)
+    try:
+        version = selectors.transaction_page_version_for_party(user=request.user, reference=reference)
+    except page_cache.PageVersionUnavailable:
+        logger.exception("transaction page version unavailable (migrations not run?): rendering the page")
+        return _render_detail(request, selectors.transaction_detail_for_party(user=request.user, reference=reference))
     csrf_token = get_token(request)
     keep = page_cache.keepable(request)
     page = page_cache.kept_page(version, request, csrf_token=csrf_token) if keep else None

@@ -338,13 +338,55 @@ def test_a_page_this_process_kept_costs_no_redis_round_trip_and_another_process_
     kept_here = client.get(_url(txn))
     assert kept_here.context is None  # not rendered
     assert len(sent) == 1  # the session; the page came from this process's memory
-    with page_cache._local_lock:  # as another web process: nothing of its own in memory
-        page_cache._local_pages.clear()
+    page_cache.forget_kept_here()  # as another web process: nothing of its own in memory
     sent.clear()
     from_redis = client.get(_url(txn))
     assert from_redis.context is None and len(sent) == 2  # the session, then the page from Redis
     assert _without_tokens(kept_here.content.decode()) == _without_tokens(from_redis.content.decode()) \
         == _without_tokens(rendered)
+
+
+def test_a_copy_in_memory_ends_by_the_monotonic_clock_too(seller, buyer, monkeypatch):
+    """A wall clock stepped back (NTP, a resumed VM) must not keep this process's copy past PAGE_SECONDS."""
+    import time
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    client = _logged_in(seller)
+    client.get(_url(txn))
+    assert client.get(_url(txn)).context is None  # kept
+    later = time.monotonic() + page_cache.PAGE_SECONDS + 1
+    monkeypatch.setattr(page_cache.time, "monotonic", lambda: later)
+    from django.core.cache import cache
+
+    cache.clear()  # and Redis's copy gone, as its timeout would have taken it
+    assert client.get(_url(txn)).context is not None  # rendered again
+
+
+def test_memory_holds_a_bounded_length_of_pages_and_never_an_outsized_one(monkeypatch):
+    monkeypatch.setattr(page_cache, "LOCAL_CHARACTERS", 250)
+    monkeypatch.setattr(page_cache, "LOCAL_PAGE_CHARACTERS", 120)
+    page_cache.forget_kept_here()
+    fresh_until = timezone.now().timestamp() + 30
+    for n in range(10):
+        page_cache._keep_here(f"k{n}", ("stand-in", fresh_until, "x" * 100), timezone.now().timestamp())
+    page_cache._keep_here("huge", ("stand-in", fresh_until, "x" * 121), timezone.now().timestamp())
+    assert list(page_cache._local_pages) == ["k8", "k9"] and page_cache._local_characters == 200
+    assert page_cache._kept_here("k9", timezone.now().timestamp()) is not None
+    assert page_cache._kept_here("huge", timezone.now().timestamp()) is None
+    page_cache.forget_kept_here()
+    assert page_cache._local_characters == 0
+
+
+def test_the_version_function_outlives_a_type_change_of_the_columns_it_returns(seller, buyer):
+    """PostgreSQL does not track what a function body reads: a later migration may change these columns."""
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    before = _version(seller, txn)
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the test's writes' deferred checks, fired first
+        cursor.execute("ALTER TABLE transactions_escrowtransaction ALTER COLUMN buyer_id TYPE integer, "
+                       "ALTER COLUMN seller_id TYPE integer")
+        cursor.execute("ALTER TABLE transactions_pagechange ALTER COLUMN user_id TYPE integer")
+    assert _version(seller, txn) == before
 
 
 def _without_tokens(page: str) -> str:
@@ -497,3 +539,23 @@ def test_bookkeeping_the_page_never_shows_keeps_the_version(seller, buyer, fake_
     assert _version(seller, txn) == before + 1
     EscrowTransaction.objects.filter(pk=txn.pk).update(tracking_checked_at=timezone.now(), title="Judul baru")
     assert _version(seller, txn) == before + 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_before_its_migration_ran_the_page_is_rendered_not_a_500(seller, buyer):
+    """Code deployed before ``migrate`` (or after a rollback to 0008): the version's function is missing."""
+    import importlib
+
+    function = importlib.import_module("transactions.migrations.0009_page_version_function")
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    client = _logged_in(seller)
+    with connection.cursor() as cursor:
+        cursor.execute(function.DROP)
+    try:
+        response = client.get(_url(txn))
+        assert response.status_code == 200 and txn.reference in response.content.decode()
+        assert response.context is not None  # rendered
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute(function.CREATE)
+    assert client.get(_url(txn)).status_code == 200
