@@ -52,7 +52,7 @@ def main() -> int:
     from benchmarks import growth, money, seed, soak, web
 
     if args.quick:
-        web.SECONDS, money.LIFECYCLE_SECONDS, money.LEDGER_SECONDS, money.PGBENCH_SECONDS = 3, 5, 2, 5
+        web.SECONDS, web.ROUNDS, money.LIFECYCLE_SECONDS, money.LEDGER_SECONDS, money.PGBENCH_SECONDS = 2, 2, 5, 2, 5
         growth.SIZES = (100, 300)
         soak.SECONDS = 5
 

@@ -7,7 +7,14 @@ generator and gunicorn cancel out; what is left is what the page costs.
 Two more reference views (``benchmarks/urls.py``) measure the floor under each page: the bare view
 plus Cek Transaksi's exact rate-limit count (one Redis round trip), and the bare view logged in
 (session + user). "÷ its floor" is what the page costs on top of what it cannot skip.
+
+**Rounds.** The pages are measured in ``ROUNDS`` interleaved rounds (every page once per round, in
+the same order), and each ratio is the median of its per-round ratios: a page and the bare view it is
+divided by are measured seconds apart, not a minute apart, so a change in the machine's background
+load (a shared host) moves both. Each row shows its rounds' spread.
 """
+import statistics
+
 from django.conf import settings
 from django.test import Client
 
@@ -15,7 +22,9 @@ from . import loadgen
 from .harness import Server, Table, counting
 
 SECTION = "web"
-SECONDS = 10
+SECONDS = 3  # per page and round
+ROUNDS = 5
+FIRST_WARMUP = 4.0  # before a page's first round: every worker renders the pages it keeps (Cek Transaksi: 300 each)
 CONNECTIONS = 6
 WORKERS = 3  # production's gunicorn command (Dockerfile)
 LIMITED = "bare view + the exact rate-limit count (/bench/limited/)"
@@ -94,35 +103,55 @@ def run(table: Table, pairs, txns, server: Server) -> None:
         (DETAIL, [f"/transaksi/{r}/" for r in mine], me),
     ]
     tool = "wrk" if loadgen.wrk_available() else "Python threads"
-    print(f"\n== web: {len(txns)} transactions; load: {tool}, {CONNECTIONS} connections, {SECONDS} s per page",
-          flush=True)
-    measured = {}
-    if True:  # the caller's server (sync ×WORKERS), shared with the soak
-        for label, paths, user in targets:
-            costs, statuses = _per_request(paths[:40], user=user)
-            if statuses != {200}:
-                raise RuntimeError(f"{label}: expected 200 from every path, got {sorted(statuses)}")
-            headers = {"Cookie": _browser_cookies(user)} if user else {}
-            result = loadgen.run(server.url, paths, seconds=SECONDS, connections=CONNECTIONS, headers=headers)
+    print(f"\n== web: {len(txns)} transactions; load: {tool}, {CONNECTIONS} connections, {ROUNDS} rounds of "
+          f"{SECONDS} s per page", flush=True)
+    costs, headers = {}, {}
+    for label, paths, user in targets:
+        costs[label], statuses = _per_request(paths[:40], user=user)
+        if statuses != {200}:
+            raise RuntimeError(f"{label}: expected 200 from every path, got {sorted(statuses)}")
+        headers[label] = {"Cookie": _browser_cookies(user)} if user else {}
+    rounds: dict[str, list[loadgen.LoadResult]] = {label: [] for label, _paths, _user in targets}
+    for round_number in range(ROUNDS):  # the caller's server (sync ×WORKERS), shared with the soak
+        for label, paths, _user in targets:
+            result = loadgen.run(server.url, paths, seconds=SECONDS, connections=CONNECTIONS, headers=headers[label],
+                                 warmup=FIRST_WARMUP if round_number == 0 else 0)
             if result.errors:
                 raise RuntimeError(f"{label}: {result.errors} failed requests under load")
-            measured[label] = result
-            table.add(SECTION, f"{label}: req/s", f"{result.rps:,.0f}",
-                      f"p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms; {costs}; "
-                      f"{server.description}, {result.tool} c={CONNECTIONS}, {result.requests:,} requests")
-    bare = measured[targets[0][0]].rps
+            rounds[label].append(result)
+    for label, _paths, _user in targets:
+        results = rounds[label]
+        median = statistics.median
+        table.add(SECTION, f"{label}: req/s", f"{median(r.rps for r in results):,.0f}",
+                  f"p50 {median(r.p50_ms for r in results):.1f} ms, p99 {median(r.p99_ms for r in results):.1f} ms "
+                  f"(medians of {ROUNDS} rounds: {_spread([r.rps for r in results], '{:,.0f}')} req/s); {costs[label]}; "
+                  f"{server.description}, {results[0].tool} c={CONNECTIONS}, "
+                  f"{sum(r.requests for r in results):,} requests")
+
+    def ratio(label: str, floor: str, of=lambda result: result.rps) -> tuple[float, str]:
+        """The median of the per-round ratios of ``label`` to ``floor``, and their spread."""
+        per_round = [of(mine) / of(theirs) for mine, theirs in zip(rounds[label], rounds[floor], strict=True)]
+        return statistics.median(per_round), _spread(per_round, "{:.2f}")
+
+    bare_label = targets[0][0]
     for label, _paths, _user in targets[1:]:
         short = label.split(" (")[0]
-        table.add(SECTION, f"{short} ÷ bare view (throughput)", f"{measured[label].rps / bare:.2f}",
-                  f"{bare / measured[label].rps:.1f}× the cost of the bare view")
+        value, spread = ratio(label, bare_label)
+        table.add(SECTION, f"{short} ÷ bare view (throughput)", f"{value:.2f}",
+                  f"{1 / value:.1f}× the cost of the bare view; rounds {spread}")
     for label, floor in ((PAGE, LIMITED), (JSON, LIMITED), (DETAIL, LOGGED_IN)):
         short, floor_short = label.split(" (")[0], floor.split(" (")[0]
-        table.add(SECTION, f"{short} ÷ its floor, the {floor_short} (throughput)",
-                  f"{measured[label].rps / measured[floor].rps:.2f}",
-                  f"{measured[floor].rps:,.0f} req/s for the floor alone; the floor ÷ bare view: "
-                  f"{measured[floor].rps / bare:.2f}")
-    bare_p99 = measured[targets[0][0]].p99_ms
+        value, spread = ratio(label, floor)
+        floor_value, _floor_spread = ratio(floor, bare_label)
+        table.add(SECTION, f"{short} ÷ its floor, the {floor_short} (throughput)", f"{value:.2f}",
+                  f"rounds {spread}; the floor ÷ bare view: {floor_value:.2f}")
     for label in (PAGE, JSON):
         short = label.split(" (")[0]
-        table.add(SECTION, f"{short}: p99 ÷ bare view's p99", f"{measured[label].p99_ms / bare_p99:.1f}",
-                  f"{measured[label].p99_ms:.1f} ms ÷ {bare_p99:.1f} ms under the same load")
+        value, spread = ratio(label, bare_label, of=lambda result: result.p99_ms)
+        table.add(SECTION, f"{short}: p99 ÷ bare view's p99", f"{value:.1f}",
+                  f"under the same load, round by round: {spread}")
+
+
+def _spread(values, form: str) -> str:
+    """The rounds' values, as measured: ``a / b / c``."""
+    return " / ".join(form.format(value) for value in values)
