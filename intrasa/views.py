@@ -8,19 +8,19 @@ from django.db import connection
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.views import defaults
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 
 from .http import never_cache
 from .unavailable import unavailable
 
 
-@require_GET
+@require_safe  # GET and HEAD: link previews and uptime monitors ask with HEAD
 def home(request):
     return render(request, "home.html")
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request):
     """Liveness for docker-compose and load balancers: the database answers."""
     with connection.cursor() as cursor:

@@ -3,6 +3,9 @@
 Every look-up (Cek Transaksi, its JSON API, the payment check) goes through ``_limited_lookup``,
 which applies the two public look-up budgets of ``intrasa.ratelimit`` (``PUBLIC_LOOKUPS``,
 ``PUBLIC_UNKNOWN``) before and after the selector runs.
+
+Every public page answers GET and HEAD (``require_safe``): link previews, crawlers and uptime monitors ask
+with HEAD. A HEAD look-up counts against the same budgets as a GET: it runs the same look-up.
 """
 import json
 from dataclasses import dataclass
@@ -12,7 +15,7 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy, ngettext
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from intrasa import ratelimit
 from intrasa.http import never_cache
@@ -145,7 +148,7 @@ def _read_facts(request, text: str) -> _FactsRead:
 
 
 @never_cache
-@require_GET
+@require_safe
 def check_transaction(request):
     """Cek Transaksi: the status of a transaction by its reference number, without personal data."""
     asked = "reference" in request.GET
@@ -178,7 +181,7 @@ API_ERRORS = {
 
 
 @never_cache
-@require_GET
+@require_safe
 def check_transaction_api(request, reference):
     """Cek Transaksi for integrators: JSON, same data and same limits as the page (README)."""
     try:
@@ -200,7 +203,7 @@ def check_transaction_api(request, reference):
 
 
 @never_cache
-@require_GET
+@require_safe
 def check_payment(request):
     """Anti-fraud: does this virtual account number / payment code / reference belong to a live
     INTRASA payment? Answers yes or no with the amount to compare, never who is behind it."""
@@ -217,7 +220,7 @@ def check_payment(request):
     return render(request, "pages/check_payment.html", context)
 
 
-@require_GET
+@require_safe
 def fees(request):
     """Biaya Layanan: the fee table and a calculator, from one query of the fee schedule."""
     tiers = selectors.fee_schedule()
@@ -234,7 +237,7 @@ def fees(request):
     })
 
 
-@require_GET
+@require_safe
 def refund_policy(request):
     from refunds import policy
 
@@ -245,6 +248,6 @@ def refund_policy(request):
         "inspection_hours": policy.INSPECTION_WORKING_HOURS, "resend_days": policy.RESEND_SHIP_WORKING_DAYS})
 
 
-@require_GET
+@require_safe
 def faq(request):
     return render(request, "pages/faq.html")
