@@ -27,8 +27,9 @@ the socket, in one system call, before a command sent after the connection was i
 
 Pipelines (``MULTI``/``EXEC``) take their own connection from the pool, as before.
 
-``redis_client(backend)`` is the one way the rest of the code reaches the raw client (Lua scripts,
-pipelines: ``intrasa.ratelimit``, ``pages.public_cache``).
+``redis_client(backend)`` is the one way the rest of the code reaches the raw client, and
+``lua_script(client, source)`` the one way it runs a Lua script on it (``intrasa.ratelimit``,
+``pages.public_cache``).
 """
 import os
 import socket
@@ -133,6 +134,18 @@ def redis_client(backend: DjangoRedisCache):
     if client is None:
         client = _other_clients[backend] = cache_client.get_client(write=True)
     return client
+
+
+def lua_script(client, source: str):
+    """``source`` registered once per Redis client (``EVALSHA``: one round trip a call, the script loaded
+    again by redis-py if the server lost it). Kept on the client itself, so it goes with the client: a
+    registry keyed by client would keep every client, and now its connection, alive (a registered script
+    refers back to its client)."""
+    scripts = client.__dict__.setdefault("intrasa_lua_scripts", {})
+    script = scripts.get(source)
+    if script is None:
+        script = scripts[source] = client.register_script(source)
+    return script
 
 
 def _forget_clients_in_child() -> None:

@@ -41,14 +41,13 @@ import ipaddress
 import math
 import secrets
 import time
-import weakref
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
 from django.core.cache.backends.redis import RedisCache
 
-from intrasa.cache import redis_client
+from intrasa.cache import lua_script, redis_client
 
 
 def client_ip(request) -> str:
@@ -159,7 +158,6 @@ for i = 1, #KEYS do
 end
 return counts
 """
-_scripts: "weakref.WeakKeyDictionary[object, dict]" = weakref.WeakKeyDictionary()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -167,15 +165,6 @@ def _digest(parts: tuple[str, ...]) -> str:
     """What a cache key holds of ``parts`` (an address, a user id…): hashed, so no personal data is in
     the cache. Kept for the recent clients: every limit of a request hashes the same parts."""
     return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest()[:40]
-
-
-def _script(client, source: str):
-    """``source`` registered once per Redis client (``EVALSHA``, one round trip a call)."""
-    registered = _scripts.setdefault(client, {})
-    script = registered.get(source)
-    if script is None:
-        script = registered[source] = client.register_script(source)
-    return script
 
 
 @dataclass(frozen=True)
@@ -243,7 +232,7 @@ class RateLimit:
             token = secrets.token_hex(8) if reserve else ""
             keys = [backend.make_key(blocker._key(parts)), backend.make_key(self._key(parts)),
                     backend.make_key(blocker._places_key(parts)), *read]
-            refused, count, taken, *values = _script(client, _HIT_UNLESS)(keys=keys, args=[
+            refused, count, taken, *values = lua_script(client, _HIT_UNLESS)(keys=keys, args=[
                 blocker.limit, self.window, token, PLACE_SECONDS * 1000, self.limit, spared_by])
             if refused:
                 return blocker, None, [None] * len(read)
@@ -286,7 +275,7 @@ class RateLimit:
 
     def _take_place(self, backend, parts, token) -> int:
         keys = [backend.make_key(self._key(parts)), backend.make_key(self._places_key(parts))]
-        return int(_script(redis_client(backend), _RESERVE)(keys=keys, args=[self.limit, token, PLACE_SECONDS * 1000]))
+        return int(lua_script(redis_client(backend), _RESERVE)(keys=keys, args=[self.limit, token, PLACE_SECONDS * 1000]))
 
     def _wait_for_place(self, parts) -> "Reservation | None":
         backend = caches[DEFAULT_CACHE_ALIAS]
@@ -383,7 +372,7 @@ class Reservation:
         if isinstance(backend, RedisCache):
             keys = [backend.make_key(self.limit._key(self.parts)),
                     backend.make_key(self.limit._places_key(self.parts))]
-            return int(_script(redis_client(backend), _KEEP)(keys=keys, args=[self.token, self.limit.window]))
+            return int(lua_script(redis_client(backend), _KEEP)(keys=keys, args=[self.token, self.limit.window]))
         count = self.limit._count_generic(backend, self.limit._key(self.parts))
         self.limit._give_back_generic(backend, self.parts)
         return count
@@ -430,7 +419,7 @@ class Places:
         backend = caches[DEFAULT_CACHE_ALIAS]
         if isinstance(backend, RedisCache):
             redis_keys = [backend.make_key(self._key(parts)) for parts in keys]
-            return [int(n) for n in _script(redis_client(backend), _TAKE_PLACES)(
+            return [int(n) for n in lua_script(redis_client(backend), _TAKE_PLACES)(
                 keys=redis_keys, args=[token, PLACE_SECONDS * 1000])]
         counts = []
         for parts in keys:

@@ -34,7 +34,7 @@ from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 
-from intrasa.cache import redis_client
+from intrasa.cache import lua_script, redis_client
 
 FACTS_SECONDS = 10 * 60
 GENERATION_SECONDS = 2 * 24 * 60 * 60
@@ -47,7 +47,6 @@ if current ~= ARGV[1] then return 0 end
 redis.call('SET', KEYS[2], ARGV[1] .. '|' .. ARGV[2], 'EX', ARGV[3])
 return 1
 """
-_scripts = {}
 logger = logging.getLogger(__name__)
 
 
@@ -117,11 +116,8 @@ def store(reference: str, generation: str, facts_json: str) -> bool:
     backend = _backend()
     if backend is None:
         return False
-    client = redis_client(backend)
-    script = _scripts.get(id(client))
-    if script is None or script[0] is not client:
-        script = _scripts[id(client)] = (client, client.register_script(_STORE_IF_CURRENT))
-    return bool(script[1](keys=list(keys(reference)), args=[generation, facts_json, FACTS_SECONDS]))
+    script = lua_script(redis_client(backend), _STORE_IF_CURRENT)
+    return bool(script(keys=list(keys(reference)), args=[generation, facts_json, FACTS_SECONDS]))
 
 
 def _bump(reference: str) -> None:

@@ -156,3 +156,19 @@ def test_a_look_that_fails_in_any_way_counts_as_closed(monkeypatch):
             _idle(client)
             cache.set("connection-probe", value)
             assert cache.get("connection-probe") == value
+
+
+def test_a_registered_script_goes_with_its_client():
+    """Scripts are kept on the client, not in a registry that would keep every client and its connection alive."""
+    import gc
+    import weakref
+
+    from intrasa.cache import lua_script
+
+    client = redis.Redis.from_url(_url())
+    assert lua_script(client, "return 7")() == 7
+    assert lua_script(client, "return 7") is lua_script(client, "return 7")
+    gone = weakref.ref(client)
+    del client
+    gc.collect()
+    assert gone() is None

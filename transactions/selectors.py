@@ -107,11 +107,16 @@ def transaction_detail_for_party(*, user, reference: str) -> EscrowTransaction:
     return _party_row(_DETAIL_FOR_PARTY, user=user, reference=reference)
 
 
+def _someone_or_404(user) -> None:
+    """Nobody (anonymous, or without a saved id) is no party, not even to an invitation: 404."""
+    if not user.is_authenticated or not isinstance(user.pk, int):
+        raise Http404
+
+
 def _party_row(read: Prepared, *, user, reference: str):
     """The one row ``read`` finds for ``reference`` if ``user`` is a party to it; else 404. The party is
     checked here rather than in the WHERE clause (the same 404 either way: existence is not leaked)."""
-    if not user.is_authenticated or not isinstance(user.pk, int):  # nobody is no party, not even to an invitation
-        raise Http404
+    _someone_or_404(user)
     rows = read.rows(user_pk=user.pk, reference=reference)
     if not rows or user.pk not in (rows[0].seller_id, rows[0].buyer_id):
         raise Http404
@@ -150,8 +155,7 @@ def transaction_page_version_for_party(*, user, reference: str):
     migration not run yet): the caller renders the page."""
     from .page_cache import PageVersion, PageVersionUnavailable
 
-    if not user.is_authenticated or not isinstance(user.pk, int):  # as _party_row
-        raise Http404
+    _someone_or_404(user)
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT * FROM intrasa_transaction_page_version(%s, %s)", [user.pk, reference])

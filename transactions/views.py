@@ -128,13 +128,13 @@ def quote(request):
 def detail(request, reference):
     """The transaction page. Kept whole between requests while nothing it shows changed (``page_cache``):
     a request then costs the access check with the page's version (one query) and one cache read."""
-    if not page_cache.enabled():
-        txn = selectors.transaction_detail_for_party(user=request.user, reference=reference)
-        return _render_detail(request, txn)
-    try:
-        version = selectors.transaction_page_version_for_party(user=request.user, reference=reference)
-    except page_cache.PageVersionUnavailable:
-        logger.exception("transaction page version unavailable (migrations not run?): rendering the page")
+    version = None
+    if page_cache.enabled():
+        try:
+            version = selectors.transaction_page_version_for_party(user=request.user, reference=reference)
+        except page_cache.PageVersionUnavailable:
+            logger.exception("transaction page version unavailable (migrations not run?): rendering the page")
+    if version is None:
         return _render_detail(request, selectors.transaction_detail_for_party(user=request.user, reference=reference))
     csrf_token = get_token(request)
     keep = page_cache.keepable(request)
