@@ -52,7 +52,7 @@ ENTRIES = 2048
 # response has it replaced), so no visitor's input can forge it.
 _CSRF_MARK = f"csrf{secrets.token_hex(16)}"
 
-_pages: "OrderedDict[tuple, tuple[float, str]]" = OrderedDict()
+_pages: "OrderedDict[tuple, tuple[float, bytes | str]]" = OrderedDict()  # pages as bytes, JSON bodies as text
 _lock = threading.Lock()  # gunicorn's gthread workers share a process
 
 
@@ -63,7 +63,7 @@ def _same_for_every_visitor(request) -> bool:
             and len(get_messages(request)) == 0)
 
 
-def _kept(key: tuple) -> str | None:
+def _kept(key: tuple):
     with _lock:
         entry = _pages.get(key)
         if entry is None:
@@ -76,7 +76,7 @@ def _kept(key: tuple) -> str | None:
         return html
 
 
-def _keep(key: tuple, html: str) -> None:
+def _keep(key: tuple, html: bytes | str) -> None:
     with _lock:
         _pages[key] = (time.monotonic(), html)
         _pages.move_to_end(key)
@@ -119,12 +119,17 @@ def render_public_page(request, template_name: str, context, *, facts_json: str,
     when the page is rendered."""
     if not _same_for_every_visitor(request):
         return render(request, template_name, context())
-    key = (get_language(), request.get_full_path(), facts_json,
+    # The path and query string: what the page's ``request.get_full_path()`` is made of (without escaping them).
+    key = (get_language(), request.path, request.META.get("QUERY_STRING", ""), facts_json,
            calendar_raw if isinstance(calendar_raw, bytes | str | None) else repr(calendar_raw), varies_with)
-    html = _kept(key)
-    if html is None:
-        html = render_to_string(template_name, {**context(), "csrf_token": _CSRF_MARK}, request)
-        _keep(key, html)
+    page = _kept(key)
+    if page is None:  # kept as the bytes sent: encoded once, not on every response
+        page = render_to_string(template_name, {**context(), "csrf_token": _CSRF_MARK}, request).encode(
+            settings.DEFAULT_CHARSET)
+        _keep(key, page)
     # A visitor's page has no form that needs a token (base.html: the language switch asks members
     # only); a kept page that has one gets this visitor's token, never another's.
-    return HttpResponse(html.replace(_CSRF_MARK, get_token(request)) if _CSRF_MARK in html else html)
+    mark = _CSRF_MARK.encode()
+    if mark in page:
+        page = page.replace(mark, get_token(request).encode())
+    return HttpResponse(page, content_type=f"text/html; charset={settings.DEFAULT_CHARSET}")

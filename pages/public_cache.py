@@ -25,6 +25,7 @@ TTL and the token's is far longer).
 Only on Redis: with the local-memory cache of ``make run`` the web process and the worker would
 each have their own, so every look-up goes to the database there.
 """
+import functools
 import logging
 import secrets
 
@@ -65,12 +66,21 @@ def lookup_keys(reference: str) -> tuple[str, ...]:
     """What a look-up of ``reference`` reads on its one round trip, as raw Redis keys: its generation,
     its facts and the calendar (``keys``, ``calendar_key``); none when the facts are not kept here.
     ``make_key`` without the memcached key check: the reference is canonical ([A-Z0-9-]), the rest constant."""
-    from workdays.calendar import OVERRIDES_CACHE_KEY
-
     backend = _backend()
     if backend is None:
         return ()
-    return (*(backend.make_key(name) for name in _names(reference)), backend.make_key(OVERRIDES_CACHE_KEY))
+    return _raw_lookup_keys(reference, backend.key_func, backend.key_prefix, backend.version)
+
+
+@functools.lru_cache(maxsize=4096)
+def _raw_lookup_keys(reference: str, key_func, key_prefix: str, version: int) -> tuple[str, str, str]:
+    """``lookup_keys`` kept per process: what ``BaseCache.make_key`` computes, from the same three settings
+    of the cache (so a changed setting is a different entry), ~30 µs a look-up otherwise."""
+    from workdays.calendar import OVERRIDES_CACHE_KEY
+
+    generation, facts = _names(reference)
+    return (key_func(generation, key_prefix, version), key_func(facts, key_prefix, version),
+            key_func(OVERRIDES_CACHE_KEY, key_prefix, version))
 
 
 def _names(reference: str) -> tuple[str, str]:

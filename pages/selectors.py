@@ -277,8 +277,12 @@ def _released_at(events, confirmed_at: dt.datetime) -> dt.datetime:
     return released[-1] if released else confirmed_at
 
 
+@functools.lru_cache(maxsize=4096)
 def public_reference(text: str) -> tuple[str, str]:
-    """``(outcome, reference)``: FOUND-to-be-looked-up with the canonical reference, or why not."""
+    """``(outcome, reference)``: FOUND-to-be-looked-up with the canonical reference, or why not.
+    Kept per process (a pure function of the text, at most 40 characters from the form or the URL):
+    the same references are looked up again and again, and parsing one cost Cek Transaksi ~30 µs a
+    request once other requests had run between (``benchmarks/README.md``)."""
     status, reference = parse_reference(text)
     if status == ReferenceStatus.MALFORMED:
         return LookupOutcome.MALFORMED, ""

@@ -363,18 +363,18 @@ def test_a_copy_in_memory_ends_by_the_monotonic_clock_too(seller, buyer, monkeyp
 
 
 def test_memory_holds_a_bounded_length_of_pages_and_never_an_outsized_one(monkeypatch):
-    monkeypatch.setattr(page_cache, "LOCAL_CHARACTERS", 250)
-    monkeypatch.setattr(page_cache, "LOCAL_PAGE_CHARACTERS", 120)
+    monkeypatch.setattr(page_cache, "LOCAL_BYTES", 250)
+    monkeypatch.setattr(page_cache, "LOCAL_PAGE_BYTES", 120)
     page_cache.forget_kept_here()
     fresh_until = timezone.now().timestamp() + 30
     for n in range(10):
         page_cache._keep_here(f"k{n}", ("stand-in", fresh_until, "x" * 100), timezone.now().timestamp())
     page_cache._keep_here("huge", ("stand-in", fresh_until, "x" * 121), timezone.now().timestamp())
-    assert list(page_cache._local_pages) == ["k8", "k9"] and page_cache._local_characters == 200
+    assert list(page_cache._local_pages) == ["k8", "k9"] and page_cache._local_bytes == 200
     assert page_cache._kept_here("k9", timezone.now().timestamp()) is not None
     assert page_cache._kept_here("huge", timezone.now().timestamp()) is None
     page_cache.forget_kept_here()
-    assert page_cache._local_characters == 0
+    assert page_cache._local_bytes == 0
 
 
 def test_the_version_function_outlives_a_type_change_of_the_columns_it_returns(seller, buyer):
