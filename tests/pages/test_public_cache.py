@@ -338,6 +338,18 @@ def test_a_look_up_reads_the_keys_the_writers_write(verified):
                                                             public_cache.calendar_key())
 
 
+def test_the_look_up_keys_kept_per_process_follow_the_caches_settings(verified, settings):
+    """``lookup_keys`` is kept per process (``_raw_lookup_keys``) under the cache's prefix and version: a
+    changed setting gives the keys the writers then use, never the ones kept from before."""
+    before = public_cache.lookup_keys(verified.reference)
+    settings.CACHES = {alias: {**config, "KEY_PREFIX": "elsewhere", "VERSION": 7}
+                       for alias, config in settings.CACHES.items()}
+    after = public_cache.lookup_keys(verified.reference)
+    assert after != before
+    assert after == (*public_cache.keys(verified.reference), public_cache.calendar_key())
+    assert all(key.startswith("elsewhere:7:") for key in after)
+
+
 def test_parsed_facts_are_shared_only_because_they_cannot_change(verified):
     import dataclasses
 
