@@ -32,8 +32,9 @@ def random_string(length: int, alphabet: str = ALPHABET) -> str:
     chosen: list[str] = []
     while len(chosen) < length:
         wanted = length - len(chosen)
-        # A little more than asked for: with 62 characters 8 bytes in 256 are thrown away.
-        for byte in os.urandom(wanted + wanted // 16 + 2):
+        # More than asked for: with 62 characters 8 bytes in 256 are thrown away, so 44 bytes give 32
+        # characters but for about one string in a billion (which then makes a second call).
+        for byte in os.urandom(wanted + wanted // 4 + 4):
             if byte < below:
                 chosen.append(alphabet[byte % size])
                 if len(chosen) == length:

@@ -277,12 +277,21 @@ def _released_at(events, confirmed_at: dt.datetime) -> dt.datetime:
     return released[-1] if released else confirmed_at
 
 
-@functools.lru_cache(maxsize=4096)
 def public_reference(text: str) -> tuple[str, str]:
     """``(outcome, reference)``: FOUND-to-be-looked-up with the canonical reference, or why not.
-    Kept per process (a pure function of the text, at most 40 characters from the form or the URL):
-    the same references are looked up again and again, and parsing one cost Cek Transaksi ~30 µs a
-    request once other requests had run between (``benchmarks/README.md``)."""
+    Kept per process for text as long as a reference can be typed (``_KEPT_LENGTH``): the same
+    references are looked up again and again, and parsing one cost Cek Transaksi ~30 µs a request once
+    other requests had run between (``benchmarks/README.md``). Longer text (the JSON API takes any path
+    segment) is parsed every time: kept, it could fill the process's memory."""
+    if len(text) <= _KEPT_LENGTH:
+        return _kept_public_reference(text)
+    return _public_reference(text)
+
+
+_KEPT_LENGTH = 40  # ReferenceForm's max_length
+
+
+def _public_reference(text: str) -> tuple[str, str]:
     status, reference = parse_reference(text)
     if status == ReferenceStatus.MALFORMED:
         return LookupOutcome.MALFORMED, ""
@@ -290,6 +299,9 @@ def public_reference(text: str) -> tuple[str, str]:
         return LookupOutcome.MISTYPED, ""
     assert reference is not None  # parse_reference: a VALID status always carries the reference
     return LookupOutcome.FOUND, reference
+
+
+_kept_public_reference = functools.lru_cache(maxsize=4096)(_public_reference)
 
 
 # The ledger accounts whose balances the public facts read (``public_facts``). An entry touching none of

@@ -31,7 +31,7 @@ check and the header's unread count (``transactions.selectors.transaction_page_v
   its own (a party could fill Redis, whose eviction would then take the rate-limit counters).
 
 **Two places.** A kept page is in Redis (every web process finds it) and in this process's memory
-(``LOCAL_CHARACTERS`` in all, least recently used dropped): a request that finds it here pays no Redis round trip
+(``LOCAL_BYTES`` in all, least recently used dropped): a request that finds it here pays no Redis round trip
 for it. Both are found by the same key, which the version read of this request computed, and both
 hold the page with the time it is fresh until: a copy in memory is as fresh as the one in Redis.
 

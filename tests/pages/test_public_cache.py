@@ -350,6 +350,17 @@ def test_the_look_up_keys_kept_per_process_follow_the_caches_settings(verified, 
     assert all(key.startswith("elsewhere:7:") for key in after)
 
 
+def test_only_text_a_reference_could_be_is_kept_parsed():
+    """``public_reference`` keeps its answers per process, but not for long text (the JSON API takes any
+    path segment): a client sending long segments must not fill the process's memory."""
+    kept = selectors._kept_public_reference
+    kept.cache_clear()
+    assert selectors.public_reference("int-7k2m-9qxd-4rht") == selectors._public_reference("int-7k2m-9qxd-4rht")
+    assert kept.cache_info().currsize == 1
+    assert selectors.public_reference("INT-" + "7" * 4000)[0] == selectors.LookupOutcome.MALFORMED
+    assert kept.cache_info().currsize == 1
+
+
 def test_parsed_facts_are_shared_only_because_they_cannot_change(verified):
     import dataclasses
 
