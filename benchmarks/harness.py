@@ -246,6 +246,20 @@ class Table:
         return "\n".join(lines)
 
 
+def machine_busy_seconds() -> float | None:
+    """CPU time the machine's CPUs spent running anything (user, nice, system, irq, softirq: not idle, not
+    waiting for I/O, and not *steal*, the time the host gave this VM's CPUs to its other tenants), from
+    ``/proc/stat``; None where there is no ``/proc``. Over a load run, divided by the requests answered,
+    it is what one request cost the whole machine (gunicorn, PostgreSQL, Redis, the load generator and
+    the kernel between them), and a neighbour's burst moves it far less than it moves throughput."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return None
+    user, nice, system, _idle, _iowait, irq, softirq = (int(value) for value in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
+
+
 def fmt_ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
