@@ -7,6 +7,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from .models import Notification
+from .selectors import unread_count
 from .services import notification_mark_read
 
 
@@ -14,7 +15,9 @@ from .services import notification_mark_read
 @require_GET
 def notification_list(request):
     page = Paginator(request.user.notifications.all(), 25).get_page(request.GET.get("page"))
-    return render(request, "notifications/list.html", {"page": page})
+    # The exact number here, where the list is (the header's badge stops counting at "99+").
+    return render(request, "notifications/list.html", {"page": page,
+                                                       "unread_notification_count": unread_count(user=request.user)})
 
 
 @login_required

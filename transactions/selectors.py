@@ -128,10 +128,20 @@ def _count(queryset):
     return Subquery(queryset.order_by().values(count=Func("pk", function="COUNT")), output_field=IntegerField())
 
 
-def _unread_count(user_pk: int):
-    from notifications.models import Notification
+class _CountOfRows(Subquery):
+    """``COUNT(*)`` of the rows of a (limited) subquery, as a scalar subquery: a count that stops at the
+    subquery's ``LIMIT``."""
+    template = "(SELECT COUNT(*) FROM (%(subquery)s) AS counted)"
+    output_field = IntegerField()
 
-    return _count(Notification.objects.filter(recipient_id=user_pk, read_at__isnull=True))
+
+def _unread_count(user_pk: int):
+    """The header's unread count as far as its badge shows it (``notifications.selectors``)."""
+    from notifications.models import Notification
+    from notifications.selectors import BADGE_COUNTS_UP_TO
+
+    unread = Notification.objects.filter(recipient_id=user_pk, read_at__isnull=True).order_by().values("pk")
+    return _CountOfRows(unread[:BADGE_COUNTS_UP_TO + 1])
 
 
 def _detail_for_party(*, user_pk: int, reference: str):

@@ -559,3 +559,22 @@ def test_before_its_migration_ran_the_page_is_rendered_not_a_500(seller, buyer):
         with connection.cursor() as cursor:
             cursor.execute(function.CREATE)
     assert client.get(_url(txn)).status_code == 200
+
+
+def test_the_page_counts_unread_notifications_as_far_as_the_badge_shows_in_both_its_reads(seller, buyer):
+    """The version function (migration transactions 0010) and the ORM's read (a page rendered where pages
+    are not kept) stop at the badge's 100 rows alike, and the page shows "99+"."""
+    from notifications.models import Notification
+    from notifications.selectors import BADGE_COUNTS_UP_TO
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    Notification.objects.bulk_create(
+        Notification(event_key=f"many-{n}", recipient=seller, email=seller.email, kind="confirmed_buyer",
+                     subject="Subjek", body="Isi") for n in range(BADGE_COUNTS_UP_TO + 40))
+    read = selectors.transaction_page_version_for_party(user=seller, reference=txn.reference)
+    rendered = selectors.transaction_detail_for_party(user=seller, reference=txn.reference)
+    assert read.unread_notification_count == rendered.viewer_unread_notifications == BADGE_COUNTS_UP_TO + 1
+    client = Client()
+    client.force_login(seller)
+    for _ in range(2):  # rendered, then kept
+        assert 'data-testid="unread-count">99+<' in client.get(_url(txn)).content.decode()
