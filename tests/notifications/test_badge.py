@@ -35,6 +35,7 @@ def test_a_page_counts_unread_notifications_only_as_far_as_the_badge_shows(clien
     assert 'data-testid="unread-count">99+<' in page.content.decode()
     counts = [q["sql"] for q in queries.captured_queries if "notifications_notification" in q["sql"]]
     assert len(counts) == 1 and f"LIMIT {BADGE_COUNTS_UP_TO + 1}" in counts[0]
+    assert "ORDER BY" not in counts[0]  # unsorted: the first hundred index entries, not every unread row sorted
 
 
 def test_the_list_says_the_exact_number_and_the_badge_still_99_plus(client, buyer):
