@@ -12,18 +12,24 @@ from .models import Notification
 BADGE_COUNTS_UP_TO = 99
 
 
-def unread_notifications(*, user):
-    return Notification.objects.filter(recipient=user, read_at__isnull=True)
+def unread_notifications(*, recipient_id: int):
+    return Notification.objects.filter(recipient_id=recipient_id, read_at__isnull=True)
+
+
+def unread_counted_for_badge(*, recipient_id: int):
+    """The unread rows the badge counts: at most ``BADGE_COUNTS_UP_TO + 1`` of them, as a query (counted
+    here, and inside the transaction page's own statement). Without the model's date ordering: a sliced
+    query keeps it, and sorting would read every unread row to find the first hundred (the index is on
+    recipient and read_at)."""
+    return unread_notifications(recipient_id=recipient_id).order_by().values("pk")[:BADGE_COUNTS_UP_TO + 1]
 
 
 def unread_count_for_badge(*, user) -> int:
     """The unread count as far as the badge shows it: exact up to ``BADGE_COUNTS_UP_TO``, then
     ``BADGE_COUNTS_UP_TO + 1`` for anything more (shown as "99+")."""
-    # Without the model's ordering: a sliced count keeps it, and sorting by date would read every unread
-    # row to find the first hundred (the index is on recipient and read_at).
-    return unread_notifications(user=user).order_by()[:BADGE_COUNTS_UP_TO + 1].count()
+    return unread_counted_for_badge(recipient_id=user.pk).count()
 
 
 def unread_count(*, user) -> int:
     """The exact unread count (the notification list)."""
-    return unread_notifications(user=user).count()
+    return unread_notifications(recipient_id=user.pk).count()

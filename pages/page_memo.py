@@ -63,7 +63,7 @@ def _same_for_every_visitor(request) -> bool:
             and len(get_messages(request)) == 0)
 
 
-def _kept(key: tuple):
+def _kept(key: tuple) -> bytes | str | None:
     with _lock:
         entry = _pages.get(key)
         if entry is None:

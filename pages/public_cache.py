@@ -89,9 +89,9 @@ def _names(reference: str) -> tuple[str, str]:
 
 
 def keys(reference: str) -> tuple[str, str]:
-    """``(generation key, facts key)`` of ``reference`` as raw Redis keys."""
-    backend = _backend()
-    generation, facts = (backend.make_and_validate_key(name) for name in _names(reference))
+    """``(generation key, facts key)`` of ``reference`` as raw Redis keys: the writers' keys are the
+    look-up's (``lookup_keys``), by construction."""
+    generation, facts, _calendar = lookup_keys(reference)
     return generation, facts
 
 
@@ -100,7 +100,7 @@ def calendar_key() -> str:
     look-up reads them on its one round trip, for the payout and refund deadlines."""
     from workdays.calendar import OVERRIDES_CACHE_KEY
 
-    return _backend().make_and_validate_key(OVERRIDES_CACHE_KEY)
+    return _backend().make_key(OVERRIDES_CACHE_KEY)
 
 
 def _decode(value) -> str:

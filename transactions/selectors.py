@@ -1,6 +1,6 @@
 """Reading transactions with a constant number of queries per page."""
 from django.db import ProgrammingError, connection
-from django.db.models import Count, Exists, Func, IntegerField, Max, OuterRef, Q, Subquery, Sum
+from django.db.models import Count, Exists, IntegerField, Max, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import Http404
 from django_fsm import can_proceed, has_transition_perm
@@ -123,11 +123,6 @@ def _party_row(read: Prepared, *, user, reference: str):
     return rows[0]
 
 
-def _count(queryset):
-    """``COUNT(*)`` of ``queryset`` as a scalar subquery (no GROUP BY: one row, 0 when there is none)."""
-    return Subquery(queryset.order_by().values(count=Func("pk", function="COUNT")), output_field=IntegerField())
-
-
 class _CountOfRows(Subquery):
     """``COUNT(*)`` of the rows of a (limited) subquery, as a scalar subquery: a count that stops at the
     subquery's ``LIMIT``."""
@@ -137,11 +132,9 @@ class _CountOfRows(Subquery):
 
 def _unread_count(user_pk: int):
     """The header's unread count as far as its badge shows it (``notifications.selectors``)."""
-    from notifications.models import Notification
-    from notifications.selectors import BADGE_COUNTS_UP_TO
+    from notifications.selectors import unread_counted_for_badge
 
-    unread = Notification.objects.filter(recipient_id=user_pk, read_at__isnull=True).order_by().values("pk")
-    return _CountOfRows(unread[:BADGE_COUNTS_UP_TO + 1])
+    return _CountOfRows(unread_counted_for_badge(recipient_id=user_pk))
 
 
 def _detail_for_party(*, user_pk: int, reference: str):
