@@ -8,7 +8,7 @@ from django.db import IntegrityError, connection, connections, transaction
 from ledger.checks import ledger_breaches
 from ledger.models import Account, AccountCategory, EntryKind, JournalEntry, Posting
 from ledger.selectors import category_balance, transaction_balances
-from ledger.services import LedgerError, credit, debit, entry_post, entry_reverse
+from ledger.services import LedgerError, Line, _array_literal, credit, debit, entry_post, entry_reverse
 from tests import scenarios
 from transactions.models import Status
 
@@ -36,6 +36,7 @@ def txn(seller, buyer):
     ([debit(CLEARING, -5), credit(HOLD, -5)], "positive"),
     ([debit(CLEARING, 10.5), credit(HOLD, 10.5)], "whole Rupiah"),
     ([debit("nonsense", 10), credit(HOLD, 10)], "unknown account"),
+    ([debit(CLEARING, 10), credit(HOLD, 10), Line(HOLD, "X", 5)], "debit or a credit"),
 ])
 def test_bad_entries_are_refused(txn, lines, message):
     with pytest.raises(LedgerError, match=message):
@@ -221,3 +222,20 @@ def test_a_new_entry_is_one_statement_the_call_of_the_posting_function(seller, b
     assert captured.captured_queries[0]["sql"].startswith("SELECT posted_entry, posted_lines FROM ledger_entry_post(")
     assert transaction_balances(escrow_transaction=txn) == {HOLD: 1250}
     assert [(p.side, p.amount) for p in entry.postings.all()] == [("D", 250), ("C", 250)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the PostgreSQL posting function")
+@pytest.mark.parametrize("cast,items", [
+    ("varchar[]", ["provider_clearing", "escrow_hold"]),
+    ("varchar[]", ['a"quote', "back\\slash", "com,ma", "{brace}", " spaced ", "NULL", "", "é ü 日本", "\\\""]),
+    ("bigint[]", [1, 9_223_372_036_854_775_807, 0]),
+    ("boolean[]", ["t", "f", "t"]),
+])
+def test_the_posting_arrays_sent_as_text_read_back_element_for_element(cast, items):
+    """``entry_post`` sends its lines' columns as PostgreSQL array text (cheaper for the client than
+    a list); whatever an element holds, the database must read back exactly the elements sent."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT %s::{cast}", [_array_literal(items)])
+        (read,) = cursor.fetchone()
+    expected = [item == "t" for item in items] if cast == "boolean[]" else items
+    assert read == expected
