@@ -475,6 +475,9 @@ def notification_receive(*, payload: dict, client=None) -> NotificationReceipt:
             _bill_paid_at_provider(txn, bill, amount=notification.paid_amount,
                                    source=Bill.AmountSource.NOTIFICATION,
                                    reference=notification.payment_reference, paid_at=notification.paid_at)
+        elif notification.status_code == faspay_debit.STATUS_REVERSED:
+            # Frozen at once; the inquiry below only cross-checks (``_bill_flag_reversed``).
+            _bill_flag_reversed(bill, source="payment notification")
         if bill.status in INQUIRED:
             bill.next_check_at = timezone.now()
         bill.save()
@@ -576,11 +579,7 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
             if not _bill_place(txn, bill, owed) and now - (bill.paid_at or now) > AWAIT_AMOUNT_POLLING:
                 bill.next_check_at = None  # only staff can settle it now
         elif code == faspay_debit.STATUS_REVERSED and bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
-            if bill.flag != Bill.Flag.REVERSED:
-                bill.flag = Bill.Flag.REVERSED
-                audit_record(actor=None, action="payment.reversed", target=bill,
-                             reason="Faspay reports payment_status_code 4 (reversal)",
-                             data={"trx_id": bill.provider_trx_id})
+            _bill_flag_reversed(bill, source="status inquiry")
             bill.next_check_at = None
         elif code in GONE:
             if bill.status == Bill.Status.PENDING and code != faspay_debit.STATUS_EXPIRED:
@@ -595,6 +594,24 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
             bill.next_check_at = None  # asked once, after a notification; polling never asks a verified bill
         bill.save()
         return owed
+
+
+def _bill_flag_reversed(bill, *, source: str) -> None:
+    """Faspay says it took a paid bill's payment back (``payment_status_code`` 4): freeze its money
+    (``payments.selectors.REVERSAL_UNBOOKED``: nothing of it is released, refunded or paid out) until
+    staff book the reversal (``bill_book_reversal``). The caller saves the bill.
+
+    Either of Faspay's words is enough, and the first one freezes: a status inquiry's answer, or its
+    payment notification, whose signature covers the bill and the status code. Waiting for an inquiry
+    to agree with a notification left the money releasable for as long as Faspay's inquiry failed.
+    Freezing is the cautious side: if Faspay later answers otherwise, the flag stays and staff settle it
+    from Faspay's report (``payment.status_after_reversal`` in the audit log)."""
+    if bill.status not in (Bill.Status.PAID, Bill.Status.VERIFIED) or bill.flag == Bill.Flag.REVERSED:
+        return
+    bill.flag = Bill.Flag.REVERSED
+    audit_record(actor=None, action="payment.reversed", target=bill,
+                 reason=f"Faspay reports payment_status_code 4 (reversal) in its {source}",
+                 data={"trx_id": bill.provider_trx_id, "source": source})
 
 
 # --- placing the money ----------------------------------------------------------------------

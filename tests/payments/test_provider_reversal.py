@@ -509,8 +509,8 @@ def test_only_finance_with_a_reason_books_a_reported_reversal(client, seller, bu
 @pytest.mark.django_db(transaction=True)
 def test_a_reversal_notification_for_a_verified_payment_freezes_it(faspay, accepted, buyer, seller):
     """Verified bills are no longer polled, so Faspay's notification is the only news of a reversal: it
-    must lead to a status inquiry even though the bill is verified (it used to be skipped, leaving the
-    money releasable), and a failed inquiry is retried by the poller."""
+    freezes the money at once, and leads to a status inquiry even though the bill is verified (it used to
+    be skipped); a failed inquiry is retried by the poller, and its answer cross-checks the freeze."""
     bill = start(accepted, buyer, "702")
     faspay("bill_pay", trx_id=bill.provider_trx_id)
     refresh(bill, accepted)
@@ -518,7 +518,7 @@ def test_a_reversal_notification_for_a_verified_payment_freezes_it(faspay, accep
     faspay("fault", kind="http_500", scope="debit.inquiry", count=1)
     faspay("bill_reverse", trx_id=bill.provider_trx_id)
     refresh(bill)
-    assert bill.flag == "" and bill.next_check_at is not None  # the inquiry failed: asked again later
+    assert bill.flag == Bill.Flag.REVERSED and bill.next_check_at is not None  # the inquiry failed: asked again
     poll_now()
     refresh(bill, accepted)
     assert bill.flag == Bill.Flag.REVERSED and bill.next_check_at is None
@@ -526,3 +526,39 @@ def test_a_reversal_notification_for_a_verified_payment_freezes_it(faspay, accep
         scenarios.advance(scenarios.advance(accepted, buyer, Status.SHIPPED), buyer, Status.CONFIRMED)
     assert getattr(refused.value, "code", "") == "payment_reversed"
 
+
+
+@pytest.mark.django_db(transaction=True)
+def test_faspays_signed_reversal_notice_freezes_the_money_while_no_inquiry_answers(faspay, accepted, buyer):
+    """The notification is Faspay's signed word: its signature covers the bill and the status code, as an
+    inquiry's answer would. The money is frozen on it at once; the inquiry after it only cross-checks. Before,
+    the freeze waited for an inquiry to agree, so while Faspay's inquiry failed (for days, if it kept failing)
+    the money Faspay had taken back stayed releasable to the seller."""
+    bill = start(accepted, buyer, "702")
+    faspay("bill_pay", trx_id=bill.provider_trx_id)
+    refresh(bill, accepted)
+    assert bill.status == Bill.Status.VERIFIED
+    faspay("fault", kind="http_500", scope="debit.inquiry", count=1000)
+    faspay("bill_reverse", trx_id=bill.provider_trx_id)
+    refresh(bill)
+    assert bill.flag == Bill.Flag.REVERSED
+    frozen = AuditEntry.objects.get(action="payment.reversed", object_id=str(bill.pk))
+    assert "notification" in frozen.reason
+    poll_now()  # the cross-check fails again: nothing changes
+    refresh(bill, accepted)
+    assert bill.flag == Bill.Flag.REVERSED and bill.status == Bill.Status.VERIFIED
+    with pytest.raises(Exception) as refused:
+        scenarios.advance(scenarios.advance(accepted, buyer, Status.SHIPPED), buyer, Status.CONFIRMED)
+    assert getattr(refused.value, "code", "") == "payment_reversed"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_reversal_notice_then_confirmed_by_the_inquiry_is_recorded_once(faspay, accepted, buyer):
+    bill = start(accepted, buyer, "702")
+    faspay("bill_pay", trx_id=bill.provider_trx_id)
+    faspay("bill_reverse", trx_id=bill.provider_trx_id)
+    poll_now()
+    refresh(bill)
+    assert bill.flag == Bill.Flag.REVERSED and bill.next_check_at is None
+    assert AuditEntry.objects.filter(action="payment.reversed", object_id=str(bill.pk)).count() == 1
+    assert not AuditEntry.objects.filter(action="payment.status_after_reversal", object_id=str(bill.pk)).exists()
