@@ -2,6 +2,12 @@
 
 Young bills are paid most often, so they are asked most often; older bills less: every minute for
 the first 15 minutes, every 5 minutes up to 2 hours, every 15 minutes up to a day, then hourly.
+
+A status inquiry that keeps failing is not asked forever: once Faspay has not answered about a bill
+for ``INQUIRY_GIVE_UP_AFTER`` (from the first failure since its last answer), polling stops, the
+audit log and finance are told once, and the bill waits in the admin's queue "Faspay does not
+answer" until finance read its status in Faspay's report or ask again
+(``payments.services.bill_inquiry_failed``, ``bill_inquiry_resume``).
 """
 import datetime as dt
 
@@ -11,6 +17,7 @@ SCHEDULE = [
     (dt.timedelta(days=1), dt.timedelta(minutes=15)),
 ]
 LATE = dt.timedelta(hours=1)
+INQUIRY_GIVE_UP_AFTER = dt.timedelta(days=1)
 
 
 def next_check_at(bill, now: dt.datetime) -> dt.datetime:

@@ -1,10 +1,12 @@
 """Staff pages that place collected money — finance recording the amount Faspay's report shows for
-a paid bill, booking a payment Faspay reversed, and importing the escrow account's bank statement —
+a paid bill, booking a payment Faspay reversed, asking Faspay again about a bill it stopped answering
+about, and importing the escrow account's bank statement —
 with the bills' list they start from. Placing money may owe it back to the buyer, so each calls its flow (``escrow.services``)."""
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils.html import format_html
@@ -19,8 +21,11 @@ from intrasa.money import format_rupiah
 from payments.admin import transaction_link
 from payments.models import BankStatementLine, Bill
 from payments.selectors import reversal_to_recover
-from payments.services import StaffPaymentError, StatementLine
+from payments.services import StaffPaymentError, StatementLine, bill_inquiry_resume
 from payments.statement import statement_rows
+
+# Polling stopped after a day of failed status inquiries, and nobody asked again since.
+INQUIRY_GIVEN_UP = Q(inquiry_failing_since__isnull=False, next_check_at__isnull=True)
 
 
 class AwaitingAmountFilter(admin.SimpleListFilter):
@@ -56,6 +61,27 @@ class ReversalFilter(admin.SimpleListFilter):
         return queryset
 
 
+class InquiryGivenUpFilter(admin.SimpleListFilter):
+    """Finance's third queue: bills Faspay has not answered about for a day; INTRASA stopped asking
+    (``payments.services.bill_inquiry_failed``)."""
+
+    title = gettext_lazy("status inquiry")
+    parameter_name = "inquiry"
+
+    def lookups(self, request, model_admin):
+        return [("given_up", gettext_lazy("Faspay does not answer"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "given_up":
+            return queryset.filter(INQUIRY_GIVEN_UP)
+        return queryset
+
+
+class InquiryResumeForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
+                             help_text=gettext_lazy("E.g. Faspay's support says the inquiry works again."))
+
+
 class BookReversalForm(forms.Form):
     reason = forms.CharField(label=gettext_lazy("Reason and source"), widget=forms.Textarea(attrs={"rows": 3}),
                              max_length=2000,
@@ -85,9 +111,9 @@ class ProviderAmountForm(forms.Form):
 @admin.register(Bill)
 class BillAdmin(ReadOnlyAdmin):
     list_display = ("bill_no", "transaction", "method", "channel_code", "amount_display", "status", "flag_display",
-                    "paid_amount_display", "created_at", "expires_at", "settlement_expected_at")
+                    "inquiry_display", "paid_amount_display", "created_at", "expires_at", "settlement_expected_at")
     readonly_fields = ("transaction",)
-    list_filter = (AwaitingAmountFilter, ReversalFilter, "status", "flag", "method", "channel_code")
+    list_filter = (AwaitingAmountFilter, ReversalFilter, InquiryGivenUpFilter, "status", "flag", "method", "channel_code")
     search_fields = ("bill_no", "provider_trx_id", "pay_code", "escrow_transaction__reference")
     list_select_related = ("escrow_transaction",)
     date_hierarchy = "created_at"
@@ -120,6 +146,13 @@ class BillAdmin(ReadOnlyAdmin):
             return format_html('<a href="{}">{}</a>', url, _("reversal booked: recover"))
         return obj.get_flag_display() if obj.flag else "—"
 
+    @admin.display(description=gettext_lazy("Faspay asked"))
+    def inquiry_display(self, obj):
+        if obj.inquiry_failing_since is not None and obj.next_check_at is None:
+            url = reverse("admin:payments_bill_resume_inquiry", args=[obj.pk])
+            return format_html('<a href="{}">{}</a>', url, _("no answer: ask again"))
+        return "—"
+
     @staticmethod
     def _bill_for(request, pk, permission: str, **filters) -> Bill:
         """The bill a staff page acts on, for a user with ``permission``; a bill that does not exist (or does
@@ -137,7 +170,26 @@ class BillAdmin(ReadOnlyAdmin):
                 path("<int:pk>/book-reversal/", self.admin_site.admin_view(self.book_reversal_view),
                      name="payments_bill_book_reversal"),
                 path("<int:pk>/settle-reversal/", self.admin_site.admin_view(self.settle_reversal_view),
-                     name="payments_bill_settle_reversal"), *super().get_urls()]
+                     name="payments_bill_settle_reversal"),
+                path("<int:pk>/resume-inquiry/", self.admin_site.admin_view(self.resume_inquiry_view),
+                     name="payments_bill_resume_inquiry"), *super().get_urls()]
+
+    def resume_inquiry_view(self, request, pk):
+        """Ask Faspay again about a bill it did not answer about for a day (``bill_inquiry_resume``)."""
+        bill = self._bill_for(request, pk, "payments.record_provider_payment")
+        form = InquiryResumeForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                bill_inquiry_resume(bill_id=bill.pk, actor=request.user, reason=form.cleaned_data["reason"])
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("INTRASA asks Faspay about %(bill)s again at the next poll.")
+                                 % {"bill": bill.bill_no})
+                return redirect(reverse("admin:payments_bill_changelist") + "?inquiry=given_up")
+        return render(request, "admin/payments/bill/resume_inquiry.html", {
+            **self.admin_site.each_context(request), "form": form, "bill": bill, "opts": self.model._meta,
+            "title": _("Ask Faspay again")})
 
     def settle_reversal_view(self, request, pk):
         """Record what finance recovered of a booked reversal's receivable, or write it off."""
