@@ -88,10 +88,11 @@ class Bill(ConcurrentTransitionMixin, models.Model):
     # Polling: newer bills are asked more often (payments.polling).
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True, editable=False)
     checks = models.PositiveIntegerField(default=0, editable=False)
-    # The first failed status inquiry since Faspay last answered about this bill; None while it answers.
-    # After ``payments.polling.INQUIRY_GIVE_UP_AFTER`` of failures polling stops and finance are told.
+    # The first failed status inquiry since Faspay last answered about this bill (None while it answers),
+    # and when finance were told it had failed for ``payments.polling.INQUIRY_ALERT_AFTER``.
     inquiry_failing_since = models.DateTimeField(_("Faspay not answering since"), null=True, blank=True,
                                                  editable=False)
+    inquiry_reported_at = models.DateTimeField(_("finance told at"), null=True, blank=True, editable=False)
     # How many times Post Data was sent for this bill (a timed-out one is re-posted, same bill_no).
     creation_attempts = models.PositiveSmallIntegerField(default=0, editable=False)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True, db_index=True)

@@ -3,11 +3,11 @@
 Young bills are paid most often, so they are asked most often; older bills less: every minute for
 the first 15 minutes, every 5 minutes up to 2 hours, every 15 minutes up to a day, then hourly.
 
-A status inquiry that keeps failing is not asked forever: once Faspay has not answered about a bill
-for ``INQUIRY_GIVE_UP_AFTER`` (from the first failure since its last answer), polling stops, the
-audit log and finance are told once, and the bill waits in the admin's queue "Faspay does not
-answer" until finance read its status in Faspay's report or ask again
-(``payments.services.bill_inquiry_failed``, ``bill_inquiry_resume``).
+A status inquiry that fails is asked again on the same schedule, so INTRASA learns what happened as
+soon as Faspay answers again. Once Faspay has not answered about a bill for ``INQUIRY_ALERT_AFTER``
+(from the first failure since its last answer), the audit log and finance are told, once per run of
+failures, and the bill shows in the admin's queue "Faspay does not answer" until Faspay answers or
+the bill is settled (``payments.services.bill_inquiry_failed``).
 """
 import datetime as dt
 
@@ -17,7 +17,7 @@ SCHEDULE = [
     (dt.timedelta(days=1), dt.timedelta(minutes=15)),
 ]
 LATE = dt.timedelta(hours=1)
-INQUIRY_GIVE_UP_AFTER = dt.timedelta(days=1)
+INQUIRY_ALERT_AFTER = dt.timedelta(days=1)
 
 
 def next_check_at(bill, now: dt.datetime) -> dt.datetime:

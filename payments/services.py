@@ -62,7 +62,7 @@ from workdays.calendar import working_calendar
 from . import selectors
 from .channels import CHANNELS, Method, channel_get
 from .models import BankStatementLine, Bill, BillShare, ProviderNotification
-from .polling import INQUIRY_GIVE_UP_AFTER, creation_retry_at, next_check_at
+from .polling import INQUIRY_ALERT_AFTER, creation_retry_at, next_check_at
 
 logger = logging.getLogger(__name__)
 
@@ -515,7 +515,8 @@ def bill_inquire(*, bill_id: int, client=None) -> results.PaymentStatus | None:
     about since, a booked reversal, a failed inquiry (polling asks again), or a creation Faspay never
     answered (re-posted here to learn its trx_id)."""
     bill = Bill.objects.only("pk", "method", "channel_code", "provider_trx_id", "status", "bill_no",
-                             "created_at", "creation_attempts", "next_check_at", "inquiry_failing_since").get(pk=bill_id)
+                             "created_at", "creation_attempts", "next_check_at", "checks", "inquiry_failing_since",
+                             "inquiry_reported_at").get(pk=bill_id)
     if bill.channel_code == BANK_TRANSFER or bill.status not in INQUIRED:
         return None
     if bill.status == Bill.Status.VERIFIED and bill.next_check_at is None:
@@ -534,49 +535,30 @@ def bill_inquire(*, bill_id: int, client=None) -> results.PaymentStatus | None:
         return None
 
 
-INQUIRY_GIVEN_UP_ACTION = "payment.inquiry_given_up"
+INQUIRY_UNANSWERED_ACTION = "payment.inquiry_unanswered"
 
 
 def bill_inquiry_failed(*, bill: Bill) -> None:
-    """Faspay's status inquiry about ``bill`` failed: ask again on the polling schedule, unless Faspay
-    has not answered about it for ``INQUIRY_GIVE_UP_AFTER`` (``payments.polling``). Then polling stops
-    (an inquiry that fails for a day is not retried hourly for ever), the audit log records it and
-    finance are told once; the bill waits in the admin queue until finance ask again."""
+    """Faspay's status inquiry about ``bill`` (as ``bill_inquire`` read it) failed: it is asked again on
+    the polling schedule. Once Faspay has not answered about it for ``INQUIRY_ALERT_AFTER``
+    (``payments.polling``), the audit log records it and finance are told, once per run of failures:
+    INTRASA cannot learn what happened to this payment, a person has to look at Faspay's report.
+
+    Written only if the bill is as read: an answer (``bill_apply_status`` counts a check), a notification
+    (it asks for a check now) or another worker's failure since is never overwritten."""
     now = timezone.now()
     failing_since = bill.inquiry_failing_since or now
-    # Each write below is conditional on the streak as read: an answer meanwhile (``bill_apply_status``) ends it.
-    as_read = Bill.objects.filter(pk=bill.pk, inquiry_failing_since=bill.inquiry_failing_since) \
-        if bill.inquiry_failing_since else Bill.objects.filter(pk=bill.pk, inquiry_failing_since=None)
-    if now - failing_since < INQUIRY_GIVE_UP_AFTER:
-        as_read.update(next_check_at=next_check_at(bill, now), checks=F("checks") + 1,
-                       inquiry_failing_since=failing_since)
-        return
+    report = bill.inquiry_reported_at is None and now - failing_since >= INQUIRY_ALERT_AFTER
     with transaction.atomic():
-        # Only if nothing answered meanwhile (a notification, another worker's inquiry, staff).
-        stopped = as_read.exclude(next_check_at=None).update(next_check_at=None, checks=F("checks") + 1)
-        if not stopped:
-            return
-        audit_record(actor=None, action=INQUIRY_GIVEN_UP_ACTION, target=bill,
-                     reason=f"Faspay's status inquiry failed for {INQUIRY_GIVE_UP_AFTER}: polling stopped",
-                     data={"trx_id": bill.provider_trx_id, "status": bill.status,
-                           "failing_since": failing_since.isoformat()})
-        enqueue("payments.tasks.alert_finance_inquiry_given_up", bill.pk)
-
-
-def bill_inquiry_resume(*, bill_id: int, actor, reason: str) -> None:
-    """Finance ask Faspay about a bill again (polling had stopped after a day of failed inquiries): it
-    is asked at the next poll, on a fresh day of retries."""
-    reason = (reason or "").strip()
-    if not reason:
-        raise StaffPaymentError(_("Please give a reason."), code="reason_missing")
-    with transaction.atomic():
-        bill = _lock_bill(bill_id)
-        if bill.inquiry_failing_since is None or bill.next_check_at is not None:
-            raise StaffPaymentError(_("INTRASA is still asking Faspay about this bill, or Faspay answered already."),
-                                    code="not_given_up")
-        Bill.objects.filter(pk=bill.pk).update(next_check_at=timezone.now(), inquiry_failing_since=None)
-        audit_record(actor=actor, action="payment.inquiry_resumed", target=bill, reason=reason[:2000],
-                     data={"trx_id": bill.provider_trx_id, "failing_since": bill.inquiry_failing_since.isoformat()})
+        written = Bill.objects.filter(pk=bill.pk, checks=bill.checks, next_check_at=bill.next_check_at).update(
+            next_check_at=next_check_at(bill, now), checks=F("checks") + 1, inquiry_failing_since=failing_since,
+            **({"inquiry_reported_at": now} if report else {}))
+        if written and report:
+            audit_record(actor=None, action=INQUIRY_UNANSWERED_ACTION, target=bill,
+                         reason=f"Faspay's status inquiry has failed since {failing_since.isoformat()}",
+                         data={"trx_id": bill.provider_trx_id, "status": bill.status,
+                               "failing_since": failing_since.isoformat()})
+            enqueue("payments.tasks.alert_finance_inquiry_unanswered", bill.pk)
 
 
 # A verified bill is asked about again only when Faspay notified something about it (``notification_receive``
@@ -597,7 +579,7 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
         # The common answer while polling: nothing happened, only the next look is scheduled (none for a
         # verified bill: it was asked about once, after a notification).
         Bill.objects.filter(pk=bill_id).update(
-            checks=F("checks") + 1, inquiry_failing_since=None,
+            checks=F("checks") + 1, inquiry_failing_since=None, inquiry_reported_at=None,
             next_check_at=None if bill.status == Bill.Status.VERIFIED else next_check_at(bill, now))
         return owed
     with transaction.atomic():
@@ -605,7 +587,7 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
         bill = _lock_bill(bill_id)
         now = timezone.now()
         bill.checks += 1
-        bill.inquiry_failing_since = None  # Faspay answered
+        bill.inquiry_failing_since = bill.inquiry_reported_at = None  # Faspay answered
         bill.next_check_at = next_check_at(bill, now)
         code = status.status_code
         if bill.flag == Bill.Flag.REVERSED or bill.status == Bill.Status.REVERSED:

@@ -28,22 +28,22 @@ def alert_finance_unconfirmed_payment(bill_id: int) -> None:
 
 
 @shared_task(acks_late=True, task_reject_on_worker_lost=True)
-def alert_finance_inquiry_given_up(bill_id: int) -> None:
-    """Email finance: Faspay has not answered INTRASA's status inquiries about a bill for a day, and
-    polling stopped (``payments.services.bill_inquiry_failed``)."""
+def alert_finance_inquiry_unanswered(bill_id: int) -> None:
+    """Email finance: Faspay has not answered INTRASA's status inquiries about a bill for a day
+    (``payments.services.bill_inquiry_failed``)."""
     from django.utils import timezone
 
     from accounts.roles import FINANCE, mail_group
     from intrasa.money import format_rupiah
 
     bill = Bill.objects.select_related("escrow_transaction").get(pk=bill_id)
-    if bill.inquiry_failing_since is None or bill.next_check_at is not None:
-        return  # Faspay answered, or finance asked again, before this alert was sent
+    if bill.inquiry_reported_at is None or bill.inquiry_failing_since is None:
+        return  # Faspay answered before this alert was sent
     since = timezone.localtime(bill.inquiry_failing_since)
     mail_group(FINANCE, f"Faspay does not answer about bill {bill.bill_no}",
-               f"INTRASA has asked Faspay about bill {bill.bill_no} (trx_id {bill.provider_trx_id or 'unknown'}) "
-               f"of transaction {bill.escrow_transaction.reference} since {since:%Y-%m-%d %H:%M} WIB, and every "
-               f"status inquiry failed; INTRASA stopped asking. The bill is {bill.get_status_display()}, for "
-               f"{format_rupiah(bill.amount)}. Read its status in Faspay's transaction report: record a payment, "
-               f"book a reversal, or ask Faspay again from the bill's page in the admin (Bills, filter "
-               f"\"Faspay does not answer\").")
+               f"Every status inquiry INTRASA sent Faspay about bill {bill.bill_no} (trx_id "
+               f"{bill.provider_trx_id or 'unknown'}) of transaction {bill.escrow_transaction.reference} has failed "
+               f"since {since:%Y-%m-%d %H:%M} WIB. The bill is {bill.get_status_display()}, for "
+               f"{format_rupiah(bill.amount)}. INTRASA keeps asking every hour and acts as soon as Faspay answers; "
+               f"meanwhile read the bill in Faspay's transaction report and ask Faspay why its inquiry fails. "
+               f"The admin lists such bills under Bills, filter \"Faspay does not answer\".")

@@ -1,6 +1,5 @@
 """Staff pages that place collected money — finance recording the amount Faspay's report shows for
-a paid bill, booking a payment Faspay reversed, asking Faspay again about a bill it stopped answering
-about, and importing the escrow account's bank statement —
+a paid bill, booking a payment Faspay reversed, and importing the escrow account's bank statement —
 with the bills' list they start from. Placing money may owe it back to the buyer, so each calls its flow (``escrow.services``)."""
 
 from django import forms
@@ -9,6 +8,8 @@ from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -21,11 +22,12 @@ from intrasa.money import format_rupiah
 from payments.admin import transaction_link
 from payments.models import BankStatementLine, Bill
 from payments.selectors import reversal_to_recover
-from payments.services import StaffPaymentError, StatementLine, bill_inquiry_resume
+from payments.services import StaffPaymentError, StatementLine
 from payments.statement import statement_rows
 
-# Polling stopped after a day of failed status inquiries, and nobody asked again since.
-INQUIRY_GIVEN_UP = Q(inquiry_failing_since__isnull=False, next_check_at__isnull=True)
+# Faspay has not answered INTRASA's status inquiries about the bill for a day (finance were told), and
+# INTRASA still asks (a bill settled meanwhile is asked no more).
+INQUIRY_UNANSWERED = Q(inquiry_reported_at__isnull=False, next_check_at__isnull=False)
 
 
 class AwaitingAmountFilter(admin.SimpleListFilter):
@@ -61,25 +63,20 @@ class ReversalFilter(admin.SimpleListFilter):
         return queryset
 
 
-class InquiryGivenUpFilter(admin.SimpleListFilter):
-    """Finance's third queue: bills Faspay has not answered about for a day; INTRASA stopped asking
-    (``payments.services.bill_inquiry_failed``)."""
+class InquiryUnansweredFilter(admin.SimpleListFilter):
+    """Finance's third queue: bills Faspay has not answered about for a day (``payments.polling``);
+    INTRASA keeps asking, a person reads them in Faspay's report meanwhile."""
 
     title = gettext_lazy("status inquiry")
     parameter_name = "inquiry"
 
     def lookups(self, request, model_admin):
-        return [("given_up", gettext_lazy("Faspay does not answer"))]
+        return [("unanswered", gettext_lazy("Faspay does not answer"))]
 
     def queryset(self, request, queryset):
-        if self.value() == "given_up":
-            return queryset.filter(INQUIRY_GIVEN_UP)
+        if self.value() == "unanswered":
+            return queryset.filter(INQUIRY_UNANSWERED)
         return queryset
-
-
-class InquiryResumeForm(forms.Form):
-    reason = forms.CharField(label=gettext_lazy("Reason"), widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
-                             help_text=gettext_lazy("E.g. Faspay's support says the inquiry works again."))
 
 
 class BookReversalForm(forms.Form):
@@ -113,7 +110,7 @@ class BillAdmin(ReadOnlyAdmin):
     list_display = ("bill_no", "transaction", "method", "channel_code", "amount_display", "status", "flag_display",
                     "inquiry_display", "paid_amount_display", "created_at", "expires_at", "settlement_expected_at")
     readonly_fields = ("transaction",)
-    list_filter = (AwaitingAmountFilter, ReversalFilter, InquiryGivenUpFilter, "status", "flag", "method", "channel_code")
+    list_filter = (AwaitingAmountFilter, ReversalFilter, InquiryUnansweredFilter, "status", "flag", "method", "channel_code")
     search_fields = ("bill_no", "provider_trx_id", "pay_code", "escrow_transaction__reference")
     list_select_related = ("escrow_transaction",)
     date_hierarchy = "created_at"
@@ -148,9 +145,9 @@ class BillAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("Faspay asked"))
     def inquiry_display(self, obj):
-        if obj.inquiry_failing_since is not None and obj.next_check_at is None:
-            url = reverse("admin:payments_bill_resume_inquiry", args=[obj.pk])
-            return format_html('<a href="{}">{}</a>', url, _("no answer: ask again"))
+        if obj.inquiry_reported_at is not None and obj.next_check_at is not None:
+            return _("no answer since %(since)s") % {
+                "since": date_format(timezone.localtime(obj.inquiry_failing_since), "SHORT_DATETIME_FORMAT")}
         return "—"
 
     @staticmethod
@@ -170,26 +167,7 @@ class BillAdmin(ReadOnlyAdmin):
                 path("<int:pk>/book-reversal/", self.admin_site.admin_view(self.book_reversal_view),
                      name="payments_bill_book_reversal"),
                 path("<int:pk>/settle-reversal/", self.admin_site.admin_view(self.settle_reversal_view),
-                     name="payments_bill_settle_reversal"),
-                path("<int:pk>/resume-inquiry/", self.admin_site.admin_view(self.resume_inquiry_view),
-                     name="payments_bill_resume_inquiry"), *super().get_urls()]
-
-    def resume_inquiry_view(self, request, pk):
-        """Ask Faspay again about a bill it did not answer about for a day (``bill_inquiry_resume``)."""
-        bill = self._bill_for(request, pk, "payments.record_provider_payment")
-        form = InquiryResumeForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                bill_inquiry_resume(bill_id=bill.pk, actor=request.user, reason=form.cleaned_data["reason"])
-            except ServiceError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("INTRASA asks Faspay about %(bill)s again at the next poll.")
-                                 % {"bill": bill.bill_no})
-                return redirect(reverse("admin:payments_bill_changelist") + "?inquiry=given_up")
-        return render(request, "admin/payments/bill/resume_inquiry.html", {
-            **self.admin_site.each_context(request), "form": form, "bill": bill, "opts": self.model._meta,
-            "title": _("Ask Faspay again")})
+                     name="payments_bill_settle_reversal"), *super().get_urls()]
 
     def settle_reversal_view(self, request, pk):
         """Record what finance recovered of a booked reversal's receivable, or write it off."""

@@ -15,4 +15,9 @@ class Migration(migrations.Migration):
             name='inquiry_failing_since',
             field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='Faspay not answering since'),
         ),
+        migrations.AddField(
+            model_name='bill',
+            name='inquiry_reported_at',
+            field=models.DateTimeField(blank=True, editable=False, null=True, verbose_name='finance told at'),
+        ),
     ]
