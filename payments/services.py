@@ -594,9 +594,11 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
             # Faspay said it took this payment back: only staff settle it now (``bill_book_reversal``), whatever
             # Faspay answers later. Placing it would overwrite the flag and lift the freeze.
             if code != faspay_debit.STATUS_REVERSED:
-                audit_record(actor=None, action="payment.status_after_reversal", target=bill,
+                audit_record(actor=None, action=REVERSAL_CONTRADICTED_ACTION, target=bill,
                              reason="Faspay answers another status for a payment it reported reversed",
                              data={"trx_id": bill.provider_trx_id, "status": code})
+                if bill.status != Bill.Status.REVERSED:  # still frozen, not booked: a person must decide
+                    enqueue("payments.tasks.alert_finance_reversal_contradicted", bill.pk, code)
             bill.next_check_at = None
             bill.save()
             return owed
@@ -623,6 +625,10 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
         return owed
 
 
+REVERSAL_FLAGGED_ACTION = "payment.reversed"
+REVERSAL_CONTRADICTED_ACTION = "payment.status_after_reversal"
+
+
 def _bill_flag_reversed(bill, *, source: str) -> None:
     """Faspay says it took a paid bill's payment back (``payment_status_code`` 4): freeze its money
     (``payments.selectors.REVERSAL_UNBOOKED``: nothing of it is released, refunded or paid out) until
@@ -635,10 +641,10 @@ def _bill_flag_reversed(bill, *, source: str) -> None:
     from Faspay's report (``payment.status_after_reversal`` in the audit log)."""
     if bill.status not in (Bill.Status.PAID, Bill.Status.VERIFIED) or bill.flag == Bill.Flag.REVERSED:
         return
-    bill.flag = Bill.Flag.REVERSED
-    audit_record(actor=None, action="payment.reversed", target=bill,
+    replaced, bill.flag = bill.flag, Bill.Flag.REVERSED
+    audit_record(actor=None, action=REVERSAL_FLAGGED_ACTION, target=bill,
                  reason=f"Faspay reports payment_status_code 4 (reversal) in its {source}",
-                 data={"trx_id": bill.provider_trx_id, "source": source})
+                 data={"trx_id": bill.provider_trx_id, "source": source, "replaced_flag": replaced})
 
 
 # --- placing the money ----------------------------------------------------------------------
@@ -939,6 +945,30 @@ def _reversal_staff_action(*, bill_id: int, actor, reason: str, reason_missing: 
     if bill is None:
         raise StaffPaymentError(_("This bill does not exist."), code="unknown_bill")
     return bill, reason
+
+
+def bill_reversal_lift(*, bill_id: int, actor, reason: str) -> None:
+    """Finance lift the freeze of a payment Faspay reported reversed and did not take back after all
+    (Faspay's report and its status inquiry say paid): the money is INTRASA's to release or refund again,
+    and a payout part held for it is sent at its next look (``disbursements.services``). The bill gets
+    back the flag the freeze replaced (a short or excess payment). Only a freeze not booked yet can be
+    lifted; a booked reversal moved money, and is corrected with the recovery tools."""
+    bill, reason = _reversal_staff_action(
+        bill_id=bill_id, actor=actor, reason=reason,
+        reason_missing=_("Please give a reason and the Faspay report that shows the payment was not reversed."))
+    with transaction.atomic():
+        _lock_bill_transactions(bill)
+        bill = _lock_bill(bill_id)
+        if bill.flag != Bill.Flag.REVERSED or bill.status not in (Bill.Status.PAID, Bill.Status.VERIFIED):
+            raise StaffPaymentError(_("Only a payment Faspay reported reversed, and whose reversal is not booked, "
+                                      "can be released from its freeze."), code="not_reversed")
+        flagged = AuditEntry.objects.filter(action=REVERSAL_FLAGGED_ACTION, object_type=Bill._meta.label,
+                                            object_id=str(bill.pk)).order_by("-created_at", "-id").first()
+        replaced = (flagged.data or {}).get("replaced_flag", "") if flagged is not None else ""
+        bill.flag = replaced if replaced in Bill.Flag.values and replaced != Bill.Flag.REVERSED else ""
+        bill.save(update_fields=["flag"])
+        audit_record(actor=actor, action="payment.reversal_lifted", target=bill, reason=reason,
+                     data={"trx_id": bill.provider_trx_id, "restored_flag": bill.flag})
 
 
 def bill_book_reversal(*, bill_id: int, actor, reason: str,

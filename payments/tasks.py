@@ -47,3 +47,20 @@ def alert_finance_inquiry_unanswered(bill_id: int) -> None:
                f"{format_rupiah(bill.amount)}. INTRASA keeps asking every hour and acts as soon as Faspay answers; "
                f"meanwhile read the bill in Faspay's transaction report and ask Faspay why its inquiry fails. "
                f"The admin lists such bills under Bills, filter \"Faspay does not answer\".")
+
+
+@shared_task(acks_late=True, task_reject_on_worker_lost=True)
+def alert_finance_reversal_contradicted(bill_id: int, status_code: str) -> None:
+    """Email finance: Faspay reported a payment reversed (its money is frozen), then answered another
+    status (``payments.services.bill_apply_status``). Only a person can tell which is true."""
+    from accounts.roles import FINANCE, mail_group
+
+    bill = Bill.objects.select_related("escrow_transaction").get(pk=bill_id)
+    if bill.flag != Bill.Flag.REVERSED or bill.status == Bill.Status.REVERSED:
+        return  # lifted or booked before this alert was sent
+    mail_group(FINANCE, f"Faspay contradicts the reversal of bill {bill.bill_no}",
+               f"Faspay reported the payment of bill {bill.bill_no} (trx_id {bill.provider_trx_id or 'unknown'}) of "
+               f"transaction {bill.escrow_transaction.reference} reversed, and its money is frozen. Faspay's status "
+               f"inquiry now answers payment_status_code {status_code}. Read the bill in Faspay's transaction "
+               f"report: if the buyer has the money back, book the reversal; if Faspay still holds it, lift the "
+               f"freeze (admin: Bills, filter \"Reversed by Faspay, not booked yet\").")

@@ -1,6 +1,7 @@
 """Staff pages that place collected money — finance recording the amount Faspay's report shows for
-a paid bill, booking a payment Faspay reversed, and importing the escrow account's bank statement —
-with the bills' list they start from. Placing money may owe it back to the buyer, so each calls its flow (``escrow.services``)."""
+a paid bill, booking a payment Faspay reversed (or lifting its freeze when Faspay still holds it),
+and importing the escrow account's bank statement — with the bills' list they start from. Placing
+money may owe it back to the buyer, so each calls its flow (``escrow.services``)."""
 
 from django import forms
 from django.contrib import admin, messages
@@ -22,7 +23,7 @@ from intrasa.money import format_rupiah
 from payments.admin import transaction_link
 from payments.models import BankStatementLine, Bill
 from payments.selectors import reversal_to_recover
-from payments.services import StaffPaymentError, StatementLine
+from payments.services import StaffPaymentError, StatementLine, bill_reversal_lift
 from payments.statement import statement_rows
 
 # Faspay has not answered INTRASA's status inquiries about the bill for a day (finance were told), and
@@ -86,6 +87,13 @@ class BookReversalForm(forms.Form):
                                                     "parties read it on the transaction's timeline."))
 
 
+class LiftReversalForm(forms.Form):
+    reason = forms.CharField(label=gettext_lazy("Reason and source"), widget=forms.Textarea(attrs={"rows": 3}),
+                             max_length=2000,
+                             help_text=gettext_lazy("Which Faspay report (and its date) shows that Faspay still "
+                                                    "holds the payment."))
+
+
 class ReversalSettleForm(forms.Form):
     amount = RupiahField(label=gettext_lazy("Amount (Rp)"), min_value=1)
     how = forms.ChoiceField(label=gettext_lazy("What happened"), widget=forms.RadioSelect, choices=[
@@ -135,8 +143,9 @@ class BillAdmin(ReadOnlyAdmin):
     def flag_display(self, obj):
         if obj.flag == Bill.Flag.REVERSED and obj.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
             # Finance books it (the view checks the permission).
-            url = reverse("admin:payments_bill_book_reversal", args=[obj.pk])
-            return format_html('<a href="{}">{}</a>', url, _("reversed: book it"))
+            return format_html('<a href="{}">{}</a> · <a href="{}">{}</a>',
+                               reverse("admin:payments_bill_book_reversal", args=[obj.pk]), _("reversed: book it"),
+                               reverse("admin:payments_bill_lift_reversal", args=[obj.pk]), _("or lift the freeze"))
         if obj.status == Bill.Status.REVERSED:
             # What it left owed to INTRASA, if anything, is recovered or written off there.
             url = reverse("admin:payments_bill_settle_reversal", args=[obj.pk])
@@ -167,7 +176,26 @@ class BillAdmin(ReadOnlyAdmin):
                 path("<int:pk>/book-reversal/", self.admin_site.admin_view(self.book_reversal_view),
                      name="payments_bill_book_reversal"),
                 path("<int:pk>/settle-reversal/", self.admin_site.admin_view(self.settle_reversal_view),
-                     name="payments_bill_settle_reversal"), *super().get_urls()]
+                     name="payments_bill_settle_reversal"),
+                path("<int:pk>/lift-reversal/", self.admin_site.admin_view(self.lift_reversal_view),
+                     name="payments_bill_lift_reversal"), *super().get_urls()]
+
+    def lift_reversal_view(self, request, pk):
+        """Lift the freeze of a payment Faspay reported reversed but still holds (``bill_reversal_lift``)."""
+        bill = self._bill_for(request, pk, "payments.book_provider_reversal")
+        form = LiftReversalForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                bill_reversal_lift(bill_id=bill.pk, actor=request.user, reason=form.cleaned_data["reason"])
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, _("The freeze of %(bill)s is lifted: its money moves again.")
+                                 % {"bill": bill.bill_no})
+                return redirect(reverse("admin:payments_bill_changelist") + "?reversal=to_book")
+        return render(request, "admin/payments/bill/lift_reversal.html", {
+            **self.admin_site.each_context(request), "form": form, "bill": bill, "opts": self.model._meta,
+            "title": _("Lift the freeze of a reported reversal")})
 
     def settle_reversal_view(self, request, pk):
         """Record what finance recovered of a booked reversal's receivable, or write it off."""

@@ -562,3 +562,78 @@ def test_a_reversal_notice_then_confirmed_by_the_inquiry_is_recorded_once(faspay
     assert bill.flag == Bill.Flag.REVERSED and bill.next_check_at is None
     assert AuditEntry.objects.filter(action="payment.reversed", object_id=str(bill.pk)).count() == 1
     assert not AuditEntry.objects.filter(action="payment.status_after_reversal", object_id=str(bill.pk)).exists()
+
+
+# --- Faspay contradicts a freeze: finance are told, and lift it when Faspay still holds the money -----
+
+def _answer(bill, code):
+    from django.utils import timezone
+
+    from faspay import results
+    from payments import services as payment_services
+
+    Bill.objects.filter(pk=bill.pk).update(next_check_at=timezone.now())
+    payment_services.bill_apply_status(bill_id=bill.pk, status=results.PaymentStatus(
+        trx_id=bill.provider_trx_id, bill_no=bill.bill_no, status_code=code, status_description="",
+        paid_amount=None, payment_reference="", paid_at=None))
+
+
+def test_faspay_contradicting_a_freeze_tells_finance_who_lift_it_and_the_money_moves_again(
+        client, seller, buyer, finance_officer, customer_service_officer, mailoutbox,
+        django_capture_on_commit_callbacks):
+    """A freeze on Faspay's word (a notification's 4) that Faspay's inquiry contradicts (2: paid) stays, the
+    cautious side, but a person must decide: finance are emailed, and lift it from the admin with a reason
+    when Faspay's report shows it still holds the payment. The flag the freeze replaced comes back."""
+    from payments import services as payment_services
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    bill = Bill.objects.get(escrow_transaction=txn, status=Bill.Status.VERIFIED)
+    Bill.objects.filter(pk=bill.pk).update(flag=Bill.Flag.EXCESS)
+    bill.refresh_from_db()
+    payment_services._bill_flag_reversed(bill, source="payment notification")
+    bill.save()
+    with django_capture_on_commit_callbacks(execute=True):
+        _answer(bill, "4")  # Faspay agrees: nobody needs telling
+    assert not [m for m in mailoutbox if bill.bill_no in m.subject]
+    with django_capture_on_commit_callbacks(execute=True):
+        _answer(bill, "2")  # Faspay contradicts itself
+    bill.refresh_from_db()
+    assert bill.flag == Bill.Flag.REVERSED  # still frozen
+    [alert] = [m for m in mailoutbox if bill.bill_no in m.subject]
+    assert finance_officer.email in alert.to and txn.reference in alert.body
+    with pytest.raises(Exception) as refused:
+        scenarios.advance(scenarios.advance(txn, buyer, Status.SHIPPED), buyer, Status.CONFIRMED)
+    assert getattr(refused.value, "code", "") == "payment_reversed"
+
+    url = reverse("admin:payments_bill_lift_reversal", args=[bill.pk])
+    client.force_login(customer_service_officer)
+    assert client.post(url, {"reason": "report"}).status_code == 403
+    client.force_login(finance_officer)
+    listed = client.get(reverse("admin:payments_bill_changelist") + "?reversal=to_book")
+    assert url in listed.content.decode()
+    assert client.get(url).status_code == 200
+    assert client.post(url, {"reason": "  "}).status_code == 200  # a reason is required: nothing changed
+    bill.refresh_from_db()
+    assert bill.flag == Bill.Flag.REVERSED
+    done = client.post(url, {"reason": "Faspay report 30 Nov: payment_status_code 2, settled"}, follow=True)
+    assert done.redirect_chain
+    bill.refresh_from_db()
+    assert bill.flag == Bill.Flag.EXCESS  # the flag the freeze replaced
+    lifted = AuditEntry.objects.get(action="payment.reversal_lifted", object_id=str(bill.pk))
+    assert lifted.actor == finance_officer and "settled" in lifted.reason
+    with pytest.raises(StaffPaymentError) as again:
+        payment_services.bill_reversal_lift(bill_id=bill.pk, actor=finance_officer, reason="twice")
+    assert again.value.code == "not_reversed"
+    confirmed = scenarios.advance(scenarios.advance(txn, buyer, Status.SHIPPED), buyer, Status.CONFIRMED)
+    assert confirmed.status == Status.CONFIRMED  # the money moves again
+
+
+def test_a_booked_reversal_cannot_be_lifted(seller, buyer, finance_officer):
+    from payments import services as payment_services
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    bill = reversed_by_the_provider(txn)
+    book(bill, finance_officer)
+    with pytest.raises(StaffPaymentError) as refused:
+        payment_services.bill_reversal_lift(bill_id=bill.pk, actor=finance_officer, reason="report")
+    assert refused.value.code == "not_reversed"
