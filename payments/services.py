@@ -605,7 +605,13 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
         if code == faspay_debit.STATUS_PAID and bill.status != Bill.Status.VERIFIED:
             _bill_paid_at_provider(txn, bill, amount=status.paid_amount, source=Bill.AmountSource.INQUIRY,
                                    reference=status.payment_reference, paid_at=status.paid_at)
-            if not _bill_place(txn, bill, owed) and now - (bill.paid_at or now) > AWAIT_AMOUNT_POLLING:
+            if bill.flag == Bill.Flag.REVERSED:  # an earlier reversal notice froze it: staff settle it
+                bill.next_check_at = None
+                audit_record(actor=None, action=REVERSAL_CONTRADICTED_ACTION, target=bill,
+                             reason="Faspay answers paid for a payment it notified reversed",
+                             data={"trx_id": bill.provider_trx_id, "status": code})
+                enqueue("payments.tasks.alert_finance_reversal_contradicted", bill.pk, code)
+            elif not _bill_place(txn, bill, owed) and now - (bill.paid_at or now) > AWAIT_AMOUNT_POLLING:
                 bill.next_check_at = None  # only staff can settle it now
         elif code == faspay_debit.STATUS_REVERSED and bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
             _bill_flag_reversed(bill, source="status inquiry")
@@ -658,6 +664,11 @@ def _bill_paid_at_provider(txn, bill, *, amount: int | None, source: str, refere
     if bill.status != Bill.Status.PAID:
         bill.mark_paid()
         bill.paid_at = paid_at or now
+        if bill.method != Method.BANK_TRANSFER and bill.notifications.filter(
+                status_code=faspay_debit.STATUS_REVERSED).exists():
+            # Faspay's reversal notice came first (a retried "paid" notification can arrive after it), when
+            # the bill was not paid yet and nothing could be frozen: it freezes the payment now.
+            _bill_flag_reversed(bill, source="payment notification received before the payment's")
         members = _members(txn, bill)  # a shared bill: every transaction it pays is paid
         for member in members:
             if member.status == Status.CREATED and member.is_accepted:

@@ -637,3 +637,36 @@ def test_a_booked_reversal_cannot_be_lifted(seller, buyer, finance_officer):
     with pytest.raises(StaffPaymentError) as refused:
         payment_services.bill_reversal_lift(bill_id=bill.pk, actor=finance_officer, reason="report")
     assert refused.value.code == "not_reversed"
+
+
+def test_a_reversal_notice_that_arrives_before_the_paid_one_still_freezes_the_payment(
+        seller, buyer, settings, mailoutbox, finance_officer, django_capture_on_commit_callbacks):
+    """Faspay retries a notification it could not deliver, so its "paid" can arrive after its "reversed".
+    The reversal notice found the bill unpaid and could freeze nothing; it is kept, and the payment is
+    frozen the moment the bill is paid, whatever a later inquiry answers (the inquiry alone used to decide)."""
+    from django.utils import timezone
+
+    from payments import services as payment_services
+    from payments.selectors import payment_reversed
+    from tests.payments.notifications import notification_payload
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    now = timezone.now()
+    bill = Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTLATEPAID01",
+                               amount=txn.amount_due, status=Bill.Status.PENDING, provider_trx_id="5566778899",
+                               expires_at=now + timezone.timedelta(hours=24), creation_attempts=1)
+    payment_services.notification_receive(payload=notification_payload(settings, bill, status="4"))
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.PENDING and bill.flag == ""
+    payment_services.notification_receive(payload=notification_payload(settings, bill, status="2"))
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.PAID and bill.flag == Bill.Flag.REVERSED and payment_reversed(escrow_transaction=txn)
+    with django_capture_on_commit_callbacks(execute=True):
+        _answer(bill, "2")  # a stale "paid" from the inquiry: not placed, a person is told
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.PAID and bill.flag == Bill.Flag.REVERSED and bill.next_check_at is None
+    assert [m for m in mailoutbox if bill.bill_no in m.subject]
+    book(bill, finance_officer)  # finance settle it from Faspay's report: the transaction waits for a payment again
+    bill.refresh_from_db()
+    txn.refresh_from_db()
+    assert bill.status == Bill.Status.REVERSED and txn.status == Status.CREATED
