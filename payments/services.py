@@ -479,6 +479,8 @@ def notification_receive(*, payload: dict, client=None) -> NotificationReceipt:
             # Frozen at once; the inquiry below only cross-checks (``_bill_flag_reversed``).
             _bill_flag_reversed(bill, source="payment notification")
         if bill.status in INQUIRED:
+            if bill.next_check_at is None:  # polling had stopped: these checks are a new run
+                bill.inquiry_failing_since = bill.inquiry_reported_at = None
             bill.next_check_at = timezone.now()
         bill.save()
     return NotificationReceipt(client.notification_reply(notification), bill.pk)
@@ -664,10 +666,11 @@ def _bill_paid_at_provider(txn, bill, *, amount: int | None, source: str, refere
     if bill.status != Bill.Status.PAID:
         bill.mark_paid()
         bill.paid_at = paid_at or now
-        if bill.method != Method.BANK_TRANSFER and bill.notifications.filter(
+        if source != Bill.AmountSource.STAFF and bill.method != Method.BANK_TRANSFER and bill.notifications.filter(
                 status_code=faspay_debit.STATUS_REVERSED).exists():
             # Faspay's reversal notice came first (a retried "paid" notification can arrive after it), when
-            # the bill was not paid yet and nothing could be frozen: it freezes the payment now.
+            # the bill was not paid yet and nothing could be frozen: it freezes the payment now. Not when
+            # finance record the charge from Faspay's report: that report is Faspay's later word.
             _bill_flag_reversed(bill, source="payment notification received before the payment's")
         members = _members(txn, bill)  # a shared bill: every transaction it pays is paid
         for member in members:
@@ -962,8 +965,10 @@ def bill_reversal_lift(*, bill_id: int, actor, reason: str) -> None:
     """Finance lift the freeze of a payment Faspay reported reversed and did not take back after all
     (Faspay's report and its status inquiry say paid): the money is INTRASA's to release or refund again,
     and a payout part held for it is sent at its next look (``disbursements.services``). The bill gets
-    back the flag the freeze replaced (a short or excess payment). Only a freeze not booked yet can be
-    lifted; a booked reversal moved money, and is corrected with the recovery tools."""
+    back the flag the freeze replaced (a short or excess payment); a freeze that did not record it is
+    refused. A bill paid but never placed (the freeze stopped it) is asked about at the next poll, and
+    placed then. Only a freeze not booked yet can be lifted; a booked reversal moved money, and is
+    corrected with the recovery tools."""
     bill, reason = _reversal_staff_action(
         bill_id=bill_id, actor=actor, reason=reason,
         reason_missing=_("Please give a reason and the Faspay report that shows the payment was not reversed."))
@@ -974,10 +979,20 @@ def bill_reversal_lift(*, bill_id: int, actor, reason: str) -> None:
             raise StaffPaymentError(_("Only a payment Faspay reported reversed, and whose reversal is not booked, "
                                       "can be released from its freeze."), code="not_reversed")
         flagged = AuditEntry.objects.filter(action=REVERSAL_FLAGGED_ACTION, object_type=Bill._meta.label,
-                                            object_id=str(bill.pk)).order_by("-created_at", "-id").first()
-        replaced = (flagged.data or {}).get("replaced_flag", "") if flagged is not None else ""
-        bill.flag = replaced if replaced in Bill.Flag.values and replaced != Bill.Flag.REVERSED else ""
-        bill.save(update_fields=["flag"])
+                                            object_id=str(bill.pk)).order_by("-id").first()
+        replaced = (flagged.data or {}).get("replaced_flag") if flagged is not None else None
+        if replaced not in Bill.Flag.values or replaced == Bill.Flag.REVERSED:
+            # A freeze recorded before its replaced flag was kept: the bill may have been a double, late or
+            # short payment, which decides where its money is booked. Guessing "none" could misplace it.
+            raise StaffPaymentError(_("This freeze does not record the bill's flag before it; it cannot be lifted "
+                                      "here. Book the reversal, or ask engineering to correct it."),
+                                    code="flag_unknown")
+        bill.flag = replaced
+        fields = ["flag"]
+        if bill.status == Bill.Status.PAID:
+            # Paid but never placed (the freeze stopped it): the next poll asks Faspay and places it.
+            bill.next_check_at, fields = timezone.now(), [*fields, "next_check_at"]
+        bill.save(update_fields=fields)
         audit_record(actor=actor, action="payment.reversal_lifted", target=bill, reason=reason,
                      data={"trx_id": bill.provider_trx_id, "restored_flag": bill.flag})
 

@@ -115,3 +115,20 @@ def test_a_late_failure_never_overwrites_an_answer_or_a_notification_since(selle
     services.bill_inquiry_failed(bill=read)
     refresh(bill)
     assert bill.next_check_at == asked_now and not reported(bill).exists()
+
+
+@pytest.mark.django_db
+def test_a_notification_after_polling_stopped_starts_a_new_run_of_checks(accepted, settings):
+    """Polling stops without an answer when a bill is settled otherwise (finance, a booked reversal); a
+    notification weeks later asks again, and its failures are a new run: reported after a day, once."""
+    from tests.payments.notifications import notification_payload
+
+    long_ago = timezone.now() - dt.timedelta(days=30)
+    bill = Bill.objects.create(escrow_transaction=accepted, method=Method.VIRTUAL_ACCOUNT, channel_code="702",
+                               bill_no="INQ-NEWRUN-1", amount=100_000, provider_trx_id="T2", creation_attempts=1,
+                               expires_at=timezone.now() + dt.timedelta(days=1), status=Bill.Status.PENDING,
+                               inquiry_failing_since=long_ago, inquiry_reported_at=long_ago, next_check_at=None)
+    services.notification_receive(payload=notification_payload(settings, bill, status="1"))
+    refresh(bill)
+    assert bill.next_check_at is not None
+    assert (bill.inquiry_failing_since, bill.inquiry_reported_at) == (None, None)

@@ -670,3 +670,70 @@ def test_a_reversal_notice_that_arrives_before_the_paid_one_still_freezes_the_pa
     bill.refresh_from_db()
     txn.refresh_from_db()
     assert bill.status == Bill.Status.REVERSED and txn.status == Status.CREATED
+
+
+def test_a_lifted_freeze_on_a_payment_never_placed_is_placed_at_the_next_answer(
+        seller, buyer, settings, finance_officer, django_capture_on_commit_callbacks):
+    """The freeze stopped the payment before it was placed (the reversal notice came first): lifting it must
+    not leave the bill paid, unplaced and asked about by nobody (second review)."""
+    from django.utils import timezone
+
+    from payments import services as payment_services
+    from tests.payments.notifications import notification_payload
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.CREATED)
+    bill = Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTLIFTPAID01",
+                               amount=txn.amount_due, status=Bill.Status.PENDING, provider_trx_id="5566778800",
+                               expires_at=timezone.now() + timezone.timedelta(hours=24), creation_attempts=1)
+    payment_services.notification_receive(payload=notification_payload(settings, bill, status="4"))
+    payment_services.notification_receive(payload=notification_payload(settings, bill, status="2"))
+    with django_capture_on_commit_callbacks(execute=True):
+        _answer(bill, "2")
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.PAID and bill.flag == Bill.Flag.REVERSED and bill.next_check_at is None
+    payment_services.bill_reversal_lift(bill_id=bill.pk, actor=finance_officer, reason="Faspay report: settled")
+    bill.refresh_from_db()
+    assert bill.flag == "" and bill.next_check_at is not None  # asked again at the next poll
+    _answer(bill, "2")
+    bill.refresh_from_db()
+    txn.refresh_from_db()
+    assert bill.status == Bill.Status.VERIFIED and txn.status == Status.VERIFIED
+
+
+def test_a_freeze_that_did_not_record_the_flag_it_replaced_is_not_lifted_blind(seller, buyer, finance_officer):
+    """Freezes recorded before the replaced flag was kept: lifting to "no flag" could turn a double or
+    late payment into one that funds the escrow (second review). Refused; booking stays possible."""
+    from payments import services as payment_services
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    bill = reversed_by_the_provider(txn)
+    with pytest.raises(StaffPaymentError) as refused:
+        payment_services.bill_reversal_lift(bill_id=bill.pk, actor=finance_officer, reason="report")
+    assert refused.value.code == "flag_unknown"
+    bill.refresh_from_db()
+    assert bill.flag == Bill.Flag.REVERSED
+
+
+def test_finance_record_a_charge_from_faspays_report_over_an_earlier_reversal_notice(seller, buyer, finance_officer,
+                                                                                    settings):
+    """Faspay's report, read by finance, is Faspay's later word: a charge it shows on a cancelled bill is
+    booked (and owed back to the buyer) even though a reversal notice about the bill was stored before."""
+    from django.utils import timezone
+
+    from payments import services as payment_services
+    from payments.models import ProviderNotification
+    from tests.payments.notifications import notification_payload
+
+    txn = scenarios.advance(scenarios.create(seller, buyer), buyer, Status.VERIFIED)
+    bill = Bill.objects.create(escrow_transaction=txn, method="va", channel_code="702", bill_no="INTCHARGED001",
+                               amount=txn.amount_due, status=Bill.Status.CANCELLED, provider_trx_id="5566778811",
+                               expires_at=timezone.now() + timezone.timedelta(hours=24), creation_attempts=1)
+    ProviderNotification.objects.create(trx_id=bill.provider_trx_id, bill_no=bill.bill_no, status_code="4", bill=bill,
+                                        payload=notification_payload(settings, bill, status="4"))
+    owed = payment_services.bill_record_charge_from_report(bill_id=bill.pk, amount=bill.amount,
+                                                           trx_id=bill.provider_trx_id, actor=finance_officer,
+                                                           reason="Faspay report 30 Nov: charged")
+    escrow_services._open_refund_requests(owed)  # what the refund flow that asked does with it
+    bill.refresh_from_db()
+    assert bill.status == Bill.Status.VERIFIED and bill.flag != Bill.Flag.REVERSED
+    assert sum(o.amount for o in owed) == bill.amount
