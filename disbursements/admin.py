@@ -21,6 +21,7 @@ from intrasa.forms import RupiahField
 from intrasa.money import format_rupiah
 from intrasa.wib import now_wib
 
+from . import rules
 from .models import DailyLimitChange, DailyQuota, Disbursement, Payout, RetryApproval
 from .services import (
     DisbursementError,
@@ -259,8 +260,12 @@ class DailyLimitChangeForm(forms.ModelForm):
 
     def clean_limit(self):
         limit = self.cleaned_data["limit"]
-        if limit is None or limit <= 0:
-            raise forms.ValidationError(_("The daily limit must be positive."))
+        smallest = rules.smallest_daily_limit()
+        if limit is None or limit < smallest:
+            # The service's own bound (``daily_limit_change``): the admin must never pass it a refusal.
+            raise forms.ValidationError(_("The daily limit must be at least %(min)s: a payout is split into "
+                                          "parts of at least %(part)s, and every part must fit one day.")
+                                        % {"min": format_rupiah(smallest), "part": format_rupiah(smallest // 2)})
         return limit
 
     def clean_effective_from(self):

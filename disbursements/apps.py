@@ -10,6 +10,13 @@ class DisbursementsConfig(AppConfig):
     verbose_name = _("Disbursements")
 
     def ready(self):
+        from django.core import checks
+
+        from intrasa.checks import TAG
+
+        from .checks import check_sendme_limits
+
+        checks.register(check_sendme_limits, TAG)
         # Optional listeners (DESIGN.md §3): a new bank account is checked at once rather than at
         # its first payout. Payouts themselves are planned by name by the flow that releases money.
         from accounts.signals import payout_destination_added

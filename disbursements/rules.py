@@ -17,7 +17,9 @@ place. Each is a small function; the numbers come from settings so that they are
   in practice): a split never leaves a tail of Rp 1 (50.000.001 → 49.990.001 + 10.000).
 * A part is never larger than the Daily Nominal Total of the day it is sent, so every payout can
   finish: planning splits by the smaller of the per-transfer limit and today's daily limit, and a
-  queued part larger than the limit of the day it would go is re-split (``services``).
+  queued part larger than the limit of the day it would go is re-split (``services``). So a daily
+  total below two minimum parts (``smallest_daily_limit``) is refused: a staff change by the
+  service, the settings by the system checks of ``disbursements.checks``.
 * Response codes: the ones Faspay's documentation lists (``LISTED_RESPONSE_CODES``, the BI SNAP
   table Faspay refers to). Terms A: a code not listed there is taken to Faspay's technical team;
   the part is held, not failed, until they clarify.
@@ -40,6 +42,12 @@ def max_part(kind: str) -> int:
 
 def min_part(kind: str) -> int:
     return settings.SENDME_MIN_EWALLET_TOPUP if kind == "ewallet" else settings.SENDME_MIN_BANK_TRANSFER
+
+
+def smallest_daily_limit() -> int:
+    """The smallest Daily Nominal Total every payout can finish under: two minimum parts of either kind
+    (a payout above one part is split into parts of at least the minimum, each sent within one day)."""
+    return 2 * max(min_part("bank"), min_part("ewallet"))
 
 
 def part_limit(kind: str, daily_limit: int) -> int:

@@ -1196,9 +1196,11 @@ def _hand_over_default(destination) -> None:
 
 def daily_limit_change(*, limit: int, effective_from: dt.date, actor, reason: str) -> DailyLimitChange:
     """Record a new Daily Nominal Total agreed with Faspay (terms A), and apply it to quota rows."""
-    if not check_rupiah_range(limit, minimum=1, maximum=RUPIAH_CEILING):
+    smallest = rules.smallest_daily_limit()
+    if not check_rupiah_range(limit, minimum=smallest, maximum=RUPIAH_CEILING):
+        # Below two minimum parts a split payout's parts could never fit a day: they would wait for ever.
         raise DisbursementError(_("The daily limit must be between %(min)s and %(max)s.")
-                                % {"min": format_rupiah(1), "max": format_rupiah(RUPIAH_CEILING)},
+                                % {"min": format_rupiah(smallest), "max": format_rupiah(RUPIAH_CEILING)},
                                 code="invalid_limit")
     if not reason.strip():
         raise DisbursementError(_("Please give a reason."), code="reason_required")

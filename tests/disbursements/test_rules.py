@@ -4,7 +4,7 @@ import datetime as dt
 import pytest
 
 from disbursements import quota, rules
-from disbursements.models import DailyQuota
+from disbursements.models import DailyLimitChange, DailyQuota
 from intrasa.wib import WIB, wib_date
 
 
@@ -113,3 +113,58 @@ def staff_user(db):
     from tests.factories import StaffFactory
 
     return StaffFactory(email="keuangan@intrasa.co.id")
+
+
+# --- limits every payout can finish under ---------------------------------------------------------
+
+@pytest.mark.django_db
+def test_a_daily_limit_below_two_minimum_parts_is_refused(staff_user):
+    """Below two minimum parts (Rp 20.000 by default) a split payout's parts could never fit a day, and
+    the payout would wait for ever: the service refuses it, and nothing is recorded."""
+    from disbursements.services import DisbursementError, daily_limit_change
+
+    day = dt.date(2026, 6, 12)
+    assert rules.smallest_daily_limit() == 20_000
+    with pytest.raises(DisbursementError) as refused:
+        daily_limit_change(limit=19_999, effective_from=day, actor=staff_user, reason="Permintaan tertulis ke Faspay")
+    assert refused.value.code == "invalid_limit" and "20.000" in refused.value.message
+    assert not DailyLimitChange.objects.exists()
+    daily_limit_change(limit=20_000, effective_from=day, actor=staff_user, reason="Permintaan tertulis ke Faspay")
+    assert quota.limit_for(day) == 20_000
+
+
+@pytest.mark.django_db
+def test_the_admin_says_why_a_daily_limit_below_two_minimum_parts_is_refused(client, in_english):
+    from django.urls import reverse
+
+    from intrasa.wib import now_wib
+    from tests.staff.conftest import staff_in
+
+    client.force_login(staff_in("Finance", "finance@intrasa.co.id"))
+    response = client.post(reverse("admin:disbursements_dailylimitchange_add"), {
+        "effective_from": now_wib().date().isoformat(), "limit": "15.000", "reason": "Surat persetujuan Faspay no. 1"})
+    assert response.status_code == 200 and "at least Rp 20.000" in response.content.decode()
+    assert not DailyLimitChange.objects.exists()
+
+
+@pytest.mark.parametrize("changes,error", [
+    ({}, None),
+    ({"SENDME_DAILY_NOMINAL_TOTAL": 19_999}, "disbursements.E003"),
+    ({"SENDME_MAX_EWALLET_TOPUP": 15_000}, "disbursements.E002"),
+    ({"SENDME_MIN_BANK_TRANSFER": 0}, "disbursements.E001"),
+    ({"SENDME_MIN_EWALLET_TOPUP": 30_000, "SENDME_DAILY_NOMINAL_TOTAL": 50_000}, "disbursements.E003"),
+])
+def test_settings_every_payout_could_not_finish_under_are_refused_at_start(settings, changes, error):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from disbursements.checks import check_sendme_limits
+    from intrasa.checks import refuse_to_start_with_errors
+
+    for name, value in changes.items():
+        setattr(settings, name, value)
+    found = [e.id for e in check_sendme_limits()]
+    assert found == ([error] if error else [])
+    if error:
+        settings.DEBUG = False
+        with pytest.raises(ImproperlyConfigured, match=error):
+            refuse_to_start_with_errors()
