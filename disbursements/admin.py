@@ -248,8 +248,7 @@ class DailyQuotaAdmin(ReadOnlyAdmin):
 class DailyLimitChangeForm(forms.ModelForm):
     """The Daily Nominal Total agreed in writing with Faspay (terms A), from a day on, with why."""
 
-    limit = RupiahField(label=gettext_lazy("New daily limit"),
-                        help_text=gettext_lazy("Whole Rupiah, e.g. 75.000.000 — as agreed in writing with Faspay."))
+    limit = RupiahField(label=gettext_lazy("New daily limit"))  # its minimum and help are set per form
     reason = forms.CharField(label=gettext_lazy("Reason"), min_length=10, max_length=255,
                              widget=forms.Textarea(attrs={"rows": 3}),
                              help_text=gettext_lazy("Quote Faspay's written approval (date, reference)."))
@@ -258,14 +257,21 @@ class DailyLimitChangeForm(forms.ModelForm):
         model = DailyLimitChange
         fields = ("effective_from", "limit", "reason")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The service's own bound (``daily_limit_change``): the admin must never pass it a refusal. Said
+        # before typing, and again by the field's own range message for any amount below it.
+        smallest = rules.smallest_daily_limit()
+        self.fields["limit"].min_value = smallest
+        self.fields["limit"].help_text = _(
+            "Whole Rupiah, e.g. 75.000.000 — as agreed in writing with Faspay. At least %(min)s: a payout is split "
+            "into parts of at least %(part)s, and every part must fit one day.") % {
+            "min": format_rupiah(smallest), "part": format_rupiah(smallest // 2)}
+
     def clean_limit(self):
         limit = self.cleaned_data["limit"]
-        smallest = rules.smallest_daily_limit()
-        if limit is None or limit < smallest:
-            # The service's own bound (``daily_limit_change``): the admin must never pass it a refusal.
-            raise forms.ValidationError(_("The daily limit must be at least %(min)s: a payout is split into "
-                                          "parts of at least %(part)s, and every part must fit one day.")
-                                        % {"min": format_rupiah(smallest), "part": format_rupiah(smallest // 2)})
+        if limit is None:
+            raise forms.ValidationError(_("The daily limit must be positive."))
         return limit
 
     def clean_effective_from(self):

@@ -39,7 +39,8 @@ def check_sendme_limits(app_configs=None, **kwargs):
                 f"{maximum_name} ({maximum!r}) is below two minimum parts ({minimum_name} × 2 = "
                 f"{format_rupiah(2 * minimum)}): a payout larger than one transfer could not be split.",
                 hint="Set the limits agreed with Faspay (operational terms, section A).", id="disbursements.E002"))
-    if not errors and settings.SENDME_DAILY_NOMINAL_TOTAL < rules.smallest_daily_limit():
+    daily = settings.SENDME_DAILY_NOMINAL_TOTAL
+    if not errors and (not isinstance(daily, int) or daily < rules.smallest_daily_limit()):
         errors.append(checks.Error(
             f"SENDME_DAILY_NOMINAL_TOTAL ({settings.SENDME_DAILY_NOMINAL_TOTAL!r}) is below two minimum parts "
             f"({format_rupiah(rules.smallest_daily_limit())}): a split payout's parts could never fit a day.",

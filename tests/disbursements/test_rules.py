@@ -143,7 +143,9 @@ def test_the_admin_says_why_a_daily_limit_below_two_minimum_parts_is_refused(cli
     client.force_login(staff_in("Finance", "finance@intrasa.co.id"))
     response = client.post(reverse("admin:disbursements_dailylimitchange_add"), {
         "effective_from": now_wib().date().isoformat(), "limit": "15.000", "reason": "Surat persetujuan Faspay no. 1"})
-    assert response.status_code == 200 and "at least Rp 20.000" in response.content.decode()
+    [error] = response.context["adminform"].form.errors["limit"]
+    assert response.status_code == 200 and "20.000" in error  # the field's range message, with the minimum
+    assert "every part must fit one day" in response.content.decode()  # and why, under the field
     assert not DailyLimitChange.objects.exists()
 
 
