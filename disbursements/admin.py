@@ -268,12 +268,6 @@ class DailyLimitChangeForm(forms.ModelForm):
             "into parts of at least %(part)s, and every part must fit one day.") % {
             "min": format_rupiah(smallest), "part": format_rupiah(smallest // 2)}
 
-    def clean_limit(self):
-        limit = self.cleaned_data["limit"]
-        if limit is None:
-            raise forms.ValidationError(_("The daily limit must be positive."))
-        return limit
-
     def clean_effective_from(self):
         day = self.cleaned_data["effective_from"]
         if day < now_wib().date():

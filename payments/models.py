@@ -126,6 +126,11 @@ class Bill(ConcurrentTransitionMixin, models.Model):
         return self.status in (self.Status.CREATING, self.Status.PENDING)
 
     @property
+    def inquiry_unanswered(self) -> bool:
+        """In finance's queue "Faspay does not answer" (``payments.selectors.INQUIRY_UNANSWERED``)."""
+        return self.inquiry_reported_at is not None and self.next_check_at is not None
+
+    @property
     def creation_unconfirmed(self) -> bool:
         """Post Data was sent and Faspay never told us the trx_id: the bill may exist there."""
         return not self.provider_trx_id and self.channel_code != "transfer" and self.creation_attempts > 0

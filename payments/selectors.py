@@ -150,6 +150,12 @@ def bill_current(*, escrow_transaction) -> Bill | None:
             or bills.filter(status__in=[Bill.Status.PAID, Bill.Status.VERIFIED]).first())
 
 
+# Faspay has not answered INTRASA's status inquiries about the bill for a day (finance were told:
+# ``payments.services.bill_inquiry_failed``), and INTRASA still asks (a bill settled meanwhile is asked no
+# more). Finance's queue "Faspay does not answer"; ``Bill.inquiry_unanswered`` is the same for one bill.
+INQUIRY_UNANSWERED = Q(inquiry_reported_at__isnull=False, next_check_at__isnull=False)
+
+
 # Faspay reported the payment reversed (the flag) and staff have not booked it yet (the status).
 REVERSAL_UNBOOKED = Q(flag=Bill.Flag.REVERSED, status__in=[Bill.Status.PAID, Bill.Status.VERIFIED])
 

@@ -596,11 +596,7 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
             # Faspay said it took this payment back: only staff settle it now (``bill_book_reversal``), whatever
             # Faspay answers later. Placing it would overwrite the flag and lift the freeze.
             if code != faspay_debit.STATUS_REVERSED:
-                audit_record(actor=None, action=REVERSAL_CONTRADICTED_ACTION, target=bill,
-                             reason="Faspay answers another status for a payment it reported reversed",
-                             data={"trx_id": bill.provider_trx_id, "status": code})
-                if bill.status != Bill.Status.REVERSED:  # still frozen, not booked: a person must decide
-                    enqueue("payments.tasks.alert_finance_reversal_contradicted", bill.pk, code)
+                _reversal_contradicted(bill, code)
             bill.next_check_at = None
             bill.save()
             return owed
@@ -609,10 +605,7 @@ def bill_apply_status(*, bill_id: int, status: results.PaymentStatus) -> list[Ow
                                    reference=status.payment_reference, paid_at=status.paid_at)
             if bill.flag == Bill.Flag.REVERSED:  # an earlier reversal notice froze it: staff settle it
                 bill.next_check_at = None
-                audit_record(actor=None, action=REVERSAL_CONTRADICTED_ACTION, target=bill,
-                             reason="Faspay answers paid for a payment it notified reversed",
-                             data={"trx_id": bill.provider_trx_id, "status": code})
-                enqueue("payments.tasks.alert_finance_reversal_contradicted", bill.pk, code)
+                _reversal_contradicted(bill, code)
             elif not _bill_place(txn, bill, owed) and now - (bill.paid_at or now) > AWAIT_AMOUNT_POLLING:
                 bill.next_check_at = None  # only staff can settle it now
         elif code == faspay_debit.STATUS_REVERSED and bill.status in (Bill.Status.PAID, Bill.Status.VERIFIED):
@@ -653,6 +646,17 @@ def _bill_flag_reversed(bill, *, source: str) -> None:
     audit_record(actor=None, action=REVERSAL_FLAGGED_ACTION, target=bill,
                  reason=f"Faspay reports payment_status_code 4 (reversal) in its {source}",
                  data={"trx_id": bill.provider_trx_id, "source": source, "replaced_flag": replaced})
+
+
+def _reversal_contradicted(bill, code: str) -> None:
+    """Faspay answers ``code`` for a payment it reported reversed: the freeze stays (the cautious side), the
+    audit log records it, and finance are told while the freeze is not booked: only a person can tell which
+    of Faspay's words is true (then ``bill_book_reversal`` or ``bill_reversal_lift``)."""
+    audit_record(actor=None, action=REVERSAL_CONTRADICTED_ACTION, target=bill,
+                 reason="Faspay answers another status for a payment it reported reversed",
+                 data={"trx_id": bill.provider_trx_id, "status": code})
+    if bill.status != Bill.Status.REVERSED:
+        enqueue("payments.tasks.alert_finance_reversal_contradicted", bill.pk, code)
 
 
 # --- placing the money ----------------------------------------------------------------------

@@ -6,7 +6,6 @@ money may owe it back to the buyer, so each calls its flow (``escrow.services``)
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Q
 from django.shortcuts import redirect, render
 from django.urls import path, reverse
 from django.utils import timezone
@@ -22,13 +21,9 @@ from intrasa.forms import RupiahField
 from intrasa.money import format_rupiah
 from payments.admin import transaction_link
 from payments.models import BankStatementLine, Bill
-from payments.selectors import reversal_to_recover
+from payments.selectors import INQUIRY_UNANSWERED, reversal_to_recover
 from payments.services import StaffPaymentError, StatementLine, bill_reversal_lift
 from payments.statement import statement_rows
-
-# Faspay has not answered INTRASA's status inquiries about the bill for a day (finance were told), and
-# INTRASA still asks (a bill settled meanwhile is asked no more).
-INQUIRY_UNANSWERED = Q(inquiry_reported_at__isnull=False, next_check_at__isnull=False)
 
 
 class AwaitingAmountFilter(admin.SimpleListFilter):
@@ -154,7 +149,7 @@ class BillAdmin(ReadOnlyAdmin):
 
     @admin.display(description=gettext_lazy("Faspay asked"))
     def inquiry_display(self, obj):
-        if obj.inquiry_reported_at is not None and obj.next_check_at is not None:
+        if obj.inquiry_unanswered:
             return _("no answer since %(since)s") % {
                 "since": date_format(timezone.localtime(obj.inquiry_failing_since), "SHORT_DATETIME_FORMAT")}
         return "—"
@@ -180,83 +175,76 @@ class BillAdmin(ReadOnlyAdmin):
                 path("<int:pk>/lift-reversal/", self.admin_site.admin_view(self.lift_reversal_view),
                      name="payments_bill_lift_reversal"), *super().get_urls()]
 
+    def _bill_page(self, request, bill, form, *, act, back: str, template: str, title: str, **context):
+        """A finance page on one bill: its form, and on a valid POST the service call ``act(cleaned_data)``
+        (which says what it did with ``messages``). A refusal by the service is shown on the form and nothing
+        changed; a success goes back to the bills' list filtered by ``back``."""
+        if request.method == "POST" and form.is_valid():
+            try:
+                act(form.cleaned_data)
+            except ServiceError as exc:  # refused by the service (or any step of its flow): nothing changed
+                form.add_error(None, exc.message)
+            else:
+                return redirect(reverse("admin:payments_bill_changelist") + back)
+        return render(request, f"admin/payments/bill/{template}", {
+            **self.admin_site.each_context(request), "form": form, "bill": bill, "opts": self.model._meta,
+            "title": title, **context})
+
     def lift_reversal_view(self, request, pk):
         """Lift the freeze of a payment Faspay reported reversed but still holds (``bill_reversal_lift``)."""
         bill = self._bill_for(request, pk, "payments.book_provider_reversal")
-        form = LiftReversalForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                bill_reversal_lift(bill_id=bill.pk, actor=request.user, reason=form.cleaned_data["reason"])
-            except ServiceError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("The freeze of %(bill)s is lifted: its money moves again.")
-                                 % {"bill": bill.bill_no})
-                return redirect(reverse("admin:payments_bill_changelist") + "?reversal=to_book")
-        return render(request, "admin/payments/bill/lift_reversal.html", {
-            **self.admin_site.each_context(request), "form": form, "bill": bill, "opts": self.model._meta,
-            "title": _("Lift the freeze of a reported reversal")})
+
+        def lift(data):
+            bill_reversal_lift(bill_id=bill.pk, actor=request.user, reason=data["reason"])
+            messages.success(request, _("The freeze of %(bill)s is lifted: its money moves again.") % {"bill": bill.bill_no})
+
+        return self._bill_page(request, bill, LiftReversalForm(request.POST or None), act=lift, back="?reversal=to_book",
+                               template="lift_reversal.html", title=_("Lift the freeze of a reported reversal"))
 
     def settle_reversal_view(self, request, pk):
         """Record what finance recovered of a booked reversal's receivable, or write it off."""
         bill = self._bill_for(request, pk, "payments.book_provider_reversal", status=Bill.Status.REVERSED)
         to_recover = reversal_to_recover(bill=bill)
+
+        def settle(data):
+            left = services.bill_reversal_settle(bill_id=bill.pk, amount=data["amount"], how=data["how"],
+                                                 actor=request.user, reason=data["reason"])
+            messages.success(request, _("Recorded. Still to recover for %(bill)s: %(amount)s.") % {
+                "bill": bill.bill_no, "amount": format_rupiah(left)})
+
         form = ReversalSettleForm(request.POST or None, initial={"amount": to_recover or None})
-        if request.method == "POST" and form.is_valid():
-            try:
-                left = services.bill_reversal_settle(bill_id=bill.pk, amount=form.cleaned_data["amount"],
-                                                     how=form.cleaned_data["how"], actor=request.user,
-                                                     reason=form.cleaned_data["reason"])
-            except ServiceError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("Recorded. Still to recover for %(bill)s: %(amount)s.") % {
-                    "bill": bill.bill_no, "amount": format_rupiah(left)})
-                return redirect(reverse("admin:payments_bill_changelist") + "?reversal=booked")
-        return render(request, "admin/payments/bill/settle_reversal.html", {
-            **self.admin_site.each_context(request), "form": form, "bill": bill, "to_recover": to_recover,
-            "opts": self.model._meta, "title": _("Recover a reversed payment")})
+        return self._bill_page(request, bill, form, act=settle, back="?reversal=booked",
+                               template="settle_reversal.html", title=_("Recover a reversed payment"),
+                               to_recover=to_recover)
 
     def book_reversal_view(self, request, pk):
         """Book a payment Faspay reported reversed, from Faspay's report (``escrow_book_provider_reversal``)."""
         bill = self._bill_for(request, pk, "payments.book_provider_reversal")
-        form = BookReversalForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                booked = services.escrow_book_provider_reversal(bill_id=bill.pk, actor=request.user,
-                                                                reason=form.cleaned_data["reason"])
-            except ServiceError as exc:  # refused by any step of the flow: nothing changed
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("The reversal of %(bill)s is booked.") % {"bill": bill.bill_no})
-                for item in booked:
-                    if item.to_recover:
-                        messages.warning(request, _("%(reference)s: %(amount)s had already left the escrow and is "
-                                                    "now owed to INTRASA; recover it.") % {
-                            "reference": item.reference, "amount": format_rupiah(item.to_recover)})
-                return redirect(reverse("admin:payments_bill_changelist") + "?reversal=booked")
-        return render(request, "admin/payments/bill/book_reversal.html", {
-            **self.admin_site.each_context(request), "form": form, "bill": bill, "opts": self.model._meta,
-            "title": _("Book a payment Faspay reversed")})
+
+        def book(data):
+            booked = services.escrow_book_provider_reversal(bill_id=bill.pk, actor=request.user, reason=data["reason"])
+            messages.success(request, _("The reversal of %(bill)s is booked.") % {"bill": bill.bill_no})
+            for item in booked:
+                if item.to_recover:
+                    messages.warning(request, _("%(reference)s: %(amount)s had already left the escrow and is "
+                                                "now owed to INTRASA; recover it.") % {
+                        "reference": item.reference, "amount": format_rupiah(item.to_recover)})
+
+        return self._bill_page(request, bill, BookReversalForm(request.POST or None), act=book, back="?reversal=booked",
+                               template="book_reversal.html", title=_("Book a payment Faspay reversed"))
 
     def record_amount_view(self, request, pk):
         """Record what Faspay's report says a paid bill collected (its notification was lost)."""
         bill = self._bill_for(request, pk, "payments.record_provider_payment")
-        form = ProviderAmountForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.bill_record_provider_amount(
-                    bill_id=bill.pk, amount=form.cleaned_data["amount"], actor=request.user,
-                    reason=form.cleaned_data["reason"], trx_id=form.cleaned_data["trx_id"])
-            except StaffPaymentError as exc:
-                form.add_error(None, exc.message)
-            else:
-                messages.success(request, _("The amount of %(bill)s is recorded and the payment placed.")
-                                 % {"bill": bill.bill_no})
-                return redirect(reverse("admin:payments_bill_changelist") + "?amount=unknown")
-        return render(request, "admin/payments/bill/record_amount.html", {
-            **self.admin_site.each_context(request), "form": form, "bill": bill, "opts": self.model._meta,
-            "title": _("Record the amount Faspay collected")})
+
+        def record(data):
+            services.bill_record_provider_amount(bill_id=bill.pk, amount=data["amount"], actor=request.user,
+                                                 reason=data["reason"], trx_id=data["trx_id"])
+            messages.success(request, _("The amount of %(bill)s is recorded and the payment placed.")
+                             % {"bill": bill.bill_no})
+
+        return self._bill_page(request, bill, ProviderAmountForm(request.POST or None), act=record, back="?amount=unknown",
+                               template="record_amount.html", title=_("Record the amount Faspay collected"))
 
 
 class StatementUploadForm(forms.Form):
